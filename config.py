@@ -1,0 +1,140 @@
+"""Configuration, lue dans les variables d'environnement DAUPHIN_* (voir README, « Configuration »).
+
+DAUPHIN_ENV choisit la classe : development (défaut), test ou production.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+RACINE = Path(__file__).resolve().parent
+SECRET_PAR_DEFAUT = "changez-moi"
+
+
+def _env(nom: str, defaut: str | None = None) -> str | None:
+    valeur = os.environ.get(f"DAUPHIN_{nom}")
+    return valeur if valeur not in (None, "") else defaut
+
+
+def _env_bool(nom: str, defaut: bool) -> bool:
+    valeur = _env(nom)
+    return defaut if valeur is None else valeur.lower() in ("1", "true", "oui", "yes", "on")
+
+
+def _env_int(nom: str, defaut: int) -> int:
+    valeur = _env(nom)
+    return defaut if valeur is None else int(valeur)
+
+
+def dossier_instance() -> Path:
+    return Path(_env("INSTANCE_PATH", str(RACINE / "instance")))
+
+
+def _cle_secrete_de_developpement(instance: Path) -> str:
+    """Générée au premier lancement et gardée dans instance/ : les sessions survivent au redémarrage."""
+    fichier = instance / "secret_key"
+    if fichier.exists():
+        return fichier.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    cle = secrets.token_hex(32)
+    fichier.write_text(cle)
+    fichier.chmod(0o600)
+    return cle
+
+
+class ConfigurationInvalide(RuntimeError):
+    pass
+
+
+class Config:
+    ENV_NAME = "development"
+    TESTING = False
+
+    def __init__(self):
+        instance = dossier_instance()
+        self.INSTANCE_PATH = str(instance)
+        self.SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{instance / 'dauphin.sqlite3'}")
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.SECRET_KEY = _env("SECRET_KEY") or self.cle_secrete_par_defaut(instance)
+        self.REDIS_URL = _env("REDIS_URL")  # vide : tâches exécutées sur place, limites en mémoire
+        # Courriel : sans serveur SMTP, les messages sont écrits dans la console et dans instance/outbox/
+        self.MAIL_SERVER = _env("MAIL_SERVER")
+        self.MAIL_PORT = _env_int("MAIL_PORT", 25)
+        self.MAIL_USERNAME = _env("MAIL_USERNAME")
+        self.MAIL_PASSWORD = _env("MAIL_PASSWORD")
+        self.MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
+        self.MAIL_SENDER = _env("MAIL_SENDER", "Dauphin <ne-pas-repondre@dauphin.localhost>")
+        self.MAIL_OUTBOX_DIR = _env("MAIL_OUTBOX_DIR", str(instance / "outbox"))
+        self.UPLOAD_FOLDER = _env("UPLOAD_FOLDER", str(instance / "documents"))
+        self.MAX_CONTENT_LENGTH = _env_int("MAX_UPLOAD_MB", 10) * 1024 * 1024
+        self.BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")
+        self.PROXY_FIX = _env_int("PROXY_FIX", 0)  # nombre de mandataires inverses devant l'application
+        self.DSFR_DIST = _env("DSFR_DIST", str(RACINE / "node_modules" / "@gouvfr" / "dsfr" / "dist"))
+        self.BABEL_DEFAULT_LOCALE = "fr"
+        self.BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
+        self.PAGE_TAILLE = _env_int("PAGE_SIZE", 25)
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.WTF_CSRF_TIME_LIMIT = (
+            None  # le jeton vit avec la session : pas de formulaire perdu après une pause
+        )
+
+    def cle_secrete_par_defaut(self, instance: Path) -> str:
+        return _cle_secrete_de_developpement(instance)
+
+    def verifier(self) -> None:
+        """Appelée au démarrage ; lève ConfigurationInvalide si l'application ne doit pas démarrer."""
+
+
+class DevelopmentConfig(Config):
+    pass
+
+
+class TestConfig(Config):
+    ENV_NAME = "test"
+    TESTING = True
+
+    def __init__(self):
+        super().__init__()
+        self.SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "sqlite://")
+        self.WTF_CSRF_ENABLED = False
+        self.REDIS_URL = _env("TEST_REDIS_URL")
+        self.MAIL_SERVER = None
+
+    def cle_secrete_par_defaut(self, instance: Path) -> str:
+        return "cle-de-test-" + "0" * 32
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+
+    def __init__(self):
+        super().__init__()
+        self.SESSION_COOKIE_SECURE = True
+        self.REMEMBER_COOKIE_SECURE = True
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.PREFERRED_URL_SCHEME = "https"
+
+    def cle_secrete_par_defaut(self, instance: Path) -> str:
+        return ""
+
+    def verifier(self) -> None:
+        if not self.SECRET_KEY or self.SECRET_KEY == SECRET_PAR_DEFAUT or len(self.SECRET_KEY) < 32:
+            raise ConfigurationInvalide(
+                "DAUPHIN_SECRET_KEY est obligatoire en production (au moins 32 caractères aléatoires, "
+                "par exemple : python -c 'import secrets; print(secrets.token_hex(32))')."
+            )
+        if not _env("DATABASE_URL"):
+            raise ConfigurationInvalide("DAUPHIN_DATABASE_URL est obligatoire en production (PostgreSQL).")
+
+
+CONFIGURATIONS = {"development": DevelopmentConfig, "test": TestConfig, "production": ProductionConfig}
+
+
+def charger(nom: str | None = None) -> Config:
+    nom = nom or _env("ENV", "development")
+    if nom not in CONFIGURATIONS:
+        raise ConfigurationInvalide(f"DAUPHIN_ENV inconnu : {nom} (development, test ou production).")
+    return CONFIGURATIONS[nom]()

@@ -1,0 +1,152 @@
+"""Dauphin : portail et moteur de workflow des demandes de subvention de la politique de la ville."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+from flask import Flask, flash, redirect, render_template, request
+from flask_babel import format_currency, format_date, format_datetime
+from werkzeug.exceptions import HTTPException
+
+import config as configuration
+from dauphin.extensions import babel, csrf, db, login_manager, migrate
+
+journal = logging.getLogger(__name__)
+
+
+def create_app(config: str | configuration.Config | None = None) -> Flask:
+    cfg = config if isinstance(config, configuration.Config) else configuration.charger(config)
+    cfg.verifier()
+    app = Flask(__name__, instance_path=cfg.INSTANCE_PATH)
+    app.config.from_object(cfg)
+    app.config.setdefault("DSFR_CACHE_MAX_AGE", 365 * 24 * 3600)
+
+    if app.config["PROXY_FIX"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["PROXY_FIX"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
+
+    enregistrer_extensions(app)
+    enregistrer_blueprints(app)
+    enregistrer_erreurs(app)
+    enregistrer_gabarits(app)
+    enregistrer_securite(app)
+    from dauphin import cli
+
+    cli.init_app(app)
+    return app
+
+
+def enregistrer_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_racine() / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=lambda: "fr", timezone_selector=lambda: "Europe/Paris")
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.connexion"
+    login_manager.login_message = "Connectez-vous pour accéder à cette page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    from dauphin import models  # noqa: F401  (les modèles doivent être connus de la MetaData)
+    from dauphin.models import Utilisateur
+
+    @login_manager.user_loader
+    def charger_utilisateur(jeton: str):
+        return db.session.scalar(db.select(Utilisateur).filter_by(jeton_session=jeton, actif=True))
+
+
+def enregistrer_blueprints(app: Flask) -> None:
+    from dauphin import dsfr
+    from dauphin.administration import bp as administration
+    from dauphin.auth import bp as auth
+    from dauphin.dossiers import bp as dossiers
+    from dauphin.instruction import bp as instruction
+    from dauphin.pilotage import bp as pilotage
+    from dauphin.public import bp as public
+    from dauphin.usager import bp as usager
+
+    dsfr.init_app(app)
+    for blueprint in (public, auth, usager, dossiers, instruction, pilotage, administration):
+        app.register_blueprint(blueprint)
+
+
+def enregistrer_erreurs(app: Flask) -> None:
+    from dauphin.services.erreurs import Conflit, NonAutorise
+
+    @app.errorhandler(NonAutorise)
+    def non_autorise(erreur: NonAutorise):
+        db.session.rollback()
+        return render_template("errors/403.html"), 403
+
+    @app.errorhandler(Conflit)
+    def conflit(erreur: Conflit):
+        db.session.rollback()
+        if request.method == "POST" and request.referrer:
+            flash(str(erreur), "erreur")
+            return redirect(request.referrer)
+        return render_template("errors/409.html", message=str(erreur)), 409
+
+    @app.errorhandler(HTTPException)
+    def erreur_http(erreur: HTTPException):
+        if erreur.code in (400, 403, 404, 409, 429):
+            db.session.rollback()
+            return render_template(f"errors/{erreur.code}.html"), erreur.code
+        return erreur
+
+    @app.errorhandler(Exception)
+    def erreur_serveur(erreur: Exception):
+        if isinstance(erreur, HTTPException):
+            return erreur_http(erreur)
+        db.session.rollback()
+        journal.exception("Erreur non rattrapée sur %s %s", request.method, request.path)
+        return render_template("errors/500.html"), 500
+
+
+def euros(valeur) -> str:
+    if valeur is None:
+        return "—"
+    return format_currency(Decimal(valeur), "EUR", locale="fr_FR")
+
+
+def enregistrer_gabarits(app: Flask) -> None:
+    from dauphin import libelles
+    from dauphin.navigation import navigation
+
+    app.jinja_env.filters["euros"] = euros
+    app.jinja_env.filters["libelle_statut"] = libelles.statut
+    app.jinja_env.filters["libelle_role"] = lambda role: libelles.ROLES.get(role, role)
+    app.jinja_env.filters["libelle_action"] = lambda action: libelles.ACTIONS.get(action, action)
+    app.jinja_env.filters["date_fr"] = lambda d: format_date(d, "d MMMM y") if d else "—"
+    app.jinja_env.filters["date_courte"] = lambda d: format_date(d, "dd/MM/y") if d else "—"
+    app.jinja_env.filters["horodatage"] = lambda d: format_datetime(d, "d MMMM y 'à' HH'h'mm") if d else "—"
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def contexte():
+        return {"navigation": navigation()}
+
+
+def enregistrer_securite(app: Flask) -> None:
+    @app.after_request
+    def entetes(reponse):
+        reponse.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'; "
+            "font-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+        )
+        reponse.headers.setdefault("X-Content-Type-Options", "nosniff")
+        reponse.headers.setdefault("Referrer-Policy", "same-origin")
+        reponse.headers.setdefault("X-Frame-Options", "DENY")
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            reponse.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        return reponse
+
+
+def _racine():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,48 @@
+"""Espace de l'administration nationale (ANCT) : référentiel et comptes."""
+
+from functools import wraps
+
+from flask import Blueprint, abort, current_app, render_template
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from dauphin.extensions import db
+from dauphin.listes import page_courante
+from dauphin.models import ContratDeVille, Demande, Organisation, Qpv, Structure, Utilisateur
+
+bp = Blueprint("administration", __name__, url_prefix="/administration")
+
+
+def administrateur_national(vue):
+    @wraps(vue)
+    @login_required
+    def verifiee(*args, **kwargs):
+        if not current_user.administrateur_national:
+            abort(403)
+        return vue(*args, **kwargs)
+
+    return verifiee
+
+
+@bp.route("/")
+@administrateur_national
+def accueil():
+    chiffres = {
+        libelle: db.session.scalar(select(func.count()).select_from(modele))
+        for libelle, modele in (
+            ("Contrats de ville", ContratDeVille),
+            ("Quartiers prioritaires", Qpv),
+            ("Organisations", Organisation),
+            ("Structures", Structure),
+            ("Comptes", Utilisateur),
+            ("Demandes", Demande),
+        )
+    }
+    contrats = db.paginate(
+        select(ContratDeVille).options(selectinload(ContratDeVille.qpvs)).order_by(ContratDeVille.code),
+        page=page_courante(),
+        per_page=current_app.config["PAGE_TAILLE"],
+        error_out=False,
+    )
+    return render_template("administration/accueil.html", chiffres=chiffres, contrats=contrats)

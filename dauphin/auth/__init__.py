@@ -1,0 +1,54 @@
+"""Connexion et déconnexion."""
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from dauphin.extensions import db
+from dauphin.models import Utilisateur, maintenant
+from forms.auth import ConnexionForm
+
+bp = Blueprint("auth", __name__, url_prefix="/compte")
+
+
+def _destination_sure(cible: str | None) -> str | None:
+    """N'accepte qu'un chemin de ce site (pas de redirection ouverte vers un autre domaine)."""
+    if not cible:
+        return None
+    morceaux = urlsplit(cible)
+    if morceaux.scheme or morceaux.netloc or not cible.startswith("/") or cible.startswith("//"):
+        return None
+    return cible
+
+
+@bp.route("/connexion", methods=["GET", "POST"])
+def connexion():
+    if current_user.is_authenticated:
+        return redirect(url_for("public.accueil"))
+    form = ConnexionForm()
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        utilisateur = db.session.scalar(select(Utilisateur).where(Utilisateur.email == email))
+        if (
+            utilisateur is not None
+            and utilisateur.actif
+            and utilisateur.verifier_mot_de_passe(form.mot_de_passe.data)
+        ):
+            utilisateur.derniere_connexion_le = maintenant()
+            db.session.commit()
+            login_user(utilisateur)
+            flash(f"Bienvenue, {utilisateur.prenom}.", "succes")
+            return redirect(_destination_sure(request.args.get("next")) or url_for("public.accueil"))
+        # Même message que le compte existe ou non : on ne révèle pas les adresses inscrites.
+        form.mot_de_passe.errors.append("Adresse électronique ou mot de passe incorrect.")
+    return render_template("auth/connexion.html", form=form)
+
+
+@bp.route("/deconnexion", methods=["POST"])
+@login_required
+def deconnexion():
+    logout_user()
+    flash("Vous êtes déconnecté.", "info")
+    return redirect(url_for("public.accueil"))

@@ -1,0 +1,61 @@
+"""Commandes `flask …` : diagrammes des workflows, jeux de données, envoi des courriels."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from workflows import MACHINES
+from workflows.diagramme import mermaid
+
+workflow = AppGroup("workflow", help="Machines à états des demandes.")
+seed = AppGroup("seed", help="Jeux de données (démonstration, volume national).")
+courriels = AppGroup("courriels", help="Boîte d'envoi des courriels.")
+
+
+@workflow.command("diagram")
+def diagramme():
+    """Affiche le diagramme Mermaid (stateDiagram-v2) de chaque machine."""
+    for definition in MACHINES:
+        click.echo(mermaid(definition))
+
+
+@seed.command("demo")
+def seed_demo():
+    """Charge les données de démonstration (idempotent : une seconde fois ne duplique rien)."""
+    from dauphin.seeds.demo import charger_demo
+
+    bilan = charger_demo()
+    click.echo(bilan)
+
+
+@seed.command("scale")
+@click.option(
+    "--requests",
+    "nb_demandes",
+    type=click.IntRange(min=1),
+    default=250_000,
+    show_default=True,
+    help="Nombre de demandes à créer.",
+)
+@click.option("--seed", "graine", type=int, default=147, show_default=True, help="Graine du générateur.")
+def seed_scale(nb_demandes: int, graine: int):
+    """Charge un jeu de données de taille nationale (base vide de demandes uniquement)."""
+    from dauphin.seeds.scale import charger_volume
+
+    bilan = charger_volume(nb_demandes, graine=graine, journal=click.echo)
+    click.echo(bilan)
+
+
+@courriels.command("envoyer")
+def envoyer():
+    """Envoie les courriels en attente (à planifier toutes les minutes si Redis est absent)."""
+    from dauphin.services.courriels import envoyer_tous
+
+    click.echo(envoyer_tous())
+
+
+def init_app(app: Flask) -> None:
+    for groupe in (workflow, seed, courriels):
+        app.cli.add_command(groupe)

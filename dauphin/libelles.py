@@ -1,0 +1,55 @@
+"""Libellés français des valeurs techniques affichées à l'écran (rôles, actions, statuts)."""
+
+from workflows import StatutDemande, StatutLigne
+
+ROLES = {
+    "signataire": "Signataire",
+    "contributeur": "Contributeur",
+    "administrateur": "Administrateur de la structure",
+    "instructeur": "Instructeur",
+    "partenaire": "Partenaire",
+    "pilote": "Pilote",
+    "administrateur_national": "Administrateur national",
+    "systeme": "Automatique",
+}
+
+ACTIONS = {
+    "soumettre": "Soumise pour attestation",
+    "modifier": "Remise en brouillon",
+    "attester": "Attestée sur l’honneur et transmise",
+    "retirer": "Retirée par le porteur",
+    "deposer_justification": "Compte rendu financier déposé",
+    "demander_complements": "Compléments demandés",
+    "classer_sans_suite": "Classée sans suite",
+    "retourner_justification": "Compte rendu financier renvoyé",
+    "programmer": "Inscrite à l’ordre du jour du comité",
+    "deprogrammer": "Retirée de l’ordre du jour du comité",
+    "cloturer_exercice": "Exercice clôturé",
+    "debuter_instruction": "Instruction commencée",
+    "instruire": "Instruction terminée",
+    "reprendre_instruction": "Instruction reprise",
+    "attribuer": "Subvention attribuée",
+    "rejeter": "Demande rejetée",
+    "verser": "Premier versement",
+    "valider_justification": "Compte rendu financier validé",
+    "prendre_en_charge": "Ligne prise en charge",
+    "declarer_recevable": "Déclarée recevable",
+    "declarer_non_recevable": "Déclarée non recevable",
+    "reviser_avis": "Avis révisé",
+    "voter": "Montant voté",
+    "refuser": "Refusée par le comité",
+    "notifier": "Notifiée",
+    "etablir_convention": "Convention établie",
+    "signer_convention": "Convention signée",
+    "verser_avance": "Avance versée",
+    "valider_compte_rendu": "Compte rendu financier validé par le financeur",
+    "solder": "Soldée",
+    "abandonner": "Ligne sans suite",
+}
+
+
+def statut(valeur: str) -> str:
+    for enum in (StatutDemande, StatutLigne):
+        if valeur in enum.__members__:
+            return enum(valeur).libelle
+    return valeur

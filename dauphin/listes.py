@@ -1,0 +1,30 @@
+"""Requêtes des listes de demandes : pagination en SQL et chargement groupé (pas de N+1)."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from sqlalchemy import Select
+from sqlalchemy.orm import selectinload
+
+from dauphin.extensions import db
+from dauphin.models import Campagne, Demande, LigneFinancement
+
+
+def page_courante() -> int:
+    return request.args.get("page", 1, type=int) or 1
+
+
+def paginer_demandes(requete: Select):
+    """Pagine `requete` (un select de Demande) et charge en lot ce que les listes affichent."""
+    requete = requete.options(
+        selectinload(Demande.structure),
+        selectinload(Demande.campagne).selectinload(Campagne.contrat),
+        selectinload(Demande.lignes_financement).selectinload(LigneFinancement.organisation),
+    )
+    return db.paginate(
+        requete,
+        page=page_courante(),
+        per_page=current_app.config["PAGE_TAILLE"],
+        error_out=False,
+        max_per_page=100,
+    )

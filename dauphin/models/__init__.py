@@ -1,0 +1,86 @@
+"""Les modèles SQLAlchemy, un module par partie du domaine."""
+
+from dauphin.models.campagnes import Campagne, Enveloppe, PieceRequise, QuestionEligibilite
+from dauphin.models.comptes import (
+    MembreOrganisation,
+    MembreStructure,
+    Pilotage,
+    RoleOrganisation,
+    RoleStructure,
+    Utilisateur,
+)
+from dauphin.models.courriels import Courriel, StatutCourriel
+from dauphin.models.demandes import (
+    CompteurNumero,
+    Demande,
+    LigneBudget,
+    LigneFinancement,
+    Message,
+    PieceJointe,
+    ReponseEligibilite,
+    demande_axe,
+    demande_qpv,
+)
+from dauphin.models.journal import EvenementJournal
+from dauphin.models.referentiel import (
+    AxeTransversal,
+    ContratDeVille,
+    Organisation,
+    PartenaireContrat,
+    Qpv,
+    RegleMajorite,
+    Thematique,
+    TypeOrganisation,
+)
+from dauphin.models.structures import (
+    AidePublique,
+    CompteBancaire,
+    Document,
+    FormeJuridique,
+    Structure,
+    TypePiece,
+)
+from dauphin.models.types import maintenant
+from workflows.statuts import StatutDemande, StatutLigne
+
+__all__ = [
+    "AidePublique",
+    "AxeTransversal",
+    "Campagne",
+    "CompteBancaire",
+    "CompteurNumero",
+    "ContratDeVille",
+    "Courriel",
+    "Demande",
+    "Document",
+    "Enveloppe",
+    "EvenementJournal",
+    "FormeJuridique",
+    "LigneBudget",
+    "LigneFinancement",
+    "MembreOrganisation",
+    "MembreStructure",
+    "Message",
+    "Organisation",
+    "PartenaireContrat",
+    "PieceJointe",
+    "PieceRequise",
+    "Pilotage",
+    "Qpv",
+    "QuestionEligibilite",
+    "RegleMajorite",
+    "ReponseEligibilite",
+    "RoleOrganisation",
+    "RoleStructure",
+    "StatutCourriel",
+    "StatutDemande",
+    "StatutLigne",
+    "Structure",
+    "Thematique",
+    "TypeOrganisation",
+    "TypePiece",
+    "Utilisateur",
+    "demande_axe",
+    "demande_qpv",
+    "maintenant",
+]

@@ -1,0 +1,91 @@
+"""Campagnes (appels à projets) : une par contrat de ville et par exercice."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from dauphin.extensions import db
+from dauphin.models.referentiel import ContratDeVille, Organisation, enum_colonne
+from dauphin.models.structures import TypePiece
+from dauphin.models.types import Montant
+
+
+class Campagne(db.Model):
+    __tablename__ = "campagne"
+    __table_args__ = (
+        UniqueConstraint("contrat_id", "exercice"),
+        CheckConstraint("date_cloture >= date_ouverture", name="dates_ordonnees"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contrat_id: Mapped[int] = mapped_column(ForeignKey("contrat_de_ville.id"))
+    exercice: Mapped[int] = mapped_column(index=True)
+    libelle: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    date_ouverture: Mapped[date]
+    date_cloture: Mapped[date]  # incluse : dépôt possible jusqu'à la fin de ce jour (heure de Paris)
+    seuil_ecart_pourcentage: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("15"))
+
+    contrat: Mapped[ContratDeVille] = relationship()
+    questions_eligibilite: Mapped[list[QuestionEligibilite]] = relationship(
+        back_populates="campagne", cascade="all, delete-orphan", order_by="QuestionEligibilite.ordre"
+    )
+    pieces_requises: Mapped[list[PieceRequise]] = relationship(
+        back_populates="campagne", cascade="all, delete-orphan", order_by="PieceRequise.id"
+    )
+    enveloppes: Mapped[list[Enveloppe]] = relationship(
+        back_populates="campagne", cascade="all, delete-orphan"
+    )
+
+    def est_ouverte(self, jour: date) -> bool:
+        return self.date_ouverture <= jour <= self.date_cloture
+
+
+class QuestionEligibilite(db.Model):
+    __tablename__ = "question_eligibilite"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campagne_id: Mapped[int] = mapped_column(ForeignKey("campagne.id", ondelete="CASCADE"), index=True)
+    ordre: Mapped[int] = mapped_column(default=0)
+    libelle: Mapped[str] = mapped_column(String(500))
+    reponse_attendue: Mapped[bool]
+
+    campagne: Mapped[Campagne] = relationship(back_populates="questions_eligibilite")
+
+
+class PieceRequise(db.Model):
+    __tablename__ = "piece_requise"
+    __table_args__ = (UniqueConstraint("campagne_id", "type_piece"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campagne_id: Mapped[int] = mapped_column(ForeignKey("campagne.id", ondelete="CASCADE"))
+    type_piece: Mapped[TypePiece] = mapped_column(enum_colonne(TypePiece))
+    obligatoire: Mapped[bool] = mapped_column(default=True)
+
+    campagne: Mapped[Campagne] = relationship(back_populates="pieces_requises")
+
+    @property
+    def libelle(self) -> str:
+        return self.type_piece.libelle
+
+
+class Enveloppe(db.Model):
+    """Budget d'un financeur pour un contrat de ville et un exercice (la campagne)."""
+
+    __tablename__ = "enveloppe"
+    __table_args__ = (
+        UniqueConstraint("campagne_id", "organisation_id"),
+        CheckConstraint("montant >= 0", name="montant_positif"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campagne_id: Mapped[int] = mapped_column(ForeignKey("campagne.id", ondelete="CASCADE"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    montant: Mapped[Decimal] = mapped_column(Montant())
+
+    campagne: Mapped[Campagne] = relationship(back_populates="enveloppes")
+    organisation: Mapped[Organisation] = relationship()

@@ -1,0 +1,152 @@
+"""Comptes et rattachements : à des structures (porteurs) et à des organisations (financeurs, partenaires)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from dauphin.extensions import db
+from dauphin.models.referentiel import ContratDeVille, Organisation, enum_colonne
+from dauphin.models.types import Horodatage, maintenant
+
+if TYPE_CHECKING:
+    from dauphin.models.structures import Structure
+
+
+def nouveau_jeton() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Utilisateur(UserMixin, db.Model):
+    __tablename__ = "utilisateur"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # toujours en minuscules
+    prenom: Mapped[str] = mapped_column(String(100))
+    nom: Mapped[str] = mapped_column(String(100))
+    mot_de_passe_hash: Mapped[str] = mapped_column(String(255))
+    # Identifiant de session : changé avec le mot de passe, il invalide les sessions ouvertes.
+    jeton_session: Mapped[str] = mapped_column(String(64), unique=True, default=nouveau_jeton)
+    actif: Mapped[bool] = mapped_column(default=True)
+    administrateur_national: Mapped[bool] = mapped_column(default=False)
+    email_confirme_le: Mapped[datetime | None] = mapped_column(Horodatage())
+    cree_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    derniere_connexion_le: Mapped[datetime | None] = mapped_column(Horodatage())
+
+    adhesions_structures: Mapped[list[MembreStructure]] = relationship(
+        back_populates="utilisateur", cascade="all, delete-orphan"
+    )
+    adhesions_organisations: Mapped[list[MembreOrganisation]] = relationship(
+        back_populates="utilisateur", cascade="all, delete-orphan"
+    )
+    pilotages: Mapped[list[Pilotage]] = relationship(
+        back_populates="utilisateur", cascade="all, delete-orphan"
+    )
+
+    # Flask-Login : l'identifiant de session n'est pas la clé primaire (voir jeton_session).
+    def get_id(self) -> str:
+        return self.jeton_session
+
+    @property
+    def is_active(self) -> bool:
+        return self.actif
+
+    @property
+    def nom_complet(self) -> str:
+        return f"{self.prenom} {self.nom}"
+
+    def definir_mot_de_passe(self, mot_de_passe: str) -> None:
+        self.mot_de_passe_hash = generate_password_hash(mot_de_passe)
+        self.jeton_session = nouveau_jeton()
+
+    def verifier_mot_de_passe(self, mot_de_passe: str) -> bool:
+        return check_password_hash(self.mot_de_passe_hash, mot_de_passe)
+
+    def __repr__(self) -> str:
+        return f"<Utilisateur {self.email}>"
+
+
+class RoleStructure(StrEnum):
+    signataire = "signataire"  # représentant légal ou délégataire : atteste sur l'honneur
+    contributeur = "contributeur"  # remplit les brouillons
+
+    @property
+    def libelle(self) -> str:
+        return {"signataire": "Signataire", "contributeur": "Contributeur"}[self.value]
+
+
+class MembreStructure(db.Model):
+    """Un compte membre d'une structure. Exactement un administrateur par structure."""
+
+    __tablename__ = "membre_structure"
+    __table_args__ = (
+        UniqueConstraint("utilisateur_id", "structure_id"),
+        Index(
+            "uq_membre_structure_un_administrateur",
+            "structure_id",
+            unique=True,
+            sqlite_where=text("administrateur"),
+            postgresql_where=text("administrateur"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    utilisateur_id: Mapped[int] = mapped_column(ForeignKey("utilisateur.id", ondelete="CASCADE"))
+    structure_id: Mapped[int] = mapped_column(ForeignKey("structure.id", ondelete="CASCADE"), index=True)
+    role: Mapped[RoleStructure] = mapped_column(enum_colonne(RoleStructure))
+    administrateur: Mapped[bool] = mapped_column(default=False)
+    ajoute_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+
+    utilisateur: Mapped[Utilisateur] = relationship(back_populates="adhesions_structures")
+    structure: Mapped[Structure] = relationship(back_populates="membres")
+
+    @property
+    def libelle_role(self) -> str:
+        libelle = self.role.libelle
+        return f"Administrateur et {libelle.lower()}" if self.administrateur else libelle
+
+
+class RoleOrganisation(StrEnum):
+    instructeur = "instructeur"  # instruit la ligne de son organisation
+    partenaire = "partenaire"  # lit les dossiers des contrats signés, note, vote
+
+    @property
+    def libelle(self) -> str:
+        return {"instructeur": "Instructeur", "partenaire": "Partenaire"}[self.value]
+
+
+class MembreOrganisation(db.Model):
+    __tablename__ = "membre_organisation"
+    __table_args__ = (UniqueConstraint("utilisateur_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    utilisateur_id: Mapped[int] = mapped_column(ForeignKey("utilisateur.id", ondelete="CASCADE"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    role: Mapped[RoleOrganisation] = mapped_column(enum_colonne(RoleOrganisation))
+    ajoute_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+
+    utilisateur: Mapped[Utilisateur] = relationship(back_populates="adhesions_organisations")
+    organisation: Mapped[Organisation] = relationship()
+
+
+class Pilotage(db.Model):
+    """Un pilote (chef de projet, délégué du préfet) d'un contrat de ville, pour son organisation."""
+
+    __tablename__ = "pilotage"
+    __table_args__ = (UniqueConstraint("utilisateur_id", "contrat_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    utilisateur_id: Mapped[int] = mapped_column(ForeignKey("utilisateur.id", ondelete="CASCADE"))
+    contrat_id: Mapped[int] = mapped_column(ForeignKey("contrat_de_ville.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+
+    utilisateur: Mapped[Utilisateur] = relationship(back_populates="pilotages")
+    contrat: Mapped[ContratDeVille] = relationship()
+    organisation: Mapped[Organisation] = relationship()

@@ -1,0 +1,41 @@
+"""Boîte d'envoi : un courriel est écrit dans la transaction qui le motive, puis envoyé par une tâche."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dauphin.extensions import db
+from dauphin.models.referentiel import enum_colonne
+from dauphin.models.types import Horodatage, maintenant
+
+
+class StatutCourriel(StrEnum):
+    en_attente = "en_attente"
+    envoye = "envoye"
+    echec = "echec"  # abandonné après le nombre maximal de tentatives
+
+    @property
+    def libelle(self) -> str:
+        return {"en_attente": "En attente d’envoi", "envoye": "Envoyé", "echec": "Échec d’envoi"}[self.value]
+
+
+class Courriel(db.Model):
+    __tablename__ = "courriel"
+    __table_args__ = (Index("ix_courriel_statut_id", "statut", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    destinataire: Mapped[str] = mapped_column(String(254))
+    sujet: Mapped[str] = mapped_column(String(250))
+    corps: Mapped[str] = mapped_column(Text)
+    demande_id: Mapped[int | None] = mapped_column(ForeignKey("demande.id", ondelete="SET NULL"), index=True)
+    statut: Mapped[StatutCourriel] = mapped_column(
+        enum_colonne(StatutCourriel), default=StatutCourriel.en_attente
+    )
+    tentatives: Mapped[int] = mapped_column(default=0)
+    derniere_erreur: Mapped[str | None] = mapped_column(Text)
+    cree_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    envoye_le: Mapped[datetime | None] = mapped_column(Horodatage())

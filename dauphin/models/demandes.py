@@ -1,0 +1,242 @@
+"""La demande de subvention (contenu du CERFA n°12156), son budget, ses lignes de financement."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from dauphin.extensions import db
+from dauphin.models.campagnes import Campagne, QuestionEligibilite
+from dauphin.models.comptes import Utilisateur
+from dauphin.models.referentiel import AxeTransversal, Organisation, Qpv, Thematique, enum_colonne
+from dauphin.models.structures import CompteBancaire, Document, Structure, TypePiece
+from dauphin.models.types import Horodatage, Montant, maintenant
+from workflows.statuts import StatutDemande, StatutLigne
+
+demande_qpv = Table(
+    "demande_qpv",
+    db.metadata,
+    Column("demande_id", ForeignKey("demande.id", ondelete="CASCADE"), primary_key=True),
+    Column("qpv_id", ForeignKey("qpv.id"), primary_key=True, index=True),
+)
+
+demande_axe = Table(
+    "demande_axe",
+    db.metadata,
+    Column("demande_id", ForeignKey("demande.id", ondelete="CASCADE"), primary_key=True),
+    Column("axe_code", ForeignKey("axe_transversal.code"), primary_key=True),
+)
+
+
+class Demande(db.Model):
+    __tablename__ = "demande"
+    __table_args__ = (
+        Index("ix_demande_structure_exercice", "structure_id", "exercice"),
+        Index("ix_demande_campagne_statut", "campagne_id", "statut"),
+        Index("ix_demande_exercice_statut", "exercice", "statut"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    numero: Mapped[str | None] = mapped_column(String(20), unique=True)  # attribué à la transmission
+    structure_id: Mapped[int] = mapped_column(ForeignKey("structure.id"))
+    campagne_id: Mapped[int] = mapped_column(ForeignKey("campagne.id"))
+    exercice: Mapped[int]  # celui de la campagne, recopié pour les listes
+    statut: Mapped[StatutDemande] = mapped_column(
+        enum_colonne(StatutDemande), default=StatutDemande.brouillon
+    )
+    version: Mapped[int] = mapped_column(default=1)  # verrou optimiste
+
+    # Personne chargée de la demande et compte bancaire (partie 1)
+    responsable_nom: Mapped[str | None] = mapped_column(String(200))
+    responsable_fonction: Mapped[str | None] = mapped_column(String(100))
+    responsable_email: Mapped[str | None] = mapped_column(String(254))
+    responsable_telephone: Mapped[str | None] = mapped_column(String(20))
+    compte_bancaire_id: Mapped[int | None] = mapped_column(ForeignKey("compte_bancaire.id"))
+
+    # L'action (partie 4)
+    intitule: Mapped[str | None] = mapped_column(String(250))
+    objectifs: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    public_cible: Mapped[str | None] = mapped_column(Text)
+    nb_beneficiaires: Mapped[int | None]
+    thematique_code: Mapped[str | None] = mapped_column(ForeignKey("thematique.code"), index=True)
+    date_debut: Mapped[date | None]
+    date_fin: Mapped[date | None]
+    moyens_humains: Mapped[str | None] = mapped_column(Text)
+    indicateurs_evaluation: Mapped[str | None] = mapped_column(Text)
+    renouvellement: Mapped[bool] = mapped_column(default=False)
+    duree_annees: Mapped[int] = mapped_column(default=1)  # 1 : annuelle ; 2 à 4 : pluriannuelle
+    demande_precedente_id: Mapped[int | None] = mapped_column(ForeignKey("demande.id"))
+
+    # Attestation sur l'honneur du signataire
+    atteste_par_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id"))
+    atteste_le: Mapped[datetime | None] = mapped_column(Horodatage())
+    transmise_le: Mapped[datetime | None] = mapped_column(Horodatage())
+
+    cree_par_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id"))
+    cree_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    modifie_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant, onupdate=maintenant)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    structure: Mapped[Structure] = relationship()
+    campagne: Mapped[Campagne] = relationship()
+    thematique: Mapped[Thematique | None] = relationship()
+    compte_bancaire: Mapped[CompteBancaire | None] = relationship()
+    demande_precedente: Mapped[Demande | None] = relationship(remote_side=[id])
+    atteste_par: Mapped[Utilisateur | None] = relationship(foreign_keys=[atteste_par_id])
+    qpvs: Mapped[list[Qpv]] = relationship(secondary=demande_qpv, order_by=Qpv.code)
+    axes: Mapped[list[AxeTransversal]] = relationship(secondary=demande_axe)
+    reponses: Mapped[list[ReponseEligibilite]] = relationship(
+        back_populates="demande", cascade="all, delete-orphan"
+    )
+    lignes_budget: Mapped[list[LigneBudget]] = relationship(
+        back_populates="demande", cascade="all, delete-orphan", order_by="LigneBudget.ordre"
+    )
+    lignes_financement: Mapped[list[LigneFinancement]] = relationship(
+        back_populates="demande", cascade="all, delete-orphan", order_by="LigneFinancement.id"
+    )
+    pieces_jointes: Mapped[list[PieceJointe]] = relationship(
+        back_populates="demande", cascade="all, delete-orphan"
+    )
+
+    # Vues lues par les gardes de workflows/ (qui ne connaissent pas l'ORM)
+    @property
+    def codes_qpv(self) -> list[str]:
+        return [q.code for q in self.qpvs]
+
+    @property
+    def types_pieces_fournies(self) -> set[str]:
+        return {p.type_piece for p in self.pieces_jointes}
+
+    @property
+    def reponses_eligibilite(self) -> dict[int, bool]:
+        return {r.question_id: r.reponse for r in self.reponses}
+
+    @property
+    def annee_fin(self) -> int:
+        return self.exercice + self.duree_annees - 1
+
+    @property
+    def montant_demande(self) -> Decimal:
+        return sum((ligne.montant_demande for ligne in self.lignes_financement), Decimal("0"))
+
+    @property
+    def titre(self) -> str:
+        return self.intitule or "Demande sans intitulé"
+
+    def __repr__(self) -> str:
+        return f"<Demande {self.numero or self.id} {self.statut}>"
+
+
+class ReponseEligibilite(db.Model):
+    __tablename__ = "reponse_eligibilite"
+
+    demande_id: Mapped[int] = mapped_column(ForeignKey("demande.id", ondelete="CASCADE"), primary_key=True)
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("question_eligibilite.id", ondelete="CASCADE"), primary_key=True
+    )
+    reponse: Mapped[bool]
+
+    demande: Mapped[Demande] = relationship(back_populates="reponses")
+    question: Mapped[QuestionEligibilite] = relationship()
+
+
+class LigneBudget(db.Model):
+    """Une ligne du budget prévisionnel de l'action, au plan comptable du CERFA (workflows.budget)."""
+
+    __tablename__ = "ligne_budget"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demande_id: Mapped[int] = mapped_column(ForeignKey("demande.id", ondelete="CASCADE"), index=True)
+    compte: Mapped[str] = mapped_column(String(4))
+    libelle: Mapped[str | None] = mapped_column(String(200))  # précision saisie par le porteur
+    montant: Mapped[Decimal] = mapped_column(Montant())
+    # Compte 74 : le financeur sollicité, sur la plateforme (financeur_id) ou hors plateforme (libellé)
+    financeur_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    financeur_libelle: Mapped[str | None] = mapped_column(String(200))
+    ordre: Mapped[int] = mapped_column(default=0)
+
+    demande: Mapped[Demande] = relationship(back_populates="lignes_budget")
+    financeur: Mapped[Organisation | None] = relationship()
+
+
+class LigneFinancement(db.Model):
+    """La ligne d'un financeur sollicité : il l'instruit, la vote, l'engage et la paie seul."""
+
+    __tablename__ = "ligne_financement"
+    __table_args__ = (
+        UniqueConstraint("demande_id", "organisation_id"),
+        Index("ix_ligne_financement_organisation_statut", "organisation_id", "statut"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demande_id: Mapped[int] = mapped_column(ForeignKey("demande.id", ondelete="CASCADE"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    statut: Mapped[StatutLigne] = mapped_column(enum_colonne(StatutLigne), default=StatutLigne.sollicitee)
+    version: Mapped[int] = mapped_column(default=1)
+    montant_demande: Mapped[Decimal] = mapped_column(Montant())
+    gestionnaire_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id"), index=True)
+    montant_propose: Mapped[Decimal | None] = mapped_column(Montant())
+    motif_avis: Mapped[str | None] = mapped_column(Text)
+    montant_vote: Mapped[Decimal | None] = mapped_column(Montant())
+    vote_le: Mapped[date | None]
+    convention_requise: Mapped[bool] = mapped_column(default=False)
+    convention_document_id: Mapped[int | None] = mapped_column(ForeignKey("document.id"))
+    numero_engagement: Mapped[str | None] = mapped_column(String(30))  # EJ Chorus ou équivalent
+    montant_verse: Mapped[Decimal] = mapped_column(Montant(), default=Decimal("0"))
+    compte_rendu_valide: Mapped[bool] = mapped_column(default=False)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    demande: Mapped[Demande] = relationship(back_populates="lignes_financement")
+    organisation: Mapped[Organisation] = relationship()
+    gestionnaire: Mapped[Utilisateur | None] = relationship()
+
+    @property
+    def convention_signee(self) -> bool:
+        return self.convention_document_id is not None
+
+
+class PieceJointe(db.Model):
+    """Une pièce du porte-documents jointe à une demande."""
+
+    __tablename__ = "piece_jointe"
+    __table_args__ = (UniqueConstraint("demande_id", "type_piece"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demande_id: Mapped[int] = mapped_column(ForeignKey("demande.id", ondelete="CASCADE"))
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id"), index=True)
+    type_piece: Mapped[TypePiece] = mapped_column(enum_colonne(TypePiece))
+
+    demande: Mapped[Demande] = relationship(back_populates="pieces_jointes")
+    document: Mapped[Document] = relationship()
+
+
+class Message(db.Model):
+    """Échange entre instructeurs et porteur au sujet d'une demande."""
+
+    __tablename__ = "message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demande_id: Mapped[int] = mapped_column(ForeignKey("demande.id", ondelete="CASCADE"), index=True)
+    auteur_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id"))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))  # vide : le porteur
+    objet: Mapped[str] = mapped_column(String(200))
+    corps: Mapped[str] = mapped_column(Text)
+    cree_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+
+    auteur: Mapped[Utilisateur | None] = relationship()
+    organisation: Mapped[Organisation | None] = relationship()
+
+
+class CompteurNumero(db.Model):
+    """Dernier numéro de demande attribué pour un exercice (verrouillé à chaque transmission)."""
+
+    __tablename__ = "compteur_numero"
+
+    exercice: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    dernier: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,34 @@
+"""Le journal : une ligne par transition, écrite dans la même transaction que le changement d'état."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from dauphin.extensions import db
+from dauphin.models.comptes import Utilisateur
+from dauphin.models.referentiel import Organisation
+from dauphin.models.types import Horodatage, maintenant
+
+
+class EvenementJournal(db.Model):
+    __tablename__ = "journal"
+    __table_args__ = (Index("ix_journal_demande_id_id", "demande_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demande_id: Mapped[int] = mapped_column(ForeignKey("demande.id", ondelete="CASCADE"))
+    ligne_id: Mapped[int | None] = mapped_column(ForeignKey("ligne_financement.id", ondelete="CASCADE"))
+    acteur_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id"))  # vide : le système
+    role: Mapped[str] = mapped_column(String(32))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    structure_id: Mapped[int | None] = mapped_column(ForeignKey("structure.id"))
+    declencheur: Mapped[str] = mapped_column(String(40))
+    statut_avant: Mapped[str] = mapped_column(String(32))
+    statut_apres: Mapped[str] = mapped_column(String(32))
+    commentaire: Mapped[str | None] = mapped_column(Text)
+    horodatage: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+
+    acteur: Mapped[Utilisateur | None] = relationship()
+    organisation: Mapped[Organisation | None] = relationship()

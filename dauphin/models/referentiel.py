@@ -1,0 +1,155 @@
+"""Données de référence : organisations (financeurs, partenaires), contrats de ville, QPV, thématiques."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from dauphin.extensions import db
+
+
+def enum_colonne(enum_cls: type[StrEnum], longueur: int = 32) -> Enum:
+    """Une énumération stockée par sa valeur dans un VARCHAR (même schéma sur les deux bases)."""
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        length=longueur,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+class TypeOrganisation(StrEnum):
+    etat = "etat"
+    commune = "commune"
+    epci = "epci"
+    departement = "departement"
+    region = "region"
+    caf = "caf"
+    bailleur = "bailleur"
+    autre = "autre"
+
+    @property
+    def libelle(self) -> str:
+        return {
+            "etat": "État",
+            "commune": "Commune",
+            "epci": "Intercommunalité (EPCI)",
+            "departement": "Département",
+            "region": "Région",
+            "caf": "Caisse d’allocations familiales",
+            "bailleur": "Bailleur social",
+            "autre": "Autre organisme",
+        }[self.value]
+
+
+class Organisation(db.Model):
+    """Financeur et/ou partenaire signataire de contrats de ville."""
+
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nom: Mapped[str] = mapped_column(String(200), unique=True)
+    type_organisation: Mapped[TypeOrganisation] = mapped_column(enum_colonne(TypeOrganisation))
+    siren: Mapped[str | None] = mapped_column(String(9))
+    departement: Mapped[str | None] = mapped_column(String(3))
+    est_financeur: Mapped[bool] = mapped_column(default=True)
+    email_contact: Mapped[str | None] = mapped_column(String(254))
+    actif: Mapped[bool] = mapped_column(default=True)
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.nom}>"
+
+
+class RegleMajorite(StrEnum):
+    simple = "simple"  # plus de « pour » que de « contre »
+    absolue = "absolue"  # plus de la moitié des votants (abstentions comprises)
+    deux_tiers = "deux_tiers"
+
+    @property
+    def libelle(self) -> str:
+        return {
+            "simple": "Majorité simple des suffrages exprimés",
+            "absolue": "Majorité absolue des votants",
+            "deux_tiers": "Majorité des deux tiers des suffrages exprimés",
+        }[self.value]
+
+
+class PartenaireContrat(db.Model):
+    __tablename__ = "partenaire_contrat"
+
+    contrat_id: Mapped[int] = mapped_column(
+        ForeignKey("contrat_de_ville.id", ondelete="CASCADE"), primary_key=True
+    )
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), primary_key=True, index=True)
+
+    contrat: Mapped[ContratDeVille] = relationship(back_populates="partenariats")
+    organisation: Mapped[Organisation] = relationship()
+
+
+class ContratDeVille(db.Model):
+    __tablename__ = "contrat_de_ville"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    libelle: Mapped[str] = mapped_column(String(200))
+    generation: Mapped[int] = mapped_column(default=2024)  # 2015 (2015–2023) ou 2024 (2024–2030)
+    siren_porteur: Mapped[str | None] = mapped_column(String(9))
+    departement: Mapped[str] = mapped_column(String(3), index=True)
+    population_qpv: Mapped[int | None]
+    # Règles du comité de pilotage, propres à chaque contrat
+    quorum_pourcentage: Mapped[int] = mapped_column(default=50)
+    regle_majorite: Mapped[RegleMajorite] = mapped_column(
+        enum_colonne(RegleMajorite), default=RegleMajorite.simple
+    )
+    actif: Mapped[bool] = mapped_column(default=True)
+
+    partenariats: Mapped[list[PartenaireContrat]] = relationship(
+        back_populates="contrat", cascade="all, delete-orphan"
+    )
+    qpvs: Mapped[list[Qpv]] = relationship(back_populates="contrat", order_by="Qpv.code")
+
+    @property
+    def partenaires(self) -> list[Organisation]:
+        return [p.organisation for p in self.partenariats]
+
+    def __repr__(self) -> str:
+        return f"<ContratDeVille {self.code}>"
+
+
+class Qpv(db.Model):
+    """Quartier prioritaire de la politique de la ville (QN07501M, ou QP046001 pour 2015)."""
+
+    __tablename__ = "qpv"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(10), unique=True)
+    libelle: Mapped[str] = mapped_column(String(200))
+    departement: Mapped[str] = mapped_column(String(3))
+    communes_insee: Mapped[str | None] = mapped_column(String(200))  # codes INSEE séparés par des virgules
+    contrat_id: Mapped[int | None] = mapped_column(ForeignKey("contrat_de_ville.id"), index=True)
+
+    contrat: Mapped[ContratDeVille | None] = relationship(back_populates="qpvs")
+
+
+class Thematique(db.Model):
+    """Nomenclature thématique du programme 147 : piliers (1…4) et sous-thèmes (1.1…)."""
+
+    __tablename__ = "thematique"
+
+    code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    libelle: Mapped[str] = mapped_column(String(200))
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("thematique.code"))
+    ordre: Mapped[int] = mapped_column(default=0)
+    actif: Mapped[bool] = mapped_column(default=True)
+
+    parent: Mapped[Thematique | None] = relationship(remote_side=[code])
+
+
+class AxeTransversal(db.Model):
+    __tablename__ = "axe_transversal"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    libelle: Mapped[str] = mapped_column(String(200))

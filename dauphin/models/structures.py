@@ -1,0 +1,165 @@
+"""Structures porteuses (tiers), leurs coordonnées bancaires et leur porte-documents."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from dauphin.extensions import db
+from dauphin.models.comptes import MembreStructure
+from dauphin.models.referentiel import enum_colonne
+from dauphin.models.types import Horodatage, Montant, maintenant
+
+
+class FormeJuridique(StrEnum):
+    association = "association"
+    commune = "commune"
+    epci = "epci"
+    gip = "gip"
+    etablissement_public = "etablissement_public"
+    bailleur = "bailleur"
+    entreprise = "entreprise"
+    autre = "autre"
+
+    @property
+    def libelle(self) -> str:
+        return {
+            "association": "Association",
+            "commune": "Commune",
+            "epci": "Établissement public de coopération intercommunale",
+            "gip": "Groupement d’intérêt public",
+            "etablissement_public": "Autre établissement public",
+            "bailleur": "Bailleur social",
+            "entreprise": "Entreprise (ESS…)",
+            "autre": "Autre",
+        }[self.value]
+
+
+class Structure(db.Model):
+    __tablename__ = "structure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    siret: Mapped[str] = mapped_column(String(14), unique=True)
+    siren: Mapped[str] = mapped_column(String(9), index=True)
+    rna: Mapped[str | None] = mapped_column(String(10))
+    raison_sociale: Mapped[str] = mapped_column(String(200))
+    sigle: Mapped[str | None] = mapped_column(String(50))
+    forme_juridique: Mapped[FormeJuridique] = mapped_column(enum_colonne(FormeJuridique))
+    adresse: Mapped[str] = mapped_column(String(250))
+    code_postal: Mapped[str] = mapped_column(String(5))
+    commune: Mapped[str] = mapped_column(String(100))
+    code_insee: Mapped[str] = mapped_column(String(5))
+    email: Mapped[str | None] = mapped_column(String(254))
+    telephone: Mapped[str | None] = mapped_column(String(20))
+    representant_civilite: Mapped[str | None] = mapped_column(String(10))
+    representant_nom: Mapped[str] = mapped_column(String(100))
+    representant_prenom: Mapped[str] = mapped_column(String(100))
+    representant_qualite: Mapped[str] = mapped_column(String(100))  # président, maire…
+    # Relations avec l'administration et ressources humaines (CERFA 12156, parties 2 et 3)
+    agrements: Mapped[str | None] = mapped_column(String(500))
+    reconnue_utilite_publique: Mapped[bool] = mapped_column(default=False)
+    nb_benevoles: Mapped[int | None]
+    nb_salaries: Mapped[int | None]
+    etp_salaries: Mapped[Decimal | None] = mapped_column(Numeric(7, 2))
+    nb_volontaires: Mapped[int | None]
+    nb_adherents: Mapped[int | None]
+    cree_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+
+    membres: Mapped[list[MembreStructure]] = relationship(
+        back_populates="structure", cascade="all, delete-orphan"
+    )
+    comptes_bancaires: Mapped[list[CompteBancaire]] = relationship(
+        back_populates="structure", cascade="all, delete-orphan"
+    )
+    aides_publiques: Mapped[list[AidePublique]] = relationship(
+        back_populates="structure", cascade="all, delete-orphan", order_by="AidePublique.annee.desc()"
+    )
+
+    @property
+    def nom(self) -> str:
+        return f"{self.raison_sociale} ({self.sigle})" if self.sigle else self.raison_sociale
+
+    def __repr__(self) -> str:
+        return f"<Structure {self.siret}>"
+
+
+class CompteBancaire(db.Model):
+    __tablename__ = "compte_bancaire"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    structure_id: Mapped[int] = mapped_column(ForeignKey("structure.id", ondelete="CASCADE"), index=True)
+    titulaire: Mapped[str] = mapped_column(String(200))
+    iban: Mapped[str] = mapped_column(String(34))  # sans espaces, contrôlé (python-stdnum)
+    bic: Mapped[str] = mapped_column(String(11))
+    domiciliation: Mapped[str | None] = mapped_column(String(200))
+    actif: Mapped[bool] = mapped_column(default=True)
+
+    structure: Mapped[Structure] = relationship(back_populates="comptes_bancaires")
+
+    @property
+    def iban_masque(self) -> str:
+        return f"{self.iban[:4]} •••• •••• {self.iban[-4:]}"
+
+
+class AidePublique(db.Model):
+    """Aides publiques reçues au cours des trois dernières années (CERFA 12156, partie 2)."""
+
+    __tablename__ = "aide_publique"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    structure_id: Mapped[int] = mapped_column(ForeignKey("structure.id", ondelete="CASCADE"), index=True)
+    annee: Mapped[int]
+    financeur: Mapped[str] = mapped_column(String(200))
+    montant: Mapped[Decimal] = mapped_column(Montant())
+
+    structure: Mapped[Structure] = relationship(back_populates="aides_publiques")
+
+
+class TypePiece(StrEnum):
+    statuts = "statuts"
+    liste_dirigeants = "liste_dirigeants"
+    rib = "rib"
+    comptes_approuves = "comptes_approuves"
+    rapport_activite = "rapport_activite"
+    budget_structure = "budget_structure"
+    convention_signee = "convention_signee"
+    autre = "autre"
+
+    @property
+    def libelle(self) -> str:
+        return {
+            "statuts": "Statuts",
+            "liste_dirigeants": "Liste des dirigeants",
+            "rib": "Relevé d’identité bancaire",
+            "comptes_approuves": "Derniers comptes approuvés",
+            "rapport_activite": "Dernier rapport d’activité",
+            "budget_structure": "Budget prévisionnel de la structure",
+            "convention_signee": "Convention signée",
+            "autre": "Autre pièce",
+        }[self.value]
+
+
+class Document(db.Model):
+    """Un fichier déposé : dans le porte-documents de la structure, réutilisable dans chaque demande.
+
+    Le fichier est stocké hors de la racine web sous `cle_stockage` (aléatoire) ; le nom donné
+    par l'usager n'est qu'un libellé, jamais un chemin.
+    """
+
+    __tablename__ = "document"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    structure_id: Mapped[int] = mapped_column(ForeignKey("structure.id", ondelete="CASCADE"), index=True)
+    type_piece: Mapped[TypePiece] = mapped_column(enum_colonne(TypePiece))
+    nom_fichier: Mapped[str] = mapped_column(String(255))
+    cle_stockage: Mapped[str] = mapped_column(String(64), unique=True)
+    type_mime: Mapped[str] = mapped_column(String(100))
+    taille: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    valable_jusqu_au: Mapped[date | None]
+    depose_par_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id", ondelete="SET NULL"))
+    depose_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)

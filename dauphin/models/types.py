@@ -1,0 +1,64 @@
+"""Types de colonnes : montants exacts et horodatages avec fuseau, identiques sur les deux bases."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, DateTime, Numeric
+from sqlalchemy.types import TypeDecorator
+
+CENTIME = Decimal("0.01")
+
+
+class Montant(TypeDecorator):
+    """Un montant en euros, Decimal à deux décimales.
+
+    NUMERIC(14, 2) sur PostgreSQL ; sur SQLite, qui n'a pas de décimal exact, un entier de
+    centimes — ainsi même SUM() reste exact sur les deux bases.
+    """
+
+    impl = Numeric(14, 2)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(14, 2, asdecimal=True))
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        value = value if isinstance(value, Decimal) else Decimal(str(value))
+        if dialect.name == "sqlite":
+            return int((value * 100).to_integral_exact())
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return (Decimal(int(value)) / 100).quantize(CENTIME)
+        return Decimal(value).quantize(CENTIME)
+
+
+class Horodatage(TypeDecorator):
+    """Un instant, toujours avec fuseau : stocké en UTC, relu en UTC (SQLite perd le fuseau sinon)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("Horodatage sans fuseau : utilisez maintenant() ou datetime.now(UTC).")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def maintenant() -> datetime:
+    return datetime.now(UTC)

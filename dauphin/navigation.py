@@ -1,0 +1,50 @@
+"""La navigation principale : chaque rôle voit ses propres écrans."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import request, url_for
+from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
+
+
+@dataclass(frozen=True)
+class Lien:
+    libelle: str
+    url: str
+    actif: bool
+
+
+def entrees(utilisateur) -> list[tuple[str, str, str]]:
+    """(libellé, endpoint, blueprint) des espaces auxquels l'utilisateur a droit."""
+    resultat = []
+    if utilisateur.adhesions_structures:
+        resultat.append(("Mes demandes", "usager.tableau_de_bord", "usager"))
+    if utilisateur.adhesions_organisations:
+        resultat.append(("Instruction", "instruction.corbeille", "instruction"))
+    if utilisateur.pilotages:
+        resultat.append(("Pilotage", "pilotage.contrats", "pilotage"))
+    if utilisateur.administrateur_national:
+        resultat.append(("Administration", "administration.accueil", "administration"))
+    return resultat
+
+
+def navigation() -> list[Lien]:
+    try:
+        if not current_user or not current_user.is_authenticated:
+            return []
+        liens = [
+            Lien(libelle, url_for(endpoint), request.blueprint == blueprint)
+            for libelle, endpoint, blueprint in entrees(current_user)
+        ]
+    except SQLAlchemyError:  # la page d'erreur 500 ne doit pas dépendre de la base
+        return []
+    liens.append(
+        Lien(
+            "Cycle de vie d’une demande",
+            url_for("public.cycle_de_vie"),
+            request.endpoint == "public.cycle_de_vie",
+        )
+    )
+    return liens

@@ -1,0 +1,42 @@
+"""Espace des pilotes : leurs contrats de ville, les campagnes et l'avancement des demandes."""
+
+from collections import defaultdict
+
+from flask import Blueprint, abort, render_template
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from dauphin.extensions import db
+from dauphin.models import Campagne, Demande
+from workflows import StatutDemande
+
+bp = Blueprint("pilotage", __name__, url_prefix="/pilotage")
+
+
+@bp.route("/")
+@login_required
+def contrats():
+    pilotages = current_user.pilotages
+    if not pilotages:
+        abort(403)
+    contrat_ids = [p.contrat_id for p in pilotages]
+    campagnes = db.session.scalars(
+        select(Campagne).where(Campagne.contrat_id.in_(contrat_ids)).order_by(Campagne.exercice.desc())
+    ).all()
+    comptes = defaultdict(dict)
+    for campagne_id, statut, nombre in db.session.execute(
+        select(Demande.campagne_id, Demande.statut, func.count())
+        .where(Demande.campagne_id.in_([c.id for c in campagnes]))
+        .group_by(Demande.campagne_id, Demande.statut)
+    ):
+        comptes[campagne_id][StatutDemande(statut)] = nombre
+    par_contrat = defaultdict(list)
+    for campagne in campagnes:
+        par_contrat[campagne.contrat_id].append(campagne)
+    return render_template(
+        "pilotage/contrats.html",
+        pilotages=pilotages,
+        par_contrat=par_contrat,
+        comptes=comptes,
+        statuts=list(StatutDemande),
+    )

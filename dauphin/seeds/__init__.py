@@ -1,0 +1,1 @@
+"""Jeux de données : référentiel commun, démonstration (`flask seed demo`) et volume (`flask seed scale`)."""

@@ -1,0 +1,1 @@
+"""Les cas d'usage : charger et verrouiller, vérifier le droit, déclencher, journaliser, valider."""

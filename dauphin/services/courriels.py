@@ -1,0 +1,213 @@
+"""Courriels : écrits dans la boîte d'envoi (table `courriel`) dans la transaction qui les motive,
+puis envoyés par une tâche après le commit. Un serveur SMTP en panne ne bloque donc aucune
+transition : le courriel reste « en attente » et part à la tentative suivante.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from email.message import EmailMessage
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select
+
+from dauphin import jobs
+from dauphin.extensions import db
+from dauphin.models import (
+    Courriel,
+    Demande,
+    MembreOrganisation,
+    MembreStructure,
+    RoleOrganisation,
+    StatutCourriel,
+    Utilisateur,
+    maintenant,
+)
+
+journal = logging.getLogger(__name__)
+TENTATIVES_MAX = 5
+
+
+def ecrire(destinataire: str, sujet: str, corps: str, demande: Demande | None = None) -> Courriel:
+    courriel = Courriel(
+        destinataire=destinataire,
+        sujet=sujet,
+        corps=corps,
+        demande_id=demande.id if demande is not None else None,
+    )
+    db.session.add(courriel)
+    return courriel
+
+
+def _emails_structure(demande: Demande) -> list[str]:
+    return list(
+        db.session.scalars(
+            select(Utilisateur.email)
+            .join(MembreStructure, MembreStructure.utilisateur_id == Utilisateur.id)
+            .where(MembreStructure.structure_id == demande.structure_id, Utilisateur.actif.is_(True))
+            .order_by(Utilisateur.email)
+        )
+    )
+
+
+def _emails_instructeurs(demande: Demande) -> list[str]:
+    organisations = [ligne.organisation_id for ligne in demande.lignes_financement]
+    if not organisations:
+        return []
+    return list(
+        db.session.scalars(
+            select(Utilisateur.email)
+            .join(MembreOrganisation, MembreOrganisation.utilisateur_id == Utilisateur.id)
+            .where(
+                MembreOrganisation.organisation_id.in_(organisations),
+                MembreOrganisation.role == RoleOrganisation.instructeur,
+                Utilisateur.actif.is_(True),
+            )
+            .distinct()
+            .order_by(Utilisateur.email)
+        )
+    )
+
+
+def _lien(demande: Demande) -> str:
+    return f"{current_app.config['BASE_URL']}/dossiers/{demande.id}"
+
+
+# déclencheur → (destinataires, sujet, corps) ; {numero}, {titre}, {lien}, {commentaire}, {statut}
+MODELES = {
+    "attester": [
+        (
+            _emails_structure,
+            "Demande {numero} transmise",
+            "Votre demande « {titre} » a été attestée et transmise aux financeurs sous le numéro {numero}.\n"
+            "Suivez-la sur {lien}",
+        ),
+        (
+            _emails_instructeurs,
+            "Nouvelle demande à instruire : {numero}",
+            "La demande {numero} « {titre} » vous a été transmise.\nDossier : {lien}",
+        ),
+    ],
+    "demander_complements": [
+        (
+            _emails_structure,
+            "Demande {numero} : compléments demandés",
+            "Un instructeur demande des compléments sur « {titre} » :\n\n{commentaire}\n\n"
+            "Modifiez la demande puis faites-la attester de nouveau : {lien}",
+        ),
+    ],
+    "classer_sans_suite": [
+        (
+            _emails_structure,
+            "Demande {numero} classée sans suite",
+            "Votre demande « {titre} » a été classée sans suite.\nMotif : {commentaire}\n{lien}",
+        ),
+    ],
+    "retirer": [
+        (
+            _emails_instructeurs,
+            "Demande {numero} retirée par le porteur",
+            "Le porteur a retiré la demande « {titre} ».\nMotif : {commentaire}\n{lien}",
+        ),
+    ],
+    "attribuer": [
+        (
+            _emails_structure,
+            "Demande {numero} : subvention attribuée",
+            "Le comité de pilotage a attribué une subvention à « {titre} ». Le détail par financeur : {lien}",
+        ),
+    ],
+    "rejeter": [
+        (
+            _emails_structure,
+            "Demande {numero} : décision du comité",
+            "Le comité de pilotage n’a pas retenu la demande « {titre} ». Le détail : {lien}",
+        ),
+    ],
+    "retourner_justification": [
+        (
+            _emails_structure,
+            "Demande {numero} : compte rendu financier à modifier",
+            "Un financeur vous renvoie le compte rendu financier de « {titre} » :\n\n{commentaire}\n\n{lien}",
+        ),
+    ],
+}
+
+
+def notifier_transition(demande: Demande, declencheur: str, commentaire: str | None = None) -> None:
+    for destinataires, sujet, corps in MODELES.get(declencheur, ()):
+        valeurs = {
+            "numero": demande.numero or "(sans numéro)",
+            "titre": demande.titre,
+            "lien": _lien(demande),
+            "commentaire": (commentaire or "").strip(),
+            "statut": demande.statut.libelle,
+        }
+        for email in destinataires(demande):
+            ecrire(email, sujet.format(**valeurs), corps.format(**valeurs), demande)
+
+
+def envoyer_en_attente() -> None:
+    """Après un commit : confier l'envoi à une tâche (RQ) ou l'exécuter sur place sans Redis."""
+    jobs.lancer("dauphin.taches.envoyer_courriels")
+
+
+def envoyer_tous(limite: int = 200) -> dict[str, int]:
+    """Envoie les courriels en attente ; un échec est compté et retenté plus tard."""
+    bilan = {"envoyes": 0, "echecs": 0}
+    ids = list(
+        db.session.scalars(
+            select(Courriel.id)
+            .where(Courriel.statut == StatutCourriel.en_attente)
+            .order_by(Courriel.id)
+            .limit(limite)
+        )
+    )
+    for courriel_id in ids:
+        courriel = db.session.scalar(
+            select(Courriel)
+            .where(Courriel.id == courriel_id, Courriel.statut == StatutCourriel.en_attente)
+            .with_for_update(skip_locked=True)
+        )
+        if courriel is None:
+            continue  # pris par un autre processus
+        try:
+            _transmettre(courriel)
+        except (OSError, smtplib.SMTPException) as erreur:
+            courriel.tentatives += 1
+            courriel.derniere_erreur = f"{type(erreur).__name__}: {erreur}"[:1000]
+            if courriel.tentatives >= TENTATIVES_MAX:
+                courriel.statut = StatutCourriel.echec
+            bilan["echecs"] += 1
+            journal.warning("Courriel %s non envoyé (%s)", courriel.id, courriel.derniere_erreur)
+        else:
+            courriel.statut = StatutCourriel.envoye
+            courriel.envoye_le = maintenant()
+            courriel.tentatives += 1
+            bilan["envoyes"] += 1
+        db.session.commit()
+    return bilan
+
+
+def _transmettre(courriel: Courriel) -> None:
+    config = current_app.config
+    message = EmailMessage()
+    message["From"] = config["MAIL_SENDER"]
+    message["To"] = courriel.destinataire
+    message["Subject"] = courriel.sujet
+    message.set_content(courriel.corps)
+    if not config.get("MAIL_SERVER"):
+        # Mode embarqué : la console et un fichier .eml par message dans instance/outbox/
+        dossier = Path(config["MAIL_OUTBOX_DIR"])
+        dossier.mkdir(parents=True, exist_ok=True)
+        (dossier / f"{courriel.id:08d}.eml").write_bytes(bytes(message))
+        journal.info("Courriel à %s : %s", courriel.destinataire, courriel.sujet)
+        return
+    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=10) as smtp:
+        if config.get("MAIL_USE_TLS"):
+            smtp.starttls()
+        if config.get("MAIL_USERNAME"):
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+        smtp.send_message(message)

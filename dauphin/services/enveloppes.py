@@ -1,0 +1,34 @@
+"""Enveloppes des financeurs : total, engagé (voté) et reste, par contrat de ville et exercice."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from dauphin.extensions import db
+from dauphin.models import Demande, Enveloppe, LigneFinancement
+
+
+def montant_vote(campagne_id: int, organisation_id: int) -> Decimal:
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(LigneFinancement.montant_vote), 0))
+        .join(Demande, Demande.id == LigneFinancement.demande_id)
+        .where(Demande.campagne_id == campagne_id, LigneFinancement.organisation_id == organisation_id)
+    )
+    return Decimal(total or 0)
+
+
+def reste(campagne_id: int, organisation_id: int, verrouiller: bool = True) -> Decimal | None:
+    """Ce qui reste à voter sur l'enveloppe ; None si le financeur n'a pas d'enveloppe pour la campagne.
+
+    Avec `verrouiller`, la ligne de l'enveloppe reste verrouillée jusqu'au commit : deux votes simultanés
+    du même financeur sur deux dossiers ne peuvent pas dépasser l'enveloppe à eux deux.
+    """
+    requete = select(Enveloppe).where(
+        Enveloppe.campagne_id == campagne_id, Enveloppe.organisation_id == organisation_id
+    )
+    enveloppe = db.session.scalar(requete.with_for_update() if verrouiller else requete)
+    if enveloppe is None:
+        return None
+    return enveloppe.montant - montant_vote(campagne_id, organisation_id)

@@ -1,0 +1,28 @@
+"""Fonctions exécutées par les travailleurs RQ (ou sur place en mode embarqué)."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+
+from flask import has_app_context
+
+_application = None
+
+
+def _contexte():
+    """Dans un travailleur RQ il n'y a pas de contexte d'application : on en crée un, une fois."""
+    global _application
+    if has_app_context():
+        return nullcontext()
+    if _application is None:
+        from dauphin import create_app
+
+        _application = create_app()
+    return _application.app_context()
+
+
+def envoyer_courriels() -> dict[str, int]:
+    from dauphin.services.courriels import envoyer_tous
+
+    with _contexte():
+        return envoyer_tous()

@@ -1,0 +1,25 @@
+"""Espace des porteurs : les demandes de leurs structures."""
+
+from flask import Blueprint, abort, render_template
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from dauphin.listes import paginer_demandes
+from dauphin.models import Demande
+
+bp = Blueprint("usager", __name__, url_prefix="/mes-demandes")
+
+
+@bp.route("/")
+@login_required
+def tableau_de_bord():
+    adhesions = current_user.adhesions_structures
+    if not adhesions:
+        abort(403)
+    structures = [a.structure_id for a in adhesions]
+    page = paginer_demandes(
+        select(Demande)
+        .where(Demande.structure_id.in_(structures))
+        .order_by(Demande.exercice.desc(), Demande.id.desc())
+    )
+    return render_template("usager/tableau_de_bord.html", adhesions=adhesions, page=page)

@@ -1,0 +1,1 @@
+"""Formulaires WTForms (un module par famille d'écrans) et validateurs partagés."""

@@ -1,0 +1,603 @@
+"""La machine de la demande : chaque transition, chaque garde, chaque statut dérivé des lignes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from workflows import DEMANDE, LIGNE, TransitionImpossible, TransitionRefusee
+from workflows.statuts import StatutDemande as S
+from workflows.statuts import StatutLigne as L
+
+from .fabriques import (
+    APRES_EXERCICE,
+    CLOTURE,
+    JOUR_DEPOT,
+    JOUR_VOTE,
+    OUVERTURE,
+    RESTE_ENVELOPPE,
+    Demande,
+    demande_avec_lignes,
+    demande_complete,
+    lb,
+    ligne,
+    paires,
+    paires_impossibles,
+    transition_de,
+    triplets_gardes,
+)
+
+MOTIF = "L’association a renoncé à l’action faute de local."
+MESSAGE = "Merci de détailler le poste « Charges de personnel »."
+
+
+# --- Un cas permis par couple (déclencheur, source) ---------------------------------------
+
+
+def _simple(source):
+    return demande_complete(statut=source), {}
+
+
+def _soumission(source):
+    return demande_complete(statut=source), {"aujourdhui": JOUR_DEPOT}
+
+
+def _attestation(source):
+    return demande_complete(statut=source), {"aujourdhui": JOUR_DEPOT, "attestation": True}
+
+
+def _motif(source):
+    return demande_complete(statut=source), {"commentaire": MOTIF}
+
+
+def _message(source):
+    return demande_complete(statut=source), {"commentaire": MESSAGE}
+
+
+def _justification(source):
+    return demande_avec_lignes(source, L.engagee), {"attestation": True}
+
+
+def _cloture(source):
+    return demande_avec_lignes(source, L.engagee), {"aujourdhui": APRES_EXERCICE}
+
+
+def _avec_lignes(*statuts_lignes, **reglages):
+    def preparer(source):
+        demande = demande_avec_lignes(source, *statuts_lignes)
+        for ligne_financement in demande.lignes_financement:
+            for attribut, valeur in reglages.items():
+                setattr(ligne_financement, attribut, valeur)
+        return demande, {}
+
+    return preparer
+
+
+PERMIS: dict[tuple[str, str], Callable[[str], tuple[Demande, dict]]] = {
+    ("soumettre", S.brouillon): _soumission,
+    ("modifier", S.attente_attestation): _simple,
+    ("attester", S.attente_attestation): _attestation,
+    ("attester", S.a_completer): _attestation,
+    ("retirer", S.attente_attestation): _motif,
+    ("retirer", S.transmise): _motif,
+    ("retirer", S.en_instruction): _motif,
+    ("retirer", S.a_completer): _motif,
+    ("retirer", S.instruite): _motif,
+    ("retirer", S.programmee): _motif,
+    ("deposer_justification", S.a_justifier): _justification,
+    ("deposer_justification", S.justification_a_modifier): _justification,
+    ("demander_complements", S.transmise): _message,
+    ("demander_complements", S.en_instruction): _message,
+    ("demander_complements", S.instruite): _message,
+    ("classer_sans_suite", S.transmise): _motif,
+    ("classer_sans_suite", S.en_instruction): _motif,
+    ("classer_sans_suite", S.a_completer): _motif,
+    ("classer_sans_suite", S.instruite): _motif,
+    ("classer_sans_suite", S.programmee): _motif,
+    ("retourner_justification", S.justification_en_cours): _message,
+    ("programmer", S.instruite): _simple,
+    ("deprogrammer", S.programmee): _simple,
+    ("cloturer_exercice", S.attribuee): _cloture,
+    ("cloturer_exercice", S.versee): _cloture,
+    ("debuter_instruction", S.transmise): _avec_lignes(L.prise_en_charge, L.sollicitee),
+    ("instruire", S.en_instruction): _avec_lignes(L.recevable, L.non_recevable, L.abandonnee),
+    ("reprendre_instruction", S.instruite): _avec_lignes(L.recevable, L.prise_en_charge),
+    ("attribuer", S.programmee): _avec_lignes(L.votee, L.refusee),
+    ("rejeter", S.programmee): _avec_lignes(L.refusee, L.refusee, L.abandonnee),
+    ("verser", S.attribuee): _avec_lignes(L.avance_versee, L.votee),
+    ("valider_justification", S.justification_en_cours): _avec_lignes(
+        L.avance_versee, L.refusee, compte_rendu_valide=True
+    ),
+}
+
+
+# --- Pour chaque garde, une façon de la faire échouer seule (et le code attendu) ----------
+
+
+def _vider_intitule(demande, kwargs):
+    demande.intitule = "   "
+    return "champ_manquant"
+
+
+def _desequilibrer(demande, kwargs):
+    demande.lignes_budget.append(lb("62", "250.00"))
+    return "desequilibre"
+
+
+def _oublier_statuts(demande, kwargs):
+    demande.types_pieces_fournies.discard("statuts")
+    return "piece_manquante"
+
+
+def _mal_repondre(demande, kwargs):
+    demande.reponses_eligibilite[2] = True
+    return "eligibilite_non_conforme"
+
+
+def _deposer_trop_tard(demande, kwargs):
+    kwargs["aujourdhui"] = CLOTURE + timedelta(days=1)
+    return "campagne_close"
+
+
+def _ne_pas_attester(demande, kwargs):
+    kwargs["attestation"] = False
+    return "attestation"
+
+
+def _motif_blanc(demande, kwargs):
+    kwargs["commentaire"] = "  \n "
+    return "motif"
+
+
+def _message_vide(demande, kwargs):
+    kwargs["commentaire"] = ""
+    return "message"
+
+
+def _tout_sollicite(demande, kwargs):
+    for ligne_financement in demande.lignes_financement:
+        ligne_financement.statut = L.sollicitee
+    return "aucune_prise_en_charge"
+
+
+def _ajouter_ligne_sans_avis(demande, kwargs):
+    ligne(L.prise_en_charge, demande=demande)
+    return "avis_manquant"
+
+
+def _tout_aviser(demande, kwargs):
+    for ligne_financement in demande.lignes_financement:
+        ligne_financement.statut = L.recevable
+    return "toutes_avisees"
+
+
+def _ajouter_ligne_non_decidee(demande, kwargs):
+    ligne(L.recevable, demande=demande)
+    return "decision_manquante"
+
+
+def _tout_refuser(demande, kwargs):
+    for ligne_financement in demande.lignes_financement:
+        ligne_financement.statut, ligne_financement.montant_vote = L.refusee, Decimal("0")
+    return "aucun_vote_positif"
+
+
+def _voter_une_ligne(demande, kwargs):
+    premiere = demande.lignes_financement[0]
+    premiere.statut, premiere.montant_vote = L.votee, Decimal("1.00")
+    return "vote_positif"
+
+
+def _rien_verse(demande, kwargs):
+    for ligne_financement in demande.lignes_financement:
+        ligne_financement.montant_verse = None
+    return "aucun_versement"
+
+
+def _exercice_en_cours(demande, kwargs):
+    kwargs["aujourdhui"] = date(demande.annee_fin, 12, 31)
+    return "exercice_en_cours"
+
+
+def _compte_rendu_non_valide(demande, kwargs):
+    demande.lignes_financement[0].compte_rendu_valide = False
+    return "justification_a_valider"
+
+
+CASSER = {
+    "formulaire_complet": _vider_intitule,
+    "budget_equilibre": _desequilibrer,
+    "pieces_fournies": _oublier_statuts,
+    "eligibilite_conforme": _mal_repondre,
+    "campagne_ouverte": _deposer_trop_tard,
+    "attestation_cochee": _ne_pas_attester,
+    "motif_fourni": _motif_blanc,
+    "message_fourni": _message_vide,
+    "une_ligne_prise_en_charge": _tout_sollicite,
+    "toutes_lignes_avisees": _ajouter_ligne_sans_avis,
+    "une_ligne_sans_avis": _tout_aviser,
+    "lignes_decidees": _ajouter_ligne_non_decidee,
+    "une_ligne_votee": _tout_refuser,
+    "aucune_ligne_votee": _voter_une_ligne,
+    "un_versement": _rien_verse,
+    "exercice_termine": _exercice_en_cours,
+    "justifications_validees": _compte_rendu_non_valide,
+}
+
+
+def _etat(demande: Demande) -> dict:
+    """Ce qu'une transition refusée ne doit pas toucher."""
+    return {
+        "statut": demande.statut,
+        "lignes": [(lf.statut, lf.montant_vote, lf.montant_verse) for lf in demande.lignes_financement],
+    }
+
+
+# --- La définition est couverte ----------------------------------------------------------
+
+
+def test_chaque_transition_de_la_definition_a_son_cas_permis():
+    assert set(PERMIS) == paires(DEMANDE)
+
+
+def test_chaque_garde_de_la_definition_sait_echouer():
+    assert {garde for _, _, garde in triplets_gardes(DEMANDE)} <= set(CASSER)
+
+
+# --- (a) permise quand ses gardes passent ------------------------------------------------
+
+
+@pytest.mark.parametrize(("declencheur", "source"), sorted(paires(DEMANDE)))
+def test_transition_permise(declencheur, source):
+    demande, kwargs = PERMIS[(declencheur, source)](source)
+    destination = transition_de(DEMANDE, declencheur, source).destination
+    assert DEMANDE.problemes(demande, declencheur, **kwargs) == []
+
+    assert DEMANDE.declencher(demande, declencheur, **kwargs) == (source, destination)
+    assert demande.statut == destination
+    assert isinstance(demande.statut, S)
+
+
+# --- (b) refusée par chacune de ses gardes, seule -----------------------------------------
+
+
+@pytest.mark.parametrize(("declencheur", "source", "garde"), sorted(triplets_gardes(DEMANDE)))
+def test_transition_refusee_par_chaque_garde(declencheur, source, garde):
+    demande, kwargs = PERMIS[(declencheur, source)](source)
+    code = CASSER[garde](demande, kwargs)
+    gardes = {g.nom: g for g in transition_de(DEMANDE, declencheur, source).gardes}
+    # La garde visée échoue, et elle seule : le refus lui est bien imputable.
+    assert {p.code for p in gardes[garde].verifier(demande, kwargs)} == {code}
+    assert all(g.verifier(demande, kwargs) == [] for nom, g in gardes.items() if nom != garde)
+    avant = _etat(demande)
+
+    with pytest.raises(TransitionRefusee) as refus:
+        DEMANDE.declencher(demande, declencheur, **kwargs)
+
+    assert {p.code for p in refus.value.problemes} == {code}
+    assert refus.value.declencheur == declencheur
+    assert str(refus.value) == "; ".join(p.message for p in refus.value.problemes)
+    assert _etat(demande) == avant
+
+
+# --- (c) impossible depuis les statuts qui ne sont pas sources ------------------------------
+
+
+@pytest.mark.parametrize(("declencheur", "statut"), sorted(paires_impossibles(DEMANDE)))
+def test_transition_impossible_hors_de_ses_sources(declencheur, statut):
+    demande = demande_avec_lignes(statut, L.avance_versee, L.refusee)
+    for ligne_financement in demande.lignes_financement:
+        ligne_financement.compte_rendu_valide = True
+    # Arguments qui satisferaient toutes les gardes : seul le statut empêche la transition.
+    kwargs = {"aujourdhui": JOUR_DEPOT, "attestation": True, "commentaire": MOTIF}
+
+    with pytest.raises(TransitionImpossible) as impossible:
+        DEMANDE.declencher(demande, declencheur, **kwargs)
+
+    assert (impossible.value.declencheur, impossible.value.statut) == (declencheur, statut)
+    assert demande.statut == statut
+    with pytest.raises(TransitionImpossible):
+        DEMANDE.problemes(demande, declencheur, **kwargs)
+
+
+def test_declencheur_inconnu_impossible():
+    demande = demande_complete()
+    with pytest.raises(TransitionImpossible, match="« publier » est impossible"):
+        DEMANDE.declencher(demande, "publier")
+    assert demande.statut == S.brouillon
+
+
+# --- Les gardes de dépôt, en détail -----------------------------------------------------------
+
+
+def test_soumettre_refuse_liste_tout_ce_qui_manque_avec_son_etape():
+    demande = demande_complete(
+        intitule=None,
+        codes_qpv=[],
+        nb_beneficiaires=0,
+        date_debut=date(2026, 2, 1),
+        date_fin=date(2026, 1, 31),
+        lignes_budget=[],
+        types_pieces_fournies=set(),
+        reponses_eligibilite={},
+    )
+
+    with pytest.raises(TransitionRefusee) as refus:
+        DEMANDE.declencher(demande, "soumettre", aujourdhui=JOUR_DEPOT)
+
+    par_code = {}
+    for probleme in refus.value.problemes:
+        par_code.setdefault(probleme.code, []).append(probleme)
+    assert par_code["champ_manquant"][0].champ == "intitule"
+    assert par_code["champ_manquant"][0].etape == "action"
+    assert par_code["champ_manquant"][0].message == "Renseignez l’intitulé de l’action."
+    assert par_code["qpv_manquant"][0].etape == "action"
+    assert par_code["beneficiaires"][0].champ == "nb_beneficiaires"
+    assert par_code["dates"][0].champ == "date_fin"
+    assert {p.etape for p in par_code["budget_vide"]} == {"budget"}
+    assert [p.champ for p in par_code["piece_manquante"]] == ["statuts", "rib"]
+    assert all(p.etape == "pieces" for p in par_code["piece_manquante"])
+    assert [p.champ for p in par_code["eligibilite_sans_reponse"]] == ["question-1", "question-2"]
+    assert demande.statut == S.brouillon
+
+
+@pytest.mark.parametrize(
+    "attribut",
+    [
+        "responsable_nom",
+        "responsable_email",
+        "compte_bancaire_id",
+        "intitule",
+        "objectifs",
+        "description",
+        "public_cible",
+        "nb_beneficiaires",
+        "thematique_code",
+        "date_debut",
+        "date_fin",
+        "moyens_humains",
+        "indicateurs_evaluation",
+    ],
+)
+def test_chaque_champ_cerfa_obligatoire_bloque_la_soumission(attribut):
+    demande = demande_complete()
+    setattr(demande, attribut, None)
+    with pytest.raises(TransitionRefusee) as refus:
+        DEMANDE.declencher(demande, "soumettre", aujourdhui=JOUR_DEPOT)
+    assert [(p.code, p.champ) for p in refus.value.problemes] == [("champ_manquant", attribut)]
+
+
+def test_piece_facultative_non_exigee_et_message_de_piece_manquante():
+    demande = demande_complete(types_pieces_fournies={"statuts"})  # ni RIB, ni rapport d'activité
+    with pytest.raises(TransitionRefusee) as refus:
+        DEMANDE.declencher(demande, "soumettre", aujourdhui=JOUR_DEPOT)
+    assert [p.message for p in refus.value.problemes] == ["Joignez la pièce « Relevé d’identité bancaire »."]
+
+
+def test_eligibilite_reponse_contraire_dit_la_reponse_attendue():
+    demande = demande_complete(reponses_eligibilite={1: False, 2: False})
+    with pytest.raises(TransitionRefusee) as refus:
+        DEMANDE.declencher(demande, "soumettre", aujourdhui=JOUR_DEPOT)
+    (probleme,) = refus.value.problemes
+    assert probleme.code == "eligibilite_non_conforme"
+    assert "la campagne demande la réponse « oui »" in probleme.message
+
+
+@pytest.mark.parametrize("jour", [OUVERTURE, CLOTURE], ids=["jour-ouverture", "jour-cloture"])
+def test_campagne_ouverte_bornes_incluses(jour):
+    demande = demande_complete()
+    assert DEMANDE.declencher(demande, "soumettre", aujourdhui=jour) == (S.brouillon, S.attente_attestation)
+    assert DEMANDE.declencher(demande, "attester", aujourdhui=jour, attestation=True)[1] == S.transmise
+
+
+def test_campagne_close_le_lendemain_de_la_cloture_avec_la_date():
+    demande = demande_complete()
+    with pytest.raises(TransitionRefusee) as refus:
+        DEMANDE.declencher(demande, "soumettre", aujourdhui=CLOTURE + timedelta(days=1))
+    (probleme,) = refus.value.problemes
+    assert probleme.code == "campagne_close"
+    assert "16/01/2026" in probleme.message
+    assert demande.statut == S.brouillon
+
+
+def test_campagne_pas_encore_ouverte_la_veille_avec_la_date():
+    demande = demande_complete()
+    with pytest.raises(TransitionRefusee) as refus:
+        DEMANDE.declencher(demande, "soumettre", aujourdhui=OUVERTURE - timedelta(days=1))
+    assert [(p.code, p.message) for p in refus.value.problemes] == [
+        ("campagne_pas_ouverte", "La campagne n’ouvre que le 03/11/2025.")
+    ]
+
+
+def test_campagne_close_entre_soumission_et_attestation():
+    demande = demande_complete()
+    DEMANDE.declencher(demande, "soumettre", aujourdhui=CLOTURE)
+    with pytest.raises(TransitionRefusee) as refus:
+        DEMANDE.declencher(demande, "attester", aujourdhui=CLOTURE + timedelta(days=1), attestation=True)
+    assert [p.code for p in refus.value.problemes] == ["campagne_close"]
+    assert demande.statut == S.attente_attestation
+
+
+def test_reponse_aux_complements_possible_apres_cloture_de_la_campagne():
+    demande = demande_complete(statut=S.a_completer)
+    apres = DEMANDE.declencher(demande, "attester", aujourdhui=date(2026, 3, 2), attestation=True)
+    assert apres == (S.a_completer, S.en_instruction)
+
+
+@pytest.mark.parametrize("valeur", [None, "on", 1, "true"])
+def test_attestation_doit_etre_exactement_cochee(valeur):
+    demande = demande_complete(statut=S.attente_attestation)
+    with pytest.raises(TransitionRefusee) as refus:
+        DEMANDE.declencher(demande, "attester", aujourdhui=JOUR_DEPOT, attestation=valeur)
+    assert [p.code for p in refus.value.problemes] == ["attestation"]
+
+
+# --- Clôture d'exercice (actions pluriannuelles) ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("annee_fin", "jour", "permis"),
+    [
+        (2026, date(2026, 12, 31), False),
+        (2026, date(2027, 1, 1), True),
+        (2027, date(2027, 1, 1), False),  # action 2026-2027 : la première année ne suffit pas
+        (2027, date(2027, 12, 31), False),
+        (2027, date(2028, 1, 1), True),
+    ],
+)
+def test_cloturer_exercice_selon_annee_de_fin(annee_fin, jour, permis):
+    demande = demande_avec_lignes(S.versee, L.avance_versee, annee_fin=annee_fin)
+    if permis:
+        assert DEMANDE.declencher(demande, "cloturer_exercice", aujourdhui=jour) == (S.versee, S.a_justifier)
+    else:
+        with pytest.raises(TransitionRefusee) as refus:
+            DEMANDE.declencher(demande, "cloturer_exercice", aujourdhui=jour)
+        assert [(p.code, p.message) for p in refus.value.problemes] == [
+            ("exercice_en_cours", f"L’exercice {annee_fin} de l’action n’est pas terminé.")
+        ]
+        assert demande.statut == S.versee
+
+
+# --- Statuts dérivés des lignes ---------------------------------------------------------------
+
+
+def test_transmise_en_instruction_des_qu_une_ligne_est_prise_en_charge():
+    demande = demande_avec_lignes(S.transmise, L.sollicitee, L.sollicitee)
+    assert DEMANDE.suivre_derivations(demande) == []
+
+    LIGNE.declencher(demande.lignes_financement[1], "prendre_en_charge")
+
+    assert DEMANDE.suivre_derivations(demande) == [("debuter_instruction", S.transmise, S.en_instruction)]
+    assert demande.statut == S.en_instruction
+
+
+def test_instruite_quand_chaque_ligne_non_abandonnee_a_son_avis():
+    demande = demande_avec_lignes(S.en_instruction, L.prise_en_charge, L.prise_en_charge, L.abandonnee)
+    etat, commune, _ = demande.lignes_financement
+
+    LIGNE.declencher(etat, "declarer_recevable", montant=Decimal("6000"))
+    assert DEMANDE.suivre_derivations(demande) == []
+    assert demande.statut == S.en_instruction
+
+    LIGNE.declencher(commune, "declarer_non_recevable", commentaire="Hors des priorités communales.")
+    assert DEMANDE.suivre_derivations(demande) == [("instruire", S.en_instruction, S.instruite)]
+    assert demande.statut == S.instruite
+
+
+def test_transmise_directement_instruite_en_deux_etapes_journalisees():
+    demande = demande_avec_lignes(S.transmise, L.recevable, L.non_recevable)
+    assert DEMANDE.suivre_derivations(demande) == [
+        ("debuter_instruction", S.transmise, S.en_instruction),
+        ("instruire", S.en_instruction, S.instruite),
+    ]
+
+
+def test_retour_en_instruction_quand_un_avis_est_revise():
+    demande = demande_avec_lignes(S.instruite, L.recevable, L.non_recevable)
+    LIGNE.declencher(demande.lignes_financement[0], "reviser_avis")
+
+    assert DEMANDE.suivre_derivations(demande) == [("reprendre_instruction", S.instruite, S.en_instruction)]
+    assert demande.statut == S.en_instruction
+
+
+def test_programmee_reste_programmee_tant_que_des_lignes_sont_seulement_recevables():
+    demande = demande_avec_lignes(S.programmee, L.recevable, L.recevable)
+    assert DEMANDE.suivre_derivations(demande) == []
+    assert demande.statut == S.programmee
+
+
+def test_programmee_attribuee_quand_tout_est_decide_et_une_ligne_votee():
+    demande = demande_avec_lignes(S.programmee, L.recevable, L.non_recevable)
+    etat, commune = demande.lignes_financement
+
+    LIGNE.declencher(
+        etat, "voter", montant=Decimal("7500"), reste_enveloppe=RESTE_ENVELOPPE, aujourdhui=JOUR_VOTE
+    )
+    assert DEMANDE.suivre_derivations(demande) == []  # la commune n'a pas encore décidé
+
+    LIGNE.declencher(commune, "refuser", aujourdhui=JOUR_VOTE)
+    assert DEMANDE.suivre_derivations(demande) == [("attribuer", S.programmee, S.attribuee)]
+
+
+def test_programmee_rejetee_quand_tout_est_decide_sans_montant_vote():
+    demande = demande_avec_lignes(S.programmee, L.recevable, L.non_recevable, L.abandonnee)
+    for ligne_financement in demande.lignes_financement[:2]:
+        LIGNE.declencher(ligne_financement, "refuser", aujourdhui=JOUR_VOTE)
+
+    assert DEMANDE.suivre_derivations(demande) == [("rejeter", S.programmee, S.rejetee)]
+
+
+def test_attribuee_versee_apres_un_versement():
+    demande = demande_avec_lignes(S.attribuee, L.engagee, L.refusee)
+    assert DEMANDE.suivre_derivations(demande) == []
+
+    LIGNE.declencher(demande.lignes_financement[0], "verser_avance", montant=Decimal("2400"))
+
+    assert DEMANDE.suivre_derivations(demande) == [("verser", S.attribuee, S.versee)]
+
+
+def test_justifiee_quand_chaque_ligne_financee_a_valide_le_compte_rendu():
+    demande = demande_avec_lignes(S.justification_en_cours, L.avance_versee, L.engagee, L.refusee)
+    etat, commune, _refusee = demande.lignes_financement
+
+    etat.compte_rendu_valide = True
+    assert DEMANDE.suivre_derivations(demande) == []
+
+    commune.compte_rendu_valide = True  # la ligne refusée (0 €) n'a rien à valider
+    assert DEMANDE.suivre_derivations(demande) == [
+        ("valider_justification", S.justification_en_cours, S.justifiee)
+    ]
+
+
+def test_pas_justifiee_sans_aucune_ligne_financee_a_valider():
+    # « Chaque ligne financée a validé » ne doit pas être vrai par vacuité.
+    demande = demande_avec_lignes(S.justification_en_cours, L.refusee, L.abandonnee)
+    assert DEMANDE.suivre_derivations(demande) == []
+    assert demande.statut == S.justification_en_cours
+
+
+@pytest.mark.parametrize(
+    "statut", sorted(set(S) - {s for t in DEMANDE.transitions if t.systeme for s in t.sources})
+)
+def test_aucune_derivation_depuis_un_statut_sans_transition_systeme(statut):
+    # Une ligne votée, versée et justifiée : les gardes de la plupart des dérivations passeraient.
+    demande = demande_avec_lignes(statut, L.avance_versee)
+    demande.lignes_financement[0].compte_rendu_valide = True
+    assert DEMANDE.suivre_derivations(demande) == []
+    assert demande.statut == statut
+
+
+def test_parcours_complet_d_une_demande():
+    demande = demande_avec_lignes(S.brouillon, L.sollicitee, L.sollicitee)
+    etat, commune = demande.lignes_financement
+
+    DEMANDE.declencher(demande, "soumettre", aujourdhui=JOUR_DEPOT)
+    DEMANDE.declencher(demande, "attester", aujourdhui=JOUR_DEPOT, attestation=True)
+    LIGNE.declencher(etat, "prendre_en_charge")
+    assert [d for d, _, _ in DEMANDE.suivre_derivations(demande)] == ["debuter_instruction"]
+    DEMANDE.declencher(demande, "demander_complements", commentaire=MESSAGE)
+    DEMANDE.declencher(demande, "attester", aujourdhui=date(2026, 2, 20), attestation=True)
+    LIGNE.declencher(etat, "declarer_recevable", montant=Decimal("8000"))
+    LIGNE.declencher(commune, "prendre_en_charge")
+    LIGNE.declencher(commune, "declarer_recevable", montant=Decimal("5000"))
+    assert [d for d, _, _ in DEMANDE.suivre_derivations(demande)] == ["instruire"]
+    DEMANDE.declencher(demande, "programmer")
+    LIGNE.declencher(etat, "voter", montant=Decimal("8000"), reste_enveloppe=RESTE_ENVELOPPE)
+    LIGNE.declencher(commune, "refuser")
+    assert [d for d, _, _ in DEMANDE.suivre_derivations(demande)] == ["attribuer"]
+    LIGNE.declencher(etat, "notifier")
+    LIGNE.declencher(etat, "verser_avance", montant=Decimal("4000"))
+    assert [d for d, _, _ in DEMANDE.suivre_derivations(demande)] == ["verser"]
+    DEMANDE.declencher(demande, "cloturer_exercice", aujourdhui=APRES_EXERCICE)
+    DEMANDE.declencher(demande, "deposer_justification", attestation=True)
+    assert DEMANDE.suivre_derivations(demande) == []
+    LIGNE.declencher(etat, "valider_compte_rendu")
+    assert [d for d, _, _ in DEMANDE.suivre_derivations(demande)] == ["valider_justification"]
+    LIGNE.declencher(etat, "solder", montant=Decimal("4000"))
+
+    assert demande.statut == S.justifiee
+    assert (etat.statut, etat.montant_verse) == (L.soldee, Decimal("8000"))
+    assert (commune.statut, commune.montant_vote) == (L.refusee, Decimal("0"))

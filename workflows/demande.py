@@ -1,0 +1,93 @@
+"""La machine de la demande de subvention (le dossier), telle que DOMAIN.md la décrit."""
+
+from workflows.gardes import (
+    attestation_cochee,
+    aucune_ligne_votee,
+    budget_equilibre,
+    campagne_ouverte,
+    eligibilite_conforme,
+    exercice_termine,
+    formulaire_complet,
+    justifications_validees,
+    lignes_decidees,
+    message_fourni,
+    motif_fourni,
+    pieces_fournies,
+    toutes_lignes_avisees,
+    un_versement,
+    une_ligne_prise_en_charge,
+    une_ligne_sans_avis,
+    une_ligne_votee,
+)
+from workflows.moteur import Definition, Transition
+from workflows.statuts import StatutDemande as S
+
+AVANT_DECISION = (S.transmise, S.en_instruction, S.a_completer, S.instruite, S.programmee)
+DEPOT = (formulaire_complet, budget_equilibre, pieces_fournies, eligibilite_conforme)
+
+DEMANDE = Definition(
+    nom="Demande de subvention",
+    etats=S,
+    initial=S.brouillon,
+    transitions=(
+        # Porteur
+        Transition("soumettre", (S.brouillon,), S.attente_attestation, (*DEPOT, campagne_ouverte)),
+        Transition("modifier", (S.attente_attestation,), S.brouillon),
+        Transition(
+            "attester", (S.attente_attestation,), S.transmise, (*DEPOT, campagne_ouverte, attestation_cochee)
+        ),
+        # Réponse à une demande de compléments : le signataire atteste de nouveau.
+        Transition("attester", (S.a_completer,), S.en_instruction, (*DEPOT, attestation_cochee)),
+        Transition("retirer", (S.attente_attestation, *AVANT_DECISION), S.retiree, (motif_fourni,)),
+        Transition(
+            "deposer_justification",
+            (S.a_justifier, S.justification_a_modifier),
+            S.justification_en_cours,
+            (attestation_cochee,),
+        ),
+        # Instructeurs
+        Transition(
+            "demander_complements",
+            (S.transmise, S.en_instruction, S.instruite),
+            S.a_completer,
+            (message_fourni,),
+        ),
+        Transition("classer_sans_suite", AVANT_DECISION, S.classee_sans_suite, (motif_fourni,)),
+        Transition(
+            "retourner_justification",
+            (S.justification_en_cours,),
+            S.justification_a_modifier,
+            (message_fourni,),
+        ),
+        # Pilote
+        Transition("programmer", (S.instruite,), S.programmee),
+        Transition("deprogrammer", (S.programmee,), S.instruite),
+        Transition("cloturer_exercice", (S.attribuee, S.versee), S.a_justifier, (exercice_termine,)),
+        # Statuts dérivés des lignes de financement
+        Transition(
+            "debuter_instruction",
+            (S.transmise,),
+            S.en_instruction,
+            (une_ligne_prise_en_charge,),
+            systeme=True,
+        ),
+        Transition("instruire", (S.en_instruction,), S.instruite, (toutes_lignes_avisees,), systeme=True),
+        Transition(
+            "reprendre_instruction", (S.instruite,), S.en_instruction, (une_ligne_sans_avis,), systeme=True
+        ),
+        Transition(
+            "attribuer", (S.programmee,), S.attribuee, (lignes_decidees, une_ligne_votee), systeme=True
+        ),
+        Transition(
+            "rejeter", (S.programmee,), S.rejetee, (lignes_decidees, aucune_ligne_votee), systeme=True
+        ),
+        Transition("verser", (S.attribuee,), S.versee, (un_versement,), systeme=True),
+        Transition(
+            "valider_justification",
+            (S.justification_en_cours,),
+            S.justifiee,
+            (justifications_validees,),
+            systeme=True,
+        ),
+    ),
+)

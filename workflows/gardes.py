@@ -1,0 +1,428 @@
+"""Gardes nommées des machines : chacune dit *ce qui manque*, pas seulement oui ou non.
+
+Une garde lit l'objet (demande ou ligne, ORM ou objet simple) et les arguments du
+déclencheur ; elle rend la liste des problèmes qui empêchent la transition. La machine
+l'utilise comme condition (aucun problème = transition permise) et le service s'en sert
+pour expliquer un refus à l'usager, avec l'étape du formulaire qui corrige chaque point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from workflows.budget import a_plus_de_deux_decimales, format_euros, verifier_budget
+from workflows.statuts import STATUTS_LIGNE_AVISEE, StatutDemande, StatutLigne
+
+
+@dataclass(frozen=True)
+class Probleme:
+    code: str
+    message: str
+    etape: str | None = None  # étape du formulaire de demande qui corrige le problème
+    champ: str | None = None
+
+
+@dataclass(frozen=True)
+class Garde:
+    nom: str
+    verifier: Callable[[Any, dict], list[Probleme]]
+
+    def condition(self) -> Callable:
+        """La condition `transitions` (appelée avec EventData, `send_event=True`)."""
+
+        def condition(event) -> bool:
+            return not self.verifier(event.model, event.kwargs)
+
+        condition.__name__ = self.nom  # le diagramme affiche ce nom
+        return condition
+
+
+GARDES: dict[str, Garde] = {}
+
+
+def garde(fonction: Callable[[Any, dict], list[Probleme]]) -> Garde:
+    g = Garde(fonction.__name__, fonction)
+    GARDES[g.nom] = g
+    return g
+
+
+def aujourdhui(kwargs: dict) -> date:
+    return kwargs.get("aujourdhui") or date.today()
+
+
+def _vide(valeur) -> bool:
+    return valeur is None or (isinstance(valeur, str) and not valeur.strip())
+
+
+# --- Demande : dépôt -----------------------------------------------------------------
+
+CHAMPS_OBLIGATOIRES = (
+    # (attribut, libellé, étape)
+    ("responsable_nom", "la personne chargée de la demande", "structure"),
+    ("responsable_email", "le courriel de la personne chargée de la demande", "structure"),
+    ("compte_bancaire_id", "les coordonnées bancaires", "structure"),
+    ("intitule", "l’intitulé de l’action", "action"),
+    ("objectifs", "les objectifs de l’action", "action"),
+    ("description", "la description de l’action", "action"),
+    ("public_cible", "le public visé", "action"),
+    ("nb_beneficiaires", "le nombre de bénéficiaires", "action"),
+    ("thematique_code", "la thématique", "action"),
+    ("date_debut", "la date de début", "action"),
+    ("date_fin", "la date de fin", "action"),
+    ("moyens_humains", "les moyens humains", "action"),
+    ("indicateurs_evaluation", "les indicateurs d’évaluation", "action"),
+)
+
+
+@garde
+def formulaire_complet(demande, kwargs) -> list[Probleme]:
+    problemes = [
+        Probleme("champ_manquant", f"Renseignez {libelle}.", etape, attribut)
+        for attribut, libelle, etape in CHAMPS_OBLIGATOIRES
+        if _vide(getattr(demande, attribut, None))
+    ]
+    if not list(demande.codes_qpv):
+        problemes.append(
+            Probleme("qpv_manquant", "Indiquez au moins un quartier prioritaire concerné.", "action", "qpv")
+        )
+    nb = demande.nb_beneficiaires
+    if nb is not None and nb <= 0:
+        problemes.append(
+            Probleme(
+                "beneficiaires", "Le nombre de bénéficiaires doit être positif.", "action", "nb_beneficiaires"
+            )
+        )
+    if demande.date_debut and demande.date_fin and demande.date_fin < demande.date_debut:
+        problemes.append(
+            Probleme("dates", "La date de fin précède la date de début de l’action.", "action", "date_fin")
+        )
+    return problemes
+
+
+@garde
+def budget_equilibre(demande, kwargs) -> list[Probleme]:
+    return [Probleme(e.code, e.message, "budget", e.compte) for e in verifier_budget(demande.lignes_budget)]
+
+
+@garde
+def pieces_fournies(demande, kwargs) -> list[Probleme]:
+    fournies = set(demande.types_pieces_fournies)
+    return [
+        Probleme("piece_manquante", f"Joignez la pièce « {p.libelle} ».", "pieces", p.type_piece)
+        for p in demande.campagne.pieces_requises
+        if p.obligatoire and p.type_piece not in fournies
+    ]
+
+
+@garde
+def campagne_ouverte(demande, kwargs) -> list[Probleme]:
+    campagne, jour = demande.campagne, aujourdhui(kwargs)
+    if jour < campagne.date_ouverture:
+        return [
+            Probleme(
+                "campagne_pas_ouverte",
+                f"La campagne n’ouvre que le {campagne.date_ouverture:%d/%m/%Y}.",
+            )
+        ]
+    if jour > campagne.date_cloture:
+        return [
+            Probleme(
+                "campagne_close",
+                f"La campagne est close depuis le {campagne.date_cloture:%d/%m/%Y} : "
+                "les demandes ne peuvent plus être transmises.",
+            )
+        ]
+    return []
+
+
+@garde
+def eligibilite_conforme(demande, kwargs) -> list[Probleme]:
+    reponses = demande.reponses_eligibilite  # {question_id: bool}
+    problemes = []
+    for question in demande.campagne.questions_eligibilite:
+        reponse = reponses.get(question.id)
+        if reponse is None:
+            problemes.append(
+                Probleme(
+                    "eligibilite_sans_reponse",
+                    f"Répondez à la question « {question.libelle} ».",
+                    "eligibilite",
+                    f"question-{question.id}",
+                )
+            )
+        elif reponse != question.reponse_attendue:
+            attendue = "oui" if question.reponse_attendue else "non"
+            problemes.append(
+                Probleme(
+                    "eligibilite_non_conforme",
+                    f"« {question.libelle} » : la campagne demande la réponse « {attendue} ».",
+                    "eligibilite",
+                    f"question-{question.id}",
+                )
+            )
+    return problemes
+
+
+@garde
+def attestation_cochee(objet, kwargs) -> list[Probleme]:
+    if kwargs.get("attestation") is True:
+        return []
+    return [Probleme("attestation", "Cochez l’attestation sur l’honneur.", "recapitulatif", "attestation")]
+
+
+@garde
+def motif_fourni(objet, kwargs) -> list[Probleme]:
+    if _vide(kwargs.get("commentaire")):
+        return [Probleme("motif", "Indiquez le motif.", champ="commentaire")]
+    return []
+
+
+@garde
+def message_fourni(objet, kwargs) -> list[Probleme]:
+    if _vide(kwargs.get("commentaire")):
+        return [Probleme("message", "Écrivez le message adressé au porteur.", champ="commentaire")]
+    return []
+
+
+# --- Demande : statuts dérivés des lignes ---------------------------------------------
+
+
+def _lignes_actives(demande):
+    return [ligne for ligne in demande.lignes_financement if ligne.statut != StatutLigne.abandonnee]
+
+
+@garde
+def une_ligne_prise_en_charge(demande, kwargs) -> list[Probleme]:
+    if any(ligne.statut != StatutLigne.sollicitee for ligne in _lignes_actives(demande)):
+        return []
+    return [Probleme("aucune_prise_en_charge", "Aucun financeur n’a encore pris sa ligne en charge.")]
+
+
+@garde
+def toutes_lignes_avisees(demande, kwargs) -> list[Probleme]:
+    lignes = _lignes_actives(demande)
+    if lignes and all(ligne.statut in STATUTS_LIGNE_AVISEE for ligne in lignes):
+        return []
+    return [Probleme("avis_manquant", "Chaque financeur doit avoir donné son avis de recevabilité.")]
+
+
+@garde
+def une_ligne_sans_avis(demande, kwargs) -> list[Probleme]:
+    if any(ligne.statut not in STATUTS_LIGNE_AVISEE for ligne in _lignes_actives(demande)):
+        return []
+    return [Probleme("toutes_avisees", "Toutes les lignes ont reçu un avis.")]
+
+
+def _montant_vote(ligne) -> Decimal:
+    return ligne.montant_vote or Decimal("0")
+
+
+DECIDEES = frozenset(
+    {
+        StatutLigne.votee,
+        StatutLigne.refusee,
+        StatutLigne.convention_a_signer,
+        StatutLigne.engagee,
+        StatutLigne.avance_versee,
+        StatutLigne.soldee,
+    }
+)
+
+
+@garde
+def lignes_decidees(demande, kwargs) -> list[Probleme]:
+    lignes = _lignes_actives(demande)
+    if lignes and all(ligne.statut in DECIDEES for ligne in lignes):
+        return []
+    return [Probleme("decision_manquante", "Le comité n’a pas encore décidé de chaque ligne.")]
+
+
+@garde
+def une_ligne_votee(demande, kwargs) -> list[Probleme]:
+    if any(_montant_vote(ligne) > 0 for ligne in _lignes_actives(demande)):
+        return []
+    return [Probleme("aucun_vote_positif", "Aucun financeur n’a voté de montant.")]
+
+
+@garde
+def aucune_ligne_votee(demande, kwargs) -> list[Probleme]:
+    if any(_montant_vote(ligne) > 0 for ligne in _lignes_actives(demande)):
+        return [Probleme("vote_positif", "Au moins un financeur a voté un montant.")]
+    return []
+
+
+@garde
+def un_versement(demande, kwargs) -> list[Probleme]:
+    if any((ligne.montant_verse or 0) > 0 for ligne in _lignes_actives(demande)):
+        return []
+    return [Probleme("aucun_versement", "Aucun versement n’a été effectué.")]
+
+
+@garde
+def exercice_termine(demande, kwargs) -> list[Probleme]:
+    jour = aujourdhui(kwargs)
+    if jour.year > demande.annee_fin:
+        return []
+    return [
+        Probleme(
+            "exercice_en_cours",
+            f"L’exercice {demande.annee_fin} de l’action n’est pas terminé.",
+        )
+    ]
+
+
+@garde
+def justifications_validees(demande, kwargs) -> list[Probleme]:
+    financees = [ligne for ligne in _lignes_actives(demande) if _montant_vote(ligne) > 0]
+    if financees and all(ligne.compte_rendu_valide for ligne in financees):
+        return []
+    return [Probleme("justification_a_valider", "Chaque financeur doit valider le compte rendu financier.")]
+
+
+# --- Ligne de financement ------------------------------------------------------------
+
+
+def _montant(kwargs) -> Decimal | None:
+    montant = kwargs.get("montant")
+    if montant is None:
+        return None
+    return montant if isinstance(montant, Decimal) else Decimal(str(montant))
+
+
+def _probleme_montant(montant: Decimal | None, champ: str) -> list[Probleme]:
+    if montant is None:
+        return [Probleme("montant_manquant", "Indiquez le montant.", champ=champ)]
+    if montant <= 0:
+        return [Probleme("montant_nul", "Le montant doit être supérieur à 0 €.", champ=champ)]
+    if a_plus_de_deux_decimales(montant):
+        return [Probleme("montant_centimes", "Le montant s’exprime en euros et centimes.", champ=champ)]
+    return []
+
+
+@garde
+def montant_propose_valide(ligne, kwargs) -> list[Probleme]:
+    montant = _montant(kwargs)
+    problemes = _probleme_montant(montant, "montant")
+    if not problemes and montant > ligne.montant_demande:
+        problemes.append(
+            Probleme(
+                "montant_superieur_demande",
+                f"Le montant proposé ({format_euros(montant)}) dépasse le montant demandé "
+                f"({format_euros(ligne.montant_demande)}).",
+                champ="montant",
+            )
+        )
+    return problemes
+
+
+@garde
+def montant_vote_valide(ligne, kwargs) -> list[Probleme]:
+    montant = _montant(kwargs)
+    problemes = _probleme_montant(montant, "montant")
+    if problemes:
+        return problemes
+    if montant > ligne.montant_demande:
+        problemes.append(
+            Probleme(
+                "montant_superieur_demande",
+                f"Le montant voté ({format_euros(montant)}) dépasse le montant demandé "
+                f"({format_euros(ligne.montant_demande)}).",
+                champ="montant",
+            )
+        )
+    reste = kwargs.get("reste_enveloppe")
+    if reste is None:
+        problemes.append(Probleme("enveloppe_inconnue", "L’enveloppe du financeur n’est pas définie."))
+    elif montant > reste:
+        problemes.append(
+            Probleme(
+                "enveloppe_depassee",
+                f"Le montant voté ({format_euros(montant)}) dépasse le reste de l’enveloppe "
+                f"({format_euros(reste)}).",
+                champ="montant",
+            )
+        )
+    return problemes
+
+
+@garde
+def avis_modifiable(ligne, kwargs) -> list[Probleme]:
+    if ligne.demande.statut in (StatutDemande.en_instruction, StatutDemande.instruite):
+        return []
+    return [Probleme("avis_fige", "L’avis ne peut plus être modifié à ce stade du dossier.")]
+
+
+@garde
+def convention_requise(ligne, kwargs) -> list[Probleme]:
+    if ligne.convention_requise:
+        return []
+    return [Probleme("convention_inutile", "Le montant attribué relève d’une notification, sans convention.")]
+
+
+@garde
+def convention_non_requise(ligne, kwargs) -> list[Probleme]:
+    if not ligne.convention_requise:
+        return []
+    return [
+        Probleme(
+            "convention_requise",
+            "Au-delà de 23 000 € par an, une convention écrite est obligatoire (loi 2000-321).",
+        )
+    ]
+
+
+@garde
+def convention_signee(ligne, kwargs) -> list[Probleme]:
+    if ligne.convention_signee:
+        return []
+    return [Probleme("convention_non_signee", "Déposez la convention signée.")]
+
+
+@garde
+def justification_deposee(ligne, kwargs) -> list[Probleme]:
+    if ligne.demande.statut == StatutDemande.justification_en_cours:
+        return []
+    return [Probleme("justification_non_deposee", "Le compte rendu financier n’a pas été déposé.")]
+
+
+def _reste_a_verser(ligne) -> Decimal:
+    return _montant_vote(ligne) - (ligne.montant_verse or Decimal("0"))
+
+
+@garde
+def versement_valide(ligne, kwargs) -> list[Probleme]:
+    montant = _montant(kwargs)
+    problemes = _probleme_montant(montant, "montant")
+    if not problemes and montant > _reste_a_verser(ligne):
+        problemes.append(
+            Probleme(
+                "versement_superieur",
+                f"Le versement ({format_euros(montant)}) dépasse le reste à verser "
+                f"({format_euros(_reste_a_verser(ligne))}).",
+                champ="montant",
+            )
+        )
+    return problemes
+
+
+@garde
+def solde_valide(ligne, kwargs) -> list[Probleme]:
+    problemes = []
+    if not ligne.compte_rendu_valide:
+        problemes.append(
+            Probleme("justification_a_valider", "Le solde n’est payable qu’après validation du compte rendu.")
+        )
+    montant = _montant(kwargs) or Decimal("0")
+    if montant < 0 or montant != _reste_a_verser(ligne):
+        problemes.append(
+            Probleme(
+                "solde_inexact",
+                f"Le solde doit être exactement le reste à verser ({format_euros(_reste_a_verser(ligne))}).",
+                champ="montant",
+            )
+        )
+    return problemes
