@@ -100,6 +100,8 @@ class TestConfig(Config):
         super().__init__()
         self.SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "sqlite://")
         self.WTF_CSRF_ENABLED = False
+        # Hachage volontairement rapide pour les tests (des centaines de comptes créés) ; scrypt ailleurs.
+        self.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
         self.REDIS_URL = _env("TEST_REDIS_URL")
         self.MAIL_SERVER = None
 

@@ -108,7 +108,7 @@ def enregistrer_erreurs(app: Flask) -> None:
 def euros(valeur) -> str:
     if valeur is None:
         return "—"
-    return format_currency(Decimal(valeur), "EUR", locale="fr_FR")
+    return format_currency(Decimal(valeur), "EUR")
 
 
 def enregistrer_gabarits(app: Flask) -> None:

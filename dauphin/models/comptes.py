@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from flask import current_app, has_app_context
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -63,7 +64,8 @@ class Utilisateur(UserMixin, db.Model):
         return f"{self.prenom} {self.nom}"
 
     def definir_mot_de_passe(self, mot_de_passe: str) -> None:
-        self.mot_de_passe_hash = generate_password_hash(mot_de_passe)
+        methode = current_app.config["PASSWORD_HASH_METHOD"] if has_app_context() else "scrypt"
+        self.mot_de_passe_hash = generate_password_hash(mot_de_passe, method=methode)
         self.jeton_session = nouveau_jeton()
 
     def verifier_mot_de_passe(self, mot_de_passe: str) -> bool:

@@ -1,0 +1,46 @@
+"""Les migrations construisent la base à partir de rien (c'est ainsi que la base de test est créée,
+sur SQLite comme sur PostgreSQL) et décrivent exactement les modèles."""
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+
+def test_migrations_et_modeles_concordent(db):
+    with db.engine.connect() as connexion:
+        contexte = MigrationContext.configure(connexion, opts={"compare_type": True})
+        differences = compare_metadata(contexte, db.metadata)
+    assert differences == []
+
+
+def test_schema_construit_par_les_migrations(db):
+    tables = set(inspect(db.engine).get_table_names())
+    assert "alembic_version" in tables
+    assert set(db.metadata.tables) <= tables
+    index_demande = {i["name"] for i in inspect(db.engine).get_indexes("demande")}
+    assert {
+        "ix_demande_structure_exercice",
+        "ix_demande_campagne_statut",
+        "ix_demande_exercice_statut",
+    } <= index_demande
+    index_lignes = {i["name"] for i in inspect(db.engine).get_indexes("ligne_financement")}
+    assert "ix_ligne_financement_organisation_statut" in index_lignes
+
+
+def test_un_seul_administrateur_par_structure(db, monde):
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from dauphin.models import MembreStructure, RoleStructure
+
+    db.session.add(
+        MembreStructure(
+            utilisateur_id=monde.signataire.id,
+            structure_id=monde.structure.id,
+            role=RoleStructure.signataire,
+            administrateur=True,
+        )
+    )
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()

@@ -1,0 +1,134 @@
+"""Jeu de démonstration, commandes `flask`, pages publiques et configuration de production."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from dauphin.models import Demande, EvenementJournal, Utilisateur
+from dauphin.seeds.demo import MOT_DE_PASSE
+from workflows import DEMANDE, LIGNE, StatutDemande
+
+
+def compter(db, modele):
+    return db.session.scalar(select(func.count()).select_from(modele))
+
+
+def test_seed_demo_couvre_chaque_statut_et_est_idempotent(app, db):
+    runner = app.test_cli_runner()
+    resultat = runner.invoke(args=["seed", "demo"])
+    assert resultat.exit_code == 0, resultat.output
+    assert "Données de démonstration chargées" in resultat.output
+    statuts = set(db.session.scalars(select(Demande.statut).distinct()))
+    assert statuts == set(StatutDemande)
+    # Les demandes ont été amenées à leur statut par de vraies transitions, donc journalisées
+    sans_journal = db.session.scalar(
+        select(func.count())
+        .select_from(Demande)
+        .where(
+            Demande.statut != StatutDemande.brouillon,
+            ~Demande.id.in_(select(EvenementJournal.demande_id)),
+        )
+    )
+    assert sans_journal == 0
+    avant = {m: compter(db, m) for m in (Demande, Utilisateur, EvenementJournal)}
+
+    resultat = runner.invoke(args=["seed", "demo"])
+    assert resultat.exit_code == 0 and "déjà présentes" in resultat.output
+    assert {m: compter(db, m) for m in avant} == avant
+
+
+@pytest.mark.parametrize(
+    ("email", "espace"),
+    [
+        ("porteur.signataire@demo.dauphin.fr", "/mes-demandes/"),
+        ("porteur.contributeur@demo.dauphin.fr", "/mes-demandes/"),
+        ("porteur.admin@demo.dauphin.fr", "/mes-demandes/"),
+        ("instructeur.etat@demo.dauphin.fr", "/instruction/"),
+        ("partenaire.caf@demo.dauphin.fr", "/instruction/"),
+        ("pilote@demo.dauphin.fr", "/pilotage/"),
+        ("admin@demo.dauphin.fr", "/administration/"),
+    ],
+)
+def test_comptes_de_demo_du_readme(app, client, email, espace):
+    app.test_cli_runner().invoke(args=["seed", "demo"])
+    reponse = client.post("/compte/connexion", data={"email": email, "mot_de_passe": MOT_DE_PASSE})
+    assert reponse.status_code == 302
+    page = client.get(espace)
+    assert page.status_code == 200
+    if espace != "/administration/":
+        assert "badge" in page.get_data(as_text=True)  # des demandes avec leur statut
+
+
+def test_commande_workflow_diagram(app):
+    resultat = app.test_cli_runner().invoke(args=["workflow", "diagram"])
+    assert resultat.exit_code == 0
+    assert resultat.output.count("stateDiagram-v2") == 2
+    for definition in (DEMANDE, LIGNE):
+        assert definition.nom in resultat.output
+        for transition in definition.transitions:
+            assert (
+                f": {transition.declencheur}" in resultat.output
+                or f"| {transition.declencheur}" in resultat.output
+            )
+
+
+def test_pages_publiques_titres_uniques(client):
+    titres = set()
+    for url in (
+        "/",
+        "/cycle-de-vie",
+        "/accessibilite",
+        "/mentions-legales",
+        "/donnees-personnelles",
+        "/compte/connexion",
+    ):
+        reponse = client.get(url)
+        assert reponse.status_code == 200, url
+        html = reponse.get_data(as_text=True)
+        assert '<html lang="fr"' in html
+        titres.add(re.search(r"<title>(.*?)</title>", html, re.S).group(1))
+        assert "Content-Security-Policy" in reponse.headers
+    assert len(titres) == 6
+
+
+def test_page_cycle_de_vie_generee_depuis_les_machines(client):
+    html = client.get("/cycle-de-vie").get_data(as_text=True)
+    assert "stateDiagram-v2" in html
+    for definition in (DEMANDE, LIGNE):
+        for transition in definition.transitions:
+            assert f"<code>{transition.declencheur}</code>" in html
+
+
+def test_page_inconnue_404_en_francais(client):
+    reponse = client.get("/nulle-part")
+    assert reponse.status_code == 404 and "Page non trouvée" in reponse.get_data(as_text=True)
+
+
+def test_production_refuse_de_demarrer_sans_cle_secrete(monkeypatch):
+    from config import ConfigurationInvalide
+    from dauphin import create_app
+
+    monkeypatch.setenv("DAUPHIN_DATABASE_URL", "postgresql+psycopg://localhost/dauphin")
+    monkeypatch.delenv("DAUPHIN_SECRET_KEY", raising=False)
+    with pytest.raises(ConfigurationInvalide, match="DAUPHIN_SECRET_KEY"):
+        create_app("production")
+    monkeypatch.setenv("DAUPHIN_SECRET_KEY", "changez-moi")
+    with pytest.raises(ConfigurationInvalide):
+        create_app("production")
+    monkeypatch.setenv("DAUPHIN_SECRET_KEY", "x" * 64)
+    app = create_app("production")
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
+
+
+def test_developpement_garde_sa_cle_secrete_dans_instance(tmp_path, monkeypatch):
+    import config
+
+    monkeypatch.setenv("DAUPHIN_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("DAUPHIN_SECRET_KEY", raising=False)
+    premiere = config.charger("development").SECRET_KEY
+    assert len(premiere) == 64 and (tmp_path / "secret_key").read_text() == premiere
+    assert config.charger("development").SECRET_KEY == premiere
+    assert oct((tmp_path / "secret_key").stat().st_mode)[-3:] == "600"
