@@ -40,26 +40,33 @@ def test_seed_demo_couvre_chaque_statut_et_est_idempotent(app, db):
     assert {m: compter(db, m) for m in avant} == avant
 
 
-@pytest.mark.parametrize(
-    ("email", "espace"),
-    [
-        ("porteur.signataire@demo.dauphin.fr", "/mes-demandes/"),
-        ("porteur.contributeur@demo.dauphin.fr", "/mes-demandes/"),
-        ("porteur.admin@demo.dauphin.fr", "/mes-demandes/"),
-        ("instructeur.etat@demo.dauphin.fr", "/instruction/"),
-        ("partenaire.caf@demo.dauphin.fr", "/instruction/"),
-        ("pilote@demo.dauphin.fr", "/pilotage/"),
-        ("admin@demo.dauphin.fr", "/administration/"),
-    ],
-)
-def test_comptes_de_demo_du_readme(app, client, email, espace):
+COMPTES_DU_README = [
+    ("porteur.signataire@demo.dauphin.fr", "/mes-demandes/"),
+    ("porteur.contributeur@demo.dauphin.fr", "/mes-demandes/"),
+    ("porteur.admin@demo.dauphin.fr", "/mes-demandes/"),
+    ("instructeur.etat@demo.dauphin.fr", "/instruction/"),
+    ("instructeur.ville@demo.dauphin.fr", "/instruction/"),
+    ("partenaire.caf@demo.dauphin.fr", "/instruction/"),
+    ("pilote@demo.dauphin.fr", "/pilotage/"),
+    ("admin@demo.dauphin.fr", "/administration/"),
+]
+
+
+def test_comptes_de_demo_du_readme(app, client):
+    from pathlib import Path
+
     app.test_cli_runner().invoke(args=["seed", "demo"])
-    reponse = client.post("/compte/connexion", data={"email": email, "mot_de_passe": MOT_DE_PASSE})
-    assert reponse.status_code == 302
-    page = client.get(espace)
-    assert page.status_code == 200
-    if espace != "/administration/":
-        assert "badge" in page.get_data(as_text=True)  # des demandes avec leur statut
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert MOT_DE_PASSE in readme
+    for email, espace in COMPTES_DU_README:
+        assert email in readme
+        reponse = client.post("/compte/connexion", data={"email": email, "mot_de_passe": MOT_DE_PASSE})
+        assert reponse.status_code == 302, email
+        page = client.get(espace)
+        assert page.status_code == 200, email
+        if espace != "/administration/":
+            assert "fr-badge" in page.get_data(as_text=True), email  # des demandes, avec leur statut
+        client.post("/compte/deconnexion")
 
 
 def test_commande_workflow_diagram(app):
@@ -130,5 +137,19 @@ def test_developpement_garde_sa_cle_secrete_dans_instance(tmp_path, monkeypatch)
     monkeypatch.delenv("DAUPHIN_SECRET_KEY", raising=False)
     premiere = config.charger("development").SECRET_KEY
     assert len(premiere) == 64 and (tmp_path / "secret_key").read_text() == premiere
-    assert config.charger("development").SECRET_KEY == premiere
+    assert premiere == config.charger("development").SECRET_KEY
     assert oct((tmp_path / "secret_key").stat().st_mode)[-3:] == "600"
+
+
+def test_le_readme_montre_les_diagrammes_actuels():
+    """Le README embarque la sortie de `flask workflow diagram` : il doit rester vrai."""
+    from pathlib import Path
+
+    from workflows import MACHINES
+    from workflows.diagramme import mermaid
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    for definition in MACHINES:
+        assert f"```mermaid\n{mermaid(definition)}```" in readme, (
+            f"Diagramme « {definition.nom} » périmé dans le README : recopiez la sortie de `make diagram`."
+        )

@@ -231,12 +231,14 @@ def _comptes(contrats, financeurs) -> dict[str, Utilisateur]:
     db.session.flush()
     # Un instructeur par financeur ; ceux de Lille ont des adresses faciles à retenir.
     noms = {"etat": "etat", "commune": "ville", "epci": "epci", "departement": "departement", "caf": "caf"}
+    personnes = iter([("Marion", "Leroy"), ("Paul", "Garnier"), ("Inès", "Moreau"), ("Hugo", "Lambert"),
+                      ("Léa", "Fontaine"), ("Samir", "Haddad"), ("Chloé", "Roux"), ("Bruno", "Masson")])
     for index, organisations in enumerate(financeurs):
         suffixe = "" if index == 0 else f".{contrats[index].departement}"
         for cle, organisation in organisations.items():
             if cle == "caf":
                 continue  # la CAF est partenaire : elle lit, note et vote, sans ligne instruite ici
-            compte = _utilisateur(f"instructeur.{noms[cle]}{suffixe}", "Instructeur", organisation.nom)
+            compte = _utilisateur(f"instructeur.{noms[cle]}{suffixe}", *next(personnes))
             db.session.flush()
             db.session.add(
                 MembreOrganisation(
