@@ -5,7 +5,7 @@ FLASK  := FLASK_APP=wsgi $(VENV)/bin/flask
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install run test lint diagram worker clean
+.PHONY: install chromium run test lint diagram worker clean
 
 $(VENV)/.installe: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,13 @@ node_modules/.installe: package.json package-lock.json .npmrc
 	npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
+# Chromium de Debian pour les tests dans le navigateur (Playwright le pilote, sans rien télécharger d'autre).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installation de Chromium (paquet Debian)…"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
 install: $(VENV)/.installe node_modules/.installe
 
 run: install
@@ -24,7 +31,7 @@ run: install
 	$(FLASK) seed demo
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: install
+test: install chromium
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest
 

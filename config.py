@@ -77,9 +77,9 @@ class Config:
         self.PAGE_TAILLE = _env_int("PAGE_SIZE", 25)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
-        self.WTF_CSRF_TIME_LIMIT = (
-            None  # le jeton vit avec la session : pas de formulaire perdu après une pause
-        )
+        self.PASSWORD_HASH_METHOD = "scrypt"
+        # Le jeton CSRF vit avec la session : pas de formulaire perdu après une longue pause.
+        self.WTF_CSRF_TIME_LIMIT = None
 
     def cle_secrete_par_defaut(self, instance: Path) -> str:
         return _cle_secrete_de_developpement(instance)

@@ -33,9 +33,10 @@ def create_app(config: str | configuration.Config | None = None) -> Flask:
     enregistrer_erreurs(app)
     enregistrer_gabarits(app)
     enregistrer_securite(app)
-    from dauphin import cli
+    from dauphin import cli, jobs
 
     cli.init_app(app)
+    jobs.init_app()
     return app
 
 
@@ -62,14 +63,30 @@ def enregistrer_blueprints(app: Flask) -> None:
     from dauphin import dsfr
     from dauphin.administration import bp as administration
     from dauphin.auth import bp as auth
+    from dauphin.comptes import bp as comptes
+    from dauphin.demandes import bp as demandes
+    from dauphin.documents import bp as documents
     from dauphin.dossiers import bp as dossiers
     from dauphin.instruction import bp as instruction
     from dauphin.pilotage import bp as pilotage
     from dauphin.public import bp as public
+    from dauphin.structures import bp as structures
     from dauphin.usager import bp as usager
 
     dsfr.init_app(app)
-    for blueprint in (public, auth, usager, dossiers, instruction, pilotage, administration):
+    for blueprint in (
+        public,
+        auth,
+        comptes,
+        structures,
+        documents,
+        usager,
+        demandes,
+        dossiers,
+        instruction,
+        pilotage,
+        administration,
+    ):
         app.register_blueprint(blueprint)
 
 

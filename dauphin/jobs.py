@@ -30,3 +30,36 @@ def lancer(chemin: str, *args) -> None:
     except RedisError as erreur:
         # Rien n'est perdu : ce qui devait partir reste en attente en base et repartira.
         journal.warning("Redis indisponible, tâche %s différée : %s", chemin, erreur)
+
+
+CLE_SESSION = "dauphin.taches_planifiees"
+
+
+def planifier(chemin: str, *args) -> None:
+    """Une tâche à lancer seulement si la transaction en cours est validée (oubliée sinon)."""
+    from dauphin.extensions import db
+
+    db.session.info.setdefault(CLE_SESSION, []).append((chemin, args))
+
+
+def lancer_planifiees() -> None:
+    """Après un commit : lance les tâches planifiées pendant la transaction. Une panne n'annule rien."""
+    from dauphin.extensions import db
+
+    for chemin, args in db.session.info.pop(CLE_SESSION, []):
+        try:
+            lancer(chemin, *args)
+        except Exception:
+            journal.exception("Tâche %s non lancée", chemin)
+
+
+def _oublier(session) -> None:
+    session.info.pop(CLE_SESSION, None)
+
+
+def init_app() -> None:
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    if not event.contains(Session, "after_rollback", _oublier):
+        event.listen(Session, "after_rollback", _oublier)

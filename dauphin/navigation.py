@@ -20,7 +20,7 @@ def entrees(utilisateur) -> list[tuple[str, str, str]]:
     """(libellé, endpoint, blueprint) des espaces auxquels l'utilisateur a droit."""
     resultat = []
     if utilisateur.adhesions_structures:
-        resultat.append(("Mes demandes", "usager.tableau_de_bord", "usager"))
+        resultat.append(("Mes demandes", "usager.tableau_de_bord", "usager,demandes"))
     if utilisateur.adhesions_organisations:
         resultat.append(("Instruction", "instruction.corbeille", "instruction"))
     if utilisateur.pilotages:
@@ -35,7 +35,7 @@ def navigation() -> list[Lien]:
         if not current_user or not current_user.is_authenticated:
             return []
         liens = [
-            Lien(libelle, url_for(endpoint), request.blueprint == blueprint)
+            Lien(libelle, url_for(endpoint), request.blueprint in blueprint.split(","))
             for libelle, endpoint, blueprint in entrees(current_user)
         ]
     except SQLAlchemyError:  # la page d'erreur 500 ne doit pas dépendre de la base

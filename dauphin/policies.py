@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dauphin.models import Demande, LigneFinancement, RoleOrganisation, Utilisateur
+from workflows import StatutLigne
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,10 @@ ROLES_LIGNE: dict[str, frozenset[str]] = {
     "declarer_recevable": frozenset({"instructeur"}),
     "declarer_non_recevable": frozenset({"instructeur"}),
     "reviser_avis": frozenset({"instructeur"}),
-    "voter": frozenset({"pilote"}),  # à la clôture du comité, montant saisi par le financeur
-    "refuser": frozenset({"pilote"}),
+    # Chaque financeur décide de sa propre ligne (montant voté en comité) ; la clôture du comité de
+    # pilotage, elle, agira en qualité « système » pour le compte du pilote.
+    "voter": frozenset({"instructeur"}),
+    "refuser": frozenset({"instructeur"}),
     "notifier": frozenset({"instructeur"}),
     "etablir_convention": frozenset({"instructeur"}),
     "signer_convention": frozenset({"instructeur"}),
@@ -53,8 +56,12 @@ ROLES_LIGNE: dict[str, frozenset[str]] = {
 }
 
 
-def qualites(utilisateur: Utilisateur, demande: Demande) -> list[Qualite]:
-    """Toutes les qualités en lesquelles l'utilisateur intervient sur cette demande."""
+def qualites(utilisateur: Utilisateur, demande: Demande, pour_agir: bool = False) -> list[Qualite]:
+    """Toutes les qualités en lesquelles l'utilisateur intervient sur cette demande.
+
+    `pour_agir` : un financeur dont la ligne est sans suite (retiré du budget) voit encore le dossier
+    mais n'y agit plus.
+    """
     if not utilisateur.is_authenticated:
         return []
     resultat: list[Qualite] = []
@@ -64,7 +71,11 @@ def qualites(utilisateur: Utilisateur, demande: Demande) -> list[Qualite]:
             if adhesion.administrateur:
                 resultat.append(Qualite("administrateur", structure_id=demande.structure_id))
     contrat = demande.campagne.contrat
-    financeurs = {ligne.organisation_id for ligne in demande.lignes_financement}
+    financeurs = {
+        ligne.organisation_id
+        for ligne in demande.lignes_financement
+        if not pour_agir or ligne.statut != StatutLigne.abandonnee
+    }
     partenaires = {p.organisation_id for p in contrat.partenariats}
     for adhesion in utilisateur.adhesions_organisations:
         if adhesion.role == RoleOrganisation.instructeur and adhesion.organisation_id in financeurs:
@@ -91,12 +102,21 @@ def peut_voir_demande(utilisateur: Utilisateur, demande: Demande) -> bool:
     return bool(roles) and demande.numero is not None
 
 
+ROLES_INSTRUCTION = frozenset({"instructeur", "partenaire", "pilote", "administrateur_national"})
+
+
+def voit_instruction(utilisateur: Utilisateur, demande: Demande) -> bool:
+    """Les avis des financeurs (proposés, non-recevabilité, motifs) ne sont pas montrés au porteur :
+    il en connaît l'issue par la décision du comité."""
+    return any(q.role in ROLES_INSTRUCTION for q in qualites(utilisateur, demande))
+
+
 def qualite_pour(
     utilisateur: Utilisateur, declencheur: str, demande: Demande, ligne: LigneFinancement | None = None
 ) -> Qualite | None:
     """La qualité en laquelle l'utilisateur peut déclencher `declencheur`, ou None s'il ne le peut pas."""
     roles = (ROLES_LIGNE if ligne is not None else ROLES_DEMANDE).get(declencheur, frozenset())
-    for qualite in qualites(utilisateur, demande):
+    for qualite in qualites(utilisateur, demande, pour_agir=True):
         if qualite.role not in roles:
             continue
         if (
@@ -107,3 +127,45 @@ def qualite_pour(
             continue  # un financeur n'agit que sur sa propre ligne
         return qualite
     return None
+
+
+def est_membre_structure(utilisateur: Utilisateur, structure_id: int) -> bool:
+    """Membre de la structure, quel que soit son rôle (administrateur, signataire, contributeur)."""
+    if not utilisateur.is_authenticated:
+        return False
+    return any(adhesion.structure_id == structure_id for adhesion in utilisateur.adhesions_structures)
+
+
+def peut_telecharger(utilisateur: Utilisateur, document) -> bool:
+    """Qui peut télécharger un document déposé.
+
+    Les membres de sa structure ; et, pour un document propre à une demande (`Document.demande_id` :
+    récépissé, convention) ou joint à une demande (`PieceJointe`), quiconque peut voir cette demande
+    (`peut_voir_demande` : financeurs, partenaires du contrat, pilote, administration nationale, et
+    jamais un brouillon hors de la structure). Personne d'autre.
+    """
+    if not utilisateur.is_authenticated:
+        return False
+    if est_membre_structure(utilisateur, document.structure_id):
+        return True
+    hors_structure = utilisateur.adhesions_organisations or utilisateur.pilotages
+    if not (hors_structure or utilisateur.administrateur_national):
+        return False  # hors de la structure, seuls ces rôles voient des demandes
+    from sqlalchemy import or_, select
+
+    from dauphin.extensions import db
+    from dauphin.models import PieceJointe
+
+    # Hors de la structure, seules les demandes transmises (numérotées) sont visibles.
+    demandes = db.session.scalars(
+        select(Demande)
+        .where(
+            Demande.numero.is_not(None),
+            or_(
+                Demande.id == document.demande_id,
+                Demande.id.in_(select(PieceJointe.demande_id).where(PieceJointe.document_id == document.id)),
+            ),
+        )
+        .order_by(Demande.id.desc())
+    )
+    return any(peut_voir_demande(utilisateur, demande) for demande in demandes)

@@ -21,8 +21,16 @@ def _contexte():
     return _application.app_context()
 
 
-def envoyer_courriels() -> dict[str, int]:
+def envoyer_courriels(ids: list[int] | None = None) -> dict[str, int]:
     from dauphin.services.courriels import envoyer_tous
 
     with _contexte():
-        return envoyer_tous()
+        return envoyer_tous(ids)
+
+
+def generer_recepisse(demande_id: int) -> int:
+    """Produit le récépissé PDF d'une demande transmise et le range avec elle. Rend l'id du document."""
+    from dauphin.pdf import enregistrer_recepisse
+
+    with _contexte():
+        return enregistrer_recepisse(demande_id)

@@ -7,6 +7,7 @@ from workflows.gardes import (
     campagne_ouverte,
     eligibilite_conforme,
     exercice_termine,
+    financeurs_participants,
     formulaire_complet,
     justifications_validees,
     lignes_decidees,
@@ -23,7 +24,7 @@ from workflows.moteur import Definition, Transition
 from workflows.statuts import StatutDemande as S
 
 AVANT_DECISION = (S.transmise, S.en_instruction, S.a_completer, S.instruite, S.programmee)
-DEPOT = (formulaire_complet, budget_equilibre, pieces_fournies, eligibilite_conforme)
+DEPOT = (formulaire_complet, budget_equilibre, financeurs_participants, pieces_fournies, eligibilite_conforme)
 
 DEMANDE = Definition(
     nom="Demande de subvention",
@@ -37,7 +38,8 @@ DEMANDE = Definition(
             "attester", (S.attente_attestation,), S.transmise, (*DEPOT, campagne_ouverte, attestation_cochee)
         ),
         # Réponse à une demande de compléments : le signataire atteste de nouveau.
-        Transition("attester", (S.a_completer,), S.en_instruction, (*DEPOT, attestation_cochee)),
+        # Le dossier revient « transmis » ; les statuts dérivés le remettent aussitôt où en sont ses lignes.
+        Transition("attester", (S.a_completer,), S.transmise, (*DEPOT, attestation_cochee)),
         Transition("retirer", (S.attente_attestation, *AVANT_DECISION), S.retiree, (motif_fourni,)),
         Transition(
             "deposer_justification",

@@ -109,6 +109,37 @@ def budget_equilibre(demande, kwargs) -> list[Probleme]:
 
 
 @garde
+def financeurs_participants(demande, kwargs) -> list[Probleme]:
+    """Seuls les financeurs de la campagne (ceux qui ont une enveloppe) instruisent une ligne : sans eux
+    la demande serait transmise à personne. Les autres financeurs restent possibles en lignes libres."""
+    participants = set(demande.campagne.financeurs_ids)
+    sollicites = {
+        ligne.financeur_id
+        for ligne in demande.lignes_budget
+        if ligne.compte == "74" and ligne.financeur_id and (ligne.montant or 0) > 0
+    }
+    problemes = [
+        Probleme(
+            "financeur_hors_campagne",
+            "Un financeur sollicité ne participe pas à cette campagne : indiquez-le en ligne libre.",
+            "budget",
+            "74",
+        )
+        for _ in sollicites - participants
+    ][:1]
+    if not sollicites & participants:
+        problemes.append(
+            Probleme(
+                "aucun_financeur_de_la_campagne",
+                "Sollicitez au moins un des financeurs de la campagne (compte 74).",
+                "budget",
+                "74",
+            )
+        )
+    return problemes
+
+
+@garde
 def pieces_fournies(demande, kwargs) -> list[Probleme]:
     fournies = set(demande.types_pieces_fournies)
     return [
@@ -347,6 +378,17 @@ def montant_vote_valide(ligne, kwargs) -> list[Probleme]:
             )
         )
     return problemes
+
+
+@garde
+def dossier_programme(ligne, kwargs) -> list[Probleme]:
+    if ligne.demande.statut == StatutDemande.programmee:
+        return []
+    return [
+        Probleme(
+            "dossier_non_programme", "Seul un dossier inscrit à l’ordre du jour d’un comité peut être voté."
+        )
+    ]
 
 
 @garde

@@ -8,6 +8,7 @@ from workflows.gardes import (
     convention_non_requise,
     convention_requise,
     convention_signee,
+    dossier_programme,
     justification_deposee,
     montant_propose_valide,
     montant_vote_valide,
@@ -38,9 +39,15 @@ def effacer_avis(event):
     event.model.motif_avis = None
 
 
+SEUIL_CONVENTION = Decimal("23000")  # loi 2000-321, décret 2001-495 : au-delà, convention écrite
+
+
 def enregistrer_vote(event):
     event.model.montant_vote = _montant(event)
     event.model.vote_le = aujourdhui(event.kwargs)
+    # Le seuil s'apprécie par financeur, par structure et par an, en cumulant les autres subventions votées.
+    cumul = Decimal(str(event.kwargs.get("deja_vote_structure") or 0)) + event.model.montant_vote
+    event.model.convention_requise = cumul > SEUIL_CONVENTION
 
 
 def enregistrer_refus(event):
@@ -88,8 +95,12 @@ LIGNE = Definition(
             (effacer_avis,),
         ),
         # Clôture du comité de pilotage
-        Transition("voter", (L.recevable,), L.votee, (montant_vote_valide,), (enregistrer_vote,)),
-        Transition("refuser", (L.recevable, L.non_recevable), L.refusee, (), (enregistrer_refus,)),
+        Transition(
+            "voter", (L.recevable,), L.votee, (dossier_programme, montant_vote_valide), (enregistrer_vote,)
+        ),
+        Transition(
+            "refuser", (L.recevable, L.non_recevable), L.refusee, (dossier_programme,), (enregistrer_refus,)
+        ),
         # Engagement juridique : notification sous le seuil, convention au-delà de 23 000 €
         Transition("notifier", (L.votee,), L.engagee, (convention_non_requise,)),
         Transition("etablir_convention", (L.votee,), L.convention_a_signer, (convention_requise,)),
@@ -119,7 +130,13 @@ LIGNE = Definition(
         Transition(
             "solder", (L.engagee, L.avance_versee), L.soldee, (solde_valide,), (enregistrer_versement,)
         ),
-        # Demande retirée ou classée sans suite avant décision
+        # Demande retirée ou classée sans suite avant décision, ou financeur retiré du budget
         Transition("abandonner", AVANT_VOTE, L.abandonnee, systeme=True),
+        # Le porteur sollicite de nouveau un financeur qu'il avait retiré
+        Transition("resolliciter", (L.abandonnee,), L.sollicitee, (), (effacer_avis,), systeme=True),
+        # Le montant demandé a changé après l'avis (réponse à une demande de compléments) : avis à refaire
+        Transition(
+            "reexaminer", (L.recevable, L.non_recevable), L.prise_en_charge, (), (effacer_avis,), systeme=True
+        ),
     ),
 )

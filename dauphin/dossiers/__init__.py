@@ -7,10 +7,19 @@ from sqlalchemy.orm import selectinload
 
 from dauphin.extensions import db
 from dauphin.models import Demande, EvenementJournal, LigneBudget, LigneFinancement
-from dauphin.policies import peut_voir_demande, qualites
+from dauphin.pdf import dernier_recepisse
+from dauphin.policies import est_membre, peut_voir_demande, qualite_pour, qualites, voit_instruction
+from forms.demande import ActionSimpleForm
+from workflows import DEMANDE, StatutLigne
 from workflows.budget import COMPTES, Sens, totaux
 
 bp = Blueprint("dossiers", __name__, url_prefix="/dossiers")
+
+# Ce que le porteur ne voit pas avant la décision : les avis de recevabilité et leurs motifs.
+DECLENCHEURS_AVIS = frozenset({"declarer_recevable", "declarer_non_recevable", "reviser_avis", "reexaminer"})
+STATUTS_AVANT_DECISION = frozenset(
+    {StatutLigne.sollicitee, StatutLigne.prise_en_charge, StatutLigne.recevable, StatutLigne.non_recevable}
+)
 
 
 @bp.route("/<int:demande_id>")
@@ -34,6 +43,9 @@ def voir(demande_id: int):
         .options(selectinload(EvenementJournal.acteur), selectinload(EvenementJournal.organisation))
         .order_by(EvenementJournal.id)
     ).all()
+    instruction_visible = voit_instruction(current_user, demande)
+    if not instruction_visible:
+        evenements = [e for e in evenements if e.declencheur not in DECLENCHEURS_AVIS]
     lignes_financement = {ligne.id: ligne for ligne in demande.lignes_financement}
     charges = [
         lb
@@ -55,4 +67,11 @@ def voir(demande_id: int):
         totaux=totaux(demande.lignes_budget),
         comptes=COMPTES,
         qualites=qualites(current_user, demande),
+        instruction_visible=instruction_visible,
+        membre=est_membre(current_user, demande),
+        peut_retirer=qualite_pour(current_user, "retirer", demande) is not None
+        and "retirer" in DEMANDE.possibles(demande),
+        recepisse=dernier_recepisse(demande) if demande.numero else None,
+        action_form=ActionSimpleForm(version=demande.version),
+        statuts_avant_decision=STATUTS_AVANT_DECISION,
     )

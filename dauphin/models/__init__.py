@@ -35,8 +35,10 @@ from dauphin.models.referentiel import (
 from dauphin.models.structures import (
     AidePublique,
     CompteBancaire,
+    DemandeAcces,
     Document,
     FormeJuridique,
+    Invitation,
     Structure,
     TypePiece,
 )
@@ -52,10 +54,12 @@ __all__ = [
     "ContratDeVille",
     "Courriel",
     "Demande",
+    "DemandeAcces",
     "Document",
     "Enveloppe",
     "EvenementJournal",
     "FormeJuridique",
+    "Invitation",
     "LigneBudget",
     "LigneFinancement",
     "MembreOrganisation",

@@ -41,6 +41,11 @@ class Campagne(db.Model):
         back_populates="campagne", cascade="all, delete-orphan"
     )
 
+    @property
+    def financeurs_ids(self) -> list[int]:
+        """Les financeurs qui participent à la campagne : ceux qui y ont une enveloppe."""
+        return [enveloppe.organisation_id for enveloppe in self.enveloppes]
+
     def est_ouverte(self, jour: date) -> bool:
         return self.date_ouverture <= jour <= self.date_cloture
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dauphin.extensions import db
@@ -37,6 +37,7 @@ class Demande(db.Model):
         Index("ix_demande_structure_exercice", "structure_id", "exercice"),
         Index("ix_demande_campagne_statut", "campagne_id", "statut"),
         Index("ix_demande_exercice_statut", "exercice", "statut"),
+        Index("ix_demande_transmise_le_id", "transmise_le", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -171,6 +172,14 @@ class LigneFinancement(db.Model):
     __table_args__ = (
         UniqueConstraint("demande_id", "organisation_id"),
         Index("ix_ligne_financement_organisation_statut", "organisation_id", "statut"),
+        CheckConstraint("montant_demande >= 0", name="montant_demande_positif"),
+        CheckConstraint(
+            "montant_propose IS NULL OR montant_propose <= montant_demande", name="propose_borne"
+        ),
+        CheckConstraint("montant_vote IS NULL OR montant_vote <= montant_demande", name="vote_borne"),
+        CheckConstraint(
+            "montant_verse >= 0 AND montant_verse <= COALESCE(montant_vote, 0)", name="verse_borne"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -205,7 +214,7 @@ class PieceJointe(db.Model):
     """Une pièce du porte-documents jointe à une demande."""
 
     __tablename__ = "piece_jointe"
-    __table_args__ = (UniqueConstraint("demande_id", "type_piece"),)
+    __table_args__ = (UniqueConstraint("demande_id", "document_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     demande_id: Mapped[int] = mapped_column(ForeignKey("demande.id", ondelete="CASCADE"))

@@ -19,7 +19,9 @@ class EvenementJournal(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     demande_id: Mapped[int] = mapped_column(ForeignKey("demande.id", ondelete="CASCADE"))
-    ligne_id: Mapped[int | None] = mapped_column(ForeignKey("ligne_financement.id", ondelete="CASCADE"))
+    ligne_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ligne_financement.id", ondelete="CASCADE"), index=True
+    )
     acteur_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id"))  # vide : le système
     role: Mapped[str] = mapped_column(String(32))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))

@@ -10,7 +10,7 @@ from sqlalchemy import ForeignKey, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dauphin.extensions import db
-from dauphin.models.comptes import MembreStructure
+from dauphin.models.comptes import MembreStructure, RoleStructure, Utilisateur
 from dauphin.models.referentiel import enum_colonne
 from dauphin.models.types import Horodatage, Montant, maintenant
 
@@ -127,6 +127,7 @@ class TypePiece(StrEnum):
     rapport_activite = "rapport_activite"
     budget_structure = "budget_structure"
     convention_signee = "convention_signee"
+    recepisse = "recepisse"
     autre = "autre"
 
     @property
@@ -139,6 +140,7 @@ class TypePiece(StrEnum):
             "rapport_activite": "Dernier rapport d’activité",
             "budget_structure": "Budget prévisionnel de la structure",
             "convention_signee": "Convention signée",
+            "recepisse": "Récépissé de dépôt",
             "autre": "Autre pièce",
         }[self.value]
 
@@ -161,5 +163,43 @@ class Document(db.Model):
     taille: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64))
     valable_jusqu_au: Mapped[date | None]
+    # Documents propres à une demande (récépissé, convention…) ; vide : pièce du porte-documents
+    demande_id: Mapped[int | None] = mapped_column(ForeignKey("demande.id", ondelete="CASCADE"), index=True)
+    archive_le: Mapped[datetime | None] = mapped_column(Horodatage())  # retiré du porte-documents, gardé
     depose_par_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id", ondelete="SET NULL"))
     depose_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+
+
+class Invitation(db.Model):
+    """Invitation d'une personne dans une structure par son administrateur (lien signé à usage unique)."""
+
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    structure_id: Mapped[int] = mapped_column(ForeignKey("structure.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    role: Mapped[RoleStructure] = mapped_column(enum_colonne(RoleStructure))
+    invite_par_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id", ondelete="SET NULL"))
+    cree_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    expire_le: Mapped[datetime] = mapped_column(Horodatage())
+    acceptee_le: Mapped[datetime | None] = mapped_column(Horodatage())
+    revoquee_le: Mapped[datetime | None] = mapped_column(Horodatage())
+
+    structure: Mapped[Structure] = relationship()
+
+
+class DemandeAcces(db.Model):
+    """Une personne demande à rejoindre une structure déjà inscrite ; son administrateur décide."""
+
+    __tablename__ = "demande_acces"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    structure_id: Mapped[int] = mapped_column(ForeignKey("structure.id", ondelete="CASCADE"), index=True)
+    utilisateur_id: Mapped[int] = mapped_column(ForeignKey("utilisateur.id", ondelete="CASCADE"), index=True)
+    message: Mapped[str | None] = mapped_column(String(1000))
+    cree_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    traitee_le: Mapped[datetime | None] = mapped_column(Horodatage())
+    acceptee: Mapped[bool | None]
+
+    structure: Mapped[Structure] = relationship()
+    utilisateur: Mapped[Utilisateur] = relationship()

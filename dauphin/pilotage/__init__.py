@@ -26,7 +26,7 @@ def contrats():
     comptes = defaultdict(dict)
     for campagne_id, statut, nombre in db.session.execute(
         select(Demande.campagne_id, Demande.statut, func.count())
-        .where(Demande.campagne_id.in_([c.id for c in campagnes]))
+        .where(Demande.campagne_id.in_([c.id for c in campagnes]), Demande.numero.is_not(None))
         .group_by(Demande.campagne_id, Demande.statut)
     ):
         comptes[campagne_id][StatutDemande(statut)] = nombre

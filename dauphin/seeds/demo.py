@@ -7,7 +7,7 @@ Idempotent : si les contrats de démonstration existent déjà, rien n'est ajout
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -41,7 +41,7 @@ from dauphin.models import (
 )
 from dauphin.seeds.referentiel import charger_nomenclature
 from dauphin.services import documents
-from dauphin.services.workflow import declencher_demande, declencher_ligne
+from dauphin.services.workflow import aujourdhui, declencher_demande, declencher_ligne
 from workflows import StatutDemande
 
 MOT_DE_PASSE = "Dauphin-demo-2026"
@@ -117,6 +117,16 @@ CONTRATS = (
 )
 
 
+def _calendrier() -> list[tuple[int, date, date]]:
+    """Trois campagnes autour d'aujourd'hui : deux exercices passés et celle de l'an prochain, ouverte."""
+    annee = aujourdhui().year
+    return [
+        (annee - 1, date(annee - 2, 11, 4), date(annee - 1, 1, 31)),
+        (annee, date(annee - 1, 11, 3), date(annee, 1, 30)),
+        (annee + 1, aujourdhui() - timedelta(days=20), aujourdhui() + timedelta(days=70)),
+    ]
+
+
 def _utilisateur(email: str, prenom: str, nom: str, **champs) -> Utilisateur:
     utilisateur = Utilisateur(
         email=f"{email}@{DOMAINE}", prenom=prenom, nom=nom, email_confirme_le=None, **champs
@@ -169,11 +179,7 @@ def charger_demo() -> str:
                     contrat_id=contrat.id,
                 )
             )
-        for exercice, ouverture, cloture in (
-            (2025, date(2024, 11, 4), date(2025, 1, 31)),
-            (2026, date(2025, 11, 3), date(2026, 1, 30)),
-            (2027, date(2026, 11, 2), date(2027, 1, 29)),
-        ):
+        for exercice, ouverture, cloture in _calendrier():
             campagne = Campagne(
                 contrat_id=contrat.id,
                 exercice=exercice,
@@ -231,8 +237,18 @@ def _comptes(contrats, financeurs) -> dict[str, Utilisateur]:
     db.session.flush()
     # Un instructeur par financeur ; ceux de Lille ont des adresses faciles à retenir.
     noms = {"etat": "etat", "commune": "ville", "epci": "epci", "departement": "departement", "caf": "caf"}
-    personnes = iter([("Marion", "Leroy"), ("Paul", "Garnier"), ("Inès", "Moreau"), ("Hugo", "Lambert"),
-                      ("Léa", "Fontaine"), ("Samir", "Haddad"), ("Chloé", "Roux"), ("Bruno", "Masson")])
+    personnes = iter(
+        [
+            ("Marion", "Leroy"),
+            ("Paul", "Garnier"),
+            ("Inès", "Moreau"),
+            ("Hugo", "Lambert"),
+            ("Léa", "Fontaine"),
+            ("Samir", "Haddad"),
+            ("Chloé", "Roux"),
+            ("Bruno", "Masson"),
+        ]
+    )
     for index, organisations in enumerate(financeurs):
         suffixe = "" if index == 0 else f".{contrats[index].departement}"
         for cle, organisation in organisations.items():
@@ -513,19 +529,35 @@ def _demandes(contrats, financeurs, structures, comptes) -> None:
             return demande
         for ligne in lignes:
             if rejet:
-                declencher_ligne(ligne.id, "refuser", comptes["pilote"])
+                declencher_ligne(ligne.id, "refuser", instructeurs[ligne.id])
             else:
                 declencher_ligne(
                     ligne.id,
                     "voter",
-                    comptes["pilote"],
+                    instructeurs[ligne.id],
                     montant=ligne.montant_demande,
                     aujourdhui=date(exercice, 4, 10),
                 )
         if objectif in (StatutDemande.attribuee, StatutDemande.rejetee):
             return demande
         for ligne in lignes:
-            declencher_ligne(ligne.id, "notifier", instructeurs[ligne.id])
+            db.session.refresh(ligne)
+            if ligne.convention_requise:  # plus de 23 000 € votés par ce financeur à la structure cette année
+                declencher_ligne(ligne.id, "etablir_convention", instructeurs[ligne.id])
+                convention = documents.stocker(
+                    structures[structure_index],
+                    TypePiece.convention_signee,
+                    "convention-signee.pdf",
+                    PDF_DEMO,
+                    "application/pdf",
+                )
+                convention.demande_id = demande.id
+                db.session.flush()
+                ligne.convention_document_id = convention.id
+                db.session.commit()
+                declencher_ligne(ligne.id, "signer_convention", instructeurs[ligne.id])
+            else:
+                declencher_ligne(ligne.id, "notifier", instructeurs[ligne.id])
             declencher_ligne(
                 ligne.id,
                 "verser_avance",
@@ -552,24 +584,25 @@ def _demandes(contrats, financeurs, structures, comptes) -> None:
             declencher_ligne(ligne.id, "valider_compte_rendu", instructeurs[ligne.id])
         return demande
 
+    annee = aujourdhui().year
     plan = (
-        (0, 2027, "Ateliers d’écriture pour les collégiens", StatutDemande.brouillon),
-        (0, 2027, "Jardins partagés de Lille-Sud (brouillon complet)", StatutDemande.brouillon),
-        (0, 2027, "Permanences d’accès aux droits", StatutDemande.attente_attestation),
-        (0, 2027, "Fête de quartier des Moulins", StatutDemande.transmise),
-        (1, 2027, "Chantier d’insertion « espaces verts »", StatutDemande.en_instruction),
-        (0, 2027, "Accompagnement à la scolarité", StatutDemande.a_completer),
-        (1, 2027, "Repair café mobile", StatutDemande.instruite),
-        (2, 2027, "Sport santé au féminin", StatutDemande.programmee),
-        (3, 2027, "Café des parents", StatutDemande.retiree),
-        (2, 2027, "Tournoi citoyen inter-quartiers", StatutDemande.classee_sans_suite),
-        (0, 2026, "Ateliers numériques pour les seniors", StatutDemande.attribuee),
-        (1, 2026, "Médiation de nuit", StatutDemande.rejetee),
-        (3, 2026, "Ludothèque itinérante", StatutDemande.versee),
-        (0, 2025, "Chorale intergénérationnelle", StatutDemande.a_justifier),
-        (2, 2025, "École des sports", StatutDemande.justification_en_cours),
-        (3, 2025, "Atelier cuisine et santé", StatutDemande.justification_a_modifier),
-        (0, 2025, "Journal du quartier", StatutDemande.justifiee),
+        (0, annee + 1, "Ateliers d’écriture pour les collégiens", StatutDemande.brouillon),
+        (0, annee + 1, "Jardins partagés de Lille-Sud (brouillon complet)", StatutDemande.brouillon),
+        (0, annee + 1, "Permanences d’accès aux droits", StatutDemande.attente_attestation),
+        (0, annee + 1, "Fête de quartier des Moulins", StatutDemande.transmise),
+        (1, annee + 1, "Chantier d’insertion « espaces verts »", StatutDemande.en_instruction),
+        (0, annee + 1, "Accompagnement à la scolarité", StatutDemande.a_completer),
+        (1, annee + 1, "Repair café mobile", StatutDemande.instruite),
+        (2, annee + 1, "Sport santé au féminin", StatutDemande.programmee),
+        (3, annee + 1, "Café des parents", StatutDemande.retiree),
+        (2, annee + 1, "Tournoi citoyen inter-quartiers", StatutDemande.classee_sans_suite),
+        (0, annee, "Ateliers numériques pour les seniors", StatutDemande.attribuee),
+        (1, annee, "Médiation de nuit", StatutDemande.rejetee),
+        (3, annee, "Ludothèque itinérante", StatutDemande.versee),
+        (0, annee - 1, "Chorale intergénérationnelle", StatutDemande.a_justifier),
+        (2, annee - 1, "École des sports", StatutDemande.justification_en_cours),
+        (3, annee - 1, "Atelier cuisine et santé", StatutDemande.justification_a_modifier),
+        (0, annee - 1, "Journal du quartier", StatutDemande.justifiee),
     )
     for structure_index, exercice, intitule, objectif in plan:
         demande = parcours(structure_index, exercice, intitule, objectif)

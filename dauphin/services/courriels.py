@@ -11,7 +11,8 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from dauphin import jobs
 from dauphin.extensions import db
@@ -30,7 +31,11 @@ journal = logging.getLogger(__name__)
 TENTATIVES_MAX = 5
 
 
+CLE_SESSION = "dauphin.courriels_ecrits"
+
+
 def ecrire(destinataire: str, sujet: str, corps: str, demande: Demande | None = None) -> Courriel:
+    """Écrit un courriel dans la boîte d'envoi, dans la transaction en cours."""
     courriel = Courriel(
         destinataire=destinataire,
         sujet=sujet,
@@ -38,7 +43,28 @@ def ecrire(destinataire: str, sujet: str, corps: str, demande: Demande | None = 
         demande_id=demande.id if demande is not None else None,
     )
     db.session.add(courriel)
+    db.session.info.setdefault(CLE_SESSION, []).append(courriel)
     return courriel
+
+
+@event.listens_for(Session, "after_rollback")
+def _oublier_apres_annulation(session) -> None:
+    session.info.pop(CLE_SESSION, None)
+
+
+def apres_validation() -> None:
+    """Après un commit : confie à une tâche l'envoi des courriels que cette transaction a écrits.
+
+    Une panne ici ne doit pas transformer en erreur une transition déjà validée : les courriels restent
+    en attente et `flask courriels envoyer` les reprendra.
+    """
+    ecrits = db.session.info.pop(CLE_SESSION, [])
+    if not ecrits:
+        return
+    try:
+        jobs.lancer("dauphin.taches.envoyer_courriels", [courriel.id for courriel in ecrits])
+    except Exception:
+        journal.exception("Envoi des courriels différé")
 
 
 def _emails_structure(demande: Demande) -> list[str]:
@@ -149,22 +175,19 @@ def notifier_transition(demande: Demande, declencheur: str, commentaire: str | N
             ecrire(email, sujet.format(**valeurs), corps.format(**valeurs), demande)
 
 
-def envoyer_en_attente() -> None:
-    """Après un commit : confier l'envoi à une tâche (RQ) ou l'exécuter sur place sans Redis."""
-    jobs.lancer("dauphin.taches.envoyer_courriels")
-
-
-def envoyer_tous(limite: int = 200) -> dict[str, int]:
-    """Envoie les courriels en attente ; un échec est compté et retenté plus tard."""
+def envoyer_tous(ids: list[int] | None = None, limite: int = 200) -> dict[str, int]:
+    """Envoie les courriels en attente (ceux de `ids`, ou les plus anciens) ; un échec est compté et
+    le courriel retenté plus tard, jusqu'à TENTATIVES_MAX."""
     bilan = {"envoyes": 0, "echecs": 0}
-    ids = list(
-        db.session.scalars(
-            select(Courriel.id)
-            .where(Courriel.statut == StatutCourriel.en_attente)
-            .order_by(Courriel.id)
-            .limit(limite)
+    if ids is None:
+        ids = list(
+            db.session.scalars(
+                select(Courriel.id)
+                .where(Courriel.statut == StatutCourriel.en_attente)
+                .order_by(Courriel.id)
+                .limit(limite)
+            )
         )
-    )
     for courriel_id in ids:
         courriel = db.session.scalar(
             select(Courriel)
@@ -175,7 +198,7 @@ def envoyer_tous(limite: int = 200) -> dict[str, int]:
             continue  # pris par un autre processus
         try:
             _transmettre(courriel)
-        except (OSError, smtplib.SMTPException) as erreur:
+        except Exception as erreur:  # SMTP injoignable, adresse refusée, en-tête invalide…
             courriel.tentatives += 1
             courriel.derniere_erreur = f"{type(erreur).__name__}: {erreur}"[:1000]
             if courriel.tentatives >= TENTATIVES_MAX:

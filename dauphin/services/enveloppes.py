@@ -32,3 +32,21 @@ def reste(campagne_id: int, organisation_id: int, verrouiller: bool = True) -> D
     if enveloppe is None:
         return None
     return enveloppe.montant - montant_vote(campagne_id, organisation_id)
+
+
+def vote_a_la_structure(
+    organisation_id: int, structure_id: int, exercice: int, sauf_ligne_id: int | None = None
+):
+    """Déjà voté par un financeur à une structure pour un exercice (seuil de 23 000 € de la convention)."""
+    requete = (
+        select(func.coalesce(func.sum(LigneFinancement.montant_vote), 0))
+        .join(Demande, Demande.id == LigneFinancement.demande_id)
+        .where(
+            LigneFinancement.organisation_id == organisation_id,
+            Demande.structure_id == structure_id,
+            Demande.exercice == exercice,
+        )
+    )
+    if sauf_ligne_id is not None:
+        requete = requete.where(LigneFinancement.id != sauf_ligne_id)
+    return Decimal(db.session.scalar(requete) or 0)

@@ -5,6 +5,7 @@ journaliser dans la même transaction, valider, et seulement ensuite lancer les 
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -12,12 +13,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import NotFound
 
+from dauphin import jobs
 from dauphin.extensions import db
 from dauphin.models import Demande, EvenementJournal, LigneFinancement, Utilisateur, maintenant
 from dauphin.policies import SYSTEME, Qualite, qualite_pour
 from dauphin.services import courriels, enveloppes, numerotation
 from dauphin.services.erreurs import Conflit, NonAutorise
 from workflows import DEMANDE, LIGNE, StatutDemande, StatutLigne, TransitionImpossible
+from workflows.budget import COMPTE_SUBVENTIONS, format_euros
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -38,6 +41,9 @@ def charger_demande_verrouillee(demande_id: int) -> Demande:
     )
     if demande is None:
         raise NotFound()
+    # Toute transition, même d'une seule ligne, réécrit la demande et donc sa version : sur SQLite, qui
+    # ignore FOR UPDATE, deux transitions simultanées sur un même dossier se détectent ainsi (conflit).
+    demande.modifie_le = maintenant()
     return demande
 
 
@@ -89,8 +95,12 @@ def declencher_ligne(
         qualite = _qualite(utilisateur, declencheur, demande, ligne)
         arguments.setdefault("aujourdhui", aujourdhui())
         if declencheur == "voter":
-            # Le reste de l'enveloppe est toujours calculé ici, sous le verrou, jamais fourni par l'appelant.
+            # Calculés ici, sous verrou, jamais fournis par l'appelant : le reste de l'enveloppe et ce que ce
+            # financeur a déjà voté à cette structure cette année (seuil de la convention).
             arguments["reste_enveloppe"] = enveloppes.reste(demande.campagne_id, ligne.organisation_id)
+            arguments["deja_vote_structure"] = enveloppes.vote_a_la_structure(
+                ligne.organisation_id, demande.structure_id, demande.exercice, sauf_ligne_id=ligne.id
+            )
         _declencher(LIGNE, ligne, declencheur, demande, ligne, utilisateur, qualite, commentaire, arguments)
         _deriver(demande, arguments)
         return ligne
@@ -111,15 +121,17 @@ def _en_une_transaction(operation):
     except BaseException:
         db.session.rollback()
         raise
-    courriels.envoyer_en_attente()
+    courriels.apres_validation()
+    jobs.lancer_planifiees()
     return resultat
 
 
 # --- Étapes ------------------------------------------------------------------------------
 
 
-def _verifier_version(objet, version: int | None) -> None:
-    if version is not None and objet.version != version:
+def _verifier_version(objet, version: int | str | None) -> None:
+    """`version` : celle que l'usager avait sous les yeux (champ caché du formulaire)."""
+    if version not in (None, "") and str(objet.version) != str(version):
         raise Conflit()
 
 
@@ -184,6 +196,8 @@ def apres_transition(demande: Demande, declencheur: str, utilisateur, qualite: Q
         if demande.numero is None:
             demande.numero = numerotation.prochain_numero(demande.exercice)
             demande.transmise_le = demande.atteste_le
+        # Le récépissé (PDF) fige ce qui a été attesté ; produit par une tâche après le commit.
+        jobs.planifier("dauphin.taches.generer_recepisse", demande.id)
     if demande.statut in (StatutDemande.retiree, StatutDemande.classee_sans_suite):
         for ligne in demande.lignes_financement:
             if "abandonner" in LIGNE.possibles(ligne, systeme=True):
@@ -193,18 +207,29 @@ def apres_transition(demande: Demande, declencheur: str, utilisateur, qualite: Q
 
 
 def synchroniser_lignes_financement(demande: Demande) -> None:
-    """Une ligne de financement par financeur de la plateforme sollicité au compte 74 du budget.
+    """Une ligne de financement par financeur de la campagne sollicité au compte 74 du budget.
 
-    À la première transmission les lignes sont créées ; à une nouvelle attestation (après une demande
-    de compléments) les montants suivent le budget, un financeur retiré voit sa ligne mise sans suite.
+    À la première transmission les lignes sont créées. À une nouvelle attestation (réponse à une demande
+    de compléments) elles suivent le budget : un montant changé après l'avis renvoie la ligne en
+    instruction, un financeur retiré voit sa ligne mise sans suite, un financeur revenu la retrouve.
     """
-    demandes_par_financeur: dict[int, object] = {}
+    montants: dict[int, Decimal] = {}
     for ligne_budget in demande.lignes_budget:
-        if ligne_budget.compte == "74" and ligne_budget.financeur_id and ligne_budget.montant > 0:
-            total = demandes_par_financeur.get(ligne_budget.financeur_id, 0)
-            demandes_par_financeur[ligne_budget.financeur_id] = total + ligne_budget.montant
+        if (
+            ligne_budget.compte == COMPTE_SUBVENTIONS
+            and ligne_budget.financeur_id
+            and ligne_budget.montant > 0
+        ):
+            montants[ligne_budget.financeur_id] = (
+                montants.get(ligne_budget.financeur_id, 0) + ligne_budget.montant
+            )
     existantes = {ligne.organisation_id: ligne for ligne in demande.lignes_financement}
-    for organisation_id, montant in demandes_par_financeur.items():
+
+    def systeme(ligne, declencheur, commentaire):
+        avant, apres = LIGNE.declencher(ligne, declencheur)
+        journaliser(demande, ligne, declencheur, avant, apres, None, SYSTEME, commentaire)
+
+    for organisation_id, montant in montants.items():
         ligne = existantes.get(organisation_id)
         if ligne is None:
             demande.lignes_financement.append(
@@ -212,22 +237,19 @@ def synchroniser_lignes_financement(demande: Demande) -> None:
                     organisation_id=organisation_id, montant_demande=montant, statut=StatutLigne.sollicitee
                 )
             )
-        elif ligne.statut != StatutLigne.abandonnee:
+            continue
+        if ligne.statut == StatutLigne.abandonnee:
+            systeme(ligne, "resolliciter", "Financeur de nouveau sollicité par le porteur.")
+        if ligne.montant_demande != montant:
+            if "reexaminer" in LIGNE.possibles(ligne, systeme=True):
+                systeme(
+                    ligne,
+                    "reexaminer",
+                    f"Montant demandé modifié : {format_euros(ligne.montant_demande)} → "
+                    f"{format_euros(montant)}.",
+                )
             ligne.montant_demande = montant
     for organisation_id, ligne in existantes.items():
-        if organisation_id not in demandes_par_financeur and "abandonner" in LIGNE.possibles(
-            ligne, systeme=True
-        ):
-            avant, apres = LIGNE.declencher(ligne, "abandonner")
-            db.session.flush()
-            journaliser(
-                demande,
-                ligne,
-                "abandonner",
-                avant,
-                apres,
-                None,
-                SYSTEME,
-                "Financeur retiré du budget par le porteur.",
-            )
+        if organisation_id not in montants and "abandonner" in LIGNE.possibles(ligne, systeme=True):
+            systeme(ligne, "abandonner", "Financeur retiré du budget par le porteur.")
     db.session.flush()

@@ -6,6 +6,8 @@ from sqlalchemy import select
 
 from dauphin.listes import paginer_demandes
 from dauphin.models import Demande
+from dauphin.services.demandes import prochaine_action
+from forms.demande import ActionSimpleForm
 
 bp = Blueprint("usager", __name__, url_prefix="/mes-demandes")
 
@@ -22,4 +24,11 @@ def tableau_de_bord():
         .where(Demande.structure_id.in_(structures))
         .order_by(Demande.exercice.desc(), Demande.id.desc())
     )
-    return render_template("usager/tableau_de_bord.html", adhesions=adhesions, page=page)
+    actions = {demande.id: prochaine_action(demande, current_user) for demande in page.items}
+    return render_template(
+        "usager/tableau_de_bord.html",
+        adhesions=adhesions,
+        page=page,
+        actions=actions,
+        form=ActionSimpleForm(),
+    )

@@ -32,6 +32,12 @@ MONTANT_VOTE = Decimal("8000.00")
 AVANCE = Decimal("3000.00")
 RESTE_ENVELOPPE = Decimal("50000.00")
 
+# --- Financeurs (identifiants d'organisation) -------------------------------------------
+
+FINANCEUR_ETAT = 1  # enveloppe dans la campagne type
+FINANCEUR_COMMUNE = 2  # enveloppe dans la campagne type
+FINANCEUR_HORS_CAMPAGNE = 9  # un financeur sans enveloppe dans la campagne type
+
 
 @dataclass
 class PieceRequise:
@@ -64,6 +70,8 @@ class Campagne:
             Question(2, "L’action relève-t-elle du seul droit commun ?", False),
         ]
     )
+    # Les organisations qui ont une enveloppe dans la campagne : les deux financeurs du budget type.
+    financeurs_ids: list[int] = field(default_factory=lambda: [FINANCEUR_ETAT, FINANCEUR_COMMUNE])
 
 
 @dataclass
@@ -80,15 +88,16 @@ def lb(compte: str, montant: str | None, financeur_id: int | None = None, financ
 
 
 def budget_equilibre() -> list[LigneBudget]:
-    """Budget réaliste d'une action de quartier : 15 000 € de charges, 2 000 € de bénévolat."""
+    """Budget réaliste d'une action de quartier : 15 000 € de charges, 2 000 € de bénévolat,
+    deux subventions demandées aux deux financeurs de la campagne type."""
     return [
         lb("60", "1500.00"),
         lb("61", "800.00"),
         lb("64", "12000.00"),
         lb("CI", "700.00"),
         lb("864", "2000.00"),
-        lb("74", "8000.00", financeur_id=1, financeur="État – P147"),
-        lb("74", "5000.00", financeur="Commune de Saint-Denis"),
+        lb("74", "8000.00", financeur_id=FINANCEUR_ETAT, financeur="État – P147"),
+        lb("74", "5000.00", financeur_id=FINANCEUR_COMMUNE, financeur="Commune de Saint-Denis"),
         lb("70", "2000.00"),
         lb("870", "2000.00"),
     ]
@@ -137,7 +146,7 @@ class LigneFinancement:
 
 
 def demande_complete(**overrides) -> Demande:
-    """Demande que formulaire, budget, pièces et éligibilité acceptent (statut brouillon par défaut)."""
+    """Demande que toutes les gardes de dépôt acceptent (statut brouillon par défaut)."""
     return Demande(**overrides)
 
 
@@ -172,6 +181,11 @@ def ligne(statut: L | str = L.sollicitee, *, demande: Demande | None = None, **o
         demande = demande_complete(statut=S.en_instruction)
     rattacher(resultat, demande)
     return resultat
+
+
+def ligne_au_comite(statut: L | str = L.recevable, **overrides) -> LigneFinancement:
+    """Ligne rattachée à une demande programmée en comité : seul moment où l'on vote ou refuse."""
+    return ligne(statut, demande=demande_complete(statut=S.programmee), **overrides)
 
 
 def rattacher(ligne_financement: LigneFinancement, demande: Demande) -> None:

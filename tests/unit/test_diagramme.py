@@ -63,7 +63,8 @@ def test_une_arete_par_source_et_declencheur(definition_et_texte):
 
 def test_une_ligne_par_arete_simple():
     lignes = [ligne.strip() for ligne in mermaid(LIGNE).splitlines()]
-    assert "recevable --> votee: voter [montant_vote_valide]" in lignes
+    assert "recevable --> votee: voter [dossier_programme & montant_vote_valide]" in lignes
+    assert "abandonnee --> sollicitee: resolliciter" in lignes
     assert "sollicitee --> prise_en_charge: prendre_en_charge" in lignes
 
 
@@ -82,8 +83,8 @@ def test_diagramme_de_la_demande_montre_les_gardes_et_les_libelles():
     texte = mermaid(DEMANDE)
     assert '  state "En attente d’attestation" as attente_attestation' in texte.splitlines()
     assert (
-        "a_completer --> en_instruction: attester [formulaire_complet & budget_equilibre & "
-        "pieces_fournies & eligibilite_conforme & attestation_cochee]"
+        "a_completer --> transmise: attester [formulaire_complet & budget_equilibre & "
+        "financeurs_participants & pieces_fournies & eligibilite_conforme & attestation_cochee]"
     ) in [ligne.strip() for ligne in texte.splitlines()]
 
 

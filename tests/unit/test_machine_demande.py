@@ -9,12 +9,16 @@ from decimal import Decimal
 import pytest
 
 from workflows import DEMANDE, LIGNE, TransitionImpossible, TransitionRefusee
+from workflows.gardes import financeurs_participants
 from workflows.statuts import StatutDemande as S
 from workflows.statuts import StatutLigne as L
 
 from .fabriques import (
     APRES_EXERCICE,
     CLOTURE,
+    FINANCEUR_COMMUNE,
+    FINANCEUR_ETAT,
+    FINANCEUR_HORS_CAMPAGNE,
     JOUR_DEPOT,
     JOUR_VOTE,
     OUVERTURE,
@@ -127,6 +131,13 @@ def _desequilibrer(demande, kwargs):
     return "desequilibre"
 
 
+def _solliciter_hors_campagne(demande, kwargs):
+    # La subvention de la commune est demandée à un financeur sans enveloppe : le budget reste équilibré.
+    (commune,) = [lb_ for lb_ in demande.lignes_budget if lb_.financeur_id == FINANCEUR_COMMUNE]
+    commune.financeur_id = FINANCEUR_HORS_CAMPAGNE
+    return "financeur_hors_campagne"
+
+
 def _oublier_statuts(demande, kwargs):
     demande.types_pieces_fournies.discard("statuts")
     return "piece_manquante"
@@ -210,6 +221,7 @@ def _compte_rendu_non_valide(demande, kwargs):
 CASSER = {
     "formulaire_complet": _vider_intitule,
     "budget_equilibre": _desequilibrer,
+    "financeurs_participants": _solliciter_hors_campagne,
     "pieces_fournies": _oublier_statuts,
     "eligibilite_conforme": _mal_repondre,
     "campagne_ouverte": _deposer_trop_tard,
@@ -338,6 +350,7 @@ def test_soumettre_refuse_liste_tout_ce_qui_manque_avec_son_etape():
     assert par_code["beneficiaires"][0].champ == "nb_beneficiaires"
     assert par_code["dates"][0].champ == "date_fin"
     assert {p.etape for p in par_code["budget_vide"]} == {"budget"}
+    assert [(p.etape, p.champ) for p in par_code["aucun_financeur_de_la_campagne"]] == [("budget", "74")]
     assert [p.champ for p in par_code["piece_manquante"]] == ["statuts", "rib"]
     assert all(p.etape == "pieces" for p in par_code["piece_manquante"])
     assert [p.champ for p in par_code["eligibilite_sans_reponse"]] == ["question-1", "question-2"]
@@ -386,6 +399,145 @@ def test_eligibilite_reponse_contraire_dit_la_reponse_attendue():
     assert "la campagne demande la réponse « oui »" in probleme.message
 
 
+# --- Les financeurs sollicités participent à la campagne -----------------------------------------
+
+DEPOTS = [("soumettre", S.brouillon), ("attester", S.attente_attestation), ("attester", S.a_completer)]
+HORS_CAMPAGNE = "Un financeur sollicité ne participe pas à cette campagne : indiquez-le en ligne libre."
+AUCUN_DE_LA_CAMPAGNE = "Sollicitez au moins un des financeurs de la campagne (compte 74)."
+
+
+def _budget(*subventions: tuple[str, int | None]) -> list:
+    """Budget de 15 000 €, équilibré quand ses subventions `(montant, financeur_id)` font 13 000 €.
+    Une subvention sans identifiant est une ligne libre : financeur nommé, absent de la liste."""
+    return [
+        lb("60", "1500.00"),
+        lb("61", "800.00"),
+        lb("64", "12000.00"),
+        lb("CI", "700.00"),
+        lb("864", "2000.00"),
+        *(
+            lb("74", montant, financeur_id, financeur=f"Financeur n° {financeur_id or 'libre'}")
+            for montant, financeur_id in subventions
+        ),
+        lb("70", "2000.00"),
+        lb("870", "2000.00"),
+    ]
+
+
+@pytest.mark.parametrize(("declencheur", "source"), DEPOTS)
+@pytest.mark.parametrize(
+    ("subventions", "attendus"),
+    [
+        ([("8000.00", FINANCEUR_ETAT), ("5000.00", FINANCEUR_HORS_CAMPAGNE)], ["financeur_hors_campagne"]),
+        ([("13000.00", None)], ["aucun_financeur_de_la_campagne"]),
+        ([("0.00", FINANCEUR_ETAT), ("13000.00", None)], ["aucun_financeur_de_la_campagne"]),
+        (
+            [("13000.00", FINANCEUR_HORS_CAMPAGNE)],
+            ["financeur_hors_campagne", "aucun_financeur_de_la_campagne"],
+        ),
+    ],
+    ids=[
+        "un-hors-campagne",
+        "que-des-lignes-libres",
+        "financeur-de-la-campagne-a-zero",
+        "seul-hors-campagne",
+    ],
+)
+def test_financeurs_participants_refuse_chaque_depot(declencheur, source, subventions, attendus):
+    demande, kwargs = PERMIS[(declencheur, source)](source)
+    demande.lignes_budget = _budget(*subventions)
+
+    with pytest.raises(TransitionRefusee) as refus:
+        DEMANDE.declencher(demande, declencheur, **kwargs)
+
+    messages = {
+        "financeur_hors_campagne": HORS_CAMPAGNE,
+        "aucun_financeur_de_la_campagne": AUCUN_DE_LA_CAMPAGNE,
+    }
+    assert [(p.code, p.message, p.etape, p.champ) for p in refus.value.problemes] == [
+        (code, messages[code], "budget", "74") for code in attendus
+    ]
+    assert demande.statut == source
+
+
+@pytest.mark.parametrize(("declencheur", "source"), DEPOTS)
+@pytest.mark.parametrize(
+    "subventions",
+    [
+        [("8000.00", FINANCEUR_ETAT), ("5000.00", None)],
+        [("13000.00", FINANCEUR_COMMUNE)],
+        [("6000.00", FINANCEUR_ETAT), ("2000.00", FINANCEUR_ETAT), ("5000.00", FINANCEUR_COMMUNE)],
+        [("8000.00", FINANCEUR_ETAT), ("5000.00", FINANCEUR_COMMUNE), ("0.00", FINANCEUR_HORS_CAMPAGNE)],
+    ],
+    ids=[
+        "un-financeur-et-une-ligne-libre",
+        "un-seul-des-deux",
+        "meme-financeur-deux-fois",
+        "hors-campagne-a-zero",
+    ],
+)
+def test_financeurs_participants_permet(declencheur, source, subventions):
+    demande, kwargs = PERMIS[(declencheur, source)](source)
+    demande.lignes_budget = _budget(*subventions)
+    assert DEMANDE.problemes(demande, declencheur, **kwargs) == []
+    assert DEMANDE.declencher(demande, declencheur, **kwargs)[0] == source
+
+
+def test_plusieurs_financeurs_hors_campagne_un_seul_probleme():
+    demande = demande_complete(
+        lignes_budget=_budget(
+            ("8000.00", FINANCEUR_ETAT),
+            ("3000.00", FINANCEUR_HORS_CAMPAGNE),
+            ("2000.00", FINANCEUR_HORS_CAMPAGNE + 1),
+        )
+    )
+    with pytest.raises(TransitionRefusee) as refus:
+        DEMANDE.declencher(demande, "soumettre", aujourdhui=JOUR_DEPOT)
+    assert [p.code for p in refus.value.problemes] == ["financeur_hors_campagne"]
+
+
+def test_financeurs_lus_dans_la_campagne_de_la_demande():
+    demande = demande_complete()
+    demande.campagne.financeurs_ids = [FINANCEUR_ETAT]  # la commune n'a pas (ou plus) d'enveloppe
+    with pytest.raises(TransitionRefusee) as refus:
+        DEMANDE.declencher(demande, "soumettre", aujourdhui=JOUR_DEPOT)
+    assert [p.code for p in refus.value.problemes] == ["financeur_hors_campagne"]
+
+    demande.campagne.financeurs_ids = [FINANCEUR_ETAT, FINANCEUR_COMMUNE, FINANCEUR_HORS_CAMPAGNE]
+    assert DEMANDE.declencher(demande, "soumettre", aujourdhui=JOUR_DEPOT) == (
+        S.brouillon,
+        S.attente_attestation,
+    )
+
+
+def test_campagne_sans_enveloppe_refuse_tout_depot():
+    demande = demande_complete()
+    demande.campagne.financeurs_ids = []
+    with pytest.raises(TransitionRefusee) as refus:
+        DEMANDE.declencher(demande, "soumettre", aujourdhui=JOUR_DEPOT)
+    assert [p.code for p in refus.value.problemes] == [
+        "financeur_hors_campagne",
+        "aucun_financeur_de_la_campagne",
+    ]
+
+
+def test_subvention_sans_montant_ne_sollicite_pas_le_financeur():
+    demande = demande_complete(lignes_budget=_budget((None, FINANCEUR_ETAT), (None, FINANCEUR_HORS_CAMPAGNE)))
+    assert [p.code for p in financeurs_participants.verifier(demande, {})] == [
+        "aucun_financeur_de_la_campagne"
+    ]
+
+
+def test_seules_les_subventions_du_compte_74_sollicitent_un_financeur():
+    # Un identifiant de financeur resté sur une ligne d'un autre compte (70 : prestations) ne compte pas.
+    demande = demande_complete(lignes_budget=_budget(("13000.00", None)))
+    demande.lignes_budget.append(lb("70", "100.00", financeur_id=FINANCEUR_ETAT))
+    demande.lignes_budget.append(lb("70", "100.00", financeur_id=FINANCEUR_HORS_CAMPAGNE))
+    assert [p.code for p in financeurs_participants.verifier(demande, {})] == [
+        "aucun_financeur_de_la_campagne"
+    ]
+
+
 @pytest.mark.parametrize("jour", [OUVERTURE, CLOTURE], ids=["jour-ouverture", "jour-cloture"])
 def test_campagne_ouverte_bornes_incluses(jour):
     demande = demande_complete()
@@ -424,7 +576,7 @@ def test_campagne_close_entre_soumission_et_attestation():
 def test_reponse_aux_complements_possible_apres_cloture_de_la_campagne():
     demande = demande_complete(statut=S.a_completer)
     apres = DEMANDE.declencher(demande, "attester", aujourdhui=date(2026, 3, 2), attestation=True)
-    assert apres == (S.a_completer, S.en_instruction)
+    assert apres == (S.a_completer, S.transmise)
 
 
 @pytest.mark.parametrize("valeur", [None, "on", 1, "true"])
@@ -493,6 +645,52 @@ def test_transmise_directement_instruite_en_deux_etapes_journalisees():
         ("debuter_instruction", S.transmise, S.en_instruction),
         ("instruire", S.en_instruction, S.instruite),
     ]
+
+
+DEBUTER = ("debuter_instruction", S.transmise, S.en_instruction)
+INSTRUIRE = ("instruire", S.en_instruction, S.instruite)
+
+
+@pytest.mark.parametrize(
+    ("statuts_lignes", "derivations", "statut_final"),
+    [
+        ((L.sollicitee, L.sollicitee), [], S.transmise),
+        ((L.prise_en_charge, L.sollicitee), [DEBUTER], S.en_instruction),
+        ((L.recevable, L.prise_en_charge), [DEBUTER], S.en_instruction),
+        ((L.recevable, L.non_recevable, L.abandonnee), [DEBUTER, INSTRUIRE], S.instruite),
+    ],
+    ids=["aucune-prise-en-charge", "une-prise-en-charge", "un-avis-sur-deux", "tous-les-avis"],
+)
+def test_reponse_aux_complements_retransmise_puis_remise_ou_en_sont_les_lignes(
+    statuts_lignes, derivations, statut_final
+):
+    demande = demande_avec_lignes(S.a_completer, *statuts_lignes)
+
+    apres = DEMANDE.declencher(demande, "attester", aujourdhui=date(2026, 2, 20), attestation=True)
+
+    assert apres == (S.a_completer, S.transmise)
+    assert DEMANDE.suivre_derivations(demande) == derivations
+    assert demande.statut == statut_final
+    assert [lf.statut for lf in demande.lignes_financement] == list(statuts_lignes)
+
+
+def test_reponse_aux_complements_avec_lignes_resynchronisees():
+    # Le porteur a changé la subvention de l'État (avis à refaire) et sollicite de nouveau un financeur
+    # qu'il avait retiré : le service met les lignes à jour, puis la demande est attestée.
+    demande = demande_avec_lignes(S.a_completer, L.recevable, L.non_recevable, L.abandonnee)
+    etat, commune, revenu = demande.lignes_financement
+    LIGNE.declencher(etat, "reexaminer")
+    LIGNE.declencher(revenu, "resolliciter")
+
+    DEMANDE.declencher(demande, "attester", aujourdhui=date(2026, 2, 20), attestation=True)
+
+    assert DEMANDE.suivre_derivations(demande) == [DEBUTER]
+    LIGNE.declencher(etat, "declarer_recevable", montant=Decimal("7000"))
+    LIGNE.declencher(revenu, "prendre_en_charge")
+    assert DEMANDE.suivre_derivations(demande) == []
+    LIGNE.declencher(revenu, "declarer_non_recevable", commentaire="Hors des priorités.")
+    assert DEMANDE.suivre_derivations(demande) == [INSTRUIRE]
+    assert commune.statut == L.non_recevable
 
 
 def test_retour_en_instruction_quand_un_avis_est_revise():
@@ -580,6 +778,7 @@ def test_parcours_complet_d_une_demande():
     assert [d for d, _, _ in DEMANDE.suivre_derivations(demande)] == ["debuter_instruction"]
     DEMANDE.declencher(demande, "demander_complements", commentaire=MESSAGE)
     DEMANDE.declencher(demande, "attester", aujourdhui=date(2026, 2, 20), attestation=True)
+    assert [d for d, _, _ in DEMANDE.suivre_derivations(demande)] == ["debuter_instruction"]
     LIGNE.declencher(etat, "declarer_recevable", montant=Decimal("8000"))
     LIGNE.declencher(commune, "prendre_en_charge")
     LIGNE.declencher(commune, "declarer_recevable", montant=Decimal("5000"))

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from workflows import LIGNE, TransitionImpossible, TransitionRefusee
+from workflows.ligne import SEUIL_CONVENTION
 from workflows.statuts import StatutDemande as S
 from workflows.statuts import StatutLigne as L
 
@@ -23,6 +24,7 @@ from .fabriques import (
     LigneFinancement,
     demande_complete,
     ligne,
+    ligne_au_comite,
     paires,
     paires_impossibles,
     transition_de,
@@ -58,7 +60,7 @@ def _revision(source):
 
 
 def _vote(source):
-    return ligne(source), {
+    return ligne_au_comite(source), {
         "montant": MONTANT_VOTE,
         "reste_enveloppe": RESTE_ENVELOPPE,
         "aujourdhui": JOUR_VOTE,
@@ -66,7 +68,7 @@ def _vote(source):
 
 
 def _refus(source):
-    return ligne(source), {"aujourdhui": JOUR_VOTE}
+    return ligne_au_comite(source), {"aujourdhui": JOUR_VOTE}
 
 
 def _notification(source):
@@ -116,6 +118,9 @@ PERMIS: dict[tuple[str, str], Callable[[str], tuple[LigneFinancement, dict]]] = 
     ("abandonner", L.prise_en_charge): _simple,
     ("abandonner", L.recevable): _simple,
     ("abandonner", L.non_recevable): _simple,
+    ("resolliciter", L.abandonnee): _simple,
+    ("reexaminer", L.recevable): _simple,
+    ("reexaminer", L.non_recevable): _simple,
 }
 
 
@@ -132,9 +137,14 @@ def _sans_motif(bloc, kwargs):
     return "motif"
 
 
-def _dossier_programme(bloc, kwargs):
+def _dossier_deja_au_comite(bloc, kwargs):
     bloc.demande.statut = S.programmee
     return "avis_fige"
+
+
+def _dossier_encore_en_instruction(bloc, kwargs):
+    bloc.demande.statut = S.instruite
+    return "dossier_non_programme"
 
 
 def _enveloppe_insuffisante(bloc, kwargs):
@@ -175,7 +185,8 @@ def _compte_rendu_a_valider(bloc, kwargs):
 CASSER = {
     "montant_propose_valide": _proposer_plus_que_demande,
     "motif_fourni": _sans_motif,
-    "avis_modifiable": _dossier_programme,
+    "avis_modifiable": _dossier_deja_au_comite,
+    "dossier_programme": _dossier_encore_en_instruction,
     "montant_vote_valide": _enveloppe_insuffisante,
     "convention_non_requise": _avec_convention,
     "convention_requise": _sans_convention,
@@ -300,7 +311,7 @@ def test_avis_fige_hors_instruction(statut_dossier):
 
 
 def test_voter_enregistre_montant_et_date():
-    bloc = ligne(L.recevable)
+    bloc = ligne_au_comite(L.recevable)
     LIGNE.declencher(
         bloc, "voter", montant=Decimal("6500"), reste_enveloppe=RESTE_ENVELOPPE, aujourdhui=JOUR_VOTE
     )
@@ -308,16 +319,186 @@ def test_voter_enregistre_montant_et_date():
 
 
 def test_voter_sans_date_retient_aujourd_hui():
-    bloc = ligne(L.recevable)
+    bloc = ligne_au_comite(L.recevable)
     LIGNE.declencher(bloc, "voter", montant=Decimal("6500"), reste_enveloppe=RESTE_ENVELOPPE)
     assert bloc.vote_le == date.today()
 
 
 @pytest.mark.parametrize("source", [L.recevable, L.non_recevable])
 def test_refuser_vote_zero(source):
-    bloc = ligne(source)
+    bloc = ligne_au_comite(source)
     LIGNE.declencher(bloc, "refuser", aujourdhui=JOUR_VOTE)
     assert (bloc.statut, bloc.montant_vote, bloc.vote_le) == (L.refusee, Decimal("0"), JOUR_VOTE)
+
+
+# --- Vote et refus : seulement en comité ---------------------------------------------------------
+
+COMITE = [("voter", L.recevable), ("refuser", L.recevable), ("refuser", L.non_recevable)]
+
+
+@pytest.mark.parametrize("statut_dossier", sorted(set(S) - {S.programmee}))
+@pytest.mark.parametrize(("declencheur", "source"), COMITE)
+def test_vote_et_refus_seulement_pour_un_dossier_programme(declencheur, source, statut_dossier):
+    bloc = ligne(source, demande=demande_complete(statut=statut_dossier))
+    kwargs = {"montant": MONTANT_VOTE, "reste_enveloppe": RESTE_ENVELOPPE, "aujourdhui": JOUR_VOTE}
+    avant = _etat(bloc)
+
+    with pytest.raises(TransitionRefusee) as refus:
+        LIGNE.declencher(bloc, declencheur, **kwargs)
+
+    assert [(p.code, p.message) for p in refus.value.problemes] == [
+        ("dossier_non_programme", "Seul un dossier inscrit à l’ordre du jour d’un comité peut être voté.")
+    ]
+    assert _etat(bloc) == avant
+
+
+@pytest.mark.parametrize(("declencheur", "source"), COMITE)
+def test_vote_et_refus_pour_un_dossier_programme_au_statut_chaine(declencheur, source):
+    bloc = ligne(source, demande=demande_complete(statut="programmee"))  # tel que lu en base
+    kwargs = {"montant": MONTANT_VOTE, "reste_enveloppe": RESTE_ENVELOPPE, "aujourdhui": JOUR_VOTE}
+    assert LIGNE.declencher(bloc, declencheur, **kwargs)[0] == source
+
+
+def test_vote_hors_comite_et_montant_invalide_dit_les_deux():
+    bloc = ligne(L.recevable)  # dossier en instruction
+    with pytest.raises(TransitionRefusee) as refus:
+        LIGNE.declencher(bloc, "voter", montant=Decimal("0"), reste_enveloppe=RESTE_ENVELOPPE)
+    assert [p.code for p in refus.value.problemes] == ["dossier_non_programme", "montant_nul"]
+
+
+# --- Seuil de la convention (23 000 € par financeur, structure et an) ---------------------------
+
+
+def test_seuil_de_la_convention():
+    assert Decimal("23000.00") == SEUIL_CONVENTION
+
+
+@pytest.mark.parametrize(
+    ("deja_vote", "montant", "convention"),
+    [
+        (None, "23000.00", False),
+        (None, "23000.01", True),
+        (Decimal("0"), "23000.00", False),
+        (Decimal("15000"), "8000.00", False),
+        (Decimal("15000"), "8000.01", True),
+        (Decimal("14999.99"), "8000.01", False),
+        (Decimal("22999.99"), "0.01", False),
+        (Decimal("23000.00"), "0.01", True),
+        (Decimal("30000"), "500.00", True),
+        (15000, "8000.01", True),  # un entier, comme une somme SQL sans décimales
+        ("15000.00", "8000.00", False),
+    ],
+)
+def test_vote_convention_requise_au_dela_de_23000_cumules(deja_vote, montant, convention):
+    bloc = ligne_au_comite(L.recevable, montant_demande=Decimal("30000.00"))
+    kwargs = {"montant": montant, "reste_enveloppe": RESTE_ENVELOPPE, "aujourdhui": JOUR_VOTE}
+    if deja_vote is not None:
+        kwargs["deja_vote_structure"] = deja_vote
+
+    LIGNE.declencher(bloc, "voter", **kwargs)
+
+    assert (bloc.statut, bloc.montant_vote, bloc.convention_requise) == (
+        L.votee,
+        Decimal(montant),
+        convention,
+    )
+
+
+@pytest.mark.parametrize("deja_vote", [None, Decimal("0")])
+def test_vote_sans_cumul_connu_compte_le_seul_montant_vote(deja_vote):
+    bloc = ligne_au_comite(L.recevable, montant_demande=Decimal("30000.00"))
+    LIGNE.declencher(
+        bloc, "voter", montant="23000.01", reste_enveloppe=RESTE_ENVELOPPE, deja_vote_structure=deja_vote
+    )
+    assert bloc.convention_requise is True
+
+
+@pytest.mark.parametrize(
+    ("convention_avant", "deja_vote", "convention"),
+    [(True, Decimal("0"), False), (False, Decimal("20000"), True)],
+)
+def test_le_vote_decide_de_la_convention(convention_avant, deja_vote, convention):
+    bloc = ligne_au_comite(L.recevable, convention_requise=convention_avant)
+    LIGNE.declencher(
+        bloc, "voter", montant=MONTANT_VOTE, reste_enveloppe=RESTE_ENVELOPPE, deja_vote_structure=deja_vote
+    )
+    assert bloc.convention_requise is convention
+
+
+@pytest.mark.parametrize(
+    ("montant", "permis", "refuse", "code"),
+    [
+        ("8000.00", "notifier", "etablir_convention", "convention_inutile"),
+        ("8000.01", "etablir_convention", "notifier", "convention_requise"),
+    ],
+)
+def test_apres_le_vote_notification_ou_convention_selon_le_cumul(montant, permis, refuse, code):
+    bloc = ligne_au_comite(L.recevable)
+    LIGNE.declencher(
+        bloc, "voter", montant=montant, reste_enveloppe=RESTE_ENVELOPPE, deja_vote_structure=Decimal("15000")
+    )
+    with pytest.raises(TransitionRefusee) as refus:
+        LIGNE.declencher(bloc, refuse)
+    assert [p.code for p in refus.value.problemes] == [code]
+    assert LIGNE.declencher(bloc, permis)[0] == L.votee
+
+
+def test_refus_ne_touche_pas_a_la_convention():
+    bloc = ligne_au_comite(L.recevable)
+    LIGNE.declencher(bloc, "refuser", deja_vote_structure=Decimal("30000"))
+    assert (bloc.statut, bloc.montant_vote, bloc.convention_requise) == (L.refusee, Decimal("0"), False)
+
+
+# --- Transitions système : abandon, nouvelle sollicitation, réexamen ---------------------------
+
+
+def test_transitions_systeme_de_la_ligne():
+    assert LIGNE.declencheurs_systeme == {"abandonner", "resolliciter", "reexaminer"}
+
+
+@pytest.mark.parametrize(
+    ("statut", "systeme"),
+    [
+        (L.abandonnee, ["resolliciter"]),
+        (L.recevable, ["abandonner", "reexaminer"]),
+        (L.non_recevable, ["abandonner", "reexaminer"]),
+    ],
+)
+def test_transitions_systeme_jamais_proposees_a_l_usager(statut, systeme):
+    bloc = ligne(statut)
+    assert LIGNE.possibles(bloc, systeme=True) == systeme
+    assert not set(systeme) & set(LIGNE.possibles(bloc))
+
+
+def test_financeur_retire_puis_de_nouveau_sollicite_reprend_l_instruction():
+    bloc = ligne(L.sollicitee, demande=demande_complete(statut=S.a_completer))
+    LIGNE.declencher(bloc, "abandonner")
+
+    assert LIGNE.declencher(bloc, "resolliciter") == (L.abandonnee, L.sollicitee)
+
+    LIGNE.declencher(bloc, "prendre_en_charge")
+    LIGNE.declencher(bloc, "declarer_recevable", montant=Decimal("6000"))
+    assert (bloc.statut, bloc.montant_propose) == (L.recevable, Decimal("6000"))
+
+
+@pytest.mark.parametrize("source", [L.recevable, L.non_recevable])
+@pytest.mark.parametrize("statut_dossier", [S.a_completer, S.transmise, S.en_instruction])
+def test_reexaminer_efface_l_avis_meme_quand_l_avis_est_fige(source, statut_dossier):
+    # Le montant demandé a changé en réponse aux compléments : l'avis est à refaire, quel que soit le
+    # statut du dossier (reviser_avis, geste du financeur, n'est permis qu'en instruction).
+    bloc = ligne(source, demande=demande_complete(statut=statut_dossier))
+    assert (bloc.montant_propose, bloc.motif_avis) != (None, None)
+
+    assert LIGNE.declencher(bloc, "reexaminer") == (source, L.prise_en_charge)
+
+    assert (bloc.statut, bloc.montant_propose, bloc.motif_avis) == (L.prise_en_charge, None, None)
+
+
+def test_reexamen_puis_nouvel_avis():
+    bloc = ligne(L.non_recevable, demande=demande_complete(statut=S.a_completer))
+    LIGNE.declencher(bloc, "reexaminer")
+    LIGNE.declencher(bloc, "declarer_recevable", montant=Decimal("9000"))
+    assert (bloc.statut, bloc.montant_propose, bloc.motif_avis) == (L.recevable, Decimal("9000"), None)
 
 
 @pytest.mark.parametrize("source", [L.engagee, L.avance_versee])
@@ -418,7 +599,8 @@ def test_montant_propose_un_centime_au_dessus_refuse():
 @pytest.mark.parametrize("declencheur", ["declarer_recevable", "voter", "verser_avance"])
 def test_montant_invalide_refuse(declencheur, montant, code):
     source = {"declarer_recevable": L.prise_en_charge, "voter": L.recevable, "verser_avance": L.engagee}
-    bloc = ligne(source[declencheur])
+    dossier = {"declarer_recevable": S.en_instruction, "voter": S.programmee, "verser_avance": S.attribuee}
+    bloc = ligne(source[declencheur], demande=demande_complete(statut=dossier[declencheur]))
     kwargs = {"reste_enveloppe": RESTE_ENVELOPPE}
     if montant is not None:
         kwargs["montant"] = montant
@@ -429,13 +611,13 @@ def test_montant_invalide_refuse(declencheur, montant, code):
 
 
 def test_vote_egal_au_reste_de_l_enveloppe_permis():
-    bloc = ligne(L.recevable)
+    bloc = ligne_au_comite(L.recevable)
     LIGNE.declencher(bloc, "voter", montant=Decimal("1234.50"), reste_enveloppe=Decimal("1234.50"))
     assert (bloc.statut, bloc.montant_vote) == (L.votee, Decimal("1234.50"))
 
 
 def test_vote_au_dela_du_reste_de_l_enveloppe_refuse_avec_les_montants():
-    bloc = ligne(L.recevable)
+    bloc = ligne_au_comite(L.recevable)
     with pytest.raises(TransitionRefusee) as refus:
         LIGNE.declencher(bloc, "voter", montant=Decimal("1234.51"), reste_enveloppe=Decimal("1234.50"))
     (probleme,) = refus.value.problemes
@@ -449,7 +631,7 @@ def test_vote_au_dela_du_reste_de_l_enveloppe_refuse_avec_les_montants():
 
 
 def test_vote_au_dela_du_demande_et_de_l_enveloppe_dit_les_deux():
-    bloc = ligne(L.recevable)
+    bloc = ligne_au_comite(L.recevable)
     with pytest.raises(TransitionRefusee) as refus:
         LIGNE.declencher(bloc, "voter", montant=Decimal("12000"), reste_enveloppe=Decimal("11000"))
     assert [p.message for p in refus.value.problemes] == [
@@ -459,7 +641,7 @@ def test_vote_au_dela_du_demande_et_de_l_enveloppe_dit_les_deux():
 
 
 def test_vote_sans_enveloppe_connue_refuse():
-    bloc = ligne(L.recevable)
+    bloc = ligne_au_comite(L.recevable)
     with pytest.raises(TransitionRefusee) as refus:
         LIGNE.declencher(bloc, "voter", montant=Decimal("100"))
     assert [p.code for p in refus.value.problemes] == ["enveloppe_inconnue"]

@@ -60,7 +60,7 @@ def test_statut_chaine_brute_comme_lu_en_sql():
 
 
 def test_ligne_au_statut_chaine_brute():
-    bloc = ligne("recevable")
+    bloc = ligne("recevable", demande=demande_complete(statut="programmee"))
     assert LIGNE.declencher(bloc, "voter", montant=Decimal("500"), reste_enveloppe=RESTE_ENVELOPPE) == (
         L.recevable,
         L.votee,

@@ -1,0 +1,64 @@
+"""Documents PDF produits par le portail (WeasyPrint, à partir de gabarits Jinja)."""
+
+from __future__ import annotations
+
+from flask import render_template
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from dauphin.extensions import db
+from dauphin.models import Demande, Document, LigneBudget, LigneFinancement, TypePiece, maintenant
+from dauphin.services import documents
+from workflows.budget import COMPTES, Sens, totaux
+
+
+def html_en_pdf(html: str) -> bytes:
+    from weasyprint import HTML  # import tardif : lourd, inutile aux processus qui ne produisent pas de PDF
+
+    return HTML(string=html).write_pdf()
+
+
+def recepisse(demande: Demande) -> bytes:
+    charges = [lb for lb in demande.lignes_budget if COMPTES[lb.compte].sens is Sens.charge]
+    produits = [lb for lb in demande.lignes_budget if COMPTES[lb.compte].sens is Sens.produit]
+    html = render_template(
+        "pdf/recepisse.html",
+        demande=demande,
+        charges=charges,
+        produits=produits,
+        totaux=totaux(demande.lignes_budget),
+        comptes=COMPTES,
+        produit_le=maintenant(),
+    )
+    return html_en_pdf(html)
+
+
+def enregistrer_recepisse(demande_id: int) -> int:
+    demande = db.session.scalar(
+        select(Demande)
+        .where(Demande.id == demande_id)
+        .options(
+            selectinload(Demande.lignes_budget).selectinload(LigneBudget.financeur),
+            selectinload(Demande.lignes_financement).selectinload(LigneFinancement.organisation),
+        )
+    )
+    contenu = recepisse(demande)
+    document = documents.stocker(
+        demande.structure,
+        TypePiece.recepisse,
+        f"recepisse-{demande.numero}.pdf",
+        contenu,
+        "application/pdf",
+    )
+    document.demande_id = demande.id
+    db.session.commit()
+    return document.id
+
+
+def dernier_recepisse(demande: Demande) -> Document | None:
+    return db.session.scalar(
+        select(Document)
+        .where(Document.demande_id == demande.id, Document.type_piece == TypePiece.recepisse)
+        .order_by(Document.id.desc())
+        .limit(1)
+    )

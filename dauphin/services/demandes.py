@@ -1,0 +1,304 @@
+"""Le dépôt d'une demande : brouillon, enregistrement étape par étape, renouvellement.
+
+Chaque enregistrement vérifie que l'utilisateur est membre de la structure, que la demande est encore
+modifiable (brouillon, ou « à compléter ») et que la version lue est la version en base ; sinon rien
+n'est écrit et l'usager reçoit un message de conflit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from werkzeug.exceptions import NotFound
+
+from dauphin.extensions import db
+from dauphin.models import (
+    AxeTransversal,
+    Campagne,
+    ContratDeVille,
+    Demande,
+    Document,
+    LigneBudget,
+    PieceJointe,
+    Qpv,
+    ReponseEligibilite,
+    Structure,
+    TypePiece,
+    Utilisateur,
+)
+from dauphin.policies import est_membre
+from dauphin.services.erreurs import Conflit, NonAutorise
+from dauphin.services.workflow import aujourdhui
+from workflows import StatutDemande
+
+MODIFIABLES = frozenset({StatutDemande.brouillon, StatutDemande.a_completer})
+
+ETAPES = (
+    ("eligibilite", "Éligibilité"),
+    ("structure", "Structure et contact"),
+    ("action", "L’action"),
+    ("budget", "Budget prévisionnel"),
+    ("pieces", "Pièces justificatives"),
+    ("recapitulatif", "Récapitulatif et transmission"),
+)
+NOMS_ETAPES = dict(ETAPES)
+
+
+def campagnes_ouvertes(jour: date | None = None, departement: str | None = None):
+    jour = jour or aujourdhui()
+    requete = (
+        select(Campagne)
+        .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
+        .where(Campagne.date_ouverture <= jour, Campagne.date_cloture >= jour, ContratDeVille.actif.is_(True))
+        .order_by(ContratDeVille.departement, ContratDeVille.libelle)
+    )
+    if departement:
+        requete = requete.where(ContratDeVille.departement == departement)
+    return requete
+
+
+def structures_du_membre(utilisateur: Utilisateur) -> list[Structure]:
+    return [adhesion.structure for adhesion in utilisateur.adhesions_structures]
+
+
+def creer_brouillon(utilisateur: Utilisateur, structure_id: int, campagne_id: int) -> Demande:
+    if structure_id not in {a.structure_id for a in utilisateur.adhesions_structures}:
+        raise NonAutorise("creer")
+    campagne = db.session.get(Campagne, campagne_id)
+    if campagne is None:
+        raise NotFound()
+    if not campagne.est_ouverte(aujourdhui()):
+        raise Conflit(
+            f"La campagne « {campagne.libelle} » est close depuis le {campagne.date_cloture:%d/%m/%Y}."
+        )
+    structure = db.session.get(Structure, structure_id)
+    demande = Demande(
+        structure_id=structure_id,
+        campagne_id=campagne.id,
+        exercice=campagne.exercice,
+        cree_par_id=utilisateur.id,
+        statut=StatutDemande.brouillon,
+        responsable_nom=utilisateur.nom_complet,
+        responsable_email=utilisateur.email,
+        compte_bancaire_id=next((c.id for c in structure.comptes_bancaires if c.actif), None),
+    )
+    db.session.add(demande)
+    db.session.commit()
+    return demande
+
+
+def charger_pour_modifier(demande_id: int, utilisateur: Utilisateur, version: str | int | None) -> Demande:
+    demande = db.session.get(Demande, demande_id)
+    if demande is None or not est_membre(utilisateur, demande):
+        raise NotFound()
+    if demande.statut not in MODIFIABLES:
+        raise Conflit(
+            f"Cette demande est « {demande.statut.libelle} » : elle ne peut plus être modifiée. "
+            "Rien n’a été enregistré."
+        )
+    if version not in (None, "") and str(demande.version) != str(version):
+        raise Conflit(
+            "Cette demande a été modifiée entre-temps (dans un autre onglet, ou par un autre membre). "
+            "Votre saisie n’a pas été enregistrée : elle est toujours affichée ci-dessous ; comparez-la "
+            "avec la version actuelle avant d’enregistrer de nouveau."
+        )
+    return demande
+
+
+def enregistrer_eligibilite(demande: Demande, reponses: dict[int, bool | None]) -> None:
+    existantes = {r.question_id: r for r in demande.reponses}
+    for question in demande.campagne.questions_eligibilite:
+        reponse = reponses.get(question.id)
+        if reponse is None:
+            if question.id in existantes:
+                demande.reponses.remove(existantes[question.id])
+        elif question.id in existantes:
+            existantes[question.id].reponse = reponse
+        else:
+            demande.reponses.append(ReponseEligibilite(question_id=question.id, reponse=reponse))
+    _valider(demande)
+
+
+def enregistrer_champs(demande: Demande, champs: dict) -> None:
+    for nom, valeur in champs.items():
+        if isinstance(valeur, str):
+            valeur = valeur.strip() or None
+        setattr(demande, nom, valeur)
+    _valider(demande)
+
+
+def enregistrer_action(demande: Demande, champs: dict, qpv_ids: list[int], axes: list[str]) -> None:
+    permis = {q.id: q for q in demande.campagne.contrat.qpvs}
+    demande.qpvs = [permis[i] for i in qpv_ids if i in permis]
+    demande.axes = list(db.session.scalars(select(AxeTransversal).where(AxeTransversal.code.in_(axes or []))))
+    enregistrer_champs(demande, champs)
+
+
+@dataclass(frozen=True)
+class LigneSaisie:
+    compte: str
+    montant: Decimal
+    financeur_id: int | None = None
+    financeur_libelle: str | None = None
+
+
+def enregistrer_budget(demande: Demande, lignes: list[LigneSaisie]) -> None:
+    """Remplace le budget par les lignes saisies (les montants nuls ne sont pas gardés)."""
+    demande.lignes_budget.clear()
+    db.session.flush()
+    for ordre, ligne in enumerate(lignes):
+        if ligne.montant:
+            demande.lignes_budget.append(
+                LigneBudget(
+                    compte=ligne.compte,
+                    montant=ligne.montant,
+                    financeur_id=ligne.financeur_id,
+                    financeur_libelle=(ligne.financeur_libelle or "").strip() or None,
+                    ordre=ordre,
+                )
+            )
+    _valider(demande)
+
+
+def documents_du_porte_documents(structure_id: int) -> dict[TypePiece, list[Document]]:
+    documents: dict[TypePiece, list[Document]] = {}
+    for document in db.session.scalars(
+        select(Document)
+        .where(
+            Document.structure_id == structure_id,
+            Document.demande_id.is_(None),
+            Document.archive_le.is_(None),
+        )
+        .order_by(Document.depose_le.desc())
+    ):
+        documents.setdefault(document.type_piece, []).append(document)
+    return documents
+
+
+def enregistrer_pieces(demande: Demande, choix: dict[TypePiece, int]) -> None:
+    """Joint à la demande, pour chaque pièce, le document choisi dans le porte-documents de la structure."""
+    disponibles = {
+        d.id: d for docs in documents_du_porte_documents(demande.structure_id).values() for d in docs
+    }
+    actuelles = {p.type_piece: p for p in demande.pieces_jointes}
+    for type_piece, document_id in choix.items():
+        if type_piece in actuelles:
+            demande.pieces_jointes.remove(actuelles[type_piece])
+        document = disponibles.get(document_id)
+        if document is not None and document.type_piece == type_piece:
+            demande.pieces_jointes.append(PieceJointe(document_id=document.id, type_piece=type_piece))
+    db.session.flush()
+    _valider(demande)
+
+
+def renouveler(precedente_id: int, utilisateur: Utilisateur, campagne_id: int) -> Demande:
+    """Une nouvelle demande pour cette année, reprenant l'action et le budget de l'an passé.
+
+    L'attestation et les pièces jointes ne sont pas reprises : elles valent pour une demande donnée.
+    """
+    precedente = db.session.get(Demande, precedente_id)
+    if precedente is None or not est_membre(utilisateur, precedente):
+        raise NotFound()
+    nouvelle = creer_brouillon(utilisateur, precedente.structure_id, campagne_id)
+    for champ in (
+        "intitule",
+        "objectifs",
+        "description",
+        "public_cible",
+        "nb_beneficiaires",
+        "thematique_code",
+        "moyens_humains",
+        "indicateurs_evaluation",
+        "duree_annees",
+        "responsable_nom",
+        "responsable_fonction",
+        "responsable_email",
+        "responsable_telephone",
+    ):
+        setattr(nouvelle, champ, getattr(precedente, champ))
+    ecart = nouvelle.exercice - precedente.exercice
+    if precedente.date_debut and precedente.date_fin:
+        nouvelle.date_debut = _decaler(precedente.date_debut, ecart)
+        nouvelle.date_fin = _decaler(precedente.date_fin, ecart)
+    nouvelle.renouvellement = True
+    nouvelle.demande_precedente_id = precedente.id
+    if precedente.campagne.contrat_id == nouvelle.campagne.contrat_id:
+        nouvelle.qpvs = list(precedente.qpvs)
+    nouvelle.axes = list(precedente.axes)
+    financeurs = set(nouvelle.campagne.financeurs_ids)
+    for ligne in precedente.lignes_budget:
+        # Un financeur qui ne participe pas à la nouvelle campagne devient une ligne libre.
+        sur_plateforme = ligne.financeur_id in financeurs
+        nouvelle.lignes_budget.append(
+            LigneBudget(
+                compte=ligne.compte,
+                libelle=ligne.libelle,
+                montant=ligne.montant,
+                financeur_id=ligne.financeur_id if sur_plateforme else None,
+                financeur_libelle=ligne.financeur_libelle
+                or (ligne.financeur.nom if ligne.financeur is not None and not sur_plateforme else None),
+                ordre=ligne.ordre,
+            )
+        )
+    db.session.commit()
+    return nouvelle
+
+
+def _decaler(jour: date, annees: int) -> date:
+    try:
+        return jour.replace(year=jour.year + annees)
+    except ValueError:  # 29 février
+        return jour.replace(year=jour.year + annees, day=28)
+
+
+def _valider(demande: Demande) -> None:
+    from sqlalchemy.orm.exc import StaleDataError
+
+    try:
+        db.session.commit()
+    except StaleDataError as erreur:
+        db.session.rollback()
+        raise Conflit() from erreur
+
+
+def qpvs_du_contrat(demande: Demande) -> list[Qpv]:
+    return list(demande.campagne.contrat.qpvs)
+
+
+@dataclass(frozen=True)
+class ProchaineAction:
+    libelle: str
+    endpoint: str | None = None  # vers l'écran qui permet de la faire
+    etape: str | None = None
+    pour_moi: bool = True  # l'action revient-elle à cet utilisateur ?
+
+
+def prochaine_action(demande: Demande, utilisateur: Utilisateur) -> ProchaineAction | None:
+    """Ce que la demande attend maintenant, et de qui : affiché dans le tableau de bord du porteur."""
+    from dauphin.policies import qualite_pour
+
+    signataire = qualite_pour(utilisateur, "attester", demande) is not None
+    s = demande.statut
+    if s == StatutDemande.brouillon:
+        return ProchaineAction("Compléter puis soumettre la demande", "demandes.etape", "recapitulatif")
+    if s == StatutDemande.attente_attestation:
+        if signataire:
+            return ProchaineAction("Attester la demande sur l’honneur", "demandes.etape", "recapitulatif")
+        return ProchaineAction("Attente de l’attestation par un signataire", pour_moi=False)
+    if s == StatutDemande.a_completer:
+        return ProchaineAction("Répondre à la demande de compléments", "demandes.etape", "recapitulatif")
+    if s in (
+        StatutDemande.transmise,
+        StatutDemande.en_instruction,
+        StatutDemande.instruite,
+        StatutDemande.programmee,
+    ):
+        return ProchaineAction("Aucune : les financeurs instruisent la demande", pour_moi=False)
+    if s in (StatutDemande.a_justifier, StatutDemande.justification_a_modifier):
+        return ProchaineAction(
+            f"Compte rendu financier à déposer avant le 30 juin {demande.annee_fin + 1}", pour_moi=True
+        )
+    return None

@@ -1,0 +1,303 @@
+"""Formulaires des étapes d'une demande de subvention (CERFA n°12156)."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    Field,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget, TextInput
+
+MONTANT_MAX = Decimal("999999999.99")
+
+
+def lire_montant(texte: str | None) -> Decimal | None:
+    """« 1 234,50 », « 1234.5 », « 1 234 € » → Decimal ; vide → None ; illisible → ValueError."""
+    if texte is None:
+        return None
+    nettoye = re.sub(r"[\s\u00a0\u202f€]", "", texte)
+    if not nettoye:
+        return None
+    if re.fullmatch(r"-?\d+([.,]\d+)?", nettoye) is None:
+        raise ValueError(texte)
+    try:
+        return Decimal(nettoye.replace(",", "."))
+    except InvalidOperation as erreur:
+        raise ValueError(texte) from erreur
+
+
+def ecrire_montant(montant: Decimal | None) -> str:
+    if montant is None:
+        return ""
+    entier, _, decimales = f"{montant:.2f}".partition(".")
+    return entier if decimales == "00" else f"{entier},{decimales}"
+
+
+class MontantField(Field):
+    """Un montant en euros saisi à la française ; la saisie est rendue telle quelle en cas d'erreur."""
+
+    widget = TextInput()
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("render_kw", {}).update({"inputmode": "decimal", "autocomplete": "off"})
+        super().__init__(label, validators, **kwargs)
+        self.saisie = None
+
+    def _value(self):
+        if self.saisie is not None:
+            return self.saisie
+        return ecrire_montant(self.data)
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        self.saisie = valuelist[0]
+        try:
+            self.data = lire_montant(valuelist[0])
+        except ValueError:
+            self.data = None
+            raise ValueError("Saisissez un montant en euros, par exemple 1 250,50.") from None
+        if self.data is not None:
+            if self.data < 0:
+                raise ValueError("Le montant ne peut pas être négatif.")
+            if self.data != self.data.quantize(Decimal("0.01")):
+                raise ValueError("Le montant s’exprime en euros et centimes (deux décimales au plus).")
+            if self.data > MONTANT_MAX:
+                raise ValueError("Ce montant est trop élevé.")
+
+
+class CasesACocher(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class FormulaireEtape(FlaskForm):
+    version = HiddenField()
+
+
+class EligibiliteForm(FormulaireEtape):
+    """Les questions dépendent de la campagne : ajoutées dynamiquement (voir `eligibilite_form`)."""
+
+
+def eligibilite_form(questions, donnees=None, reponses=None):
+    class Formulaire(EligibiliteForm):
+        pass
+
+    for question in questions:
+        setattr(
+            Formulaire,
+            f"question_{question.id}",
+            RadioField(
+                question.libelle,
+                choices=[("oui", "Oui"), ("non", "Non")],
+                validators=[Optional()],
+            ),
+        )
+    form = Formulaire(formdata=donnees)
+    if donnees is None and reponses:
+        for question_id, reponse in reponses.items():
+            champ = getattr(form, f"question_{question_id}", None)
+            if champ is not None:
+                champ.data = "oui" if reponse else "non"
+    return form
+
+
+class StructureEtapeForm(FormulaireEtape):
+    responsable_nom = StringField(
+        "Nom et prénom de la personne chargée de la demande", validators=[Optional(), Length(max=200)]
+    )
+    responsable_fonction = StringField("Fonction", validators=[Optional(), Length(max=100)])
+    responsable_email = EmailField(
+        "Courriel",
+        validators=[
+            Optional(),
+            Email(
+                "Saisissez une adresse électronique valide, par exemple nom@exemple.fr.",
+                check_deliverability=False,
+            ),
+            Length(max=254),
+        ],
+    )
+    responsable_telephone = StringField(
+        "Téléphone", validators=[Optional(), Length(max=20)], description="Par exemple 03 20 00 00 00"
+    )
+    compte_bancaire_id = SelectField(
+        "Compte bancaire qui recevra la subvention", coerce=int, validate_choice=False
+    )
+
+    def validate_compte_bancaire_id(self, champ):
+        if champ.data and champ.data not in {valeur for valeur, _ in champ.choices}:
+            raise ValidationError("Choisissez un compte bancaire de la structure.")
+
+
+class ActionForm(FormulaireEtape):
+    intitule = StringField("Intitulé de l’action", validators=[Optional(), Length(max=250)])
+    objectifs = TextAreaField("Objectifs de l’action", validators=[Optional(), Length(max=5000)])
+    description = TextAreaField("Description de l’action", validators=[Optional(), Length(max=10000)])
+    public_cible = TextAreaField("Public visé", validators=[Optional(), Length(max=2000)])
+    nb_beneficiaires = IntegerField(
+        "Nombre de bénéficiaires attendus",
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=1_000_000, message="Indiquez un nombre entre 1 et 1 000 000."),
+        ],
+    )
+    qpvs = CasesACocher("Quartiers prioritaires concernés", coerce=int, validate_choice=False)
+    thematique_code = SelectField("Thématique (sous-thème du programme 147)", validators=[Optional()])
+    axes = CasesACocher("Axes transversaux", validate_choice=False)
+    date_debut = DateField(
+        "Date de début", validators=[Optional()], description="Format attendu : jj/mm/aaaa"
+    )
+    date_fin = DateField("Date de fin", validators=[Optional()], description="Format attendu : jj/mm/aaaa")
+    renouvellement = BooleanField("Il s’agit du renouvellement d’une action déjà financée")
+    duree_annees = SelectField(
+        "Durée de l’action",
+        coerce=int,
+        choices=[
+            (1, "Annuelle"),
+            (2, "Pluriannuelle : 2 ans"),
+            (3, "Pluriannuelle : 3 ans"),
+            (4, "Pluriannuelle : 4 ans"),
+        ],
+    )
+    moyens_humains = TextAreaField("Moyens humains mobilisés", validators=[Optional(), Length(max=5000)])
+    indicateurs_evaluation = TextAreaField(
+        "Indicateurs d’évaluation", validators=[Optional(), Length(max=5000)]
+    )
+
+    def validate_qpvs(self, champ):
+        permis = {valeur for valeur, _ in champ.choices}
+        if any(valeur not in permis for valeur in champ.data or []):
+            raise ValidationError("Choisissez des quartiers du contrat de ville.")
+
+    def validate_date_fin(self, champ):
+        if champ.data and self.date_debut.data and champ.data < self.date_debut.data:
+            raise ValidationError("La date de fin doit suivre la date de début.")
+
+
+class LigneLibreForm(Form):
+    """Une subvention demandée à un financeur absent de la plateforme (saisie libre)."""
+
+    financeur_libelle = StringField("Financeur", validators=[Length(max=200)])
+    montant = MontantField("Montant", validators=[Optional()])
+
+    def validate_financeur_libelle(self, champ):
+        if self.montant.data and not (champ.data or "").strip():
+            raise ValidationError("Indiquez le nom du financeur.")
+
+
+def budget_form(comptes, financeurs, donnees=None, lignes_existantes=None, nb_libres=3):
+    """Un champ par compte du plan du CERFA (hors 74), un par financeur de la campagne, des lignes libres."""
+
+    class Formulaire(FormulaireEtape):
+        libres = FieldList(FormField(LigneLibreForm), min_entries=nb_libres, max_entries=20)
+
+    for compte in comptes:
+        if compte.code != "74":
+            setattr(Formulaire, f"compte_{compte.code}", MontantField(f"{compte.code} — {compte.libelle}"))
+    for financeur in financeurs:
+        setattr(Formulaire, f"financeur_{financeur.id}", MontantField(f"74 — {financeur.nom}"))
+    form = Formulaire(formdata=donnees)
+    if donnees is None and lignes_existantes is not None:
+        libres = []
+        for ligne in lignes_existantes:
+            if ligne.compte == "74" and ligne.financeur_id:
+                champ = getattr(form, f"financeur_{ligne.financeur_id}", None)
+            elif ligne.compte == "74":
+                libres.append(ligne)
+                continue
+            else:
+                champ = getattr(form, f"compte_{ligne.compte}", None)
+            if champ is not None:
+                champ.data = (champ.data or Decimal("0")) + ligne.montant
+        while len(form.libres.entries) < len(libres) + 1 and len(form.libres.entries) < 20:
+            form.libres.append_entry()
+        for entree, ligne in zip(form.libres.entries, libres, strict=False):
+            entree.form.financeur_libelle.data = ligne.financeur_libelle
+            entree.form.montant.data = ligne.montant
+    return form
+
+
+class PiecesForm(FormulaireEtape):
+    """Un choix de document du porte-documents par pièce requise : ajouté dynamiquement."""
+
+
+def pieces_form(pieces_requises, documents_par_type, donnees=None, choisis=None):
+    class Formulaire(PiecesForm):
+        pass
+
+    for piece in pieces_requises:
+        choix = [(0, "— Choisir un document du porte-documents —")] + [
+            (document.id, f"{document.nom_fichier} (déposé le {document.depose_le:%d/%m/%Y})")
+            for document in documents_par_type.get(piece.type_piece, [])
+        ]
+        setattr(
+            Formulaire,
+            f"piece_{piece.type_piece.value}",
+            SelectField(
+                piece.libelle + ("" if piece.obligatoire else " (facultatif)"),
+                coerce=int,
+                choices=choix,
+                default=0,
+                validate_choice=False,  # le service ne retient que les documents de la structure
+            ),
+        )
+    form = Formulaire(formdata=donnees)
+    if donnees is None and choisis:
+        for type_piece, document_id in choisis.items():
+            champ = getattr(form, f"piece_{type_piece}", None)
+            if champ is not None:
+                champ.data = document_id
+    return form
+
+
+class AttestationForm(FlaskForm):
+    version = HiddenField()
+    declarations = BooleanField(
+        "J’atteste que la structure est en règle au regard de ses déclarations et paiements fiscaux "
+        "et sociaux.",
+        validators=[InputRequired("Cette attestation est obligatoire pour transmettre la demande.")],
+    )
+    engagement_republicain = BooleanField(
+        "J’atteste que la structure respecte le contrat d’engagement républicain "
+        "(loi n° 2021-1109 du 24 août 2021).",
+        validators=[InputRequired("Cette attestation est obligatoire pour transmettre la demande.")],
+    )
+    exactitude = BooleanField(
+        "J’atteste que les informations de cette demande, notamment les financements sollicités auprès des "
+        "autres financeurs publics, sont exactes et sincères.",
+        validators=[InputRequired("Cette attestation est obligatoire pour transmettre la demande.")],
+    )
+    commentaire = TextAreaField(
+        "Réponse à l’instructeur (facultatif)",
+        validators=[Optional(), Length(max=5000)],
+        description="Expliquez ce que vous avez modifié, le cas échéant.",
+    )
+
+
+class MotifForm(FlaskForm):
+    version = HiddenField()
+    commentaire = TextAreaField("Motif", validators=[InputRequired("Indiquez le motif."), Length(max=5000)])
+
+
+class ActionSimpleForm(FlaskForm):
+    """Un bouton d'action (soumettre, remettre en brouillon…) avec la version lue."""
+
+    version = HiddenField()

@@ -1,0 +1,42 @@
+"""Formulaire de dépôt d'un document dans le porte-documents d'une structure.
+
+Le formulaire ne contrôle que la saisie ; taille et format du fichier (reconnu par son contenu) sont
+des règles du service `dauphin.services.documents`, qui les vérifie pour tout dépôt.
+"""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateField, SelectField
+from wtforms.validators import Optional, ValidationError
+
+from dauphin.services.documents import FORMATS_ACCEPTES, TYPES_PORTE_DOCUMENTS, taille_lisible, taille_max
+
+TYPES = {t.value for t in TYPES_PORTE_DOCUMENTS}
+
+
+class DepotDocumentForm(FlaskForm):
+    # L'ordre compte : le fichier vient en dernier dans le corps envoyé, ce qui permet de retrouver les
+    # autres champs d'un envoi trop volumineux (voir dauphin/documents).
+    type_piece = SelectField(
+        "Type de document",
+        choices=[("", "Sélectionnez un type")] + [(t.value, t.libelle) for t in TYPES_PORTE_DOCUMENTS],
+        validate_choice=False,
+    )
+    valable_jusqu_au = DateField(
+        "Valable jusqu’au (facultatif)",
+        validators=[Optional()],
+        description="Pour une pièce qui expire (attestation, extrait…). Format attendu : jj/mm/aaaa",
+    )
+    fichier = FileField("Fichier", validators=[FileRequired("Choisissez le fichier à déposer.")])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fichier.description = (
+            f"Taille maximale : {taille_lisible(taille_max())}. Formats acceptés : {FORMATS_ACCEPTES}."
+        )
+
+    def validate_type_piece(self, champ):
+        if champ.data not in TYPES:
+            raise ValidationError("Choisissez le type du document.")
