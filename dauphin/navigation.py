@@ -20,7 +20,7 @@ def entrees(utilisateur) -> list[tuple[str, str, str]]:
     """(libellé, endpoint, blueprint) des espaces auxquels l'utilisateur a droit."""
     resultat = []
     if utilisateur.adhesions_structures:
-        resultat.append(("Mes demandes", "usager.tableau_de_bord", "usager,demandes"))
+        resultat.append(("Mes demandes", "usager.tableau_de_bord", "usager,demandes,documents,structures"))
     if utilisateur.adhesions_organisations:
         resultat.append(("Instruction", "instruction.corbeille", "instruction"))
     if utilisateur.pilotages:

@@ -46,7 +46,7 @@ def lire_montant(texte: str | None) -> Decimal | None:
 def ecrire_montant(montant: Decimal | None) -> str:
     if montant is None:
         return ""
-    entier, _, decimales = f"{montant:.2f}".partition(".")
+    entier, _, decimales = f"{montant:,.2f}".replace(",", " ").partition(".")
     return entier if decimales == "00" else f"{entier},{decimales}"
 
 

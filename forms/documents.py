@@ -26,6 +26,7 @@ class DepotDocumentForm(FlaskForm):
     )
     valable_jusqu_au = DateField(
         "Valable jusqu’au (facultatif)",
+        format=["%Y-%m-%d", "%d/%m/%Y"],
         validators=[Optional()],
         description="Pour une pièce qui expire (attestation, extrait…). Format attendu : jj/mm/aaaa",
     )

@@ -32,6 +32,7 @@ from dauphin.models import (
     TypeOrganisation,
     TypePiece,
     Utilisateur,
+    maintenant,
 )
 from dauphin.seeds.demo import iban_depuis, siret_depuis
 from dauphin.seeds.referentiel import charger_nomenclature
@@ -41,6 +42,7 @@ MOT_DE_PASSE = "mot-de-passe-de-test"
 
 
 def utilisateur(email: str, **champs) -> Utilisateur:
+    champs.setdefault("email_confirme_le", maintenant())
     compte = Utilisateur(
         email=email,
         prenom=champs.pop("prenom", "Prénom"),

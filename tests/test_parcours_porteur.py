@@ -83,7 +83,10 @@ def test_parcours_complet_du_depot_a_la_transmission(client, connexion, db, mond
     assert "Télécharger le récépissé" in dossier and "Attestée sur l’honneur et transmise" in dossier
 
     # Le récépissé : un vrai PDF, qui reprend le numéro, la structure, le budget et l'attestation
-    reponse = client.get(f"/demandes/{demande_id}/recepisse")
+    recepisse = db.session.scalar(
+        select(Document).where(Document.demande_id == demande_id, Document.type_piece == TypePiece.recepisse)
+    )
+    reponse = client.get(f"/documents/{recepisse.id}/telecharger")
     assert reponse.status_code == 200 and reponse.mimetype == "application/pdf"
     assert "attachment" in reponse.headers["Content-Disposition"]
     contenu = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(reponse.data)).pages)
@@ -230,7 +233,7 @@ def test_une_structure_ne_voit_rien_d_une_autre(client, connexion, db, monde):
     connexion.en_tant_que(monde.signataire_autre)
     for url in [f"/demandes/{demande_id}/etape/{e}" for e in ("eligibilite", "budget", "recapitulatif")] + [
         f"/dossiers/{demande_id}",
-        f"/demandes/{demande_id}/recepisse",
+        f"/documents/{document.id}/telecharger",
         f"/demandes/{demande_id}/retirer",
     ]:
         assert client.get(url).status_code == 404, url

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from dauphin.extensions import db
 from dauphin.models import AxeTransversal, Demande, EvenementJournal, Thematique, TypePiece
-from dauphin.pdf import dernier_recepisse
-from dauphin.policies import est_membre, peut_voir_demande, qualite_pour
+from dauphin.policies import est_membre, qualite_pour
 from dauphin.services import demandes as service
-from dauphin.services.documents import chemin
 from dauphin.services.erreurs import Conflit
 from dauphin.services.workflow import aujourdhui, declencher_demande
 from forms.demande import (
@@ -477,22 +475,3 @@ def retirer(demande_id: int):
             flash("La demande est retirée ; les financeurs en sont informés.", "succes")
             return redirect(url_for("dossiers.voir", demande_id=demande.id))
     return render_template("demandes/retirer.html", demande=demande, form=form)
-
-
-@bp.route("/<int:demande_id>/recepisse")
-@login_required
-def recepisse(demande_id: int):
-    demande = db.session.get(Demande, demande_id)
-    if demande is None or not peut_voir_demande(current_user, demande):
-        abort(404)
-    document = dernier_recepisse(demande)
-    if document is None:
-        abort(404)
-    reponse = send_file(
-        chemin(document.cle_stockage),
-        mimetype="application/pdf",
-        as_attachment=True,
-        download_name=document.nom_fichier,
-    )
-    reponse.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return reponse

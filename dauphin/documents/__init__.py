@@ -70,7 +70,7 @@ def _page(structure: Structure, form: DepotDocumentForm, statut: int = 200):
             avec_archives=avec_archives,
             nombre_archives=service.nombre_archives(structure.id),
             aujourdhui=service.date_du_jour(),
-            action_form=FlaskForm(),
+            action_form=FlaskForm(formdata=None),  # jetons CSRF des boutons (rien à relire)
         ),
         statut,
     )

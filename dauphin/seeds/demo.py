@@ -38,6 +38,7 @@ from dauphin.models import (
     TypeOrganisation,
     TypePiece,
     Utilisateur,
+    maintenant,
 )
 from dauphin.seeds.referentiel import charger_nomenclature
 from dauphin.services import documents
@@ -129,7 +130,7 @@ def _calendrier() -> list[tuple[int, date, date]]:
 
 def _utilisateur(email: str, prenom: str, nom: str, **champs) -> Utilisateur:
     utilisateur = Utilisateur(
-        email=f"{email}@{DOMAINE}", prenom=prenom, nom=nom, email_confirme_le=None, **champs
+        email=f"{email}@{DOMAINE}", prenom=prenom, nom=nom, email_confirme_le=maintenant(), **champs
     )
     utilisateur.definir_mot_de_passe(MOT_DE_PASSE)
     db.session.add(utilisateur)

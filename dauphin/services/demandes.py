@@ -22,7 +22,6 @@ from dauphin.models import (
     Demande,
     Document,
     LigneBudget,
-    PieceJointe,
     Qpv,
     ReponseEligibilite,
     Structure,
@@ -30,6 +29,7 @@ from dauphin.models import (
     Utilisateur,
 )
 from dauphin.policies import est_membre
+from dauphin.services import documents as porte_documents
 from dauphin.services.erreurs import Conflit, NonAutorise
 from dauphin.services.workflow import aujourdhui
 from workflows import StatutDemande
@@ -164,32 +164,25 @@ def enregistrer_budget(demande: Demande, lignes: list[LigneSaisie]) -> None:
 
 
 def documents_du_porte_documents(structure_id: int) -> dict[TypePiece, list[Document]]:
+    """Les documents joignables (ni archivés ni expirés) de la structure, par type."""
     documents: dict[TypePiece, list[Document]] = {}
-    for document in db.session.scalars(
-        select(Document)
-        .where(
-            Document.structure_id == structure_id,
-            Document.demande_id.is_(None),
-            Document.archive_le.is_(None),
-        )
-        .order_by(Document.depose_le.desc())
-    ):
+    for document in porte_documents.documents_joignables(structure_id):
         documents.setdefault(document.type_piece, []).append(document)
     return documents
 
 
 def enregistrer_pieces(demande: Demande, choix: dict[TypePiece, int]) -> None:
-    """Joint à la demande, pour chaque pièce, le document choisi dans le porte-documents de la structure."""
-    disponibles = {
-        d.id: d for docs in documents_du_porte_documents(demande.structure_id).values() for d in docs
-    }
-    actuelles = {p.type_piece: p for p in demande.pieces_jointes}
+    """Pour chaque pièce, joint le document choisi dans le porte-documents (0 : aucune pièce)."""
     for type_piece, document_id in choix.items():
-        if type_piece in actuelles:
-            demande.pieces_jointes.remove(actuelles[type_piece])
-        document = disponibles.get(document_id)
-        if document is not None and document.type_piece == type_piece:
-            demande.pieces_jointes.append(PieceJointe(document_id=document.id, type_piece=type_piece))
+        if document_id:
+            try:
+                porte_documents.joindre(demande, document_id)
+            except porte_documents.DocumentIndisponible as erreur:
+                db.session.rollback()
+                raise Conflit(str(erreur)) from erreur
+        else:
+            for piece in [p for p in demande.pieces_jointes if p.type_piece == type_piece]:
+                demande.pieces_jointes.remove(piece)
     db.session.flush()
     _valider(demande)
 

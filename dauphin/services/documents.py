@@ -89,6 +89,10 @@ SIGNATURE_ZIP = b"PK\x03\x04"
 # Entrées d'une archive dont on lit le contenu : bornées, une « bombe » ZIP ne passe pas.
 TAILLE_MAX_ENTREE_LUE = 1024 * 1024
 
+# Un module de macros dans un OpenDocument (Basic/<bibliothèque>/<module>.xml, hors index des
+# bibliothèques, que certaines versions écrivent même sans macro ; ou un script sous Scripts/).
+MACRO_OPENDOCUMENT = re.compile(r"^(Basic/[^/]+/(?!script-lb\.xml$|dialog-lb\.xml$)[^/]+|Scripts/.*[^/])$")
+
 # Partie principale d'un document OOXML → type (type de contenu déclaré, puis nom de la partie).
 OOXML_TYPES_DE_CONTENU = (
     ("wordprocessingml.document.main+xml", MIME_DOCX),
@@ -207,7 +211,7 @@ def _type_zip(contenu: bytes) -> str | None:
                 declare = _lire_entree(archive, "mimetype").decode("ascii", "replace").strip()
                 if declare not in EXTENSIONS or not declare.startswith(PREFIXE_OPENDOCUMENT):
                     return None
-                if any(n.startswith(("Basic/", "Scripts/")) for n in noms):
+                if any(MACRO_OPENDOCUMENT.match(n) for n in noms):
                     raise DepotRefuse(
                         "Ce document contient des macros : enregistrez-le sans macros puis déposez-le de "
                         "nouveau."
