@@ -249,3 +249,22 @@ class CompteurNumero(db.Model):
 
     exercice: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     dernier: Mapped[int] = mapped_column(default=0)
+
+
+class Note(db.Model):
+    """Note d'instruction sur un dossier : partagée avec tous les partenaires du contrat, ou privée à
+    l'organisation de son auteur. Le porteur ne voit jamais les notes."""
+
+    __tablename__ = "note"
+    __table_args__ = (Index("ix_note_demande_id_id", "demande_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demande_id: Mapped[int] = mapped_column(ForeignKey("demande.id", ondelete="CASCADE"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    auteur_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id", ondelete="SET NULL"))
+    partagee: Mapped[bool] = mapped_column(default=True)
+    texte: Mapped[str] = mapped_column(Text)
+    cree_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+
+    auteur: Mapped[Utilisateur | None] = relationship()
+    organisation: Mapped[Organisation] = relationship()
