@@ -22,6 +22,30 @@ OPTIONS_CHROMIUM = [
 ]
 
 
+AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
+# Règles RGAA/WCAG A et AA vérifiables automatiquement (axe-core)
+REGLES_AXE = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+class ViolationsAccessibilite(AssertionError):
+    pass
+
+
+def auditer_accessibilite(page, nom: str) -> None:
+    """Audite la page affichée avec axe-core ; échoue sur toute violation, en la décrivant."""
+    page.add_script_tag(path=str(AXE))
+    resultat = page.evaluate(
+        "async (regles) => await axe.run(document, {runOnly: {type: 'tag', values: regles}})", REGLES_AXE
+    )
+    violations = resultat["violations"]
+    if violations:
+        lignes = [f"{nom} ({page.url}) : {len(violations)} violation(s) d’accessibilité"]
+        for violation in violations:
+            cibles = ", ".join(str(n["target"]) for n in violation["nodes"][:3])
+            lignes.append(f"- {violation['id']} [{violation['impact']}] {violation['help']} — {cibles}")
+        raise ViolationsAccessibilite("\n".join(lignes))
+
+
 def chromium_disponible() -> bool:
     return Path(CHROMIUM).exists()
 
@@ -45,7 +69,10 @@ def navigateur(dossier_captures: Path):
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=OPTIONS_CHROMIUM)
-        contexte = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+        # bypass_csp : seulement pour injecter axe-core ; les pages gardent leur propre politique.
+        contexte = chromium.new_context(
+            viewport={"width": 1280, "height": 900}, locale="fr-FR", bypass_csp=True
+        )
         page = contexte.new_page()
         erreurs: list[str] = []
         page.on("pageerror", lambda erreur: erreurs.append(str(erreur)))
@@ -57,6 +84,7 @@ def navigateur(dossier_captures: Path):
             page.screenshot(path=str(dossier_captures / f"{next(compteur):02d}-{nom}.png"), full_page=True)
 
         page.capture = capture
+        page.audit = lambda nom: auditer_accessibilite(page, nom)
         try:
             yield page
         finally:

@@ -35,8 +35,14 @@ def test_depot_d_une_demande_de_bout_en_bout(app, db, monde, captures):
     deposer_statuts(monde)
     with serveur_local(app) as adresse, navigateur(captures) as page:
         page.goto(adresse + "/")
+        page.audit("accueil")
         page.get_by_role("link", name="Se connecter").first.click()
+        page.audit("connexion")
         page.get_by_label("Adresse électronique").fill("signataire@test.fr")
+        page.get_by_label("Mot de passe").fill("mauvais-mot-de-passe")
+        page.get_by_role("button", name="Se connecter").click()
+        expect(page).to_have_title(re.compile("^Erreur : "))
+        page.audit("connexion-erreur")
         page.get_by_label("Mot de passe").fill("mot-de-passe-de-test")
         page.get_by_role("button", name="Se connecter").click()
         expect(page.get_by_text("Bienvenue")).to_be_visible()
@@ -44,18 +50,21 @@ def test_depot_d_une_demande_de_bout_en_bout(app, db, monde, captures):
         page.get_by_role("link", name="Mes demandes").first.click()
         page.get_by_role("link", name="Déposer une demande").click()
         page.capture("campagnes")
+        page.audit("campagnes")
         page.get_by_role("button", name=re.compile("Déposer une demande")).click()
 
         # 1. Éligibilité
         expect(page.get_by_role("heading", level=1)).to_contain_text("Éligibilité")
         cocher(page, "Oui")
         page.capture("eligibilite")
+        page.audit("eligibilite")
         page.get_by_role("button", name="Enregistrer et continuer").click()
 
         # 2. Structure et contact
         page.get_by_label("Fonction").fill("Présidente")
         page.get_by_label("Compte bancaire qui recevra la subvention").select_option(index=1)
         page.capture("structure")
+        page.audit("structure")
         page.get_by_role("button", name="Enregistrer et continuer").click()
 
         # 3. L'action : une date de fin erronée, corrigée sans rien retaper d'autre
@@ -78,6 +87,7 @@ def test_depot_d_une_demande_de_bout_en_bout(app, db, monde, captures):
         expect(page.get_by_text("La date de fin doit suivre la date de début.").first).to_be_visible()
         expect(page.get_by_label("Intitulé de l’action")).to_have_value("Jardin partagé du quartier")
         page.capture("action-erreur")
+        page.audit("action-erreur")
         page.get_by_label("Date de fin").fill(f"{exercice}-11-30")
         page.get_by_role("button", name="Enregistrer et continuer").click()
 
@@ -93,11 +103,13 @@ def test_depot_d_une_demande_de_bout_en_bout(app, db, monde, captures):
         page.get_by_label("75 — Autres produits de gestion courante").fill("500,50")
         expect(page.locator('[data-total="message"]')).to_have_text("Le budget est équilibré.")
         page.capture("budget")
+        page.audit("budget")
         page.get_by_role("button", name="Enregistrer et continuer").click()
 
         # 5. Pièces : les statuts du porte-documents
         page.get_by_label("Statuts").select_option(index=1)
         page.capture("pieces")
+        page.audit("pieces")
         page.get_by_role("button", name="Enregistrer et continuer").click()
 
         # 6. Récapitulatif, soumission, attestation
@@ -107,12 +119,18 @@ def test_depot_d_une_demande_de_bout_en_bout(app, db, monde, captures):
         cocher(page, re.compile("contrat d’engagement républicain"))
         cocher(page, re.compile("exactes et sincères"))
         page.capture("attestation")
+        page.audit("attestation")
         page.get_by_role("button", name="Attester sur l’honneur et transmettre").click()
 
         expect(page.get_by_text(re.compile(r"Demande transmise sous le numéro \d{4}-\d{6}"))).to_be_visible()
         expect(page.get_by_role("link", name="Télécharger le récépissé (PDF)")).to_be_visible()
         page.capture("dossier-transmis")
+        page.audit("dossier-transmis")
         page.get_by_role("link", name="Mes demandes").first.click()
         expect(page.get_by_text("Aucune : les financeurs instruisent la demande")).to_be_visible()
+        page.goto(adresse + "/cycle-de-vie")
+        page.audit("cycle-de-vie")
+        page.goto(adresse + "/mes-demandes/")
         page.capture("tableau-de-bord")
+        page.audit("tableau-de-bord")
         assert page.erreurs_js == []
