@@ -10,7 +10,7 @@ from flask_babel import format_currency, format_date, format_datetime
 from werkzeug.exceptions import HTTPException
 
 import config as configuration
-from dauphin.extensions import babel, csrf, db, login_manager, migrate
+from dauphin.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 journal = logging.getLogger(__name__)
 
@@ -44,6 +44,9 @@ def enregistrer_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_racine() / "migrations"), render_as_batch=True)
     csrf.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)  # Redis en panne : on sert quand même
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=lambda: "fr", timezone_selector=lambda: "Europe/Paris")
     login_manager.init_app(app)
     login_manager.login_view = "auth.connexion"

@@ -55,9 +55,12 @@ def vider_la_base():
 
 @pytest.fixture
 def app(_application):
+    from dauphin.extensions import limiter
+
     with _application.app_context():
         yield _application
         vider_la_base()
+        limiter.reset()  # les tentatives de connexion d'un test ne comptent pas pour le suivant
 
 
 @pytest.fixture

@@ -195,3 +195,33 @@ def test_formulaires_exigent_post_et_jeton_csrf(app, monde):
         assert "Rien n’a été enregistré" in reponse.get_data(as_text=True)
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
+
+
+def test_connexions_journalisees_et_limitees_par_compte(client, db, monde):
+    from sqlalchemy import select
+
+    from dauphin.models import EvenementConnexion
+
+    for _ in range(8):
+        reponse = client.post(
+            "/compte/connexion", data={"email": "Signataire@test.fr", "mot_de_passe": "faux"}
+        )
+        assert reponse.status_code == 200
+    # La 9e tentative sur ce compte est bloquée, même avec le bon mot de passe : page 429 en français
+    reponse = client.post(
+        "/compte/connexion", data={"email": "signataire@test.fr", "mot_de_passe": "mot-de-passe-de-test"}
+    )
+    assert reponse.status_code == 429 and "Trop de requêtes" in reponse.get_data(as_text=True)
+    # Un autre compte, depuis la même adresse, se connecte toujours
+    assert (
+        client.post(
+            "/compte/connexion",
+            data={"email": "contributeur@test.fr", "mot_de_passe": "mot-de-passe-de-test"},
+        ).status_code
+        == 302
+    )
+    evenements = db.session.scalars(select(EvenementConnexion).order_by(EvenementConnexion.id)).all()
+    assert [(e.email, e.reussie, e.motif) for e in evenements] == [
+        ("signataire@test.fr", False, "mot de passe")
+    ] * 8 + [("contributeur@test.fr", True, None)]
+    assert evenements[-1].utilisateur_id == monde.contributeur.id and evenements[0].adresse_ip == "127.0.0.1"

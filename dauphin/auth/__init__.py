@@ -6,8 +6,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from dauphin.extensions import db
-from dauphin.models import Utilisateur, maintenant
+from dauphin.extensions import db, limiter
+from dauphin.models import EvenementConnexion, Utilisateur, maintenant
 from forms.auth import ConnexionForm
 
 bp = Blueprint("auth", __name__, url_prefix="/compte")
@@ -23,7 +23,19 @@ def _destination_sure(cible: str | None) -> str | None:
     return cible
 
 
+def _echec(reponse) -> bool:
+    """Seules les tentatives échouées (formulaire réaffiché) comptent dans les limites."""
+    return reponse.status_code != 302
+
+
+def _email_saisi() -> str:
+    return (request.form.get("email") or "").strip().lower()[:254]
+
+
 @bp.route("/connexion", methods=["GET", "POST"])
+# Par adresse d'origine, et par compte visé (même depuis des adresses différentes)
+@limiter.limit("30 per 10 minutes", methods=["POST"], deduct_when=_echec)
+@limiter.limit("8 per 15 minutes", methods=["POST"], key_func=_email_saisi, deduct_when=_echec)
 def connexion():
     if current_user.is_authenticated:
         return redirect(url_for("public.accueil"))
@@ -37,13 +49,33 @@ def connexion():
             and utilisateur.verifier_mot_de_passe(form.mot_de_passe.data)
         ):
             utilisateur.derniere_connexion_le = maintenant()
+            _journaliser(email, utilisateur, True)
             db.session.commit()
             login_user(utilisateur)
             flash(f"Bienvenue, {utilisateur.prenom}.", "succes")
             return redirect(_destination_sure(request.args.get("next")) or url_for("public.accueil"))
         # Même message que le compte existe ou non : on ne révèle pas les adresses inscrites.
+        motif = (
+            "compte inconnu"
+            if utilisateur is None
+            else ("compte désactivé" if not utilisateur.actif else "mot de passe")
+        )
+        _journaliser(email, utilisateur, False, motif)
+        db.session.commit()
         form.mot_de_passe.errors.append("Adresse électronique ou mot de passe incorrect.")
     return render_template("auth/connexion.html", form=form)
+
+
+def _journaliser(email: str, utilisateur, reussie: bool, motif: str | None = None) -> None:
+    db.session.add(
+        EvenementConnexion(
+            utilisateur_id=utilisateur.id if utilisateur is not None else None,
+            email=email,
+            adresse_ip=request.remote_addr,
+            reussie=reussie,
+            motif=motif,
+        )
+    )
 
 
 @bp.route("/deconnexion", methods=["POST"])

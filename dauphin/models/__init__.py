@@ -2,6 +2,7 @@
 
 from dauphin.models.campagnes import Campagne, Enveloppe, PieceRequise, QuestionEligibilite
 from dauphin.models.comptes import (
+    EvenementConnexion,
     MembreOrganisation,
     MembreStructure,
     Pilotage,
@@ -58,6 +59,7 @@ __all__ = [
     "DemandeAcces",
     "Document",
     "Enveloppe",
+    "EvenementConnexion",
     "EvenementJournal",
     "FormeJuridique",
     "Invitation",

@@ -152,3 +152,18 @@ class Pilotage(db.Model):
     utilisateur: Mapped[Utilisateur] = relationship(back_populates="pilotages")
     contrat: Mapped[ContratDeVille] = relationship()
     organisation: Mapped[Organisation] = relationship()
+
+
+class EvenementConnexion(db.Model):
+    """Journal des connexions : chaque tentative, réussie ou non, avec l'adresse d'origine."""
+
+    __tablename__ = "evenement_connexion"
+    __table_args__ = (Index("ix_evenement_connexion_email_horodatage", "email", "horodatage"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    utilisateur_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id", ondelete="SET NULL"))
+    email: Mapped[str] = mapped_column(String(254))  # tel que saisi (normalisé), même sans compte
+    adresse_ip: Mapped[str | None] = mapped_column(String(45))
+    reussie: Mapped[bool]
+    motif: Mapped[str | None] = mapped_column(String(100))
+    horodatage: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
