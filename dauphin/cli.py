@@ -12,6 +12,7 @@ from workflows.diagramme import mermaid
 workflow = AppGroup("workflow", help="Machines à états des demandes.")
 seed = AppGroup("seed", help="Jeux de données (démonstration, volume national).")
 courriels = AppGroup("courriels", help="Boîte d'envoi des courriels.")
+journal = AppGroup("journal", help="Journal des transitions.")
 
 
 @workflow.command("diagram")
@@ -56,6 +57,24 @@ def envoyer():
     click.echo(envoyer_tous())
 
 
+@journal.command("verify")
+def verifier_journal():
+    """Vérifie la chaîne d'empreintes du journal ; code de sortie 1 et liste des lignes en cause sinon."""
+    from dauphin.services.empreintes import verifier
+
+    anomalies = []
+    for resultat in verifier():
+        if isinstance(resultat, int):
+            nombre = resultat
+        else:
+            anomalies.append(resultat)
+            click.echo(str(resultat), err=True)
+    if anomalies:
+        click.echo(f"{len(anomalies)} anomalie(s) sur {nombre} lignes de journal.", err=True)
+        raise SystemExit(1)
+    click.echo(f"Journal intègre : {nombre} lignes vérifiées, aucune modifiée ni supprimée.")
+
+
 def init_app(app: Flask) -> None:
-    for groupe in (workflow, seed, courriels):
+    for groupe in (workflow, seed, courriels, journal):
         app.cli.add_command(groupe)

@@ -117,6 +117,12 @@ def test_volume_coherent_puis_second_chargement_refuse(app):
     for exercice, rang in plus_grands.items():
         assert db.session.get(CompteurNumero, exercice).dernier == rang
 
+    # Le journal chargé en masse est scellé comme celui du service : la vérification passe
+    from dauphin.services.empreintes import Anomalie, verifier
+
+    resultats = list(verifier())
+    assert [r for r in resultats if isinstance(r, Anomalie)] == [] and resultats[-1] > NB_DEMANDES
+
     # Une base qui contient des demandes ne reçoit jamais le jeu de volume
     with pytest.raises(ChargementImpossible, match="contient déjà 300 demande"):
         charger_volume(10, aujourdhui=AUJOURDHUI, journal=messages.append)

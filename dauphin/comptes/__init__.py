@@ -1,5 +1,152 @@
-"""Création de compte, confirmation de l'adresse électronique, acceptation des invitations."""
+"""Création de compte, confirmation de l'adresse électronique, acceptation des invitations.
 
-from flask import Blueprint
+Le jeton d'une invitation ouverte sans être connecté est gardé en session : après connexion (retour par
+`next`) ou création de compte, la personne revient à l'invitation et rejoint la structure.
+"""
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user
+
+from dauphin.extensions import limiter
+from dauphin.services import comptes as service
+from forms.comptes import ConfirmerForm, InscriptionForm, RenvoiConfirmationForm
 
 bp = Blueprint("comptes", __name__, url_prefix="/compte")
+
+CLE_INVITATION = "dauphin.invitation"
+CLE_EMAIL_INSCRIT = "dauphin.inscription_email"
+
+
+def _courriel_envoye(reponse) -> bool:
+    """Seuls les envois qui écrivent un courriel (redirection) comptent dans les limites."""
+    return reponse.status_code == 302
+
+
+def _email_saisi() -> str:
+    return service.normaliser_email(request.form.get("email") or "")[:254]
+
+
+# Contre l'envoi en masse de courriels : par adresse d'origine, et par adresse destinataire
+LIMITE_PAR_ORIGINE = "20 per hour"
+LIMITE_PAR_DESTINATAIRE = "5 per hour"
+
+
+def _invitation_en_cours():
+    """L'invitation gardée en session si elle est encore valable (sinon elle est oubliée)."""
+    jeton = session.get(CLE_INVITATION)
+    if not jeton:
+        return None, None
+    try:
+        return jeton, service.lire_invitation(jeton)
+    except service.LienInvalide:
+        session.pop(CLE_INVITATION, None)
+        return None, None
+
+
+@bp.route("/inscription", methods=["GET", "POST"])
+@limiter.limit(LIMITE_PAR_ORIGINE, methods=["POST"], deduct_when=_courriel_envoye)
+@limiter.limit(LIMITE_PAR_DESTINATAIRE, methods=["POST"], key_func=_email_saisi, deduct_when=_courriel_envoye)
+def inscription():
+    if current_user.is_authenticated:
+        return redirect(url_for("structures.mes_structures"))
+    jeton, invitation = _invitation_en_cours()
+    form = InscriptionForm()
+    if request.method == "GET" and invitation is not None:
+        form.email.data = invitation.email
+    if form.validate_on_submit():
+        resultat = service.creer_compte(
+            form.prenom.data, form.nom.data, form.email.data, form.mot_de_passe.data, jeton_invitation=jeton
+        )
+        if resultat.utilisateur is not None:
+            session.pop(CLE_INVITATION, None)
+            login_user(resultat.utilisateur)
+            flash(
+                f"Votre compte est créé et vous avez rejoint « {resultat.membre.structure.nom} » "
+                f"en tant que {resultat.membre.role.libelle.lower()}.",
+                "succes",
+            )
+            return redirect(url_for("structures.voir", structure_id=resultat.membre.structure_id))
+        session[CLE_EMAIL_INSCRIT] = service.normaliser_email(form.email.data)
+        return redirect(url_for("comptes.inscription_envoyee"))
+    return render_template("comptes/inscription.html", form=form, invitation=invitation)
+
+
+@bp.route("/inscription/courriel-envoye")
+def inscription_envoyee():
+    # Une invitation en cours : le lien de connexion y ramène (utile si l'adresse avait déjà un compte,
+    # ce que la page ne dit pas).
+    jeton, invitation = _invitation_en_cours()
+    return render_template(
+        "comptes/inscription_envoyee.html",
+        email=session.get(CLE_EMAIL_INSCRIT),
+        heures=int(service.DUREE_CONFIRMATION.total_seconds() // 3600),
+        invitation=invitation,
+        suite=url_for("comptes.invitation", jeton=jeton) if invitation else None,
+    )
+
+
+@bp.route("/confirmation/<jeton>")
+def confirmer(jeton: str):
+    try:
+        utilisateur = service.confirmer_email(jeton)
+    except service.LienInvalide as erreur:
+        form = RenvoiConfirmationForm(formdata=None, email=erreur.email)
+        return (
+            render_template("comptes/lien_invalide.html", erreur=erreur, form=form),
+            410 if erreur.motif == "expire" else 404,
+        )
+    _, invitation = _invitation_en_cours()
+    suite = url_for("comptes.invitation", jeton=session[CLE_INVITATION]) if invitation else None
+    return render_template(
+        "comptes/confirmation.html", utilisateur=utilisateur, invitation=invitation, suite=suite
+    )
+
+
+@bp.route("/confirmation/renvoyer", methods=["GET", "POST"])
+@limiter.limit(LIMITE_PAR_ORIGINE, methods=["POST"], deduct_when=_courriel_envoye)
+@limiter.limit(LIMITE_PAR_DESTINATAIRE, methods=["POST"], key_func=_email_saisi, deduct_when=_courriel_envoye)
+def renvoyer_confirmation():
+    form = RenvoiConfirmationForm()
+    if request.method == "GET" and current_user.is_authenticated:
+        form.email.data = current_user.email
+    if form.validate_on_submit():
+        service.renvoyer_confirmation(form.email.data)
+        session[CLE_EMAIL_INSCRIT] = service.normaliser_email(form.email.data)
+        return redirect(url_for("comptes.inscription_envoyee"))
+    return render_template("comptes/renvoyer_confirmation.html", form=form)
+
+
+@bp.route("/invitation/<jeton>", methods=["GET", "POST"])
+def invitation(jeton: str):
+    try:
+        invitation = service.lire_invitation(jeton)
+    except service.LienInvalide as erreur:
+        if session.get(CLE_INVITATION) == jeton:
+            session.pop(CLE_INVITATION, None)
+        return (
+            render_template("comptes/invitation_invalide.html", erreur=erreur),
+            404 if erreur.motif == "altere" else 410,
+        )
+    if not current_user.is_authenticated:
+        session[CLE_INVITATION] = jeton
+        return render_template(
+            "comptes/invitation.html",
+            invitation=invitation,
+            lien_connexion=url_for("auth.connexion", next=url_for("comptes.invitation", jeton=jeton)),
+        )
+    if current_user.email != invitation.email:
+        return render_template("comptes/invitation.html", invitation=invitation, autre_compte=True), 403
+    form = ConfirmerForm()
+    if form.validate_on_submit():
+        try:
+            membre = service.accepter_invitation(current_user, jeton)
+        except (service.LienInvalide, service.InvitationAutreCompte) as erreur:
+            flash(str(erreur), "erreur")
+            return redirect(url_for("comptes.invitation", jeton=jeton))
+        session.pop(CLE_INVITATION, None)
+        flash(
+            f"Vous avez rejoint « {membre.structure.nom} » en tant que {membre.role.libelle.lower()}.",
+            "succes",
+        )
+        return redirect(url_for("structures.voir", structure_id=membre.structure_id))
+    return render_template("comptes/invitation.html", invitation=invitation, form=form)

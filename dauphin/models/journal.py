@@ -31,6 +31,9 @@ class EvenementJournal(db.Model):
     statut_apres: Mapped[str] = mapped_column(String(32))
     commentaire: Mapped[str | None] = mapped_column(Text)
     horodatage: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    # Chaînage inviolable (dauphin/services/empreintes.py) : SHA-256 de la ligne et de la précédente
+    empreinte: Mapped[str] = mapped_column(String(64))
+    empreinte_precedente: Mapped[str | None] = mapped_column(String(64))
 
     acteur: Mapped[Utilisateur | None] = relationship()
     organisation: Mapped[Organisation | None] = relationship()

@@ -36,6 +36,7 @@ from stdnum import luhn
 import dauphin.models  # noqa: F401 (enregistre toutes les tables dans db.metadata)
 from dauphin.extensions import db
 from dauphin.seeds.referentiel import AXES_TRANSVERSAUX, charger_nomenclature, lire_contrats
+from dauphin.services.empreintes import empreinte
 from workflows.statuts import STATUTS_LIGNE_AVISEE
 from workflows.statuts import StatutDemande as S
 from workflows.statuts import StatutLigne as L
@@ -504,7 +505,8 @@ COLONNES_LIGNE = (
 COLONNES_BUDGET = ("id", "demande_id", "compte", "libelle", "montant", "financeur_id", "financeur_libelle",
                    "ordre")
 COLONNES_JOURNAL = ("id", "demande_id", "role", "organisation_id", "structure_id", "declencheur",
-                    "statut_avant", "statut_apres", "commentaire", "horodatage")
+                    "statut_avant", "statut_apres", "commentaire", "horodatage", "empreinte",
+                    "empreinte_precedente")
 COLONNES_DOCUMENT = ("id", "structure_id", "demande_id", "type_piece", "nom_fichier", "cle_stockage",
                      "type_mime", "taille", "sha256", "depose_le")
 COLONNES_STRUCTURE = (
@@ -1756,21 +1758,39 @@ class _Generateur:
             etapes,
         )
         modifie = max([cree, *(e[7] for e in evenements)])
+        precedente = None  # chaîne d'empreintes du journal de ce dossier (services/empreintes.py)
         for declencheur, avant, apres, role, organisation, porteur, commentaire, instant in evenements:
+            horodatage = _instant(instant)
+            champs = {
+                "demande_id": i,
+                "ligne_id": None,
+                "acteur_id": None,
+                "role": role,
+                "organisation_id": organisation,
+                "structure_id": structure_id if porteur else None,
+                "declencheur": declencheur,
+                "statut_avant": avant.value,
+                "statut_apres": apres.value,
+                "commentaire": commentaire,
+            }
+            scellee = empreinte(precedente, horodatage, **champs)
             self.lot["journal"].append(
                 (
                     self._id("journal"),
                     i,
                     role,
                     organisation,
-                    structure_id if porteur else None,
+                    champs["structure_id"],
                     declencheur,
                     avant.value,
                     apres.value,
                     commentaire,
-                    _instant(instant),
+                    horodatage,
+                    scellee,
+                    precedente,
                 )
             )
+            precedente = scellee
 
         brouillon_incomplet = statut is S.brouillon and rng.random() < 0.4
         _, prenom = rng.choice(PERSONNES)

@@ -17,7 +17,7 @@ from dauphin import jobs
 from dauphin.extensions import db
 from dauphin.models import Demande, EvenementJournal, LigneFinancement, Utilisateur, maintenant
 from dauphin.policies import SYSTEME, Qualite, qualite_pour
-from dauphin.services import courriels, enveloppes, numerotation
+from dauphin.services import courriels, empreintes, enveloppes, numerotation
 from dauphin.services.erreurs import Conflit, NonAutorise
 from workflows import DEMANDE, LIGNE, StatutDemande, StatutLigne, TransitionImpossible
 from workflows.budget import COMPTE_SUBVENTIONS, format_euros
@@ -157,21 +157,21 @@ def _declencher(definition, objet, declencheur, demande, ligne, utilisateur, qua
 
 
 def journaliser(demande, ligne, declencheur, avant, apres, utilisateur, qualite, commentaire=None):
-    db.session.add(
-        EvenementJournal(
-            demande_id=demande.id,
-            ligne_id=ligne.id if ligne is not None else None,
-            acteur_id=utilisateur.id if utilisateur is not None else None,
-            role=qualite.role,
-            organisation_id=qualite.organisation_id,
-            structure_id=qualite.structure_id,
-            declencheur=declencheur,
-            statut_avant=str(avant),
-            statut_apres=str(apres),
-            commentaire=(commentaire or "").strip() or None,
-            horodatage=maintenant(),
-        )
+    evenement = EvenementJournal(
+        demande_id=demande.id,
+        ligne_id=ligne.id if ligne is not None else None,
+        acteur_id=utilisateur.id if utilisateur is not None else None,
+        role=qualite.role,
+        organisation_id=qualite.organisation_id,
+        structure_id=qualite.structure_id,
+        declencheur=declencheur,
+        statut_avant=str(avant),
+        statut_apres=str(apres),
+        commentaire=(commentaire or "").strip() or None,
+        horodatage=maintenant(),
     )
+    empreintes.sceller(evenement)  # le dossier est verrouillé : la chaîne ne peut pas bifurquer
+    db.session.add(evenement)
 
 
 def _deriver(demande: Demande, arguments: dict) -> None:

@@ -1,0 +1,346 @@
+"""Comptes : création, confirmation de l'adresse électronique par un lien signé, invitations.
+
+Les liens des courriels sont signés (itsdangerous, clé SECRET_KEY, un sel par usage) et datés :
+48 heures pour confirmer une adresse, 7 jours pour une invitation. Un lien de confirmation est lié au
+mot de passe du compte (une empreinte de son haché) : une nouvelle inscription sur une adresse jamais
+confirmée invalide les liens précédents. Une invitation n'est utilisable qu'une fois (`acceptee_le`)
+et peut être révoquée.
+
+Les courriels sont écrits dans la transaction (`courriels.ecrire`) et partent après le commit
+(`courriels.apres_validation`). Leurs liens partent de BASE_URL, jamais de l'en-tête Host de la requête.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app, url_for
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import generate_password_hash
+
+from dauphin.extensions import db
+from dauphin.models.comptes import MembreStructure, Utilisateur
+from dauphin.models.structures import Invitation
+from dauphin.models.types import maintenant
+from dauphin.services import courriels
+
+SEL_CONFIRMATION = "dauphin.compte.confirmation-email"
+SEL_INVITATION = "dauphin.structure.invitation"
+DUREE_CONFIRMATION = timedelta(hours=48)
+DUREE_INVITATION = timedelta(days=7)
+
+MESSAGE_NON_CONFIRME = (
+    "Confirmez d’abord votre adresse électronique : ouvrez le lien que nous vous avons envoyé par courriel "
+    "lors de la création du compte. Vous ne le trouvez pas, ou il a expiré ? Demandez un nouveau lien."
+)
+MESSAGE_DESACTIVE = "Ce compte a été désactivé. Adressez-vous à l’administrateur de votre structure."
+
+
+class LienInvalide(Exception):
+    """Lien signé inutilisable. `motif` : altere, expire, utilise, revoque."""
+
+    MESSAGES = {
+        "altere": "Ce lien n’est pas valide : il a peut-être été mal copié. Vérifiez qu’il est complet.",
+        "expire": "Ce lien a expiré.",
+        "utilise": "Ce lien a déjà été utilisé.",
+        "revoque": "Cette invitation a été annulée par l’administrateur de la structure.",
+    }
+
+    def __init__(self, motif: str, email: str | None = None):
+        super().__init__(self.MESSAGES[motif])
+        self.motif = motif
+        self.email = email  # connu quand la signature est bonne (lien expiré) : pour proposer un nouvel envoi
+
+
+class InvitationAutreCompte(Exception):
+    """L'invitation a été envoyée à une autre adresse que celle du compte connecté."""
+
+    def __init__(self, invitation: Invitation):
+        super().__init__(
+            "Cette invitation a été envoyée à une autre adresse électronique que celle du compte avec "
+            "lequel vous êtes connecté. Déconnectez-vous, puis connectez-vous (ou créez un compte) avec "
+            "l’adresse qui a reçu l’invitation."
+        )
+        self.invitation = invitation
+
+
+LONGUEUR_SUJET = 250  # colonne courriel.sujet
+
+
+def ecrire_courriel(destinataire: str, sujet: str, corps: str):
+    """courriels.ecrire, avec un sujet sur une ligne et à la longueur de la colonne : un nom de structure ou
+    de personne saisi (200 caractères, retours à la ligne forgés) ne fait jamais échouer la transaction."""
+    sujet = " ".join(sujet.split())
+    if len(sujet) > LONGUEUR_SUJET:
+        sujet = sujet[: LONGUEUR_SUJET - 1] + "…"
+    return courriels.ecrire(destinataire, sujet, corps)
+
+
+def normaliser_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def lien_externe(endpoint: str, **valeurs) -> str:
+    """Lien absolu pour un courriel : BASE_URL + chemin (l'en-tête Host d'une requête peut être forgé)."""
+    return current_app.config["BASE_URL"].rstrip("/") + url_for(endpoint, **valeurs)
+
+
+def _serialiseur(sel: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=sel)
+
+
+def _lire(sel: str, jeton: str, duree: timedelta) -> dict:
+    serialiseur = _serialiseur(sel)
+    try:
+        donnees = serialiseur.loads(jeton, max_age=int(duree.total_seconds()))
+    except SignatureExpired as erreur:
+        email = None
+        try:
+            contenu = serialiseur.load_payload(erreur.payload) if erreur.payload is not None else None
+            email = contenu.get("e") if isinstance(contenu, dict) else None
+        except BadSignature:
+            pass
+        raise LienInvalide("expire", email) from None
+    except BadSignature:
+        raise LienInvalide("altere") from None
+    if not isinstance(donnees, dict):
+        raise LienInvalide("altere")
+    return donnees
+
+
+# --- Connexion -----------------------------------------------------------------------------
+
+
+def peut_se_connecter(utilisateur: Utilisateur) -> str | None:
+    """À appeler une fois le mot de passe vérifié : la raison (en français) pour laquelle ce compte ne peut
+    pas encore ouvrir de session, ou None s'il le peut."""
+    if not utilisateur.actif:
+        return MESSAGE_DESACTIVE
+    if utilisateur.email_confirme_le is None:
+        return MESSAGE_NON_CONFIRME
+    return None
+
+
+def email_confirme(utilisateur: Utilisateur) -> bool:
+    return utilisateur.email_confirme_le is not None
+
+
+# --- Création de compte -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResultatInscription:
+    """`utilisateur` n'est rendu que si le compte est créé déjà confirmé et rattaché (invitation) : la vue
+    ouvre alors la session. Sinon la réponse est la même que l'adresse soit connue ou non."""
+
+    utilisateur: Utilisateur | None = None
+    membre: MembreStructure | None = None
+
+
+def creer_compte(
+    prenom: str, nom: str, email: str, mot_de_passe: str, jeton_invitation: str | None = None
+) -> ResultatInscription:
+    """Crée un compte à confirmer et envoie le lien. Adresse déjà confirmée : un courriel à son titulaire,
+    rien d'autre (la page affichée est la même). Adresse inscrite mais jamais confirmée : personne n'en
+    a prouvé la détention, la nouvelle inscription remplace l'ancienne (les anciens liens ne valent plus).
+
+    Avec le jeton d'une invitation adressée à cette même adresse, le lien reçu prouve déjà la détention de
+    l'adresse : le compte est créé confirmé et rattaché à la structure.
+    """
+    email = normaliser_email(email)
+    invitation = None
+    if jeton_invitation:
+        try:
+            invitation = lire_invitation(jeton_invitation)
+        except LienInvalide:
+            invitation = None
+        if invitation is not None and invitation.email != email:
+            invitation = None
+    existant = db.session.scalar(select(Utilisateur).where(Utilisateur.email == email))
+    if existant is not None and (existant.email_confirme_le is not None or not existant.actif):
+        # Même durée de réponse que pour une création : le temps de calcul ne trahit pas l'adresse.
+        generate_password_hash(mot_de_passe, method=current_app.config["PASSWORD_HASH_METHOD"])
+        if existant.actif:
+            _ecrire_compte_existant(existant)
+        db.session.commit()
+        courriels.apres_validation()
+        return ResultatInscription()
+
+    utilisateur = existant or Utilisateur(email=email)
+    utilisateur.prenom = prenom.strip()
+    utilisateur.nom = nom.strip()
+    utilisateur.definir_mot_de_passe(mot_de_passe)
+    db.session.add(utilisateur)
+    membre = None
+    if invitation is not None:
+        utilisateur.email_confirme_le = maintenant()
+        utilisateur.derniere_connexion_le = maintenant()  # la vue ouvre aussitôt la session
+        db.session.flush()
+        membre = _rattacher(utilisateur, invitation)
+    else:
+        db.session.flush()
+        _ecrire_confirmation(utilisateur)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # La même adresse inscrite au même instant par une autre requête : on répond comme pour une adresse
+        # déjà connue (et personne n'est rattaché deux fois).
+        db.session.rollback()
+        return ResultatInscription()
+    courriels.apres_validation()
+    if invitation is not None:
+        return ResultatInscription(utilisateur, membre)
+    return ResultatInscription()
+
+
+def _ecrire_compte_existant(utilisateur: Utilisateur) -> None:
+    ecrire_courriel(
+        utilisateur.email,
+        "Dauphin : vous avez déjà un compte",
+        f"Bonjour {utilisateur.prenom},\n\n"
+        "Quelqu’un — vous, sans doute — a demandé à créer un compte Dauphin avec cette adresse "
+        "électronique. Vous avez déjà un compte : aucun nouveau compte n’a été créé.\n\n"
+        f"Pour vous connecter : {lien_externe('auth.connexion')}\n\n"
+        "Si vous n’êtes pas à l’origine de cette demande, ignorez ce message : votre compte "
+        "n’a pas changé.\n",
+    )
+
+
+def _sceau(utilisateur: Utilisateur) -> str:
+    """Change avec le mot de passe ; ne révèle rien de lui (empreinte tronquée d'un haché salé)."""
+    return hashlib.sha256(utilisateur.mot_de_passe_hash.encode()).hexdigest()[:16]
+
+
+def lien_confirmation(utilisateur: Utilisateur) -> str:
+    jeton = _serialiseur(SEL_CONFIRMATION).dumps(
+        {"u": utilisateur.id, "e": utilisateur.email, "s": _sceau(utilisateur)}
+    )
+    return lien_externe("comptes.confirmer", jeton=jeton)
+
+
+def _ecrire_confirmation(utilisateur: Utilisateur) -> None:
+    heures = int(DUREE_CONFIRMATION.total_seconds() // 3600)
+    ecrire_courriel(
+        utilisateur.email,
+        "Dauphin : confirmez votre adresse électronique",
+        f"Bonjour {utilisateur.prenom},\n\n"
+        "Pour activer votre compte Dauphin, confirmez votre adresse électronique en ouvrant ce lien "
+        f"(valable {heures} heures) :\n\n{lien_confirmation(utilisateur)}\n\n"
+        "Si vous n’avez pas demandé à créer de compte, ignorez ce message : sans confirmation, aucun compte "
+        "ne sera utilisable.\n",
+    )
+
+
+def confirmer_email(jeton: str) -> Utilisateur:
+    """Confirme l'adresse du compte désigné par le lien. Déjà confirmée : rien ne change."""
+    donnees = _lire(SEL_CONFIRMATION, jeton, DUREE_CONFIRMATION)
+    utilisateur = db.session.get(Utilisateur, donnees.get("u")) if isinstance(donnees.get("u"), int) else None
+    if (
+        utilisateur is None
+        or utilisateur.email != donnees.get("e")
+        or _sceau(utilisateur) != donnees.get("s")
+    ):
+        if utilisateur is not None and utilisateur.email_confirme_le is not None:
+            return utilisateur  # lien plus ancien d'un compte depuis confirmé : rien à faire
+        raise LienInvalide("altere")
+    if utilisateur.email_confirme_le is None:
+        utilisateur.email_confirme_le = maintenant()
+        db.session.commit()
+    return utilisateur
+
+
+def renvoyer_confirmation(email: str) -> None:
+    """Nouveau lien pour un compte non confirmé. Même réponse que l'adresse soit inscrite ou non."""
+    utilisateur = db.session.scalar(select(Utilisateur).where(Utilisateur.email == normaliser_email(email)))
+    if utilisateur is None or not utilisateur.actif:
+        return
+    if utilisateur.email_confirme_le is None:
+        _ecrire_confirmation(utilisateur)
+    else:
+        _ecrire_compte_existant(utilisateur)
+    db.session.commit()
+    courriels.apres_validation()
+
+
+# --- Invitations ----------------------------------------------------------------------------
+
+
+def lien_invitation(invitation: Invitation) -> str:
+    jeton = _serialiseur(SEL_INVITATION).dumps({"i": invitation.id, "e": invitation.email})
+    return lien_externe("comptes.invitation", jeton=jeton)
+
+
+def lire_invitation(jeton: str, verrouiller: bool = False) -> Invitation:
+    """L'invitation encore valable désignée par le lien ; sinon LienInvalide (altéré, expiré, utilisé,
+    révoqué)."""
+    donnees = _lire(SEL_INVITATION, jeton, DUREE_INVITATION)
+    identifiant = donnees.get("i")
+    if not isinstance(identifiant, int):
+        raise LienInvalide("altere")
+    requete = select(Invitation).where(Invitation.id == identifiant)
+    if verrouiller:
+        requete = requete.with_for_update().execution_options(populate_existing=True)
+    invitation = db.session.scalar(requete)
+    if invitation is None or invitation.email != donnees.get("e"):
+        raise LienInvalide("altere")
+    if invitation.revoquee_le is not None:
+        raise LienInvalide("revoque", invitation.email)
+    if invitation.acceptee_le is not None:
+        raise LienInvalide("utilise", invitation.email)
+    if invitation.expire_le <= maintenant():
+        raise LienInvalide("expire", invitation.email)
+    return invitation
+
+
+def accepter_invitation(utilisateur: Utilisateur, jeton: str) -> MembreStructure:
+    """Le compte connecté rejoint la structure, s'il a bien l'adresse invitée. Le lien ne sert qu'une fois."""
+    invitation = lire_invitation(jeton, verrouiller=True)
+    if invitation.email != utilisateur.email:
+        raise InvitationAutreCompte(invitation)
+    if utilisateur.email_confirme_le is None:
+        utilisateur.email_confirme_le = maintenant()  # le lien reçu prouve la détention de l'adresse
+    membre = _rattacher(utilisateur, invitation)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Deux clics simultanés : le premier a rattaché le compte, le second ne change rien.
+        db.session.rollback()
+        membre = db.session.scalar(
+            select(MembreStructure).filter_by(
+                utilisateur_id=utilisateur.id, structure_id=invitation.structure_id
+            )
+        )
+        if membre is None:
+            raise
+        return membre
+    courriels.apres_validation()
+    return membre
+
+
+def _rattacher(utilisateur: Utilisateur, invitation: Invitation) -> MembreStructure:
+    invitation.acceptee_le = maintenant()
+    membre = db.session.scalar(
+        select(MembreStructure).filter_by(utilisateur_id=utilisateur.id, structure_id=invitation.structure_id)
+    )
+    if membre is None:
+        membre = MembreStructure(
+            utilisateur_id=utilisateur.id, structure_id=invitation.structure_id, role=invitation.role
+        )
+        db.session.add(membre)
+        db.session.flush()
+        if invitation.invite_par_id is not None:
+            auteur = db.session.get(Utilisateur, invitation.invite_par_id)
+            if auteur is not None and auteur.actif:
+                ecrire_courriel(
+                    auteur.email,
+                    f"Dauphin : {utilisateur.nom_complet} a rejoint {invitation.structure.nom}",
+                    f"Bonjour {auteur.prenom},\n\n{utilisateur.nom_complet} ({utilisateur.email}) a accepté "
+                    f"votre invitation et a rejoint « {invitation.structure.nom} » en tant que "
+                    f"{invitation.role.libelle.lower()}.\n\nLes membres de la structure : "
+                    f"{lien_externe('structures.voir', structure_id=invitation.structure_id)}\n",
+                )
+    return membre

@@ -1,0 +1,369 @@
+"""Formulaires de la structure : inscription par SIRET, fiche, compte bancaire, membres, demande d'accès.
+
+Les champs réaffichent toujours ce qui a été tapé (y compris un nombre illisible) : une erreur ne fait
+rien perdre. Les méthodes `donnees_*` rendent les valeurs normalisées que les services enregistrent.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    Field,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
+from wtforms.widgets import TextInput
+
+from forms.comptes import MESSAGE_EMAIL, sans_espaces_autour
+from forms.validators import (
+    Bic,
+    CodeInsee,
+    CodePostal,
+    Iban,
+    Rna,
+    Siret,
+    Telephone,
+    compacter,
+    normaliser_bic,
+    normaliser_code,
+    normaliser_iban,
+    normaliser_rna,
+    normaliser_siret,
+)
+
+CIVILITES = [("Mme", "Madame"), ("M.", "Monsieur")]
+# Valeurs de RoleStructure et de FormeJuridique (dauphin.models) : forms/ ne dépend pas de l'application ;
+# les services convertissent en énumérations et la vue fournit les libellés des formes juridiques.
+SIGNATAIRE, CONTRIBUTEUR, ASSOCIATION = "signataire", "contributeur", "association"
+CHOIX_ROLES = [
+    (SIGNATAIRE, "Signataire : atteste les demandes sur l’honneur et les transmet"),
+    (CONTRIBUTEUR, "Contributeur : prépare les demandes, sans pouvoir les attester"),
+]
+
+
+def _requis(message: str):
+    return DataRequired(message)
+
+
+def _longueur(maximum: int):
+    return Length(max=maximum, message=f"Ce champ compte {maximum} caractères au plus.")
+
+
+def _texte(valeur: str | None) -> str | None:
+    valeur = (valeur or "").strip()
+    return valeur or None
+
+
+class _NombreSaisi(Field):
+    """Un nombre saisi à la française (« 1 200 », « 2,5 ») ; la saisie est réaffichée telle quelle."""
+
+    widget = TextInput()
+    message = "Saisissez un nombre."
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("render_kw", {}).update({"inputmode": "decimal", "autocomplete": "off"})
+        super().__init__(label, validators, **kwargs)
+        self.saisie: str | None = None
+
+    def _value(self):
+        if self.saisie is not None:
+            return self.saisie
+        return "" if self.data is None else self.ecrire(self.data)
+
+    def ecrire(self, valeur) -> str:
+        return str(valeur)
+
+    def lire(self, texte: str):
+        raise NotImplementedError
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        self.saisie = valuelist[0]
+        texte = re.sub(r"[\s\u00a0\u202f]", "", valuelist[0] or "")
+        if not texte:
+            self.data = None
+            return
+        try:
+            self.data = self.lire(texte)
+        except (ValueError, InvalidOperation):
+            self.data = None
+            raise ValueError(self.message) from None
+
+
+class EntierField(_NombreSaisi):
+    message = "Saisissez un nombre entier positif, par exemple 12 (ou laissez vide)."
+    MAXIMUM = 10_000_000
+
+    def lire(self, texte: str) -> int:
+        if not texte.isascii() or not texte.isdigit():
+            raise ValueError(texte)
+        valeur = int(texte)
+        if valeur > self.MAXIMUM:
+            raise ValueError(texte)
+        return valeur
+
+
+class EtpField(_NombreSaisi):
+    message = "Saisissez un nombre d’équivalents temps plein, par exemple 2,5 (deux décimales au plus)."
+
+    def ecrire(self, valeur) -> str:
+        texte = f"{Decimal(valeur):.2f}".rstrip("0").rstrip(".")
+        return texte.replace(".", ",")
+
+    def lire(self, texte: str) -> Decimal:
+        if re.fullmatch(r"\d{1,5}([.,]\d{1,2})?", texte) is None:
+            raise ValueError(texte)
+        return Decimal(texte.replace(",", "."))
+
+
+class ChampsStructure(FlaskForm):
+    """La fiche d'identité de la structure (CERFA n°12156, parties 1 à 3)."""
+
+    siret = StringField(
+        "Numéro SIRET",
+        validators=[_requis("Saisissez le numéro SIRET de la structure."), Siret()],
+        description="14 chiffres, les espaces sont acceptés. Vous le trouvez sur l’avis de situation au "
+        "répertoire Sirene (annuaire-entreprises.data.gouv.fr).",
+        render_kw={"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"},
+    )
+    forme_juridique = SelectField(
+        "Forme juridique",
+        choices=[("", "— Choisir —")],  # complété par la vue (voir `avec_formes`)
+        validators=[_requis("Choisissez la forme juridique.")],
+    )
+    rna = StringField(
+        "Numéro RNA",
+        validators=[Rna()],
+        description="Obligatoire pour une association : W suivi de 9 chiffres, par exemple W751234567.",
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    raison_sociale = StringField(
+        "Raison sociale",
+        validators=[_requis("Saisissez la raison sociale (le nom officiel)."), _longueur(200)],
+        render_kw={"autocomplete": "organization"},
+    )
+    sigle = StringField("Sigle (facultatif)", validators=[Optional(), _longueur(50)])
+    adresse = StringField(
+        "Adresse du siège",
+        validators=[_requis("Saisissez l’adresse du siège."), _longueur(250)],
+        description="Numéro et voie, complément éventuel",
+        render_kw={"autocomplete": "street-address"},
+    )
+    code_postal = StringField(
+        "Code postal",
+        validators=[_requis("Saisissez le code postal."), CodePostal()],
+        description="5 chiffres",
+        render_kw={"inputmode": "numeric", "autocomplete": "postal-code"},
+    )
+    commune = StringField(
+        "Commune",
+        validators=[_requis("Saisissez la commune."), _longueur(100)],
+        render_kw={"autocomplete": "address-level2"},
+    )
+    code_insee = StringField(
+        "Code INSEE de la commune",
+        validators=[_requis("Saisissez le code INSEE de la commune."), CodeInsee()],
+        description="5 caractères, différent du code postal (Lille : 59350 ; Ajaccio : 2A004)",
+        render_kw={"autocomplete": "off"},
+    )
+    email = EmailField(
+        "Courriel de la structure (facultatif)",
+        validators=[Optional(), Email(MESSAGE_EMAIL, check_deliverability=False), _longueur(254)],
+        filters=[sans_espaces_autour],
+        render_kw={"autocomplete": "email"},
+    )
+    telephone = StringField(
+        "Téléphone (facultatif)",
+        validators=[Optional(), Telephone(), _longueur(20)],
+        description="Par exemple 03 20 00 00 00",
+        render_kw={"autocomplete": "tel", "inputmode": "tel"},
+    )
+    representant_civilite = RadioField("Civilité (facultatif)", choices=CIVILITES, validate_choice=False)
+    representant_nom = StringField(
+        "Nom", validators=[_requis("Saisissez le nom du représentant légal."), _longueur(100)]
+    )
+    representant_prenom = StringField(
+        "Prénom", validators=[_requis("Saisissez le prénom du représentant légal."), _longueur(100)]
+    )
+    representant_qualite = StringField(
+        "Qualité",
+        validators=[_requis("Saisissez la qualité du représentant légal."), _longueur(100)],
+        description="Par exemple : président, présidente, maire, directeur général",
+    )
+    nb_benevoles = EntierField("Bénévoles", validators=[Optional()])
+    nb_salaries = EntierField("Salariés", validators=[Optional()])
+    etp_salaries = EtpField("Salariés en équivalent temps plein (ETP)", validators=[Optional()])
+    nb_volontaires = EntierField("Volontaires (service civique…)", validators=[Optional()])
+    nb_adherents = EntierField("Adhérents", validators=[Optional()])
+    agrements = TextAreaField(
+        "Agréments administratifs (facultatif)",
+        validators=[Optional(), _longueur(500)],
+        description="Type d’agrément, autorité qui l’a délivré et date, par exemple : jeunesse et éducation "
+        "populaire, préfecture du Nord, 12/03/2019",
+    )
+    reconnue_utilite_publique = BooleanField("La structure est reconnue d’utilité publique")
+
+    def avec_formes(self, formes: list[tuple[str, str]]):
+        """Les formes juridiques proposées : (valeur, libellé) de l'énumération du modèle."""
+        self.forme_juridique.choices = [("", "— Choisir —"), *formes]
+        return self
+
+    def validate_rna(self, champ):
+        if self.forme_juridique.data == ASSOCIATION and not compacter(champ.data):
+            raise ValidationError(
+                "Le numéro RNA est obligatoire pour une association : il figure sur le récépissé de "
+                "déclaration en préfecture (W suivi de 9 chiffres)."
+            )
+
+    def validate_representant_civilite(self, champ):
+        if champ.data and champ.data not in {valeur for valeur, _ in CIVILITES}:
+            raise ValidationError("Choisissez Madame ou Monsieur.")
+
+    def validate_nb_salaries(self, champ):
+        if champ.data == 0 and self.etp_salaries.data:
+            raise ValidationError("Vous indiquez des ETP salariés : précisez le nombre de salariés.")
+
+    def donnees_structure(self) -> dict:
+        siret = normaliser_siret(self.siret.data)
+        return {
+            "siret": siret,
+            "siren": siret[:9],
+            "rna": normaliser_rna(self.rna.data) or None,
+            "forme_juridique": self.forme_juridique.data,
+            "raison_sociale": self.raison_sociale.data.strip(),
+            "sigle": _texte(self.sigle.data),
+            "adresse": self.adresse.data.strip(),
+            "code_postal": normaliser_code(self.code_postal.data),
+            "commune": self.commune.data.strip(),
+            "code_insee": normaliser_code(self.code_insee.data),
+            "email": (_texte(self.email.data) or "").lower() or None,
+            "telephone": _texte(self.telephone.data),
+            "representant_civilite": self.representant_civilite.data or None,
+            "representant_nom": self.representant_nom.data.strip(),
+            "representant_prenom": self.representant_prenom.data.strip(),
+            "representant_qualite": self.representant_qualite.data.strip(),
+            "agrements": _texte(self.agrements.data),
+            "reconnue_utilite_publique": bool(self.reconnue_utilite_publique.data),
+            "nb_benevoles": self.nb_benevoles.data,
+            "nb_salaries": self.nb_salaries.data,
+            "etp_salaries": self.etp_salaries.data,
+            "nb_volontaires": self.nb_volontaires.data,
+            "nb_adherents": self.nb_adherents.data,
+        }
+
+
+class ChampsCompteBancaire(FlaskForm):
+    titulaire = StringField(
+        "Titulaire du compte",
+        validators=[_requis("Saisissez le titulaire du compte, tel qu’écrit sur le RIB."), _longueur(200)],
+        description="Tel qu’il figure sur le relevé d’identité bancaire (RIB)",
+    )
+    iban = StringField(
+        "IBAN",
+        validators=[_requis("Saisissez l’IBAN du compte."), Iban()],
+        description="Compte en France ou dans la zone SEPA ; les espaces sont acceptés, par exemple "
+        "FR76 3000 6000 0112 3456 7890 189",
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    bic = StringField(
+        "BIC",
+        validators=[_requis("Saisissez le BIC (code SWIFT) de la banque."), Bic()],
+        description="8 ou 11 caractères, par exemple CRLYFRPPXXX",
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    domiciliation = StringField(
+        "Domiciliation (facultatif)",
+        validators=[Optional(), _longueur(200)],
+        description="Nom de l’agence bancaire",
+    )
+
+    def donnees_compte(self) -> dict:
+        return {
+            "titulaire": self.titulaire.data.strip(),
+            "iban": normaliser_iban(self.iban.data),
+            "bic": normaliser_bic(self.bic.data),
+            "domiciliation": _texte(self.domiciliation.data),
+        }
+
+
+class InscriptionStructureForm(ChampsStructure, ChampsCompteBancaire):
+    role_declarant = RadioField(
+        "Êtes-vous habilité à signer pour la structure ?",
+        choices=[
+            (
+                SIGNATAIRE,
+                "Oui : je suis son représentant légal, ou j’ai reçu délégation pour signer en son nom",
+            ),
+            (CONTRIBUTEUR, "Non : je prépare les demandes, une autre personne les signera"),
+        ],
+        validators=[InputRequired("Indiquez si vous êtes habilité à signer pour la structure.")],
+        description="Seul un signataire peut attester une demande sur l’honneur et la transmettre.",
+    )
+
+
+class ModifierStructureForm(ChampsStructure):
+    # Empreinte de la fiche telle qu'elle a été lue : une modification concurrente est détectée à l'envoi.
+    empreinte = HiddenField()
+
+
+class CompteBancaireForm(ChampsCompteBancaire):
+    pass
+
+
+class DemandeAccesForm(FlaskForm):
+    message = TextAreaField(
+        "Message à l’administrateur (facultatif)",
+        validators=[Optional(), Length(max=1000, message="Le message compte 1 000 caractères au plus.")],
+        description="Présentez-vous : votre fonction dans la structure, pourquoi vous demandez l’accès.",
+    )
+
+
+class InvitationForm(FlaskForm):
+    email = EmailField(
+        "Adresse électronique de la personne invitée",
+        validators=[
+            DataRequired("Saisissez l’adresse électronique de la personne à inviter."),
+            Email(MESSAGE_EMAIL, check_deliverability=False),
+            _longueur(254),
+        ],
+        filters=[sans_espaces_autour],
+        description="Format attendu : nom@domaine.fr",
+    )
+    role = RadioField(
+        "Rôle dans la structure",
+        choices=CHOIX_ROLES,
+        validators=[InputRequired("Choisissez le rôle de la personne invitée.")],
+    )
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Rôle", choices=CHOIX_ROLES, validators=[InputRequired("Choisissez un rôle.")])
+
+
+class DecisionAccesForm(FlaskForm):
+    role = RadioField(
+        "Rôle à lui donner si vous acceptez",
+        choices=CHOIX_ROLES,
+        default=CONTRIBUTEUR,
+        validators=[InputRequired("Choisissez le rôle à donner.")],
+    )
+    # « accepter » ou « refuser » : porté par le bouton cliqué, jamais rendu comme champ (pas de hidden_tag)
+    decision = StringField()
+
+    def validate_decision(self, champ):
+        if champ.data not in ("accepter", "refuser"):
+            raise ValidationError("Choisissez d’accepter ou de refuser la demande.")
+
+
+class ConfirmationForm(FlaskForm):
+    """Un bouton d'action confirmé par un POST (retrait, révocation, désactivation)."""
