@@ -20,7 +20,12 @@ def entrees(utilisateur) -> list[tuple[str, str, str]]:
     """(libellé, endpoint, blueprint) des espaces auxquels l'utilisateur a droit."""
     resultat = []
     if utilisateur.adhesions_structures:
-        resultat.append(("Mes demandes", "usager.tableau_de_bord", "usager,demandes,documents,structures"))
+        resultat.append(("Mes demandes", "usager.tableau_de_bord", "usager,demandes,documents"))
+    if utilisateur.adhesions_structures or not (
+        utilisateur.adhesions_organisations or utilisateur.pilotages or utilisateur.administrateur_national
+    ):
+        # Les porteurs gèrent leurs structures ; un compte sans rattachement y inscrit la sienne.
+        resultat.append(("Mes structures", "structures.mes_structures", "structures"))
     if utilisateur.adhesions_organisations:
         resultat.append(("Instruction", "instruction.corbeille", "instruction"))
     if utilisateur.pilotages:

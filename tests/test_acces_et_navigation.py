@@ -45,13 +45,19 @@ def test_mauvais_mot_de_passe_message_francais_et_saisie_conservee(client, monde
     assert "Adresse électronique ou mot de passe incorrect." in autre.get_data(as_text=True)
 
 
-def test_compte_desactive_ne_se_connecte_pas(client, db, monde):
+def test_compte_desactive_ou_non_confirme_ne_se_connecte_pas(client, db, monde):
+    identifiants = {"email": "signataire@test.fr", "mot_de_passe": "mot-de-passe-de-test"}
+    monde.signataire.email_confirme_le = None
+    db.session.commit()
+    reponse = client.post("/compte/connexion", data=identifiants)
+    page = reponse.get_data(as_text=True)
+    assert reponse.status_code == 403 and "Confirmez d’abord votre adresse électronique" in page
+    assert "Recevoir un nouveau lien de confirmation" in page
     monde.signataire.actif = False
     db.session.commit()
-    reponse = client.post(
-        "/compte/connexion", data={"email": "signataire@test.fr", "mot_de_passe": "mot-de-passe-de-test"}
-    )
-    assert reponse.status_code == 200
+    reponse = client.post("/compte/connexion", data=identifiants)
+    assert reponse.status_code == 403 and "Ce compte a été désactivé" in reponse.get_data(as_text=True)
+    assert client.get("/mes-demandes/").status_code == 302  # aucune session ouverte
 
 
 def test_redirection_apres_connexion_reste_sur_le_site(client, monde):
@@ -71,12 +77,12 @@ def test_redirection_apres_connexion_reste_sur_le_site(client, monde):
 @pytest.mark.parametrize(
     ("role", "attendus"),
     [
-        ("signataire", ["Mes demandes"]),
+        ("signataire", ["Mes demandes", "Mes structures"]),
         ("instructeur_etat", ["Instruction"]),
         ("partenaire_caf", ["Instruction"]),
         ("pilote", ["Pilotage"]),
         ("admin_national", ["Administration"]),
-        ("sans_role", []),
+        ("sans_role", ["Mes structures"]),
     ],
 )
 def test_chaque_role_voit_ses_propres_ecrans(client, connexion, monde, role, attendus):

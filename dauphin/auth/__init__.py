@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from dauphin.extensions import db, limiter
 from dauphin.models import EvenementConnexion, Utilisateur, maintenant
+from dauphin.services.comptes import peut_se_connecter
 from forms.auth import ConnexionForm
 
 bp = Blueprint("auth", __name__, url_prefix="/compte")
@@ -43,24 +44,32 @@ def connexion():
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
         utilisateur = db.session.scalar(select(Utilisateur).where(Utilisateur.email == email))
-        if (
-            utilisateur is not None
-            and utilisateur.actif
-            and utilisateur.verifier_mot_de_passe(form.mot_de_passe.data)
-        ):
+        mot_de_passe_juste = utilisateur is not None and utilisateur.verifier_mot_de_passe(
+            form.mot_de_passe.data
+        )
+        refus = peut_se_connecter(utilisateur) if mot_de_passe_juste else None
+        if mot_de_passe_juste and refus is None:
             utilisateur.derniere_connexion_le = maintenant()
             _journaliser(email, utilisateur, True)
             db.session.commit()
             login_user(utilisateur)
             flash(f"Bienvenue, {utilisateur.prenom}.", "succes")
             return redirect(_destination_sure(request.args.get("next")) or url_for("public.accueil"))
+        if refus is not None:
+            # Le mot de passe est juste : on peut dire pourquoi la session ne s'ouvre pas.
+            _journaliser(
+                email,
+                utilisateur,
+                False,
+                "adresse non confirmée" if utilisateur.actif else "compte désactivé",
+            )
+            db.session.commit()
+            form.email.errors.append(refus)
+            return render_template(
+                "auth/connexion.html", form=form, renvoyer_confirmation=utilisateur.actif
+            ), 403
         # Même message que le compte existe ou non : on ne révèle pas les adresses inscrites.
-        motif = (
-            "compte inconnu"
-            if utilisateur is None
-            else ("compte désactivé" if not utilisateur.actif else "mot de passe")
-        )
-        _journaliser(email, utilisateur, False, motif)
+        _journaliser(email, utilisateur, False, "compte inconnu" if utilisateur is None else "mot de passe")
         db.session.commit()
         form.mot_de_passe.errors.append("Adresse électronique ou mot de passe incorrect.")
     return render_template("auth/connexion.html", form=form)
