@@ -33,6 +33,7 @@ ACTIONS = {
     "verser": "Premier versement",
     "valider_justification": "Compte rendu financier validé",
     "prendre_en_charge": "Ligne prise en charge",
+    "assigner_gestionnaire": "Gestionnaire désigné",
     "declarer_recevable": "Déclarée recevable",
     "declarer_non_recevable": "Déclarée non recevable",
     "reviser_avis": "Avis révisé",

@@ -26,7 +26,7 @@ def entrees(utilisateur) -> list[tuple[str, str, str]]:
     ):
         # Les porteurs gèrent leurs structures ; un compte sans rattachement y inscrit la sienne.
         resultat.append(("Mes structures", "structures.mes_structures", "structures"))
-    if utilisateur.adhesions_organisations:
+    if utilisateur.adhesions_organisations or utilisateur.pilotages:
         resultat.append(("Instruction", "instruction.corbeille", "instruction"))
     if utilisateur.pilotages:
         resultat.append(("Pilotage", "pilotage.contrats", "pilotage"))

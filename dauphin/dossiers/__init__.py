@@ -6,9 +6,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from dauphin.extensions import db
+from dauphin.instruction.panneaux import contexte_dossier
 from dauphin.models import Demande, EvenementJournal, LigneBudget, LigneFinancement
 from dauphin.pdf import dernier_recepisse
 from dauphin.policies import est_membre, peut_voir_demande, qualite_pour, qualites, voit_instruction
+from dauphin.services.instruction import ACTIONS_JOURNAL
 from forms.demande import ActionSimpleForm
 from workflows import DEMANDE, StatutLigne
 from workflows.budget import COMPTES, Sens, totaux
@@ -17,6 +19,8 @@ bp = Blueprint("dossiers", __name__, url_prefix="/dossiers")
 
 # Ce que le porteur ne voit pas avant la décision : les avis de recevabilité et leurs motifs.
 DECLENCHEURS_AVIS = frozenset({"declarer_recevable", "declarer_non_recevable", "reviser_avis", "reexaminer"})
+# Et ce qui relève de l'organisation interne des financeurs (gestionnaire nommé).
+DECLENCHEURS_INTERNES = DECLENCHEURS_AVIS | {"assigner_gestionnaire"}
 STATUTS_AVANT_DECISION = frozenset(
     {StatutLigne.sollicitee, StatutLigne.prise_en_charge, StatutLigne.recevable, StatutLigne.non_recevable}
 )
@@ -30,6 +34,7 @@ def voir(demande_id: int):
         .where(Demande.id == demande_id)
         .options(
             selectinload(Demande.lignes_financement).selectinload(LigneFinancement.organisation),
+            selectinload(Demande.lignes_financement).selectinload(LigneFinancement.gestionnaire),
             selectinload(Demande.lignes_budget).selectinload(LigneBudget.financeur),
             selectinload(Demande.qpvs),
         )
@@ -45,7 +50,7 @@ def voir(demande_id: int):
     ).all()
     instruction_visible = voit_instruction(current_user, demande)
     if not instruction_visible:
-        evenements = [e for e in evenements if e.declencheur not in DECLENCHEURS_AVIS]
+        evenements = [e for e in evenements if e.declencheur not in DECLENCHEURS_INTERNES]
     lignes_financement = {ligne.id: ligne for ligne in demande.lignes_financement}
     charges = [
         lb
@@ -74,4 +79,7 @@ def voir(demande_id: int):
         recepisse=dernier_recepisse(demande) if demande.numero else None,
         action_form=ActionSimpleForm(version=demande.version),
         statuts_avant_decision=STATUTS_AVANT_DECISION,
+        actions_journal=ACTIONS_JOURNAL,
+        # Panneaux d'instruction, notes, autres demandes de la structure : jamais pour le porteur.
+        **(contexte_dossier(demande) if instruction_visible else {}),
     )

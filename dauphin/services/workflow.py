@@ -67,11 +67,11 @@ def declencher_demande(
         _declencher(
             DEMANDE, demande, declencheur, demande, None, utilisateur, qualite, commentaire, arguments
         )
-        apres_transition(demande, declencheur, utilisateur, qualite, arguments)
+        apres_transition(demande, declencheur, utilisateur, qualite, commentaire)
         _deriver(demande, arguments)
         return demande
 
-    return _en_une_transaction(operation)
+    return en_une_transaction(operation)
 
 
 def declencher_ligne(
@@ -105,10 +105,10 @@ def declencher_ligne(
         _deriver(demande, arguments)
         return ligne
 
-    return _en_une_transaction(operation)
+    return en_une_transaction(operation)
 
 
-def _en_une_transaction(operation):
+def en_une_transaction(operation):
     """Tout ou rien : l'état, le journal et les courriels à envoyer sont validés ensemble."""
     try:
         resultat = operation()
@@ -189,7 +189,9 @@ def avant_transition(demande: Demande, declencheur: str, utilisateur) -> None:
         synchroniser_lignes_financement(demande)
 
 
-def apres_transition(demande: Demande, declencheur: str, utilisateur, qualite: Qualite, arguments) -> None:
+def apres_transition(
+    demande: Demande, declencheur: str, utilisateur, qualite: Qualite, commentaire: str | None
+) -> None:
     if declencheur == "attester":
         demande.atteste_par_id = utilisateur.id if utilisateur else None
         demande.atteste_le = maintenant()
@@ -203,7 +205,7 @@ def apres_transition(demande: Demande, declencheur: str, utilisateur, qualite: Q
             if "abandonner" in LIGNE.possibles(ligne, systeme=True):
                 avant, apres = LIGNE.declencher(ligne, "abandonner")
                 journaliser(demande, ligne, "abandonner", avant, apres, None, SYSTEME)
-    courriels.notifier_transition(demande, declencheur, arguments.get("commentaire"))
+    courriels.notifier_transition(demande, declencheur, commentaire)
 
 
 def synchroniser_lignes_financement(demande: Demande) -> None:

@@ -1,0 +1,157 @@
+"""Les actions d'instruction : sur la ligne d'un financeur ou sur le dossier, qui peut les faire et quand.
+
+Une action n'est proposée que si l'utilisateur en a le droit (`policies.qualite_pour`, ou instructeur du
+financeur pour le gestionnaire) et si elle est possible depuis le statut actuel — gardes comprises, sauf
+celles qui portent sur la saisie (montant, motif), que le formulaire demande.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_wtf import FlaskForm
+
+from dauphin.models import Demande, LigneFinancement, Utilisateur
+from dauphin.policies import ROLES_DEMANDE, ROLES_LIGNE, qualites
+from dauphin.services import instruction as service
+from forms.instruction import (
+    ActionForm,
+    ClassementForm,
+    ComplementsForm,
+    GestionnaireForm,
+    NonRecevableForm,
+    RecevableForm,
+    RevisionForm,
+    prefixe,
+)
+from workflows import DEMANDE, LIGNE
+
+ASSIGNER = "assigner_gestionnaire"
+
+
+@dataclass(frozen=True)
+class Action:
+    slug: str  # dans l'URL
+    declencheur: str
+    titre: str  # titre de la page d'action
+    bouton: str
+    formulaire: type[FlaskForm]
+    succes: str
+    sur_ligne: bool = True
+    secondaire: bool = False
+
+
+ACTIONS_LIGNE = {
+    a.slug: a
+    for a in (
+        Action(
+            "prendre-en-charge",
+            "prendre_en_charge",
+            "Prendre la ligne en charge",
+            "Prendre en charge",
+            ActionForm,
+            "Ligne prise en charge : vous pouvez donner l’avis de recevabilité.",
+        ),
+        Action(
+            "recevable",
+            "declarer_recevable",
+            "Déclarer la ligne recevable",
+            "Déclarer recevable",
+            RecevableForm,
+            "Ligne déclarée recevable avec le montant proposé.",
+        ),
+        Action(
+            "non-recevable",
+            "declarer_non_recevable",
+            "Déclarer la ligne non recevable",
+            "Déclarer non recevable",
+            NonRecevableForm,
+            "Ligne déclarée non recevable.",
+            secondaire=True,
+        ),
+        Action(
+            "reviser-avis",
+            "reviser_avis",
+            "Réviser l’avis de recevabilité",
+            "Réviser l’avis",
+            RevisionForm,
+            "Avis retiré : la ligne est de nouveau prise en charge.",
+            secondaire=True,
+        ),
+        Action(
+            "gestionnaire",
+            ASSIGNER,
+            "Désigner le gestionnaire du dossier",
+            "Enregistrer le gestionnaire",
+            GestionnaireForm,
+            "Gestionnaire enregistré.",
+            secondaire=True,
+        ),
+    )
+}
+
+ACTIONS_DEMANDE = {
+    a.slug: a
+    for a in (
+        Action(
+            "complements",
+            "demander_complements",
+            "Demander des compléments au porteur",
+            "Envoyer la demande de compléments",
+            ComplementsForm,
+            "Demande de compléments envoyée : le dossier est « à compléter » et le porteur est prévenu.",
+            sur_ligne=False,
+        ),
+        Action(
+            "classer-sans-suite",
+            "classer_sans_suite",
+            "Classer la demande sans suite",
+            "Classer sans suite",
+            ClassementForm,
+            "Demande classée sans suite ; le porteur en est informé.",
+            sur_ligne=False,
+            secondaire=True,
+        ),
+    )
+}
+
+
+def autorisee(
+    action: Action, utilisateur: Utilisateur, demande: Demande, ligne: LigneFinancement | None
+) -> bool:
+    """Le droit de faire l'action, quel que soit le statut actuel (sinon : 403).
+
+    Le statut décide ensuite si l'action est possible (sinon : « plus possible », 409) ; le service des
+    transitions revérifie tout au moment d'agir (`policies.qualite_pour`).
+    """
+    if ligne is not None:  # un financeur n'agit que sur sa propre ligne
+        instructeur = service.est_instructeur(utilisateur, ligne.organisation_id)
+        return instructeur and (
+            action.declencheur == ASSIGNER or "instructeur" in ROLES_LIGNE[action.declencheur]
+        )
+    roles = ROLES_DEMANDE.get(action.declencheur, frozenset())
+    return any(q.role in roles for q in qualites(utilisateur, demande))
+
+
+def possible(action: Action, demande: Demande, ligne: LigneFinancement | None) -> bool:
+    """L'action existe depuis le statut actuel et aucune garde hors saisie ne la refuse."""
+    if action.declencheur == ASSIGNER:
+        return service.ligne_assignable(ligne)
+    machine, objet = (LIGNE, ligne) if ligne is not None else (DEMANDE, demande)
+    if action.declencheur not in machine.possibles(objet):
+        return False
+    return not [p for p in machine.problemes(objet, action.declencheur) if p.champ is None]
+
+
+def formulaire(
+    action: Action, objet_id: int, version: int | None = None, equipe: list[Utilisateur] | None = None
+) -> FlaskForm:
+    """Le formulaire de l'action, préfixé pour que plusieurs tiennent sur la page du dossier."""
+    form = action.formulaire(prefix=prefixe(action.slug, objet_id))
+    if version is not None and not form.is_submitted():
+        form.version.data = version
+    if isinstance(form, GestionnaireForm):
+        form.gestionnaire_id.choices = [(0, "— Aucun gestionnaire désigné —")] + [
+            (u.id, u.nom_complet) for u in (equipe or [])
+        ]
+    return form

@@ -1,0 +1,75 @@
+"""Ce que la vue d'un dossier montre en plus aux financeurs, partenaires et pilotes (jamais au porteur) :
+un panneau par ligne du financeur de l'utilisateur avec ses actions, les actions sur le dossier, les notes
+et les autres demandes de la structure. Appelé par `dauphin.dossiers.voir`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from dauphin.instruction.actions import (
+    ACTIONS_DEMANDE,
+    ACTIONS_LIGNE,
+    Action,
+    autorisee,
+    formulaire,
+    possible,
+)
+from dauphin.models import Demande, LigneFinancement, RoleOrganisation
+from dauphin.services import instruction as service
+from forms.instruction import NoteForm
+
+
+@dataclass
+class Panneau:
+    ligne: LigneFinancement
+    actions: list[Action] = field(default_factory=list)
+    formulaires: dict[str, FlaskForm] = field(default_factory=dict)
+
+
+def note_form(organisations) -> NoteForm:
+    form = NoteForm(prefix="note")
+    form.organisation_id.choices = [(o.id, o.nom) for o in organisations]
+    if not form.is_submitted() and organisations:
+        form.organisation_id.data = organisations[0].id
+    return form
+
+
+def contexte_dossier(demande: Demande) -> dict:
+    utilisateur = current_user
+    instruites = {
+        a.organisation_id
+        for a in utilisateur.adhesions_organisations
+        if a.role == RoleOrganisation.instructeur
+    }
+    lignes = [ligne for ligne in demande.lignes_financement if ligne.organisation_id in instruites]
+    equipes = service.instructeurs({ligne.organisation_id for ligne in lignes}) if lignes else {}
+    panneaux = []
+    for ligne in lignes:
+        panneau = Panneau(ligne)
+        for action in ACTIONS_LIGNE.values():
+            if autorisee(action, utilisateur, demande, ligne) and possible(action, demande, ligne):
+                form = formulaire(action, ligne.id, ligne.version, equipes.get(ligne.organisation_id))
+                if action.slug == "gestionnaire":
+                    form.gestionnaire_id.data = ligne.gestionnaire_id or 0
+                panneau.actions.append(action)
+                panneau.formulaires[action.slug] = form
+        panneaux.append(panneau)
+    actions_dossier = [
+        action
+        for action in ACTIONS_DEMANDE.values()
+        if autorisee(action, utilisateur, demande, None) and possible(action, demande, None)
+    ]
+    organisations = service.organisations_pour_notes(utilisateur, demande)
+    return {
+        "panneaux": panneaux,
+        "actions_dossier": actions_dossier,
+        "formulaires_dossier": {a.slug: formulaire(a, demande.id, demande.version) for a in actions_dossier},
+        "notes": service.notes_visibles(demande, utilisateur),
+        "note_form": note_form(organisations) if organisations else None,
+        "autres_demandes": service.autres_demandes(demande, utilisateur),
+        "montant_vote_total": service.montant_vote_total,
+    }

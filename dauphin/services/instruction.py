@@ -1,0 +1,875 @@
+"""Instruction : l'espace de travail des financeurs, partenaires et pilotes, et ce qui n'est pas une
+transition de la machine à états (gestionnaire nommé, notes), plus ce qu'un instructeur consulte pour
+décider (autres demandes de la structure) et les enveloppes.
+
+Les transitions elles-mêmes (prendre en charge, avis, compléments, classement) passent par
+`dauphin.services.workflow`, qui verrouille, vérifie le droit, journalise et valide.
+
+Espace de travail — une liste par *espace* : une organisation vue comme financeur (les demandes dont
+elle a une ligne), une organisation vue comme partenaire (les dossiers des contrats de ville qu'elle a
+signés), ou le pilote (les dossiers des contrats qu'il pilote). Chaque requête part d'un seul index :
+`ligne_financement (organisation_id, statut)` pour un financeur, `demande (campagne_id, statut)` pour
+les contrats. Aucune union « lignes OU contrats » dans un même COUNT : c'est elle qui rendait l'ancienne
+corbeille lente.
+
+Onglets d'un financeur — ils suivent ce que le financeur a à faire sur *sa* ligne (L), le dossier (D)
+n'intervenant que lorsqu'il attend le porteur :
+- « À traiter » : L sollicitée ou prise en charge, et D n'est pas « à compléter » ;
+- « Suivies » : L avisée (recevable, non recevable), votée, convention à signer, engagée, avance versée —
+  y compris un dossier justifié dont le solde reste à verser par ce financeur — ou L pas encore avisée
+  mais D « à compléter » : la main est au porteur, le dossier revient « À traiter » quand il est attesté
+  de nouveau ;
+- « Terminées » : L refusée, soldée ou sans suite. Un dossier rejeté, classé sans suite ou retiré y est
+  toujours : le moteur met ses lignes refusées ou sans suite dans la même transaction ; un financeur
+  retiré du budget par le porteur aussi (il n'est plus sollicité).
+Ainsi le compte courant se fait sur l'index de la ligne seul (voir `compter_par_onglet`).
+Onglets des contrats (partenaire, pilote) sur le seul statut du dossier : « En instruction » (transmise
+→ programmée), « Décidées » (attribuée → justification), « Terminées ».
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from flask import current_app
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.orm import load_only, selectinload
+from werkzeug.exceptions import NotFound
+
+from dauphin.extensions import db
+from dauphin.models import (
+    Campagne,
+    ContratDeVille,
+    Demande,
+    Enveloppe,
+    LigneFinancement,
+    MembreOrganisation,
+    Note,
+    Organisation,
+    PartenaireContrat,
+    Pilotage,
+    Qpv,
+    RoleOrganisation,
+    Structure,
+    Thematique,
+    Utilisateur,
+    demande_qpv,
+)
+from dauphin.policies import Qualite, qualites, voit_instruction
+from dauphin.services import courriels
+from dauphin.services.erreurs import Conflit, NonAutorise
+from dauphin.services.workflow import charger_demande_verrouillee, en_une_transaction, journaliser
+from workflows import StatutDemande, StatutLigne
+from workflows.statuts import STATUTS_DEMANDE_FINAUX
+
+L, D = StatutLigne, StatutDemande
+
+# --- Onglets ------------------------------------------------------------------------------
+
+ONGLETS = ("a_traiter", "suivies", "terminees")
+LIBELLES_ONGLETS = {
+    "financeur": {"a_traiter": "À traiter", "suivies": "Suivies", "terminees": "Terminées"},
+    "contrats": {"a_traiter": "En instruction", "suivies": "Décidées", "terminees": "Terminées"},
+}
+AIDES_ONGLETS = {
+    "financeur": {
+        "a_traiter": "Votre ligne est sollicitée ou prise en charge et le dossier n’attend pas le porteur.",
+        "suivies": "Votre avis est donné, ou le dossier attend des compléments du porteur, ou votre "
+        "organisation a voté et le dossier suit son cours (engagement, versements, compte rendu, solde).",
+        "terminees": "Votre ligne est refusée, soldée ou sans suite (dossier rejeté, classé sans suite, "
+        "retiré, ou votre organisation retirée du budget par le porteur).",
+    },
+    "contrats": {
+        "a_traiter": "Dossiers transmis, en instruction, à compléter, instruits ou programmés en comité.",
+        "suivies": "Subvention attribuée : versements et compte rendu financier en cours.",
+        "terminees": "Dossiers rejetés, justifiés, classés sans suite ou retirés.",
+    },
+}
+
+LIGNE_A_TRAITER = (L.sollicitee, L.prise_en_charge)
+LIGNE_TERMINEE = (L.refusee, L.soldee, L.abandonnee)
+LIGNE_SUIVIE = tuple(s for s in L if s not in LIGNE_A_TRAITER + LIGNE_TERMINEE)
+FINAUX = tuple(sorted(STATUTS_DEMANDE_FINAUX))
+NON_TRANSMIS = (D.brouillon, D.attente_attestation)
+DOSSIER_EN_INSTRUCTION = (D.transmise, D.en_instruction, D.a_completer, D.instruite, D.programmee)
+DOSSIER_DECIDE = tuple(s for s in D if s not in DOSSIER_EN_INSTRUCTION + FINAUX + NON_TRANSMIS)
+
+
+def conditions_onglets(mode: str) -> dict[str, ColumnElement[bool]]:
+    """La condition SQL de chaque onglet ; les trois se partagent exactement les lignes de la liste."""
+    if mode == "financeur":
+        attend_le_porteur = Demande.statut == D.a_completer
+        return {
+            "a_traiter": and_(LigneFinancement.statut.in_(LIGNE_A_TRAITER), ~attend_le_porteur),
+            "suivies": or_(
+                LigneFinancement.statut.in_(LIGNE_SUIVIE),
+                and_(LigneFinancement.statut.in_(LIGNE_A_TRAITER), attend_le_porteur),
+            ),
+            "terminees": LigneFinancement.statut.in_(LIGNE_TERMINEE),
+        }
+    return {
+        "a_traiter": Demande.statut.in_(DOSSIER_EN_INSTRUCTION),
+        "suivies": Demande.statut.in_(DOSSIER_DECIDE),
+        "terminees": Demande.statut.in_(FINAUX),
+    }
+
+
+def onglet_de_la_ligne(statut: StatutLigne) -> str:
+    """L'onglet d'une ligne d'après son seul statut (« à traiter » devient « suivies » si le dossier est
+    à compléter : voir `conditions_onglets`)."""
+    if statut in LIGNE_TERMINEE:
+        return "terminees"
+    return "suivies" if statut in LIGNE_SUIVIE else "a_traiter"
+
+
+# --- Espaces ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Espace:
+    """Ce que liste l'espace de travail : `financeur` (lignes de l'organisation) ou `contrats`."""
+
+    cle: str
+    mode: str
+    role: str  # instructeur | partenaire | pilote
+    libelle: str
+    organisation_id: int | None = None
+    contrat_ids: tuple[int, ...] = ()
+
+    @property
+    def peut_agir(self) -> bool:
+        return self.role == "instructeur"
+
+
+def espaces(utilisateur: Utilisateur) -> list[Espace]:
+    """Les espaces de l'utilisateur, dans l'ordre du sélecteur (trois requêtes au plus)."""
+    adhesions = db.session.execute(
+        select(MembreOrganisation.organisation_id, MembreOrganisation.role, Organisation.nom)
+        .join(Organisation, Organisation.id == MembreOrganisation.organisation_id)
+        .where(MembreOrganisation.utilisateur_id == utilisateur.id)
+        .order_by(Organisation.nom)
+    ).all()
+    signes: dict[int, list[int]] = defaultdict(list)
+    if adhesions:
+        for organisation_id, contrat_id in db.session.execute(
+            select(PartenaireContrat.organisation_id, PartenaireContrat.contrat_id)
+            .where(PartenaireContrat.organisation_id.in_([a.organisation_id for a in adhesions]))
+            .order_by(PartenaireContrat.contrat_id)
+        ):
+            signes[organisation_id].append(contrat_id)
+    resultat = []
+    for organisation_id, role, nom in adhesions:
+        if role == RoleOrganisation.instructeur:
+            resultat.append(
+                Espace(
+                    f"financeur-{organisation_id}",
+                    "financeur",
+                    "instructeur",
+                    f"{nom} — demandes adressées à votre organisation",
+                    organisation_id,
+                )
+            )
+        if signes.get(organisation_id):
+            resultat.append(
+                Espace(
+                    f"partenaire-{organisation_id}",
+                    "contrats",
+                    "partenaire",
+                    f"{nom} — dossiers des contrats de ville signés",
+                    organisation_id,
+                    tuple(signes[organisation_id]),
+                )
+            )
+    pilotes = tuple(
+        db.session.scalars(
+            select(Pilotage.contrat_id)
+            .where(Pilotage.utilisateur_id == utilisateur.id)
+            .order_by(Pilotage.contrat_id)
+        )
+    )
+    if pilotes:
+        resultat.append(
+            Espace("pilote", "contrats", "pilote", "Dossiers des contrats que vous pilotez", None, pilotes)
+        )
+    return resultat
+
+
+# --- Liste : filtres, recherche, tri, comptes par onglet ------------------------------------
+
+
+@dataclass
+class Filtres:
+    contrat_id: int | None = None
+    exercice: int | None = None
+    statut_dossier: StatutDemande | None = None
+    statut_ligne: StatutLigne | None = None
+    thematiques: list[str] = field(default_factory=list)  # un pilier : lui et ses sous-thèmes
+    qpv_id: int | None = None
+    structure_id: int | None = None
+    recherche: str | None = None
+    gestionnaire_id: int | None = None
+
+    @property
+    def sur_le_contenu(self) -> bool:
+        """Un filtre porte sur le contenu de la demande (thématique, QPV, structure, recherche)."""
+        return any((self.thematiques, self.qpv_id, self.structure_id, self.recherche))
+
+    @property
+    def sur_le_dossier(self) -> bool:
+        """Un filtre porte sur la demande (et pas seulement sur la ligne du financeur)."""
+        return self.sur_le_contenu or any((self.contrat_id, self.exercice, self.statut_dossier))
+
+    @property
+    def actifs(self) -> bool:
+        return any(
+            (
+                self.contrat_id,
+                self.exercice,
+                self.statut_dossier,
+                self.statut_ligne,
+                self.thematiques,
+                self.qpv_id,
+                self.structure_id,
+                self.recherche,
+                self.gestionnaire_id,
+            )
+        )
+
+
+TRIS = {
+    "numero": "Numéro",
+    "transmise": "Transmise le",
+    "structure": "Structure",
+    "montant": "Montant demandé",
+}
+
+
+NUMERO_COMPLET = re.compile(r"\d{4}-\d{6}")  # 2026-000123 (dauphin.services.numerotation)
+
+
+def _motif(texte: str) -> str:
+    echappe = texte.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{echappe}%"
+
+
+def _filtres_ligne(requete: Select, espace: Espace, filtres: Filtres) -> Select:
+    requete = requete.where(LigneFinancement.organisation_id == espace.organisation_id)
+    if filtres.statut_ligne is not None:
+        requete = requete.where(LigneFinancement.statut == filtres.statut_ligne)
+    if filtres.gestionnaire_id is not None:
+        requete = requete.where(LigneFinancement.gestionnaire_id == filtres.gestionnaire_id)
+    return requete
+
+
+def _requete_lignes(espace: Espace, filtres: Filtres, *colonnes) -> Select:
+    """SELECT colonnes FROM ligne_financement WHERE (la ligne du financeur, filtres sur la ligne)."""
+    return _filtres_ligne(select(*colonnes).select_from(LigneFinancement), espace, filtres)
+
+
+def _campagnes(espace: Espace, filtres: Filtres) -> Select:
+    """Les campagnes du périmètre (contrats de l'espace) et des filtres contrat et exercice : l'index
+    `demande (campagne_id, statut)` sert alors directement."""
+    campagnes = select(Campagne.id)
+    if espace.mode != "financeur":
+        campagnes = campagnes.where(Campagne.contrat_id.in_(espace.contrat_ids))
+    if filtres.contrat_id is not None:
+        campagnes = campagnes.where(Campagne.contrat_id == filtres.contrat_id)
+    if filtres.exercice is not None:
+        campagnes = campagnes.where(Campagne.exercice == filtres.exercice)
+    return campagnes
+
+
+def _requete(espace: Espace, filtres: Filtres, *colonnes, avec_structure: bool = False) -> Select:
+    """SELECT colonnes FROM demande [JOIN la ligne du financeur] [JOIN structure] WHERE …
+
+    Seules les demandes transmises (numérotées) : une ligne de financement n'existe qu'à partir de la
+    transmission, et `transmise_le` est posée avec le numéro. La condition `transmise_le IS NOT NULL`
+    laisse PostgreSQL parcourir l'index (transmise_le, id) à rebours sans passer par les brouillons, dont
+    la date vide viendrait en tête du tri décroissant.
+    """
+    requete = select(*colonnes).select_from(Demande)
+    if espace.mode == "financeur":
+        requete = _filtres_ligne(
+            requete.join(LigneFinancement, LigneFinancement.demande_id == Demande.id), espace, filtres
+        )
+        if filtres.contrat_id is not None or filtres.exercice is not None:
+            requete = requete.where(Demande.campagne_id.in_(_campagnes(espace, filtres)))
+    else:
+        requete = requete.where(
+            Demande.campagne_id.in_(_campagnes(espace, filtres)), Demande.numero.is_not(None)
+        )
+    requete = requete.where(Demande.transmise_le.is_not(None))
+    if filtres.statut_dossier is not None:
+        requete = requete.where(Demande.statut == filtres.statut_dossier)
+    if filtres.thematiques:
+        requete = requete.where(Demande.thematique_code.in_(filtres.thematiques))
+    if filtres.qpv_id is not None:
+        requete = requete.where(
+            Demande.id.in_(select(demande_qpv.c.demande_id).where(demande_qpv.c.qpv_id == filtres.qpv_id))
+        )
+    if filtres.structure_id is not None:
+        requete = requete.where(Demande.structure_id == filtres.structure_id)
+    if avec_structure or (filtres.recherche and not NUMERO_COMPLET.fullmatch(filtres.recherche)):
+        requete = requete.join(Structure, Structure.id == Demande.structure_id)
+    if filtres.recherche and NUMERO_COMPLET.fullmatch(filtres.recherche):
+        requete = requete.where(Demande.numero == filtres.recherche)  # un numéro entier : l'index unique
+    elif filtres.recherche:
+        motif = _motif(filtres.recherche)
+        trouve = or_(
+            Demande.numero.ilike(motif, escape="\\"),
+            Demande.intitule.ilike(motif, escape="\\"),
+            Structure.raison_sociale.ilike(motif, escape="\\"),
+            Structure.sigle.ilike(motif, escape="\\"),
+        )
+        if espace.mode == "financeur":
+            # Le CASE, qui cite la ligne du financeur, empêche PostgreSQL d'évaluer les ILIKE sur toutes les
+            # demandes avant la jointure : ils ne portent que sur celles de l'organisation (2 à 4 fois
+            # plus rapide sur un gros financeur).
+            trouve = case((LigneFinancement.id.is_not(None), trouve), else_=false())
+        requete = requete.where(trouve)
+    return requete
+
+
+def compter_par_onglet(espace: Espace, filtres: Filtres) -> dict[str, int]:
+    """Le nombre de demandes de chaque onglet, filtres compris, en une requête.
+
+    Cas courant — un financeur, sans filtre sur le dossier : on compte ses lignes par statut sur le seul
+    index `ligne_financement (organisation_id, statut)`, et on ne lit la demande que pour ses lignes
+    « à traiter » (est-elle à compléter ?) — deux SELECT réunis par UNION ALL. Sinon : la jointure avec la
+    demande, classée par CASE et groupée.
+    """
+    comptes = dict.fromkeys(ONGLETS, 0)
+    if espace.mode == "financeur" and not filtres.sur_le_dossier:
+        par_statut = _requete_lignes(espace, filtres, cast(LigneFinancement.statut, String).label("cle"))
+        a_completer = _requete(espace, filtres, literal("a_completer", String).label("cle")).where(
+            LigneFinancement.statut.in_(LIGNE_A_TRAITER), Demande.statut == D.a_completer
+        )
+        resultats = union_all(
+            par_statut.add_columns(func.count().label("n")).group_by(LigneFinancement.statut),
+            a_completer.add_columns(func.count().label("n")),
+        ).subquery()
+        for cle, nombre in db.session.execute(select(resultats.c.cle, resultats.c.n)):
+            if cle == "a_completer":
+                comptes["a_traiter"] -= nombre
+                comptes["suivies"] += nombre
+            else:
+                comptes[onglet_de_la_ligne(StatutLigne(cle))] += nombre
+        return comptes
+    conditions = conditions_onglets(espace.mode)
+    onglet = case(
+        (conditions["terminees"], "terminees"), (conditions["a_traiter"], "a_traiter"), else_="suivies"
+    ).label("onglet")
+    if espace.mode == "contrats" and not filtres.sur_le_contenu:
+        # Les dossiers des contrats, par statut, sur le seul index demande (campagne_id, statut) ; on retire
+        # ceux retirés avant d'avoir été transmis (statut « retirée », sans numéro), seuls à n'être pas vus.
+        dossiers = select(onglet).where(
+            Demande.campagne_id.in_(_campagnes(espace, filtres)), Demande.statut.not_in(NON_TRANSMIS)
+        )
+        if filtres.statut_dossier is not None:
+            dossiers = dossiers.where(Demande.statut == filtres.statut_dossier)
+        dossiers = dossiers.subquery()
+        jamais_transmis = (
+            select(literal("non_transmis", String), func.count())
+            .where(Demande.campagne_id.in_(_campagnes(espace, filtres)), Demande.statut == D.retiree)
+            .where(Demande.numero.is_(None))
+        )
+        if filtres.statut_dossier not in (None, D.retiree):
+            jamais_transmis = jamais_transmis.where(false())
+        par_onglet = select(dossiers.c.onglet, func.count()).group_by(dossiers.c.onglet)
+        for nom, nombre in db.session.execute(union_all(par_onglet, jamais_transmis)):
+            if nom == "non_transmis":
+                comptes["terminees"] -= nombre
+            else:
+                comptes[nom] += nombre
+        return comptes
+    classees = _requete(espace, filtres, onglet).subquery()
+    for nom, nombre in db.session.execute(
+        select(classees.c.onglet, func.count()).group_by(classees.c.onglet)
+    ):
+        comptes[nom] = nombre
+    return comptes
+
+
+def montant_total_demande():
+    """Somme des montants demandés aux financeurs encore sollicités (sous-requête corrélée)."""
+    return (
+        select(func.coalesce(func.sum(LigneFinancement.montant_demande), 0))
+        .where(LigneFinancement.demande_id == Demande.id, LigneFinancement.statut != L.abandonnee)
+        .correlate(Demande)
+        .scalar_subquery()
+    )
+
+
+def page_demandes(
+    espace: Espace,
+    filtres: Filtres,
+    onglet: str,
+    total: int,
+    *,
+    tri: str = "transmise",
+    ordre: str = "desc",
+    page: int = 1,
+    par_page: int = 25,
+) -> Pagination:
+    """Une page de l'onglet, paginée en SQL. Le total vient de `compter_par_onglet` (pas de second COUNT).
+
+    Chargement groupé comme `dauphin.listes.paginer_demandes` (structure, contrat, lignes et leurs
+    financeurs), plus le gestionnaire des lignes : le nombre de requêtes ne dépend pas du nombre de lignes.
+    """
+    requete = _requete(espace, filtres, Demande, avec_structure=tri == "structure").where(
+        conditions_onglets(espace.mode)[onglet]
+    )
+    if tri == "numero":
+        cle = Demande.numero
+    elif tri == "structure":
+        cle = func.lower(Structure.raison_sociale)  # ordre alphabétique, pas celui des majuscules
+    elif tri == "montant":
+        cle = LigneFinancement.montant_demande if espace.mode == "financeur" else montant_total_demande()
+    else:
+        cle = Demande.transmise_le
+    if ordre == "asc":
+        requete = requete.order_by(cle.asc(), Demande.id.asc())
+    else:
+        requete = requete.order_by(cle.desc(), Demande.id.desc())
+    requete = requete.options(
+        load_only(  # les colonnes de la liste, pas les longs textes de l'action
+            Demande.numero,
+            Demande.intitule,
+            Demande.structure_id,
+            Demande.campagne_id,
+            Demande.exercice,
+            Demande.statut,
+            Demande.transmise_le,
+            Demande.version,
+        ),
+        selectinload(Demande.structure),
+        selectinload(Demande.campagne).selectinload(Campagne.contrat),
+        selectinload(Demande.lignes_financement).selectinload(LigneFinancement.organisation),
+        selectinload(Demande.lignes_financement).selectinload(LigneFinancement.gestionnaire),
+    )
+    pagination = db.paginate(requete, page=page, per_page=par_page, error_out=False, count=False)
+    pagination.total = total
+    return pagination
+
+
+@dataclass
+class OptionsFiltres:
+    contrats: list[tuple[int, str]]
+    exercices: list[int]
+    thematiques: list[Thematique]
+    qpvs: list[Qpv]
+
+
+def options_filtres(espace: Espace, contrat_id: int | None = None) -> OptionsFiltres:
+    """Les valeurs proposées par les listes de filtres, limitées au périmètre de l'espace."""
+    requete = select(ContratDeVille.id, ContratDeVille.code, ContratDeVille.libelle, Campagne.exercice).join(
+        Campagne, Campagne.contrat_id == ContratDeVille.id
+    )
+    if espace.mode == "financeur":
+        requete = requete.join(Enveloppe, Enveloppe.campagne_id == Campagne.id).where(
+            Enveloppe.organisation_id == espace.organisation_id
+        )
+    else:
+        requete = requete.where(ContratDeVille.id.in_(espace.contrat_ids))
+    lignes = db.session.execute(requete).all()
+    contrats = sorted({(r.id, f"{r.libelle} ({r.code})") for r in lignes}, key=lambda c: c[1])
+    exercices = sorted({r.exercice for r in lignes}, reverse=True)
+    ids = [contrat_id] if contrat_id in {c[0] for c in contrats} else [c[0] for c in contrats]
+    qpvs = (
+        db.session.scalars(select(Qpv).where(Qpv.contrat_id.in_(ids)).order_by(Qpv.libelle, Qpv.code)).all()
+        if ids
+        else []
+    )
+    thematiques = db.session.scalars(
+        select(Thematique).where(Thematique.actif).order_by(Thematique.ordre, Thematique.code)
+    ).all()
+    return OptionsFiltres(contrats, exercices, list(thematiques), list(qpvs))
+
+
+# --- Ce que l'instructeur consulte pour décider -----------------------------------------------
+
+
+def perimetre_visible(utilisateur: Utilisateur) -> ColumnElement[bool]:
+    """Condition SQL sur `Demande` : les dossiers transmis que l'utilisateur peut voir hors de sa
+    structure, comme `policies.qualites` (financeur sollicité, partenaire du contrat, pilote, national)."""
+    if utilisateur.administrateur_national:
+        return true()
+    conditions = []
+    instruites = [
+        a.organisation_id
+        for a in utilisateur.adhesions_organisations
+        if a.role == RoleOrganisation.instructeur
+    ]
+    if instruites:
+        conditions.append(
+            Demande.id.in_(
+                select(LigneFinancement.demande_id).where(LigneFinancement.organisation_id.in_(instruites))
+            )
+        )
+    organisations = [a.organisation_id for a in utilisateur.adhesions_organisations]
+    if organisations:
+        conditions.append(
+            Demande.campagne_id.in_(
+                select(Campagne.id)
+                .join(PartenaireContrat, PartenaireContrat.contrat_id == Campagne.contrat_id)
+                .where(PartenaireContrat.organisation_id.in_(organisations))
+            )
+        )
+    pilotes = [p.contrat_id for p in utilisateur.pilotages]
+    if pilotes:
+        conditions.append(
+            Demande.campagne_id.in_(select(Campagne.id).where(Campagne.contrat_id.in_(pilotes)))
+        )
+    if not conditions:
+        return false()
+    return and_(Demande.numero.is_not(None), or_(*conditions))
+
+
+HISTORIQUE_MAX = 50
+
+
+@dataclass
+class AutresDemandes:
+    meme_exercice: list[Demande]
+    precedentes: list[Demande]
+    tronque: bool
+
+
+def autres_demandes(demande: Demande, utilisateur: Utilisateur) -> AutresDemandes:
+    """Les autres demandes de la structure cet exercice et les exercices précédents, que l'utilisateur
+    a le droit de voir (un partenaire du contrat A ne voit rien du contrat B)."""
+    trouvees = db.session.scalars(
+        select(Demande)
+        .where(
+            Demande.structure_id == demande.structure_id,
+            Demande.id != demande.id,
+            Demande.exercice <= demande.exercice,
+            perimetre_visible(utilisateur),
+        )
+        .order_by(Demande.exercice.desc(), Demande.numero.desc())
+        .limit(HISTORIQUE_MAX + 1)
+        .options(
+            selectinload(Demande.campagne).selectinload(Campagne.contrat),
+            selectinload(Demande.lignes_financement).selectinload(LigneFinancement.organisation),
+        )
+    ).all()
+    tronque = len(trouvees) > HISTORIQUE_MAX
+    trouvees = trouvees[:HISTORIQUE_MAX]
+    return AutresDemandes(
+        [d for d in trouvees if d.exercice == demande.exercice],
+        [d for d in trouvees if d.exercice < demande.exercice],
+        tronque,
+    )
+
+
+def montant_vote_total(demande: Demande) -> Decimal | None:
+    votes = [ligne.montant_vote for ligne in demande.lignes_financement if ligne.montant_vote is not None]
+    return sum(votes, Decimal("0")) if votes else None
+
+
+# --- Gestionnaire nommé -------------------------------------------------------------------------
+
+
+def est_instructeur(utilisateur: Utilisateur, organisation_id: int) -> bool:
+    return any(
+        a.organisation_id == organisation_id and a.role == RoleOrganisation.instructeur
+        for a in utilisateur.adhesions_organisations
+    )
+
+
+def ligne_assignable(ligne: LigneFinancement) -> bool:
+    """Un gestionnaire se désigne tant que le financeur est sollicité (ligne pas sans suite)."""
+    return ligne.statut != L.abandonnee
+
+
+def peut_assigner(utilisateur: Utilisateur, ligne: LigneFinancement) -> bool:
+    """Un instructeur du financeur de la ligne, tant que la ligne n'est pas sans suite."""
+    return ligne_assignable(ligne) and est_instructeur(utilisateur, ligne.organisation_id)
+
+
+def instructeurs(organisation_ids) -> dict[int, list[Utilisateur]]:
+    """Les instructeurs actifs de chaque organisation (choix du gestionnaire), en une requête."""
+    resultat: dict[int, list[Utilisateur]] = defaultdict(list)
+    if not organisation_ids:
+        return resultat
+    for organisation_id, utilisateur in db.session.execute(
+        select(MembreOrganisation.organisation_id, Utilisateur)
+        .join(Utilisateur, Utilisateur.id == MembreOrganisation.utilisateur_id)
+        .where(
+            MembreOrganisation.organisation_id.in_(list(organisation_ids)),
+            MembreOrganisation.role == RoleOrganisation.instructeur,
+            Utilisateur.actif,
+        )
+        .order_by(Utilisateur.nom, Utilisateur.prenom, Utilisateur.id)
+    ):
+        resultat[organisation_id].append(utilisateur)
+    return resultat
+
+
+class GestionnaireInvalide(ValueError):
+    """Le gestionnaire choisi n'est pas un instructeur actif du financeur."""
+
+
+def assigner_gestionnaire(
+    ligne_id: int, gestionnaire_id: int | None, utilisateur: Utilisateur, *, version: int | str | None = None
+) -> LigneFinancement:
+    """Désigne (ou retire, avec None) le gestionnaire nommé d'une ligne, parmi les instructeurs du financeur.
+
+    Ce n'est pas un changement de statut : le journal en garde une ligne « assigner_gestionnaire » dont le
+    statut avant et après est le même, écrite dans la même transaction. Le gestionnaire désigné par un
+    collègue en est informé par courriel.
+    """
+
+    def operation():
+        ligne = db.session.get(LigneFinancement, ligne_id)
+        if ligne is None:
+            raise NotFound()
+        demande = charger_demande_verrouillee(ligne.demande_id)
+        db.session.refresh(ligne)
+        if version not in (None, "") and str(ligne.version) != str(version):
+            raise Conflit()
+        if not peut_assigner(utilisateur, ligne):
+            raise NonAutorise("assigner_gestionnaire")
+        gestionnaire = None
+        if gestionnaire_id is not None:
+            gestionnaire = next(
+                (
+                    u
+                    for u in instructeurs([ligne.organisation_id])[ligne.organisation_id]
+                    if u.id == gestionnaire_id
+                ),
+                None,
+            )
+            if gestionnaire is None:
+                raise GestionnaireInvalide("Choisissez un instructeur de votre organisation.")
+        if ligne.gestionnaire_id == gestionnaire_id:
+            return ligne  # rien ne change : ni écriture ni journal
+        ligne.gestionnaire_id = gestionnaire_id
+        commentaire = (
+            f"Gestionnaire : {gestionnaire.nom_complet}." if gestionnaire else "Gestionnaire retiré."
+        )
+        qualite = Qualite("instructeur", organisation_id=ligne.organisation_id)
+        journaliser(
+            demande,
+            ligne,
+            "assigner_gestionnaire",
+            ligne.statut,
+            ligne.statut,
+            utilisateur,
+            qualite,
+            commentaire,
+        )
+        if gestionnaire is not None and gestionnaire.id != utilisateur.id:
+            courriels.ecrire(
+                gestionnaire.email,
+                f"Dossier {demande.numero} : vous en êtes gestionnaire",
+                f"{utilisateur.nom_complet} vous a désigné gestionnaire du dossier {demande.numero} "
+                f"« {demande.titre} » pour {ligne.organisation.nom}.\n"
+                f"Dossier : {current_app.config['BASE_URL']}/dossiers/{demande.id}",
+                demande,
+            )
+        return ligne
+
+    return en_une_transaction(operation)
+
+
+# --- Notes partagées et privées ---------------------------------------------------------------
+
+ROLES_NOTES = frozenset({"instructeur", "partenaire", "pilote"})
+
+
+def organisations_utilisateur(utilisateur: Utilisateur) -> set[int]:
+    """Les organisations dont l'utilisateur lit les notes privées : celles dont il est membre, et celle
+    pour laquelle il pilote un contrat."""
+    return {a.organisation_id for a in utilisateur.adhesions_organisations} | {
+        p.organisation_id for p in utilisateur.pilotages
+    }
+
+
+def organisations_pour_notes(utilisateur: Utilisateur, demande: Demande) -> list[Organisation]:
+    """Au nom de quelles organisations l'utilisateur peut écrire une note sur ce dossier."""
+    if demande.numero is None:
+        return []
+    ids = {q.organisation_id for q in qualites(utilisateur, demande) if q.role in ROLES_NOTES}
+    ids.discard(None)
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(select(Organisation).where(Organisation.id.in_(ids)).order_by(Organisation.nom))
+    )
+
+
+def notes_visibles(demande: Demande, utilisateur: Utilisateur) -> list[Note]:
+    """Les notes partagées, et les notes privées des organisations de l'utilisateur. Jamais au porteur."""
+    if not voit_instruction(utilisateur, demande):
+        return []
+    privees = organisations_utilisateur(utilisateur)
+    lisibles = or_(Note.partagee, Note.organisation_id.in_(privees)) if privees else Note.partagee
+    return list(
+        db.session.scalars(
+            select(Note)
+            .where(Note.demande_id == demande.id, lisibles)
+            .order_by(Note.id)
+            .options(selectinload(Note.auteur), selectinload(Note.organisation))
+        )
+    )
+
+
+def ajouter_note(
+    demande_id: int, utilisateur: Utilisateur, organisation_id: int, texte: str, partagee: bool
+) -> Note:
+    demande = db.session.get(Demande, demande_id)
+    if demande is None:
+        raise NotFound()
+    if organisation_id not in {o.id for o in organisations_pour_notes(utilisateur, demande)}:
+        raise NonAutorise("ajouter_note")
+    texte = (texte or "").strip()
+    if not texte:
+        raise ValueError("Écrivez le texte de la note.")
+    note = Note(
+        demande_id=demande.id,
+        organisation_id=organisation_id,
+        auteur_id=utilisateur.id,
+        partagee=partagee,
+        texte=texte,
+    )
+    db.session.add(note)
+    db.session.commit()
+    return note
+
+
+# --- Enveloppes -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LigneEnveloppe:
+    organisation: str
+    contrat: str
+    code_contrat: str
+    exercice: int
+    total: Decimal
+    vote: Decimal
+    verse: Decimal
+
+    @property
+    def reste(self) -> Decimal:
+        return self.total - self.vote
+
+
+def perimetre_enveloppes(utilisateur: Utilisateur) -> ColumnElement[bool] | None:
+    """Les enveloppes de ses organisations (tout membre) et toutes celles des contrats qu'il pilote."""
+    organisations = [a.organisation_id for a in utilisateur.adhesions_organisations]
+    pilotes = [p.contrat_id for p in utilisateur.pilotages]
+    conditions = []
+    if organisations:
+        conditions.append(Enveloppe.organisation_id.in_(organisations))
+    if pilotes:
+        conditions.append(Campagne.contrat_id.in_(pilotes))
+    return or_(*conditions) if conditions else None
+
+
+def options_enveloppes(utilisateur: Utilisateur) -> tuple[list[int], list[tuple[int, str]]]:
+    perimetre = perimetre_enveloppes(utilisateur)
+    if perimetre is None:
+        return [], []
+    lignes = db.session.execute(
+        select(Campagne.exercice, ContratDeVille.id, ContratDeVille.libelle, ContratDeVille.code)
+        .select_from(Enveloppe)
+        .join(Campagne, Campagne.id == Enveloppe.campagne_id)
+        .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
+        .where(perimetre)
+        .distinct()
+    ).all()
+    exercices = sorted({r.exercice for r in lignes}, reverse=True)
+    contrats = sorted({(r.id, f"{r.libelle} ({r.code})") for r in lignes}, key=lambda c: c[1])
+    return exercices, contrats
+
+
+def enveloppes(
+    utilisateur: Utilisateur, exercice: int | None = None, contrat_id: int | None = None
+) -> list[LigneEnveloppe]:
+    """Par financeur × contrat × exercice : total, engagé (voté), versé et reste. Une requête : les montants
+    des lignes sont agrégés par (campagne, financeur) puis joints aux enveloppes visibles."""
+    perimetre = perimetre_enveloppes(utilisateur)
+    if perimetre is None:
+        return []
+    visibles = (
+        select(Enveloppe.campagne_id, Enveloppe.organisation_id)
+        .join(Campagne, Campagne.id == Enveloppe.campagne_id)
+        .where(perimetre)
+    )
+    if exercice is not None:
+        visibles = visibles.where(Campagne.exercice == exercice)
+    if contrat_id is not None:
+        visibles = visibles.where(Campagne.contrat_id == contrat_id)
+    paires = visibles.subquery()
+    montants = (
+        select(
+            Demande.campagne_id,
+            LigneFinancement.organisation_id,
+            func.coalesce(func.sum(LigneFinancement.montant_vote), 0).label("vote"),
+            func.coalesce(func.sum(LigneFinancement.montant_verse), 0).label("verse"),
+        )
+        .select_from(Demande)
+        .join(LigneFinancement, LigneFinancement.demande_id == Demande.id)
+        .join(
+            paires,
+            and_(
+                paires.c.campagne_id == Demande.campagne_id,
+                paires.c.organisation_id == LigneFinancement.organisation_id,
+            ),
+        )
+        # Redondant avec la jointure, mais part de l'index demande (campagne_id, statut) : seules les
+        # demandes des campagnes affichées sont lues.
+        .where(Demande.campagne_id.in_(select(paires.c.campagne_id)))
+        .group_by(Demande.campagne_id, LigneFinancement.organisation_id)
+        .subquery()
+    )
+    requete = (
+        visibles.with_only_columns(
+            Organisation.nom,
+            ContratDeVille.libelle,
+            ContratDeVille.code,
+            Campagne.exercice,
+            Enveloppe.montant,
+            func.coalesce(montants.c.vote, 0),
+            func.coalesce(montants.c.verse, 0),
+            maintain_column_froms=True,
+        )
+        .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
+        .join(Organisation, Organisation.id == Enveloppe.organisation_id)
+        .outerjoin(
+            montants,
+            and_(
+                montants.c.campagne_id == Enveloppe.campagne_id,
+                montants.c.organisation_id == Enveloppe.organisation_id,
+            ),
+        )
+        .order_by(Campagne.exercice.desc(), ContratDeVille.libelle, Organisation.nom)
+    )
+    return [
+        LigneEnveloppe(nom, libelle, code, annee, Decimal(total), Decimal(vote), Decimal(verse))
+        for nom, libelle, code, annee, total, vote, verse in db.session.execute(requete)
+    ]
+
+
+# Libellés des entrées de journal propres à l'instruction (le filtre `libelle_action` ne les connaît pas).
+ACTIONS_JOURNAL = {"assigner_gestionnaire": "Gestionnaire désigné"}
