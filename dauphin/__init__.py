@@ -66,6 +66,7 @@ def enregistrer_blueprints(app: Flask) -> None:
     from dauphin import dsfr
     from dauphin.administration import bp as administration
     from dauphin.auth import bp as auth
+    from dauphin.comites import bp as comites
     from dauphin.comptes import bp as comptes
     from dauphin.demandes import bp as demandes
     from dauphin.documents import bp as documents
@@ -87,6 +88,7 @@ def enregistrer_blueprints(app: Flask) -> None:
         demandes,
         dossiers,
         instruction,
+        comites,
         pilotage,
         administration,
     ):

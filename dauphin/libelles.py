@@ -39,6 +39,8 @@ ACTIONS = {
     "reviser_avis": "Avis révisé",
     "voter": "Montant voté",
     "refuser": "Refusée par le comité",
+    "corriger_vote": "Décision du comité corrigée",
+    "annuler_vote": "Vote annulé (correction)",
     "notifier": "Notifiée",
     "etablir_convention": "Convention établie",
     "signer_convention": "Convention signée",

@@ -28,6 +28,8 @@ def entrees(utilisateur) -> list[tuple[str, str, str]]:
         resultat.append(("Mes structures", "structures.mes_structures", "structures"))
     if utilisateur.adhesions_organisations or utilisateur.pilotages:
         resultat.append(("Instruction", "instruction.corbeille", "instruction"))
+    if utilisateur.adhesions_organisations or utilisateur.pilotages:
+        resultat.append(("Comités", "comites.liste", "comites"))
     if utilisateur.pilotages:
         resultat.append(("Pilotage", "pilotage.contrats", "pilotage"))
     if utilisateur.administrateur_national:

@@ -62,3 +62,23 @@ def dernier_recepisse(demande: Demande) -> Document | None:
         .order_by(Document.id.desc())
         .limit(1)
     )
+
+
+def enregistrer_proces_verbal(seance_id: int) -> str:
+    """Produit le procès-verbal d'une séance close du comité de pilotage, le range et rend sa clé."""
+    from dauphin.services import comites
+
+    seance = comites.charger(seance_id)
+    html = render_template(
+        "pdf/proces_verbal.html",
+        seance=seance,
+        votes=comites.votes_par_point(seance),
+        partenaires=comites.nombre_partenaires(seance.contrat_id),
+        produit_le=maintenant(),
+    )
+    contenu = html_en_pdf(html)
+    seance.pv_cle_stockage = documents.ranger(contenu)
+    seance.pv_taille = len(contenu)
+    seance.pv_produit_le = maintenant()
+    db.session.commit()
+    return seance.pv_cle_stockage

@@ -43,10 +43,14 @@ ROLES_LIGNE: dict[str, frozenset[str]] = {
     "declarer_recevable": frozenset({"instructeur"}),
     "declarer_non_recevable": frozenset({"instructeur"}),
     "reviser_avis": frozenset({"instructeur"}),
-    # Chaque financeur décide de sa propre ligne (montant voté en comité) ; la clôture du comité de
-    # pilotage, elle, agira en qualité « système » pour le compte du pilote.
+    # Chaque financeur décide de sa propre ligne. À l'écran, le vote passe par le comité de pilotage : le
+    # financeur y saisit son montant, et la clôture de la séance par le pilote déclenche ces transitions
+    # pour toutes les lignes à l'ordre du jour (dauphin/services/comites.py, journal : le pilote).
     "voter": frozenset({"instructeur"}),
     "refuser": frozenset({"instructeur"}),
+    # Correction motivée d’une décision close, par le financeur pour sa propre ligne.
+    "corriger_vote": frozenset({"instructeur"}),
+    "annuler_vote": frozenset({"instructeur"}),
     "notifier": frozenset({"instructeur"}),
     "etablir_convention": frozenset({"instructeur"}),
     "signer_convention": frozenset({"instructeur"}),

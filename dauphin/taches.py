@@ -34,3 +34,11 @@ def generer_recepisse(demande_id: int) -> int:
 
     with _contexte():
         return enregistrer_recepisse(demande_id)
+
+
+def generer_pv(seance_id: int) -> str:
+    """Produit le procès-verbal PDF d'une séance close du comité de pilotage."""
+    from dauphin.pdf import enregistrer_proces_verbal
+
+    with _contexte():
+        return enregistrer_proces_verbal(seance_id)

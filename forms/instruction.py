@@ -61,6 +61,29 @@ class RevisionForm(ActionForm):
     )
 
 
+class CorrectionVoteForm(ActionForm):
+    montant = MontantField(
+        "Montant voté corrigé (en euros)",
+        validators=[InputRequired("Indiquez le montant voté corrigé.")],
+        description="Au plus le montant demandé et le reste de votre enveloppe. Exemple : 4 500 ou 4 500,50.",
+    )
+    commentaire = TextAreaField(
+        "Motif de la correction",
+        filters=[sans_espaces],
+        validators=[DataRequired("Indiquez le motif de la correction."), Length(max=TEXTE_MAX)],
+        description="La décision du comité est close : la correction est journalisée avec son motif.",
+    )
+
+
+class AnnulationVoteForm(ActionForm):
+    commentaire = TextAreaField(
+        "Motif de l’annulation",
+        filters=[sans_espaces],
+        validators=[DataRequired("Indiquez le motif de l’annulation."), Length(max=TEXTE_MAX)],
+        description="La ligne devient « refusée » ; la correction est journalisée avec son motif.",
+    )
+
+
 class GestionnaireForm(ActionForm):
     gestionnaire_id = SelectField(
         "Gestionnaire du dossier",

@@ -78,9 +78,9 @@ def test_redirection_apres_connexion_reste_sur_le_site(client, monde):
     ("role", "attendus"),
     [
         ("signataire", ["Mes demandes", "Mes structures"]),
-        ("instructeur_etat", ["Instruction"]),
-        ("partenaire_caf", ["Instruction"]),
-        ("pilote", ["Instruction", "Pilotage"]),
+        ("instructeur_etat", ["Instruction", "Comités"]),
+        ("partenaire_caf", ["Instruction", "Comités"]),
+        ("pilote", ["Instruction", "Comités", "Pilotage"]),
         ("admin_national", ["Administration"]),
         ("sans_role", ["Mes structures"]),
     ],

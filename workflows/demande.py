@@ -78,10 +78,18 @@ DEMANDE = Definition(
             "reprendre_instruction", (S.instruite,), S.en_instruction, (une_ligne_sans_avis,), systeme=True
         ),
         Transition(
-            "attribuer", (S.programmee,), S.attribuee, (lignes_decidees, une_ligne_votee), systeme=True
+            "attribuer",
+            (S.programmee, S.rejetee),
+            S.attribuee,
+            (lignes_decidees, une_ligne_votee),
+            systeme=True,
         ),
         Transition(
-            "rejeter", (S.programmee,), S.rejetee, (lignes_decidees, aucune_ligne_votee), systeme=True
+            "rejeter",
+            (S.programmee, S.attribuee),
+            S.rejetee,
+            (lignes_decidees, aucune_ligne_votee),
+            systeme=True,
         ),
         Transition("verser", (S.attribuee,), S.versee, (un_versement,), systeme=True),
         Transition(

@@ -391,6 +391,21 @@ def dossier_programme(ligne, kwargs) -> list[Probleme]:
     ]
 
 
+DECISION_CORRIGEABLE = (StatutDemande.attribuee, StatutDemande.rejetee, StatutDemande.versee)
+
+
+@garde
+def decision_corrigeable(ligne, kwargs) -> list[Probleme]:
+    if ligne.demande.statut in DECISION_CORRIGEABLE:
+        return []
+    return [
+        Probleme(
+            "decision_non_corrigeable",
+            "Seule la décision d’un comité clos peut être corrigée, avant l’engagement de la ligne.",
+        )
+    ]
+
+
 @garde
 def avis_modifiable(ligne, kwargs) -> list[Probleme]:
     if ligne.demande.statut in (StatutDemande.en_instruction, StatutDemande.instruite):

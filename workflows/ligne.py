@@ -8,6 +8,7 @@ from workflows.gardes import (
     convention_non_requise,
     convention_requise,
     convention_signee,
+    decision_corrigeable,
     dossier_programme,
     justification_deposee,
     montant_propose_valide,
@@ -100,6 +101,17 @@ LIGNE = Definition(
         ),
         Transition(
             "refuser", (L.recevable, L.non_recevable), L.refusee, (dossier_programme,), (enregistrer_refus,)
+        ),
+        # Correction d'une décision du comité déjà close, motivée (tant que la ligne n'est pas engagée)
+        Transition(
+            "corriger_vote",
+            (L.votee, L.refusee),
+            L.votee,
+            (decision_corrigeable, motif_fourni, montant_vote_valide),
+            (enregistrer_vote,),
+        ),
+        Transition(
+            "annuler_vote", (L.votee,), L.refusee, (decision_corrigeable, motif_fourni), (enregistrer_refus,)
         ),
         # Engagement juridique : notification sous le seuil, convention au-delà de 23 000 €
         Transition("notifier", (L.votee,), L.engagee, (convention_non_requise,)),

@@ -16,8 +16,10 @@ from dauphin.policies import ROLES_DEMANDE, ROLES_LIGNE, qualites
 from dauphin.services import instruction as service
 from forms.instruction import (
     ActionForm,
+    AnnulationVoteForm,
     ClassementForm,
     ComplementsForm,
+    CorrectionVoteForm,
     GestionnaireForm,
     NonRecevableForm,
     RecevableForm,
@@ -76,6 +78,24 @@ ACTIONS_LIGNE = {
             "Réviser l’avis",
             RevisionForm,
             "Avis retiré : la ligne est de nouveau prise en charge.",
+            secondaire=True,
+        ),
+        Action(
+            "corriger-vote",
+            "corriger_vote",
+            "Corriger le montant voté par le comité",
+            "Enregistrer la correction",
+            CorrectionVoteForm,
+            "Décision corrigée ; la correction et son motif sont au journal du dossier.",
+            secondaire=True,
+        ),
+        Action(
+            "annuler-vote",
+            "annuler_vote",
+            "Annuler le vote de votre organisation",
+            "Annuler le vote",
+            AnnulationVoteForm,
+            "Vote annulé : la ligne est refusée ; l’annulation et son motif sont au journal du dossier.",
             secondaire=True,
         ),
         Action(

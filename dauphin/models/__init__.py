@@ -1,6 +1,15 @@
 """Les modèles SQLAlchemy, un module par partie du domaine."""
 
 from dauphin.models.campagnes import Campagne, Enveloppe, PieceRequise, QuestionEligibilite
+from dauphin.models.comites import (
+    ChoixVote,
+    DecisionPoint,
+    MontantComite,
+    PointOrdreDuJour,
+    SeanceComite,
+    StatutSeance,
+    VoteComite,
+)
 from dauphin.models.comptes import (
     EvenementConnexion,
     MembreOrganisation,
@@ -48,6 +57,13 @@ from dauphin.models.types import maintenant
 from workflows.statuts import StatutDemande, StatutLigne
 
 __all__ = [
+    "VoteComite",
+    "StatutSeance",
+    "SeanceComite",
+    "PointOrdreDuJour",
+    "MontantComite",
+    "DecisionPoint",
+    "ChoixVote",
     "AidePublique",
     "AxeTransversal",
     "Campagne",

@@ -323,6 +323,13 @@ def _ecrire(fichier: Path, contenu: bytes) -> None:
         temporaire.unlink(missing_ok=True)
 
 
+def ranger(contenu: bytes) -> str:
+    """Écrit un contenu produit par le portail sous une clé aléatoire neuve, et rend la clé."""
+    cle = secrets.token_hex(24)
+    _ecrire(chemin(cle), contenu)
+    return cle
+
+
 def stocker(
     structure: Structure,
     type_piece: TypePiece,
@@ -338,8 +345,7 @@ def stocker(
 
     Ne valide pas la transaction. Pour un dépôt d'usager, passer par `deposer`, qui contrôle tout.
     """
-    cle = secrets.token_hex(24)
-    _ecrire(chemin(cle), contenu)
+    cle = ranger(contenu)
     document = Document(
         structure_id=structure.id,
         type_piece=type_piece,

@@ -68,7 +68,7 @@ def declencher_demande(
             DEMANDE, demande, declencheur, demande, None, utilisateur, qualite, commentaire, arguments
         )
         apres_transition(demande, declencheur, utilisateur, qualite, commentaire)
-        _deriver(demande, arguments)
+        deriver(demande, arguments)
         return demande
 
     return en_une_transaction(operation)
@@ -93,19 +93,31 @@ def declencher_ligne(
         db.session.refresh(ligne)
         _verifier_version(ligne, version)
         qualite = _qualite(utilisateur, declencheur, demande, ligne)
-        arguments.setdefault("aujourdhui", aujourdhui())
-        if declencheur == "voter":
-            # Calculés ici, sous verrou, jamais fournis par l'appelant : le reste de l'enveloppe et ce que ce
-            # financeur a déjà voté à cette structure cette année (seuil de la convention).
-            arguments["reste_enveloppe"] = enveloppes.reste(demande.campagne_id, ligne.organisation_id)
-            arguments["deja_vote_structure"] = enveloppes.vote_a_la_structure(
-                ligne.organisation_id, demande.structure_id, demande.exercice, sauf_ligne_id=ligne.id
-            )
-        _declencher(LIGNE, ligne, declencheur, demande, ligne, utilisateur, qualite, commentaire, arguments)
-        _deriver(demande, arguments)
+        declencher_ligne_verrouillee(
+            demande, ligne, declencheur, utilisateur, qualite, commentaire, arguments
+        )
+        deriver(demande, arguments)
         return ligne
 
     return en_une_transaction(operation)
+
+
+def declencher_ligne_verrouillee(demande, ligne, declencheur, utilisateur, qualite, commentaire, arguments):
+    """Déclenche et journalise, sans valider : pour qui tient déjà le verrou du dossier et fait plusieurs
+    transitions dans une même transaction (clôture d'un comité)."""
+    arguments.setdefault("aujourdhui", aujourdhui())
+    if declencheur in ("voter", "corriger_vote"):
+        # Calculés ici, sous verrou, jamais fournis par l'appelant : le reste de l'enveloppe et ce que ce
+        # financeur a déjà voté à cette structure cette année (seuil de la convention). Une correction
+        # remplace le montant déjà voté de la ligne : il est rendu au reste.
+        reste = enveloppes.reste(demande.campagne_id, ligne.organisation_id)
+        if reste is not None and declencheur == "corriger_vote":
+            reste += ligne.montant_vote or 0
+        arguments["reste_enveloppe"] = reste
+        arguments["deja_vote_structure"] = enveloppes.vote_a_la_structure(
+            ligne.organisation_id, demande.structure_id, demande.exercice, sauf_ligne_id=ligne.id
+        )
+    _declencher(LIGNE, ligne, declencheur, demande, ligne, utilisateur, qualite, commentaire, arguments)
 
 
 def en_une_transaction(operation):
@@ -174,7 +186,7 @@ def journaliser(demande, ligne, declencheur, avant, apres, utilisateur, qualite,
     db.session.add(evenement)
 
 
-def _deriver(demande: Demande, arguments: dict) -> None:
+def deriver(demande: Demande, arguments: dict) -> None:
     """Les statuts que DOMAIN.md dérive des lignes (en instruction, instruite, attribuée…)."""
     for declencheur, avant, apres in DEMANDE.suivre_derivations(demande, aujourdhui=arguments["aujourdhui"]):
         journaliser(demande, None, declencheur, avant, apres, None, SYSTEME)

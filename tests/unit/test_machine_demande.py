@@ -111,6 +111,9 @@ PERMIS: dict[tuple[str, str], Callable[[str], tuple[Demande, dict]]] = {
     ("reprendre_instruction", S.instruite): _avec_lignes(L.recevable, L.prise_en_charge),
     ("attribuer", S.programmee): _avec_lignes(L.votee, L.refusee),
     ("rejeter", S.programmee): _avec_lignes(L.refusee, L.refusee, L.abandonnee),
+    # Après correction motivée d'une décision de comité close
+    ("attribuer", S.rejetee): _avec_lignes(L.votee, L.refusee),
+    ("rejeter", S.attribuee): _avec_lignes(L.refusee, L.abandonnee),
     ("verser", S.attribuee): _avec_lignes(L.avance_versee, L.votee),
     ("valider_justification", S.justification_en_cours): _avec_lignes(
         L.avance_versee, L.refusee, compte_rendu_valide=True

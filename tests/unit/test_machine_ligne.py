@@ -71,6 +71,22 @@ def _refus(source):
     return ligne_au_comite(source), {"aujourdhui": JOUR_VOTE}
 
 
+def _correction(source):
+    return ligne(source, demande=demande_complete(statut=S.attribuee)), {
+        "montant": MONTANT_VOTE - Decimal("100"),
+        "reste_enveloppe": RESTE_ENVELOPPE,
+        "aujourdhui": JOUR_VOTE,
+        "commentaire": "Erreur de saisie au comité : montant rectifié.",
+    }
+
+
+def _annulation(source):
+    return ligne(source, demande=demande_complete(statut=S.attribuee)), {
+        "aujourdhui": JOUR_VOTE,
+        "commentaire": "Le financeur s’est retiré après le comité.",
+    }
+
+
 def _notification(source):
     return ligne(source, convention_requise=False), {}
 
@@ -105,6 +121,9 @@ PERMIS: dict[tuple[str, str], Callable[[str], tuple[LigneFinancement, dict]]] = 
     ("voter", L.recevable): _vote,
     ("refuser", L.recevable): _refus,
     ("refuser", L.non_recevable): _refus,
+    ("corriger_vote", L.votee): _correction,
+    ("corriger_vote", L.refusee): _correction,
+    ("annuler_vote", L.votee): _annulation,
     ("notifier", L.votee): _notification,
     ("etablir_convention", L.votee): _convention,
     ("signer_convention", L.convention_a_signer): _signature,
@@ -152,6 +171,11 @@ def _enveloppe_insuffisante(bloc, kwargs):
     return "enveloppe_depassee"
 
 
+def _decision_pas_encore_prise(bloc, kwargs):
+    bloc.demande.statut = S.programmee
+    return "decision_non_corrigeable"
+
+
 def _avec_convention(bloc, kwargs):
     bloc.convention_requise = True
     return "convention_requise"
@@ -188,6 +212,7 @@ CASSER = {
     "avis_modifiable": _dossier_deja_au_comite,
     "dossier_programme": _dossier_encore_en_instruction,
     "montant_vote_valide": _enveloppe_insuffisante,
+    "decision_corrigeable": _decision_pas_encore_prise,
     "convention_non_requise": _avec_convention,
     "convention_requise": _sans_convention,
     "convention_signee": _non_signee,

@@ -1,0 +1,164 @@
+"""Le comité de pilotage d'un contrat de ville : séance, ordre du jour, votes des partenaires, montants des
+financeurs. Les décisions elles-mêmes sont portées par les lignes de financement (votée / refusée)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from dauphin.extensions import db
+from dauphin.models.campagnes import Campagne
+from dauphin.models.comptes import Utilisateur
+from dauphin.models.demandes import Demande, LigneFinancement
+from dauphin.models.referentiel import ContratDeVille, Organisation, enum_colonne
+from dauphin.models.types import Horodatage, Montant, maintenant
+
+
+class StatutSeance(StrEnum):
+    preparation = "preparation"  # le pilote compose l'ordre du jour
+    vote_ouvert = "vote_ouvert"  # les partenaires votent, les financeurs saisissent leurs montants
+    close = "close"  # décisions fixées, procès-verbal produit : plus rien ne change
+
+    @property
+    def libelle(self) -> str:
+        return {"preparation": "En préparation", "vote_ouvert": "Vote ouvert", "close": "Close"}[self.value]
+
+
+class ChoixVote(StrEnum):
+    pour = "pour"
+    contre = "contre"
+    abstention = "abstention"
+    recusation = "recusation"  # conflit d'intérêts : l'organisation ne prend pas part à ce vote
+
+    @property
+    def libelle(self) -> str:
+        return {
+            "pour": "Pour",
+            "contre": "Contre",
+            "abstention": "Abstention",
+            "recusation": "Ne prend pas part au vote (conflit d’intérêts)",
+        }[self.value]
+
+
+class DecisionPoint(StrEnum):
+    favorable = "favorable"
+    defavorable = "defavorable"
+    ajourne = "ajourne"  # quorum non atteint : le dossier revient « instruit », pour une autre séance
+
+    @property
+    def libelle(self) -> str:
+        return {
+            "favorable": "Avis favorable",
+            "defavorable": "Avis défavorable",
+            "ajourne": "Ajourné (quorum non atteint)",
+        }[self.value]
+
+
+class SeanceComite(db.Model):
+    __tablename__ = "seance_comite"
+    __table_args__ = (Index("ix_seance_comite_contrat_date", "contrat_id", "date_seance"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contrat_id: Mapped[int] = mapped_column(ForeignKey("contrat_de_ville.id"))
+    campagne_id: Mapped[int] = mapped_column(ForeignKey("campagne.id"), index=True)
+    date_seance: Mapped[date]
+    lieu: Mapped[str | None] = mapped_column(String(200))
+    statut: Mapped[StatutSeance] = mapped_column(enum_colonne(StatutSeance), default=StatutSeance.preparation)
+    version: Mapped[int] = mapped_column(default=1)
+    cree_par_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id", ondelete="SET NULL"))
+    cree_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    vote_ouvert_le: Mapped[datetime | None] = mapped_column(Horodatage())
+    close_le: Mapped[datetime | None] = mapped_column(Horodatage())
+    close_par_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id", ondelete="SET NULL"))
+    # Règles du contrat au moment de la clôture (elles peuvent changer ensuite : le PV garde les siennes)
+    quorum_pourcentage: Mapped[int | None]
+    regle_majorite: Mapped[str | None] = mapped_column(String(20))
+    # Procès-verbal (PDF produit par une tâche après la clôture), rangé comme les autres fichiers
+    pv_cle_stockage: Mapped[str | None] = mapped_column(String(64), unique=True)
+    pv_taille: Mapped[int | None]
+    pv_produit_le: Mapped[datetime | None] = mapped_column(Horodatage())
+
+    __mapper_args__ = {"version_id_col": version}
+
+    contrat: Mapped[ContratDeVille] = relationship()
+    campagne: Mapped[Campagne] = relationship()
+    cree_par: Mapped[Utilisateur | None] = relationship(foreign_keys=[cree_par_id])
+    close_par: Mapped[Utilisateur | None] = relationship(foreign_keys=[close_par_id])
+    points: Mapped[list[PointOrdreDuJour]] = relationship(
+        back_populates="seance", order_by="PointOrdreDuJour.rang", cascade="all, delete-orphan"
+    )
+
+
+class PointOrdreDuJour(db.Model):
+    __tablename__ = "point_ordre_du_jour"
+    __table_args__ = (
+        UniqueConstraint("seance_id", "demande_id"),
+        Index("ix_point_ordre_du_jour_demande", "demande_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seance_id: Mapped[int] = mapped_column(ForeignKey("seance_comite.id", ondelete="CASCADE"))
+    demande_id: Mapped[int] = mapped_column(ForeignKey("demande.id", ondelete="CASCADE"))
+    rang: Mapped[int] = mapped_column(default=0)
+    decision: Mapped[DecisionPoint | None] = mapped_column(enum_colonne(DecisionPoint))
+    # Décompte figé à la clôture
+    voix_pour: Mapped[int | None]
+    voix_contre: Mapped[int | None]
+    abstentions: Mapped[int | None]
+    recusations: Mapped[int | None]
+
+    seance: Mapped[SeanceComite] = relationship(back_populates="points")
+    demande: Mapped[Demande] = relationship()
+    votes: Mapped[list[VoteComite]] = relationship(back_populates="point", cascade="all, delete-orphan")
+    montants: Mapped[list[MontantComite]] = relationship(back_populates="point", cascade="all, delete-orphan")
+
+
+class VoteComite(db.Model):
+    """Le vote d'une organisation partenaire sur un point : un seul par organisation, modifiable tant que
+    le vote est ouvert (la version protège des écrasements entre deux membres de la même organisation)."""
+
+    __tablename__ = "vote_comite"
+    __table_args__ = (UniqueConstraint("point_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    point_id: Mapped[int] = mapped_column(ForeignKey("point_ordre_du_jour.id", ondelete="CASCADE"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    choix: Mapped[ChoixVote] = mapped_column(enum_colonne(ChoixVote))
+    motif_recusation: Mapped[str | None] = mapped_column(Text)
+    votant_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id", ondelete="SET NULL"))
+    vote_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    point: Mapped[PointOrdreDuJour] = relationship(back_populates="votes")
+    organisation: Mapped[Organisation] = relationship()
+    votant: Mapped[Utilisateur | None] = relationship()
+
+
+class MontantComite(db.Model):
+    """Le montant qu'un financeur propose au vote pour sa propre ligne pendant la séance."""
+
+    __tablename__ = "montant_comite"
+    __table_args__ = (
+        UniqueConstraint("point_id", "ligne_id"),
+        Index("ix_montant_comite_ligne", "ligne_id"),
+        CheckConstraint("montant >= 0", name="montant_positif"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    point_id: Mapped[int] = mapped_column(ForeignKey("point_ordre_du_jour.id", ondelete="CASCADE"))
+    ligne_id: Mapped[int] = mapped_column(ForeignKey("ligne_financement.id", ondelete="CASCADE"))
+    montant: Mapped[Decimal] = mapped_column(Montant())
+    saisi_par_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id", ondelete="SET NULL"))
+    saisi_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    point: Mapped[PointOrdreDuJour] = relationship(back_populates="montants")
+    ligne: Mapped[LigneFinancement] = relationship()
