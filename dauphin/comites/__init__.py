@@ -105,7 +105,7 @@ def _formulaires(seance: SeanceComite, soumis: dict | None = None) -> dict:
     return formulaires
 
 
-def _page(seance: SeanceComite, soumis: dict | None = None, code: int = 200, inscription=None):
+def _page(seance: SeanceComite, soumis: dict | None = None, code: int = 200, inscription=None, conflit=None):
     pilote = service.est_pilote(current_user, seance)
     partenaires = service.nombre_partenaires(seance.contrat_id)
     resultats = {point.id: service.resultat(point, seance, partenaires) for point in seance.points}
@@ -143,6 +143,7 @@ def _page(seance: SeanceComite, soumis: dict | None = None, code: int = 200, ins
             inscriptibles=inscriptibles,
             action=action,
             erreur=erreur,
+            conflit=conflit,
             organisations_votantes=service.organisations_votantes(current_user, seance.contrat_id),
             StatutSeance=StatutSeance,
             ChoixVote=ChoixVote,
@@ -223,7 +224,7 @@ def voter(seance_id: int, point_id: int, organisation_id: int):
         except Conflit as erreur:
             db.session.expire_all()
             form.form_errors.append(str(erreur))
-            return _page(service.charger(seance_id), {cle: form}, 409)
+            return _page(service.charger(seance_id), {cle: form}, 409, conflit=str(erreur))
         else:
             flash(f"Vote enregistré pour le dossier {point.demande.numero}.", "succes")
             return redirect(url_for(".voir", seance_id=seance.id, _anchor=f"point-{point.id}"))
@@ -252,7 +253,7 @@ def saisir_montant(seance_id: int, point_id: int, ligne_id: int):
         except Conflit as erreur:
             db.session.expire_all()
             form.form_errors.append(str(erreur))
-            return _page(service.charger(seance_id), {cle: form}, 409)
+            return _page(service.charger(seance_id), {cle: form}, 409, conflit=str(erreur))
         else:
             flash(f"Montant enregistré pour le dossier {point.demande.numero}.", "succes")
             return redirect(url_for(".voir", seance_id=seance.id, _anchor=f"point-{point.id}"))

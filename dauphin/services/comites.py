@@ -145,8 +145,12 @@ def charger(seance_id: int) -> SeanceComite:
                     selectinload(Demande.structure),
                     selectinload(Demande.lignes_financement).selectinload(LigneFinancement.organisation),
                 ),
-                selectinload(PointOrdreDuJour.votes).selectinload(VoteComite.organisation),
-                selectinload(PointOrdreDuJour.montants),
+                selectinload(PointOrdreDuJour.votes).options(
+                    selectinload(VoteComite.organisation), selectinload(VoteComite.votant)
+                ),
+                selectinload(PointOrdreDuJour.montants)
+                .selectinload(MontantComite.ligne)
+                .selectinload(LigneFinancement.organisation),
             ),
         )
     )

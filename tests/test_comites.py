@@ -1,0 +1,640 @@
+"""Le comité de pilotage par les écrans : séance, ordre du jour, votes, montants, clôture, procès-verbal,
+correction motivée — et ce que chacun ne peut pas faire."""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+from decimal import Decimal
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import event, select
+
+from dauphin.extensions import db as _db
+from dauphin.models import (
+    Campagne,
+    Courriel,
+    Demande,
+    EvenementJournal,
+    LigneFinancement,
+    MembreOrganisation,
+    MontantComite,
+    Pilotage,
+    RegleMajorite,
+    RoleOrganisation,
+    SeanceComite,
+    StatutSeance,
+    VoteComite,
+)
+from dauphin.services import comites as service
+from dauphin.services.documents import chemin
+from dauphin.services.erreurs import Conflit
+from dauphin.services.workflow import declencher_demande, declencher_ligne
+from tests.fabriques_db import demande_complete, utilisateur
+from workflows import StatutDemande as D
+from workflows import StatutLigne as L
+
+
+@pytest.fixture(autouse=True)
+def sans_recepisse(monkeypatch):
+    """Le récépissé PDF est testé ailleurs ; le procès-verbal, lui, est produit pour de vrai."""
+    monkeypatch.setattr("dauphin.taches.generer_recepisse", lambda demande_id: None)
+
+
+def html(reponse) -> str:
+    return reponse.get_data(as_text=True)
+
+
+def instruite(monde, *, etat=Decimal("6000"), commune=Decimal("4000"), intitule="Ateliers", avis=None):
+    """Une demande transmise dont chaque ligne a reçu son avis (recevable au montant demandé par défaut)."""
+    demande = demande_complete(monde, etat=etat, commune=commune, intitule=intitule)
+    declencher_demande(demande.id, "soumettre", monde.contributeur)
+    declencher_demande(demande.id, "attester", monde.signataire, attestation=True)
+    instructeurs = {monde.etat.id: monde.instructeur_etat, monde.commune.id: monde.instructeur_commune}
+    for ligne in list(_db.session.get(Demande, demande.id).lignes_financement):
+        instructeur = instructeurs[ligne.organisation_id]
+        declencher_ligne(ligne.id, "prendre_en_charge", instructeur)
+        if (avis or {}).get(ligne.organisation_id) == "non_recevable":
+            declencher_ligne(ligne.id, "declarer_non_recevable", instructeur, commentaire="Hors champ.")
+        else:
+            declencher_ligne(ligne.id, "declarer_recevable", instructeur, montant=ligne.montant_demande)
+    _db.session.expire_all()
+    demande = _db.session.get(Demande, demande.id)
+    assert demande.statut == D.instruite
+    return demande
+
+
+def ligne(demande_id: int, organisation) -> LigneFinancement:
+    _db.session.expire_all()
+    return _db.session.scalar(
+        select(LigneFinancement).where(
+            LigneFinancement.demande_id == demande_id, LigneFinancement.organisation_id == organisation.id
+        )
+    )
+
+
+def seance_ouverte(monde, *demandes) -> SeanceComite:
+    seance = service.creer_seance(monde.pilote, monde.campagne.id, monde.campagne.date_cloture, "Mairie")
+    service.inscrire(seance.id, [d.id for d in demandes], monde.pilote)
+    service.ouvrir_vote(seance.id, monde.pilote)
+    _db.session.expire_all()
+    return _db.session.get(SeanceComite, seance.id)
+
+
+def point_de(seance: SeanceComite, demande: Demande):
+    return next(p for p in seance.points if p.demande_id == demande.id)
+
+
+def membre(monde, email: str, organisation, role=RoleOrganisation.partenaire):
+    compte = utilisateur(email)
+    _db.session.add(MembreOrganisation(utilisateur_id=compte.id, organisation_id=organisation.id, role=role))
+    _db.session.commit()
+    return compte
+
+
+# --- Le parcours complet par les écrans ---------------------------------------------------------
+
+
+def test_preparer_voter_et_clore_une_seance_par_les_ecrans(app, client, connexion, db, monde):
+    premiere = instruite(monde, intitule="Ateliers")
+    seconde = instruite(monde, etat=Decimal("3000"), commune=Decimal("2000"), intitule="Jardins partagés")
+
+    # Le pilote crée la séance…
+    connexion.en_tant_que(monde.pilote)
+    page = client.get("/comites/nouvelle")
+    assert page.status_code == 200 and "Nouvelle séance" in html(page)
+    reponse = client.post(
+        "/comites/nouvelle",
+        data={"campagne_id": monde.campagne.id, "date_seance": "2027-04-12", "lieu": "Hôtel de ville"},
+    )
+    assert reponse.status_code == 302
+    seance = db.session.scalar(select(SeanceComite))
+    assert (seance.contrat_id, seance.statut) == (monde.contrat.id, StatutSeance.preparation)
+
+    # … y inscrit les deux dossiers instruits (ils passent « programmés », au journal) …
+    page = html(client.get(f"/comites/{seance.id}"))
+    assert premiere.numero in page and seconde.numero in page and "Inscrire les dossiers cochés" in page
+    reponse = client.post(
+        f"/comites/{seance.id}/inscrire",
+        data={"version": seance.version, "demandes": [premiere.id, seconde.id]},
+    )
+    assert reponse.status_code == 302
+    db.session.expire_all()
+    assert {d.statut for d in db.session.scalars(select(Demande))} == {D.programmee}
+    journal = db.session.scalar(
+        select(EvenementJournal).where(
+            EvenementJournal.demande_id == premiere.id, EvenementJournal.declencheur == "programmer"
+        )
+    )
+    assert journal.acteur_id == monde.pilote.id and journal.role == "pilote"
+
+    # … et ouvre le vote : les partenaires sont prévenus par courriel.
+    seance = db.session.get(SeanceComite, seance.id)
+    assert client.post(f"/comites/{seance.id}/ouvrir", data={"version": seance.version}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(SeanceComite, seance.id).statut == StatutSeance.vote_ouvert
+    destinataires = set(
+        db.session.scalars(select(Courriel.destinataire).where(Courriel.sujet.like("%vote est ouvert%")))
+    )
+    assert {
+        "instructeur.etat@test.fr",
+        "instructeur.commune@test.fr",
+        "partenaire.caf@test.fr",
+    } <= destinataires
+    assert "partenaire.gard@test.fr" not in destinataires  # partenaire d'un autre contrat
+    connexion.deconnexion()
+
+    seance = db.session.get(SeanceComite, seance.id)
+    p1, p2 = point_de(seance, premiere), point_de(seance, seconde)
+
+    # Chaque financeur saisit le montant de sa ligne et vote au nom de son organisation ; la CAF vote.
+    votes = {
+        monde.instructeur_etat: (monde.etat, {p1: "pour", p2: "contre"}),
+        monde.instructeur_commune: (monde.commune, {p1: "pour", p2: "contre"}),
+        monde.partenaire_caf: (monde.caf, {p1: "abstention", p2: "pour"}),
+    }
+    for compte, (organisation, choix) in votes.items():
+        connexion.en_tant_que(compte)
+        for point, valeur in choix.items():
+            reponse = client.post(
+                f"/comites/{seance.id}/points/{point.id}/vote/{organisation.id}",
+                data={f"vote-{point.id}-{organisation.id}-choix": valeur},
+            )
+            assert reponse.status_code == 302, html(reponse)
+        connexion.deconnexion()
+    connexion.en_tant_que(monde.instructeur_etat)
+    lf = ligne(premiere.id, monde.etat)
+    page = html(client.get(f"/comites/{seance.id}"))
+    assert "Reste de l’enveloppe avant ce dossier" in page and "50\u202f000,00" in page
+    reponse = client.post(
+        f"/comites/{seance.id}/points/{p1.id}/lignes/{lf.id}/montant",
+        data={f"montant-{p1.id}-{lf.id}-montant": "5 500"},
+    )
+    assert reponse.status_code == 302
+    connexion.deconnexion()
+    connexion.en_tant_que(monde.instructeur_commune)
+    lc = ligne(premiere.id, monde.commune)
+    reponse = client.post(
+        f"/comites/{seance.id}/points/{p1.id}/lignes/{lc.id}/montant",
+        data={f"montant-{p1.id}-{lc.id}-montant": "4000"},
+    )
+    assert reponse.status_code == 302
+    connexion.deconnexion()
+
+    # Le pilote voit ce que la clôture décidera, puis clôt.
+    connexion.en_tant_que(monde.pilote)
+    apercu = html(client.get(f"/comites/{seance.id}/clore"))
+    assert "Avis favorable (pour 2, contre 0, abstention 1)" in apercu
+    assert "Avis défavorable (pour 1, contre 2, abstention 0)" in apercu
+    seance = db.session.get(SeanceComite, seance.id)
+    reponse = client.post(f"/comites/{seance.id}/clore", data={"version": seance.version})
+    assert reponse.status_code == 302
+
+    db.session.expire_all()
+    seance = db.session.get(SeanceComite, seance.id)
+    assert seance.statut == StatutSeance.close and seance.close_par_id == monde.pilote.id
+    assert [(p.decision.value, p.voix_pour, p.voix_contre, p.abstentions) for p in seance.points] == [
+        ("favorable", 2, 0, 1),
+        ("defavorable", 1, 2, 0),
+    ]
+    assert db.session.get(Demande, premiere.id).statut == D.attribuee
+    assert db.session.get(Demande, seconde.id).statut == D.rejetee
+    etat1 = ligne(premiere.id, monde.etat)
+    assert (etat1.statut, etat1.montant_vote, etat1.vote_le) == (L.votee, Decimal("5500.00"), etat1.vote_le)
+    assert etat1.vote_le is not None
+    assert ligne(premiere.id, monde.commune).statut == L.votee
+    assert {ligne(seconde.id, o).statut for o in (monde.etat, monde.commune)} == {L.refusee}
+    vote = db.session.scalar(
+        select(EvenementJournal).where(
+            EvenementJournal.ligne_id == etat1.id, EvenementJournal.declencheur == "voter"
+        )
+    )
+    assert vote.acteur_id == monde.pilote.id and "Comité du" in vote.commentaire
+    sujets = set(
+        db.session.scalars(select(Courriel.sujet).where(Courriel.destinataire == "signataire@test.fr"))
+    )
+    assert f"Demande {premiere.numero} : subvention attribuée" in sujets
+    assert f"Demande {seconde.numero} : décision du comité" in sujets
+
+    # Le procès-verbal est produit (tâche) et lisible.
+    assert seance.pv_cle_stockage is not None
+    reponse = client.get(f"/comites/{seance.id}/proces-verbal.pdf")
+    assert reponse.status_code == 200 and reponse.mimetype == "application/pdf"
+    texte = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(reponse.data)).pages)
+    texte = re.sub(r"\s+", " ", texte)
+    assert "Procès-verbal du comité de pilotage" in texte
+    assert premiere.numero in texte and seconde.numero in texte
+    assert "Avis favorable" in texte and "Avis défavorable" in texte
+    assert "5 500,00" in texte.replace("\u202f", " ").replace("\u00a0", " ")
+    assert chemin(seance.pv_cle_stockage).exists()
+
+    # Une séance close ne se modifie plus.
+    reponse = client.post(f"/comites/{seance.id}/ouvrir", data={"version": seance.version})
+    assert reponse.status_code in (302, 409)
+    assert db.session.get(SeanceComite, seance.id).statut == StatutSeance.close
+    connexion.deconnexion()
+    connexion.en_tant_que(monde.partenaire_caf)
+    reponse = client.post(
+        f"/comites/{seance.id}/points/{p1.id}/vote/{monde.caf.id}",
+        data={f"vote-{p1.id}-{monde.caf.id}-choix": "contre"},
+    )
+    assert reponse.status_code == 409
+    assert "la séance est « Close »" in html(reponse)
+    db.session.expire_all()
+    assert (
+        db.session.scalar(
+            select(VoteComite.choix).where(
+                VoteComite.point_id == p1.id, VoteComite.organisation_id == monde.caf.id
+            )
+        ).value
+        == "abstention"
+    )
+
+
+def test_corriger_une_decision_close_est_une_transition_motivee(client, connexion, db, monde):
+    demande = instruite(monde)
+    seance = seance_ouverte(monde, demande)
+    point = point_de(seance, demande)
+    for compte, organisation in ((monde.instructeur_etat, monde.etat), (monde.partenaire_caf, monde.caf)):
+        service.voter(point.id, organisation.id, "pour", None, compte)
+    service.saisir_montant(
+        point.id, ligne(demande.id, monde.etat).id, Decimal("6000"), monde.instructeur_etat
+    )
+    service.clore(seance.id, monde.pilote)
+    lf = ligne(demande.id, monde.etat)
+    assert (lf.statut, lf.montant_vote) == (L.votee, Decimal("6000.00"))
+    assert ligne(demande.id, monde.commune).statut == L.refusee  # aucun montant saisi
+
+    connexion.en_tant_que(monde.instructeur_etat)
+    sans_motif = client.post(
+        f"/instruction/lignes/{lf.id}/corriger-vote",
+        data={f"corriger-vote-{lf.id}-version": lf.version, f"corriger-vote-{lf.id}-montant": "5000"},
+    )
+    assert sans_motif.status_code == 422 and "Indiquez le motif de la correction." in html(sans_motif)
+    assert 'value="5000"' in html(sans_motif)  # la saisie est conservée
+    reponse = client.post(
+        f"/instruction/lignes/{lf.id}/corriger-vote",
+        data={
+            f"corriger-vote-{lf.id}-version": lf.version,
+            f"corriger-vote-{lf.id}-montant": "5000",
+            f"corriger-vote-{lf.id}-commentaire": "Erreur de report au comité.",
+        },
+    )
+    assert reponse.status_code == 302
+    lf = ligne(demande.id, monde.etat)
+    assert (lf.statut, lf.montant_vote) == (L.votee, Decimal("5000.00"))
+    correction = db.session.scalar(
+        select(EvenementJournal).where(EvenementJournal.declencheur == "corriger_vote")
+    )
+    assert (correction.commentaire, correction.acteur_id) == (
+        "Erreur de report au comité.",
+        monde.instructeur_etat.id,
+    )
+
+    # Annuler le seul vote positif : le dossier devient rejeté (dérivé, journalisé).
+    reponse = client.post(
+        f"/instruction/lignes/{lf.id}/annuler-vote",
+        data={
+            f"annuler-vote-{lf.id}-version": lf.version,
+            f"annuler-vote-{lf.id}-commentaire": "Le financeur se retire.",
+        },
+    )
+    assert reponse.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Demande, demande.id).statut == D.rejetee
+    assert ligne(demande.id, monde.etat).statut == L.refusee
+    # La commune n'agit pas sur la ligne de l'État.
+    connexion.deconnexion()
+    connexion.en_tant_que(monde.instructeur_commune)
+    assert client.get(f"/instruction/lignes/{lf.id}/corriger-vote").status_code == 403
+
+
+# --- Montants : bornés par le demandé et par le reste de l'enveloppe -------------------------------
+
+
+def test_montant_au_dela_du_demande_ou_de_l_enveloppe_refuse_avec_son_message(client, connexion, db, monde):
+    # Enveloppe de la commune : 20 000 €. Deux dossiers lui demandent 15 000 € chacun.
+    a = instruite(monde, commune=Decimal("15000"), intitule="A")
+    b = instruite(monde, commune=Decimal("15000"), intitule="B")
+    seance = seance_ouverte(monde, a, b)
+    pa, pb = point_de(seance, a), point_de(seance, b)
+    la, lb = ligne(a.id, monde.commune), ligne(b.id, monde.commune)
+    connexion.en_tant_que(monde.instructeur_commune)
+
+    def saisir(point, lf, montant):
+        """Comme le navigateur : la version du montant affiché (vide s'il n'y en a pas encore)."""
+        db.session.expire_all()
+        version = db.session.scalar(
+            select(MontantComite.version).where(
+                MontantComite.point_id == point.id, MontantComite.ligne_id == lf.id
+            )
+        )
+        return client.post(
+            f"/comites/{seance.id}/points/{point.id}/lignes/{lf.id}/montant",
+            data={
+                f"montant-{point.id}-{lf.id}-montant": montant,
+                f"montant-{point.id}-{lf.id}-version": version or "",
+            },
+        )
+
+    trop = saisir(pa, la, "15 000,01")
+    assert trop.status_code == 422
+    page = html(trop)
+    assert "dépasse le montant demandé" in page and 'value="15 000,01"' in page
+    assert "<title>Erreur : " in page
+    assert saisir(pa, la, "15000").status_code == 302
+    depasse = saisir(pb, lb, "5000,01")
+    assert depasse.status_code == 422
+    assert "dépasse le reste de votre enveloppe" in html(depasse) and "5\u202f000,00" in html(depasse)
+    assert saisir(pb, lb, "5000").status_code == 302
+    # Corriger le premier montant à la baisse libère de quoi relever le second.
+    assert saisir(pa, la, "14000").status_code == 302
+    assert saisir(pb, lb, "6000").status_code == 302
+    db.session.expire_all()
+    assert {m.montant for m in db.session.scalars(select(MontantComite))} == {
+        Decimal("14000.00"),
+        Decimal("6000.00"),
+    }
+    # Une ligne non recevable ne reçoit pas de montant ; la ligne d'un autre financeur non plus.
+    assert saisir(pa, ligne(a.id, monde.etat), "100").status_code == 403
+
+
+def test_une_ligne_non_recevable_est_refusee_a_la_cloture(db, monde):
+    demande = instruite(monde, avis={monde.commune.id: "non_recevable"})
+    seance = seance_ouverte(monde, demande)
+    point = point_de(seance, demande)
+    with pytest.raises(service.ComiteInvalide, match="seule une ligne recevable"):
+        service.saisir_montant(
+            point.id, ligne(demande.id, monde.commune).id, Decimal("10"), monde.instructeur_commune
+        )
+    for compte, organisation in (
+        (monde.instructeur_etat, monde.etat),
+        (monde.instructeur_commune, monde.commune),
+    ):
+        service.voter(point.id, organisation.id, "pour", None, compte)
+    service.saisir_montant(
+        point.id, ligne(demande.id, monde.etat).id, Decimal("6000"), monde.instructeur_etat
+    )
+    service.clore(seance.id, monde.pilote)
+    assert ligne(demande.id, monde.etat).statut == L.votee
+    assert ligne(demande.id, monde.commune).statut == L.refusee
+    assert _db.session.get(Demande, demande.id).statut == D.attribuee
+
+
+# --- Quorum, majorité, récusation --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("regle", "quorum", "votes", "decision", "statut"),
+    [
+        # trois partenaires (État, commune, CAF)
+        ("simple", 50, {"etat": "pour", "commune": "contre"}, "defavorable", D.rejetee),  # égalité
+        ("simple", 50, {"etat": "pour", "commune": "abstention"}, "favorable", D.attribuee),
+        ("absolue", 50, {"etat": "pour", "commune": "abstention"}, "defavorable", D.rejetee),
+        ("absolue", 50, {"etat": "pour", "commune": "pour", "caf": "abstention"}, "favorable", D.attribuee),
+        ("deux_tiers", 50, {"etat": "pour", "commune": "pour", "caf": "contre"}, "favorable", D.attribuee),
+        ("deux_tiers", 50, {"etat": "pour", "commune": "contre"}, "defavorable", D.rejetee),
+        ("simple", 100, {"etat": "pour", "commune": "pour"}, "ajourne", D.instruite),  # quorum manqué
+        # la CAF se récuse : le quorum de 100 % se compte sur les deux autres
+        ("simple", 100, {"etat": "pour", "commune": "pour", "caf": "recusation"}, "favorable", D.attribuee),
+        ("simple", 50, {}, "ajourne", D.instruite),
+    ],
+)
+def test_quorum_et_majorite_du_contrat(db, monde, regle, quorum, votes, decision, statut):
+    monde.contrat.regle_majorite = RegleMajorite(regle)
+    monde.contrat.quorum_pourcentage = quorum
+    db.session.commit()
+    demande = instruite(monde)
+    seance = seance_ouverte(monde, demande)
+    point = point_de(seance, demande)
+    comptes = {
+        "etat": (monde.instructeur_etat, monde.etat),
+        "commune": (monde.instructeur_commune, monde.commune),
+        "caf": (monde.partenaire_caf, monde.caf),
+    }
+    for cle, choix in votes.items():
+        compte, organisation = comptes[cle]
+        service.voter(
+            point.id, organisation.id, choix, "Élue au bureau." if choix == "recusation" else None, compte
+        )
+    service.saisir_montant(
+        point.id, ligne(demande.id, monde.etat).id, Decimal("6000"), monde.instructeur_etat
+    )
+    service.clore(seance.id, monde.pilote)
+    db.session.expire_all()
+    seance = db.session.get(SeanceComite, seance.id)
+    assert seance.points[0].decision.value == decision
+    assert db.session.get(Demande, demande.id).statut == statut
+    if decision == "ajourne":
+        # Ajourné : de nouveau inscriptible à une autre séance, lignes inchangées.
+        assert ligne(demande.id, monde.etat).statut == L.recevable
+        autre = service.creer_seance(monde.pilote, monde.campagne.id, monde.campagne.date_cloture, None)
+        assert [d.id for d in service.dossiers_inscriptibles(autre)] == [demande.id]
+
+
+def test_recusation_sans_motif_refusee(client, connexion, db, monde):
+    demande = instruite(monde)
+    seance = seance_ouverte(monde, demande)
+    point = point_de(seance, demande)
+    connexion.en_tant_que(monde.partenaire_caf)
+    reponse = client.post(
+        f"/comites/{seance.id}/points/{point.id}/vote/{monde.caf.id}",
+        data={f"vote-{point.id}-{monde.caf.id}-choix": "recusation"},
+    )
+    assert reponse.status_code == 422
+    assert "Indiquez la raison de la récusation" in html(reponse)
+    assert db.session.scalar(select(VoteComite)) is None
+
+
+# --- Qui voit et qui agit ----------------------------------------------------------------------------
+
+
+def test_cloisonnement_des_seances(client, connexion, db, monde):
+    demande = instruite(monde)
+    seance = seance_ouverte(monde, demande)
+    point = point_de(seance, demande)
+    # Un partenaire d'un autre contrat ne voit rien de cette séance.
+    connexion.en_tant_que(monde.partenaire_autre_contrat)
+    assert client.get(f"/comites/{seance.id}").status_code == 404
+    assert "Séance du" not in html(client.get("/comites/"))
+    reponse = client.post(
+        f"/comites/{seance.id}/points/{point.id}/vote/{monde.caf.id}",
+        data={f"vote-{point.id}-{monde.caf.id}-choix": "pour"},
+    )
+    assert reponse.status_code == 404
+    connexion.deconnexion()
+    # Un partenaire du contrat voit et vote ; il ne prépare ni ne clôt la séance, ni ne vote pour un autre.
+    connexion.en_tant_que(monde.partenaire_caf)
+    assert client.get(f"/comites/{seance.id}").status_code == 200
+    assert client.post(f"/comites/{seance.id}/clore", data={"version": seance.version}).status_code == 403
+    assert client.get(f"/comites/{seance.id}/clore").status_code == 403
+    assert (
+        client.post(
+            f"/comites/{seance.id}/points/{point.id}/vote/{monde.etat.id}",
+            data={f"vote-{point.id}-{monde.etat.id}-choix": "pour"},
+        ).status_code
+        == 403
+    )
+    assert client.get("/comites/nouvelle").status_code == 403
+    connexion.deconnexion()
+    # Le porteur n'a pas d'espace « comités » ; une séance inconnue : 404.
+    connexion.en_tant_que(monde.signataire)
+    assert client.get("/comites/").status_code == 403
+    assert client.get(f"/comites/{seance.id}").status_code == 404
+    connexion.deconnexion()
+    connexion.en_tant_que(monde.pilote)
+    assert client.get("/comites/999999").status_code == 404
+
+
+def test_un_pilote_ne_cree_pas_de_seance_sur_un_contrat_qu_il_ne_pilote_pas(client, connexion, db, monde):
+    autre = Campagne(
+        contrat_id=monde.autre_contrat.id,
+        exercice=monde.campagne.exercice,
+        libelle="Autre appel",
+        date_ouverture=monde.campagne.date_ouverture,
+        date_cloture=monde.campagne.date_cloture,
+    )
+    db.session.add(autre)
+    db.session.commit()
+    connexion.en_tant_que(monde.pilote)
+    assert f'value="{autre.id}"' not in html(client.get("/comites/nouvelle"))
+    reponse = client.post("/comites/nouvelle", data={"campagne_id": autre.id, "date_seance": "2027-04-12"})
+    assert reponse.status_code == 422
+    assert db.session.scalar(select(SeanceComite)) is None
+
+
+# --- Concurrence -----------------------------------------------------------------------------------
+
+
+def test_deux_membres_d_une_organisation_votent_en_meme_temps_un_seul_gagne(client, connexion, db, monde):
+    demande = instruite(monde)
+    seance = seance_ouverte(monde, demande)
+    point = point_de(seance, demande)
+    collegue = membre(monde, "collegue.caf@test.fr", monde.caf)
+    # Tous deux ont affiché la page sans vote (version vide) ; le collègue vote le premier.
+    service.voter(point.id, monde.caf.id, "pour", None, collegue, version="")
+    connexion.en_tant_que(monde.partenaire_caf)
+    reponse = client.post(
+        f"/comites/{seance.id}/points/{point.id}/vote/{monde.caf.id}",
+        data={
+            f"vote-{point.id}-{monde.caf.id}-choix": "contre",
+            f"vote-{point.id}-{monde.caf.id}-version": "",
+        },
+    )
+    assert reponse.status_code == 409
+    assert "a déjà voté « Pour » pour votre organisation" in html(reponse)
+    coche = re.search(r'<input[^>]*value="contre"[^>]*>', html(reponse)).group(0)
+    assert "checked" in coche  # la saisie de l'usager est conservée
+    db.session.expire_all()
+    assert db.session.scalar(select(VoteComite)).choix.value == "pour"
+
+
+def test_saisies_simultanees_sur_l_enveloppe_ne_la_depassent_pas(app, db, monde):
+    """Deux dossiers, deux saisies au même instant : le reste de l'enveloppe n'est jamais dépassé."""
+    a = instruite(monde, commune=Decimal("15000"), intitule="A")
+    b = instruite(monde, commune=Decimal("15000"), intitule="B")
+    seance = seance_ouverte(monde, a, b)
+    saisies = [
+        (point_de(seance, a).id, ligne(a.id, monde.commune).id),
+        (point_de(seance, b).id, ligne(b.id, monde.commune).id),
+    ]
+    instructeur_id = monde.instructeur_commune.id
+    depart = threading.Barrier(2)
+    resultats = []
+
+    def saisir(point_id, ligne_id):
+        with app.app_context():
+            from dauphin.models import Utilisateur
+
+            compte = _db.session.get(Utilisateur, instructeur_id)
+            depart.wait()
+            try:
+                service.saisir_montant(point_id, ligne_id, Decimal("15000"), compte)
+                resultats.append("ok")
+            except (service.ComiteInvalide, Conflit) as erreur:
+                resultats.append(type(erreur).__name__)
+            except Exception as erreur:  # SQLite : base verrouillée par l'autre écriture
+                resultats.append(type(erreur).__name__)
+            finally:
+                _db.session.remove()
+
+    fils = [threading.Thread(target=saisir, args=s) for s in saisies]
+    for fil in fils:
+        fil.start()
+    for fil in fils:
+        fil.join()
+    assert resultats.count("ok") == 1, resultats
+    db.session.expire_all()
+    assert db.session.scalar(select(MontantComite.montant)) == Decimal("15000.00")
+    assert len(db.session.scalars(select(MontantComite)).all()) == 1
+
+
+# --- Pages en nombre de requêtes borné -------------------------------------------------------------
+
+
+class Compteur:
+    def __init__(self):
+        self.n = 0
+
+    def __call__(self, *args):
+        self.n += 1
+
+
+def requetes(client, url) -> int:
+    compteur = Compteur()
+    client.get(url)
+    event.listen(_db.engine, "before_cursor_execute", compteur)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(_db.engine, "before_cursor_execute", compteur)
+    return compteur.n
+
+
+def test_pages_des_comites_en_nombre_de_requetes_borne(client, connexion, db, monde):
+    premiere = instruite(monde, intitule="Premier")
+    seance = seance_ouverte(monde, premiere)
+    service.voter(seance.points[0].id, monde.caf.id, "pour", None, monde.partenaire_caf)
+    connexion.en_tant_que(monde.instructeur_etat)
+    avant = {url: requetes(client, url) for url in ("/comites/", f"/comites/{seance.id}")}
+    connexion.deconnexion()
+    # Quatre dossiers de plus à l'ordre du jour d'une seconde séance, votés par tous.
+    autres = [
+        instruite(monde, etat=Decimal("1000"), commune=Decimal("500"), intitule=f"D{i}") for i in range(4)
+    ]
+    seconde = seance_ouverte(monde, *autres)
+    for point in seconde.points:
+        for compte, organisation in (
+            (monde.instructeur_etat, monde.etat),
+            (monde.instructeur_commune, monde.commune),
+            (monde.partenaire_caf, monde.caf),
+        ):
+            service.voter(point.id, organisation.id, "pour", None, compte)
+    connexion.en_tant_que(monde.instructeur_etat)
+    apres = {
+        "/comites/": requetes(client, "/comites/"),
+        f"/comites/{seance.id}": requetes(client, f"/comites/{seconde.id}"),
+    }
+    assert apres == avant, (avant, apres)
+
+
+def test_pilote_d_un_autre_contrat_ne_gere_pas_la_seance(client, connexion, db, monde):
+    demande = instruite(monde)
+    seance = service.creer_seance(monde.pilote, monde.campagne.id, monde.campagne.date_cloture, None)
+    autre_pilote = utilisateur("pilote.gard@test.fr")
+    db.session.add(
+        Pilotage(
+            utilisateur_id=autre_pilote.id, contrat_id=monde.autre_contrat.id, organisation_id=monde.etat.id
+        )
+    )
+    db.session.commit()
+    connexion.en_tant_que(autre_pilote)
+    assert client.get(f"/comites/{seance.id}").status_code == 404
+    reponse = client.post(
+        f"/comites/{seance.id}/inscrire", data={"version": seance.version, "demandes": [demande.id]}
+    )
+    assert reponse.status_code == 404
+    db.session.expire_all()
+    assert db.session.get(Demande, demande.id).statut == D.instruite
