@@ -41,9 +41,9 @@ from dauphin.models import (
     maintenant,
 )
 from dauphin.seeds.referentiel import charger_nomenclature
-from dauphin.services import documents
+from dauphin.services import comites, documents
 from dauphin.services.workflow import aujourdhui, declencher_demande, declencher_ligne
-from workflows import StatutDemande
+from workflows import StatutDemande, StatutLigne
 
 MOT_DE_PASSE = "Dauphin-demo-2026"
 DOMAINE = "demo.dauphin.fr"
@@ -429,6 +429,33 @@ def _brouillon(
     return demande
 
 
+def _comite(demande, campagne, comptes, contrat_index, organisations, objectif) -> None:
+    """Le dossier passe par une vraie séance du comité de pilotage : ouverte (vote en cours) pour un dossier
+    programmé, close — avec son procès-verbal — pour un dossier attribué ou rejeté."""
+    pilote = comptes["pilote"]
+    seance = comites.creer_seance(pilote, campagne.id, date(campagne.exercice, 4, 10), "Hôtel de ville")
+    comites.inscrire(seance.id, [demande.id], pilote)
+    comites.ouvrir_vote(seance.id, pilote)
+    seance = comites.charger(seance.id)
+    point = seance.points[0]
+    votants = [
+        (comptes[f"instructeur.{cle}.{contrat_index}"], organisations[cle]) for cle in ("etat", "commune")
+    ]
+    if objectif != StatutDemande.programmee:
+        votants += [(comptes[f"instructeur.{cle}.{contrat_index}"], organisations[cle]) for cle in ("epci",)]
+        if contrat_index == 0:
+            votants.append((comptes["partenaire"], organisations["caf"]))
+    choix = "contre" if objectif == StatutDemande.rejetee else "pour"
+    for compte, organisation in votants:
+        comites.voter(point.id, organisation.id, choix, None, compte)
+    for ligne in point.demande.lignes_financement:
+        if ligne.statut == StatutLigne.recevable:
+            instructeur = next(c for c, o in votants if o.id == ligne.organisation_id)
+            comites.saisir_montant(point.id, ligne.id, ligne.montant_demande, instructeur)
+    if objectif != StatutDemande.programmee:
+        comites.clore(seance.id, pilote)
+
+
 def _demandes(contrats, financeurs, structures, comptes) -> None:
     campagnes = {(c.contrat_id, c.exercice): c for c in db.session.scalars(select(Campagne))}
     qpvs = {q.code: q for q in db.session.scalars(select(Qpv))}
@@ -525,9 +552,11 @@ def _demandes(contrats, financeurs, structures, comptes) -> None:
                 )
         if objectif == StatutDemande.instruite:
             return demande
-        declencher_demande(demande.id, "programmer", comptes["pilote"])
-        if objectif == StatutDemande.programmee:
+        if objectif in (StatutDemande.programmee, StatutDemande.attribuee, StatutDemande.rejetee):
+            _comite(demande, campagne, comptes, contrat_index, organisations, objectif)
             return demande
+        # Les années passées : décisions reprises telles quelles (sans séance de comité dans la démonstration)
+        declencher_demande(demande.id, "programmer", comptes["pilote"])
         for ligne in lignes:
             if rejet:
                 declencher_ligne(ligne.id, "refuser", instructeurs[ligne.id])
@@ -539,8 +568,6 @@ def _demandes(contrats, financeurs, structures, comptes) -> None:
                     montant=ligne.montant_demande,
                     aujourdhui=date(exercice, 4, 10),
                 )
-        if objectif in (StatutDemande.attribuee, StatutDemande.rejetee):
-            return demande
         for ligne in lignes:
             db.session.refresh(ligne)
             if ligne.convention_requise:  # plus de 23 000 € votés par ce financeur à la structure cette année

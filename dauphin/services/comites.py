@@ -510,7 +510,8 @@ def clore(seance_id: int, utilisateur: Utilisateur, version=None) -> SeanceComit
         _exiger_statut(seance, StatutSeance.vote_ouvert)
         qualite = _qualite_pilote(utilisateur, seance)
         partenaires = nombre_partenaires(seance.contrat_id)
-        jour = aujourdhui()
+        # La décision date de la séance (déjà tenue quand on la clôt ; jamais plus tard qu'aujourd'hui).
+        jour = min(seance.date_seance, aujourdhui())
         for point in seance.points:
             demande = charger_demande_verrouillee(point.demande_id)
             decompte = decompter(point, partenaires)
