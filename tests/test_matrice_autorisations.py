@@ -1,0 +1,331 @@
+"""La matrice des autorisations, tirée de la carte des routes de l'application.
+
+Chaque route est demandée par chaque rôle — anonyme, membres de la structure porteuse, administrateur d'une
+autre structure, instructeur du financeur, instructeur d'un autre financeur, partenaire d'un autre contrat,
+pilote, administration nationale — sur les objets de la structure et du contrat de test (que les rôles
+« autres » ne possèdent pas). Le résultat attendu est une catégorie :
+
+- ``ok`` : la page répond (200), ou l'action est prise en compte ou refusée pour sa saisie (302 ailleurs que
+  vers la connexion, 400, 409, 422) — l'utilisateur y a droit ;
+- ``refus`` : 403 ou 404, sans rien révéler ;
+- ``connexion`` : redirection vers la page de connexion (anonyme).
+
+Une route ajoutée sans entrée dans `MATRICE` fait échouer `test_chaque_route_a_son_entree`.
+Les requêtes POST sont envoyées vides : un droit se vérifie avant toute validation de la saisie.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from dauphin.extensions import db as _db
+from dauphin.models import (
+    CompteBancaire,
+    DemandeAcces,
+    Document,
+    Invitation,
+    MembreOrganisation,
+    MembreStructure,
+    Organisation,
+    RoleOrganisation,
+    RoleStructure,
+    TypeOrganisation,
+    maintenant,
+)
+from dauphin.services import comites
+from dauphin.services.documents import chemin
+from dauphin.services.workflow import declencher_demande, declencher_ligne
+from tests.fabriques_db import demande_complete, utilisateur
+
+ROLES = (
+    "anonyme",
+    "contributeur",
+    "signataire",
+    "administrateur",  # administrateur de la structure porteuse
+    "admin_autre_structure",
+    "instructeur",  # du financeur sollicité
+    "instructeur_autre_financeur",
+    "partenaire_autre_contrat",
+    "pilote",
+    "admin_national",
+)
+MEMBRES = {"contributeur", "signataire", "administrateur"}
+CONNECTES = set(ROLES) - {"anonyme"}
+
+
+@dataclass(frozen=True)
+class Entree:
+    url: Callable[[dict], str]
+    ok: frozenset[str]
+    methode: str = "GET"
+    # Sans droit, l'anonyme est renvoyé vers la connexion ; sur une page publique il est « ok ».
+    anonyme: str = "connexion"
+    donnees: Callable[[dict], dict] | None = None  # ce qu'un formulaire légitime enverrait
+
+
+def entree(url, ok, methode="GET", anonyme="connexion", donnees=None):
+    return Entree(url, frozenset(ok), methode, anonyme, donnees)
+
+
+def public(url):
+    return Entree(url, frozenset(ROLES), "GET", "ok")
+
+
+MATRICE: dict[str, Entree] = {
+    # Pages publiques et comptes
+    "public.accueil": public(lambda o: "/"),
+    "public.accessibilite": public(lambda o: "/accessibilite"),
+    "public.cycle_de_vie": public(lambda o: "/cycle-de-vie"),
+    "public.donnees_personnelles": public(lambda o: "/donnees-personnelles"),
+    "public.mentions_legales": public(lambda o: "/mentions-legales"),
+    "auth.connexion": public(lambda o: "/compte/connexion"),
+    "auth.deconnexion": entree(lambda o: "/compte/deconnexion", CONNECTES, "POST"),
+    "comptes.inscription": public(lambda o: "/compte/inscription"),
+    "comptes.inscription_envoyee": public(lambda o: "/compte/inscription/courriel-envoye"),
+    # Un lien signé invalide n'ouvre rien, à personne.
+    "comptes.confirmer": entree(lambda o: "/compte/confirmation/jeton-invalide", set(), anonyme="refus"),
+    "comptes.invitation": entree(lambda o: "/compte/invitation/jeton-invalide", set(), anonyme="refus"),
+    "comptes.renvoyer_confirmation": public(lambda o: "/compte/confirmation/renvoyer"),
+    # Porteur : structures
+    "structures.mes_structures": entree(lambda o: "/structures/", CONNECTES),
+    "structures.inscrire": entree(lambda o: "/structures/inscrire", CONNECTES),
+    "structures.demander_acces": entree(lambda o: f"/structures/acces/{o['siret']}", CONNECTES),
+    "structures.voir": entree(lambda o: f"/structures/{o['structure']}", MEMBRES),
+    "structures.modifier": entree(lambda o: f"/structures/{o['structure']}/modifier", {"administrateur"}),
+    "structures.inviter": entree(lambda o: f"/structures/{o['structure']}/inviter", {"administrateur"}),
+    "structures.ajouter_compte": entree(
+        lambda o: f"/structures/{o['structure']}/comptes-bancaires/ajouter", {"administrateur"}
+    ),
+    "structures.desactiver_compte": entree(
+        lambda o: f"/structures/{o['structure']}/comptes-bancaires/{o['compte']}/desactiver",
+        {"administrateur"},
+        "POST",
+    ),
+    "structures.changer_role": entree(
+        lambda o: f"/structures/{o['structure']}/membres/{o['membre']}/role", {"administrateur"}, "POST"
+    ),
+    "structures.retirer_membre": entree(  # l'administrateur, ou le membre qui quitte lui-même la structure
+        lambda o: f"/structures/{o['structure']}/membres/{o['membre']}/retirer",
+        {"administrateur", "contributeur"},
+    ),
+    "structures.transmettre_administration": entree(
+        lambda o: f"/structures/{o['structure']}/membres/{o['membre_signataire']}/administration",
+        {"administrateur"},
+    ),
+    "structures.revoquer_invitation": entree(
+        lambda o: f"/structures/{o['structure']}/invitations/{o['invitation']}/revoquer",
+        {"administrateur"},
+        "POST",
+    ),
+    "structures.traiter_acces": entree(
+        lambda o: f"/structures/{o['structure']}/acces/{o['demande_acces']}", {"administrateur"}
+    ),
+    # Porteur : documents, demandes, tableau de bord
+    "documents.porte_documents": entree(lambda o: f"/documents/structure/{o['structure']}", MEMBRES),
+    "documents.archiver": entree(lambda o: f"/documents/{o['document']}/archiver", MEMBRES),
+    "documents.restaurer": entree(lambda o: f"/documents/{o['document']}/restaurer", MEMBRES, "POST"),
+    # Une pièce jointe à une demande transmise : ceux qui voient la demande la téléchargent.
+    "documents.telecharger": entree(
+        lambda o: f"/documents/{o['document']}/telecharger",
+        MEMBRES | {"instructeur", "pilote", "admin_national"},
+    ),
+    # Le tableau de bord est celui des structures de l'utilisateur (l'isolation : tests/test_isolation.py).
+    "usager.tableau_de_bord": entree(lambda o: "/mes-demandes/", MEMBRES | {"admin_autre_structure"}),
+    # Les appels à projets ouverts sont publics pour tout compte (qui n'a pas de structure y est guidé).
+    "demandes.campagnes": entree(lambda o: "/demandes/campagnes", CONNECTES),
+    "demandes.nouvelle": entree(
+        lambda o: "/demandes/nouvelle",
+        MEMBRES,
+        "POST",
+        donnees=lambda o: {"campagne_id": o["campagne"], "structure_id": o["structure"]},
+    ),
+    "demandes.etape": entree(lambda o: f"/demandes/{o['brouillon']}/etape/action", MEMBRES),
+    "demandes.soumettre": entree(lambda o: f"/demandes/{o['brouillon']}/soumettre", MEMBRES, "POST"),
+    "demandes.modifier": entree(lambda o: f"/demandes/{o['brouillon']}/modifier", MEMBRES, "POST"),
+    "demandes.attester": entree(lambda o: f"/demandes/{o['brouillon']}/attester", MEMBRES, "POST"),
+    "demandes.retirer": entree(lambda o: f"/demandes/{o['demande']}/retirer", MEMBRES),
+    "demandes.renouveler": entree(lambda o: f"/demandes/{o['demande']}/renouveler", MEMBRES, "POST"),
+    # Le dossier : le porteur, les financeurs sollicités, les partenaires et le pilote du contrat.
+    "dossiers.voir": entree(
+        lambda o: f"/dossiers/{o['demande']}", MEMBRES | {"instructeur", "pilote", "admin_national"}
+    ),
+    # Instruction
+    "instruction.corbeille": entree(
+        lambda o: "/instruction/",
+        {"instructeur", "instructeur_autre_financeur", "partenaire_autre_contrat", "pilote"},
+    ),
+    "instruction.enveloppes": entree(
+        lambda o: "/instruction/enveloppes",
+        {"instructeur", "instructeur_autre_financeur", "partenaire_autre_contrat", "pilote"},
+    ),
+    "instruction.action_ligne": entree(
+        lambda o: f"/instruction/lignes/{o['ligne']}/recevable", {"instructeur"}
+    ),
+    "instruction.action_dossier": entree(
+        lambda o: f"/instruction/dossiers/{o['demande']}/complements", {"instructeur"}
+    ),
+    "instruction.ajouter_note": entree(
+        lambda o: f"/instruction/dossiers/{o['demande']}/notes", {"instructeur", "pilote"}
+    ),
+    # Comité de pilotage
+    "comites.liste": entree(
+        lambda o: "/comites/",
+        {
+            "instructeur",
+            "instructeur_autre_financeur",
+            "partenaire_autre_contrat",
+            "pilote",
+            "admin_national",
+        },
+    ),
+    "comites.nouvelle": entree(lambda o: "/comites/nouvelle", {"pilote"}),
+    "comites.voir": entree(lambda o: f"/comites/{o['seance']}", {"instructeur", "pilote", "admin_national"}),
+    "comites.inscrire": entree(lambda o: f"/comites/{o['seance']}/inscrire", {"pilote"}, "POST"),
+    "comites.retirer_point": entree(
+        lambda o: f"/comites/{o['seance']}/points/{o['point']}/retirer", {"pilote"}, "POST"
+    ),
+    "comites.ouvrir": entree(lambda o: f"/comites/{o['seance']}/ouvrir", {"pilote"}, "POST"),
+    "comites.clore": entree(lambda o: f"/comites/{o['seance']}/clore", {"pilote"}),
+    "comites.voter": entree(
+        lambda o: f"/comites/{o['seance']}/points/{o['point']}/vote/{o['organisation_instructeur']}",
+        {"instructeur"},
+        "POST",
+    ),
+    "comites.saisir_montant": entree(
+        lambda o: f"/comites/{o['seance']}/points/{o['point']}/lignes/{o['ligne_point']}/montant",
+        {"instructeur"},
+        "POST",
+    ),
+    # Le procès-verbal n'existe qu'après la clôture : la séance de test est en préparation (404 pour tous).
+    "comites.proces_verbal": entree(lambda o: f"/comites/{o['seance']}/proces-verbal.pdf", set()),
+    # Pilotage et administration
+    "pilotage.contrats": entree(lambda o: "/pilotage/", {"pilote"}),
+    "administration.accueil": entree(lambda o: "/administration/", {"admin_national"}),
+}
+
+ROUTES_TECHNIQUES = {"static", "dsfr.fichier"}  # fichiers statiques, publics par nature
+
+
+@pytest.fixture
+def objets(db, monde, monkeypatch):
+    """Les objets de la structure porteuse et de son contrat, et les comptes de chaque rôle."""
+    monkeypatch.setattr("dauphin.taches.generer_recepisse", lambda demande_id: None)
+    demande = demande_complete(monde)
+    declencher_demande(demande.id, "soumettre", monde.contributeur)
+    declencher_demande(demande.id, "attester", monde.signataire, attestation=True)
+    ligne = next(lf for lf in demande.lignes_financement if lf.organisation_id == monde.etat.id)
+    declencher_ligne(ligne.id, "prendre_en_charge", monde.instructeur_etat)
+    brouillon = demande_complete(monde, intitule="Brouillon de test")
+    document = _db.session.get(Document, demande.pieces_jointes[0].document_id)
+    # Une seconde demande instruite, inscrite à une séance en préparation
+    instruite = demande_complete(monde, intitule="Dossier du comité")
+    declencher_demande(instruite.id, "soumettre", monde.contributeur)
+    declencher_demande(instruite.id, "attester", monde.signataire, attestation=True)
+    for lf in list(instruite.lignes_financement):
+        compte = monde.instructeur_etat if lf.organisation_id == monde.etat.id else monde.instructeur_commune
+        declencher_ligne(lf.id, "prendre_en_charge", compte)
+        declencher_ligne(lf.id, "declarer_recevable", compte, montant=Decimal("100"))
+    seance = comites.creer_seance(monde.pilote, monde.campagne.id, monde.campagne.date_cloture, None)
+    comites.inscrire(seance.id, [instruite.id], monde.pilote)
+    point = comites.charger(seance.id).points[0]
+    ligne_point = next(lf for lf in instruite.lignes_financement if lf.organisation_id == monde.etat.id)
+    fichier = chemin(document.cle_stockage)  # la pièce existe vraiment sur le disque
+    fichier.parent.mkdir(parents=True, exist_ok=True)
+    fichier.write_bytes(b"%PDF-1.4\n%%EOF\n")
+
+    region = Organisation(nom="Région hors contrat", type_organisation=TypeOrganisation.region)
+    _db.session.add(region)
+    _db.session.flush()
+    instructeur_autre = utilisateur("instructeur.region@test.fr")
+    _db.session.add(
+        MembreOrganisation(
+            utilisateur_id=instructeur_autre.id, organisation_id=region.id, role=RoleOrganisation.instructeur
+        )
+    )
+    invitation = Invitation(
+        structure_id=monde.structure.id,
+        email="invite@test.fr",
+        role=RoleStructure.contributeur,
+        invite_par_id=monde.administrateur.id,
+        expire_le=maintenant() + timedelta(days=7),
+    )
+    acces = DemandeAcces(
+        structure_id=monde.structure.id, utilisateur_id=monde.sans_role.id, message="Bonjour"
+    )
+    _db.session.add_all([invitation, acces])
+    _db.session.commit()
+    membres = {
+        m.utilisateur_id: m.id
+        for m in _db.session.query(MembreStructure).filter_by(structure_id=monde.structure.id)
+    }
+    comptes = {
+        "contributeur": monde.contributeur,
+        "signataire": monde.signataire,
+        "administrateur": monde.administrateur,
+        "admin_autre_structure": monde.signataire_autre,
+        "instructeur": monde.instructeur_etat,
+        "instructeur_autre_financeur": instructeur_autre,
+        "partenaire_autre_contrat": monde.partenaire_autre_contrat,
+        "pilote": monde.pilote,
+        "admin_national": monde.admin_national,
+    }
+    return {
+        "comptes": comptes,
+        "structure": monde.structure.id,
+        "siret": monde.structure.siret,
+        "membre": membres[monde.contributeur.id],
+        "membre_signataire": membres[monde.signataire.id],
+        "compte": _db.session.query(CompteBancaire).filter_by(structure_id=monde.structure.id).first().id,
+        "invitation": invitation.id,
+        "demande_acces": acces.id,
+        "demande": demande.id,
+        "brouillon": brouillon.id,
+        "ligne": ligne.id,
+        "document": document.id,
+        "seance": seance.id,
+        "point": point.id,
+        "ligne_point": ligne_point.id,
+        "campagne": monde.campagne.id,
+        "organisation_instructeur": monde.etat.id,
+    }
+
+
+def categorie(reponse) -> str:
+    if reponse.status_code in (403, 404):
+        return "refus"
+    if reponse.status_code in (301, 302, 303) and "/compte/connexion" in reponse.headers.get("Location", ""):
+        return "connexion"
+    assert reponse.status_code < 500, reponse.status_code
+    return "ok"
+
+
+def test_chaque_route_a_son_entree(app):
+    routes = {regle.endpoint for regle in app.url_map.iter_rules()} - ROUTES_TECHNIQUES
+    assert routes - set(MATRICE) == set(), "Routes sans entrée dans la matrice des autorisations"
+    assert set(MATRICE) - routes == set(), "Entrées de la matrice sans route"
+
+
+@pytest.mark.parametrize("endpoint", sorted(MATRICE))
+def test_matrice(app, connexion, client, objets, endpoint):
+    attendu_entree = MATRICE[endpoint]
+    url = attendu_entree.url(objets)
+    ecarts = {}
+    for role in ROLES:
+        if role == "anonyme":
+            attendu = attendu_entree.anonyme
+        else:
+            attendu = "ok" if role in attendu_entree.ok else "refus"
+            connexion.en_tant_que(objets["comptes"][role])
+        donnees = attendu_entree.donnees(objets) if attendu_entree.donnees else None
+        reponse = client.open(url, method=attendu_entree.methode, data=donnees)
+        obtenu = categorie(reponse)
+        if obtenu != attendu:
+            ecarts[role] = f"attendu {attendu}, obtenu {obtenu} ({reponse.status_code})"
+        if role != "anonyme":
+            connexion.deconnexion()
+    assert ecarts == {}, f"{attendu_entree.methode} {url}"
