@@ -75,9 +75,6 @@ def verifier_journal():
     click.echo(f"Journal intègre : {nombre} lignes vérifiées, aucune modifiée ni supprimée.")
 
 
-
-
-
 api = AppGroup("api", help="API JSON : jetons des organisations.")
 jeton = AppGroup("jeton", help="Jetons de l'API (créer, lister, révoquer).")
 api.add_command(jeton)

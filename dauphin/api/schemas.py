@@ -111,6 +111,15 @@ class Transition(Entree):
 # --- Sorties -----------------------------------------------------------------------------------
 
 
+def montant(**options) -> fields.Decimal:
+    """Un montant en sortie : une chaîne décimale exacte (« 4500.50 »), jamais un flottant."""
+    return fields.Decimal(
+        as_string=True,
+        metadata={"type": "string", "format": "decimal", "description": "En euros, deux décimales."},
+        **options,
+    )
+
+
 class Reference(Sortie):
     id = fields.Integer(required=True)
     code = fields.String()
@@ -144,15 +153,15 @@ class LigneResume(Sortie):
     statut = fields.String(required=True)
     statut_libelle = fields.Function(_libelle_statut, metadata={"type": "string"})
     version = fields.Integer(required=True)
-    montant_demande = fields.Decimal(as_string=True, required=True)
+    montant_demande = montant(required=True)
 
 
 class Ligne(LigneResume):
-    montant_propose = fields.Decimal(as_string=True, allow_none=True)
+    montant_propose = montant(allow_none=True)
     motif_avis = fields.String(allow_none=True)
-    montant_vote = fields.Decimal(as_string=True, allow_none=True)
+    montant_vote = montant(allow_none=True)
     vote_le = fields.Date(allow_none=True)
-    montant_verse = fields.Decimal(as_string=True, allow_none=True)
+    montant_verse = montant(allow_none=True)
     convention_requise = fields.Boolean()
     gestionnaire = fields.Nested(Personne, allow_none=True)
 
