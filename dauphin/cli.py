@@ -125,7 +125,8 @@ def jeton_creer(organisation_id, createur, titulaire, libelle, ecriture, jours):
         ) from erreur
     click.echo(
         f"Jeton n° {jeton_cree.id} « {jeton_cree.libelle} » pour {jeton_cree.organisation.nom}, "
-        f"au nom de {jeton_cree.titulaire.nom_complet}, {jeton_cree.portee}, "
+        f"au nom de {jeton_cree.titulaire.nom_complet}, "
+        f"{'lecture et écriture' if jeton_cree.ecriture else 'lecture seule'}, "
         f"valable jusqu'au {jeton_cree.expire_le:%Y-%m-%d %H:%M} UTC."
     )
     click.echo("À copier maintenant, il ne sera plus affiché :", err=True)

@@ -335,7 +335,7 @@ def test_actions_d_instruction_au_nom_du_titulaire(client, db, monde, jetons, tr
         ),
         409,
     )
-    assert "modifié" in corps["erreur"]
+    assert "modifiée entre-temps" in corps["erreur"]
     assert ligne_de(db, transmise.id, monde.etat).statut == L.prise_en_charge
 
     reponse = poster(

@@ -127,7 +127,13 @@ def saisie_invalide(erreur: ValidationError):
 @bp.errorhandler(Conflit)
 def conflit(erreur: Conflit):
     db.session.rollback()
-    return reponse_erreur(409, str(erreur))
+    message = str(erreur)
+    if message == str(Conflit()):
+        message = (
+            "La ligne a été modifiée entre-temps : rien n’a été enregistré. Relisez le dossier et renvoyez "
+            "l’action avec la version actuelle de la ligne."
+        )
+    return reponse_erreur(409, message.replace("Rechargez la page.", "Relisez le dossier."))
 
 
 @bp.errorhandler(NonAutorise)
