@@ -75,6 +75,8 @@ class Config:
         self.BABEL_DEFAULT_LOCALE = "fr"
         self.BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
         self.PAGE_TAILLE = _env_int("PAGE_SIZE", 25)
+        # Requêtes permises par jeton de l'API (syntaxe Flask-Limiter : « 300/minute », « 10/second »)
+        self.API_LIMITE = _env("API_RATE_LIMIT", "300/minute")
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.PASSWORD_HASH_METHOD = "scrypt"

@@ -65,6 +65,7 @@ def enregistrer_extensions(app: Flask) -> None:
 def enregistrer_blueprints(app: Flask) -> None:
     from dauphin import dsfr
     from dauphin.administration import bp as administration
+    from dauphin.api import bp as api
     from dauphin.auth import bp as auth
     from dauphin.comites import bp as comites
     from dauphin.comptes import bp as comptes
@@ -72,6 +73,7 @@ def enregistrer_blueprints(app: Flask) -> None:
     from dauphin.documents import bp as documents
     from dauphin.dossiers import bp as dossiers
     from dauphin.instruction import bp as instruction
+    from dauphin.jetons import bp as jetons
     from dauphin.pilotage import bp as pilotage
     from dauphin.public import bp as public
     from dauphin.structures import bp as structures
@@ -91,11 +93,14 @@ def enregistrer_blueprints(app: Flask) -> None:
         comites,
         pilotage,
         administration,
+        api,
+        jetons,
     ):
         app.register_blueprint(blueprint)
 
 
 def enregistrer_erreurs(app: Flask) -> None:
+    from dauphin import api
     from dauphin.services.erreurs import Conflit, NonAutorise
 
     @app.errorhandler(NonAutorise)
@@ -113,6 +118,8 @@ def enregistrer_erreurs(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def erreur_http(erreur: HTTPException):
+        if api.est_requete_api():  # adresse inconnue ou méthode non permise sous /api/ : du JSON aussi
+            return api.erreur_http(erreur)
         if erreur.code in (400, 403, 404, 409, 429):
             db.session.rollback()
             return render_template(f"errors/{erreur.code}.html"), erreur.code
@@ -122,6 +129,8 @@ def enregistrer_erreurs(app: Flask) -> None:
     def erreur_serveur(erreur: Exception):
         if isinstance(erreur, HTTPException):
             return erreur_http(erreur)
+        if api.est_requete_api():
+            return api.erreur_interne(erreur)
         db.session.rollback()
         journal.exception("Erreur non rattrapée sur %s %s", request.method, request.path)
         return render_template("errors/500.html"), 500

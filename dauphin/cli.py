@@ -75,6 +75,100 @@ def verifier_journal():
     click.echo(f"Journal intègre : {nombre} lignes vérifiées, aucune modifiée ni supprimée.")
 
 
+api = AppGroup("api", help="API JSON : jetons des organisations.")
+jeton = AppGroup("jeton", help="Jetons de l'API (créer, lister, révoquer).")
+api.add_command(jeton)
+
+
+def _compte(email: str):
+    from sqlalchemy import func, select
+
+    from dauphin.extensions import db
+    from dauphin.models import Utilisateur
+
+    utilisateur = db.session.scalar(select(Utilisateur).where(func.lower(Utilisateur.email) == email.lower()))
+    if utilisateur is None:
+        raise click.BadParameter(f"aucun compte « {email} ».")
+    return utilisateur
+
+
+@jeton.command("creer")
+@click.option("--organisation", "organisation_id", type=int, required=True, help="Id. de l'organisation.")
+@click.option("--par", "createur", required=True, help="Adresse du compte qui crée le jeton (journalisé).")
+@click.option("--au-nom-de", "titulaire", help="Adresse du titulaire (administrateur national seulement).")
+@click.option("--libelle", required=True, help="Nom du jeton (le logiciel qui l'utilise).")
+@click.option("--ecriture/--lecture", default=False, show_default=True, help="Portée du jeton.")
+@click.option("--jours", type=click.IntRange(1, 365), default=90, show_default=True, help="Validité.")
+def jeton_creer(organisation_id, createur, titulaire, libelle, ecriture, jours):
+    """Crée un jeton et l'affiche une seule fois (seule son empreinte est gardée)."""
+    from datetime import timedelta
+
+    from dauphin.services import api as service
+    from dauphin.services.erreurs import NonAutorise
+    from dauphin.services.workflow import aujourdhui
+
+    auteur = _compte(createur)
+    try:
+        jeton_cree, clair = service.creer_jeton(
+            auteur,
+            organisation_id,
+            libelle=libelle,
+            ecriture=ecriture,
+            expire_le=aujourdhui() + timedelta(days=jours),
+            titulaire_id=_compte(titulaire).id if titulaire else None,
+        )
+    except service.SaisieJetonInvalide as erreur:
+        raise click.ClickException(str(erreur)) from erreur
+    except NonAutorise as erreur:
+        raise click.ClickException(
+            f"{auteur.email} ne gère pas les jetons de l'organisation {organisation_id}."
+        ) from erreur
+    click.echo(
+        f"Jeton n° {jeton_cree.id} « {jeton_cree.libelle} » pour {jeton_cree.organisation.nom}, "
+        f"au nom de {jeton_cree.titulaire.nom_complet}, "
+        f"{'lecture et écriture' if jeton_cree.ecriture else 'lecture seule'}, "
+        f"valable jusqu'au {jeton_cree.expire_le:%Y-%m-%d %H:%M} UTC."
+    )
+    click.echo("À copier maintenant, il ne sera plus affiché :", err=True)
+    click.echo(clair)
+
+
+@jeton.command("lister")
+@click.option("--organisation", "organisation_id", type=int, help="Seulement cette organisation.")
+def jeton_lister(organisation_id):
+    """Les jetons (jamais en clair) : préfixe, organisation, titulaire, portée, échéance, état."""
+    from sqlalchemy import select
+
+    from dauphin.extensions import db
+    from dauphin.models import JetonApi
+
+    requete = select(JetonApi).order_by(JetonApi.id)
+    if organisation_id:
+        requete = requete.where(JetonApi.organisation_id == organisation_id)
+    for j in db.session.scalars(requete):
+        etat = "révoqué" if j.revoque_le else ("expiré" if j.expire() else "actif")
+        click.echo(
+            f"{j.id}\t{j.prefixe}…\t{j.organisation.nom}\t{j.titulaire.email}\t{j.portee}\t"
+            f"{j.expire_le:%Y-%m-%d}\t{etat}\t{j.libelle}"
+        )
+
+
+@jeton.command("revoquer")
+@click.argument("jeton_id", type=int)
+@click.option("--par", "auteur", required=True, help="Adresse du compte qui révoque (journalisé).")
+def jeton_revoquer(jeton_id, auteur):
+    """Révoque un jeton (immédiat et définitif)."""
+    from werkzeug.exceptions import NotFound
+
+    from dauphin.services import api as service
+
+    try:
+        j = service.revoquer_jeton(jeton_id, _compte(auteur))
+    except NotFound as erreur:
+        raise click.ClickException(f"Jeton {jeton_id} introuvable pour {auteur}.") from erreur
+    click.echo(f"Jeton n° {j.id} « {j.libelle} » révoqué le {j.revoque_le:%Y-%m-%d %H:%M} UTC.")
+
+
 def init_app(app: Flask) -> None:
-    for groupe in (workflow, seed, courriels, journal):
+    for groupe in (workflow, seed, courriels, journal, api):
         app.cli.add_command(groupe)

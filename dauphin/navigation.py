@@ -34,6 +34,10 @@ def entrees(utilisateur) -> list[tuple[str, str, str]]:
         resultat.append(("Pilotage", "pilotage.contrats", "pilotage"))
     if utilisateur.administrateur_national:
         resultat.append(("Administration", "administration.accueil", "administration"))
+    if utilisateur.administrateur_national or any(
+        a.role == "instructeur" for a in utilisateur.adhesions_organisations
+    ):
+        resultat.append(("Jetons d’API", "jetons.liste", "jetons"))
     return resultat
 
 

@@ -7,7 +7,7 @@ pilote, administration nationale — sur les objets de la structure et du contra
 
 - ``ok`` : la page répond (200), ou l'action est prise en compte ou refusée pour sa saisie (302 ailleurs que
   vers la connexion, 400, 409, 422) — l'utilisateur y a droit ;
-- ``refus`` : 403 ou 404, sans rien révéler ;
+- ``refus`` : 401 (API sans jeton), 403 ou 404, sans rien révéler ;
 - ``connexion`` : redirection vers la page de connexion (anonyme).
 
 Une route ajoutée sans entrée dans `MATRICE` fait échouer `test_chaque_route_a_son_entree`.
@@ -37,9 +37,10 @@ from dauphin.models import (
     TypeOrganisation,
     maintenant,
 )
+from dauphin.services import api as jetons
 from dauphin.services import comites
 from dauphin.services.documents import chemin
-from dauphin.services.workflow import declencher_demande, declencher_ligne
+from dauphin.services.workflow import aujourdhui, declencher_demande, declencher_ligne
 from tests.fabriques_db import demande_complete, utilisateur
 
 ROLES = (
@@ -203,6 +204,28 @@ MATRICE: dict[str, Entree] = {
     ),
     # Le procès-verbal n'existe qu'après la clôture : la séance de test est en préparation (404 pour tous).
     "comites.proces_verbal": entree(lambda o: f"/comites/{o['seance']}/proces-verbal.pdf", set()),
+    # API JSON : seuls les jetons y ouvrent des droits (tests/test_api.py) ; une session n'y ouvre rien.
+    "api.lister_demandes": entree(lambda o: "/api/v1/demandes", set(), anonyme="refus"),
+    "api.lire_demande": entree(lambda o: f"/api/v1/demandes/{o['demande']}", set(), anonyme="refus"),
+    "api.declencher": entree(
+        lambda o: f"/api/v1/lignes/{o['ligne']}/transitions", set(), "POST", anonyme="refus"
+    ),
+    "api.openapi": public(lambda o: "/api/v1/openapi.json"),
+    "api.documentation": public(lambda o: "/api/v1/documentation"),
+    # Jetons d'API : un instructeur pour son organisation, l'administration nationale pour toutes.
+    "jetons.liste": entree(
+        lambda o: "/jetons-api/", {"instructeur", "instructeur_autre_financeur", "admin_national"}
+    ),
+    "jetons.choisir_organisation": entree(
+        lambda o: "/jetons-api/nouveau", {"instructeur", "instructeur_autre_financeur", "admin_national"}
+    ),
+    "jetons.creer": entree(
+        lambda o: f"/jetons-api/organisations/{o['organisation_instructeur']}/nouveau",
+        {"instructeur", "admin_national"},
+    ),
+    "jetons.revoquer": entree(
+        lambda o: f"/jetons-api/{o['jeton']}/revoquer", {"instructeur", "admin_national"}
+    ),
     # Pilotage et administration
     "pilotage.contrats": entree(lambda o: "/pilotage/", {"pilote"}),
     "administration.accueil": entree(lambda o: "/administration/", {"admin_national"}),
@@ -259,6 +282,13 @@ def objets(db, monde, monkeypatch):
     )
     _db.session.add_all([invitation, acces])
     _db.session.commit()
+    jeton, _ = jetons.creer_jeton(
+        monde.instructeur_etat,
+        monde.etat.id,
+        libelle="Outil de suivi",
+        ecriture=False,
+        expire_le=aujourdhui() + timedelta(days=30),
+    )
     membres = {
         m.utilisateur_id: m.id
         for m in _db.session.query(MembreStructure).filter_by(structure_id=monde.structure.id)
@@ -292,11 +322,12 @@ def objets(db, monde, monkeypatch):
         "ligne_point": ligne_point.id,
         "campagne": monde.campagne.id,
         "organisation_instructeur": monde.etat.id,
+        "jeton": jeton.id,
     }
 
 
 def categorie(reponse) -> str:
-    if reponse.status_code in (403, 404):
+    if reponse.status_code in (401, 403, 404):
         return "refus"
     if reponse.status_code in (301, 302, 303) and "/compte/connexion" in reponse.headers.get("Location", ""):
         return "connexion"

@@ -1,5 +1,6 @@
 """Les modèles SQLAlchemy, un module par partie du domaine."""
 
+from dauphin.models.api import JetonApi
 from dauphin.models.campagnes import Campagne, Enveloppe, PieceRequise, QuestionEligibilite
 from dauphin.models.comites import (
     ChoixVote,
@@ -79,6 +80,7 @@ __all__ = [
     "EvenementJournal",
     "FormeJuridique",
     "Invitation",
+    "JetonApi",
     "LigneBudget",
     "LigneFinancement",
     "MembreOrganisation",

@@ -1,0 +1,286 @@
+"""L'API JSON sous /api/v1 : authentification par jeton d'organisation (`Authorization: Bearer …`), lecture
+des demandes du périmètre de l'organisation, actions d'instruction sur sa ligne, document OpenAPI.
+
+Toute réponse sous /api/ est du JSON, erreurs comprises : `{"erreur": "…", "details": …}`. Pas de jeton
+CSRF (aucun cookie n'authentifie ici), une limite de requêtes par jeton (Flask-Limiter).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from flask import Blueprint, current_app, g, jsonify, render_template, request
+from flask_limiter.util import get_remote_address
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from dauphin.api import schemas
+from dauphin.api.openapi import MESSAGES_ERREURS, Registre, document, operation, proprietes, type_lisible
+from dauphin.extensions import csrf, db, limiter
+from dauphin.services import api as service
+from dauphin.services.erreurs import Conflit, NonAutorise
+from workflows import StatutDemande, StatutLigne, TransitionRefusee
+
+journal = logging.getLogger(__name__)
+
+PREFIXE = "/api/v1"
+ENTIER = "<int(min=1, max=2147483647):{}>"
+
+bp = Blueprint("api", __name__, url_prefix=PREFIXE)
+registre = Registre(PREFIXE)
+csrf.exempt(bp)
+
+DESCRIPTION = """API JSON de Dauphin pour les organisations financeuses et partenaires.
+
+Chaque jeton appartient à une organisation et agit au nom d’un compte réel (son titulaire) : il lit les
+demandes que l’organisation voit dans l’espace d’instruction (ses lignes de financement et les dossiers des
+contrats de ville dont elle est partenaire) et, s’il est en lecture et écriture, fait sur la ligne de
+l’organisation les actions d’instruction proposées à l’écran. Le journal du dossier retient le titulaire,
+en qualité d’instructeur de l’organisation. Les erreurs sont en JSON : `{"erreur": "…", "details": …}`."""
+
+
+# --- Authentification et limite par jeton -----------------------------------------------------------
+
+
+def _jeton_en_clair() -> str | None:
+    entete = request.headers.get("Authorization", "")
+    methode, _, valeur = entete.partition(" ")
+    if methode.lower() != "bearer":
+        return None
+    return valeur.strip() or None
+
+
+def cle_limite() -> str:
+    """Une limite par jeton (son empreinte, jamais le clair) ; sans jeton, par adresse."""
+    clair = _jeton_en_clair()
+    if clair:
+        return "jeton:" + hashlib.sha256(clair.encode("utf-8", "surrogatepass")).hexdigest()
+    return "adresse:" + (get_remote_address() or "")
+
+
+limiter.limit(lambda: current_app.config["API_LIMITE"], key_func=cle_limite)(bp)
+
+
+@bp.before_request
+def authentifier():
+    vue = current_app.view_functions.get(request.endpoint)
+    if vue is None or getattr(vue, "operation_publique", False):
+        return None
+    g.jeton = service.authentifier(_jeton_en_clair())
+    return None
+
+
+# --- Erreurs en JSON --------------------------------------------------------------------------------
+
+
+def reponse_erreur(code: int, message: str, details=None, entetes=None):
+    reponse = jsonify({"erreur": message, "details": details})
+    reponse.status_code = code
+    for nom, valeur in (entetes or {}).items():
+        reponse.headers[nom] = valeur
+    return reponse
+
+
+MESSAGES_HTTP = {
+    400: "Requête invalide.",
+    401: "Authentification requise.",
+    403: "Accès refusé.",
+    404: "Ressource introuvable, ou hors du périmètre de votre organisation.",
+    405: "Méthode non permise sur cette adresse.",
+    409: "Conflit.",
+    413: "Requête trop volumineuse.",
+    415: "Type de contenu non pris en charge.",
+    429: "Trop de requêtes pour ce jeton : réessayez dans un moment.",
+}
+
+
+def erreur_http(erreur: HTTPException):
+    """Toute erreur HTTP sous /api/ (route inconnue et méthode non permise comprises) : en JSON."""
+    db.session.rollback()
+    code = erreur.code or 500
+    entetes = {}
+    if code == 405 and erreur.valid_methods:
+        entetes["Allow"] = ", ".join(erreur.valid_methods)
+    details = {"limite": str(erreur.limit.limit)} if code == 429 and hasattr(erreur, "limit") else None
+    return reponse_erreur(code, MESSAGES_HTTP.get(code, erreur.name), details, entetes)
+
+
+def erreur_interne(erreur: Exception):
+    db.session.rollback()
+    journal.exception("Erreur non rattrapée sur %s %s", request.method, request.path)
+    return reponse_erreur(500, "Erreur interne : elle a été journalisée.")
+
+
+@bp.errorhandler(service.JetonRefuse)
+def jeton_refuse(erreur: service.JetonRefuse):
+    db.session.rollback()
+    entetes = {"WWW-Authenticate": 'Bearer realm="dauphin"'} if erreur.code == 401 else None
+    return reponse_erreur(erreur.code, str(erreur), entetes=entetes)
+
+
+@bp.errorhandler(ValidationError)
+def saisie_invalide(erreur: ValidationError):
+    return reponse_erreur(400, "Requête invalide : voir le détail par champ.", erreur.messages)
+
+
+@bp.errorhandler(Conflit)
+def conflit(erreur: Conflit):
+    db.session.rollback()
+    message = str(erreur)
+    if message == str(Conflit()):
+        message = (
+            "La ligne a été modifiée entre-temps : rien n’a été enregistré. Relisez le dossier et renvoyez "
+            "l’action avec la version actuelle de la ligne."
+        )
+    return reponse_erreur(409, message.replace("Rechargez la page.", "Relisez le dossier."))
+
+
+@bp.errorhandler(NonAutorise)
+def non_autorise(erreur: NonAutorise):
+    db.session.rollback()
+    return reponse_erreur(403, "Votre organisation ne peut pas faire cette action sur ce dossier.")
+
+
+@bp.errorhandler(TransitionRefusee)
+def transition_refusee(erreur: TransitionRefusee):
+    db.session.rollback()
+    return reponse_erreur(
+        422,
+        "Transition refusée : " + "; ".join(p.message for p in erreur.problemes),
+        [{"code": p.code, "message": p.message, "champ": p.champ} for p in erreur.problemes],
+    )
+
+
+bp.register_error_handler(HTTPException, erreur_http)
+bp.register_error_handler(Exception, erreur_interne)
+
+
+def est_requete_api() -> bool:
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
+# --- Opérations -------------------------------------------------------------------------------------
+
+
+@operation(
+    bp,
+    registre,
+    "/demandes",
+    resume="Lister les demandes visibles de l’organisation",
+    parametres=schemas.FiltresDemandes,
+    reponse=schemas.ListeDemandes,
+    portee="lecture",
+)
+def lister_demandes(filtres: dict):
+    """Les dossiers transmis dont l’organisation est financeur sollicité, ou d’un contrat de ville dont elle
+    est partenaire ; triés par identifiant croissant (ordre stable), paginés. Avec `modifie_depuis`, un
+    logiciel ne relit que ce qui a changé depuis son dernier passage."""
+    criteres = service.FiltresApi(
+        exercice=filtres.get("exercice"),
+        contrat_id=filtres.get("contrat"),
+        statut=StatutDemande(filtres["statut"]) if filtres.get("statut") else None,
+        statut_ligne=StatutLigne(filtres["statut_ligne"]) if filtres.get("statut_ligne") else None,
+        modifie_depuis=filtres.get("modifie_depuis"),
+    )
+    page, par_page = filtres["page"], filtres["par_page"]
+    demandes, total = service.page_demandes(g.jeton.organisation_id, criteres, page=page, par_page=par_page)
+    return {
+        "demandes": demandes,
+        "pagination": {
+            "page": page,
+            "par_page": par_page,
+            "total": total,
+            "pages": -(-total // par_page),
+        },
+    }
+
+
+@operation(
+    bp,
+    registre,
+    "/demandes/" + ENTIER.format("demande_id"),
+    resume="Lire une demande, ses lignes de financement, son journal et ses notes",
+    reponse=schemas.DemandeDetail,
+    erreurs=(404,),
+    portee="lecture",
+)
+def lire_demande(demande_id: int):
+    """Ce que l’écran du dossier montre à l’organisation : le contenu de la demande, toutes ses lignes de
+    financement (avis compris), l’historique complet, les notes partagées et les notes privées de
+    l’organisation (jamais celles d’une autre). Hors périmètre : 404, sans révéler l’existence."""
+    demande = service.demande_visible(g.jeton.organisation_id, demande_id)
+    return _Avec(
+        demande, journal=service.journal(demande), notes=service.notes(demande, g.jeton.organisation_id)
+    )
+
+
+class _Avec:
+    """La demande, plus ce que le schéma de sortie lit à côté d'elle (journal, notes)."""
+
+    def __init__(self, objet, **en_plus):
+        self._objet = objet
+        self.__dict__.update(en_plus)
+
+    def __getattr__(self, nom):
+        return getattr(self._objet, nom)
+
+
+@operation(
+    bp,
+    registre,
+    "/lignes/" + ENTIER.format("ligne_id") + "/transitions",
+    "POST",
+    resume="Faire une action d’instruction sur la ligne de l’organisation",
+    corps=schemas.Transition,
+    reponse=schemas.Ligne,
+    erreurs=(403, 404, 409, 422),
+    portee="lecture et écriture",
+)
+def declencher(ligne_id: int, donnees: dict):
+    """Prendre en charge, déclarer recevable (avec `montant`), non recevable (avec le motif en
+    `commentaire`) ou réviser l’avis, sur la seule ligne de l’organisation du jeton, au nom de son
+    titulaire. `version` est celle de la ligne lue : si elle a changé entre-temps, 409 et rien n’est
+    enregistré. Une règle du workflow qui refuse donne 422 et la liste de ce qui manque."""
+    ligne = service.declencher(
+        g.jeton,
+        ligne_id,
+        donnees["declencheur"],
+        version=donnees["version"],
+        commentaire=donnees.get("commentaire"),
+        montant=donnees.get("montant"),
+    )
+    return ligne
+
+
+@operation(
+    bp,
+    registre,
+    "/openapi.json",
+    resume="Le document OpenAPI 3 de cette API",
+    etiquette="Documentation",
+    publique=True,
+)
+def openapi():
+    """Produit à partir du code (routes et schémas marshmallow)."""
+    return jsonify(document_openapi())
+
+
+def document_openapi() -> dict:
+    return document(registre, titre="API Dauphin", version="1.0.0", description=DESCRIPTION)
+
+
+@bp.route("/documentation")
+def documentation():
+    """La même description, lisible dans le portail (aucune ressource extérieure)."""
+    spec = document_openapi()
+    return render_template(
+        "api/documentation.html",
+        spec=spec,
+        messages_erreurs=MESSAGES_ERREURS,
+        proprietes=proprietes,
+        type_lisible=type_lisible,
+    )
+
+
+documentation.operation_publique = True

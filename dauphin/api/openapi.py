@@ -1,0 +1,223 @@
+"""Déclaration des opérations de l'API et document OpenAPI 3 produit à partir d'elles.
+
+Chaque vue est déclarée une fois par `operation(...)` : sa route Flask, ses paramètres d'URL, son corps et
+sa réponse (schémas marshmallow), ses erreurs. Le décorateur enregistre la route, valide les entrées avec
+les mêmes schémas et met en forme la sortie ; `document()` en tire le document OpenAPI avec apispec.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass, field
+from functools import wraps
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, Response, jsonify, request
+from marshmallow import Schema, ValidationError
+
+from dauphin.api.schemas import ID_MAX, Erreur
+
+MESSAGES_ERREURS = {
+    400: "Requête invalide (paramètre, corps JSON ou champ en erreur : voir `details`).",
+    401: "Jeton absent, inconnu, expiré ou révoqué.",
+    403: "Le jeton ne permet pas cette action (lecture seule, ligne d’un autre financeur).",
+    404: "Inexistant ou hors du périmètre de votre organisation.",
+    405: "Méthode non permise sur cette adresse.",
+    409: "Conflit : l’objet a changé depuis votre lecture (version), rien n’a été enregistré.",
+    422: "Transition refusée par les règles du workflow : `details` liste ce qui manque.",
+    429: "Trop de requêtes pour ce jeton : réessayez plus tard.",
+    500: "Erreur interne.",
+}
+ERREURS_COMMUNES = (400, 401, 405, 429, 500)
+
+
+@dataclass
+class Operation:
+    regle: str
+    methode: str
+    endpoint: str
+    resume: str
+    description: str
+    etiquette: str
+    parametres: type[Schema] | None = None
+    corps: type[Schema] | None = None
+    reponse: type[Schema] | None = None
+    erreurs: tuple[int, ...] = ()
+    publique: bool = False
+    portee: str | None = None
+
+    @property
+    def chemin(self) -> str:
+        """La règle Flask en chemin OpenAPI : /demandes/<int(...):demande_id> → /demandes/{demande_id}."""
+        return re.sub(r"<(?:[^:<>]+:)?(\w+)>", r"{\1}", self.regle)
+
+    @property
+    def parametres_chemin(self) -> list[str]:
+        return re.findall(r"<(?:[^:<>]+:)?(\w+)>", self.regle)
+
+
+@dataclass
+class Registre:
+    prefixe: str
+    operations: list[Operation] = field(default_factory=list)
+
+
+def charger(schema: Schema, donnees) -> dict:
+    """Valide avec le schéma ; une erreur devient un 400 dont `details` dit quel champ et pourquoi."""
+    return schema.load(donnees)
+
+
+def operation(
+    bp: Blueprint,
+    registre: Registre,
+    regle: str,
+    methode: str = "GET",
+    *,
+    resume: str,
+    description: str = "",
+    etiquette: str = "Demandes",
+    parametres: type[Schema] | None = None,
+    corps: type[Schema] | None = None,
+    reponse: type[Schema] | None = None,
+    erreurs: tuple[int, ...] = (),
+    publique: bool = False,
+    portee: str | None = None,
+):
+    def decorateur(vue):
+        @wraps(vue)
+        def executer(**kwargs):
+            if parametres is not None:
+                kwargs["filtres"] = charger(parametres(), request.args.to_dict(flat=True))
+            if corps is not None:
+                donnees = request.get_json(silent=True)
+                if not isinstance(donnees, dict):
+                    raise ValidationError(
+                        {"_corps": ["Envoyez un objet JSON (Content-Type: application/json)."]}
+                    )
+                kwargs["donnees"] = charger(corps(), donnees)
+            resultat = vue(**kwargs)
+            if isinstance(resultat, Response) or reponse is None:
+                return resultat
+            return jsonify(reponse().dump(resultat))
+
+        executer.operation_publique = publique
+        bp.add_url_rule(regle, vue.__name__, executer, methods=[methode])
+        registre.operations.append(
+            Operation(
+                regle=registre.prefixe + regle,
+                methode=methode.lower(),
+                endpoint=f"{bp.name}.{vue.__name__}",
+                resume=resume,
+                description=description or inspect.cleandoc(vue.__doc__ or ""),
+                etiquette=etiquette,
+                parametres=parametres,
+                corps=corps,
+                reponse=reponse,
+                erreurs=erreurs,
+                publique=publique,
+                portee=portee,
+            )
+        )
+        return executer
+
+    return decorateur
+
+
+def document(registre: Registre, *, titre: str, version: str, description: str) -> dict:
+    spec = APISpec(
+        title=titre,
+        version=version,
+        openapi_version="3.0.3",
+        plugins=[MarshmallowPlugin()],
+        info={"description": description},
+    )
+    spec.components.security_scheme(
+        "jeton",
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "Jeton d’organisation créé dans Dauphin (« Jetons d’API »).",
+        },
+    )
+    spec.components.schema("Erreur", schema=Erreur)
+    for code, message in MESSAGES_ERREURS.items():
+        spec.components.response(
+            f"Erreur{code}",
+            {"description": message, "content": {"application/json": {"schema": "Erreur"}}},
+        )
+    for op in registre.operations:
+        parametres = [
+            {
+                "in": "path",
+                "name": nom,
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1, "maximum": ID_MAX},
+            }
+            for nom in op.parametres_chemin
+        ]
+        if op.parametres is not None:
+            parametres.append({"in": "query", "schema": op.parametres})
+        details = {
+            "tags": [op.etiquette],
+            "summary": op.resume,
+            "description": op.description,
+            "operationId": op.endpoint.split(".")[-1],
+            "parameters": parametres,
+            "responses": {"200": {"description": "Succès."}},
+        }
+        if op.reponse is not None:
+            details["responses"]["200"]["content"] = {"application/json": {"schema": op.reponse}}
+        if op.corps is not None:
+            details["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": op.corps}},
+            }
+        codes = sorted(set(ERREURS_COMMUNES) | set(op.erreurs))
+        if op.publique:
+            codes = [c for c in codes if c not in (401, 403)]
+            details["security"] = []
+        else:
+            details["security"] = [{"jeton": []}]
+            if op.portee:
+                details["description"] += f"\n\nPortée requise : {op.portee}."
+        for code in codes:
+            details["responses"][str(code)] = {"$ref": f"#/components/responses/Erreur{code}"}
+        spec.path(path=op.chemin, operations={op.methode: details})
+    return spec.to_dict()
+
+
+# --- Lecture du document pour la page de documentation --------------------------------------------
+
+
+def type_lisible(propriete: dict) -> str:
+    """« string (date-time) », « liste de Ligne », « Reference »… pour la page de documentation."""
+    if "$ref" in propriete:
+        return propriete["$ref"].rsplit("/", 1)[-1]
+    if "allOf" in propriete and propriete["allOf"]:
+        return type_lisible(propriete["allOf"][0])
+    if propriete.get("type") == "array":
+        return "liste de " + type_lisible(propriete.get("items", {}))
+    texte = propriete.get("type", "valeur")
+    if isinstance(texte, list):
+        texte = " ou ".join(texte)
+    if propriete.get("format"):
+        texte += f" ({propriete['format']})"
+    if propriete.get("enum"):
+        texte += " : " + ", ".join(str(v) for v in propriete["enum"] if v is not None)
+    return texte
+
+
+def proprietes(schema: dict) -> list[dict]:
+    requis = set(schema.get("required", []))
+    return [
+        {
+            "nom": nom,
+            "type": type_lisible(propriete),
+            "requis": nom in requis,
+            "nullable": bool(propriete.get("nullable")),
+            "description": propriete.get("description", ""),
+        }
+        for nom, propriete in schema.get("properties", {}).items()
+    ]

@@ -1,0 +1,248 @@
+"""Schémas marshmallow de l'API : ils valident les entrées, mettent en forme les sorties et produisent le
+document OpenAPI (apispec) — déclarés une seule fois."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates
+
+from dauphin import libelles
+from dauphin.services.api import DECLENCHEURS_LIGNE
+from workflows import StatutDemande, StatutLigne
+
+ID_MAX = 2_147_483_647  # entier SQL : au-delà, la base refuserait la valeur
+TEXTE_MAX = 5000
+
+
+def _sans_caractere_nul(valeur: str) -> None:
+    if "\x00" in valeur:
+        raise ValidationError("Le texte ne doit pas contenir de caractère nul.")
+
+
+MONTANT_MAX = 999_999_999_999
+
+
+def _montant_borne(valeur: Decimal) -> None:
+    # Validateur écrit à la main : apispec écrirait les bornes d'un Range sur Decimal en chaînes.
+    if not 0 <= valeur <= MONTANT_MAX:
+        raise ValidationError(f"Le montant doit être compris entre 0 et {MONTANT_MAX} €.")
+
+
+class Entree(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class Sortie(Schema):
+    class Meta:
+        ordered = True
+
+
+# --- Entrées -----------------------------------------------------------------------------------
+
+
+class FiltresDemandes(Schema):
+    class Meta:
+        unknown = EXCLUDE  # un paramètre inconnu dans l'URL est ignoré, comme à l'écran
+
+    exercice = fields.Integer(
+        validate=validate.Range(2000, 2100), metadata={"description": "Exercice budgétaire (année)."}
+    )
+    contrat = fields.Integer(
+        validate=validate.Range(1, ID_MAX), metadata={"description": "Identifiant du contrat de ville."}
+    )
+    statut = fields.String(
+        validate=validate.OneOf([s.value for s in StatutDemande]),
+        metadata={"description": "Statut du dossier."},
+    )
+    statut_ligne = fields.String(
+        validate=validate.OneOf([s.value for s in StatutLigne]),
+        metadata={"description": "Statut de la ligne de financement de votre organisation."},
+    )
+    modifie_depuis = fields.AwareDateTime(
+        default_timezone=UTC,
+        metadata={
+            "description": "Seulement les dossiers modifiés depuis cet instant (ISO 8601, UTC par défaut)."
+        },
+    )
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000))
+    par_page = fields.Integer(
+        load_default=25, validate=validate.Range(1, 100), metadata={"description": "100 au plus."}
+    )
+
+    @validates("modifie_depuis")
+    def _instant_raisonnable(self, valeur: datetime, **kwargs) -> None:
+        if not 1900 <= valeur.year <= 9000:
+            raise ValidationError("Indiquez un instant entre 1900 et 9000.")
+
+
+class Transition(Entree):
+    declencheur = fields.String(
+        required=True,
+        validate=validate.OneOf(DECLENCHEURS_LIGNE),
+        metadata={"description": "L’action d’instruction à faire sur la ligne de votre organisation."},
+    )
+    version = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(0, ID_MAX),
+        metadata={"description": "La version de la ligne que vous avez lue (verrou optimiste)."},
+    )
+    commentaire = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=[validate.Length(max=TEXTE_MAX), _sans_caractere_nul],
+        metadata={"description": "Observations, ou motif (obligatoire pour « declarer_non_recevable »)."},
+    )
+    montant = fields.Decimal(
+        load_default=None,
+        allow_none=True,
+        validate=_montant_borne,
+        metadata={
+            "description": "Montant proposé en euros (obligatoire pour « declarer_recevable »).",
+            "minimum": 0,
+            "maximum": MONTANT_MAX,
+        },
+    )
+
+
+# --- Sorties -----------------------------------------------------------------------------------
+
+
+def montant(**options) -> fields.Decimal:
+    """Un montant en sortie : une chaîne décimale exacte (« 4500.50 »), jamais un flottant."""
+    return fields.Decimal(
+        as_string=True,
+        metadata={"type": "string", "format": "decimal", "description": "En euros, deux décimales."},
+        **options,
+    )
+
+
+class Reference(Sortie):
+    id = fields.Integer(required=True)
+    code = fields.String()
+    libelle = fields.String()
+
+
+class OrganisationRef(Sortie):
+    id = fields.Integer(required=True)
+    nom = fields.String(required=True)
+
+
+class StructureRef(Sortie):
+    id = fields.Integer(required=True)
+    siret = fields.String(required=True)
+    raison_sociale = fields.String(required=True)
+    sigle = fields.String(allow_none=True)
+
+
+class Personne(Sortie):
+    id = fields.Integer(required=True)
+    nom_complet = fields.String(required=True)
+
+
+def _libelle_statut(objet) -> str:
+    return objet.statut.libelle
+
+
+class LigneResume(Sortie):
+    id = fields.Integer(required=True)
+    organisation = fields.Nested(OrganisationRef, required=True)
+    statut = fields.String(required=True)
+    statut_libelle = fields.Function(_libelle_statut, metadata={"type": "string"})
+    version = fields.Integer(required=True)
+    montant_demande = montant(required=True)
+
+
+class Ligne(LigneResume):
+    montant_propose = montant(allow_none=True)
+    motif_avis = fields.String(allow_none=True)
+    montant_vote = montant(allow_none=True)
+    vote_le = fields.Date(allow_none=True)
+    montant_verse = montant(allow_none=True)
+    convention_requise = fields.Boolean()
+    gestionnaire = fields.Nested(Personne, allow_none=True)
+
+
+class DemandeResume(Sortie):
+    id = fields.Integer(required=True)
+    numero = fields.String(required=True)
+    intitule = fields.String(allow_none=True)
+    exercice = fields.Integer(required=True)
+    statut = fields.String(required=True)
+    statut_libelle = fields.Function(_libelle_statut, metadata={"type": "string"})
+    version = fields.Integer(required=True)
+    structure = fields.Nested(StructureRef, required=True)
+    contrat = fields.Nested(Reference, attribute="campagne.contrat", required=True)
+    campagne = fields.Nested(Reference, required=True)
+    transmise_le = fields.AwareDateTime(allow_none=True)
+    modifie_le = fields.AwareDateTime(required=True)
+    lignes = fields.List(fields.Nested(LigneResume), attribute="lignes_financement", required=True)
+
+
+class Pagination(Sortie):
+    page = fields.Integer(required=True)
+    par_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+    pages = fields.Integer(required=True)
+
+
+class ListeDemandes(Sortie):
+    demandes = fields.List(fields.Nested(DemandeResume), required=True)
+    pagination = fields.Nested(Pagination, required=True)
+
+
+class Evenement(Sortie):
+    id = fields.Integer(required=True)
+    horodatage = fields.AwareDateTime(required=True)
+    declencheur = fields.String(required=True)
+    action = fields.Function(
+        lambda e: libelles.ACTIONS.get(e.declencheur, e.declencheur), metadata={"type": "string"}
+    )
+    ligne_id = fields.Integer(allow_none=True)
+    statut_avant = fields.String(required=True)
+    statut_apres = fields.String(required=True)
+    acteur = fields.Nested(Personne, allow_none=True, metadata={"description": "Vide : le système."})
+    role = fields.String(required=True)
+    organisation = fields.Nested(OrganisationRef, allow_none=True)
+    commentaire = fields.String(allow_none=True)
+
+
+class NoteSortie(Sortie):
+    id = fields.Integer(required=True)
+    organisation = fields.Nested(OrganisationRef, required=True)
+    auteur = fields.Nested(Personne, allow_none=True)
+    partagee = fields.Boolean(required=True)
+    texte = fields.String(required=True)
+    cree_le = fields.AwareDateTime(required=True)
+
+
+class Qpv(Sortie):
+    id = fields.Integer(required=True)
+    code = fields.String(required=True)
+    libelle = fields.String(required=True)
+
+
+class DemandeDetail(DemandeResume):
+    objectifs = fields.String(allow_none=True)
+    description = fields.String(allow_none=True)
+    public_cible = fields.String(allow_none=True)
+    nb_beneficiaires = fields.Integer(allow_none=True)
+    thematique_code = fields.String(allow_none=True)
+    date_debut = fields.Date(allow_none=True)
+    date_fin = fields.Date(allow_none=True)
+    qpvs = fields.List(fields.Nested(Qpv))
+    lignes = fields.List(fields.Nested(Ligne), attribute="lignes_financement", required=True)
+    journal = fields.List(fields.Nested(Evenement), required=True)
+    notes = fields.List(
+        fields.Nested(NoteSortie),
+        required=True,
+        metadata={"description": "Notes partagées et notes privées de votre organisation."},
+    )
+
+
+class Erreur(Sortie):
+    erreur = fields.String(required=True, metadata={"description": "Message en français."})
+    details = fields.Raw(allow_none=True, metadata={"description": "Précisions (champs en erreur, gardes)."})

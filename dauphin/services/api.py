@@ -1,0 +1,407 @@
+"""L'API JSON : jetons par organisation (création, révocation, authentification) et ce qu'un jeton lit et
+fait, avec les mêmes règles que les écrans.
+
+Un jeton agit pour **une** organisation et au nom d'un compte réel, son *titulaire* :
+- un instructeur crée des jetons à son propre nom pour son organisation ; l'administrateur national en crée
+  pour toute organisation, au nom d'un membre de celle-ci qu'il choisit ;
+- la lecture voit le périmètre de l'organisation dans l'espace d'instruction : les dossiers transmis dont
+  elle est financeur sollicité, et ceux des contrats de ville dont elle est partenaire ;
+- l'écriture (portée « lecture et écriture », titulaire instructeur de l'organisation) déclenche sur la
+  seule ligne de l'organisation les actions d'instruction proposées à l'écran, par
+  `dauphin.services.workflow.declencher_ligne` : le journal retient le titulaire, en qualité d'instructeur
+  de l'organisation du jeton. Un titulaire qui quitte l'organisation (ou dont le compte est désactivé)
+  rend ses jetons inopérants.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import NotFound
+
+from dauphin.extensions import db
+from dauphin.models import (
+    Campagne,
+    Demande,
+    EvenementJournal,
+    JetonApi,
+    LigneFinancement,
+    MembreOrganisation,
+    Note,
+    Organisation,
+    PartenaireContrat,
+    RoleOrganisation,
+    Utilisateur,
+    maintenant,
+)
+from dauphin.services.erreurs import NonAutorise
+from dauphin.services.workflow import PARIS, aujourdhui, declencher_ligne
+from workflows import StatutDemande, StatutLigne
+
+PREFIXE_JETON = "dauphin_"
+DUREE_DEFAUT_JOURS = 90
+DUREE_MAX_JOURS = 365
+# On ne réécrit la date de dernière utilisation qu'au plus une fois par minute : une lecture ne coûte
+# pas une écriture.
+INTERVALLE_UTILISATION = timedelta(minutes=1)
+
+# Les actions d'instruction qu'un financeur fait à l'écran sur sa ligne (dauphin/instruction/actions.py ;
+# un test vérifie que les deux listes concordent). Les votes, engagements et versements ont leurs écrans
+# et leurs services propres : l'API ne les contourne pas.
+DECLENCHEURS_LIGNE = ("prendre_en_charge", "declarer_recevable", "declarer_non_recevable", "reviser_avis")
+
+
+class JetonRefuse(Exception):
+    """Le jeton ne permet pas la requête : absent, inconnu, expiré, révoqué (401) ou insuffisant (403)."""
+
+    def __init__(self, message: str, code: int = 401):
+        super().__init__(message)
+        self.code = code
+
+
+class SaisieJetonInvalide(ValueError):
+    """Une erreur de saisie à la création d'un jeton, rattachée à un champ du formulaire."""
+
+    def __init__(self, champ: str, message: str):
+        super().__init__(message)
+        self.champ = champ
+
+
+# --- Jetons ------------------------------------------------------------------------------------
+
+
+def empreinte(clair: str) -> str:
+    return hashlib.sha256(clair.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def generer() -> str:
+    return PREFIXE_JETON + secrets.token_urlsafe(32)
+
+
+def est_instructeur(utilisateur: Utilisateur, organisation_id: int) -> bool:
+    return any(
+        a.organisation_id == organisation_id and a.role == RoleOrganisation.instructeur
+        for a in utilisateur.adhesions_organisations
+    )
+
+
+def peut_gerer(utilisateur: Utilisateur, organisation_id: int) -> bool:
+    """L'administrateur national pour toute organisation ; un instructeur pour la sienne."""
+    return bool(utilisateur.administrateur_national) or est_instructeur(utilisateur, organisation_id)
+
+
+def gere_des_jetons(utilisateur: Utilisateur) -> bool:
+    return bool(utilisateur.administrateur_national) or any(
+        a.role == RoleOrganisation.instructeur for a in utilisateur.adhesions_organisations
+    )
+
+
+def organisations_gerables(utilisateur: Utilisateur) -> list[Organisation]:
+    requete = select(Organisation).where(Organisation.actif).order_by(Organisation.nom)
+    if not utilisateur.administrateur_national:
+        ids = [
+            a.organisation_id
+            for a in utilisateur.adhesions_organisations
+            if a.role == RoleOrganisation.instructeur
+        ]
+        requete = requete.where(Organisation.id.in_(ids))
+    return list(db.session.scalars(requete))
+
+
+def titulaires_possibles(organisation_id: int) -> list[tuple[Utilisateur, RoleOrganisation]]:
+    """Les comptes actifs membres de l'organisation, au nom desquels un jeton peut agir."""
+    return [
+        (utilisateur, role)
+        for utilisateur, role in db.session.execute(
+            select(Utilisateur, MembreOrganisation.role)
+            .join(MembreOrganisation, MembreOrganisation.utilisateur_id == Utilisateur.id)
+            .where(MembreOrganisation.organisation_id == organisation_id, Utilisateur.actif)
+            .order_by(Utilisateur.nom, Utilisateur.prenom, Utilisateur.id)
+        )
+    ]
+
+
+def _role_dans(utilisateur_id: int, organisation_id: int) -> set[RoleOrganisation]:
+    return set(
+        db.session.scalars(
+            select(MembreOrganisation.role).where(
+                MembreOrganisation.utilisateur_id == utilisateur_id,
+                MembreOrganisation.organisation_id == organisation_id,
+            )
+        )
+    )
+
+
+def fin_de_journee(jour: date) -> datetime:
+    """Un jeton « valable jusqu'au 31 mars » l'est jusqu'à minuit, heure de Paris."""
+    return datetime.combine(jour + timedelta(days=1), time(0), tzinfo=PARIS)
+
+
+def creer_jeton(
+    createur: Utilisateur,
+    organisation_id: int,
+    *,
+    libelle: str,
+    ecriture: bool,
+    expire_le: date,
+    titulaire_id: int | None = None,
+) -> tuple[JetonApi, str]:
+    """Crée le jeton et rend (jeton, clair). Le clair n'est montré qu'une fois : seule l'empreinte reste."""
+    organisation = db.session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound()
+    if not peut_gerer(createur, organisation_id):
+        raise NonAutorise("creer_jeton")
+    libelle = (libelle or "").strip()
+    if not libelle:
+        raise SaisieJetonInvalide("libelle", "Donnez un nom au jeton (le logiciel qui l’utilise).")
+    if len(libelle) > 100:
+        raise SaisieJetonInvalide("libelle", "Le nom du jeton tient en 100 caractères au plus.")
+    if not createur.administrateur_national or titulaire_id is None:
+        titulaire_id = createur.id  # un instructeur crée ses jetons à son propre nom
+    titulaire = db.session.get(Utilisateur, titulaire_id)
+    roles = _role_dans(titulaire_id, organisation_id) if titulaire is not None else set()
+    if titulaire is None or not titulaire.actif or not roles:
+        raise SaisieJetonInvalide("titulaire_id", "Choisissez un membre actif de l’organisation.")
+    if ecriture and RoleOrganisation.instructeur not in roles:
+        raise SaisieJetonInvalide(
+            "ecriture", "Seul un jeton au nom d’un instructeur de l’organisation peut agir sur ses lignes."
+        )
+    jour = aujourdhui()
+    if expire_le is None or expire_le <= jour:
+        raise SaisieJetonInvalide("expire_le", "L’échéance doit être postérieure à aujourd’hui.")
+    if expire_le > jour + timedelta(days=DUREE_MAX_JOURS):
+        raise SaisieJetonInvalide(
+            "expire_le", f"Un jeton vaut au plus {DUREE_MAX_JOURS} jours : choisissez une date plus proche."
+        )
+    clair = generer()
+    jeton = JetonApi(
+        organisation_id=organisation_id,
+        titulaire_id=titulaire.id,
+        libelle=libelle,
+        prefixe=clair[: len(PREFIXE_JETON) + 6],
+        empreinte=empreinte(clair),
+        ecriture=bool(ecriture),
+        expire_le=fin_de_journee(expire_le),
+        cree_par_id=createur.id,
+        cree_le=maintenant(),
+    )
+    db.session.add(jeton)
+    db.session.commit()
+    return jeton, clair
+
+
+def revoquer_jeton(jeton_id: int, utilisateur: Utilisateur) -> JetonApi:
+    """Révoque le jeton (définitif) ; qui et quand restent dans la liste des jetons."""
+    jeton = db.session.get(JetonApi, jeton_id, with_for_update=True)
+    if jeton is None or not peut_gerer(utilisateur, jeton.organisation_id):
+        raise NotFound()  # le jeton d'une autre organisation n'existe pas pour lui
+    if jeton.revoque_le is None:
+        jeton.revoque_le = maintenant()
+        jeton.revoque_par_id = utilisateur.id
+    db.session.commit()
+    return jeton
+
+
+def jetons_visibles(utilisateur: Utilisateur, organisation_id: int | None, *, page: int, par_page: int):
+    """Les jetons des organisations que l'utilisateur gère, du plus récent au plus ancien, paginés en SQL."""
+    requete = select(JetonApi)
+    if not utilisateur.administrateur_national:
+        ids = [o.id for o in organisations_gerables(utilisateur)]
+        requete = requete.where(JetonApi.organisation_id.in_(ids))
+    if organisation_id is not None:
+        requete = requete.where(JetonApi.organisation_id == organisation_id)
+    requete = requete.order_by(JetonApi.id.desc()).options(
+        selectinload(JetonApi.organisation),
+        selectinload(JetonApi.titulaire),
+        selectinload(JetonApi.cree_par),
+        selectinload(JetonApi.revoque_par),
+    )
+    return db.paginate(requete, page=page, per_page=par_page, error_out=False)
+
+
+def authentifier(clair: str | None) -> JetonApi:
+    """Le jeton valide correspondant au clair, ou JetonRefuse (401) avec la raison."""
+    if not clair:
+        raise JetonRefuse("Authentification requise : en-tête « Authorization: Bearer <jeton> ».")
+    jeton = db.session.scalar(
+        select(JetonApi)
+        .where(JetonApi.empreinte == empreinte(clair))
+        .options(selectinload(JetonApi.titulaire).selectinload(Utilisateur.adhesions_organisations))
+    )
+    if jeton is None:
+        raise JetonRefuse("Jeton inconnu.")
+    instant = maintenant()
+    if jeton.revoque_le is not None:
+        raise JetonRefuse("Ce jeton a été révoqué.")
+    if jeton.expire(instant):
+        raise JetonRefuse("Ce jeton a expiré : demandez-en un nouveau.")
+    titulaire = jeton.titulaire
+    if not titulaire.actif or not any(
+        a.organisation_id == jeton.organisation_id for a in titulaire.adhesions_organisations
+    ):
+        raise JetonRefuse("Le titulaire de ce jeton n’est plus membre actif de l’organisation.")
+    derniere = jeton.derniere_utilisation_le
+    if derniere is None or instant - derniere >= INTERVALLE_UTILISATION:
+        jeton.derniere_utilisation_le = instant
+        db.session.commit()
+    return jeton
+
+
+# --- Lecture -------------------------------------------------------------------------------------
+
+
+def perimetre_organisation(organisation_id: int):
+    """Condition SQL sur `Demande` : ce que l'organisation voit dans l'espace d'instruction — même logique
+    que `services.instruction.perimetre_visible`, pour cette seule organisation (et non toutes celles du
+    titulaire) : les dossiers transmis dont elle est financeur, ou d'un contrat dont elle est partenaire."""
+    return and_(
+        Demande.numero.is_not(None),
+        or_(
+            Demande.id.in_(
+                select(LigneFinancement.demande_id).where(LigneFinancement.organisation_id == organisation_id)
+            ),
+            Demande.campagne_id.in_(
+                select(Campagne.id)
+                .join(PartenaireContrat, PartenaireContrat.contrat_id == Campagne.contrat_id)
+                .where(PartenaireContrat.organisation_id == organisation_id)
+            ),
+        ),
+    )
+
+
+@dataclass
+class FiltresApi:
+    exercice: int | None = None
+    contrat_id: int | None = None
+    statut: StatutDemande | None = None
+    statut_ligne: StatutLigne | None = None
+    modifie_depuis: datetime | None = None
+
+
+def page_demandes(organisation_id: int, filtres: FiltresApi, *, page: int, par_page: int):
+    """Une page des demandes visibles, en ordre stable (id croissant), paginée en SQL avec un COUNT.
+
+    Chargement groupé (structure, campagne et contrat, lignes et leurs financeurs) : le nombre de requêtes
+    ne dépend pas de la taille de la page."""
+    requete = select(Demande).where(perimetre_organisation(organisation_id))
+    if filtres.exercice is not None:
+        requete = requete.where(Demande.exercice == filtres.exercice)
+    if filtres.contrat_id is not None:
+        requete = requete.where(
+            Demande.campagne_id.in_(select(Campagne.id).where(Campagne.contrat_id == filtres.contrat_id))
+        )
+    if filtres.statut is not None:
+        requete = requete.where(Demande.statut == filtres.statut)
+    if filtres.statut_ligne is not None:
+        requete = requete.where(
+            Demande.id.in_(
+                select(LigneFinancement.demande_id).where(
+                    LigneFinancement.organisation_id == organisation_id,
+                    LigneFinancement.statut == filtres.statut_ligne,
+                )
+            )
+        )
+    if filtres.modifie_depuis is not None:
+        requete = requete.where(Demande.modifie_le >= filtres.modifie_depuis)
+    total = db.session.scalar(select(func.count()).select_from(requete.order_by(None).subquery()))
+    demandes = db.session.scalars(
+        requete.order_by(Demande.id)
+        .limit(par_page)
+        .offset((page - 1) * par_page)
+        .options(
+            selectinload(Demande.structure),
+            selectinload(Demande.campagne).selectinload(Campagne.contrat),
+            selectinload(Demande.lignes_financement).selectinload(LigneFinancement.organisation),
+        )
+    ).all()
+    return demandes, total
+
+
+def demande_visible(organisation_id: int, demande_id: int) -> Demande:
+    """La demande avec tout ce que l'API en montre, ou NotFound (inexistante ou hors périmètre : on ne
+    révèle pas son existence)."""
+    demande = db.session.scalar(
+        select(Demande)
+        .where(Demande.id == demande_id, perimetre_organisation(organisation_id))
+        .options(
+            selectinload(Demande.structure),
+            selectinload(Demande.campagne).selectinload(Campagne.contrat),
+            selectinload(Demande.thematique),
+            selectinload(Demande.qpvs),
+            selectinload(Demande.lignes_financement).selectinload(LigneFinancement.organisation),
+            selectinload(Demande.lignes_financement).selectinload(LigneFinancement.gestionnaire),
+        )
+    )
+    if demande is None:
+        raise NotFound()
+    return demande
+
+
+def journal(demande: Demande) -> list[EvenementJournal]:
+    """L'historique entier, comme l'écran du dossier le montre aux financeurs et partenaires (avis
+    compris : une organisation du périmètre voit l'instruction)."""
+    return list(
+        db.session.scalars(
+            select(EvenementJournal)
+            .where(EvenementJournal.demande_id == demande.id)
+            .options(selectinload(EvenementJournal.acteur), selectinload(EvenementJournal.organisation))
+            .order_by(EvenementJournal.id)
+        )
+    )
+
+
+def notes(demande: Demande, organisation_id: int) -> list[Note]:
+    """Les notes partagées et les notes privées de l'organisation du jeton — jamais celles d'une autre."""
+    return list(
+        db.session.scalars(
+            select(Note)
+            .where(Note.demande_id == demande.id, or_(Note.partagee, Note.organisation_id == organisation_id))
+            .order_by(Note.id)
+            .options(selectinload(Note.auteur), selectinload(Note.organisation))
+        )
+    )
+
+
+# --- Écriture ------------------------------------------------------------------------------------
+
+
+def declencher(
+    jeton: JetonApi,
+    ligne_id: int,
+    declencheur: str,
+    *,
+    version: int,
+    commentaire: str | None = None,
+    montant: Decimal | None = None,
+) -> LigneFinancement:
+    """Une action d'instruction sur la ligne de l'organisation du jeton, au nom de son titulaire.
+
+    404 si la ligne n'est pas dans le périmètre ; 403 (JetonRefuse) pour un jeton en lecture seule ou la
+    ligne d'un autre financeur ; ensuite le service des transitions (droit, version, gardes, journal)."""
+    ligne = db.session.get(LigneFinancement, ligne_id)
+    visible = ligne is not None and db.session.scalar(
+        select(Demande.id).where(
+            Demande.id == ligne.demande_id, perimetre_organisation(jeton.organisation_id)
+        )
+    )
+    if not visible:
+        raise NotFound()
+    if not jeton.ecriture:
+        raise JetonRefuse("Ce jeton est en lecture seule.", 403)
+    if ligne.organisation_id != jeton.organisation_id:
+        raise JetonRefuse("Votre organisation n’agit que sur sa propre ligne de financement.", 403)
+    if not est_instructeur(jeton.titulaire, jeton.organisation_id):
+        raise JetonRefuse("Le titulaire de ce jeton n’est plus instructeur de l’organisation.", 403)
+    if declencheur not in DECLENCHEURS_LIGNE:
+        raise JetonRefuse(f"L’action « {declencheur} » n’est pas ouverte à l’API.", 403)
+    arguments = {"montant": montant} if montant is not None else {}
+    return declencher_ligne(
+        ligne.id, declencheur, jeton.titulaire, version=version, commentaire=commentaire, **arguments
+    )
