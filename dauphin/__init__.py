@@ -70,6 +70,7 @@ def enregistrer_blueprints(app: Flask) -> None:
     from dauphin.demandes import bp as demandes
     from dauphin.documents import bp as documents
     from dauphin.dossiers import bp as dossiers
+    from dauphin.engagements import bp as engagements
     from dauphin.instruction import bp as instruction
     from dauphin.pilotage import bp as pilotage
     from dauphin.public import bp as public
@@ -86,6 +87,7 @@ def enregistrer_blueprints(app: Flask) -> None:
         usager,
         demandes,
         dossiers,
+        engagements,
         instruction,
         pilotage,
         administration,
