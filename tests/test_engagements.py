@@ -530,3 +530,28 @@ def test_le_panneau_des_versements_en_nombre_de_requetes_borne(app, client, conn
             prevoir(client, ligne, "avance", "100", aujourdhui() + timedelta(days=i + 2)).status_code == 302
         )
     assert mesurer() == une
+
+
+def test_la_demonstration_montre_des_lignes_engagees_payees_et_soldees(app, client, connexion, db):
+    from dauphin.models import Utilisateur
+    from dauphin.seeds.demo import charger_demo
+
+    charger_demo()
+    assert "rien n’a été ajouté" in charger_demo()  # idempotente
+    payes = db.session.scalars(select(Versement).where(Versement.verse_le.is_not(None))).all()
+    assert payes and all(v.reference.startswith("DP-") for v in payes)
+    lignes = db.session.scalars(select(LigneFinancement).where(LigneFinancement.montant_verse > 0)).all()
+    assert {L.avance_versee, L.soldee} <= {ligne.statut for ligne in lignes}
+    for ligne in lignes:
+        assert ligne.acte_document_id is not None and ligne.numero_engagement
+        assert ligne.montant_verse == sum(v.montant_verse for v in payes if v.ligne_id == ligne.id)
+    # Le porteur de démonstration voit un paiement dans l'un de ses dossiers
+    porteur = db.session.scalar(
+        select(Utilisateur).where(Utilisateur.email == "porteur.signataire@demo.dauphin.fr")
+    )
+    Connexion(client).en_tant_que(porteur, "Dauphin-demo-2026")
+    ligne = next(
+        x for x in lignes if x.demande.structure_id in {a.structure_id for a in porteur.adhesions_structures}
+    )
+    page = html(client.get(f"/dossiers/{ligne.demande_id}"))
+    assert "Engagement et versements" in page and "DP-" in page

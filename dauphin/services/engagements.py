@@ -48,7 +48,9 @@ from dauphin.policies import Qualite, qualite_pour
 from dauphin.services import courriels, documents, enveloppes
 from dauphin.services.erreurs import Conflit, NonAutorise
 from dauphin.services.workflow import (
-    aujourdhui,
+    aujourdhui as aujourdhui_paris,
+)
+from dauphin.services.workflow import (
     charger_demande_verrouillee,
     declencher_ligne,
     en_une_transaction,
@@ -503,18 +505,21 @@ def enregistrer_paiement(
     reference: str,
     *,
     version=None,
+    aujourdhui: date | None = None,
 ) -> Versement:
     """Enregistre le paiement d'une échéance : `verser_avance` ou `solder` par le moteur, le versement et
     le journal dans la même transaction, puis un courriel à la structure.
 
     Lève `SaisieRefusee` (date, engagement), `TransitionRefusee` (montant au-delà du reste à verser, solde
-    avant validation du compte rendu), `Conflit` (page périmée, échéance déjà payée).
+    avant validation du compte rendu), `Conflit` (page périmée, échéance déjà payée). `aujourdhui` : le jour
+    de référence (la démonstration date ses paiements passés) ; par défaut, aujourd'hui à Paris.
     """
+    jour = aujourdhui or aujourdhui_paris()
     versement = db.session.get(Versement, versement_id)
     if versement is None:
         raise NotFound()
     ligne = db.session.get(LigneFinancement, versement.ligne_id)
-    if verse_le > aujourdhui():
+    if verse_le > jour:
         raise SaisieRefusee("La date du paiement ne peut pas être dans le futur.", "verse_le")
     if ligne.vote_le and verse_le < ligne.vote_le:
         raise SaisieRefusee(
