@@ -247,6 +247,25 @@ def test_seuil_de_23000_euros_cumule_sur_les_demandes_de_la_structure(
         assert acte.type_piece == (TypePiece.convention if convention else TypePiece.notification)
     # Un autre financeur (la commune) reste sous le seuil : notification
     assert ligne_de(db, b.id, monde.commune).convention_requise is False
+    if convention:
+        # La convention revenue signée par courrier : l'instructeur du financeur la dépose lui-même ;
+        # celui d'un autre financeur ne le peut pas.
+        ligne = ligne_de(db, b.id, monde.etat)
+        connexion.deconnexion()
+        connexion.en_tant_que(monde.instructeur_commune)
+        assert client.get(f"/engagements/lignes/{ligne.id}/convention-signee").status_code == 403
+        connexion.deconnexion()
+        connexion.en_tant_que(monde.instructeur_etat)
+        reponse = client.post(
+            f"/engagements/lignes/{ligne.id}/convention-signee",
+            data={
+                **champs(f"convention-{ligne.id}", version=ligne.version),
+                f"convention-{ligne.id}-fichier": (io.BytesIO(PDF_SIGNE), "convention.pdf"),
+            },
+            content_type="multipart/form-data",
+        )
+        assert reponse.status_code == 302
+        assert ligne_de(db, b.id, monde.etat).statut == L.engagee
 
 
 def test_un_cumul_change_apres_la_lecture_de_la_page_est_un_conflit(app, client, connexion, db, monde):
@@ -289,6 +308,12 @@ def test_convention_signee_deposee_par_le_signataire_puis_avance_et_solde(app, c
     # Pas de numéro d'engagement avant la signature
     avant_signature = saisir_engagement(client, ligne, "2104567890")
     assert avant_signature.status_code == 409 and "ligne engagée" in html(avant_signature)
+    connexion.deconnexion()
+
+    # Un contributeur de la structure ne dépose pas la convention signée : c'est le rôle du signataire
+    connexion.en_tant_que(monde.contributeur)
+    assert "Déposer la convention signée" not in html(client.get(f"/dossiers/{demande.id}"))
+    assert client.get(f"/engagements/lignes/{ligne.id}/convention-signee").status_code == 403
     connexion.deconnexion()
 
     # Le signataire de la structure télécharge la convention et la dépose signée
@@ -382,6 +407,8 @@ def test_convention_signee_deposee_par_le_signataire_puis_avance_et_solde(app, c
     )
 
     # Solde refusé avant la validation du compte rendu financier
+    page_solde = html(client.get(f"/engagements/echeances/{solde.id}/paiement"))
+    assert "pas encore validé à ce jour" in page_solde and 'value="4 800"' in page_solde
     refus = payer(client, solde.id, ligne.version, "4 800", "DP-2028-0001")
     assert refus.status_code == 422
     assert "Le solde n’est payable qu’après validation du compte rendu." in html(refus)

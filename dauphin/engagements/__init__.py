@@ -312,9 +312,17 @@ def paiement(versement_id: int):
             return _retour(ligne, "Paiement enregistré ; la structure en est informée par courriel.")
     elif form.is_submitted():
         code = 422
+    aide = None
+    if versement.nature.value == "solde":
+        aide = (
+            "Le solde est exactement le reste à verser ; il n’est payable qu’après validation du "
+            "compte rendu financier de la ligne"
+            + (" (validé)." if ligne.compte_rendu_valide else " — pas encore validé à ce jour.")
+        )
     return _page(
         form,
         ligne,
+        aide=aide,
         titre=titre,
         bouton="Enregistrer le paiement",
         code=code,

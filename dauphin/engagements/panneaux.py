@@ -57,7 +57,9 @@ def formulaire_echeance(ligne: LigneFinancement) -> EcheanceForm:
 def formulaire_paiement(versement: Versement, ligne: LigneFinancement) -> VersementForm:
     form = _avec_version(VersementForm(prefix=f"paiement-{versement.id}"), ligne)
     if not form.is_submitted():
-        form.montant.data = versement.montant_prevu
+        # Le solde est exactement le reste à verser, quel qu'ait été le montant prévu.
+        solde = versement.nature.value == "solde"
+        form.montant.data = (ligne.montant_vote - ligne.montant_verse) if solde else versement.montant_prevu
     return form
 
 
