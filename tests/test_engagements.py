@@ -582,3 +582,40 @@ def test_la_demonstration_montre_des_lignes_engagees_payees_et_soldees(app, clie
     )
     page = html(client.get(f"/dossiers/{ligne.demande_id}"))
     assert "Engagement et versements" in page and "DP-" in page
+
+
+def test_echeance_retiree_et_acte_manquant_relance(app, client, connexion, db, monde):
+    demande, ligne = engagee_avec_numero(db, client, connexion, monde)
+    assert prevoir(client, ligne, "avance", "2 000").status_code == 302
+    assert prevoir(client, ligne, "solde", "4 000").status_code == 302
+    double = prevoir(client, ligne, "solde", "1")
+    assert double.status_code == 422 and "déjà un solde" in html(double)
+    avance, solde = echeances(db, ligne)
+    assert client.post(f"/engagements/echeances/{solde.id}/supprimer").status_code == 302
+    assert [v.id for v in echeances(db, ligne)] == [avance.id]
+    assert db.session.scalar(
+        select(EvenementJournal).where(
+            EvenementJournal.ligne_id == ligne.id, EvenementJournal.declencheur == "supprimer_echeance"
+        )
+    )
+    # Un paiement enregistré ne se supprime pas
+    ligne = ligne_de(db, demande.id, monde.etat)
+    assert payer(client, avance.id, ligne.version, "2 000").status_code == 302
+    assert client.post(f"/engagements/echeances/{avance.id}/supprimer").status_code == 409
+    assert echeances(db, ligne)[0].verse_le == aujourdhui()
+
+    # L'acte dont la production a échoué (tâche perdue) : l'instructeur la relance depuis le dossier
+    ligne = ligne_de(db, demande.id, monde.etat)
+    ancien = ligne.acte_document_id
+    db.session.execute(
+        LigneFinancement.__table__.update()
+        .where(LigneFinancement.id == ligne.id)
+        .values(acte_document_id=None)
+    )
+    db.session.commit()
+    page = html(client.get(f"/dossiers/{demande.id}"))
+    assert "Document en cours de production" in page and "Relancer la production du document" in page
+    assert client.post(f"/engagements/lignes/{ligne.id}/acte/relancer").status_code == 302
+    ligne = ligne_de(db, demande.id, monde.etat)
+    assert ligne.acte_document_id not in (None, ancien)
+    assert "Notification" in texte_pdf(client, ligne.acte_document_id)
