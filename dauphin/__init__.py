@@ -72,6 +72,7 @@ def enregistrer_blueprints(app: Flask) -> None:
     from dauphin.demandes import bp as demandes
     from dauphin.documents import bp as documents
     from dauphin.dossiers import bp as dossiers
+    from dauphin.engagements import bp as engagements
     from dauphin.instruction import bp as instruction
     from dauphin.jetons import bp as jetons
     from dauphin.pilotage import bp as pilotage
@@ -89,6 +90,7 @@ def enregistrer_blueprints(app: Flask) -> None:
         usager,
         demandes,
         dossiers,
+        engagements,
         instruction,
         comites,
         pilotage,

@@ -48,6 +48,9 @@ ACTIONS = {
     "valider_compte_rendu": "Compte rendu financier validé par le financeur",
     "solder": "Soldée",
     "abandonner": "Ligne sans suite",
+    "enregistrer_engagement": "Numéro d’engagement juridique enregistré",
+    "prevoir_versement": "Échéance prévue",
+    "supprimer_echeance": "Échéance retirée",
 }
 
 

@@ -82,3 +82,36 @@ def enregistrer_proces_verbal(seance_id: int) -> str:
     seance.pv_produit_le = maintenant()
     db.session.commit()
     return seance.pv_cle_stockage
+
+
+def acte(ligne: LigneFinancement, *, convention: bool, cumul) -> bytes:
+    """La notification (sous le seuil de 23 000 €) ou la convention à signer (au-delà) d'une ligne votée."""
+    from dauphin.models import EvenementJournal, Versement
+
+    # L'auteur : l'instructeur qui a établi l'acte (dernière transition de la ligne vers son statut actuel).
+    evenement = db.session.scalar(
+        select(EvenementJournal)
+        .where(
+            EvenementJournal.ligne_id == ligne.id,
+            EvenementJournal.declencheur.in_(("notifier", "etablir_convention")),
+        )
+        .order_by(EvenementJournal.id.desc())
+        .limit(1)
+    )
+    auteur = ligne.organisation.nom
+    if evenement is not None and evenement.acteur is not None:
+        auteur = evenement.acteur.nom_complet
+    echeances = db.session.scalars(
+        select(Versement).where(Versement.ligne_id == ligne.id).order_by(Versement.date_prevue, Versement.id)
+    ).all()
+    html = render_template(
+        "pdf/acte.html",
+        ligne=ligne,
+        demande=ligne.demande,
+        convention=convention,
+        cumul=cumul,
+        auteur=auteur,
+        echeances=echeances,
+        produit_le=maintenant(),
+    )
+    return html_en_pdf(html)

@@ -53,7 +53,9 @@ ROLES_LIGNE: dict[str, frozenset[str]] = {
     "annuler_vote": frozenset({"instructeur"}),
     "notifier": frozenset({"instructeur"}),
     "etablir_convention": frozenset({"instructeur"}),
-    "signer_convention": frozenset({"instructeur"}),
+    # La convention signée est déposée par le signataire de la structure (son représentant légal ou son
+    # délégué, celui qui atteste), ou par l'instructeur du financeur quand elle lui revient par courrier.
+    "signer_convention": frozenset({"instructeur", "signataire"}),
     "verser_avance": frozenset({"instructeur"}),
     "valider_compte_rendu": frozenset({"instructeur"}),
     "solder": frozenset({"instructeur"}),

@@ -42,3 +42,11 @@ def generer_pv(seance_id: int) -> str:
 
     with _contexte():
         return enregistrer_proces_verbal(seance_id)
+
+
+def generer_acte(ligne_id: int) -> int | None:
+    """Produit la notification ou la convention à signer (PDF) d'une ligne votée. Rend l'id du document."""
+    from dauphin.services.engagements import enregistrer_acte
+
+    with _contexte():
+        return enregistrer_acte(ligne_id)

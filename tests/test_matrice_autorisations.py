@@ -31,10 +31,12 @@ from dauphin.models import (
     Invitation,
     MembreOrganisation,
     MembreStructure,
+    NatureVersement,
     Organisation,
     RoleOrganisation,
     RoleStructure,
     TypeOrganisation,
+    Versement,
     maintenant,
 )
 from dauphin.services import api as jetons
@@ -226,6 +228,24 @@ MATRICE: dict[str, Entree] = {
     "jetons.revoquer": entree(
         lambda o: f"/jetons-api/{o['jeton']}/revoquer", {"instructeur", "admin_national"}
     ),
+    # Engagement et versements : le financeur de la ligne ; le signataire dépose la convention signée.
+    "engagements.acte": entree(lambda o: f"/engagements/lignes/{o['ligne']}/acte", {"instructeur"}),
+    "engagements.relancer_acte": entree(
+        lambda o: f"/engagements/lignes/{o['ligne']}/acte/relancer", {"instructeur"}, "POST"
+    ),
+    "engagements.convention_signee": entree(
+        lambda o: f"/engagements/lignes/{o['ligne']}/convention-signee", {"instructeur", "signataire"}
+    ),
+    "engagements.engagement": entree(
+        lambda o: f"/engagements/lignes/{o['ligne']}/engagement", {"instructeur"}
+    ),
+    "engagements.prevoir": entree(lambda o: f"/engagements/lignes/{o['ligne']}/echeances", {"instructeur"}),
+    "engagements.paiement": entree(
+        lambda o: f"/engagements/echeances/{o['versement']}/paiement", {"instructeur"}
+    ),
+    "engagements.supprimer": entree(
+        lambda o: f"/engagements/echeances/{o['versement']}/supprimer", {"instructeur"}, "POST"
+    ),
     # Pilotage et administration
     "pilotage.contrats": entree(lambda o: "/pilotage/", {"pilote"}),
     "administration.accueil": entree(lambda o: "/administration/", {"admin_national"}),
@@ -280,7 +300,13 @@ def objets(db, monde, monkeypatch):
     acces = DemandeAcces(
         structure_id=monde.structure.id, utilisateur_id=monde.sans_role.id, message="Bonjour"
     )
-    _db.session.add_all([invitation, acces])
+    echeance = Versement(
+        ligne_id=ligne.id,
+        nature=NatureVersement.avance,
+        date_prevue=aujourdhui(),
+        montant_prevu=Decimal("10"),
+    )
+    _db.session.add_all([invitation, acces, echeance])
     _db.session.commit()
     jeton, _ = jetons.creer_jeton(
         monde.instructeur_etat,
@@ -323,6 +349,7 @@ def objets(db, monde, monkeypatch):
         "campagne": monde.campagne.id,
         "organisation_instructeur": monde.etat.id,
         "jeton": jeton.id,
+        "versement": echeance.id,
     }
 
 

@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from dauphin.engagements.panneaux import contexte_engagements
 from dauphin.extensions import db
 from dauphin.instruction.panneaux import contexte_dossier
 from dauphin.models import Demande, EvenementJournal, LigneBudget, LigneFinancement
@@ -80,6 +81,7 @@ def voir(demande_id: int):
         action_form=ActionSimpleForm(version=demande.version),
         statuts_avant_decision=STATUTS_AVANT_DECISION,
         actions_journal=ACTIONS_JOURNAL,
+        **contexte_engagements(demande),
         # Panneaux d'instruction, notes, autres demandes de la structure : jamais pour le porteur.
         **(contexte_dossier(demande) if instruction_visible else {}),
     )

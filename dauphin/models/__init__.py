@@ -55,6 +55,7 @@ from dauphin.models.structures import (
     TypePiece,
 )
 from dauphin.models.types import maintenant
+from dauphin.models.versements import NatureVersement, Versement
 from workflows.statuts import StatutDemande, StatutLigne
 
 __all__ = [
@@ -86,6 +87,7 @@ __all__ = [
     "MembreOrganisation",
     "MembreStructure",
     "Message",
+    "NatureVersement",
     "Note",
     "Organisation",
     "PartenaireContrat",
@@ -106,6 +108,7 @@ __all__ = [
     "TypeOrganisation",
     "TypePiece",
     "Utilisateur",
+    "Versement",
     "demande_axe",
     "demande_qpv",
     "maintenant",

@@ -195,6 +195,9 @@ class LigneFinancement(db.Model):
     vote_le: Mapped[date | None]
     convention_requise: Mapped[bool] = mapped_column(default=False)
     convention_document_id: Mapped[int | None] = mapped_column(ForeignKey("document.id"))
+    # La notification, ou la convention à signer, produite par le portail (PDF) ; la convention signée
+    # déposée ensuite est `convention_document_id`.
+    acte_document_id: Mapped[int | None] = mapped_column(ForeignKey("document.id"))
     numero_engagement: Mapped[str | None] = mapped_column(String(30))  # EJ Chorus ou équivalent
     montant_verse: Mapped[Decimal] = mapped_column(Montant(), default=Decimal("0"))
     compte_rendu_valide: Mapped[bool] = mapped_column(default=False)

@@ -128,6 +128,8 @@ class TypePiece(StrEnum):
     budget_structure = "budget_structure"
     convention_signee = "convention_signee"
     recepisse = "recepisse"
+    notification = "notification"
+    convention = "convention"
     autre = "autre"
 
     @property
@@ -141,6 +143,8 @@ class TypePiece(StrEnum):
             "budget_structure": "Budget prévisionnel de la structure",
             "convention_signee": "Convention signée",
             "recepisse": "Récépissé de dépôt",
+            "notification": "Notification de la subvention",
+            "convention": "Convention à signer",
             "autre": "Autre pièce",
         }[self.value]
 

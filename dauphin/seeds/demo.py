@@ -41,7 +41,7 @@ from dauphin.models import (
     maintenant,
 )
 from dauphin.seeds.referentiel import charger_nomenclature
-from dauphin.services import comites, documents
+from dauphin.services import comites, documents, engagements
 from dauphin.services.workflow import aujourdhui, declencher_demande, declencher_ligne
 from workflows import StatutDemande, StatutLigne
 
@@ -568,29 +568,32 @@ def _demandes(contrats, financeurs, structures, comptes) -> None:
                     montant=ligne.montant_demande,
                     aujourdhui=date(exercice, 4, 10),
                 )
+        # Engagement et versements par les écrans du financeur (services) : acte PDF, convention signée
+        # déposée par le signataire, numéro d'engagement, échéancier (avance de 80 %, solde) et avance payée.
+        soldes = {}
         for ligne in lignes:
-            db.session.refresh(ligne)
-            if ligne.convention_requise:  # plus de 23 000 € votés par ce financeur à la structure cette année
-                declencher_ligne(ligne.id, "etablir_convention", instructeurs[ligne.id])
-                convention = documents.stocker(
-                    structures[structure_index],
-                    TypePiece.convention_signee,
-                    "convention-signee.pdf",
-                    PDF_DEMO,
-                    "application/pdf",
+            instructeur = instructeurs[ligne.id]
+            ligne = engagements.etablir_acte(ligne.id, instructeur)
+            if ligne.statut == StatutLigne.convention_a_signer:
+                engagements.deposer_convention_signee(
+                    ligne.id, signataire(structure_index), PDF_DEMO, "convention-signee.pdf"
                 )
-                convention.demande_id = demande.id
-                db.session.flush()
-                ligne.convention_document_id = convention.id
-                db.session.commit()
-                declencher_ligne(ligne.id, "signer_convention", instructeurs[ligne.id])
-            else:
-                declencher_ligne(ligne.id, "notifier", instructeurs[ligne.id])
-            declencher_ligne(
-                ligne.id,
-                "verser_avance",
-                instructeurs[ligne.id],
-                montant=(ligne.montant_vote * Decimal("0.8")).quantize(Decimal("0.01")),
+            engagements.enregistrer_engagement(ligne.id, instructeur, f"21{exercice % 100:02d}{ligne.id:06d}")
+            vote = ligne.montant_vote
+            avance = (vote * Decimal("0.8")).quantize(Decimal("0.01"))
+            echeance = engagements.prevoir_echeance(
+                ligne.id, instructeur, "avance", date(exercice, 5, 15), avance
+            )
+            soldes[ligne.id] = engagements.prevoir_echeance(
+                ligne.id, instructeur, "solde", date(exercice + 1, 9, 30), vote - avance
+            ).id
+            engagements.enregistrer_paiement(
+                echeance.id,
+                instructeur,
+                date(exercice, 5, 15),
+                avance,
+                f"DP-{exercice}-{ligne.id:05d}",
+                aujourdhui=max(aujourdhui(), date(exercice, 5, 15)),
             )
         if objectif == StatutDemande.versee:
             return demande
@@ -610,6 +613,16 @@ def _demandes(contrats, financeurs, structures, comptes) -> None:
             return demande
         for ligne in lignes:
             declencher_ligne(ligne.id, "valider_compte_rendu", instructeurs[ligne.id])
+        for ligne in lignes:  # compte rendu validé : le solde est payé, la ligne soldée
+            db.session.refresh(ligne)
+            engagements.enregistrer_paiement(
+                soldes[ligne.id],
+                instructeurs[ligne.id],
+                date(exercice + 1, 9, 30),
+                ligne.montant_vote - ligne.montant_verse,
+                f"DP-{exercice + 1}-{ligne.id:05d}",
+                aujourdhui=max(aujourdhui(), date(exercice + 1, 9, 30)),
+            )
         return demande
 
     annee = aujourdhui().year

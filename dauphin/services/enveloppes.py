@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from dauphin.extensions import db
 from dauphin.models import Demande, Enveloppe, LigneFinancement
@@ -25,10 +25,16 @@ def reste(campagne_id: int, organisation_id: int, verrouiller: bool = True) -> D
     Avec `verrouiller`, la ligne de l'enveloppe reste verrouillée jusqu'au commit : deux votes simultanés
     du même financeur sur deux dossiers ne peuvent pas dépasser l'enveloppe à eux deux.
     """
-    requete = select(Enveloppe).where(
-        Enveloppe.campagne_id == campagne_id, Enveloppe.organisation_id == organisation_id
-    )
-    enveloppe = db.session.scalar(requete.with_for_update() if verrouiller else requete)
+    condition = (Enveloppe.campagne_id == campagne_id, Enveloppe.organisation_id == organisation_id)
+    if verrouiller:
+        # Une écriture sans effet pose le verrou avant toute lecture : la ligne sur PostgreSQL (comme FOR
+        # UPDATE), la base entière sur SQLite (qui ignore FOR UPDATE) ; l'autre transaction attend le commit
+        # et lit alors ce qui a été voté ou saisi.
+        db.session.execute(
+            update(Enveloppe).where(*condition).values(montant=Enveloppe.montant),
+            execution_options={"synchronize_session": False},
+        )
+    enveloppe = db.session.scalar(select(Enveloppe).where(*condition))
     if enveloppe is None:
         return None
     return enveloppe.montant - montant_vote(campagne_id, organisation_id)

@@ -81,9 +81,16 @@ def declencher_ligne(
     *,
     version: int | None = None,
     commentaire: str | None = None,
+    avant=None,
+    apres=None,
     **arguments,
 ) -> LigneFinancement:
-    """Transition d'une ligne de financement, puis des statuts de la demande qui en découlent."""
+    """Transition d'une ligne de financement, puis des statuts de la demande qui en découlent.
+
+    `avant(demande, ligne)` et `apres(demande, ligne, qualite)` : ce que le cas d'usage écrit en plus, dans
+    la même transaction (après le contrôle du droit ; avant la transition — un document que la garde
+    attend —, ou après elle — le versement enregistré, le document à produire, les courriels).
+    """
 
     def operation():
         ligne = db.session.get(LigneFinancement, ligne_id)
@@ -93,9 +100,13 @@ def declencher_ligne(
         db.session.refresh(ligne)
         _verifier_version(ligne, version)
         qualite = _qualite(utilisateur, declencheur, demande, ligne)
+        if avant is not None:
+            avant(demande, ligne)
         declencher_ligne_verrouillee(
             demande, ligne, declencheur, utilisateur, qualite, commentaire, arguments
         )
+        if apres is not None:
+            apres(demande, ligne, qualite)
         deriver(demande, arguments)
         return ligne
 

@@ -1,0 +1,132 @@
+"""Le panneau « Engagement et versements » de la vue d'un dossier : pour chaque ligne votée, l'acte
+(notification ou convention), la convention signée, le numéro d'engagement, l'échéancier et les paiements ;
+et, pour qui en a le droit, les formulaires d'action. Appelé par `dauphin.dossiers.voir`.
+
+Tous ceux qui voient le dossier voient ce panneau — le porteur aussi, une fois la décision du comité
+définitive — ; seul l'instructeur du financeur agit sur sa ligne, et le signataire de la structure dépose
+la convention signée.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask_login import current_user
+
+from dauphin.models import Demande, Document, LigneFinancement, Versement
+from dauphin.policies import voit_instruction
+from dauphin.services import engagements as service
+from forms.engagements import (
+    ActeForm,
+    ConventionSigneeForm,
+    EcheanceForm,
+    EngagementForm,
+    VersementForm,
+)
+from workflows import StatutLigne
+
+
+def _avec_version(form, ligne: LigneFinancement):
+    if not form.is_submitted():
+        form.version.data = ligne.version
+    return form
+
+
+def formulaire_acte(ligne: LigneFinancement, prefixe: str | None = None) -> ActeForm:
+    form = _avec_version(ActeForm(prefix=prefixe or f"acte-{ligne.id}"), ligne)
+    if not form.is_submitted() and prefixe is None and ligne.statut == StatutLigne.votee:
+        form.regime.data = service.regime(service.convention_requise(ligne))
+    return form
+
+
+def formulaire_convention(ligne: LigneFinancement) -> ConventionSigneeForm:
+    return _avec_version(ConventionSigneeForm(prefix=f"convention-{ligne.id}"), ligne)
+
+
+def formulaire_engagement(ligne: LigneFinancement) -> EngagementForm:
+    form = _avec_version(EngagementForm(prefix=f"engagement-{ligne.id}"), ligne)
+    if not form.is_submitted():
+        form.numero_engagement.data = ligne.numero_engagement
+    return form
+
+
+def formulaire_echeance(ligne: LigneFinancement) -> EcheanceForm:
+    return _avec_version(EcheanceForm(prefix=f"echeance-{ligne.id}"), ligne)
+
+
+def formulaire_paiement(versement: Versement, ligne: LigneFinancement) -> VersementForm:
+    form = _avec_version(VersementForm(prefix=f"paiement-{versement.id}"), ligne)
+    if not form.is_submitted():
+        # Le solde est exactement le reste à verser, quel qu'ait été le montant prévu.
+        solde = versement.nature.value == "solde"
+        form.montant.data = (ligne.montant_vote - ligne.montant_verse) if solde else versement.montant_prevu
+    return form
+
+
+@dataclass
+class BlocLigne:
+    ligne: LigneFinancement
+    echeances: list[Versement]
+    totaux: service.Totaux
+    acte: Document | None = None
+    convention_signee: Document | None = None
+    financeur: bool = False  # l'utilisateur est instructeur de ce financeur : il agit sur la ligne
+    convention_a_venir: bool = False  # régime de la convention (au-delà de 23 000 €)
+    formulaires: dict = field(default_factory=dict)
+
+    @property
+    def peut_etablir_acte(self) -> bool:
+        return self.financeur and service.peut_etablir_acte(self.ligne)
+
+    @property
+    def peut_prevoir(self) -> bool:
+        return self.financeur and self.ligne.statut in service.ECHEANCIER_MODIFIABLE
+
+    @property
+    def peut_payer(self) -> bool:
+        return self.financeur and self.ligne.statut in service.PAYABLE
+
+
+def contexte_engagements(demande: Demande) -> dict:
+    utilisateur = current_user
+    lignes = [
+        ligne
+        for ligne in demande.lignes_financement
+        if ligne.statut in service.LIGNE_VOTEE and (ligne.montant_vote or 0) > 0
+    ]
+    if not voit_instruction(utilisateur, demande) and demande.statut not in service.DOSSIER_DECIDE:
+        lignes = []  # le porteur connaît la décision quand le comité l'a rendue définitive
+    if not lignes:
+        return {"blocs_engagement": []}
+    echeances = service.echeanciers([ligne.id for ligne in lignes])
+    pieces = service.documents_des_lignes(lignes)
+    blocs = []
+    for ligne in lignes:
+        bloc = BlocLigne(
+            ligne,
+            echeances[ligne.id],
+            service.totaux(ligne, echeances[ligne.id]),
+            acte=pieces.get(ligne.acte_document_id),
+            convention_signee=pieces.get(ligne.convention_document_id),
+            financeur=service.est_instructeur_de(utilisateur, ligne),
+        )
+        if bloc.peut_etablir_acte:
+            bloc.convention_a_venir = service.convention_requise(ligne)
+            bloc.formulaires["acte"] = formulaire_acte(ligne)
+        if ligne.statut.value == "convention_a_signer" and service.peut_deposer_convention(
+            utilisateur, ligne
+        ):
+            bloc.formulaires["convention"] = formulaire_convention(ligne)
+        if bloc.financeur and service.peut_saisir_engagement(utilisateur, ligne):
+            bloc.formulaires["engagement"] = formulaire_engagement(ligne)
+        if bloc.financeur and bloc.acte is None and ligne.statut.value != "votee":
+            bloc.formulaires["relancer"] = formulaire_acte(ligne)
+        if bloc.peut_prevoir:
+            bloc.formulaires["echeance"] = formulaire_echeance(ligne)
+            bloc.formulaires["supprimer"] = {
+                v.id: formulaire_acte(ligne, prefixe=f"supprimer-{v.id}")
+                for v in bloc.echeances
+                if not v.paye
+            }
+        blocs.append(bloc)
+    return {"blocs_engagement": blocs}
