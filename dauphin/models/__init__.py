@@ -1,5 +1,6 @@
 """Les modèles SQLAlchemy, un module par partie du domaine."""
 
+from dauphin.models.audit import EvenementReferentiel
 from dauphin.models.campagnes import Campagne, Enveloppe, PieceRequise, QuestionEligibilite
 from dauphin.models.comptes import (
     EvenementConnexion,
@@ -61,6 +62,7 @@ __all__ = [
     "Enveloppe",
     "EvenementConnexion",
     "EvenementJournal",
+    "EvenementReferentiel",
     "FormeJuridique",
     "Invitation",
     "LigneBudget",
