@@ -36,7 +36,10 @@ EXIGENCES = [("", "Non demandée"), ("obligatoire", "Obligatoire"), ("facultativ
 
 
 def sans_espaces(texte):
-    return texte.strip() if isinstance(texte, str) else texte
+    """Espaces de bord retirés, caractères de contrôle (sauf retours à la ligne) supprimés."""
+    if not isinstance(texte, str):
+        return texte
+    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", texte).strip()
 
 
 class AnneeField(Field):

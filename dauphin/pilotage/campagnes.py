@@ -98,6 +98,8 @@ def _appliquer_refus(form, refus: service.CampagneRefusee) -> None:
         elif genre == "question":
             entree = next((e.form for e in form.questions.entries if e.form.question_id == cle), None)
             champ = entree.libelle if entree is not None else None
+            if champ is not None:  # la liste porte aussi l'erreur : le titre et le résumé la voient
+                form.questions.errors = [*form.questions.errors, *messages]
         if champ is None:
             form.form_errors.extend(messages)
         else:
