@@ -31,7 +31,15 @@ from forms.demande import MontantField
 EXERCICE_MIN, EXERCICE_MAX = 2015, 2100
 QUESTIONS_MAX = 30
 # Pièces qu'un porteur fournit au dépôt (la convention et le récépissé viennent après).
-PIECES_DEPOT = ("statuts", "liste_dirigeants", "rib", "comptes_approuves", "rapport_activite", "budget_structure", "autre")
+PIECES_DEPOT = (
+    "statuts",
+    "liste_dirigeants",
+    "rib",
+    "comptes_approuves",
+    "rapport_activite",
+    "budget_structure",
+    "autre",
+)
 EXIGENCES = [("", "Non demandée"), ("obligatoire", "Obligatoire"), ("facultative", "Facultative")]
 
 
@@ -126,7 +134,10 @@ class CampagneForm(FlaskForm):
     description = TextAreaField(
         "Présentation de l’appel à projets (facultatif)",
         filters=[sans_espaces],
-        validators=[Optional(), Length(max=10000, message="La présentation compte 10 000 caractères au plus.")],
+        validators=[
+            Optional(),
+            Length(max=10000, message="La présentation compte 10 000 caractères au plus."),
+        ],
     )
     questions = FieldList(FormField(QuestionForm), min_entries=0, max_entries=QUESTIONS_MAX)
 
@@ -146,9 +157,7 @@ class CampagneForm(FlaskForm):
         for entree in champ.entries:
             question = entree.form
             if question.question_id is not None and not question.libelle.data and not question.supprimer.data:
-                question.libelle.errors.append(
-                    "Écrivez la question, ou cochez « Supprimer cette question »."
-                )
+                question.libelle.errors.append("Écrivez la question, ou cochez « Supprimer cette question ».")
                 raise ValidationError("Une question est vide.")
 
     # --- Champs ajoutés selon le contrat ---------------------------------------------------------

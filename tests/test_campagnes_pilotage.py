@@ -17,8 +17,8 @@ from dauphin.models import (
     Campagne,
     EvenementReferentiel,
     LigneFinancement,
-    Pilotage,
     PieceRequise,
+    Pilotage,
     QuestionEligibilite,
     TypePiece,
 )
@@ -39,7 +39,9 @@ def titre(reponse) -> str:
 
 def erreur_du_champ(reponse, identifiant: str) -> str | None:
     """Le message affiché sous le champ (lié par aria-describedby), ou None."""
-    trouve = re.search(rf'<p id="{re.escape(identifiant)}-erreur" class="fr-error-text">(.*?)</p>', html(reponse), re.S)
+    trouve = re.search(
+        rf'<p id="{re.escape(identifiant)}-erreur" class="fr-error-text">(.*?)</p>', html(reponse), re.S
+    )
     return trouve.group(1).strip() if trouve else None
 
 
@@ -137,7 +139,9 @@ def test_modifier_sans_demandes_tout_est_permis(client, db, monde, pilote):
     campagne = db.session.get(Campagne, monde.campagne.id)
     assert campagne.exercice == ancien + 3
     assert campagne.questions_eligibilite == [] and campagne.pieces_requises == []
-    assert [(e.organisation_id, e.montant) for e in campagne.enveloppes] == [(monde.etat.id, Decimal("10.00"))]
+    assert [(e.organisation_id, e.montant) for e in campagne.enveloppes] == [
+        (monde.etat.id, Decimal("10.00"))
+    ]
     assert campagne.version == 2
     trace = db.session.scalars(
         select(EvenementReferentiel).where(EvenementReferentiel.action == "modifier")
@@ -164,7 +168,9 @@ def test_erreurs_de_saisie_en_francais_et_saisie_conservee(client, monde, pilote
     assert titre(reponse).startswith("Erreur : ")
     assert "Le formulaire contient des erreurs" in html(reponse)
     assert erreur_du_champ(reponse, "libelle") == "Indiquez l’intitulé de la campagne."
-    assert erreur_du_champ(reponse, "exercice") == "Saisissez l’exercice sur quatre chiffres, par exemple 2027."
+    assert (
+        erreur_du_champ(reponse, "exercice") == "Saisissez l’exercice sur quatre chiffres, par exemple 2027."
+    )
     assert erreur_du_champ(reponse, "date_cloture") == "La date de clôture doit suivre la date d’ouverture."
     assert erreur_du_champ(reponse, f"enveloppe_{monde.etat.id}") == "Le montant ne peut pas être négatif."
     apres = champs(html(reponse))
@@ -252,7 +258,8 @@ def test_financeur_sollicite_ne_peut_pas_etre_retire(client, monde, pilote, avec
         url,
         {**donnees, f"enveloppe_{monde.commune.id}": ""},
         f"enveloppe_{monde.commune.id}",
-        "Des demandes de cette campagne sollicitent Ville de Lille : ce financeur ne peut pas en être retiré.",
+        "Des demandes de cette campagne sollicitent Ville de Lille : ce financeur ne peut pas en être "
+        "retiré.",
     )
 
 
@@ -280,7 +287,11 @@ def test_enveloppe_pas_sous_le_vote(client, db, monde, pilote, avec_demande):
 
 
 def test_exercice_et_contrat_figes_des_qu_il_y_a_des_demandes(client, db, monde, pilote, avec_demande):
-    db.session.add(Pilotage(utilisateur_id=monde.pilote.id, contrat_id=monde.autre_contrat.id, organisation_id=monde.etat.id))
+    db.session.add(
+        Pilotage(
+            utilisateur_id=monde.pilote.id, contrat_id=monde.autre_contrat.id, organisation_id=monde.etat.id
+        )
+    )
     db.session.commit()
     url = url_modifier(monde.campagne)
     donnees = formulaire(client, url)
@@ -377,12 +388,18 @@ def test_page_perimee_conflit_sans_ecriture_perdue(client, db, monde, pilote):
     lue = formulaire(client, url)
     # Un autre pilote du contrat enregistre entre-temps
     collegue = utilisateur("collegue.pilote@test.fr")
-    db.session.add(Pilotage(utilisateur_id=collegue.id, contrat_id=monde.contrat.id, organisation_id=monde.etat.id))
+    db.session.add(
+        Pilotage(utilisateur_id=collegue.id, contrat_id=monde.contrat.id, organisation_id=monde.etat.id)
+    )
     db.session.commit()
     saisie = service.SaisieCampagne(
         contrat_id=monde.contrat.id,
-        champs={nom: getattr(monde.campagne, nom) for nom in service.CHAMPS} | {"libelle": "Version du collègue"},
-        questions=[service.Question(q.id, q.libelle, q.reponse_attendue) for q in monde.campagne.questions_eligibilite],
+        champs={nom: getattr(monde.campagne, nom) for nom in service.CHAMPS}
+        | {"libelle": "Version du collègue"},
+        questions=[
+            service.Question(q.id, q.libelle, q.reponse_attendue)
+            for q in monde.campagne.questions_eligibilite
+        ],
         pieces={TypePiece.statuts: True},
         enveloppes={monde.etat.id: Decimal("50000"), monde.commune.id: Decimal("20000")},
     )
@@ -427,8 +444,27 @@ NOMS = st.sampled_from(
 )
 VALEURS = st.one_of(
     st.text(max_size=40),
-    st.sampled_from(["", "1", "0", "-1", "2027", "99999999999999999999", "2027-02-30", "2026-01-01", "oui", "non",
-                     "obligatoire", "facultative", "1 000,50", "1e9", "NaN", "\x00", "y"]),
+    st.sampled_from(
+        [
+            "",
+            "1",
+            "0",
+            "-1",
+            "2027",
+            "99999999999999999999",
+            "2027-02-30",
+            "2026-01-01",
+            "oui",
+            "non",
+            "obligatoire",
+            "facultative",
+            "1 000,50",
+            "1e9",
+            "NaN",
+            "\x00",
+            "y",
+        ]
+    ),
     st.integers(min_value=-(10**12), max_value=10**12).map(str),
 )
 
@@ -436,6 +472,10 @@ VALEURS = st.one_of(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(saisie=st.dictionaries(NOMS, VALEURS, max_size=12), modifier=st.booleans())
 def test_aucune_saisie_ne_donne_une_erreur_serveur(client, monde, pilote, saisie, modifier):
-    url = url_modifier(monde.campagne) if modifier else f"/pilotage/campagnes/nouvelle?contrat={monde.contrat.id}"
+    url = (
+        url_modifier(monde.campagne)
+        if modifier
+        else f"/pilotage/campagnes/nouvelle?contrat={monde.contrat.id}"
+    )
     reponse = client.post(url, data=saisie)
     assert reponse.status_code in (200, 302, 409, 422), (saisie, html(reponse)[-2000:])

@@ -43,4 +43,4 @@ def contrats():
 
 
 # Écrans ajoutés au même blueprint (modules séparés, enregistrés à l'import).
-from dauphin.pilotage import campagnes  # noqa: E402,F401
+import dauphin.pilotage.campagnes  # noqa: E402,F401

@@ -32,7 +32,9 @@ def _formulaire(contrat_id: int, campagne: Campagne | None):
     financeurs = service.financeurs_possibles(contrat_id, campagne)
     donnees = request.form if request.method == "POST" else None
     form = campagne_form(_types_pieces(campagne), [(o.id, o.nom) for o in financeurs], donnees)
-    form.contrat_id.choices = [(c.id, f"{c.libelle} ({c.code})") for c in service.contrats_pilotes(current_user)]
+    form.contrat_id.choices = [
+        (c.id, f"{c.libelle} ({c.code})") for c in service.contrats_pilotes(current_user)
+    ]
     if donnees is None:
         if campagne is not None:
             _remplir(form, campagne)

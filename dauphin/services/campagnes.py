@@ -130,7 +130,9 @@ def usages(campagne_id: int | None) -> Usages:
         return resultat
     resultat.questions = set(
         db.session.scalars(
-            select(ReponseEligibilite.question_id).where(ReponseEligibilite.demande_id.in_(demandes)).distinct()
+            select(ReponseEligibilite.question_id)
+            .where(ReponseEligibilite.demande_id.in_(demandes))
+            .distinct()
         )
     )
     resultat.pieces = {
@@ -174,7 +176,9 @@ def verifier(
 
     champs = saisie.champs
     n = utilises.demandes
-    des_demandes = f"{n} demande{'s' if n > 1 else ''} {'sont' if n > 1 else 'est'} déjà rattachée{'s' if n > 1 else ''}"
+    des_demandes = (
+        f"{n} demande{'s' if n > 1 else ''} {'sont' if n > 1 else 'est'} déjà rattachée{'s' if n > 1 else ''}"
+    )
     if not pilote(utilisateur, saisie.contrat_id):
         refuser("champ", "contrat_id", "Choisissez un contrat de ville que vous pilotez.")
     if campagne is not None and n:
@@ -340,7 +344,11 @@ def appliquer(campagne: Campagne, saisie: SaisieCampagne) -> None:
         objet = existantes.get(question.id) if question.id is not None else None
         if objet is None:
             objet = QuestionEligibilite()
-        objet.ordre, objet.libelle, objet.reponse_attendue = ordre, question.libelle, question.reponse_attendue
+        objet.ordre, objet.libelle, objet.reponse_attendue = (
+            ordre,
+            question.libelle,
+            question.reponse_attendue,
+        )
         questions.append(objet)
     campagne.questions_eligibilite = questions
 
@@ -370,7 +378,8 @@ def photo(campagne: Campagne) -> dict:
     valeurs = {nom: getattr(campagne, nom) for nom in CHAMPS}
     valeurs["contrat_id"] = campagne.contrat_id
     valeurs["questions"] = [
-        f"{q.libelle} (attendu : {'oui' if q.reponse_attendue else 'non'})" for q in campagne.questions_eligibilite
+        f"{q.libelle} (attendu : {'oui' if q.reponse_attendue else 'non'})"
+        for q in campagne.questions_eligibilite
     ]
     valeurs["pieces"] = sorted(
         f"{p.type_piece.value}{'' if p.obligatoire else ' (facultative)'}" for p in campagne.pieces_requises
