@@ -38,7 +38,8 @@ class ImportForm(FlaskForm):
     fichier = FileField(
         "Fichier CSV",
         validators=[FileRequired("Choisissez le fichier CSV à importer.")],
-        description="Séparateur virgule ou point-virgule, UTF-8 ou Windows-1252. La première ligne nomme les colonnes.",
+        description="Séparateur virgule ou point-virgule, UTF-8 ou Windows-1252. "
+        "La première ligne nomme les colonnes.",
         render_kw={"accept": ".csv,text/csv"},
     )
     simulation = BooleanField(
@@ -83,7 +84,10 @@ class OrganisationForm(FlaskForm):
         filters=[sans_espaces],
         validators=[
             Optional(),
-            Email("Saisissez une adresse électronique valide, par exemple nom@exemple.fr.", check_deliverability=False),
+            Email(
+                "Saisissez une adresse électronique valide, par exemple nom@exemple.fr.",
+                check_deliverability=False,
+            ),
             Length(max=254),
         ],
     )
@@ -119,7 +123,8 @@ class ReglesComiteForm(FlaskForm):
             InputRequired("Indiquez le quorum, en pourcentage."),
             NumberRange(min=1, max=100, message="Le quorum est un pourcentage entre 1 et 100."),
         ],
-        description="Part des organisations partenaires qui doivent avoir voté pour que le vote soit valable.",
+        description="Part des organisations partenaires qui doivent avoir voté pour que le vote "
+        "soit valable.",
     )
     regle_majorite = SelectField("Règle de majorité", choices=[])
 
@@ -173,13 +178,19 @@ class RoleOrganisationForm(FlaskForm):
     )
     role = SelectField(
         "Rôle",
-        choices=[("instructeur", "Instructeur : instruit la ligne de l’organisation"), ("partenaire", "Partenaire : lit, note et vote")],
+        choices=[
+            ("instructeur", "Instructeur : instruit la ligne de l’organisation"),
+            ("partenaire", "Partenaire : lit, note et vote"),
+        ],
     )
 
 
 class PilotageForm(FlaskForm):
     contrat_id = SelectField(
-        "Contrat de ville", coerce=int, choices=[], validators=[InputRequired("Choisissez le contrat de ville.")]
+        "Contrat de ville",
+        coerce=int,
+        choices=[],
+        validators=[InputRequired("Choisissez le contrat de ville.")],
     )
     organisation_id = SelectField(
         "Au nom de l’organisation",

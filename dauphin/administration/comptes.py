@@ -11,7 +11,13 @@ from dauphin.listes import page_courante
 from dauphin.models import RoleOrganisation
 from dauphin.services import administration_comptes as service
 from dauphin.services.referentiel import Refus, page_historique
-from forms.administration import DesactivationForm, PilotageForm, RechercheForm, RoleOrganisationForm, VersionForm
+from forms.administration import (
+    DesactivationForm,
+    PilotageForm,
+    RechercheForm,
+    RoleOrganisationForm,
+    VersionForm,
+)
 
 
 @bp.route("/comptes")
@@ -29,7 +35,9 @@ def comptes():
 def _formulaires(role=None, pilotage=None):
     organisations = service.organisations_actives()
     role = role or RoleOrganisationForm(formdata=None)
-    role.organisation_id.choices = [(0, "— Choisir une organisation —")] + [(o.id, o.nom) for o in organisations]
+    role.organisation_id.choices = [(0, "— Choisir une organisation —")] + [
+        (o.id, o.nom) for o in organisations
+    ]
     pilotage = pilotage or PilotageForm(formdata=None)
     pilotage.contrat_id.choices = [(0, "— Choisir un contrat de ville —")] + [
         (c.id, f"{c.code} — {c.libelle}") for c in service.contrats_actifs()
@@ -107,12 +115,16 @@ def ajouter_pilotage(utilisateur_id: int):
     valide = form.validate_on_submit()
     for champ in (form.contrat_id, form.organisation_id):
         if not champ.data and not champ.errors:
-            champ.errors = [f"Choisissez {'le contrat de ville' if champ is form.contrat_id else 'l’organisation'}."]
+            champ.errors = [
+                f"Choisissez {'le contrat de ville' if champ is form.contrat_id else 'l’organisation'}."
+            ]
             valide = False
     if not valide:
         return _page_compte(utilisateur_id, pilotage=form, code=422)
     try:
-        service.ajouter_pilotage(current_user, utilisateur_id, form.contrat_id.data, form.organisation_id.data)
+        service.ajouter_pilotage(
+            current_user, utilisateur_id, form.contrat_id.data, form.organisation_id.data
+        )
     except Refus as erreur:
         getattr(form, erreur.champ or "contrat_id").errors = [str(erreur)]
         return _page_compte(utilisateur_id, pilotage=form, code=422)

@@ -195,7 +195,9 @@ def regles_comite(contrat_id: int):
 def ajouter_partenaire(contrat_id: int):
     contrat = _contrat(contrat_id)
     form = PartenaireForm()
-    form.organisation_id.choices = [(0, "")] + [(o.id, o.nom) for o in service.organisations_ajoutables(contrat)]
+    form.organisation_id.choices = [(0, "")] + [
+        (o.id, o.nom) for o in service.organisations_ajoutables(contrat)
+    ]
     if not form.validate_on_submit() or not form.organisation_id.data:
         if not form.organisation_id.errors:
             form.organisation_id.errors = ["Choisissez l’organisation à ajouter."]
@@ -215,7 +217,9 @@ def retirer_partenaire(contrat_id: int, organisation_id: int):
     contrat = _contrat(contrat_id)
     form = VersionForm()
     if not form.validate_on_submit():
-        return _page_contrat(contrat, retrait="La session a expiré : rechargez la page puis recommencez.", code=400)
+        return _page_contrat(
+            contrat, retrait="La session a expiré : rechargez la page puis recommencez.", code=400
+        )
     try:
         service.retirer_partenaire(current_user, contrat.id, organisation_id)
     except service.Refus as erreur:
@@ -314,7 +318,8 @@ def activation_organisation(organisation_id: int):
             current_user, organisation_id, actif, form.version.data
         )
         flash(
-            f"« {organisation.nom} » est {'réactivée' if actif else 'désactivée : elle n’est plus proposée'}.",
+            f"« {organisation.nom} » est "
+            + ("réactivée." if actif else "désactivée : elle n’est plus proposée."),
             "succes",
         )
     return redirect(request.referrer or url_for("administration.organisations"))
@@ -385,7 +390,10 @@ def activation_thematique(code: str):
     actif = request.form.get("actif") == "1"
     if form.validate_on_submit():
         service.changer_activation_thematique(current_user, code, actif, form.version.data)
-        flash(f"Code {code} {'réactivé' if actif else 'désactivé : il n’est plus proposé aux demandes'}.", "succes")
+        flash(
+            f"Code {code} {'réactivé' if actif else 'désactivé : il n’est plus proposé aux demandes'}.",
+            "succes",
+        )
     return redirect(url_for("administration.thematiques"))
 
 
@@ -412,4 +420,6 @@ def historique():
     objet_type = request.args.get("objet") or None
     objet_id = request.args.get("id") or None
     page = service.page_historique(page_courante(), _par_page(), objet_type, objet_id)
-    return render_template("administration/historique.html", page=page, objet_type=objet_type, objet_id=objet_id)
+    return render_template(
+        "administration/historique.html", page=page, objet_type=objet_type, objet_id=objet_id
+    )

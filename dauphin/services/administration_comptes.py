@@ -111,7 +111,9 @@ def ajouter_role_organisation(
         )
         if existante is not None:
             if existante.role == role:
-                raise Refus(f"Ce compte est déjà {role.libelle.lower()} de {organisation.nom}.", "organisation_id")
+                raise Refus(
+                    f"Ce compte est déjà {role.libelle.lower()} de {organisation.nom}.", "organisation_id"
+                )
             ancien = existante.role
             existante.role = role
             _tracer(
@@ -122,7 +124,9 @@ def ajouter_role_organisation(
                 {"organisation_id": organisation.id, "role": [ancien, role]},
             )
             return existante
-        adhesion = MembreOrganisation(utilisateur_id=utilisateur.id, organisation_id=organisation.id, role=role)
+        adhesion = MembreOrganisation(
+            utilisateur_id=utilisateur.id, organisation_id=organisation.id, role=role
+        )
         db.session.add(adhesion)
         _tracer(
             acteur,
@@ -154,7 +158,9 @@ def retirer_role_organisation(acteur: Utilisateur, utilisateur_id: int, adhesion
     en_une_transaction(operation)
 
 
-def ajouter_pilotage(acteur: Utilisateur, utilisateur_id: int, contrat_id: int, organisation_id: int) -> Pilotage:
+def ajouter_pilotage(
+    acteur: Utilisateur, utilisateur_id: int, contrat_id: int, organisation_id: int
+) -> Pilotage:
     """Le pilote agit au nom d'une organisation partenaire du contrat (préfecture, EPCI, commune…)."""
 
     def operation():
@@ -169,10 +175,14 @@ def ajouter_pilotage(acteur: Utilisateur, utilisateur_id: int, contrat_id: int, 
                 "organisation_id",
             )
         if db.session.scalar(
-            select(Pilotage.id).where(Pilotage.utilisateur_id == utilisateur.id, Pilotage.contrat_id == contrat.id)
+            select(Pilotage.id).where(
+                Pilotage.utilisateur_id == utilisateur.id, Pilotage.contrat_id == contrat.id
+            )
         ):
             raise Refus(f"Ce compte pilote déjà le contrat {contrat.code}.", "contrat_id")
-        pilotage = Pilotage(utilisateur_id=utilisateur.id, contrat_id=contrat.id, organisation_id=organisation_id)
+        pilotage = Pilotage(
+            utilisateur_id=utilisateur.id, contrat_id=contrat.id, organisation_id=organisation_id
+        )
         db.session.add(pilotage)
         _tracer(
             acteur,
@@ -222,7 +232,9 @@ def changer_administration_nationale(acteur: Utilisateur, utilisateur_id: int, v
     return en_une_transaction(operation)
 
 
-def changer_activation(acteur: Utilisateur, utilisateur_id: int, actif: bool, motif: str | None = None) -> Utilisateur:
+def changer_activation(
+    acteur: Utilisateur, utilisateur_id: int, actif: bool, motif: str | None = None
+) -> Utilisateur:
     def operation():
         utilisateur = _verrouiller(utilisateur_id)
         if utilisateur.id == acteur.id and not actif:
@@ -248,4 +260,6 @@ def organisations_actives() -> list[Organisation]:
 
 
 def contrats_actifs() -> list[ContratDeVille]:
-    return list(db.session.scalars(select(ContratDeVille).where(ContratDeVille.actif).order_by(ContratDeVille.code)))
+    return list(
+        db.session.scalars(select(ContratDeVille).where(ContratDeVille.actif).order_by(ContratDeVille.code))
+    )

@@ -96,7 +96,8 @@ class Rapport:
 
     def resume(self) -> str:
         return (
-            f"{self.lignes} ligne(s) lue(s) : {len(self.ajoutes)} ajoutée(s), {len(self.modifies)} modifiée(s), "
+            f"{self.lignes} ligne(s) lue(s) : {len(self.ajoutes)} ajoutée(s), "
+            f"{len(self.modifies)} modifiée(s), "
             f"{self.inchanges} inchangée(s), {len(self.rejets)} rejetée(s)."
         )
 
@@ -115,7 +116,9 @@ class Rapport:
         if self.sans_contrat:
             lignes.append(f"{self.sans_contrat} quartier(s) sans contrat de ville déterminé.")
         for rejet in self.rejets:
-            lignes.append(f"Ligne {rejet.ligne} rejetée{f' ({rejet.code})' if rejet.code else ''} : {rejet.motif}")
+            lignes.append(
+                f"Ligne {rejet.ligne} rejetée{f' ({rejet.code})' if rejet.code else ''} : {rejet.motif}"
+            )
         return "\n".join(lignes)
 
 
@@ -177,7 +180,12 @@ def lire_lignes(texte: str, colonnes: dict[str, tuple[str, ...]]):
             if not any(c.strip() for c in cellules):
                 continue
             if len(cellules) != len(entete):
-                yield numero, None, f"{len(cellules)} cellule(s) au lieu de {len(entete)} : vérifiez les séparateurs et les guillemets"
+                yield (
+                    numero,
+                    None,
+                    f"{len(cellules)} cellule(s) au lieu de {len(entete)} : "
+                    "vérifiez les séparateurs et les guillemets",
+                )
                 continue
             yield numero, {cle: cellules[i].strip() for cle, i in positions.items()}, None
 
@@ -202,7 +210,10 @@ def _controler_contrat(valeurs: dict, presentes: set) -> tuple[str, dict | str]:
     if not code:
         return "", "code du contrat manquant"
     if not CODE_CONTRAT.fullmatch(code):
-        return code, f"code « {valeurs['code']} » mal formé : attendu des lettres puis un numéro, par exemple CV001"
+        return (
+            code,
+            f"code « {valeurs['code']} » mal formé : attendu des lettres puis un numéro, par exemple CV001",
+        )
     libelle = " ".join(valeurs["libelle"].split())
     if not libelle:
         return code, "libellé manquant"
@@ -219,9 +230,12 @@ def _controler_contrat(valeurs: dict, presentes: set) -> tuple[str, dict | str]:
         if porteur and len(porteur) == 9:
             if not stdnum_siren.is_valid(porteur):
                 return code, f"SIREN du porteur « {valeurs['porteur']} » invalide (clé de contrôle)"
-        elif porteur and not (CODE_COMMUNE.fullmatch(porteur) and _commune_du_departement(porteur, departement)):
+        elif porteur and not (
+            CODE_COMMUNE.fullmatch(porteur) and _commune_du_departement(porteur, departement)
+        ):
             return code, (
-                f"porteur « {valeurs['porteur']} » invalide : attendu le SIREN de l’EPCI (9 chiffres) ou le code "
+                f"porteur « {valeurs['porteur']} » invalide : attendu le SIREN de l’EPCI (9 chiffres) "
+                "ou le code "
                 f"INSEE d’une commune du département {departement}"
             )
         resultat["siren_porteur"] = porteur or None
@@ -257,11 +271,13 @@ def importer_contrats(
                 rapport.rejets.append(Rejet(numero, code, resultat))
                 continue
             if code in vus:
-                rapport.rejets.append(Rejet(numero, code, f"code {code} en double : déjà présent ligne {vus[code]}"))
+                rapport.rejets.append(
+                    Rejet(numero, code, f"code {code} en double : déjà présent ligne {vus[code]}")
+                )
                 continue
             vus[code] = numero
             resultat["generation"] = generation
-            _ajouter_ou_modifier(rapport, existants, code, resultat, lambda: ContratDeVille(code=code))
+            _ajouter_ou_modifier(rapport, existants, code, resultat, ContratDeVille)
         _terminer(rapport, acteur, "contrats_de_ville")
         return rapport
 
@@ -278,7 +294,8 @@ def _controler_qpv(valeurs: dict, presentes: set) -> tuple[str, dict | str]:
     generation = next((g for g, motif in CODE_QPV.items() if motif.fullmatch(code)), None)
     if generation is None:
         return code, (
-            f"code « {valeurs['code']} » mal formé : attendu QN, le département sur trois caractères, deux chiffres "
+            f"code « {valeurs['code']} » mal formé : attendu QN, le département sur trois caractères, "
+            "deux chiffres "
             "et une lettre (QN07501M), ou l’ancien format QP046001"
         )
     libelle = " ".join(valeurs["libelle"].split())
@@ -310,7 +327,9 @@ def _controler_qpv(valeurs: dict, presentes: set) -> tuple[str, dict | str]:
     return code, resultat
 
 
-def importer_qpv(contenu: bytes, fichier: str, acteur: Utilisateur | None, *, simulation: bool = False) -> Rapport:
+def importer_qpv(
+    contenu: bytes, fichier: str, acteur: Utilisateur | None, *, simulation: bool = False
+) -> Rapport:
     """Le contrat de ville d'un quartier : la colonne code_cv si elle est remplie (contrat inconnu : ligne
     rejetée), sinon le contrat dont l'EPCI porteur (siren_epci) est celui du quartier, s'il est unique
     pour la génération du code (QN : 2024–2030, QP : 2015–2023). Sinon le rattachement existant reste."""
@@ -335,13 +354,19 @@ def importer_qpv(contenu: bytes, fichier: str, acteur: Utilisateur | None, *, si
                 rapport.rejets.append(Rejet(numero, code, resultat))
                 continue
             if code in vus:
-                rapport.rejets.append(Rejet(numero, code, f"code {code} en double : déjà présent ligne {vus[code]}"))
+                rapport.rejets.append(
+                    Rejet(numero, code, f"code {code} en double : déjà présent ligne {vus[code]}")
+                )
                 continue
             generation, epci, code_contrat = (resultat.pop(k) for k in ("_generation", "_epci", "_contrat"))
             if code_contrat:
                 if code_contrat not in contrats:
                     rapport.rejets.append(
-                        Rejet(numero, code, f"contrat de ville {code_contrat} inconnu : importez d’abord les contrats")
+                        Rejet(
+                            numero,
+                            code,
+                            f"contrat de ville {code_contrat} inconnu : importez d’abord les contrats",
+                        )
                     )
                     continue
                 resultat["contrat_id"] = contrats[code_contrat].id
@@ -350,7 +375,11 @@ def importer_qpv(contenu: bytes, fichier: str, acteur: Utilisateur | None, *, si
             elif code not in existants or existants[code].contrat_id is None:
                 rapport.sans_contrat += 1
             vus[code] = numero
-            _ajouter_ou_modifier(rapport, existants, code, resultat, lambda: Qpv(code=code))
+            _ajouter_ou_modifier(rapport, existants, code, resultat, Qpv)
+        codes = {c.id: c.code for c in contrats.values()}
+        for changement in rapport.modifies:  # le rapport nomme les contrats par leur code
+            if "contrat_id" in changement.champs:
+                changement.champs["contrat"] = [codes.get(i) for i in changement.champs.pop("contrat_id")]
         _terminer(rapport, acteur, "qpv")
         return rapport
 
@@ -360,10 +389,10 @@ def importer_qpv(contenu: bytes, fichier: str, acteur: Utilisateur | None, *, si
 # --- Commun ---------------------------------------------------------------------------------------
 
 
-def _ajouter_ou_modifier(rapport: Rapport, existants: dict, code: str, valeurs: dict, fabrique) -> None:
+def _ajouter_ou_modifier(rapport: Rapport, existants: dict, code: str, valeurs: dict, modele) -> None:
     objet = existants.get(code)
     if objet is None:
-        objet = fabrique()
+        objet = modele(code=code)
         for nom, valeur in valeurs.items():
             setattr(objet, nom, valeur)
         db.session.add(objet)

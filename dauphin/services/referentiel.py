@@ -32,7 +32,8 @@ from dauphin.services.erreurs import Conflit
 from dauphin.services.workflow import en_une_transaction
 
 MESSAGE_CONFLIT = (
-    "Cette fiche a été modifiée entre-temps par quelqu’un d’autre. Rien n’a été enregistré : votre saisie est "
+    "Cette fiche a été modifiée entre-temps par quelqu’un d’autre. Rien n’a été enregistré : "
+    "votre saisie est "
     "conservée, comparez-la avec la version actuelle avant d’enregistrer de nouveau."
 )
 
@@ -105,14 +106,21 @@ def modifier_organisation(acteur: Utilisateur, organisation_id: int, donnees: di
             for nom in CHAMPS_ORGANISATION:
                 setattr(organisation, nom, donnees[nom])
             audit.tracer(
-                acteur, "organisation", organisation.id, "modifier", f"Modification de « {organisation.nom} »", changes
+                acteur,
+                "organisation",
+                organisation.id,
+                "modifier",
+                f"Modification de « {organisation.nom} »",
+                changes,
             )
         return organisation
 
     return en_une_transaction(operation)
 
 
-def changer_activation_organisation(acteur: Utilisateur, organisation_id: int, actif: bool, version) -> Organisation:
+def changer_activation_organisation(
+    acteur: Utilisateur, organisation_id: int, actif: bool, version
+) -> Organisation:
     """Désactivée, une organisation n'est plus proposée (nouvelles enveloppes, partenariats) ; ses lignes,
     votes, membres et son historique restent."""
 
@@ -136,7 +144,9 @@ def page_organisations(recherche: str | None, page: int, par_page: int):
     requete = select(Organisation).order_by(Organisation.nom)
     if recherche:
         motif = f"%{recherche.lower()}%"
-        requete = requete.where(or_(func.lower(Organisation.nom).like(motif), Organisation.siren == recherche))
+        requete = requete.where(
+            or_(func.lower(Organisation.nom).like(motif), Organisation.siren == recherche)
+        )
     return db.paginate(requete, page=page, per_page=par_page, error_out=False, max_per_page=100)
 
 
@@ -155,7 +165,12 @@ def modifier_regles_comite(
         if changes:
             contrat.quorum_pourcentage, contrat.regle_majorite = quorum, regle
             audit.tracer(
-                acteur, "contrat", contrat.code, "regles_comite", f"Règles du comité de {contrat.code}", changes
+                acteur,
+                "contrat",
+                contrat.code,
+                "regles_comite",
+                f"Règles du comité de {contrat.code}",
+                changes,
             )
         return contrat
 
@@ -204,22 +219,26 @@ def retirer_partenaire(acteur: Utilisateur, contrat_id: int, organisation_id: in
         )
         if campagne is not None:
             raise Refus(
-                f"{nom} a une enveloppe dans la campagne {campagne} de ce contrat : elle reste partenaire tant "
-                "qu’elle participe à une campagne (le pilote peut la retirer de la campagne si aucune demande ne "
-                "la sollicite)."
+                f"{nom} a une enveloppe dans la campagne {campagne} de ce contrat : elle reste "
+                "partenaire tant qu’elle participe à une campagne (le pilote peut la retirer de la "
+                "campagne si aucune demande ne la sollicite)."
             )
         lignes = db.session.scalar(
-            select(exists().where(
-                LigneFinancement.organisation_id == organisation_id,
-                LigneFinancement.demande_id.in_(
-                    select(Demande.id).join(Campagne).where(Campagne.contrat_id == contrat.id)
-                ),
-            ))
+            select(
+                exists().where(
+                    LigneFinancement.organisation_id == organisation_id,
+                    LigneFinancement.demande_id.in_(
+                        select(Demande.id).join(Campagne).where(Campagne.contrat_id == contrat.id)
+                    ),
+                )
+            )
         )
         if lignes:
             raise Refus(f"{nom} est sollicitée par des demandes de ce contrat : elle reste partenaire.")
         pilotes = db.session.scalar(
-            select(func.count()).where(Pilotage.contrat_id == contrat.id, Pilotage.organisation_id == organisation_id)
+            select(func.count()).where(
+                Pilotage.contrat_id == contrat.id, Pilotage.organisation_id == organisation_id
+            )
         )
         if pilotes:
             raise Refus(
@@ -243,7 +262,9 @@ def organisations_ajoutables(contrat: ContratDeVille) -> list[Organisation]:
     deja = select(PartenaireContrat.organisation_id).where(PartenaireContrat.contrat_id == contrat.id)
     return list(
         db.session.scalars(
-            select(Organisation).where(Organisation.actif, Organisation.id.not_in(deja)).order_by(Organisation.nom)
+            select(Organisation)
+            .where(Organisation.actif, Organisation.id.not_in(deja))
+            .order_by(Organisation.nom)
         )
     )
 
@@ -284,7 +305,9 @@ def creer_thematique(acteur: Utilisateur, code: str, libelle: str, ordre: int) -
             if parent is None:
                 raise Refus(f"Le pilier {parent_code} n’existe pas : créez-le d’abord.", "code")
             if parent.parent_code is not None:
-                raise Refus("La nomenclature a deux niveaux : un pilier (1) et ses sous-thèmes (1.1).", "code")
+                raise Refus(
+                    "La nomenclature a deux niveaux : un pilier (1) et ses sous-thèmes (1.1).", "code"
+                )
         thematique = Thematique(code=code, libelle=libelle, ordre=ordre, parent_code=parent_code)
         db.session.add(thematique)
         audit.tracer(acteur, "thematique", code, "creer", f"Création du code {code} « {libelle} »")
