@@ -31,7 +31,7 @@ from wtforms.validators import (
 from forms.campagnes import sans_espaces
 from forms.validators import Siren, compacter
 
-DEPARTEMENT = re.compile(r"(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-8]|98[4-8])")
+DEPARTEMENT = re.compile(r"(0[1-9]|1\d|2[1-9]|[3-8]\d|9[0-5]|2A|2B|97[1-8]|98[4-8])")
 
 
 class ImportForm(FlaskForm):
