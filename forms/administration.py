@@ -168,7 +168,7 @@ class ThematiqueForm(FlaskForm):
 class RechercheForm(Form):
     """Recherche d'une liste (GET, sans jeton) ; une valeur inconnue est ignorée."""
 
-    q = SearchField("Rechercher", validators=[Optional(), Length(max=100)])
+    q = SearchField("Rechercher", filters=[sans_espaces], validators=[Optional(), Length(max=100)])
     statut = SelectField("Statut", choices=[], validate_choice=False)
 
 
