@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask
 from flask.cli import AppGroup
@@ -13,6 +15,7 @@ workflow = AppGroup("workflow", help="Machines à états des demandes.")
 seed = AppGroup("seed", help="Jeux de données (démonstration, volume national).")
 courriels = AppGroup("courriels", help="Boîte d'envoi des courriels.")
 journal = AppGroup("journal", help="Journal des transitions.")
+referentiel = AppGroup("referentiel", help="Référentiel national : import des contrats de ville et des QPV.")
 
 
 @workflow.command("diagram")
@@ -169,6 +172,44 @@ def jeton_revoquer(jeton_id, auteur):
     click.echo(f"Jeton n° {j.id} « {j.libelle} » révoqué le {j.revoque_le:%Y-%m-%d %H:%M} UTC.")
 
 
+def _rapport_import(importer, fichier, **options) -> None:
+    from dauphin.services.imports import FichierIllisible
+
+    try:
+        rapport = importer(fichier.read_bytes(), fichier.name, None, **options)
+    except FichierIllisible as erreur:
+        click.echo(f"Fichier refusé : {erreur}", err=True)
+        raise SystemExit(1) from None
+    click.echo(rapport.texte())
+
+
+@referentiel.command("importer-contrats")
+@click.argument("fichier", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--generation",
+    type=click.Choice(["2024", "2015"]),
+    default="2024",
+    show_default=True,
+    help="Génération des contrats : 2024 (2024–2030) ou 2015 (2015–2023).",
+)
+@click.option("--simulation", is_flag=True, help="Affiche le rapport sans rien enregistrer.")
+def importer_contrats(fichier: Path, generation: str, simulation: bool):
+    """Ajoute ou met à jour les contrats de ville d'un fichier CSV (idempotent)."""
+    from dauphin.services.imports import importer_contrats as importer
+
+    _rapport_import(importer, fichier, generation=int(generation), simulation=simulation)
+
+
+@referentiel.command("importer-qpv")
+@click.argument("fichier", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--simulation", is_flag=True, help="Affiche le rapport sans rien enregistrer.")
+def importer_qpv(fichier: Path, simulation: bool):
+    """Ajoute ou met à jour les quartiers prioritaires d'un fichier CSV (idempotent)."""
+    from dauphin.services.imports import importer_qpv as importer
+
+    _rapport_import(importer, fichier, simulation=simulation)
+
+
 def init_app(app: Flask) -> None:
-    for groupe in (workflow, seed, courriels, journal, api):
+    for groupe in (workflow, seed, courriels, journal, api, referentiel):
         app.cli.add_command(groupe)

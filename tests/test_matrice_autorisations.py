@@ -59,6 +59,7 @@ ROLES = (
 )
 MEMBRES = {"contributeur", "signataire", "administrateur"}
 CONNECTES = set(ROLES) - {"anonyme"}
+ADMIN = {"admin_national"}
 
 
 @dataclass(frozen=True)
@@ -248,7 +249,70 @@ MATRICE: dict[str, Entree] = {
     ),
     # Pilotage et administration
     "pilotage.contrats": entree(lambda o: "/pilotage/", {"pilote"}),
-    "administration.accueil": entree(lambda o: "/administration/", {"admin_national"}),
+    "administration.accueil": entree(lambda o: "/administration/", ADMIN),
+    # Référentiel, comptes et historique : l'administration nationale seule (POST envoyés vides).
+    "administration.activation_compte": entree(
+        lambda o: f"/administration/comptes/{o['contributeur_id']}/activation", ADMIN, "POST"
+    ),
+    "administration.activation_organisation": entree(
+        lambda o: f"/administration/organisations/{o['organisation_instructeur']}/activation", ADMIN, "POST"
+    ),
+    "administration.activation_thematique": entree(
+        lambda o: "/administration/thematiques/1.5/activation", ADMIN, "POST"
+    ),
+    "administration.administration_nationale": entree(
+        lambda o: f"/administration/comptes/{o['contributeur_id']}/administration-nationale", ADMIN, "POST"
+    ),
+    "administration.ajouter_partenaire": entree(
+        lambda o: f"/administration/contrats/{o['contrat']}/partenaires", ADMIN, "POST"
+    ),
+    "administration.ajouter_pilotage": entree(
+        lambda o: f"/administration/comptes/{o['contributeur_id']}/pilotages", ADMIN, "POST"
+    ),
+    "administration.ajouter_role": entree(
+        lambda o: f"/administration/comptes/{o['contributeur_id']}/organisations", ADMIN, "POST"
+    ),
+    "administration.compte": entree(lambda o: f"/administration/comptes/{o['contributeur_id']}", ADMIN),
+    "administration.comptes": entree(lambda o: "/administration/comptes", ADMIN),
+    "administration.contrat": entree(lambda o: f"/administration/contrats/{o['contrat']}", ADMIN),
+    "administration.contrats": entree(lambda o: "/administration/contrats", ADMIN),
+    "administration.historique": entree(lambda o: "/administration/historique", ADMIN),
+    "administration.importer": entree(lambda o: "/administration/imports/contrats", ADMIN),
+    "administration.organisation": entree(
+        lambda o: f"/administration/organisations/{o['organisation_instructeur']}/modifier", ADMIN
+    ),
+    "administration.organisations": entree(lambda o: "/administration/organisations", ADMIN),
+    "administration.qpvs": entree(lambda o: "/administration/qpv", ADMIN),
+    "administration.regles_comite": entree(
+        lambda o: f"/administration/contrats/{o['contrat']}/regles", ADMIN, "POST"
+    ),
+    "administration.retirer_partenaire": entree(
+        lambda o: f"/administration/contrats/{o['contrat']}/partenaires/{o['organisation_caf']}/retirer",
+        ADMIN,
+        "POST",
+    ),
+    "administration.retirer_pilotage": entree(
+        lambda o: f"/administration/comptes/{o['pilote_id']}/pilotages/{o['pilotage']}/retirer", ADMIN, "POST"
+    ),
+    "administration.retirer_role": entree(
+        lambda o: (
+            f"/administration/comptes/{o['instructeur_id']}/organisations/{o['adhesion_instructeur']}/retirer"
+        ),
+        ADMIN,
+        "POST",
+    ),
+    "administration.supprimer_thematique": entree(
+        lambda o: "/administration/thematiques/1.5/supprimer", ADMIN, "POST"
+    ),
+    "administration.thematique": entree(lambda o: "/administration/thematiques/1.5/modifier", ADMIN),
+    "administration.thematiques": entree(lambda o: "/administration/thematiques", ADMIN),
+    # Campagnes : le pilote du contrat.
+    "pilotage.nouvelle_campagne": entree(
+        lambda o: f"/pilotage/campagnes/nouvelle?contrat={o['contrat']}", {"pilote"}
+    ),
+    "pilotage.modifier_campagne": entree(
+        lambda o: f"/pilotage/campagnes/{o['campagne']}/modifier", {"pilote"}
+    ),
 }
 
 ROUTES_TECHNIQUES = {"static", "dsfr.fichier"}  # fichiers statiques, publics par nature
@@ -350,6 +414,13 @@ def objets(db, monde, monkeypatch):
         "organisation_instructeur": monde.etat.id,
         "jeton": jeton.id,
         "versement": echeance.id,
+        "contrat": monde.contrat.id,
+        "contributeur_id": monde.contributeur.id,
+        "pilote_id": monde.pilote.id,
+        "instructeur_id": monde.instructeur_etat.id,
+        "organisation_caf": monde.caf.id,
+        "pilotage": monde.pilote.pilotages[0].id,
+        "adhesion_instructeur": monde.instructeur_etat.adhesions_organisations[0].id,
     }
 
 

@@ -46,3 +46,8 @@ def accueil():
         error_out=False,
     )
     return render_template("administration/accueil.html", chiffres=chiffres, contrats=contrats)
+
+
+# Écrans du référentiel et des comptes (modules séparés, enregistrés à l'import).
+import dauphin.administration.comptes  # noqa: E402,F401
+import dauphin.administration.referentiel  # noqa: E402,F401

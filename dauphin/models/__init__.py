@@ -1,6 +1,7 @@
 """Les modèles SQLAlchemy, un module par partie du domaine."""
 
 from dauphin.models.api import JetonApi
+from dauphin.models.audit import EvenementReferentiel
 from dauphin.models.campagnes import Campagne, Enveloppe, PieceRequise, QuestionEligibilite
 from dauphin.models.comites import (
     ChoixVote,
@@ -79,6 +80,7 @@ __all__ = [
     "Enveloppe",
     "EvenementConnexion",
     "EvenementJournal",
+    "EvenementReferentiel",
     "FormeJuridique",
     "Invitation",
     "JetonApi",

@@ -29,6 +29,10 @@ class Campagne(db.Model):
     date_ouverture: Mapped[date]
     date_cloture: Mapped[date]  # incluse : dépôt possible jusqu'à la fin de ce jour (heure de Paris)
     seuil_ecart_pourcentage: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("15"))
+    # Verrou optimiste : une page périmée reçoit un conflit, jamais une écriture perdue.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
     contrat: Mapped[ContratDeVille] = relationship()
     questions_eligibilite: Mapped[list[QuestionEligibilite]] = relationship(

@@ -58,6 +58,9 @@ class Organisation(db.Model):
     est_financeur: Mapped[bool] = mapped_column(default=True)
     email_contact: Mapped[str | None] = mapped_column(String(254))
     actif: Mapped[bool] = mapped_column(default=True)
+    version: Mapped[int] = mapped_column(default=1, server_default="1")  # verrou optimiste
+
+    __mapper_args__ = {"version_id_col": version}
 
     def __repr__(self) -> str:
         return f"<Organisation {self.nom}>"
@@ -105,6 +108,9 @@ class ContratDeVille(db.Model):
         enum_colonne(RegleMajorite), default=RegleMajorite.simple
     )
     actif: Mapped[bool] = mapped_column(default=True)
+    version: Mapped[int] = mapped_column(default=1, server_default="1")  # verrou optimiste
+
+    __mapper_args__ = {"version_id_col": version}
 
     partenariats: Mapped[list[PartenaireContrat]] = relationship(
         back_populates="contrat", cascade="all, delete-orphan"
@@ -144,6 +150,9 @@ class Thematique(db.Model):
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("thematique.code"))
     ordre: Mapped[int] = mapped_column(default=0)
     actif: Mapped[bool] = mapped_column(default=True)
+    version: Mapped[int] = mapped_column(default=1, server_default="1")  # verrou optimiste
+
+    __mapper_args__ = {"version_id_col": version}
 
     parent: Mapped[Thematique | None] = relationship(remote_side=[code])
 

@@ -40,3 +40,7 @@ def contrats():
         comptes=comptes,
         statuts=list(StatutDemande),
     )
+
+
+# Écrans ajoutés au même blueprint (modules séparés, enregistrés à l'import).
+import dauphin.pilotage.campagnes  # noqa: E402,F401

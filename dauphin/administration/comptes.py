@@ -1,0 +1,173 @@
+"""Comptes et rôles : recherche, fiche d'un compte (rattachements, connexions, historique), rôles dans les
+organisations, pilotage des contrats, administration nationale, désactivation et réactivation."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from dauphin.administration import administrateur_national, bp
+from dauphin.listes import page_courante
+from dauphin.models import RoleOrganisation
+from dauphin.services import administration_comptes as service
+from dauphin.services.referentiel import Refus, page_historique
+from forms.administration import (
+    DesactivationForm,
+    PilotageForm,
+    RechercheForm,
+    RoleOrganisationForm,
+    VersionForm,
+)
+
+
+@bp.route("/comptes")
+@administrateur_national
+def comptes():
+    recherche = RechercheForm(request.args)
+    recherche.statut.choices = list(service.FILTRES_STATUT.items())
+    recherche.validate()
+    texte = (recherche.q.data or "").strip() if not recherche.q.errors else ""
+    statut = recherche.statut.data if recherche.statut.data in service.FILTRES_STATUT else ""
+    page = service.page_comptes(texte or None, statut, page_courante(), current_app.config["PAGE_TAILLE"])
+    return render_template("administration/comptes.html", page=page, recherche=recherche)
+
+
+def _formulaires(role=None, pilotage=None):
+    organisations = service.organisations_actives()
+    role = role or RoleOrganisationForm(formdata=None)
+    role.organisation_id.choices = [(0, "— Choisir une organisation —")] + [
+        (o.id, o.nom) for o in organisations
+    ]
+    pilotage = pilotage or PilotageForm(formdata=None)
+    pilotage.contrat_id.choices = [(0, "— Choisir un contrat de ville —")] + [
+        (c.id, f"{c.code} — {c.libelle}") for c in service.contrats_actifs()
+    ]
+    pilotage.organisation_id.choices = [(0, "— Choisir une organisation —")] + [
+        (o.id, o.nom) for o in organisations
+    ]
+    return role, pilotage
+
+
+def _page_compte(utilisateur_id: int, role=None, pilotage=None, erreur=None, code=200):
+    utilisateur = service.compte(utilisateur_id)
+    role, pilotage = _formulaires(role, pilotage)
+    return (
+        render_template(
+            "administration/compte.html",
+            utilisateur=utilisateur,
+            role=role,
+            pilotage=pilotage,
+            erreur=erreur,
+            action=VersionForm(formdata=None),
+            desactivation=DesactivationForm(formdata=None),
+            connexions=service.connexions_recentes(utilisateur.id),
+            historique=page_historique(1, 20, "utilisateur", str(utilisateur.id)),
+            form_has_errors=bool(role.errors or pilotage.errors or erreur),
+        ),
+        code,
+    )
+
+
+@bp.route("/comptes/<int:utilisateur_id>")
+@administrateur_national
+def compte(utilisateur_id: int):
+    return _page_compte(utilisateur_id)
+
+
+def _retour(utilisateur_id: int, ancre: str):
+    return redirect(url_for("administration.compte", utilisateur_id=utilisateur_id, _anchor=ancre))
+
+
+@bp.route("/comptes/<int:utilisateur_id>/organisations", methods=["POST"])
+@administrateur_national
+def ajouter_role(utilisateur_id: int):
+    service.compte(utilisateur_id)
+    form, _ = _formulaires(RoleOrganisationForm())
+    if not form.validate_on_submit() or not form.organisation_id.data:
+        if not form.organisation_id.errors and not form.organisation_id.data:
+            form.organisation_id.errors = ["Choisissez l’organisation."]
+        return _page_compte(utilisateur_id, role=form, code=422)
+    try:
+        service.ajouter_role_organisation(
+            current_user, utilisateur_id, form.organisation_id.data, RoleOrganisation(form.role.data)
+        )
+    except Refus as erreur:
+        form.organisation_id.errors = [str(erreur)]
+        return _page_compte(utilisateur_id, role=form, code=422)
+    flash("Rôle enregistré.", "succes")
+    return _retour(utilisateur_id, "organisations")
+
+
+@bp.route("/comptes/<int:utilisateur_id>/organisations/<int:adhesion_id>/retirer", methods=["POST"])
+@administrateur_national
+def retirer_role(utilisateur_id: int, adhesion_id: int):
+    if VersionForm().validate_on_submit():
+        service.retirer_role_organisation(current_user, utilisateur_id, adhesion_id)
+        flash("Rôle retiré.", "succes")
+    return _retour(utilisateur_id, "organisations")
+
+
+@bp.route("/comptes/<int:utilisateur_id>/pilotages", methods=["POST"])
+@administrateur_national
+def ajouter_pilotage(utilisateur_id: int):
+    service.compte(utilisateur_id)
+    _, form = _formulaires(pilotage=PilotageForm())
+    valide = form.validate_on_submit()
+    for champ in (form.contrat_id, form.organisation_id):
+        if not champ.data and not champ.errors:
+            champ.errors = [
+                f"Choisissez {'le contrat de ville' if champ is form.contrat_id else 'l’organisation'}."
+            ]
+            valide = False
+    if not valide:
+        return _page_compte(utilisateur_id, pilotage=form, code=422)
+    try:
+        service.ajouter_pilotage(
+            current_user, utilisateur_id, form.contrat_id.data, form.organisation_id.data
+        )
+    except Refus as erreur:
+        getattr(form, erreur.champ or "contrat_id").errors = [str(erreur)]
+        return _page_compte(utilisateur_id, pilotage=form, code=422)
+    flash("Pilotage enregistré.", "succes")
+    return _retour(utilisateur_id, "pilotages")
+
+
+@bp.route("/comptes/<int:utilisateur_id>/pilotages/<int:pilotage_id>/retirer", methods=["POST"])
+@administrateur_national
+def retirer_pilotage(utilisateur_id: int, pilotage_id: int):
+    if VersionForm().validate_on_submit():
+        service.retirer_pilotage(current_user, utilisateur_id, pilotage_id)
+        flash("Pilotage retiré.", "succes")
+    return _retour(utilisateur_id, "pilotages")
+
+
+@bp.route("/comptes/<int:utilisateur_id>/administration-nationale", methods=["POST"])
+@administrateur_national
+def administration_nationale(utilisateur_id: int):
+    if VersionForm().validate_on_submit():
+        valeur = request.form.get("valeur") == "1"
+        try:
+            service.changer_administration_nationale(current_user, utilisateur_id, valeur)
+        except Refus as erreur:
+            return _page_compte(utilisateur_id, erreur=str(erreur), code=422)
+        flash("Accès à l’administration nationale " + ("accordé." if valeur else "retiré."), "succes")
+    return _retour(utilisateur_id, "statut")
+
+
+@bp.route("/comptes/<int:utilisateur_id>/activation", methods=["POST"])
+@administrateur_national
+def activation_compte(utilisateur_id: int):
+    form = DesactivationForm()
+    if form.validate_on_submit():
+        actif = request.form.get("actif") == "1"
+        try:
+            service.changer_activation(current_user, utilisateur_id, actif, form.motif.data)
+        except Refus as erreur:
+            return _page_compte(utilisateur_id, erreur=str(erreur), code=422)
+        flash(
+            "Compte réactivé : la personne peut de nouveau se connecter."
+            if actif
+            else "Compte désactivé : la personne ne peut plus se connecter ; son historique est conservé.",
+            "succes",
+        )
+    return _retour(utilisateur_id, "statut")

@@ -1,0 +1,265 @@
+"""Comptes vus par l'administration nationale : recherche, rattachements, rôles, désactivation.
+
+Désactiver un compte ne supprime rien : ses rattachements, son journal et ses traces restent (on peut le
+réactiver) ; il ne peut plus ouvrir de session et ses sessions ouvertes tombent (identifiant de session
+renouvelé, et le chargeur de Flask-Login n'accepte que les comptes actifs). Chaque changement est tracé.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import NotFound
+
+from dauphin.extensions import db
+from dauphin.models import (
+    ContratDeVille,
+    EvenementConnexion,
+    MembreOrganisation,
+    MembreStructure,
+    Organisation,
+    PartenaireContrat,
+    Pilotage,
+    RoleOrganisation,
+    Utilisateur,
+)
+from dauphin.models.comptes import nouveau_jeton
+from dauphin.services import audit
+from dauphin.services.referentiel import Refus
+from dauphin.services.workflow import en_une_transaction
+
+FILTRES_STATUT = {
+    "": "Tous les comptes",
+    "actifs": "Comptes actifs",
+    "desactives": "Comptes désactivés",
+    "administrateurs": "Administration nationale",
+}
+
+
+def page_comptes(recherche: str | None, statut: str, page: int, par_page: int):
+    requete = select(Utilisateur).order_by(Utilisateur.nom, Utilisateur.prenom, Utilisateur.id)
+    if recherche:
+        motif = f"%{recherche.lower()}%"
+        requete = requete.where(
+            or_(
+                func.lower(Utilisateur.email).like(motif),
+                func.lower(Utilisateur.nom).like(motif),
+                func.lower(Utilisateur.prenom).like(motif),
+            )
+        )
+    if statut == "actifs":
+        requete = requete.where(Utilisateur.actif)
+    elif statut == "desactives":
+        requete = requete.where(Utilisateur.actif.is_(False))
+    elif statut == "administrateurs":
+        requete = requete.where(Utilisateur.administrateur_national)
+    requete = requete.options(
+        selectinload(Utilisateur.adhesions_structures).selectinload(MembreStructure.structure),
+        selectinload(Utilisateur.adhesions_organisations).selectinload(MembreOrganisation.organisation),
+        selectinload(Utilisateur.pilotages).selectinload(Pilotage.contrat),
+    )
+    return db.paginate(requete, page=page, per_page=par_page, error_out=False, max_per_page=100)
+
+
+def compte(utilisateur_id: int) -> Utilisateur:
+    utilisateur = db.session.get(Utilisateur, utilisateur_id)
+    if utilisateur is None:
+        raise NotFound()
+    return utilisateur
+
+
+def connexions_recentes(utilisateur_id: int, nombre: int = 10) -> list[EvenementConnexion]:
+    return list(
+        db.session.scalars(
+            select(EvenementConnexion)
+            .where(EvenementConnexion.utilisateur_id == utilisateur_id)
+            .order_by(EvenementConnexion.id.desc())
+            .limit(nombre)
+        )
+    )
+
+
+def _verrouiller(utilisateur_id: int) -> Utilisateur:
+    utilisateur = db.session.scalar(
+        select(Utilisateur)
+        .where(Utilisateur.id == utilisateur_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if utilisateur is None:
+        raise NotFound()
+    return utilisateur
+
+
+def _tracer(acteur, utilisateur, action, resume, details=None):
+    audit.tracer(acteur, "utilisateur", utilisateur.id, action, f"{resume} ({utilisateur.email})", details)
+
+
+def ajouter_role_organisation(
+    acteur: Utilisateur, utilisateur_id: int, organisation_id: int, role: RoleOrganisation
+) -> MembreOrganisation:
+    def operation():
+        utilisateur = _verrouiller(utilisateur_id)
+        organisation = db.session.get(Organisation, organisation_id)
+        if organisation is None or not organisation.actif:
+            raise Refus("Choisissez une organisation active.", "organisation_id")
+        existante = db.session.scalar(
+            select(MembreOrganisation).where(
+                MembreOrganisation.utilisateur_id == utilisateur.id,
+                MembreOrganisation.organisation_id == organisation.id,
+            )
+        )
+        if existante is not None:
+            if existante.role == role:
+                raise Refus(
+                    f"Ce compte est déjà {role.libelle.lower()} de {organisation.nom}.", "organisation_id"
+                )
+            ancien = existante.role
+            existante.role = role
+            _tracer(
+                acteur,
+                utilisateur,
+                "changer_role",
+                f"{organisation.nom} : {ancien.libelle} → {role.libelle}",
+                {"organisation_id": organisation.id, "role": [ancien, role]},
+            )
+            return existante
+        adhesion = MembreOrganisation(
+            utilisateur_id=utilisateur.id, organisation_id=organisation.id, role=role
+        )
+        db.session.add(adhesion)
+        _tracer(
+            acteur,
+            utilisateur,
+            "ajouter_role",
+            f"{role.libelle} de {organisation.nom}",
+            {"organisation_id": organisation.id, "role": role},
+        )
+        return adhesion
+
+    return en_une_transaction(operation)
+
+
+def retirer_role_organisation(acteur: Utilisateur, utilisateur_id: int, adhesion_id: int) -> None:
+    def operation():
+        utilisateur = _verrouiller(utilisateur_id)
+        adhesion = db.session.get(MembreOrganisation, adhesion_id)
+        if adhesion is None or adhesion.utilisateur_id != utilisateur.id:
+            raise NotFound()
+        _tracer(
+            acteur,
+            utilisateur,
+            "retirer_role",
+            f"N’est plus {adhesion.role.libelle.lower()} de {adhesion.organisation.nom}",
+            {"organisation_id": adhesion.organisation_id, "role": adhesion.role},
+        )
+        db.session.delete(adhesion)
+
+    en_une_transaction(operation)
+
+
+def ajouter_pilotage(
+    acteur: Utilisateur, utilisateur_id: int, contrat_id: int, organisation_id: int
+) -> Pilotage:
+    """Le pilote agit au nom d'une organisation partenaire du contrat (préfecture, EPCI, commune…)."""
+
+    def operation():
+        utilisateur = _verrouiller(utilisateur_id)
+        contrat = db.session.get(ContratDeVille, contrat_id)
+        if contrat is None or not contrat.actif:
+            raise Refus("Choisissez un contrat de ville actif.", "contrat_id")
+        if db.session.get(PartenaireContrat, (contrat.id, organisation_id)) is None:
+            raise Refus(
+                "Le pilote agit au nom d’une organisation partenaire de ce contrat : choisissez-en une, ou "
+                "rattachez d’abord l’organisation au contrat.",
+                "organisation_id",
+            )
+        if db.session.scalar(
+            select(Pilotage.id).where(
+                Pilotage.utilisateur_id == utilisateur.id, Pilotage.contrat_id == contrat.id
+            )
+        ):
+            raise Refus(f"Ce compte pilote déjà le contrat {contrat.code}.", "contrat_id")
+        pilotage = Pilotage(
+            utilisateur_id=utilisateur.id, contrat_id=contrat.id, organisation_id=organisation_id
+        )
+        db.session.add(pilotage)
+        _tracer(
+            acteur,
+            utilisateur,
+            "ajouter_pilotage",
+            f"Pilote du contrat {contrat.code}",
+            {"contrat": contrat.code, "organisation_id": organisation_id},
+        )
+        return pilotage
+
+    return en_une_transaction(operation)
+
+
+def retirer_pilotage(acteur: Utilisateur, utilisateur_id: int, pilotage_id: int) -> None:
+    def operation():
+        utilisateur = _verrouiller(utilisateur_id)
+        pilotage = db.session.get(Pilotage, pilotage_id)
+        if pilotage is None or pilotage.utilisateur_id != utilisateur.id:
+            raise NotFound()
+        _tracer(
+            acteur,
+            utilisateur,
+            "retirer_pilotage",
+            f"Ne pilote plus le contrat {pilotage.contrat.code}",
+            {"contrat": pilotage.contrat.code, "organisation_id": pilotage.organisation_id},
+        )
+        db.session.delete(pilotage)
+
+    en_une_transaction(operation)
+
+
+def changer_administration_nationale(acteur: Utilisateur, utilisateur_id: int, valeur: bool) -> Utilisateur:
+    def operation():
+        utilisateur = _verrouiller(utilisateur_id)
+        if utilisateur.id == acteur.id and not valeur:
+            raise Refus("Vous ne pouvez pas retirer votre propre accès à l’administration nationale.")
+        if utilisateur.administrateur_national != valeur:
+            utilisateur.administrateur_national = valeur
+            _tracer(
+                acteur,
+                utilisateur,
+                "administration_nationale",
+                "Accès à l’administration nationale " + ("accordé" if valeur else "retiré"),
+            )
+        return utilisateur
+
+    return en_une_transaction(operation)
+
+
+def changer_activation(
+    acteur: Utilisateur, utilisateur_id: int, actif: bool, motif: str | None = None
+) -> Utilisateur:
+    def operation():
+        utilisateur = _verrouiller(utilisateur_id)
+        if utilisateur.id == acteur.id and not actif:
+            raise Refus("Vous ne pouvez pas désactiver votre propre compte.")
+        if utilisateur.actif != actif:
+            utilisateur.actif = actif
+            if not actif:
+                utilisateur.jeton_session = nouveau_jeton()  # les sessions ouvertes tombent
+            _tracer(
+                acteur,
+                utilisateur,
+                "reactiver" if actif else "desactiver",
+                "Compte réactivé" if actif else "Compte désactivé",
+                {"motif": motif} if motif else None,
+            )
+        return utilisateur
+
+    return en_une_transaction(operation)
+
+
+def organisations_actives() -> list[Organisation]:
+    return list(db.session.scalars(select(Organisation).where(Organisation.actif).order_by(Organisation.nom)))
+
+
+def contrats_actifs() -> list[ContratDeVille]:
+    return list(
+        db.session.scalars(select(ContratDeVille).where(ContratDeVille.actif).order_by(ContratDeVille.code))
+    )

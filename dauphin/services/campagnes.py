@@ -1,0 +1,388 @@
+"""Campagnes (appels à projets) : le pilote d'un contrat de ville les crée et les modifie.
+
+Une campagne qui a des demandes ne peut pas perdre ce que ces demandes utilisent : une question à
+laquelle elles ont répondu, une pièce qu'elles ont jointe, un financeur qu'elles sollicitent, une
+enveloppe sous ce qui est déjà voté ; son exercice et son contrat ne changent plus. Chaque refus est
+rendu à côté du champ concerné (`CampagneRefusee.erreurs`), rien n'est enregistré.
+
+Écriture : verrou de la campagne (FOR UPDATE) et de ses enveloppes (un vote concurrent attend),
+version lue comparée (conflit sinon), changements, trace, validation — `en_une_transaction`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select, union
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import flag_modified
+from werkzeug.exceptions import NotFound
+
+from dauphin.extensions import db
+from dauphin.models import (
+    Campagne,
+    ContratDeVille,
+    Demande,
+    Enveloppe,
+    LigneBudget,
+    LigneFinancement,
+    Organisation,
+    PartenaireContrat,
+    PieceJointe,
+    PieceRequise,
+    QuestionEligibilite,
+    ReponseEligibilite,
+    TypePiece,
+    Utilisateur,
+)
+from dauphin.services import audit
+from dauphin.services.erreurs import Conflit
+from dauphin.services.workflow import en_une_transaction
+from workflows.budget import format_euros
+
+# Les champs simples de la campagne, recopiés tels quels du formulaire : un nouveau champ du modèle
+# (par exemple un seuil) s'ajoute ici et dans `forms.campagnes.CampagneForm.CHAMPS_GENERAUX`.
+CHAMPS = ("libelle", "exercice", "date_ouverture", "date_cloture", "description")
+
+
+@dataclass
+class Question:
+    id: int | None
+    libelle: str
+    reponse_attendue: bool
+
+
+@dataclass
+class SaisieCampagne:
+    contrat_id: int
+    champs: dict
+    questions: list[Question] = field(default_factory=list)
+    pieces: dict[TypePiece, bool] = field(default_factory=dict)  # type → obligatoire
+    enveloppes: dict[int, Decimal] = field(default_factory=dict)  # organisation → montant
+
+
+@dataclass
+class Usages:
+    """Ce que les demandes de la campagne utilisent (cinq requêtes, quel que soit leur nombre)."""
+
+    demandes: int = 0
+    questions: set[int] = field(default_factory=set)
+    pieces: set[TypePiece] = field(default_factory=set)
+    financeurs: set[int] = field(default_factory=set)
+    votes: dict[int, Decimal] = field(default_factory=dict)
+
+
+class CampagneRefusee(Exception):
+    """La saisie est refusée. `erreurs` : {(genre, clé): [messages]} avec genre « champ » (clé : nom du
+    champ), « question » (id), « piece » (TypePiece), « enveloppe » (organisation) ou « general »."""
+
+    def __init__(self, erreurs: dict[tuple[str, object], list[str]]):
+        super().__init__("; ".join(m for messages in erreurs.values() for m in messages))
+        self.erreurs = erreurs
+
+
+# --- Lecture -----------------------------------------------------------------------------------
+
+
+def contrats_pilotes(utilisateur: Utilisateur) -> list[ContratDeVille]:
+    return sorted((p.contrat for p in utilisateur.pilotages), key=lambda c: c.code)
+
+
+def pilote(utilisateur: Utilisateur, contrat_id: int) -> bool:
+    return any(p.contrat_id == contrat_id for p in utilisateur.pilotages)
+
+
+def charger_pour_pilote(utilisateur: Utilisateur, campagne_id: int) -> Campagne:
+    """La campagne, si l'utilisateur pilote son contrat ; sinon 404 (on ne révèle pas les autres)."""
+    campagne = db.session.scalar(
+        select(Campagne)
+        .where(Campagne.id == campagne_id)
+        .options(
+            selectinload(Campagne.questions_eligibilite),
+            selectinload(Campagne.pieces_requises),
+            selectinload(Campagne.enveloppes).selectinload(Enveloppe.organisation),
+        )
+    )
+    if campagne is None or not pilote(utilisateur, campagne.contrat_id):
+        raise NotFound()
+    return campagne
+
+
+def financeurs_possibles(contrat_id: int, campagne: Campagne | None = None) -> list[Organisation]:
+    """Les financeurs actifs partenaires du contrat, plus ceux qui ont déjà une enveloppe."""
+    deja = {e.organisation_id for e in campagne.enveloppes} if campagne is not None else set()
+    partenaires = select(PartenaireContrat.organisation_id).where(PartenaireContrat.contrat_id == contrat_id)
+    condition = Organisation.id.in_(partenaires) & Organisation.est_financeur & Organisation.actif
+    if deja:
+        condition = condition | Organisation.id.in_(deja)
+    return list(db.session.scalars(select(Organisation).where(condition).order_by(Organisation.nom)))
+
+
+def usages(campagne_id: int | None) -> Usages:
+    if campagne_id is None:
+        return Usages()
+    demandes = select(Demande.id).where(Demande.campagne_id == campagne_id)
+    resultat = Usages()
+    resultat.demandes = db.session.scalar(select(func.count()).select_from(demandes.subquery())) or 0
+    if not resultat.demandes:
+        return resultat
+    resultat.questions = set(
+        db.session.scalars(
+            select(ReponseEligibilite.question_id)
+            .where(ReponseEligibilite.demande_id.in_(demandes))
+            .distinct()
+        )
+    )
+    resultat.pieces = {
+        TypePiece(t)
+        for t in db.session.scalars(
+            select(PieceJointe.type_piece).where(PieceJointe.demande_id.in_(demandes)).distinct()
+        )
+    }
+    # Un financeur est utilisé dès qu'une ligne de financement ou une ligne de budget (brouillon) le cite.
+    resultat.financeurs = set(
+        db.session.scalars(
+            union(
+                select(LigneFinancement.organisation_id).where(LigneFinancement.demande_id.in_(demandes)),
+                select(LigneBudget.financeur_id).where(
+                    LigneBudget.demande_id.in_(demandes), LigneBudget.financeur_id.is_not(None)
+                ),
+            )
+        )
+    )
+    resultat.votes = {
+        organisation_id: Decimal(total or 0)
+        for organisation_id, total in db.session.execute(
+            select(LigneFinancement.organisation_id, func.sum(LigneFinancement.montant_vote))
+            .where(LigneFinancement.demande_id.in_(demandes), LigneFinancement.montant_vote.is_not(None))
+            .group_by(LigneFinancement.organisation_id)
+        )
+    }
+    return resultat
+
+
+# --- Règles ------------------------------------------------------------------------------------
+
+
+def verifier(
+    utilisateur: Utilisateur, campagne: Campagne | None, saisie: SaisieCampagne, utilises: Usages
+) -> dict[tuple[str, object], list[str]]:
+    erreurs: dict[tuple[str, object], list[str]] = {}
+
+    def refuser(genre: str, cle, message: str) -> None:
+        erreurs.setdefault((genre, cle), []).append(message)
+
+    champs = saisie.champs
+    n = utilises.demandes
+    des_demandes = (
+        f"{n} demande{'s' if n > 1 else ''} {'sont' if n > 1 else 'est'} déjà rattachée{'s' if n > 1 else ''}"
+    )
+    if not pilote(utilisateur, saisie.contrat_id):
+        refuser("champ", "contrat_id", "Choisissez un contrat de ville que vous pilotez.")
+    if campagne is not None and n:
+        if saisie.contrat_id != campagne.contrat_id:
+            refuser(
+                "champ",
+                "contrat_id",
+                f"{des_demandes} à cette campagne : elle ne peut plus changer de contrat de ville.",
+            )
+        if champs["exercice"] != campagne.exercice:
+            refuser(
+                "champ",
+                "exercice",
+                f"{des_demandes} à cette campagne : son exercice ({campagne.exercice}) ne peut plus changer.",
+            )
+    debut, fin = champs.get("date_ouverture"), champs.get("date_cloture")
+    if isinstance(debut, date) and isinstance(fin, date) and fin < debut:
+        refuser("champ", "date_cloture", "La date de clôture doit suivre la date d’ouverture.")
+    doublon = db.session.scalar(
+        select(Campagne.id).where(
+            Campagne.contrat_id == saisie.contrat_id,
+            Campagne.exercice == champs["exercice"],
+            Campagne.id != (campagne.id if campagne is not None else -1),
+        )
+    )
+    if doublon is not None:
+        refuser(
+            "champ",
+            "exercice",
+            f"Ce contrat de ville a déjà une campagne pour l’exercice {champs['exercice']}.",
+        )
+
+    if campagne is not None:
+        gardees = {q.id: q for q in saisie.questions if q.id is not None}
+        for question in campagne.questions_eligibilite:
+            if question.id not in utilises.questions:
+                continue
+            if question.id not in gardees:
+                refuser(
+                    "question",
+                    question.id,
+                    "Des demandes ont déjà répondu à cette question : elle ne peut pas être supprimée.",
+                )
+            elif gardees[question.id].reponse_attendue != question.reponse_attendue:
+                refuser(
+                    "question",
+                    question.id,
+                    "Des demandes ont déjà répondu à cette question : la réponse attendue ne peut plus "
+                    "changer.",
+                )
+        for piece in campagne.pieces_requises:
+            if piece.type_piece in utilises.pieces and piece.type_piece not in saisie.pieces:
+                refuser(
+                    "piece",
+                    piece.type_piece,
+                    "Des demandes ont déjà joint cette pièce : elle ne peut plus être retirée "
+                    "(vous pouvez la rendre facultative).",
+                )
+        noms = {e.organisation_id: e.organisation.nom for e in campagne.enveloppes}
+        for enveloppe in campagne.enveloppes:
+            organisation_id = enveloppe.organisation_id
+            if organisation_id not in saisie.enveloppes and organisation_id in utilises.financeurs:
+                refuser(
+                    "enveloppe",
+                    organisation_id,
+                    f"Des demandes de cette campagne sollicitent {noms[organisation_id]} : ce financeur ne "
+                    "peut pas en être retiré.",
+                )
+    possibles = {o.id for o in financeurs_possibles(saisie.contrat_id, campagne)}
+    for organisation_id, montant in saisie.enveloppes.items():
+        if organisation_id not in possibles:
+            refuser(
+                "enveloppe",
+                organisation_id,
+                "Ce financeur n’est pas un partenaire actif du contrat de ville.",
+            )
+        vote = utilises.votes.get(organisation_id, Decimal("0"))
+        if montant < vote:
+            refuser(
+                "enveloppe",
+                organisation_id,
+                f"L’enveloppe ne peut pas être inférieure à ce que ce financeur a déjà voté : "
+                f"{format_euros(vote)}.",
+            )
+    if not saisie.enveloppes:
+        refuser("general", None, "Indiquez l’enveloppe d’au moins un financeur participant.")
+    return erreurs
+
+
+# --- Écriture ----------------------------------------------------------------------------------
+
+
+def enregistrer(
+    utilisateur: Utilisateur,
+    campagne_id: int | None,
+    saisie: SaisieCampagne,
+    version: int | str | None = None,
+) -> Campagne:
+    """Crée (campagne_id None) ou modifie la campagne ; CampagneRefusee, Conflit ou NotFound sinon."""
+
+    def operation():
+        campagne = None
+        if campagne_id is not None:
+            campagne = db.session.scalar(
+                select(Campagne)
+                .where(Campagne.id == campagne_id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+            if campagne is None or not pilote(utilisateur, campagne.contrat_id):
+                raise NotFound()
+            if version in (None, "") or str(campagne.version) != str(version):
+                raise Conflit(MESSAGE_CONFLIT)
+            # Les votes verrouillent l'enveloppe de leur financeur : on les attend avant de compter.
+            db.session.scalars(
+                select(Enveloppe).where(Enveloppe.campagne_id == campagne.id).with_for_update()
+            ).all()
+        utilises = usages(campagne.id if campagne is not None else None)
+        erreurs = verifier(utilisateur, campagne, saisie, utilises)
+        if erreurs:
+            raise CampagneRefusee(erreurs)
+        nouvelle = campagne is None
+        if nouvelle:
+            campagne = Campagne(contrat_id=saisie.contrat_id, **saisie.champs)
+            db.session.add(campagne)
+            avant = {}
+        else:
+            avant = photo(campagne)
+        appliquer(campagne, saisie)
+        if not nouvelle:
+            flag_modified(campagne, "libelle")  # la version change même si seules les listes changent
+        db.session.flush()
+        apres = photo(campagne)
+        audit.tracer(
+            utilisateur,
+            "campagne",
+            campagne.id,
+            "creer" if nouvelle else "modifier",
+            f"{'Création' if nouvelle else 'Modification'} de la campagne « {campagne.libelle} » "
+            f"({campagne.exercice})",
+            audit.ecarts(avant, apres),
+        )
+        return campagne
+
+    return en_une_transaction(operation)
+
+
+MESSAGE_CONFLIT = (
+    "Cette campagne a été modifiée entre-temps par quelqu’un d’autre. Rien n’a été enregistré : votre saisie "
+    "est conservée ci-dessous, à comparer avec la version actuelle avant d’enregistrer de nouveau."
+)
+
+
+def appliquer(campagne: Campagne, saisie: SaisieCampagne) -> None:
+    campagne.contrat_id = saisie.contrat_id
+    for nom in CHAMPS:
+        if nom in saisie.champs:
+            setattr(campagne, nom, saisie.champs[nom])
+
+    existantes = {q.id: q for q in campagne.questions_eligibilite}
+    questions = []
+    for ordre, question in enumerate(saisie.questions, start=1):
+        objet = existantes.get(question.id) if question.id is not None else None
+        if objet is None:
+            objet = QuestionEligibilite()
+        objet.ordre, objet.libelle, objet.reponse_attendue = (
+            ordre,
+            question.libelle,
+            question.reponse_attendue,
+        )
+        questions.append(objet)
+    campagne.questions_eligibilite = questions
+
+    pieces = {p.type_piece: p for p in campagne.pieces_requises}
+    campagne.pieces_requises = [
+        _piece(pieces.get(type_piece), type_piece, obligatoire)
+        for type_piece, obligatoire in saisie.pieces.items()
+    ]
+
+    enveloppes = {e.organisation_id: e for e in campagne.enveloppes}
+    nouvelles = []
+    for organisation_id, montant in saisie.enveloppes.items():
+        enveloppe = enveloppes.get(organisation_id) or Enveloppe(organisation_id=organisation_id)
+        enveloppe.montant = montant
+        nouvelles.append(enveloppe)
+    campagne.enveloppes = nouvelles
+
+
+def _piece(piece: PieceRequise | None, type_piece: TypePiece, obligatoire: bool) -> PieceRequise:
+    piece = piece or PieceRequise(type_piece=type_piece)
+    piece.obligatoire = obligatoire
+    return piece
+
+
+def photo(campagne: Campagne) -> dict:
+    """Les valeurs de la campagne, pour la trace des changements."""
+    valeurs = {nom: getattr(campagne, nom) for nom in CHAMPS}
+    valeurs["contrat_id"] = campagne.contrat_id
+    valeurs["questions"] = [
+        f"{q.libelle} (attendu : {'oui' if q.reponse_attendue else 'non'})"
+        for q in campagne.questions_eligibilite
+    ]
+    valeurs["pieces"] = sorted(
+        f"{p.type_piece.value}{'' if p.obligatoire else ' (facultative)'}" for p in campagne.pieces_requises
+    )
+    valeurs["enveloppes"] = {str(e.organisation_id): f"{e.montant:.2f}" for e in campagne.enveloppes}
+    return valeurs

@@ -1,0 +1,217 @@
+"""Formulaire d'une campagne (appel à projets) : champs généraux, questions d'éligibilité, pièces
+requises, financeurs participants et leur enveloppe.
+
+Les pièces et les enveloppes dépendent du contrat : `campagne_form()` ajoute un champ par type de pièce
+et par financeur possible. Ajouter un champ général (un seuil, par exemple) : le déclarer dans
+`CampagneForm`, l'ajouter à `CHAMPS_GENERAUX` (ordre d'affichage) et à `dauphin.services.campagnes.CHAMPS`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    Field,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, StopValidation, ValidationError
+from wtforms.widgets import TextInput
+
+from forms.demande import MontantField
+
+EXERCICE_MIN, EXERCICE_MAX = 2015, 2100
+QUESTIONS_MAX = 30
+# Pièces qu'un porteur fournit au dépôt (la convention et le récépissé viennent après).
+PIECES_DEPOT = (
+    "statuts",
+    "liste_dirigeants",
+    "rib",
+    "comptes_approuves",
+    "rapport_activite",
+    "budget_structure",
+    "autre",
+)
+EXIGENCES = [("", "Non demandée"), ("obligatoire", "Obligatoire"), ("facultative", "Facultative")]
+
+
+def sans_espaces(texte):
+    """Espaces de bord retirés, caractères de contrôle (sauf retours à la ligne) supprimés."""
+    if not isinstance(texte, str):
+        return texte
+    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", texte).strip()
+
+
+class AnneeField(Field):
+    """Une année sur quatre chiffres ; la saisie est réaffichée telle quelle en cas d'erreur."""
+
+    widget = TextInput()
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("render_kw", {}).update({"inputmode": "numeric", "autocomplete": "off"})
+        super().__init__(label, validators, **kwargs)
+        self.saisie = None
+
+    def _value(self):
+        if self.saisie is not None:
+            return self.saisie
+        return "" if self.data is None else str(self.data)
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        self.saisie = valuelist[0]
+        texte = re.sub(r"\s", "", valuelist[0] or "")
+        self.data = None
+        if not texte:
+            return
+        if not (texte.isascii() and re.fullmatch(r"\d{4}", texte)):
+            raise ValueError("Saisissez l’exercice sur quatre chiffres, par exemple 2027.")
+        self.data = int(texte)
+
+
+class QuestionForm(Form):
+    id = HiddenField()
+    libelle = TextAreaField(
+        "Question",
+        filters=[sans_espaces],
+        validators=[Optional(), Length(max=500, message="Une question compte 500 caractères au plus.")],
+        render_kw={"rows": 2},
+    )
+    reponse_attendue = SelectField(
+        "Réponse attendue pour être éligible", choices=[("oui", "Oui"), ("non", "Non")], default="oui"
+    )
+    supprimer = BooleanField("Supprimer cette question")
+
+    @property
+    def question_id(self) -> int | None:
+        valeur = (self.id.data or "").strip()
+        return int(valeur) if valeur.isascii() and valeur.isdigit() and len(valeur) < 10 else None
+
+    @property
+    def vide(self) -> bool:
+        return not self.libelle.data and self.question_id is None
+
+
+class CampagneForm(FlaskForm):
+    CHAMPS_GENERAUX = ("contrat_id", "libelle", "exercice", "date_ouverture", "date_cloture", "description")
+
+    version = HiddenField()
+    contrat_id = SelectField(
+        "Contrat de ville",
+        coerce=int,
+        choices=[],
+        validators=[InputRequired("Choisissez le contrat de ville.")],
+    )
+    libelle = StringField(
+        "Intitulé de la campagne",
+        filters=[sans_espaces],
+        validators=[
+            DataRequired("Indiquez l’intitulé de la campagne."),
+            Length(max=200, message="L’intitulé compte 200 caractères au plus."),
+        ],
+        description="Par exemple : Appel à projets 2027 du contrat de ville de Lille.",
+    )
+    exercice = AnneeField("Exercice (année de réalisation des actions)", description="Par exemple 2027.")
+    date_ouverture = DateField(
+        "Ouverture du dépôt",
+        validators=[InputRequired("Indiquez la date d’ouverture du dépôt.")],
+        description="Format attendu : jj/mm/aaaa",
+    )
+    date_cloture = DateField(
+        "Clôture du dépôt (incluse)",
+        validators=[InputRequired("Indiquez la date de clôture du dépôt.")],
+        description="Le dépôt reste possible jusqu’à minuit, heure de Paris. Format attendu : jj/mm/aaaa",
+    )
+    description = TextAreaField(
+        "Présentation de l’appel à projets (facultatif)",
+        filters=[sans_espaces],
+        validators=[
+            Optional(),
+            Length(max=10000, message="La présentation compte 10 000 caractères au plus."),
+        ],
+    )
+    questions = FieldList(FormField(QuestionForm), min_entries=0, max_entries=QUESTIONS_MAX)
+
+    def validate_exercice(self, champ):
+        if champ.process_errors:
+            raise StopValidation()
+        if champ.data is None:
+            raise StopValidation("Indiquez l’exercice de la campagne.")
+        if not EXERCICE_MIN <= champ.data <= EXERCICE_MAX:
+            raise ValidationError(f"L’exercice est une année entre {EXERCICE_MIN} et {EXERCICE_MAX}.")
+
+    def validate_date_cloture(self, champ):
+        if champ.data and self.date_ouverture.data and champ.data < self.date_ouverture.data:
+            raise ValidationError("La date de clôture doit suivre la date d’ouverture.")
+
+    def validate_questions(self, champ):
+        for entree in champ.entries:
+            question = entree.form
+            if question.question_id is not None and not question.libelle.data and not question.supprimer.data:
+                question.libelle.errors.append("Écrivez la question, ou cochez « Supprimer cette question ».")
+                raise ValidationError("Une question est vide.")
+
+    # --- Champs ajoutés selon le contrat ---------------------------------------------------------
+
+    def champs_pieces(self):
+        return [getattr(self, nom) for nom in self._noms_pieces]
+
+    def champs_enveloppes(self):
+        return [getattr(self, nom) for nom in self._noms_enveloppes]
+
+    def champ_piece(self, type_piece: str):
+        return getattr(self, f"piece_{type_piece}", None)
+
+    def champ_enveloppe(self, organisation_id: int):
+        return getattr(self, f"enveloppe_{organisation_id}", None)
+
+    def pieces_choisies(self) -> dict[str, bool]:
+        """{type de pièce: obligatoire} pour les pièces demandées."""
+        return {
+            nom.removeprefix("piece_"): getattr(self, nom).data == "obligatoire"
+            for nom in self._noms_pieces
+            if getattr(self, nom).data in ("obligatoire", "facultative")
+        }
+
+    def enveloppes_saisies(self) -> dict[int, object]:
+        """{organisation: montant} pour les financeurs dont l'enveloppe est remplie."""
+        return {
+            int(nom.removeprefix("enveloppe_")): getattr(self, nom).data
+            for nom in self._noms_enveloppes
+            if getattr(self, nom).data is not None
+        }
+
+    def questions_gardees(self) -> list[QuestionForm]:
+        return [e.form for e in self.questions.entries if not e.form.supprimer.data and e.form.libelle.data]
+
+
+def campagne_form(types_pieces, financeurs, donnees=None, **kwargs) -> CampagneForm:
+    """Le formulaire avec un choix par type de pièce et un montant par financeur possible.
+
+    `types_pieces` : [(valeur, libellé)] ; `financeurs` : [(id, nom)]."""
+
+    class Formulaire(CampagneForm):
+        _noms_pieces = tuple(f"piece_{valeur}" for valeur, _ in types_pieces)
+        _noms_enveloppes = tuple(f"enveloppe_{organisation_id}" for organisation_id, _ in financeurs)
+
+    for valeur, libelle in types_pieces:
+        setattr(Formulaire, f"piece_{valeur}", SelectField(libelle, choices=EXIGENCES, default=""))
+    for organisation_id, nom in financeurs:
+        setattr(
+            Formulaire,
+            f"enveloppe_{organisation_id}",
+            MontantField(
+                f"Enveloppe de {nom} (en euros)",
+                description="Laissez vide si ce financeur ne participe pas à la campagne.",
+            ),
+        )
+    return Formulaire(formdata=donnees, **kwargs)
