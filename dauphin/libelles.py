@@ -46,6 +46,9 @@ ACTIONS = {
     "valider_compte_rendu": "Compte rendu financier validé par le financeur",
     "solder": "Soldée",
     "abandonner": "Ligne sans suite",
+    "demander_report_dates": "Report des dates de l’action demandé",
+    "accepter_report_dates": "Report des dates accepté",
+    "refuser_report_dates": "Report des dates refusé",
 }
 
 

@@ -10,6 +10,15 @@ from dauphin.models.comptes import (
     RoleStructure,
     Utilisateur,
 )
+from dauphin.models.comptes_rendus import (
+    BeneficiairesQpv,
+    CompteRendu,
+    LigneCompteRendu,
+    NatureRappel,
+    RappelCompteRendu,
+    ReportDates,
+    StatutReport,
+)
 from dauphin.models.courriels import Courriel, StatutCourriel
 from dauphin.models.demandes import (
     CompteurNumero,
@@ -50,6 +59,13 @@ from workflows.statuts import StatutDemande, StatutLigne
 __all__ = [
     "AidePublique",
     "AxeTransversal",
+    "BeneficiairesQpv",
+    "CompteRendu",
+    "LigneCompteRendu",
+    "NatureRappel",
+    "RappelCompteRendu",
+    "ReportDates",
+    "StatutReport",
     "Campagne",
     "CompteBancaire",
     "CompteurNumero",
