@@ -71,6 +71,7 @@ def enregistrer_blueprints(app: Flask) -> None:
     from dauphin.documents import bp as documents
     from dauphin.dossiers import bp as dossiers
     from dauphin.instruction import bp as instruction
+    from dauphin.justification import bp as justification
     from dauphin.pilotage import bp as pilotage
     from dauphin.public import bp as public
     from dauphin.structures import bp as structures
@@ -87,6 +88,7 @@ def enregistrer_blueprints(app: Flask) -> None:
         demandes,
         dossiers,
         instruction,
+        justification,
         pilotage,
         administration,
     ):

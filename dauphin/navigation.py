@@ -30,6 +30,7 @@ def entrees(utilisateur) -> list[tuple[str, str, str]]:
         resultat.append(("Instruction", "instruction.corbeille", "instruction"))
     if utilisateur.pilotages:
         resultat.append(("Pilotage", "pilotage.contrats", "pilotage"))
+        resultat.append(("Clôture des exercices", "justification.cloture", "justification"))
     if utilisateur.administrateur_national:
         resultat.append(("Administration", "administration.accueil", "administration"))
     return resultat

@@ -21,6 +21,7 @@ from forms.instruction import (
     GestionnaireForm,
     NonRecevableForm,
     RecevableForm,
+    RetourJustificationForm,
     RevisionForm,
     prefixe,
 )
@@ -87,6 +88,14 @@ ACTIONS_LIGNE = {
             "Gestionnaire enregistré.",
             secondaire=True,
         ),
+        Action(
+            "valider-compte-rendu",
+            "valider_compte_rendu",
+            "Valider le compte rendu financier pour votre ligne",
+            "Valider le compte rendu financier",
+            ActionForm,
+            "Compte rendu financier validé pour votre ligne.",
+        ),
     )
 }
 
@@ -109,6 +118,16 @@ ACTIONS_DEMANDE = {
             "Classer sans suite",
             ClassementForm,
             "Demande classée sans suite ; le porteur en est informé.",
+            sur_ligne=False,
+            secondaire=True,
+        ),
+        Action(
+            "retourner-compte-rendu",
+            "retourner_justification",
+            "Renvoyer le compte rendu financier au porteur",
+            "Renvoyer le compte rendu",
+            RetourJustificationForm,
+            "Compte rendu renvoyé : le dossier est « justification à modifier » et le porteur est prévenu.",
             sur_ligne=False,
             secondaire=True,
         ),

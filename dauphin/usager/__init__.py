@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from dauphin.listes import paginer_demandes
 from dauphin.models import Demande
+from dauphin.services import comptes_rendus
 from dauphin.services.demandes import prochaine_action
 from forms.demande import ActionSimpleForm
 
@@ -30,5 +31,7 @@ def tableau_de_bord():
         adhesions=adhesions,
         page=page,
         actions=actions,
+        # Les comptes rendus attendus, les retards d'abord : affichés en tête du tableau de bord.
+        comptes_rendus=comptes_rendus.a_rendre(structures),
         form=ActionSimpleForm(),
     )
