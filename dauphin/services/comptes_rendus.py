@@ -438,6 +438,16 @@ def enregistrer(demande_id: int, utilisateur: Utilisateur, version, saisie: Sais
     return en_une_transaction(operation)
 
 
+def saisie_conforme_au_budget(demande: Demande, bilan: str, public_atteint: str) -> Saisie:
+    """Un compte rendu dont le réalisé est le prévu (démonstration, reprise de données)."""
+    return Saisie(
+        bilan=bilan,
+        public_atteint=public_atteint,
+        beneficiaires_qpv={q.id: demande.nb_beneficiaires or 0 for q in demande.qpvs},
+        realises={p.ordre: p.montant_prevu for p in demande.compte_rendu.lignes},
+    )
+
+
 def problemes(demande: Demande):
     """Ce qui manque encore pour attester (affiché pendant la saisie)."""
     return verifier_compte_rendu(demande.compte_rendu, seuil(demande))
