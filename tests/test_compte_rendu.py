@@ -68,7 +68,9 @@ def attribuee(db, monde, **montants) -> Demande:
         )
     declencher_demande(demande.id, "programmer", monde.pilote)
     for ligne in lignes:
-        declencher_ligne(ligne.id, "voter", instructeurs[ligne.organisation_id], montant=ligne.montant_demande)
+        declencher_ligne(
+            ligne.id, "voter", instructeurs[ligne.organisation_id], montant=ligne.montant_demande
+        )
         declencher_ligne(ligne.id, "notifier", instructeurs[ligne.organisation_id])
     db.session.expire_all()
     demande = db.session.get(Demande, demande.id)
@@ -145,7 +147,11 @@ def test_attribuee_a_justifier_depose_renvoye_redepose_valide_justifiee(app, db,
     # échéance au 30 juin de cette année : selon la date du jour, attendu ou déjà en retard).
     connexion.en_tant_que(monde.signataire)
     tableau = html(client.get("/mes-demandes/"))
-    bloc = "comptes-rendus-en-retard" if demande.compte_rendu.echeance < aujourdhui() else "comptes-rendus-attendus"
+    bloc = (
+        "comptes-rendus-en-retard"
+        if demande.compte_rendu.echeance < aujourdhui()
+        else "comptes-rendus-attendus"
+    )
     assert f'id="{bloc}"' in tableau and demande.numero in tableau
 
     # Brouillon incomplet : enregistré, rien de perdu ; l'attestation est refusée tant qu'il manque.
@@ -167,12 +173,19 @@ def test_attribuee_a_justifier_depose_renvoye_redepose_valide_justifiee(app, db,
     demande = recharger(db, demande.id)
     assert demande.statut == D.justification_en_cours
     assert demande.compte_rendu.depose_par_id == monde.signataire.id
-    assert db.session.scalar(select(Courriel).where(Courriel.destinataire == monde.instructeur_etat.email, Courriel.sujet.contains("compte rendu financier déposé")))
+    assert db.session.scalar(
+        select(Courriel).where(
+            Courriel.destinataire == monde.instructeur_etat.email,
+            Courriel.sujet.contains("compte rendu financier déposé"),
+        )
+    )
 
     # L'État valide sa ligne ; la commune renvoie avec un message : la validation de l'État est à refaire.
     connexion.deconnexion()
     connexion.en_tant_que(monde.instructeur_etat)
-    ligne_etat, ligne_commune = sorted(demande.lignes_financement, key=lambda l: l.organisation_id != monde.etat.id)
+    ligne_etat, ligne_commune = sorted(
+        demande.lignes_financement, key=lambda l: l.organisation_id != monde.etat.id
+    )
     dossier = html(client.get(f"/dossiers/{demande.id}"))
     assert "Valider le compte rendu financier" in dossier and "Trente ateliers tenus" in dossier
     url = f"/instruction/lignes/{ligne_etat.id}/valider-compte-rendu"
@@ -185,25 +198,37 @@ def test_attribuee_a_justifier_depose_renvoye_redepose_valide_justifiee(app, db,
     connexion.en_tant_que(monde.instructeur_commune)
     url = f"/instruction/dossiers/{demande.id}/retourner-compte-rendu"
     prefixe = f"retourner-compte-rendu-{demande.id}"
-    sans_message = client.post(url, data={f"{prefixe}-csrf_token": csrf(client, url), f"{prefixe}-commentaire": " "})
+    sans_message = client.post(
+        url, data={f"{prefixe}-csrf_token": csrf(client, url), f"{prefixe}-commentaire": " "}
+    )
     assert sans_message.status_code == 422
     reponse = client.post(
         url,
-        data={f"{prefixe}-csrf_token": csrf(client, url), f"{prefixe}-commentaire": "Détaillez les frais de personnel."},
+        data={
+            f"{prefixe}-csrf_token": csrf(client, url),
+            f"{prefixe}-commentaire": "Détaillez les frais de personnel.",
+        },
     )
     assert reponse.status_code == 302, html(reponse)
     demande = recharger(db, demande.id)
     assert demande.statut == D.justification_a_modifier
     assert not db.session.get(LigneFinancement, ligne_etat.id).compte_rendu_valide
     courriel = db.session.scalar(
-        select(Courriel).where(Courriel.destinataire == monde.signataire.email, Courriel.sujet.contains("à modifier"))
+        select(Courriel).where(
+            Courriel.destinataire == monde.signataire.email, Courriel.sujet.contains("à modifier")
+        )
     )
     assert "Détaillez les frais de personnel." in courriel.corps
 
     # Le porteur modifie et atteste de nouveau ; chaque financeur valide : le dossier est justifié.
     connexion.deconnexion()
     connexion.en_tant_que(monde.signataire)
-    reponse = poster(client, demande, saisie_conforme(demande, bilan="Trente ateliers ; frais de personnel détaillés."), attester=True)
+    reponse = poster(
+        client,
+        demande,
+        saisie_conforme(demande, bilan="Trente ateliers ; frais de personnel détaillés."),
+        attester=True,
+    )
     assert reponse.status_code == 302, html(reponse)
     assert recharger(db, demande.id).statut == D.justification_en_cours
     declencher_ligne(ligne_etat.id, "valider_compte_rendu", monde.instructeur_etat)
@@ -211,7 +236,14 @@ def test_attribuee_a_justifier_depose_renvoye_redepose_valide_justifiee(app, db,
     declencher_ligne(ligne_commune.id, "valider_compte_rendu", monde.instructeur_commune)
     demande = recharger(db, demande.id)
     assert demande.statut == D.justifiee
-    derniers = [e.declencheur for e in db.session.scalars(select(EvenementJournal).where(EvenementJournal.demande_id == demande.id).order_by(EvenementJournal.id))][-2:]
+    derniers = [
+        e.declencheur
+        for e in db.session.scalars(
+            select(EvenementJournal)
+            .where(EvenementJournal.demande_id == demande.id)
+            .order_by(EvenementJournal.id)
+        )
+    ][-2:]
     assert derniers == ["valider_compte_rendu", "valider_justification"]
     # Plus rien n'est modifiable.
     assert poster(client, demande, saisie_conforme(demande)).status_code == 409
@@ -303,7 +335,12 @@ def test_action_non_realisee_sommes_a_reverser(db, passe, client, connexion):
     reponse = poster(client, demande, {"action_realisee": "non"}, attester=True)
     assert reponse.status_code == 422 and "Expliquez pourquoi l’action n’a pas été réalisée." in html(reponse)
     demande = recharger(db, demande.id)
-    reponse = poster(client, demande, {"action_realisee": "non", "motif_non_realisation": "Salle fermée toute l’année."}, attester=True)
+    reponse = poster(
+        client,
+        demande,
+        {"action_realisee": "non", "motif_non_realisation": "Salle fermée toute l’année."},
+        attester=True,
+    )
     assert reponse.status_code == 302, html(reponse)
     connexion.deconnexion()
     connexion.en_tant_que(passe.instructeur_etat)
@@ -328,9 +365,15 @@ def test_rappels_envoyes_une_seule_fois(app, db, passe):
     assert comptes_rendus.relancer(jour=jour_echeance + timedelta(days=30)).apres == 0
     assert db.session.query(RappelCompteRendu).count() == 2
     retard = db.session.scalars(select(Courriel).where(Courriel.sujet.contains("en retard"))).all()
-    assert {c.destinataire for c in retard} == {"signataire@test.fr", "contributeur@test.fr", "administrateur@test.fr"}
+    assert {c.destinataire for c in retard} == {
+        "signataire@test.fr",
+        "contributeur@test.fr",
+        "administrateur@test.fr",
+    }
     resultat = app.test_cli_runner().invoke(args=["exercice", "relancer"])
-    assert resultat.exit_code == 0 and "Aucun rappel" in resultat.output or "Rappels envoyés" in resultat.output
+    assert (
+        resultat.exit_code == 0 and "Aucun rappel" in resultat.output or "Rappels envoyés" in resultat.output
+    )
 
 
 def test_retard_signale_au_financeur_et_sur_le_tableau_de_bord(db, passe, client, connexion):
@@ -364,22 +407,45 @@ def test_report_des_dates_accepte_recalcule_l_echeance(db, passe, client, connex
     connexion.en_tant_que(passe.signataire)
     url = f"/comptes-rendus/{demande.id}/report"
     fin = date(demande.exercice + 1, 6, 30)
-    reponse = client.post(url, data={"csrf_token": csrf(client, url), "date_debut": f"{demande.exercice}-01-01", "date_fin": fin.isoformat(), "motif": ""})
+    reponse = client.post(
+        url,
+        data={
+            "csrf_token": csrf(client, url),
+            "date_debut": f"{demande.exercice}-01-01",
+            "date_fin": fin.isoformat(),
+            "motif": "",
+        },
+    )
     assert reponse.status_code == 422 and titre(reponse).startswith("Erreur : ")
-    reponse = client.post(url, data={"csrf_token": csrf(client, url), "date_debut": f"{demande.exercice}-01-01", "date_fin": fin.isoformat(), "motif": "Travaux dans la salle"})
+    reponse = client.post(
+        url,
+        data={
+            "csrf_token": csrf(client, url),
+            "date_debut": f"{demande.exercice}-01-01",
+            "date_fin": fin.isoformat(),
+            "motif": "Travaux dans la salle",
+        },
+    )
     assert reponse.status_code == 302
     connexion.deconnexion()
     connexion.en_tant_que(passe.instructeur_commune)
     report = comptes_rendus.reports(demande)[0]
     url = f"/comptes-rendus/reports/{report.id}"
-    refus_sans_message = client.post(url, data={"csrf_token": csrf(client, url), "decision": "refuser", "reponse": ""})
+    refus_sans_message = client.post(
+        url, data={"csrf_token": csrf(client, url), "decision": "refuser", "reponse": ""}
+    )
     assert refus_sans_message.status_code == 422
     reponse = client.post(url, data={"csrf_token": csrf(client, url), "decision": "accepter", "reponse": ""})
     assert reponse.status_code == 302
     demande = recharger(db, demande.id)
     assert demande.date_fin == fin
     assert demande.compte_rendu.echeance == date(demande.exercice + 2, 6, 30)
-    assert db.session.scalar(select(EvenementJournal).where(EvenementJournal.declencheur == "accepter_report_dates")).organisation_id == passe.commune.id
+    assert (
+        db.session.scalar(
+            select(EvenementJournal).where(EvenementJournal.declencheur == "accepter_report_dates")
+        ).organisation_id
+        == passe.commune.id
+    )
 
 
 def test_cloture_par_le_pilote_depuis_son_ecran(db, passe, client, connexion):
@@ -389,15 +455,23 @@ def test_cloture_par_le_pilote_depuis_son_ecran(db, passe, client, connexion):
     page = html(client.get(url))
     assert demande.numero in page
     jeton = csrf(client, url)
-    sans_confirmation = client.post("/comptes-rendus/cloture", data={"csrf_token": jeton, "annee": demande.exercice})
+    sans_confirmation = client.post(
+        "/comptes-rendus/cloture", data={"csrf_token": jeton, "annee": demande.exercice}
+    )
     assert sans_confirmation.status_code == 422
     assert recharger(db, demande.id).statut == D.attribuee
-    reponse = client.post("/comptes-rendus/cloture", data={"csrf_token": jeton, "annee": demande.exercice, "confirmation": "y"})
+    reponse = client.post(
+        "/comptes-rendus/cloture", data={"csrf_token": jeton, "annee": demande.exercice, "confirmation": "y"}
+    )
     assert reponse.status_code == 200 and "1 demande passée « à justifier »" in html(reponse)
     assert recharger(db, demande.id).statut == D.a_justifier
-    evenement = db.session.scalar(select(EvenementJournal).where(EvenementJournal.declencheur == "cloturer_exercice"))
+    evenement = db.session.scalar(
+        select(EvenementJournal).where(EvenementJournal.declencheur == "cloturer_exercice")
+    )
     assert (evenement.acteur_id, evenement.role) == (passe.pilote.id, "pilote")
-    deuxieme = client.post("/comptes-rendus/cloture", data={"csrf_token": jeton, "annee": demande.exercice, "confirmation": "y"})
+    deuxieme = client.post(
+        "/comptes-rendus/cloture", data={"csrf_token": jeton, "annee": demande.exercice, "confirmation": "y"}
+    )
     assert "0 demande passée" in html(deuxieme)
     connexion.deconnexion()
     connexion.en_tant_que(passe.instructeur_etat)
@@ -429,7 +503,14 @@ class Poste:
 
 @given(
     st.lists(
-        st.tuples(st.sampled_from(["60", "64", "75", "70", "864", "870", "ZZ"]), montants, st.one_of(st.none(), st.decimals(allow_nan=False, allow_infinity=False, places=3, min_value=-1000, max_value=1000))),
+        st.tuples(
+            st.sampled_from(["60", "64", "75", "70", "864", "870", "ZZ"]),
+            montants,
+            st.one_of(
+                st.none(),
+                st.decimals(allow_nan=False, allow_infinity=False, places=3, min_value=-1000, max_value=1000),
+            ),
+        ),
         max_size=8,
     )
 )
@@ -446,12 +527,17 @@ def test_aucune_saisie_ne_provoque_d_erreur_serveur(db, passe, client, connexion
         demande = a_justifier(db, passe)
         connexion.en_tant_que(passe.signataire)
     demande = recharger(db, demande.id)
-    donnees = saisie_conforme(demande, **{f"realise_{ordre(demande, '60')}": saisie, f"explication_{ordre(demande, '60')}": explication})
+    donnees = saisie_conforme(
+        demande,
+        **{f"realise_{ordre(demande, '60')}": saisie, f"explication_{ordre(demande, '60')}": explication},
+    )
     reponse = poster(client, demande, donnees, attester=True)
     assert reponse.status_code in (302, 409, 422)
     if reponse.status_code == 302:
         # Déposé : on le remet « à modifier » pour l'exemple suivant.
-        declencher_demande(demande.id, "retourner_justification", passe.instructeur_etat, commentaire="Encore")
+        declencher_demande(
+            demande.id, "retourner_justification", passe.instructeur_etat, commentaire="Encore"
+        )
 
 
 def test_echeance_annuelle_et_pluriannuelle():
