@@ -134,5 +134,6 @@ class ClotureForm(FlaskForm):
         ],
     )
     confirmation = BooleanField(
-        "Je confirme : les demandes financées listées passent « à justifier » et leurs porteurs sont prévenus."
+        "Je confirme : les demandes financées listées passent « à justifier » et leurs porteurs sont "
+        "prévenus."
     )

@@ -184,7 +184,7 @@ def test_attribuee_a_justifier_depose_renvoye_redepose_valide_justifiee(app, db,
     connexion.deconnexion()
     connexion.en_tant_que(monde.instructeur_etat)
     ligne_etat, ligne_commune = sorted(
-        demande.lignes_financement, key=lambda l: l.organisation_id != monde.etat.id
+        demande.lignes_financement, key=lambda lf: lf.organisation_id != monde.etat.id
     )
     dossier = html(client.get(f"/dossiers/{demande.id}"))
     assert "Valider le compte rendu financier" in dossier and "Trente ateliers tenus" in dossier
@@ -254,7 +254,7 @@ def test_un_financeur_ne_valide_pas_la_ligne_d_un_autre(db, passe, client, conne
     poster_conforme = saisie_conforme(demande)
     connexion.en_tant_que(passe.signataire)
     assert poster(client, demande, poster_conforme, attester=True).status_code == 302
-    ligne_etat = next(l for l in demande.lignes_financement if l.organisation_id == passe.etat.id)
+    ligne_etat = next(lf for lf in demande.lignes_financement if lf.organisation_id == passe.etat.id)
     connexion.deconnexion()
     connexion.en_tant_que(passe.instructeur_commune)
     url = f"/instruction/lignes/{ligne_etat.id}/valider-compte-rendu"
@@ -329,7 +329,7 @@ def test_regles_d_equilibre_du_tableau(db, passe, client, connexion):
 
 def test_action_non_realisee_sommes_a_reverser(db, passe, client, connexion):
     demande = a_justifier(db, passe)
-    ligne_etat = next(l for l in demande.lignes_financement if l.organisation_id == passe.etat.id)
+    ligne_etat = next(lf for lf in demande.lignes_financement if lf.organisation_id == passe.etat.id)
     declencher_ligne(ligne_etat.id, "verser_avance", passe.instructeur_etat, montant=Decimal("2500"))
     connexion.en_tant_que(passe.signataire)
     reponse = poster(client, demande, {"action_realisee": "non"}, attester=True)
@@ -544,3 +544,44 @@ def test_echeance_annuelle_et_pluriannuelle():
     assert echeance(2025) == date(2026, 6, 30)
     assert echeance(2027, date(2027, 9, 30)) == date(2028, 6, 30)
     assert echeance(2025, date(2026, 3, 31)) == date(2027, 6, 30)
+
+
+def test_retards_en_nombre_de_requetes_borne(app, db, passe, client, connexion):
+    """Le badge de retard se calcule en une requête pour toute la page : autant de requêtes avec 2 ou 8
+    structures en retard (liste du financeur, tableau de bord du porteur)."""
+    from dauphin.models import CompteRendu as CR
+    from tests.test_instruction import Compteur, dossier
+    from workflows import StatutLigne as L
+
+    compteur = Compteur(db.engine)
+
+    def en_retard(nombre):
+        for i in range(nombre):
+            structure = passe.structure if i % 2 else passe.autre_structure
+            ancienne = dossier(
+                db,
+                passe,
+                f"Ancienne {i}",
+                {passe.etat: (L.engagee, "100")},
+                statut=D.a_justifier,
+                structure=structure,
+            )
+            ancienne.lignes_financement[0].montant_vote = Decimal("100")
+            db.session.add(CR(demande_id=ancienne.id, echeance=aujourdhui() - timedelta(days=10)))
+            dossier(db, passe, f"Nouvelle {i}", {passe.etat: (L.sollicitee, "100")}, structure=structure)
+        db.session.commit()
+
+    def mesures():
+        resultat = {}
+        for acteur, url in ((passe.instructeur_etat, "/instruction/"), (passe.signataire, "/mes-demandes/")):
+            connexion.en_tant_que(acteur)
+            resultat[url] = compteur.mesurer(client, url)
+            connexion.deconnexion()
+        return resultat
+
+    en_retard(2)
+    avec_2 = mesures()
+    en_retard(6)
+    assert mesures() == avec_2
+    connexion.en_tant_que(passe.instructeur_etat)
+    assert "Compte rendu en retard" in html(client.get("/instruction/"))

@@ -94,7 +94,8 @@ def formulaire(demande_id: int):
                     conflit, code = str(erreur) or "Vous ne pouvez pas attester ce compte rendu.", 409
                 else:
                     flash(
-                        "Compte rendu financier attesté et déposé : chaque financeur va le valider pour sa ligne.",
+                        "Compte rendu financier attesté et déposé : chaque financeur va le valider "
+                        "pour sa ligne.",
                         "succes",
                     )
                     return redirect(url_for("dossiers.voir", demande_id=demande.id, _anchor="compte-rendu"))

@@ -257,17 +257,21 @@ def _envoyer_rappel(demande_id: int, nature: NatureRappel, jour: date) -> bool:
     compte_rendu = demande.compte_rendu
     destinataires = courriels._emails_structure(demande)
     if nature is NatureRappel.avant:
-        sujet = f"Demande {demande.numero} : compte rendu financier attendu avant le {compte_rendu.echeance:%d/%m/%Y}"
+        sujet = (
+            f"Demande {demande.numero} : compte rendu financier attendu avant le "
+            f"{compte_rendu.echeance:%d/%m/%Y}"
+        )
         corps = (
             f"Le compte rendu financier de « {demande.titre} » est attendu avant le "
-            f"{compte_rendu.echeance:%d/%m/%Y}. Remplissez-le et faites-le attester : {_lien_formulaire(demande)}"
+            f"{compte_rendu.echeance:%d/%m/%Y}. Remplissez-le et faites-le attester : "
+            f"{_lien_formulaire(demande)}"
         )
     else:
         sujet = f"Demande {demande.numero} : compte rendu financier en retard"
         corps = (
             f"Le compte rendu financier de « {demande.titre} » était attendu le "
-            f"{compte_rendu.echeance:%d/%m/%Y}. Tant qu’il manque, vos nouvelles demandes à ces financeurs leur "
-            f"sont signalées. Déposez-le : {_lien_formulaire(demande)}"
+            f"{compte_rendu.echeance:%d/%m/%Y}. Tant qu’il manque, vos nouvelles demandes à ces "
+            f"financeurs leur sont signalées. Déposez-le : {_lien_formulaire(demande)}"
         )
     db.session.add(
         RappelCompteRendu(
@@ -392,7 +396,7 @@ def _texte(valeur: str | None) -> str | None:
 
 
 def enregistrer(demande_id: int, utilisateur: Utilisateur, version, saisie: Saisie) -> CompteRendu:
-    """Enregistre le brouillon du compte rendu (incomplet permis : les règles s'appliquent à l'attestation)."""
+    """Enregistre le brouillon du compte rendu (incomplet permis : ses règles valent à l'attestation)."""
 
     def operation():
         demande = charger_demande_verrouillee(demande_id)

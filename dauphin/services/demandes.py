@@ -291,7 +291,8 @@ def prochaine_action(demande: Demande, utilisateur: Utilisateur) -> ProchaineAct
     ):
         return ProchaineAction("Aucune : les financeurs instruisent la demande", pour_moi=False)
     if s in (StatutDemande.a_justifier, StatutDemande.justification_a_modifier):
-        echeance = demande.compte_rendu.echeance if demande.compte_rendu else date(demande.annee_fin + 1, 6, 30)
+        compte_rendu = demande.compte_rendu
+        echeance = compte_rendu.echeance if compte_rendu else date(demande.annee_fin + 1, 6, 30)
         verbe = "à modifier et attester" if s == StatutDemande.justification_a_modifier else "à déposer"
         return ProchaineAction(
             f"Compte rendu financier {verbe} avant le {echeance:%d/%m/%Y}", "justification.formulaire"
