@@ -29,8 +29,7 @@ def entrees(utilisateur) -> list[tuple[str, str, str]]:
     if utilisateur.adhesions_organisations or utilisateur.pilotages:
         resultat.append(("Instruction", "instruction.corbeille", "instruction"))
     if utilisateur.pilotages:
-        resultat.append(("Pilotage", "pilotage.contrats", "pilotage"))
-        resultat.append(("Clôture des exercices", "justification.cloture", "justification"))
+        resultat.append(("Pilotage", "pilotage.contrats", "pilotage,justification"))
     if utilisateur.administrateur_national:
         resultat.append(("Administration", "administration.accueil", "administration"))
     return resultat
