@@ -80,3 +80,57 @@ def test_le_porteur_remplit_et_atteste_son_compte_rendu(app, db, monde, captures
         page.audit("dossier")
         # Le seul message de la console : la réponse 422 du formulaire refusé (voulue).
         assert [e for e in page.erreurs_js if "422" not in e] == []
+
+
+def test_report_des_dates_et_cloture_accessibles(app, db, monde, captures):
+    """Le porteur demande un report, le financeur l'accepte, le pilote ouvre l'écran de clôture."""
+    from playwright.sync_api import expect
+
+    from tests.test_compte_rendu import attribuee
+
+    monde.campagne.exercice = aujourdhui().year - 1
+    db.session.commit()
+    demande = a_justifier(db, monde)
+    a_cloturer = attribuee(db, monde, intitule="Action à clôturer")
+
+    def connecter(page, adresse, email):
+        page.goto(adresse + "/compte/connexion")
+        page.get_by_label("Adresse électronique").fill(email)
+        page.get_by_label("Mot de passe").fill("mot-de-passe-de-test")
+        page.get_by_role("button", name="Se connecter").click()
+
+    with serveur_local(app) as adresse, navigateur(captures) as page:
+        connecter(page, adresse, "signataire@test.fr")
+        page.goto(f"{adresse}/comptes-rendus/{demande.id}/report")
+        page.audit("report")
+        page.get_by_label("Nouvelle date de fin").fill(f"{demande.exercice + 1}-03-31")
+        page.get_by_label("Pourquoi décaler l’action ?").fill("Salle en travaux jusqu’en février.")
+        page.get_by_role("button", name="Envoyer la demande de report").click()
+        expect(page.get_by_text("Demande de report envoyée aux financeurs.")).to_be_visible()
+        page.get_by_role("button", name="Se déconnecter").click()
+
+        connecter(page, adresse, "instructeur.etat@test.fr")
+        page.goto(f"{adresse}/dossiers/{demande.id}")
+        page.get_by_role("link", name="Répondre à la demande de report").click()
+        page.audit("decider-report")
+        page.locator("label.fr-label", has_text="Accepter le report").click()
+        page.get_by_role("button", name="Enregistrer la réponse").click()
+        expect(page.get_by_text("Réponse enregistrée").first).to_be_visible()
+        expect(page.locator("#compte-rendu")).to_contain_text("Accepté")
+        page.get_by_role("button", name="Se déconnecter").click()
+
+        connecter(page, adresse, "pilote@test.fr")
+        page.get_by_role("link", name="Pilotage").first.click()
+        page.get_by_role("link", name=re.compile("Clôturer un exercice")).click()
+        expect(
+            page.get_by_role("cell", name=a_cloturer.numero).or_(
+                page.get_by_role("rowheader", name=a_cloturer.numero)
+            )
+        ).to_be_visible()
+        page.audit("cloture")
+        page.locator("label.fr-label", has_text="Je confirme").click()
+        page.get_by_role("button", name=re.compile("Clôturer l’exercice")).click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text("clôturé")
+        page.capture("cloture")
+        page.audit("cloture-faite")
+        assert page.erreurs_js == []
