@@ -585,3 +585,39 @@ def test_retards_en_nombre_de_requetes_borne(app, db, passe, client, connexion):
     assert mesures() == avec_2
     connexion.en_tant_que(passe.instructeur_etat)
     assert "Compte rendu en retard" in html(client.get("/instruction/"))
+
+
+def test_seul_un_financeur_qui_a_vote_renvoie_le_compte_rendu(db, passe, client, connexion):
+    """La commune a refusé sa ligne : le compte rendu ne la concerne pas, elle ne peut pas le renvoyer."""
+    demande = demande_complete(passe)
+    declencher_demande(demande.id, "soumettre", passe.contributeur)
+    declencher_demande(demande.id, "attester", passe.signataire, attestation=True)
+    instructeurs = {passe.etat.id: passe.instructeur_etat, passe.commune.id: passe.instructeur_commune}
+    lignes = list(recharger(db, demande.id).lignes_financement)
+    for ligne in lignes:
+        acteur = instructeurs[ligne.organisation_id]
+        declencher_ligne(ligne.id, "prendre_en_charge", acteur)
+        declencher_ligne(ligne.id, "declarer_recevable", acteur, montant=ligne.montant_demande)
+    declencher_demande(demande.id, "programmer", passe.pilote)
+    for ligne in lignes:
+        acteur = instructeurs[ligne.organisation_id]
+        if ligne.organisation_id == passe.etat.id:
+            declencher_ligne(ligne.id, "voter", acteur, montant=ligne.montant_demande)
+            declencher_ligne(ligne.id, "notifier", acteur)
+        else:
+            declencher_ligne(ligne.id, "refuser", acteur)
+    comptes_rendus.cloturer(demande.exercice)
+    demande = recharger(db, demande.id)
+    connexion.en_tant_que(passe.signataire)
+    assert poster(client, demande, saisie_conforme(demande), attester=True).status_code == 302
+    connexion.deconnexion()
+    connexion.en_tant_que(passe.instructeur_commune)
+    assert client.get(f"/instruction/dossiers/{demande.id}/retourner-compte-rendu").status_code == 403
+    with pytest.raises(NonAutorise):
+        declencher_demande(
+            demande.id, "retourner_justification", passe.instructeur_commune, commentaire="Non"
+        )
+    # L'État, seul financeur, valide : le dossier est justifié.
+    ligne_etat = next(lf for lf in lignes if lf.organisation_id == passe.etat.id)
+    declencher_ligne(ligne_etat.id, "valider_compte_rendu", passe.instructeur_etat)
+    assert recharger(db, demande.id).statut == D.justifiee

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from flask_wtf import FlaskForm
 
 from dauphin.models import Demande, LigneFinancement, Utilisateur
-from dauphin.policies import ROLES_DEMANDE, ROLES_LIGNE, qualites
+from dauphin.policies import (
+    DECLENCHEURS_FINANCEURS_DU_VOTE,
+    ROLES_DEMANDE,
+    ROLES_LIGNE,
+    qualite_pour,
+    qualites,
+)
 from dauphin.services import instruction as service
 from forms.instruction import (
     ActionForm,
@@ -148,6 +154,8 @@ def autorisee(
         return instructeur and (
             action.declencheur == ASSIGNER or "instructeur" in ROLES_LIGNE[action.declencheur]
         )
+    if action.declencheur in DECLENCHEURS_FINANCEURS_DU_VOTE:
+        return qualite_pour(utilisateur, action.declencheur, demande) is not None
     roles = ROLES_DEMANDE.get(action.declencheur, frozenset())
     return any(q.role in roles for q in qualites(utilisateur, demande))
 
