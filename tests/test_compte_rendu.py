@@ -348,6 +348,10 @@ def test_action_non_realisee_sommes_a_reverser(db, passe, client, connexion):
     assert "Action non réalisée" in dossier and "Salle fermée" in dossier
     bloc = re.search(rf'<tr id="reverser-{ligne_etat.id}">.*?</tr>', dossier, re.S).group(0)
     assert "2\u202f500,00" in bloc
+    panneau = re.search(
+        rf'<div class="dauphin-panneau[^"]*" id="ligne-{ligne_etat.id}">.*?</dl>', dossier, re.S
+    ).group(0)
+    assert "Action non réalisée : à reverser" in panneau and "2\u202f500,00" in panneau
 
 
 # --- Rappels et retards ----------------------------------------------------------------------------
