@@ -75,6 +75,7 @@ def enregistrer_blueprints(app: Flask) -> None:
     from dauphin.engagements import bp as engagements
     from dauphin.instruction import bp as instruction
     from dauphin.jetons import bp as jetons
+    from dauphin.justification import bp as justification
     from dauphin.pilotage import bp as pilotage
     from dauphin.public import bp as public
     from dauphin.structures import bp as structures
@@ -93,6 +94,7 @@ def enregistrer_blueprints(app: Flask) -> None:
         engagements,
         instruction,
         comites,
+        justification,
         pilotage,
         administration,
         api,

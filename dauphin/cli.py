@@ -16,6 +16,7 @@ seed = AppGroup("seed", help="Jeux de données (démonstration, volume national)
 courriels = AppGroup("courriels", help="Boîte d'envoi des courriels.")
 journal = AppGroup("journal", help="Journal des transitions.")
 referentiel = AppGroup("referentiel", help="Référentiel national : import des contrats de ville et des QPV.")
+exercice = AppGroup("exercice", help="Fin d’exercice : clôture et comptes rendus financiers.")
 
 
 @workflow.command("diagram")
@@ -210,6 +211,30 @@ def importer_qpv(fichier: Path, simulation: bool):
     _rapport_import(importer, fichier, simulation=simulation)
 
 
+@exercice.command("cloturer")
+@click.argument("annee", type=click.IntRange(2000, 2100))
+def cloturer_exercice(annee: int):
+    """Passe « à justifier » les demandes financées dont la dernière année d'action est ANNEE (ou avant).
+
+    Idempotent : une seconde exécution ne déplace rien et le dit."""
+    from dauphin.services.comptes_rendus import ExerciceEnCours, cloturer
+
+    try:
+        click.echo(str(cloturer(annee)))
+    except ExerciceEnCours as erreur:
+        raise click.ClickException(str(erreur)) from erreur
+
+
+@exercice.command("relancer")
+@click.option("--jours-avant", type=click.IntRange(1, 180), default=30, show_default=True)
+def relancer_comptes_rendus(jours_avant: int):
+    """Rappels par courriel des comptes rendus attendus (avant l'échéance) ou en retard (après), une fois
+    chacun : à planifier chaque jour."""
+    from dauphin.services.comptes_rendus import relancer
+
+    click.echo(str(relancer(jours_avant=jours_avant)))
+
+
 def init_app(app: Flask) -> None:
-    for groupe in (workflow, seed, courriels, journal, api, referentiel):
+    for groupe in (workflow, seed, courriels, journal, api, referentiel, exercice):
         app.cli.add_command(groupe)

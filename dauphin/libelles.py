@@ -51,6 +51,9 @@ ACTIONS = {
     "enregistrer_engagement": "Numéro d’engagement juridique enregistré",
     "prevoir_versement": "Échéance prévue",
     "supprimer_echeance": "Échéance retirée",
+    "demander_report_dates": "Report des dates de l’action demandé",
+    "accepter_report_dates": "Report des dates accepté",
+    "refuser_report_dates": "Report des dates refusé",
 }
 
 

@@ -20,7 +20,7 @@ def entrees(utilisateur) -> list[tuple[str, str, str]]:
     """(libellé, endpoint, blueprint) des espaces auxquels l'utilisateur a droit."""
     resultat = []
     if utilisateur.adhesions_structures:
-        resultat.append(("Mes demandes", "usager.tableau_de_bord", "usager,demandes,documents"))
+        resultat.append(("Mes demandes", "usager.tableau_de_bord", "usager,demandes,documents,justification"))
     if utilisateur.adhesions_structures or not (
         utilisateur.adhesions_organisations or utilisateur.pilotages or utilisateur.administrateur_national
     ):
@@ -31,7 +31,7 @@ def entrees(utilisateur) -> list[tuple[str, str, str]]:
     if utilisateur.adhesions_organisations or utilisateur.pilotages:
         resultat.append(("Comités", "comites.liste", "comites"))
     if utilisateur.pilotages:
-        resultat.append(("Pilotage", "pilotage.contrats", "pilotage"))
+        resultat.append(("Pilotage", "pilotage.contrats", "pilotage,justification"))
     if utilisateur.administrateur_national:
         resultat.append(("Administration", "administration.accueil", "administration"))
     if utilisateur.administrateur_national or any(

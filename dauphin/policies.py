@@ -62,6 +62,16 @@ ROLES_LIGNE: dict[str, frozenset[str]] = {
 }
 
 
+DECLENCHEURS_FINANCEURS_DU_VOTE = frozenset({"retourner_justification"})
+
+
+def _a_vote(demande: Demande, qualite: Qualite) -> bool:
+    return qualite.role != "instructeur" or any(
+        ligne.organisation_id == qualite.organisation_id and (ligne.montant_vote or 0) > 0
+        for ligne in demande.lignes_financement
+    )
+
+
 def qualites(utilisateur: Utilisateur, demande: Demande, pour_agir: bool = False) -> list[Qualite]:
     """Toutes les qualités en lesquelles l'utilisateur intervient sur cette demande.
 
@@ -131,6 +141,8 @@ def qualite_pour(
             and qualite.organisation_id != ligne.organisation_id
         ):
             continue  # un financeur n'agit que sur sa propre ligne
+        if declencheur in DECLENCHEURS_FINANCEURS_DU_VOTE and not _a_vote(demande, qualite):
+            continue  # le compte rendu ne concerne que les financeurs qui ont voté une subvention
         return qualite
     return None
 

@@ -114,6 +114,15 @@ class ClassementForm(ActionForm):
     )
 
 
+class RetourJustificationForm(ActionForm):
+    commentaire = TextAreaField(
+        "Message au porteur",
+        filters=[sans_espaces],
+        validators=[DataRequired("Écrivez ce que le porteur doit modifier."), Length(max=TEXTE_MAX)],
+        description="Envoyé par courriel au porteur, qui modifie le compte rendu puis l’atteste de nouveau.",
+    )
+
+
 class NoteForm(FlaskForm):
     texte = TextAreaField(
         "Note",

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -33,6 +33,7 @@ from dauphin.models import (
     MembreStructure,
     NatureVersement,
     Organisation,
+    ReportDates,
     RoleOrganisation,
     RoleStructure,
     TypeOrganisation,
@@ -247,6 +248,14 @@ MATRICE: dict[str, Entree] = {
     "engagements.supprimer": entree(
         lambda o: f"/engagements/echeances/{o['versement']}/supprimer", {"instructeur"}, "POST"
     ),
+    # Compte rendu financier : la structure le remplit ; le financeur qui a voté décide d'un report de dates ;
+    # le pilote clôt l'exercice de ses contrats.
+    "justification.formulaire": entree(lambda o: f"/comptes-rendus/{o['justifier']}", MEMBRES),
+    "justification.report": entree(lambda o: f"/comptes-rendus/{o['justifier']}/report", MEMBRES),
+    "justification.decider_report": entree(
+        lambda o: f"/comptes-rendus/reports/{o['report']}", {"instructeur"}
+    ),
+    "justification.cloture": entree(lambda o: "/comptes-rendus/cloture", {"pilote"}),
     # Pilotage et administration
     "pilotage.contrats": entree(lambda o: "/pilotage/", {"pilote"}),
     "administration.accueil": entree(lambda o: "/administration/", ADMIN),
@@ -337,6 +346,19 @@ def objets(db, monde, monkeypatch):
         compte = monde.instructeur_etat if lf.organisation_id == monde.etat.id else monde.instructeur_commune
         declencher_ligne(lf.id, "prendre_en_charge", compte)
         declencher_ligne(lf.id, "declarer_recevable", compte, montant=Decimal("100"))
+    # Une troisième, votée puis « à justifier » (exercice clos) : son compte rendu est ouvert.
+    justifier = demande_complete(monde, intitule="Action à justifier")
+    declencher_demande(justifier.id, "soumettre", monde.contributeur)
+    declencher_demande(justifier.id, "attester", monde.signataire, attestation=True)
+    financeurs = {monde.etat.id: monde.instructeur_etat, monde.commune.id: monde.instructeur_commune}
+    for lf in list(justifier.lignes_financement):
+        declencher_ligne(lf.id, "prendre_en_charge", financeurs[lf.organisation_id])
+        declencher_ligne(lf.id, "declarer_recevable", financeurs[lf.organisation_id], montant=Decimal("100"))
+    declencher_demande(justifier.id, "programmer", monde.pilote)
+    for lf in list(justifier.lignes_financement):
+        declencher_ligne(lf.id, "voter", financeurs[lf.organisation_id], montant=Decimal("100"))
+    fin = date(justifier.exercice + 1, 1, 15)
+    declencher_demande(justifier.id, "cloturer_exercice", monde.pilote, aujourdhui=fin)
     seance = comites.creer_seance(monde.pilote, monde.campagne.id, monde.campagne.date_cloture, None)
     comites.inscrire(seance.id, [instruite.id], monde.pilote)
     point = comites.charger(seance.id).points[0]
@@ -370,7 +392,13 @@ def objets(db, monde, monkeypatch):
         date_prevue=aujourdhui(),
         montant_prevu=Decimal("10"),
     )
-    _db.session.add_all([invitation, acces, echeance])
+    report = ReportDates(
+        demande_id=justifier.id,
+        date_debut=justifier.date_debut,
+        date_fin=justifier.date_fin + timedelta(days=90),
+        motif="Retard de livraison du matériel.",
+    )
+    _db.session.add_all([invitation, acces, echeance, report])
     _db.session.commit()
     jeton, _ = jetons.creer_jeton(
         monde.instructeur_etat,
@@ -414,6 +442,8 @@ def objets(db, monde, monkeypatch):
         "organisation_instructeur": monde.etat.id,
         "jeton": jeton.id,
         "versement": echeance.id,
+        "report": report.id,
+        "justifier": justifier.id,
         "contrat": monde.contrat.id,
         "contributeur_id": monde.contributeur.id,
         "pilote_id": monde.pilote.id,

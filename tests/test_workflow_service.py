@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from dauphin.models import Courriel, Demande, EvenementJournal, LigneFinancement
+from dauphin.services import comptes_rendus
 from dauphin.services.erreurs import Conflit, NonAutorise
 from dauphin.services.workflow import declencher_demande, declencher_ligne
 from tests.fabriques_db import demande_complete
@@ -505,6 +506,13 @@ def test_chaque_transition_ecrit_une_ligne_de_journal_et_un_refus_aucune(db, mon
     refus(d, demande.id, "cloturer_exercice", monde.pilote, TransitionRefusee)  # exercice pas terminé
     fin = jour().replace(year=demande.exercice + 1)
     faire(d, demande.id, "cloturer_exercice", monde.pilote, "pilote", aujourdhui=fin)
+    refus(d, demande.id, "deposer_justification", monde.signataire, TransitionRefusee, attestation=True)
+    comptes_rendus.enregistrer(
+        demande.id,
+        monde.signataire,
+        None,
+        comptes_rendus.saisie_conforme_au_budget(db.session.get(Demande, demande.id), "Fait", "Habitants"),
+    )
     faire(d, demande.id, "deposer_justification", monde.signataire, "signataire", attestation=True)
     faire(
         d,

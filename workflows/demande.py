@@ -5,6 +5,7 @@ from workflows.gardes import (
     aucune_ligne_votee,
     budget_equilibre,
     campagne_ouverte,
+    compte_rendu_conforme,
     eligibilite_conforme,
     exercice_termine,
     financeurs_participants,
@@ -45,7 +46,7 @@ DEMANDE = Definition(
             "deposer_justification",
             (S.a_justifier, S.justification_a_modifier),
             S.justification_en_cours,
-            (attestation_cochee,),
+            (compte_rendu_conforme, attestation_cochee),
         ),
         # Instructeurs
         Transition(

@@ -307,6 +307,18 @@ def exercice_termine(demande, kwargs) -> list[Probleme]:
 
 
 @garde
+def compte_rendu_conforme(demande, kwargs) -> list[Probleme]:
+    """Le compte rendu financier est complet et équilibré (workflows/compte_rendu.py)."""
+    from workflows.compte_rendu import SEUIL_PAR_DEFAUT, verifier_compte_rendu
+
+    compte_rendu = getattr(demande, "compte_rendu", None)
+    if compte_rendu is None:
+        return [Probleme("compte_rendu_absent", "Le compte rendu financier n’a pas été rempli.")]
+    seuil = getattr(demande.campagne, "seuil_ecart_pourcentage", None) or SEUIL_PAR_DEFAUT
+    return [Probleme(e.code, e.message, champ=e.champ) for e in verifier_compte_rendu(compte_rendu, seuil)]
+
+
+@garde
 def justifications_validees(demande, kwargs) -> list[Probleme]:
     financees = [ligne for ligne in _lignes_actives(demande) if _montant_vote(ligne) > 0]
     if financees and all(ligne.compte_rendu_valide for ligne in financees):
@@ -444,6 +456,13 @@ def justification_deposee(ligne, kwargs) -> list[Probleme]:
     if ligne.demande.statut == StatutDemande.justification_en_cours:
         return []
     return [Probleme("justification_non_deposee", "Le compte rendu financier n’a pas été déposé.")]
+
+
+@garde
+def compte_rendu_pas_encore_valide(ligne, kwargs) -> list[Probleme]:
+    if not ligne.compte_rendu_valide:
+        return []
+    return [Probleme("deja_valide", "Votre organisation a déjà validé ce compte rendu financier.")]
 
 
 def _reste_a_verser(ligne) -> Decimal:

@@ -5,6 +5,7 @@ from decimal import Decimal
 from workflows.gardes import (
     aujourdhui,
     avis_modifiable,
+    compte_rendu_pas_encore_valide,
     convention_non_requise,
     convention_requise,
     convention_signee,
@@ -129,14 +130,14 @@ LIGNE = Definition(
             "valider_compte_rendu",
             (L.engagee,),
             L.engagee,
-            (justification_deposee,),
+            (justification_deposee, compte_rendu_pas_encore_valide),
             (enregistrer_validation_compte_rendu,),
         ),
         Transition(
             "valider_compte_rendu",
             (L.avance_versee,),
             L.avance_versee,
-            (justification_deposee,),
+            (justification_deposee, compte_rendu_pas_encore_valide),
             (enregistrer_validation_compte_rendu,),
         ),
         Transition(

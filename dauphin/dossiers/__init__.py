@@ -8,6 +8,7 @@ from sqlalchemy.orm import selectinload
 from dauphin.engagements.panneaux import contexte_engagements
 from dauphin.extensions import db
 from dauphin.instruction.panneaux import contexte_dossier
+from dauphin.justification import contexte_dossier as contexte_compte_rendu
 from dauphin.models import Demande, EvenementJournal, LigneBudget, LigneFinancement
 from dauphin.pdf import dernier_recepisse
 from dauphin.policies import est_membre, peut_voir_demande, qualite_pour, qualites, voit_instruction
@@ -84,4 +85,5 @@ def voir(demande_id: int):
         **contexte_engagements(demande),
         # Panneaux d'instruction, notes, autres demandes de la structure : jamais pour le porteur.
         **(contexte_dossier(demande) if instruction_visible else {}),
+        **contexte_compte_rendu(demande),
     )

@@ -24,6 +24,7 @@ from dauphin.instruction.panneaux import note_form
 from dauphin.listes import page_courante
 from dauphin.models import Demande, LigneFinancement, Structure
 from dauphin.policies import peut_voir_demande
+from dauphin.services import comptes_rendus
 from dauphin.services import instruction as service
 from dauphin.services.erreurs import Conflit
 from dauphin.services.workflow import declencher_demande, declencher_ligne
@@ -129,6 +130,12 @@ def corbeille():
         page=page_courante(),
         par_page=current_app.config["PAGE_TAILLE"],
     )
+    # Structures en retard de compte rendu envers ce financeur : une requête pour toute la page.
+    retards = (
+        comptes_rendus.retards_envers({espace.organisation_id}, {d.structure_id for d in page.items})
+        if espace.mode == "financeur" and page.items
+        else {}
+    )
     parametres = {k: v for k, v in request.args.items() if v and k not in ("page", "onglet")}
     parametres["espace"] = espace.cle
     return render_template(
@@ -149,6 +156,7 @@ def corbeille():
         ordre=ordre,
         tris=service.TRIS,
         page=page,
+        retards=retards,
         parametres=parametres,
         sans_structure={k: v for k, v in parametres.items() if k != "structure"},
     )

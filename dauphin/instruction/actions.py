@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from flask_wtf import FlaskForm
 
 from dauphin.models import Demande, LigneFinancement, Utilisateur
-from dauphin.policies import ROLES_DEMANDE, ROLES_LIGNE, qualites
+from dauphin.policies import (
+    DECLENCHEURS_FINANCEURS_DU_VOTE,
+    ROLES_DEMANDE,
+    ROLES_LIGNE,
+    qualite_pour,
+    qualites,
+)
 from dauphin.services import instruction as service
 from forms.instruction import (
     ActionForm,
@@ -23,6 +29,7 @@ from forms.instruction import (
     GestionnaireForm,
     NonRecevableForm,
     RecevableForm,
+    RetourJustificationForm,
     RevisionForm,
     prefixe,
 )
@@ -107,6 +114,14 @@ ACTIONS_LIGNE = {
             "Gestionnaire enregistré.",
             secondaire=True,
         ),
+        Action(
+            "valider-compte-rendu",
+            "valider_compte_rendu",
+            "Valider le compte rendu financier pour votre ligne",
+            "Valider le compte rendu financier",
+            ActionForm,
+            "Compte rendu financier validé pour votre ligne.",
+        ),
     )
 }
 
@@ -132,6 +147,16 @@ ACTIONS_DEMANDE = {
             sur_ligne=False,
             secondaire=True,
         ),
+        Action(
+            "retourner-compte-rendu",
+            "retourner_justification",
+            "Renvoyer le compte rendu financier au porteur",
+            "Renvoyer le compte rendu",
+            RetourJustificationForm,
+            "Compte rendu renvoyé : le dossier est « justification à modifier » et le porteur est prévenu.",
+            sur_ligne=False,
+            secondaire=True,
+        ),
     )
 }
 
@@ -149,6 +174,8 @@ def autorisee(
         return instructeur and (
             action.declencheur == ASSIGNER or "instructeur" in ROLES_LIGNE[action.declencheur]
         )
+    if action.declencheur in DECLENCHEURS_FINANCEURS_DU_VOTE:
+        return qualite_pour(utilisateur, action.declencheur, demande) is not None
     roles = ROLES_DEMANDE.get(action.declencheur, frozenset())
     return any(q.role in roles for q in qualites(utilisateur, demande))
 

@@ -21,6 +21,15 @@ from dauphin.models.comptes import (
     RoleStructure,
     Utilisateur,
 )
+from dauphin.models.comptes_rendus import (
+    BeneficiairesQpv,
+    CompteRendu,
+    LigneCompteRendu,
+    NatureRappel,
+    RappelCompteRendu,
+    ReportDates,
+    StatutReport,
+)
 from dauphin.models.courriels import Courriel, StatutCourriel
 from dauphin.models.demandes import (
     CompteurNumero,
@@ -69,6 +78,13 @@ __all__ = [
     "ChoixVote",
     "AidePublique",
     "AxeTransversal",
+    "BeneficiairesQpv",
+    "CompteRendu",
+    "LigneCompteRendu",
+    "NatureRappel",
+    "RappelCompteRendu",
+    "ReportDates",
+    "StatutReport",
     "Campagne",
     "CompteBancaire",
     "CompteurNumero",

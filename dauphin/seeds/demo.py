@@ -41,7 +41,7 @@ from dauphin.models import (
     maintenant,
 )
 from dauphin.seeds.referentiel import charger_nomenclature
-from dauphin.services import comites, documents, engagements
+from dauphin.services import comites, comptes_rendus, documents, engagements
 from dauphin.services.workflow import aujourdhui, declencher_demande, declencher_ligne
 from workflows import StatutDemande, StatutLigne
 
@@ -600,6 +600,16 @@ def _demandes(contrats, financeurs, structures, comptes) -> None:
         declencher_demande(demande.id, "cloturer_exercice", comptes["pilote"])
         if objectif == StatutDemande.a_justifier:
             return demande
+        comptes_rendus.enregistrer(
+            demande.id,
+            signataire(structure_index),
+            None,
+            comptes_rendus.saisie_conforme_au_budget(
+                db.session.get(Demande, demande.id),
+                "Les ateliers se sont tenus chaque semaine, de janvier à décembre, comme prévu.",
+                "Habitants du quartier, dont une majorité de femmes et de jeunes de 16 à 25 ans.",
+            ),
+        )
         declencher_demande(demande.id, "deposer_justification", signataire(structure_index), attestation=True)
         if objectif == StatutDemande.justification_en_cours:
             return demande

@@ -152,11 +152,20 @@ MODELES = {
             "Le comité de pilotage n’a pas retenu la demande « {titre} ». Le détail : {lien}",
         ),
     ],
+    "valider_justification": [
+        (
+            _emails_structure,
+            "Demande {numero} : compte rendu financier validé",
+            "Chaque financeur a validé le compte rendu financier de « {titre} » : le dossier est justifié.\n"
+            "{lien}",
+        ),
+    ],
     "retourner_justification": [
         (
             _emails_structure,
             "Demande {numero} : compte rendu financier à modifier",
-            "Un financeur vous renvoie le compte rendu financier de « {titre} » :\n\n{commentaire}\n\n{lien}",
+            "Un financeur vous renvoie le compte rendu financier de « {titre} » :\n\n{commentaire}\n\n"
+            "Modifiez-le puis faites-le attester de nouveau : {lien}",
         ),
     ],
 }

@@ -291,7 +291,10 @@ def prochaine_action(demande: Demande, utilisateur: Utilisateur) -> ProchaineAct
     ):
         return ProchaineAction("Aucune : les financeurs instruisent la demande", pour_moi=False)
     if s in (StatutDemande.a_justifier, StatutDemande.justification_a_modifier):
+        compte_rendu = demande.compte_rendu
+        echeance = compte_rendu.echeance if compte_rendu else date(demande.annee_fin + 1, 6, 30)
+        verbe = "à modifier et attester" if s == StatutDemande.justification_a_modifier else "à déposer"
         return ProchaineAction(
-            f"Compte rendu financier à déposer avant le 30 juin {demande.annee_fin + 1}", pour_moi=True
+            f"Compte rendu financier {verbe} avant le {echeance:%d/%m/%Y}", "justification.formulaire"
         )
     return None

@@ -223,6 +223,10 @@ def apres_transition(
             demande.transmise_le = demande.atteste_le
         # Le récépissé (PDF) fige ce qui a été attesté ; produit par une tâche après le commit.
         jobs.planifier("dauphin.taches.generer_recepisse", demande.id)
+    if declencheur in ("cloturer_exercice", "deposer_justification", "retourner_justification"):
+        from dauphin.services import comptes_rendus  # importe ce module : import différé
+
+        comptes_rendus.apres_transition(demande, declencheur, utilisateur)
     if demande.statut in (StatutDemande.retiree, StatutDemande.classee_sans_suite):
         for ligne in demande.lignes_financement:
             if "abandonner" in LIGNE.possibles(ligne, systeme=True):

@@ -3,9 +3,11 @@
 from flask import Blueprint, abort, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from dauphin.listes import paginer_demandes
 from dauphin.models import Demande
+from dauphin.services import comptes_rendus
 from dauphin.services.demandes import prochaine_action
 from forms.demande import ActionSimpleForm
 
@@ -23,6 +25,7 @@ def tableau_de_bord():
         select(Demande)
         .where(Demande.structure_id.in_(structures))
         .order_by(Demande.exercice.desc(), Demande.id.desc())
+        .options(selectinload(Demande.compte_rendu))  # l'échéance, pour la prochaine étape
     )
     actions = {demande.id: prochaine_action(demande, current_user) for demande in page.items}
     return render_template(
@@ -30,5 +33,7 @@ def tableau_de_bord():
         adhesions=adhesions,
         page=page,
         actions=actions,
+        # Les comptes rendus attendus, les retards d'abord : affichés en tête du tableau de bord.
+        comptes_rendus=comptes_rendus.a_rendre(structures),
         form=ActionSimpleForm(),
     )

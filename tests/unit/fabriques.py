@@ -103,6 +103,34 @@ def budget_equilibre() -> list[LigneBudget]:
     ]
 
 
+@dataclass
+class PosteCompteRendu:
+    """Un poste du tableau financier du compte rendu : le réalisé face au prévu."""
+
+    compte: str
+    montant_prevu: Decimal
+    montant_realise: Decimal | None
+    explication: str | None = None
+    financeur_id: int | None = None
+    financeur_libelle: str | None = None
+
+
+@dataclass
+class CompteRendu:
+    """Compte rendu financier conforme : le réalisé est le prévu."""
+
+    action_realisee: bool = True
+    motif_non_realisation: str | None = None
+    bilan: str | None = "Quarante ateliers tenus."
+    public_atteint: str | None = "38 habitantes du quartier."
+    lignes: list[PosteCompteRendu] = field(
+        default_factory=lambda: [
+            PosteCompteRendu(b.compte, b.montant, b.montant, None, b.financeur_id, b.financeur_libelle)
+            for b in budget_equilibre()
+        ]
+    )
+
+
 @dataclass(eq=False)  # comme un objet ORM : identité, pas égalité de valeurs
 class Demande:
     statut: S | str = S.brouillon
@@ -128,6 +156,7 @@ class Demande:
     reponses_eligibilite: dict[int, bool] = field(default_factory=lambda: {1: True, 2: False})
     lignes_financement: list[LigneFinancement] = field(default_factory=list)
     annee_fin: int = ANNEE_ACTION
+    compte_rendu: CompteRendu | None = field(default_factory=CompteRendu)
 
 
 @dataclass(eq=False)

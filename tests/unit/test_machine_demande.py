@@ -221,7 +221,13 @@ def _compte_rendu_non_valide(demande, kwargs):
     return "justification_a_valider"
 
 
+def _compte_rendu_desequilibre(demande, kwargs):
+    demande.compte_rendu.lignes[0].montant_realise += 1
+    return "desequilibre"
+
+
 CASSER = {
+    "compte_rendu_conforme": _compte_rendu_desequilibre,
     "formulaire_complet": _vider_intitule,
     "budget_equilibre": _desequilibrer,
     "financeurs_participants": _solliciter_hors_campagne,

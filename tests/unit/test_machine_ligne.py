@@ -206,6 +206,11 @@ def _compte_rendu_a_valider(bloc, kwargs):
     return "justification_a_valider"
 
 
+def _compte_rendu_deja_valide(bloc, kwargs):
+    bloc.compte_rendu_valide = True
+    return "deja_valide"
+
+
 CASSER = {
     "montant_propose_valide": _proposer_plus_que_demande,
     "motif_fourni": _sans_motif,
@@ -219,6 +224,7 @@ CASSER = {
     "versement_valide": _verser_trop,
     "justification_deposee": _compte_rendu_pas_depose,
     "solde_valide": _compte_rendu_a_valider,
+    "compte_rendu_pas_encore_valide": _compte_rendu_deja_valide,
 }
 
 

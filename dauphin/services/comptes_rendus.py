@@ -1,0 +1,617 @@
+"""Le compte rendu financier (CERFA n°15059) : clôture de l'exercice, rappels, saisie par le porteur,
+dépôt, validation par chaque financeur, retards, report des dates de l'action.
+
+Les changements de statut passent par `dauphin.services.workflow` (verrou, droit, journal, commit, puis
+courriels) ; ce qui n'en est pas un (brouillon du compte rendu, report des dates) suit le même schéma :
+verrou du dossier, droit, écriture et journal dans la même transaction, courriels après le commit.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import and_, exists, select
+from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import NotFound
+
+from dauphin.extensions import db
+from dauphin.models import (
+    BeneficiairesQpv,
+    Campagne,
+    CompteRendu,
+    Demande,
+    LigneCompteRendu,
+    LigneFinancement,
+    NatureRappel,
+    RappelCompteRendu,
+    ReportDates,
+    RoleOrganisation,
+    StatutReport,
+    Utilisateur,
+    maintenant,
+)
+from dauphin.policies import Qualite, est_membre, qualite_pour
+from dauphin.services import courriels
+from dauphin.services.erreurs import Conflit, NonAutorise
+from dauphin.services.workflow import (
+    aujourdhui,
+    charger_demande_verrouillee,
+    declencher_demande,
+    en_une_transaction,
+    journaliser,
+)
+from workflows import StatutDemande, StatutLigne
+from workflows.budget import COMPTE_SUBVENTIONS, PLAN_COMPTABLE
+from workflows.compte_rendu import SEUIL_PAR_DEFAUT, echeance, verifier_compte_rendu
+
+D = StatutDemande
+MODIFIABLES = frozenset({D.a_justifier, D.justification_a_modifier})
+# Un compte rendu « en retard » : dû, pas encore déposé (ou renvoyé au porteur), échéance passée.
+EN_ATTENTE_DU_PORTEUR = (D.a_justifier, D.justification_a_modifier)
+RAPPEL_JOURS_AVANT = 30
+
+
+def seuil(demande: Demande) -> Decimal:
+    return demande.campagne.seuil_ecart_pourcentage or SEUIL_PAR_DEFAUT
+
+
+def _lien(demande: Demande, chemin: str = "") -> str:
+    return f"{current_app.config['BASE_URL']}/dossiers/{demande.id}{chemin}"
+
+
+def _lien_formulaire(demande: Demande) -> str:
+    return f"{current_app.config['BASE_URL']}/comptes-rendus/{demande.id}"
+
+
+# --- Ouverture à la clôture de l'exercice --------------------------------------------------------
+
+
+def ouvrir(demande: Demande) -> CompteRendu:
+    """Prépare le compte rendu : un poste par compte du plan du CERFA (le prévu d'après le budget de la
+    demande, 0 s'il n'y figurait pas) et un poste par subvention sollicitée au compte 74."""
+    if demande.compte_rendu is not None:
+        demande.compte_rendu.echeance = echeance(demande.annee_fin, demande.date_fin)
+        return demande.compte_rendu
+    compte_rendu = CompteRendu(echeance=echeance(demande.annee_fin, demande.date_fin))
+    ordre = 0
+    for compte in PLAN_COMPTABLE:
+        budget = [lb for lb in demande.lignes_budget if lb.compte == compte.code]
+        if compte.code == COMPTE_SUBVENTIONS:
+            for lb in budget:
+                compte_rendu.lignes.append(
+                    LigneCompteRendu(
+                        compte=compte.code,
+                        financeur_id=lb.financeur_id,
+                        financeur_libelle=lb.financeur_libelle,
+                        ordre=ordre,
+                        montant_prevu=lb.montant,
+                    )
+                )
+                ordre += 1
+            continue
+        compte_rendu.lignes.append(
+            LigneCompteRendu(
+                compte=compte.code,
+                ordre=ordre,
+                montant_prevu=sum((lb.montant for lb in budget), Decimal("0")),
+            )
+        )
+        ordre += 1
+    demande.compte_rendu = compte_rendu
+    return compte_rendu
+
+
+def apres_transition(demande: Demande, declencheur: str, utilisateur: Utilisateur | None) -> None:
+    """Appelé par `workflow.apres_transition`, dans la transaction de la transition."""
+    if declencheur == "cloturer_exercice":
+        compte_rendu = ouvrir(demande)
+        for email in courriels._emails_structure(demande):
+            courriels.ecrire(
+                email,
+                f"Demande {demande.numero} : compte rendu financier à déposer",
+                f"L’exercice de l’action « {demande.titre} » est clos. Déposez son compte rendu financier "
+                f"avant le {compte_rendu.echeance:%d/%m/%Y} : {_lien_formulaire(demande)}",
+                demande,
+            )
+    elif declencheur == "deposer_justification":
+        demande.compte_rendu.depose_le = maintenant()
+        demande.compte_rendu.depose_par_id = utilisateur.id if utilisateur else None
+        for email in courriels._emails_instructeurs(demande):
+            courriels.ecrire(
+                email,
+                f"Demande {demande.numero} : compte rendu financier déposé",
+                f"Le porteur a déposé le compte rendu financier de « {demande.titre} ». "
+                f"Validez-le pour votre ligne ou renvoyez-le avec un message : {_lien(demande)}",
+                demande,
+            )
+    elif declencheur == "retourner_justification":
+        # Le porteur va modifier le compte rendu : les validations déjà données portaient sur l'ancien.
+        # Une ligne déjà soldée garde la sienne (le solde a été payé sur cette base).
+        for ligne in demande.lignes_financement:
+            if ligne.compte_rendu_valide and ligne.statut != StatutLigne.soldee:
+                ligne.compte_rendu_valide = False
+
+
+# --- Clôture de l'exercice --------------------------------------------------------------------------
+
+
+@dataclass
+class BilanCloture:
+    annee: int
+    cloturees: list[tuple[str, date]] = field(default_factory=list)  # (numéro, échéance)
+    refusees: list[tuple[str, str]] = field(default_factory=list)  # (numéro, raison)
+
+    def __str__(self) -> str:
+        if not self.cloturees and not self.refusees:
+            return f"Exercice {self.annee} : aucune demande à clôturer (déjà fait, ou aucune subvention)."
+        lignes = [f"Exercice {self.annee} : {len(self.cloturees)} demande(s) passée(s) « à justifier »."]
+        lignes += [f"  {numero} : compte rendu dû le {jour:%d/%m/%Y}" for numero, jour in self.cloturees]
+        lignes += [f"  {numero} non clôturée : {raison}" for numero, raison in self.refusees]
+        return "\n".join(lignes)
+
+
+class ExerciceEnCours(ValueError):
+    pass
+
+
+def requete_a_cloturer(annee: int, contrat_ids=None):
+    """Les demandes financées (attribuées ou versées) dont la dernière année d'action est ≤ `annee`."""
+    requete = select(Demande.id, Demande.numero).where(
+        Demande.statut.in_((D.attribuee, D.versee)),
+        Demande.exercice + Demande.duree_annees - 1 <= annee,
+    )
+    if contrat_ids is not None:
+        requete = requete.where(
+            Demande.campagne_id.in_(select(Campagne.id).where(Campagne.contrat_id.in_(list(contrat_ids))))
+        )
+    return requete.order_by(Demande.numero)
+
+
+def cloturer(
+    annee: int, utilisateur: Utilisateur | None = None, contrat_ids=None, jour: date | None = None
+) -> BilanCloture:
+    """Passe « à justifier » les demandes financées dont l'exercice est terminé. Idempotent : une demande
+    déjà passée n'est plus « attribuée » ni « versée », une seconde exécution ne trouve rien.
+
+    `utilisateur=None` : la commande (acteur « système ») ; sinon le pilote, sur ses contrats."""
+    from workflows import TransitionRefusee
+
+    jour = jour or aujourdhui()
+    if annee >= jour.year:
+        raise ExerciceEnCours(
+            f"L’exercice {annee} n’est pas terminé : il se clôture à partir du 1er janvier {annee + 1}."
+        )
+    bilan = BilanCloture(annee)
+    for demande_id, numero in db.session.execute(requete_a_cloturer(annee, contrat_ids)).all():
+        try:
+            demande = declencher_demande(demande_id, "cloturer_exercice", utilisateur, aujourdhui=jour)
+        except (TransitionRefusee, Conflit, NonAutorise) as erreur:
+            bilan.refusees.append((numero, str(erreur) or "non autorisé"))
+            continue
+        bilan.cloturees.append((numero, demande.compte_rendu.echeance))
+    return bilan
+
+
+def apercu_cloture(annee: int, contrat_ids) -> list[tuple[str, str, int]]:
+    """Ce que la clôture ferait, par contrat : (libellé du contrat, numéro, …) pour la confirmation."""
+    return [
+        (numero, titre, contrat)
+        for numero, titre, contrat in db.session.execute(
+            select(Demande.numero, Demande.intitule, Campagne.contrat_id)
+            .join(Campagne, Campagne.id == Demande.campagne_id)
+            .where(Demande.id.in_(requete_a_cloturer(annee, contrat_ids).with_only_columns(Demande.id)))
+            .order_by(Demande.numero)
+        )
+    ]
+
+
+# --- Rappels ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class BilanRappels:
+    avant: int = 0
+    apres: int = 0
+
+    def __str__(self) -> str:
+        if not (self.avant or self.apres):
+            return "Aucun rappel à envoyer (ceux qui étaient dus ont déjà été envoyés)."
+        return f"Rappels envoyés : {self.avant} avant l’échéance, {self.apres} après l’échéance."
+
+
+def relancer(jour: date | None = None, jours_avant: int = RAPPEL_JOURS_AVANT) -> BilanRappels:
+    """Un rappel avant l'échéance (dans les `jours_avant` jours) et un après, une seule fois chacun par
+    échéance : chaque envoi est noté (table rappel_compte_rendu, unique par demande, nature et échéance)."""
+    jour = jour or aujourdhui()
+    bilan = BilanRappels()
+    for nature, condition in (
+        (
+            NatureRappel.avant,
+            and_(CompteRendu.echeance >= jour, CompteRendu.echeance <= jour + timedelta(days=jours_avant)),
+        ),
+        (NatureRappel.apres, CompteRendu.echeance < jour),
+    ):
+        deja = exists().where(
+            RappelCompteRendu.demande_id == Demande.id,
+            RappelCompteRendu.nature == nature,
+            RappelCompteRendu.echeance == CompteRendu.echeance,
+        )
+        ids = db.session.scalars(
+            select(Demande.id)
+            .join(CompteRendu, CompteRendu.demande_id == Demande.id)
+            .where(Demande.statut.in_(EN_ATTENTE_DU_PORTEUR), condition, ~deja)
+            .order_by(Demande.id)
+        ).all()
+        for demande_id in ids:
+            if _envoyer_rappel(demande_id, nature, jour):
+                setattr(bilan, nature.value, getattr(bilan, nature.value) + 1)
+    return bilan
+
+
+def _envoyer_rappel(demande_id: int, nature: NatureRappel, jour: date) -> bool:
+    demande = db.session.get(Demande, demande_id)
+    compte_rendu = demande.compte_rendu
+    destinataires = courriels._emails_structure(demande)
+    if nature is NatureRappel.avant:
+        sujet = (
+            f"Demande {demande.numero} : compte rendu financier attendu avant le "
+            f"{compte_rendu.echeance:%d/%m/%Y}"
+        )
+        corps = (
+            f"Le compte rendu financier de « {demande.titre} » est attendu avant le "
+            f"{compte_rendu.echeance:%d/%m/%Y}. Remplissez-le et faites-le attester : "
+            f"{_lien_formulaire(demande)}"
+        )
+    else:
+        sujet = f"Demande {demande.numero} : compte rendu financier en retard"
+        corps = (
+            f"Le compte rendu financier de « {demande.titre} » était attendu le "
+            f"{compte_rendu.echeance:%d/%m/%Y}. Tant qu’il manque, vos nouvelles demandes à ces "
+            f"financeurs leur sont signalées. Déposez-le : {_lien_formulaire(demande)}"
+        )
+    db.session.add(
+        RappelCompteRendu(
+            demande_id=demande.id,
+            nature=nature,
+            echeance=compte_rendu.echeance,
+            destinataires=len(destinataires),
+        )
+    )
+    for email in destinataires:
+        courriels.ecrire(email, sujet, corps, demande)
+    try:
+        en_une_transaction(lambda: None)
+    except Conflit:  # un autre processus l'a envoyé entre-temps (contrainte d'unicité) : rien n'est doublé
+        return False
+    return True
+
+
+# --- Retards ------------------------------------------------------------------------------------------
+
+
+def condition_retard(jour: date):
+    return and_(Demande.statut.in_(EN_ATTENTE_DU_PORTEUR), CompteRendu.echeance < jour)
+
+
+def a_rendre(structure_ids, jour: date | None = None) -> list[tuple[Demande, date, bool]]:
+    """Les comptes rendus attendus des structures : (demande, échéance, en retard), les retards d'abord."""
+    jour = jour or aujourdhui()
+    if not structure_ids:
+        return []
+    lignes = db.session.execute(
+        select(Demande, CompteRendu.echeance)
+        .join(CompteRendu, CompteRendu.demande_id == Demande.id)
+        .where(Demande.structure_id.in_(list(structure_ids)), Demande.statut.in_(EN_ATTENTE_DU_PORTEUR))
+        .order_by(CompteRendu.echeance, Demande.id)
+        .options(selectinload(Demande.structure))
+    ).all()
+    return [(demande, jour_echeance, jour_echeance < jour) for demande, jour_echeance in lignes]
+
+
+def retards_envers(
+    organisation_ids, structure_ids, jour: date | None = None
+) -> dict[tuple[int, int], list[str]]:
+    """(structure, financeur) → numéros des demandes dont le compte rendu dû à ce financeur (ligne votée)
+    est en retard. Une requête, quel que soit le nombre de demandes listées."""
+    jour = jour or aujourdhui()
+    if not organisation_ids or not structure_ids:
+        return {}
+    resultat: dict[tuple[int, int], list[str]] = defaultdict(list)
+    for structure_id, organisation_id, numero in db.session.execute(
+        select(Demande.structure_id, LigneFinancement.organisation_id, Demande.numero)
+        .join(CompteRendu, CompteRendu.demande_id == Demande.id)
+        .join(LigneFinancement, LigneFinancement.demande_id == Demande.id)
+        .where(
+            Demande.structure_id.in_(list(structure_ids)),
+            LigneFinancement.organisation_id.in_(list(organisation_ids)),
+            LigneFinancement.montant_vote > 0,
+            condition_retard(jour),
+        )
+        .order_by(Demande.numero)
+    ):
+        resultat[(structure_id, organisation_id)].append(numero)
+    return dict(resultat)
+
+
+def organisations_instruites(utilisateur: Utilisateur) -> set[int]:
+    return {
+        a.organisation_id
+        for a in utilisateur.adhesions_organisations
+        if a.role == RoleOrganisation.instructeur
+    }
+
+
+def retards_pour_dossier(demande: Demande, utilisateur: Utilisateur) -> dict[str, list[str]]:
+    """Pour la vue d'un dossier : nom du financeur de l'utilisateur → autres demandes de la structure dont
+    le compte rendu dû à ce financeur est en retard."""
+    organisations = {
+        ligne.organisation_id: ligne.organisation.nom
+        for ligne in demande.lignes_financement
+        if ligne.organisation_id in organisations_instruites(utilisateur)
+    }
+    retards = retards_envers(set(organisations), {demande.structure_id})
+    resultat = {}
+    for (_, organisation_id), numeros in retards.items():
+        autres = [n for n in numeros if n != demande.numero]
+        if autres:
+            resultat[organisations[organisation_id]] = autres
+    return resultat
+
+
+# --- Saisie par le porteur ----------------------------------------------------------------------------
+
+
+@dataclass
+class Saisie:
+    """Ce que le formulaire a lu (déjà converti) : le service l'écrit tel quel."""
+
+    action_realisee: bool = True
+    motif_non_realisation: str | None = None
+    bilan: str | None = None
+    public_atteint: str | None = None
+    beneficiaires_hors_qpv: int | None = None
+    beneficiaires_qpv: dict[int, int | None] = field(default_factory=dict)  # qpv_id → nombre
+    realises: dict[int, Decimal | None] = field(default_factory=dict)  # ordre du poste → montant
+    explications: dict[int, str | None] = field(default_factory=dict)
+
+
+def charger(demande_id: int, utilisateur: Utilisateur) -> Demande:
+    """La demande d'un membre de la structure, avec son compte rendu (404 sinon : rien n'est révélé)."""
+    demande = db.session.scalar(
+        select(Demande)
+        .where(Demande.id == demande_id)
+        .options(selectinload(Demande.qpvs), selectinload(Demande.lignes_financement))
+    )
+    if demande is None or not est_membre(utilisateur, demande) or demande.compte_rendu is None:
+        raise NotFound()
+    return demande
+
+
+def _texte(valeur: str | None) -> str | None:
+    return (valeur or "").strip() or None
+
+
+def enregistrer(demande_id: int, utilisateur: Utilisateur, version, saisie: Saisie) -> CompteRendu:
+    """Enregistre le brouillon du compte rendu (incomplet permis : ses règles valent à l'attestation)."""
+
+    def operation():
+        demande = charger_demande_verrouillee(demande_id)
+        if not est_membre(utilisateur, demande) or demande.compte_rendu is None:
+            raise NotFound()
+        if demande.statut not in MODIFIABLES:
+            raise Conflit(
+                f"Le compte rendu est « {demande.statut.libelle} » : il ne peut plus être modifié. "
+                "Rien n’a été enregistré."
+            )
+        compte_rendu = demande.compte_rendu
+        if version not in (None, "") and str(compte_rendu.version) != str(version):
+            raise Conflit(
+                "Le compte rendu a été modifié entre-temps par un autre membre de la structure. Votre saisie "
+                "n’a pas été enregistrée : elle est toujours affichée ci-dessous ; comparez-la avec la "
+                "version actuelle avant d’enregistrer de nouveau."
+            )
+        compte_rendu.action_realisee = saisie.action_realisee
+        compte_rendu.motif_non_realisation = _texte(saisie.motif_non_realisation)
+        compte_rendu.bilan = _texte(saisie.bilan)
+        compte_rendu.public_atteint = _texte(saisie.public_atteint)
+        compte_rendu.beneficiaires_hors_qpv = saisie.beneficiaires_hors_qpv
+        qpvs = {q.id for q in demande.qpvs}
+        existants = {b.qpv_id: b for b in compte_rendu.beneficiaires_qpv}
+        for qpv_id, nombre in saisie.beneficiaires_qpv.items():
+            if qpv_id not in qpvs:
+                continue
+            if nombre is None:
+                if qpv_id in existants:
+                    compte_rendu.beneficiaires_qpv.remove(existants[qpv_id])
+            elif qpv_id in existants:
+                existants[qpv_id].nombre = nombre
+            else:
+                compte_rendu.beneficiaires_qpv.append(BeneficiairesQpv(qpv_id=qpv_id, nombre=nombre))
+        for poste in compte_rendu.lignes:
+            if poste.ordre in saisie.realises:
+                poste.montant_realise = saisie.realises[poste.ordre]
+            if poste.ordre in saisie.explications:
+                poste.explication = _texte(saisie.explications[poste.ordre])
+        compte_rendu.modifie_le = maintenant()
+        return compte_rendu
+
+    return en_une_transaction(operation)
+
+
+def saisie_conforme_au_budget(demande: Demande, bilan: str, public_atteint: str) -> Saisie:
+    """Un compte rendu dont le réalisé est le prévu (démonstration, reprise de données)."""
+    return Saisie(
+        bilan=bilan,
+        public_atteint=public_atteint,
+        beneficiaires_qpv={q.id: demande.nb_beneficiaires or 0 for q in demande.qpvs},
+        realises={p.ordre: p.montant_prevu for p in demande.compte_rendu.lignes},
+    )
+
+
+def problemes(demande: Demande):
+    """Ce qui manque encore pour attester (affiché pendant la saisie)."""
+    return verifier_compte_rendu(demande.compte_rendu, seuil(demande))
+
+
+def deposer(demande_id: int, utilisateur: Utilisateur) -> Demande:
+    """L'attestation sur l'honneur du signataire : le compte rendu part à tous les financeurs."""
+    return declencher_demande(demande_id, "deposer_justification", utilisateur, attestation=True)
+
+
+def peut_attester(utilisateur: Utilisateur, demande: Demande) -> bool:
+    return qualite_pour(utilisateur, "deposer_justification", demande) is not None
+
+
+def a_reverser(demande: Demande) -> dict[int, Decimal]:
+    """Action attestée non réalisée : tout ce que chaque financeur a versé lui est à reverser."""
+    compte_rendu = demande.compte_rendu
+    if compte_rendu is None or compte_rendu.action_realisee or compte_rendu.depose_le is None:
+        return {}
+    return {
+        ligne.id: ligne.montant_verse or Decimal("0")
+        for ligne in demande.lignes_financement
+        if (ligne.montant_vote or 0) > 0
+    }
+
+
+# --- Report des dates de l'action ------------------------------------------------------------------
+
+
+def reports(demande: Demande) -> list[ReportDates]:
+    return list(
+        db.session.scalars(
+            select(ReportDates)
+            .where(ReportDates.demande_id == demande.id)
+            .order_by(ReportDates.id.desc())
+            .options(selectinload(ReportDates.organisation))
+        )
+    )
+
+
+class ReportInvalide(ValueError):
+    def __init__(self, champ: str, message: str):
+        self.champ = champ
+        super().__init__(message)
+
+
+def demander_report(
+    demande_id: int, utilisateur: Utilisateur, date_debut: date, date_fin: date, motif: str
+) -> ReportDates:
+    def operation():
+        demande = charger_demande_verrouillee(demande_id)
+        if not est_membre(utilisateur, demande) or demande.compte_rendu is None:
+            raise NotFound()
+        if demande.statut not in MODIFIABLES:
+            raise Conflit(f"Le dossier est « {demande.statut.libelle} » : un report n’est plus possible.")
+        if date_fin < date_debut:
+            raise ReportInvalide("date_fin", "La date de fin doit suivre la date de début.")
+        if not (motif or "").strip():
+            raise ReportInvalide("motif", "Expliquez pourquoi les dates doivent être décalées.")
+        if db.session.scalar(
+            select(ReportDates.id).where(
+                ReportDates.demande_id == demande.id, ReportDates.statut == StatutReport.en_attente
+            )
+        ):
+            raise Conflit("Une demande de report attend déjà la réponse des financeurs.")
+        report = ReportDates(
+            demande_id=demande.id,
+            date_debut=date_debut,
+            date_fin=date_fin,
+            ancienne_date_debut=demande.date_debut,
+            ancienne_date_fin=demande.date_fin,
+            motif=motif.strip(),
+            demande_par_id=utilisateur.id,
+        )
+        db.session.add(report)
+        qualite = Qualite(
+            "signataire" if peut_attester(utilisateur, demande) else "contributeur",
+            structure_id=demande.structure_id,
+        )
+        journaliser(
+            demande,
+            None,
+            "demander_report_dates",
+            demande.statut,
+            demande.statut,
+            utilisateur,
+            qualite,
+            f"Du {date_debut:%d/%m/%Y} au {date_fin:%d/%m/%Y} : {motif.strip()}",
+        )
+        for email in courriels._emails_instructeurs(demande):
+            courriels.ecrire(
+                email,
+                f"Demande {demande.numero} : report des dates de l’action demandé",
+                f"Le porteur demande à décaler l’action « {demande.titre} » du {date_debut:%d/%m/%Y} au "
+                f"{date_fin:%d/%m/%Y}.\nMotif : {motif.strip()}\nRépondez sur {_lien(demande)}",
+                demande,
+            )
+        return report
+
+    return en_une_transaction(operation)
+
+
+def organisation_decideuse(utilisateur: Utilisateur, demande: Demande) -> int | None:
+    """Le financeur au nom duquel l'utilisateur répond : un instructeur d'un financeur qui a voté."""
+    instruites = organisations_instruites(utilisateur)
+    for ligne in demande.lignes_financement:
+        if ligne.organisation_id in instruites and (ligne.montant_vote or 0) > 0:
+            return ligne.organisation_id
+    return None
+
+
+def decider_report(
+    report_id: int, utilisateur: Utilisateur, accepte: bool, reponse: str | None
+) -> ReportDates:
+    """Un financeur qui a voté accepte (les dates changent, l'échéance est recalculée) ou refuse (message
+    obligatoire). Sa réponse vaut pour le dossier ; elle est journalisée à son nom."""
+
+    def operation():
+        report = db.session.get(ReportDates, report_id)
+        if report is None:
+            raise NotFound()
+        demande = charger_demande_verrouillee(report.demande_id)
+        db.session.refresh(report)
+        organisation_id = organisation_decideuse(utilisateur, demande)
+        if organisation_id is None:
+            raise NonAutorise("decider_report_dates")
+        if report.statut != StatutReport.en_attente:
+            raise Conflit("Un autre financeur a déjà répondu à cette demande de report.")
+        if not accepte and not (reponse or "").strip():
+            raise ReportInvalide("reponse", "Écrivez le message adressé au porteur.")
+        report.statut = StatutReport.accepte if accepte else StatutReport.refuse
+        report.decide_par_id = utilisateur.id
+        report.organisation_id = organisation_id
+        report.decide_le = maintenant()
+        report.reponse = _texte(reponse)
+        commentaire = f"Report du {report.date_debut:%d/%m/%Y} au {report.date_fin:%d/%m/%Y}"
+        if accepte:
+            demande.date_debut, demande.date_fin = report.date_debut, report.date_fin
+            demande.compte_rendu.echeance = echeance(demande.annee_fin, demande.date_fin)
+            commentaire += f" accepté ; compte rendu dû le {demande.compte_rendu.echeance:%d/%m/%Y}"
+        else:
+            commentaire += f" refusé : {report.reponse}"
+        journaliser(
+            demande,
+            None,
+            "accepter_report_dates" if accepte else "refuser_report_dates",
+            demande.statut,
+            demande.statut,
+            utilisateur,
+            Qualite("instructeur", organisation_id=organisation_id),
+            commentaire,
+        )
+        for email in courriels._emails_structure(demande):
+            courriels.ecrire(
+                email,
+                f"Demande {demande.numero} : report des dates {'accepté' if accepte else 'refusé'}",
+                f"{commentaire}.\n{('Message du financeur : ' + report.reponse) if report.reponse else ''}\n"
+                f"{_lien(demande)}",
+                demande,
+            )
+        return report
+
+    return en_une_transaction(operation)
