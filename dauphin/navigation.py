@@ -30,6 +30,10 @@ def entrees(utilisateur) -> list[tuple[str, str, str]]:
         resultat.append(("Instruction", "instruction.corbeille", "instruction"))
     if utilisateur.pilotages:
         resultat.append(("Pilotage", "pilotage.contrats", "pilotage"))
+    elif utilisateur.adhesions_organisations:
+        # Les organisations signataires consultent la programmation des contrats (le pilote y accède
+        # depuis son espace de pilotage).
+        resultat.append(("Programmation", "pilotage.programmations", "pilotage"))
     if utilisateur.administrateur_national:
         resultat.append(("Administration", "administration.accueil", "administration"))
     return resultat

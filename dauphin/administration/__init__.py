@@ -46,3 +46,6 @@ def accueil():
         error_out=False,
     )
     return render_template("administration/accueil.html", chiffres=chiffres, contrats=contrats)
+
+
+from dauphin.administration import exports, tableau_de_bord  # noqa: E402, F401  (autres écrans)

@@ -40,3 +40,6 @@ def contrats():
         comptes=comptes,
         statuts=list(StatutDemande),
     )
+
+
+from dauphin.pilotage import programmation  # noqa: E402, F401  (routes de la programmation et des exports)
