@@ -70,33 +70,33 @@ def jeu(monde):
 
 
 def chiffres(i: service.Indicateurs) -> tuple:
-    return (i.deposees, i.financees, i.montant_vote, i.cr_saisis, i.cr_valides, i.cr_valides_un_financeur)
+    return (i.deposees, i.financees, i.montant_vote, i.cr_saisis, i.cr_valides, i.validations_financeurs)
 
 
 def test_indicateurs_du_service(app, monde, jeu):
     e = jeu
     t = service.tableau_de_bord(e)
-    assert chiffres(t.total) == (5, 3, Decimal("10200"), 2, 1, 2)
+    assert chiffres(t.total) == (5, 3, Decimal("10200"), 2, 1, 3)
     assert {r.cle: chiffres(r.indicateurs) for r in t.par_region} == {
-        "32": (3, 2, Decimal("9500"), 1, 1, 1),  # Hauts-de-France (Nord)
+        "32": (3, 2, Decimal("9500"), 1, 1, 2),  # Hauts-de-France (Nord)
         "76": (2, 1, Decimal("700"), 1, 0, 1),  # Occitanie (Gard)
     }
     assert [r.libelle for r in t.par_region] == ["Hauts-de-France", "Occitanie"]
     assert {r.cle: chiffres(r.indicateurs) for r in t.par_departement} == {
         "30": (2, 1, Decimal("700"), 1, 0, 1),
-        "59": (3, 2, Decimal("9500"), 1, 1, 1),
+        "59": (3, 2, Decimal("9500"), 1, 1, 2),
     }
     assert {r.cle: chiffres(r.indicateurs) for r in t.par_pilier} == {
-        "1": (3, 2, Decimal("9500"), 1, 1, 1),
+        "1": (3, 2, Decimal("9500"), 1, 1, 2),
         "2": (1, 0, Decimal("0"), 0, 0, 0),
         "3": (1, 1, Decimal("700"), 1, 0, 1),
     }
     assert {r.cle: chiffres(r.indicateurs) for r in t.par_exercice} == {
         str(e - 1): (1, 1, Decimal("400"), 0, 0, 0),
-        str(e): (5, 3, Decimal("10200"), 2, 1, 2),
+        str(e): (5, 3, Decimal("10200"), 2, 1, 3),
     }
     # Tous exercices confondus
-    assert chiffres(service.tableau_de_bord(None).total) == (6, 4, Decimal("10600"), 2, 1, 2)
+    assert chiffres(service.tableau_de_bord(None).total) == (6, 4, Decimal("10600"), 2, 1, 3)
 
 
 def test_departements_et_regions():
@@ -125,8 +125,8 @@ def test_page_du_tableau_de_bord(app, monde, jeu):
     assert reponse.status_code == 200
     page = reponse.get_data(as_text=True)
     assert f"<title>Tableau de bord national — exercice {e} — Dauphin</title>" in page
-    assert cellules(page, "par-region", "32") == ["Hauts-de-France", "3", "2", "9500,00€", "1", "1", "1"]
-    assert cellules(page, "par-region", "total") == ["Total", "5", "3", "10200,00€", "2", "1", "2"]
+    assert cellules(page, "par-region", "32") == ["Hauts-de-France", "3", "2", "9500,00€", "1", "1", "2"]
+    assert cellules(page, "par-region", "total") == ["Total", "5", "3", "10200,00€", "2", "1", "3"]
     assert cellules(page, "par-departement", "30") == ["30(Occitanie)", "2", "1", "700,00€", "1", "0", "1"]
     assert cellules(page, "par-pilier", "2")[:3] == ["2—Emploietdéveloppementéconomique", "1", "0"]
     assert cellules(page, "par-exercice", str(e - 1))[:4] == [str(e - 1), "1", "1", "400,00€"]

@@ -10,7 +10,8 @@ Définitions (issues des statuts du moteur) :
 - financée : attribuée — au moins une ligne votée > 0 € — ou au-delà (versée, à justifier, justification) ;
 - montant voté : somme des montants votés des lignes ;
 - compte rendu saisi : justification en cours, à modifier ou justifiée ; validé : demande justifiée
-  (validé par chaque financeur) ; « validé par au moins un financeur » : une ligne `compte_rendu_valide`.
+  (validé par chaque financeur) ; validations par les financeurs : lignes `compte_rendu_valide` (une
+  par financeur qui a validé le compte rendu, même si d'autres ne l'ont pas encore fait).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class Indicateurs:
     montant_vote: Decimal = Decimal("0.00")
     cr_saisis: int = 0
     cr_valides: int = 0
-    cr_valides_un_financeur: int = 0
+    validations_financeurs: int = 0
 
     def ajouter(self, autre: Indicateurs) -> None:
         self.deposees += autre.deposees
@@ -54,7 +55,7 @@ class Indicateurs:
         self.montant_vote += autre.montant_vote
         self.cr_saisis += autre.cr_saisis
         self.cr_valides += autre.cr_valides
-        self.cr_valides_un_financeur += autre.cr_valides_un_financeur
+        self.validations_financeurs += autre.validations_financeurs
 
 
 @dataclass
@@ -78,7 +79,16 @@ def _pilier():
     return func.coalesce(Thematique.parent_code, Thematique.code)
 
 
-def _comptes(*groupes, exercice: int | None):
+def _territoire_et_pilier(requete):
+    """Les jointures du département (contrat) et du pilier : la série par exercice n'en a pas besoin."""
+    return (
+        requete.join(Campagne, Campagne.id == Demande.campagne_id)
+        .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
+        .outerjoin(Thematique, Thematique.code == Demande.thematique_code)
+    )
+
+
+def _comptes(*groupes, exercice: int | None, detail: bool = True):
     """Comptes sur la demande, groupés par `groupes` : un passage sur les demandes transmises."""
     requete = (
         select(
@@ -89,35 +99,33 @@ def _comptes(*groupes, exercice: int | None):
             func.sum(case((Demande.statut.in_(CR_VALIDES), 1), else_=0)),
         )
         .select_from(Demande)
-        .join(Campagne, Campagne.id == Demande.campagne_id)
-        .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
-        .outerjoin(Thematique, Thematique.code == Demande.thematique_code)
         .where(Demande.numero.is_not(None))
         .group_by(*groupes)
     )
+    if detail:
+        requete = _territoire_et_pilier(requete)
     if exercice is not None:
         requete = requete.where(Demande.exercice == exercice)
     return db.session.execute(requete).all()
 
 
-def _montants(*groupes, exercice: int | None):
-    """Montants votés et comptes rendus validés par au moins un financeur, groupés comme `_comptes`."""
+def _montants(*groupes, exercice: int | None, detail: bool = True):
+    """Montants votés, groupés comme `_comptes`."""
     requete = (
         select(
             *groupes,
             type_coerce(func.coalesce(func.sum(LigneFinancement.montant_vote), 0), Montant()),
-            func.count(
-                func.distinct(case((LigneFinancement.compte_rendu_valide, LigneFinancement.demande_id)))
-            ),
+            # Une validation par ligne (par financeur) : une somme, parallélisable ; compter les demandes
+            # distinctes demanderait un tri ou un hachage de plus sur 750 000 lignes.
+            func.sum(case((LigneFinancement.compte_rendu_valide, 1), else_=0)),
         )
         .select_from(LigneFinancement)
         .join(Demande, Demande.id == LigneFinancement.demande_id)
-        .join(Campagne, Campagne.id == Demande.campagne_id)
-        .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
-        .outerjoin(Thematique, Thematique.code == Demande.thematique_code)
         .where(Demande.numero.is_not(None))
         .group_by(*groupes)
     )
+    if detail:
+        requete = _territoire_et_pilier(requete)
     if exercice is not None:
         requete = requete.where(Demande.exercice == exercice)
     return db.session.execute(requete).all()
@@ -134,8 +142,8 @@ def _indicateurs(comptes, montants, n: int) -> dict[tuple, Indicateurs]:
         i.cr_saisis, i.cr_valides = int(saisis or 0), int(valides or 0)
     for rangee in montants:
         cle = tuple(rangee[:n])
-        i = resultat[cle]
-        i.montant_vote, i.cr_valides_un_financeur = Decimal(rangee[n]), rangee[n + 1]
+        resultat[cle].montant_vote = Decimal(rangee[n])
+        resultat[cle].validations_financeurs = int(rangee[n + 1] or 0)
     return resultat
 
 
@@ -146,7 +154,9 @@ def exercices() -> list[int]:
 def tableau_de_bord(exercice: int | None) -> TableauDeBord:
     """Les indicateurs de l'exercice (tous exercices avec None), et la série de tous les exercices."""
     par_annee = _indicateurs(
-        _comptes(Demande.exercice, exercice=None), _montants(Demande.exercice, exercice=None), 1
+        _comptes(Demande.exercice, exercice=None, detail=False),
+        _montants(Demande.exercice, exercice=None, detail=False),
+        1,
     )
     par_exercice = [Rangee(str(annee), str(annee), i) for (annee,), i in sorted(par_annee.items())]
 
