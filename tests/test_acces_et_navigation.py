@@ -78,8 +78,8 @@ def test_redirection_apres_connexion_reste_sur_le_site(client, monde):
     ("role", "attendus"),
     [
         ("signataire", ["Mes demandes", "Mes structures"]),
-        ("instructeur_etat", ["Instruction"]),
-        ("partenaire_caf", ["Instruction"]),
+        ("instructeur_etat", ["Instruction", "Programmation"]),
+        ("partenaire_caf", ["Instruction", "Programmation"]),
         ("pilote", ["Instruction", "Pilotage"]),
         ("admin_national", ["Administration"]),
         ("sans_role", ["Mes structures"]),
