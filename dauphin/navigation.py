@@ -32,6 +32,10 @@ def entrees(utilisateur) -> list[tuple[str, str, str]]:
         resultat.append(("Comités", "comites.liste", "comites"))
     if utilisateur.pilotages:
         resultat.append(("Pilotage", "pilotage.contrats", "pilotage,justification"))
+    elif utilisateur.adhesions_organisations:
+        # Les organisations signataires consultent la programmation des contrats (le pilote y accède
+        # depuis son espace de pilotage).
+        resultat.append(("Programmation", "pilotage.programmations", "pilotage"))
     if utilisateur.administrateur_national:
         resultat.append(("Administration", "administration.accueil", "administration"))
     if utilisateur.administrateur_national or any(

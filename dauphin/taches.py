@@ -50,3 +50,11 @@ def generer_acte(ligne_id: int) -> int | None:
 
     with _contexte():
         return enregistrer_acte(ligne_id)
+
+
+def exporter_programmation_nationale(exercice: int, format_: str, nom: str) -> int:
+    """L'export national de la programmation d'un exercice, écrit dans instance/exports/."""
+    from dauphin.services.exports import produire_export_national
+
+    with _contexte():
+        return produire_export_national(exercice, format_, nom)

@@ -78,8 +78,8 @@ def test_redirection_apres_connexion_reste_sur_le_site(client, monde):
     ("role", "attendus"),
     [
         ("signataire", ["Mes demandes", "Mes structures"]),
-        ("instructeur_etat", ["Instruction", "Comités", "Jetons d’API"]),
-        ("partenaire_caf", ["Instruction", "Comités"]),
+        ("instructeur_etat", ["Instruction", "Comités", "Programmation", "Jetons d’API"]),
+        ("partenaire_caf", ["Instruction", "Comités", "Programmation"]),
         ("pilote", ["Instruction", "Comités", "Pilotage"]),
         ("admin_national", ["Administration", "Jetons d’API"]),
         ("sans_role", ["Mes structures"]),

@@ -315,6 +315,32 @@ MATRICE: dict[str, Entree] = {
     ),
     "administration.thematique": entree(lambda o: "/administration/thematiques/1.5/modifier", ADMIN),
     "administration.thematiques": entree(lambda o: "/administration/thematiques", ADMIN),
+    # Programmation : le pilote, les signataires du contrat (lecture), l'administration nationale.
+    "pilotage.programmations": entree(
+        lambda o: "/pilotage/programmation/",
+        {
+            "instructeur",
+            "instructeur_autre_financeur",
+            "partenaire_autre_contrat",
+            "pilote",
+            "admin_national",
+        },
+    ),
+    "pilotage.programmation": entree(
+        lambda o: f"/pilotage/programmation/{o['campagne']}", {"instructeur", "pilote", "admin_national"}
+    ),
+    "pilotage.export_csv": entree(
+        lambda o: f"/pilotage/programmation/{o['campagne']}/export.csv",
+        {"instructeur", "pilote", "admin_national"},
+    ),
+    "pilotage.export_xlsx": entree(
+        lambda o: f"/pilotage/programmation/{o['campagne']}/export.xlsx",
+        {"instructeur", "pilote", "admin_national"},
+    ),
+    "administration.tableau_de_bord": entree(lambda o: "/administration/tableau-de-bord", ADMIN),
+    "administration.exports": entree(lambda o: "/administration/exports", ADMIN),
+    # Un export inconnu n'existe pour personne (les exports produits : tests/test_programmation.py).
+    "administration.telecharger_export": entree(lambda o: "/administration/exports/inconnu.xlsx", set()),
     # Campagnes : le pilote du contrat.
     "pilotage.nouvelle_campagne": entree(
         lambda o: f"/pilotage/campagnes/nouvelle?contrat={o['contrat']}", {"pilote"}

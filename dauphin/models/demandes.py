@@ -38,6 +38,7 @@ class Demande(db.Model):
         Index("ix_demande_campagne_statut", "campagne_id", "statut"),
         Index("ix_demande_exercice_statut", "exercice", "statut"),
         Index("ix_demande_transmise_le_id", "transmise_le", "id"),
+        Index("ix_demande_campagne_numero", "campagne_id", "numero"),  # programmation par numéro
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -44,3 +44,4 @@ def contrats():
 
 # Écrans ajoutés au même blueprint (modules séparés, enregistrés à l'import).
 import dauphin.pilotage.campagnes  # noqa: E402,F401
+from dauphin.pilotage import programmation  # noqa: E402, F401  (routes de la programmation et des exports)

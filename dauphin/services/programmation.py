@@ -1,0 +1,658 @@
+"""Programmation d'un contrat de ville pour un exercice (une campagne), et programmation nationale.
+
+Une ligne par demande transmise : numéro, structure, intitulé, thématique, QPV, statut, et pour chaque
+financeur de la campagne les montants demandé, proposé, voté et versé de sa ligne (les lignes « sans
+suite » — financeur retiré du budget par le porteur — ne comptent pas). Totaux par financeur et par pilier
+de la nomenclature, consommation des enveloppes.
+
+Tout est calculé en SQL, en un nombre de requêtes fixe quel que soit le nombre de demandes :
+- les montants de chaque demande sont « pivotés » en une seule requête (une colonne SUM(CASE …) par
+  financeur et par montant), sur les seules lignes des demandes du périmètre (campagne ou exercice) ;
+- les QPV sont concaténés par demande (string_agg / group_concat) ;
+- la page est un LIMIT/OFFSET sur l'index `demande (campagne_id, statut)` ; l'export parcourt la même
+  requête avec un curseur côté serveur (`yield_per`) : la mémoire ne dépend pas du nombre de lignes.
+
+API sans Flask ni vue (réutilisable par une API JSON) : `programmation()` rend une page et ses totaux en
+données simples, `iterer_lignes()` et `iterer_lignes_nationales()` les lignes d'un export.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select, type_coerce, union
+
+from dauphin.extensions import db
+from dauphin.models import (
+    Campagne,
+    ContratDeVille,
+    Demande,
+    Enveloppe,
+    LigneFinancement,
+    Organisation,
+    PartenaireContrat,
+    Qpv,
+    Structure,
+    Thematique,
+    TypeOrganisation,
+    Utilisateur,
+    demande_qpv,
+)
+from dauphin.models.types import Montant
+from workflows import StatutDemande, StatutLigne
+
+ZERO = Decimal("0.00")
+CHAMPS = ("demande", "propose", "vote", "verse")
+LIBELLES_CHAMPS = {"demande": "demandé", "propose": "proposé", "vote": "voté", "verse": "versé"}
+NUMERO_COMPLET = re.compile(r"\d{4}-\d{6}")
+
+
+# --- Données rendues ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Montants:
+    demande: Decimal = ZERO
+    propose: Decimal = ZERO
+    vote: Decimal = ZERO
+    verse: Decimal = ZERO
+
+    def __add__(self, autre: Montants) -> Montants:
+        return Montants(*(getattr(self, c) + getattr(autre, c) for c in CHAMPS))
+
+    def en_dict(self) -> dict[str, str]:
+        return {c: str(getattr(self, c)) for c in CHAMPS}
+
+
+@dataclass(frozen=True)
+class Financeur:
+    """Une colonne de financeur : une organisation (campagne) ou un type d'organisation (national)."""
+
+    cle: Any
+    nom: str
+
+
+@dataclass(frozen=True)
+class LigneProgrammation:
+    demande_id: int
+    numero: str
+    exercice: int
+    contrat_code: str
+    contrat_libelle: str
+    departement: str
+    structure: str
+    siret: str
+    intitule: str
+    thematique_code: str | None
+    thematique_libelle: str | None
+    pilier_code: str | None
+    qpvs: tuple[str, ...]
+    statut: StatutDemande
+    montants: dict[Any, Montants]  # par clé de financeur
+    total: Montants
+
+    def en_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.demande_id,
+            "numero": self.numero,
+            "exercice": self.exercice,
+            "contrat": {"code": self.contrat_code, "libelle": self.contrat_libelle},
+            "departement": self.departement,
+            "structure": {"nom": self.structure, "siret": self.siret},
+            "intitule": self.intitule,
+            "thematique": {"code": self.thematique_code, "libelle": self.thematique_libelle},
+            "pilier": self.pilier_code,
+            "qpv": list(self.qpvs),
+            "statut": self.statut.value,
+            "montants": {str(cle): m.en_dict() for cle, m in self.montants.items()},
+            "total": self.total.en_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class TotalPilier:
+    code: str | None
+    libelle: str
+    nombre: int
+    montants: Montants
+
+
+@dataclass(frozen=True)
+class ConsommationEnveloppe:
+    organisation_id: int
+    organisation: str
+    total: Decimal
+    engage: Decimal  # voté
+    verse: Decimal
+
+    @property
+    def reste(self) -> Decimal:
+        return self.total - self.engage
+
+    @property
+    def taux(self) -> int:
+        """Part engagée de l'enveloppe, en pourcentage entier (0 pour une enveloppe nulle)."""
+        return int(self.engage * 100 / self.total) if self.total else 0
+
+
+@dataclass
+class Filtres:
+    statut: StatutDemande | None = None
+    thematique: str | None = None  # un pilier (« 1 ») vaut lui et ses sous-thèmes
+    qpv_id: int | None = None
+    financeur_id: int | None = None
+    recherche: str | None = None
+    _codes: list[str] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def actifs(self) -> bool:
+        return any((self.statut, self.thematique, self.qpv_id, self.financeur_id, self.recherche))
+
+    def codes_thematiques(self) -> list[str]:
+        """Les codes du filtre thématique, lus une fois (un pilier : lui et ses sous-thèmes)."""
+        if self._codes is None:
+            self._codes = thematiques_du_filtre(self.thematique) if self.thematique else []
+        return self._codes
+
+
+@dataclass
+class Programmation:
+    campagne_id: int
+    exercice: int
+    contrat_id: int
+    contrat_code: str
+    contrat_libelle: str
+    financeurs: list[Financeur]
+    lignes: list[LigneProgrammation]
+    total: int  # demandes correspondant aux filtres (toutes pages)
+    page: int
+    par_page: int
+    totaux_financeurs: dict[int, Montants]
+    total_general: Montants
+    piliers: list[TotalPilier]
+    enveloppes: list[ConsommationEnveloppe] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.par_page))
+
+    def en_dict(self) -> dict[str, Any]:
+        """Données simples (chaînes, nombres, listes) : prêtes pour une réponse JSON."""
+        return {
+            "campagne": self.campagne_id,
+            "exercice": self.exercice,
+            "contrat": {"id": self.contrat_id, "code": self.contrat_code, "libelle": self.contrat_libelle},
+            "financeurs": [{"id": f.cle, "nom": f.nom} for f in self.financeurs],
+            "demandes": [ligne.en_dict() for ligne in self.lignes],
+            "pagination": {"page": self.page, "par_page": self.par_page, "total": self.total},
+            "totaux": {
+                "financeurs": {str(cle): m.en_dict() for cle, m in self.totaux_financeurs.items()},
+                "general": self.total_general.en_dict(),
+                "piliers": [
+                    {"code": p.code, "libelle": p.libelle, "nombre": p.nombre, **p.montants.en_dict()}
+                    for p in self.piliers
+                ],
+            },
+            "enveloppes": [
+                {
+                    "financeur": e.organisation_id,
+                    "nom": e.organisation,
+                    "total": str(e.total),
+                    "engage": str(e.engage),
+                    "verse": str(e.verse),
+                    "reste": str(e.reste),
+                }
+                for e in self.enveloppes
+            ],
+        }
+
+
+# --- Droits -------------------------------------------------------------------------------------
+
+
+def qualite_programmation(utilisateur: Utilisateur, contrat_id: int) -> str | None:
+    """« pilote », « partenaire » (membre d'une organisation signataire : en lecture), « national »,
+    ou None si l'utilisateur ne voit pas la programmation de ce contrat."""
+    if not utilisateur.is_authenticated:
+        return None
+    if any(p.contrat_id == contrat_id for p in utilisateur.pilotages):
+        return "pilote"
+    organisations = [a.organisation_id for a in utilisateur.adhesions_organisations]
+    if organisations and db.session.scalar(
+        select(func.count())
+        .select_from(PartenaireContrat)
+        .where(
+            PartenaireContrat.contrat_id == contrat_id, PartenaireContrat.organisation_id.in_(organisations)
+        )
+    ):
+        return "partenaire"
+    if utilisateur.administrateur_national:
+        return "national"
+    return None
+
+
+def contrats_visibles(utilisateur: Utilisateur) -> ColumnElement[bool]:
+    """Condition SQL sur `Campagne` : les campagnes dont l'utilisateur voit la programmation."""
+    if utilisateur.administrateur_national:
+        return Campagne.id.is_not(None)
+    conditions = []
+    pilotes = [p.contrat_id for p in utilisateur.pilotages]
+    if pilotes:
+        conditions.append(Campagne.contrat_id.in_(pilotes))
+    organisations = [a.organisation_id for a in utilisateur.adhesions_organisations]
+    if organisations:
+        conditions.append(
+            Campagne.contrat_id.in_(
+                select(PartenaireContrat.contrat_id).where(
+                    PartenaireContrat.organisation_id.in_(organisations)
+                )
+            )
+        )
+    return or_(*conditions) if conditions else false()
+
+
+# --- Requêtes -------------------------------------------------------------------------------------
+
+
+def _pilier():
+    """Le pilier (1er niveau de la nomenclature) de la thématique jointe."""
+    return func.coalesce(Thematique.parent_code, Thematique.code)
+
+
+def _concatener(colonne):
+    if db.engine.dialect.name == "postgresql":
+        return func.string_agg(colonne, ",")
+    return func.group_concat(colonne, ",")
+
+
+def _motif(texte: str) -> str:
+    echappe = texte.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{echappe}%"
+
+
+def thematiques_du_filtre(code: str) -> list[str]:
+    """Un pilier vaut lui et ses sous-thèmes ; un sous-thème, lui seul."""
+    return list(
+        db.session.scalars(
+            select(Thematique.code).where(or_(Thematique.code == code, Thematique.parent_code == code))
+        )
+    )
+
+
+def _demandes(portee: ColumnElement[bool], filtres: Filtres | None) -> Select:
+    """SELECT demande.id du périmètre (demandes transmises) et des filtres : sous-requête réutilisée."""
+    return _filtrer(select(Demande.id), portee, filtres)
+
+
+def _filtrer(requete: Select, portee: ColumnElement[bool], filtres: Filtres | None) -> Select:
+    """Les conditions du périmètre et des filtres, posées sur une requête qui lit `demande`.
+
+    Posées directement (plutôt que `demande_id IN (…)`), elles laissent PostgreSQL partir de l'index
+    `demande (campagne_id, statut)` puis descendre aux lignes par leur index (demande_id, …) : sans quoi il
+    parcourt les 750 000 lignes de financement pour une campagne de quelques milliers de demandes."""
+    requete = requete.where(portee, Demande.numero.is_not(None))
+    filtres = filtres or Filtres()
+    if filtres.statut is not None:
+        requete = requete.where(Demande.statut == filtres.statut)
+    if filtres.thematique:
+        requete = requete.where(Demande.thematique_code.in_(filtres.codes_thematiques()))
+    if filtres.qpv_id is not None:
+        requete = requete.where(
+            Demande.id.in_(select(demande_qpv.c.demande_id).where(demande_qpv.c.qpv_id == filtres.qpv_id))
+        )
+    if filtres.financeur_id is not None:
+        requete = requete.where(
+            Demande.id.in_(
+                select(LigneFinancement.demande_id).where(
+                    LigneFinancement.organisation_id == filtres.financeur_id,
+                    LigneFinancement.statut != StatutLigne.abandonnee,
+                )
+            )
+        )
+    if filtres.recherche:
+        texte = filtres.recherche.strip()
+        if NUMERO_COMPLET.fullmatch(texte):
+            requete = requete.where(Demande.numero == texte)
+        else:
+            motif = _motif(texte)
+            requete = requete.where(
+                or_(
+                    Demande.numero.ilike(motif, escape="\\"),
+                    Demande.intitule.ilike(motif, escape="\\"),
+                    Demande.structure_id.in_(
+                        select(Structure.id).where(
+                            or_(
+                                Structure.raison_sociale.ilike(motif, escape="\\"),
+                                Structure.sigle.ilike(motif, escape="\\"),
+                                Structure.siret == texte.replace(" ", ""),
+                            )
+                        )
+                    ),
+                )
+            )
+    return requete
+
+
+def _lignes_actives():
+    return LigneFinancement.statut != StatutLigne.abandonnee
+
+
+def _requete_lignes(portee: ColumnElement[bool], filtres: Filtres | None, cle, cles: list) -> Select:
+    """Une ligne par demande : identité, thématique, QPV concaténés et montants pivotés par financeur.
+
+    `cle` : l'expression qui range une ligne de financement sous un financeur (organisation_id, ou le
+    type de l'organisation pour la programmation nationale) ; `cles` : les valeurs à mettre en colonnes.
+    """
+    perimetre = select(Demande.id).where(portee, Demande.numero.is_not(None))
+    colonnes_montants = []
+    for i, valeur in enumerate(cles):
+        for champ, colonne in (
+            ("demande", LigneFinancement.montant_demande),
+            ("propose", LigneFinancement.montant_propose),
+            ("vote", LigneFinancement.montant_vote),
+            ("verse", LigneFinancement.montant_verse),
+        ):
+            colonnes_montants.append(
+                type_coerce(func.sum(case((cle == valeur, colonne))), Montant()).label(f"m{i}_{champ}")
+            )
+    montants = select(LigneFinancement.demande_id, *colonnes_montants).where(
+        LigneFinancement.demande_id.in_(perimetre), _lignes_actives()
+    )
+    if cle is not LigneFinancement.organisation_id:  # rangées par type d'organisation
+        montants = montants.join(Organisation, Organisation.id == LigneFinancement.organisation_id)
+    montants = montants.group_by(LigneFinancement.demande_id).subquery("montants")
+    qpvs = (
+        select(demande_qpv.c.demande_id, _concatener(Qpv.code).label("codes"))
+        .join(Qpv, Qpv.id == demande_qpv.c.qpv_id)
+        .where(demande_qpv.c.demande_id.in_(perimetre))
+        .group_by(demande_qpv.c.demande_id)
+        .subquery("qpvs")
+    )
+    return (
+        select(
+            Demande.id,
+            Demande.numero,
+            Demande.exercice,
+            ContratDeVille.code,
+            ContratDeVille.libelle,
+            ContratDeVille.departement,
+            Structure.raison_sociale,
+            Structure.sigle,
+            Structure.siret,
+            Demande.intitule,
+            Demande.thematique_code,
+            Thematique.libelle,
+            _pilier().label("pilier"),
+            qpvs.c.codes,
+            Demande.statut,
+            *[montants.c[f"m{i}_{champ}"] for i in range(len(cles)) for champ in CHAMPS],
+        )
+        .select_from(Demande)
+        .join(Campagne, Campagne.id == Demande.campagne_id)
+        .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
+        .join(Structure, Structure.id == Demande.structure_id)
+        .outerjoin(Thematique, Thematique.code == Demande.thematique_code)
+        .outerjoin(qpvs, qpvs.c.demande_id == Demande.id)
+        .outerjoin(montants, montants.c.demande_id == Demande.id)
+        .where(Demande.id.in_(_demandes(portee, filtres)))
+    )
+
+
+def _ligne(rangee, cles: list) -> LigneProgrammation:
+    montants: dict[Any, Montants] = {}
+    total = Montants()
+    for i, valeur in enumerate(cles):
+        base = 15 + 4 * i
+        m = Montants(*(rangee[base + j] if rangee[base + j] is not None else ZERO for j in range(4)))
+        montants[valeur] = m
+        total = total + m
+    sigle = rangee[7]
+    return LigneProgrammation(
+        demande_id=rangee[0],
+        numero=rangee[1],
+        exercice=rangee[2],
+        contrat_code=rangee[3],
+        contrat_libelle=rangee[4],
+        departement=rangee[5],
+        structure=f"{rangee[6]} ({sigle})" if sigle else rangee[6],
+        siret=rangee[8],
+        intitule=rangee[9] or "Demande sans intitulé",
+        thematique_code=rangee[10],
+        thematique_libelle=rangee[11],
+        pilier_code=rangee[12],
+        qpvs=tuple(sorted(rangee[13].split(","))) if rangee[13] else (),
+        statut=StatutDemande(rangee[14]),
+        montants=montants,
+        total=total,
+    )
+
+
+def financeurs_campagne(campagne_id: int) -> list[Financeur]:
+    """Les financeurs de la campagne : ceux qui y ont une enveloppe, et ceux qu'une demande sollicite."""
+    ids = union(
+        select(Enveloppe.organisation_id.label("id")).where(Enveloppe.campagne_id == campagne_id),
+        select(LigneFinancement.organisation_id.label("id"))
+        .join(Demande, Demande.id == LigneFinancement.demande_id)
+        .where(Demande.campagne_id == campagne_id, _lignes_actives())
+        .distinct(),
+    ).subquery()
+    return [
+        Financeur(i, nom)
+        for i, nom in db.session.execute(
+            select(Organisation.id, Organisation.nom)
+            .where(Organisation.id.in_(select(ids.c.id)))
+            .order_by(Organisation.nom)
+        )
+    ]
+
+
+def _somme(colonne):
+    return type_coerce(func.coalesce(func.sum(colonne), 0), Montant())
+
+
+def _sommes():
+    return (
+        _somme(LigneFinancement.montant_demande),
+        _somme(LigneFinancement.montant_propose),
+        _somme(LigneFinancement.montant_vote),
+        _somme(LigneFinancement.montant_verse),
+    )
+
+
+def totaux_par_financeur(portee, filtres: Filtres | None) -> dict[int, Montants]:
+    return {
+        organisation_id: Montants(*montants)
+        for organisation_id, *montants in db.session.execute(
+            _filtrer(
+                select(LigneFinancement.organisation_id, *_sommes())
+                .select_from(Demande)
+                .join(LigneFinancement, LigneFinancement.demande_id == Demande.id)
+                .where(_lignes_actives()),
+                portee,
+                filtres,
+            ).group_by(LigneFinancement.organisation_id)
+        )
+    }
+
+
+def totaux_par_pilier(portee, filtres: Filtres | None) -> list[TotalPilier]:
+    pilier = _pilier()
+    libelles = dict(db.session.execute(select(Thematique.code, Thematique.libelle)).tuples().all())
+    resultats = db.session.execute(
+        _filtrer(
+            select(pilier, func.count(func.distinct(Demande.id)), *_sommes())
+            .select_from(Demande)
+            .outerjoin(Thematique, Thematique.code == Demande.thematique_code)
+            .outerjoin(LigneFinancement, and_(LigneFinancement.demande_id == Demande.id, _lignes_actives())),
+            portee,
+            filtres,
+        ).group_by(pilier)
+    ).all()
+    piliers = [
+        TotalPilier(
+            code, libelles.get(code, "Sans thématique") if code else "Sans thématique", n, Montants(*m)
+        )
+        for code, n, *m in resultats
+    ]
+    return sorted(piliers, key=lambda p: (p.code is None, p.code or ""))
+
+
+def consommation_enveloppes(campagne_id: int) -> list[ConsommationEnveloppe]:
+    """Par financeur de la campagne : enveloppe, engagé (voté), versé — comme `services.enveloppes`."""
+    montants = (
+        select(
+            LigneFinancement.organisation_id,
+            _somme(LigneFinancement.montant_vote).label("vote"),
+            _somme(LigneFinancement.montant_verse).label("verse"),
+        )
+        .join(Demande, Demande.id == LigneFinancement.demande_id)
+        .where(Demande.campagne_id == campagne_id)
+        .group_by(LigneFinancement.organisation_id)
+        .subquery()
+    )
+    return [
+        ConsommationEnveloppe(organisation_id, nom, total, vote if vote is not None else ZERO, verse or ZERO)
+        for organisation_id, nom, total, vote, verse in db.session.execute(
+            select(
+                Enveloppe.organisation_id,
+                Organisation.nom,
+                Enveloppe.montant,
+                montants.c.vote,
+                montants.c.verse,
+            )
+            .join(Organisation, Organisation.id == Enveloppe.organisation_id)
+            .outerjoin(montants, montants.c.organisation_id == Enveloppe.organisation_id)
+            .where(Enveloppe.campagne_id == campagne_id)
+            .order_by(Organisation.nom)
+        )
+    ]
+
+
+def _campagne(campagne_id: int):
+    return db.session.execute(
+        select(Campagne.id, Campagne.exercice, ContratDeVille.id, ContratDeVille.code, ContratDeVille.libelle)
+        .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
+        .where(Campagne.id == campagne_id)
+    ).one_or_none()
+
+
+def programmation(
+    campagne_id: int, filtres: Filtres | None = None, *, page: int = 1, par_page: int = 50
+) -> Programmation | None:
+    """La programmation d'une campagne : une page de demandes, les totaux (sur toutes les demandes
+    filtrées) et la consommation des enveloppes (sur toute la campagne). None : campagne inconnue.
+
+    Dix requêtes au plus, quel que soit le nombre de demandes. Les droits sont vérifiés par l'appelant
+    (`qualite_programmation`)."""
+    campagne = _campagne(campagne_id)
+    if campagne is None:
+        return None
+    portee = Demande.campagne_id == campagne_id
+    financeurs = financeurs_campagne(campagne_id)
+    cles = [f.cle for f in financeurs]
+    total = db.session.scalar(_filtrer(select(func.count()).select_from(Demande), portee, filtres))
+    page = max(1, page)
+    # D'abord les identifiants de la page (index), puis le détail de ces seules demandes : les montants et
+    # les QPV ne sont agrégés que pour elles, par les index de leurs lignes.
+    ids = db.session.scalars(
+        _demandes(portee, filtres).order_by(Demande.numero).limit(par_page).offset((page - 1) * par_page)
+    ).all()
+    rangees = db.session.execute(
+        _requete_lignes(Demande.id.in_(ids), None, LigneFinancement.organisation_id, cles).order_by(
+            Demande.numero
+        )
+    ).all()
+    totaux = totaux_par_financeur(portee, filtres)
+    general = Montants()
+    for montants in totaux.values():
+        general = general + montants
+    return Programmation(
+        campagne_id=campagne.id,
+        exercice=campagne.exercice,
+        contrat_id=campagne[2],
+        contrat_code=campagne.code,
+        contrat_libelle=campagne.libelle,
+        financeurs=financeurs,
+        lignes=[_ligne(r, cles) for r in rangees],
+        total=total,
+        page=page,
+        par_page=par_page,
+        totaux_financeurs=totaux,
+        total_general=general,
+        piliers=totaux_par_pilier(portee, filtres),
+        enveloppes=consommation_enveloppes(campagne_id),
+    )
+
+
+TAILLE_LOT = 1000
+
+
+def iterer_lignes(
+    campagne_id: int, filtres: Filtres | None, financeurs: list[Financeur]
+) -> Iterator[LigneProgrammation]:
+    """Toutes les demandes filtrées d'une campagne, par numéro, lues par lots (curseur côté serveur)."""
+    cles = [f.cle for f in financeurs]
+    requete = _requete_lignes(
+        Demande.campagne_id == campagne_id, filtres, LigneFinancement.organisation_id, cles
+    ).order_by(Demande.numero)
+    for rangee in db.session.execute(requete.execution_options(yield_per=TAILLE_LOT)):
+        yield _ligne(rangee, cles)
+
+
+TYPES_NATIONAUX = list(TypeOrganisation)
+
+
+def financeurs_nationaux(exercice: int) -> list[Financeur]:
+    """Les types de financeurs sollicités sur l'exercice, dans l'ordre de l'énumération."""
+    presents = set(
+        db.session.scalars(
+            select(Organisation.type_organisation)
+            .where(
+                Organisation.id.in_(
+                    select(LigneFinancement.organisation_id)
+                    .join(Demande, Demande.id == LigneFinancement.demande_id)
+                    .where(Demande.exercice == exercice)
+                )
+            )
+            .distinct()
+        )
+    )
+    return [Financeur(t, t.libelle) for t in TYPES_NATIONAUX if t in presents]
+
+
+def iterer_lignes_nationales(exercice: int, financeurs: list[Financeur]) -> Iterator[LigneProgrammation]:
+    """Toutes les demandes transmises d'un exercice, tous contrats, montants par type de financeur ;
+    par contrat puis numéro, lues par lots (curseur côté serveur : mémoire bornée)."""
+    cles = [f.cle for f in financeurs]
+    requete = _requete_lignes(
+        Demande.exercice == exercice, None, Organisation.type_organisation, cles
+    ).order_by(ContratDeVille.code, Demande.numero)
+    for rangee in db.session.execute(requete.execution_options(yield_per=TAILLE_LOT)):
+        yield _ligne(rangee, cles)
+
+
+def exercices_disponibles() -> list[int]:
+    return list(db.session.scalars(select(Campagne.exercice).distinct().order_by(Campagne.exercice.desc())))
+
+
+__all__ = [
+    "ConsommationEnveloppe",
+    "Filtres",
+    "Financeur",
+    "LigneProgrammation",
+    "Montants",
+    "Programmation",
+    "TotalPilier",
+    "consommation_enveloppes",
+    "contrats_visibles",
+    "financeurs_campagne",
+    "financeurs_nationaux",
+    "iterer_lignes",
+    "iterer_lignes_nationales",
+    "programmation",
+    "qualite_programmation",
+]

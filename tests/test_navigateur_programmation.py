@@ -1,0 +1,69 @@
+"""Dans Chromium (Playwright) : le pilote suit la programmation de son contrat, la filtre et l'exporte ;
+l'administration nationale consulte le tableau de bord et prépare l'export national. Chaque page est
+auditée avec axe-core (RGAA/WCAG A-AA) ; captures dans test-artifacts/programmation/."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.navigateur import chromium_disponible, navigateur, serveur_local
+from tests.test_programmation import jeu  # noqa: F401  (fixture : le jeu de données connu)
+
+pytestmark = pytest.mark.skipif(
+    not chromium_disponible(), reason="Chromium absent : `make test` l’installe (paquet Debian chromium)."
+)
+
+
+@pytest.fixture
+def captures(artefacts):
+    dossier = artefacts / "programmation"
+    dossier.mkdir(exist_ok=True)
+    for ancienne in dossier.glob("*.png"):
+        ancienne.unlink()
+    return dossier
+
+
+def connecter(page, adresse, email):
+    page.goto(adresse + "/compte/connexion")
+    page.get_by_label("Adresse électronique").fill(email)
+    page.get_by_label("Mot de passe").fill("mot-de-passe-de-test")
+    page.get_by_role("button", name="Se connecter").click()
+
+
+def test_programmation_et_tableau_de_bord_dans_le_navigateur(app, monde, jeu, captures):  # noqa: F811
+    from playwright.sync_api import expect
+
+    with serveur_local(app) as adresse, navigateur(captures) as page:
+        connecter(page, adresse, monde.pilote.email)
+        page.get_by_role("link", name="Pilotage").first.click()
+        page.get_by_role("link", name=re.compile(f"Programmation {monde.campagne.exercice}")).click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text("Programmation")
+        expect(page.locator("#programmation tbody tr")).to_have_count(3)
+        page.capture("programmation")
+        page.audit("programmation")
+        page.get_by_label("Financeur sollicité").select_option(label="Ville de Lille")
+        page.get_by_role("button", name="Appliquer").click()
+        expect(page.locator("#programmation tbody tr")).to_have_count(2)
+        page.audit("programmation-filtree")
+        with page.expect_download() as telechargement:
+            page.get_by_role("link", name=re.compile("Exporter en XLSX")).click()
+        assert telechargement.value.suggested_filename.endswith(".xlsx")
+        page.get_by_role("link", name="Programmations").first.click()
+        page.audit("programmations")
+        page.get_by_role("button", name="Se déconnecter").first.click()
+
+        connecter(page, adresse, monde.admin_national.email)
+        page.get_by_role("link", name="Administration").first.click()
+        page.get_by_role("link", name="Tableau de bord national").click()
+        expect(page.locator("svg#graphique-regions rect")).to_have_count(2)
+        page.capture("tableau-de-bord")
+        page.audit("tableau-de-bord")
+        page.goto(adresse + "/administration/exports")
+        page.get_by_text("CSV (point-virgule, UTF-8)").click()
+        page.get_by_role("button", name="Préparer l’export").click()
+        expect(page.locator("#exports tbody tr")).to_have_count(1)
+        page.capture("exports")
+        page.audit("exports")
+        assert not page.erreurs_js, page.erreurs_js
