@@ -23,6 +23,7 @@ from dauphin.models import (
     TypePiece,
     Versement,
 )
+from dauphin.services import comptes_rendus
 from dauphin.services import engagements as service
 from dauphin.services.workflow import aujourdhui, declencher_demande, declencher_ligne
 from tests.conftest import Connexion
@@ -150,10 +151,20 @@ def echeances(db, ligne) -> list[Versement]:
 
 
 def valider_compte_rendu(db, monde, demande, ligne):
-    """Le compte rendu financier par le moteur (son écran est construit à part) : exercice clôturé par le
-    pilote, compte rendu déposé par le signataire, validé par le financeur (`valider_compte_rendu`)."""
+    """Le compte rendu financier par ses services (ses écrans : tests/test_compte_rendu.py) : exercice
+    clôturé par le pilote, compte rendu rempli et déposé par le signataire, validé par le financeur."""
     fin = date(demande.exercice + 1, 2, 1)
     declencher_demande(demande.id, "cloturer_exercice", monde.pilote, aujourdhui=fin)
+    db.session.expire_all()
+    courante = db.session.get(Demande, demande.id)
+    comptes_rendus.enregistrer(
+        demande.id,
+        monde.signataire,
+        None,
+        comptes_rendus.saisie_conforme_au_budget(
+            courante, "Action menée comme prévu.", "Habitants du quartier."
+        ),
+    )
     declencher_demande(demande.id, "deposer_justification", monde.signataire, attestation=True)
     declencher_ligne(ligne.id, "valider_compte_rendu", monde.instructeur_etat)
 

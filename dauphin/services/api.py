@@ -52,9 +52,17 @@ DUREE_MAX_JOURS = 365
 INTERVALLE_UTILISATION = timedelta(minutes=1)
 
 # Les actions d'instruction qu'un financeur fait à l'écran sur sa ligne (dauphin/instruction/actions.py ;
-# un test vérifie que les deux listes concordent). Les votes, engagements et versements ont leurs écrans
-# et leurs services propres : l'API ne les contourne pas.
-DECLENCHEURS_LIGNE = ("prendre_en_charge", "declarer_recevable", "declarer_non_recevable", "reviser_avis")
+# un test vérifie que les deux listes concordent). Le vote (en comité), les engagements et les versements
+# ont leurs écrans et leurs services propres : l'API ne les contourne pas.
+DECLENCHEURS_LIGNE = (
+    "prendre_en_charge",
+    "declarer_recevable",
+    "declarer_non_recevable",
+    "reviser_avis",
+    "corriger_vote",
+    "annuler_vote",
+    "valider_compte_rendu",
+)
 
 
 class JetonRefuse(Exception):
