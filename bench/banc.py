@@ -127,6 +127,23 @@ def machine(dsn: str, workers: int) -> dict:
     }
 
 
+def cpu_workers_s(maitre: int) -> float:
+    """Temps CPU (utilisateur + système) cumulé des processus gunicorn enfants du maître : le coût de
+    l'application par requête, peu sensible aux autres charges de la machine (contrairement aux latences)."""
+    tic = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entree in Path("/proc").iterdir():
+        if not entree.name.isdigit():
+            continue
+        try:
+            champs = (entree / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(champs[1]) == maitre:  # champs[1] : ppid ; 11 et 12 : utime, stime
+            total += int(champs[11]) + int(champs[12])
+    return total / tic
+
+
 # --- Exécution d'un scénario ------------------------------------------------------------------
 
 
@@ -223,7 +240,7 @@ def capturer_sql(sessions: Sessions, email: str, cible, executer, instance: Path
 
 
 def executer_scenario(
-    scenario: Scenario, plan: dict, sessions: Sessions, args, instance: Path, dsn: str
+    scenario: Scenario, plan: dict, sessions: Sessions, args, instance: Path, dsn: str, maitre: int
 ) -> dict:
     iterations = args.iterations_page if scenario.genre == "page" else args.iterations_transition
     taches = [(e, c) for e, c in scenario.cibles(plan, args.utilisateurs, iterations + 1) if c]
@@ -243,8 +260,12 @@ def executer_scenario(
     taches = [(e, c[1:]) for e, c in taches]
     if scenario.genre == "page":
         jouer(sessions, [(e, c[:2]) for e, c in taches], scenario.executer)  # chauffe, non comptée
+    cpu = cpu_workers_s(maitre)
     resultat = jouer(sessions, taches, scenario.executer)
+    cpu = cpu_workers_s(maitre) - cpu
     resultat.update(libelle=scenario.libelle, genre=scenario.genre, utilisateurs=len(taches))
+    # Les scénarios à formulaire font aussi le GET de la page : leur CPU le compte, par requête mesurée.
+    resultat["cpu_app_ms"] = round(cpu * 1000 / resultat["requetes"], 1) if resultat["requetes"] else None
     if capture:
         resultat.update(
             sql_direct_p50_ms=capture["p50_ms"],
@@ -254,14 +275,17 @@ def executer_scenario(
     return resultat
 
 
-def route_vide(sessions: Sessions, comptes: list[str], iterations: int) -> dict:
+def route_vide(sessions: Sessions, comptes: list[str], iterations: int, maitre: int) -> dict:
     def get(client, _cible, entetes):
         _, mesure = client.get("/_banc/vide", headers=entetes)
         return [mesure]
 
     taches = [(email, [None] * iterations) for email in comptes]
     jouer(sessions, [(e, c[:20]) for e, c in taches], get)
-    return jouer(sessions, taches, get)
+    cpu = cpu_workers_s(maitre)
+    resultat = jouer(sessions, taches, get)
+    resultat["cpu_app_ms"] = round((cpu_workers_s(maitre) - cpu) * 1000 / resultat["requetes"], 2)
+    return resultat
 
 
 # --- Rafale de clôture ------------------------------------------------------------------------
@@ -474,12 +498,15 @@ def main(argv=None) -> int:
         journal("Limite : route témoin…")
         sessions.connecter(plan["instruction"]["comptes"][: args.utilisateurs])
         resultat["limites"]["route_vide"] = route_vide(
-            sessions, plan["instruction"]["comptes"][: args.utilisateurs], args.iterations_page * 4
+            sessions,
+            plan["instruction"]["comptes"][: args.utilisateurs],
+            args.iterations_page * 4,
+            serveur.pid,
         )
         choisis = [s for s in args.scenarios.split(",") if s] or list(REGISTRE)
         for nom in choisis:
             journal(f"Scénario {nom}…")
-            mesure = executer_scenario(REGISTRE[nom], plan, sessions, args, instance, dsn)
+            mesure = executer_scenario(REGISTRE[nom], plan, sessions, args, instance, dsn, serveur.pid)
             resultat["scenarios"][nom] = mesure
             journal(
                 f"  {mesure.get('debit_rps')} req/s, p50 {mesure.get('p50_ms')} ms, "
@@ -494,6 +521,7 @@ def main(argv=None) -> int:
             resultat["rafale"] = rafale(base, plan, args, env, dsn)
             journal(f"Rafale : {json.dumps(resultat['rafale'].get('controle'), ensure_ascii=False)}")
     finally:
+        resultat["machine"]["charge_fin"] = " ".join(f"{c:.1f}".replace(".", ",") for c in os.getloadavg())
         serveur.terminate()
         serveur.wait(30)
         vider_file(args.redis)

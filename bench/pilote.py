@@ -156,8 +156,14 @@ class Utilisateur:
         """GET de la page (non chronométré dans les résultats), puis POST du formulaire tel qu'un
         navigateur l'enverrait ; renvoie la réponse et la mesure du POST."""
         reponse, _ = self.get(page)
-        form = formulaire(reponse.text, action_contient)
-        cible = urljoin(str(reponse.url), form["action"]) if form["action"] else str(reponse.url)
+        return self.envoyer(reponse, action_contient, attendu, entetes, **remplacements)
+
+    def envoyer(
+        self, page, action_contient: str | None = None, attendu=(302, 303), entetes=None, **remplacements
+    ):
+        """POST d'un formulaire d'une page déjà lue."""
+        form = formulaire(page.text, action_contient)
+        cible = urljoin(str(page.url), form["action"]) if form["action"] else str(page.url)
         return self.requete(
             "POST", cible, attendu=attendu, data=donnees(form, **remplacements), headers=entetes or {}
         )

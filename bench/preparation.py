@@ -3,7 +3,9 @@ rattachés à de vraies organisations et structures du jeu, brouillons complét�
 champs), lignes à aviser. Renvoie un plan (JSON) que les scénarios HTTP suivent.
 
 Les comptes partagent un même mot de passe haché une fois avec la méthode de production (scrypt) : la
-connexion passe par le vrai formulaire et le vrai contrôle du mot de passe.
+connexion passe par le vrai formulaire et le vrai contrôle du mot de passe. Seuls les mille porteurs de
+la rafale, dont la connexion précède la mesure, ont un hachage PBKDF2 léger : leurs mille connexions
+préalables ne coûtent pas des minutes de scrypt (base jetable, comptes de mesure).
 """
 
 from __future__ import annotations
@@ -44,16 +46,17 @@ class Comptes:
         self.empreinte = generate_password_hash(
             MOT_DE_PASSE, method=current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
         )
+        self.empreinte_legere = generate_password_hash(MOT_DE_PASSE, method="pbkdf2:sha256:1000")
         self.n = 0
         self.serie = secrets.token_hex(3)  # une base réutilisée (--reutiliser) reçoit d'autres comptes
 
-    def creer(self, prefixe: str) -> Utilisateur:
+    def creer(self, prefixe: str, leger: bool = False) -> Utilisateur:
         self.n += 1
         utilisateur = Utilisateur(
             email=f"{prefixe}.{self.serie}.{self.n:05d}@{DOMAINE}",
             prenom="Mesure",
             nom=f"{prefixe.capitalize()} {self.n}",
-            mot_de_passe_hash=self.empreinte,
+            mot_de_passe_hash=self.empreinte_legere if leger else self.empreinte,
             email_confirme_le=maintenant(),
         )
         db.session.add(utilisateur)
@@ -70,8 +73,10 @@ class Comptes:
             )
         return u.email
 
-    def porteur(self, prefixe: str, structures: set[int], role=RoleStructure.signataire) -> str:
-        u = self.creer(prefixe)
+    def porteur(
+        self, prefixe: str, structures: set[int], role=RoleStructure.signataire, leger: bool = False
+    ) -> str:
+        u = self.creer(prefixe, leger)
         for structure_id in sorted(structures):
             db.session.add(MembreStructure(utilisateur_id=u.id, structure_id=structure_id, role=role))
         return u.email
@@ -278,6 +283,8 @@ def preparer(utilisateurs: int, iterations_transition: int, rafale: int) -> dict
     }
 
     rafale_brouillons = brouillons_complets(rafale, jour, pris)
-    plan["rafale"] = [[comptes.porteur("rafale", {d.structure_id}), d.id] for d in rafale_brouillons]
+    plan["rafale"] = [
+        [comptes.porteur("rafale", {d.structure_id}, leger=True), d.id] for d in rafale_brouillons
+    ]
     db.session.commit()
     return plan

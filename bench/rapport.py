@@ -103,15 +103,15 @@ def tableau_markdown(resultat: dict) -> str:
     """Le tableau du README : une ligne par scénario, ses limites mesurées dans la même exécution."""
     vide = resultat.get("limites", {}).get("route_vide", {})
     lignes = [
-        "| scénario | type | débit | p50 | p95 | p99 | erreurs | SQL/req. | SQL seul (p50) "
+        "| scénario | type | débit | p50 | p95 | p99 | erreurs | SQL/req. | CPU app/req. | SQL seul (p50) "
         "| p50 ÷ SQL seul | débit route témoin ÷ débit | cible p95 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for nom, m in resultat.get("scenarios", {}).items():
         cible = CIBLES_P95_MS.get(m.get("genre"))
         lignes.append(
-            "| {libelle} | {genre} | {debit} | {p50} | {p95} | {p99} | {erreurs} | {sql} | {sql_seul} "
-            "| {r_sql} | {r_vide} | {cible} |".format(
+            "| {libelle} | {genre} | {debit} | {p50} | {p95} | {p99} | {erreurs} | {sql} | {cpu} "
+            "| {sql_seul} | {r_sql} | {r_vide} | {cible} |".format(
                 libelle=m.get("libelle", nom),
                 genre=m.get("genre", ""),
                 debit=_nombre(m.get("debit_rps"), " req/s"),
@@ -120,6 +120,7 @@ def tableau_markdown(resultat: dict) -> str:
                 p99=_ms(m.get("p99_ms")),
                 erreurs=_entier(m.get("erreurs")),
                 sql=_nombre(m.get("sql_par_requete")),
+                cpu=_ms(m.get("cpu_app_ms")),
                 sql_seul=_ms(m.get("sql_direct_p50_ms")),
                 r_sql=_nombre(ratio(m.get("p50_ms"), m.get("sql_direct_p50_ms")), " ×"),
                 r_vide=_nombre(ratio(vide.get("debit_rps"), m.get("debit_rps")), " ×"),
@@ -131,7 +132,7 @@ def tableau_markdown(resultat: dict) -> str:
         lignes.append(
             f"| route témoin (constante, même serveur) | limite | {_nombre(vide.get('debit_rps'), ' req/s')} "
             f"| {_ms(vide.get('p50_ms'))} | {_ms(vide.get('p95_ms'))} | {_ms(vide.get('p99_ms'))} "
-            f"| {_entier(vide.get('erreurs'))} | 0 | — | — | 1 × | — |"
+            f"| {_entier(vide.get('erreurs'))} | 0 | {_ms(vide.get('cpu_app_ms'))} | — | — | 1 × | — |"
         )
     return "\n".join(lignes)
 
@@ -146,7 +147,8 @@ def rapport_markdown(resultat: dict, precedent: dict | None = None) -> str:
         f"{machine.get('postgresql', 'PostgreSQL')} sur le même hôte ; "
         f"gunicorn {machine.get('workers', '?')} processus ; "
         f"{resultat.get('utilisateurs', '?')} utilisateurs simultanés par scénario ; "
-        f"charge moyenne au départ : {machine.get('charge_depart', '?')}.",
+        f"charge moyenne (1, 5, 15 min) au départ : {machine.get('charge_depart', '?')}, "
+        f"à la fin : {machine.get('charge_fin', '?')}.",
         "",
         tableau_markdown(resultat),
     ]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import cycle, islice
 
-from bench.pilote import ErreurScenario, Mesure, Utilisateur
+from bench.pilote import ErreurScenario, Mesure, Utilisateur, formulaire
 
 
 @dataclass(frozen=True)
@@ -107,21 +107,15 @@ enregistrer(
 
 
 def deposer(utilisateur: Utilisateur, demande_id: int, entetes: dict) -> list[Mesure]:
-    """Soumettre depuis le récapitulatif, puis attester (les trois cases cochées) : deux POST mesurés."""
+    """Soumettre depuis le récapitulatif, puis attester (les cases cochées) : deux POST mesurés."""
     recapitulatif = f"/demandes/{demande_id}/etape/recapitulatif"
     _, soumission = utilisateur.post_formulaire(
         recapitulatif, f"/demandes/{demande_id}/soumettre", entetes=entetes
     )
-    reponse, _ = utilisateur.get(recapitulatif)
-    from bench.pilote import formulaire
-
-    cases = formulaire(reponse.text, f"/demandes/{demande_id}/attester")["cases"]
-    _, attestation = utilisateur.post_formulaire(
-        recapitulatif,
-        f"/demandes/{demande_id}/attester",
-        entetes=entetes,
-        **{nom: "y" for nom in cases},
-    )
+    page, _ = utilisateur.get(recapitulatif)
+    action = f"/demandes/{demande_id}/attester"
+    cases = formulaire(page.text, action)["cases"]
+    _, attestation = utilisateur.envoyer(page, action, entetes=entetes, **{nom: "y" for nom in cases})
     return [soumission, attestation]
 
 

@@ -73,6 +73,7 @@ def _resultat(demandes: int, p95_instruction: float, p95_depot: float) -> dict:
                 "p99_ms": 150.0,
                 "erreurs": 0,
                 "sql_par_requete": 16.0,
+                "cpu_app_ms": 31.0,
                 "sql_direct_p50_ms": 12.0,
             },
             "depot": {
@@ -118,8 +119,8 @@ def test_rapport_markdown_donne_limites_cibles_rafale_et_croissance():
         ligne for ligne in texte.splitlines() if ligne.startswith("| Espace d’instruction")
     )
     cellules = [c.strip() for c in ligne_instruction.strip("|").split("|")]
-    assert cellules[1:8] == ["page", "40 req/s", "60 ms", "96 ms", "150 ms", "0", "16"]
-    assert cellules[8:] == ["12 ms", "5 ×", "10 ×", "≤ 100 ms : tenu"]
+    assert cellules[1:9] == ["page", "40 req/s", "60 ms", "96 ms", "150 ms", "0", "16", "31 ms"]
+    assert cellules[9:] == ["12 ms", "5 ×", "10 ×", "≤ 100 ms : tenu"]
     ligne_depot = next(ligne for ligne in texte.splitlines() if ligne.startswith("| Soumission puis"))
     assert ligne_depot.rstrip().endswith("≤ 150 ms : dépassé |")
     assert "| route témoin (constante, même serveur) | limite | 400 req/s | 8 ms |" in texte
