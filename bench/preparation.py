@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import date
+from typing import NamedTuple
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -137,10 +138,19 @@ def _completer(demande: Demande, jour: date) -> bool:
     return not DEMANDE.problemes(demande, "soumettre", aujourdhui=jour)
 
 
-def brouillons_complets(nombre: int, jour: date, exclus: set[int]) -> list[Demande]:
+class Brouillon(NamedTuple):
+    id: int
+    structure_id: int
+
+
+def brouillons_complets(nombre: int, jour: date, exclus: set[int]) -> list[Brouillon]:
     """Des brouillons de campagnes ouvertes, complétés jusqu'à passer les gardes de dépôt."""
+    if nombre <= 0:
+        return []
+    # Les identifiants d'abord : charger toutes les demandes candidates dans la session rendrait chaque
+    # flush proportionnel à leur nombre (des dizaines de milliers à 250 000 demandes).
     candidats = db.session.scalars(
-        select(Demande)
+        select(Demande.id)
         .join(Campagne, Campagne.id == Demande.campagne_id)
         .where(
             Demande.statut == StatutDemande.brouillon,
@@ -148,14 +158,18 @@ def brouillons_complets(nombre: int, jour: date, exclus: set[int]) -> list[Deman
             Campagne.date_cloture >= jour,
         )
         .order_by(Demande.id)
-    )
+    ).all()
     retenus = []
-    for demande in candidats:
-        if demande.id in exclus:
+    for demande_id in candidats:
+        if demande_id in exclus:
             continue
+        demande = db.session.get(Demande, demande_id)
         if _completer(demande, jour):
-            retenus.append(demande)
+            retenus.append(Brouillon(demande.id, demande.structure_id))
             exclus.add(demande.id)
+            if len(retenus) % 100 == 0:  # une session courte : chaque flush reste bon marché
+                db.session.commit()
+                db.session.expunge_all()
             if len(retenus) == nombre:
                 break
     return retenus

@@ -77,6 +77,10 @@ def croissance(petit: dict, grand: dict) -> list[dict]:
                 "p95_grand_ms": mesure.get("p95_ms"),
                 "ratio": r,
                 "tenu": r is not None and r <= CIBLE_CROISSANCE,
+                # Le CPU de l'application par requête dépend peu de la charge de la machine : sur une
+                # machine partagée, c'est lui qui dit si le coût d'une page croît avec le volume.
+                "cpu_ratio": ratio(mesure.get("cpu_app_ms"), avant.get("cpu_app_ms")),
+                "sql_ratio": ratio(mesure.get("sql_direct_p50_ms"), avant.get("sql_direct_p50_ms")),
             }
         )
     return lignes
@@ -166,22 +170,43 @@ def rapport_markdown(resultat: dict, precedent: dict | None = None) -> str:
                 f"**Croissance** ({_entier(precedent.get('demandes'))} → {_entier(resultat.get('demandes'))} "
                 f"demandes, p95, cible ≤ {_nombre(CIBLE_CROISSANCE)}) :",
                 "",
-                "| scénario | p95 petit volume | p95 grand volume | rapport |",
-                "|---|---|---|---|",
+                "| scénario | p95 petit volume | p95 grand volume | rapport des p95 | rapport du CPU app "
+                "| rapport du SQL seul |",
+                "|---|---|---|---|---|---|",
             ]
             for ligne in lignes:
                 marque = "" if ligne["tenu"] else " (dépassé)"
                 parties.append(
                     f"| {ligne['libelle']} | {_ms(ligne['p95_petit_ms'])} | {_ms(ligne['p95_grand_ms'])} "
-                    f"| {_nombre(ligne['ratio'], ' ×')}{marque} |"
+                    f"| {_nombre(ligne['ratio'], ' ×')}{marque} | {_nombre(ligne.get('cpu_ratio'), ' ×')} "
+                    f"| {_nombre(ligne.get('sql_ratio'), ' ×')} |"
                 )
     return "\n".join(parties) + "\n"
 
 
+def main(argv=None) -> None:
+    """Réécrit le rapport Markdown d'un résultat JSON, avec la croissance depuis un autre volume."""
+    import argparse
+    import json
+    from pathlib import Path
+
+    p = argparse.ArgumentParser(description=main.__doc__)
+    p.add_argument("resultat", type=Path)
+    p.add_argument("--precedent", type=Path)
+    args = p.parse_args(argv)
+    resultat = json.loads(args.resultat.read_text())
+    precedent = json.loads(args.precedent.read_text()) if args.precedent else None
+    texte = rapport_markdown(resultat, precedent)
+    args.resultat.with_suffix(".md").write_text(texte)
+    print(texte)
+
+
 def rapport_rafale(rafale: dict) -> str:
     controle = rafale.get("controle", {})
+    source = f" — {rafale['source']}" if rafale.get("source") else ""
     lignes = [
-        f"**Rafale de clôture** : {_entier(rafale.get('porteurs'))} porteurs soumettent puis attestent en "
+        f"**Rafale de clôture**{source} : {_entier(rafale.get('porteurs'))} porteurs "
+        "soumettent puis attestent en "
         f"{_nombre(rafale.get('duree_s'), ' s')} ({_nombre(rafale.get('debit_depots_par_s'), ' dépôts/s')}, "
         f"arrivées réparties sur {_nombre(rafale.get('etalement_s'), ' s')}).",
         "",
@@ -204,3 +229,7 @@ def rapport_rafale(rafale: dict) -> str:
             + ("**Aucun dépôt perdu ni dupliqué.**" if controle.get("intact") else "**Écart constaté.**"),
         ]
     return "\n".join(lignes)
+
+
+if __name__ == "__main__":
+    main()

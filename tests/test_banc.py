@@ -128,8 +128,8 @@ def test_rapport_markdown_donne_limites_cibles_rafale_et_croissance():
     assert "Scénarios absents de cette version : vote du comité." in texte
     assert "**Aucun dépôt perdu ni dupliqué.**" in texte
     # Croissance : 96 / 80 = 1,2 (tenu), 160 / 100 = 1,6 (dépassé)
-    assert "| Espace d’instruction | 80 ms | 96 ms | 1,2 × |" in texte
-    assert "| Soumission puis attestation | 100 ms | 160 ms | 1,6 × (dépassé) |" in texte
+    assert "| Espace d’instruction | 80 ms | 96 ms | 1,2 × | 1 × | 1 × |" in texte
+    assert "| Soumission puis attestation | 100 ms | 160 ms | 1,6 × (dépassé) | — | 1 × |" in texte
 
 
 def test_croissance_ignore_les_scenarios_absents_d_un_des_deux_volumes():
