@@ -5,7 +5,7 @@ FLASK  := FLASK_APP=wsgi $(VENV)/bin/flask
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install chromium run test lint diagram worker clean
+.PHONY: install chromium run test lint diagram worker clean bench bench-croissance
 
 $(VENV)/.installe: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,3 +47,14 @@ worker: install
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache
+
+# Banc HTTP national (README, « Mesures ») : base neuve, `flask seed scale`, gunicorn, scénarios, rafale.
+# make bench REQUESTS=25000 ; make bench-croissance (25 000 puis 250 000 : rapport de croissance).
+REQUESTS ?= 250000
+BENCH_ARGS ?=
+bench: install
+	$(VENV)/bin/python -m bench.banc --demandes $(REQUESTS) $(BENCH_ARGS)
+
+bench-croissance: install
+	$(VENV)/bin/python -m bench.banc --demandes 25000 $(BENCH_ARGS)
+	$(VENV)/bin/python -m bench.banc --demandes 250000 $(BENCH_ARGS)

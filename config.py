@@ -82,6 +82,8 @@ class Config:
         self.PASSWORD_HASH_METHOD = "scrypt"
         # Le jeton CSRF vit avec la session : pas de formulaire perdu après une longue pause.
         self.WTF_CSRF_TIME_LIMIT = None
+        # Banc HTTP (`make bench`) : en-tête X-Requetes-SQL et route témoin (dauphin/mesures.py)
+        self.BENCH_MESURES = _env_bool("BENCH", False)
 
     def cle_secrete_par_defaut(self, instance: Path) -> str:
         return _cle_secrete_de_developpement(instance)
@@ -120,6 +122,7 @@ class ProductionConfig(Config):
         self.REMEMBER_COOKIE_SECURE = True
         self.REMEMBER_COOKIE_HTTPONLY = True
         self.PREFERRED_URL_SCHEME = "https"
+        self.BENCH_MESURES = False  # jamais d'instruments de mesure en production
 
     def cle_secrete_par_defaut(self, instance: Path) -> str:
         return ""

@@ -33,10 +33,11 @@ def create_app(config: str | configuration.Config | None = None) -> Flask:
     enregistrer_erreurs(app)
     enregistrer_gabarits(app)
     enregistrer_securite(app)
-    from dauphin import cli, jobs
+    from dauphin import cli, jobs, mesures
 
     cli.init_app(app)
     jobs.init_app()
+    mesures.init_app(app)
     return app
 
 

@@ -1,0 +1,304 @@
+"""Préparation du banc, dans le processus, sur la base chargée par `flask seed scale` : comptes de mesure
+rattachés à de vraies organisations et structures du jeu, brouillons complétés (pièces, éligibilité,
+champs), lignes à aviser. Renvoie un plan (JSON) que les scénarios HTTP suivent.
+
+Les comptes partagent un même mot de passe haché une fois avec la méthode de production (scrypt) : la
+connexion passe par le vrai formulaire et le vrai contrôle du mot de passe. Seuls les mille porteurs de
+la rafale, dont la connexion précède la mesure, ont un hachage PBKDF2 léger : leurs mille connexions
+préalables ne coûtent pas des minutes de scrypt (base jetable, comptes de mesure).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import date
+from typing import NamedTuple
+
+from flask import current_app
+from sqlalchemy import func, select
+from werkzeug.security import generate_password_hash
+
+from dauphin.extensions import db
+from dauphin.models import (
+    Campagne,
+    CompteBancaire,
+    Demande,
+    Document,
+    LigneFinancement,
+    MembreOrganisation,
+    MembreStructure,
+    PieceJointe,
+    ReponseEligibilite,
+    RoleOrganisation,
+    RoleStructure,
+    Utilisateur,
+    maintenant,
+)
+from dauphin.services.demandes import qpvs_du_contrat
+from workflows import DEMANDE, StatutDemande, StatutLigne
+
+MOT_DE_PASSE = "banc-dauphin-" + "m" * 12
+DOMAINE = "banc.dauphin.fr"
+
+
+class Comptes:
+    def __init__(self):
+        self.empreinte = generate_password_hash(
+            MOT_DE_PASSE, method=current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+        )
+        self.empreinte_legere = generate_password_hash(MOT_DE_PASSE, method="pbkdf2:sha256:1000")
+        self.n = 0
+        self.serie = secrets.token_hex(3)  # une base réutilisée (--reutiliser) reçoit d'autres comptes
+
+    def creer(self, prefixe: str, leger: bool = False) -> Utilisateur:
+        self.n += 1
+        utilisateur = Utilisateur(
+            email=f"{prefixe}.{self.serie}.{self.n:05d}@{DOMAINE}",
+            prenom="Mesure",
+            nom=f"{prefixe.capitalize()} {self.n}",
+            mot_de_passe_hash=self.empreinte_legere if leger else self.empreinte,
+            email_confirme_le=maintenant(),
+        )
+        db.session.add(utilisateur)
+        db.session.flush()
+        return utilisateur
+
+    def instructeur(self, prefixe: str, organisations: set[int]) -> str:
+        u = self.creer(prefixe)
+        for organisation_id in sorted(organisations):
+            db.session.add(
+                MembreOrganisation(
+                    utilisateur_id=u.id, organisation_id=organisation_id, role=RoleOrganisation.instructeur
+                )
+            )
+        return u.email
+
+    def porteur(
+        self, prefixe: str, structures: set[int], role=RoleStructure.signataire, leger: bool = False
+    ) -> str:
+        u = self.creer(prefixe, leger)
+        for structure_id in sorted(structures):
+            db.session.add(MembreStructure(utilisateur_id=u.id, structure_id=structure_id, role=role))
+        return u.email
+
+
+def _completer(demande: Demande, jour: date) -> bool:
+    """Complète un brouillon du jeu (pièces du porte-documents, éligibilité, champs) ; vrai s'il peut être
+    soumis selon les gardes de la machine (rien n'est contourné)."""
+    defauts = {
+        "responsable_nom": "Camille Mesure",
+        "responsable_fonction": "Coordinatrice",
+        "responsable_email": f"responsable.{demande.id}@{DOMAINE}",
+        "intitule": f"Action de quartier {demande.id}",
+        "objectifs": "Renforcer le lien social dans le quartier.",
+        "description": "Ateliers hebdomadaires ouverts aux habitants.",
+        "public_cible": "Habitants du quartier prioritaire",
+        "nb_beneficiaires": 60,
+        "thematique_code": "1.5",
+        "date_debut": date(demande.exercice, 1, 1),
+        "date_fin": date(demande.exercice, 12, 31),
+        "moyens_humains": "Deux animateurs salariés.",
+        "indicateurs_evaluation": "Participation, assiduité.",
+    }
+    for champ, valeur in defauts.items():
+        if getattr(demande, champ) in (None, ""):
+            setattr(demande, champ, valeur)
+    if demande.compte_bancaire_id is None:
+        demande.compte_bancaire_id = db.session.scalar(
+            select(CompteBancaire.id).where(CompteBancaire.structure_id == demande.structure_id).limit(1)
+        )
+    if not demande.qpvs:
+        qpvs = qpvs_du_contrat(demande)
+        if qpvs:
+            demande.qpvs = qpvs[:1]
+    reponses = demande.reponses_eligibilite
+    for question in demande.campagne.questions_eligibilite:
+        if reponses.get(question.id) != question.reponse_attendue:
+            demande.reponses = [r for r in demande.reponses if r.question_id != question.id] + [
+                ReponseEligibilite(question_id=question.id, reponse=question.reponse_attendue)
+            ]
+    fournies = demande.types_pieces_fournies
+    for piece in demande.campagne.pieces_requises:
+        if piece.obligatoire and piece.type_piece not in fournies:
+            cle = hashlib.sha256(f"banc-{demande.id}-{piece.type_piece.value}".encode()).hexdigest()[:40]
+            document = Document(
+                structure_id=demande.structure_id,
+                type_piece=piece.type_piece,
+                nom_fichier=f"{piece.type_piece.value}.pdf",
+                cle_stockage=f"banc-{cle}",
+                type_mime="application/pdf",
+                taille=1024,
+                sha256="0" * 64,
+            )
+            db.session.add(document)
+            db.session.flush()
+            demande.pieces_jointes.append(PieceJointe(document_id=document.id, type_piece=piece.type_piece))
+    db.session.flush()
+    return not DEMANDE.problemes(demande, "soumettre", aujourdhui=jour)
+
+
+class Brouillon(NamedTuple):
+    id: int
+    structure_id: int
+
+
+def brouillons_complets(nombre: int, jour: date, exclus: set[int]) -> list[Brouillon]:
+    """Des brouillons de campagnes ouvertes, complétés jusqu'à passer les gardes de dépôt."""
+    if nombre <= 0:
+        return []
+    # Les identifiants d'abord : charger toutes les demandes candidates dans la session rendrait chaque
+    # flush proportionnel à leur nombre (des dizaines de milliers à 250 000 demandes).
+    candidats = db.session.scalars(
+        select(Demande.id)
+        .join(Campagne, Campagne.id == Demande.campagne_id)
+        .where(
+            Demande.statut == StatutDemande.brouillon,
+            Campagne.date_ouverture <= jour,
+            Campagne.date_cloture >= jour,
+        )
+        .order_by(Demande.id)
+    ).all()
+    retenus = []
+    for demande_id in candidats:
+        if demande_id in exclus:
+            continue
+        demande = db.session.get(Demande, demande_id)
+        if _completer(demande, jour):
+            retenus.append(Brouillon(demande.id, demande.structure_id))
+            exclus.add(demande.id)
+            if len(retenus) % 100 == 0:  # une session courte : chaque flush reste bon marché
+                db.session.commit()
+                db.session.expunge_all()
+            if len(retenus) == nombre:
+                break
+    return retenus
+
+
+def _repartir(elements: list, groupes: int) -> list[list]:
+    return [elements[i::groupes] for i in range(groupes)]
+
+
+def preparer(utilisateurs: int, iterations_transition: int, rafale: int) -> dict:
+    """Crée comptes et cibles ; renvoie le plan des scénarios. Une transaction, validée à la fin."""
+    jour = date.today()
+    comptes = Comptes()
+    plan: dict = {"mot_de_passe": MOT_DE_PASSE}
+
+    # Le financeur qui a le plus de lignes : la liste la plus lourde du pays.
+    organisation_id, nb_lignes = db.session.execute(
+        select(LigneFinancement.organisation_id, func.count())
+        .group_by(LigneFinancement.organisation_id)
+        .order_by(func.count().desc())
+        .limit(1)
+    ).one()
+    instructeurs = [comptes.instructeur("instructeur", {organisation_id}) for _ in range(utilisateurs)]
+    exercices = sorted(
+        db.session.scalars(
+            select(Demande.exercice)
+            .join(LigneFinancement, LigneFinancement.demande_id == Demande.id)
+            .where(LigneFinancement.organisation_id == organisation_id)
+            .distinct()
+        )
+    )
+    contrat_id = db.session.scalar(
+        select(Campagne.contrat_id)
+        .join(Demande, Demande.campagne_id == Campagne.id)
+        .join(LigneFinancement, LigneFinancement.demande_id == Demande.id)
+        .where(LigneFinancement.organisation_id == organisation_id)
+        .group_by(Campagne.contrat_id)
+        .order_by(func.count().desc())
+        .limit(1)
+    )
+    plan["instruction"] = {
+        "organisation_id": organisation_id,
+        "lignes": nb_lignes,
+        "comptes": instructeurs,
+        "requetes": [
+            "/instruction/",
+            "/instruction/?statut=sollicitee",
+            "/instruction/?statut=prise_en_charge&tri=montant&ordre=desc",
+            f"/instruction/?exercice={exercices[-1]}",
+            f"/instruction/?exercice={exercices[-1]}&contrat={contrat_id}&statut=transmise",
+            "/instruction/?onglet=suivies",
+            "/instruction/?onglet=terminees&tri=numero",
+            "/instruction/?q=association",
+            "/instruction/?page=20",
+            "/instruction/?gestionnaire=moi",
+        ],
+    }
+    plan["dossier"] = {
+        "comptes": instructeurs,
+        "demandes": list(
+            db.session.scalars(
+                select(LigneFinancement.demande_id)
+                .join(Demande, Demande.id == LigneFinancement.demande_id)
+                .where(
+                    LigneFinancement.organisation_id == organisation_id,
+                    Demande.statut.not_in([StatutDemande.brouillon, StatutDemande.attente_attestation]),
+                )
+                .order_by(LigneFinancement.id)
+                .limit(400)
+            )
+        ),
+    }
+
+    # La structure qui a le plus de demandes : le tableau de bord le plus chargé.
+    structure_id, nb_demandes = db.session.execute(
+        select(Demande.structure_id, func.count())
+        .group_by(Demande.structure_id)
+        .order_by(func.count().desc())
+        .limit(1)
+    ).one()
+    plan["tableau"] = {
+        "structure_id": structure_id,
+        "demandes": nb_demandes,
+        "comptes": [comptes.porteur("porteur", {structure_id}) for _ in range(utilisateurs)],
+    }
+
+    # Brouillons : un par utilisateur pour le budget, des séries pour le dépôt, puis ceux de la rafale.
+    pris: set[int] = set()
+    budget = brouillons_complets(utilisateurs, jour, pris)
+    plan["budget"] = {
+        "cibles": [
+            [comptes.porteur("contributeur", {d.structure_id}, RoleStructure.contributeur), d.id]
+            for d in budget
+        ]
+    }
+    depot = brouillons_complets(utilisateurs * iterations_transition, jour, pris)
+    plan["depot"] = {
+        "cibles": [
+            [comptes.porteur("deposant", {d.structure_id for d in groupe}), [d.id for d in groupe]]
+            for groupe in _repartir(depot, utilisateurs)
+            if groupe
+        ]
+    }
+
+    # Lignes prises en charge de dossiers en instruction : l'avis de recevabilité.
+    lignes = db.session.execute(
+        select(LigneFinancement.id, LigneFinancement.organisation_id, LigneFinancement.montant_demande)
+        .join(Demande, Demande.id == LigneFinancement.demande_id)
+        .where(
+            LigneFinancement.statut == StatutLigne.prise_en_charge,
+            Demande.statut == StatutDemande.en_instruction,
+        )
+        .order_by(LigneFinancement.id)
+        .limit(utilisateurs * iterations_transition)
+    ).all()
+    plan["recevabilite"] = {
+        "cibles": [
+            [
+                comptes.instructeur("avis", {org for _, org, _ in groupe}),
+                [[ligne_id, str(montant)] for ligne_id, _, montant in groupe],
+            ]
+            for groupe in _repartir(lignes, utilisateurs)
+            if groupe
+        ]
+    }
+
+    rafale_brouillons = brouillons_complets(rafale, jour, pris)
+    plan["rafale"] = [
+        [comptes.porteur("rafale", {d.structure_id}, leger=True), d.id] for d in rafale_brouillons
+    ]
+    db.session.commit()
+    return plan

@@ -1,0 +1,235 @@
+"""Parties pures du banc : percentiles, résumé d'un scénario, rapport Markdown, croissance.
+
+Aucune dépendance à Flask, à la base ou au réseau : testé par tests/test_banc.py.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+CIBLES_P95_MS = {"page": 100.0, "transition": 150.0}
+CIBLE_CROISSANCE = 1.3
+
+
+def percentile(valeurs: Sequence[float], rang: float) -> float | None:
+    """Percentile par interpolation linéaire entre rangs voisins (méthode « linear » de NumPy)."""
+    if not valeurs:
+        return None
+    if not 0 <= rang <= 100:
+        raise ValueError("le rang d'un percentile est compris entre 0 et 100")
+    tries = sorted(valeurs)
+    position = (len(tries) - 1) * rang / 100
+    bas, haut = math.floor(position), math.ceil(position)
+    return tries[bas] + (tries[haut] - tries[bas]) * (position - bas)
+
+
+def _arrondi(valeur: float | None, chiffres: int = 1) -> float | None:
+    return None if valeur is None else round(valeur, chiffres)
+
+
+def resumer(
+    durees_ms: Sequence[float], erreurs: int, duree_totale_s: float, requetes_sql: Sequence[int] = ()
+) -> dict:
+    """Débit, latences et requêtes SQL d'une série de requêtes HTTP réussies (les erreurs à part)."""
+    total = len(durees_ms) + erreurs
+    return {
+        "requetes": total,
+        "erreurs": erreurs,
+        "debit_rps": _arrondi(total / duree_totale_s if duree_totale_s > 0 else None),
+        "p50_ms": _arrondi(percentile(durees_ms, 50)),
+        "p95_ms": _arrondi(percentile(durees_ms, 95)),
+        "p99_ms": _arrondi(percentile(durees_ms, 99)),
+        "max_ms": _arrondi(max(durees_ms) if durees_ms else None),
+        "sql_par_requete": _arrondi(sum(requetes_sql) / len(requetes_sql) if requetes_sql else None),
+        "sql_max": max(requetes_sql) if requetes_sql else None,
+    }
+
+
+def ratio(numerateur: float | None, denominateur: float | None) -> float | None:
+    if numerateur is None or not denominateur:
+        return None
+    return round(numerateur / denominateur, 2)
+
+
+def verdict(genre: str, p95_ms: float | None, erreurs: int) -> str:
+    cible = CIBLES_P95_MS.get(genre)
+    if p95_ms is None or erreurs:
+        return "échec" if erreurs else "—"
+    if cible is None:
+        return "—"
+    return "tenu" if p95_ms <= cible else "dépassé"
+
+
+def croissance(petit: dict, grand: dict) -> list[dict]:
+    """p95 au grand volume / p95 au petit volume, scénario par scénario (cible ≤ 1,3)."""
+    lignes = []
+    for nom, mesure in grand.get("scenarios", {}).items():
+        avant = petit.get("scenarios", {}).get(nom)
+        if not avant:
+            continue
+        r = ratio(mesure.get("p95_ms"), avant.get("p95_ms"))
+        lignes.append(
+            {
+                "scenario": nom,
+                "libelle": mesure.get("libelle", nom),
+                "p95_petit_ms": avant.get("p95_ms"),
+                "p95_grand_ms": mesure.get("p95_ms"),
+                "ratio": r,
+                "tenu": r is not None and r <= CIBLE_CROISSANCE,
+                # Le CPU de l'application par requête dépend peu de la charge de la machine : sur une
+                # machine partagée, c'est lui qui dit si le coût d'une page croît avec le volume.
+                "cpu_ratio": ratio(mesure.get("cpu_app_ms"), avant.get("cpu_app_ms")),
+                "sql_ratio": ratio(mesure.get("sql_direct_p50_ms"), avant.get("sql_direct_p50_ms")),
+            }
+        )
+    return lignes
+
+
+def _ms(valeur) -> str:
+    return "—" if valeur is None else f"{valeur:.0f} ms"
+
+
+def _nombre(valeur, suffixe: str = "") -> str:
+    if valeur is None:
+        return "—"
+    texte = f"{valeur:,.1f}".replace(",", "\u202f").replace(".", ",")
+    if texte.endswith(",0"):
+        texte = texte[:-2]
+    return texte + suffixe
+
+
+def _entier(valeur) -> str:
+    return "—" if valeur is None else f"{valeur:,}".replace(",", "\u202f")
+
+
+def tableau_markdown(resultat: dict) -> str:
+    """Le tableau du README : une ligne par scénario, ses limites mesurées dans la même exécution."""
+    vide = resultat.get("limites", {}).get("route_vide", {})
+    lignes = [
+        "| scénario | type | débit | p50 | p95 | p99 | erreurs | SQL/req. | CPU app/req. | SQL seul (p50) "
+        "| p50 ÷ SQL seul | débit route témoin ÷ débit | cible p95 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for nom, m in resultat.get("scenarios", {}).items():
+        cible = CIBLES_P95_MS.get(m.get("genre"))
+        lignes.append(
+            "| {libelle} | {genre} | {debit} | {p50} | {p95} | {p99} | {erreurs} | {sql} | {cpu} "
+            "| {sql_seul} | {r_sql} | {r_vide} | {cible} |".format(
+                libelle=m.get("libelle", nom),
+                genre=m.get("genre", ""),
+                debit=_nombre(m.get("debit_rps"), " req/s"),
+                p50=_ms(m.get("p50_ms")),
+                p95=_ms(m.get("p95_ms")),
+                p99=_ms(m.get("p99_ms")),
+                erreurs=_entier(m.get("erreurs")),
+                sql=_nombre(m.get("sql_par_requete")),
+                cpu=_ms(m.get("cpu_app_ms")),
+                sql_seul=_ms(m.get("sql_direct_p50_ms")),
+                r_sql=_nombre(ratio(m.get("p50_ms"), m.get("sql_direct_p50_ms")), " ×"),
+                r_vide=_nombre(ratio(vide.get("debit_rps"), m.get("debit_rps")), " ×"),
+                cible=(f"≤ {cible:.0f} ms : " if cible else "")
+                + verdict(m.get("genre", ""), m.get("p95_ms"), m.get("erreurs", 0)),
+            )
+        )
+    if vide:
+        lignes.append(
+            f"| route témoin (constante, même serveur) | limite | {_nombre(vide.get('debit_rps'), ' req/s')} "
+            f"| {_ms(vide.get('p50_ms'))} | {_ms(vide.get('p95_ms'))} | {_ms(vide.get('p99_ms'))} "
+            f"| {_entier(vide.get('erreurs'))} | 0 | {_ms(vide.get('cpu_app_ms'))} | — | — | 1 × | — |"
+        )
+    return "\n".join(lignes)
+
+
+def rapport_markdown(resultat: dict, precedent: dict | None = None) -> str:
+    """Le rapport complet d'une exécution : machine, tableau, rafale, croissance, scénarios absents."""
+    machine = resultat.get("machine", {})
+    parties = [
+        f"## Banc HTTP — {_entier(resultat.get('demandes'))} demandes ({resultat.get('date', '')})",
+        "",
+        f"Machine : {machine.get('coeurs', '?')} cœurs, {machine.get('memoire_gio', '?')} Gio, "
+        f"{machine.get('postgresql', 'PostgreSQL')} sur le même hôte ; "
+        f"gunicorn {machine.get('workers', '?')} processus ; "
+        f"{resultat.get('utilisateurs', '?')} utilisateurs simultanés par scénario ; "
+        f"charge moyenne (1, 5, 15 min) au départ : {machine.get('charge_depart', '?')}, "
+        f"à la fin : {machine.get('charge_fin', '?')}.",
+        "",
+        tableau_markdown(resultat),
+    ]
+    absents = resultat.get("absents") or []
+    if absents:
+        parties += ["", "Scénarios absents de cette version : " + ", ".join(absents) + "."]
+    rafale = resultat.get("rafale")
+    if rafale:
+        parties += ["", rapport_rafale(rafale)]
+    if precedent is not None:
+        lignes = croissance(precedent, resultat)
+        if lignes:
+            parties += [
+                "",
+                f"**Croissance** ({_entier(precedent.get('demandes'))} → {_entier(resultat.get('demandes'))} "
+                f"demandes, p95, cible ≤ {_nombre(CIBLE_CROISSANCE)}) :",
+                "",
+                "| scénario | p95 petit volume | p95 grand volume | rapport des p95 | rapport du CPU app "
+                "| rapport du SQL seul |",
+                "|---|---|---|---|---|---|",
+            ]
+            for ligne in lignes:
+                marque = "" if ligne["tenu"] else " (dépassé)"
+                parties.append(
+                    f"| {ligne['libelle']} | {_ms(ligne['p95_petit_ms'])} | {_ms(ligne['p95_grand_ms'])} "
+                    f"| {_nombre(ligne['ratio'], ' ×')}{marque} | {_nombre(ligne.get('cpu_ratio'), ' ×')} "
+                    f"| {_nombre(ligne.get('sql_ratio'), ' ×')} |"
+                )
+    return "\n".join(parties) + "\n"
+
+
+def main(argv=None) -> None:
+    """Réécrit le rapport Markdown d'un résultat JSON, avec la croissance depuis un autre volume."""
+    import argparse
+    import json
+    from pathlib import Path
+
+    p = argparse.ArgumentParser(description=main.__doc__)
+    p.add_argument("resultat", type=Path)
+    p.add_argument("--precedent", type=Path)
+    args = p.parse_args(argv)
+    resultat = json.loads(args.resultat.read_text())
+    precedent = json.loads(args.precedent.read_text()) if args.precedent else None
+    texte = rapport_markdown(resultat, precedent)
+    args.resultat.with_suffix(".md").write_text(texte)
+    print(texte)
+
+
+def rapport_rafale(rafale: dict) -> str:
+    controle = rafale.get("controle", {})
+    source = f" — {rafale['source']}" if rafale.get("source") else ""
+    lignes = [
+        f"**Rafale de clôture**{source} : {_entier(rafale.get('porteurs'))} porteurs "
+        "soumettent puis attestent en "
+        f"{_nombre(rafale.get('duree_s'), ' s')} ({_nombre(rafale.get('debit_depots_par_s'), ' dépôts/s')}, "
+        f"arrivées réparties sur {_nombre(rafale.get('etalement_s'), ' s')}).",
+        "",
+        "| étape | requêtes | erreurs | p50 | p95 | p99 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for nom, m in rafale.get("etapes", {}).items():
+        lignes.append(
+            f"| {nom} | {_entier(m.get('requetes'))} | {_entier(m.get('erreurs'))} | {_ms(m.get('p50_ms'))} "
+            f"| {_ms(m.get('p95_ms'))} | {_ms(m.get('p99_ms'))} |"
+        )
+    if controle:
+        lignes += [
+            "",
+            f"Contrôle en base : {_entier(controle.get('transmises'))} demandes transmises sur "
+            f"{_entier(controle.get('attendues'))}, {_entier(controle.get('numeros_distincts'))} numéros "
+            f"distincts, {_entier(controle.get('demandes_avec_une_attestation'))} avec exactement une ligne "
+            f"« attester » au journal ({_entier(controle.get('lignes_attester'))} lignes), "
+            f"`flask journal verify` : {controle.get('journal_verify', '—')}. "
+            + ("**Aucun dépôt perdu ni dupliqué.**" if controle.get("intact") else "**Écart constaté.**"),
+        ]
+    return "\n".join(lignes)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,246 @@
+"""Le banc HTTP (`make bench`) : ses parties pures (percentiles, résumé, rapport, lecture des
+formulaires) et les instruments qu'il branche dans l'application (absents sans le drapeau)."""
+
+from __future__ import annotations
+
+import pickle
+import random
+import statistics
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event
+
+import config as configuration
+from bench import rapport
+from bench.pilote import donnees, formulaire, formulaires
+from dauphin import mesures
+
+# --- Percentiles et résumé ------------------------------------------------------------------
+
+
+def test_percentile_suit_l_interpolation_lineaire():
+    rng = random.Random(7)
+    valeurs = [rng.uniform(1, 500) for _ in range(1001)]
+    # statistics.quantiles(method="inclusive") est la même interpolation linéaire entre rangs
+    attendus = statistics.quantiles(valeurs, n=100, method="inclusive")
+    assert rapport.percentile(valeurs, 50) == pytest.approx(statistics.median(valeurs))
+    assert rapport.percentile(valeurs, 95) == pytest.approx(attendus[94])
+    assert rapport.percentile(valeurs, 99) == pytest.approx(attendus[98])
+    assert rapport.percentile([4, 1, 3, 2], 0) == 1
+    assert rapport.percentile([4, 1, 3, 2], 100) == 4
+    assert rapport.percentile([10, 20], 50) == 15
+    assert rapport.percentile([42], 99) == 42
+    assert rapport.percentile([], 50) is None
+    with pytest.raises(ValueError):
+        rapport.percentile([1, 2], 101)
+
+
+def test_resume_compte_les_erreurs_dans_le_debit_et_pas_dans_les_latences():
+    resume = rapport.resumer(
+        [10.0, 20.0, 30.0, 40.0], erreurs=1, duree_totale_s=2.0, requetes_sql=[7, 7, 9, 9]
+    )
+    assert resume["requetes"] == 5
+    assert resume["erreurs"] == 1
+    assert resume["debit_rps"] == 2.5
+    assert resume["p50_ms"] == 25.0
+    assert resume["max_ms"] == 40.0
+    assert resume["sql_par_requete"] == 8.0
+    assert resume["sql_max"] == 9
+    vide = rapport.resumer([], 0, 1.0)
+    assert vide["p95_ms"] is None and vide["sql_par_requete"] is None
+
+
+# --- Rapport ----------------------------------------------------------------------------------
+
+
+def _resultat(demandes: int, p95_instruction: float, p95_depot: float) -> dict:
+    return {
+        "demandes": demandes,
+        "date": "2026-11-22 08:00 UTC",
+        "machine": {"coeurs": 2, "memoire_gio": 24, "postgresql": "PostgreSQL 15.20", "workers": 4},
+        "utilisateurs": 4,
+        "limites": {
+            "route_vide": {"debit_rps": 400.0, "p50_ms": 8.0, "p95_ms": 12.0, "p99_ms": 15.0, "erreurs": 0}
+        },
+        "scenarios": {
+            "instruction": {
+                "libelle": "Espace d’instruction",
+                "genre": "page",
+                "debit_rps": 40.0,
+                "p50_ms": 60.0,
+                "p95_ms": p95_instruction,
+                "p99_ms": 150.0,
+                "erreurs": 0,
+                "sql_par_requete": 16.0,
+                "cpu_app_ms": 31.0,
+                "sql_direct_p50_ms": 12.0,
+            },
+            "depot": {
+                "libelle": "Soumission puis attestation",
+                "genre": "transition",
+                "debit_rps": 20.0,
+                "p50_ms": 90.0,
+                "p95_ms": p95_depot,
+                "p99_ms": 200.0,
+                "erreurs": 0,
+                "sql_par_requete": 33.0,
+                "sql_direct_p50_ms": 18.0,
+            },
+        },
+        "absents": ["vote du comité"],
+        "rafale": {
+            "porteurs": 1000,
+            "etalement_s": 180.0,
+            "duree_s": 185.2,
+            "debit_depots_par_s": 5.4,
+            "etapes": {
+                "soumettre": {"requetes": 1000, "erreurs": 0, "p50_ms": 40.0, "p95_ms": 90.0, "p99_ms": 120.0}
+            },
+            "controle": {
+                "attendues": 1000,
+                "transmises": 1000,
+                "numeros_distincts": 1000,
+                "lignes_attester": 1000,
+                "demandes_avec_une_attestation": 1000,
+                "journal_verify": "intègre",
+                "intact": True,
+            },
+        },
+    }
+
+
+def test_rapport_markdown_donne_limites_cibles_rafale_et_croissance():
+    petit = _resultat(25_000, p95_instruction=80.0, p95_depot=100.0)
+    grand = _resultat(250_000, p95_instruction=96.0, p95_depot=160.0)
+    texte = rapport.rapport_markdown(grand, petit)
+
+    ligne_instruction = next(
+        ligne for ligne in texte.splitlines() if ligne.startswith("| Espace d’instruction")
+    )
+    cellules = [c.strip() for c in ligne_instruction.strip("|").split("|")]
+    assert cellules[1:9] == ["page", "40 req/s", "60 ms", "96 ms", "150 ms", "0", "16", "31 ms"]
+    assert cellules[9:] == ["12 ms", "5 ×", "10 ×", "≤ 100 ms : tenu"]
+    ligne_depot = next(ligne for ligne in texte.splitlines() if ligne.startswith("| Soumission puis"))
+    assert ligne_depot.rstrip().endswith("≤ 150 ms : dépassé |")
+    assert "| route témoin (constante, même serveur) | limite | 400 req/s | 8 ms |" in texte
+    assert "250\u202f000 demandes" in texte
+    assert "Scénarios absents de cette version : vote du comité." in texte
+    assert "**Aucun dépôt perdu ni dupliqué.**" in texte
+    # Croissance : 96 / 80 = 1,2 (tenu), 160 / 100 = 1,6 (dépassé)
+    assert "| Espace d’instruction | 80 ms | 96 ms | 1,2 × | 1 × | 1 × |" in texte
+    assert "| Soumission puis attestation | 100 ms | 160 ms | 1,6 × (dépassé) | — | 1 × |" in texte
+
+
+def test_croissance_ignore_les_scenarios_absents_d_un_des_deux_volumes():
+    petit = _resultat(25_000, 80.0, 100.0)
+    del petit["scenarios"]["depot"]
+    lignes = rapport.croissance(petit, _resultat(250_000, 104.0, 100.0))
+    assert [(ligne["scenario"], ligne["ratio"], ligne["tenu"]) for ligne in lignes] == [
+        ("instruction", 1.3, True)
+    ]
+
+
+def test_une_rafale_incomplete_est_signalee():
+    rafale = _resultat(1, 1, 1)["rafale"]
+    rafale["controle"].update(transmises=999, intact=False)
+    assert "**Écart constaté.**" in rapport.rapport_rafale(rafale)
+
+
+def test_verdict_echoue_des_qu_il_y_a_une_erreur():
+    assert rapport.verdict("page", 50.0, 0) == "tenu"
+    assert rapport.verdict("page", 150.0, 0) == "dépassé"
+    assert rapport.verdict("transition", 150.0, 0) == "tenu"
+    assert rapport.verdict("page", 50.0, 2) == "échec"
+
+
+# --- Lecture des formulaires (ce qu'un navigateur enverrait) ----------------------------------
+
+PAGE = """
+<form method="post" action="/compte/deconnexion"><input type="hidden" name="csrf_token" value="a"></form>
+<form method="post" novalidate>
+  <input type="hidden" name="csrf_token" value="jeton">
+  <input type="hidden" name="version" value="3">
+  <input name="compte_60" value="1 200,00">
+  <input type="checkbox" name="declarations" value="y">
+  <input type="checkbox" name="exactitude" value="y" checked>
+  <select name="compte_bancaire_id">
+    <option value="0">—</option><option value="7" selected>FR76…</option>
+  </select>
+  <select name="thematique"><option value="">— Choisir —</option><option value="1.5">1.5</option></select>
+  <textarea name="commentaire">Bonjour &amp; merci</textarea>
+  <input type="submit" name="rester" value="Enregistrer">
+</form>
+"""
+
+
+def test_formulaire_lu_comme_un_navigateur():
+    assert len(formulaires(PAGE)) == 2
+    form = formulaire(PAGE)  # celui de la page elle-même, pas la déconnexion
+    assert dict(form["champs"]) == {
+        "csrf_token": "jeton",
+        "version": "3",
+        "compte_60": "1 200,00",
+        "exactitude": "y",
+        "compte_bancaire_id": "7",
+        "thematique": "",
+        "commentaire": "Bonjour & merci",
+    }
+    assert form["cases"] == ["declarations", "exactitude"]
+    assert formulaire(PAGE, "/deconnexion")["champs"] == [("csrf_token", "a")]
+    envoye = donnees(form, compte_60="1 300,00", declarations="y")
+    assert envoye["compte_60"] == ["1 300,00"] and envoye["declarations"] == ["y"]
+    assert envoye["version"] == ["3"]
+
+
+# --- Instruments dans l'application -----------------------------------------------------------
+
+
+def test_sans_drapeau_ni_entete_ni_route_temoin(client, monde, connexion):
+    connexion.en_tant_que(monde.instructeur_etat)
+    reponse = client.get("/instruction/", headers={mesures.ENTETE_CAPTURER: "1"})
+    assert reponse.status_code == 200
+    assert mesures.ENTETE_REQUETES_SQL not in reponse.headers
+    assert mesures.ENTETE_CAPTURE not in reponse.headers
+    assert client.get(mesures.ROUTE_VIDE).status_code == 404
+
+
+def test_la_production_ignore_le_drapeau(monkeypatch):
+    monkeypatch.setenv("DAUPHIN_BENCH", "1")
+    assert configuration.DevelopmentConfig().BENCH_MESURES is True
+    assert configuration.ProductionConfig().BENCH_MESURES is False
+
+
+def test_avec_drapeau_l_entete_compte_les_ordres_sql_de_la_requete(app, monde, tmp_path, monkeypatch):
+    from dauphin import create_app
+    from dauphin.extensions import db
+
+    monkeypatch.setenv("DAUPHIN_INSTANCE_PATH", str(tmp_path))
+    cfg = configuration.TestConfig()
+    cfg.BENCH_MESURES = True
+    banc = create_app(cfg)  # même base que la suite
+    with banc.app_context():
+        client = banc.test_client()
+        reponse = client.post(
+            "/compte/connexion",
+            data={"email": monde.instructeur_etat.email, "mot_de_passe": "mot-de-passe-de-test"},
+        )
+        assert reponse.status_code == 302
+        ordres = []
+        compteur = lambda *a: ordres.append(a[2])  # noqa: E731 — un témoin indépendant du banc
+        event.listen(db.engine, "before_cursor_execute", compteur)
+        try:
+            reponse = client.get("/instruction/", headers={mesures.ENTETE_CAPTURER: "1"})
+        finally:
+            event.remove(db.engine, "before_cursor_execute", compteur)
+        assert reponse.status_code == 200
+        assert int(reponse.headers[mesures.ENTETE_REQUETES_SQL]) == len(ordres) > 0
+        capture = Path(banc.instance_path) / "banc-sql" / reponse.headers[mesures.ENTETE_CAPTURE]
+        assert [ordre for ordre, _, _ in pickle.loads(capture.read_bytes())] == ordres
+
+        vide = client.get(mesures.ROUTE_VIDE)
+        assert vide.status_code == 200 and vide.get_data(as_text=True) == "ok"
+        assert vide.headers[mesures.ENTETE_REQUETES_SQL] == "0"
+        assert mesures.ENTETE_CAPTURE not in client.get("/instruction/").headers
+        db.session.remove()
+        db.engine.dispose()
