@@ -488,6 +488,8 @@ def main(argv=None) -> int:
         f"Plan : financeur {plan['instruction']['organisation_id']} "
         f"({plan['instruction']['lignes']} lignes), "
         f"structure {plan['tableau']['structure_id']} ({plan['tableau']['demandes']} demandes), "
+        f"export : campagne {plan['export']['campagne_id']} ({plan['export']['demandes']} demandes), "
+        f"comité : {plan['vote']['points']} dossiers, "
         f"{len(plan['rafale'])} brouillons pour la rafale."
     )
 

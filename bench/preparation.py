@@ -28,7 +28,9 @@ from dauphin.models import (
     LigneFinancement,
     MembreOrganisation,
     MembreStructure,
+    PartenaireContrat,
     PieceJointe,
+    Pilotage,
     ReponseEligibilite,
     RoleOrganisation,
     RoleStructure,
@@ -72,6 +74,21 @@ class Comptes:
                     utilisateur_id=u.id, organisation_id=organisation_id, role=RoleOrganisation.instructeur
                 )
             )
+        return u.email
+
+    def pilote(self, prefixe: str, contrat_id: int, organisation_id: int) -> Utilisateur:
+        u = self.creer(prefixe)
+        db.session.add(Pilotage(utilisateur_id=u.id, contrat_id=contrat_id, organisation_id=organisation_id))
+        db.session.flush()
+        return u
+
+    def partenaire(self, prefixe: str, organisation_id: int) -> str:
+        u = self.creer(prefixe)
+        db.session.add(
+            MembreOrganisation(
+                utilisateur_id=u.id, organisation_id=organisation_id, role=RoleOrganisation.partenaire
+            )
+        )
         return u.email
 
     def porteur(
@@ -173,6 +190,74 @@ def brouillons_complets(nombre: int, jour: date, exclus: set[int]) -> list[Broui
             if len(retenus) == nombre:
                 break
     return retenus
+
+
+def _export(comptes: Comptes, utilisateurs: int) -> dict:
+    """La campagne dont le nombre de demandes transmises est le plus proche de 1 000 (cible : export ≤ 2 s),
+    exportée par des pilotes de son contrat."""
+    nombre = func.count(Demande.id)
+    campagne_id, contrat_id, demandes = db.session.execute(
+        select(Campagne.id, Campagne.contrat_id, nombre)
+        .join(Demande, Demande.campagne_id == Campagne.id)
+        .where(Demande.numero.is_not(None))
+        .group_by(Campagne.id, Campagne.contrat_id)
+        .order_by(func.abs(nombre - 1000))
+        .limit(1)
+    ).one()
+    organisation_id = db.session.scalar(
+        select(PartenaireContrat.organisation_id).where(PartenaireContrat.contrat_id == contrat_id).limit(1)
+    )
+    pilotes = [comptes.pilote("pilote", contrat_id, organisation_id).email for _ in range(utilisateurs)]
+    return {
+        "campagne_id": campagne_id,
+        "demandes": demandes,
+        "comptes": pilotes,
+        "urls": [f"/pilotage/programmation/{campagne_id}/export.xlsx"],
+    }
+
+
+def _vote(comptes: Comptes, utilisateurs: int, iterations: int) -> dict:
+    """Une séance de comité en vote ouvert, par les services du portail : les dossiers instruits d'une
+    campagne à l'ordre du jour ; chaque utilisateur simulé vote au nom d'une organisation partenaire."""
+    from dauphin.services import comites
+
+    nombre = func.count(Demande.id)
+    campagne_id, contrat_id = db.session.execute(
+        select(Campagne.id, Campagne.contrat_id)
+        .join(Demande, Demande.campagne_id == Campagne.id)
+        .where(Demande.statut == StatutDemande.instruite)
+        .group_by(Campagne.id, Campagne.contrat_id)
+        .having(nombre >= iterations)
+        .order_by(nombre.desc())
+        .limit(1)
+    ).one()
+    partenaires = list(
+        db.session.scalars(
+            select(PartenaireContrat.organisation_id)
+            .where(PartenaireContrat.contrat_id == contrat_id)
+            .order_by(PartenaireContrat.organisation_id)
+        )
+    )
+    pilote = comptes.pilote("pilote-comite", contrat_id, partenaires[0])
+    db.session.commit()
+    seance = comites.creer_seance(pilote, campagne_id, date.today(), "Banc de mesure")
+    dossiers = list(
+        db.session.scalars(
+            select(Demande.id)
+            .where(Demande.campagne_id == campagne_id, Demande.statut == StatutDemande.instruite)
+            .order_by(Demande.id)
+            .limit(iterations)
+        )
+    )
+    comites.inscrire(seance.id, dossiers, pilote)
+    comites.ouvrir_vote(seance.id, pilote)
+    points = [p.id for p in comites.charger(seance.id).points]
+    cibles = []
+    for organisation_id in partenaires[:utilisateurs]:
+        email = comptes.partenaire("partenaire-comite", organisation_id)
+        cibles.append([email, [[seance.id, point_id, organisation_id] for point_id in points]])
+    db.session.commit()
+    return {"seance_id": seance.id, "points": len(points), "cibles": cibles}
 
 
 def _repartir(elements: list, groupes: int) -> list[list]:
@@ -295,6 +380,10 @@ def preparer(utilisateurs: int, iterations_transition: int, rafale: int) -> dict
             if groupe
         ]
     }
+
+    plan["export"] = _export(comptes, utilisateurs)
+    db.session.commit()
+    plan["vote"] = _vote(comptes, utilisateurs, iterations_transition)
 
     rafale_brouillons = brouillons_complets(rafale, jour, pris)
     plan["rafale"] = [

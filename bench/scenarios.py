@@ -19,7 +19,7 @@ from bench.pilote import ErreurScenario, Mesure, Utilisateur, formulaire
 class Scenario:
     nom: str
     libelle: str
-    genre: str  # « page » (cible p95 ≤ 100 ms) ou « transition » (≤ 150 ms)
+    genre: str  # « page » (cible p95 ≤ 100 ms), « transition » (≤ 150 ms) ou « export » (≤ 2 s)
     # plan, utilisateurs, itérations → [(email, [cible, …]), …] : une liste de cibles par utilisateur
     cibles: Callable[[dict, int, int], list[tuple[str, list]]]
     # (utilisateur, cible, entêtes de la requête mesurée) → mesures de la ou des requêtes chronométrées
@@ -166,24 +166,28 @@ def _route(app, *fragments: str) -> str | None:
 
 
 def scenario_vote_comite(app) -> Scenario | None:
-    """Vote du comité sur une ligne recevable d'un dossier programmé. À brancher après la fusion : le
-    plan doit fournir `plan["vote"]["cibles"]` = [(email d'un membre du comité, [url de la page de vote
-    d'une ligne, …]), …] (préparation à écrire avec le service du comité) ; le POST envoie le formulaire
-    de la page tel qu'affiché (montant voté prérempli)."""
-    if _route(app, "comite", "vot") is None and _route(app, "voter") is None:
+    """Vote d'une organisation partenaire sur un dossier à l'ordre du jour d'une séance ouverte : le POST
+    du formulaire de vote tel que la page de la séance l'affiche (la lecture de la page n'est pas
+    chronométrée). Cibles : `plan["vote"]["cibles"]` = [(email, [[séance, point, organisation], …]), …]."""
+    if _route(app, "comites", "voter") is None:
         return None
 
-    def voter(utilisateur: Utilisateur, url: str, entetes: dict) -> list[Mesure]:
-        _, mesure = utilisateur.post_formulaire(url, entetes=entetes)
+    def voter(utilisateur: Utilisateur, cible, entetes: dict) -> list[Mesure]:
+        seance_id, point_id, organisation_id = cible
+        prefixe = f"vote-{point_id}-{organisation_id}"
+        _, mesure = utilisateur.post_formulaire(
+            f"/comites/{seance_id}",
+            action_contient=f"/points/{point_id}/vote/{organisation_id}",
+            entetes=entetes,
+            **{f"{prefixe}-choix": "pour"},
+        )
         return [mesure]
 
     return Scenario(
         "vote",
-        "Vote du comité sur une ligne",
+        "Vote d’une organisation en comité",
         "transition",
-        lambda plan, n, it: [
-            (email, urls[:it]) for email, urls in plan.get("vote", {}).get("cibles", [])[:n]
-        ],
+        lambda plan, n, it: [(email, cibles[:it]) for email, cibles in plan["vote"]["cibles"][:n]],
         voter,
         consomme=True,
     )
@@ -193,12 +197,12 @@ def scenario_export_programmation(app) -> Scenario | None:
     """Export de la programmation d'un contrat (tableur). À brancher après la fusion : le plan doit fournir
     `plan["export"]` = {"comptes": [pilotes du contrat], "urls": [url de l'export d'un contrat]} ; la
     requête mesurée est le GET de l'export (ou le POST qui le demande, si l'export passe par une tâche)."""
-    if _route(app, "programmation", "export") is None:
+    if _route(app, "pilotage", "export_xlsx") is None:
         return None
     return Scenario(
         "export",
         "Export de la programmation d’un contrat",
-        "page",
+        "export",
         lambda plan, n, it: _repeter(plan["export"]["comptes"][:n], plan["export"]["urls"], it),
         _get,
     )

@@ -1,6 +1,6 @@
 """Jetons de l'API (empreinte seule, portée, échéance, révocation)
 
-Revision ID: 0009_jetons_api
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-22 07:50:00
 
@@ -12,7 +12,7 @@ import dauphin.models.types
 
 
 # revision identifiers, used by Alembic.
-revision = '0009_jetons_api'
+revision = '0007'
 down_revision = '0006'
 branch_labels = None
 depends_on = None

@@ -4,8 +4,8 @@ La page de programmation lit les demandes d'une campagne dans l'ordre de leur nu
 sans cet index, PostgreSQL parcourt l'index unique des numéros de toutes les demandes en filtrant la
 campagne.
 
-Revision ID: 0010_programmation
-Revises: 0008_compte_rendu
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-22 08:25:00
 
 """
@@ -13,8 +13,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0010_programmation'
-down_revision = '0008_compte_rendu'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Engagement et versements : acte produit par le portail (notification ou convention), échéancier
 
-Revision ID: 0007_paiements
-Revises: 0009_jetons_api
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-22 07:40:00
 
 """
@@ -12,8 +12,8 @@ import dauphin.models.types
 
 
 # revision identifiers, used by Alembic.
-revision = '0007_paiements'
-down_revision = '0009_jetons_api'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

@@ -1,8 +1,8 @@
 """Référentiel : verrou optimiste des campagnes, contrats, organisations et thématiques ; trace des
 modifications du référentiel et des comptes
 
-Revision ID: 0011_referentiel
-Revises: 0007_paiements
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-22 07:40:00
 
 """
@@ -13,8 +13,8 @@ import dauphin.models.types
 
 
 # revision identifiers, used by Alembic.
-revision = '0011_referentiel'
-down_revision = '0007_paiements'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

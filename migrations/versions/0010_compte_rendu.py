@@ -1,7 +1,7 @@
 """Compte rendu financier, rappels, report des dates
 
-Revision ID: 0008_compte_rendu
-Revises: 0011_referentiel
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-22 07:32:31.593608
 
 """
@@ -12,8 +12,8 @@ import dauphin.models.types
 
 
 # revision identifiers, used by Alembic.
-revision = '0008_compte_rendu'
-down_revision = '0011_referentiel'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
