@@ -22,7 +22,7 @@ from dauphin.models import (
     maintenant,
 )
 from dauphin.services import api as service
-from dauphin.services.workflow import aujourdhui, declencher_demande
+from dauphin.services.workflow import aujourdhui, declencher_demande, declencher_ligne
 from tests.fabriques_db import demande_complete
 from tests.test_instruction import campagne_autre_contrat
 from tests.test_instruction import dossier as dossier_en_base
@@ -459,6 +459,7 @@ def test_document_openapi_valide_et_page_de_documentation(client):
         "/api/v1/demandes",
         "/api/v1/demandes/{demande_id}",
         "/api/v1/lignes/{ligne_id}/transitions",
+        "/api/v1/campagnes/{campagne_id}/programmation",
         "/api/v1/openapi.json",
     }
     transition = document["components"]["schemas"]["Transition"]
@@ -509,3 +510,30 @@ def test_exploration_schemathesis_sans_erreur_serveur(app, db, monde, jetons, tr
     finally:
         app.config["API_LIMITE"] = "300/minute"
     assert len(compte) >= 100
+
+
+# --- Programmation -------------------------------------------------------------------------------------
+
+
+def test_programmation_d_une_campagne_pour_les_signataires_du_contrat(client, db, monde, jetons, transmise):
+    declencher_ligne(
+        next(lf.id for lf in transmise.lignes_financement if lf.organisation_id == monde.etat.id),
+        "prendre_en_charge",
+        monde.instructeur_etat,
+    )
+    url = f"/api/v1/campagnes/{monde.campagne.id}/programmation"
+    reponse = client.get(url, headers=entetes(jetons["caf"]))  # partenaire signataire, sans ligne
+    assert reponse.status_code == 200, reponse.get_data(as_text=True)
+    corps = reponse.get_json()
+    assert corps["campagne"] == monde.campagne.id and corps["contrat"]["id"] == monde.contrat.id
+    assert [d["numero"] for d in corps["demandes"]] == [transmise.numero]
+    assert {f["nom"] for f in corps["financeurs"]} >= {monde.etat.nom, monde.commune.nom}
+    assert corps["pagination"]["total"] == 1
+    assert corps["totaux"]["general"]["demande"] == "10000.00"
+    filtre = client.get(url + "?statut=rejetee", headers=entetes(jetons["caf"])).get_json()
+    assert filtre["demandes"] == [] and filtre["pagination"]["total"] == 0
+    # Une organisation qui n'a pas signé ce contrat ne voit rien ; une campagne inconnue n'existe pas.
+    erreur(client.get(url, headers=entetes(jetons["caf_autre"])), 404)
+    erreur(client.get("/api/v1/campagnes/999999/programmation", headers=entetes(jetons["caf"])), 404)
+    erreur(client.get(url + "?par_page=1000", headers=entetes(jetons["caf"])), 400)
+    erreur(client.get(url), 401)

@@ -214,6 +214,9 @@ MATRICE: dict[str, Entree] = {
     "api.declencher": entree(
         lambda o: f"/api/v1/lignes/{o['ligne']}/transitions", set(), "POST", anonyme="refus"
     ),
+    "api.lire_programmation": entree(
+        lambda o: f"/api/v1/campagnes/{o['campagne']}/programmation", set(), anonyme="refus"
+    ),
     "api.openapi": public(lambda o: "/api/v1/openapi.json"),
     "api.documentation": public(lambda o: "/api/v1/documentation"),
     # Jetons d'API : un instructeur pour son organisation, l'administration nationale pour toutes.

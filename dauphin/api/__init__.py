@@ -256,6 +256,31 @@ def declencher(ligne_id: int, donnees: dict):
 @operation(
     bp,
     registre,
+    "/campagnes/" + ENTIER.format("campagne_id") + "/programmation",
+    resume="Lire la programmation d’une campagne",
+    etiquette="Programmation",
+    parametres=schemas.FiltresProgrammation,
+    reponse=schemas.Programmation,
+    erreurs=(404,),
+    portee="lecture",
+)
+def lire_programmation(campagne_id: int, filtres: dict):
+    """La programmation d’une campagne d’un contrat de ville dont l’organisation est signataire : une
+    page de demandes avec, par financeur, les montants demandés, proposés, votés et versés ; les totaux par
+    financeur et par pilier ; la consommation des enveloppes. Hors périmètre : 404."""
+    resultat = service.programmation_visible(
+        g.jeton.organisation_id,
+        campagne_id,
+        statut=StatutDemande(filtres["statut"]) if filtres.get("statut") else None,
+        page=filtres["page"],
+        par_page=filtres["par_page"],
+    )
+    return resultat.en_dict()
+
+
+@operation(
+    bp,
+    registre,
     "/openapi.json",
     resume="Le document OpenAPI 3 de cette API",
     etiquette="Documentation",

@@ -189,6 +189,41 @@ class Pagination(Sortie):
     pages = fields.Integer(required=True)
 
 
+class FiltresProgrammation(Schema):
+    class Meta:
+        unknown = RAISE
+
+    statut = fields.String(
+        validate=validate.OneOf([s.value for s in StatutDemande]),
+        metadata={"description": "Seulement les demandes à ce statut."},
+    )
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000))
+    par_page = fields.Integer(
+        load_default=50, validate=validate.Range(1, 100), metadata={"description": "100 au plus."}
+    )
+
+
+class Programmation(Sortie):
+    """La programmation d'une campagne, telle que l'écran « Programmation » la montre (montants en chaînes
+    décimales exactes)."""
+
+    campagne = fields.Integer(required=True)
+    exercice = fields.Integer(required=True)
+    contrat = fields.Dict(required=True, metadata={"description": "id, code et libellé du contrat."})
+    financeurs = fields.List(fields.Dict(), required=True, metadata={"description": "Colonnes : id, nom."})
+    demandes = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={
+            "description": "Une ligne par demande transmise : numéro, structure, intitulé, thématique, QPV, "
+            "statut et, par financeur, demandé / proposé / voté / versé."
+        },
+    )
+    pagination = fields.Dict(required=True)
+    totaux = fields.Dict(required=True, metadata={"description": "Par financeur, général et par pilier."})
+    enveloppes = fields.List(fields.Dict(), required=True)
+
+
 class ListeDemandes(Sortie):
     demandes = fields.List(fields.Nested(DemandeResume), required=True)
     pagination = fields.Nested(Pagination, required=True)

@@ -413,3 +413,26 @@ def declencher(
     return declencher_ligne(
         ligne.id, declencheur, jeton.titulaire, version=version, commentaire=commentaire, **arguments
     )
+
+
+def programmation_visible(organisation_id: int, campagne_id: int, *, statut=None, page: int, par_page: int):
+    """La programmation d'une campagne, pour une organisation signataire de son contrat (404 sinon)."""
+    from dauphin.models import Campagne, PartenaireContrat
+    from dauphin.services import programmation
+
+    signataire = db.session.scalar(
+        select(func.count())
+        .select_from(Campagne)
+        .join(PartenaireContrat, PartenaireContrat.contrat_id == Campagne.contrat_id)
+        .where(Campagne.id == campagne_id, PartenaireContrat.organisation_id == organisation_id)
+    )
+    resultat = (
+        programmation.programmation(
+            campagne_id, programmation.Filtres(statut=statut), page=page, par_page=par_page
+        )
+        if signataire
+        else None
+    )
+    if resultat is None:
+        raise NotFound()
+    return resultat
