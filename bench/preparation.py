@@ -227,8 +227,7 @@ def _vote(comptes: Comptes, utilisateurs: int, iterations: int) -> dict:
         .join(Demande, Demande.campagne_id == Campagne.id)
         .where(Demande.statut == StatutDemande.instruite)
         .group_by(Campagne.id, Campagne.contrat_id)
-        .having(nombre >= iterations)
-        .order_by(nombre.desc())
+        .order_by(nombre.desc())  # la campagne qui a le plus de dossiers instruits (au plus `iterations`)
         .limit(1)
     ).one()
     partenaires = list(

@@ -8,7 +8,14 @@ from flask_login import current_user, login_required
 
 from dauphin.extensions import db
 from dauphin.listes import page_courante
-from dauphin.models import ChoixVote, SeanceComite, StatutLigne, StatutSeance
+from dauphin.models import (
+    ChoixVote,
+    LigneFinancement,
+    PointOrdreDuJour,
+    SeanceComite,
+    StatutLigne,
+    StatutSeance,
+)
 from dauphin.services import comites as service
 from dauphin.services import documents
 from dauphin.services.erreurs import Conflit
@@ -22,6 +29,18 @@ def _seance_visible(seance_id: int) -> SeanceComite:
     if not service.peut_voir(current_user, seance):
         abort(404)  # la séance d'un autre contrat n'existe pas pour cet utilisateur
     return seance
+
+
+def _point_visible(seance_id: int, point_id: int) -> tuple[SeanceComite, PointOrdreDuJour]:
+    """Pour un vote ou un montant : la séance et le point seuls (la page entière n'est chargée que pour
+    réafficher un formulaire en erreur)."""
+    seance = db.session.get(SeanceComite, seance_id)
+    if seance is None or not service.peut_voir(current_user, seance):
+        abort(404)
+    point = db.session.get(PointOrdreDuJour, point_id)
+    if point is None or point.seance_id != seance.id:
+        abort(404)
+    return seance, point
 
 
 def _seance_du_pilote(seance_id: int) -> SeanceComite:
@@ -206,10 +225,7 @@ def ouvrir(seance_id: int):
 @bp.route("/<int:seance_id>/points/<int:point_id>/vote/<int:organisation_id>", methods=["POST"])
 @login_required
 def voter(seance_id: int, point_id: int, organisation_id: int):
-    seance = _seance_visible(seance_id)
-    point = next((p for p in seance.points if p.id == point_id), None)
-    if point is None:
-        abort(404)
+    seance, point = _point_visible(seance_id, point_id)
     if organisation_id not in service.organisations_votantes(current_user, seance.contrat_id):
         abort(403)
     form = VoteForm(prefix=f"vote-{point.id}-{organisation_id}")
@@ -228,18 +244,15 @@ def voter(seance_id: int, point_id: int, organisation_id: int):
         else:
             flash(f"Vote enregistré pour le dossier {point.demande.numero}.", "succes")
             return redirect(url_for(".voir", seance_id=seance.id, _anchor=f"point-{point.id}"))
-    return _page(seance, {cle: form}, 422)
+    return _page(service.charger(seance_id), {cle: form}, 422)
 
 
 @bp.route("/<int:seance_id>/points/<int:point_id>/lignes/<int:ligne_id>/montant", methods=["POST"])
 @login_required
 def saisir_montant(seance_id: int, point_id: int, ligne_id: int):
-    seance = _seance_visible(seance_id)
-    point = next((p for p in seance.points if p.id == point_id), None)
-    ligne = (
-        next((lf for lf in point.demande.lignes_financement if lf.id == ligne_id), None) if point else None
-    )
-    if ligne is None:
+    seance, point = _point_visible(seance_id, point_id)
+    ligne = db.session.get(LigneFinancement, ligne_id)
+    if ligne is None or ligne.demande_id != point.demande_id:
         abort(404)
     if ligne.organisation_id not in service.organisations_financeuses(current_user):
         abort(403)  # un financeur ne saisit que le montant de sa propre ligne
@@ -257,7 +270,7 @@ def saisir_montant(seance_id: int, point_id: int, ligne_id: int):
         else:
             flash(f"Montant enregistré pour le dossier {point.demande.numero}.", "succes")
             return redirect(url_for(".voir", seance_id=seance.id, _anchor=f"point-{point.id}"))
-    return _page(seance, {cle: form}, 422)
+    return _page(service.charger(seance_id), {cle: form}, 422)
 
 
 @bp.route("/<int:seance_id>/clore", methods=["GET", "POST"])
