@@ -73,6 +73,7 @@ def urls_administration(app, monde) -> list[tuple[str, str]]:
         "pilotage_id": 1,
         "code": "1.1",
         "nature": "contrats",
+        "nom": "programmation-2026.xlsx",
     }
     resultat = []
     for regle in app.url_map.iter_rules():
