@@ -512,6 +512,7 @@ def test_matrice(app, connexion, client, objets, endpoint):
         donnees = attendu_entree.donnees(objets) if attendu_entree.donnees else None
         reponse = client.open(url, method=attendu_entree.methode, data=donnees)
         obtenu = categorie(reponse)
+        reponse.close()  # un export en flux referme son contexte ici, pas au ramasse-miettes
         if obtenu != attendu:
             ecarts[role] = f"attendu {attendu}, obtenu {obtenu} ({reponse.status_code})"
         if role != "anonyme":

@@ -36,7 +36,8 @@ class Demande(db.Model):
     __table_args__ = (
         Index("ix_demande_structure_exercice", "structure_id", "exercice"),
         Index("ix_demande_campagne_statut", "campagne_id", "statut"),
-        Index("ix_demande_exercice_statut", "exercice", "statut"),
+        # Couvrant (id, transmise_le) : décomptes par onglet d'un financeur filtrés par exercice, index seul
+        Index("ix_demande_exercice_statut", "exercice", "statut", "id", "transmise_le"),
         Index("ix_demande_transmise_le_id", "transmise_le", "id"),
         Index("ix_demande_campagne_numero", "campagne_id", "numero"),  # programmation par numéro
     )
@@ -172,7 +173,8 @@ class LigneFinancement(db.Model):
     __tablename__ = "ligne_financement"
     __table_args__ = (
         UniqueConstraint("demande_id", "organisation_id"),
-        Index("ix_ligne_financement_organisation_statut", "organisation_id", "statut"),
+        # Couvrant (demande_id) : les lignes d'un financeur et leurs demandes sans lire la table
+        Index("ix_ligne_financement_organisation_statut", "organisation_id", "statut", "demande_id"),
         CheckConstraint("montant_demande >= 0", name="montant_demande_positif"),
         CheckConstraint(
             "montant_propose IS NULL OR montant_propose <= montant_demande", name="propose_borne"

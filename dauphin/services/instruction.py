@@ -310,8 +310,12 @@ def _requete(espace: Espace, filtres: Filtres, *colonnes, avec_structure: bool =
         requete = _filtres_ligne(
             requete.join(LigneFinancement, LigneFinancement.demande_id == Demande.id), espace, filtres
         )
-        if filtres.contrat_id is not None or filtres.exercice is not None:
+        if filtres.contrat_id is not None:
             requete = requete.where(Demande.campagne_id.in_(_campagnes(espace, filtres)))
+        elif filtres.exercice is not None:
+            # L'exercice recopié sur la demande : lu dans l'index couvrant `ix_demande_id_liste`, sans
+            # passer par les campagnes ni par la table.
+            requete = requete.where(Demande.exercice == filtres.exercice)
     else:
         requete = requete.where(
             Demande.campagne_id.in_(_campagnes(espace, filtres)), Demande.numero.is_not(None)
@@ -439,6 +443,9 @@ def page_demandes(
     )
     if tri == "numero":
         cle = Demande.numero
+        # Toujours vrai ici (numéro posé à la transmission) : PostgreSQL saute alors les brouillons, sans
+        # numéro, qu'il trouvait en tête de l'index des numéros parcouru à rebours.
+        requete = requete.where(Demande.numero.is_not(None))
     elif tri == "structure":
         cle = func.lower(Structure.raison_sociale)  # ordre alphabétique, pas celui des majuscules
     elif tri == "montant":
