@@ -70,6 +70,8 @@ class Config:
         self.UPLOAD_FOLDER = _env("UPLOAD_FOLDER", str(instance / "documents"))
         self.MAX_CONTENT_LENGTH = _env_int("MAX_UPLOAD_MB", 10) * 1024 * 1024
         self.BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")
+        # Adresse publiée dans la déclaration d'accessibilité pour signaler un défaut
+        self.CONTACT_ACCESSIBILITE = _env("CONTACT_ACCESSIBILITE", "accessibilite@dauphin.localhost")
         self.PROXY_FIX = _env_int("PROXY_FIX", 0)  # nombre de mandataires inverses devant l'application
         self.DSFR_DIST = _env("DSFR_DIST", str(RACINE / "node_modules" / "@gouvfr" / "dsfr" / "dist"))
         self.BABEL_DEFAULT_LOCALE = "fr"

@@ -232,3 +232,17 @@ def test_connexions_journalisees_et_limitees_par_compte(client, db, monde):
         ("signataire@test.fr", False, "mot de passe")
     ] * 8 + [("contributeur@test.fr", True, None)]
     assert evenements[-1].utilisateur_id == monde.contributeur.id and evenements[0].adresse_ip == "127.0.0.1"
+
+
+def test_declaration_d_accessibilite_liee_du_pied_de_page_avec_son_contact(app, client):
+    app.config["CONTACT_ACCESSIBILITE"] = "rgaa@anct.test"
+    try:
+        accueil = client.get("/").get_data(as_text=True)
+        assert 'href="/accessibilite"' in accueil
+        assert "Accessibilité : non conforme" in accueil or "accessibilité : non conforme" in accueil.lower()
+        page = client.get("/accessibilite").get_data(as_text=True)
+    finally:
+        app.config["CONTACT_ACCESSIBILITE"] = "accessibilite@dauphin.localhost"
+    assert "<strong>non conforme</strong>" in page
+    assert 'href="mailto:rgaa@anct.test"' in page
+    assert "Voies de recours" in page
