@@ -7,8 +7,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from dauphin.extensions import db, limiter
-from dauphin.models import EvenementConnexion, Utilisateur, maintenant
-from dauphin.services.comptes import peut_se_connecter
+from dauphin.models import Utilisateur, maintenant
+from dauphin.services.comptes import journaliser, peut_se_connecter
 from forms.auth import ConnexionForm
 
 bp = Blueprint("auth", __name__, url_prefix="/compte")
@@ -76,15 +76,7 @@ def connexion():
 
 
 def _journaliser(email: str, utilisateur, reussie: bool, motif: str | None = None) -> None:
-    db.session.add(
-        EvenementConnexion(
-            utilisateur_id=utilisateur.id if utilisateur is not None else None,
-            email=email,
-            adresse_ip=request.remote_addr,
-            reussie=reussie,
-            motif=motif,
-        )
-    )
+    journaliser(email, utilisateur, reussie, motif, adresse_ip=request.remote_addr)
 
 
 @bp.route("/deconnexion", methods=["POST"])

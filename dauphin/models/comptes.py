@@ -154,8 +154,25 @@ class Pilotage(db.Model):
     organisation: Mapped[Organisation] = relationship()
 
 
+class NatureEvenementCompte(StrEnum):
+    connexion = "connexion"  # tentative de connexion
+    demande_reinitialisation = "demande_reinitialisation"  # « mot de passe oublié » (compte connu ou non)
+    reinitialisation = "reinitialisation"  # nouveau mot de passe choisi par le lien reçu
+    changement_mot_de_passe = "changement_mot_de_passe"  # depuis « Mon compte », session ouverte
+
+    @property
+    def libelle(self) -> str:
+        return {
+            "connexion": "Connexion",
+            "demande_reinitialisation": "Demande de réinitialisation du mot de passe",
+            "reinitialisation": "Réinitialisation du mot de passe",
+            "changement_mot_de_passe": "Changement du mot de passe",
+        }[self.value]
+
+
 class EvenementConnexion(db.Model):
-    """Journal des connexions : chaque tentative, réussie ou non, avec l'adresse d'origine."""
+    """Journal des connexions : chaque tentative, réussie ou non, avec l'adresse d'origine ; et, de même, les
+    demandes de réinitialisation, réinitialisations et changements du mot de passe (`nature`)."""
 
     __tablename__ = "evenement_connexion"
     __table_args__ = (Index("ix_evenement_connexion_email_horodatage", "email", "horodatage"),)
@@ -167,3 +184,8 @@ class EvenementConnexion(db.Model):
     reussie: Mapped[bool]
     motif: Mapped[str | None] = mapped_column(String(100))
     horodatage: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    nature: Mapped[NatureEvenementCompte] = mapped_column(
+        enum_colonne(NatureEvenementCompte),
+        default=NatureEvenementCompte.connexion,
+        server_default=NatureEvenementCompte.connexion.value,
+    )

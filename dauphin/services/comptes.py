@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
 from dauphin.extensions import db
-from dauphin.models.comptes import MembreStructure, Utilisateur
+from dauphin.models.comptes import EvenementConnexion, MembreStructure, NatureEvenementCompte, Utilisateur
 from dauphin.models.structures import Invitation
 from dauphin.models.types import maintenant
 from dauphin.services import courriels
@@ -127,6 +127,27 @@ def peut_se_connecter(utilisateur: Utilisateur) -> str | None:
 
 def email_confirme(utilisateur: Utilisateur) -> bool:
     return utilisateur.email_confirme_le is not None
+
+
+def journaliser(
+    email: str,
+    utilisateur: Utilisateur | None,
+    reussie: bool,
+    motif: str | None = None,
+    nature: NatureEvenementCompte = NatureEvenementCompte.connexion,
+    adresse_ip: str | None = None,
+) -> EvenementConnexion:
+    """Une ligne du journal des comptes, dans la transaction en cours (la vue ou le service valide)."""
+    evenement = EvenementConnexion(
+        utilisateur_id=utilisateur.id if utilisateur is not None else None,
+        email=email[:254],
+        adresse_ip=adresse_ip,
+        reussie=reussie,
+        motif=motif,
+        nature=nature,
+    )
+    db.session.add(evenement)
+    return evenement
 
 
 # --- Création de compte -------------------------------------------------------------------
