@@ -82,6 +82,8 @@ class Config:
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.PASSWORD_HASH_METHOD = "scrypt"
+        # Durée de validité du lien « mot de passe oublié » (en minutes) ; il ne sert en outre qu'une fois
+        self.REINITIALISATION_MINUTES = _env_int("PASSWORD_RESET_MINUTES", 60)
         # Le jeton CSRF vit avec la session : pas de formulaire perdu après une longue pause.
         self.WTF_CSRF_TIME_LIMIT = None
         # Banc HTTP (`make bench`) : en-tête X-Requetes-SQL et route témoin (dauphin/mesures.py)

@@ -96,6 +96,13 @@ MATRICE: dict[str, Entree] = {
     "comptes.confirmer": entree(lambda o: "/compte/confirmation/jeton-invalide", set(), anonyme="refus"),
     "comptes.invitation": entree(lambda o: "/compte/invitation/jeton-invalide", set(), anonyme="refus"),
     "comptes.renvoyer_confirmation": public(lambda o: "/compte/confirmation/renvoyer"),
+    "comptes.mon_compte": entree(lambda o: "/compte/", CONNECTES),
+    "comptes.changer_mot_de_passe": entree(lambda o: "/compte/mot-de-passe", CONNECTES),
+    "comptes.mot_de_passe_oublie": public(lambda o: "/compte/mot-de-passe/oublie"),
+    "comptes.mot_de_passe_demande_envoyee": public(lambda o: "/compte/mot-de-passe/oublie/courriel-envoye"),
+    "comptes.reinitialiser_mot_de_passe": entree(
+        lambda o: "/compte/mot-de-passe/reinitialiser/jeton-invalide", set(), anonyme="refus"
+    ),
     # Porteur : structures
     "structures.mes_structures": entree(lambda o: "/structures/", CONNECTES),
     "structures.inscrire": entree(lambda o: "/structures/inscrire", CONNECTES),

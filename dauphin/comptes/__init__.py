@@ -1,20 +1,29 @@
-"""Création de compte, confirmation de l'adresse électronique, acceptation des invitations.
+"""Création de compte, confirmation de l'adresse électronique, acceptation des invitations ; « Mon compte »,
+mot de passe oublié (lien de réinitialisation) et changement du mot de passe.
 
 Le jeton d'une invitation ouverte sans être connecté est gardé en session : après connexion (retour par
 `next`) ou création de compte, la personne revient à l'invitation et rejoint la structure.
 """
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user
+from flask_login import current_user, login_required, login_user
 
 from dauphin.extensions import limiter
 from dauphin.services import comptes as service
-from forms.comptes import ConfirmerForm, InscriptionForm, RenvoiConfirmationForm
+from forms.comptes import (
+    ChangementMotDePasseForm,
+    ConfirmerForm,
+    InscriptionForm,
+    MotDePasseOublieForm,
+    ReinitialisationForm,
+    RenvoiConfirmationForm,
+)
 
 bp = Blueprint("comptes", __name__, url_prefix="/compte")
 
 CLE_INVITATION = "dauphin.invitation"
 CLE_EMAIL_INSCRIT = "dauphin.inscription_email"
+CLE_EMAIL_REINITIALISATION = "dauphin.reinitialisation_email"
 
 
 def _courriel_envoye(reponse) -> bool:
@@ -150,3 +159,104 @@ def invitation(jeton: str):
         )
         return redirect(url_for("structures.voir", structure_id=membre.structure_id))
     return render_template("comptes/invitation.html", invitation=invitation, form=form)
+
+
+# --- Mon compte, mot de passe ------------------------------------------------------------------
+
+
+@bp.route("/")
+@login_required
+def mon_compte():
+    return render_template(
+        "comptes/mon_compte.html", activite=service.activite_recente(current_user), utilisateur=current_user
+    )
+
+
+@bp.route("/mot-de-passe", methods=["GET", "POST"])
+@login_required
+# Un mot de passe actuel deviné depuis une session laissée ouverte : limité comme la connexion
+@limiter.limit(
+    "8 per 15 minutes",
+    methods=["POST"],
+    key_func=lambda: f"compte-{current_user.id}",
+    deduct_when=lambda reponse: reponse.status_code != 302,
+)
+def changer_mot_de_passe():
+    form = ChangementMotDePasseForm()
+    form.email_compte = current_user.email
+    if form.validate_on_submit():
+        try:
+            compte = service.changer_mot_de_passe(
+                current_user, form.actuel.data, form.mot_de_passe.data, request.remote_addr
+            )
+        except service.MotDePasseActuelErrone as erreur:
+            form.actuel.errors.append(str(erreur))
+        else:
+            # Nouvel identifiant de session : les autres sessions tombent, celle-ci reste ouverte.
+            login_user(compte)
+            flash(
+                "Votre mot de passe a été modifié. Vos sessions ouvertes sur d’autres appareils ont été "
+                "fermées ; un courriel vous le confirme.",
+                "succes",
+            )
+            return redirect(url_for("comptes.mon_compte"))
+    return render_template("comptes/changer_mot_de_passe.html", form=form)
+
+
+@bp.route("/mot-de-passe/oublie", methods=["GET", "POST"])
+@limiter.limit(LIMITE_PAR_ORIGINE, methods=["POST"], deduct_when=_courriel_envoye)
+@limiter.limit(LIMITE_PAR_DESTINATAIRE, methods=["POST"], key_func=_email_saisi, deduct_when=_courriel_envoye)
+def mot_de_passe_oublie():
+    form = MotDePasseOublieForm()
+    if request.method == "GET" and current_user.is_authenticated:
+        form.email.data = current_user.email
+    if form.validate_on_submit():
+        # Même suite que l'adresse soit inscrite ou non : on ne révèle pas les comptes.
+        service.demander_reinitialisation(form.email.data, request.remote_addr)
+        session[CLE_EMAIL_REINITIALISATION] = service.normaliser_email(form.email.data)
+        return redirect(url_for("comptes.mot_de_passe_demande_envoyee"))
+    return render_template(
+        "comptes/mot_de_passe_oublie.html", form=form, duree=service.libelle_duree_reinitialisation()
+    )
+
+
+@bp.route("/mot-de-passe/oublie/courriel-envoye")
+def mot_de_passe_demande_envoyee():
+    return render_template(
+        "comptes/mot_de_passe_demande_envoyee.html",
+        email=session.get(CLE_EMAIL_REINITIALISATION),
+        duree=service.libelle_duree_reinitialisation(),
+    )
+
+
+@bp.route("/mot-de-passe/reinitialiser/<jeton>", methods=["GET", "POST"])
+def reinitialiser_mot_de_passe(jeton: str):
+    try:
+        utilisateur = service.lire_reinitialisation(jeton)
+    except service.LienInvalide as erreur:
+        return _reinitialisation_invalide(erreur)
+    form = ReinitialisationForm()
+    form.email_compte = utilisateur.email
+    if form.validate_on_submit():
+        try:
+            service.reinitialiser_mot_de_passe(jeton, form.mot_de_passe.data, request.remote_addr)
+        except service.LienInvalide as erreur:  # utilisé entre-temps, depuis un autre onglet
+            return _reinitialisation_invalide(erreur)
+        session.pop(CLE_EMAIL_REINITIALISATION, None)
+        flash("Votre mot de passe a été modifié. Connectez-vous avec votre nouveau mot de passe.", "succes")
+        return redirect(url_for("auth.connexion"))
+    reponse = render_template("comptes/reinitialiser_mot_de_passe.html", form=form, utilisateur=utilisateur)
+    return reponse, 200, {"Cache-Control": "no-store"}
+
+
+def _reinitialisation_invalide(erreur: service.LienInvalide):
+    form = MotDePasseOublieForm(formdata=None)
+    return (
+        render_template(
+            "comptes/reinitialisation_invalide.html",
+            erreur=erreur,
+            form=form,
+            duree=service.libelle_duree_reinitialisation(),
+        ),
+        404 if erreur.motif == "altere" else 410,
+    )

@@ -189,3 +189,9 @@ class EvenementConnexion(db.Model):
         default=NatureEvenementCompte.connexion,
         server_default=NatureEvenementCompte.connexion.value,
     )
+
+    @property
+    def resultat(self) -> str:
+        if not self.reussie:
+            return f"refusée ({self.motif or 'inconnu'})"
+        return "lien envoyé" if self.nature == NatureEvenementCompte.demande_reinitialisation else "réussie"

@@ -1,10 +1,17 @@
-"""Comptes : création, confirmation de l'adresse électronique par un lien signé, invitations.
+"""Comptes : création, confirmation de l'adresse électronique par un lien signé, invitations ; mot de passe
+oublié (lien de réinitialisation) et changement du mot de passe.
 
 Les liens des courriels sont signés (itsdangerous, clé SECRET_KEY, un sel par usage) et datés :
-48 heures pour confirmer une adresse, 7 jours pour une invitation. Un lien de confirmation est lié au
-mot de passe du compte (une empreinte de son haché) : une nouvelle inscription sur une adresse jamais
-confirmée invalide les liens précédents. Une invitation n'est utilisable qu'une fois (`acceptee_le`)
-et peut être révoquée.
+48 heures pour confirmer une adresse, 7 jours pour une invitation, REINITIALISATION_MINUTES (une heure
+par défaut) pour choisir un nouveau mot de passe. Un lien de confirmation ou de réinitialisation est lié
+au mot de passe du compte (une empreinte de son haché) : une nouvelle inscription sur une adresse jamais
+confirmée invalide les liens de confirmation précédents, et un lien de réinitialisation ne sert qu'une
+fois (le mot de passe qu'il remplace n'existe plus ensuite). Une invitation n'est utilisable qu'une fois
+(`acceptee_le`) et peut être révoquée.
+
+Changer le mot de passe renouvelle l'identifiant de session (`Utilisateur.definir_mot_de_passe`) : toutes
+les sessions ouvertes tombent. Demandes de réinitialisation, réinitialisations et changements sont
+journalisés comme les connexions (`EvenementConnexion`, par leur `nature`).
 
 Les courriels sont écrits dans la transaction (`courriels.ecrire`) et partent après le commit
 (`courriels.apres_validation`). Leurs liens partent de BASE_URL, jamais de l'en-tête Host de la requête.
@@ -30,6 +37,7 @@ from dauphin.services import courriels
 
 SEL_CONFIRMATION = "dauphin.compte.confirmation-email"
 SEL_INVITATION = "dauphin.structure.invitation"
+SEL_REINITIALISATION = "dauphin.compte.reinitialisation-mot-de-passe"
 DUREE_CONFIRMATION = timedelta(hours=48)
 DUREE_INVITATION = timedelta(days=7)
 
@@ -285,6 +293,150 @@ def renvoyer_confirmation(email: str) -> None:
         _ecrire_compte_existant(utilisateur)
     db.session.commit()
     courriels.apres_validation()
+
+
+# --- Mot de passe oublié, changement du mot de passe ------------------------------------------
+
+
+class MotDePasseActuelErrone(Exception):
+    def __init__(self):
+        super().__init__("Le mot de passe actuel est incorrect.")
+
+
+def duree_reinitialisation() -> timedelta:
+    return timedelta(minutes=current_app.config["REINITIALISATION_MINUTES"])
+
+
+def libelle_duree_reinitialisation() -> str:
+    """« 1 heure », « 2 heures », « 30 minutes » : pour les pages et les courriels."""
+    minutes = current_app.config["REINITIALISATION_MINUTES"]
+    if minutes >= 60 and minutes % 60 == 0:
+        heures = minutes // 60
+        return f"{heures} heure{'s' if heures > 1 else ''}"
+    return f"{minutes} minute{'s' if minutes > 1 else ''}"
+
+
+def lien_reinitialisation(utilisateur: Utilisateur) -> str:
+    # Ni l'adresse ni rien du mot de passe en clair dans le lien : l'identifiant et l'empreinte suffisent.
+    jeton = _serialiseur(SEL_REINITIALISATION).dumps({"u": utilisateur.id, "s": _sceau(utilisateur)})
+    return lien_externe("comptes.reinitialiser_mot_de_passe", jeton=jeton)
+
+
+def demander_reinitialisation(email: str, adresse_ip: str | None = None) -> None:
+    """Écrit le lien de réinitialisation si l'adresse est celle d'un compte actif. La vue répond de même
+    dans tous les cas : on ne révèle pas les adresses inscrites. La demande est journalisée."""
+    email = normaliser_email(email)
+    utilisateur = db.session.scalar(select(Utilisateur).where(Utilisateur.email == email))
+    if utilisateur is None:
+        motif = "compte inconnu"
+    elif not utilisateur.actif:
+        motif = "compte désactivé"
+    else:
+        motif = None
+        ecrire_courriel(
+            utilisateur.email,
+            "Dauphin : choisissez un nouveau mot de passe",
+            f"Bonjour {utilisateur.prenom},\n\n"
+            "Vous avez demandé à choisir un nouveau mot de passe pour votre compte Dauphin. Ouvrez ce lien "
+            f"(valable {libelle_duree_reinitialisation()}, et une seule fois) :\n\n"
+            f"{lien_reinitialisation(utilisateur)}\n\n"
+            "Si vous n’êtes pas à l’origine de cette demande, ignorez ce message : votre mot de passe "
+            "actuel reste valable.\n",
+        )
+    journaliser(
+        email,
+        utilisateur,
+        motif is None,
+        motif,
+        NatureEvenementCompte.demande_reinitialisation,
+        adresse_ip,
+    )
+    db.session.commit()
+    courriels.apres_validation()
+
+
+def lire_reinitialisation(jeton: str, verrouiller: bool = False) -> Utilisateur:
+    """Le compte désigné par un lien de réinitialisation encore valable ; sinon LienInvalide : altere
+    (signature fausse, compte inconnu ou désactivé), expire, utilise (le mot de passe a changé depuis)."""
+    donnees = _lire(SEL_REINITIALISATION, jeton, duree_reinitialisation())
+    identifiant = donnees.get("u")
+    if not isinstance(identifiant, int):
+        raise LienInvalide("altere")
+    requete = select(Utilisateur).where(Utilisateur.id == identifiant)
+    if verrouiller:
+        requete = requete.with_for_update().execution_options(populate_existing=True)
+    utilisateur = db.session.scalar(requete)
+    if utilisateur is None or not utilisateur.actif:
+        raise LienInvalide("altere")
+    if _sceau(utilisateur) != donnees.get("s"):
+        raise LienInvalide("utilise")
+    return utilisateur
+
+
+def reinitialiser_mot_de_passe(jeton: str, mot_de_passe: str, adresse_ip: str | None = None) -> Utilisateur:
+    """Nouveau mot de passe par le lien reçu : le lien ne sert plus, toutes les sessions tombent. Le lien
+    prouve aussi la détention de l'adresse (confirmée si elle ne l'était pas)."""
+    utilisateur = lire_reinitialisation(jeton, verrouiller=True)
+    utilisateur.definir_mot_de_passe(mot_de_passe)
+    if utilisateur.email_confirme_le is None:
+        utilisateur.email_confirme_le = maintenant()
+    journaliser(
+        utilisateur.email, utilisateur, True, None, NatureEvenementCompte.reinitialisation, adresse_ip
+    )
+    _ecrire_mot_de_passe_modifie(utilisateur)
+    db.session.commit()
+    courriels.apres_validation()
+    return utilisateur
+
+
+def changer_mot_de_passe(
+    utilisateur: Utilisateur, actuel: str, nouveau: str, adresse_ip: str | None = None
+) -> Utilisateur:
+    """Depuis une session ouverte, avec le mot de passe actuel. Les autres sessions tombent (identifiant de
+    session renouvelé) : la vue rouvre celle en cours avec le nouvel identifiant. Un mot de passe actuel
+    faux lève MotDePasseActuelErrone, journalisé comme une connexion refusée."""
+    compte = db.session.scalar(
+        select(Utilisateur)
+        .where(Utilisateur.id == utilisateur.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    nature = NatureEvenementCompte.changement_mot_de_passe
+    if not compte.verifier_mot_de_passe(actuel):
+        journaliser(compte.email, compte, False, "mot de passe actuel erroné", nature, adresse_ip)
+        db.session.commit()
+        raise MotDePasseActuelErrone()
+    compte.definir_mot_de_passe(nouveau)
+    journaliser(compte.email, compte, True, None, nature, adresse_ip)
+    _ecrire_mot_de_passe_modifie(compte)
+    db.session.commit()
+    courriels.apres_validation()
+    return compte
+
+
+def _ecrire_mot_de_passe_modifie(utilisateur: Utilisateur) -> None:
+    ecrire_courriel(
+        utilisateur.email,
+        "Dauphin : votre mot de passe a été modifié",
+        f"Bonjour {utilisateur.prenom},\n\n"
+        "Le mot de passe de votre compte Dauphin vient d’être modifié. Les sessions ouvertes sur d’autres "
+        "appareils ont été fermées.\n\n"
+        "Si vous n’êtes pas à l’origine de ce changement, choisissez sans attendre un nouveau mot de passe "
+        f"depuis cette page : {lien_externe('comptes.mot_de_passe_oublie')}\n"
+        "puis prévenez l’administrateur de votre structure ou de votre organisation.\n",
+    )
+
+
+def activite_recente(utilisateur: Utilisateur, nombre: int = 10) -> list[EvenementConnexion]:
+    """Les derniers événements du compte (connexions, mot de passe), pour « Mon compte »."""
+    return list(
+        db.session.scalars(
+            select(EvenementConnexion)
+            .where(EvenementConnexion.utilisateur_id == utilisateur.id)
+            .order_by(EvenementConnexion.id.desc())
+            .limit(nombre)
+        )
+    )
 
 
 # --- Invitations ----------------------------------------------------------------------------
