@@ -398,6 +398,20 @@ def test_changement_reussi_garde_cette_session_et_ferme_les_autres(app, db, mond
     assert "/compte/mot-de-passe/oublie" in avis.corps
 
 
+def test_essais_du_mot_de_passe_actuel_limites(app, client, connexion, monde):
+    connexion.en_tant_que(monde.signataire)
+    faux = {"actuel": "pas le bon", "mot_de_passe": NOUVEAU, "confirmation": NOUVEAU}
+    for _ in range(8):
+        assert client.post(CHANGER, data=faux).status_code == 200
+    reponse = client.post(CHANGER, data=dict(faux, actuel=MOT_DE_PASSE))
+    assert reponse.status_code == 429 and "Trop de requêtes" in html(reponse)
+    assert se_connecte(app, "signataire@test.fr", MOT_DE_PASSE)
+    # Un autre compte n'est pas concerné
+    autre = client_connecte(app, monde.contributeur)
+    bon = {"actuel": MOT_DE_PASSE, "mot_de_passe": NOUVEAU, "confirmation": NOUVEAU}
+    assert autre.post(CHANGER, data=bon).status_code == 302
+
+
 def test_changement_reserve_aux_comptes_connectes(client):
     reponse = client.get(CHANGER)
     assert reponse.status_code == 302 and reponse.headers["Location"].startswith("/compte/connexion")

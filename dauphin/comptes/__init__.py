@@ -172,13 +172,18 @@ def mon_compte():
     )
 
 
+def _compte_connecte() -> str:
+    return f"compte-{getattr(current_user, 'id', None)}"
+
+
 @bp.route("/mot-de-passe", methods=["GET", "POST"])
 @login_required
-# Un mot de passe actuel deviné depuis une session laissée ouverte : limité comme la connexion
+# Un mot de passe actuel deviné depuis une session laissée ouverte : limité comme la connexion (par compte,
+# seuls les essais refusés comptent)
 @limiter.limit(
     "8 per 15 minutes",
     methods=["POST"],
-    key_func=lambda: f"compte-{current_user.id}",
+    key_func=_compte_connecte,
     deduct_when=lambda reponse: reponse.status_code != 302,
 )
 def changer_mot_de_passe():
