@@ -13,6 +13,7 @@ Redis injoignable fait échouer ces tests, jamais les sauter : la reprise par RQ
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from email import message_from_bytes, policy
@@ -37,6 +38,7 @@ from dauphin.models import (
 from dauphin.services import courriels
 from dauphin.services.workflow import declencher_demande
 from tests.fabriques_db import demande_complete
+from tests.navigateur import chromium_disponible, navigateur, serveur_local
 from workflows import StatutDemande
 
 REDIS_DES_TESTS = "redis://127.0.0.1:6379/15"  # base dédiée : vidée avant et après chaque test qui l'utilise
@@ -110,6 +112,12 @@ def redis_local():
 
 def texte(reponse) -> str:
     return reponse.get_data(as_text=True)
+
+
+def compte_onglet(page: str, statut: str) -> int:
+    """Le nombre affiché dans l'onglet d'un statut de l'écran Courriels."""
+    trouve = re.search(rf'data-onglet="{statut}">[^<]*<span class="dauphin-onglets__compte">(\d+)<', page)
+    return int(trouve.group(1))
 
 
 def demande_a_attester(monde) -> Demande:
@@ -191,7 +199,7 @@ def test_smtp_en_panne_la_transition_passe_et_le_courriel_part_au_retour_du_serv
     # L'administration nationale les voit en attente, avec l'erreur et les tentatives.
     connexion.en_tant_que(monde.admin_national)
     page = texte(client.get("/administration/courriels"))
-    assert f"En attente ({len(ecrits)})" in page and "Relancer l’envoi" in page
+    assert "Relancer l’envoi" in page and f"<caption>Courriels en attente ({len(ecrits)})</caption>" in page
     assert f'data-courriel="{premier.id}"' in page and "ConnectionRefusedError" in page
     # Relancer tant que le serveur est en panne : rien ne part, rien n'est abandonné.
     reponse = client.post("/administration/courriels/relancer")
@@ -220,7 +228,8 @@ def test_smtp_en_panne_la_transition_passe_et_le_courriel_part_au_retour_du_serv
     assert envoyes[0].tentatives == 3 and all(c.tentatives == 1 for c in envoyes[1:])
 
     page = texte(client.get("/administration/courriels?statut=envoye"))
-    assert f"Envoyés ({len(ecrits)})" in page and "En attente (0)" in page
+    assert f"<caption>Courriels envoyés ({len(ecrits)})</caption>" in page
+    assert compte_onglet(page, "envoye") == len(ecrits) and compte_onglet(page, "en_attente") == 0
     assert "Aucun courriel en attente d’envoi." in texte(client.get("/administration/courriels"))
     connexion.deconnexion()
     connexion.en_tant_que(monde.instructeur_etat)
@@ -267,7 +276,7 @@ def test_ecran_des_courriels_filtre_pagine_et_montre_les_echecs(
     assert "Attente 2" in texte(client.get("/administration/courriels?statut=en_attente&page=2"))
     page = texte(client.get("/administration/courriels?statut=echec"))
     assert "Refusé pour de bon" in page and "Échec d’envoi" in page and "SMTPRecipientsRefused: 550" in page
-    assert "Relancer l’envoi" not in page and "En échec (1)" in page
+    assert "Relancer l’envoi" not in page and compte_onglet(page, "echec") == 1
     # Statut inconnu : la liste des courriels en attente.
     assert "Courriels en attente (3" in texte(client.get("/administration/courriels?statut=nimporte"))
     connexion.deconnexion()
@@ -405,3 +414,37 @@ def test_erreur_de_la_base_en_cours_de_requete_tout_est_annule(app, db, client, 
     assert transmise.statut == StatutDemande.transmise and transmise.numero == f"{transmise.exercice}-000001"
     assert journal_de(db, demande.id) == ["soumettre", "attester"]
     assert client.get(f"/dossiers/{demande.id}").status_code == 200
+
+
+# --- Dans Chromium : les deux écrans, audités avec axe-core --------------------------------------------
+
+
+@pytest.mark.skipif(not chromium_disponible(), reason="Chromium absent : `make test` l’installe.")
+def test_ecrans_des_courriels_en_attente_dans_le_navigateur(app, db, monde, smtp_local, artefacts):
+    from playwright.sync_api import expect
+
+    dossier = artefacts / "pannes"
+    dossier.mkdir(exist_ok=True)
+    demande = demande_a_attester(monde)
+    declencher_demande(demande.id, "attester", monde.signataire, attestation=True)  # SMTP en panne
+    premier = courriels_de(db, demande.id)[0]
+    premier.statut = StatutCourriel.echec
+    db.session.commit()
+
+    with serveur_local(app) as adresse, navigateur(dossier) as page:
+        for email, chemin, nom in (
+            ("instructeur.etat@test.fr", f"/dossiers/{demande.id}", "dossier"),
+            ("admin@test.fr", "/administration/courriels", "administration-courriels"),
+        ):
+            page.goto(adresse + "/compte/connexion")
+            page.get_by_label("Adresse électronique").fill(email)
+            page.get_by_label("Mot de passe").fill("mot-de-passe-de-test")
+            page.get_by_role("button", name="Se connecter").click()
+            page.goto(adresse + chemin)
+            page.audit(nom)
+            page.capture(nom)
+            if nom == "dossier":
+                expect(page.locator("#courriels-non-envoyes")).to_contain_text("courriel en attente d’envoi")
+                expect(page.locator("#courriels-non-envoyes")).to_contain_text("courriel non envoyé")
+            page.get_by_role("button", name="Se déconnecter").click()
+        assert page.erreurs_js == []
