@@ -25,6 +25,7 @@ def courriels():
         nombres=service.nombres_par_statut(),
         page=service.page_courriels(statut, page_courante(), current_app.config["PAGE_TAILLE"]),
         tentatives_max=service.TENTATIVES_MAX,
+        lot=service.LOT_REPRISE,
         form=FlaskForm(),
     )
 
@@ -38,8 +39,10 @@ def relancer_courriels():
     if not nombre:
         flash("Aucun courriel n’est en attente d’envoi.", "info")
     elif lance:
+        lot = min(nombre, service.LOT_REPRISE)
+        suite = f" sur {nombre} (les suivants aux reprises suivantes)" if nombre > lot else ""
         flash(
-            f"Envoi relancé pour {nombre} courriel(s) en attente. Ceux que le serveur de messagerie "
+            f"Envoi relancé pour {lot} courriel(s) en attente{suite}. Ceux que le serveur de messagerie "
             "refuse encore restent en attente, avec l’erreur rencontrée.",
             "succes",
         )

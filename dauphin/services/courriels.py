@@ -33,6 +33,7 @@ from dauphin.models import (
 
 journal = logging.getLogger(__name__)
 TENTATIVES_MAX = 5
+LOT_REPRISE = 200  # courriels en attente repris par tâche, les plus anciens d'abord
 
 
 CLE_SESSION = "dauphin.courriels_ecrits"
@@ -188,7 +189,7 @@ def notifier_transition(demande: Demande, declencheur: str, commentaire: str | N
             ecrire(email, sujet.format(**valeurs), corps.format(**valeurs), demande)
 
 
-def envoyer_tous(ids: list[int] | None = None, limite: int = 200) -> dict[str, int]:
+def envoyer_tous(ids: list[int] | None = None, limite: int = LOT_REPRISE) -> dict[str, int]:
     """Envoie les courriels en attente (ceux de `ids`, ou les plus anciens). Chaque tentative est notée
     (nombre, dernière erreur). Un message refusé est retenté jusqu'à TENTATIVES_MAX puis passe « en
     échec » ; un serveur injoignable arrête la série et n'abandonne aucun courriel : tout reste en
