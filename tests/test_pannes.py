@@ -152,6 +152,15 @@ def journal_de(db, demande_id: int) -> list[str]:
     )
 
 
+def nouvelle_requete() -> None:
+    from flask import g
+
+    from dauphin.extensions import db
+
+    db.session.remove()
+    g.pop("_login_user", None)
+
+
 def tables(db) -> dict[str, int]:
     """Le nombre de lignes de ce qu'une attestation écrit (hors demande elle-même)."""
     return {
@@ -448,3 +457,26 @@ def test_ecrans_des_courriels_en_attente_dans_le_navigateur(app, db, monde, smtp
                 expect(page.locator("#courriels-non-envoyes")).to_contain_text("courriel non envoyé")
             page.get_by_role("button", name="Se déconnecter").click()
         assert page.erreurs_js == []
+
+
+def test_base_qui_refuse_tout_la_page_500_s_affiche_quand_meme(app, db, client, connexion, monde):
+    """Chaque ordre échoue (même le chargement du compte connecté) : la page 500 ne dépend pas de la base."""
+    demande_id = demande_a_attester(monde).id
+    connexion.en_tant_que(monde.signataire)
+
+    def tout_refuser(connexion_, curseur, ordre, parametres, contexte, executemany):
+        return "SELECT colonne FROM table_en_panne", ()
+
+    # Comme une requête neuve en production : le compte connecté se recharge depuis la base (les tests
+    # partagent un contexte d'application, où Flask-Login le garde en cache).
+    nouvelle_requete()
+    event.listen(db.engine, "before_cursor_execute", tout_refuser, retval=True)
+    try:
+        reponse = client.get(f"/dossiers/{demande_id}")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", tout_refuser)
+    page = texte(reponse)
+    assert reponse.status_code == 500 and "<title>Erreur inattendue" in page and 'class="fr-header"' in page
+    assert "table_en_panne" not in page and "Traceback" not in page
+    nouvelle_requete()
+    assert client.get(f"/dossiers/{demande_id}").status_code == 200
