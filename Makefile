@@ -5,7 +5,7 @@ FLASK  := FLASK_APP=wsgi $(VENV)/bin/flask
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install chromium run test lint diagram worker clean bench bench-croissance
+.PHONY: install chromium run test lint diagram worker planificateur clean bench bench-croissance
 
 $(VENV)/.installe: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ diagram: install
 
 worker: install
 	$(VENV)/bin/rq worker --url "$$DAUPHIN_REDIS_URL" dauphin
+
+# Reprise des courriels en attente chaque minute (un seul processus ; voir README, « Production »).
+planificateur: install
+	$(VENV)/bin/rq cron --url "$$DAUPHIN_REDIS_URL" dauphin.planification
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache

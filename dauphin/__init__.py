@@ -138,7 +138,23 @@ def enregistrer_erreurs(app: Flask) -> None:
             return api.erreur_interne(erreur)
         db.session.rollback()
         journal.exception("Erreur non rattrapée sur %s %s", request.method, request.path)
+        _anonyme_si_base_injoignable()
         return render_template("errors/500.html"), 500
+
+
+def _anonyme_si_base_injoignable() -> None:
+    """La page 500 ne dépend pas de la base : si le compte connecté n'a pas pu être chargé (base en panne),
+    elle s'affiche comme pour un visiteur anonyme — sinon Flask-Login, qui fournit `current_user` à chaque
+    gabarit, retenterait de le charger et la page d'erreur échouerait à son tour."""
+    from flask import g
+    from flask_login import current_user
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        current_user.is_authenticated  # noqa: B018  (charge le compte s'il ne l'est pas encore)
+    except SQLAlchemyError:
+        db.session.rollback()
+        g._login_user = login_manager.anonymous_user()  # là où Flask-Login garde le compte de la requête
 
 
 def euros(valeur) -> str:

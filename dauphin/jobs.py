@@ -15,12 +15,13 @@ journal = logging.getLogger(__name__)
 FILE = "dauphin"
 
 
-def lancer(chemin: str, *args) -> None:
+def lancer(chemin: str, *args) -> bool:
+    """Lance la tâche ; False si Redis est injoignable (la tâche n'est pas partie)."""
     url = current_app.config.get("REDIS_URL")
     if not url:
         module, _, nom = chemin.rpartition(".")
         getattr(importlib.import_module(module), nom)(*args)
-        return
+        return True
     from redis import Redis
     from redis.exceptions import RedisError
     from rq import Queue
@@ -30,6 +31,8 @@ def lancer(chemin: str, *args) -> None:
     except RedisError as erreur:
         # Rien n'est perdu : ce qui devait partir reste en attente en base et repartira.
         journal.warning("Redis indisponible, tâche %s différée : %s", chemin, erreur)
+        return False
+    return True
 
 
 CLE_SESSION = "dauphin.taches_planifiees"

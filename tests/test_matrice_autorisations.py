@@ -348,6 +348,11 @@ MATRICE: dict[str, Entree] = {
         {"instructeur", "pilote", "admin_national"},
     ),
     "administration.tableau_de_bord": entree(lambda o: "/administration/tableau-de-bord", ADMIN),
+    # Boîte d'envoi des courriels et reprise de l'envoi (tests/test_pannes.py) : l'administration nationale.
+    "administration.courriels": entree(lambda o: "/administration/courriels", ADMIN),
+    "administration.relancer_courriels": entree(
+        lambda o: "/administration/courriels/relancer", ADMIN, "POST"
+    ),
     "administration.exports": entree(lambda o: "/administration/exports", ADMIN),
     # Un export inconnu n'existe pour personne (les exports produits : tests/test_programmation.py).
     "administration.telecharger_export": entree(lambda o: "/administration/exports/inconnu.xlsx", set()),

@@ -12,6 +12,7 @@ from dauphin.justification import contexte_dossier as contexte_compte_rendu
 from dauphin.models import Demande, EvenementJournal, LigneBudget, LigneFinancement
 from dauphin.pdf import dernier_recepisse
 from dauphin.policies import est_membre, peut_voir_demande, qualite_pour, qualites, voit_instruction
+from dauphin.services.courriels import non_envoyes_de_la_demande
 from dauphin.services.instruction import ACTIONS_JOURNAL
 from forms.demande import ActionSimpleForm
 from workflows import DEMANDE, StatutLigne
@@ -85,5 +86,7 @@ def voir(demande_id: int):
         **contexte_engagements(demande),
         # Panneaux d'instruction, notes, autres demandes de la structure : jamais pour le porteur.
         **(contexte_dossier(demande) if instruction_visible else {}),
+        # Les notifications pas encore parties (SMTP ou Redis en panne) : une requête, côté instruction.
+        courriels_non_envoyes=non_envoyes_de_la_demande(demande.id) if instruction_visible else [],
         **contexte_compte_rendu(demande),
     )

@@ -1,17 +1,21 @@
 """Courriels : écrits dans la boîte d'envoi (table `courriel`) dans la transaction qui les motive,
 puis envoyés par une tâche après le commit. Un serveur SMTP en panne ne bloque donc aucune
 transition : le courriel reste « en attente » et part à la tentative suivante.
+
+Les tentatives suivantes : `flask courriels envoyer` (cron) ou `rq cron dauphin.planification` (toutes
+les minutes), et le bouton « Relancer l'envoi » de l'écran Administration → Courriels.
 """
 
 from __future__ import annotations
 
 import logging
 import smtplib
+import socket
 from email.message import EmailMessage
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from dauphin import jobs
@@ -29,6 +33,7 @@ from dauphin.models import (
 
 journal = logging.getLogger(__name__)
 TENTATIVES_MAX = 5
+LOT_REPRISE = 200  # courriels en attente repris par tâche, les plus anciens d'abord
 
 
 CLE_SESSION = "dauphin.courriels_ecrits"
@@ -184,9 +189,11 @@ def notifier_transition(demande: Demande, declencheur: str, commentaire: str | N
             ecrire(email, sujet.format(**valeurs), corps.format(**valeurs), demande)
 
 
-def envoyer_tous(ids: list[int] | None = None, limite: int = 200) -> dict[str, int]:
-    """Envoie les courriels en attente (ceux de `ids`, ou les plus anciens) ; un échec est compté et
-    le courriel retenté plus tard, jusqu'à TENTATIVES_MAX."""
+def envoyer_tous(ids: list[int] | None = None, limite: int = LOT_REPRISE) -> dict[str, int]:
+    """Envoie les courriels en attente (ceux de `ids`, ou les plus anciens). Chaque tentative est notée
+    (nombre, dernière erreur). Un message refusé est retenté jusqu'à TENTATIVES_MAX puis passe « en
+    échec » ; un serveur injoignable arrête la série et n'abandonne aucun courriel : tout reste en
+    attente pour la reprise suivante."""
     bilan = {"envoyes": 0, "echecs": 0}
     if ids is None:
         ids = list(
@@ -205,22 +212,85 @@ def envoyer_tous(ids: list[int] | None = None, limite: int = 200) -> dict[str, i
         )
         if courriel is None:
             continue  # pris par un autre processus
+        courriel.tentatives += 1
+        serveur_injoignable = False
         try:
             _transmettre(courriel)
         except Exception as erreur:  # SMTP injoignable, adresse refusée, en-tête invalide…
-            courriel.tentatives += 1
             courriel.derniere_erreur = f"{type(erreur).__name__}: {erreur}"[:1000]
-            if courriel.tentatives >= TENTATIVES_MAX:
+            serveur_injoignable = _serveur_injoignable(erreur)
+            if courriel.tentatives >= TENTATIVES_MAX and not serveur_injoignable:
                 courriel.statut = StatutCourriel.echec
             bilan["echecs"] += 1
             journal.warning("Courriel %s non envoyé (%s)", courriel.id, courriel.derniere_erreur)
         else:
             courriel.statut = StatutCourriel.envoye
             courriel.envoye_le = maintenant()
-            courriel.tentatives += 1
             bilan["envoyes"] += 1
         db.session.commit()
+        if serveur_injoignable:
+            # Les suivants attendent la prochaine reprise plutôt que chacun le délai de connexion.
+            break
     return bilan
+
+
+ERREURS_SERVEUR = (
+    ConnectionError,  # refus de connexion, connexion coupée
+    TimeoutError,
+    socket.gaierror,  # nom du serveur introuvable
+    smtplib.SMTPConnectError,
+    smtplib.SMTPServerDisconnected,
+)
+
+
+def _serveur_injoignable(erreur: Exception) -> bool:
+    """Une panne du serveur SMTP (à reprendre sans limite) plutôt qu'un refus de ce message-là."""
+    return isinstance(erreur, ERREURS_SERVEUR)
+
+
+# Administration (écran « Courriels ») et vue du dossier
+FILTRES = {
+    StatutCourriel.en_attente.value: "En attente",
+    StatutCourriel.echec.value: "En échec",
+    StatutCourriel.envoye.value: "Envoyés",
+}
+
+
+def nombres_par_statut() -> dict[str, int]:
+    lignes = db.session.execute(select(Courriel.statut, func.count()).group_by(Courriel.statut))
+    nombres = {statut: 0 for statut in FILTRES}
+    nombres.update({StatutCourriel(statut).value: nombre for statut, nombre in lignes})
+    return nombres
+
+
+def page_courriels(statut: StatutCourriel, page: int, par_page: int):
+    """Une page de la boîte d'envoi pour un statut : les plus anciens d'abord pour ce qui attend encore
+    (l'ordre de la reprise), les plus récents d'abord pour ce qui est parti."""
+    ordre = Courriel.id.desc() if statut is StatutCourriel.envoye else Courriel.id
+    requete = select(Courriel).where(Courriel.statut == statut).order_by(ordre)
+    return db.paginate(requete, page=page, per_page=par_page, error_out=False, max_per_page=100)
+
+
+def non_envoyes_de_la_demande(demande_id: int) -> list[Courriel]:
+    """Les courriels d'une demande encore en attente (ou abandonnés) : une requête, par l'index demande_id."""
+    return list(
+        db.session.scalars(
+            select(Courriel)
+            .where(Courriel.demande_id == demande_id, Courriel.statut != StatutCourriel.envoye)
+            .order_by(Courriel.id)
+        )
+    )
+
+
+def relancer_envoi() -> tuple[int, bool]:
+    """Confie à une tâche l'envoi des courriels en attente. Rend leur nombre et si la tâche est partie
+    (False : Redis injoignable, ils restent en attente pour la prochaine reprise)."""
+    nombre = db.session.scalar(
+        select(func.count()).select_from(Courriel).where(Courriel.statut == StatutCourriel.en_attente)
+    )
+    if not nombre:
+        return 0, True
+    return nombre, jobs.lancer("dauphin.taches.envoyer_courriels")
 
 
 def _transmettre(courriel: Courriel) -> None:
