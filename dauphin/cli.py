@@ -14,6 +14,7 @@ from workflows.diagramme import mermaid
 workflow = AppGroup("workflow", help="Machines à états des demandes.")
 seed = AppGroup("seed", help="Jeux de données (démonstration, volume national).")
 courriels = AppGroup("courriels", help="Boîte d'envoi des courriels.")
+recepisses = AppGroup("recepisses", help="Récépissés de dépôt (PDF).")
 journal = AppGroup("journal", help="Journal des transitions.")
 referentiel = AppGroup("referentiel", help="Référentiel national : import des contrats de ville et des QPV.")
 exercice = AppGroup("exercice", help="Fin d’exercice : clôture et comptes rendus financiers.")
@@ -59,6 +60,14 @@ def envoyer():
     from dauphin.services.courriels import envoyer_tous
 
     click.echo(envoyer_tous())
+
+
+@recepisses.command("rattraper")
+def rattraper_recepisses():
+    """Produit les récépissés manquants (tâche perdue, Redis en panne) ; à planifier si Redis est absent."""
+    from dauphin.taches import rattraper_recepisses as rattraper
+
+    click.echo(f"{rattraper()} récépissé(s) produit(s).")
 
 
 @journal.command("verify")
@@ -236,5 +245,5 @@ def relancer_comptes_rendus(jours_avant: int):
 
 
 def init_app(app: Flask) -> None:
-    for groupe in (workflow, seed, courriels, journal, api, referentiel, exercice):
+    for groupe in (workflow, seed, courriels, recepisses, journal, api, referentiel, exercice):
         app.cli.add_command(groupe)

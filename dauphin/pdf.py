@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import render_template
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -53,6 +55,43 @@ def enregistrer_recepisse(demande_id: int) -> int:
     document.demande_id = demande.id
     db.session.commit()
     return document.id
+
+
+RATTRAPAGE_RECEPISSES = timedelta(days=30)
+
+
+def recepisses_manquants(limite: int = 50) -> list[int]:
+    """Les demandes attestées depuis moins de 30 jours dont le récépissé de la dernière attestation manque :
+    sa tâche s'est perdue (Redis en panne à l'attestation) ou a échoué. Reprises par
+    `dauphin.taches.rattraper_recepisses`."""
+    recent = maintenant() - RATTRAPAGE_RECEPISSES
+    produit = (
+        select(Document.id)
+        .where(
+            Document.demande_id == Demande.id,
+            Document.type_piece == TypePiece.recepisse,
+            Document.depose_le >= Demande.atteste_le,
+        )
+        .exists()
+    )
+    return list(
+        db.session.scalars(
+            select(Demande.id)
+            .where(Demande.numero.is_not(None), Demande.atteste_le >= recent, ~produit)
+            .order_by(Demande.atteste_le)
+            .limit(limite)
+        )
+    )
+
+
+def recepisse_en_cours(demande: Demande, recepisse: Document | None) -> bool:
+    """Le récépissé de la dernière attestation (récente) n'est pas encore produit : la tâche est en file, ou
+    sera reprise par `rattraper_recepisses`. Un récépissé antérieur à l'attestation n'est plus le bon."""
+    if demande.numero is None or demande.atteste_le is None:
+        return False
+    if recepisse is not None and recepisse.depose_le >= demande.atteste_le:
+        return False
+    return demande.atteste_le >= maintenant() - RATTRAPAGE_RECEPISSES
 
 
 def dernier_recepisse(demande: Demande) -> Document | None:

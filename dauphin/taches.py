@@ -36,6 +36,17 @@ def generer_recepisse(demande_id: int) -> int:
         return enregistrer_recepisse(demande_id)
 
 
+def rattraper_recepisses() -> int:
+    """Produit les récépissés dont la tâche s'est perdue ou a échoué (voir `pdf.recepisses_manquants`)."""
+    from dauphin.pdf import enregistrer_recepisse, recepisses_manquants
+
+    with _contexte():
+        manquants = recepisses_manquants()
+        for demande_id in manquants:
+            enregistrer_recepisse(demande_id)
+        return len(manquants)
+
+
 def generer_pv(seance_id: int) -> str:
     """Produit le procès-verbal PDF d'une séance close du comité de pilotage."""
     from dauphin.pdf import enregistrer_proces_verbal

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import socket
 import time
+from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
@@ -35,6 +36,7 @@ from dauphin.models import (
     LigneFinancement,
     StatutCourriel,
 )
+from dauphin.pdf import dernier_recepisse
 from dauphin.services import courriels
 from dauphin.services.workflow import declencher_demande
 from tests.fabriques_db import demande_complete
@@ -319,6 +321,12 @@ def test_redis_en_panne_la_transition_passe_et_la_reprise_rq_envoie(
         ecrits = courriels_de(db, demande.id)
         assert ecrits and all(c.statut == StatutCourriel.en_attente and c.tentatives == 0 for c in ecrits)
         assert boite.recus == []  # la tâche n'est jamais partie
+        # La tâche du récépissé non plus : le porteur le voit « en cours de production », pas d'erreur.
+        assert dernier_recepisse(db.session.get(Demande, demande.id)) is None
+        connexion.en_tant_que(monde.signataire)
+        page = texte(client.get(f"/dossiers/{demande.id}"))
+        assert "Le récépissé est en cours de production." in page and 'id="recepisse-en-cours"' in page
+        connexion.deconnexion()
 
         # Relancer alors que Redis est toujours en panne : message clair, rien de perdu.
         connexion.en_tant_que(monde.admin_national)
@@ -332,10 +340,17 @@ def test_redis_en_panne_la_transition_passe_et_la_reprise_rq_envoie(
         assert f"Envoi relancé pour {len(ecrits)} courriel(s)" in message
         planificateur = CronScheduler(connection=redis_local)
         planificateur.load_config_from_file("dauphin.planification")
-        assert [t.func_name for t in planificateur.enqueue_jobs()] == ["dauphin.taches.envoyer_courriels"]
+        assert sorted(t.func_name for t in planificateur.enqueue_jobs()) == [
+            "dauphin.taches.envoyer_courriels",
+            "dauphin.taches.rattraper_recepisses",
+        ]
 
         file = Queue(jobs.FILE, connection=redis_local)
-        assert [t.func_name for t in file.get_jobs()] == ["dauphin.taches.envoyer_courriels"] * 2
+        assert sorted(t.func_name for t in file.get_jobs()) == [
+            "dauphin.taches.envoyer_courriels",
+            "dauphin.taches.envoyer_courriels",
+            "dauphin.taches.rattraper_recepisses",
+        ]
         assert boite.recus == []  # déposées, pas encore exécutées
         assert SimpleWorker([file], connection=redis_local).work(burst=True)
         assert file.count == 0 and file.failed_job_registry.count == 0
@@ -343,6 +358,33 @@ def test_redis_en_panne_la_transition_passe_et_la_reprise_rq_envoie(
     # Chaque courriel est parti une fois (la seconde tâche n'a rien trouvé en attente).
     assert sorted(rcpt[0] for _, rcpt, _ in boite.recus) == sorted(c.destinataire for c in ecrits)
     assert all(c.statut == StatutCourriel.envoye and c.tentatives == 1 for c in courriels_de(db, demande.id))
+    # Le récépissé perdu a été produit par la reprise ; le dossier l'offre au téléchargement.
+    recepisse = dernier_recepisse(db.session.get(Demande, demande.id))
+    assert recepisse is not None and recepisse.nom_fichier.startswith("recepisse-")
+    connexion.en_tant_que(monde.signataire)
+    page = texte(client.get(f"/dossiers/{demande.id}"))
+    assert "recepisse-en-cours" not in page and f"/documents/{recepisse.id}" in page
+
+
+def test_recepisse_perdu_rattrape_par_la_commande_et_refait_apres_une_nouvelle_attestation(
+    app, db, monde, monkeypatch
+):
+    """Sans Redis ni travailleur : `flask recepisses rattraper` (cron) produit ce qui manque, une fois."""
+    demande = demande_a_attester(monde)
+    monkeypatch.setitem(app.config, "REDIS_URL", f"redis://127.0.0.1:{port_libre()}/15")
+    declencher_demande(demande.id, "attester", monde.signataire, attestation=True)
+    assert dernier_recepisse(db.session.get(Demande, demande.id)) is None
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["recepisses", "rattraper"]).output.strip() == "1 récépissé(s) produit(s)."
+    assert runner.invoke(args=["recepisses", "rattraper"]).output.strip() == "0 récépissé(s) produit(s)."
+    premier = dernier_recepisse(db.session.get(Demande, demande.id))
+    # Une attestation plus récente (réponse aux compléments) rend l'ancien récépissé périmé.
+    demande = db.session.get(Demande, demande.id)
+    demande.atteste_le = premier.depose_le + timedelta(seconds=1)
+    db.session.commit()
+    assert runner.invoke(args=["recepisses", "rattraper"]).output.strip() == "1 récépissé(s) produit(s)."
+    assert dernier_recepisse(db.session.get(Demande, demande.id)).id != premier.id
 
 
 def test_avec_redis_la_transition_depose_la_tache_d_envoi(

@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 
 from dauphin.extensions import db
 from dauphin.models import AxeTransversal, Demande, EvenementJournal, Thematique, TypePiece
+from dauphin.pdf import dernier_recepisse, recepisse_en_cours
 from dauphin.policies import est_membre, qualite_pour
 from dauphin.services import demandes as service
 from dauphin.services.erreurs import Conflit
@@ -444,10 +445,10 @@ def attester(demande_id: int):
             db.session.get(Demande, demande.id), attestation_form=form, problemes=refus.problemes, code=422
         )
     demande = db.session.get(Demande, demande.id)
-    flash(
-        f"Demande transmise sous le numéro {demande.numero}. Le récépissé est disponible ci-dessous.",
-        "succes",
-    )
+    # Sans Redis le récépissé est déjà produit ; sinon une tâche le produit dans les instants qui suivent.
+    en_cours = recepisse_en_cours(demande, dernier_recepisse(demande))
+    recepisse = "en cours de production" if en_cours else "disponible ci-dessous"
+    flash(f"Demande transmise sous le numéro {demande.numero}. Le récépissé est {recepisse}.", "succes")
     return redirect(url_for("dossiers.voir", demande_id=demande.id))
 
 

@@ -10,7 +10,7 @@ from dauphin.extensions import db
 from dauphin.instruction.panneaux import contexte_dossier
 from dauphin.justification import contexte_dossier as contexte_compte_rendu
 from dauphin.models import Demande, EvenementJournal, LigneBudget, LigneFinancement
-from dauphin.pdf import dernier_recepisse
+from dauphin.pdf import dernier_recepisse, recepisse_en_cours
 from dauphin.policies import est_membre, peut_voir_demande, qualite_pour, qualites, voit_instruction
 from dauphin.services.courriels import non_envoyes_de_la_demande
 from dauphin.services.instruction import ACTIONS_JOURNAL
@@ -45,6 +45,7 @@ def voir(demande_id: int):
     # 404 aussi quand le dossier existe mais n'est pas visible : on ne révèle pas son existence.
     if demande is None or not peut_voir_demande(current_user, demande):
         abort(404)
+    recepisse = dernier_recepisse(demande) if demande.numero else None
     evenements = db.session.scalars(
         select(EvenementJournal)
         .where(EvenementJournal.demande_id == demande.id)
@@ -79,7 +80,8 @@ def voir(demande_id: int):
         membre=est_membre(current_user, demande),
         peut_retirer=qualite_pour(current_user, "retirer", demande) is not None
         and "retirer" in DEMANDE.possibles(demande),
-        recepisse=dernier_recepisse(demande) if demande.numero else None,
+        recepisse=recepisse,
+        recepisse_en_cours=recepisse_en_cours(demande, recepisse),
         action_form=ActionSimpleForm(version=demande.version),
         statuts_avant_decision=STATUTS_AVANT_DECISION,
         actions_journal=ACTIONS_JOURNAL,
