@@ -239,6 +239,15 @@ def budget_form(comptes, financeurs, donnees=None, lignes_existantes=None, nb_li
     return form
 
 
+class _DocumentPropose:
+    def __init__(self, permis: set):
+        self.permis = permis
+
+    def __call__(self, form, field):
+        if field.data not in self.permis:
+            raise ValidationError("Choisissez l’un des documents proposés pour cette pièce.")
+
+
 class PiecesForm(FormulaireEtape):
     """Un choix de document du porte-documents par pièce requise : ajouté dynamiquement."""
 
@@ -252,6 +261,7 @@ def pieces_form(pieces_requises, documents_par_type, donnees=None, choisis=None)
             (document.id, f"{document.nom_fichier} (déposé le {document.depose_le:%d/%m/%Y})")
             for document in documents_par_type.get(piece.type_piece, [])
         ]
+        deja_joint = (choisis or {}).get(piece.type_piece.value)
         setattr(
             Formulaire,
             f"piece_{piece.type_piece.value}",
@@ -260,7 +270,10 @@ def pieces_form(pieces_requises, documents_par_type, donnees=None, choisis=None)
                 coerce=int,
                 choices=choix,
                 default=0,
-                validate_choice=False,  # le service ne retient que les documents de la structure
+                # La pièce déjà jointe reste acceptée même si elle n'est plus proposée (expirée depuis) ;
+                # un autre document, ou celui d'un autre type, est refusé à côté du champ.
+                validate_choice=False,
+                validators=[_DocumentPropose({valeur for valeur, _ in choix} | {deja_joint})],
             ),
         )
     form = Formulaire(formdata=donnees)
