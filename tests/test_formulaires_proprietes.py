@@ -16,12 +16,19 @@ import inspect
 import io
 import pkgutil
 import re
+import string
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
+from stdnum import bic as stdnum_bic
+from stdnum import iban as stdnum_iban
+from stdnum import luhn
+from stdnum.fr import siren as stdnum_siren
+from stdnum.fr import siret as stdnum_siret
 from werkzeug.datastructures import FileStorage, MultiDict
 from wtforms import (
     BooleanField,
@@ -39,9 +46,11 @@ from wtforms import (
     SelectMultipleField,
     SubmitField,
 )
+from wtforms.validators import ValidationError
 
 import forms
-from forms.demande import MontantField
+from forms import validators as v
+from forms.demande import MONTANT_MAX, MontantField, ecrire_montant, lire_montant
 
 REGLAGES = settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -372,3 +381,238 @@ def test_formulaires_fabriques_aucune_saisie_ne_fait_lever_validate(app, fabriqu
             verifier(form)
 
     essai()
+
+
+# --- Validateurs de forms/validators.py face à python-stdnum ------------------------------------------
+
+
+class _Champ:
+    def __init__(self, data):
+        self.data = data
+
+
+def accepte(validateur, valeur) -> bool:
+    try:
+        validateur(None, _Champ(valeur))
+    except ValidationError as erreur:
+        assert str(erreur).strip() and not ANGLAIS.search(str(erreur))
+        return False
+    return True
+
+
+chiffres = st.text(string.digits, min_size=1, max_size=1)
+
+
+def avec_cle_luhn(debut: str) -> str:
+    return debut + luhn.calc_check_digit(debut)
+
+
+siren_valide = (
+    st.text(string.digits, min_size=8, max_size=8).map(avec_cle_luhn).filter(lambda s: s != "356000000")
+)
+siret_valide = st.builds(
+    lambda siren, etablissement: avec_cle_luhn(siren + etablissement),
+    siren_valide,
+    st.text(string.digits, min_size=4, max_size=4),
+)
+separateurs = st.sampled_from(["", " ", "\u00a0", "\u202f", ".", "-"])
+
+
+def espacer(numero: str, separateur: str, pas: int = 3) -> str:
+    return separateur.join(numero[i : i + pas] for i in range(0, len(numero), pas))
+
+
+def alterer_un_chiffre(numero: str, position: int, decalage: int) -> str:
+    position %= len(numero)
+    chiffre = (int(numero[position]) + decalage) % 10
+    return numero[:position] + str(chiffre) + numero[position + 1 :]
+
+
+@given(siret_valide, separateurs)
+def test_siret_valide_par_construction_accepte(siret, separateur):
+    assert stdnum_siret.is_valid(siret)
+    assert accepte(v.Siret(), espacer(siret, separateur))
+
+
+@given(siret_valide, st.integers(0, 13), st.integers(1, 9))
+def test_siret_altere_d_un_chiffre_refuse(siret, position, decalage):
+    altere = alterer_un_chiffre(siret, position, decalage)
+    assume(not altere.startswith("356000000"))  # La Poste : règle de clé particulière
+    assert not accepte(v.Siret(), altere)
+
+
+@given(st.one_of(st.text(string.digits + " ", max_size=20), st.text(max_size=20)))
+def test_siret_accepte_exactement_ce_que_stdnum_accepte(saisie):
+    compact = v.normaliser_siret(saisie)
+    attendu = (
+        not compact
+        or compact.isascii()
+        and compact.isdigit()
+        and stdnum_siret.is_valid(compact)
+        and stdnum_siren.is_valid(compact[:9])
+    )
+    assert accepte(v.Siret(), saisie) == attendu
+
+
+@given(siren_valide, separateurs, st.integers(0, 8), st.integers(1, 9))
+def test_siren_valide_accepte_et_altere_refuse(siren, separateur, position, decalage):
+    assert stdnum_siren.is_valid(siren)
+    assert accepte(v.Siren(), espacer(siren, separateur))
+    assert not accepte(v.Siren(), alterer_un_chiffre(siren, position, decalage))
+    assert not accepte(v.Siren(), siren + "0")
+
+
+rna_valide = st.builds(
+    lambda departement, numero: f"W{departement}{numero}",
+    st.one_of(st.text(string.digits, min_size=2, max_size=2), st.sampled_from(["2A", "2B", "9A"])),
+    st.text(string.digits, min_size=7, max_size=7),
+)
+
+
+@given(rna_valide, st.booleans(), separateurs)
+def test_rna_valide_accepte(rna, minuscules, separateur):
+    assert accepte(v.Rna(), espacer(rna.lower() if minuscules else rna, separateur, 5))
+
+
+@given(rna_valide, st.sampled_from(["lettre", "court", "long", "chiffre_en_lettre"]))
+def test_rna_altere_refuse(rna, alteration):
+    altere = {
+        "lettre": "X" + rna[1:],
+        "court": rna[:-1],
+        "long": rna + "1",
+        "chiffre_en_lettre": rna[:5] + "Z" + rna[6:],
+    }[alteration]
+    assert not accepte(v.Rna(), altere)
+
+
+@st.composite
+def iban_francais(draw) -> str:
+    """Un IBAN français construit : banque, guichet, compte, clé RIB (modulo 97), clé IBAN (modulo 97)."""
+    banque = draw(st.text(string.digits, min_size=5, max_size=5))
+    guichet = draw(st.text(string.digits, min_size=5, max_size=5))
+    compte = draw(st.text(string.digits, min_size=11, max_size=11))
+    cle_rib = 97 - (89 * int(banque) + 15 * int(guichet) + 3 * int(compte)) % 97
+    bban = f"{banque}{guichet}{compte}{cle_rib:02d}"
+    return "FR" + stdnum_iban.calc_check_digits("FR00" + bban) + bban
+
+
+@given(iban_francais(), st.sampled_from([" ", "", "\u00a0"]), st.booleans())
+def test_iban_valide_par_construction_accepte(iban, separateur, minuscules):
+    assert stdnum_iban.is_valid(iban)
+    saisie = espacer(iban, separateur, 4)
+    assert accepte(v.Iban(), saisie.lower() if minuscules else saisie)
+
+
+@given(iban_francais(), st.integers(4, 26), st.integers(1, 9))
+def test_iban_altere_d_un_chiffre_refuse(iban, position, decalage):
+    assert not accepte(v.Iban(), alterer_un_chiffre(iban, position, decalage))
+
+
+@given(st.one_of(st.text(string.ascii_uppercase + string.digits + " ", max_size=40), st.text(max_size=40)))
+def test_iban_accepte_exactement_un_iban_sepa_que_stdnum_accepte(saisie):
+    compact = v.normaliser_iban(saisie)
+    attendu = not compact or (
+        compact.isascii()
+        and stdnum_iban.is_valid(compact)
+        and compact[:2] in v.PAYS_SEPA
+        and (compact[:2] != "FR" or len(compact) == 27)
+    )
+    assert accepte(v.Iban(), saisie) == attendu
+
+
+bic_valide = st.builds(
+    lambda banque, pays, lieu, agence: banque + pays + lieu + agence,
+    st.text(string.ascii_uppercase, min_size=4, max_size=4),
+    st.sampled_from(sorted(v.PAYS_SEPA - {"VA"})),  # codes pays que stdnum connaît
+    st.text(string.ascii_uppercase + string.digits, min_size=2, max_size=2),
+    st.one_of(st.just(""), st.text(string.ascii_uppercase + string.digits, min_size=3, max_size=3)),
+)
+
+
+@given(bic_valide)
+def test_bic_valide_par_construction_accepte(bic):
+    assert stdnum_bic.is_valid(bic)
+    assert accepte(v.Bic(), bic.lower())
+
+
+@given(bic_valide, st.sampled_from(["court", "long", "pays", "chiffre"]))
+def test_bic_altere_refuse(bic, alteration):
+    altere = {
+        "court": bic[:7],
+        "long": bic + "X" * (12 - len(bic)),
+        "pays": bic[:4] + "QQ" + bic[6:],
+        "chiffre": "1" + bic[1:],
+    }[alteration]
+    assert not accepte(v.Bic(), altere)
+
+
+@given(st.text(max_size=14))
+def test_bic_accepte_exactement_ce_que_stdnum_accepte(saisie):
+    compact = v.normaliser_bic(saisie)
+    attendu = not compact or (
+        compact.isascii() and len(compact) in (8, 11) and compact.isalnum() and stdnum_bic.is_valid(compact)
+    )
+    assert accepte(v.Bic(), saisie) == attendu
+
+
+DEPARTEMENTS = [f"{n:02d}" for n in range(1, 96) if n != 20] + ["2A", "2B", "97", "98"]
+
+
+@given(st.sampled_from(DEPARTEMENTS), st.text(string.digits, min_size=3, max_size=3), st.booleans())
+def test_code_insee_accepte_et_code_postal_corse_refuse(departement, commune, minuscules):
+    code = departement + commune
+    assert accepte(v.CodeInsee(), code.lower() if minuscules else code)
+    assert not accepte(v.CodeInsee(), "20" + commune)  # code postal corse, pas un code INSEE
+    assert not accepte(v.CodeInsee(), code + "0")
+    assert not accepte(v.CodeInsee(), code[:-1])
+
+
+@given(st.text(string.digits, min_size=5, max_size=5))
+def test_code_postal(code):
+    assert accepte(v.CodePostal(), code) == (not code.startswith("00"))
+
+
+@given(st.text(string.digits, min_size=9, max_size=9), separateurs)
+def test_telephone_francais_et_international(chiffres_, separateur):
+    assert accepte(v.Telephone(), espacer("0" + chiffres_, separateur, 2))
+    assert accepte(v.Telephone(), "+33 " + chiffres_)
+    assert not accepte(v.Telephone(), "1" + chiffres_)
+    assert not accepte(v.Telephone(), "0" + chiffres_ + "1")
+
+
+# --- Montants saisis à la française -----------------------------------------------------------------
+
+
+montant_valide = st.decimals(min_value=0, max_value=MONTANT_MAX, places=2)
+
+
+class _FormMontant(Form):
+    montant = MontantField()
+
+
+@given(montant_valide, st.sampled_from(["", " €", "\u00a0€"]))
+def test_montant_ecrit_puis_relu_a_l_identique(montant, suffixe):
+    texte = ecrire_montant(montant) + suffixe
+    assert lire_montant(texte) == montant
+    form = _FormMontant(MultiDict({"montant": texte}))
+    assert form.validate() and form.montant.data == montant
+    assert isinstance(form.montant.data, Decimal)
+
+
+@given(montant_valide.filter(lambda m: m > 0))
+def test_montant_negatif_refuse(montant):
+    form = _FormMontant(MultiDict({"montant": "-" + ecrire_montant(montant)}))
+    assert not form.validate() and form.montant.errors == ["Le montant ne peut pas être négatif."]
+
+
+@given(st.decimals(min_value=0, max_value=10**6, places=3).filter(lambda m: m != m.quantize(Decimal("0.01"))))
+def test_montant_a_trois_decimales_refuse(montant):
+    form = _FormMontant(MultiDict({"montant": str(montant).replace(".", ",")}))
+    assert not form.validate() and "deux décimales" in form.montant.errors[0]
+
+
+@given(st.integers(1, 10**40))
+@example(10**39)  # 40 chiffres : `quantize` levait InvalidOperation
+def test_montant_au_dela_du_plafond_refuse_avec_un_message(exces):
+    form = _FormMontant(MultiDict({"montant": str(int(MONTANT_MAX) + exces)}))
+    assert not form.validate() and form.montant.errors == ["Ce montant est trop élevé."]
