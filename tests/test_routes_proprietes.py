@@ -406,17 +406,18 @@ def erreurs_journalisees():
 def objets_etendus(app, objets, monde, db):  # noqa: F811  (la fixture importée de la matrice)
     """Les objets de la matrice, plus une ligne votée (engagement, corrections), la ligne de la commune pas
     encore prise en charge et un vrai lien d'invitation."""
-    from dauphin.models import Demande, Invitation
+    from dauphin.models import Demande, Invitation, RoleStructure
     from dauphin.services.comptes import lien_invitation
 
+    lignes = db.session.get(Demande, objets["demande"]).lignes_financement
+    etat = next(lf.organisation_id for lf in lignes if lf.id == objets["ligne"])
+    commune = next(lf.id for lf in lignes if lf.organisation_id == monde.commune.id)
     justifier = db.session.get(Demande, objets["justifier"])
-    etat = db.session.get(Demande, objets["demande"]).lignes_financement
-    organisation_etat = next(lf.organisation_id for lf in etat if lf.id == objets["ligne"])
-    votee = next(lf for lf in justifier.lignes_financement if lf.organisation_id == organisation_etat)
-    invitation = Invitation(
+    votee = next(lf for lf in justifier.lignes_financement if lf.organisation_id == etat)
+    invitation = Invitation(  # adressée à un compte existant, qui peut l'accepter
         structure_id=objets["structure"],
-        email="signataire.autre@test.fr",
-        role="contributeur",
+        email=monde.signataire_autre.email,
+        role=RoleStructure.contributeur,
         invite_par_id=objets["comptes"]["administrateur"].id,
         expire_le=db.session.get(Invitation, objets["invitation"]).expire_le,
     )
@@ -424,7 +425,6 @@ def objets_etendus(app, objets, monde, db):  # noqa: F811  (la fixture importée
     db.session.commit()
     with app.test_request_context():
         lien = _cle(lien_invitation(invitation))
-    commune = next(lf.id for lf in etat if lf.id != objets["ligne"])
     comptes = {**objets["comptes"], "instructeur_commune": monde.instructeur_commune}
     return {
         **objets,
