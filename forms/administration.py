@@ -10,9 +10,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     EmailField,
-    Form,
     HiddenField,
-    IntegerField,
     SearchField,
     SelectField,
     StringField,
@@ -29,7 +27,7 @@ from wtforms.validators import (
 )
 
 from forms.campagnes import sans_espaces
-from forms.validators import Siren, compacter
+from forms.validators import FormulaireSimple, NombreEntierField, Siren, compacter
 
 DEPARTEMENT = re.compile(r"(0[1-9]|1\d|2[1-9]|[3-8]\d|9[0-5]|2A|2B|97[1-8]|98[4-8])")
 
@@ -117,7 +115,7 @@ class VersionForm(FlaskForm):
 
 class ReglesComiteForm(FlaskForm):
     version = HiddenField()
-    quorum_pourcentage = IntegerField(
+    quorum_pourcentage = NombreEntierField(
         "Quorum (en % des organisations partenaires)",
         validators=[
             InputRequired("Indiquez le quorum, en pourcentage."),
@@ -151,7 +149,7 @@ class ThematiqueForm(FlaskForm):
         filters=[sans_espaces],
         validators=[DataRequired("Indiquez le libellé."), Length(max=200)],
     )
-    ordre = IntegerField(
+    ordre = NombreEntierField(
         "Ordre d’affichage",
         default=0,
         validators=[
@@ -165,7 +163,7 @@ class ThematiqueForm(FlaskForm):
             raise ValidationError("Le code est un numéro de pilier (5) ou de sous-thème (1.7).")
 
 
-class RechercheForm(Form):
+class RechercheForm(FormulaireSimple):
     """Recherche d'une liste (GET, sans jeton) ; une valeur inconnue est ignorée."""
 
     q = SearchField("Rechercher", filters=[sans_espaces], validators=[Optional(), Length(max=100)])

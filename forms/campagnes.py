@@ -16,7 +16,6 @@ from wtforms import (
     DateField,
     Field,
     FieldList,
-    Form,
     FormField,
     HiddenField,
     SelectField,
@@ -27,6 +26,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, St
 from wtforms.widgets import TextInput
 
 from forms.demande import MontantField
+from forms.validators import FormulaireSimple
 
 EXERCICE_MIN, EXERCICE_MAX = 2015, 2100
 QUESTIONS_MAX = 30
@@ -78,7 +78,7 @@ class AnneeField(Field):
         self.data = int(texte)
 
 
-class QuestionForm(Form):
+class QuestionForm(FormulaireSimple):
     id = HiddenField()
     libelle = TextAreaField(
         "Question",

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, HiddenField, IntegerField, RadioField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, RadioField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from forms.demande import MontantField
 from forms.instruction import TEXTE_MAX, sans_espaces
+from forms.validators import NombreEntierField
 from workflows.compte_rendu import libelle_poste
 
 NOMBRE = [Optional(), NumberRange(min=0, max=1_000_000, message="Indiquez un nombre entre 0 et 1 000 000.")]
@@ -39,7 +40,7 @@ class CompteRenduFormBase(FlaskForm):
         validators=[Optional(), Length(max=TEXTE_MAX)],
         description="Qui a participé (âge, sexe, situation), et comment vous l’avez mesuré.",
     )
-    beneficiaires_hors_qpv = IntegerField("Bénéficiaires hors quartier prioritaire", validators=NOMBRE)
+    beneficiaires_hors_qpv = NombreEntierField("Bénéficiaires hors quartier prioritaire", validators=NOMBRE)
     attestation = BooleanField(
         "J’atteste sur l’honneur l’exactitude de ce compte rendu financier et sa conformité aux comptes "
         "de la structure."
@@ -53,7 +54,9 @@ def compte_rendu_form(compte_rendu, qpvs, donnees=None):
         pass
 
     for qpv in qpvs:
-        setattr(Formulaire, f"qpv_{qpv.id}", IntegerField(f"{qpv.libelle} ({qpv.code})", validators=NOMBRE))
+        setattr(
+            Formulaire, f"qpv_{qpv.id}", NombreEntierField(f"{qpv.libelle} ({qpv.code})", validators=NOMBRE)
+        )
     for poste in compte_rendu.lignes:
         setattr(Formulaire, f"realise_{poste.ordre}", MontantField(f"Réalisé — {libelle_poste(poste)}"))
         setattr(
@@ -126,7 +129,7 @@ class DecisionReportForm(FlaskForm):
 
 
 class ClotureForm(FlaskForm):
-    annee = IntegerField(
+    annee = NombreEntierField(
         "Exercice à clôturer",
         validators=[
             InputRequired("Indiquez l’exercice."),

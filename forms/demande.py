@@ -12,10 +12,8 @@ from wtforms import (
     EmailField,
     Field,
     FieldList,
-    Form,
     FormField,
     HiddenField,
-    IntegerField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -24,6 +22,8 @@ from wtforms import (
 )
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
+
+from forms.validators import FormulaireSimple, NombreEntierField
 
 MONTANT_MAX = Decimal("999999999.99")
 
@@ -77,10 +77,11 @@ class MontantField(Field):
         if self.data is not None:
             if self.data < 0:
                 raise ValueError("Le montant ne peut pas être négatif.")
-            if self.data != self.data.quantize(Decimal("0.01")):
-                raise ValueError("Le montant s’exprime en euros et centimes (deux décimales au plus).")
+            # Le plafond avant l'arrondi : au-delà de 28 chiffres, `quantize` lève InvalidOperation.
             if self.data > MONTANT_MAX:
                 raise ValueError("Ce montant est trop élevé.")
+            if self.data != self.data.quantize(Decimal("0.01")):
+                raise ValueError("Le montant s’exprime en euros et centimes (deux décimales au plus).")
 
 
 class CasesACocher(SelectMultipleField):
@@ -152,7 +153,7 @@ class ActionForm(FormulaireEtape):
     objectifs = TextAreaField("Objectifs de l’action", validators=[Optional(), Length(max=5000)])
     description = TextAreaField("Description de l’action", validators=[Optional(), Length(max=10000)])
     public_cible = TextAreaField("Public visé", validators=[Optional(), Length(max=2000)])
-    nb_beneficiaires = IntegerField(
+    nb_beneficiaires = NombreEntierField(
         "Nombre de bénéficiaires attendus",
         validators=[
             Optional(),
@@ -192,10 +193,13 @@ class ActionForm(FormulaireEtape):
             raise ValidationError("La date de fin doit suivre la date de début.")
 
 
-class LigneLibreForm(Form):
+class LigneLibreForm(FormulaireSimple):
     """Une subvention demandée à un financeur absent de la plateforme (saisie libre)."""
 
-    financeur_libelle = StringField("Financeur", validators=[Length(max=200)])
+    financeur_libelle = StringField(
+        "Financeur",
+        validators=[Length(max=200, message="Le nom du financeur compte 200 caractères au plus.")],
+    )
     montant = MontantField("Montant", validators=[Optional()])
 
     def validate_financeur_libelle(self, champ):
@@ -235,6 +239,15 @@ def budget_form(comptes, financeurs, donnees=None, lignes_existantes=None, nb_li
     return form
 
 
+class _DocumentPropose:
+    def __init__(self, permis: set):
+        self.permis = permis
+
+    def __call__(self, form, field):
+        if field.data not in self.permis:
+            raise ValidationError("Choisissez l’un des documents proposés pour cette pièce.")
+
+
 class PiecesForm(FormulaireEtape):
     """Un choix de document du porte-documents par pièce requise : ajouté dynamiquement."""
 
@@ -248,6 +261,7 @@ def pieces_form(pieces_requises, documents_par_type, donnees=None, choisis=None)
             (document.id, f"{document.nom_fichier} (déposé le {document.depose_le:%d/%m/%Y})")
             for document in documents_par_type.get(piece.type_piece, [])
         ]
+        deja_joint = (choisis or {}).get(piece.type_piece.value)
         setattr(
             Formulaire,
             f"piece_{piece.type_piece.value}",
@@ -256,7 +270,10 @@ def pieces_form(pieces_requises, documents_par_type, donnees=None, choisis=None)
                 coerce=int,
                 choices=choix,
                 default=0,
-                validate_choice=False,  # le service ne retient que les documents de la structure
+                # La pièce déjà jointe reste acceptée même si elle n'est plus proposée (expirée depuis) ;
+                # un autre document, ou celui d'un autre type, est refusé à côté du champ.
+                validate_choice=False,
+                validators=[_DocumentPropose({valeur for valeur, _ in choix} | {deja_joint})],
             ),
         )
     form = Formulaire(formdata=donnees)

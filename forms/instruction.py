@@ -9,10 +9,11 @@ rend ses identifiants uniques, et la page d'action dédiée réutilise le même 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import Form, HiddenField, RadioField, SearchField, SelectField, TextAreaField
+from wtforms import HiddenField, RadioField, SearchField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from forms.demande import MontantField
+from forms.validators import FormulaireSimple
 
 TEXTE_MAX = 5000
 
@@ -141,7 +142,7 @@ class NoteForm(FlaskForm):
     organisation_id = SelectField("Au nom de", coerce=int, choices=[])
 
 
-class FiltresForm(Form):
+class FiltresForm(FormulaireSimple):
     """Filtres de la liste (GET, sans jeton CSRF). Une valeur inconnue est ignorée, jamais une erreur.
 
     Le statut (du dossier, ou de la ligne de l'organisation : deux groupes d'options dans une même liste)

@@ -15,6 +15,7 @@ from stdnum import iban as stdnum_iban
 from stdnum.exceptions import ValidationError as ErreurStdnum
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
+from wtforms import Form, IntegerField
 from wtforms.validators import ValidationError
 
 # Espaces tolérés à la saisie, y compris ceux qu'insèrent les copier-coller (insécable, fine insécable)
@@ -30,6 +31,27 @@ PAYS_SEPA = frozenset(
     }
 )
 LONGUEUR_IBAN_FR = 27
+
+
+class FormulaireSimple(Form):
+    """Un formulaire WTForms sans Flask-WTF (sous-formulaire d'une liste, filtres lus en GET) : ses messages
+    par défaut (« choix non valide », longueur…) sont en français, comme ceux des `FlaskForm`."""
+
+    class Meta:
+        locales = ("fr_FR", "fr")
+
+
+class NombreEntierField(IntegerField):
+    """Un entier ; un nombre démesuré est refusé avec un message au lieu de faire échouer la page
+    (`NumberRange` appelle `math.isnan`, qui lève OverflowError au-delà de 10^308)."""
+
+    CHIFFRES_MAX = 15
+
+    def process_formdata(self, valuelist):
+        if valuelist and len(str(valuelist[0]).strip().lstrip("+-").lstrip("0")) > self.CHIFFRES_MAX:
+            self.data = None
+            raise ValueError("Ce nombre est trop grand.")
+        super().process_formdata(valuelist)
 
 
 def _texte(valeur) -> str:

@@ -94,18 +94,23 @@ def campagnes():
     )
 
 
+def _identifiant(nom: str) -> int | None:
+    """L'identifiant envoyé par le formulaire ; absent, illisible ou hors des bornes d'une clé : None."""
+    valeur = request.form.get(nom, type=int)
+    return valeur if valeur is not None and 0 < valeur < 2**31 else None
+
+
 @bp.route("/nouvelle", methods=["POST"])
 @login_required
 def nouvelle():
     form = ActionSimpleForm()
     if not form.validate_on_submit():
         abort(400)
+    structure_id, campagne_id = _identifiant("structure_id"), _identifiant("campagne_id")
+    if structure_id is None or campagne_id is None:
+        abort(404)
     try:
-        demande = service.creer_brouillon(
-            current_user,
-            request.form.get("structure_id", type=int),
-            request.form.get("campagne_id", type=int),
-        )
+        demande = service.creer_brouillon(current_user, structure_id, campagne_id)
     except Conflit as conflit:
         flash(str(conflit), "erreur")
         return redirect(url_for("demandes.campagnes"))
