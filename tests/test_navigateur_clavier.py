@@ -383,8 +383,19 @@ def test_administration_nationale_modifie_une_organisation_au_clavier(app, db, m
         remplir(page, page.get_by_label("Adresse électronique"), "admin@test.fr")
         remplir(page, page.get_by_label("Mot de passe"), MOT_DE_PASSE)
         activer(page, "Enter")
-        aller(page, page.get_by_role("link", name="Administration").first)
+        # Zoom à 400 % (320 px) : la navigation est repliée derrière le bouton « Menu » ; le lien
+        # d'évitement « Menu » ouvre sa fenêtre (evitement.js) au lieu de la sauter.
+        page.set_viewport_size({"width": 320, "height": 640})
+        tabuler_jusqu_a(page, page.locator(".fr-skiplinks").get_by_role("link", name="Menu"))
+        page.keyboard.press("Enter")
+        expect(page.locator("#menu-modal :focus")).to_have_count(1)  # le focus est dans la fenêtre du menu
+        verifier_focus_visible(page)
+        aller(page, page.locator("#navigation-principale").get_by_role("link", name="Administration"))
+        # Le menu latéral de l'administration est replié lui aussi : son bouton l'ouvre.
+        tabuler_jusqu_a(page, page.locator(".fr-sidemenu__btn"))
+        page.keyboard.press("Enter")
         aller(page, page.locator(".fr-sidemenu").get_by_role("link", name="Organisations"))
+        page.set_viewport_size({"width": 1280, "height": 900})
         remplir(page, page.get_by_role("searchbox", name=re.compile("Rechercher")), "Lille")
         activer(page, "Enter")
         lignes = page.locator("tbody tr")
