@@ -273,6 +273,7 @@ def test_instructeur_filtre_ouvre_et_instruit_au_clavier(app, db, monde, capture
             page.keyboard.press("ArrowRight")
         page.wait_for_function("([el, x]) => el.scrollLeft > x + 500", arg=[conteneur, depart])
         expect(page.locator("#liste-demandes td.dauphin-numerique")).to_be_in_viewport()
+        page.audit("espace-320px")
         for _ in range(40):
             page.keyboard.press("ArrowLeft")
         page.wait_for_function("el => el.scrollLeft === 0", arg=conteneur)  # défilement doux : on attend
@@ -390,10 +391,12 @@ def test_administration_nationale_modifie_une_organisation_au_clavier(app, db, m
         page.keyboard.press("Enter")
         expect(page.locator("#menu-modal :focus")).to_have_count(1)  # le focus est dans la fenêtre du menu
         verifier_focus_visible(page)
+        page.audit("menu-ouvert-320px")
         aller(page, page.locator("#navigation-principale").get_by_role("link", name="Administration"))
         # Le menu latéral de l'administration est replié lui aussi : son bouton l'ouvre.
         tabuler_jusqu_a(page, page.locator(".fr-sidemenu__btn"))
         page.keyboard.press("Enter")
+        page.audit("administration-320px")
         aller(page, page.locator(".fr-sidemenu").get_by_role("link", name="Organisations"))
         page.set_viewport_size({"width": 1280, "height": 900})
         remplir(page, page.get_by_role("searchbox", name=re.compile("Rechercher")), "Lille")
