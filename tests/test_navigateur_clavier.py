@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 from dauphin.extensions import db as _db
-from dauphin.models import Demande, LigneFinancement, Organisation
+from dauphin.models import Demande, LigneFinancement, Organisation, SeanceComite
 from dauphin.services import comites
 from dauphin.services.workflow import declencher_demande, declencher_ligne
 from tests.fabriques_db import demande_complete
@@ -350,17 +350,13 @@ def test_pilote_tient_le_comite_au_clavier(app, db, monde, captures, monkeypatch
         page.audit("seance-financeur")
         se_deconnecter(page)
 
-    # Les autres partenaires votent de leur côté ; la commune ne saisit pas de montant (ligne refusée).
-    seance = db.session.scalar(db.select(comites.SeanceComite))
-    point = seance.points[0]
-    comites.voter(point.id, monde.caf.id, "pour", None, monde.partenaire_caf)
-    comites.voter(point.id, monde.commune.id, "pour", None, monde.instructeur_commune)
+        # Les autres partenaires votent de leur côté ; la commune ne saisit pas de montant (ligne refusée).
+        point = db.session.scalar(db.select(SeanceComite)).points[0]
+        comites.voter(point.id, monde.caf.id, "pour", None, monde.partenaire_caf)
+        comites.voter(point.id, monde.commune.id, "pour", None, monde.instructeur_commune)
 
-    with serveur_local(app) as adresse, navigateur(captures) as page:
-        page.goto(adresse + "/compte/connexion")
-        remplir(page, page.get_by_label("Adresse électronique"), "pilote@test.fr")
-        remplir(page, page.get_by_label("Mot de passe"), MOT_DE_PASSE)
-        activer(page, "Enter")
+        # Le pilote voit l'issue et clôt la séance.
+        se_connecter(page, "pilote@test.fr")
         aller(page, page.get_by_role("link", name="Comités").first)
         aller(page, page.get_by_role("link", name=re.compile("Séance du")))
         aller(page, page.get_by_role("link", name="Clore la séance…"))
@@ -370,7 +366,7 @@ def test_pilote_tient_le_comite_au_clavier(app, db, monde, captures, monkeypatch
         expect(page.get_by_text("Séance close").first).to_be_visible()
         page.capture("seance-close")
         page.audit("seance-close")
-        assert [e for e in page.erreurs_js if not e.startswith("Failed to load resource")] == []
+        assert page.erreurs_js == []
 
     db.session.expire_all()
     assert db.session.get(Demande, demande.id).statut.value == "attribuee"
