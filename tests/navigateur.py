@@ -90,3 +90,115 @@ def navigateur(dossier_captures: Path):
         finally:
             contexte.close()
             chromium.close()
+
+
+# --- Clavier seul -------------------------------------------------------------------------------------
+# L'élément qui a le focus, décrit, avec ce qui rend son focus visible. Les cases et boutons radio du DSFR
+# sont des champs transparents : leur case et l'anneau de focus sont dessinés sur `label::before`.
+_FOCUS = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body || el === document.documentElement) { return null; }
+  const texte = (el.getAttribute("aria-label") || el.innerText || el.value || el.getAttribute("title") || "")
+    .trim().replace(/\\s+/g, " ").slice(0, 70);
+  const description = el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
+    + (el.name ? "[name=" + el.name + "]" : "") + (texte ? " « " + texte + " »" : "");
+  // Le contour est sur l'élément, ou sur son `::before` (liens agrandis `fr-enlarge-link` des tuiles et
+  // cartes), ou, pour une case ou un bouton radio transparent, sur le `::before` de son libellé.
+  let cible = el;
+  const candidats = [[el, null], [el, "::before"]];
+  if (el.matches("input[type=radio], input[type=checkbox]") && el.labels && el.labels.length
+      && getComputedStyle(el).opacity === "0") {
+    cible = el.labels[0];
+    candidats.push([cible, "::before"]);
+  }
+  let contour = false, style = null;
+  // Dans un champ de date, Tab s'arrête aussi sur le bouton du calendrier, dans l'arbre interne de
+  // Chromium : l'hôte perd alors :focus-visible, et Chromium entoure lui-même le bouton (vu sur capture).
+  if (el.matches("input[type=date]") && !el.matches(":focus-visible")) {
+    contour = true;
+    style = "anneau de Chromium sur le bouton du calendrier";
+    candidats.length = 0;
+  }
+  for (const [element, pseudo] of candidats) {
+    const s = getComputedStyle(element, pseudo);
+    style = style || s.outlineStyle + " " + s.outlineWidth + " " + s.outlineColor;
+    if (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0
+        && !/rgba\\([^)]*,\\s*0\\)$/.test(s.outlineColor)) {
+      contour = true;
+      style = s.outlineStyle + " " + s.outlineWidth + " " + s.outlineColor;
+      break;
+    }
+  }
+  const r = cible.getBoundingClientRect();
+  const dansLaFenetre = r.width > 0 && r.height > 0 && r.bottom > 0 && r.right > 0
+    && r.top < window.innerHeight && r.left < window.innerWidth;
+  const cache = [el, cible].some((e) => getComputedStyle(e).visibility === "hidden");
+  return {description, contour, dansLaFenetre, cache, style};
+}"""
+
+
+class FocusIntrouvable(AssertionError):
+    pass
+
+
+def focus_actuel(page) -> dict | None:
+    return page.evaluate(_FOCUS)
+
+
+def verifier_focus_visible(page) -> dict:
+    """Le focus est sur un élément, dans la fenêtre, avec un contour visible (`outline` du DSFR)."""
+    focus = focus_actuel(page)
+    assert focus is not None, f"{page.url} : le focus est perdu (sur la page elle-même)"
+    return _exiger_visible(page, focus)
+
+
+def _exiger_visible(page, focus: dict) -> dict:
+    assert focus["contour"] and not focus["cache"], (
+        f"{page.url} : focus invisible sur {focus['description']} (contour : {focus['style']})"
+    )
+    assert focus["dansLaFenetre"], f"{page.url} : {focus['description']}, focalisé, est hors de la fenêtre"
+    return focus
+
+
+def tabuler_jusqu_a(page, cible, *, arriere: bool = False, max_appuis: int = 200) -> dict:
+    """Appuie sur Tab (Maj+Tab si `arriere`) jusqu'à ce que le focus soit sur `cible` : un Locator de
+    Playwright ou un prédicat JavaScript `el => …` sur l'élément focalisé. À chaque arrêt, le focus doit
+    être visible ; échoue en listant le parcours si la cible n'est pas atteinte."""
+    if isinstance(cible, str):
+        test, argument, nom = f"!!(({cible})(document.activeElement))", None, cible
+    else:  # un seul aller-retour par appui : la description du focus et la comparaison à la cible
+        test, argument, nom = (
+            "document.activeElement === cible",
+            cible.element_handle(timeout=10_000),
+            str(cible),
+        )
+    script = f"(cible) => {{ const f = ({_FOCUS})(); if (f) {{ f.atteint = {test}; }} return f; }}"
+    touche = "Shift+Tab" if arriere else "Tab"
+    parcours: list[str] = []
+    for _ in range(max_appuis):
+        page.keyboard.press(touche)
+        focus = page.evaluate(script, argument)
+        if focus is None:  # sortie du document (au-delà du dernier élément) : on reprend au début
+            parcours.append("(document)")
+            continue
+        parcours.append(focus["description"])
+        _exiger_visible(page, focus)
+        if focus["atteint"]:
+            return focus
+    raise FocusIntrouvable(
+        f"{page.url} : {nom} pas atteint après {max_appuis} appuis sur {touche}. Parcours :\n- "
+        + "\n- ".join(dict.fromkeys(parcours))
+    )
+
+
+def activer(page, touche: str = "Enter") -> None:
+    """Active l'élément focalisé (Entrée ou Espace) et attend la page qui s'ensuit."""
+    with page.expect_navigation():
+        page.keyboard.press(touche)
+
+
+def saisir(page, texte: str) -> None:
+    """Remplace le contenu du champ focalisé, au clavier."""
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    page.keyboard.type(texte)
