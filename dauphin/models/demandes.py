@@ -40,6 +40,8 @@ class Demande(db.Model):
         Index("ix_demande_exercice_statut", "exercice", "statut", "id", "transmise_le"),
         Index("ix_demande_transmise_le_id", "transmise_le", "id"),
         Index("ix_demande_campagne_numero", "campagne_id", "numero"),  # programmation par numéro
+        # Couvrant : la recherche libre et les décomptes d'un gros financeur sans lire la table
+        Index("ix_demande_recherche", "id", "statut", "transmise_le", "structure_id", "numero", "intitule"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
