@@ -84,6 +84,8 @@ class Config:
         self.PASSWORD_HASH_METHOD = "scrypt"
         # Durée de validité du lien « mot de passe oublié » (en minutes) ; il ne sert en outre qu'une fois
         self.REINITIALISATION_MINUTES = _env_int("PASSWORD_RESET_MINUTES", 60)
+        if self.REINITIALISATION_MINUTES < 5:  # un lien plus court n'arriverait jamais à temps
+            raise ConfigurationInvalide("DAUPHIN_PASSWORD_RESET_MINUTES doit valoir au moins 5 (minutes).")
         # Le jeton CSRF vit avec la session : pas de formulaire perdu après une longue pause.
         self.WTF_CSRF_TIME_LIMIT = None
         # Banc HTTP (`make bench`) : en-tête X-Requetes-SQL et route témoin (dauphin/mesures.py)

@@ -419,8 +419,8 @@ def arguments(argv=None):
         default=None,
         help="utilisateurs simultanés par scénario (défaut : autant que de processus gunicorn)",
     )
-    p.add_argument("--iterations-page", type=int, default=25)
-    p.add_argument("--iterations-transition", type=int, default=10)
+    p.add_argument("--iterations-page", type=int, default=100)
+    p.add_argument("--iterations-transition", type=int, default=40)
     p.add_argument("--rafale", type=int, default=1000, help="porteurs de la rafale de clôture")
     p.add_argument("--etalement", type=float, default=180.0, help="secondes sur lesquelles ils arrivent")
     p.add_argument("--rafale-paralleles", type=int, default=64)

@@ -153,3 +153,14 @@ def test_le_readme_montre_les_diagrammes_actuels():
         assert f"```mermaid\n{mermaid(definition)}```" in readme, (
             f"Diagramme « {definition.nom} » périmé dans le README : recopiez la sortie de `make diagram`."
         )
+
+
+def test_duree_du_lien_de_reinitialisation_trop_courte_refusee_au_demarrage(tmp_path, monkeypatch):
+    import config
+
+    monkeypatch.setenv("DAUPHIN_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("DAUPHIN_PASSWORD_RESET_MINUTES", "0")
+    with pytest.raises(config.ConfigurationInvalide, match="DAUPHIN_PASSWORD_RESET_MINUTES"):
+        config.charger("development")
+    monkeypatch.setenv("DAUPHIN_PASSWORD_RESET_MINUTES", "30")
+    assert config.charger("development").REINITIALISATION_MINUTES == 30
