@@ -58,13 +58,15 @@ def enregistrer_recepisse(demande_id: int) -> int:
 
 
 RATTRAPAGE_RECEPISSES = timedelta(days=30)
+# Laisse à la tâche déposée à l'attestation le temps de passer : la reprise ne la double pas.
+DELAI_TACHE_RECEPISSE = timedelta(minutes=2)
 
 
 def recepisses_manquants(limite: int = 50) -> list[int]:
-    """Les demandes attestées depuis moins de 30 jours dont le récépissé de la dernière attestation manque :
-    sa tâche s'est perdue (Redis en panne à l'attestation) ou a échoué. Reprises par
+    """Les demandes attestées il y a plus de 2 minutes et moins de 30 jours dont le récépissé de la dernière
+    attestation manque : sa tâche s'est perdue (Redis en panne à l'attestation) ou a échoué. Reprises par
     `dauphin.taches.rattraper_recepisses`."""
-    recent = maintenant() - RATTRAPAGE_RECEPISSES
+    recent, laisse = maintenant() - RATTRAPAGE_RECEPISSES, maintenant() - DELAI_TACHE_RECEPISSE
     produit = (
         select(Document.id)
         .where(
@@ -77,7 +79,7 @@ def recepisses_manquants(limite: int = 50) -> list[int]:
     return list(
         db.session.scalars(
             select(Demande.id)
-            .where(Demande.numero.is_not(None), Demande.atteste_le >= recent, ~produit)
+            .where(Demande.numero.is_not(None), Demande.atteste_le.between(recent, laisse), ~produit)
             .order_by(Demande.atteste_le)
             .limit(limite)
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import nullcontext
 
 from flask import has_app_context
@@ -38,13 +39,19 @@ def generer_recepisse(demande_id: int) -> int:
 
 def rattraper_recepisses() -> int:
     """Produit les récépissés dont la tâche s'est perdue ou a échoué (voir `pdf.recepisses_manquants`)."""
+    from dauphin.extensions import db
     from dauphin.pdf import enregistrer_recepisse, recepisses_manquants
 
+    produits = 0
     with _contexte():
-        manquants = recepisses_manquants()
-        for demande_id in manquants:
-            enregistrer_recepisse(demande_id)
-        return len(manquants)
+        for demande_id in recepisses_manquants():
+            try:
+                enregistrer_recepisse(demande_id)
+                produits += 1
+            except Exception:  # un PDF impossible n'empêche pas les suivants ; réessayé à la reprise suivante
+                db.session.rollback()
+                logging.getLogger(__name__).exception("Récépissé de la demande %s non produit", demande_id)
+        return produits
 
 
 def generer_pv(seance_id: int) -> str:

@@ -352,6 +352,7 @@ def test_redis_en_panne_la_transition_passe_et_la_reprise_rq_envoie(
             "dauphin.taches.rattraper_recepisses",
         ]
         assert boite.recus == []  # déposées, pas encore exécutées
+        vieillir_l_attestation(db, demande.id, timedelta(minutes=3))  # la reprise laisse 2 min à la tâche
         assert SimpleWorker([file], connection=redis_local).work(burst=True)
         assert file.count == 0 and file.failed_job_registry.count == 0
 
@@ -366,6 +367,12 @@ def test_redis_en_panne_la_transition_passe_et_la_reprise_rq_envoie(
     assert "recepisse-en-cours" not in page and f"/documents/{recepisse.id}" in page
 
 
+def vieillir_l_attestation(db, demande_id: int, age: timedelta) -> None:
+    demande = db.session.get(Demande, demande_id)
+    demande.atteste_le -= age
+    db.session.commit()
+
+
 def test_recepisse_perdu_rattrape_par_la_commande_et_refait_apres_une_nouvelle_attestation(
     app, db, monde, monkeypatch
 ):
@@ -376,6 +383,9 @@ def test_recepisse_perdu_rattrape_par_la_commande_et_refait_apres_une_nouvelle_a
     assert dernier_recepisse(db.session.get(Demande, demande.id)) is None
     monkeypatch.setitem(app.config, "REDIS_URL", None)
     runner = app.test_cli_runner()
+    # Les deux premières minutes appartiennent à la tâche déposée à l'attestation : pas de doublon.
+    assert runner.invoke(args=["recepisses", "rattraper"]).output.strip() == "0 récépissé(s) produit(s)."
+    vieillir_l_attestation(db, demande.id, timedelta(minutes=3))
     assert runner.invoke(args=["recepisses", "rattraper"]).output.strip() == "1 récépissé(s) produit(s)."
     assert runner.invoke(args=["recepisses", "rattraper"]).output.strip() == "0 récépissé(s) produit(s)."
     premier = dernier_recepisse(db.session.get(Demande, demande.id))
@@ -383,6 +393,9 @@ def test_recepisse_perdu_rattrape_par_la_commande_et_refait_apres_une_nouvelle_a
     demande = db.session.get(Demande, demande.id)
     demande.atteste_le = premier.depose_le + timedelta(seconds=1)
     db.session.commit()
+    assert runner.invoke(args=["recepisses", "rattraper"]).output.strip() == "0 récépissé(s) produit(s)."
+    premier.depose_le -= timedelta(minutes=4)
+    vieillir_l_attestation(db, demande.id, timedelta(minutes=3))
     assert runner.invoke(args=["recepisses", "rattraper"]).output.strip() == "1 récépissé(s) produit(s)."
     assert dernier_recepisse(db.session.get(Demande, demande.id)).id != premier.id
 
