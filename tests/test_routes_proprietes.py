@@ -60,6 +60,7 @@ ROLE = {
     "structures.demander_acces": "admin_autre_structure",  # l'accès à une structure dont on n'est pas
     "structures.inscrire": "admin_autre_structure",
     "comptes.invitation": "admin_autre_structure",  # accepter une vraie invitation
+    "comptes.reinitialiser_mot_de_passe": "anonyme",  # un vrai lien reçu par courriel
 }
 # Ordre dans une famille : ce qui prépare d'abord, ce qui retire un droit ou un objet à la fin.
 PREMIERS = (
@@ -141,6 +142,10 @@ SANS_PAGE: dict[str, tuple[str, object]] = {
         lambda url: _noms("forms.demande", "AttestationForm"),
     ),
     "demandes.modifier": ("remettre en brouillon : une demande soumise", lambda url: ["version"]),
+    "administration.relancer_courriels": (
+        "le bouton n'est proposé que s'il reste des courriels en attente d'envoi",
+        lambda url: [],
+    ),
     "documents.restaurer": (
         "seulement un document archivé (celui des tests est joint à une demande)",
         lambda url: [],
@@ -199,6 +204,8 @@ def _variantes(endpoint: str, o: dict) -> list[tuple[str, str]]:
         return [("/administration/thematiques/nouvelle", role), (MATRICE[endpoint].url(o), role)]
     if endpoint == "comptes.invitation":
         return [(o["lien_invitation"], role)]
+    if endpoint == "comptes.reinitialiser_mot_de_passe":
+        return [(o["lien_reinitialisation"], role)]
     if endpoint.startswith("engagements."):  # la ligne votée : l'acte, l'engagement et les versements
         return [(MATRICE[endpoint].url({**o, "ligne": o["ligne_votee"]}), role)]
     return [(MATRICE[endpoint].url(o), role)]
@@ -407,7 +414,8 @@ def objets_etendus(app, objets, monde, db):  # noqa: F811  (la fixture importée
     """Les objets de la matrice, plus une ligne votée (engagement, corrections), la ligne de la commune pas
     encore prise en charge et un vrai lien d'invitation."""
     from dauphin.models import Demande, Invitation, RoleStructure
-    from dauphin.services.comptes import lien_invitation
+    from dauphin.services.comptes import lien_invitation, lien_reinitialisation
+    from tests.fabriques_db import utilisateur
 
     lignes = db.session.get(Demande, objets["demande"]).lignes_financement
     etat = next(lf.organisation_id for lf in lignes if lf.id == objets["ligne"])
@@ -423,8 +431,12 @@ def objets_etendus(app, objets, monde, db):  # noqa: F811  (la fixture importée
     )
     db.session.add(invitation)
     db.session.commit()
+    oublieux = utilisateur("oublieux@test.fr")  # son propre compte : le réinitialiser ne gêne personne
+    db.session.add(oublieux)
+    db.session.commit()
     with app.test_request_context():
         lien = _cle(lien_invitation(invitation))
+        reinitialisation = _cle(lien_reinitialisation(oublieux))
     comptes = {**objets["comptes"], "instructeur_commune": monde.instructeur_commune}
     return {
         **objets,
@@ -432,6 +444,7 @@ def objets_etendus(app, objets, monde, db):  # noqa: F811  (la fixture importée
         "ligne_votee": votee.id,
         "ligne_commune": commune,
         "lien_invitation": lien,
+        "lien_reinitialisation": reinitialisation,
     }
 
 
