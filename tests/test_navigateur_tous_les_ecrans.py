@@ -77,20 +77,21 @@ ROLES_IMPOSES = {
     "jetons.choisir_organisation": "admin_national",
     # Un membre de la structure est renvoyé vers elle : le formulaire est pour qui n'en est pas.
     "structures.demander_acces": "admin_autre_structure",
+    # Les appels à projets sont l'écran du porteur : les autres comptes sont renvoyés vers l'accueil.
+    "demandes.campagnes": "administrateur",
 }
 
-# Ordre de préférence des rôles : le moins de connexions possible.
-PREFERENCES = (
-    "administrateur",
-    "instructeur",
-    "pilote",
-    "admin_national",
-    "signataire",
-    "contributeur",
-    "admin_autre_structure",
-    "instructeur_autre_financeur",
-    "partenaire_autre_contrat",
+# Un écran change selon qui le regarde (le dossier du porteur n'est pas celui du financeur) : il est audité
+# pour un rôle de chaque famille qui y a droit — le premier de la famille, pour se connecter le moins
+# souvent possible. Les étapes et actions (VARIANTES) le sont pour le premier rôle seulement.
+FAMILLES = (
+    ("administrateur", "signataire", "contributeur", "admin_autre_structure"),  # porteurs
+    ("instructeur", "instructeur_autre_financeur", "partenaire_autre_contrat"),  # financeurs
+    ("pilote",),
+    ("admin_national",),
 )
+# Les pages publiques sont auditées pour l'anonyme ; l'accueil, qui s'adapte au compte, pour chaque famille.
+PUBLIQUES_PAR_FAMILLE = {"public.accueil"}
 
 
 def routes_get(app) -> dict[str, list]:
@@ -101,13 +102,18 @@ def routes_get(app) -> dict[str, list]:
     return routes
 
 
-def role_pour(endpoint: str) -> str:
+def roles_pour(endpoint: str) -> list[str]:
     entree = matrice.MATRICE[endpoint]
     if endpoint in ROLES_IMPOSES:
-        return ROLES_IMPOSES[endpoint]
-    if entree.anonyme == "ok" or endpoint in STATUTS_ATTENDUS:
-        return "anonyme"
-    return next(role for role in PREFERENCES if role in entree.ok)
+        return [ROLES_IMPOSES[endpoint]]
+    if endpoint in STATUTS_ATTENDUS:
+        return ["anonyme"]
+    if entree.anonyme == "ok" and endpoint not in PUBLIQUES_PAR_FAMILLE:
+        return ["anonyme"]
+    roles = ["anonyme"] if entree.anonyme == "ok" else []
+    for famille in FAMILLES:
+        roles += [role for role in famille if role in entree.ok][:1]
+    return roles
 
 
 def ecrans_a_auditer(app, objets) -> tuple[dict[str, list[tuple[str, str]]], dict[str, str]]:
@@ -122,10 +128,12 @@ def ecrans_a_auditer(app, objets) -> tuple[dict[str, list[tuple[str, str]]], dic
         if endpoint not in matrice.MATRICE:
             sans_entree.append(endpoint)
             continue
-        adresses = [matrice.MATRICE[endpoint].url(objets)]
-        adresses += [variante(objets) for variante in VARIANTES.get(endpoint, [])]
-        role = role_pour(endpoint)
-        for adresse in dict.fromkeys(adresses):
+        adresse = matrice.MATRICE[endpoint].url(objets)
+        variantes = [variante(objets) for variante in VARIANTES.get(endpoint, [])]
+        premier, *autres = roles_pour(endpoint)
+        for chemin in dict.fromkeys([adresse, *variantes]):
+            par_role.setdefault(premier, []).append((endpoint, chemin))
+        for role in autres:
             par_role.setdefault(role, []).append((endpoint, adresse))
     assert sans_entree == [], f"Routes GET ni auditées ni exclues (ajoutez-les à la matrice) : {sans_entree}"
     return par_role, exclues
