@@ -442,10 +442,11 @@ def test_siret_altere_d_un_chiffre_refuse(siret, position, decalage):
 
 
 @given(st.one_of(st.text(string.digits + " ", max_size=20), st.text(max_size=20)))
+@example(".")  # séparateurs seuls : rien à valider, refusé (trouvé par hypothesis)
 def test_siret_accepte_exactement_ce_que_stdnum_accepte(saisie):
     compact = v.normaliser_siret(saisie)
     attendu = (
-        not compact
+        not saisie.strip()  # vide : accepté (le champ dit s'il est obligatoire) ; « . » seul ne l'est pas
         or compact.isascii()
         and compact.isdigit()
         and stdnum_siret.is_valid(compact)
@@ -509,9 +510,10 @@ def test_iban_altere_d_un_chiffre_refuse(iban, position, decalage):
 
 
 @given(st.one_of(st.text(string.ascii_uppercase + string.digits + " ", max_size=40), st.text(max_size=40)))
+@example(".")  # séparateurs seuls : rien à valider, refusé (trouvé par hypothesis)
 def test_iban_accepte_exactement_un_iban_sepa_que_stdnum_accepte(saisie):
     compact = v.normaliser_iban(saisie)
-    attendu = not compact or (
+    attendu = not saisie.strip() or (
         compact.isascii()
         and stdnum_iban.is_valid(compact)
         and compact[:2] in v.PAYS_SEPA
@@ -547,9 +549,10 @@ def test_bic_altere_refuse(bic, alteration):
 
 
 @given(st.text(max_size=14))
+@example(".")  # séparateurs seuls : rien à valider, refusé (trouvé par hypothesis)
 def test_bic_accepte_exactement_ce_que_stdnum_accepte(saisie):
     compact = v.normaliser_bic(saisie)
-    attendu = not compact or (
+    attendu = not saisie.strip() or (
         compact.isascii() and len(compact) in (8, 11) and compact.isalnum() and stdnum_bic.is_valid(compact)
     )
     assert accepte(v.Bic(), saisie) == attendu
