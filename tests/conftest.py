@@ -50,9 +50,12 @@ def vider_la_base():
     db.session.remove()
     with db.engine.begin() as connexion:
         tables = list(reversed(db.metadata.sorted_tables))
-        if connexion.dialect.name == "postgresql" and connexion.execute(
-            text("SELECT count(*) > 5000 FROM (SELECT 1 FROM demande LIMIT 5001) AS d")
-        ).scalar():
+        if (
+            connexion.dialect.name == "postgresql"
+            and connexion.execute(
+                text("SELECT count(*) > 5000 FROM (SELECT 1 FROM demande LIMIT 5001) AS d")
+            ).scalar()
+        ):
             # Après un test en volume (export de 50 000 demandes) : DELETE vérifie chaque clé étrangère
             # ligne à ligne (deux minutes) ; TRUNCATE vide tout d'un coup.
             connexion.execute(text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables)))

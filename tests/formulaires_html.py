@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 
@@ -63,3 +64,21 @@ def champs(html: str, action: str | None = None) -> dict[str, str]:
     lecteur = _Lecteur(action)
     lecteur.feed(html)
     return dict(lecteur.champs)
+
+
+# --- Lire une réponse du client de test ---------------------------------------------------------
+
+
+def html(reponse) -> str:
+    return reponse.get_data(as_text=True)
+
+
+def titre(reponse) -> str:
+    return re.search(r"<title>(.*?)</title>", html(reponse), re.S).group(1).strip()
+
+
+def erreur_du_champ(reponse, identifiant: str) -> str | None:
+    trouve = re.search(
+        rf'<p id="{re.escape(identifiant)}-erreur" class="fr-error-text">(.*?)</p>', html(reponse), re.S
+    )
+    return trouve.group(1).strip() if trouve else None

@@ -31,22 +31,7 @@ from dauphin.services.workflow import declencher_demande
 from tests.clients import ClientIsole
 from tests.conftest import Connexion
 from tests.fabriques_db import demande_complete, utilisateur
-from tests.formulaires_html import champs
-
-
-def html(reponse) -> str:
-    return reponse.get_data(as_text=True)
-
-
-def titre(reponse) -> str:
-    return re.search(r"<title>(.*?)</title>", html(reponse), re.S).group(1).strip()
-
-
-def erreur_du_champ(reponse, identifiant: str) -> str | None:
-    trouve = re.search(
-        rf'<p id="{re.escape(identifiant)}-erreur" class="fr-error-text">(.*?)</p>', html(reponse), re.S
-    )
-    return trouve.group(1).strip() if trouve else None
+from tests.formulaires_html import champs, erreur_du_champ, html, titre
 
 
 def traces(db, action: str) -> list[EvenementReferentiel]:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from dauphin.models import (
     Campagne,
+    Enveloppe,
     EvenementReferentiel,
     LigneFinancement,
     PieceRequise,
@@ -24,17 +25,9 @@ from dauphin.models import (
 )
 from dauphin.services import campagnes as service
 from tests.fabriques_db import demande_complete, utilisateur
-from tests.formulaires_html import champs
+from tests.formulaires_html import champs, html, titre
 
 # --- Outils -------------------------------------------------------------------------------------
-
-
-def html(reponse) -> str:
-    return reponse.get_data(as_text=True)
-
-
-def titre(reponse) -> str:
-    return re.search(r"<title>(.*?)</title>", html(reponse), re.S).group(1).strip()
 
 
 def erreur_du_champ(reponse, identifiant: str) -> str | None:
@@ -250,7 +243,7 @@ def test_piece_jointe_ne_peut_plus_etre_retiree(client, db, monde, pilote, avec_
     assert piece.type_piece == TypePiece.statuts and piece.obligatoire is False
 
 
-def test_financeur_sollicite_ne_peut_pas_etre_retire(client, monde, pilote, avec_demande):
+def test_financeur_sollicite_ne_peut_pas_etre_retire(client, db, monde, pilote, avec_demande):
     url = url_modifier(monde.campagne)
     donnees = formulaire(client, url)
     envoyer_refuse(
@@ -260,6 +253,12 @@ def test_financeur_sollicite_ne_peut_pas_etre_retire(client, monde, pilote, avec
         f"enveloppe_{monde.commune.id}",
         "Des demandes de cette campagne sollicitent Ville de Lille : ce financeur ne peut pas en être "
         "retiré.",
+    )
+    # Refusé sans rien écrire : l'enveloppe de la commune est toujours là.
+    assert db.session.scalar(
+        select(Enveloppe).where(
+            Enveloppe.campagne_id == monde.campagne.id, Enveloppe.organisation_id == monde.commune.id
+        )
     )
 
 
@@ -337,6 +336,8 @@ def test_exercice_deja_pris_par_une_autre_campagne(client, db, monde, pilote):
         "exercice",
         f"Ce contrat de ville a déjà une campagne pour l’exercice {autre.exercice}.",
     )
+    db.session.expire_all()
+    assert db.session.get(Campagne, monde.campagne.id).exercice == autre.exercice - 1  # rien d'écrit
 
 
 # --- Droits et concurrence ----------------------------------------------------------------------

@@ -33,6 +33,7 @@ from dauphin.services.documents import chemin
 from dauphin.services.erreurs import Conflit
 from dauphin.services.workflow import declencher_demande, declencher_ligne
 from tests.fabriques_db import demande_complete, utilisateur
+from tests.formulaires_html import html
 from workflows import StatutDemande as D
 from workflows import StatutLigne as L
 
@@ -41,10 +42,6 @@ from workflows import StatutLigne as L
 def sans_recepisse(monkeypatch):
     """Le récépissé PDF est testé ailleurs ; le procès-verbal, lui, est produit pour de vrai."""
     monkeypatch.setattr("dauphin.taches.generer_recepisse", lambda demande_id: None)
-
-
-def html(reponse) -> str:
-    return reponse.get_data(as_text=True)
 
 
 def instruite(monde, *, etat=Decimal("6000"), commune=Decimal("4000"), intitule="Ateliers", avis=None):

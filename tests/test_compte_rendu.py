@@ -25,6 +25,7 @@ from dauphin.services import comptes_rendus
 from dauphin.services.erreurs import NonAutorise
 from dauphin.services.workflow import aujourdhui, declencher_demande, declencher_ligne
 from tests.fabriques_db import demande_complete
+from tests.formulaires_html import html, titre
 from workflows import StatutDemande as D
 from workflows.compte_rendu import ecart_pourcentage, echeance, explication_requise, verifier_tableau
 
@@ -40,14 +41,6 @@ def passe(db, monde):
     monde.campagne.exercice = aujourdhui().year - 1
     db.session.commit()
     return monde
-
-
-def html(reponse) -> str:
-    return reponse.get_data(as_text=True)
-
-
-def titre(reponse) -> str:
-    return re.search(r"<title>(.*?)</title>", html(reponse), re.S).group(1).strip()
 
 
 def csrf(client, url) -> str:

@@ -29,6 +29,7 @@ from dauphin.seeds.demo import siret_depuis
 from dauphin.services import comptes as service_comptes
 from forms.structures import EntierField, EtpField
 from forms.validators import Bic, CodeInsee, CodePostal, Iban, Rna, Siren, Siret, Telephone
+from tests.formulaires_html import html, titre
 
 MOT_DE_PASSE = "une phrase de passe solide"
 SIRET_NOUVEAU = siret_depuis("33333333")
@@ -51,14 +52,6 @@ def erreur(validateur, valeur) -> str | None:
     except ValidationError as exc:
         return str(exc)
     return None
-
-
-def html(reponse) -> str:
-    return reponse.get_data(as_text=True)
-
-
-def titre(reponse) -> str:
-    return re.search(r"<title>(.*?)</title>", html(reponse), re.S).group(1).strip()
 
 
 def courriels_a(db, adresse: str) -> list[Courriel]:

@@ -28,6 +28,7 @@ from dauphin.services import engagements as service
 from dauphin.services.workflow import aujourdhui, declencher_demande, declencher_ligne
 from tests.conftest import Connexion
 from tests.fabriques_db import demande_complete
+from tests.formulaires_html import html, titre
 from workflows import StatutDemande as D
 from workflows import StatutLigne as L
 
@@ -41,14 +42,6 @@ def sans_recepisse(monkeypatch):
 
 
 # --- Outils ---------------------------------------------------------------------------------------
-
-
-def html(reponse) -> str:
-    return reponse.get_data(as_text=True)
-
-
-def titre(reponse) -> str:
-    return re.search(r"<title>(.*?)</title>", html(reponse), re.S).group(1).strip()
 
 
 def compact(texte: str) -> str:

@@ -12,14 +12,7 @@ from sqlalchemy import select
 from dauphin.models import JetonApi
 from dauphin.services import api as service
 from dauphin.services.workflow import aujourdhui
-
-
-def html(reponse) -> str:
-    return reponse.get_data(as_text=True)
-
-
-def titre(reponse) -> str:
-    return re.search(r"<title>(.*?)</title>", html(reponse), re.S).group(1).strip()
+from tests.formulaires_html import html, titre
 
 
 def clair_affiche(reponse) -> str:

@@ -18,26 +18,12 @@ from dauphin.models import Courriel, EvenementConnexion, NatureEvenementCompte, 
 from tests.clients import ClientIsole
 from tests.conftest import Connexion
 from tests.fabriques_db import MOT_DE_PASSE
+from tests.formulaires_html import erreur_du_champ, html, titre
 
 NOUVEAU = "une toute nouvelle phrase de passe"
 OUBLIE = "/compte/mot-de-passe/oublie"
 ENVOYEE = "/compte/mot-de-passe/oublie/courriel-envoye"
 CHANGER = "/compte/mot-de-passe"
-
-
-def html(reponse) -> str:
-    return reponse.get_data(as_text=True)
-
-
-def titre(reponse) -> str:
-    return re.search(r"<title>(.*?)</title>", html(reponse), re.S).group(1).strip()
-
-
-def erreur_du_champ(reponse, identifiant: str) -> str | None:
-    trouve = re.search(
-        rf'<p id="{re.escape(identifiant)}-erreur" class="fr-error-text">(.*?)</p>', html(reponse), re.S
-    )
-    return trouve.group(1).strip() if trouve else None
 
 
 def courriels_a(db, adresse: str) -> list[Courriel]:

@@ -34,6 +34,7 @@ from dauphin.models import (
 from dauphin.services import exports
 from dauphin.services import programmation as service
 from tests.conftest import Connexion
+from tests.formulaires_html import html
 from workflows import StatutDemande as D
 from workflows import StatutLigne as L
 
@@ -213,10 +214,6 @@ def test_filtres_et_pagination(app, monde, jeu):
 
 
 # --- Écran et droits ------------------------------------------------------------------------------
-
-
-def html(reponse) -> str:
-    return reponse.get_data(as_text=True)
 
 
 def oublier_utilisateur():

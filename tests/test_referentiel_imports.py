@@ -13,15 +13,12 @@ from sqlalchemy import func, select
 
 from dauphin.models import ContratDeVille, EvenementReferentiel, Qpv
 from dauphin.services import imports
+from tests.formulaires_html import html
 
 DONNEES = Path(__file__).parent / "donnees"
 CONTRATS = DONNEES / "contrats_de_ville_extrait.csv"
 QPV = DONNEES / "qpv_2024_extrait.csv"
 ENTETE = "code_cv,libelle,siren_porteur,departement,population_qpv,longitude,latitude\n"
-
-
-def html(reponse) -> str:
-    return reponse.get_data(as_text=True)
 
 
 def rejets(reponse) -> dict[int, str]:
