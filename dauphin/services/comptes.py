@@ -359,13 +359,7 @@ def lire_reinitialisation(jeton: str, verrouiller: bool = False) -> Utilisateur:
     """Le compte désigné par un lien de réinitialisation encore valable ; sinon LienInvalide : altere
     (signature fausse, compte inconnu ou désactivé), expire, utilise (le mot de passe a changé depuis)."""
     donnees = _lire(SEL_REINITIALISATION, jeton, duree_reinitialisation())
-    identifiant = donnees.get("u")
-    if not isinstance(identifiant, int):
-        raise LienInvalide("altere")
-    requete = select(Utilisateur).where(Utilisateur.id == identifiant)
-    if verrouiller:
-        requete = requete.with_for_update().execution_options(populate_existing=True)
-    utilisateur = db.session.scalar(requete)
+    utilisateur = _objet_du_lien(Utilisateur, donnees.get("u"), verrouiller)
     if utilisateur is None or not utilisateur.actif:
         raise LienInvalide("altere")
     if _sceau(utilisateur) != donnees.get("s"):
@@ -447,17 +441,21 @@ def lien_invitation(invitation: Invitation) -> str:
     return lien_externe("comptes.invitation", jeton=jeton)
 
 
+def _objet_du_lien(modele, identifiant, verrouiller: bool):
+    """L'objet que désigne l'identifiant signé d'un lien (None s'il n'existe plus), verrouillé au besoin."""
+    if not isinstance(identifiant, int):
+        raise LienInvalide("altere")
+    requete = select(modele).where(modele.id == identifiant)
+    if verrouiller:
+        requete = requete.with_for_update().execution_options(populate_existing=True)
+    return db.session.scalar(requete)
+
+
 def lire_invitation(jeton: str, verrouiller: bool = False) -> Invitation:
     """L'invitation encore valable désignée par le lien ; sinon LienInvalide (altéré, expiré, utilisé,
     révoqué)."""
     donnees = _lire(SEL_INVITATION, jeton, DUREE_INVITATION)
-    identifiant = donnees.get("i")
-    if not isinstance(identifiant, int):
-        raise LienInvalide("altere")
-    requete = select(Invitation).where(Invitation.id == identifiant)
-    if verrouiller:
-        requete = requete.with_for_update().execution_options(populate_existing=True)
-    invitation = db.session.scalar(requete)
+    invitation = _objet_du_lien(Invitation, donnees.get("i"), verrouiller)
     if invitation is None or invitation.email != donnees.get("e"):
         raise LienInvalide("altere")
     if invitation.revoquee_le is not None:
