@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from decimal import Decimal
 
-from flask import Flask, flash, redirect, render_template, request
+from flask import Flask, Request, flash, redirect, render_template, request
 from flask_babel import format_currency, format_date, format_datetime
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 
 import config as configuration
@@ -15,10 +16,25 @@ from dauphin.extensions import babel, csrf, db, limiter, login_manager, migrate
 journal = logging.getLogger(__name__)
 
 
+class SaisiesSansNul(ImmutableMultiDict):
+    """Paramètres et champs de formulaire sans caractère NUL : aucun usager ne le tape, et PostgreSQL refuse
+    de le ranger dans un texte (erreur 500 au lieu d'une saisie enregistrée). Les fichiers sont intacts."""
+
+    def __init__(self, mapping=None):
+        if mapping is not None and not isinstance(mapping, dict):
+            mapping = [(cle, v.replace("\x00", "") if isinstance(v, str) else v) for cle, v in mapping]
+        super().__init__(mapping)
+
+
+class Requete(Request):
+    parameter_storage_class = SaisiesSansNul
+
+
 def create_app(config: str | configuration.Config | None = None) -> Flask:
     cfg = config if isinstance(config, configuration.Config) else configuration.charger(config)
     cfg.verifier()
     app = Flask(__name__, instance_path=cfg.INSTANCE_PATH)
+    app.request_class = Requete
     app.config.from_object(cfg)
     app.config.setdefault("DSFR_CACHE_MAX_AGE", 365 * 24 * 3600)
 

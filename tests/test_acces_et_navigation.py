@@ -246,3 +246,11 @@ def test_declaration_d_accessibilite_liee_du_pied_de_page_avec_son_contact(app, 
     assert "<strong>non conforme</strong>" in page
     assert 'href="mailto:rgaa@anct.test"' in page
     assert "Voies de recours" in page
+
+
+def test_caractere_nul_retire_des_saisies(client, monde):
+    """Un NUL collé dans un champ ne fait pas d'erreur 500 (PostgreSQL ne le range pas dans un texte)."""
+    reponse = client.post(
+        "/compte/connexion", data={"email": "signataire@test.fr\x00", "mot_de_passe": "mot-de-passe-de-test"}
+    )
+    assert reponse.status_code == 302  # l'adresse, sans son NUL, est reconnue : connexion faite
