@@ -481,6 +481,9 @@ def main(argv=None) -> int:
     from dauphin import create_app
 
     app = create_app()
+    # Le SQL rejoué seul et les contrôles en base : avec les réglages de session du portail.
+    options_session = app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("connect_args", {})
+    dsn = psycopg.conninfo.make_conninfo(dsn, **options_session)
     with app.app_context():
         plan = preparer(args.utilisateurs, args.iterations_transition + 1, args.rafale)
     brancher_conditionnels(app)

@@ -36,6 +36,7 @@ def create_app(config: str | configuration.Config | None = None) -> Flask:
     app = Flask(__name__, instance_path=cfg.INSTANCE_PATH)
     app.request_class = Requete
     app.config.from_object(cfg)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", cfg.options_moteur())
     app.config.setdefault("DSFR_CACHE_MAX_AGE", 365 * 24 * 3600)
 
     if app.config["PROXY_FIX"]:

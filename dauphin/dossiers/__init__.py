@@ -3,13 +3,21 @@
 from flask import Blueprint, abort, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from dauphin.engagements.panneaux import contexte_engagements
 from dauphin.extensions import db
 from dauphin.instruction.panneaux import contexte_dossier
 from dauphin.justification import contexte_dossier as contexte_compte_rendu
-from dauphin.models import Demande, EvenementJournal, LigneBudget, LigneFinancement
+from dauphin.models import (
+    Campagne,
+    ContratDeVille,
+    Demande,
+    EvenementJournal,
+    LigneBudget,
+    LigneFinancement,
+    PieceJointe,
+)
 from dauphin.pdf import dernier_recepisse, recepisse_en_cours
 from dauphin.policies import est_membre, peut_voir_demande, qualite_pour, qualites, voit_instruction
 from dauphin.services.courriels import non_envoyes_de_la_demande
@@ -36,10 +44,18 @@ def voir(demande_id: int):
         select(Demande)
         .where(Demande.id == demande_id)
         .options(
+            # Tout ce que la page montre, chargé avec la demande (et non objet par objet dans le gabarit)
+            joinedload(Demande.structure),
+            joinedload(Demande.thematique),
+            joinedload(Demande.compte_rendu),
+            joinedload(Demande.campagne)
+            .joinedload(Campagne.contrat)
+            .selectinload(ContratDeVille.partenariats),
             selectinload(Demande.lignes_financement).selectinload(LigneFinancement.organisation),
             selectinload(Demande.lignes_financement).selectinload(LigneFinancement.gestionnaire),
             selectinload(Demande.lignes_budget).selectinload(LigneBudget.financeur),
             selectinload(Demande.qpvs),
+            selectinload(Demande.pieces_jointes).selectinload(PieceJointe.document),
         )
     )
     # 404 aussi quand le dossier existe mais n'est pas visible : on ne révèle pas son existence.

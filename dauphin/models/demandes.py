@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dauphin.extensions import db
@@ -42,6 +52,14 @@ class Demande(db.Model):
         Index("ix_demande_campagne_numero", "campagne_id", "numero"),  # programmation par numéro
         # Couvrant : la recherche libre et les décomptes d'un gros financeur sans lire la table
         Index("ix_demande_recherche", "id", "statut", "transmise_le", "structure_id", "numero", "intitule"),
+        # Recherche dans l'intitulé et le numéro : trigrammes sur PostgreSQL (index ordinaire sur SQLite)
+        Index(
+            "ix_demande_texte_trgm",
+            "intitule",
+            "numero",
+            postgresql_using="gin",
+            postgresql_ops={"intitule": "gin_trgm_ops", "numero": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -169,6 +187,12 @@ class LigneBudget(db.Model):
     financeur: Mapped[Organisation | None] = relationship()
 
 
+def _structure_de_la_demande(contexte) -> int:
+    """Défaut de `LigneFinancement.structure_id` : la structure de la demande, lue à l'INSERT."""
+    demande_id = contexte.get_current_parameters()["demande_id"]
+    return contexte.connection.scalar(select(Demande.structure_id).where(Demande.id == demande_id))
+
+
 class LigneFinancement(db.Model):
     """La ligne d'un financeur sollicité : il l'instruit, la vote, l'engage et la paie seul."""
 
@@ -177,6 +201,14 @@ class LigneFinancement(db.Model):
         UniqueConstraint("demande_id", "organisation_id"),
         # Couvrant (demande_id) : les lignes d'un financeur et leurs demandes sans lire la table
         Index("ix_ligne_financement_organisation_statut", "organisation_id", "statut", "demande_id"),
+        # La recherche d'un financeur par structure (nom ou filtre) sur ses seules lignes
+        Index(
+            "ix_ligne_financement_organisation_structure",
+            "organisation_id",
+            "structure_id",
+            "statut",
+            "demande_id",
+        ),
         CheckConstraint("montant_demande >= 0", name="montant_demande_positif"),
         CheckConstraint(
             "montant_propose IS NULL OR montant_propose <= montant_demande", name="propose_borne"
@@ -190,6 +222,9 @@ class LigneFinancement(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     demande_id: Mapped[int] = mapped_column(ForeignKey("demande.id", ondelete="CASCADE"))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    # Recopiée de la demande à l'insertion (elle ne change jamais) : la recherche d'un financeur par
+    # structure se fait sur ses lignes seules (migration 0015).
+    structure_id: Mapped[int] = mapped_column(ForeignKey("structure.id"), default=_structure_de_la_demande)
     statut: Mapped[StatutLigne] = mapped_column(enum_colonne(StatutLigne), default=StatutLigne.sollicitee)
     version: Mapped[int] = mapped_column(default=1)
     montant_demande: Mapped[Decimal] = mapped_column(Montant())

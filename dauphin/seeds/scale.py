@@ -498,9 +498,9 @@ COLONNES_DEMANDE = (
     "demande_precedente_id", "atteste_le", "transmise_le", "cree_le", "modifie_le",
 )
 COLONNES_LIGNE = (
-    "id", "demande_id", "organisation_id", "statut", "version", "montant_demande", "montant_propose",
-    "motif_avis", "montant_vote", "vote_le", "convention_requise", "convention_document_id",
-    "numero_engagement", "montant_verse", "compte_rendu_valide",
+    "id", "demande_id", "organisation_id", "structure_id", "statut", "version", "montant_demande",
+    "montant_propose", "motif_avis", "montant_vote", "vote_le", "convention_requise",
+    "convention_document_id", "numero_engagement", "montant_verse", "compte_rendu_valide",
 )
 COLONNES_BUDGET = ("id", "demande_id", "compte", "libelle", "montant", "financeur_id", "financeur_libelle",
                    "ordre")
@@ -1538,6 +1538,7 @@ class _Generateur:
                     ligne_id,
                     demande_id,
                     organisation_id,
+                    structure_id,
                     etape.value,
                     VERSION_LIGNE[etape] + (etape in ENGAGEES and convention),
                     _euros(montant_demande),

@@ -273,12 +273,11 @@ def prochaine_action(demande: Demande, utilisateur: Utilisateur) -> ProchaineAct
     """Ce que la demande attend maintenant, et de qui : affiché dans le tableau de bord du porteur."""
     from dauphin.policies import qualite_pour
 
-    signataire = qualite_pour(utilisateur, "attester", demande) is not None
     s = demande.statut
     if s == StatutDemande.brouillon:
         return ProchaineAction("Compléter puis soumettre la demande", "demandes.etape", "recapitulatif")
     if s == StatutDemande.attente_attestation:
-        if signataire:
+        if qualite_pour(utilisateur, "attester", demande) is not None:  # un signataire de la structure
             return ProchaineAction("Attester la demande sur l’honneur", "demandes.etape", "recapitulatif")
         return ProchaineAction("Attente de l’attestation par un signataire", pour_moi=False)
     if s == StatutDemande.a_completer:

@@ -42,7 +42,6 @@ from sqlalchemy import (
     String,
     and_,
     case,
-    cast,
     false,
     func,
     literal,
@@ -233,9 +232,10 @@ class Filtres:
         return any((self.thematiques, self.qpv_id, self.structure_id, self.recherche))
 
     @property
-    def sur_le_dossier(self) -> bool:
-        """Un filtre porte sur la demande (et pas seulement sur la ligne du financeur)."""
-        return self.sur_le_contenu or any((self.contrat_id, self.exercice, self.statut_dossier))
+    def sur_la_demande(self) -> bool:
+        """Un filtre ne se lit que sur la demande. La structure et la recherche libre se lisent aussi sur la
+        ligne d'un financeur (elle porte la structure de sa demande)."""
+        return any((self.thematiques, self.qpv_id, self.contrat_id, self.exercice, self.statut_dossier))
 
     @property
     def actifs(self) -> bool:
@@ -270,12 +270,39 @@ def _motif(texte: str) -> str:
     return f"%{echappe}%"
 
 
+def condition_recherche(texte: str, demande_id: ColumnElement, structure_id: ColumnElement):
+    """La recherche libre : numéro ou intitulé de la demande, raison sociale ou sigle de la structure.
+
+    Exprimée sur deux colonnes (`demande_id`, `structure_id`) de la demande ou de la ligne d'un
+    financeur : pour un financeur, PostgreSQL filtre ses lignes (index organisation, structure) sans
+    lire ses 23 000 demandes. Les demandes dont le texte correspond viennent de l'index à trigrammes
+    `ix_demande_texte_trgm`, les structures de leur petite table. Les sous-requêtes ne sont pas
+    corrélées à la requête englobante, qui lit aussi `demande` (et parfois `structure`).
+    """
+    if NUMERO_COMPLET.fullmatch(texte):  # un numéro entier : l'index unique
+        return demande_id.in_(select(Demande.id).where(Demande.numero == texte).correlate(None))
+    motif = _motif(texte)
+    demandes = select(Demande.id).where(
+        or_(Demande.numero.ilike(motif, escape="\\"), Demande.intitule.ilike(motif, escape="\\"))
+    )
+    structures = select(Structure.id).where(
+        or_(Structure.raison_sociale.ilike(motif, escape="\\"), Structure.sigle.ilike(motif, escape="\\"))
+    )
+    return or_(demande_id.in_(demandes.correlate(None)), structure_id.in_(structures.correlate(None)))
+
+
 def _filtres_ligne(requete: Select, espace: Espace, filtres: Filtres) -> Select:
     requete = requete.where(LigneFinancement.organisation_id == espace.organisation_id)
     if filtres.statut_ligne is not None:
         requete = requete.where(LigneFinancement.statut == filtres.statut_ligne)
     if filtres.gestionnaire_id is not None:
         requete = requete.where(LigneFinancement.gestionnaire_id == filtres.gestionnaire_id)
+    if filtres.structure_id is not None:
+        requete = requete.where(LigneFinancement.structure_id == filtres.structure_id)
+    if filtres.recherche:
+        requete = requete.where(
+            condition_recherche(filtres.recherche, LigneFinancement.demande_id, LigneFinancement.structure_id)
+        )
     return requete
 
 
@@ -329,53 +356,41 @@ def _requete(espace: Espace, filtres: Filtres, *colonnes, avec_structure: bool =
         requete = requete.where(
             Demande.id.in_(select(demande_qpv.c.demande_id).where(demande_qpv.c.qpv_id == filtres.qpv_id))
         )
-    if filtres.structure_id is not None:
-        requete = requete.where(Demande.structure_id == filtres.structure_id)
-    if avec_structure or (filtres.recherche and not NUMERO_COMPLET.fullmatch(filtres.recherche)):
+    if espace.mode != "financeur":  # pour un financeur : sur ses lignes (`_filtres_ligne`)
+        if filtres.structure_id is not None:
+            requete = requete.where(Demande.structure_id == filtres.structure_id)
+        if filtres.recherche:
+            requete = requete.where(condition_recherche(filtres.recherche, Demande.id, Demande.structure_id))
+    if avec_structure:
         requete = requete.join(Structure, Structure.id == Demande.structure_id)
-    if filtres.recherche and NUMERO_COMPLET.fullmatch(filtres.recherche):
-        requete = requete.where(Demande.numero == filtres.recherche)  # un numéro entier : l'index unique
-    elif filtres.recherche:
-        motif = _motif(filtres.recherche)
-        trouve = or_(
-            Demande.numero.ilike(motif, escape="\\"),
-            Demande.intitule.ilike(motif, escape="\\"),
-            Structure.raison_sociale.ilike(motif, escape="\\"),
-            Structure.sigle.ilike(motif, escape="\\"),
-        )
-        if espace.mode == "financeur":
-            # Le CASE, qui cite la ligne du financeur, empêche PostgreSQL d'évaluer les ILIKE sur toutes les
-            # demandes avant la jointure : ils ne portent que sur celles de l'organisation, lues dans les
-            # index couvrants (demande_id est dans celui des lignes, pas id).
-            trouve = case((LigneFinancement.demande_id.is_not(None), trouve), else_=false())
-        requete = requete.where(trouve)
     return requete
 
 
 def compter_par_onglet(espace: Espace, filtres: Filtres) -> dict[str, int]:
     """Le nombre de demandes de chaque onglet, filtres compris, en une requête.
 
-    Cas courant — un financeur, sans filtre sur le dossier : on compte ses lignes par statut sur le seul
-    index `ligne_financement (organisation_id, statut)`, et on ne lit la demande que pour ses lignes
-    « à traiter » (est-elle à compléter ?) — deux SELECT réunis par UNION ALL. Sinon : la jointure avec la
-    demande, classée par CASE et groupée.
+    Cas courant — un financeur, sans filtre propre à la demande : on compte ses lignes par statut en un seul
+    parcours de l'index `ligne_financement (organisation_id, …)`, et on ne lit la demande que pour ses lignes
+    « à traiter » (est-elle à compléter ?). Sinon : la jointure avec la demande, classée par CASE et groupée.
     """
     comptes = dict.fromkeys(ONGLETS, 0)
-    if espace.mode == "financeur" and not filtres.sur_le_dossier:
-        par_statut = _requete_lignes(espace, filtres, cast(LigneFinancement.statut, String).label("cle"))
-        a_completer = _requete(espace, filtres, literal("a_completer", String).label("cle")).where(
-            LigneFinancement.statut.in_(LIGNE_A_TRAITER), Demande.statut == D.a_completer
+    if espace.mode == "financeur" and not filtres.sur_la_demande:
+        a_completer = (
+            select(Demande.id)
+            .where(Demande.id == LigneFinancement.demande_id, Demande.statut == D.a_completer)
+            .exists()
         )
-        resultats = union_all(
-            par_statut.add_columns(func.count().label("n")).group_by(LigneFinancement.statut),
-            a_completer.add_columns(func.count().label("n")),
-        ).subquery()
-        for cle, nombre in db.session.execute(select(resultats.c.cle, resultats.c.n)):
-            if cle == "a_completer":
-                comptes["a_traiter"] -= nombre
-                comptes["suivies"] += nombre
-            else:
-                comptes[onglet_de_la_ligne(StatutLigne(cle))] += nombre
+        requete = _requete_lignes(
+            espace,
+            filtres,
+            LigneFinancement.statut,
+            func.count(),
+            func.count().filter(and_(LigneFinancement.statut.in_(LIGNE_A_TRAITER), a_completer)),
+        ).group_by(LigneFinancement.statut)
+        for statut, nombre, nombre_a_completer in db.session.execute(requete):
+            comptes[onglet_de_la_ligne(statut)] += nombre
+            comptes["a_traiter"] -= nombre_a_completer  # à compléter : suivie, en attente du porteur
+            comptes["suivies"] += nombre_a_completer
         return comptes
     conditions = conditions_onglets(espace.mode)
     onglet = case(
@@ -469,11 +484,27 @@ def page_demandes(
         ),
         selectinload(Demande.structure),
         selectinload(Demande.campagne).selectinload(Campagne.contrat),
-        selectinload(Demande.lignes_financement).selectinload(LigneFinancement.organisation),
-        selectinload(Demande.lignes_financement).selectinload(LigneFinancement.gestionnaire),
     )
+    if espace.mode != "financeur":  # tous les financeurs sollicités et leurs montants
+        requete = requete.options(
+            selectinload(Demande.lignes_financement).selectinload(LigneFinancement.organisation)
+        )
     pagination = db.paginate(requete, page=page, per_page=par_page, error_out=False, count=False)
     pagination.total = total
+    # Pour un financeur : sa seule ligne de chaque demande (statut, gestionnaire, montant), par demande.
+    pagination.lignes = {}
+    if espace.mode == "financeur" and pagination.items:
+        pagination.lignes = {
+            ligne.demande_id: ligne
+            for ligne in db.session.scalars(
+                select(LigneFinancement)
+                .where(
+                    LigneFinancement.organisation_id == espace.organisation_id,
+                    LigneFinancement.demande_id.in_([d.id for d in pagination.items]),
+                )
+                .options(selectinload(LigneFinancement.gestionnaire))
+            )
+        }
     return pagination
 
 
@@ -482,7 +513,7 @@ class OptionsFiltres:
     contrats: list[tuple[int, str]]
     exercices: list[int]
     thematiques: list[Thematique]
-    qpvs: list[Qpv]
+    qpvs: list  # lignes (id, code, libelle)
 
 
 def options_filtres(espace: Espace, contrat_id: int | None = None) -> OptionsFiltres:
@@ -500,8 +531,12 @@ def options_filtres(espace: Espace, contrat_id: int | None = None) -> OptionsFil
     contrats = sorted({(r.id, f"{r.libelle} ({r.code})") for r in lignes}, key=lambda c: c[1])
     exercices = sorted({r.exercice for r in lignes}, reverse=True)
     ids = [contrat_id] if contrat_id in {c[0] for c in contrats} else [c[0] for c in contrats]
-    qpvs = (
-        db.session.scalars(select(Qpv).where(Qpv.contrat_id.in_(ids)).order_by(Qpv.libelle, Qpv.code)).all()
+    qpvs = (  # des lignes (id, code, libellé) : une centaine de quartiers pour un gros financeur
+        db.session.execute(
+            select(Qpv.id, Qpv.code, Qpv.libelle)
+            .where(Qpv.contrat_id.in_(ids))
+            .order_by(Qpv.libelle, Qpv.code)
+        ).all()
         if ids
         else []
     )
@@ -580,8 +615,11 @@ def autres_demandes(demande: Demande, utilisateur: Utilisateur) -> AutresDemande
         .order_by(Demande.exercice.desc(), Demande.numero.desc())
         .limit(HISTORIQUE_MAX + 1)
         .options(
+            load_only(  # les colonnes du tableau, pas les longs textes de l'action
+                Demande.numero, Demande.intitule, Demande.exercice, Demande.statut, Demande.campagne_id
+            ),
             selectinload(Demande.campagne).selectinload(Campagne.contrat),
-            selectinload(Demande.lignes_financement).selectinload(LigneFinancement.organisation),
+            selectinload(Demande.lignes_financement),  # montants demandés et votés
         )
     ).all()
     tronque = len(trouvees) > HISTORIQUE_MAX

@@ -3,7 +3,7 @@
 from flask import Blueprint, abort, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 
 from dauphin.listes import paginer_demandes
 from dauphin.models import Demande
@@ -25,7 +25,19 @@ def tableau_de_bord():
         select(Demande)
         .where(Demande.structure_id.in_(structures))
         .order_by(Demande.exercice.desc(), Demande.id.desc())
-        .options(selectinload(Demande.compte_rendu))  # l'échéance, pour la prochaine étape
+        .options(
+            load_only(  # les colonnes du tableau, pas les longs textes de l'action
+                Demande.numero,
+                Demande.intitule,
+                Demande.structure_id,
+                Demande.campagne_id,
+                Demande.exercice,
+                Demande.statut,
+                Demande.version,
+                Demande.duree_annees,  # annee_fin
+            ),
+            selectinload(Demande.compte_rendu),  # l'échéance, pour la prochaine étape
+        )
     )
     actions = {demande.id: prochaine_action(demande, current_user) for demande in page.items}
     return render_template(
