@@ -18,8 +18,8 @@ def paginer_demandes(requete: Select):
     """Pagine `requete` (un select de Demande) et charge en lot ce que les listes affichent."""
     requete = requete.options(
         selectinload(Demande.structure),
-        selectinload(Demande.campagne).selectinload(Campagne.contrat),
-        selectinload(Demande.lignes_financement).selectinload(LigneFinancement.organisation),
+        selectinload(Demande.campagne).joinedload(Campagne.contrat),
+        selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation),
     )
     return db.paginate(
         requete,

@@ -41,7 +41,7 @@ def enregistrer_recepisse(demande_id: int) -> int:
         .where(Demande.id == demande_id)
         .options(
             selectinload(Demande.lignes_budget).selectinload(LigneBudget.financeur),
-            selectinload(Demande.lignes_financement).selectinload(LigneFinancement.organisation),
+            selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation),
         )
     )
     contenu = recepisse(demande)

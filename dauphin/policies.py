@@ -107,15 +107,17 @@ def qualites(utilisateur: Utilisateur, demande: Demande, pour_agir: bool = False
 
 
 def est_membre(utilisateur: Utilisateur, demande: Demande) -> bool:
-    return any(q.structure_id for q in qualites(utilisateur, demande))
+    """Membre de la structure de la demande (les qualités venues de la structure, sans le reste)."""
+    return utilisateur.is_authenticated and any(
+        adhesion.structure_id == demande.structure_id for adhesion in utilisateur.adhesions_structures
+    )
 
 
 def peut_voir_demande(utilisateur: Utilisateur, demande: Demande) -> bool:
     """Le porteur voit ses brouillons ; financeurs et partenaires ne voient que ce qui a été transmis."""
-    roles = qualites(utilisateur, demande)
-    if any(q.structure_id for q in roles):
+    if est_membre(utilisateur, demande):
         return True
-    return bool(roles) and demande.numero is not None
+    return demande.numero is not None and bool(qualites(utilisateur, demande))
 
 
 ROLES_INSTRUCTION = frozenset({"instructeur", "partenaire", "pilote", "administrateur_national"})

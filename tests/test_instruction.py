@@ -240,6 +240,17 @@ def test_conditions_des_onglets_partagent_exactement_les_lignes(db, monde):
         assert len(page.items) == comptes_rapides[onglet], onglet
         vus += [d.id for d in page.items]
     assert len(vus) == len(set(vus)) == total
+    # La recherche et le filtre par structure se lisent sur les lignes du financeur (décompte en un
+    # parcours) : mêmes comptes que par la jointure complète avec la demande.
+    for filtres in (
+        service.Filtres(recherche="non_recevable"),  # intitulés « statut_ligne/statut_dossier »
+        service.Filtres(recherche=monde.structure.raison_sociale[:8].upper()),
+        service.Filtres(structure_id=monde.structure.id),
+    ):
+        rapides = service.compter_par_onglet(espace, filtres)
+        assert sum(rapides.values()) > 0, filtres
+        filtres.contrat_id = monde.contrat.id
+        assert service.compter_par_onglet(espace, filtres) == rapides, filtres
 
     # Les contrats (partenaire, pilote) : compte rapide sur l'index de la demande, ou par la jointure
     dossier(db, monde, "Retirée avant transmission", {}, statut=D.retiree, transmis=False)
@@ -423,6 +434,27 @@ def remplir(db, monde, nombre: int, autre_campagne) -> None:
             campagne=autre_campagne if i % 5 == 0 else None,
             jours=i,
         )
+
+
+def test_recherche_des_contrats_sur_la_demande(db, monde, portefeuille):
+    """Partenaire ou pilote (tous les dossiers des contrats) : la recherche porte sur la demande et sa
+    structure, comme pour un financeur ; un numéro entier trouve son dossier par l'index unique."""
+    contrats = next(e for e in service.espaces(monde.partenaire_caf) if e.mode == "contrats")
+
+    def trouves(texte):
+        filtres = service.Filtres(recherche=texte)
+        comptes_onglets = service.compter_par_onglet(contrats, filtres)
+        numeros_trouves = []
+        for onglet, nombre in comptes_onglets.items():
+            page = service.page_demandes(contrats, filtres, onglet, nombre, par_page=1000)
+            assert len(page.items) == nombre, onglet
+            numeros_trouves += [d.numero for d in page.items]
+        return sorted(numeros_trouves)
+
+    assert trouves("voisine") == [portefeuille["b"].numero]  # raison sociale, casse ignorée
+    assert trouves("SCOLAIRE") == [portefeuille["b"].numero]  # intitulé
+    assert trouves(portefeuille["c"].numero) == [portefeuille["c"].numero]
+    assert trouves("introuvable") == []
 
 
 def test_listes_en_nombre_de_requetes_borne(app, client, connexion, db, monde):

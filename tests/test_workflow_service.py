@@ -47,6 +47,8 @@ def test_transmission_numerote_cree_les_lignes_et_journalise(db, monde):
     assert lignes.keys() == {monde.etat.id, monde.commune.id}
     assert lignes[monde.etat.id].montant_demande == Decimal("6000.00")
     assert all(ligne.statut == StatutLigne.sollicitee for ligne in lignes.values())
+    # La structure recopiée sur chaque ligne : la recherche d'un financeur lit ses seules lignes
+    assert {ligne.structure_id for ligne in lignes.values()} == {monde.structure.id}
 
     evenements = journal(db, demande.id)
     assert [(e.declencheur, e.statut_avant, e.statut_apres, e.role) for e in evenements] == [

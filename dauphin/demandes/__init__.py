@@ -270,12 +270,8 @@ def _action(demande):
     return _enregistrer(demande, "action", form, "action", enregistrement)
 
 
-def _financeurs_de_la_campagne(demande):
-    return sorted((e.organisation for e in demande.campagne.enveloppes), key=lambda o: o.nom)
-
-
 def _budget(demande):
-    financeurs = _financeurs_de_la_campagne(demande)
+    financeurs = service.financeurs_de_la_campagne(demande.campagne_id)
     form = budget_form(
         PLAN_COMPTABLE, financeurs, request.form if request.method == "POST" else None, demande.lignes_budget
     )

@@ -51,11 +51,12 @@ def voir(demande_id: int):
             joinedload(Demande.campagne)
             .joinedload(Campagne.contrat)
             .selectinload(ContratDeVille.partenariats),
-            selectinload(Demande.lignes_financement).selectinload(LigneFinancement.organisation),
-            selectinload(Demande.lignes_financement).selectinload(LigneFinancement.gestionnaire),
-            selectinload(Demande.lignes_budget).selectinload(LigneBudget.financeur),
+            # Une requête par collection, ses objets liés (un seul chacun) joints dans la même
+            selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation),
+            selectinload(Demande.lignes_financement).joinedload(LigneFinancement.gestionnaire),
+            selectinload(Demande.lignes_budget).joinedload(LigneBudget.financeur),
             selectinload(Demande.qpvs),
-            selectinload(Demande.pieces_jointes).selectinload(PieceJointe.document),
+            selectinload(Demande.pieces_jointes).joinedload(PieceJointe.document),
         )
     )
     # 404 aussi quand le dossier existe mais n'est pas visible : on ne révèle pas son existence.

@@ -71,5 +71,4 @@ def contexte_dossier(demande: Demande) -> dict:
         "notes": service.notes_visibles(demande, utilisateur),
         "note_form": note_form(organisations) if organisations else None,
         "autres_demandes": service.autres_demandes(demande, utilisateur),
-        "montant_vote_total": service.montant_vote_total,
     }

@@ -325,8 +325,8 @@ def page_demandes(organisation_id: int, filtres: FiltresApi, *, page: int, par_p
         .offset((page - 1) * par_page)
         .options(
             selectinload(Demande.structure),
-            selectinload(Demande.campagne).selectinload(Campagne.contrat),
-            selectinload(Demande.lignes_financement).selectinload(LigneFinancement.organisation),
+            selectinload(Demande.campagne).joinedload(Campagne.contrat),
+            selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation),
         )
     ).all()
     return demandes, total
@@ -340,11 +340,11 @@ def demande_visible(organisation_id: int, demande_id: int) -> Demande:
         .where(Demande.id == demande_id, perimetre_organisation(organisation_id))
         .options(
             selectinload(Demande.structure),
-            selectinload(Demande.campagne).selectinload(Campagne.contrat),
+            selectinload(Demande.campagne).joinedload(Campagne.contrat),
             selectinload(Demande.thematique),
             selectinload(Demande.qpvs),
-            selectinload(Demande.lignes_financement).selectinload(LigneFinancement.organisation),
-            selectinload(Demande.lignes_financement).selectinload(LigneFinancement.gestionnaire),
+            selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation),
+            selectinload(Demande.lignes_financement).joinedload(LigneFinancement.gestionnaire),
         )
     )
     if demande is None:

@@ -143,14 +143,14 @@ def charger(seance_id: int) -> SeanceComite:
             selectinload(SeanceComite.points).options(
                 selectinload(PointOrdreDuJour.demande).options(
                     selectinload(Demande.structure),
-                    selectinload(Demande.lignes_financement).selectinload(LigneFinancement.organisation),
+                    selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation),
                 ),
                 selectinload(PointOrdreDuJour.votes).options(
                     selectinload(VoteComite.organisation), selectinload(VoteComite.votant)
                 ),
                 selectinload(PointOrdreDuJour.montants)
                 .selectinload(MontantComite.ligne)
-                .selectinload(LigneFinancement.organisation),
+                .joinedload(LigneFinancement.organisation),
             ),
         )
     )
@@ -226,7 +226,7 @@ def dossiers_inscriptibles(seance: SeanceComite) -> list[Demande]:
             .where(Demande.campagne_id == seance.campagne_id, Demande.statut == StatutDemande.instruite)
             .options(
                 selectinload(Demande.structure),
-                selectinload(Demande.lignes_financement).selectinload(LigneFinancement.organisation),
+                selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation),
             )
             .order_by(Demande.numero)
         )

@@ -21,7 +21,9 @@ from dauphin.models import (
     ContratDeVille,
     Demande,
     Document,
+    Enveloppe,
     LigneBudget,
+    Organisation,
     Qpv,
     ReponseEligibilite,
     Structure,
@@ -143,6 +145,17 @@ class LigneSaisie:
     montant: Decimal
     financeur_id: int | None = None
     financeur_libelle: str | None = None
+
+
+def financeurs_de_la_campagne(campagne_id: int) -> list[Organisation]:
+    """Les organisations qui ont une enveloppe dans la campagne (financeurs proposés au budget), par
+    nom : une requête, pas une par enveloppe."""
+    organisations = db.session.scalars(
+        select(Organisation)
+        .join(Enveloppe, Enveloppe.organisation_id == Organisation.id)
+        .where(Enveloppe.campagne_id == campagne_id)
+    )
+    return sorted(organisations, key=lambda o: o.nom)
 
 
 def enregistrer_budget(demande: Demande, lignes: list[LigneSaisie]) -> None:

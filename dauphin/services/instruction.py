@@ -50,7 +50,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.orm import load_only, selectinload
+from sqlalchemy.orm import joinedload, load_only, selectinload
 from werkzeug.exceptions import NotFound
 
 from dauphin.extensions import db
@@ -483,11 +483,11 @@ def page_demandes(
             Demande.version,
         ),
         selectinload(Demande.structure),
-        selectinload(Demande.campagne).selectinload(Campagne.contrat),
+        selectinload(Demande.campagne).joinedload(Campagne.contrat),
     )
     if espace.mode != "financeur":  # tous les financeurs sollicités et leurs montants
         requete = requete.options(
-            selectinload(Demande.lignes_financement).selectinload(LigneFinancement.organisation)
+            selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation)
         )
     pagination = db.paginate(requete, page=page, per_page=par_page, error_out=False, count=False)
     pagination.total = total
@@ -502,7 +502,7 @@ def page_demandes(
                     LigneFinancement.organisation_id == espace.organisation_id,
                     LigneFinancement.demande_id.in_([d.id for d in pagination.items]),
                 )
-                .options(selectinload(LigneFinancement.gestionnaire))
+                .options(joinedload(LigneFinancement.gestionnaire))
             )
         }
     return pagination
@@ -594,18 +594,58 @@ def perimetre_visible(utilisateur: Utilisateur) -> ColumnElement[bool]:
 HISTORIQUE_MAX = 50
 
 
+@dataclass(frozen=True)
+class AutreDemande:
+    """Une ligne du tableau « autres demandes de la structure » (lue en une requête, sans objets ORM)."""
+
+    id: int
+    numero: str | None
+    titre: str
+    contrat: str
+    exercice: int
+    statut: StatutDemande
+    montant_demande: Decimal
+    montant_vote: Decimal | None  # None : aucun financeur n'a encore voté
+
+
 @dataclass
 class AutresDemandes:
-    meme_exercice: list[Demande]
-    precedentes: list[Demande]
+    meme_exercice: list[AutreDemande]
+    precedentes: list[AutreDemande]
     tronque: bool
 
 
 def autres_demandes(demande: Demande, utilisateur: Utilisateur) -> AutresDemandes:
     """Les autres demandes de la structure cet exercice et les exercices précédents, que l'utilisateur
-    a le droit de voir (un partenaire du contrat A ne voit rien du contrat B)."""
-    trouvees = db.session.scalars(
-        select(Demande)
+    a le droit de voir (un partenaire du contrat A ne voit rien du contrat B).
+
+    Une seule requête : colonnes du tableau, libellé du contrat et montants sommés par des sous-requêtes
+    (la somme des votes est NULL tant qu'aucun n'est connu)."""
+    montant_demande = (
+        select(func.coalesce(func.sum(LigneFinancement.montant_demande), 0))
+        .where(LigneFinancement.demande_id == Demande.id)
+        .correlate(Demande)
+        .scalar_subquery()
+    )
+    montant_vote = (
+        select(func.sum(LigneFinancement.montant_vote))
+        .where(LigneFinancement.demande_id == Demande.id)
+        .correlate(Demande)
+        .scalar_subquery()
+    )
+    lignes = db.session.execute(
+        select(
+            Demande.id,
+            Demande.numero,
+            Demande.intitule,
+            ContratDeVille.libelle,
+            Demande.exercice,
+            Demande.statut,
+            montant_demande,
+            montant_vote,
+        )
+        .join(Campagne, Campagne.id == Demande.campagne_id)
+        .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
         .where(
             Demande.structure_id == demande.structure_id,
             Demande.id != demande.id,
@@ -614,14 +654,20 @@ def autres_demandes(demande: Demande, utilisateur: Utilisateur) -> AutresDemande
         )
         .order_by(Demande.exercice.desc(), Demande.numero.desc())
         .limit(HISTORIQUE_MAX + 1)
-        .options(
-            load_only(  # les colonnes du tableau, pas les longs textes de l'action
-                Demande.numero, Demande.intitule, Demande.exercice, Demande.statut, Demande.campagne_id
-            ),
-            selectinload(Demande.campagne).selectinload(Campagne.contrat),
-            selectinload(Demande.lignes_financement),  # montants demandés et votés
-        )
     ).all()
+    trouvees = [
+        AutreDemande(
+            id=i,
+            numero=numero,
+            titre=intitule or "Demande sans intitulé",
+            contrat=contrat,
+            exercice=exercice,
+            statut=statut,
+            montant_demande=Decimal(demande_total),
+            montant_vote=vote_total,
+        )
+        for i, numero, intitule, contrat, exercice, statut, demande_total, vote_total in lignes
+    ]
     tronque = len(trouvees) > HISTORIQUE_MAX
     trouvees = trouvees[:HISTORIQUE_MAX]
     return AutresDemandes(
@@ -629,11 +675,6 @@ def autres_demandes(demande: Demande, utilisateur: Utilisateur) -> AutresDemande
         [d for d in trouvees if d.exercice < demande.exercice],
         tronque,
     )
-
-
-def montant_vote_total(demande: Demande) -> Decimal | None:
-    votes = [ligne.montant_vote for ligne in demande.lignes_financement if ligne.montant_vote is not None]
-    return sum(votes, Decimal("0")) if votes else None
 
 
 # --- Gestionnaire nommé -------------------------------------------------------------------------

@@ -263,7 +263,10 @@ def synchroniser_lignes_financement(demande: Demande) -> None:
         if ligne is None:
             demande.lignes_financement.append(
                 LigneFinancement(
-                    organisation_id=organisation_id, montant_demande=montant, statut=StatutLigne.sollicitee
+                    organisation_id=organisation_id,
+                    structure_id=demande.structure_id,  # recopiée pour la recherche du financeur
+                    montant_demande=montant,
+                    statut=StatutLigne.sollicitee,
                 )
             )
             continue
