@@ -86,21 +86,23 @@ def qualites(utilisateur: Utilisateur, demande: Demande, pour_agir: bool = False
             resultat.append(Qualite(adhesion.role.value, structure_id=demande.structure_id))
             if adhesion.administrateur:
                 resultat.append(Qualite("administrateur", structure_id=demande.structure_id))
-    contrat = demande.campagne.contrat
-    financeurs = {
-        ligne.organisation_id
-        for ligne in demande.lignes_financement
-        if not pour_agir or ligne.statut != StatutLigne.abandonnee
-    }
-    partenaires = {p.organisation_id for p in contrat.partenariats}
-    for adhesion in utilisateur.adhesions_organisations:
-        if adhesion.role == RoleOrganisation.instructeur and adhesion.organisation_id in financeurs:
-            resultat.append(Qualite("instructeur", organisation_id=adhesion.organisation_id))
-        if adhesion.organisation_id in partenaires:
-            resultat.append(Qualite("partenaire", organisation_id=adhesion.organisation_id))
-    for pilotage in utilisateur.pilotages:
-        if pilotage.contrat_id == contrat.id:
-            resultat.append(Qualite("pilote", organisation_id=pilotage.organisation_id))
+    adhesions_organisations, pilotages = utilisateur.adhesions_organisations, utilisateur.pilotages
+    if adhesions_organisations or pilotages:  # un porteur seul n'a pas à lire contrat et financeurs
+        contrat = demande.campagne.contrat
+        financeurs = {
+            ligne.organisation_id
+            for ligne in demande.lignes_financement
+            if not pour_agir or ligne.statut != StatutLigne.abandonnee
+        }
+        partenaires = {p.organisation_id for p in contrat.partenariats}
+        for adhesion in adhesions_organisations:
+            if adhesion.role == RoleOrganisation.instructeur and adhesion.organisation_id in financeurs:
+                resultat.append(Qualite("instructeur", organisation_id=adhesion.organisation_id))
+            if adhesion.organisation_id in partenaires:
+                resultat.append(Qualite("partenaire", organisation_id=adhesion.organisation_id))
+        for pilotage in pilotages:
+            if pilotage.contrat_id == contrat.id:
+                resultat.append(Qualite("pilote", organisation_id=pilotage.organisation_id))
     if utilisateur.administrateur_national:
         resultat.append(Qualite("administrateur_national"))
     return resultat

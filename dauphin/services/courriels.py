@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session
 
 from dauphin import jobs
@@ -67,7 +67,8 @@ def apres_validation() -> None:
     if not ecrits:
         return
     try:
-        jobs.lancer("dauphin.taches.envoyer_courriels", [courriel.id for courriel in ecrits])
+        # La clé de chaque courriel sans le relire (le commit a expiré ses attributs)
+        jobs.lancer("dauphin.taches.envoyer_courriels", [inspect(c).identity[0] for c in ecrits])
     except Exception:
         journal.exception("Envoi des courriels différé")
 

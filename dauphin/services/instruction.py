@@ -482,8 +482,12 @@ def page_demandes(
             Demande.transmise_le,
             Demande.version,
         ),
-        selectinload(Demande.structure),
-        selectinload(Demande.campagne).joinedload(Campagne.contrat),
+        # Le nom de la structure et le libellé du contrat, pas leurs fiches entières
+        selectinload(Demande.structure).load_only(Structure.raison_sociale, Structure.sigle),
+        selectinload(Demande.campagne)
+        .load_only(Campagne.contrat_id)
+        .joinedload(Campagne.contrat)
+        .load_only(ContratDeVille.libelle),
     )
     if espace.mode != "financeur":  # tous les financeurs sollicités et leurs montants
         requete = requete.options(
