@@ -101,8 +101,10 @@ class Config:
         """SQLALCHEMY_ENGINE_OPTIONS, selon la base choisie (lue par `dauphin.create_app`)."""
         options: dict = {"pool_pre_ping": True}
         if self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
+            # Et pas de compilation JIT : ses 5 ms se paient à chaque exécution d'un décompte que
+            # l'estimation du planificateur croit coûteux (voir README, « Mesures »).
             options["connect_args"] = {
-                "options": f"-c max_parallel_workers_per_gather={self.PG_PARALLEL_WORKERS}"
+                "options": f"-c max_parallel_workers_per_gather={self.PG_PARALLEL_WORKERS} -c jit=off"
             }
         return options
 

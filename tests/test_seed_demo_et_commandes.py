@@ -168,7 +168,7 @@ def test_duree_du_lien_de_reinitialisation_trop_courte_refusee_au_demarrage(tmp_
 
 def test_requete_parallele_de_postgresql_reglee_par_connexion(db, tmp_path, monkeypatch):
     """Sur PostgreSQL, chaque connexion du portail coupe la requête parallèle (réglable par
-    DAUPHIN_DATABASE_PARALLEL_WORKERS) ; SQLite n'a rien à régler."""
+    DAUPHIN_DATABASE_PARALLEL_WORKERS) et la compilation JIT ; SQLite n'a rien à régler."""
     from sqlalchemy import text
 
     import config
@@ -176,13 +176,14 @@ def test_requete_parallele_de_postgresql_reglee_par_connexion(db, tmp_path, monk
     monkeypatch.setenv("DAUPHIN_INSTANCE_PATH", str(tmp_path))
     monkeypatch.setenv("DAUPHIN_DATABASE_URL", "postgresql+psycopg://localhost/dauphin")
     options = config.charger("development").options_moteur()
-    assert options["connect_args"] == {"options": "-c max_parallel_workers_per_gather=0"}
+    assert options["connect_args"] == {"options": "-c max_parallel_workers_per_gather=0 -c jit=off"}
     monkeypatch.setenv("DAUPHIN_DATABASE_PARALLEL_WORKERS", "2")
     options = config.charger("development").options_moteur()
-    assert options["connect_args"] == {"options": "-c max_parallel_workers_per_gather=2"}
+    assert options["connect_args"] == {"options": "-c max_parallel_workers_per_gather=2 -c jit=off"}
     monkeypatch.setenv("DAUPHIN_DATABASE_URL", "sqlite:///dauphin.sqlite3")
     assert "connect_args" not in config.charger("development").options_moteur()
 
     # La base de cette suite : sur PostgreSQL (.ci/run), la session porte vraiment le réglage.
     if db.engine.dialect.name == "postgresql":
         assert db.session.scalar(text("SHOW max_parallel_workers_per_gather")) == "0"
+        assert db.session.scalar(text("SHOW jit")) == "off"
