@@ -9,6 +9,8 @@ import os
 import secrets
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 RACINE = Path(__file__).resolve().parent
 SECRET_PAR_DEFAUT = "changez-moi"
 
@@ -60,6 +62,9 @@ class Config:
         # serveur chargé, lancer des processus pour une liste de 25 lignes coûte plus qu'il ne rapporte
         # (mesuré sur le banc : 9 ms → 2 ms pour la page d'un gros financeur, README « Mesures »).
         self.PG_PARALLEL_WORKERS = _env_int("DATABASE_PARALLEL_WORKERS", 0)
+        # 0 : aucun réglage envoyé à l'ouverture des connexions (PgBouncer refuse le paramètre `options`
+        # sans `ignore_startup_parameters = options` ; régler alors le rôle : ALTER ROLE … SET jit = off).
+        self.PG_REGLAGES_DE_SESSION = _env_bool("DATABASE_SESSION_SETTINGS", True)
         self.SECRET_KEY = _env("SECRET_KEY") or self.cle_secrete_par_defaut(instance)
         self.REDIS_URL = _env("REDIS_URL")  # vide : tâches exécutées sur place, limites en mémoire
         # Courriel : sans serveur SMTP, les messages sont écrits dans la console et dans instance/outbox/
@@ -100,12 +105,13 @@ class Config:
     def options_moteur(self) -> dict:
         """SQLALCHEMY_ENGINE_OPTIONS, selon la base choisie (lue par `dauphin.create_app`)."""
         options: dict = {"pool_pre_ping": True}
-        if self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
+        if self.SQLALCHEMY_DATABASE_URI.startswith("postgresql") and self.PG_REGLAGES_DE_SESSION:
             # Et pas de compilation JIT : ses 5 ms se paient à chaque exécution d'un décompte que
-            # l'estimation du planificateur croit coûteux (voir README, « Mesures »).
-            options["connect_args"] = {
-                "options": f"-c max_parallel_workers_per_gather={self.PG_PARALLEL_WORKERS} -c jit=off"
-            }
+            # l'estimation du planificateur croit coûteux (voir README, « Mesures »). Les `options` déjà
+            # données dans l'URL (search_path, statement_timeout…) sont gardées, les nôtres s'y ajoutent.
+            dans_l_url = make_url(self.SQLALCHEMY_DATABASE_URI).query.get("options", "")
+            reglages = f"-c max_parallel_workers_per_gather={self.PG_PARALLEL_WORKERS} -c jit=off"
+            options["connect_args"] = {"options": f"{dans_l_url} {reglages}".strip()}
         return options
 
     def verifier(self) -> None:

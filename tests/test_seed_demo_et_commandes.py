@@ -180,6 +180,16 @@ def test_requete_parallele_de_postgresql_reglee_par_connexion(db, tmp_path, monk
     monkeypatch.setenv("DAUPHIN_DATABASE_PARALLEL_WORKERS", "2")
     options = config.charger("development").options_moteur()
     assert options["connect_args"] == {"options": "-c max_parallel_workers_per_gather=2 -c jit=off"}
+    # Les options déjà données dans l'URL sont gardées ; DAUPHIN_DATABASE_SESSION_SETTINGS=0 n'envoie rien
+    monkeypatch.setenv(
+        "DAUPHIN_DATABASE_URL", "postgresql+psycopg://localhost/dauphin?options=-c%20statement_timeout%3D5000"
+    )
+    options = config.charger("development").options_moteur()
+    assert options["connect_args"] == {
+        "options": "-c statement_timeout=5000 -c max_parallel_workers_per_gather=2 -c jit=off"
+    }
+    monkeypatch.setenv("DAUPHIN_DATABASE_SESSION_SETTINGS", "0")
+    assert "connect_args" not in config.charger("development").options_moteur()
     monkeypatch.setenv("DAUPHIN_DATABASE_URL", "sqlite:///dauphin.sqlite3")
     assert "connect_args" not in config.charger("development").options_moteur()
 
