@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, request
 from sqlalchemy import Select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 
 from dauphin.extensions import db
 from dauphin.models import Campagne, Demande, LigneFinancement
@@ -12,6 +12,20 @@ from dauphin.models import Campagne, Demande, LigneFinancement
 
 def page_courante() -> int:
     return request.args.get("page", 1, type=int) or 1
+
+
+def colonnes_de_liste(*autres):
+    """Les colonnes qu'une liste de demandes affiche (plus `autres`), pas les longs textes de l'action."""
+    return load_only(
+        Demande.numero,
+        Demande.intitule,
+        Demande.structure_id,
+        Demande.campagne_id,
+        Demande.exercice,
+        Demande.statut,
+        Demande.version,
+        *autres,
+    )
 
 
 def paginer_demandes(requete: Select):

@@ -50,10 +50,11 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.orm import joinedload, load_only, selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import NotFound
 
 from dauphin.extensions import db
+from dauphin.listes import colonnes_de_liste
 from dauphin.models import (
     Campagne,
     ContratDeVille,
@@ -472,16 +473,7 @@ def page_demandes(
     else:
         requete = requete.order_by(cle.desc(), Demande.id.desc())
     requete = requete.options(
-        load_only(  # les colonnes de la liste, pas les longs textes de l'action
-            Demande.numero,
-            Demande.intitule,
-            Demande.structure_id,
-            Demande.campagne_id,
-            Demande.exercice,
-            Demande.statut,
-            Demande.transmise_le,
-            Demande.version,
-        ),
+        colonnes_de_liste(Demande.transmise_le),
         # Le nom de la structure et le libellé du contrat, pas leurs fiches entières
         selectinload(Demande.structure).load_only(Structure.raison_sociale, Structure.sigle),
         selectinload(Demande.campagne)

@@ -3,9 +3,9 @@
 from flask import Blueprint, abort, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm import load_only, selectinload
+from sqlalchemy.orm import selectinload
 
-from dauphin.listes import paginer_demandes
+from dauphin.listes import colonnes_de_liste, paginer_demandes
 from dauphin.models import Demande
 from dauphin.services import comptes_rendus
 from dauphin.services.demandes import prochaine_action
@@ -26,16 +26,7 @@ def tableau_de_bord():
         .where(Demande.structure_id.in_(structures))
         .order_by(Demande.exercice.desc(), Demande.id.desc())
         .options(
-            load_only(  # les colonnes du tableau, pas les longs textes de l'action
-                Demande.numero,
-                Demande.intitule,
-                Demande.structure_id,
-                Demande.campagne_id,
-                Demande.exercice,
-                Demande.statut,
-                Demande.version,
-                Demande.duree_annees,  # annee_fin
-            ),
+            colonnes_de_liste(Demande.duree_annees),  # durée : l'année de fin, pour le compte rendu
             selectinload(Demande.compte_rendu),  # l'échéance, pour la prochaine étape
         )
     )
