@@ -187,8 +187,10 @@ class Sessions:
 
 
 def jouer(sessions: Sessions, taches: list[tuple[str, list]], executer) -> dict:
-    """Chaque utilisateur enchaîne ses cibles ; tous démarrent ensemble. Renvoie les mesures brutes."""
+    """Chaque utilisateur enchaîne ses cibles ; tous démarrent ensemble. Renvoie le résumé, et le détail
+    par cible quand elles sont peu nombreuses (les variantes d'URL de l'espace d'instruction)."""
     durees, sql, erreurs, messages = [], [], 0, []
+    par_cible: dict[str, list[float]] = {}
     verrou = threading.Lock()
     depart = threading.Barrier(len(taches))
 
@@ -214,6 +216,7 @@ def jouer(sessions: Sessions, taches: list[tuple[str, list]], executer) -> dict:
             with verrou:
                 for mesure in mesures:
                     durees.append(mesure.duree_ms)
+                    par_cible.setdefault(str(cible), []).append(mesure.duree_ms)
                     if mesure.requetes_sql is not None:
                         sql.append(mesure.requetes_sql)
 
@@ -223,6 +226,8 @@ def jouer(sessions: Sessions, taches: list[tuple[str, list]], executer) -> dict:
             futur.result()
     duree = time.perf_counter() - debut
     resultat = rapport.resumer(durees, erreurs, duree, sql)
+    if 1 < len(par_cible) <= rapport.CIBLES_DETAILLEES:
+        resultat["par_cible"] = rapport.detailler(par_cible)
     if messages:
         resultat["exemples_erreurs"] = messages
     return resultat

@@ -47,6 +47,23 @@ def resumer(
     }
 
 
+CIBLES_DETAILLEES = 12  # au-delà (un dossier par itération), le détail par cible n'apprendrait rien
+
+
+def detailler(durees_par_cible: dict[str, list[float]]) -> dict[str, dict]:
+    """Latences de chaque cible (URL) d'un scénario, de la plus lente à la plus rapide au p95 : la
+    variante qui fait le p95 du scénario se lit en tête."""
+    detail = {
+        cible: {
+            "requetes": len(durees),
+            "p50_ms": _arrondi(percentile(durees, 50)),
+            "p95_ms": _arrondi(percentile(durees, 95)),
+        }
+        for cible, durees in durees_par_cible.items()
+    }
+    return dict(sorted(detail.items(), key=lambda item: -(item[1]["p95_ms"] or 0)))
+
+
 def ratio(numerateur: float | None, denominateur: float | None) -> float | None:
     if numerateur is None or not denominateur:
         return None
@@ -157,6 +174,14 @@ def rapport_markdown(resultat: dict, precedent: dict | None = None) -> str:
         "",
         tableau_markdown(resultat),
     ]
+    for m in resultat.get("scenarios", {}).values():
+        if m.get("par_cible"):
+            parties += ["", f"**{m.get('libelle')}**, par URL :", "", "| URL | requêtes | p50 | p95 |"]
+            parties.append("|---|---|---|---|")
+            for cible, d in m["par_cible"].items():
+                parties.append(
+                    f"| `{cible}` | {_entier(d['requetes'])} | {_ms(d['p50_ms'])} | {_ms(d['p95_ms'])} |"
+                )
     absents = resultat.get("absents") or []
     if absents:
         parties += ["", "Scénarios absents de cette version : " + ", ".join(absents) + "."]

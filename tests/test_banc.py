@@ -132,6 +132,19 @@ def test_rapport_markdown_donne_limites_cibles_rafale_et_croissance():
     assert "| Soumission puis attestation | 100 ms | 160 ms | 1,6 × (dépassé) | — | 1 × |" in texte
 
 
+def test_detail_par_url_met_en_tete_la_variante_la_plus_lente():
+    detail = rapport.detailler(
+        {"/instruction/": [10.0, 12.0, 14.0], "/instruction/?q=association": [40.0, 60.0, 80.0]}
+    )
+    assert list(detail) == ["/instruction/?q=association", "/instruction/"]
+    assert detail["/instruction/?q=association"] == {"requetes": 3, "p50_ms": 60.0, "p95_ms": 78.0}
+    resultat = _resultat(250_000, p95_instruction=96.0, p95_depot=100.0)
+    resultat["scenarios"]["instruction"]["par_cible"] = detail
+    texte = rapport.rapport_markdown(resultat)
+    assert "| `/instruction/?q=association` | 3 | 60 ms | 78 ms |" in texte
+    assert texte.index("?q=association`") < texte.index("| `/instruction/` |")
+
+
 def test_croissance_ignore_les_scenarios_absents_d_un_des_deux_volumes():
     petit = _resultat(25_000, 80.0, 100.0)
     del petit["scenarios"]["depot"]

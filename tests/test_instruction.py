@@ -457,6 +457,32 @@ def test_recherche_des_contrats_sur_la_demande(db, monde, portefeuille):
     assert trouves("introuvable") == []
 
 
+def test_recherche_par_structure_meme_resultat_en_liste_ou_en_sous_requete(
+    db, monde, portefeuille, monkeypatch
+):
+    """Les structures trouvées sont lues une fois et passées en liste ; un texte trop commun (plus de
+    `STRUCTURES_EN_LISTE_MAX` structures) repasse par la sous-requête : mêmes dossiers, mêmes comptes."""
+    financeur = next(e for e in service.espaces(monde.instructeur_etat) if e.mode == "financeur")
+    contrats = next(e for e in service.espaces(monde.partenaire_caf) if e.mode == "contrats")
+
+    def resultat(espace, texte):
+        filtres = service.Filtres(recherche=texte)
+        comptes_onglets = service.compter_par_onglet(espace, filtres)
+        ids = []
+        for onglet, nombre in comptes_onglets.items():
+            ids += [d.id for d in service.page_demandes(espace, filtres, onglet, nombre, par_page=1000).items]
+        return comptes_onglets, sorted(ids)
+
+    for espace in (financeur, contrats):
+        for texte in ("association", "voisine", "scolaire", "introuvable"):
+            en_liste = resultat(espace, texte)
+            monkeypatch.setattr(service, "STRUCTURES_EN_LISTE_MAX", 0)
+            assert resultat(espace, texte) == en_liste, (espace.cle, texte)
+            monkeypatch.undo()
+        assert portefeuille["b"].id in resultat(espace, "VOISINE")[1]
+    assert len(resultat(financeur, "association")[1]) >= 2
+
+
 def test_listes_en_nombre_de_requetes_borne(app, client, connexion, db, monde):
     compteur = Compteur(db.engine)
     autre = campagne_autre_contrat(db, monde, monde.campagne.exercice)

@@ -37,10 +37,13 @@ from decimal import Decimal
 from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
+    Integer,
     Select,
     String,
     and_,
+    any_,
     case,
     false,
     func,
@@ -65,7 +68,6 @@ from dauphin.models import (
     Note,
     Organisation,
     PartenaireContrat,
-    Pilotage,
     Qpv,
     RoleOrganisation,
     Structure,
@@ -160,18 +162,17 @@ class Espace:
 
 
 def espaces(utilisateur: Utilisateur) -> list[Espace]:
-    """Les espaces de l'utilisateur, dans l'ordre du sélecteur (trois requêtes au plus)."""
-    adhesions = db.session.execute(
-        select(MembreOrganisation.organisation_id, MembreOrganisation.role, Organisation.nom)
-        .join(Organisation, Organisation.id == MembreOrganisation.organisation_id)
-        .where(MembreOrganisation.utilisateur_id == utilisateur.id)
-        .order_by(Organisation.nom)
-    ).all()
+    """Les espaces de l'utilisateur, dans l'ordre du sélecteur. Ses rattachements viennent avec le compte
+    (`dauphin.charger_utilisateur`) : une requête, pour les contrats signés par ses organisations."""
+    adhesions = sorted(
+        ((a.organisation_id, a.role, a.organisation.nom) for a in utilisateur.adhesions_organisations),
+        key=lambda adhesion: (adhesion[2], adhesion[0]),
+    )
     signes: dict[int, list[int]] = defaultdict(list)
     if adhesions:
         for organisation_id, contrat_id in db.session.execute(
             select(PartenaireContrat.organisation_id, PartenaireContrat.contrat_id)
-            .where(PartenaireContrat.organisation_id.in_([a.organisation_id for a in adhesions]))
+            .where(PartenaireContrat.organisation_id.in_([a[0] for a in adhesions]))
             .order_by(PartenaireContrat.contrat_id)
         ):
             signes[organisation_id].append(contrat_id)
@@ -198,13 +199,7 @@ def espaces(utilisateur: Utilisateur) -> list[Espace]:
                     tuple(signes[organisation_id]),
                 )
             )
-    pilotes = tuple(
-        db.session.scalars(
-            select(Pilotage.contrat_id)
-            .where(Pilotage.utilisateur_id == utilisateur.id)
-            .order_by(Pilotage.contrat_id)
-        )
-    )
+    pilotes = tuple(sorted({p.contrat_id for p in utilisateur.pilotages}))
     if pilotes:
         resultat.append(
             Espace("pilote", "contrats", "pilote", "Dossiers des contrats que vous pilotez", None, pilotes)
@@ -226,6 +221,8 @@ class Filtres:
     structure_id: int | None = None
     recherche: str | None = None
     gestionnaire_id: int | None = None
+    # Les structures dont le nom correspond à la recherche, lues une fois pour le décompte et la page
+    structures_trouvees: list[int] | None = field(default=None, repr=False, compare=False)
 
     @property
     def sur_le_contenu(self) -> bool:
@@ -271,25 +268,59 @@ def _motif(texte: str) -> str:
     return f"%{echappe}%"
 
 
-def condition_recherche(texte: str, demande_id: ColumnElement, structure_id: ColumnElement):
+STRUCTURES_EN_LISTE_MAX = 2000  # au-delà, la sous-requête (un texte trop commun : « a », « de »)
+
+
+def _structures_cherchees(motif: str):
+    return select(Structure.id).where(
+        or_(Structure.raison_sociale.ilike(motif, escape="\\"), Structure.sigle.ilike(motif, escape="\\"))
+    )
+
+
+def structures_trouvees(filtres: Filtres) -> list[int] | None:
+    """Les structures dont la raison sociale ou le sigle contient le texte cherché, lues une fois par
+    requête : le décompte des onglets et la page s'en servent (trois parcours des 11 000 structures
+    sinon, 7 ms chacun pour un mot fréquent comme « association »). None quand il y en a trop pour une
+    liste de paramètres."""
+    if filtres.structures_trouvees is None:
+        ids = db.session.scalars(
+            _structures_cherchees(_motif(filtres.recherche or "")).limit(STRUCTURES_EN_LISTE_MAX + 1)
+        ).all()
+        filtres.structures_trouvees = list(ids)
+    if len(filtres.structures_trouvees) > STRUCTURES_EN_LISTE_MAX:
+        return None
+    return filtres.structures_trouvees
+
+
+def condition_recherche(filtres: Filtres, demande_id: ColumnElement, structure_id: ColumnElement):
     """La recherche libre : numéro ou intitulé de la demande, raison sociale ou sigle de la structure.
 
     Exprimée sur deux colonnes (`demande_id`, `structure_id`) de la demande ou de la ligne d'un
     financeur : pour un financeur, PostgreSQL filtre ses lignes (index organisation, structure) sans
     lire ses 23 000 demandes. Les demandes dont le texte correspond viennent de l'index à trigrammes
-    `ix_demande_texte_trgm`, les structures de leur petite table. Les sous-requêtes ne sont pas
-    corrélées à la requête englobante, qui lit aussi `demande` (et parfois `structure`).
+    `ix_demande_texte_trgm` (sous-requête non corrélée à la requête englobante, qui lit aussi
+    `demande`), les structures de `structures_trouvees`.
     """
+    texte = filtres.recherche or ""
     if NUMERO_COMPLET.fullmatch(texte):  # un numéro entier : l'index unique
         return demande_id.in_(select(Demande.id).where(Demande.numero == texte).correlate(None))
     motif = _motif(texte)
     demandes = select(Demande.id).where(
         or_(Demande.numero.ilike(motif, escape="\\"), Demande.intitule.ilike(motif, escape="\\"))
     )
-    structures = select(Structure.id).where(
-        or_(Structure.raison_sociale.ilike(motif, escape="\\"), Structure.sigle.ilike(motif, escape="\\"))
-    )
-    return or_(demande_id.in_(demandes.correlate(None)), structure_id.in_(structures.correlate(None)))
+    condition = demande_id.in_(demandes.correlate(None))
+    structures = structures_trouvees(filtres)
+    if structures is None:
+        return or_(condition, structure_id.in_(_structures_cherchees(motif).correlate(None)))
+    return or_(condition, parmi(structure_id, structures)) if structures else condition
+
+
+def parmi(colonne: ColumnElement, ids: list[int]) -> ColumnElement[bool]:
+    """colonne IN (ids) ; sur PostgreSQL, `= ANY(:ids)` : un seul paramètre (un tableau) au lieu de
+    centaines, que le pilote, la planification et SQLAlchemy paieraient chacun à chaque requête."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return colonne == any_(literal(ids, ARRAY(Integer)))
+    return colonne.in_(ids)
 
 
 def _filtres_ligne(requete: Select, espace: Espace, filtres: Filtres) -> Select:
@@ -302,7 +333,7 @@ def _filtres_ligne(requete: Select, espace: Espace, filtres: Filtres) -> Select:
         requete = requete.where(LigneFinancement.structure_id == filtres.structure_id)
     if filtres.recherche:
         requete = requete.where(
-            condition_recherche(filtres.recherche, LigneFinancement.demande_id, LigneFinancement.structure_id)
+            condition_recherche(filtres, LigneFinancement.demande_id, LigneFinancement.structure_id)
         )
     return requete
 
@@ -361,7 +392,7 @@ def _requete(espace: Espace, filtres: Filtres, *colonnes, avec_structure: bool =
         if filtres.structure_id is not None:
             requete = requete.where(Demande.structure_id == filtres.structure_id)
         if filtres.recherche:
-            requete = requete.where(condition_recherche(filtres.recherche, Demande.id, Demande.structure_id))
+            requete = requete.where(condition_recherche(filtres, Demande.id, Demande.structure_id))
     if avec_structure:
         requete = requete.join(Structure, Structure.id == Demande.structure_id)
     return requete
@@ -376,22 +407,24 @@ def compter_par_onglet(espace: Espace, filtres: Filtres) -> dict[str, int]:
     """
     comptes = dict.fromkeys(ONGLETS, 0)
     if espace.mode == "financeur" and not filtres.sur_la_demande:
-        a_completer = (
-            select(Demande.id)
-            .where(Demande.id == LigneFinancement.demande_id, Demande.statut == D.a_completer)
-            .exists()
+        # Deux parcours de l'index en une requête : le compte par statut (index seul), puis les lignes
+        # « à traiter » dont la demande attend le porteur (à compléter), qui passent dans « suivies ».
+        # Un seul parcours avec un FILTER par ligne coûtait 40 % de plus (11 ms contre 7 ms, 23 000 lignes).
+        par_statut = _requete_lignes(espace, filtres, LigneFinancement.statut, func.count()).group_by(
+            LigneFinancement.statut
         )
-        requete = _requete_lignes(
-            espace,
-            filtres,
-            LigneFinancement.statut,
-            func.count(),
-            func.count().filter(and_(LigneFinancement.statut.in_(LIGNE_A_TRAITER), a_completer)),
-        ).group_by(LigneFinancement.statut)
-        for statut, nombre, nombre_a_completer in db.session.execute(requete):
-            comptes[onglet_de_la_ligne(statut)] += nombre
-            comptes["a_traiter"] -= nombre_a_completer  # à compléter : suivie, en attente du porteur
-            comptes["suivies"] += nombre_a_completer
+        a_completer = _requete_lignes(
+            espace, filtres, literal(None, String).label("statut"), func.count()
+        ).where(
+            LigneFinancement.statut.in_(LIGNE_A_TRAITER),
+            LigneFinancement.demande_id.in_(select(Demande.id).where(Demande.statut == D.a_completer)),
+        )
+        for statut, nombre in db.session.execute(union_all(par_statut, a_completer)):
+            if statut is None:  # à compléter : suivie, en attente du porteur
+                comptes["a_traiter"] -= nombre
+                comptes["suivies"] += nombre
+            else:
+                comptes[onglet_de_la_ligne(statut)] += nombre
         return comptes
     conditions = conditions_onglets(espace.mode)
     onglet = case(
@@ -800,6 +833,10 @@ def organisations_pour_notes(utilisateur: Utilisateur, demande: Demande) -> list
     ids.discard(None)
     if not ids:
         return []
+    # Les organisations de ses rattachements sont chargées avec le compte ; celle d'un pilotage, à lire.
+    connues = {a.organisation_id: a.organisation for a in utilisateur.adhesions_organisations}
+    if ids <= connues.keys():
+        return sorted((connues[i] for i in ids), key=lambda o: (o.nom, o.id))
     return list(
         db.session.scalars(select(Organisation).where(Organisation.id.in_(ids)).order_by(Organisation.nom))
     )

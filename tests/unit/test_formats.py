@@ -1,0 +1,58 @@
+"""Les filtres de gabarit `euros`, `date_fr`, `date_courte` et `horodatage` écrivent eux-mêmes le format
+français (un appel à flask_babel coûte vingt fois plus, et une liste en fait des centaines) : ils doivent
+rester identiques à ce que Babel produit pour la locale « fr » et le fuseau de Paris."""
+
+from datetime import UTC, date, datetime
+
+import flask_babel
+from babel.dates import format_date
+from babel.numbers import format_currency
+from flask import Flask
+from flask_babel import Babel
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dauphin import date_courte, date_fr, euros, horodatage
+
+montants = st.decimals(min_value=-(10**12), max_value=10**12, allow_nan=False, allow_infinity=False, places=3)
+jours = st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 12, 31))
+# Horodatages UTC comme en base, y compris autour des changements d'heure
+moments = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 12, 31))
+
+application = Flask(__name__)
+application.config.update(BABEL_DEFAULT_LOCALE="fr", BABEL_DEFAULT_TIMEZONE="Europe/Paris")
+Babel(application)
+
+
+@given(montants)
+def test_euros_comme_babel(montant):
+    assert euros(montant) == format_currency(montant, "EUR", locale="fr")
+
+
+def test_euros_vide_et_entiers():
+    assert euros(None) == "—"
+    assert euros(1234) == "1\u202f234,00\u00a0€"
+
+
+@given(jours)
+def test_dates_comme_babel(jour):
+    assert date_fr(jour) == format_date(jour, "d MMMM y", locale="fr")
+    assert date_courte(jour) == format_date(jour, "dd/MM/y", locale="fr")
+
+
+@given(moments)
+def test_horodatage_a_l_heure_de_paris_comme_flask_babel(moment):
+    with application.test_request_context():
+        assert horodatage(moment) == flask_babel.format_datetime(moment, "d MMMM y 'à' HH'h'mm")
+        assert date_fr(moment) == flask_babel.format_date(moment, "d MMMM y")
+        assert date_courte(moment) == flask_babel.format_date(moment, "dd/MM/y")
+
+
+def test_horodatage_utc_lu_a_paris():
+    with application.test_request_context():
+        assert horodatage(datetime(2026, 7, 14, 22, 30)) == "15 juillet 2026 à 00h30"  # UTC+2 l'été
+        assert horodatage(datetime(2026, 1, 31, 23, 5, tzinfo=UTC)) == "1 février 2026 à 00h05"
+
+
+def test_valeurs_absentes():
+    assert date_fr(None) == date_courte(None) == horodatage(None) == "—"
