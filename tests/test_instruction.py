@@ -246,6 +246,8 @@ def test_conditions_des_onglets_partagent_exactement_les_lignes(db, monde):
         service.Filtres(recherche="non_recevable"),  # intitulés « statut_ligne/statut_dossier »
         service.Filtres(recherche=monde.structure.raison_sociale[:8].upper()),
         service.Filtres(structure_id=monde.structure.id),
+        service.Filtres(exercice=monde.campagne.exercice),  # recopié sur la ligne
+        service.Filtres(exercice=monde.campagne.exercice, recherche="association"),
     ):
         rapides = service.compter_par_onglet(espace, filtres)
         assert sum(rapides.values()) > 0, filtres

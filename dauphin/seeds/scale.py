@@ -498,7 +498,7 @@ COLONNES_DEMANDE = (
     "demande_precedente_id", "atteste_le", "transmise_le", "cree_le", "modifie_le",
 )
 COLONNES_LIGNE = (
-    "id", "demande_id", "organisation_id", "structure_id", "statut", "version", "montant_demande",
+    "id", "demande_id", "organisation_id", "structure_id", "exercice", "statut", "version", "montant_demande",
     "montant_propose", "motif_avis", "montant_vote", "vote_le", "convention_requise",
     "convention_document_id", "numero_engagement", "montant_verse", "compte_rendu_valide",
 )
@@ -1539,6 +1539,7 @@ class _Generateur:
                     demande_id,
                     organisation_id,
                     structure_id,
+                    campagne.exercice,
                     etape.value,
                     VERSION_LIGNE[etape] + (etape in ENGAGEES and convention),
                     _euros(montant_demande),

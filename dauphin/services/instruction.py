@@ -231,9 +231,9 @@ class Filtres:
 
     @property
     def sur_la_demande(self) -> bool:
-        """Un filtre ne se lit que sur la demande. La structure et la recherche libre se lisent aussi sur la
-        ligne d'un financeur (elle porte la structure de sa demande)."""
-        return any((self.thematiques, self.qpv_id, self.contrat_id, self.exercice, self.statut_dossier))
+        """Un filtre ne se lit que sur la demande. La structure, l'exercice et la recherche libre se lisent
+        aussi sur la ligne d'un financeur (elle porte la structure et l'exercice de sa demande)."""
+        return any((self.thematiques, self.qpv_id, self.contrat_id, self.statut_dossier))
 
     @property
     def actifs(self) -> bool:
@@ -331,6 +331,8 @@ def _filtres_ligne(requete: Select, espace: Espace, filtres: Filtres) -> Select:
         requete = requete.where(LigneFinancement.gestionnaire_id == filtres.gestionnaire_id)
     if filtres.structure_id is not None:
         requete = requete.where(LigneFinancement.structure_id == filtres.structure_id)
+    if filtres.exercice is not None:
+        requete = requete.where(LigneFinancement.exercice == filtres.exercice)
     if filtres.recherche:
         requete = requete.where(
             condition_recherche(filtres, LigneFinancement.demande_id, LigneFinancement.structure_id)
@@ -369,12 +371,8 @@ def _requete(espace: Espace, filtres: Filtres, *colonnes, avec_structure: bool =
         requete = _filtres_ligne(
             requete.join(LigneFinancement, LigneFinancement.demande_id == Demande.id), espace, filtres
         )
-        if filtres.contrat_id is not None:
+        if filtres.contrat_id is not None:  # l'exercice est lu sur la ligne (`_filtres_ligne`)
             requete = requete.where(Demande.campagne_id.in_(_campagnes(espace, filtres)))
-        elif filtres.exercice is not None:
-            # L'exercice recopié sur la demande : lu dans l'index couvrant `ix_demande_id_liste`, sans
-            # passer par les campagnes ni par la table.
-            requete = requete.where(Demande.exercice == filtres.exercice)
     else:
         requete = requete.where(
             Demande.campagne_id.in_(_campagnes(espace, filtres)), Demande.numero.is_not(None)

@@ -264,7 +264,9 @@ def synchroniser_lignes_financement(demande: Demande) -> None:
             demande.lignes_financement.append(
                 LigneFinancement(
                     organisation_id=organisation_id,
-                    structure_id=demande.structure_id,  # recopiée pour la recherche du financeur
+                    # recopiés pour la recherche et le filtre par exercice du financeur
+                    structure_id=demande.structure_id,
+                    exercice=demande.exercice,
                     montant_demande=montant,
                     statut=StatutLigne.sollicitee,
                 )
