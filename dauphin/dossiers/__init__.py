@@ -66,7 +66,7 @@ def voir(demande_id: int):
     evenements = db.session.scalars(
         select(EvenementJournal)
         .where(EvenementJournal.demande_id == demande.id)
-        .options(selectinload(EvenementJournal.acteur), selectinload(EvenementJournal.organisation))
+        .options(joinedload(EvenementJournal.acteur), joinedload(EvenementJournal.organisation))
         .order_by(EvenementJournal.id)
     ).all()
     instruction_visible = voit_instruction(current_user, demande)

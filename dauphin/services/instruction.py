@@ -505,11 +505,12 @@ def page_demandes(
         requete = requete.order_by(cle.desc(), Demande.id.desc())
     requete = requete.options(
         colonnes_de_liste(Demande.transmise_le),
-        # Le nom de la structure et le libellé du contrat, pas leurs fiches entières
-        selectinload(Demande.structure).load_only(Structure.raison_sociale, Structure.sigle),
-        selectinload(Demande.campagne)
+        # Le nom de la structure et le libellé du contrat, pas leurs fiches entières, joints à la page :
+        # PostgreSQL les lit par leur clé pour les seules 25 demandes retenues, après le tri.
+        joinedload(Demande.structure, innerjoin=True).load_only(Structure.raison_sociale, Structure.sigle),
+        joinedload(Demande.campagne, innerjoin=True)
         .load_only(Campagne.contrat_id)
-        .joinedload(Campagne.contrat)
+        .joinedload(Campagne.contrat, innerjoin=True)
         .load_only(ContratDeVille.libelle),
     )
     if espace.mode != "financeur":  # tous les financeurs sollicités et leurs montants
@@ -851,7 +852,7 @@ def notes_visibles(demande: Demande, utilisateur: Utilisateur) -> list[Note]:
             select(Note)
             .where(Note.demande_id == demande.id, lisibles)
             .order_by(Note.id)
-            .options(selectinload(Note.auteur), selectinload(Note.organisation))
+            .options(joinedload(Note.auteur), joinedload(Note.organisation))
         )
     )
 
