@@ -1,5 +1,7 @@
 """Libellés français des valeurs techniques affichées à l'écran (rôles, actions, statuts)."""
 
+import unicodedata
+
 from workflows import StatutDemande, StatutLigne
 
 ROLES = {
@@ -62,3 +64,10 @@ def statut(valeur: str) -> str:
         if valeur in enum.__members__:
             return enum(valeur).libelle
     return valeur
+
+
+def cle_alphabetique(texte: str) -> str:
+    """Clé de tri alphabétique à la française, sans dépendre de la collation de la base : « État »
+    se range avec les E, « île » avec « Ivry », majuscules et minuscules confondues."""
+    decompose = unicodedata.normalize("NFKD", texte)
+    return "".join(c for c in decompose if not unicodedata.combining(c)).casefold()

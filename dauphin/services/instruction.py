@@ -57,6 +57,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import NotFound
 
 from dauphin.extensions import db
+from dauphin.libelles import cle_alphabetique
 from dauphin.listes import colonnes_de_liste
 from dauphin.models import (
     Campagne,
@@ -166,7 +167,7 @@ def espaces(utilisateur: Utilisateur) -> list[Espace]:
     (`dauphin.charger_utilisateur`) : une requête, pour les contrats signés par ses organisations."""
     adhesions = sorted(
         ((a.organisation_id, a.role, a.organisation.nom) for a in utilisateur.adhesions_organisations),
-        key=lambda adhesion: (adhesion[2], adhesion[0]),
+        key=lambda adhesion: (cle_alphabetique(adhesion[2]), adhesion[0]),
     )
     signes: dict[int, list[int]] = defaultdict(list)
     if adhesions:
@@ -835,10 +836,10 @@ def organisations_pour_notes(utilisateur: Utilisateur, demande: Demande) -> list
     # Les organisations de ses rattachements sont chargées avec le compte ; celle d'un pilotage, à lire.
     connues = {a.organisation_id: a.organisation for a in utilisateur.adhesions_organisations}
     if ids <= connues.keys():
-        return sorted((connues[i] for i in ids), key=lambda o: (o.nom, o.id))
-    return list(
-        db.session.scalars(select(Organisation).where(Organisation.id.in_(ids)).order_by(Organisation.nom))
-    )
+        organisations = [connues[i] for i in ids]
+    else:
+        organisations = db.session.scalars(select(Organisation).where(Organisation.id.in_(ids))).all()
+    return sorted(organisations, key=lambda o: (cle_alphabetique(o.nom), o.id))
 
 
 def notes_visibles(demande: Demande, utilisateur: Utilisateur) -> list[Note]:
