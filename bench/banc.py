@@ -216,7 +216,8 @@ def jouer(sessions: Sessions, taches: list[tuple[str, list]], executer) -> dict:
             with verrou:
                 for mesure in mesures:
                     durees.append(mesure.duree_ms)
-                    par_cible.setdefault(str(cible), []).append(mesure.duree_ms)
+                    if isinstance(cible, str):  # une URL (pages) ; pas un identifiant de brouillon
+                        par_cible.setdefault(cible, []).append(mesure.duree_ms)
                     if mesure.requetes_sql is not None:
                         sql.append(mesure.requetes_sql)
 
