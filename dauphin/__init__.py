@@ -82,8 +82,8 @@ def enregistrer_extensions(app: Flask) -> None:
     def charger_utilisateur(jeton: str):
         # Avec ses rattachements (structures, organisations, contrats pilotés), que la navigation et les
         # droits lisent à chaque page : une requête au lieu de quatre. Jointes, les trois collections se
-        # multiplient (structures × organisations × pilotages lignes) ; un compte en a peu, et presque
-        # toujours d'une seule sorte (porteur, financeur ou pilote).
+        # multiplient (structures × organisations × pilotages lignes de résultat) ; un compte en a peu, et
+        # presque toujours d'une seule sorte (porteur, financeur ou pilote).
         return (
             db.session.execute(
                 db.select(Utilisateur)
