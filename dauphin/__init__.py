@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 import config as configuration
 from dauphin.extensions import babel, csrf, db, limiter, login_manager, migrate
+from dauphin.libelles import MOIS
 from workflows.budget import format_euros
 
 journal = logging.getLogger(__name__)
@@ -198,10 +199,6 @@ def _anonyme_si_base_injoignable() -> None:
 # Montants et dates au format français de CLDR (celui de Babel pour la locale « fr » : « 1 234,50 € »,
 # « 3 février 2026 »), écrits directement : une liste en affiche des centaines, et chaque appel à
 # flask_babel relit la locale et le motif (60 µs contre 3). Des tests les comparent à Babel.
-MOIS = (
-    "janvier", "février", "mars", "avril", "mai", "juin",
-    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-)  # fmt: skip
 
 
 def euros(valeur) -> str:

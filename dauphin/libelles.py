@@ -4,6 +4,11 @@ import unicodedata
 
 from workflows import StatutDemande, StatutLigne
 
+MOIS = (
+    "janvier", "février", "mars", "avril", "mai", "juin",
+    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+)  # fmt: skip
+
 ROLES = {
     "signataire": "Signataire",
     "contributeur": "Contributeur",

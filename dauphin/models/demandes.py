@@ -24,7 +24,7 @@ from dauphin.models.campagnes import Campagne, QuestionEligibilite
 from dauphin.models.comptes import Utilisateur
 from dauphin.models.referentiel import AxeTransversal, Organisation, Qpv, Thematique, enum_colonne
 from dauphin.models.structures import CompteBancaire, Document, Structure, TypePiece
-from dauphin.models.types import Horodatage, Montant, maintenant
+from dauphin.models.types import Horodatage, Montant, index_trigrammes, maintenant
 from workflows.statuts import StatutDemande, StatutLigne
 
 demande_qpv = Table(
@@ -54,13 +54,7 @@ class Demande(db.Model):
         # Couvrant : la recherche libre et les décomptes d'un gros financeur sans lire la table
         Index("ix_demande_recherche", "id", "statut", "transmise_le", "structure_id", "numero", "intitule"),
         # Recherche dans l'intitulé et le numéro : trigrammes sur PostgreSQL (index ordinaire sur SQLite)
-        Index(
-            "ix_demande_texte_trgm",
-            "intitule",
-            "numero",
-            postgresql_using="gin",
-            postgresql_ops={"intitule": "gin_trgm_ops", "numero": "gin_trgm_ops"},
-        ),
+        index_trigrammes("ix_demande_texte_trgm", "intitule", "numero"),
         # Les demandes à compléter (1 % des demandes) : celles qu'un financeur compte dans « suivies » au
         # lieu de « à traiter », lues en 0,3 ms au lieu d'une recherche par ligne (5 ms pour 1 600 lignes).
         Index(

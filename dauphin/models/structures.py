@@ -6,13 +6,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Numeric, String
+from sqlalchemy import ForeignKey, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dauphin.extensions import db
 from dauphin.models.comptes import MembreStructure, RoleStructure, Utilisateur
 from dauphin.models.referentiel import enum_colonne
-from dauphin.models.types import Horodatage, Montant, maintenant
+from dauphin.models.types import Horodatage, Montant, index_trigrammes, maintenant
 
 
 class FormeJuridique(StrEnum):
@@ -44,13 +44,7 @@ class Structure(db.Model):
     __table_args__ = (
         # Recherche libre des instructeurs par raison sociale ou sigle : trigrammes sur PostgreSQL (un nom
         # précis trouvé en 0,1 ms au lieu de parcourir les 11 000 structures, 5 ms), index ordinaire ailleurs
-        Index(
-            "ix_structure_nom_trgm",
-            "raison_sociale",
-            "sigle",
-            postgresql_using="gin",
-            postgresql_ops={"raison_sociale": "gin_trgm_ops", "sigle": "gin_trgm_ops"},
-        ),
+        index_trigrammes("ix_structure_nom_trgm", "raison_sociale", "sigle"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

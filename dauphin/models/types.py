@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, DateTime, Numeric
+from sqlalchemy import BigInteger, DateTime, Index, Numeric
 from sqlalchemy.types import TypeDecorator
 
 CENTIME = Decimal("0.01")
@@ -62,3 +62,10 @@ class Horodatage(TypeDecorator):
 
 def maintenant() -> datetime:
     return datetime.now(UTC)
+
+
+def index_trigrammes(nom: str, *colonnes: str) -> Index:
+    """Index de recherche « contient » (ILIKE '%texte%') : GIN à trigrammes sur PostgreSQL (extension
+    pg_trgm, migration 0015), index ordinaire sur SQLite."""
+    operateurs = dict.fromkeys(colonnes, "gin_trgm_ops")
+    return Index(nom, *colonnes, postgresql_using="gin", postgresql_ops=operateurs)

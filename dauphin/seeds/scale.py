@@ -35,6 +35,7 @@ from stdnum import luhn
 
 import dauphin.models  # noqa: F401 (enregistre toutes les tables dans db.metadata)
 from dauphin.extensions import db
+from dauphin.libelles import MOIS
 from dauphin.seeds.referentiel import AXES_TRANSVERSAUX, charger_nomenclature, lire_contrats
 from dauphin.services.empreintes import empreinte
 from workflows.statuts import STATUTS_LIGNE_AVISEE
@@ -348,8 +349,6 @@ INDICATEURS = (
     "Satisfaction des participants (questionnaire)", "Nombre de partenaires mobilisés",
     "Répartition filles-garçons des participants",
 )
-MOIS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-        "novembre", "décembre")
 PERSONNES = (
     ("Mme", "Awa"), ("M.", "Karim"), ("Mme", "Sophie"), ("M.", "Mohamed"), ("Mme", "Nathalie"),
     ("M.", "Julien"), ("Mme", "Fatoumata"), ("M.", "Thomas"), ("Mme", "Yasmina"), ("M.", "Pierre"),
