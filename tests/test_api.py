@@ -61,6 +61,8 @@ def dossier(db, monde, *args, **kwargs):
     """Un dossier posé en base (tests/test_instruction.py), numéroté hors de la série des vrais dépôts."""
     demande = dossier_en_base(db, monde, *args, transmis=False, **kwargs)
     demande.numero, demande.transmise_le = f"API-{demande.id:06d}", maintenant()
+    for ligne in demande.lignes_financement:  # recopiés comme à la première attestation
+        ligne.numero, ligne.transmise_le = demande.numero, demande.transmise_le
     db.session.commit()
     return demande
 

@@ -116,6 +116,21 @@ def test_volume_coherent_puis_second_chargement_refuse(app):
             plus_grands[exercice] = max(plus_grands.get(exercice, 0), int(rang))
     for exercice, rang in plus_grands.items():
         assert db.session.get(CompteurNumero, exercice).dernier == rang
+    # Chaque ligne porte le numéro et la date de transmission de sa demande, comme après le service
+    assert (
+        db.session.execute(
+            select(func.count())
+            .select_from(LigneFinancement)
+            .join(Demande, Demande.id == LigneFinancement.demande_id)
+            .where(
+                (LigneFinancement.numero != Demande.numero)
+                | (LigneFinancement.transmise_le != Demande.transmise_le)
+                | LigneFinancement.numero.is_(None)
+                | LigneFinancement.transmise_le.is_(None)
+            )
+        ).scalar()
+        == 0
+    )
 
     # Le journal chargé en masse est scellé comme celui du service : la vérification passe
     from dauphin.services.empreintes import Anomalie, verifier

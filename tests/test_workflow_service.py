@@ -51,6 +51,12 @@ def test_transmission_numerote_cree_les_lignes_et_journalise(db, monde):
     # financeur lisent ses seules lignes
     assert {ligne.structure_id for ligne in lignes.values()} == {monde.structure.id}
     assert {ligne.exercice for ligne in lignes.values()} == {demande.exercice}
+    # Et le numéro et la date de transmission, posés après la création des lignes : ses pages se trient
+    # sur ses lignes. Une recopie, pas une action : la version de la ligne (verrou optimiste) ne bouge pas.
+    assert {(ligne.numero, ligne.transmise_le) for ligne in lignes.values()} == {
+        (demande.numero, demande.transmise_le)
+    }
+    assert {ligne.version for ligne in lignes.values()} == {1}
 
     evenements = journal(db, demande.id)
     assert [(e.declencheur, e.statut_avant, e.statut_apres, e.role) for e in evenements] == [

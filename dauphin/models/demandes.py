@@ -225,6 +225,9 @@ class LigneFinancement(db.Model):
             "statut",
             "demande_id",
         ),
+        # Les pages d'un financeur triées par date de transmission ou par numéro, lues dans l'ordre
+        Index("ix_ligne_financement_organisation_transmise", "organisation_id", "transmise_le", "demande_id"),
+        Index("ix_ligne_financement_organisation_numero", "organisation_id", "numero", "demande_id"),
         CheckConstraint("montant_demande >= 0", name="montant_demande_positif"),
         CheckConstraint(
             "montant_propose IS NULL OR montant_propose <= montant_demande", name="propose_borne"
@@ -244,6 +247,17 @@ class LigneFinancement(db.Model):
         ForeignKey("structure.id"), default=_recopie_de_la_demande(Demande.structure_id)
     )
     exercice: Mapped[int] = mapped_column(default=_recopie_de_la_demande(Demande.exercice))
+    # Numéro et date de transmission de la demande (0017), pour trier les pages d'un financeur sur ses
+    # lignes. Posés une fois : la première attestation les recopie (`services.workflow`) sur les lignes
+    # qu'elle vient de créer ; une ligne créée ensuite les reçoit à l'insertion. `evaluates_none` : un
+    # None donné (celui de la première attestation) s'écrit NULL sans relire la demande ; seule une
+    # valeur absente la relit.
+    numero: Mapped[str | None] = mapped_column(
+        String(20).evaluates_none(), default=_recopie_de_la_demande(Demande.numero)
+    )
+    transmise_le: Mapped[datetime | None] = mapped_column(
+        Horodatage().evaluates_none(), default=_recopie_de_la_demande(Demande.transmise_le)
+    )
     statut: Mapped[StatutLigne] = mapped_column(enum_colonne(StatutLigne), default=StatutLigne.sollicitee)
     version: Mapped[int] = mapped_column(default=1)
     montant_demande: Mapped[Decimal] = mapped_column(Montant())

@@ -497,9 +497,10 @@ COLONNES_DEMANDE = (
     "demande_precedente_id", "atteste_le", "transmise_le", "cree_le", "modifie_le",
 )
 COLONNES_LIGNE = (
-    "id", "demande_id", "organisation_id", "structure_id", "exercice", "statut", "version", "montant_demande",
-    "montant_propose", "motif_avis", "montant_vote", "vote_le", "convention_requise",
-    "convention_document_id", "numero_engagement", "montant_verse", "compte_rendu_valide",
+    "id", "demande_id", "organisation_id", "structure_id", "exercice", "numero", "transmise_le", "statut",
+    "version", "montant_demande", "montant_propose", "motif_avis", "montant_vote", "vote_le",
+    "convention_requise", "convention_document_id", "numero_engagement", "montant_verse",
+    "compte_rendu_valide",
 )
 COLONNES_BUDGET = ("id", "demande_id", "compte", "libelle", "montant", "financeur_id", "financeur_libelle",
                    "ordre")
@@ -1479,7 +1480,9 @@ class _Generateur:
             etapes[finances.index(True)] = L.avance_versee
         return etapes
 
-    def _lignes(self, demande_id, statut, structure_id, campagne, financeurs, demandes, etapes, numero):
+    def _lignes(
+        self, demande_id, statut, structure_id, campagne, financeurs, demandes, etapes, numero, transmise_le
+    ):
         rng = self.rng
         comptes_rendus = None
         finances = [k for k, e in enumerate(etapes) if e in VOTEES]
@@ -1539,6 +1542,8 @@ class _Generateur:
                     organisation_id,
                     structure_id,
                     campagne.exercice,
+                    numero,
+                    transmise_le,
                     etape.value,
                     VERSION_LIGNE[etape] + (etape in ENGAGEES and convention),
                     _euros(montant_demande),
@@ -1747,7 +1752,9 @@ class _Generateur:
         # première attestation : avant, les financeurs sollicités ne figurent qu'au compte 74 du budget.
         etapes = self._etapes(statut, len(financeurs)) if transmise else []
         if transmise:
-            self._lignes(i, statut, structure_id, campagne, financeurs, demandes, etapes, numero)
+            self._lignes(
+                i, statut, structure_id, campagne, financeurs, demandes, etapes, numero, _instant(transmise)
+            )
         instructeur = financeurs[0]
         evenements, cree, atteste = self._parcours(
             statut,

@@ -378,7 +378,10 @@ def _requete(espace: Espace, filtres: Filtres, *colonnes, avec_structure: bool =
         requete = requete.where(
             Demande.campagne_id.in_(_campagnes(espace, filtres)), Demande.numero.is_not(None)
         )
-    requete = requete.where(Demande.transmise_le.is_not(None))
+    # Sur la ligne pour un financeur : l'index (organisation, transmise_le) de la page, lu à rebours, ne
+    # commence pas par des dates vides (toujours posées ici, une ligne naissant à la transmission).
+    transmise_le = LigneFinancement.transmise_le if espace.mode == "financeur" else Demande.transmise_le
+    requete = requete.where(transmise_le.is_not(None))
     if filtres.statut_dossier is not None:
         requete = requete.where(Demande.statut == filtres.statut_dossier)
     if filtres.thematiques:
@@ -497,42 +500,59 @@ def page_demandes(
 ) -> Pagination:
     """Une page de l'onglet, paginée en SQL. Le total vient de `compter_par_onglet` (pas de second COUNT).
 
-    Chargement groupé comme `dauphin.listes.paginer_demandes` (structure, contrat, lignes et leurs
-    financeurs), plus le gestionnaire des lignes : le nombre de requêtes ne dépend pas du nombre de lignes.
+    En deux temps : les numéros (id) des demandes de la page, triés et limités, puis ces 25 demandes
+    avec ce que la liste affiche. Joindre la structure et le contrat dans la requête triée les ferait
+    lire pour toutes les lignes candidates (1 300 « à traiter » pour un gros financeur) avant le tri :
+    mesuré à 6,8 ms contre 3,9 ms sans ces jointures (README, « Mesures »). Chargement groupé comme
+    `dauphin.listes.paginer_demandes`, plus le gestionnaire des lignes : le nombre de requêtes ne
+    dépend pas du nombre de lignes.
     """
-    requete = _requete(espace, filtres, Demande, avec_structure=tri == "structure").where(
+    requete = _requete(espace, filtres, Demande.id, avec_structure=tri == "structure").where(
         conditions_onglets(espace.mode)[onglet]
     )
+    # Un financeur trie sur ses lignes, qui portent numéro et date de transmission de leur demande
+    # (migration 0017) : PostgreSQL lit ses lignes dans l'ordre de l'index et s'arrête à la page.
+    sur_la_ligne = espace.mode == "financeur"
+    departage = LigneFinancement.demande_id if sur_la_ligne else Demande.id
     if tri == "numero":
-        cle = Demande.numero
+        cle = LigneFinancement.numero if sur_la_ligne else Demande.numero
         # Toujours vrai ici (numéro posé à la transmission) : PostgreSQL saute alors les brouillons, sans
         # numéro, qu'il trouvait en tête de l'index des numéros parcouru à rebours.
-        requete = requete.where(Demande.numero.is_not(None))
+        requete = requete.where(cle.is_not(None))
     elif tri == "structure":
         cle = func.lower(Structure.raison_sociale)  # ordre alphabétique, pas celui des majuscules
     elif tri == "montant":
-        cle = LigneFinancement.montant_demande if espace.mode == "financeur" else montant_total_demande()
+        cle = LigneFinancement.montant_demande if sur_la_ligne else montant_total_demande()
     else:
-        cle = Demande.transmise_le
+        cle = LigneFinancement.transmise_le if sur_la_ligne else Demande.transmise_le
     if ordre == "asc":
-        requete = requete.order_by(cle.asc(), Demande.id.asc())
+        requete = requete.order_by(cle.asc(), departage.asc())
     else:
-        requete = requete.order_by(cle.desc(), Demande.id.desc())
-    requete = requete.options(
-        colonnes_de_liste(Demande.transmise_le),
-        # Le nom de la structure et le libellé du contrat, pas leurs fiches entières, joints à la page :
-        # PostgreSQL les lit par leur clé pour les seules 25 demandes retenues, après le tri.
-        joinedload(Demande.structure, innerjoin=True).load_only(Structure.raison_sociale, Structure.sigle),
-        joinedload(Demande.campagne, innerjoin=True)
-        .load_only(Campagne.contrat_id)
-        .joinedload(Campagne.contrat, innerjoin=True)
-        .load_only(ContratDeVille.libelle),
-    )
-    if espace.mode != "financeur":  # tous les financeurs sollicités et leurs montants
-        requete = requete.options(
-            selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation)
-        )
+        requete = requete.order_by(cle.desc(), departage.desc())
     pagination = db.paginate(requete, page=page, per_page=par_page, error_out=False, count=False)
+    ids = list(pagination.items)
+    if ids:
+        chargement = (
+            select(Demande)
+            .where(Demande.id.in_(ids))
+            .options(
+                colonnes_de_liste(Demande.transmise_le),
+                # Le nom de la structure et le libellé du contrat, pas leurs fiches entières
+                joinedload(Demande.structure, innerjoin=True).load_only(
+                    Structure.raison_sociale, Structure.sigle
+                ),
+                joinedload(Demande.campagne, innerjoin=True)
+                .load_only(Campagne.contrat_id)
+                .joinedload(Campagne.contrat, innerjoin=True)
+                .load_only(ContratDeVille.libelle),
+            )
+        )
+        if espace.mode != "financeur":  # tous les financeurs sollicités et leurs montants
+            chargement = chargement.options(
+                selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation)
+            )
+        demandes = {d.id: d for d in db.session.scalars(chargement)}
+        pagination.items = [demandes[i] for i in ids if i in demandes]  # une demande transmise reste
     pagination.total = total
     # Pour un financeur : sa seule ligne de chaque demande (statut, gestionnaire, montant), par demande.
     pagination.lignes = {}

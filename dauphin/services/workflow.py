@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import NotFound
@@ -221,6 +221,15 @@ def apres_transition(
         if demande.numero is None:
             demande.numero = numerotation.prochain_numero(demande.exercice)
             demande.transmise_le = demande.atteste_le
+            # Recopiés sur les lignes que `synchroniser_lignes_financement` vient de créer (et d'écrire) :
+            # un seul UPDATE, qui met aussi à jour les objets de la session, sans changer leur version
+            # (aucun financeur n'a encore vu ces lignes) ni écrire la demande avant la fin.
+            with db.session.no_autoflush:
+                db.session.execute(
+                    update(LigneFinancement)
+                    .where(LigneFinancement.demande_id == demande.id)
+                    .values(numero=demande.numero, transmise_le=demande.transmise_le)
+                )
         # Le récépissé (PDF) fige ce qui a été attesté ; produit par une tâche après le commit.
         jobs.planifier("dauphin.taches.generer_recepisse", demande.id)
     if declencheur in ("cloturer_exercice", "deposer_justification", "retourner_justification"):
@@ -264,9 +273,11 @@ def synchroniser_lignes_financement(demande: Demande) -> None:
             demande.lignes_financement.append(
                 LigneFinancement(
                     organisation_id=organisation_id,
-                    # recopiés pour la recherche et le filtre par exercice du financeur
+                    # recopiés pour la recherche, le filtre par exercice et le tri des pages du financeur
                     structure_id=demande.structure_id,
                     exercice=demande.exercice,
+                    numero=demande.numero,  # encore vides à la première attestation : posés ensuite
+                    transmise_le=demande.transmise_le,
                     montant_demande=montant,
                     statut=StatutLigne.sollicitee,
                 )
