@@ -531,13 +531,23 @@ def main(argv=None) -> int:
         choisis = [s for s in args.scenarios.split(",") if s] or list(REGISTRE)
         for nom in choisis:
             journal(f"Scénario {nom}…")
+            # La vitesse de la machine virtuelle change d'une minute à l'autre : la route témoin est aussi
+            # mesurée juste avant chaque scénario, et le rapport du scénario s'y réfère.
+            temoin = route_vide(
+                sessions,
+                plan["instruction"]["comptes"][: args.utilisateurs],
+                args.iterations_page,
+                serveur.pid,
+            )
             mesure = executer_scenario(REGISTRE[nom], plan, sessions, args, instance, dsn, serveur.pid)
+            mesure["route_temoin_rps"] = temoin.get("debit_rps")
             resultat["scenarios"][nom] = mesure
             journal(
                 f"  {mesure.get('debit_rps')} req/s, p50 {mesure.get('p50_ms')} ms, "
                 f"p95 {mesure.get('p95_ms')} ms, "
                 f"erreurs {mesure.get('erreurs')}, SQL/req {mesure.get('sql_par_requete')}, "
-                f"SQL seul {mesure.get('sql_direct_p50_ms')} ms"
+                f"SQL seul {mesure.get('sql_direct_p50_ms')} ms, "
+                f"route témoin {mesure['route_temoin_rps']} req/s"
             )
             for exemple in mesure.get("exemples_erreurs", []):
                 journal(f"  erreur : {exemple}")

@@ -126,14 +126,14 @@ def tableau_markdown(resultat: dict) -> str:
     vide = resultat.get("limites", {}).get("route_vide", {})
     lignes = [
         "| scénario | type | débit | p50 | p95 | p99 | erreurs | SQL/req. | CPU app/req. | SQL seul (p50) "
-        "| p50 ÷ SQL seul | débit route témoin ÷ débit | cible p95 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| p50 ÷ SQL seul | route témoin juste avant | débit route témoin ÷ débit | cible p95 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for nom, m in resultat.get("scenarios", {}).items():
         cible = CIBLES_P95_MS.get(m.get("genre"))
         lignes.append(
             "| {libelle} | {genre} | {debit} | {p50} | {p95} | {p99} | {erreurs} | {sql} | {cpu} "
-            "| {sql_seul} | {r_sql} | {r_vide} | {cible} |".format(
+            "| {sql_seul} | {r_sql} | {temoin} | {r_vide} | {cible} |".format(
                 libelle=m.get("libelle", nom),
                 genre=m.get("genre", ""),
                 debit=_nombre(m.get("debit_rps"), " req/s"),
@@ -145,7 +145,11 @@ def tableau_markdown(resultat: dict) -> str:
                 cpu=_ms(m.get("cpu_app_ms")),
                 sql_seul=_ms(m.get("sql_direct_p50_ms")),
                 r_sql=_nombre(ratio(m.get("p50_ms"), m.get("sql_direct_p50_ms")), " ×"),
-                r_vide=_nombre(ratio(vide.get("debit_rps"), m.get("debit_rps")), " ×"),
+                # Rapporté à la route témoin mesurée juste avant le scénario (sinon, à celle du début)
+                temoin=_nombre(m.get("route_temoin_rps"), " req/s"),
+                r_vide=_nombre(
+                    ratio(m.get("route_temoin_rps") or vide.get("debit_rps"), m.get("debit_rps")), " ×"
+                ),
                 cible=(f"≤ {cible:.0f} ms : " if cible else "")
                 + verdict(m.get("genre", ""), m.get("p95_ms"), m.get("erreurs", 0)),
             )
@@ -154,7 +158,7 @@ def tableau_markdown(resultat: dict) -> str:
         lignes.append(
             f"| route témoin (constante, même serveur) | limite | {_nombre(vide.get('debit_rps'), ' req/s')} "
             f"| {_ms(vide.get('p50_ms'))} | {_ms(vide.get('p95_ms'))} | {_ms(vide.get('p99_ms'))} "
-            f"| {_entier(vide.get('erreurs'))} | 0 | {_ms(vide.get('cpu_app_ms'))} | — | — | 1 × | — |"
+            f"| {_entier(vide.get('erreurs'))} | 0 | {_ms(vide.get('cpu_app_ms'))} | — | — | — | 1 × | — |"
         )
     return "\n".join(lignes)
 
