@@ -281,7 +281,7 @@ def test_conditions_des_onglets_partagent_exactement_les_lignes(db, monde):
         ("q=VOISINE", ["b"], "a_traiter"),  # nom de la structure
         ("q={numero_c}", ["c"], "suivies"),  # numéro : la recherche ouvre l'onglet où il se trouve
         ("q={fin_numero_c}", ["c"], "suivies"),  # une partie du numéro
-        ("q=%25", [], "a_traiter"),  # un % tapé est cherché tel quel, pas comme joker
+        ("q=%25%25%25", [], "a_traiter"),  # un % tapé est cherché tel quel, pas comme joker
         ("contrat={contrat}&onglet=suivies", ["c", "d"], "suivies"),
         ("exercice={exercice_precedent}", ["h"], "suivies"),
         ("gestionnaire=moi", ["c"], "suivies"),
@@ -311,6 +311,33 @@ def test_filtres_recherche_et_tri(client, connexion, monde, portefeuille, parame
     assert numeros(reponse) == [p[cle].numero for cle in attendus]
     assert onglet_courant(reponse) == onglet
     assert comptes(reponse)[onglet] == len(attendus)
+
+
+def test_recherche_courte_ne_cherche_que_le_sigle_exact(client, connexion, db, monde, portefeuille):
+    """Un ou deux caractères se trouvent dans presque tout intitulé, sans index pour les servir : seul le
+    sigle exact d'une structure est cherché, et le champ le dit, le texte tapé gardé."""
+    p = portefeuille
+    monde.autre_structure.sigle = "AV"
+    db.session.commit()
+    connexion.en_tant_que(monde.instructeur_etat)
+    par_sigle = client.get("/instruction/?q=av")
+    assert numeros(par_sigle) == [p["b"].numero]  # la casse ne compte pas
+    assert "Saisissez au moins 3 caractères" in html(par_sigle)
+    assert 'value="av"' in html(par_sigle) and "fr-input-group--error" in html(par_sigle)
+    assert 'aria-describedby="q-erreur"' in html(par_sigle)
+    # « a » figure dans tous les intitulés et noms, mais n'est le sigle d'aucune structure
+    rien = client.get("/instruction/?q=a")
+    assert numeros(rien) == [] and sum(comptes(rien).values()) == 0
+    assert "Saisissez au moins 3 caractères" in html(rien) and 'value="a"' in html(rien)
+    trois = client.get("/instruction/?q=voi")
+    assert numeros(trois) == [p["b"].numero] and "Saisissez au moins" not in html(trois)
+    # Mêmes comptes par les lignes du financeur et par la jointure complète avec la demande
+    espace = next(e for e in service.espaces(monde.instructeur_etat) if e.mode == "financeur")
+    rapides = service.compter_par_onglet(espace, service.Filtres(recherche="Av"))
+    assert rapides == service.compter_par_onglet(
+        espace, service.Filtres(recherche="Av", contrat_id=monde.contrat.id)
+    )
+    assert rapides["a_traiter"] == 1
 
 
 def test_pagination_en_sql_garde_les_filtres(app, client, connexion, db, monde):

@@ -86,6 +86,12 @@ def _lire_filtres(espace, options) -> tuple[FiltresForm, service.Filtres, str]:
         filtres.thematiques = [t.code for t in options.thematiques if code in (t.code, t.parent_code)]
     filtres.qpv_id = int(form.qpv.data) if form.qpv.data else None
     filtres.recherche = (form.q.data or "").strip() or None
+    if service.recherche_courte(filtres.recherche):  # le texte reste dans le champ, avec l'explication
+        form.q.errors = [
+            f"Saisissez au moins {service.RECHERCHE_MIN} caractères pour chercher dans les numéros, "
+            "les intitulés et les noms des structures. Avec moins, seul le sigle exact d’une structure "
+            "est cherché."
+        ]
     if espace.mode == "financeur" and form.gestionnaire.data == "moi":
         filtres.gestionnaire_id = current_user.id
     statut = request.args.get("statut") or ""

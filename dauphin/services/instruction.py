@@ -263,16 +263,31 @@ TRIS = {
 
 NUMERO_COMPLET = re.compile(r"\d{4}-\d{6}")  # 2026-000123 (dauphin.services.numerotation)
 
+# En deçà, un texte se trouve dans presque tout intitulé et l'index à trigrammes ne sert plus : la
+# recherche lirait les 250 000 demandes (près d'une seconde). Seul le sigle exact d'une structure
+# (« MJC », « CS ») est alors cherché.
+RECHERCHE_MIN = 3
+
+
+def recherche_courte(texte: str | None) -> bool:
+    return bool(texte) and len(texte) < RECHERCHE_MIN
+
+
+def _echappe(texte: str) -> str:
+    return texte.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
 
 def _motif(texte: str) -> str:
-    echappe = texte.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{echappe}%"
+    return f"%{_echappe(texte)}%"
 
 
 STRUCTURES_EN_LISTE_MAX = 2000  # au-delà, la sous-requête (un texte trop commun : « a », « de »)
 
 
-def _structures_cherchees(motif: str):
+def _structures_cherchees(texte: str):
+    if recherche_courte(texte):  # le sigle entier, sans la casse : ILIKE sans joker, servi par l'index
+        return select(Structure.id).where(Structure.sigle.ilike(_echappe(texte), escape="\\"))
+    motif = _motif(texte)
     return select(Structure.id).where(
         or_(Structure.raison_sociale.ilike(motif, escape="\\"), Structure.sigle.ilike(motif, escape="\\"))
     )
@@ -285,7 +300,7 @@ def structures_trouvees(filtres: Filtres) -> list[int] | None:
     liste de paramètres."""
     if filtres.structures_trouvees is None:
         ids = db.session.scalars(
-            _structures_cherchees(_motif(filtres.recherche or "")).limit(STRUCTURES_EN_LISTE_MAX + 1)
+            _structures_cherchees(filtres.recherche or "").limit(STRUCTURES_EN_LISTE_MAX + 1)
         ).all()
         filtres.structures_trouvees = list(ids)
     if len(filtres.structures_trouvees) > STRUCTURES_EN_LISTE_MAX:
@@ -300,20 +315,24 @@ def condition_recherche(filtres: Filtres, demande_id: ColumnElement, structure_i
     financeur : pour un financeur, PostgreSQL filtre ses lignes (index organisation, structure) sans
     lire ses 23 000 demandes. Les demandes dont le texte correspond viennent de l'index à trigrammes
     `ix_demande_texte_trgm` (sous-requête non corrélée à la requête englobante, qui lit aussi
-    `demande`), les structures de `structures_trouvees`.
+    `demande`), les structures de `structures_trouvees`. Un texte de moins de `RECHERCHE_MIN` caractères
+    ne cherche que le sigle exact d'une structure.
     """
     texte = filtres.recherche or ""
     if NUMERO_COMPLET.fullmatch(texte):  # un numéro entier : l'index unique
         return demande_id.in_(select(Demande.id).where(Demande.numero == texte).correlate(None))
+    structures = structures_trouvees(filtres)
+    if structures is None:
+        par_structure = structure_id.in_(_structures_cherchees(texte).correlate(None))
+    else:
+        par_structure = parmi(structure_id, structures) if structures else false()
+    if recherche_courte(texte):
+        return par_structure
     motif = _motif(texte)
     demandes = select(Demande.id).where(
         or_(Demande.numero.ilike(motif, escape="\\"), Demande.intitule.ilike(motif, escape="\\"))
     )
-    condition = demande_id.in_(demandes.correlate(None))
-    structures = structures_trouvees(filtres)
-    if structures is None:
-        return or_(condition, structure_id.in_(_structures_cherchees(motif).correlate(None)))
-    return or_(condition, parmi(structure_id, structures)) if structures else condition
+    return or_(demande_id.in_(demandes.correlate(None)), par_structure)
 
 
 def parmi(colonne: ColumnElement, ids: list[int]) -> ColumnElement[bool]:
