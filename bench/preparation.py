@@ -307,6 +307,7 @@ def preparer(utilisateurs: int, iterations_transition: int, rafale: int) -> dict
             "/instruction/?onglet=suivies",
             "/instruction/?onglet=terminees&tri=numero",
             "/instruction/?q=association",
+            "/instruction/?q=a",  # une lettre : seul le sigle exact est cherché (RECHERCHE_MIN)
             "/instruction/?page=20",
             "/instruction/?gestionnaire=moi",
         ],
