@@ -216,20 +216,70 @@ def _export(comptes: Comptes, utilisateurs: int) -> dict:
     }
 
 
+def _instruire(comptes: Comptes, campagne_id: int, nombre: int) -> None:
+    """Amène des dossiers en instruction de la campagne jusqu'à `nombre` dossiers instruits, par le moteur de
+    workflow comme un instructeur de chaque financeur : prise en charge, puis avis de recevabilité au
+    montant demandé ; la demande passe « instruite » d'elle-même quand toutes ses lignes sont avisées."""
+    from dauphin.services.workflow import declencher_ligne
+
+    manque = nombre - db.session.scalar(
+        select(func.count(Demande.id)).where(
+            Demande.campagne_id == campagne_id, Demande.statut == StatutDemande.instruite
+        )
+    )
+    if manque <= 0:
+        return
+    demandes = list(
+        db.session.scalars(
+            select(Demande.id)
+            .where(
+                Demande.campagne_id == campagne_id,
+                Demande.statut.in_([StatutDemande.transmise, StatutDemande.en_instruction]),
+            )
+            .order_by(Demande.id)
+            .limit(manque)
+        )
+    )
+    lignes = db.session.execute(
+        select(LigneFinancement.id, LigneFinancement.organisation_id, LigneFinancement.statut)
+        .where(
+            LigneFinancement.demande_id.in_(demandes),
+            LigneFinancement.statut.in_([StatutLigne.sollicitee, StatutLigne.prise_en_charge]),
+        )
+        .order_by(LigneFinancement.id)
+    ).all()
+    email = comptes.instructeur("instructeur-comite", {organisation_id for _, organisation_id, _ in lignes})
+    db.session.commit()
+    instructeur = db.session.scalar(select(Utilisateur).where(Utilisateur.email == email))
+    for ligne_id, _, statut in lignes:
+        if statut == StatutLigne.sollicitee:
+            declencher_ligne(ligne_id, "prendre_en_charge", instructeur)
+        ligne = db.session.get(LigneFinancement, ligne_id)
+        declencher_ligne(ligne_id, "declarer_recevable", instructeur, montant=ligne.montant_demande)
+
+
 def _vote(comptes: Comptes, utilisateurs: int, iterations: int) -> dict:
-    """Une séance de comité en vote ouvert, par les services du portail : les dossiers instruits d'une
-    campagne à l'ordre du jour ; chaque utilisateur simulé vote au nom d'une organisation partenaire."""
+    """Une séance de comité en vote ouvert, par les services du portail : `iterations` dossiers instruits
+    de la campagne qui en a le plus (instruits ou en passe de l'être) à l'ordre du jour ; chaque utilisateur
+    simulé vote au nom d'une organisation partenaire. Le jeu de 25 000 demandes n'a que 5 dossiers instruits
+    dans sa plus grosse campagne : les autres y sont instruits d'abord (`_instruire`), pour que l'ordre du
+    jour, et donc la page de la séance lue avant chaque vote, soit le même aux deux volumes."""
     from dauphin.services import comites
 
     nombre = func.count(Demande.id)
     campagne_id, contrat_id = db.session.execute(
         select(Campagne.id, Campagne.contrat_id)
         .join(Demande, Demande.campagne_id == Campagne.id)
-        .where(Demande.statut == StatutDemande.instruite)
+        .where(
+            Demande.statut.in_(
+                [StatutDemande.transmise, StatutDemande.en_instruction, StatutDemande.instruite]
+            )
+        )
         .group_by(Campagne.id, Campagne.contrat_id)
-        .order_by(nombre.desc())  # la campagne qui a le plus de dossiers instruits (au plus `iterations`)
+        .order_by(nombre.desc(), Campagne.id)
         .limit(1)
     ).one()
+    _instruire(comptes, campagne_id, iterations)
     partenaires = list(
         db.session.scalars(
             select(PartenaireContrat.organisation_id)
@@ -359,6 +409,9 @@ def preparer(utilisateurs: int, iterations_transition: int, rafale: int) -> dict
         ]
     }
 
+    # Avant les lignes de l'avis de recevabilité : la séance instruit des dossiers, qui n'en seront pas.
+    plan["vote"] = _vote(comptes, utilisateurs, iterations_transition)
+
     # Lignes prises en charge de dossiers en instruction : l'avis de recevabilité.
     lignes = db.session.execute(
         select(LigneFinancement.id, LigneFinancement.organisation_id, LigneFinancement.montant_demande)
@@ -383,7 +436,6 @@ def preparer(utilisateurs: int, iterations_transition: int, rafale: int) -> dict
 
     plan["export"] = _export(comptes, utilisateurs)
     db.session.commit()
-    plan["vote"] = _vote(comptes, utilisateurs, iterations_transition)
 
     rafale_brouillons = brouillons_complets(rafale, jour, pris)
     plan["rafale"] = [

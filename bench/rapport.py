@@ -87,20 +87,33 @@ def croissance(petit: dict, grand: dict) -> list[dict]:
         if not avant:
             continue
         r = ratio(mesure.get("p95_ms"), avant.get("p95_ms"))
-        lignes.append(
-            {
-                "scenario": nom,
-                "libelle": mesure.get("libelle", nom),
-                "p95_petit_ms": avant.get("p95_ms"),
-                "p95_grand_ms": mesure.get("p95_ms"),
-                "ratio": r,
-                "tenu": r is not None and r <= CIBLE_CROISSANCE,
-                # Le CPU de l'application par requête dépend peu de la charge de la machine : sur une
-                # machine partagée, c'est lui qui dit si le coût d'une page croît avec le volume.
-                "cpu_ratio": ratio(mesure.get("cpu_app_ms"), avant.get("cpu_app_ms")),
-                "sql_ratio": ratio(mesure.get("sql_direct_p50_ms"), avant.get("sql_direct_p50_ms")),
+        ligne = {
+            "scenario": nom,
+            "libelle": mesure.get("libelle", nom),
+            "p95_petit_ms": avant.get("p95_ms"),
+            "p95_grand_ms": mesure.get("p95_ms"),
+            "ratio": r,
+            "tenu": r is not None and r <= CIBLE_CROISSANCE,
+            # Le CPU de l'application par requête dépend peu de la charge de la machine : sur une
+            # machine partagée, c'est lui qui dit si le coût d'une page croît avec le volume.
+            "cpu_ratio": ratio(mesure.get("cpu_app_ms"), avant.get("cpu_app_ms")),
+            "sql_ratio": ratio(mesure.get("sql_direct_p50_ms"), avant.get("sql_direct_p50_ms")),
+        }
+        # Un travail dont la taille dépend du jeu (l'export : les demandes de la campagne choisie) se
+        # compare à taille égale : le p95 par unité (demande exportée), et la cible porte sur ce rapport.
+        petite, grande = avant.get("taille") or {}, mesure.get("taille") or {}
+        if petite.get("valeur") and grande.get("valeur") and petite["valeur"] != grande["valeur"]:
+            par_unite = ratio(
+                (mesure.get("p95_ms") or 0) / grande["valeur"], (avant.get("p95_ms") or 0) / petite["valeur"]
+            )
+            ligne["taille"] = {
+                "petite": petite["valeur"],
+                "grande": grande["valeur"],
+                "unite": grande["unite"],
             }
-        )
+            ligne["ratio_par_unite"] = par_unite
+            ligne["tenu"] = par_unite is not None and par_unite <= CIBLE_CROISSANCE
+        lignes.append(ligne)
     return lignes
 
 
@@ -206,9 +219,16 @@ def rapport_markdown(resultat: dict, precedent: dict | None = None) -> str:
             ]
             for ligne in lignes:
                 marque = "" if ligne["tenu"] else " (dépassé)"
+                rapport_p95 = _nombre(ligne["ratio"], " ×")
+                if "taille" in ligne:
+                    taille = ligne["taille"]
+                    rapport_p95 += (
+                        f" ; {_entier(taille['petite'])} → {_entier(taille['grande'])} {taille['unite']}, "
+                        f"par unité : {_nombre(ligne['ratio_par_unite'], ' ×')}"
+                    )
                 parties.append(
                     f"| {ligne['libelle']} | {_ms(ligne['p95_petit_ms'])} | {_ms(ligne['p95_grand_ms'])} "
-                    f"| {_nombre(ligne['ratio'], ' ×')}{marque} | {_nombre(ligne.get('cpu_ratio'), ' ×')} "
+                    f"| {rapport_p95}{marque} | {_nombre(ligne.get('cpu_ratio'), ' ×')} "
                     f"| {_nombre(ligne.get('sql_ratio'), ' ×')} |"
                 )
     return "\n".join(parties) + "\n"

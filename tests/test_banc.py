@@ -156,6 +156,30 @@ def test_croissance_ignore_les_scenarios_absents_d_un_des_deux_volumes():
     ]
 
 
+def test_croissance_d_un_export_se_lit_par_demande_exportee():
+    """L'export d'une campagne de 362 demandes à 25 000, de 966 à 250 000 : la cible de croissance porte
+    sur le p95 par demande exportée, les deux tailles dites à côté."""
+    petit, grand = _resultat(25_000, 80.0, 100.0), _resultat(250_000, 96.0, 100.0)
+    for resultat, p95, demandes in ((petit, 422.0, 362), (grand, 784.0, 966)):
+        resultat["scenarios"]["export"] = {
+            "libelle": "Export",
+            "genre": "export",
+            "p95_ms": p95,
+            "erreurs": 0,
+            "taille": {"valeur": demandes, "unite": "demandes exportées"},
+        }
+    lignes = {ligne["scenario"]: ligne for ligne in rapport.croissance(petit, grand)}
+    assert lignes["export"]["ratio"] == 1.86  # 784 / 422 : dépassé si on comparait les durées
+    assert lignes["export"]["ratio_par_unite"] == 0.7  # (784 / 966) / (422 / 362)
+    assert lignes["export"]["tenu"] is True
+    assert "taille" not in lignes["instruction"]  # une page : même taille aux deux volumes
+    texte = rapport.rapport_markdown(grand, petit)
+    assert "| Export | 422 ms | 784 ms | 1,9 × ; 362 → 966 demandes exportées, par unité : 0,7 × |" in texte
+    # À taille égale, rien ne change : la cible porte sur le rapport des p95
+    grand["scenarios"]["export"]["taille"]["valeur"] = 362
+    assert rapport.croissance(petit, grand)[-1]["tenu"] is False
+
+
 def test_une_rafale_incomplete_est_signalee():
     rafale = _resultat(1, 1, 1)["rafale"]
     rafale["controle"].update(transmises=999, intact=False)
