@@ -193,13 +193,14 @@ def brouillons_complets(nombre: int, jour: date, exclus: set[int]) -> list[Broui
 
 
 def _export(comptes: Comptes, utilisateurs: int) -> dict:
-    """La campagne dont le nombre de demandes transmises est le plus proche de 1 000 (cible : export ≤ 2 s),
-    exportée par des pilotes de son contrat."""
+    """La campagne close dont le nombre de demandes transmises est le plus proche de 1 000 (cible : export
+    ≤ 2 s), exportée par des pilotes de son contrat. Close : aucun dépôt du banc n'y ajoute de demande,
+    et le nombre exporté reste celui que le rapport divise."""
     nombre = func.count(Demande.id)
     campagne_id, contrat_id, demandes = db.session.execute(
         select(Campagne.id, Campagne.contrat_id, nombre)
         .join(Demande, Demande.campagne_id == Campagne.id)
-        .where(Demande.numero.is_not(None))
+        .where(Demande.numero.is_not(None), Campagne.date_cloture < date.today())
         .group_by(Campagne.id, Campagne.contrat_id)
         .order_by(func.abs(nombre - 1000))
         .limit(1)

@@ -103,8 +103,11 @@ def croissance(petit: dict, grand: dict) -> list[dict]:
         # compare à taille égale : le p95 par unité (demande exportée), et la cible porte sur ce rapport.
         petite, grande = avant.get("taille") or {}, mesure.get("taille") or {}
         if petite.get("valeur") and grande.get("valeur") and petite["valeur"] != grande["valeur"]:
-            par_unite = ratio(
-                (mesure.get("p95_ms") or 0) / grande["valeur"], (avant.get("p95_ms") or 0) / petite["valeur"]
+            p95_petit, p95_grand = avant.get("p95_ms"), mesure.get("p95_ms")
+            par_unite = (
+                ratio(p95_grand / grande["valeur"], p95_petit / petite["valeur"])
+                if p95_petit is not None and p95_grand is not None
+                else None  # un export sans mesure (toutes ses requêtes en erreur) n'est pas tenu
             )
             ligne["taille"] = {
                 "petite": petite["valeur"],

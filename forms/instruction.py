@@ -151,7 +151,7 @@ class FiltresForm(FormulaireSimple):
     q = SearchField(
         "Rechercher",
         validators=[Optional(), Length(max=100)],
-        description="Numéro, intitulé ou nom de la structure",
+        description="Numéro, intitulé ou nom de la structure (au moins 3 caractères), ou sigle exact",
     )
     contrat = SelectField("Contrat de ville", choices=[])
     exercice = SelectField("Exercice", choices=[])

@@ -178,6 +178,11 @@ def test_croissance_d_un_export_se_lit_par_demande_exportee():
     # À taille égale, rien ne change : la cible porte sur le rapport des p95
     grand["scenarios"]["export"]["taille"]["valeur"] = 362
     assert rapport.croissance(petit, grand)[-1]["tenu"] is False
+    # Un export sans mesure au grand volume (toutes ses requêtes en erreur) n'est jamais tenu
+    grand["scenarios"]["export"].update(p95_ms=None, erreurs=5, taille={"valeur": 966, "unite": "demandes"})
+    echec = rapport.croissance(petit, grand)[-1]
+    assert echec["ratio_par_unite"] is None and echec["tenu"] is False
+    assert "par unité : — (dépassé)" in rapport.rapport_markdown(grand, petit)
 
 
 def test_une_rafale_incomplete_est_signalee():
