@@ -541,8 +541,8 @@ def main(argv=None) -> int:
             )
             mesure = executer_scenario(REGISTRE[nom], plan, sessions, args, instance, dsn, serveur.pid)
             mesure["route_temoin_rps"] = temoin.get("debit_rps")
-            if nom == "export":  # sa durée suit le nombre de demandes de la campagne choisie
-                mesure["taille"] = {"valeur": plan["export"]["demandes"], "unite": "demandes exportées"}
+            if REGISTRE[nom].taille is not None:
+                mesure["taille"] = REGISTRE[nom].taille(plan)
             resultat["scenarios"][nom] = mesure
             journal(
                 f"  {mesure.get('debit_rps')} req/s, p50 {mesure.get('p50_ms')} ms, "

@@ -242,21 +242,25 @@ def _instruire(comptes: Comptes, campagne_id: int, nombre: int) -> None:
         )
     )
     lignes = db.session.execute(
-        select(LigneFinancement.id, LigneFinancement.organisation_id, LigneFinancement.statut)
+        select(
+            LigneFinancement.id,
+            LigneFinancement.organisation_id,
+            LigneFinancement.statut,
+            LigneFinancement.montant_demande,
+        )
         .where(
             LigneFinancement.demande_id.in_(demandes),
             LigneFinancement.statut.in_([StatutLigne.sollicitee, StatutLigne.prise_en_charge]),
         )
         .order_by(LigneFinancement.id)
     ).all()
-    email = comptes.instructeur("instructeur-comite", {organisation_id for _, organisation_id, _ in lignes})
+    email = comptes.instructeur("instructeur-comite", {ligne.organisation_id for ligne in lignes})
     db.session.commit()
     instructeur = db.session.scalar(select(Utilisateur).where(Utilisateur.email == email))
-    for ligne_id, _, statut in lignes:
+    for ligne_id, _, statut, montant_demande in lignes:
         if statut == StatutLigne.sollicitee:
             declencher_ligne(ligne_id, "prendre_en_charge", instructeur)
-        ligne = db.session.get(LigneFinancement, ligne_id)
-        declencher_ligne(ligne_id, "declarer_recevable", instructeur, montant=ligne.montant_demande)
+        declencher_ligne(ligne_id, "declarer_recevable", instructeur, montant=montant_demande)
 
 
 def _vote(comptes: Comptes, utilisateurs: int, iterations: int) -> dict:

@@ -25,6 +25,9 @@ class Scenario:
     # (utilisateur, cible, entêtes de la requête mesurée) → mesures de la ou des requêtes chronométrées
     executer: Callable[[Utilisateur, object, dict], list[Mesure]]
     consomme: bool = False  # chaque cible ne sert qu'une fois (une transition)
+    # plan → {"valeur", "unite"} : la taille du travail quand elle dépend du jeu (l'export), pour que la
+    # croissance compare à taille égale (bench.rapport.croissance)
+    taille: Callable[[dict], dict] | None = None
 
 
 REGISTRE: dict[str, Scenario] = {}
@@ -205,6 +208,7 @@ def scenario_export_programmation(app) -> Scenario | None:
         "export",
         lambda plan, n, it: _repeter(plan["export"]["comptes"][:n], plan["export"]["urls"], it),
         _get,
+        taille=lambda plan: {"valeur": plan["export"]["demandes"], "unite": "demandes exportées"},
     )
 
 

@@ -151,6 +151,7 @@ class FiltresForm(FormulaireSimple):
     q = SearchField(
         "Rechercher",
         validators=[Optional(), Length(max=100)],
+        # 3 : dauphin.services.instruction.RECHERCHE_MIN (un test vérifie que l'indication le suit)
         description="Numéro, intitulé ou nom de la structure (au moins 3 caractères), ou sigle exact",
     )
     contrat = SelectField("Contrat de ville", choices=[])

@@ -325,6 +325,7 @@ def test_recherche_courte_ne_cherche_que_le_sigle_exact(client, connexion, db, m
     assert "Saisissez au moins 3 caractères" in html(par_sigle)
     assert 'value="av"' in html(par_sigle) and "fr-input-group--error" in html(par_sigle)
     assert 'aria-describedby="q-erreur"' in html(par_sigle)
+    assert f"(au moins {service.RECHERCHE_MIN} caractères), ou sigle exact" in html(par_sigle)  # l'indication
     # « a » figure dans tous les intitulés et noms, mais n'est le sigle d'aucune structure
     rien = client.get("/instruction/?q=a")
     assert numeros(rien) == [] and sum(comptes(rien).values()) == 0
