@@ -44,13 +44,12 @@ from dauphin.models import (
 from dauphin.policies import Qualite
 from dauphin.services import courriels, enveloppes
 from dauphin.services.erreurs import Conflit
-from dauphin.services.workflow import (
-    aujourdhui,
+from dauphin.services.workflow import aujourdhui, declencher_ligne_verrouillee, deriver, journaliser
+from dauphin.unite_de_travail import (
     charger_demande_verrouillee,
-    declencher_ligne_verrouillee,
-    deriver,
+    charger_verrouille,
     en_une_transaction,
-    journaliser,
+    verifier_version,
 )
 from workflows import (  # noqa: F401
     DEMANDE,
@@ -160,17 +159,12 @@ def charger(seance_id: int) -> SeanceComite:
 
 
 def _verrouiller(seance_id: int, version) -> SeanceComite:
-    seance = db.session.scalar(
-        select(SeanceComite)
-        .where(SeanceComite.id == seance_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    return charger_verrouille(
+        SeanceComite,
+        seance_id,
+        version,
+        "La séance a changé depuis l’affichage de la page : rechargez-la avant de recommencer.",
     )
-    if seance is None:
-        raise NotFound()
-    if version not in (None, "") and str(seance.version) != str(version):
-        raise Conflit("La séance a changé depuis l’affichage de la page : rechargez-la avant de recommencer.")
-    return seance
 
 
 def _exiger_statut(seance: SeanceComite, *statuts: StatutSeance) -> None:
@@ -347,12 +341,15 @@ def voter(
                 raise Conflit()  # le vote affiché a été supprimé entre-temps : impossible, mais sans écraser
             vote = VoteComite(point_id=point.id, organisation_id=organisation_id, choix=valeur)
             db.session.add(vote)
-        elif str(vote.version) != str(version or ""):
+        else:
             # Un autre membre de la même organisation a voté entre-temps : on ne l'écrase pas en silence.
-            raise Conflit(
+            verifier_version(
+                vote,
+                version,
                 f"{vote.votant.nom_complet if vote.votant else 'Un membre de votre organisation'} a déjà "
                 f"voté « {vote.choix.libelle} » pour votre organisation depuis l’affichage de la page. "
-                "Rechargez-la pour voir ce vote avant de le modifier."
+                "Rechargez-la pour voir ce vote avant de le modifier.",
+                exigee=True,
             )
         vote.choix = valeur
         vote.motif_recusation = texte if valeur is ChoixVote.recusation else None
@@ -439,10 +436,13 @@ def saisir_montant(
                 raise Conflit()
             saisie = MontantComite(point_id=point.id, ligne_id=ligne.id, montant=montant)
             db.session.add(saisie)
-        elif str(saisie.version) != str(version or ""):
-            raise Conflit(
+        else:
+            verifier_version(
+                saisie,
+                version,
                 f"Un collègue a saisi {format_euros(saisie.montant)} pour cette ligne depuis l’affichage de "
-                "la page. Rechargez-la avant de modifier le montant."
+                "la page. Rechargez-la avant de modifier le montant.",
+                exigee=True,
             )
         saisie.montant = montant
         saisie.saisi_par_id = utilisateur.id

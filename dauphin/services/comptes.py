@@ -13,8 +13,8 @@ Changer le mot de passe renouvelle l'identifiant de session (`Utilisateur.defini
 les sessions ouvertes tombent. Demandes de réinitialisation, réinitialisations et changements sont
 journalisés comme les connexions (`EvenementConnexion`, par leur `nature`).
 
-Les courriels sont écrits dans la transaction (`courriels.ecrire`) et partent après le commit
-(`courriels.apres_validation`). Leurs liens partent de BASE_URL, jamais de l'en-tête Host de la requête.
+Les courriels sont écrits dans la transaction (`courriels.ecrire`) et partent après son commit
+(`dauphin.unite_de_travail`). Leurs liens partent de BASE_URL, jamais de l'en-tête Host de la requête.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from dauphin.models.comptes import EvenementConnexion, MembreStructure, NatureEv
 from dauphin.models.structures import Invitation
 from dauphin.models.types import maintenant
 from dauphin.services import courriels
+from dauphin.unite_de_travail import charger_verrouille
 
 SEL_CONFIRMATION = "dauphin.compte.confirmation-email"
 SEL_INVITATION = "dauphin.structure.invitation"
@@ -196,7 +197,6 @@ def creer_compte(
         if existant.actif:
             _ecrire_compte_existant(existant)
         db.session.commit()
-        courriels.apres_validation()
         return ResultatInscription()
 
     utilisateur = existant or Utilisateur(email=email)
@@ -220,7 +220,6 @@ def creer_compte(
         # déjà connue (et personne n'est rattaché deux fois).
         db.session.rollback()
         return ResultatInscription()
-    courriels.apres_validation()
     if invitation is not None:
         return ResultatInscription(utilisateur, membre)
     return ResultatInscription()
@@ -292,7 +291,6 @@ def renvoyer_confirmation(email: str) -> None:
     else:
         _ecrire_compte_existant(utilisateur)
     db.session.commit()
-    courriels.apres_validation()
 
 
 # --- Mot de passe oublié, changement du mot de passe ------------------------------------------
@@ -352,7 +350,6 @@ def demander_reinitialisation(email: str, adresse_ip: str | None = None) -> None
         adresse_ip,
     )
     db.session.commit()
-    courriels.apres_validation()
 
 
 def lire_reinitialisation(jeton: str, verrouiller: bool = False) -> Utilisateur:
@@ -379,7 +376,6 @@ def reinitialiser_mot_de_passe(jeton: str, mot_de_passe: str, adresse_ip: str | 
     )
     _ecrire_mot_de_passe_modifie(utilisateur)
     db.session.commit()
-    courriels.apres_validation()
     return utilisateur
 
 
@@ -389,12 +385,7 @@ def changer_mot_de_passe(
     """Depuis une session ouverte, avec le mot de passe actuel. Les autres sessions tombent (identifiant de
     session renouvelé) : la vue rouvre celle en cours avec le nouvel identifiant. Un mot de passe actuel
     faux lève MotDePasseActuelErrone, journalisé comme une connexion refusée."""
-    compte = db.session.scalar(
-        select(Utilisateur)
-        .where(Utilisateur.id == utilisateur.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    compte = charger_verrouille(Utilisateur, utilisateur.id)
     nature = NatureEvenementCompte.changement_mot_de_passe
     if not compte.verifier_mot_de_passe(actuel):
         journaliser(compte.email, compte, False, "mot de passe actuel erroné", nature, adresse_ip)
@@ -404,7 +395,6 @@ def changer_mot_de_passe(
     journaliser(compte.email, compte, True, None, nature, adresse_ip)
     _ecrire_mot_de_passe_modifie(compte)
     db.session.commit()
-    courriels.apres_validation()
     return compte
 
 
@@ -488,7 +478,6 @@ def accepter_invitation(utilisateur: Utilisateur, jeton: str) -> MembreStructure
         if membre is None:
             raise
         return membre
-    courriels.apres_validation()
     return membre
 
 

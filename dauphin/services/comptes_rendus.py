@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 
 from flask import current_app
 from sqlalchemy import and_, exists, select
@@ -37,12 +38,12 @@ from dauphin.models import (
 from dauphin.policies import Qualite, est_membre, qualite_pour
 from dauphin.services import courriels
 from dauphin.services.erreurs import Conflit, NonAutorise
-from dauphin.services.workflow import (
-    aujourdhui,
+from dauphin.services.workflow import aujourdhui, declencher_demande, journaliser, reagir_a
+from dauphin.unite_de_travail import (
+    charger_dans_le_dossier,
     charger_demande_verrouillee,
-    declencher_demande,
     en_une_transaction,
-    journaliser,
+    verifier_version,
 )
 from workflows import StatutDemande, StatutLigne
 from workflows.budget import COMPTE_SUBVENTIONS, PLAN_COMPTABLE
@@ -105,6 +106,7 @@ def ouvrir(demande: Demande) -> CompteRendu:
     return compte_rendu
 
 
+@reagir_a("cloturer_exercice", "deposer_justification", "retourner_justification")
 def apres_transition(demande: Demande, declencheur: str, utilisateur: Utilisateur | None) -> None:
     """Appelé par `workflow.apres_transition`, dans la transaction de la transition."""
     if declencheur == "cloturer_exercice":
@@ -247,12 +249,15 @@ def relancer(jour: date | None = None, jours_avant: int = RAPPEL_JOURS_AVANT) ->
             .order_by(Demande.id)
         ).all()
         for demande_id in ids:
-            if _envoyer_rappel(demande_id, nature, jour):
-                setattr(bilan, nature.value, getattr(bilan, nature.value) + 1)
+            try:
+                en_une_transaction(partial(_ecrire_rappel, demande_id, nature))
+            except Conflit:  # un autre processus l'a envoyé entre-temps (contrainte d'unicité)
+                continue
+            setattr(bilan, nature.value, getattr(bilan, nature.value) + 1)
     return bilan
 
 
-def _envoyer_rappel(demande_id: int, nature: NatureRappel, jour: date) -> bool:
+def _ecrire_rappel(demande_id: int, nature: NatureRappel) -> None:
     demande = db.session.get(Demande, demande_id)
     compte_rendu = demande.compte_rendu
     destinataires = courriels._emails_structure(demande)
@@ -283,11 +288,6 @@ def _envoyer_rappel(demande_id: int, nature: NatureRappel, jour: date) -> bool:
     )
     for email in destinataires:
         courriels.ecrire(email, sujet, corps, demande)
-    try:
-        en_une_transaction(lambda: None)
-    except Conflit:  # un autre processus l'a envoyé entre-temps (contrainte d'unicité) : rien n'est doublé
-        return False
-    return True
 
 
 # --- Retards ------------------------------------------------------------------------------------------
@@ -408,12 +408,13 @@ def enregistrer(demande_id: int, utilisateur: Utilisateur, version, saisie: Sais
                 "Rien n’a été enregistré."
             )
         compte_rendu = demande.compte_rendu
-        if version not in (None, "") and str(compte_rendu.version) != str(version):
-            raise Conflit(
-                "Le compte rendu a été modifié entre-temps par un autre membre de la structure. Votre saisie "
-                "n’a pas été enregistrée : elle est toujours affichée ci-dessous ; comparez-la avec la "
-                "version actuelle avant d’enregistrer de nouveau."
-            )
+        verifier_version(
+            compte_rendu,
+            version,
+            "Le compte rendu a été modifié entre-temps par un autre membre de la structure. Votre saisie "
+            "n’a pas été enregistrée : elle est toujours affichée ci-dessous ; comparez-la avec la "
+            "version actuelle avant d’enregistrer de nouveau.",
+        )
         compte_rendu.action_realisee = saisie.action_realisee
         compte_rendu.motif_non_realisation = _texte(saisie.motif_non_realisation)
         compte_rendu.bilan = _texte(saisie.bilan)
@@ -570,11 +571,7 @@ def decider_report(
     obligatoire). Sa réponse vaut pour le dossier ; elle est journalisée à son nom."""
 
     def operation():
-        report = db.session.get(ReportDates, report_id)
-        if report is None:
-            raise NotFound()
-        demande = charger_demande_verrouillee(report.demande_id)
-        db.session.refresh(report)
+        demande, report = charger_dans_le_dossier(ReportDates, report_id)
         organisation_id = organisation_decideuse(utilisateur, demande)
         if organisation_id is None:
             raise NonAutorise("decider_report_dates")

@@ -15,8 +15,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import event, func, inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, inspect, select
 
 from dauphin import jobs
 from dauphin.extensions import db
@@ -30,17 +29,15 @@ from dauphin.models import (
     Utilisateur,
     maintenant,
 )
+from dauphin.unite_de_travail import apres_commit
 
 journal = logging.getLogger(__name__)
 TENTATIVES_MAX = 5
 LOT_REPRISE = 200  # courriels en attente repris par tâche, les plus anciens d'abord
 
 
-CLE_SESSION = "dauphin.courriels_ecrits"
-
-
 def ecrire(destinataire: str, sujet: str, corps: str, demande: Demande | None = None) -> Courriel:
-    """Écrit un courriel dans la boîte d'envoi, dans la transaction en cours."""
+    """Écrit un courriel dans la boîte d'envoi, dans la transaction en cours ; il part après son commit."""
     courriel = Courriel(
         destinataire=destinataire,
         sujet=sujet,
@@ -48,29 +45,15 @@ def ecrire(destinataire: str, sujet: str, corps: str, demande: Demande | None = 
         demande_id=demande.id if demande is not None else None,
     )
     db.session.add(courriel)
-    db.session.info.setdefault(CLE_SESSION, []).append(courriel)
+    apres_commit(envoyer_apres_commit, courriel)
     return courriel
 
 
-@event.listens_for(Session, "after_rollback")
-def _oublier_apres_annulation(session) -> None:
-    session.info.pop(CLE_SESSION, None)
-
-
-def apres_validation() -> None:
-    """Après un commit : confie à une tâche l'envoi des courriels que cette transaction a écrits.
-
-    Une panne ici ne doit pas transformer en erreur une transition déjà validée : les courriels restent
-    en attente et `flask courriels envoyer` les reprendra.
-    """
-    ecrits = db.session.info.pop(CLE_SESSION, [])
-    if not ecrits:
-        return
-    try:
-        # La clé de chaque courriel sans le relire (le commit a expiré ses attributs)
-        jobs.lancer("dauphin.taches.envoyer_courriels", [inspect(c).identity[0] for c in ecrits])
-    except Exception:
-        journal.exception("Envoi des courriels différé")
+def envoyer_apres_commit(ecrits: list[Courriel]) -> None:
+    """Après le commit : confie à une tâche l'envoi des courriels que la transaction a écrits. Redis en
+    panne ne change rien à ce qui est validé : ils restent en attente, la reprise les enverra."""
+    # La clé de chaque courriel sans le relire (le commit a expiré ses attributs)
+    jobs.lancer("dauphin.taches.envoyer_courriels", [inspect(c).identity[0] for c in ecrits])
 
 
 def _emails_structure(demande: Demande) -> list[str]:

@@ -34,6 +34,7 @@ from dauphin.policies import est_membre
 from dauphin.services import documents as porte_documents
 from dauphin.services.erreurs import Conflit, NonAutorise
 from dauphin.services.workflow import aujourdhui
+from dauphin.unite_de_travail import verifier_version
 from workflows import StatutDemande
 
 MODIFIABLES = frozenset({StatutDemande.brouillon, StatutDemande.a_completer})
@@ -101,12 +102,13 @@ def charger_pour_modifier(demande_id: int, utilisateur: Utilisateur, version: st
             f"Cette demande est « {demande.statut.libelle} » : elle ne peut plus être modifiée. "
             "Rien n’a été enregistré."
         )
-    if version not in (None, "") and str(demande.version) != str(version):
-        raise Conflit(
-            "Cette demande a été modifiée entre-temps (dans un autre onglet, ou par un autre membre). "
-            "Votre saisie n’a pas été enregistrée : elle est toujours affichée ci-dessous ; comparez-la "
-            "avec la version actuelle avant d’enregistrer de nouveau."
-        )
+    verifier_version(
+        demande,
+        version,
+        "Cette demande a été modifiée entre-temps (dans un autre onglet, ou par un autre membre). "
+        "Votre saisie n’a pas été enregistrée : elle est toujours affichée ci-dessous ; comparez-la "
+        "avec la version actuelle avant d’enregistrer de nouveau.",
+    )
     return demande
 
 

@@ -32,6 +32,7 @@ from sqlalchemy import func, select
 from dauphin.extensions import db
 from dauphin.models import Demande, Document, PieceJointe, Structure, TypePiece, Utilisateur, maintenant
 from dauphin.services.erreurs import NonAutorise
+from dauphin.services.workflow import aujourdhui
 
 # Les pièces que l'on dépose soi-même dans le porte-documents (récépissés et conventions sont produits
 # par le portail et rangés avec leur demande).
@@ -363,8 +364,6 @@ def stocker(
 
 
 def date_du_jour() -> date:
-    from dauphin.services.workflow import aujourdhui  # import tardif : évite un cycle d'import
-
     return aujourdhui()
 
 

@@ -30,7 +30,7 @@ from flask import current_app
 from sqlalchemy import select, update
 from werkzeug.exceptions import NotFound
 
-from dauphin import jobs
+from dauphin import jobs, pdf
 from dauphin.extensions import db
 from dauphin.models import (
     Demande,
@@ -47,15 +47,9 @@ from dauphin.models import (
 from dauphin.policies import Qualite, qualite_pour
 from dauphin.services import courriels, documents, enveloppes
 from dauphin.services.erreurs import Conflit, NonAutorise
-from dauphin.services.workflow import (
-    aujourdhui as aujourdhui_paris,
-)
-from dauphin.services.workflow import (
-    charger_demande_verrouillee,
-    declencher_ligne,
-    en_une_transaction,
-    journaliser,
-)
+from dauphin.services.workflow import aujourdhui as aujourdhui_paris
+from dauphin.services.workflow import declencher_ligne, journaliser
+from dauphin.unite_de_travail import charger_ligne_verrouillee, en_une_transaction
 from workflows import StatutDemande, StatutLigne
 from workflows.budget import format_euros
 from workflows.ligne import SEUIL_CONVENTION
@@ -261,8 +255,6 @@ def enregistrer_acte(ligne_id: int) -> int | None:
     Sans effet si l'acte existe déjà. La ligne est mise à jour sans changer sa version : une page ouverte
     pendant la production reste valable.
     """
-    from dauphin import pdf
-
     ligne = db.session.get(LigneFinancement, ligne_id)
     if ligne is None or ligne.statut not in (L.convention_a_signer, *LIGNE_ENGAGEE):
         return None
@@ -358,22 +350,11 @@ def deposer_convention_signee(
 # --- Numéro d'engagement juridique ----------------------------------------------------------------
 
 
-def _charger_ligne(ligne_id: int, version) -> tuple[Demande, LigneFinancement]:
-    ligne = db.session.get(LigneFinancement, ligne_id)
-    if ligne is None:
-        raise NotFound()
-    demande = charger_demande_verrouillee(ligne.demande_id)
-    db.session.refresh(ligne)
-    if version not in (None, "") and str(ligne.version) != str(version):
-        raise Conflit()
-    return demande, ligne
-
-
 def enregistrer_engagement(ligne_id: int, utilisateur: Utilisateur, numero: str, *, version=None):
     """Le numéro d'engagement juridique de la ligne (saisi ou corrigé), journalisé."""
 
     def operation():
-        demande, ligne = _charger_ligne(ligne_id, version)
+        demande, ligne = charger_ligne_verrouillee(ligne_id, version)
         if not est_instructeur_de(utilisateur, ligne):
             raise NonAutorise("enregistrer_engagement")
         if ligne.statut not in PAYABLE:
@@ -425,7 +406,7 @@ def prevoir_echeance(
     nature = NatureVersement(nature)
 
     def operation():
-        demande, ligne = _charger_ligne(ligne_id, version)
+        demande, ligne = charger_ligne_verrouillee(ligne_id, version)
         qualite = _qualite_financeur(utilisateur, demande, ligne)
         if ligne.statut not in ECHEANCIER_MODIFIABLE:
             raise Conflit(
@@ -470,7 +451,7 @@ def supprimer_echeance(versement_id: int, utilisateur: Utilisateur) -> LigneFina
         versement = db.session.get(Versement, versement_id)
         if versement is None:
             raise NotFound()
-        demande, ligne = _charger_ligne(versement.ligne_id, None)
+        demande, ligne = charger_ligne_verrouillee(versement.ligne_id, None)
         qualite = _qualite_financeur(utilisateur, demande, ligne)
         db.session.refresh(versement)
         if versement.paye:

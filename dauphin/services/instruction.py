@@ -78,8 +78,9 @@ from dauphin.models import (
 )
 from dauphin.policies import Qualite, qualites, voit_instruction
 from dauphin.services import courriels
-from dauphin.services.erreurs import Conflit, NonAutorise
-from dauphin.services.workflow import charger_demande_verrouillee, en_une_transaction, journaliser
+from dauphin.services.erreurs import NonAutorise
+from dauphin.services.workflow import journaliser
+from dauphin.unite_de_travail import charger_ligne_verrouillee, en_une_transaction
 from workflows import StatutDemande, StatutLigne
 from workflows.statuts import STATUTS_DEMANDE_FINAUX
 
@@ -813,13 +814,7 @@ def assigner_gestionnaire(
     """
 
     def operation():
-        ligne = db.session.get(LigneFinancement, ligne_id)
-        if ligne is None:
-            raise NotFound()
-        demande = charger_demande_verrouillee(ligne.demande_id)
-        db.session.refresh(ligne)
-        if version not in (None, "") and str(ligne.version) != str(version):
-            raise Conflit()
+        demande, ligne = charger_ligne_verrouillee(ligne_id, version)
         if not peut_assigner(utilisateur, ligne):
             raise NonAutorise("assigner_gestionnaire")
         gestionnaire = None

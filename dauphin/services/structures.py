@@ -24,7 +24,6 @@ from dauphin.extensions import db
 from dauphin.models.comptes import MembreStructure, RoleStructure, Utilisateur
 from dauphin.models.structures import CompteBancaire, DemandeAcces, FormeJuridique, Invitation, Structure
 from dauphin.models.types import maintenant
-from dauphin.services import courriels
 from dauphin.services.comptes import (
     DUREE_INVITATION,
     ecrire_courriel,
@@ -34,6 +33,7 @@ from dauphin.services.comptes import (
     normaliser_email,
 )
 from dauphin.services.erreurs import Conflit, NonAutorise
+from dauphin.unite_de_travail import charger_verrouille
 
 CHOIX_FORMES = [(forme.value, forme.libelle) for forme in FormeJuridique]
 
@@ -123,13 +123,8 @@ def exiger_administrateur(utilisateur: Utilisateur, structure_id: int) -> tuple[
 def charger_pour_administrateur(utilisateur: Utilisateur, structure_id: int) -> Structure:
     """La structure, verrouillée jusqu'au commit, si l'utilisateur en est l'administrateur.
     404 pour un non-membre, 403 (NonAutorise) pour un membre qui n'est pas administrateur."""
-    structure = db.session.scalar(
-        select(Structure)
-        .where(Structure.id == structure_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    membre = adhesion(utilisateur, structure_id, relire=True) if structure is not None else None
+    structure = charger_verrouille(Structure, structure_id)
+    membre = adhesion(utilisateur, structure_id, relire=True)
     if membre is None:
         raise NotFound()
     if not membre.administrateur:
@@ -205,12 +200,6 @@ def _administrateurs(structure_id: int) -> list[Utilisateur]:
         if comptes:
             return comptes
     return []
-
-
-def _valider() -> None:
-    """Commit, puis envoi des courriels écrits dans la transaction."""
-    db.session.commit()
-    courriels.apres_validation()
 
 
 # --- Inscription ----------------------------------------------------------------------------
@@ -357,8 +346,8 @@ def changer_role(utilisateur: Utilisateur, structure_id: int, membre_id: int, ro
 def retirer_membre(utilisateur: Utilisateur, structure_id: int, membre_id: int) -> MembreStructure:
     """L'administrateur retire un membre ; un membre peut aussi quitter la structure de lui-même.
     L'administrateur ne se retire pas : il transmet d'abord l'administration à un autre membre."""
-    structure = db.session.scalar(select(Structure).where(Structure.id == structure_id).with_for_update())
-    acteur = adhesion(utilisateur, structure_id, relire=True) if structure is not None else None
+    structure = charger_verrouille(Structure, structure_id)
+    acteur = adhesion(utilisateur, structure_id, relire=True)
     if acteur is None:
         raise NotFound()
     membre = _membre(structure_id, membre_id)
@@ -380,7 +369,7 @@ def retirer_membre(utilisateur: Utilisateur, structure_id: int, membre_id: int) 
             "vous a retiré des membres de la structure sur Dauphin. Vous n’avez plus accès à ses demandes.\n",
         )
     db.session.delete(membre)
-    _valider()
+    db.session.commit()
     return membre
 
 
@@ -406,7 +395,7 @@ def transmettre_administration(
             "comptes bancaires et ses membres.\n\n"
             f"{lien_externe('structures.voir', structure_id=structure.id)}\n",
         )
-    _valider()
+    db.session.commit()
     return membre
 
 
@@ -450,7 +439,7 @@ def inviter(utilisateur: Utilisateur, structure_id: int, email: str, role: RoleS
         "Vous vous connecterez avec cette adresse électronique, ou créerez votre compte si vous n’en "
         "avez pas encore. Si vous ne connaissez pas cette structure, ignorez ce message.\n",
     )
-    _valider()
+    db.session.commit()
     return invitation
 
 
@@ -513,7 +502,7 @@ def demander_acces(utilisateur: Utilisateur, siret: str, message: str | None) ->
             f"à rejoindre « {structure.nom} » sur Dauphin.\n{texte_message}\n"
             f"Acceptez (en choisissant son rôle) ou refusez sa demande : {lien}\n",
         )
-    _valider()
+    db.session.commit()
     return demande
 
 
@@ -554,5 +543,5 @@ def traiter_demande_acces(
         sujet = f"Dauphin : votre demande d’accès à {structure.nom}"
     if compte.actif:
         ecrire_courriel(compte.email, sujet, corps)
-    _valider()
+    db.session.commit()
     return demande
