@@ -135,8 +135,7 @@ _MOTIF = "Le budget ne détaille pas les frais de personnel.\nJoignez le dernier
 STRUCTURE_PORTEUSE = "Les membres de la structure porteuse"
 INSTRUCTEURS_SOLLICITES = "Les instructeurs des financeurs sollicités par la demande"
 
-_MESSAGES = [
-    # Demandes : transitions du dossier (services/courriels.py, PAR_DECLENCHEUR)
+_DEMANDES = [  # écrits par les transitions du dossier (services/courriels.py, PAR_DECLENCHEUR)
     Message(
         "demande_transmise",
         STRUCTURE_PORTEUSE,
@@ -180,7 +179,9 @@ _MESSAGES = [
         "À la clôture du comité de pilotage, quand aucun financeur n’a voté de montant pour la demande.",
         _PORTEUR,
     ),
-    # Instruction et comité
+]
+
+_INSTRUCTION = [
     Message(
         "gestionnaire_designe",
         "L’instructeur désigné gestionnaire",
@@ -200,7 +201,9 @@ _MESSAGES = [
             "lien": Chemin("/comites/7"),
         },
     ),
-    # Engagements et paiements
+]
+
+_ENGAGEMENTS = [
     Message(
         "convention_a_signer",
         STRUCTURE_PORTEUSE,
@@ -243,7 +246,9 @@ _MESSAGES = [
             "reste": Decimal("12500"),
         },
     ),
-    # Compte rendu financier
+]
+
+_COMPTES_RENDUS = [
     Message(
         "compte_rendu_a_deposer",
         STRUCTURE_PORTEUSE,
@@ -315,7 +320,9 @@ _MESSAGES = [
             "reponse": "L’exercice 2026 doit être justifié avant tout nouveau calendrier.",
         },
     ),
-    # Comptes
+]
+
+_COMPTES = [
     Message(
         "confirmation_adresse",
         "La personne qui crée son compte",
@@ -345,7 +352,9 @@ _MESSAGES = [
         "Quand son mot de passe change, depuis « Mon compte » ou par le lien de réinitialisation.",
         {"prenom": "Inès", "lien": Chemin("/compte/mot-de-passe/oublie")},
     ),
-    # Structures : membres, invitations, demandes d'accès
+]
+
+_STRUCTURES = [
     Message(
         "invitation_structure",
         "L’adresse invitée",
@@ -418,4 +427,13 @@ _MESSAGES = [
     ),
 ]
 
-CATALOGUE: dict[str, Message] = {message.nom: message for message in _MESSAGES}
+# Par famille, dans l'ordre de la page d'aperçu
+FAMILLES: list[tuple[str, list[Message]]] = [
+    ("Dépôt et décision des demandes", _DEMANDES),
+    ("Instruction et comité de pilotage", _INSTRUCTION),
+    ("Actes et versements", _ENGAGEMENTS),
+    ("Compte rendu financier", _COMPTES_RENDUS),
+    ("Comptes", _COMPTES),
+    ("Structures : membres, invitations, demandes d’accès", _STRUCTURES),
+]
+CATALOGUE: dict[str, Message] = {message.nom: message for _, messages in FAMILLES for message in messages}
