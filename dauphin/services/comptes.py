@@ -215,9 +215,7 @@ def creer_compte(
 
 
 def _ecrire_compte_existant(utilisateur: Utilisateur) -> None:
-    courriels.ecrire_message(
-        "compte_existant", utilisateur.email, prenom=utilisateur.prenom, lien=lien_externe("auth.connexion")
-    )
+    courriels.ecrire_au_compte("compte_existant", utilisateur, lien=lien_externe("auth.connexion"))
 
 
 def _sceau(utilisateur: Utilisateur) -> str:
@@ -233,10 +231,9 @@ def lien_confirmation(utilisateur: Utilisateur) -> str:
 
 
 def _ecrire_confirmation(utilisateur: Utilisateur) -> None:
-    courriels.ecrire_message(
+    courriels.ecrire_au_compte(
         "confirmation_adresse",
-        utilisateur.email,
-        prenom=utilisateur.prenom,
+        utilisateur,
         heures=int(DUREE_CONFIRMATION.total_seconds() // 3600),
         lien=lien_confirmation(utilisateur),
     )
@@ -311,10 +308,9 @@ def demander_reinitialisation(email: str, adresse_ip: str | None = None) -> None
         motif = "compte désactivé"
     else:
         motif = None
-        courriels.ecrire_message(
+        courriels.ecrire_au_compte(
             "reinitialisation_mot_de_passe",
-            utilisateur.email,
-            prenom=utilisateur.prenom,
+            utilisateur,
             duree=libelle_duree_reinitialisation(),
             lien=lien_reinitialisation(utilisateur),
         )
@@ -384,11 +380,8 @@ def changer_mot_de_passe(
 
 
 def _ecrire_mot_de_passe_modifie(utilisateur: Utilisateur) -> None:
-    courriels.ecrire_message(
-        "mot_de_passe_modifie",
-        utilisateur.email,
-        prenom=utilisateur.prenom,
-        lien=lien_externe("comptes.mot_de_passe_oublie"),
+    courriels.ecrire_au_compte(
+        "mot_de_passe_modifie", utilisateur, lien=lien_externe("comptes.mot_de_passe_oublie")
     )
 
 
@@ -477,10 +470,9 @@ def _rattacher(utilisateur: Utilisateur, invitation: Invitation) -> MembreStruct
         if invitation.invite_par_id is not None:
             auteur = db.session.get(Utilisateur, invitation.invite_par_id)
             if auteur is not None and auteur.actif:
-                courriels.ecrire_message(
+                courriels.ecrire_au_compte(
                     "invitation_acceptee",
-                    auteur.email,
-                    prenom=auteur.prenom,
+                    auteur,
                     membre=utilisateur.nom_complet,
                     email=utilisateur.email,
                     structure=invitation.structure.nom,

@@ -48,6 +48,11 @@ def ecrire_message(nom: str, destinataire: str, demande: Demande | None = None, 
     return ecrire(destinataire, rendu.sujet, rendu.texte, demande, corps_html=rendu.html)
 
 
+def ecrire_au_compte(nom: str, compte: Utilisateur, **contexte) -> Courriel:
+    """Le message `nom` à un compte : à son adresse, en l'appelant par son prénom (« Bonjour Inès, »)."""
+    return ecrire_message(nom, compte.email, prenom=compte.prenom, **contexte)
+
+
 def ecrire(
     destinataire: str, sujet: str, corps: str, demande: Demande | None = None, corps_html: str | None = None
 ) -> Courriel:

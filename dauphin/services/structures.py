@@ -372,12 +372,8 @@ def retirer_membre(utilisateur: Utilisateur, structure_id: int, membre_id: int) 
         raise NonAutorise("retirer un membre")
     compte = membre.utilisateur
     if membre.id != acteur.id and compte.actif:
-        courriels.ecrire_message(
-            "membre_retire",
-            compte.email,
-            prenom=compte.prenom,
-            auteur=utilisateur.nom_complet,
-            structure=structure.nom,
+        courriels.ecrire_au_compte(
+            "membre_retire", compte, auteur=utilisateur.nom_complet, structure=structure.nom
         )
     db.session.delete(membre)
     _valider()
@@ -398,10 +394,9 @@ def transmettre_administration(
     db.session.flush()
     membre.administrateur = True
     if membre.utilisateur.actif:
-        courriels.ecrire_message(
+        courriels.ecrire_au_compte(
             "administration_transmise",
-            membre.utilisateur.email,
-            prenom=membre.utilisateur.prenom,
+            membre.utilisateur,
             auteur=utilisateur.nom_complet,
             structure=structure.nom,
             lien=lien_externe("structures.voir", structure_id=structure.id),
@@ -504,10 +499,9 @@ def demander_acces(utilisateur: Utilisateur, siret: str, message: str | None) ->
     db.session.flush()
     lien = lien_externe("structures.traiter_acces", structure_id=structure.id, demande_id=demande.id)
     for administrateur in _administrateurs(structure.id):
-        courriels.ecrire_message(
+        courriels.ecrire_au_compte(
             "demande_acces",
-            administrateur.email,
-            prenom=administrateur.prenom,
+            administrateur,
             demandeur=utilisateur.nom_complet,
             email=utilisateur.email,
             structure=structure.nom,
@@ -541,16 +535,15 @@ def traiter_demande_acces(
         if adhesion(compte, structure_id) is None:
             db.session.add(MembreStructure(utilisateur_id=compte.id, structure_id=structure_id, role=role))
     if compte.actif and accepter:
-        courriels.ecrire_message(
+        courriels.ecrire_au_compte(
             "acces_accepte",
-            compte.email,
-            prenom=compte.prenom,
+            compte,
             auteur=utilisateur.nom_complet,
             structure=structure.nom,
             role=role,
             lien=lien_externe("structures.voir", structure_id=structure.id),
         )
     elif compte.actif:
-        courriels.ecrire_message("acces_refuse", compte.email, prenom=compte.prenom, structure=structure.nom)
+        courriels.ecrire_au_compte("acces_refuse", compte, structure=structure.nom)
     _valider()
     return demande
