@@ -299,12 +299,14 @@ def _prevenir_votants(seance: SeanceComite) -> None:
     )
     lien = f"{current_app.config['BASE_URL']}/comites/{seance.id}"
     for email in emails:
-        courriels.ecrire(
+        courriels.ecrire_message(
+            "vote_comite_ouvert",
             email,
-            f"Comité de pilotage du {_date(seance)} : le vote est ouvert",
-            f"Le vote du comité de pilotage « {seance.contrat.libelle} » ({seance.campagne.libelle}) est "
-            f"ouvert : {len(seance.points)} dossier(s) à l’ordre du jour.\n"
-            f"Votez au nom de votre organisation et, si vous êtes financeur, saisissez vos montants : {lien}",
+            date_seance=seance.date_seance,
+            contrat=seance.contrat.libelle,
+            campagne=seance.campagne.libelle,
+            nombre_points=len(seance.points),
+            lien=lien,
         )
 
 

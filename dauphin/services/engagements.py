@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from flask import current_app
 from sqlalchemy import select, update
 from werkzeug.exceptions import NotFound
 
@@ -172,13 +171,9 @@ def documents_des_lignes(lignes) -> dict[int, Document]:
 # --- Courriels ---------------------------------------------------------------------------------
 
 
-def _lien(demande: Demande) -> str:
-    return f"{current_app.config['BASE_URL']}/dossiers/{demande.id}"
-
-
-def _ecrire_structure(demande: Demande, sujet: str, corps: str) -> None:
+def _ecrire_structure(demande: Demande, message: str, **contexte) -> None:
     for email in courriels._emails_structure(demande):
-        courriels.ecrire(email, sujet, corps, demande)
+        courriels.ecrire_message(message, email, demande, **contexte)
 
 
 def _emails_instructeurs(organisation_id: int) -> list[str]:
@@ -232,24 +227,12 @@ def etablir_acte(
 
     def apres(demande, ligne, qualite):
         jobs.planifier("dauphin.taches.generer_acte", ligne.id)
-        montant = format_euros(ligne.montant_vote)
-        financeur = ligne.organisation.nom
-        if ligne.convention_requise:
-            _ecrire_structure(
-                demande,
-                f"Demande {demande.numero} : convention à signer ({financeur})",
-                f"{financeur} vous attribue {montant} pour « {demande.titre} ». Au-delà de 23 000 € par an, "
-                "une convention écrite est obligatoire : téléchargez-la dans votre dossier, faites-la signer "
-                "par le représentant légal de la structure, puis déposez-la signée dans le dossier.\n"
-                f"{_lien(demande)}",
-            )
-        else:
-            _ecrire_structure(
-                demande,
-                f"Demande {demande.numero} : notification de subvention ({financeur})",
-                f"{financeur} vous notifie une subvention de {montant} pour « {demande.titre} ». "
-                f"Le courrier de notification est dans votre dossier :\n{_lien(demande)}",
-            )
+        _ecrire_structure(
+            demande,
+            "convention_a_signer" if ligne.convention_requise else "notification_subvention",
+            financeur=ligne.organisation.nom,
+            montant=ligne.montant_vote,
+        )
 
     declencheur = "etablir_convention" if convention else "notifier"
     return declencher_ligne(ligne_id, declencheur, utilisateur, version=version, avant=avant, apres=apres)
@@ -328,21 +311,16 @@ def deposer_convention_signee(
         ligne.convention_document_id = document.id
 
     def apres(demande, ligne, qualite):
-        financeur = ligne.organisation.nom
         _ecrire_structure(
             demande,
-            f"Demande {demande.numero} : convention signée enregistrée ({financeur})",
-            f"La convention signée avec {financeur} pour « {demande.titre} » est enregistrée : la subvention "
-            f"de {format_euros(ligne.montant_vote)} est engagée.\n{_lien(demande)}",
+            "convention_signee_enregistree",
+            financeur=ligne.organisation.nom,
+            montant=ligne.montant_vote,
         )
         if qualite.role != "instructeur":
             for email in _emails_instructeurs(ligne.organisation_id):
-                courriels.ecrire(
-                    email,
-                    f"Demande {demande.numero} : convention signée déposée par la structure",
-                    f"{demande.structure.nom} a déposé la convention signée de « {demande.titre} ». "
-                    f"La ligne est engagée : enregistrez le numéro d’engagement juridique.\n{_lien(demande)}",
-                    demande,
+                courriels.ecrire_message(
+                    "convention_signee_deposee", email, demande, structure=demande.structure.nom
                 )
 
     try:
@@ -546,16 +524,17 @@ def enregistrer_paiement(
         versement.reference = reference
         versement.enregistre_par_id = utilisateur.id
         versement.enregistre_le = maintenant()
-        financeur = ligne.organisation.nom
-        reste = (ligne.montant_vote or 0) - ligne.montant_verse
         _ecrire_structure(
             demande,
-            f"Demande {demande.numero} : versement de {format_euros(montant)} ({financeur})",
-            f"{financeur} a versé {format_euros(montant)} le {verse_le:%d/%m/%Y} "
-            f"({versement.nature.libelle.lower()}, référence {reference}) pour « {demande.titre} ».\n"
-            f"Total versé : {format_euros(ligne.montant_verse)} sur {format_euros(ligne.montant_vote)} "
-            "votés ; "
-            f"reste à verser : {format_euros(reste)}.\n{_lien(demande)}",
+            "versement_enregistre",
+            financeur=ligne.organisation.nom,
+            nature=versement.nature,
+            montant=montant,
+            verse_le=verse_le,
+            reference=reference,
+            total_verse=ligne.montant_verse,
+            montant_vote=ligne.montant_vote,
+            reste=(ligne.montant_vote or 0) - ligne.montant_verse,
         )
 
     commentaire = (

@@ -34,7 +34,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import (
     ARRAY,
@@ -852,13 +851,12 @@ def assigner_gestionnaire(
             commentaire,
         )
         if gestionnaire is not None and gestionnaire.id != utilisateur.id:
-            courriels.ecrire(
+            courriels.ecrire_message(
+                "gestionnaire_designe",
                 gestionnaire.email,
-                f"Dossier {demande.numero} : vous en êtes gestionnaire",
-                f"{utilisateur.nom_complet} vous a désigné gestionnaire du dossier {demande.numero} "
-                f"« {demande.titre} » pour {ligne.organisation.nom}.\n"
-                f"Dossier : {current_app.config['BASE_URL']}/dossiers/{demande.id}",
                 demande,
+                auteur=utilisateur.nom_complet,
+                financeur=ligne.organisation.nom,
             )
         return ligne
 
