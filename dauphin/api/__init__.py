@@ -210,9 +210,7 @@ def lire_demande(demande_id: int):
     financement (avis compris), l’historique complet, les notes partagées et les notes privées de
     l’organisation (jamais celles d’une autre). Hors périmètre : 404, sans révéler l’existence."""
     demande = service.demande_visible(g.jeton, demande_id)
-    return _Avec(
-        demande, journal=service.journal(demande), notes=service.notes(demande, g.jeton)
-    )
+    return _Avec(demande, journal=service.journal(demande), notes=service.notes(demande, g.jeton))
 
 
 class _Avec:

@@ -201,9 +201,7 @@ def revoquer_jeton(jeton_id: int, utilisateur: Utilisateur) -> JetonApi:
 def jetons_visibles(utilisateur: Utilisateur, organisation_id: int | None, *, page: int, par_page: int):
     """Les jetons des organisations que l'utilisateur gère, du plus récent au plus ancien, paginés en SQL."""
     requete = select(JetonApi).where(
-        JetonApi.organisation_id.in_(
-            select(Organisation.id).where(GERER_JETONS.portee(utilisateur))
-        )
+        JetonApi.organisation_id.in_(select(Organisation.id).where(GERER_JETONS.portee(utilisateur)))
     )
     if organisation_id is not None:
         requete = requete.where(JetonApi.organisation_id == organisation_id)
