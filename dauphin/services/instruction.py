@@ -85,7 +85,7 @@ from dauphin.policies import (
     voit_instruction,
 )
 from dauphin.services import courriels
-from dauphin.services.erreurs import Conflit, NonAutorise
+from dauphin.services.erreurs import Conflit, NonAutorise, Refus
 from dauphin.services.workflow import charger_demande_verrouillee, en_une_transaction, journaliser
 from workflows import StatutDemande, StatutLigne
 from workflows.statuts import STATUTS_DEMANDE_FINAUX
@@ -756,10 +756,6 @@ def instructeurs(organisation_ids) -> dict[int, list[Utilisateur]]:
     return resultat
 
 
-class GestionnaireInvalide(ValueError):
-    """Le gestionnaire choisi n'est pas un instructeur actif du financeur."""
-
-
 def assigner_gestionnaire(
     ligne_id: int, gestionnaire_id: int | None, utilisateur: Utilisateur, *, version: int | str | None = None
 ) -> LigneFinancement:
@@ -791,7 +787,7 @@ def assigner_gestionnaire(
                 None,
             )
             if gestionnaire is None:
-                raise GestionnaireInvalide("Choisissez un instructeur de votre organisation.")
+                raise Refus("Choisissez un instructeur de votre organisation.", "gestionnaire_id")
         if ligne.gestionnaire_id == gestionnaire_id:
             return ligne  # rien ne change : ni écriture ni journal
         ligne.gestionnaire_id = gestionnaire_id
@@ -869,7 +865,7 @@ def ajouter_note(
         raise NonAutorise("ajouter_note")
     texte = (texte or "").strip()
     if not texte:
-        raise ValueError("Écrivez le texte de la note.")
+        raise Refus("Écrivez le texte de la note.", "texte")
     note = Note(
         demande_id=demande.id,
         organisation_id=organisation_id,
