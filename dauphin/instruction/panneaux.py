@@ -40,10 +40,11 @@ def note_form(organisations) -> NoteForm:
 
 
 def _panneau(ligne: LigneFinancement, demande: Demande, equipe) -> Panneau:
-    """Les actions que l'utilisateur peut faire maintenant sur la ligne de son financeur, et leurs formulaires."""
+    """Les actions que l'utilisateur peut faire maintenant sur la ligne de son financeur, avec leurs
+    formulaires."""
     panneau = Panneau(ligne)
     for action in ACTIONS_LIGNE.values():
-        if autorisee(action, current_user, demande, ligne) and possible(action, demande, ligne):
+        if _proposee(action, demande, ligne):
             form = formulaire(action, ligne.id, ligne.version, equipe)
             if action.slug == "gestionnaire":
                 form.gestionnaire_id.data = ligne.gestionnaire_id or 0
@@ -52,14 +53,15 @@ def _panneau(ligne: LigneFinancement, demande: Demande, equipe) -> Panneau:
     return panneau
 
 
+def _proposee(action, demande: Demande, ligne: LigneFinancement | None = None) -> bool:
+    """Une action n'est proposée que si l'utilisateur a le droit de la faire et qu'elle est possible."""
+    return autorisee(action, current_user, demande, ligne) and possible(action, demande, ligne)
+
+
 def contexte_dossier(demande: Demande) -> dict:
     lignes = [ligne for ligne in demande.lignes_financement if INSTRUIRE_LIGNE.permet(current_user, ligne)]
     equipes = service.instructeurs({ligne.organisation_id for ligne in lignes}) if lignes else {}
-    actions_dossier = [
-        action
-        for action in ACTIONS_DEMANDE.values()
-        if autorisee(action, current_user, demande, None) and possible(action, demande, None)
-    ]
+    actions_dossier = [a for a in ACTIONS_DEMANDE.values() if _proposee(a, demande)]
     organisations = service.organisations_pour_notes(current_user, demande)
     return {
         "panneaux": [_panneau(ligne, demande, equipes.get(ligne.organisation_id)) for ligne in lignes],
