@@ -78,34 +78,22 @@ def pilote(qui, contrat_id: int) -> bool:
     return contrat_id in acteur_de(qui).contrats_pilotes
 
 
-class VoirSeance(Regle):
-    """Une séance du comité de pilotage : qui voit son contrat."""
+class VoirParSonContrat(Regle):
+    """Un objet rattaché à un contrat (`objet.contrat`, colonne `contrat_id`) : qui voit son contrat."""
 
-    modele = SeanceComite
+    def __init__(self, modele: type, description: str):
+        self.modele, self.description = modele, description
+        super().__init__()
 
-    def predicat(self, acteur: Acteur, seance: SeanceComite) -> bool:
-        return VOIR_CONTRAT.predicat(acteur, seance.contrat)
-
-    def clause(self, acteur: Acteur) -> ColumnElement[bool]:
-        return VOIR_CONTRAT.sur(acteur, SeanceComite.contrat_id)
-
-
-VOIR_SEANCE = VoirSeance()
-
-
-class VoirProgrammation(Regle):
-    """La programmation d'une campagne (et ses exports) : qui voit son contrat."""
-
-    modele = Campagne
-
-    def predicat(self, acteur: Acteur, campagne: Campagne) -> bool:
-        return VOIR_CONTRAT.predicat(acteur, campagne.contrat)
+    def predicat(self, acteur: Acteur, objet) -> bool:
+        return VOIR_CONTRAT.predicat(acteur, objet.contrat)
 
     def clause(self, acteur: Acteur) -> ColumnElement[bool]:
-        return VOIR_CONTRAT.sur(acteur, Campagne.contrat_id)
+        return VOIR_CONTRAT.sur(acteur, self.modele.contrat_id)
 
 
-VOIR_PROGRAMMATION = VoirProgrammation()
+VOIR_SEANCE = VoirParSonContrat(SeanceComite, "Une séance du comité de pilotage.")
+VOIR_PROGRAMMATION = VoirParSonContrat(Campagne, "La programmation d'une campagne (et ses exports).")
 
 
 class VoirEnveloppe(Regle):
