@@ -43,7 +43,7 @@ from dauphin.models import (
     Versement,
     maintenant,
 )
-from dauphin.policies import Qualite, qualite_pour
+from dauphin.policies import INSTRUIRE_LIGNE, Qualite, qualite_pour
 from dauphin.services import courriels, documents, enveloppes
 from dauphin.services.erreurs import Conflit, NonAutorise
 from dauphin.services.workflow import (
@@ -103,13 +103,6 @@ def convention_requise(ligne: LigneFinancement) -> bool:
     return ligne.convention_requise or cumul_vote(ligne) > SEUIL_CONVENTION
 
 
-def est_instructeur_de(utilisateur: Utilisateur, ligne: LigneFinancement) -> bool:
-    return any(
-        a.organisation_id == ligne.organisation_id and a.role == RoleOrganisation.instructeur
-        for a in utilisateur.adhesions_organisations
-    )
-
-
 def peut_etablir_acte(ligne: LigneFinancement) -> bool:
     return (
         ligne.statut == L.votee and ligne.demande.statut in DOSSIER_DECIDE and (ligne.montant_vote or 0) > 0
@@ -124,7 +117,7 @@ def peut_deposer_convention(utilisateur: Utilisateur, ligne: LigneFinancement) -
 
 
 def peut_saisir_engagement(utilisateur: Utilisateur, ligne: LigneFinancement) -> bool:
-    return ligne.statut in PAYABLE and est_instructeur_de(utilisateur, ligne)
+    return ligne.statut in PAYABLE and INSTRUIRE_LIGNE.permet(utilisateur, ligne)
 
 
 def echeanciers(ligne_ids) -> dict[int, list[Versement]]:
@@ -275,7 +268,7 @@ def relancer_acte(ligne_id: int, utilisateur: Utilisateur) -> None:
     ligne = db.session.get(LigneFinancement, ligne_id)
     if ligne is None:
         raise NotFound()
-    if not est_instructeur_de(utilisateur, ligne):
+    if not INSTRUIRE_LIGNE.permet(utilisateur, ligne):
         raise NonAutorise("relancer_acte")
     if ligne.acte_document_id is None and ligne.statut in (L.convention_a_signer, *LIGNE_ENGAGEE):
         jobs.lancer("dauphin.taches.generer_acte", ligne.id)
@@ -352,7 +345,7 @@ def enregistrer_engagement(ligne_id: int, utilisateur: Utilisateur, numero: str,
 
     def operation():
         demande, ligne = _charger_ligne(ligne_id, version)
-        if not est_instructeur_de(utilisateur, ligne):
+        if not INSTRUIRE_LIGNE.permet(utilisateur, ligne):
             raise NonAutorise("enregistrer_engagement")
         if ligne.statut not in PAYABLE:
             raise Conflit(
