@@ -3,7 +3,8 @@
 - `en_une_transaction(operation)` : tout ou rien ; une écriture concurrente devient un `Conflit`.
 - `charger_verrouille`, `charger_demande_verrouillee`, `charger_dans_le_dossier`, `charger_ligne_verrouillee`
   et `verifier_version` : relire sous verrou ce qu'on va modifier, et ne jamais écraser ce que l'usager n'a
-  pas vu (la version qu'il avait sous les yeux, champ caché du formulaire).
+  pas vu (la version qu'il avait sous les yeux, champ caché du formulaire ; `version_perimee` : la règle,
+  que `dauphin.vues` applique aussi avant d'appeler le service).
 - `apres_commit(fonction, valeur)` : ce que la transaction en cours laisse à faire après son commit — les
   courriels écrits par `courriels.ecrire`, les tâches de `jobs.planifier`. La session le fait elle-même à
   chaque commit réussi (`extensions.Session.commit`) et l'oublie si la transaction est annulée : aucun
@@ -51,11 +52,17 @@ def en_une_transaction(operation):
 # --- Lire sous verrou ----------------------------------------------------------------------------
 
 
+def version_perimee(actuelle, lue: int | str | None, *, exigee=False) -> bool:
+    """`lue` : la version que l'usager avait sous les yeux (champ caché du formulaire). Vide, il n'y a rien
+    à comparer — sauf si elle est `exigee` : l'usager n'a alors vu aucune version, l'objet est plus récent
+    que sa page."""
+    vide = lue in (None, "")
+    return (exigee and vide) or (not vide and str(actuelle) != str(lue))
+
+
 def verifier_version(objet, version: int | str | None, message: str | None = None, *, exigee=False) -> None:
-    """`version` : celle que l'usager avait sous les yeux. Vide, il n'y a rien à comparer — sauf si elle
-    est `exigee` : l'usager n'a alors vu aucune version, l'objet est plus récent que sa page."""
-    vide = version in (None, "")
-    if (exigee and vide) or (not vide and str(objet.version) != str(version)):
+    """`Conflit` si `version` n'est plus celle de l'objet (voir `version_perimee`)."""
+    if version_perimee(objet.version, version, exigee=exigee):
         raise Conflit(message)
 
 

@@ -399,7 +399,7 @@ def test_retard_signale_au_financeur_et_sur_le_tableau_de_bord(db, passe, client
     assert "Compte rendu en retard" not in html(client.get("/instruction/"))
 
 
-def test_report_des_dates_accepte_recalcule_l_echeance(db, passe, client, connexion):
+def test_report_des_dates_accepte_recalcule_l_echeance(app, db, passe, client, connexion):
     demande = a_justifier(db, passe)
     connexion.en_tant_que(passe.signataire)
     url = f"/comptes-rendus/{demande.id}/report"
@@ -424,6 +424,13 @@ def test_report_des_dates_accepte_recalcule_l_echeance(db, passe, client, connex
         },
     )
     assert reponse.status_code == 302
+    demande_de_report = db.session.scalar(
+        select(Courriel).where(
+            Courriel.destinataire == passe.instructeur_commune.email, Courriel.sujet.contains("report")
+        )
+    )
+    assert demande_de_report.sujet == f"Demande {demande.numero} : report des dates de l’action demandé"
+    assert f"au {fin:%d/%m/%Y}.\nMotif : Travaux dans la salle\n" in demande_de_report.corps
     connexion.deconnexion()
     connexion.en_tant_que(passe.instructeur_commune)
     report = comptes_rendus.reports(demande)[0]
@@ -437,6 +444,16 @@ def test_report_des_dates_accepte_recalcule_l_echeance(db, passe, client, connex
     demande = recharger(db, demande.id)
     assert demande.date_fin == fin
     assert demande.compte_rendu.echeance == date(demande.exercice + 2, 6, 30)
+    reponse_au_porteur = db.session.scalar(
+        select(Courriel).where(
+            Courriel.destinataire == passe.signataire.email, Courriel.sujet.contains("report des dates")
+        )
+    )
+    assert reponse_au_porteur.sujet == f"Demande {demande.numero} : report des dates accepté"
+    assert (
+        f"accepté ; compte rendu dû le {demande.compte_rendu.echeance:%d/%m/%Y}.\n"
+        f"{app.config['BASE_URL']}/dossiers/{demande.id}" in reponse_au_porteur.corps
+    )
     assert (
         db.session.scalar(
             select(EvenementJournal).where(EvenementJournal.declencheur == "accepter_report_dates")

@@ -230,8 +230,13 @@ def test_smtp_en_panne_la_transition_passe_et_le_courriel_part_au_retour_du_serv
     message = recus[("signataire@test.fr",)]
     assert message["Subject"] == f"Demande {transmise.numero} transmise"
     assert message["To"] == "signataire@test.fr"
-    corps = message.get_content()
-    assert f"sous le numéro {transmise.numero}" in corps and f"/dossiers/{demande.id}" in corps
+    # multipart/alternative : la version texte et la version HTML du gabarit, qui disent la même chose
+    assert message.get_content_type() == "multipart/alternative"
+    version_texte, version_html = (message.get_body((sorte,)).get_content() for sorte in ("plain", "html"))
+    lien = f"{app.config['BASE_URL']}/dossiers/{demande.id}"
+    assert f"sous le numéro {transmise.numero}" in version_texte and f"Suivez-la sur {lien}" in version_texte
+    assert f"sous le numéro {transmise.numero}" in version_html and f'<a href="{lien}"' in version_html
+    assert version_html.startswith("<!DOCTYPE html>") and "République<br>Française" in version_html
     assert all(mail_from == "ne-pas-repondre@dauphin.localhost" for mail_from, _, _ in boite.recus)
 
     envoyes = courriels_de(db, demande.id)

@@ -20,7 +20,7 @@ from dauphin.engagements.panneaux import (
 )
 from dauphin.extensions import db
 from dauphin.models import LigneFinancement, Versement
-from dauphin.policies import peut_voir_demande, qualite_pour
+from dauphin.policies import INSTRUIRE_LIGNE, peut_voir_demande, qualite_pour
 from dauphin.services import documents
 from dauphin.services import engagements as service
 from dauphin.services.erreurs import Conflit
@@ -96,7 +96,7 @@ def _apres_conflit(form, ligne, erreur: Conflit) -> str:
 @login_required
 def acte(ligne_id: int):
     ligne = _ligne_visible(ligne_id)
-    if not service.est_instructeur_de(current_user, ligne):
+    if not INSTRUIRE_LIGNE.permet(current_user, ligne):
         abort(403)
     convention = service.convention_requise(ligne)
     titre = "Établir la convention" if convention else "Établir la notification"
@@ -202,7 +202,7 @@ def convention_signee(ligne_id: int):
 @login_required
 def engagement(ligne_id: int):
     ligne = _ligne_visible(ligne_id)
-    if not service.est_instructeur_de(current_user, ligne):
+    if not INSTRUIRE_LIGNE.permet(current_user, ligne):
         abort(403)
     form = formulaire_engagement(ligne)
     conflit, code = _perimee(form, ligne), 200

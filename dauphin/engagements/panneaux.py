@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from flask_login import current_user
 
 from dauphin.models import Demande, Document, LigneFinancement, Versement
-from dauphin.policies import voit_instruction
+from dauphin.policies import INSTRUIRE_LIGNE, voit_instruction
 from dauphin.services import engagements as service
 from forms.engagements import (
     ActeForm,
@@ -108,7 +108,7 @@ def contexte_engagements(demande: Demande) -> dict:
             service.totaux(ligne, echeances[ligne.id]),
             acte=pieces.get(ligne.acte_document_id),
             convention_signee=pieces.get(ligne.convention_document_id),
-            financeur=service.est_instructeur_de(utilisateur, ligne),
+            financeur=INSTRUIRE_LIGNE.permet(utilisateur, ligne),
         )
         if bloc.peut_etablir_acte:
             bloc.convention_a_venir = service.convention_requise(ligne)

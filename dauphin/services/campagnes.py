@@ -37,6 +37,7 @@ from dauphin.models import (
     TypePiece,
     Utilisateur,
 )
+from dauphin.policies import pilote
 from dauphin.services import audit
 from dauphin.unite_de_travail import charger_verrouille, en_une_transaction, verifier_version
 from workflows.budget import format_euros
@@ -87,10 +88,6 @@ class CampagneRefusee(Exception):
 
 def contrats_pilotes(utilisateur: Utilisateur) -> list[ContratDeVille]:
     return sorted((p.contrat for p in utilisateur.pilotages), key=lambda c: c.code)
-
-
-def pilote(utilisateur: Utilisateur, contrat_id: int) -> bool:
-    return any(p.contrat_id == contrat_id for p in utilisateur.pilotages)
 
 
 def charger_pour_pilote(utilisateur: Utilisateur, campagne_id: int) -> Campagne:

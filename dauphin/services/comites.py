@@ -34,14 +34,13 @@ from dauphin.models import (
     PartenaireContrat,
     Pilotage,
     PointOrdreDuJour,
-    RoleOrganisation,
     SeanceComite,
     StatutSeance,
     Utilisateur,
     VoteComite,
     maintenant,
 )
-from dauphin.policies import Qualite
+from dauphin.policies import INSTRUIRE_LIGNE, VOIR_SEANCE, Qualite, pilote
 from dauphin.services import courriels, enveloppes
 from dauphin.services.erreurs import Conflit
 from dauphin.services.workflow import aujourdhui, declencher_ligne_verrouillee, deriver, journaliser
@@ -73,10 +72,6 @@ class ComiteInvalide(ValueError):
 # --- Qui voit, qui agit -----------------------------------------------------------------------
 
 
-def contrats_pilotes(utilisateur: Utilisateur) -> set[int]:
-    return {p.contrat_id for p in utilisateur.pilotages}
-
-
 def organisations_votantes(utilisateur: Utilisateur, contrat_id: int) -> list[int]:
     """Les organisations partenaires du contrat au nom desquelles l'utilisateur vote (il en est membre)."""
     membre_de = {a.organisation_id for a in utilisateur.adhesions_organisations}
@@ -94,42 +89,14 @@ def organisations_votantes(utilisateur: Utilisateur, contrat_id: int) -> list[in
     )
 
 
-def organisations_financeuses(utilisateur: Utilisateur) -> set[int]:
-    """Les organisations dont l'utilisateur est instructeur : il saisit le montant de leurs lignes."""
-    return {
-        a.organisation_id
-        for a in utilisateur.adhesions_organisations
-        if a.role == RoleOrganisation.instructeur
-    }
-
-
-def peut_voir(utilisateur: Utilisateur, seance: SeanceComite) -> bool:
-    return (
-        utilisateur.administrateur_national
-        or seance.contrat_id in contrats_pilotes(utilisateur)
-        or bool(organisations_votantes(utilisateur, seance.contrat_id))
-    )
-
-
-def est_pilote(utilisateur: Utilisateur, seance: SeanceComite) -> bool:
-    return seance.contrat_id in contrats_pilotes(utilisateur)
-
-
 def seances_visibles(utilisateur: Utilisateur):
     """Requête des séances que l'utilisateur voit : celles des contrats qu'il pilote ou dont une de ses
     organisations est partenaire (toutes pour l'administration nationale)."""
-    requete = select(SeanceComite).options(
-        selectinload(SeanceComite.contrat), selectinload(SeanceComite.campagne)
+    return (
+        VOIR_SEANCE.visibles(utilisateur)
+        .options(selectinload(SeanceComite.contrat), selectinload(SeanceComite.campagne))
+        .order_by(SeanceComite.date_seance.desc(), SeanceComite.id.desc())
     )
-    if not utilisateur.administrateur_national:
-        membre_de = [a.organisation_id for a in utilisateur.adhesions_organisations]
-        contrats = select(PartenaireContrat.contrat_id).where(
-            PartenaireContrat.organisation_id.in_(membre_de)
-        )
-        requete = requete.where(
-            SeanceComite.contrat_id.in_(contrats_pilotes(utilisateur)) | SeanceComite.contrat_id.in_(contrats)
-        )
-    return requete.order_by(SeanceComite.date_seance.desc(), SeanceComite.id.desc())
 
 
 def charger(seance_id: int) -> SeanceComite:
@@ -198,7 +165,7 @@ def creer_seance(
     utilisateur: Utilisateur, campagne_id: int, date_seance: date, lieu: str | None
 ) -> SeanceComite:
     campagne = db.session.get(Campagne, campagne_id)
-    if campagne is None or campagne.contrat_id not in contrats_pilotes(utilisateur):
+    if campagne is None or not pilote(utilisateur, campagne.contrat_id):
         raise ComiteInvalide("Choisissez une campagne d’un contrat que vous pilotez.", "campagne_id")
     seance = SeanceComite(
         contrat_id=campagne.contrat_id,
@@ -293,12 +260,14 @@ def _prevenir_votants(seance: SeanceComite) -> None:
     )
     lien = f"{current_app.config['BASE_URL']}/comites/{seance.id}"
     for email in emails:
-        courriels.ecrire(
+        courriels.ecrire_message(
+            "vote_comite_ouvert",
             email,
-            f"Comité de pilotage du {_date(seance)} : le vote est ouvert",
-            f"Le vote du comité de pilotage « {seance.contrat.libelle} » ({seance.campagne.libelle}) est "
-            f"ouvert : {len(seance.points)} dossier(s) à l’ordre du jour.\n"
-            f"Votez au nom de votre organisation et, si vous êtes financeur, saisissez vos montants : {lien}",
+            date_seance=seance.date_seance,
+            contrat=seance.contrat.libelle,
+            campagne=seance.campagne.libelle,
+            nombre_points=len(seance.points),
+            lien=lien,
         )
 
 
@@ -414,7 +383,7 @@ def saisir_montant(
             raise NotFound()
         seance = _verrouiller(point.seance_id, None)
         _exiger_statut(seance, StatutSeance.vote_ouvert)
-        if ligne.organisation_id not in organisations_financeuses(utilisateur):
+        if not INSTRUIRE_LIGNE.permet(utilisateur, ligne):
             raise ComiteInvalide(
                 "Seul un instructeur de ce financeur saisit le montant de sa ligne.", "montant"
             )

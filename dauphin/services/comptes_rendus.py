@@ -60,10 +60,6 @@ def seuil(demande: Demande) -> Decimal:
     return demande.campagne.seuil_ecart_pourcentage or SEUIL_PAR_DEFAUT
 
 
-def _lien(demande: Demande, chemin: str = "") -> str:
-    return f"{current_app.config['BASE_URL']}/dossiers/{demande.id}{chemin}"
-
-
 def _lien_formulaire(demande: Demande) -> str:
     return f"{current_app.config['BASE_URL']}/comptes-rendus/{demande.id}"
 
@@ -112,24 +108,18 @@ def apres_transition(demande: Demande, declencheur: str, utilisateur: Utilisateu
     if declencheur == "cloturer_exercice":
         compte_rendu = ouvrir(demande)
         for email in courriels._emails_structure(demande):
-            courriels.ecrire(
+            courriels.ecrire_message(
+                "compte_rendu_a_deposer",
                 email,
-                f"Demande {demande.numero} : compte rendu financier à déposer",
-                f"L’exercice de l’action « {demande.titre} » est clos. Déposez son compte rendu financier "
-                f"avant le {compte_rendu.echeance:%d/%m/%Y} : {_lien_formulaire(demande)}",
                 demande,
+                echeance=compte_rendu.echeance,
+                lien=_lien_formulaire(demande),
             )
     elif declencheur == "deposer_justification":
         demande.compte_rendu.depose_le = maintenant()
         demande.compte_rendu.depose_par_id = utilisateur.id if utilisateur else None
         for email in courriels._emails_instructeurs(demande):
-            courriels.ecrire(
-                email,
-                f"Demande {demande.numero} : compte rendu financier déposé",
-                f"Le porteur a déposé le compte rendu financier de « {demande.titre} ». "
-                f"Validez-le pour votre ligne ou renvoyez-le avec un message : {_lien(demande)}",
-                demande,
-            )
+            courriels.ecrire_message("compte_rendu_depose", email, demande)
     elif declencheur == "retourner_justification":
         # Le porteur va modifier le compte rendu : les validations déjà données portaient sur l'ancien.
         # Une ligne déjà soldée garde la sienne (le solde a été payé sur cette base).
@@ -261,23 +251,7 @@ def _ecrire_rappel(demande_id: int, nature: NatureRappel) -> None:
     demande = db.session.get(Demande, demande_id)
     compte_rendu = demande.compte_rendu
     destinataires = courriels._emails_structure(demande)
-    if nature is NatureRappel.avant:
-        sujet = (
-            f"Demande {demande.numero} : compte rendu financier attendu avant le "
-            f"{compte_rendu.echeance:%d/%m/%Y}"
-        )
-        corps = (
-            f"Le compte rendu financier de « {demande.titre} » est attendu avant le "
-            f"{compte_rendu.echeance:%d/%m/%Y}. Remplissez-le et faites-le attester : "
-            f"{_lien_formulaire(demande)}"
-        )
-    else:
-        sujet = f"Demande {demande.numero} : compte rendu financier en retard"
-        corps = (
-            f"Le compte rendu financier de « {demande.titre} » était attendu le "
-            f"{compte_rendu.echeance:%d/%m/%Y}. Tant qu’il manque, vos nouvelles demandes à ces "
-            f"financeurs leur sont signalées. Déposez-le : {_lien_formulaire(demande)}"
-        )
+    message = "rappel_compte_rendu" if nature is NatureRappel.avant else "compte_rendu_en_retard"
     db.session.add(
         RappelCompteRendu(
             demande_id=demande.id,
@@ -287,7 +261,9 @@ def _ecrire_rappel(demande_id: int, nature: NatureRappel) -> None:
         )
     )
     for email in destinataires:
-        courriels.ecrire(email, sujet, corps, demande)
+        courriels.ecrire_message(
+            message, email, demande, echeance=compte_rendu.echeance, lien=_lien_formulaire(demande)
+        )
 
 
 # --- Retards ------------------------------------------------------------------------------------------
@@ -543,12 +519,13 @@ def demander_report(
             f"Du {date_debut:%d/%m/%Y} au {date_fin:%d/%m/%Y} : {motif.strip()}",
         )
         for email in courriels._emails_instructeurs(demande):
-            courriels.ecrire(
+            courriels.ecrire_message(
+                "report_dates_demande",
                 email,
-                f"Demande {demande.numero} : report des dates de l’action demandé",
-                f"Le porteur demande à décaler l’action « {demande.titre} » du {date_debut:%d/%m/%Y} au "
-                f"{date_fin:%d/%m/%Y}.\nMotif : {motif.strip()}\nRépondez sur {_lien(demande)}",
                 demande,
+                date_debut=date_debut,
+                date_fin=date_fin,
+                motif=motif.strip(),
             )
         return report
 
@@ -602,12 +579,14 @@ def decider_report(
             commentaire,
         )
         for email in courriels._emails_structure(demande):
-            courriels.ecrire(
+            courriels.ecrire_message(
+                "report_dates_accepte" if accepte else "report_dates_refuse",
                 email,
-                f"Demande {demande.numero} : report des dates {'accepté' if accepte else 'refusé'}",
-                f"{commentaire}.\n{('Message du financeur : ' + report.reponse) if report.reponse else ''}\n"
-                f"{_lien(demande)}",
                 demande,
+                date_debut=report.date_debut,
+                date_fin=report.date_fin,
+                echeance=demande.compte_rendu.echeance,
+                reponse=report.reponse,
             )
         return report
 

@@ -30,7 +30,7 @@ from dauphin.models import (
     TypePiece,
     Utilisateur,
 )
-from dauphin.policies import est_membre
+from dauphin.policies import est_membre, qualite_pour
 from dauphin.services import documents as porte_documents
 from dauphin.services.erreurs import Conflit, NonAutorise
 from dauphin.services.workflow import aujourdhui
@@ -286,8 +286,6 @@ class ProchaineAction:
 
 def prochaine_action(demande: Demande, utilisateur: Utilisateur) -> ProchaineAction | None:
     """Ce que la demande attend maintenant, et de qui : affiché dans le tableau de bord du porteur."""
-    from dauphin.policies import qualite_pour
-
     s = demande.statut
     if s == StatutDemande.brouillon:
         return ProchaineAction("Compléter puis soumettre la demande", "demandes.etape", "recapitulatif")

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from flask import current_app
 from sqlalchemy import select, update
 from werkzeug.exceptions import NotFound
 
@@ -44,7 +43,7 @@ from dauphin.models import (
     Versement,
     maintenant,
 )
-from dauphin.policies import Qualite, qualite_pour
+from dauphin.policies import INSTRUIRE_LIGNE, Qualite, qualite_pour
 from dauphin.services import courriels, documents, enveloppes
 from dauphin.services.erreurs import Conflit, NonAutorise
 from dauphin.services.workflow import aujourdhui as aujourdhui_paris
@@ -98,13 +97,6 @@ def convention_requise(ligne: LigneFinancement) -> bool:
     return ligne.convention_requise or cumul_vote(ligne) > SEUIL_CONVENTION
 
 
-def est_instructeur_de(utilisateur: Utilisateur, ligne: LigneFinancement) -> bool:
-    return any(
-        a.organisation_id == ligne.organisation_id and a.role == RoleOrganisation.instructeur
-        for a in utilisateur.adhesions_organisations
-    )
-
-
 def peut_etablir_acte(ligne: LigneFinancement) -> bool:
     return (
         ligne.statut == L.votee and ligne.demande.statut in DOSSIER_DECIDE and (ligne.montant_vote or 0) > 0
@@ -119,7 +111,7 @@ def peut_deposer_convention(utilisateur: Utilisateur, ligne: LigneFinancement) -
 
 
 def peut_saisir_engagement(utilisateur: Utilisateur, ligne: LigneFinancement) -> bool:
-    return ligne.statut in PAYABLE and est_instructeur_de(utilisateur, ligne)
+    return ligne.statut in PAYABLE and INSTRUIRE_LIGNE.permet(utilisateur, ligne)
 
 
 def echeanciers(ligne_ids) -> dict[int, list[Versement]]:
@@ -166,13 +158,9 @@ def documents_des_lignes(lignes) -> dict[int, Document]:
 # --- Courriels ---------------------------------------------------------------------------------
 
 
-def _lien(demande: Demande) -> str:
-    return f"{current_app.config['BASE_URL']}/dossiers/{demande.id}"
-
-
-def _ecrire_structure(demande: Demande, sujet: str, corps: str) -> None:
+def _ecrire_structure(demande: Demande, message: str, **contexte) -> None:
     for email in courriels._emails_structure(demande):
-        courriels.ecrire(email, sujet, corps, demande)
+        courriels.ecrire_message(message, email, demande, **contexte)
 
 
 def _emails_instructeurs(organisation_id: int) -> list[str]:
@@ -226,24 +214,12 @@ def etablir_acte(
 
     def apres(demande, ligne, qualite):
         jobs.planifier("dauphin.taches.generer_acte", ligne.id)
-        montant = format_euros(ligne.montant_vote)
-        financeur = ligne.organisation.nom
-        if ligne.convention_requise:
-            _ecrire_structure(
-                demande,
-                f"Demande {demande.numero} : convention à signer ({financeur})",
-                f"{financeur} vous attribue {montant} pour « {demande.titre} ». Au-delà de 23 000 € par an, "
-                "une convention écrite est obligatoire : téléchargez-la dans votre dossier, faites-la signer "
-                "par le représentant légal de la structure, puis déposez-la signée dans le dossier.\n"
-                f"{_lien(demande)}",
-            )
-        else:
-            _ecrire_structure(
-                demande,
-                f"Demande {demande.numero} : notification de subvention ({financeur})",
-                f"{financeur} vous notifie une subvention de {montant} pour « {demande.titre} ». "
-                f"Le courrier de notification est dans votre dossier :\n{_lien(demande)}",
-            )
+        _ecrire_structure(
+            demande,
+            "convention_a_signer" if ligne.convention_requise else "notification_subvention",
+            financeur=ligne.organisation.nom,
+            montant=ligne.montant_vote,
+        )
 
     declencheur = "etablir_convention" if convention else "notifier"
     return declencher_ligne(ligne_id, declencheur, utilisateur, version=version, avant=avant, apres=apres)
@@ -284,7 +260,7 @@ def relancer_acte(ligne_id: int, utilisateur: Utilisateur) -> None:
     ligne = db.session.get(LigneFinancement, ligne_id)
     if ligne is None:
         raise NotFound()
-    if not est_instructeur_de(utilisateur, ligne):
+    if not INSTRUIRE_LIGNE.permet(utilisateur, ligne):
         raise NonAutorise("relancer_acte")
     if ligne.acte_document_id is None and ligne.statut in (L.convention_a_signer, *LIGNE_ENGAGEE):
         jobs.lancer("dauphin.taches.generer_acte", ligne.id)
@@ -320,21 +296,16 @@ def deposer_convention_signee(
         ligne.convention_document_id = document.id
 
     def apres(demande, ligne, qualite):
-        financeur = ligne.organisation.nom
         _ecrire_structure(
             demande,
-            f"Demande {demande.numero} : convention signée enregistrée ({financeur})",
-            f"La convention signée avec {financeur} pour « {demande.titre} » est enregistrée : la subvention "
-            f"de {format_euros(ligne.montant_vote)} est engagée.\n{_lien(demande)}",
+            "convention_signee_enregistree",
+            financeur=ligne.organisation.nom,
+            montant=ligne.montant_vote,
         )
         if qualite.role != "instructeur":
             for email in _emails_instructeurs(ligne.organisation_id):
-                courriels.ecrire(
-                    email,
-                    f"Demande {demande.numero} : convention signée déposée par la structure",
-                    f"{demande.structure.nom} a déposé la convention signée de « {demande.titre} ». "
-                    f"La ligne est engagée : enregistrez le numéro d’engagement juridique.\n{_lien(demande)}",
-                    demande,
+                courriels.ecrire_message(
+                    "convention_signee_deposee", email, demande, structure=demande.structure.nom
                 )
 
     try:
@@ -355,7 +326,7 @@ def enregistrer_engagement(ligne_id: int, utilisateur: Utilisateur, numero: str,
 
     def operation():
         demande, ligne = charger_ligne_verrouillee(ligne_id, version)
-        if not est_instructeur_de(utilisateur, ligne):
+        if not INSTRUIRE_LIGNE.permet(utilisateur, ligne):
             raise NonAutorise("enregistrer_engagement")
         if ligne.statut not in PAYABLE:
             raise Conflit(
@@ -527,16 +498,17 @@ def enregistrer_paiement(
         versement.reference = reference
         versement.enregistre_par_id = utilisateur.id
         versement.enregistre_le = maintenant()
-        financeur = ligne.organisation.nom
-        reste = (ligne.montant_vote or 0) - ligne.montant_verse
         _ecrire_structure(
             demande,
-            f"Demande {demande.numero} : versement de {format_euros(montant)} ({financeur})",
-            f"{financeur} a versé {format_euros(montant)} le {verse_le:%d/%m/%Y} "
-            f"({versement.nature.libelle.lower()}, référence {reference}) pour « {demande.titre} ».\n"
-            f"Total versé : {format_euros(ligne.montant_verse)} sur {format_euros(ligne.montant_vote)} "
-            "votés ; "
-            f"reste à verser : {format_euros(reste)}.\n{_lien(demande)}",
+            "versement_enregistre",
+            financeur=ligne.organisation.nom,
+            nature=versement.nature,
+            montant=montant,
+            verse_le=verse_le,
+            reference=reference,
+            total_verse=ligne.montant_verse,
+            montant_vote=ligne.montant_vote,
+            reste=(ligne.montant_vote or 0) - ligne.montant_verse,
         )
 
     commentaire = (
