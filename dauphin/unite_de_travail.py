@@ -62,6 +62,8 @@ def version_perimee(actuelle, lue: int | str | None, *, exigee=False) -> bool:
 
 def verifier_version(objet, version: int | str | None, message: str | None = None, *, exigee=False) -> None:
     """`Conflit` si `version` n'est plus celle de l'objet (voir `version_perimee`)."""
+    if version in (None, "") and not exigee:
+        return  # rien à comparer ; l'objet peut d'ailleurs n'avoir pas de version (compte, structure)
     if version_perimee(objet.version, version, exigee=exigee):
         raise Conflit(message)
 
