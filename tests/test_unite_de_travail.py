@@ -19,7 +19,7 @@ from dauphin.models import Courriel, StatutCourriel
 from dauphin.services import courriels
 from dauphin.services.erreurs import Conflit
 from dauphin.unite_de_travail import en_une_transaction
-from tests.test_pannes import ServeurSMTP, port_libre
+from tests.test_pannes import ServeurSMTP, smtp_local  # noqa: F401 (fixture, par son nom)
 
 ICI = __name__  # les tâches ci-dessous sont désignées par leur chemin, comme celles de dauphin.taches
 APPELS: list = []
@@ -33,13 +33,10 @@ def _appels():
 
 
 @pytest.fixture
-def boite(app, monkeypatch):
-    """Un vrai serveur SMTP sur la boucle locale ; sans Redis, les tâches s'exécutent sur place."""
-    port = port_libre()
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
-    monkeypatch.setitem(app.config, "MAIL_PORT", port)
-    monkeypatch.setitem(app.config, "REDIS_URL", None)
-    with ServeurSMTP(port) as boite:
+def boite(request):
+    """Un vrai serveur SMTP sur la boucle locale (celui de tests/test_pannes.py, sans Redis : les tâches
+    s'exécutent sur place)."""
+    with ServeurSMTP(request.getfixturevalue("smtp_local")) as boite:
         yield boite
 
 
