@@ -86,18 +86,31 @@ def _s_ouvre_en_get(app, url: str) -> bool:
     return True
 
 
-def _fichiers_sur_le_disque() -> None:
-    """Chaque document déposé existe sur le disque (la fixture de la matrice n'en écrit qu'un)."""
+@pytest.fixture
+def fichiers_sur_le_disque(objets):  # noqa: F811
+    """Chaque document déposé existe sur le disque (la fixture de la matrice n'en écrit qu'un) ; ceux
+    écrits ici sont effacés à la fin : une clé de stockage peut resservir au test suivant."""
+    ecrits = []
     for document in _db.session.scalars(select(Document)):
         fichier = chemin(document.cle_stockage)
         fichier.parent.mkdir(parents=True, exist_ok=True)
         if not fichier.exists():
             fichier.write_bytes(b"%PDF-1.4\n%%EOF\n")
+            ecrits.append(fichier)
+    yield
+    for fichier in ecrits:
+        fichier.unlink(missing_ok=True)
 
 
 @pytest.mark.parametrize("role", [r for r in ROLES if r != "anonyme"])
-def test_aucune_page_ne_propose_une_action_refusee(app, connexion, client, objets, role):  # noqa: F811
-    _fichiers_sur_le_disque()
+def test_aucune_page_ne_propose_une_action_refusee(
+    app,
+    connexion,
+    client,
+    objets,
+    fichiers_sur_le_disque,
+    role,  # noqa: F811
+):
     compte = objets["comptes"][role]
     connexion.en_tant_que(compte)
     pages = {
