@@ -107,9 +107,9 @@ def test_aucune_page_ne_propose_une_action_refusee(
     app,
     connexion,
     client,
-    objets,
+    objets,  # noqa: F811 (la fixture importée)
     fichiers_sur_le_disque,
-    role,  # noqa: F811
+    role,
 ):
     compte = objets["comptes"][role]
     connexion.en_tant_que(compte)
