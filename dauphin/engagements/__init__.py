@@ -35,6 +35,13 @@ def _retour(ligne: LigneFinancement) -> str:
     return url_for("dossiers.voir", demande_id=ligne.demande_id, _anchor=f"versements-{ligne.id}")
 
 
+def _ouvrir(ligne_id: int, droit, formulaire) -> tuple[LigneFinancement, object]:
+    """La ligne (404 pour qui ne voit pas son dossier), le droit d'y faire l'action (403), son formulaire."""
+    ligne = ligne_visible(ligne_id)
+    exiger(droit(ligne))
+    return ligne, formulaire(ligne)
+
+
 def _plus_possible(ligne: LigneFinancement) -> str:
     return f"Cette action n’est plus possible : la ligne est « {ligne.statut.libelle} »."
 
@@ -97,9 +104,7 @@ def _acte_etabli(ligne: LigneFinancement) -> str:
 @bp.route("/lignes/<int:ligne_id>/acte", methods=["GET", "POST"])
 @login_required
 def acte(ligne_id: int):
-    ligne = ligne_visible(ligne_id)
-    exiger(financeur(ligne))
-    form = formulaire_acte(ligne)
+    ligne, form = _ouvrir(ligne_id, financeur, formulaire_acte)
     regime_lu = form.regime.data or None  # l'acte que la page affichait
     return _ecran(
         ligne,
@@ -138,9 +143,7 @@ def _deposer_convention(ligne: LigneFinancement, form):
 @bp.route("/lignes/<int:ligne_id>/convention-signee", methods=["GET", "POST"])
 @login_required
 def convention_signee(ligne_id: int):
-    ligne = ligne_visible(ligne_id)
-    exiger(signe_la_convention(ligne))
-    form = formulaire_convention(ligne)
+    ligne, form = _ouvrir(ligne_id, signe_la_convention, formulaire_convention)
     aide = f"Taille maximale : {documents.taille_lisible(documents.taille_max())}. PDF, PNG ou JPEG."
     return _ecran(
         ligne,
@@ -163,9 +166,7 @@ def convention_signee(ligne_id: int):
 @bp.route("/lignes/<int:ligne_id>/engagement", methods=["GET", "POST"])
 @login_required
 def engagement(ligne_id: int):
-    ligne = ligne_visible(ligne_id)
-    exiger(financeur(ligne))
-    form = formulaire_engagement(ligne)
+    ligne, form = _ouvrir(ligne_id, financeur, formulaire_engagement)
     return _ecran(
         ligne,
         form,
@@ -183,9 +184,7 @@ def engagement(ligne_id: int):
 @bp.route("/lignes/<int:ligne_id>/echeances", methods=["GET", "POST"])
 @login_required
 def prevoir(ligne_id: int):
-    ligne = ligne_visible(ligne_id)
-    exiger(financeur(ligne))
-    form = formulaire_echeance(ligne)
+    ligne, form = _ouvrir(ligne_id, financeur, formulaire_echeance)
     # Pas de contrôle de version : ajouter une échéance n'écrase rien, et le service borne l'échéancier
     # par le montant voté sous le verrou du dossier.
     return _ecran(
