@@ -481,6 +481,14 @@ def test_report_des_dates_propose_seulement_quand_il_est_possible(db, passe, cli
     assert url in html(client.get(f"/comptes-rendus/{demande.id}"))
     donnees = {"date_debut": f"{demande.exercice}-01-01", "date_fin": f"{demande.exercice + 1}-03-31"}
     assert client.post(url, data={**donnees, "motif": "Salle en travaux"}).status_code == 302
+    demandee = db.session.scalar(
+        select(EvenementJournal).where(EvenementJournal.declencheur == "demander_report_dates")
+    )
+    assert (demandee.acteur_id, demandee.role, demandee.structure_id) == (
+        passe.signataire.id,
+        "signataire",
+        passe.structure.id,
+    )
     assert url not in html(client.get(f"/comptes-rendus/{demande.id}"))
     page = client.get(url)
     assert page.status_code == 302 and page.headers["Location"].endswith(f"/comptes-rendus/{demande.id}")

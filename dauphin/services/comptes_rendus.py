@@ -33,7 +33,7 @@ from dauphin.models import (
     Utilisateur,
     maintenant,
 )
-from dauphin.policies import Qualite, acteur_de, est_membre, qualite_pour
+from dauphin.policies import MEMBRES, Qualite, acteur_de, est_membre, qualite_pour, qualites
 from dauphin.services import courriels
 from dauphin.services.erreurs import Conflit, NonAutorise, Refus
 from dauphin.services.workflow import (
@@ -520,10 +520,8 @@ def demander_report(
             demande_par_id=utilisateur.id,
         )
         db.session.add(report)
-        qualite = Qualite(
-            "signataire" if peut_attester(utilisateur, demande) else "contributeur",
-            structure_id=demande.structure_id,
-        )
+        # Sa qualité de membre de la structure (signataire ou contributeur), celle que le journal retient.
+        qualite = next(q for q in qualites(utilisateur, demande) if q.role in MEMBRES)
         journaliser(
             demande,
             None,
