@@ -10,7 +10,8 @@ le message et la page de retour. `traiter_formulaire` fait le *comment*, dans ce
 4. saisie invalide (validateurs du formulaire) : 422, les messages à côté des champs ;
 5. le service : un `Conflit` (écriture concurrente) donne 409 comme en 2 ; un refus (`Refus` d'un service,
    `TransitionRefusee` des gardes du workflow) donne 422, chaque problème à côté de son champ ;
-6. succès : message flash et redirection.
+6. succès : message flash et redirection — ou, pour un traitement dont le compte rendu est la réponse
+   (la clôture d'un exercice), la page qui le montre (`montrer`).
 """
 
 from __future__ import annotations
@@ -106,18 +107,20 @@ def traiter_formulaire(
     *,
     executer: Callable[[], Any],
     rendre: Callable[[int, str | None], ResponseReturnValue],
-    succes: str | Callable[[Any], str],
-    suite: str | Callable[[Any], str],
+    succes: str | Callable[[Any], str] | None = None,
+    suite: str | Callable[[Any], str] | None = None,
     version: Callable[[], Any] | None = None,
     impossible: Callable[[], str | None] | None = None,
     signaler_refus: Callable[[FlaskForm, Exception], None] | None = None,
+    montrer: Callable[[Any], ResponseReturnValue] | None = None,
 ) -> ResponseReturnValue:
     """`executer()` appelle le service (il lit le formulaire validé) ; `rendre(code, conflit)` affiche la
     page avec le formulaire ; `succes` et `suite` (le message et l'adresse de retour, ou des fonctions du
     résultat du service) ; `version()` : la version actuelle de l'objet modifié, comparée à celle du champ
     caché `version` ; `impossible()` : la raison pour laquelle l'action n'est plus possible, ou None ;
     `signaler_refus(form, refus)` : pour un formulaire dont les champs ne se nomment pas comme les
-    problèmes du service."""
+    problèmes du service ; `montrer(resultat)` : à la place de `succes` et `suite`, la page qui montre ce
+    que le service a fait (un bilan qui ne tient pas dans un message)."""
     if not form.is_submitted():
         return rendre(200, None)
     arret = _arret_avant_le_service(form, version, impossible)
@@ -142,5 +145,7 @@ def traiter_formulaire(
         return rendre(422, None)
     except NonAutorise:
         abort(403)
+    if montrer is not None:
+        return montrer(resultat)
     flash(_valeur(succes, resultat), "succes")
     return redirect(_valeur(suite, resultat))

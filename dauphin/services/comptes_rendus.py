@@ -30,14 +30,13 @@ from dauphin.models import (
     NatureRappel,
     RappelCompteRendu,
     ReportDates,
-    RoleOrganisation,
     StatutReport,
     Utilisateur,
     maintenant,
 )
-from dauphin.policies import Qualite, est_membre, qualite_pour
+from dauphin.policies import MEMBRES, Qualite, acteur_de, est_membre, qualite_pour, qualites
 from dauphin.services import courriels
-from dauphin.services.erreurs import Conflit, NonAutorise
+from dauphin.services.erreurs import Conflit, NonAutorise, Refus
 from dauphin.services.workflow import aujourdhui, declencher_demande, journaliser, reagir_a
 from dauphin.unite_de_travail import (
     charger_dans_le_dossier,
@@ -146,10 +145,6 @@ class BilanCloture:
         return "\n".join(lignes)
 
 
-class ExerciceEnCours(ValueError):
-    pass
-
-
 def requete_a_cloturer(annee: int, contrat_ids=None):
     """Les demandes financées (attribuées ou versées) dont la dernière année d'action est ≤ `annee`."""
     requete = select(Demande.id, Demande.numero).where(
@@ -169,13 +164,15 @@ def cloturer(
     """Passe « à justifier » les demandes financées dont l'exercice est terminé. Idempotent : une demande
     déjà passée n'est plus « attribuée » ni « versée », une seconde exécution ne trouve rien.
 
-    `utilisateur=None` : la commande (acteur « système ») ; sinon le pilote, sur ses contrats."""
+    `utilisateur=None` : la commande (acteur « système ») ; sinon le pilote, sur ses contrats. Un exercice
+    en cours est refusé (`Refus` sur le champ `annee`)."""
     from workflows import TransitionRefusee
 
     jour = jour or aujourdhui()
     if annee >= jour.year:
-        raise ExerciceEnCours(
-            f"L’exercice {annee} n’est pas terminé : il se clôture à partir du 1er janvier {annee + 1}."
+        raise Refus(
+            f"L’exercice {annee} n’est pas terminé : il se clôture à partir du 1er janvier {annee + 1}.",
+            "annee",
         )
     bilan = BilanCloture(annee)
     for demande_id, numero in db.session.execute(requete_a_cloturer(annee, contrat_ids)).all():
@@ -313,21 +310,14 @@ def retards_envers(
     return dict(resultat)
 
 
-def organisations_instruites(utilisateur: Utilisateur) -> set[int]:
-    return {
-        a.organisation_id
-        for a in utilisateur.adhesions_organisations
-        if a.role == RoleOrganisation.instructeur
-    }
-
-
 def retards_pour_dossier(demande: Demande, utilisateur: Utilisateur) -> dict[str, list[str]]:
     """Pour la vue d'un dossier : nom du financeur de l'utilisateur → autres demandes de la structure dont
     le compte rendu dû à ce financeur est en retard."""
+    instruites = acteur_de(utilisateur).instruites
     organisations = {
         ligne.organisation_id: ligne.organisation.nom
         for ligne in demande.lignes_financement
-        if ligne.organisation_id in organisations_instruites(utilisateur)
+        if ligne.organisation_id in instruites
     }
     retards = retards_envers(set(organisations), {demande.structure_id})
     resultat = {}
@@ -469,10 +459,18 @@ def reports(demande: Demande) -> list[ReportDates]:
     )
 
 
-class ReportInvalide(ValueError):
-    def __init__(self, champ: str, message: str):
-        self.champ = champ
-        super().__init__(message)
+def report_impossible(demande: Demande) -> str | None:
+    """Pourquoi le porteur ne peut pas demander un report maintenant, ou None (l'écran ne le propose pas,
+    le service le refuse sous le verrou du dossier)."""
+    if demande.statut not in MODIFIABLES:
+        return f"Le dossier est « {demande.statut.libelle} » : un report n’est plus possible."
+    if db.session.scalar(
+        select(ReportDates.id).where(
+            ReportDates.demande_id == demande.id, ReportDates.statut == StatutReport.en_attente
+        )
+    ):
+        return "Une demande de report attend déjà la réponse des financeurs."
+    return None
 
 
 def demander_report(
@@ -482,18 +480,13 @@ def demander_report(
         demande = charger_demande_verrouillee(demande_id)
         if not est_membre(utilisateur, demande) or demande.compte_rendu is None:
             raise NotFound()
-        if demande.statut not in MODIFIABLES:
-            raise Conflit(f"Le dossier est « {demande.statut.libelle} » : un report n’est plus possible.")
+        raison = report_impossible(demande)
+        if raison:
+            raise Conflit(raison)
         if date_fin < date_debut:
-            raise ReportInvalide("date_fin", "La date de fin doit suivre la date de début.")
+            raise Refus("La date de fin doit suivre la date de début.", "date_fin")
         if not (motif or "").strip():
-            raise ReportInvalide("motif", "Expliquez pourquoi les dates doivent être décalées.")
-        if db.session.scalar(
-            select(ReportDates.id).where(
-                ReportDates.demande_id == demande.id, ReportDates.statut == StatutReport.en_attente
-            )
-        ):
-            raise Conflit("Une demande de report attend déjà la réponse des financeurs.")
+            raise Refus("Expliquez pourquoi les dates doivent être décalées.", "motif")
         report = ReportDates(
             demande_id=demande.id,
             date_debut=date_debut,
@@ -504,10 +497,8 @@ def demander_report(
             demande_par_id=utilisateur.id,
         )
         db.session.add(report)
-        qualite = Qualite(
-            "signataire" if peut_attester(utilisateur, demande) else "contributeur",
-            structure_id=demande.structure_id,
-        )
+        # Sa qualité de membre de la structure (signataire ou contributeur), celle que le journal retient.
+        qualite = next(q for q in qualites(utilisateur, demande) if q.role in MEMBRES)
         journaliser(
             demande,
             None,
@@ -533,12 +524,10 @@ def demander_report(
 
 
 def organisation_decideuse(utilisateur: Utilisateur, demande: Demande) -> int | None:
-    """Le financeur au nom duquel l'utilisateur répond : un instructeur d'un financeur qui a voté."""
-    instruites = organisations_instruites(utilisateur)
-    for ligne in demande.lignes_financement:
-        if ligne.organisation_id in instruites and (ligne.montant_vote or 0) > 0:
-            return ligne.organisation_id
-    return None
+    """Le financeur au nom duquel l'utilisateur répond à un report : un instructeur d'un financeur qui a
+    voté — les mêmes qui peuvent renvoyer le compte rendu (`policies.DECLENCHEURS_FINANCEURS_DU_VOTE`)."""
+    qualite = qualite_pour(utilisateur, "retourner_justification", demande)
+    return qualite.organisation_id if qualite is not None else None
 
 
 def decider_report(
@@ -555,7 +544,7 @@ def decider_report(
         if report.statut != StatutReport.en_attente:
             raise Conflit("Un autre financeur a déjà répondu à cette demande de report.")
         if not accepte and not (reponse or "").strip():
-            raise ReportInvalide("reponse", "Écrivez le message adressé au porteur.")
+            raise Refus("Écrivez le message adressé au porteur.", "reponse")
         report.statut = StatutReport.accepte if accepte else StatutReport.refuse
         report.decide_par_id = utilisateur.id
         report.organisation_id = organisation_id

@@ -45,7 +45,7 @@ from dauphin.models import (
 )
 from dauphin.policies import INSTRUIRE_LIGNE, Qualite, qualite_pour
 from dauphin.services import courriels, documents, enveloppes
-from dauphin.services.erreurs import Conflit, NonAutorise
+from dauphin.services.erreurs import Conflit, NonAutorise, Refus
 from dauphin.services.workflow import aujourdhui as aujourdhui_paris
 from dauphin.services.workflow import declencher_ligne, journaliser
 from dauphin.unite_de_travail import charger_ligne_verrouillee, en_une_transaction
@@ -74,14 +74,6 @@ PAYABLE = frozenset({L.engagee, L.avance_versee})
 FORMATS_CONVENTION = (documents.MIME_PDF, documents.MIME_PNG, documents.MIME_JPEG)
 
 
-class SaisieRefusee(ValueError):
-    """Une règle refuse la saisie ; `message` s'affiche à côté du champ `champ` (ou en tête si None)."""
-
-    def __init__(self, message: str, champ: str | None = None):
-        super().__init__(message)
-        self.message, self.champ = message, champ
-
-
 # --- Lecture -----------------------------------------------------------------------------------
 
 
@@ -97,21 +89,27 @@ def convention_requise(ligne: LigneFinancement) -> bool:
     return ligne.convention_requise or cumul_vote(ligne) > SEUIL_CONVENTION
 
 
+# Quand chaque action est possible (qui peut la faire : `dauphin.policies`, lu par dauphin/engagements).
+
+
 def peut_etablir_acte(ligne: LigneFinancement) -> bool:
     return (
         ligne.statut == L.votee and ligne.demande.statut in DOSSIER_DECIDE and (ligne.montant_vote or 0) > 0
     )
 
 
-def peut_deposer_convention(utilisateur: Utilisateur, ligne: LigneFinancement) -> bool:
-    return (
-        ligne.statut == L.convention_a_signer
-        and qualite_pour(utilisateur, "signer_convention", ligne.demande, ligne) is not None
-    )
+def acte_a_relancer(ligne: LigneFinancement) -> bool:
+    """L'acte est établi mais son PDF manque (tâche perdue) : sa production peut être relancée."""
+    return ligne.acte_document_id is None and ligne.statut in (L.convention_a_signer, *LIGNE_ENGAGEE)
 
 
-def peut_saisir_engagement(utilisateur: Utilisateur, ligne: LigneFinancement) -> bool:
-    return ligne.statut in PAYABLE and INSTRUIRE_LIGNE.permet(utilisateur, ligne)
+def paiement_impossible(versement: Versement, ligne: LigneFinancement) -> str | None:
+    """Pourquoi cette échéance ne peut pas être payée maintenant, ou None."""
+    if versement.paye:
+        return "Ce paiement est déjà enregistré."
+    if ligne.statut not in PAYABLE:
+        return f"Aucun paiement n’est possible : la ligne est « {ligne.statut.libelle} »."
+    return None
 
 
 def echeanciers(ligne_ids) -> dict[int, list[Versement]]:
@@ -200,7 +198,7 @@ def etablir_acte(
 
     def avant(demande, ligne):
         if demande.statut not in DOSSIER_DECIDE:
-            raise SaisieRefusee(
+            raise Refus(
                 "Le comité de pilotage n’a pas encore clos sa séance sur ce dossier : la décision n’est pas "
                 "définitive."
             )
@@ -262,7 +260,7 @@ def relancer_acte(ligne_id: int, utilisateur: Utilisateur) -> None:
         raise NotFound()
     if not INSTRUIRE_LIGNE.permet(utilisateur, ligne):
         raise NonAutorise("relancer_acte")
-    if ligne.acte_document_id is None and ligne.statut in (L.convention_a_signer, *LIGNE_ENGAGEE):
+    if acte_a_relancer(ligne):
         jobs.lancer("dauphin.taches.generer_acte", ligne.id)
 
 
@@ -273,12 +271,13 @@ def deposer_convention_signee(
     ligne_id: int, utilisateur: Utilisateur, fichier, nom_fichier: str | None, *, version=None
 ) -> LigneFinancement:
     """Range la convention signée (contrôlée par son contenu) et engage la ligne (`signer_convention`)."""
-    contenu = documents.lire_borne(fichier, nom_fichier)
-    type_mime = documents.verifier_contenu(contenu, nom_fichier)
+    try:
+        contenu = documents.lire_borne(fichier, nom_fichier)
+        type_mime = documents.verifier_contenu(contenu, nom_fichier)
+    except documents.DepotRefuse as refus:  # taille, fichier vide, format inconnu
+        raise Refus(refus.message, "fichier") from refus
     if type_mime not in FORMATS_CONVENTION:
-        raise documents.DepotRefuse(
-            "La convention signée doit être un PDF, ou une image PNG ou JPEG de son scan."
-        )
+        raise Refus("La convention signée doit être un PDF, ou une image PNG ou JPEG de son scan.", "fichier")
     stockes: list[Document] = []
 
     def avant(demande, ligne):
@@ -385,12 +384,12 @@ def prevoir_echeance(
             )
         echeances = echeanciers([ligne.id])[ligne.id]
         if nature == NatureVersement.avance and montant <= 0:
-            raise SaisieRefusee("Le montant d’une avance doit être supérieur à 0 €.", "montant")
+            raise Refus("Le montant d’une avance doit être supérieur à 0 €.", "montant")
         if nature == NatureVersement.solde and any(v.nature == NatureVersement.solde for v in echeances):
-            raise SaisieRefusee("L’échéancier a déjà un solde : supprimez-le pour le remplacer.", "nature")
+            raise Refus("L’échéancier a déjà un solde : supprimez-le pour le remplacer.", "nature")
         chiffres = totaux(ligne, echeances)
         if montant > chiffres.reste_a_prevoir:
-            raise SaisieRefusee(
+            raise Refus(
                 f"Le montant prévu ({format_euros(montant)}) dépasse ce qui reste à prévoir sur le montant "
                 "voté "
                 f"({format_euros(chiffres.reste_a_prevoir)} sur {format_euros(chiffres.vote)}).",
@@ -462,7 +461,7 @@ def enregistrer_paiement(
     """Enregistre le paiement d'une échéance : `verser_avance` ou `solder` par le moteur, le versement et
     le journal dans la même transaction, puis un courriel à la structure.
 
-    Lève `SaisieRefusee` (date, engagement), `TransitionRefusee` (montant au-delà du reste à verser, solde
+    Lève `Refus` (date, engagement), `TransitionRefusee` (montant au-delà du reste à verser, solde
     avant validation du compte rendu), `Conflit` (page périmée, échéance déjà payée). `aujourdhui` : le jour
     de référence (la démonstration date ses paiements passés) ; par défaut, aujourd'hui à Paris.
     """
@@ -472,9 +471,9 @@ def enregistrer_paiement(
         raise NotFound()
     ligne = db.session.get(LigneFinancement, versement.ligne_id)
     if verse_le > jour:
-        raise SaisieRefusee("La date du paiement ne peut pas être dans le futur.", "verse_le")
+        raise Refus("La date du paiement ne peut pas être dans le futur.", "verse_le")
     if ligne.vote_le and verse_le < ligne.vote_le:
-        raise SaisieRefusee(
+        raise Refus(
             f"La date du paiement précède le vote de la subvention ({ligne.vote_le:%d/%m/%Y}).", "verse_le"
         )
     declencheur = "solder" if versement.nature == NatureVersement.solde else "verser_avance"
@@ -487,7 +486,7 @@ def enregistrer_paiement(
                 "enregistré de nouveau. Rechargez la page."
             )
         if not ligne.numero_engagement:
-            raise SaisieRefusee(
+            raise Refus(
                 "Enregistrez d’abord le numéro d’engagement juridique de la ligne : aucun paiement sans "
                 "engagement."
             )
