@@ -30,7 +30,7 @@ from dauphin.models import (
 )
 from dauphin.services import comites as service
 from dauphin.services.documents import chemin
-from dauphin.services.erreurs import Conflit
+from dauphin.services.erreurs import Conflit, Refus
 from dauphin.services.workflow import declencher_demande, declencher_ligne
 from tests.fabriques_db import demande_complete, utilisateur
 from tests.formulaires_html import html
@@ -362,7 +362,7 @@ def test_une_ligne_non_recevable_est_refusee_a_la_cloture(db, monde):
     demande = instruite(monde, avis={monde.commune.id: "non_recevable"})
     seance = seance_ouverte(monde, demande)
     point = point_de(seance, demande)
-    with pytest.raises(service.ComiteInvalide, match="seule une ligne recevable"):
+    with pytest.raises(Refus, match="seule une ligne recevable"):
         service.saisir_montant(
             point.id, ligne(demande.id, monde.commune).id, Decimal("10"), monde.instructeur_commune
         )
@@ -550,7 +550,7 @@ def test_saisies_simultanees_sur_l_enveloppe_ne_la_depassent_pas(app, db, monde)
             try:
                 service.saisir_montant(point_id, ligne_id, Decimal("15000"), compte)
                 resultats.append("ok")
-            except (service.ComiteInvalide, Conflit) as erreur:
+            except (Refus, Conflit) as erreur:
                 resultats.append(type(erreur).__name__)
             except Exception as erreur:  # SQLite : base verrouillée par l'autre écriture
                 resultats.append(type(erreur).__name__)
