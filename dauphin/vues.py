@@ -181,15 +181,18 @@ def traiter_bouton(
     *,
     executer: Callable[[], Any],
     succes: str | Callable[[Any], str],
-    suite: str,
+    suite: str | Callable[[Any], str],
+    retour: str | None = None,
 ) -> ResponseReturnValue:
     """Un bouton posté depuis une page (activer, désactiver, retirer, supprimer) : le chemin de
     `traiter_formulaire`, mais rien n'a été tapé qui serait à garder — un refus, un conflit ou une session
-    expirée reviennent à `suite` avec leur message, comme le succès avec le sien."""
+    expirée reviennent à `suite` avec leur message, comme le succès avec le sien. Quand le succès mène
+    ailleurs que la page du bouton (l'objet créé : `suite` fonction du résultat), l'échec revient à
+    `retour`."""
 
     def revenir(_code: int, conflit: str | None):
         for message in [conflit] if conflit else _messages(form):
             flash(message, "erreur")
-        return redirect(suite)
+        return redirect(retour or suite)
 
     return traiter_formulaire(form, executer=executer, rendre=revenir, succes=succes, suite=suite)

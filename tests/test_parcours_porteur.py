@@ -125,7 +125,7 @@ def test_etapes_et_saisies_refusees_sans_rien_perdre(client, connexion, monde):
         f"/demandes/{demande_id}/etape/action", data={"version": version(client, demande_id), **donnees}
     )
     page = texte(reponse)
-    assert reponse.status_code == 200
+    assert reponse.status_code == 422  # la saisie refusée : la page revient telle que tapée
     assert "<title>Erreur : " in page and "Le formulaire contient des erreurs" in page
     assert "La date de fin doit suivre la date de début." in page
     assert (

@@ -626,7 +626,7 @@ def test_piece_choisie_pour_un_autre_type_refusee_a_cote_du_champ(client, connex
         f"/demandes/{demande.id}/etape/pieces",
         data={"version": demande.version, "piece_statuts": "0", "piece_liste_dirigeants": str(document_id)},
     )
-    assert reponse.status_code == 200
+    assert reponse.status_code == 422
     assert "Choisissez l’un des documents proposés pour cette pièce." in reponse.get_data(as_text=True)
 
 
