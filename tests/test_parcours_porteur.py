@@ -15,11 +15,13 @@ from sqlalchemy import select
 from dauphin.models import Courriel, Demande, Document, EvenementJournal, TypePiece
 from dauphin.services.workflow import aujourdhui, declencher_demande, declencher_ligne
 from tests.parcours import (
+    ATTESTATION,
     action_valide,
     budget_valide,
     creer_brouillon,
     deposer_statuts,
     remplir,
+    transmettre,
     version,
 )
 from workflows import StatutDemande
@@ -282,18 +284,7 @@ def test_retrait_avec_motif(client, connexion, db, monde):
 def test_reponse_a_une_demande_de_complements(client, connexion, db, monde):
     document = deposer_statuts(monde)
     connexion.en_tant_que(monde.signataire)
-    demande_id = creer_brouillon(client, monde)
-    remplir(client, monde, demande_id, document)
-    client.post(f"/demandes/{demande_id}/soumettre", data={"version": version(client, demande_id)})
-    client.post(
-        f"/demandes/{demande_id}/attester",
-        data={
-            "version": version(client, demande_id),
-            "declarations": "y",
-            "engagement_republicain": "y",
-            "exactitude": "y",
-        },
-    )
+    demande_id = transmettre(client, monde, document)
     ligne = db.session.get(Demande, demande_id).lignes_financement[0]
     declencher_ligne(ligne.id, "prendre_en_charge", monde.instructeur_etat)
     declencher_demande(
@@ -344,18 +335,7 @@ def test_renouvellement_reprend_l_action_et_le_budget(client, connexion, db, mon
 
     document = deposer_statuts(monde)
     connexion.en_tant_que(monde.signataire)
-    ancienne_id = creer_brouillon(client, monde)
-    remplir(client, monde, ancienne_id, document)
-    client.post(f"/demandes/{ancienne_id}/soumettre", data={"version": version(client, ancienne_id)})
-    client.post(
-        f"/demandes/{ancienne_id}/attester",
-        data={
-            "version": version(client, ancienne_id),
-            "declarations": "y",
-            "engagement_republicain": "y",
-            "exactitude": "y",
-        },
-    )
+    ancienne_id = transmettre(client, monde, document)
     # Pas de campagne suivante ouverte : message clair, rien de créé
     reponse = client.post(f"/demandes/{ancienne_id}/renouveler", data={}, follow_redirects=True)
     assert "sera possible à son ouverture" in texte(reponse)
@@ -425,7 +405,7 @@ def test_transition_devenue_impossible_conflit_sur_le_recapitulatif(client, conn
     client.post(f"/demandes/{demande_id}/modifier", data={"version": lue})  # dans un autre onglet
     reponse = client.post(
         f"/demandes/{demande_id}/attester",
-        data={"declarations": "y", "engagement_republicain": "y", "exactitude": "y"},
+        data=ATTESTATION,
     )
     page = texte(reponse)
     assert reponse.status_code == 409
@@ -444,13 +424,7 @@ def test_renouveler_propose_seulement_quand_une_campagne_suivante_est_ouverte(cl
 
     document = deposer_statuts(monde)
     connexion.en_tant_que(monde.signataire)
-    demande_id = creer_brouillon(client, monde)
-    remplir(client, monde, demande_id, document)
-    client.post(f"/demandes/{demande_id}/soumettre", data={"version": version(client, demande_id)})
-    client.post(
-        f"/demandes/{demande_id}/attester",
-        data={"version": version(client, demande_id), **dict.fromkeys(ATTESTATIONS, "y")},
-    )
+    demande_id = transmettre(client, monde, document)
     bouton = f'action="/demandes/{demande_id}/renouveler"'
     assert bouton not in texte(client.get(f"/dossiers/{demande_id}"))
     db.session.add(
@@ -467,6 +441,3 @@ def test_renouveler_propose_seulement_quand_une_campagne_suivante_est_ouverte(cl
     connexion.deconnexion()
     connexion.en_tant_que(monde.instructeur_etat)  # un financeur voit le dossier, pas ce bouton
     assert bouton not in texte(client.get(f"/dossiers/{demande_id}"))
-
-
-ATTESTATIONS = ("declarations", "engagement_republicain", "exactitude")

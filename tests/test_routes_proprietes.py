@@ -142,6 +142,10 @@ SANS_PAGE: dict[str, tuple[str, object]] = {
         lambda url: _noms("forms.demande", "AttestationForm"),
     ),
     "demandes.modifier": ("remettre en brouillon : une demande soumise", lambda url: ["version"]),
+    "demandes.renouveler": (
+        "proposé seulement quand la campagne d'un exercice suivant est ouverte (aucune dans le monde de test)",
+        lambda url: ["version"],
+    ),
     "administration.relancer_courriels": (
         "le bouton n'est proposé que s'il reste des courriels en attente d'envoi",
         lambda url: [],

@@ -22,18 +22,19 @@ from forms.jetons import JetonForm, RevocationForm
 bp = Blueprint("jetons", __name__, url_prefix="/jetons-api")
 
 
-def _gestionnaire_ou_403():
+def _organisations_gerees() -> tuple[list[Organisation], int | None]:
+    """Les organisations dont l'utilisateur gère les jetons (403 s'il n'en gère aucune), et celle que la
+    page demande (`?organisation=`) si elle en est."""
     exiger(gere_des_jetons(current_user))
+    organisations = service.organisations_gerables(current_user)
+    choisie = request.args.get("organisation", type=int)
+    return organisations, choisie if choisie in {o.id for o in organisations} else None
 
 
 @bp.route("/")
 @login_required
 def liste():
-    _gestionnaire_ou_403()
-    organisations = service.organisations_gerables(current_user)
-    organisation_id = request.args.get("organisation", type=int)
-    if organisation_id not in {o.id for o in organisations}:
-        organisation_id = None
+    organisations, organisation_id = _organisations_gerees()
     page = service.jetons_visibles(
         current_user, organisation_id, page=page_courante(), par_page=current_app.config["PAGE_TAILLE"]
     )
@@ -50,10 +51,8 @@ def liste():
 @login_required
 def choisir_organisation():
     """Le choix de l'organisation, avant le formulaire (qui en dépend : titulaires possibles)."""
-    _gestionnaire_ou_403()
-    organisations = service.organisations_gerables(current_user)
-    choisie = request.args.get("organisation", type=int)
-    if choisie in {o.id for o in organisations}:
+    organisations, choisie = _organisations_gerees()
+    if choisie is not None:
         return redirect(url_for("jetons.creer", organisation_id=choisie))
     if len(organisations) == 1:
         return redirect(url_for("jetons.creer", organisation_id=organisations[0].id))

@@ -41,13 +41,12 @@ from dauphin.models import (
 )
 from dauphin.policies import (
     GERER_JETONS,
-    LIRE_NOTE,
     VOIR_DEMANDE,
     VOIR_PROGRAMMATION,
     acteur_de,
     instruit_pour,
 )
-from dauphin.services import programmation
+from dauphin.services import instruction, programmation
 from dauphin.services.erreurs import NonAutorise, Refus
 from dauphin.services.workflow import PARIS, aujourdhui, declencher_ligne
 from workflows import StatutDemande, StatutLigne
@@ -351,15 +350,9 @@ def journal(demande: Demande) -> list[EvenementJournal]:
 
 
 def notes(demande: Demande, jeton: JetonApi) -> list[Note]:
-    """Les notes partagées et les notes privées de l'organisation du jeton — jamais celles d'une autre."""
-    return list(
-        db.session.scalars(
-            select(Note)
-            .where(Note.demande_id == demande.id, LIRE_NOTE.portee(jeton))
-            .order_by(Note.id)
-            .options(selectinload(Note.auteur), selectinload(Note.organisation))
-        )
-    )
+    """Les notes partagées et les notes privées de l'organisation du jeton — jamais celles d'une autre :
+    celles que l'écran du dossier montre à un compte de cette organisation (`policies.LIRE_NOTE`)."""
+    return instruction.notes_visibles(demande, jeton)
 
 
 # --- Écriture ------------------------------------------------------------------------------------

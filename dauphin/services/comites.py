@@ -50,7 +50,13 @@ from dauphin.services.workflow import (
     en_une_transaction,
     journaliser,
 )
-from workflows import DEMANDE, StatutDemande, StatutLigne, TransitionImpossible
+from workflows import (  # noqa: F401
+    DEMANDE,
+    StatutDemande,
+    StatutLigne,
+    TransitionImpossible,
+    TransitionRefusee,
+)
 from workflows.budget import format_euros
 from workflows.comite import Decompte, Resultat, decider
 
