@@ -14,7 +14,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 
 from dauphin.extensions import db
-from dauphin.models import Demande, EvenementJournal, TypePiece
+from dauphin.models import Demande, TypePiece
 from dauphin.pdf import dernier_recepisse, recepisse_en_cours
 from dauphin.policies import est_membre, qualite_pour
 from dauphin.services import demandes as service
@@ -372,21 +372,10 @@ def recapitulatif(demande, code=200, conflit=None, soumis=None, problemes=None):
         peut_attester="attester" in proposees,
         peut_retirer="retirer" in proposees,
         erreurs_budget=verifier_budget(demande.lignes_budget),
-        complements=_dernier_message_de_complements(demande),
+        complements=service.dernier_message_de_complements(demande),
         conflit=conflit,
         **_contexte(demande, "recapitulatif"),
     ), code
-
-
-def _dernier_message_de_complements(demande):
-    return db.session.scalar(
-        db.select(EvenementJournal)
-        .where(
-            EvenementJournal.demande_id == demande.id, EvenementJournal.declencheur == "demander_complements"
-        )
-        .order_by(EvenementJournal.id.desc())
-        .limit(1)
-    )
 
 
 def _transition(demande_id: int, declencheur: str, form, *, succes, suite, **arguments):

@@ -100,11 +100,14 @@ def _budget(demande: Demande) -> dict:
 
 
 def _porteur(demande: Demande) -> dict:
-    """Ce que la page propose à un membre de la structure : retirer, renouveler (s'il le peut maintenant)."""
+    """Ce que la page propose à un membre de la structure : attester, retirer, renouveler — s'il le peut
+    maintenant."""
     membre = est_membre(current_user, demande)
+    proposees = transitions_proposees(demande)
     return {
         "membre": membre,
-        "peut_retirer": "retirer" in transitions_proposees(demande),
+        "peut_attester": "attester" in proposees,
+        "peut_retirer": "retirer" in proposees,
         # Renouveler : une demande transmise, quand la campagne d'un exercice suivant est ouverte.
         "peut_renouveler": membre
         and demande.numero is not None
