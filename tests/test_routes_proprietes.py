@@ -143,7 +143,7 @@ SANS_PAGE: dict[str, tuple[str, object]] = {
     ),
     "demandes.modifier": ("remettre en brouillon : une demande soumise", lambda url: ["version"]),
     "demandes.renouveler": (
-        "proposé seulement quand la campagne d'un exercice suivant est ouverte (aucune dans le monde de test)",
+        "proposé seulement quand la campagne d'un exercice suivant est ouverte (pas dans ce monde)",
         lambda url: ["version"],
     ),
     "administration.relancer_courriels": (
