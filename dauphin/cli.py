@@ -117,7 +117,7 @@ def jeton_creer(organisation_id, createur, titulaire, libelle, ecriture, jours):
     from datetime import timedelta
 
     from dauphin.services import api as service
-    from dauphin.services.erreurs import NonAutorise
+    from dauphin.services.erreurs import NonAutorise, Refus
     from dauphin.services.workflow import aujourdhui
 
     auteur = _compte(createur)
@@ -130,7 +130,7 @@ def jeton_creer(organisation_id, createur, titulaire, libelle, ecriture, jours):
             expire_le=aujourdhui() + timedelta(days=jours),
             titulaire_id=_compte(titulaire).id if titulaire else None,
         )
-    except service.SaisieJetonInvalide as erreur:
+    except Refus as erreur:
         raise click.ClickException(str(erreur)) from erreur
     except NonAutorise as erreur:
         raise click.ClickException(
