@@ -124,13 +124,13 @@ def traiter_formulaire(
     montrer: Callable[[Any], ResponseReturnValue] | None = None,
 ) -> ResponseReturnValue:
     """`executer()` appelle le service (il lit le formulaire validé) ; `rendre(code, conflit)` affiche la
-    page avec le formulaire ; `succes` et `suite` (le message et l'adresse de retour, ou des fonctions du
-    résultat du service) ; `version()` : la version actuelle de l'objet modifié, comparée à celle du champ
-    caché `version` ; `perimee` : le message d'une page périmée quand celui de `Conflit` (« Ce dossier… »)
-    ne nomme pas l'objet ; `impossible()` : la raison pour laquelle l'action n'est plus possible, ou None ;
-    `signaler_refus(form, refus)` : pour un formulaire dont les champs ne se nomment pas comme les
-    problèmes du service ; `montrer(resultat)` : la page du résultat, au lieu du message et de la
-    redirection."""
+    page avec le formulaire ; `succes` et `suite` : le message (aucun s'il est vide) et l'adresse de retour,
+    ou des fonctions du résultat du service ; `version()` : la version actuelle de l'objet modifié,
+    comparée à celle du champ caché `version` ; `perimee` : le message d'une page périmée quand celui de
+    `Conflit` (« Ce dossier… ») ne nomme pas l'objet ; `impossible()` : la raison pour laquelle l'action
+    n'est plus possible, ou None ; `signaler_refus(form, refus)` : pour un formulaire dont les champs ne se
+    nomment pas comme les problèmes du service ; `montrer(resultat)` : la page du résultat, au lieu du
+    message et de la redirection."""
     if not form.is_submitted():
         return rendre(200, None)
     arret = _arret_avant_le_service(form, version, impossible, perimee)
@@ -157,7 +157,9 @@ def traiter_formulaire(
         abort(403)
     if montrer is not None:
         return montrer(resultat)
-    flash(_valeur(succes, resultat), "succes")
+    message = _valeur(succes, resultat)
+    if message:  # une page de suite qui dit elle-même ce qui s'est passé n'a pas de message
+        flash(message, "succes")
     return redirect(_valeur(suite, resultat))
 
 

@@ -398,7 +398,7 @@ def test_inscription_erreurs_en_francais_saisie_conservee(client, db, monde):
         },
     )
     page = html(reponse)
-    assert reponse.status_code == 200 and titre(reponse) == "Erreur : Créer un compte — Dauphin"
+    assert reponse.status_code == 422 and titre(reponse) == "Erreur : Créer un compte — Dauphin"
     assert "Saisissez votre nom." in page
     assert "Saisissez une adresse électronique valide, par exemple nom@exemple.fr." in page
     assert "Le mot de passe doit compter au moins 12 caractères" in page
