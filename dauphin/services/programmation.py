@@ -41,6 +41,7 @@ from dauphin.models import (
     demande_qpv,
 )
 from dauphin.models.types import Montant
+from dauphin.policies import VOIR_PROGRAMMATION
 from workflows import StatutDemande, StatutLigne
 
 ZERO = Decimal("0.00")
@@ -589,6 +590,28 @@ def iterer_lignes_nationales(exercice: int, financeurs: list[Financeur]) -> Iter
         yield _ligne(rangee, cles)
 
 
+def campagnes_visibles(qui, exercice: int | None = None, departement: str | None = None) -> Select:
+    """Les campagnes dont l'acteur voit la programmation (`policies.VOIR_PROGRAMMATION`), les plus récentes
+    d'abord : (id, exercice, code et libellé du contrat, nombre de demandes transmises)."""
+    transmises = (
+        select(func.count())
+        .where(Demande.campagne_id == Campagne.id, Demande.numero.is_not(None))
+        .correlate(Campagne)
+        .scalar_subquery()
+    )
+    requete = (
+        select(Campagne.id, Campagne.exercice, ContratDeVille.code, ContratDeVille.libelle, transmises)
+        .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
+        .where(VOIR_PROGRAMMATION.portee(qui))
+        .order_by(Campagne.exercice.desc(), ContratDeVille.libelle)
+    )
+    if exercice:
+        requete = requete.where(Campagne.exercice == exercice)
+    if departement:
+        requete = requete.where(ContratDeVille.departement == departement)
+    return requete
+
+
 def exercices_disponibles() -> list[int]:
     return list(db.session.scalars(select(Campagne.exercice).distinct().order_by(Campagne.exercice.desc())))
 
@@ -601,6 +624,7 @@ __all__ = [
     "Montants",
     "Programmation",
     "TotalPilier",
+    "campagnes_visibles",
     "consommation_enveloppes",
     "financeurs_campagne",
     "financeurs_nationaux",
