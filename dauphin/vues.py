@@ -168,7 +168,7 @@ MESSAGE_SESSION_EXPIREE = (
 )
 
 
-def _messages(form: FlaskForm) -> list[str]:
+def messages_du_formulaire(form: FlaskForm) -> list[str]:
     """Les erreurs d'un formulaire sans champ à afficher : les siennes, puis celles de ses champs (un jeton
     CSRF refusé dit que la session a expiré)."""
     messages = list(form.form_errors)
@@ -190,7 +190,7 @@ def traiter_bouton(
     expirée reviennent à `suite` avec leur message, comme le succès avec le sien."""
 
     def revenir(_code: int, conflit: str | None):
-        for message in [conflit] if conflit else _messages(form):
+        for message in [conflit] if conflit else messages_du_formulaire(form):
             flash(message, "erreur")
         return redirect(suite)
 

@@ -308,6 +308,12 @@ def test_desactiver_un_compte_bloque_la_connexion_et_garde_l_historique(app, cli
 
 def test_on_ne_se_retire_pas_soi_meme(client, db, monde, admin):
     url = f"/administration/comptes/{monde.admin_national.id}"
+    # Sur sa propre fiche, ni « Désactiver le compte » ni « Retirer l’accès » : ils seraient refusés.
+    page = html(client.get(url))
+    assert f'action="{url}/activation"' not in page and f'action="{url}/administration-nationale"' not in page
+    assert "C’est votre compte" in page
+    autre = f"/administration/comptes/{monde.pilote.id}"
+    assert f'action="{autre}/activation"' in html(client.get(autre))
     reponse = client.post(f"{url}/activation", data={"actif": "0"})
     assert reponse.status_code == 422 and "Vous ne pouvez pas désactiver votre propre compte." in html(
         reponse

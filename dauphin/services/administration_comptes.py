@@ -25,7 +25,7 @@ from dauphin.models import (
 )
 from dauphin.models.comptes import nouveau_jeton
 from dauphin.services import audit
-from dauphin.services.referentiel import Refus
+from dauphin.services.erreurs import Refus
 from dauphin.services.workflow import en_une_transaction
 
 FILTRES_STATUT = {

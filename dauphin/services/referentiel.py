@@ -28,7 +28,7 @@ from dauphin.models import (
     Utilisateur,
 )
 from dauphin.services import audit
-from dauphin.services.erreurs import Conflit
+from dauphin.services.erreurs import Conflit, Refus
 from dauphin.services.workflow import en_une_transaction
 
 MESSAGE_CONFLIT = (
@@ -36,14 +36,6 @@ MESSAGE_CONFLIT = (
     "votre saisie est "
     "conservée, comparez-la avec la version actuelle avant d’enregistrer de nouveau."
 )
-
-
-class Refus(Exception):
-    """Une règle refuse la modification ; `champ` : le champ du formulaire en cause (ou None)."""
-
-    def __init__(self, message: str, champ: str | None = None):
-        super().__init__(message)
-        self.champ = champ
 
 
 def _charger(modele, cle, version=None):
@@ -116,6 +108,15 @@ def modifier_organisation(acteur: Utilisateur, organisation_id: int, donnees: di
         return organisation
 
     return en_une_transaction(operation)
+
+
+def enregistrer_organisation(
+    acteur: Utilisateur, organisation_id: int | None, donnees: dict, version=None
+) -> Organisation:
+    """Crée l'organisation (`organisation_id` None) ou la modifie."""
+    if organisation_id is None:
+        return creer_organisation(acteur, donnees)
+    return modifier_organisation(acteur, organisation_id, donnees, version)
 
 
 def changer_activation_organisation(
@@ -328,6 +329,15 @@ def modifier_thematique(acteur: Utilisateur, code: str, libelle: str, ordre: int
         return thematique
 
     return en_une_transaction(operation)
+
+
+def enregistrer_thematique(
+    acteur: Utilisateur, existant: str | None, code: str, libelle: str, ordre: int, version=None
+) -> Thematique:
+    """Crée le code (`existant` None) ou modifie le libellé et l'ordre du code `existant`."""
+    if existant is None:
+        return creer_thematique(acteur, code, libelle, ordre)
+    return modifier_thematique(acteur, existant, libelle, ordre, version)
 
 
 def changer_activation_thematique(acteur: Utilisateur, code: str, actif: bool, version) -> Thematique:
