@@ -67,6 +67,13 @@ def _existante(modele, cle):
     return charger_ou_404(modele, cle) if cle is not None else None
 
 
+def _enregistrer_fiche(existante, form, **declaration):
+    """Créer une fiche (organisation, code thématique) ou modifier `existante`, dont la version est comparée
+    à celle de la page : `traiter_formulaire` avec le message de conflit du référentiel."""
+    version = (lambda: existante.version) if existante is not None else None
+    return traiter_formulaire(form, version=version, perimee=service.MESSAGE_CONFLIT, **declaration)
+
+
 def _recherche() -> tuple[RechercheForm, str | None]:
     form = RechercheForm(request.args)
     form.validate()
@@ -293,7 +300,8 @@ def _formulaire_organisation(organisation: Organisation | None) -> OrganisationF
 def organisation(organisation_id: int | None = None):
     existante = _existante(Organisation, organisation_id)
     form = _formulaire_organisation(existante)
-    return traiter_formulaire(
+    return _enregistrer_fiche(
+        existante,
         form,
         executer=lambda: service.enregistrer_organisation(
             current_user, organisation_id, form.donnees(), form.version.data
@@ -301,8 +309,6 @@ def organisation(organisation_id: int | None = None):
         rendre=_page("administration/organisation.html", form, organisation=existante),
         succes=lambda enregistree: f"Organisation « {enregistree.nom} » enregistrée.",
         suite=lambda enregistree: url_for("administration.organisations", q=enregistree.nom),
-        version=(lambda: existante.version) if existante is not None else None,
-        perimee=service.MESSAGE_CONFLIT,
     )
 
 
@@ -356,7 +362,8 @@ def _formulaire_thematique(existante: Thematique | None) -> ThematiqueForm:
 def thematique(code: str | None = None):
     existante = _existante(Thematique, code)
     form = _formulaire_thematique(existante)
-    return traiter_formulaire(
+    return _enregistrer_fiche(
+        existante,
         form,
         executer=lambda: service.enregistrer_thematique(
             current_user, code, form.code.data, form.libelle.data, form.ordre.data, form.version.data
@@ -364,8 +371,6 @@ def thematique(code: str | None = None):
         rendre=_page("administration/thematique.html", form, thematique=existante),
         succes=f"Code {form.code.data} enregistré.",
         suite=url_for("administration.thematiques"),
-        version=(lambda: existante.version) if existante is not None else None,
-        perimee=service.MESSAGE_CONFLIT,
     )
 
 
