@@ -20,7 +20,7 @@ from dauphin.pilotage import bp
 from dauphin.policies import VOIR_CONTRAT, acteur_de
 from dauphin.services import exports
 from dauphin.services import programmation as service
-from dauphin.vues import exiger
+from dauphin.vues import charger_ou_404, exiger
 from workflows import StatutDemande
 
 PAR_PAGE = 50
@@ -30,12 +30,9 @@ STATUTS_PROPOSES = [
 
 
 def _campagne_ou_erreur(campagne_id: int) -> tuple[Campagne, str]:
-    campagne = db.session.get(Campagne, campagne_id)
-    if campagne is None:
-        abort(404)
+    campagne = charger_ou_404(Campagne, campagne_id)
     qualite = VOIR_CONTRAT.qualite(current_user, campagne.contrat)
-    if qualite is None:
-        abort(403)
+    exiger(qualite is not None)
     return campagne, qualite
 
 
