@@ -163,19 +163,10 @@ def traiter_formulaire(
     return redirect(_valeur(suite, resultat))
 
 
-MESSAGE_SESSION_EXPIREE = (
-    "La session a expiré ou le formulaire a déjà été envoyé : rechargez la page puis recommencez."
-)
-
-
 def messages_du_formulaire(form: FlaskForm) -> list[str]:
-    """Les erreurs d'un formulaire sans champ à afficher : les siennes, puis celles de ses champs (un jeton
-    CSRF refusé dit que la session a expiré)."""
-    messages = list(form.form_errors)
-    for champ in form:
-        if champ.errors:
-            messages += [MESSAGE_SESSION_EXPIREE] if champ.name == "csrf_token" else list(champ.errors)
-    return messages
+    """Les erreurs d'un formulaire dont les champs ne s'affichent pas (un bouton) : les siennes, puis celles
+    de ses champs. (Un jeton CSRF refusé n'arrive pas jusque-là : CSRFProtect répond 400 avant la vue.)"""
+    return [*form.form_errors, *(message for champ in form for message in champ.errors)]
 
 
 def traiter_bouton(
@@ -186,8 +177,8 @@ def traiter_bouton(
     suite: str,
 ) -> ResponseReturnValue:
     """Un bouton posté depuis une page (activer, désactiver, retirer, supprimer) : le chemin de
-    `traiter_formulaire`, mais rien n'a été tapé qui serait à garder — un refus, un conflit ou une session
-    expirée reviennent à `suite` avec leur message, comme le succès avec le sien."""
+    `traiter_formulaire`, mais rien n'a été tapé qui serait à garder — un refus, un conflit ou une valeur
+    refusée par le formulaire reviennent à `suite` avec leur message, comme le succès avec le sien."""
 
     def revenir(_code: int, conflit: str | None):
         for message in [conflit] if conflit else messages_du_formulaire(form):

@@ -15,7 +15,7 @@ from flask import abort, render_template, send_file, url_for
 from dauphin.administration import administrateur_national, bp
 from dauphin.services import exports as service
 from dauphin.services.programmation import exercices_disponibles
-from dauphin.vues import MESSAGE_SESSION_EXPIREE, traiter_formulaire
+from dauphin.vues import traiter_formulaire
 from forms.administration import ExportNationalForm
 
 journal = logging.getLogger(__name__)
@@ -37,11 +37,9 @@ def exports():
         return exercice
 
     def rendre(code: int, _conflit):
-        # Le gabarit nomme les erreurs par champ (un jeton refusé : la session a expiré).
         erreurs = {
-            nom: MESSAGE_SESSION_EXPIREE if nom == "csrf_token" else messages[0]
-            for nom, messages in form.errors.items()
-        }
+            nom: messages[0] for nom, messages in form.errors.items()
+        }  # le gabarit les nomme par champ
         saisi = form.exercice.data or ""
         page = render_template(
             "administration/exports.html",

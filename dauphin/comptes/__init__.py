@@ -283,10 +283,10 @@ def reinitialiser_mot_de_passe(jeton: str):
             session.pop(CLE_EMAIL_REINITIALISATION, None)
 
         def rendre(code: int, _conflit):
-            page = render_template(
+            html = render_template(
                 "comptes/reinitialiser_mot_de_passe.html", form=form, utilisateur=utilisateur
             )
-            return page, code, {"Cache-Control": "no-store"}
+            return html, code, {"Cache-Control": "no-store"}
 
         return traiter_formulaire(
             form,

@@ -84,8 +84,8 @@ def inscrire():
         deja_inscrite = (
             service.structure_par_siret(normaliser_siret(form.siret.data or "")) if code != 200 else None
         )
-        page = render_template("structures/inscrire.html", form=form, deja_inscrite=deja_inscrite)
-        return page, code
+        html = render_template("structures/inscrire.html", form=form, deja_inscrite=deja_inscrite)
+        return html, code
 
     return traiter_formulaire(
         form,
@@ -155,8 +155,8 @@ def modifier(structure_id: int):
         ecarts = _ecarts(form, structure) if conflit else None
         if conflit:
             form.empreinte.data = service.empreinte(structure)
-        page = render_template("structures/modifier.html", form=form, structure=structure, ecarts=ecarts)
-        return page, code
+        html = render_template("structures/modifier.html", form=form, structure=structure, ecarts=ecarts)
+        return html, code
 
     return traiter_formulaire(
         form,
