@@ -489,3 +489,16 @@ def test_campagne_nouvelle_ne_propose_pas_une_organisation_desactivee(client, co
     # Mais la campagne où elle a déjà une enveloppe la garde (on ne perd pas son montant)
     page = html(client.get(f"/pilotage/campagnes/{monde.campagne.id}/modifier"))
     assert f'name="enveloppe_{monde.commune.id}"' in page
+
+
+def test_recherches_au_pied_de_la_lettre(client, monde, admin):
+    """« % » et « _ » tapés dans une recherche de l'administration ne sont pas des jokers (comme dans l'espace
+    d'instruction) ; la casse, elle, ne compte pas."""
+    for url, present in (
+        ("/administration/comptes", "admin@test.fr"),
+        ("/administration/contrats", "CV-TEST-1"),
+        ("/administration/organisations", "Ville de Lille"),
+    ):
+        assert present in html(client.get(url, query_string={"q": present.upper()})), url
+        for joker in ("%", "_"):
+            assert present not in html(client.get(url, query_string={"q": joker})), (url, joker)

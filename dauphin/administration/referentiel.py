@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import current_app, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import NotFound
 
@@ -21,7 +21,6 @@ from dauphin.models import (
     ContratDeVille,
     Organisation,
     PartenaireContrat,
-    Qpv,
     RegleMajorite,
     Thematique,
 )
@@ -172,17 +171,7 @@ def _vers_contrat(contrat: ContratDeVille, ancre: str) -> str:
 @administrateur_national
 def contrats():
     recherche, texte = _recherche()
-    requete = select(ContratDeVille).order_by(ContratDeVille.code)
-    if texte:
-        motif = f"%{texte.lower()}%"
-        requete = requete.where(
-            or_(
-                func.lower(ContratDeVille.code).like(motif),
-                func.lower(ContratDeVille.libelle).like(motif),
-                ContratDeVille.departement == texte.upper(),
-            )
-        )
-    page = db.paginate(requete, page=page_courante(), per_page=_par_page(), error_out=False, max_per_page=100)
+    page = service.page_contrats(texte, page_courante(), _par_page())
     return render_template("administration/contrats.html", page=page, recherche=recherche)
 
 
@@ -256,17 +245,7 @@ def retirer_partenaire(contrat_id: int, organisation_id: int):
 @administrateur_national
 def qpvs():
     recherche, texte = _recherche()
-    requete = select(Qpv).options(selectinload(Qpv.contrat)).order_by(Qpv.code)
-    if texte:
-        motif = f"%{texte.lower()}%"
-        requete = requete.where(
-            or_(
-                func.lower(Qpv.code).like(motif),
-                func.lower(Qpv.libelle).like(motif),
-                Qpv.departement == texte.upper(),
-            )
-        )
-    page = db.paginate(requete, page=page_courante(), per_page=_par_page(), error_out=False, max_per_page=100)
+    page = service.page_qpv(texte, page_courante(), _par_page())
     return render_template("administration/qpv.html", page=page, recherche=recherche)
 
 

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, type_coerce, union
 
 from dauphin.extensions import db
+from dauphin.listes import contient
 from dauphin.models import (
     Campagne,
     ContratDeVille,
@@ -224,11 +225,6 @@ def _concatener(colonne):
     return func.group_concat(colonne, ",")
 
 
-def _motif(texte: str) -> str:
-    echappe = texte.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{echappe}%"
-
-
 def thematiques_du_filtre(code: str) -> list[str]:
     """Un pilier vaut lui et ses sous-thèmes ; un sous-thème, lui seul."""
     return list(
@@ -273,16 +269,13 @@ def _filtrer(requete: Select, portee: ColumnElement[bool], filtres: Filtres | No
         if NUMERO_COMPLET.fullmatch(texte):
             requete = requete.where(Demande.numero == texte)
         else:
-            motif = _motif(texte)
             requete = requete.where(
                 or_(
-                    Demande.numero.ilike(motif, escape="\\"),
-                    Demande.intitule.ilike(motif, escape="\\"),
+                    contient(texte, Demande.numero, Demande.intitule),
                     Demande.structure_id.in_(
                         select(Structure.id).where(
                             or_(
-                                Structure.raison_sociale.ilike(motif, escape="\\"),
-                                Structure.sigle.ilike(motif, escape="\\"),
+                                contient(texte, Structure.raison_sociale, Structure.sigle),
                                 Structure.siret == texte.replace(" ", ""),
                             )
                         )

@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import NotFound
 
 from dauphin.extensions import db
+from dauphin.listes import contient
 from dauphin.models import (
     Campagne,
     ContratDeVille,
@@ -22,6 +24,7 @@ from dauphin.models import (
     Organisation,
     PartenaireContrat,
     Pilotage,
+    Qpv,
     RegleMajorite,
     Thematique,
     TypeOrganisation,
@@ -141,14 +144,38 @@ def changer_activation_organisation(
     return en_une_transaction(operation)
 
 
+def _paginer(requete, page: int, par_page: int):
+    return db.paginate(requete, page=page, per_page=par_page, error_out=False, max_per_page=100)
+
+
 def page_organisations(recherche: str | None, page: int, par_page: int):
     requete = select(Organisation).order_by(Organisation.nom)
     if recherche:
-        motif = f"%{recherche.lower()}%"
+        requete = requete.where(or_(contient(recherche, Organisation.nom), Organisation.siren == recherche))
+    return _paginer(requete, page, par_page)
+
+
+def page_contrats(recherche: str | None, page: int, par_page: int):
+    """Les contrats de ville dont le code ou le libellé contient `recherche`, ou de ce département."""
+    requete = select(ContratDeVille).order_by(ContratDeVille.code)
+    if recherche:
         requete = requete.where(
-            or_(func.lower(Organisation.nom).like(motif), Organisation.siren == recherche)
+            or_(
+                contient(recherche, ContratDeVille.code, ContratDeVille.libelle),
+                ContratDeVille.departement == recherche.upper(),
+            )
         )
-    return db.paginate(requete, page=page, per_page=par_page, error_out=False, max_per_page=100)
+    return _paginer(requete, page, par_page)
+
+
+def page_qpv(recherche: str | None, page: int, par_page: int):
+    """Les quartiers dont le code ou le nom contient `recherche`, ou de ce département."""
+    requete = select(Qpv).options(selectinload(Qpv.contrat)).order_by(Qpv.code)
+    if recherche:
+        requete = requete.where(
+            or_(contient(recherche, Qpv.code, Qpv.libelle), Qpv.departement == recherche.upper())
+        )
+    return _paginer(requete, page, par_page)
 
 
 # --- Contrats de ville : règles du comité et partenaires -----------------------------------------
