@@ -133,6 +133,19 @@ class VersionForm(FlaskForm):
     version = HiddenField()
 
 
+class _Activation:
+    # Le bouton porte « actif » : 1 pour (ré)activer, 0 pour désactiver.
+    actif = HiddenField()
+
+    @property
+    def activer(self) -> bool:
+        return self.actif.data == "1"
+
+
+class ActivationForm(_Activation, VersionForm):
+    """Activer ou désactiver une organisation ou un code thématique, avec la version lue."""
+
+
 class ReglesComiteForm(FlaskForm):
     version = HiddenField()
     quorum_pourcentage = NombreEntierField(
@@ -205,7 +218,7 @@ class PilotageForm(FlaskForm):
     )
 
 
-class DesactivationForm(FlaskForm):
+class DesactivationForm(_Activation, FlaskForm):
     motif = TextAreaField(
         "Motif (facultatif)",
         filters=[sans_espaces],

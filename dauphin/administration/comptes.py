@@ -161,13 +161,14 @@ def administration_nationale(utilisateur_id: int):
 @administrateur_national
 def activation_compte(utilisateur_id: int):
     form = DesactivationForm()
-    actif = request.form.get("actif") == "1"
     return traiter_formulaire(
         form,
-        executer=lambda: service.changer_activation(current_user, utilisateur_id, actif, form.motif.data),
+        executer=lambda: service.changer_activation(
+            current_user, utilisateur_id, form.activer, form.motif.data
+        ),
         rendre=_refus_en_tete(utilisateur_id, form),
         succes="Compte réactivé : la personne peut de nouveau se connecter."
-        if actif
+        if form.activer
         else "Compte désactivé : la personne ne peut plus se connecter ; son historique est conservé.",
         suite=_retour(utilisateur_id, "statut"),
     )

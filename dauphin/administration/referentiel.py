@@ -28,6 +28,7 @@ from dauphin.services import imports
 from dauphin.services import referentiel as service
 from dauphin.vues import charger_ou_404, messages_du_formulaire, traiter_bouton, traiter_formulaire
 from forms.administration import (
+    ActivationForm,
     ImportContratsForm,
     ImportForm,
     OrganisationForm,
@@ -294,15 +295,14 @@ def organisation(organisation_id: int | None = None):
 @bp.route("/organisations/<int:organisation_id>/activation", methods=["POST"])
 @administrateur_national
 def activation_organisation(organisation_id: int):
-    form = VersionForm()
-    actif = request.form.get("actif") == "1"
+    form = ActivationForm()
     return traiter_bouton(
         form,
         executer=lambda: service.changer_activation_organisation(
-            current_user, organisation_id, actif, form.version.data
+            current_user, organisation_id, form.activer, form.version.data
         ),
         succes=lambda organisation: f"« {organisation.nom} » est "
-        + ("réactivée." if actif else "désactivée : elle n’est plus proposée."),
+        + ("réactivée." if form.activer else "désactivée : elle n’est plus proposée."),
         suite=request.referrer or url_for("administration.organisations"),
     )
 
@@ -356,12 +356,14 @@ def thematique(code: str | None = None):
 @bp.route("/thematiques/<code>/activation", methods=["POST"])
 @administrateur_national
 def activation_thematique(code: str):
-    form = VersionForm()
-    actif = request.form.get("actif") == "1"
+    form = ActivationForm()
+    etat = "réactivé" if form.activer else "désactivé : il n’est plus proposé aux demandes"
     return traiter_bouton(
         form,
-        executer=lambda: service.changer_activation_thematique(current_user, code, actif, form.version.data),
-        succes=f"Code {code} {'réactivé' if actif else 'désactivé : il n’est plus proposé aux demandes'}.",
+        executer=lambda: service.changer_activation_thematique(
+            current_user, code, form.activer, form.version.data
+        ),
+        succes=f"Code {code} {etat}.",
         suite=url_for("administration.thematiques"),
     )
 
