@@ -183,11 +183,11 @@ def jeton_revoquer(jeton_id, auteur):
 
 
 def _rapport_import(importer, fichier, **options) -> None:
-    from dauphin.services.imports import FichierIllisible
+    from dauphin.services.erreurs import Refus
 
     try:
         rapport = importer(fichier.read_bytes(), fichier.name, None, **options)
-    except FichierIllisible as erreur:
+    except Refus as erreur:  # le fichier entier est refusé
         click.echo(f"Fichier refusé : {erreur}", err=True)
         raise SystemExit(1) from None
     click.echo(rapport.texte())
