@@ -1,6 +1,6 @@
-"""Les composants DSFR répétés (tableau, alerte, mise en avant, bandeau, liste de résumé) viennent des macros
-de `macros/dsfr.html`, et chaque tableau que le portail affiche a un titre et un conteneur que le clavier fait
-défiler.
+"""Les composants DSFR répétés (tableau, alerte, mise en avant, bandeau, liste de résumé, badge) viennent des
+macros de `macros/dsfr.html`, et chaque tableau que le portail affiche a un titre et un conteneur que le
+clavier fait défiler.
 
 Le premier test lit les gabarits : un composant écrit à la main ailleurs que dans le module de macros échoue
 (les gabarits PDF, imprimés par WeasyPrint sans le DSFR, en sont exclus). Le second ouvre, avec le client de
@@ -29,6 +29,7 @@ COMPOSANTS = {
     "dsfr.mise_en_avant": re.compile(r"\bfr-callout"),
     "dsfr.bandeau": re.compile(r"\bfr-notice"),
     "dsfr.liste_resume": re.compile(r"\bdauphin-resume(?![\w-])"),
+    "dsfr.badge": re.compile(r"\bfr-badge"),
 }
 
 
