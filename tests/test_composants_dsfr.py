@@ -15,6 +15,7 @@ from pathlib import Path
 
 import dauphin
 from tests import test_matrice_autorisations as matrice
+from tests.formulaires_html import champs
 from tests.test_navigateur_tous_les_ecrans import STATUTS_ATTENDUS, ecrans_a_auditer
 
 objets = matrice.objets  # la fixture : les objets de la structure porteuse et un compte par rôle
@@ -193,5 +194,18 @@ def test_chaque_tableau_rendu_a_un_titre_et_un_conteneur_que_le_clavier_fait_def
             defauts += [f"{chemin} ({role}) : {defaut}" for defaut in defauts_des_tableaux(html)]
         if role != "anonyme":
             connexion.deconnexion()
+    # La séance du monde est en préparation : le pilote ouvre le vote, et la séance puis l'écran de clôture
+    # montrent leurs tableaux (celui des décisions à la clôture, le clavier ne l'atteignait pas).
+    connexion.en_tant_que(objets["comptes"]["pilote"])
+    seance = f"/comites/{objets['seance']}"
+    ouvrir = f"{seance}/ouvrir"
+    assert (
+        client.post(ouvrir, data=champs(client.get(seance).get_data(as_text=True), ouvrir)).status_code == 302
+    )
+    for chemin in (seance, f"{seance}/clore"):
+        html = client.get(chemin).get_data(as_text=True)
+        tableaux += html.count("<table")
+        defauts += [f"{chemin} (pilote) : {defaut}" for defaut in defauts_des_tableaux(html)]
+    assert "Décisions à la clôture" in html
     assert defauts == []
     assert tableaux >= 40, "les écrans parcourus devraient montrer des dizaines de tableaux"
