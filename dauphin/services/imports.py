@@ -263,20 +263,7 @@ def importer_contrats(
     def operation():
         existants = {c.code: c for c in db.session.scalars(select(ContratDeVille))}
         vus: dict[str, int] = {}
-        for numero, valeurs, probleme in lignes:
-            rapport.lignes += 1
-            if valeurs is None:
-                rapport.rejets.append(Rejet(numero, "", probleme))
-                continue
-            code, resultat = _controler_contrat(valeurs, presentes)
-            if isinstance(resultat, str):
-                rapport.rejets.append(Rejet(numero, code, resultat))
-                continue
-            if code in vus:
-                rapport.rejets.append(
-                    Rejet(numero, code, f"code {code} en double : déjà présent ligne {vus[code]}")
-                )
-                continue
+        for numero, code, resultat in _lignes_controlees(lignes, _controler_contrat, presentes, rapport, vus):
             vus[code] = numero
             resultat["generation"] = generation
             _ajouter_ou_modifier(rapport, existants, code, resultat, ContratDeVille)
@@ -346,20 +333,7 @@ def importer_qpv(
                 par_porteur[(contrat.siren_porteur, contrat.generation)].append(contrat)
         existants = {q.code: q for q in db.session.scalars(select(Qpv))}
         vus: dict[str, int] = {}
-        for numero, valeurs, probleme in lignes:
-            rapport.lignes += 1
-            if valeurs is None:
-                rapport.rejets.append(Rejet(numero, "", probleme))
-                continue
-            code, resultat = _controler_qpv(valeurs, presentes)
-            if isinstance(resultat, str):
-                rapport.rejets.append(Rejet(numero, code, resultat))
-                continue
-            if code in vus:
-                rapport.rejets.append(
-                    Rejet(numero, code, f"code {code} en double : déjà présent ligne {vus[code]}")
-                )
-                continue
+        for numero, code, resultat in _lignes_controlees(lignes, _controler_qpv, presentes, rapport, vus):
             generation, epci, code_contrat = (resultat.pop(k) for k in ("_generation", "_epci", "_contrat"))
             if code_contrat:
                 if code_contrat not in contrats:
@@ -389,6 +363,25 @@ def importer_qpv(
 
 
 # --- Commun ---------------------------------------------------------------------------------------
+
+
+def _lignes_controlees(lignes, controler, presentes: set, rapport: Rapport, vus: dict[str, int]):
+    """(numéro, code, valeurs) de chaque ligne lisible, valide et dont le code n'est pas déjà vu plus haut
+    (`vus` : code → ligne, tenu par l'appelant) ; chaque autre ligne va au rapport comme rejet motivé."""
+    for numero, valeurs, probleme in lignes:
+        rapport.lignes += 1
+        if valeurs is None:
+            rapport.rejets.append(Rejet(numero, "", probleme))
+            continue
+        code, resultat = controler(valeurs, presentes)
+        if isinstance(resultat, str):
+            rapport.rejets.append(Rejet(numero, code, resultat))
+        elif code in vus:
+            rapport.rejets.append(
+                Rejet(numero, code, f"code {code} en double : déjà présent ligne {vus[code]}")
+            )
+        else:
+            yield numero, code, resultat
 
 
 def _ajouter_ou_modifier(rapport: Rapport, existants: dict, code: str, valeurs: dict, modele) -> None:

@@ -114,26 +114,34 @@ def enregistrer_organisation(
     return modifier_organisation(acteur, organisation_id, donnees, version)
 
 
+def _changer_activation(acteur: Utilisateur, modele, cle, actif: bool, version, type_objet: str, nom: str):
+    """Active ou désactive une fiche du référentiel (sans rien supprimer), tracé au journal du référentiel.
+    `nom` : l'objet tel que la trace le nomme (« de « Ville de Lille » », « du code 1.5 »)."""
+
+    def operation():
+        objet = _charger(modele, cle, version)
+        if objet.actif != actif:
+            objet.actif = actif
+            audit.tracer(
+                acteur,
+                type_objet,
+                cle,
+                "reactiver" if actif else "desactiver",
+                f"{'Réactivation' if actif else 'Désactivation'} {nom(objet)}",
+            )
+        return objet
+
+    return en_une_transaction(operation)
+
+
 def changer_activation_organisation(
     acteur: Utilisateur, organisation_id: int, actif: bool, version
 ) -> Organisation:
     """Désactivée, une organisation n'est plus proposée (nouvelles enveloppes, partenariats) ; ses lignes,
     votes, membres et son historique restent."""
-
-    def operation():
-        organisation = _charger(Organisation, organisation_id, version)
-        if organisation.actif != actif:
-            organisation.actif = actif
-            audit.tracer(
-                acteur,
-                "organisation",
-                organisation.id,
-                "reactiver" if actif else "desactiver",
-                f"{'Réactivation' if actif else 'Désactivation'} de « {organisation.nom} »",
-            )
-        return organisation
-
-    return en_une_transaction(operation)
+    return _changer_activation(
+        acteur, Organisation, organisation_id, actif, version, "organisation", lambda o: f"de « {o.nom} »"
+    )
 
 
 def _paginer(requete, page: int, par_page: int):
@@ -361,21 +369,9 @@ def enregistrer_thematique(
 
 def changer_activation_thematique(acteur: Utilisateur, code: str, actif: bool, version) -> Thematique:
     """Désactivé, un code n'est plus proposé aux nouvelles demandes ; celles qui l'ont le gardent."""
-
-    def operation():
-        thematique = _charger(Thematique, code, version)
-        if thematique.actif != actif:
-            thematique.actif = actif
-            audit.tracer(
-                acteur,
-                "thematique",
-                code,
-                "reactiver" if actif else "desactiver",
-                f"{'Réactivation' if actif else 'Désactivation'} du code {code}",
-            )
-        return thematique
-
-    return en_une_transaction(operation)
+    return _changer_activation(
+        acteur, Thematique, code, actif, version, "thematique", lambda t: f"du code {code}"
+    )
 
 
 def supprimer_thematique(acteur: Utilisateur, code: str, version) -> None:

@@ -316,11 +316,16 @@ def desactiver_compte_bancaire(utilisateur: Utilisateur, structure_id: int, comp
 # --- Membres --------------------------------------------------------------------------------
 
 
-def _membre(structure_id: int, membre_id: int) -> MembreStructure:
-    membre = db.session.get(MembreStructure, membre_id, populate_existing=True)
-    if membre is None or membre.structure_id != structure_id:
+def _de_la_structure(modele, structure_id: int, cle: int):
+    """L'objet (membre, demande d'accès…) de cette structure, relu en base ; 404 s'il est d'une autre."""
+    objet = db.session.get(modele, cle, populate_existing=True)
+    if objet is None or objet.structure_id != structure_id:
         raise NotFound()
-    return membre
+    return objet
+
+
+def _membre(structure_id: int, membre_id: int) -> MembreStructure:
+    return _de_la_structure(MembreStructure, structure_id, membre_id)
 
 
 def changer_role(utilisateur: Utilisateur, structure_id: int, membre_id: int, role: RoleStructure | str):
@@ -495,10 +500,7 @@ def demander_acces(utilisateur: Utilisateur, siret: str, message: str | None) ->
 
 
 def demande_acces(structure_id: int, demande_id: int) -> DemandeAcces:
-    demande = db.session.get(DemandeAcces, demande_id, populate_existing=True)
-    if demande is None or demande.structure_id != structure_id:
-        raise NotFound()
-    return demande
+    return _de_la_structure(DemandeAcces, structure_id, demande_id)
 
 
 def traiter_demande_acces(

@@ -73,13 +73,19 @@ def _pilier():
     return func.coalesce(Thematique.parent_code, Thematique.code)
 
 
-def _territoire_et_pilier(requete):
-    """Les jointures du département (contrat) et du pilier : la série par exercice n'en a pas besoin."""
-    return (
-        requete.join(Campagne, Campagne.id == Demande.campagne_id)
-        .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
-        .outerjoin(Thematique, Thematique.code == Demande.thematique_code)
-    )
+def _lire(requete, groupes, exercice: int | None, detail: bool):
+    """Les demandes transmises de l'exercice, groupées ; avec `detail`, les jointures du département
+    (contrat) et du pilier, dont la série par exercice n'a pas besoin."""
+    requete = requete.where(Demande.numero.is_not(None)).group_by(*groupes)
+    if detail:
+        requete = (
+            requete.join(Campagne, Campagne.id == Demande.campagne_id)
+            .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
+            .outerjoin(Thematique, Thematique.code == Demande.thematique_code)
+        )
+    if exercice is not None:
+        requete = requete.where(Demande.exercice == exercice)
+    return db.session.execute(requete).all()
 
 
 def _comptes(*groupes, exercice: int | None, detail: bool = True):
@@ -92,15 +98,8 @@ def _comptes(*groupes, exercice: int | None, detail: bool = True):
             func.sum(case((Demande.statut.in_(CR_SAISIS), 1), else_=0)),
             func.sum(case((Demande.statut.in_(CR_VALIDES), 1), else_=0)),
         )
-        .select_from(Demande)
-        .where(Demande.numero.is_not(None))
-        .group_by(*groupes)
-    )
-    if detail:
-        requete = _territoire_et_pilier(requete)
-    if exercice is not None:
-        requete = requete.where(Demande.exercice == exercice)
-    return db.session.execute(requete).all()
+    ).select_from(Demande)
+    return _lire(requete, groupes, exercice, detail)
 
 
 def _montants(*groupes, exercice: int | None, detail: bool = True):
@@ -115,14 +114,8 @@ def _montants(*groupes, exercice: int | None, detail: bool = True):
         )
         .select_from(LigneFinancement)
         .join(Demande, Demande.id == LigneFinancement.demande_id)
-        .where(Demande.numero.is_not(None))
-        .group_by(*groupes)
     )
-    if detail:
-        requete = _territoire_et_pilier(requete)
-    if exercice is not None:
-        requete = requete.where(Demande.exercice == exercice)
-    return db.session.execute(requete).all()
+    return _lire(requete, groupes, exercice, detail)
 
 
 def _indicateurs(comptes, montants, n: int) -> dict[tuple, Indicateurs]:
