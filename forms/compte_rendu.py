@@ -10,7 +10,8 @@ from forms.champs import MontantField, Suit, VersionForm, date_requise, nombre_e
 from workflows.compte_rendu import libelle_poste
 
 
-def _nombre(libelle: str):
+def _beneficiaires(libelle: str):
+    """Un nombre de bénéficiaires, facultatif."""
     return nombre_entier(libelle, min=0, max=1_000_000, message="Indiquez un nombre entre 0 et 1 000 000.")
 
 
@@ -34,7 +35,7 @@ class CompteRenduFormBase(VersionForm):
         "Le public atteint",
         description="Qui a participé (âge, sexe, situation), et comment vous l’avez mesuré.",
     )
-    beneficiaires_hors_qpv = _nombre("Bénéficiaires hors quartier prioritaire")
+    beneficiaires_hors_qpv = _beneficiaires("Bénéficiaires hors quartier prioritaire")
     attestation = BooleanField(
         "J’atteste sur l’honneur l’exactitude de ce compte rendu financier et sa conformité aux comptes "
         "de la structure."
@@ -54,7 +55,7 @@ def compte_rendu_form(compte_rendu, qpvs, donnees=None):
         pass
 
     for qpv in qpvs:
-        setattr(Formulaire, f"qpv_{qpv.id}", _nombre(f"{qpv.libelle} ({qpv.code})"))
+        setattr(Formulaire, f"qpv_{qpv.id}", _beneficiaires(f"{qpv.libelle} ({qpv.code})"))
     for poste in compte_rendu.lignes:
         setattr(Formulaire, f"realise_{poste.ordre}", MontantField(f"Réalisé — {libelle_poste(poste)}"))
         setattr(
