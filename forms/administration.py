@@ -6,29 +6,27 @@ from __future__ import annotations
 import re
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
-from wtforms import (
-    BooleanField,
-    EmailField,
-    HiddenField,
-    SearchField,
-    SelectField,
-    StringField,
-    TextAreaField,
-)
+from wtforms import BooleanField, HiddenField, SelectField, StringField
 from wtforms.validators import (
     DataRequired,
-    Email,
     InputRequired,
     Length,
-    NumberRange,
     Optional,
     StopValidation,
     ValidationError,
 )
 
-from forms.campagnes import sans_espaces
-from forms.validators import FormulaireSimple, NombreEntierField, Siren, compacter
+from forms.champs import (
+    VersionForm,
+    courriel,
+    fichier_requis,
+    ligne_de_texte,
+    nombre_entier,
+    recherche,
+    sans_espaces,
+    texte_libre,
+)
+from forms.validators import FormulaireSimple, Siren, compacter
 
 
 class Choisi:
@@ -53,9 +51,9 @@ DEPARTEMENT = re.compile(r"(0[1-9]|1\d|2[1-9]|[3-8]\d|9[0-5]|2A|2B|97[1-8]|98[4-
 
 
 class ImportForm(FlaskForm):
-    fichier = FileField(
+    fichier = fichier_requis(
         "Fichier CSV",
-        validators=[FileRequired("Choisissez le fichier CSV à importer.")],
+        "Choisissez le fichier CSV à importer.",
         description="Séparateur virgule ou point-virgule, UTF-8 ou Windows-1252. "
         "La première ligne nomme les colonnes.",
         render_kw={"accept": ".csv,text/csv"},
@@ -73,12 +71,10 @@ class ImportContratsForm(ImportForm):
     )
 
 
-class OrganisationForm(FlaskForm):
-    version = HiddenField()
-    nom = StringField(
+class OrganisationForm(VersionForm):
+    nom = ligne_de_texte(
         "Nom",
-        filters=[sans_espaces],
-        validators=[DataRequired("Indiquez le nom de l’organisation."), Length(max=200)],
+        obligatoire="Indiquez le nom de l’organisation.",
         description="Par exemple : Préfecture du Nord (État – P147).",
     )
     type_organisation = SelectField("Type d’organisation", choices=[])
@@ -97,18 +93,7 @@ class OrganisationForm(FlaskForm):
     est_financeur = BooleanField(
         "Financeur : peut recevoir une enveloppe et être sollicité par les porteurs", default=True
     )
-    email_contact = EmailField(
-        "Adresse de contact (facultatif)",
-        filters=[sans_espaces],
-        validators=[
-            Optional(),
-            Email(
-                "Saisissez une adresse électronique valide, par exemple nom@exemple.fr.",
-                check_deliverability=False,
-            ),
-            Length(max=254),
-        ],
-    )
+    email_contact = courriel("Adresse de contact (facultatif)")
 
     def validate_departement(self, champ):
         if champ.data and not DEPARTEMENT.fullmatch(champ.data):
@@ -127,12 +112,6 @@ class OrganisationForm(FlaskForm):
         }
 
 
-class VersionForm(FlaskForm):
-    """Une action sans saisie (activer, désactiver, supprimer) avec la version lue."""
-
-    version = HiddenField()
-
-
 class _Activation:
     # Le bouton porte « actif » : 1 pour (ré)activer, 0 pour désactiver.
     actif = HiddenField()
@@ -146,14 +125,13 @@ class ActivationForm(_Activation, VersionForm):
     """Activer ou désactiver une organisation ou un code thématique, avec la version lue."""
 
 
-class ReglesComiteForm(FlaskForm):
-    version = HiddenField()
-    quorum_pourcentage = NombreEntierField(
+class ReglesComiteForm(VersionForm):
+    quorum_pourcentage = nombre_entier(
         "Quorum (en % des organisations partenaires)",
-        validators=[
-            InputRequired("Indiquez le quorum, en pourcentage."),
-            NumberRange(min=1, max=100, message="Le quorum est un pourcentage entre 1 et 100."),
-        ],
+        min=1,
+        max=100,
+        message="Le quorum est un pourcentage entre 1 et 100.",
+        requis="Indiquez le quorum, en pourcentage.",
         description="Part des organisations partenaires qui doivent avoir voté pour que le vote "
         "soit valable.",
     )
@@ -164,26 +142,21 @@ class PartenaireForm(FlaskForm):
     organisation_id = _liste("Organisation", "Choisissez l’organisation à ajouter.")
 
 
-class ThematiqueForm(FlaskForm):
-    version = HiddenField()
+class ThematiqueForm(VersionForm):
     code = StringField(
         "Code",
         filters=[sans_espaces],
         validators=[DataRequired("Indiquez le code.")],
         description="Un pilier (5) ou un sous-thème de pilier existant (1.7).",
     )
-    libelle = StringField(
-        "Libellé",
-        filters=[sans_espaces],
-        validators=[DataRequired("Indiquez le libellé."), Length(max=200)],
-    )
-    ordre = NombreEntierField(
+    libelle = ligne_de_texte("Libellé", obligatoire="Indiquez le libellé.")
+    ordre = nombre_entier(
         "Ordre d’affichage",
+        min=0,
+        max=9999,
+        message="L’ordre est un nombre entre 0 et 9999.",
+        requis="Indiquez l’ordre d’affichage (0 par défaut).",
         default=0,
-        validators=[
-            InputRequired("Indiquez l’ordre d’affichage (0 par défaut)."),
-            NumberRange(min=0, max=9999, message="L’ordre est un nombre entre 0 et 9999."),
-        ],
     )
 
     def validate_code(self, champ):
@@ -194,7 +167,7 @@ class ThematiqueForm(FlaskForm):
 class RechercheForm(FormulaireSimple):
     """Recherche d'une liste (GET, sans jeton) ; une valeur inconnue est ignorée."""
 
-    q = SearchField("Rechercher", filters=[sans_espaces], validators=[Optional(), Length(max=100)])
+    q = recherche()
     statut = SelectField("Statut", choices=[], validate_choice=False)
 
 
@@ -219,12 +192,7 @@ class PilotageForm(FlaskForm):
 
 
 class DesactivationForm(_Activation, FlaskForm):
-    motif = TextAreaField(
-        "Motif (facultatif)",
-        filters=[sans_espaces],
-        validators=[Optional(), Length(max=500)],
-        description="Conservé dans l’historique du compte.",
-    )
+    motif = texte_libre("Motif (facultatif)", max=500, description="Conservé dans l’historique du compte.")
 
 
 class ExportNationalForm(FlaskForm):

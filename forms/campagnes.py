@@ -10,22 +10,18 @@ from __future__ import annotations
 
 import re
 
-from flask_wtf import FlaskForm
-from wtforms import (
-    BooleanField,
-    DateField,
-    Field,
-    FieldList,
-    FormField,
-    HiddenField,
-    SelectField,
-    StringField,
-    TextAreaField,
-)
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, StopValidation, ValidationError
-from wtforms.widgets import TextInput
+from wtforms import BooleanField, FieldList, FormField, HiddenField, SelectField
+from wtforms.validators import InputRequired, StopValidation, ValidationError
 
-from forms.demande import MontantField
+from forms.champs import (
+    MontantField,
+    SaisieGardee,
+    Suit,
+    VersionForm,
+    date_requise,
+    ligne_de_texte,
+    texte_libre,
+)
 from forms.validators import FormulaireSimple
 
 EXERCICE_MIN, EXERCICE_MAX = 2015, 2100
@@ -43,47 +39,24 @@ PIECES_DEPOT = (
 EXIGENCES = [("", "Non demandée"), ("obligatoire", "Obligatoire"), ("facultative", "Facultative")]
 
 
-def sans_espaces(texte):
-    """Espaces de bord retirés, caractères de contrôle (sauf retours à la ligne) supprimés."""
-    if not isinstance(texte, str):
-        return texte
-    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", texte).strip()
+class AnneeField(SaisieGardee):
+    """Une année sur quatre chiffres."""
 
+    inputmode = "numeric"
+    message = "Saisissez l’exercice sur quatre chiffres, par exemple 2027."
 
-class AnneeField(Field):
-    """Une année sur quatre chiffres ; la saisie est réaffichée telle quelle en cas d'erreur."""
-
-    widget = TextInput()
-
-    def __init__(self, label=None, validators=None, **kwargs):
-        kwargs.setdefault("render_kw", {}).update({"inputmode": "numeric", "autocomplete": "off"})
-        super().__init__(label, validators, **kwargs)
-        self.saisie = None
-
-    def _value(self):
-        if self.saisie is not None:
-            return self.saisie
-        return "" if self.data is None else str(self.data)
-
-    def process_formdata(self, valuelist):
-        if not valuelist:
-            return
-        self.saisie = valuelist[0]
-        texte = re.sub(r"\s", "", valuelist[0] or "")
-        self.data = None
-        if not texte:
-            return
+    def lire(self, texte: str) -> int:
         if not (texte.isascii() and re.fullmatch(r"\d{4}", texte)):
-            raise ValueError("Saisissez l’exercice sur quatre chiffres, par exemple 2027.")
-        self.data = int(texte)
+            raise ValueError(texte)
+        return int(texte)
 
 
 class QuestionForm(FormulaireSimple):
     id = HiddenField()
-    libelle = TextAreaField(
+    libelle = texte_libre(
         "Question",
-        filters=[sans_espaces],
-        validators=[Optional(), Length(max=500, message="Une question compte 500 caractères au plus.")],
+        max=500,
+        message_longueur="Une question compte 500 caractères au plus.",
         render_kw={"rows": 2},
     )
     reponse_attendue = SelectField(
@@ -101,43 +74,33 @@ class QuestionForm(FormulaireSimple):
         return not self.libelle.data and self.question_id is None
 
 
-class CampagneForm(FlaskForm):
+class CampagneForm(VersionForm):
     CHAMPS_GENERAUX = ("contrat_id", "libelle", "exercice", "date_ouverture", "date_cloture", "description")
 
-    version = HiddenField()
     contrat_id = SelectField(
         "Contrat de ville",
         coerce=int,
         choices=[],
         validators=[InputRequired("Choisissez le contrat de ville.")],
     )
-    libelle = StringField(
+    libelle = ligne_de_texte(
         "Intitulé de la campagne",
-        filters=[sans_espaces],
-        validators=[
-            DataRequired("Indiquez l’intitulé de la campagne."),
-            Length(max=200, message="L’intitulé compte 200 caractères au plus."),
-        ],
+        obligatoire="Indiquez l’intitulé de la campagne.",
+        message_longueur="L’intitulé compte 200 caractères au plus.",
         description="Par exemple : Appel à projets 2027 du contrat de ville de Lille.",
     )
     exercice = AnneeField("Exercice (année de réalisation des actions)", description="Par exemple 2027.")
-    date_ouverture = DateField(
-        "Ouverture du dépôt",
-        validators=[InputRequired("Indiquez la date d’ouverture du dépôt.")],
-        description="Format attendu : jj/mm/aaaa",
-    )
-    date_cloture = DateField(
+    date_ouverture = date_requise("Ouverture du dépôt", "Indiquez la date d’ouverture du dépôt.")
+    date_cloture = date_requise(
         "Clôture du dépôt (incluse)",
-        validators=[InputRequired("Indiquez la date de clôture du dépôt.")],
-        description="Le dépôt reste possible jusqu’à minuit, heure de Paris. Format attendu : jj/mm/aaaa",
+        "Indiquez la date de clôture du dépôt.",
+        aide="Le dépôt reste possible jusqu’à minuit, heure de Paris.",
+        suit=Suit("date_ouverture", "La date de clôture doit suivre la date d’ouverture."),
     )
-    description = TextAreaField(
+    description = texte_libre(
         "Présentation de l’appel à projets (facultatif)",
-        filters=[sans_espaces],
-        validators=[
-            Optional(),
-            Length(max=10000, message="La présentation compte 10 000 caractères au plus."),
-        ],
+        max=10000,
+        message_longueur="La présentation compte 10 000 caractères au plus.",
     )
     questions = FieldList(FormField(QuestionForm), min_entries=0, max_entries=QUESTIONS_MAX)
 
@@ -148,10 +111,6 @@ class CampagneForm(FlaskForm):
             raise StopValidation("Indiquez l’exercice de la campagne.")
         if not EXERCICE_MIN <= champ.data <= EXERCICE_MAX:
             raise ValidationError(f"L’exercice est une année entre {EXERCICE_MIN} et {EXERCICE_MAX}.")
-
-    def validate_date_cloture(self, champ):
-        if champ.data and self.date_ouverture.data and champ.data < self.date_ouverture.data:
-            raise ValidationError("La date de clôture doit suivre la date d’ouverture.")
 
     def validate_questions(self, champ):
         for entree in champ.entries:

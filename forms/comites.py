@@ -1,17 +1,18 @@
 """Formulaires du comité de pilotage : séance, ordre du jour, vote d'une organisation, montant d'une ligne.
 
 Chaque formulaire porte la version lue (champ caché) : un vote ou un montant saisi sur une page périmée
-est refusé avec un message de conflit au lieu d'écraser la saisie d'un collègue.
+est refusé avec un message de conflit au lieu d'écraser la saisie d'un collègue. `VersionForm` seul sert
+aux actions sans autre saisie (ouvrir le vote, clore, retirer un point).
 """
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms import RadioField, SelectField
+from wtforms.validators import InputRequired
 
-from forms.demande import CasesACocher, MontantField
-from forms.instruction import TEXTE_MAX, sans_espaces
+from forms.champs import VersionForm, date_requise, ligne_de_texte, montant_requis, texte_libre
+from forms.demande import CasesACocher
 
 
 class SeanceForm(FlaskForm):
@@ -22,21 +23,8 @@ class SeanceForm(FlaskForm):
         validators=[InputRequired("Choisissez la campagne dont les dossiers passent en comité.")],
         description="Le contrat de ville et l’exercice de la séance.",
     )
-    date_seance = DateField(
-        "Date de la séance",
-        validators=[InputRequired("Indiquez la date de la séance (jj/mm/aaaa).")],
-    )
-    lieu = StringField(
-        "Lieu (facultatif)",
-        filters=[sans_espaces],
-        validators=[Optional(), Length(max=200, message="200 caractères au plus.")],
-    )
-
-
-class VersionForm(FlaskForm):
-    """Une action sur la séance sans autre saisie (ouvrir le vote, clore, retirer un point)."""
-
-    version = HiddenField()
+    date_seance = date_requise("Date de la séance", "Indiquez la date de la séance (jj/mm/aaaa).")
+    lieu = ligne_de_texte("Lieu (facultatif)", message_longueur="200 caractères au plus.")
 
 
 class InscriptionForm(VersionForm):
@@ -58,17 +46,15 @@ class VoteForm(VersionForm):
         ],
         validators=[InputRequired("Choisissez pour, contre, abstention ou récusation.")],
     )
-    motif = TextAreaField(
+    motif = texte_libre(
         "Raison de la récusation",
-        filters=[sans_espaces],
-        validators=[Optional(), Length(max=TEXTE_MAX)],
         description="Obligatoire en cas de récusation : par exemple un élu membre du bureau de la structure.",
     )
 
 
 class MontantForm(VersionForm):
-    montant = MontantField(
+    montant = montant_requis(
         "Montant proposé au vote (en euros)",
-        validators=[InputRequired("Indiquez le montant, 0 si votre organisation ne finance pas.")],
+        "Indiquez le montant, 0 si votre organisation ne finance pas.",
         description="Au plus le montant demandé et le reste de votre enveloppe.",
     )

@@ -3,44 +3,39 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, HiddenField, RadioField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms import BooleanField, RadioField
+from wtforms.validators import InputRequired, ValidationError
 
-from forms.demande import MontantField
-from forms.instruction import TEXTE_MAX, sans_espaces
-from forms.validators import NombreEntierField
+from forms.champs import MontantField, Suit, VersionForm, date_requise, nombre_entier, texte_libre
 from workflows.compte_rendu import libelle_poste
 
-NOMBRE = [Optional(), NumberRange(min=0, max=1_000_000, message="Indiquez un nombre entre 0 et 1 000 000.")]
+
+def _beneficiaires(libelle: str):
+    """Un nombre de bénéficiaires, facultatif."""
+    return nombre_entier(libelle, min=0, max=1_000_000, message="Indiquez un nombre entre 0 et 1 000 000.")
 
 
-class CompteRenduFormBase(FlaskForm):
-    version = HiddenField()
+class CompteRenduFormBase(VersionForm):
     action_realisee = RadioField(
         "L’action a-t-elle été réalisée ?",
         choices=[("oui", "Oui, en tout ou partie"), ("non", "Non, l’action n’a pas été réalisée")],
         default="oui",
         validators=[InputRequired("Indiquez si l’action a été réalisée.")],
     )
-    motif_non_realisation = TextAreaField(
+    motif_non_realisation = texte_libre(
         "Pourquoi l’action n’a-t-elle pas été réalisée ?",
-        filters=[sans_espaces],
-        validators=[Optional(), Length(max=TEXTE_MAX)],
         description="Les sommes déjà versées seront à reverser à chaque financeur.",
     )
-    bilan = TextAreaField(
+    bilan = texte_libre(
         "Ce qui a été réalisé",
-        filters=[sans_espaces],
-        validators=[Optional(), Length(max=10000)],
+        max=10000,
         description="Les activités menées, leur calendrier, les écarts avec le projet initial.",
     )
-    public_atteint = TextAreaField(
+    public_atteint = texte_libre(
         "Le public atteint",
-        filters=[sans_espaces],
-        validators=[Optional(), Length(max=TEXTE_MAX)],
         description="Qui a participé (âge, sexe, situation), et comment vous l’avez mesuré.",
     )
-    beneficiaires_hors_qpv = NombreEntierField("Bénéficiaires hors quartier prioritaire", validators=NOMBRE)
+    beneficiaires_hors_qpv = _beneficiaires("Bénéficiaires hors quartier prioritaire")
     attestation = BooleanField(
         "J’atteste sur l’honneur l’exactitude de ce compte rendu financier et sa conformité aux comptes "
         "de la structure."
@@ -60,19 +55,13 @@ def compte_rendu_form(compte_rendu, qpvs, donnees=None):
         pass
 
     for qpv in qpvs:
-        setattr(
-            Formulaire, f"qpv_{qpv.id}", NombreEntierField(f"{qpv.libelle} ({qpv.code})", validators=NOMBRE)
-        )
+        setattr(Formulaire, f"qpv_{qpv.id}", _beneficiaires(f"{qpv.libelle} ({qpv.code})"))
     for poste in compte_rendu.lignes:
         setattr(Formulaire, f"realise_{poste.ordre}", MontantField(f"Réalisé — {libelle_poste(poste)}"))
         setattr(
             Formulaire,
             f"explication_{poste.ordre}",
-            TextAreaField(
-                f"Explication de l’écart — {libelle_poste(poste)}",
-                filters=[sans_espaces],
-                validators=[Optional(), Length(max=TEXTE_MAX)],
-            ),
+            texte_libre(f"Explication de l’écart — {libelle_poste(poste)}"),
         )
     form = Formulaire(formdata=donnees)
     if donnees is None:
@@ -92,28 +81,12 @@ def compte_rendu_form(compte_rendu, qpvs, donnees=None):
 
 
 class ReportForm(FlaskForm):
-    date_debut = DateField(
-        "Nouvelle date de début",
-        validators=[InputRequired("Indiquez la date de début.")],
-        description="Format attendu : jj/mm/aaaa",
-    )
-    date_fin = DateField(
-        "Nouvelle date de fin",
-        validators=[InputRequired("Indiquez la date de fin.")],
-        description="Format attendu : jj/mm/aaaa",
-    )
-    motif = TextAreaField(
+    date_debut = date_requise("Nouvelle date de début", "Indiquez la date de début.")
+    date_fin = date_requise("Nouvelle date de fin", "Indiquez la date de fin.", suit=Suit())
+    motif = texte_libre(
         "Pourquoi décaler l’action ?",
-        filters=[sans_espaces],
-        validators=[
-            InputRequired("Expliquez pourquoi les dates doivent être décalées."),
-            Length(max=TEXTE_MAX),
-        ],
+        obligatoire=InputRequired("Expliquez pourquoi les dates doivent être décalées."),
     )
-
-    def validate_date_fin(self, champ):
-        if champ.data and self.date_debut.data and champ.data < self.date_debut.data:
-            raise ValidationError("La date de fin doit suivre la date de début.")
 
 
 class DecisionReportForm(FlaskForm):
@@ -122,12 +95,7 @@ class DecisionReportForm(FlaskForm):
         choices=[("accepter", "Accepter le report"), ("refuser", "Refuser le report")],
         validators=[InputRequired("Choisissez d’accepter ou de refuser.")],
     )
-    reponse = TextAreaField(
-        "Message au porteur",
-        filters=[sans_espaces],
-        validators=[Optional(), Length(max=TEXTE_MAX)],
-        description="Obligatoire en cas de refus.",
-    )
+    reponse = texte_libre("Message au porteur", description="Obligatoire en cas de refus.")
 
     def validate_reponse(self, champ):
         if self.decision.data == "refuser" and not champ.data:
@@ -135,12 +103,8 @@ class DecisionReportForm(FlaskForm):
 
 
 class ClotureForm(FlaskForm):
-    annee = NombreEntierField(
-        "Exercice à clôturer",
-        validators=[
-            InputRequired("Indiquez l’exercice."),
-            NumberRange(min=2000, max=2100, message="Exercice invalide."),
-        ],
+    annee = nombre_entier(
+        "Exercice à clôturer", min=2000, max=2100, message="Exercice invalide.", requis="Indiquez l’exercice."
     )
     confirmation = BooleanField(
         "Je confirme : les demandes financées listées passent « à justifier » et leurs porteurs sont "

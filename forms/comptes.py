@@ -4,30 +4,17 @@ oublié, réinitialisation et changement du mot de passe (mêmes règles qu'à l
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+from forms.champs import AIDE_COURRIEL, ConfirmationForm, courriel, ligne_de_texte
 
 LONGUEUR_MIN_MOT_DE_PASSE = 12
 
-MESSAGE_EMAIL = "Saisissez une adresse électronique valide, par exemple nom@exemple.fr."
-
-
-def sans_espaces_autour(valeur):
-    """Filtre : une adresse collée avec des espaces autour reste valable."""
-    return valeur.strip() if isinstance(valeur, str) else valeur
-
 
 def champ_email(libelle: str = "Adresse électronique") -> EmailField:
-    return EmailField(
-        libelle,
-        validators=[
-            DataRequired("Saisissez votre adresse électronique."),
-            Email(MESSAGE_EMAIL, check_deliverability=False),
-            Length(max=254, message="L’adresse électronique compte 254 caractères au plus."),
-        ],
-        filters=[sans_espaces_autour],
-        description="Format attendu : nom@domaine.fr",
-    )
+    """L'adresse du compte (une adresse collée avec des espaces autour reste valable)."""
+    return courriel(libelle, obligatoire="Saisissez votre adresse électronique.", description=AIDE_COURRIEL)
 
 
 def champ_mot_de_passe(libelle: str = "Mot de passe") -> PasswordField:
@@ -65,19 +52,17 @@ def verifier_pas_l_adresse(mot_de_passe: str | None, email: str | None) -> None:
 
 
 class InscriptionForm(FlaskForm):
-    prenom = StringField(
+    prenom = ligne_de_texte(
         "Prénom",
-        validators=[
-            DataRequired("Saisissez votre prénom."),
-            Length(max=100, message="Le prénom compte 100 caractères au plus."),
-        ],
+        max=100,
+        obligatoire="Saisissez votre prénom.",
+        message_longueur="Le prénom compte 100 caractères au plus.",
     )
-    nom = StringField(
+    nom = ligne_de_texte(
         "Nom",
-        validators=[
-            DataRequired("Saisissez votre nom."),
-            Length(max=100, message="Le nom compte 100 caractères au plus."),
-        ],
+        max=100,
+        obligatoire="Saisissez votre nom.",
+        message_longueur="Le nom compte 100 caractères au plus.",
     )
     email = champ_email()
     mot_de_passe = champ_mot_de_passe()
@@ -91,8 +76,8 @@ class RenvoiConfirmationForm(FlaskForm):
     email = champ_email()
 
 
-class ConfirmerForm(FlaskForm):
-    """Un bouton qui envoie un POST (jeton CSRF compris) : accepter une invitation."""
+# Un bouton qui envoie un POST (jeton CSRF compris) : accepter une invitation.
+ConfirmerForm = ConfirmationForm
 
 
 class MotDePasseOublieForm(FlaskForm):

@@ -1,87 +1,33 @@
-"""Formulaires des étapes d'une demande de subvention (CERFA n°12156)."""
+"""Formulaires des étapes d'une demande de subvention (CERFA n°12156) : chacun porte la version lue de la
+demande (`VersionForm`)."""
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
-    EmailField,
-    Field,
     FieldList,
     FormField,
-    HiddenField,
     RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
-    TextAreaField,
 )
-from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget, TextInput
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
-from forms.validators import FormulaireSimple, NombreEntierField
-
-MONTANT_MAX = Decimal("999999999.99")
-
-
-def lire_montant(texte: str | None) -> Decimal | None:
-    """« 1 234,50 », « 1234.5 », « 1 234 € » → Decimal ; vide → None ; illisible → ValueError."""
-    if texte is None:
-        return None
-    nettoye = re.sub(r"[\s\u00a0\u202f€]", "", texte)
-    if not nettoye:
-        return None
-    if re.fullmatch(r"-?\d+([.,]\d+)?", nettoye) is None:
-        raise ValueError(texte)
-    try:
-        return Decimal(nettoye.replace(",", "."))
-    except InvalidOperation as erreur:
-        raise ValueError(texte) from erreur
-
-
-def ecrire_montant(montant: Decimal | None) -> str:
-    if montant is None:
-        return ""
-    entier, _, decimales = f"{montant:,.2f}".replace(",", " ").partition(".")
-    return entier if decimales == "00" else f"{entier},{decimales}"
-
-
-class MontantField(Field):
-    """Un montant en euros saisi à la française ; la saisie est rendue telle quelle en cas d'erreur."""
-
-    widget = TextInput()
-
-    def __init__(self, label=None, validators=None, **kwargs):
-        kwargs.setdefault("render_kw", {}).update({"inputmode": "decimal", "autocomplete": "off"})
-        super().__init__(label, validators, **kwargs)
-        self.saisie = None
-
-    def _value(self):
-        if self.saisie is not None:
-            return self.saisie
-        return ecrire_montant(self.data)
-
-    def process_formdata(self, valuelist):
-        if not valuelist:
-            return
-        self.saisie = valuelist[0]
-        try:
-            self.data = lire_montant(valuelist[0])
-        except ValueError:
-            self.data = None
-            raise ValueError("Saisissez un montant en euros, par exemple 1 250,50.") from None
-        if self.data is not None:
-            if self.data < 0:
-                raise ValueError("Le montant ne peut pas être négatif.")
-            # Le plafond avant l'arrondi : au-delà de 28 chiffres, `quantize` lève InvalidOperation.
-            if self.data > MONTANT_MAX:
-                raise ValueError("Ce montant est trop élevé.")
-            if self.data != self.data.quantize(Decimal("0.01")):
-                raise ValueError("Le montant s’exprime en euros et centimes (deux décimales au plus).")
+from forms.champs import (
+    MontantField,
+    Suit,
+    VersionForm,
+    courriel,
+    date_facultative,
+    ligne_de_texte,
+    nombre_entier,
+    texte_libre,
+)
+from forms.validators import FormulaireSimple
 
 
 class CasesACocher(SelectMultipleField):
@@ -89,11 +35,7 @@ class CasesACocher(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class FormulaireEtape(FlaskForm):
-    version = HiddenField()
-
-
-class EligibiliteForm(FormulaireEtape):
+class EligibiliteForm(VersionForm):
     """Les questions dépendent de la campagne : ajoutées dynamiquement (voir `eligibilite_form`)."""
 
 
@@ -120,25 +62,11 @@ def eligibilite_form(questions, donnees=None, reponses=None):
     return form
 
 
-class StructureEtapeForm(FormulaireEtape):
-    responsable_nom = StringField(
-        "Nom et prénom de la personne chargée de la demande", validators=[Optional(), Length(max=200)]
-    )
-    responsable_fonction = StringField("Fonction", validators=[Optional(), Length(max=100)])
-    responsable_email = EmailField(
-        "Courriel",
-        validators=[
-            Optional(),
-            Email(
-                "Saisissez une adresse électronique valide, par exemple nom@exemple.fr.",
-                check_deliverability=False,
-            ),
-            Length(max=254),
-        ],
-    )
-    responsable_telephone = StringField(
-        "Téléphone", validators=[Optional(), Length(max=20)], description="Par exemple 03 20 00 00 00"
-    )
+class StructureEtapeForm(VersionForm):
+    responsable_nom = ligne_de_texte("Nom et prénom de la personne chargée de la demande")
+    responsable_fonction = ligne_de_texte("Fonction", max=100)
+    responsable_email = courriel("Courriel")
+    responsable_telephone = ligne_de_texte("Téléphone", max=20, description="Par exemple 03 20 00 00 00")
     compte_bancaire_id = SelectField(
         "Compte bancaire qui recevra la subvention", coerce=int, validate_choice=False
     )
@@ -148,25 +76,22 @@ class StructureEtapeForm(FormulaireEtape):
             raise ValidationError("Choisissez un compte bancaire de la structure.")
 
 
-class ActionForm(FormulaireEtape):
-    intitule = StringField("Intitulé de l’action", validators=[Optional(), Length(max=250)])
-    objectifs = TextAreaField("Objectifs de l’action", validators=[Optional(), Length(max=5000)])
-    description = TextAreaField("Description de l’action", validators=[Optional(), Length(max=10000)])
-    public_cible = TextAreaField("Public visé", validators=[Optional(), Length(max=2000)])
-    nb_beneficiaires = NombreEntierField(
+class ActionForm(VersionForm):
+    intitule = ligne_de_texte("Intitulé de l’action", max=250)
+    objectifs = texte_libre("Objectifs de l’action")
+    description = texte_libre("Description de l’action", max=10000)
+    public_cible = texte_libre("Public visé", max=2000)
+    nb_beneficiaires = nombre_entier(
         "Nombre de bénéficiaires attendus",
-        validators=[
-            Optional(),
-            NumberRange(min=1, max=1_000_000, message="Indiquez un nombre entre 1 et 1 000 000."),
-        ],
+        min=1,
+        max=1_000_000,
+        message="Indiquez un nombre entre 1 et 1 000 000.",
     )
     qpvs = CasesACocher("Quartiers prioritaires concernés", coerce=int, validate_choice=False)
     thematique_code = SelectField("Thématique (sous-thème du programme 147)", validators=[Optional()])
     axes = CasesACocher("Axes transversaux", validate_choice=False)
-    date_debut = DateField(
-        "Date de début", validators=[Optional()], description="Format attendu : jj/mm/aaaa"
-    )
-    date_fin = DateField("Date de fin", validators=[Optional()], description="Format attendu : jj/mm/aaaa")
+    date_debut = date_facultative("Date de début")
+    date_fin = date_facultative("Date de fin", suit=Suit())
     renouvellement = BooleanField("Il s’agit du renouvellement d’une action déjà financée")
     duree_annees = SelectField(
         "Durée de l’action",
@@ -178,19 +103,13 @@ class ActionForm(FormulaireEtape):
             (4, "Pluriannuelle : 4 ans"),
         ],
     )
-    moyens_humains = TextAreaField("Moyens humains mobilisés", validators=[Optional(), Length(max=5000)])
-    indicateurs_evaluation = TextAreaField(
-        "Indicateurs d’évaluation", validators=[Optional(), Length(max=5000)]
-    )
+    moyens_humains = texte_libre("Moyens humains mobilisés")
+    indicateurs_evaluation = texte_libre("Indicateurs d’évaluation")
 
     def validate_qpvs(self, champ):
         permis = {valeur for valeur, _ in champ.choices}
         if any(valeur not in permis for valeur in champ.data or []):
             raise ValidationError("Choisissez des quartiers du contrat de ville.")
-
-    def validate_date_fin(self, champ):
-        if champ.data and self.date_debut.data and champ.data < self.date_debut.data:
-            raise ValidationError("La date de fin doit suivre la date de début.")
 
 
 class LigneLibreForm(FormulaireSimple):
@@ -210,7 +129,7 @@ class LigneLibreForm(FormulaireSimple):
 def budget_form(comptes, financeurs, donnees=None, lignes_existantes=None, nb_libres=3):
     """Un champ par compte du plan du CERFA (hors 74), un par financeur de la campagne, des lignes libres."""
 
-    class Formulaire(FormulaireEtape):
+    class Formulaire(VersionForm):
         libres = FieldList(FormField(LigneLibreForm), min_entries=nb_libres, max_entries=20)
 
     for compte in comptes:
@@ -248,7 +167,7 @@ class _DocumentPropose:
             raise ValidationError("Choisissez l’un des documents proposés pour cette pièce.")
 
 
-class PiecesForm(FormulaireEtape):
+class PiecesForm(VersionForm):
     """Un choix de document du porte-documents par pièce requise : ajouté dynamiquement."""
 
 
@@ -285,8 +204,7 @@ def pieces_form(pieces_requises, documents_par_type, donnees=None, choisis=None)
     return form
 
 
-class AttestationForm(FlaskForm):
-    version = HiddenField()
+class AttestationForm(VersionForm):
     declarations = BooleanField(
         "J’atteste que la structure est en règle au regard de ses déclarations et paiements fiscaux "
         "et sociaux.",
@@ -302,19 +220,15 @@ class AttestationForm(FlaskForm):
         "autres financeurs publics, sont exactes et sincères.",
         validators=[InputRequired("Cette attestation est obligatoire pour transmettre la demande.")],
     )
-    commentaire = TextAreaField(
+    commentaire = texte_libre(
         "Réponse à l’instructeur (facultatif)",
-        validators=[Optional(), Length(max=5000)],
         description="Expliquez ce que vous avez modifié, le cas échéant.",
     )
 
 
-class MotifForm(FlaskForm):
-    version = HiddenField()
-    commentaire = TextAreaField("Motif", validators=[InputRequired("Indiquez le motif."), Length(max=5000)])
+class MotifForm(VersionForm):
+    commentaire = texte_libre("Motif", obligatoire=InputRequired("Indiquez le motif."))
 
 
-class ActionSimpleForm(FlaskForm):
-    """Un bouton d'action (soumettre, remettre en brouillon…) avec la version lue."""
-
-    version = HiddenField()
+# Un bouton d'action (soumettre, remettre en brouillon…) avec la version lue.
+ActionSimpleForm = VersionForm

@@ -7,11 +7,11 @@ des règles du service `dauphin.services.documents`, qui les vérifie pour tout 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, SelectField
-from wtforms.validators import Optional, ValidationError
+from wtforms import SelectField
+from wtforms.validators import ValidationError
 
 from dauphin.services.documents import FORMATS_ACCEPTES, TYPES_PORTE_DOCUMENTS, taille_lisible, taille_max
+from forms.champs import date_facultative, fichier_requis
 
 TYPES = {t.value for t in TYPES_PORTE_DOCUMENTS}
 
@@ -24,13 +24,10 @@ class DepotDocumentForm(FlaskForm):
         choices=[("", "Sélectionnez un type")] + [(t.value, t.libelle) for t in TYPES_PORTE_DOCUMENTS],
         validate_choice=False,
     )
-    valable_jusqu_au = DateField(
-        "Valable jusqu’au (facultatif)",
-        format=["%Y-%m-%d", "%d/%m/%Y"],
-        validators=[Optional()],
-        description="Pour une pièce qui expire (attestation, extrait…). Format attendu : jj/mm/aaaa",
+    valable_jusqu_au = date_facultative(
+        "Valable jusqu’au (facultatif)", aide="Pour une pièce qui expire (attestation, extrait…)."
     )
-    fichier = FileField("Fichier", validators=[FileRequired("Choisissez le fichier à déposer.")])
+    fichier = fichier_requis("Fichier", "Choisissez le fichier à déposer.")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

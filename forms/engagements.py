@@ -7,28 +7,17 @@ from __future__ import annotations
 
 import re
 
-from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, HiddenField, SelectField, StringField
+from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
-from forms.demande import MontantField
+from forms.champs import VersionForm, date_requise, fichier_requis, ligne_de_texte, montant_requis
 
-FORMAT_DATE = ["%Y-%m-%d", "%d/%m/%Y"]
 # Numéro d'engagement juridique : EJ Chorus (10 chiffres) ou numéro d'engagement d'une collectivité.
 NUMERO_ENGAGEMENT = re.compile(r"[A-Z0-9][A-Z0-9./-]{2,29}")
 
 
 def normaliser_numero(texte):
     return re.sub(r"\s+", "", texte).upper() if isinstance(texte, str) else texte
-
-
-def sans_espaces(texte):
-    return texte.strip() if isinstance(texte, str) else texte
-
-
-class VersionForm(FlaskForm):
-    version = HiddenField()
 
 
 class ActeForm(VersionForm):
@@ -39,9 +28,9 @@ class ActeForm(VersionForm):
 
 
 class ConventionSigneeForm(VersionForm):
-    fichier = FileField(
+    fichier = fichier_requis(
         "Convention signée",
-        validators=[FileRequired("Choisissez le fichier de la convention signée.")],
+        "Choisissez le fichier de la convention signée.",
         description="La convention signée par le représentant légal de la structure : PDF, ou image PNG ou "
         "JPEG d’un scan.",
     )
@@ -71,35 +60,25 @@ class EcheanceForm(VersionForm):
         validators=[InputRequired("Choisissez la nature de l’échéance.")],
         description="Le solde n’est payable qu’après validation du compte rendu financier.",
     )
-    date_prevue = DateField(
-        "Date prévue",
-        format=FORMAT_DATE,
-        validators=[InputRequired("Indiquez la date prévue du versement.")],
-        description="Format attendu : jj/mm/aaaa",
-    )
-    montant = MontantField(
+    date_prevue = date_requise("Date prévue", "Indiquez la date prévue du versement.")
+    montant = montant_requis(
         "Montant prévu (en euros)",
-        validators=[InputRequired("Indiquez le montant prévu.")],
+        "Indiquez le montant prévu.",
         description="L’échéancier ne peut pas dépasser le montant voté. Exemple : 4 800 ou 4 800,50.",
     )
 
 
 class VersementForm(VersionForm):
-    verse_le = DateField(
-        "Date du paiement",
-        format=FORMAT_DATE,
-        validators=[InputRequired("Indiquez la date du paiement.")],
-        description="Format attendu : jj/mm/aaaa",
-    )
-    montant = MontantField(
+    verse_le = date_requise("Date du paiement", "Indiquez la date du paiement.")
+    montant = montant_requis(
         "Montant versé (en euros)",
-        validators=[InputRequired("Indiquez le montant versé.")],
+        "Indiquez le montant versé.",
         description="Le total versé ne peut pas dépasser le montant voté ; le solde est exactement le reste "
         "à verser.",
     )
-    reference = StringField(
+    reference = ligne_de_texte(
         "Référence du paiement",
-        filters=[sans_espaces],
-        validators=[DataRequired("Indiquez la référence du paiement."), Length(max=50)],
+        max=50,
+        obligatoire="Indiquez la référence du paiement.",
         description="Numéro de mandat, de demande de paiement Chorus ou de virement.",
     )

@@ -9,83 +9,69 @@ rend ses identifiants uniques, et la page d'action dédiée réutilise le même 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, SearchField, SelectField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms import RadioField, SelectField
+from wtforms.validators import InputRequired
 
-from forms.demande import MontantField
+from forms.champs import VersionForm, montant_requis, recherche, texte_libre
 from forms.validators import FormulaireSimple
 
-TEXTE_MAX = 5000
-
-
-def sans_espaces(texte):
-    return texte.strip() if isinstance(texte, str) else texte
+# Une action sans saisie (prendre en charge) : la version lue suffit.
+ActionForm = VersionForm
 
 
 def prefixe(action: str, objet_id: int) -> str:
     return f"{action}-{objet_id}"
 
 
-class ActionForm(FlaskForm):
-    """Une action sans saisie (prendre en charge) : la version lue suffit."""
-
-    version = HiddenField()
-
-
-class RecevableForm(ActionForm):
-    montant = MontantField(
+class RecevableForm(VersionForm):
+    montant = montant_requis(
         "Montant proposé (en euros)",
-        validators=[InputRequired("Indiquez le montant proposé.")],
+        "Indiquez le montant proposé.",
         description="Au plus le montant demandé à votre organisation. Exemple : 4 500 ou 4 500,50.",
     )
-    commentaire = TextAreaField(
+    commentaire = texte_libre(
         "Observations (facultatif)",
-        validators=[Optional(), Length(max=TEXTE_MAX)],
         description="Visibles des financeurs et partenaires du contrat, pas du porteur.",
     )
 
 
-class NonRecevableForm(ActionForm):
-    commentaire = TextAreaField(
+class NonRecevableForm(VersionForm):
+    commentaire = texte_libre(
         "Motif de non-recevabilité",
-        filters=[sans_espaces],
-        validators=[DataRequired("Indiquez le motif de non-recevabilité."), Length(max=TEXTE_MAX)],
+        obligatoire="Indiquez le motif de non-recevabilité.",
         description="Visible des financeurs et partenaires du contrat, pas du porteur avant la décision.",
     )
 
 
-class RevisionForm(ActionForm):
-    commentaire = TextAreaField(
+class RevisionForm(VersionForm):
+    commentaire = texte_libre(
         "Raison de la révision (facultatif)",
-        validators=[Optional(), Length(max=TEXTE_MAX)],
         description="La ligne revient « prise en charge » : vous pourrez donner un nouvel avis.",
     )
 
 
-class CorrectionVoteForm(ActionForm):
-    montant = MontantField(
+class CorrectionVoteForm(VersionForm):
+    montant = montant_requis(
         "Montant voté corrigé (en euros)",
-        validators=[InputRequired("Indiquez le montant voté corrigé.")],
+        "Indiquez le montant voté corrigé.",
         description="Au plus le montant demandé et le reste de votre enveloppe. Exemple : 4 500 ou 4 500,50.",
     )
-    commentaire = TextAreaField(
+    commentaire = texte_libre(
         "Motif de la correction",
-        filters=[sans_espaces],
-        validators=[DataRequired("Indiquez le motif de la correction."), Length(max=TEXTE_MAX)],
+        obligatoire="Indiquez le motif de la correction.",
         description="La décision du comité est close : la correction est journalisée avec son motif.",
     )
 
 
-class AnnulationVoteForm(ActionForm):
-    commentaire = TextAreaField(
+class AnnulationVoteForm(VersionForm):
+    commentaire = texte_libre(
         "Motif de l’annulation",
-        filters=[sans_espaces],
-        validators=[DataRequired("Indiquez le motif de l’annulation."), Length(max=TEXTE_MAX)],
+        obligatoire="Indiquez le motif de l’annulation.",
         description="La ligne devient « refusée » ; la correction est journalisée avec son motif.",
     )
 
 
-class GestionnaireForm(ActionForm):
+class GestionnaireForm(VersionForm):
     gestionnaire_id = SelectField(
         "Gestionnaire du dossier",
         coerce=int,
@@ -94,42 +80,32 @@ class GestionnaireForm(ActionForm):
     )
 
 
-class ComplementsForm(ActionForm):
-    commentaire = TextAreaField(
+class ComplementsForm(VersionForm):
+    commentaire = texte_libre(
         "Message au porteur",
-        filters=[sans_espaces],
-        validators=[
-            DataRequired("Écrivez le message adressé au porteur."),
-            Length(max=TEXTE_MAX),
-        ],
+        obligatoire="Écrivez le message adressé au porteur.",
         description="Envoyé par courriel au porteur : dites précisément ce qu’il doit compléter ou modifier.",
     )
 
 
-class ClassementForm(ActionForm):
-    commentaire = TextAreaField(
+class ClassementForm(VersionForm):
+    commentaire = texte_libre(
         "Motif du classement sans suite",
-        filters=[sans_espaces],
-        validators=[DataRequired("Indiquez le motif du classement sans suite."), Length(max=TEXTE_MAX)],
+        obligatoire="Indiquez le motif du classement sans suite.",
         description="Communiqué au porteur par courriel. Le classement est définitif.",
     )
 
 
-class RetourJustificationForm(ActionForm):
-    commentaire = TextAreaField(
+class RetourJustificationForm(VersionForm):
+    commentaire = texte_libre(
         "Message au porteur",
-        filters=[sans_espaces],
-        validators=[DataRequired("Écrivez ce que le porteur doit modifier."), Length(max=TEXTE_MAX)],
+        obligatoire="Écrivez ce que le porteur doit modifier.",
         description="Envoyé par courriel au porteur, qui modifie le compte rendu puis l’atteste de nouveau.",
     )
 
 
 class NoteForm(FlaskForm):
-    texte = TextAreaField(
-        "Note",
-        filters=[sans_espaces],
-        validators=[DataRequired("Écrivez le texte de la note."), Length(max=TEXTE_MAX)],
-    )
+    texte = texte_libre("Note", obligatoire="Écrivez le texte de la note.")
     visibilite = RadioField(
         "Visibilité",
         choices=[
@@ -148,9 +124,7 @@ class FiltresForm(FormulaireSimple):
     Le statut (du dossier, ou de la ligne de l'organisation : deux groupes d'options dans une même liste)
     est lu et rendu par la vue, WTForms ne sachant pas mêler une option « tous » et des groupes."""
 
-    q = SearchField(
-        "Rechercher",
-        validators=[Optional(), Length(max=100)],
+    q = recherche(
         # 3 : dauphin.services.instruction.RECHERCHE_MIN (un test vérifie que l'indication le suit)
         description="Numéro, intitulé ou nom de la structure (au moins 3 caractères), ou sigle exact",
     )

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms import RadioField, SelectField
+from wtforms.validators import InputRequired
 
-from forms.comptes import sans_espaces_autour
+from forms.champs import ConfirmationForm, date_requise, ligne_de_texte
 
 PORTEES = [
     ("lecture", "Lecture seule : lister et lire les demandes de l’organisation"),
@@ -15,10 +15,10 @@ PORTEES = [
 
 
 class JetonForm(FlaskForm):
-    libelle = StringField(
+    libelle = ligne_de_texte(
         "Nom du jeton",
-        filters=[sans_espaces_autour],
-        validators=[DataRequired("Donnez un nom au jeton."), Length(max=100)],
+        max=100,
+        obligatoire="Donnez un nom au jeton.",
         description="Pour le reconnaître dans la liste : le logiciel ou le service qui l’utilise.",
     )
     titulaire_id = SelectField(
@@ -28,13 +28,12 @@ class JetonForm(FlaskForm):
         description="Le compte au nom duquel le jeton agit : le journal des dossiers le retient.",
     )
     portee = RadioField("Portée", choices=PORTEES, default="lecture", validators=[InputRequired()])
-    expire_le = DateField(
+    expire_le = date_requise(
         "Valable jusqu’au",
-        format=["%Y-%m-%d", "%d/%m/%Y"],
-        validators=[InputRequired("Indiquez la date d’échéance du jeton.")],
-        description="Inclus, à minuit heure de Paris ; un an au plus. Format attendu : jj/mm/aaaa",
+        "Indiquez la date d’échéance du jeton.",
+        aide="Inclus, à minuit heure de Paris ; un an au plus.",
     )
 
 
-class RevocationForm(FlaskForm):
-    """La confirmation de la révocation : le jeton CSRF suffit."""
+# La confirmation de la révocation : le jeton CSRF suffit.
+RevocationForm = ConfirmationForm

@@ -7,23 +7,23 @@ rien perdre. Les méthodes `donnees_*` rendent les valeurs normalisées que les 
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask_wtf import FlaskForm
-from wtforms import (
-    BooleanField,
-    EmailField,
-    Field,
-    HiddenField,
-    RadioField,
-    SelectField,
-    StringField,
-    TextAreaField,
-)
-from wtforms.validators import AnyOf, DataRequired, Email, InputRequired, Length, Optional, ValidationError
-from wtforms.widgets import TextInput
+from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Optional, ValidationError
 
-from forms.comptes import MESSAGE_EMAIL, sans_espaces_autour
+from forms.champs import (
+    AIDE_COURRIEL,
+    SaisieGardee,
+    courriel,
+    ligne_de_texte,
+    longueur,
+    texte_libre,
+)
+from forms.champs import (
+    ConfirmationForm as ConfirmationForm,  # re-exporté : le bouton confirmé par un POST des vues
+)
 from forms.validators import (
     Bic,
     CodeInsee,
@@ -50,57 +50,14 @@ CHOIX_ROLES = [
 ]
 
 
-def _requis(message: str):
-    return DataRequired(message)
-
-
-def _longueur(maximum: int):
-    return Length(max=maximum, message=f"Ce champ compte {maximum} caractères au plus.")
-
-
 def _texte(valeur: str | None) -> str | None:
     valeur = (valeur or "").strip()
     return valeur or None
 
 
-class _NombreSaisi(Field):
-    """Un nombre saisi à la française (« 1 200 », « 2,5 ») ; la saisie est réaffichée telle quelle."""
+class EntierField(SaisieGardee):
+    """Un nombre entier positif saisi à la française (« 1 200 »)."""
 
-    widget = TextInput()
-    message = "Saisissez un nombre."
-
-    def __init__(self, label=None, validators=None, **kwargs):
-        kwargs.setdefault("render_kw", {}).update({"inputmode": "decimal", "autocomplete": "off"})
-        super().__init__(label, validators, **kwargs)
-        self.saisie: str | None = None
-
-    def _value(self):
-        if self.saisie is not None:
-            return self.saisie
-        return "" if self.data is None else self.ecrire(self.data)
-
-    def ecrire(self, valeur) -> str:
-        return str(valeur)
-
-    def lire(self, texte: str):
-        raise NotImplementedError
-
-    def process_formdata(self, valuelist):
-        if not valuelist:
-            return
-        self.saisie = valuelist[0]
-        texte = re.sub(r"[\s\u00a0\u202f]", "", valuelist[0] or "")
-        if not texte:
-            self.data = None
-            return
-        try:
-            self.data = self.lire(texte)
-        except (ValueError, InvalidOperation):
-            self.data = None
-            raise ValueError(self.message) from None
-
-
-class EntierField(_NombreSaisi):
     message = "Saisissez un nombre entier positif, par exemple 12 (ou laissez vide)."
     MAXIMUM = 10_000_000
 
@@ -113,7 +70,9 @@ class EntierField(_NombreSaisi):
         return valeur
 
 
-class EtpField(_NombreSaisi):
+class EtpField(SaisieGardee):
+    """Un nombre d'équivalents temps plein (« 2,5 »)."""
+
     message = "Saisissez un nombre d’équivalents temps plein, par exemple 2,5 (deux décimales au plus)."
 
     def ecrire(self, valeur) -> str:
@@ -131,7 +90,7 @@ class ChampsStructure(FlaskForm):
 
     siret = StringField(
         "Numéro SIRET",
-        validators=[_requis("Saisissez le numéro SIRET de la structure."), Siret()],
+        validators=[DataRequired("Saisissez le numéro SIRET de la structure."), Siret()],
         description="14 chiffres, les espaces sont acceptés. Vous le trouvez sur l’avis de situation au "
         "répertoire Sirene (annuaire-entreprises.data.gouv.fr).",
         render_kw={"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"},
@@ -139,7 +98,7 @@ class ChampsStructure(FlaskForm):
     forme_juridique = SelectField(
         "Forme juridique",
         choices=[("", "— Choisir —")],  # complété par la vue (voir `avec_formes`)
-        validators=[_requis("Choisissez la forme juridique.")],
+        validators=[DataRequired("Choisissez la forme juridique.")],
     )
     rna = StringField(
         "Numéro RNA",
@@ -147,57 +106,50 @@ class ChampsStructure(FlaskForm):
         description="Obligatoire pour une association : W suivi de 9 chiffres, par exemple W751234567.",
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
-    raison_sociale = StringField(
+    raison_sociale = ligne_de_texte(
         "Raison sociale",
-        validators=[_requis("Saisissez la raison sociale (le nom officiel)."), _longueur(200)],
+        obligatoire="Saisissez la raison sociale (le nom officiel).",
         render_kw={"autocomplete": "organization"},
     )
-    sigle = StringField("Sigle (facultatif)", validators=[Optional(), _longueur(50)])
-    adresse = StringField(
+    sigle = ligne_de_texte("Sigle (facultatif)", max=50)
+    adresse = ligne_de_texte(
         "Adresse du siège",
-        validators=[_requis("Saisissez l’adresse du siège."), _longueur(250)],
+        max=250,
+        obligatoire="Saisissez l’adresse du siège.",
         description="Numéro et voie, complément éventuel",
         render_kw={"autocomplete": "street-address"},
     )
     code_postal = StringField(
         "Code postal",
-        validators=[_requis("Saisissez le code postal."), CodePostal()],
+        validators=[DataRequired("Saisissez le code postal."), CodePostal()],
         description="5 chiffres",
         render_kw={"inputmode": "numeric", "autocomplete": "postal-code"},
     )
-    commune = StringField(
-        "Commune",
-        validators=[_requis("Saisissez la commune."), _longueur(100)],
-        render_kw={"autocomplete": "address-level2"},
+    commune = ligne_de_texte(
+        "Commune", max=100, obligatoire="Saisissez la commune.", render_kw={"autocomplete": "address-level2"}
     )
     code_insee = StringField(
         "Code INSEE de la commune",
-        validators=[_requis("Saisissez le code INSEE de la commune."), CodeInsee()],
+        validators=[DataRequired("Saisissez le code INSEE de la commune."), CodeInsee()],
         description="5 caractères, différent du code postal (Lille : 59350 ; Ajaccio : 2A004)",
         render_kw={"autocomplete": "off"},
     )
-    email = EmailField(
-        "Courriel de la structure (facultatif)",
-        validators=[Optional(), Email(MESSAGE_EMAIL, check_deliverability=False), _longueur(254)],
-        filters=[sans_espaces_autour],
-        render_kw={"autocomplete": "email"},
-    )
+    email = courriel("Courriel de la structure (facultatif)", render_kw={"autocomplete": "email"})
     telephone = StringField(
         "Téléphone (facultatif)",
-        validators=[Optional(), Telephone(), _longueur(20)],
+        validators=[Optional(), Telephone(), longueur(20)],
         description="Par exemple 03 20 00 00 00",
         render_kw={"autocomplete": "tel", "inputmode": "tel"},
     )
     representant_civilite = RadioField("Civilité (facultatif)", choices=CIVILITES, validate_choice=False)
-    representant_nom = StringField(
-        "Nom", validators=[_requis("Saisissez le nom du représentant légal."), _longueur(100)]
+    representant_nom = ligne_de_texte("Nom", max=100, obligatoire="Saisissez le nom du représentant légal.")
+    representant_prenom = ligne_de_texte(
+        "Prénom", max=100, obligatoire="Saisissez le prénom du représentant légal."
     )
-    representant_prenom = StringField(
-        "Prénom", validators=[_requis("Saisissez le prénom du représentant légal."), _longueur(100)]
-    )
-    representant_qualite = StringField(
+    representant_qualite = ligne_de_texte(
         "Qualité",
-        validators=[_requis("Saisissez la qualité du représentant légal."), _longueur(100)],
+        max=100,
+        obligatoire="Saisissez la qualité du représentant légal.",
         description="Par exemple : président, présidente, maire, directeur général",
     )
     nb_benevoles = EntierField("Bénévoles", validators=[Optional()])
@@ -205,9 +157,9 @@ class ChampsStructure(FlaskForm):
     etp_salaries = EtpField("Salariés en équivalent temps plein (ETP)", validators=[Optional()])
     nb_volontaires = EntierField("Volontaires (service civique…)", validators=[Optional()])
     nb_adherents = EntierField("Adhérents", validators=[Optional()])
-    agrements = TextAreaField(
+    agrements = texte_libre(
         "Agréments administratifs (facultatif)",
-        validators=[Optional(), _longueur(500)],
+        max=500,
         description="Type d’agrément, autorité qui l’a délivré et date, par exemple : jeunesse et éducation "
         "populaire, préfecture du Nord, 12/03/2019",
     )
@@ -263,29 +215,25 @@ class ChampsStructure(FlaskForm):
 
 
 class ChampsCompteBancaire(FlaskForm):
-    titulaire = StringField(
+    titulaire = ligne_de_texte(
         "Titulaire du compte",
-        validators=[_requis("Saisissez le titulaire du compte, tel qu’écrit sur le RIB."), _longueur(200)],
+        obligatoire="Saisissez le titulaire du compte, tel qu’écrit sur le RIB.",
         description="Tel qu’il figure sur le relevé d’identité bancaire (RIB)",
     )
     iban = StringField(
         "IBAN",
-        validators=[_requis("Saisissez l’IBAN du compte."), Iban()],
+        validators=[DataRequired("Saisissez l’IBAN du compte."), Iban()],
         description="Compte en France ou dans la zone SEPA ; les espaces sont acceptés, par exemple "
         "FR76 3000 6000 0112 3456 7890 189",
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
     bic = StringField(
         "BIC",
-        validators=[_requis("Saisissez le BIC (code SWIFT) de la banque."), Bic()],
+        validators=[DataRequired("Saisissez le BIC (code SWIFT) de la banque."), Bic()],
         description="8 ou 11 caractères, par exemple CRLYFRPPXXX",
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
-    domiciliation = StringField(
-        "Domiciliation (facultatif)",
-        validators=[Optional(), _longueur(200)],
-        description="Nom de l’agence bancaire",
-    )
+    domiciliation = ligne_de_texte("Domiciliation (facultatif)", description="Nom de l’agence bancaire")
 
     def donnees_compte(self) -> dict:
         return {
@@ -321,23 +269,19 @@ class CompteBancaireForm(ChampsCompteBancaire):
 
 
 class DemandeAccesForm(FlaskForm):
-    message = TextAreaField(
+    message = texte_libre(
         "Message à l’administrateur (facultatif)",
-        validators=[Optional(), Length(max=1000, message="Le message compte 1 000 caractères au plus.")],
+        max=1000,
+        message_longueur="Le message compte 1 000 caractères au plus.",
         description="Présentez-vous : votre fonction dans la structure, pourquoi vous demandez l’accès.",
     )
 
 
 class InvitationForm(FlaskForm):
-    email = EmailField(
+    email = courriel(
         "Adresse électronique de la personne invitée",
-        validators=[
-            DataRequired("Saisissez l’adresse électronique de la personne à inviter."),
-            Email(MESSAGE_EMAIL, check_deliverability=False),
-            _longueur(254),
-        ],
-        filters=[sans_espaces_autour],
-        description="Format attendu : nom@domaine.fr",
+        obligatoire="Saisissez l’adresse électronique de la personne à inviter.",
+        description=AIDE_COURRIEL,
     )
     role = RadioField(
         "Rôle dans la structure",
@@ -369,7 +313,3 @@ class DecisionAccesForm(FlaskForm):
     def validate_decision(self, champ):
         if champ.data not in ("accepter", "refuser"):
             raise ValidationError("Choisissez d’accepter ou de refuser la demande.")
-
-
-class ConfirmationForm(FlaskForm):
-    """Un bouton d'action confirmé par un POST (retrait, révocation, désactivation)."""

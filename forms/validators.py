@@ -100,8 +100,17 @@ def normaliser_code(valeur) -> str:
     return compacter(valeur).upper()
 
 
-def _vide(field) -> bool:
-    return not _texte(field.data).strip()
+class _Format:
+    """Un validateur de format : un champ vide est laissé à `DataRequired` / `Optional` ; `verifier` reçoit la
+    saisie et lève ValidationError."""
+
+    def __call__(self, form, field):
+        saisie = _texte(field.data)
+        if saisie.strip():
+            self.verifier(saisie)
+
+    def verifier(self, saisie: str) -> None:
+        raise NotImplementedError
 
 
 def _chiffres_seuls(texte: str) -> bool:
@@ -146,33 +155,27 @@ def verifier_siret(siret: str) -> None:
         raise ValidationError(message)
 
 
-class Siret:
+class Siret(_Format):
     """14 chiffres, clé de Luhn (règle particulière de La Poste comprise) et SIREN valide."""
 
-    def __call__(self, form, field):
-        if _vide(field):
-            return
-        verifier_siret(normaliser_siret(field.data))
+    def verifier(self, saisie: str) -> None:
+        verifier_siret(normaliser_siret(saisie))
 
 
-class Siren:
-    def __call__(self, form, field):
-        if _vide(field):
-            return
-        verifier_siren(compacter(field.data))
+class Siren(_Format):
+    def verifier(self, saisie: str) -> None:
+        verifier_siren(compacter(saisie))
 
 
 # W, puis le département (2 caractères : chiffres, ou 2A/2B en Corse, 9x outre-mer), puis 7 chiffres
 _RNA = re.compile(r"W\d[\dA-Z]\d{7}")
 
 
-class Rna:
+class Rna(_Format):
     """Numéro du répertoire national des associations : W suivi de 9 caractères (W751234567)."""
 
-    def __call__(self, form, field):
-        if _vide(field):
-            return
-        rna = normaliser_rna(field.data)
+    def verifier(self, saisie: str) -> None:
+        rna = normaliser_rna(saisie)
         if not rna.startswith("W"):
             raise ValidationError(
                 "Le numéro RNA commence par la lettre W, suivie de 9 chiffres, par exemple W751234567. "
@@ -229,25 +232,21 @@ def verifier_iban(iban: str) -> None:
         ) from None
 
 
-class Iban:
+class Iban(_Format):
     """IBAN d'un compte de la zone SEPA, clé de contrôle (modulo 97) et structure du pays vérifiées."""
 
-    def __call__(self, form, field):
-        if _vide(field):
-            return
-        verifier_iban(normaliser_iban(field.data))
+    def verifier(self, saisie: str) -> None:
+        verifier_iban(normaliser_iban(saisie))
 
 
 _BIC = re.compile(r"[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?")
 
 
-class Bic:
+class Bic(_Format):
     """BIC (code SWIFT) : 8 ou 11 caractères, dont le code pays en 5e et 6e positions."""
 
-    def __call__(self, form, field):
-        if _vide(field):
-            return
-        code = normaliser_bic(field.data)
+    def verifier(self, saisie: str) -> None:
+        code = normaliser_bic(saisie)
         if len(code) not in (8, 11):
             raise ValidationError(
                 f"Le BIC compte 8 ou 11 caractères, par exemple CRLYFRPP ou CRLYFRPPXXX : "
@@ -267,11 +266,9 @@ class Bic:
             ) from None
 
 
-class CodePostal:
-    def __call__(self, form, field):
-        if _vide(field):
-            return
-        code = normaliser_code(field.data)
+class CodePostal(_Format):
+    def verifier(self, saisie: str) -> None:
+        code = normaliser_code(saisie)
         if not (_chiffres_seuls(code) and len(code) == 5) or code.startswith("00"):
             raise ValidationError("Le code postal compte 5 chiffres, par exemple 59000.")
 
@@ -280,13 +277,11 @@ class CodePostal:
 _INSEE = re.compile(r"(0[1-9]|[1-8]\d|9[0-8]|2A|2B)\d{3}")
 
 
-class CodeInsee:
+class CodeInsee(_Format):
     """Code officiel géographique de la commune (5 caractères ; 2A/2B en Corse)."""
 
-    def __call__(self, form, field):
-        if _vide(field):
-            return
-        code = normaliser_code(field.data)
+    def verifier(self, saisie: str) -> None:
+        code = normaliser_code(saisie)
         if code.isascii() and re.fullmatch(r"20\d{3}", code):
             raise ValidationError(
                 "En Corse, le code INSEE commence par 2A (Corse-du-Sud) ou 2B (Haute-Corse), par exemple "
@@ -299,13 +294,11 @@ class CodeInsee:
             )
 
 
-class Telephone:
+class Telephone(_Format):
     """Un numéro joignable : 10 chiffres en France (03 20 00 00 00) ou au format international (+33…)."""
 
-    def __call__(self, form, field):
-        if _vide(field):
-            return
-        numero = compacter(field.data).replace("(", "").replace(")", "")
+    def verifier(self, saisie: str) -> None:
+        numero = compacter(saisie).replace("(", "").replace(")", "")
         chiffres = numero[1:] if numero.startswith("+") else numero
         if not _chiffres_seuls(chiffres):
             raise ValidationError(

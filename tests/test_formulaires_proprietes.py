@@ -50,7 +50,7 @@ from wtforms.validators import ValidationError
 
 import forms
 from forms import validators as v
-from forms.demande import MONTANT_MAX, MontantField, ecrire_montant, lire_montant
+from forms.champs import MONTANT_MAX, MontantField, ecrire_montant, lire_montant
 
 REGLAGES = settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

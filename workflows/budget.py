@@ -105,6 +105,37 @@ def totaux(lignes: Iterable) -> Totaux:
     return Totaux(charges, produits, c86, c87, par_financeur)
 
 
+def desequilibres(t: Totaux, realise: bool = False) -> list[tuple[str, str]]:
+    """Les règles d'équilibre communes au budget prévisionnel et au tableau du compte rendu financier (sur
+    le réalisé, `realise`) : au moins une charge, charges = produits, 86 = 87. Rend (code, message)."""
+    charges, produits = ("charges réalisées", "produits réalisés") if realise else ("charges", "produits")
+    erreurs = []
+    if t.charges <= 0:
+        erreurs.append(
+            ("tableau_vide", "Le tableau ne comporte aucune charge réalisée.")
+            if realise
+            else ("budget_vide", "Le budget ne comporte aucune charge.")
+        )
+    if t.charges != t.produits:
+        erreurs.append(
+            (
+                "desequilibre",
+                f"Le total des {charges} ({format_euros(t.charges)}) doit être égal au total des {produits} "
+                f"({format_euros(t.produits)}) : écart de {format_euros(abs(t.charges - t.produits))}.",
+            )
+        )
+    if t.contributions_charges != t.contributions_produits:
+        erreurs.append(
+            (
+                "contributions_desequilibrees",
+                f"Les emplois des contributions volontaires en nature (86 : "
+                f"{format_euros(t.contributions_charges)}) doivent égaler les contributions volontaires "
+                f"en nature (87 : {format_euros(t.contributions_produits)}).",
+            )
+        )
+    return erreurs
+
+
 @dataclass(frozen=True)
 class ErreurBudget:
     code: str
@@ -160,26 +191,7 @@ def verifier_budget(lignes: Iterable) -> list[ErreurBudget]:
                 )
             )
     t = totaux(lignes)
-    if t.charges <= 0:
-        erreurs.append(ErreurBudget("budget_vide", "Le budget ne comporte aucune charge."))
-    if t.charges != t.produits:
-        ecart = t.charges - t.produits
-        erreurs.append(
-            ErreurBudget(
-                "desequilibre",
-                f"Le total des charges ({format_euros(t.charges)}) doit être égal au total des produits "
-                f"({format_euros(t.produits)}) : écart de {format_euros(abs(ecart))}.",
-            )
-        )
-    if t.contributions_charges != t.contributions_produits:
-        erreurs.append(
-            ErreurBudget(
-                "contributions_desequilibrees",
-                f"Les emplois des contributions volontaires en nature (86 : "
-                f"{format_euros(t.contributions_charges)}) doivent égaler les contributions volontaires "
-                f"en nature (87 : {format_euros(t.contributions_produits)}).",
-            )
-        )
+    erreurs += [ErreurBudget(code, message) for code, message in desequilibres(t)]
     sollicites = {cle: m for cle, m in t.par_financeur.items() if cle and m > 0}
     if not sollicites:
         erreurs.append(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from workflows.budget import COMPTES, a_plus_de_deux_decimales, format_euros, totaux
+from workflows.budget import COMPTES, a_plus_de_deux_decimales, desequilibres, totaux
 
 SEUIL_PAR_DEFAUT = Decimal("15")
 CENTIEME = Decimal("0.01")
@@ -128,28 +128,9 @@ def verifier_tableau(postes: Iterable, seuil: Decimal) -> list[ErreurCompteRendu
             )
     if any(p.montant_realise is None for p in postes):
         return erreurs
-    t = totaux_realises(postes)
-    if t.charges <= 0:
-        erreurs.append(ErreurCompteRendu("tableau_vide", "Le tableau ne comporte aucune charge réalisée."))
-    if t.charges != t.produits:
-        erreurs.append(
-            ErreurCompteRendu(
-                "desequilibre",
-                f"Le total des charges réalisées ({format_euros(t.charges)}) doit être égal au total des "
-                f"produits réalisés ({format_euros(t.produits)}) : écart de "
-                f"{format_euros(abs(t.charges - t.produits))}.",
-            )
-        )
-    if t.contributions_charges != t.contributions_produits:
-        erreurs.append(
-            ErreurCompteRendu(
-                "contributions_desequilibrees",
-                f"Les emplois des contributions volontaires en nature (86 : "
-                f"{format_euros(t.contributions_charges)}) doivent égaler les contributions "
-                f"(87 : {format_euros(t.contributions_produits)}).",
-            )
-        )
-    return erreurs
+    return erreurs + [
+        ErreurCompteRendu(code, message) for code, message in desequilibres(totaux_realises(postes), True)
+    ]
 
 
 def verifier_compte_rendu(compte_rendu, seuil: Decimal) -> list[ErreurCompteRendu]:

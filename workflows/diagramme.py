@@ -12,12 +12,7 @@ class _Modele:
 def mermaid(definition: Definition) -> str:
     graphe = GraphMachine(
         model=_Modele(),
-        states=definition.etats,
-        initial=definition.initial,
-        transitions=definition.arguments_transitions(),
-        auto_transitions=False,
-        send_event=True,
-        model_attribute=definition.attribut,
+        **definition.arguments_machine(),
         graph_engine="mermaid",
         show_conditions=True,
         title=definition.nom,

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from workflows.budget import a_plus_de_deux_decimales, format_euros, verifier_budget
-from workflows.statuts import STATUTS_LIGNE_AVISEE, StatutDemande, StatutLigne
+from workflows.statuts import STATUTS_LIGNE_AVISEE, STATUTS_LIGNE_DECIDEE, StatutDemande, StatutLigne
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,11 @@ def aujourdhui(kwargs: dict) -> date:
 
 def _vide(valeur) -> bool:
     return valeur is None or (isinstance(valeur, str) and not valeur.strip())
+
+
+def _sauf(permis: bool, code: str, message: str, **details) -> list[Probleme]:
+    """Aucun problème si `permis`, sinon celui-ci : la forme de la plupart des gardes."""
+    return [] if permis else [Probleme(code, message, **details)]
 
 
 # --- Demande : dépôt -----------------------------------------------------------------
@@ -200,23 +205,28 @@ def eligibilite_conforme(demande, kwargs) -> list[Probleme]:
 
 @garde
 def attestation_cochee(objet, kwargs) -> list[Probleme]:
-    if kwargs.get("attestation") is True:
-        return []
-    return [Probleme("attestation", "Cochez l’attestation sur l’honneur.", "recapitulatif", "attestation")]
+    return _sauf(
+        kwargs.get("attestation") is True,
+        "attestation",
+        "Cochez l’attestation sur l’honneur.",
+        etape="recapitulatif",
+        champ="attestation",
+    )
 
 
 @garde
 def motif_fourni(objet, kwargs) -> list[Probleme]:
-    if _vide(kwargs.get("commentaire")):
-        return [Probleme("motif", "Indiquez le motif.", champ="commentaire")]
-    return []
+    return _sauf(not _vide(kwargs.get("commentaire")), "motif", "Indiquez le motif.", champ="commentaire")
 
 
 @garde
 def message_fourni(objet, kwargs) -> list[Probleme]:
-    if _vide(kwargs.get("commentaire")):
-        return [Probleme("message", "Écrivez le message adressé au porteur.", champ="commentaire")]
-    return []
+    return _sauf(
+        not _vide(kwargs.get("commentaire")),
+        "message",
+        "Écrivez le message adressé au porteur.",
+        champ="commentaire",
+    )
 
 
 # --- Demande : statuts dérivés des lignes ---------------------------------------------
@@ -226,84 +236,82 @@ def _lignes_actives(demande):
     return [ligne for ligne in demande.lignes_financement if ligne.statut != StatutLigne.abandonnee]
 
 
-@garde
-def une_ligne_prise_en_charge(demande, kwargs) -> list[Probleme]:
-    if any(ligne.statut != StatutLigne.sollicitee for ligne in _lignes_actives(demande)):
-        return []
-    return [Probleme("aucune_prise_en_charge", "Aucun financeur n’a encore pris sa ligne en charge.")]
-
-
-@garde
-def toutes_lignes_avisees(demande, kwargs) -> list[Probleme]:
+def _toutes(demande, statuts) -> bool:
+    """Au moins une ligne active, et toutes dans `statuts`."""
     lignes = _lignes_actives(demande)
-    if lignes and all(ligne.statut in STATUTS_LIGNE_AVISEE for ligne in lignes):
-        return []
-    return [Probleme("avis_manquant", "Chaque financeur doit avoir donné son avis de recevabilité.")]
-
-
-@garde
-def une_ligne_sans_avis(demande, kwargs) -> list[Probleme]:
-    if any(ligne.statut not in STATUTS_LIGNE_AVISEE for ligne in _lignes_actives(demande)):
-        return []
-    return [Probleme("toutes_avisees", "Toutes les lignes ont reçu un avis.")]
+    return bool(lignes) and all(ligne.statut in statuts for ligne in lignes)
 
 
 def _montant_vote(ligne) -> Decimal:
     return ligne.montant_vote or Decimal("0")
 
 
-DECIDEES = frozenset(
-    {
-        StatutLigne.votee,
-        StatutLigne.refusee,
-        StatutLigne.convention_a_signer,
-        StatutLigne.engagee,
-        StatutLigne.avance_versee,
-        StatutLigne.soldee,
-    }
-)
+def _une_ligne_financee(demande) -> bool:
+    return any(_montant_vote(ligne) > 0 for ligne in _lignes_actives(demande))
+
+
+@garde
+def une_ligne_prise_en_charge(demande, kwargs) -> list[Probleme]:
+    return _sauf(
+        any(ligne.statut != StatutLigne.sollicitee for ligne in _lignes_actives(demande)),
+        "aucune_prise_en_charge",
+        "Aucun financeur n’a encore pris sa ligne en charge.",
+    )
+
+
+@garde
+def toutes_lignes_avisees(demande, kwargs) -> list[Probleme]:
+    return _sauf(
+        _toutes(demande, STATUTS_LIGNE_AVISEE),
+        "avis_manquant",
+        "Chaque financeur doit avoir donné son avis de recevabilité.",
+    )
+
+
+@garde
+def une_ligne_sans_avis(demande, kwargs) -> list[Probleme]:
+    return _sauf(
+        any(ligne.statut not in STATUTS_LIGNE_AVISEE for ligne in _lignes_actives(demande)),
+        "toutes_avisees",
+        "Toutes les lignes ont reçu un avis.",
+    )
 
 
 @garde
 def lignes_decidees(demande, kwargs) -> list[Probleme]:
-    lignes = _lignes_actives(demande)
-    if lignes and all(ligne.statut in DECIDEES for ligne in lignes):
-        return []
-    return [Probleme("decision_manquante", "Le comité n’a pas encore décidé de chaque ligne.")]
+    return _sauf(
+        _toutes(demande, STATUTS_LIGNE_DECIDEE),
+        "decision_manquante",
+        "Le comité n’a pas encore décidé de chaque ligne.",
+    )
 
 
 @garde
 def une_ligne_votee(demande, kwargs) -> list[Probleme]:
-    if any(_montant_vote(ligne) > 0 for ligne in _lignes_actives(demande)):
-        return []
-    return [Probleme("aucun_vote_positif", "Aucun financeur n’a voté de montant.")]
+    return _sauf(_une_ligne_financee(demande), "aucun_vote_positif", "Aucun financeur n’a voté de montant.")
 
 
 @garde
 def aucune_ligne_votee(demande, kwargs) -> list[Probleme]:
-    if any(_montant_vote(ligne) > 0 for ligne in _lignes_actives(demande)):
-        return [Probleme("vote_positif", "Au moins un financeur a voté un montant.")]
-    return []
+    return _sauf(not _une_ligne_financee(demande), "vote_positif", "Au moins un financeur a voté un montant.")
 
 
 @garde
 def un_versement(demande, kwargs) -> list[Probleme]:
-    if any((ligne.montant_verse or 0) > 0 for ligne in _lignes_actives(demande)):
-        return []
-    return [Probleme("aucun_versement", "Aucun versement n’a été effectué.")]
+    return _sauf(
+        any((ligne.montant_verse or 0) > 0 for ligne in _lignes_actives(demande)),
+        "aucun_versement",
+        "Aucun versement n’a été effectué.",
+    )
 
 
 @garde
 def exercice_termine(demande, kwargs) -> list[Probleme]:
-    jour = aujourdhui(kwargs)
-    if jour.year > demande.annee_fin:
-        return []
-    return [
-        Probleme(
-            "exercice_en_cours",
-            f"L’exercice {demande.annee_fin} de l’action n’est pas terminé.",
-        )
-    ]
+    return _sauf(
+        aujourdhui(kwargs).year > demande.annee_fin,
+        "exercice_en_cours",
+        f"L’exercice {demande.annee_fin} de l’action n’est pas terminé.",
+    )
 
 
 @garde
@@ -321,9 +329,11 @@ def compte_rendu_conforme(demande, kwargs) -> list[Probleme]:
 @garde
 def justifications_validees(demande, kwargs) -> list[Probleme]:
     financees = [ligne for ligne in _lignes_actives(demande) if _montant_vote(ligne) > 0]
-    if financees and all(ligne.compte_rendu_valide for ligne in financees):
-        return []
-    return [Probleme("justification_a_valider", "Chaque financeur doit valider le compte rendu financier.")]
+    return _sauf(
+        bool(financees) and all(ligne.compte_rendu_valide for ligne in financees),
+        "justification_a_valider",
+        "Chaque financeur doit valider le compte rendu financier.",
+    )
 
 
 # --- Ligne de financement ------------------------------------------------------------
@@ -346,20 +356,20 @@ def _probleme_montant(montant: Decimal | None, champ: str) -> list[Probleme]:
     return []
 
 
+def _au_plus_demande(ligne, montant: Decimal, quel: str) -> list[Probleme]:
+    return _sauf(
+        montant <= ligne.montant_demande,
+        "montant_superieur_demande",
+        f"Le montant {quel} ({format_euros(montant)}) dépasse le montant demandé "
+        f"({format_euros(ligne.montant_demande)}).",
+        champ="montant",
+    )
+
+
 @garde
 def montant_propose_valide(ligne, kwargs) -> list[Probleme]:
     montant = _montant(kwargs)
-    problemes = _probleme_montant(montant, "montant")
-    if not problemes and montant > ligne.montant_demande:
-        problemes.append(
-            Probleme(
-                "montant_superieur_demande",
-                f"Le montant proposé ({format_euros(montant)}) dépasse le montant demandé "
-                f"({format_euros(ligne.montant_demande)}).",
-                champ="montant",
-            )
-        )
-    return problemes
+    return _probleme_montant(montant, "montant") or _au_plus_demande(ligne, montant, "proposé")
 
 
 @garde
@@ -368,15 +378,7 @@ def montant_vote_valide(ligne, kwargs) -> list[Probleme]:
     problemes = _probleme_montant(montant, "montant")
     if problemes:
         return problemes
-    if montant > ligne.montant_demande:
-        problemes.append(
-            Probleme(
-                "montant_superieur_demande",
-                f"Le montant voté ({format_euros(montant)}) dépasse le montant demandé "
-                f"({format_euros(ligne.montant_demande)}).",
-                champ="montant",
-            )
-        )
+    problemes = _au_plus_demande(ligne, montant, "voté")
     reste = kwargs.get("reste_enveloppe")
     if reste is None:
         problemes.append(Probleme("enveloppe_inconnue", "L’enveloppe du financeur n’est pas définie."))
@@ -394,13 +396,11 @@ def montant_vote_valide(ligne, kwargs) -> list[Probleme]:
 
 @garde
 def dossier_programme(ligne, kwargs) -> list[Probleme]:
-    if ligne.demande.statut == StatutDemande.programmee:
-        return []
-    return [
-        Probleme(
-            "dossier_non_programme", "Seul un dossier inscrit à l’ordre du jour d’un comité peut être voté."
-        )
-    ]
+    return _sauf(
+        ligne.demande.statut == StatutDemande.programmee,
+        "dossier_non_programme",
+        "Seul un dossier inscrit à l’ordre du jour d’un comité peut être voté.",
+    )
 
 
 DECISION_CORRIGEABLE = (StatutDemande.attribuee, StatutDemande.rejetee, StatutDemande.versee)
@@ -408,61 +408,61 @@ DECISION_CORRIGEABLE = (StatutDemande.attribuee, StatutDemande.rejetee, StatutDe
 
 @garde
 def decision_corrigeable(ligne, kwargs) -> list[Probleme]:
-    if ligne.demande.statut in DECISION_CORRIGEABLE:
-        return []
-    return [
-        Probleme(
-            "decision_non_corrigeable",
-            "Seule la décision d’un comité clos peut être corrigée, avant l’engagement de la ligne.",
-        )
-    ]
+    return _sauf(
+        ligne.demande.statut in DECISION_CORRIGEABLE,
+        "decision_non_corrigeable",
+        "Seule la décision d’un comité clos peut être corrigée, avant l’engagement de la ligne.",
+    )
 
 
 @garde
 def avis_modifiable(ligne, kwargs) -> list[Probleme]:
-    if ligne.demande.statut in (StatutDemande.en_instruction, StatutDemande.instruite):
-        return []
-    return [Probleme("avis_fige", "L’avis ne peut plus être modifié à ce stade du dossier.")]
+    return _sauf(
+        ligne.demande.statut in (StatutDemande.en_instruction, StatutDemande.instruite),
+        "avis_fige",
+        "L’avis ne peut plus être modifié à ce stade du dossier.",
+    )
 
 
 @garde
 def convention_requise(ligne, kwargs) -> list[Probleme]:
-    if ligne.convention_requise:
-        return []
-    return [Probleme("convention_inutile", "Le montant attribué relève d’une notification, sans convention.")]
+    return _sauf(
+        ligne.convention_requise,
+        "convention_inutile",
+        "Le montant attribué relève d’une notification, sans convention.",
+    )
 
 
 @garde
 def convention_non_requise(ligne, kwargs) -> list[Probleme]:
-    if not ligne.convention_requise:
-        return []
-    return [
-        Probleme(
-            "convention_requise",
-            "Au-delà de 23 000 € par an, une convention écrite est obligatoire (loi 2000-321).",
-        )
-    ]
+    return _sauf(
+        not ligne.convention_requise,
+        "convention_requise",
+        "Au-delà de 23 000 € par an, une convention écrite est obligatoire (loi 2000-321).",
+    )
 
 
 @garde
 def convention_signee(ligne, kwargs) -> list[Probleme]:
-    if ligne.convention_signee:
-        return []
-    return [Probleme("convention_non_signee", "Déposez la convention signée.")]
+    return _sauf(ligne.convention_signee, "convention_non_signee", "Déposez la convention signée.")
 
 
 @garde
 def justification_deposee(ligne, kwargs) -> list[Probleme]:
-    if ligne.demande.statut == StatutDemande.justification_en_cours:
-        return []
-    return [Probleme("justification_non_deposee", "Le compte rendu financier n’a pas été déposé.")]
+    return _sauf(
+        ligne.demande.statut == StatutDemande.justification_en_cours,
+        "justification_non_deposee",
+        "Le compte rendu financier n’a pas été déposé.",
+    )
 
 
 @garde
 def compte_rendu_pas_encore_valide(ligne, kwargs) -> list[Probleme]:
-    if not ligne.compte_rendu_valide:
-        return []
-    return [Probleme("deja_valide", "Votre organisation a déjà validé ce compte rendu financier.")]
+    return _sauf(
+        not ligne.compte_rendu_valide,
+        "deja_valide",
+        "Votre organisation a déjà validé ce compte rendu financier.",
+    )
 
 
 def _reste_a_verser(ligne) -> Decimal:

@@ -52,16 +52,19 @@ class Definition:
     machine: Machine = field(init=False, repr=False)
 
     def __post_init__(self):
-        self.machine = Machine(
-            model=None,
-            states=self.etats,
-            initial=self.initial,
-            transitions=self.arguments_transitions(),
-            auto_transitions=False,
-            send_event=True,
-            model_attribute=self.attribut,
-        )
+        self.machine = Machine(model=None, **self.arguments_machine())
         self._par_source = {(t.declencheur, source): t for t in self.transitions for source in t.sources}
+
+    def arguments_machine(self) -> dict:
+        """Ce qui définit la machine `transitions`, pour le moteur comme pour son diagramme."""
+        return {
+            "states": self.etats,
+            "initial": self.initial,
+            "transitions": self.arguments_transitions(),
+            "auto_transitions": False,
+            "send_event": True,
+            "model_attribute": self.attribut,
+        }
 
     def arguments_transitions(self) -> list[dict]:
         return [

@@ -110,3 +110,6 @@ STATUTS_LIGNE_AVISEE = frozenset(
         StatutLigne.soldee,
     }
 )
+
+# Lignes sur lesquelles le comité a décidé (votée ou refusée, et tout ce qui suit le vote).
+STATUTS_LIGNE_DECIDEE = STATUTS_LIGNE_AVISEE - {StatutLigne.recevable, StatutLigne.non_recevable}

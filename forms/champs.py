@@ -1,0 +1,271 @@
+"""Champs partagés des formulaires : chaque règle de saisie écrite une fois.
+
+- Un texte perd ses espaces de bord et ses caractères de contrôle (`sans_espaces`) et a une longueur
+  maximale (`texte_libre`, `ligne_de_texte`, `recherche`).
+- Une date s'écrit jj/mm/aaaa, le sélecteur du navigateur envoie aaaa-mm-jj : les deux sont lus, et
+  l'indication du format est la même partout (`date_requise`, `date_facultative`).
+- Une adresse électronique : même contrôle, même message, 254 caractères au plus (`courriel`).
+- Un nombre ou un montant tapé est réaffiché tel quel en cas d'erreur : rien de ce qui a été saisi n'est
+  perdu (`SaisieGardee`, `MontantField`, `montant_requis`).
+- Un formulaire d'action porte la version lue (`VersionForm`) : une saisie faite sur une page périmée est
+  refusée (conflit) au lieu d'écraser ce qu'un autre a enregistré entre-temps.
+
+`obligatoire` (textes, courriels) : le message d'un champ vide, `DataRequired` (un texte fait d'espaces est
+vide), ou un validateur tout fait (`InputRequired(…)`) ; None : champ facultatif (`Optional`).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateField, EmailField, Field, HiddenField, SearchField, StringField, TextAreaField
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+from wtforms.widgets import TextInput
+
+from forms.validators import NombreEntierField
+
+TEXTE_MAX = 5000
+LIGNE_MAX = 200
+RECHERCHE_MAX = 100
+COURRIEL_MAX = 254
+MESSAGE_COURRIEL = "Saisissez une adresse électronique valide, par exemple nom@exemple.fr."
+AIDE_COURRIEL = "Format attendu : nom@domaine.fr"
+FORMATS_DATE = ["%Y-%m-%d", "%d/%m/%Y"]  # le premier est celui du champ rendu (<input type="date">)
+AIDE_DATE = "Format attendu : jj/mm/aaaa"
+MONTANT_MAX = Decimal("999999999.99")
+
+
+def sans_espaces(texte):
+    """Filtre : espaces de bord retirés, caractères de contrôle (sauf tabulation et retours à la ligne)
+    supprimés ; une valeur qui n'est pas un texte passe telle quelle."""
+    if not isinstance(texte, str):
+        return texte
+    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", texte).strip()
+
+
+def _exigence(obligatoire):
+    if obligatoire is None:
+        return Optional()
+    if isinstance(obligatoire, str):
+        return DataRequired(obligatoire)
+    return obligatoire
+
+
+def longueur(maximum: int, message: str | None = None) -> Length:
+    """La longueur maximale d'un texte, avec le message de la maison (« Ce champ compte 5 000 caractères
+    au plus. ») ou celui donné."""
+    nombre = f"{maximum:,}".replace(",", "\u00a0")
+    return Length(max=maximum, message=message or f"Ce champ compte {nombre} caractères au plus.")
+
+
+def _texte(classe, libelle, obligatoire, maximum, message_longueur, options):
+    return classe(
+        libelle,
+        filters=[sans_espaces],
+        validators=[_exigence(obligatoire), longueur(maximum, message_longueur)],
+        **options,
+    )
+
+
+def texte_libre(
+    libelle: str, *, obligatoire=None, max: int = TEXTE_MAX, message_longueur: str | None = None, **options
+) -> TextAreaField:
+    """Une zone de texte (motif, message, description) ; `options` : description, render_kw…"""
+    return _texte(TextAreaField, libelle, obligatoire, max, message_longueur, options)
+
+
+def ligne_de_texte(
+    libelle: str, *, obligatoire=None, max: int = LIGNE_MAX, message_longueur: str | None = None, **options
+) -> StringField:
+    """Un texte d'une ligne (nom, intitulé, référence)."""
+    return _texte(StringField, libelle, obligatoire, max, message_longueur, options)
+
+
+def recherche(**options) -> SearchField:
+    """La recherche d'une liste (lue en GET) : facultative."""
+    return _texte(SearchField, "Rechercher", None, RECHERCHE_MAX, None, options)
+
+
+def courriel(libelle: str, *, obligatoire=None, **options) -> EmailField:
+    """Une adresse électronique (sans vérifier que le domaine reçoit du courrier)."""
+    return EmailField(
+        libelle,
+        filters=[sans_espaces],
+        validators=[
+            _exigence(obligatoire),
+            Email(MESSAGE_COURRIEL, check_deliverability=False),
+            longueur(COURRIEL_MAX, f"L’adresse électronique compte {COURRIEL_MAX} caractères au plus."),
+        ],
+        **options,
+    )
+
+
+class Suit:
+    """Validateur de la fin d'une période : la date saisie ne précède pas celle du champ `debut`."""
+
+    def __init__(
+        self, debut: str = "date_debut", message: str = "La date de fin doit suivre la date de début."
+    ):
+        self.debut, self.message = debut, message
+
+    def __call__(self, form, champ):
+        debut = form[self.debut].data
+        if champ.data and debut and champ.data < debut:
+            raise ValidationError(self.message)
+
+
+def _date(libelle: str, exigence, aide: str | None, suit: Suit | None, options) -> DateField:
+    description = f"{aide} {AIDE_DATE}" if aide else AIDE_DATE
+    validateurs = [exigence, suit] if suit else [exigence]
+    return DateField(libelle, format=FORMATS_DATE, validators=validateurs, description=description, **options)
+
+
+def date_requise(
+    libelle: str, message: str, *, aide: str | None = None, suit: Suit | None = None, **options
+) -> DateField:
+    """Une date obligatoire : `message` si rien n'est saisi (une date illisible a son propre message) ;
+    `aide` précède l'indication du format ; `suit` : la fin d'une période."""
+    return _date(libelle, InputRequired(message), aide, suit, options)
+
+
+def date_facultative(
+    libelle: str, *, aide: str | None = None, suit: Suit | None = None, **options
+) -> DateField:
+    return _date(libelle, Optional(), aide, suit, options)
+
+
+def nombre_entier(
+    libelle: str, *, min: int, max: int, message: str, requis: str | None = None, **options
+) -> NombreEntierField:
+    """Un nombre entier entre `min` et `max` (`message` sinon) ; `requis` : le message d'un champ vide
+    (InputRequired : 0 est une saisie), None : facultatif."""
+    exigence = InputRequired(requis) if requis else Optional()
+    return NombreEntierField(
+        libelle, validators=[exigence, NumberRange(min=min, max=max, message=message)], **options
+    )
+
+
+def fichier_requis(libelle: str, message: str, **options) -> FileField:
+    """Un fichier à envoyer : `message` si aucun n'est choisi."""
+    return FileField(libelle, validators=[FileRequired(message)], **options)
+
+
+# --- Saisies converties, réaffichées telles quelles ---------------------------------------------------
+
+
+class SaisieGardee(Field):
+    """Un texte converti par `lire` (espaces retirés) ; la saisie est réaffichée telle quelle en cas
+    d'erreur. Une saisie que `lire` ne sait pas lire (ValueError, ArithmeticError) est refusée avec
+    `message` ; `verifier` lève ValueError avec son propre message pour une valeur lue mais refusée."""
+
+    widget = TextInput()
+    inputmode = "decimal"
+    message = "Saisissez un nombre."
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("render_kw", {}).update({"inputmode": self.inputmode, "autocomplete": "off"})
+        super().__init__(label, validators, **kwargs)
+        self.saisie: str | None = None
+
+    def _value(self):
+        if self.saisie is not None:
+            return self.saisie
+        return "" if self.data is None else self.ecrire(self.data)
+
+    def ecrire(self, valeur) -> str:
+        return str(valeur)
+
+    def lire(self, texte: str):
+        raise NotImplementedError
+
+    def verifier(self, valeur) -> None:
+        """Rien à vérifier de plus par défaut."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        self.saisie = valuelist[0]
+        self.data = None
+        texte = re.sub(r"\s", "", valuelist[0] or "")
+        if not texte:
+            return
+        try:
+            valeur = self.lire(texte)
+        except (ValueError, ArithmeticError):
+            raise ValueError(self.message) from None
+        if valeur is not None:
+            self.verifier(valeur)
+        self.data = valeur
+
+
+def lire_montant(texte: str | None) -> Decimal | None:
+    """« 1 234,50 », « 1234.5 », « 1 234 € » → Decimal ; vide → None ; illisible → ValueError."""
+    if texte is None:
+        return None
+    nettoye = re.sub(r"[\s\u00a0\u202f€]", "", texte)
+    if not nettoye:
+        return None
+    if re.fullmatch(r"-?\d+([.,]\d+)?", nettoye) is None:
+        raise ValueError(texte)
+    try:
+        return Decimal(nettoye.replace(",", "."))
+    except InvalidOperation as erreur:
+        raise ValueError(texte) from erreur
+
+
+def ecrire_montant(montant: Decimal | None) -> str:
+    if montant is None:
+        return ""
+    entier, _, decimales = f"{montant:,.2f}".replace(",", " ").partition(".")
+    return entier if decimales == "00" else f"{entier},{decimales}"
+
+
+class MontantField(SaisieGardee):
+    """Un montant en euros saisi à la française (« 1 250,50 », « 1250.5 € »)."""
+
+    message = "Saisissez un montant en euros, par exemple 1 250,50."
+
+    def ecrire(self, valeur) -> str:
+        return ecrire_montant(valeur)
+
+    def lire(self, texte: str) -> Decimal | None:
+        return lire_montant(texte)
+
+    def verifier(self, valeur: Decimal) -> None:
+        if valeur < 0:
+            raise ValueError("Le montant ne peut pas être négatif.")
+        # Le plafond avant l'arrondi : au-delà de 28 chiffres, `quantize` lève InvalidOperation.
+        if valeur > MONTANT_MAX:
+            raise ValueError("Ce montant est trop élevé.")
+        if valeur != valeur.quantize(Decimal("0.01")):
+            raise ValueError("Le montant s’exprime en euros et centimes (deux décimales au plus).")
+
+
+def montant_requis(libelle: str, message: str, **options) -> MontantField:
+    """Un montant obligatoire : `message` si rien n'est saisi ; `options` : description…"""
+    return MontantField(libelle, validators=[InputRequired(message)], **options)
+
+
+# --- Formulaires d'action ------------------------------------------------------------------------------
+
+
+class VersionForm(FlaskForm):
+    """Une action sans autre saisie (prendre en charge, ouvrir le vote, désactiver…) avec la version lue ;
+    la base des formulaires qui en ont une."""
+
+    version = HiddenField()
+
+
+class ConfirmationForm(FlaskForm):
+    """Un bouton d'action confirmé par un POST (retrait, révocation, acceptation) : le jeton CSRF suffit."""
