@@ -528,6 +528,7 @@ def test_deux_membres_d_une_organisation_votent_en_meme_temps_un_seul_gagne(clie
     assert db.session.scalar(select(VoteComite)).choix.value == "pour"
 
 
+@pytest.mark.transactions_reelles  # deux fils d'exécution, chacun sa connexion
 def test_saisies_simultanees_sur_l_enveloppe_ne_la_depassent_pas(app, db, monde):
     """Deux dossiers, deux saisies au même instant : le reste de l'enveloppe n'est jamais dépassé."""
     a = instruite(monde, commune=Decimal("15000"), intitule="A")
