@@ -118,14 +118,28 @@ def transactions_reelles(request) -> bool:
     return any(noeud.get_closest_marker(nom) for nom in ("transactions_reelles", "navigateur"))
 
 
+def sans_recepisse(monkeypatch: pytest.MonkeyPatch) -> None:
+    """La tâche du récépissé PDF, lancée après chaque attestation, ne fait rien."""
+    monkeypatch.setattr("dauphin.taches.generer_recepisse", lambda demande_id: None)
+
+
 @pytest.fixture
 def app(_application, request):
-    """L'application, dans un contexte ouvert pour tout le test, et la base du test (voir plus haut)."""
+    """L'application, dans un contexte ouvert pour tout le test, et la base du test (voir plus haut).
+
+    Le récépissé PDF d'une demande transmise (WeasyPrint : le plus lent des effets d'une attestation)
+    n'est produit que pour les tests marqués `recepisse`, qui le vérifient."""
     from dauphin.extensions import limiter
 
     bases = _application.extensions[CLE_BASES]
     module = TransactionAnnulee.courante  # ouverte par `transaction_du_module`
-    with _application.app_context(), fichiers_effaces_a_la_fin(Path(_application.instance_path)):
+    with (
+        _application.app_context(),
+        fichiers_effaces_a_la_fin(Path(_application.instance_path)),
+        pytest.MonkeyPatch.context() as monkeypatch,
+    ):
+        if request.node.get_closest_marker("recepisse") is None:
+            sans_recepisse(monkeypatch)
         if transactions_reelles(request):
             if module is not None:
                 raise RuntimeError("Un test aux transactions réelles dans un module à transaction partagée.")
@@ -155,8 +169,10 @@ def transaction_du_module(_application):
     with (
         _application.app_context(),
         fichiers_effaces_a_la_fin(Path(_application.instance_path)),
+        pytest.MonkeyPatch.context() as monkeypatch,
         transaction_annulee(_application, bases.moteurs[MONDE], MONDE) as transaction,
     ):
+        sans_recepisse(monkeypatch)
         yield transaction
     limiter.reset()
 

@@ -30,12 +30,6 @@ from workflows import StatutDemande as D
 from workflows import StatutLigne as L
 
 
-@pytest.fixture(autouse=True)
-def sans_recepisse(monkeypatch):
-    """Le récépissé PDF (testé ailleurs) n'est pas l'objet de ces tests : on ne le produit pas."""
-    monkeypatch.setattr("dauphin.taches.generer_recepisse", lambda demande_id: None)
-
-
 def creer(createur, organisation, *, ecriture=False, titulaire=None, jours=30) -> str:
     _, clair = service.creer_jeton(
         createur,

@@ -38,12 +38,6 @@ from workflows import StatutDemande as D
 from workflows import StatutLigne as L
 
 
-@pytest.fixture(autouse=True)
-def sans_recepisse(monkeypatch):
-    """Le récépissé PDF est testé ailleurs ; le procès-verbal, lui, est produit pour de vrai."""
-    monkeypatch.setattr("dauphin.taches.generer_recepisse", lambda demande_id: None)
-
-
 def instruite(monde, *, etat=Decimal("6000"), commune=Decimal("4000"), intitule="Ateliers", avis=None):
     """Une demande transmise dont chaque ligne a reçu son avis (recevable au montant demandé par défaut)."""
     demande = demande_complete(monde, etat=etat, commune=commune, intitule=intitule)

@@ -379,12 +379,6 @@ class Compte:
 
 def construire_objets(monde) -> dict:
     """Les objets de la structure porteuse et de son contrat, et les comptes de chaque rôle (validés)."""
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setattr("dauphin.taches.generer_recepisse", lambda demande_id: None)
-        return _construire_objets(monde)
-
-
-def _construire_objets(monde) -> dict:
     demande = demande_complete(monde)
     declencher_demande(demande.id, "soumettre", monde.contributeur)
     declencher_demande(demande.id, "attester", monde.signataire, attestation=True)

@@ -15,11 +15,6 @@ from tests.test_compte_rendu import a_justifier
 pytestmark = DANS_CHROMIUM
 
 
-@pytest.fixture(autouse=True)
-def sans_recepisse(monkeypatch):
-    monkeypatch.setattr("dauphin.taches.generer_recepisse", lambda demande_id: None)
-
-
 @pytest.fixture
 def captures(artefacts):
     dossier = artefacts / "compte-rendu"

@@ -19,11 +19,6 @@ from workflows import StatutLigne as L
 pytestmark = DANS_CHROMIUM
 
 
-@pytest.fixture(autouse=True)
-def sans_recepisse(monkeypatch):
-    monkeypatch.setattr("dauphin.taches.generer_recepisse", lambda demande_id: None)
-
-
 @pytest.fixture
 def captures(artefacts):
     dossier = artefacts / "engagements"
