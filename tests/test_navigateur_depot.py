@@ -27,6 +27,7 @@ def captures(artefacts):
     return dossier
 
 
+@pytest.mark.recepisse  # le lien du récépissé
 def test_depot_d_une_demande_de_bout_en_bout(app, db, monde, captures):
     from playwright.sync_api import expect
 

@@ -38,6 +38,7 @@ def captures(artefacts):
     return dossier
 
 
+@pytest.mark.recepisse  # le récépissé téléchargé
 def test_un_nouveau_porteur_de_bout_en_bout(app, db, monde, captures, tmp_path):
     from playwright.sync_api import expect
 
