@@ -54,10 +54,9 @@ def create_app(config: str | configuration.Config | None = None) -> Flask:
     enregistrer_erreurs(app)
     enregistrer_gabarits(app)
     enregistrer_securite(app)
-    from dauphin import cli, jobs, mesures
+    from dauphin import cli, mesures
 
     cli.init_app(app)
-    jobs.init_app()
     mesures.init_app(app)
     return app
 

@@ -226,11 +226,12 @@ def cloturer_exercice(annee: int):
     """Passe « à justifier » les demandes financées dont la dernière année d'action est ANNEE (ou avant).
 
     Idempotent : une seconde exécution ne déplace rien et le dit."""
-    from dauphin.services.comptes_rendus import ExerciceEnCours, cloturer
+    from dauphin.services.comptes_rendus import cloturer
+    from dauphin.services.erreurs import Refus
 
     try:
         click.echo(str(cloturer(annee)))
-    except ExerciceEnCours as erreur:
+    except Refus as erreur:
         raise click.ClickException(str(erreur)) from erreur
 
 

@@ -6,6 +6,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as SessionFlask
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -24,7 +25,23 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=CONVENTION_NOMMAGE)
 
 
-db = SQLAlchemy(model_class=Base)
+# Clé de `Session.info` : ce qu'une transaction validée laisse à faire (dauphin.unite_de_travail le remplit)
+A_FAIRE_APRES_COMMIT = "dauphin.a_faire_apres_commit"
+
+
+class Session(SessionFlask):
+    """La session de `db`. Après un commit réussi — et seulement alors — elle fait ce que la transaction
+    validée a laissé à faire : courriels à envoyer, tâches à lancer (voir `dauphin.unite_de_travail`, qui
+    l'y range). Ici plutôt que dans l'événement `after_commit` de SQLAlchemy, où la session ne peut pas
+    émettre de SQL, alors qu'une tâche exécutée sur place (sans Redis) s'en sert et valide à son tour."""
+
+    def commit(self) -> None:
+        super().commit()
+        for action in self.info.pop(A_FAIRE_APRES_COMMIT, ()):
+            action()
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": Session})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

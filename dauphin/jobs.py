@@ -11,6 +11,9 @@ import logging
 
 from flask import current_app
 
+from dauphin.extensions import db
+from dauphin.unite_de_travail import apres_commit
+
 journal = logging.getLogger(__name__)
 FILE = "dauphin"
 
@@ -35,34 +38,17 @@ def lancer(chemin: str, *args) -> bool:
     return True
 
 
-CLE_SESSION = "dauphin.taches_planifiees"
-
-
 def planifier(chemin: str, *args) -> None:
     """Une tâche à lancer seulement si la transaction en cours est validée (oubliée sinon)."""
-    from dauphin.extensions import db
-
-    db.session.info.setdefault(CLE_SESSION, []).append((chemin, args))
+    apres_commit(lancer_planifiees, (chemin, args))
 
 
-def lancer_planifiees() -> None:
-    """Après un commit : lance les tâches planifiées pendant la transaction. Une panne n'annule rien."""
-    from dauphin.extensions import db
-
-    for chemin, args in db.session.info.pop(CLE_SESSION, []):
+def lancer_planifiees(taches: list[tuple[str, tuple]]) -> None:
+    """Après le commit : lance les tâches que la transaction a planifiées. Une tâche qui échoue (sur place,
+    sans Redis) n'empêche pas les suivantes et n'annule rien de ce qui est validé."""
+    for chemin, args in taches:
         try:
             lancer(chemin, *args)
         except Exception:
             journal.exception("Tâche %s non lancée", chemin)
-
-
-def _oublier(session) -> None:
-    session.info.pop(CLE_SESSION, None)
-
-
-def init_app() -> None:
-    from sqlalchemy import event
-    from sqlalchemy.orm import Session
-
-    if not event.contains(Session, "after_rollback", _oublier):
-        event.listen(Session, "after_rollback", _oublier)
+            db.session.rollback()  # ce que la tâche avait commencé d'écrire ; la session resservira

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
+
+from dauphin.policies import Acteur, acteur_de, gere_des_jetons
 
 
 @dataclass(frozen=True)
@@ -16,33 +19,47 @@ class Lien:
     actif: bool
 
 
+def _dans_une_organisation(acteur: Acteur) -> bool:
+    return bool(acteur.organisations or acteur.pilotages)
+
+
+# (libellé, endpoint, blueprints où l'entrée est active, à qui elle s'adresse)
+ENTREES: tuple[tuple[str, str, str, Callable[[Acteur], bool]], ...] = (
+    (
+        "Mes demandes",
+        "usager.tableau_de_bord",
+        "usager,demandes,documents,justification",
+        lambda a: bool(a.structures),
+    ),
+    # Les porteurs gèrent leurs structures ; un compte sans rattachement y inscrit la sienne.
+    (
+        "Mes structures",
+        "structures.mes_structures",
+        "structures",
+        lambda a: bool(a.structures) or not a.hors_structure,
+    ),
+    ("Instruction", "instruction.corbeille", "instruction", _dans_une_organisation),
+    ("Comités", "comites.liste", "comites", _dans_une_organisation),
+    ("Pilotage", "pilotage.contrats", "pilotage,justification", lambda a: bool(a.pilotages)),
+    # Les organisations signataires consultent la programmation des contrats (le pilote y accède depuis son
+    # espace de pilotage).
+    (
+        "Programmation",
+        "pilotage.programmations",
+        "pilotage",
+        lambda a: bool(a.organisations and not a.pilotages),
+    ),
+    ("Administration", "administration.accueil", "administration", lambda a: a.national),
+    ("Jetons d’API", "jetons.liste", "jetons", gere_des_jetons),
+)
+
+
 def entrees(utilisateur) -> list[tuple[str, str, str]]:
     """(libellé, endpoint, blueprint) des espaces auxquels l'utilisateur a droit."""
-    resultat = []
-    if utilisateur.adhesions_structures:
-        resultat.append(("Mes demandes", "usager.tableau_de_bord", "usager,demandes,documents,justification"))
-    if utilisateur.adhesions_structures or not (
-        utilisateur.adhesions_organisations or utilisateur.pilotages or utilisateur.administrateur_national
-    ):
-        # Les porteurs gèrent leurs structures ; un compte sans rattachement y inscrit la sienne.
-        resultat.append(("Mes structures", "structures.mes_structures", "structures"))
-    if utilisateur.adhesions_organisations or utilisateur.pilotages:
-        resultat.append(("Instruction", "instruction.corbeille", "instruction"))
-    if utilisateur.adhesions_organisations or utilisateur.pilotages:
-        resultat.append(("Comités", "comites.liste", "comites"))
-    if utilisateur.pilotages:
-        resultat.append(("Pilotage", "pilotage.contrats", "pilotage,justification"))
-    elif utilisateur.adhesions_organisations:
-        # Les organisations signataires consultent la programmation des contrats (le pilote y accède
-        # depuis son espace de pilotage).
-        resultat.append(("Programmation", "pilotage.programmations", "pilotage"))
-    if utilisateur.administrateur_national:
-        resultat.append(("Administration", "administration.accueil", "administration"))
-    if utilisateur.administrateur_national or any(
-        a.role == "instructeur" for a in utilisateur.adhesions_organisations
-    ):
-        resultat.append(("Jetons d’API", "jetons.liste", "jetons"))
-    return resultat
+    acteur = acteur_de(utilisateur)
+    return [
+        (libelle, endpoint, blueprints) for libelle, endpoint, blueprints, pour in ENTREES if pour(acteur)
+    ]
 
 
 def navigation() -> list[Lien]:

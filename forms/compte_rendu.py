@@ -45,6 +45,12 @@ class CompteRenduFormBase(FlaskForm):
         "J’atteste sur l’honneur l’exactitude de ce compte rendu financier et sa conformité aux comptes "
         "de la structure."
     )
+    # Le bouton pressé : « Enregistrer, attester et déposer » (name="attester"), sinon le brouillon.
+    attester = BooleanField()
+
+    def validate_attestation(self, champ):
+        if self.attester.data and not champ.data:
+            raise ValidationError("Cochez l’attestation sur l’honneur pour déposer le compte rendu.")
 
 
 def compte_rendu_form(compte_rendu, qpvs, donnees=None):
@@ -140,3 +146,7 @@ class ClotureForm(FlaskForm):
         "Je confirme : les demandes financées listées passent « à justifier » et leurs porteurs sont "
         "prévenus."
     )
+
+    def validate_confirmation(self, champ):
+        if not champ.data:
+            raise ValidationError("Cochez la confirmation pour clôturer l’exercice.")

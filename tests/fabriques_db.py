@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -279,7 +280,7 @@ def demande_complete(
         structure_id=structure.id,
         type_piece=TypePiece.statuts,
         nom_fichier="statuts.pdf",
-        cle_stockage=f"cle-{structure.id}-{intitule[:10]}-{db.session.query(Document).count()}",
+        cle_stockage=f"cle-{secrets.token_hex(12)}",  # unique : un fichier laissé ne sert pas au test suivant
         type_mime="application/pdf",
         taille=10,
         sha256="0" * 64,

@@ -394,7 +394,7 @@ def test_retard_signale_au_financeur_et_sur_le_tableau_de_bord(db, passe, client
     assert "Compte rendu en retard" not in html(client.get("/instruction/"))
 
 
-def test_report_des_dates_accepte_recalcule_l_echeance(db, passe, client, connexion):
+def test_report_des_dates_accepte_recalcule_l_echeance(app, db, passe, client, connexion):
     demande = a_justifier(db, passe)
     connexion.en_tant_que(passe.signataire)
     url = f"/comptes-rendus/{demande.id}/report"
@@ -419,6 +419,13 @@ def test_report_des_dates_accepte_recalcule_l_echeance(db, passe, client, connex
         },
     )
     assert reponse.status_code == 302
+    demande_de_report = db.session.scalar(
+        select(Courriel).where(
+            Courriel.destinataire == passe.instructeur_commune.email, Courriel.sujet.contains("report")
+        )
+    )
+    assert demande_de_report.sujet == f"Demande {demande.numero} : report des dates de l’action demandé"
+    assert f"au {fin:%d/%m/%Y}.\nMotif : Travaux dans la salle\n" in demande_de_report.corps
     connexion.deconnexion()
     connexion.en_tant_que(passe.instructeur_commune)
     report = comptes_rendus.reports(demande)[0]
@@ -432,12 +439,91 @@ def test_report_des_dates_accepte_recalcule_l_echeance(db, passe, client, connex
     demande = recharger(db, demande.id)
     assert demande.date_fin == fin
     assert demande.compte_rendu.echeance == date(demande.exercice + 2, 6, 30)
+    reponse_au_porteur = db.session.scalar(
+        select(Courriel).where(
+            Courriel.destinataire == passe.signataire.email, Courriel.sujet.contains("report des dates")
+        )
+    )
+    assert reponse_au_porteur.sujet == f"Demande {demande.numero} : report des dates accepté"
+    assert (
+        f"accepté ; compte rendu dû le {demande.compte_rendu.echeance:%d/%m/%Y}.\n"
+        f"{app.config['BASE_URL']}/dossiers/{demande.id}" in reponse_au_porteur.corps
+    )
     assert (
         db.session.scalar(
             select(EvenementJournal).where(EvenementJournal.declencheur == "accepter_report_dates")
         ).organisation_id
         == passe.commune.id
     )
+
+
+def test_seul_le_signataire_atteste_et_l_attestation_est_cochee(db, passe, client, connexion):
+    """Le contributeur remplit le brouillon ; le bouton d'attestation ne lui est pas proposé, et l'envoi
+    forgé est refusé (403) sans rien déposer. Le signataire qui oublie de cocher l'attestation garde sa
+    saisie et lit le message à côté de la case."""
+    demande = a_justifier(db, passe)
+    connexion.en_tant_que(passe.contributeur)
+    page = html(client.get(f"/comptes-rendus/{demande.id}"))
+    assert "Enregistrer le brouillon" in page and 'name="attester"' not in page
+    assert poster(client, demande, saisie_conforme(demande), attester=True).status_code == 403
+    assert recharger(db, demande.id).statut == D.a_justifier
+    assert poster(client, demande, saisie_conforme(demande)).status_code == 302
+    connexion.deconnexion()
+
+    connexion.en_tant_que(passe.signataire)
+    demande = recharger(db, demande.id)
+    donnees = {**saisie_conforme(demande, bilan="Bilan du signataire"), "attester": "1"}
+    reponse = poster(client, demande, donnees)
+    assert reponse.status_code == 422 and titre(reponse).startswith("Erreur : ")
+    case = re.search(
+        r'<div class="fr-checkbox-group[^"]*fr-checkbox-group--error.*?</div>', html(reponse), re.S
+    )
+    assert "Cochez l’attestation sur l’honneur pour déposer le compte rendu." in case.group(0)
+    assert "Bilan du signataire" in html(reponse)
+    assert recharger(db, demande.id).statut == D.a_justifier
+
+
+def test_report_des_dates_propose_seulement_quand_il_est_possible(db, passe, client, connexion):
+    """Une demande de report attend sa réponse : le lien n'est plus proposé, la page renvoie au compte
+    rendu avec la raison, et un envoi depuis une page ancienne répond 409 en gardant le motif tapé. Un
+    financeur qui répond après un autre reçoit 409 lui aussi."""
+    demande = a_justifier(db, passe)
+    connexion.en_tant_que(passe.signataire)
+    url = f"/comptes-rendus/{demande.id}/report"
+    assert url in html(client.get(f"/comptes-rendus/{demande.id}"))
+    donnees = {"date_debut": f"{demande.exercice}-01-01", "date_fin": f"{demande.exercice + 1}-03-31"}
+    assert client.post(url, data={**donnees, "motif": "Salle en travaux"}).status_code == 302
+    demandee = db.session.scalar(
+        select(EvenementJournal).where(EvenementJournal.declencheur == "demander_report_dates")
+    )
+    assert (demandee.acteur_id, demandee.role, demandee.structure_id) == (
+        passe.signataire.id,
+        "signataire",
+        passe.structure.id,
+    )
+    assert url not in html(client.get(f"/comptes-rendus/{demande.id}"))
+    page = client.get(url)
+    assert page.status_code == 302 and page.headers["Location"].endswith(f"/comptes-rendus/{demande.id}")
+    assert "attend déjà la réponse des financeurs" in html(client.get(page.headers["Location"]))
+    double = client.post(url, data={**donnees, "motif": "Second motif tapé"})
+    assert double.status_code == 409 and titre(double).startswith("Conflit : ")
+    assert "attend déjà la réponse des financeurs" in html(double) and "Second motif tapé" in html(double)
+    assert len(comptes_rendus.reports(demande)) == 1
+    connexion.deconnexion()
+
+    report = comptes_rendus.reports(demande)[0]
+    url = f"/comptes-rendus/reports/{report.id}"
+    connexion.en_tant_que(passe.instructeur_etat)
+    assert client.get(url).status_code == 200  # la page ouverte avant la réponse de la commune
+    connexion.deconnexion()
+    connexion.en_tant_que(passe.instructeur_commune)
+    assert client.post(url, data={"decision": "accepter", "reponse": ""}).status_code == 302
+    connexion.deconnexion()
+    connexion.en_tant_que(passe.instructeur_etat)
+    tard = client.post(url, data={"decision": "refuser", "reponse": "Non, trop tard."})
+    assert tard.status_code == 409 and "déjà reçu une réponse : accepté" in html(tard)
+    assert "Non, trop tard." in html(tard)
+    assert client.get(url).status_code == 302  # la page elle-même renvoie au dossier
 
 
 def test_cloture_par_le_pilote_depuis_son_ecran(db, passe, client, connexion):
@@ -465,6 +551,8 @@ def test_cloture_par_le_pilote_depuis_son_ecran(db, passe, client, connexion):
         "/comptes-rendus/cloture", data={"csrf_token": jeton, "annee": demande.exercice, "confirmation": "y"}
     )
     assert "0 demande passée" in html(deuxieme)
+    en_cours = client.post("/comptes-rendus/cloture", data={"annee": aujourdhui().year, "confirmation": "y"})
+    assert en_cours.status_code == 422 and "n’est pas terminé" in html(en_cours)
     connexion.deconnexion()
     connexion.en_tant_que(passe.instructeur_etat)
     assert client.get("/comptes-rendus/cloture").status_code == 403

@@ -347,7 +347,10 @@ def test_creation_de_compte_confirmation_puis_connexion(app, client, db, connexi
     chemin = chemin_du_lien(courriel.corps, "/compte/confirmation/")
     fichier = Path(app.config["MAIL_OUTBOX_DIR"]) / f"{courriel.id:08d}.eml"
     message = email.message_from_bytes(fichier.read_bytes(), policy=policy.default)
-    assert chemin in message.get_content()
+    # Le même lien dans les deux versions : texte et HTML (lien cliquable)
+    assert message.get_content_type() == "multipart/alternative"
+    assert chemin in message.get_body(("plain",)).get_content()
+    assert f'href="{app.config["BASE_URL"]}{chemin}"' in message.get_body(("html",)).get_content()
 
     reponse = client.get(chemin)
     assert reponse.status_code == 200 and titre(reponse) == "Adresse électronique confirmée — Dauphin"

@@ -276,6 +276,12 @@ def test_un_cumul_change_apres_la_lecture_de_la_page_est_un_conflit(app, client,
     assert reponse.status_code == 409
     assert "Le cumul voté à cette structure a changé" in html(reponse)
     assert ligne_de(db, a.id, monde.etat).statut == L.votee
+    # La page réaffichée propose l'acte du cumul actuel : le valider de nouveau établit la convention.
+    assert "Établir la convention" in html(reponse)
+    regime = re.search(r'name="acte-\d+-regime"[^>]*value="([^"]*)"', html(reponse)).group(1)
+    assert regime == "convention"
+    assert etablir_acte(client, ligne_a, regime=regime).status_code == 302
+    assert ligne_de(db, a.id, monde.etat).statut == L.convention_a_signer
 
 
 # --- Convention ------------------------------------------------------------------------------------

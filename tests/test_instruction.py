@@ -755,7 +755,10 @@ def test_designer_un_gestionnaire(client, connexion, db, monde, transmise):
     assert evenement.commentaire == "Gestionnaire : Camille Martin."
     *anomalies, nombre = empreintes.verifier()  # la ligne de journal est scellée dans la chaîne du dossier
     assert anomalies == [] and nombre >= 3
-    assert db.session.scalar(select(Courriel).where(Courriel.destinataire == collegue.email)) is not None
+    courriel = db.session.scalar(select(Courriel).where(Courriel.destinataire == collegue.email))
+    assert courriel.sujet == f"Dossier {transmise.numero} : vous en êtes gestionnaire"
+    assert f"vous a désigné gestionnaire du dossier {transmise.numero}" in courriel.corps
+    assert f"pour {monde.etat.nom}." in courriel.corps and f"/dossiers/{transmise.id}" in courriel.corps
     page = html(client.get(f"/dossiers/{transmise.id}"))
     assert "Gestionnaire désigné" in page  # dans l'historique, en français
 
@@ -818,6 +821,8 @@ def test_demander_des_complements_puis_retour_en_instruction(client, connexion, 
         select(Courriel).where(Courriel.destinataire == "signataire@test.fr").order_by(Courriel.id.desc())
     )
     assert courriel.sujet == f"Demande {demande.numero} : compléments demandés"
+    assert "\n\nJoignez le budget 2024.\n\n" in courriel.corps  # le message de l'instructeur, cité
+    assert "Joignez le budget 2024." in courriel.corps_html
     # Pour le financeur, le dossier attend le porteur : il passe dans « Suivies »
     assert comptes(client.get("/instruction/")) == {"a_traiter": 0, "suivies": 1, "terminees": 0}
     connexion.deconnexion()

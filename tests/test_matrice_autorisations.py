@@ -354,6 +354,14 @@ MATRICE: dict[str, Entree] = {
     "administration.relancer_courriels": entree(
         lambda o: "/administration/courriels/relancer", ADMIN, "POST"
     ),
+    # Modèles de courriels, rendus avec leurs données d'exemple (tests/test_gabarits_courriels.py).
+    "administration.modeles_courriels": entree(lambda o: "/administration/courriels/modeles", ADMIN),
+    "administration.modele_courriel": entree(
+        lambda o: "/administration/courriels/modeles/complements_demandes", ADMIN
+    ),
+    "administration.modele_courriel_html": entree(
+        lambda o: "/administration/courriels/modeles/complements_demandes/html", ADMIN
+    ),
     "administration.exports": entree(lambda o: "/administration/exports", ADMIN),
     # Un export inconnu n'existe pour personne (les exports produits : tests/test_programmation.py).
     "administration.telecharger_export": entree(lambda o: "/administration/exports/inconnu.xlsx", set()),

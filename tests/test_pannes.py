@@ -232,8 +232,13 @@ def test_smtp_en_panne_la_transition_passe_et_le_courriel_part_au_retour_du_serv
     message = recus[("signataire@test.fr",)]
     assert message["Subject"] == f"Demande {transmise.numero} transmise"
     assert message["To"] == "signataire@test.fr"
-    corps = message.get_content()
-    assert f"sous le numéro {transmise.numero}" in corps and f"/dossiers/{demande.id}" in corps
+    # multipart/alternative : la version texte et la version HTML du gabarit, qui disent la même chose
+    assert message.get_content_type() == "multipart/alternative"
+    version_texte, version_html = (message.get_body((sorte,)).get_content() for sorte in ("plain", "html"))
+    lien = f"{app.config['BASE_URL']}/dossiers/{demande.id}"
+    assert f"sous le numéro {transmise.numero}" in version_texte and f"Suivez-la sur {lien}" in version_texte
+    assert f"sous le numéro {transmise.numero}" in version_html and f'<a href="{lien}"' in version_html
+    assert version_html.startswith("<!DOCTYPE html>") and "République<br>Française" in version_html
     assert all(mail_from == "ne-pas-repondre@dauphin.localhost" for mail_from, _, _ in boite.recus)
 
     envoyes = courriels_de(db, demande.id)
@@ -254,8 +259,10 @@ def test_serveur_injoignable_jamais_abandonne_message_refuse_en_echec_apres_le_m
     TENTATIVES_MAX tentatives (il ne bloque alors plus la reprise des autres)."""
     panne = courriels.ecrire("lou@test.fr", "Panne longue", "Le serveur est en panne depuis longtemps.")
     refuse = courriels.ecrire("inconnu@test.fr", "Adresse refusée", "Cette adresse n’existe pas.")
-    db.session.commit()
-    for _ in range(courriels.TENTATIVES_MAX + 2):
+    db.session.commit()  # l'envoi part de lui-même ; serveur injoignable : la série s'arrête au premier
+    db.session.expire_all()
+    assert (panne.tentatives, refuse.tentatives) == (1, 0)
+    for _ in range(courriels.TENTATIVES_MAX + 1):
         courriels.envoyer_tous([panne.id])
     db.session.expire_all()
     assert panne.statut == StatutCourriel.en_attente and panne.tentatives == courriels.TENTATIVES_MAX + 2
@@ -275,6 +282,7 @@ def test_ecran_des_courriels_filtre_pagine_et_montre_les_echecs(
     app, db, client, connexion, monde, monkeypatch
 ):
     monkeypatch.setitem(app.config, "PAGE_TAILLE", 2)
+    monkeypatch.setitem(app.config, "REDIS_URL", f"redis://127.0.0.1:{port_libre()}/15")  # rien ne part
     for numero in range(3):
         courriels.ecrire(f"porteur{numero}@test.fr", f"Attente {numero}", "…")
     echoue = courriels.ecrire("refuse@test.fr", "Refusé pour de bon", "…")
@@ -420,6 +428,30 @@ def test_avec_redis_la_transition_depose_la_tache_d_envoi(
     assert file.failed_job_registry.count == 0
     assert len(boite.recus) == len(ecrits)
     assert all(c.statut == StatutCourriel.envoye for c in courriels_de(db, demande.id))
+
+
+def test_un_service_qui_valide_lui_meme_depose_l_envoi_ou_le_laisse_en_attente(
+    app, db, client, monde, redis_local, monkeypatch
+):
+    """Mot de passe oublié : le service valide par `db.session.commit()`, sans appeler l'envoi. Redis en
+    service, la tâche est déposée ; Redis en panne, la page répond quand même et le courriel attend."""
+    monkeypatch.setitem(app.config, "REDIS_URL", REDIS_DES_TESTS)
+    reponse = client.post("/compte/mot-de-passe/oublie", data={"email": monde.signataire.email})
+    assert reponse.status_code == 302
+    (premier,) = db.session.scalars(select(Courriel).where(Courriel.destinataire == "signataire@test.fr"))
+    file = Queue(jobs.FILE, connection=redis_local)
+    assert [(t.func_name, t.args) for t in file.get_jobs()] == [
+        ("dauphin.taches.envoyer_courriels", ([premier.id],))
+    ]
+
+    monkeypatch.setitem(app.config, "REDIS_URL", f"redis://127.0.0.1:{port_libre()}/15")
+    debut = time.perf_counter()
+    reponse = client.post("/compte/mot-de-passe/oublie", data={"email": monde.signataire.email})
+    assert reponse.status_code == 302 and time.perf_counter() - debut < 3
+    db.session.expire_all()
+    ecrits = list(db.session.scalars(select(Courriel).where(Courriel.destinataire == "signataire@test.fr")))
+    assert len(ecrits) == 2 and file.count == 1  # le second n'est pas parti dans la file
+    assert all(c.statut == StatutCourriel.en_attente and c.tentatives == 0 for c in ecrits)
 
 
 # --- (c) Erreur de la base au milieu d'une requête ---------------------------------------------------

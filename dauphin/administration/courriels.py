@@ -1,16 +1,27 @@
 """Boîte d'envoi des courriels (administration nationale) : ce qui attend, ce qui a échoué, ce qui est
 parti, avec le nombre de tentatives et la dernière erreur ; « Relancer l'envoi » confie à une tâche les
-courriels en attente (la même reprise que `flask courriels envoyer`)."""
+courriels en attente (la même reprise que `flask courriels envoyer`).
+
+Modèles de courriels : chaque message du catalogue (services/gabarits_courriels.py), qui le reçoit et
+quand, rendu avec ses valeurs d'exemple (sujet, version texte, version HTML) pour en relire le texte."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 
 from dauphin.administration import administrateur_national, bp
 from dauphin.listes import page_courante
 from dauphin.models import StatutCourriel
 from dauphin.services import courriels as service
+from dauphin.services import gabarits_courriels
+
+# La version HTML d'un courriel, servie seule pour le cadre de l'aperçu : ni script, ni ressource extérieure,
+# ni formulaire ; les styles en ligne du courriel sont permis. Affichable dans une page du portail seulement.
+CSP_COURRIEL = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'self'; sandbox"
+)
 
 
 @bp.route("/courriels")
@@ -53,3 +64,37 @@ def relancer_courriels():
             "avertissement",
         )
     return redirect(url_for("administration.courriels", statut=StatutCourriel.en_attente.value))
+
+
+@bp.route("/courriels/modeles")
+@administrateur_national
+def modeles_courriels():
+    familles = [
+        (famille, [(message, gabarits_courriels.apercu(message.nom).sujet) for message in messages])
+        for famille, messages in gabarits_courriels.FAMILLES
+    ]
+    return render_template("administration/modeles_courriels.html", familles=familles)
+
+
+def _message(nom: str) -> gabarits_courriels.Message:
+    if nom not in gabarits_courriels.CATALOGUE:
+        abort(404)
+    return gabarits_courriels.CATALOGUE[nom]
+
+
+@bp.route("/courriels/modeles/<nom>")
+@administrateur_national
+def modele_courriel(nom: str):
+    message = _message(nom)
+    return render_template(
+        "administration/modele_courriel.html", message=message, rendu=gabarits_courriels.apercu(nom)
+    )
+
+
+@bp.route("/courriels/modeles/<nom>/html")
+@administrateur_national
+def modele_courriel_html(nom: str):
+    reponse = make_response(gabarits_courriels.apercu(_message(nom).nom).html)
+    reponse.headers["Content-Security-Policy"] = CSP_COURRIEL
+    reponse.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return reponse

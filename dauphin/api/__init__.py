@@ -184,7 +184,7 @@ def lister_demandes(filtres: dict):
         modifie_depuis=filtres.get("modifie_depuis"),
     )
     page, par_page = filtres["page"], filtres["par_page"]
-    demandes, total = service.page_demandes(g.jeton.organisation_id, criteres, page=page, par_page=par_page)
+    demandes, total = service.page_demandes(g.jeton, criteres, page=page, par_page=par_page)
     return {
         "demandes": demandes,
         "pagination": {
@@ -209,10 +209,8 @@ def lire_demande(demande_id: int):
     """Ce que l’écran du dossier montre à l’organisation : le contenu de la demande, toutes ses lignes de
     financement (avis compris), l’historique complet, les notes partagées et les notes privées de
     l’organisation (jamais celles d’une autre). Hors périmètre : 404, sans révéler l’existence."""
-    demande = service.demande_visible(g.jeton.organisation_id, demande_id)
-    return _Avec(
-        demande, journal=service.journal(demande), notes=service.notes(demande, g.jeton.organisation_id)
-    )
+    demande = service.demande_visible(g.jeton, demande_id)
+    return _Avec(demande, journal=service.journal(demande), notes=service.notes(demande, g.jeton))
 
 
 class _Avec:
@@ -269,7 +267,7 @@ def lire_programmation(campagne_id: int, filtres: dict):
     page de demandes avec, par financeur, les montants demandés, proposés, votés et versés ; les totaux par
     financeur et par pilier ; la consommation des enveloppes. Hors périmètre : 404."""
     resultat = service.programmation_visible(
-        g.jeton.organisation_id,
+        g.jeton,
         campagne_id,
         statut=StatutDemande(filtres["statut"]) if filtres.get("statut") else None,
         page=filtres["page"],

@@ -16,6 +16,7 @@ from dauphin.models import (
     StatutLigne,
     StatutSeance,
 )
+from dauphin.policies import INSTRUIRE_LIGNE, VOIR_SEANCE, acteur_de, pilote
 from dauphin.services import comites as service
 from dauphin.services import documents
 from dauphin.services.erreurs import Conflit
@@ -26,7 +27,7 @@ bp = Blueprint("comites", __name__, url_prefix="/comites")
 
 def _seance_visible(seance_id: int) -> SeanceComite:
     seance = service.charger(seance_id)
-    if not service.peut_voir(current_user, seance):
+    if not VOIR_SEANCE.permet(current_user, seance):
         abort(404)  # la séance d'un autre contrat n'existe pas pour cet utilisateur
     return seance
 
@@ -35,7 +36,7 @@ def _point_visible(seance_id: int, point_id: int) -> tuple[SeanceComite, PointOr
     """Pour un vote ou un montant : la séance et le point seuls (la page entière n'est chargée que pour
     réafficher un formulaire en erreur)."""
     seance = db.session.get(SeanceComite, seance_id)
-    if seance is None or not service.peut_voir(current_user, seance):
+    if seance is None or not VOIR_SEANCE.permet(current_user, seance):
         abort(404)
     point = db.session.get(PointOrdreDuJour, point_id)
     if point is None or point.seance_id != seance.id:
@@ -45,7 +46,7 @@ def _point_visible(seance_id: int, point_id: int) -> tuple[SeanceComite, PointOr
 
 def _seance_du_pilote(seance_id: int) -> SeanceComite:
     seance = _seance_visible(seance_id)
-    if not service.est_pilote(current_user, seance):
+    if not pilote(current_user, seance.contrat_id):
         abort(403)
     return seance
 
@@ -69,7 +70,7 @@ def nouvelle():
     if not current_user.pilotages:
         abort(403)
     form = SeanceForm()
-    campagnes = service.campagnes_du_contrat(service.contrats_pilotes(current_user))
+    campagnes = service.campagnes_du_contrat(acteur_de(current_user).contrats_pilotes)
     form.campagne_id.choices = [(c.id, f"{c.contrat.libelle} — {c.libelle}") for c in campagnes]
     code = 200
     if form.validate_on_submit():
@@ -93,7 +94,7 @@ def _formulaires(seance: SeanceComite, soumis: dict | None = None) -> dict:
     de chaque ligne de ses financeurs. `soumis` remplace celui qui vient d'échouer (saisie conservée)."""
     soumis = soumis or {}
     votantes = service.organisations_votantes(current_user, seance.contrat_id)
-    financeuses = service.organisations_financeuses(current_user)
+    financeuses = acteur_de(current_user).instruites
     votes = service.votes_par_point(seance)
     formulaires: dict = {}
     for point in seance.points:
@@ -125,10 +126,10 @@ def _formulaires(seance: SeanceComite, soumis: dict | None = None) -> dict:
 
 
 def _page(seance: SeanceComite, soumis: dict | None = None, code: int = 200, inscription=None, conflit=None):
-    pilote = service.est_pilote(current_user, seance)
+    est_pilote = pilote(current_user, seance.contrat_id)
     partenaires = service.nombre_partenaires(seance.contrat_id)
     resultats = {point.id: service.resultat(point, seance, partenaires) for point in seance.points}
-    financeuses = service.organisations_financeuses(current_user)
+    financeuses = acteur_de(current_user).instruites
     disponibles = {
         organisation_id: service.disponible(seance.campagne_id, organisation_id)
         for organisation_id in {
@@ -138,7 +139,7 @@ def _page(seance: SeanceComite, soumis: dict | None = None, code: int = 200, ins
             if ligne.organisation_id in financeuses
         }
     }
-    if pilote and seance.statut is StatutSeance.preparation and inscription is None:
+    if est_pilote and seance.statut is StatutSeance.preparation and inscription is None:
         inscription = InscriptionForm(formdata=None)
         inscription.version.data = seance.version
     inscriptibles = service.dossiers_inscriptibles(seance) if inscription is not None else []
@@ -152,7 +153,7 @@ def _page(seance: SeanceComite, soumis: dict | None = None, code: int = 200, ins
         render_template(
             "comites/seance.html",
             seance=seance,
-            pilote=pilote,
+            pilote=est_pilote,
             partenaires=partenaires,
             resultats=resultats,
             votes=service.votes_par_point(seance),
@@ -254,7 +255,7 @@ def saisir_montant(seance_id: int, point_id: int, ligne_id: int):
     ligne = db.session.get(LigneFinancement, ligne_id)
     if ligne is None or ligne.demande_id != point.demande_id:
         abort(404)
-    if ligne.organisation_id not in service.organisations_financeuses(current_user):
+    if not INSTRUIRE_LIGNE.permet(current_user, ligne):
         abort(403)  # un financeur ne saisit que le montant de sa propre ligne
     form = MontantForm(prefix=f"montant-{point.id}-{ligne.id}")
     cle = ("montant", point.id, ligne.id)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from flask_login import current_user
 
 from dauphin.models import Demande, Document, LigneFinancement, Versement
-from dauphin.policies import voit_instruction
+from dauphin.policies import INSTRUIRE_LIGNE, qualite_pour, voit_instruction
 from dauphin.services import engagements as service
 from forms.engagements import (
     ActeForm,
@@ -63,20 +63,50 @@ def formulaire_paiement(versement: Versement, ligne: LigneFinancement) -> Versem
     return form
 
 
+# --- Qui agit sur la ligne : les vues (403) et le panneau (actions proposées) lisent ces deux fonctions --
+
+
+def financeur(ligne: LigneFinancement) -> bool:
+    """L'instructeur du financeur de la ligne : lui seul établit l'acte, saisit l'engagement, tient
+    l'échéancier et enregistre les paiements (`policies.INSTRUIRE_LIGNE`)."""
+    return INSTRUIRE_LIGNE.permet(current_user, ligne)
+
+
+def signe_la_convention(ligne: LigneFinancement) -> bool:
+    """Le signataire de la structure, ou l'instructeur du financeur quand la convention lui revient signée
+    par courrier (`signer_convention`)."""
+    return qualite_pour(current_user, "signer_convention", ligne.demande, ligne) is not None
+
+
 @dataclass
 class BlocLigne:
+    """Une ligne votée dans le panneau ; ses `peut_*` : l'action est permise à l'utilisateur et possible
+    maintenant (quand : `services.engagements`), sans quoi elle n'est pas proposée."""
+
     ligne: LigneFinancement
     echeances: list[Versement]
     totaux: service.Totaux
     acte: Document | None = None
     convention_signee: Document | None = None
-    financeur: bool = False  # l'utilisateur est instructeur de ce financeur : il agit sur la ligne
+    financeur: bool = False
     convention_a_venir: bool = False  # régime de la convention (au-delà de 23 000 €)
     formulaires: dict = field(default_factory=dict)
 
     @property
     def peut_etablir_acte(self) -> bool:
         return self.financeur and service.peut_etablir_acte(self.ligne)
+
+    @property
+    def peut_deposer_convention(self) -> bool:
+        return self.ligne.statut == StatutLigne.convention_a_signer and signe_la_convention(self.ligne)
+
+    @property
+    def peut_saisir_engagement(self) -> bool:
+        return self.financeur and self.ligne.statut in service.PAYABLE
+
+    @property
+    def peut_relancer_acte(self) -> bool:
+        return self.financeur and service.acte_a_relancer(self.ligne)
 
     @property
     def peut_prevoir(self) -> bool:
@@ -87,15 +117,38 @@ class BlocLigne:
         return self.financeur and self.ligne.statut in service.PAYABLE
 
 
-def contexte_engagements(demande: Demande) -> dict:
-    utilisateur = current_user
-    lignes = [
+def _lignes_montrees(demande: Demande) -> list[LigneFinancement]:
+    """Les lignes votées ; pour le porteur, seulement quand le comité a rendu sa décision définitive."""
+    if not voit_instruction(current_user, demande) and demande.statut not in service.DOSSIER_DECIDE:
+        return []
+    return [
         ligne
         for ligne in demande.lignes_financement
         if ligne.statut in service.LIGNE_VOTEE and (ligne.montant_vote or 0) > 0
     ]
-    if not voit_instruction(utilisateur, demande) and demande.statut not in service.DOSSIER_DECIDE:
-        lignes = []  # le porteur connaît la décision quand le comité l'a rendue définitive
+
+
+def _formulaires(bloc: BlocLigne) -> dict:
+    """Les formulaires des actions proposées sur la ligne."""
+    ligne, formulaires = bloc.ligne, {}
+    if bloc.peut_etablir_acte:
+        formulaires["acte"] = formulaire_acte(ligne)
+    if bloc.peut_deposer_convention:
+        formulaires["convention"] = formulaire_convention(ligne)
+    if bloc.peut_saisir_engagement:
+        formulaires["engagement"] = formulaire_engagement(ligne)
+    if bloc.peut_relancer_acte:
+        formulaires["relancer"] = formulaire_acte(ligne)
+    if bloc.peut_prevoir:
+        formulaires["echeance"] = formulaire_echeance(ligne)
+        formulaires["supprimer"] = {
+            v.id: formulaire_acte(ligne, prefixe=f"supprimer-{v.id}") for v in bloc.echeances if not v.paye
+        }
+    return formulaires
+
+
+def contexte_engagements(demande: Demande) -> dict:
+    lignes = _lignes_montrees(demande)
     if not lignes:
         return {"blocs_engagement": []}
     echeances = service.echeanciers([ligne.id for ligne in lignes])
@@ -108,25 +161,10 @@ def contexte_engagements(demande: Demande) -> dict:
             service.totaux(ligne, echeances[ligne.id]),
             acte=pieces.get(ligne.acte_document_id),
             convention_signee=pieces.get(ligne.convention_document_id),
-            financeur=service.est_instructeur_de(utilisateur, ligne),
+            financeur=financeur(ligne),
         )
         if bloc.peut_etablir_acte:
             bloc.convention_a_venir = service.convention_requise(ligne)
-            bloc.formulaires["acte"] = formulaire_acte(ligne)
-        if ligne.statut.value == "convention_a_signer" and service.peut_deposer_convention(
-            utilisateur, ligne
-        ):
-            bloc.formulaires["convention"] = formulaire_convention(ligne)
-        if bloc.financeur and service.peut_saisir_engagement(utilisateur, ligne):
-            bloc.formulaires["engagement"] = formulaire_engagement(ligne)
-        if bloc.financeur and bloc.acte is None and ligne.statut.value != "votee":
-            bloc.formulaires["relancer"] = formulaire_acte(ligne)
-        if bloc.peut_prevoir:
-            bloc.formulaires["echeance"] = formulaire_echeance(ligne)
-            bloc.formulaires["supprimer"] = {
-                v.id: formulaire_acte(ligne, prefixe=f"supprimer-{v.id}")
-                for v in bloc.echeances
-                if not v.paye
-            }
+        bloc.formulaires = _formulaires(bloc)
         blocs.append(bloc)
     return {"blocs_engagement": blocs}

@@ -14,6 +14,7 @@ from flask_wtf import FlaskForm
 from dauphin.models import Demande, LigneFinancement, Utilisateur
 from dauphin.policies import (
     DECLENCHEURS_FINANCEURS_DU_VOTE,
+    INSTRUIRE_LIGNE,
     ROLES_DEMANDE,
     ROLES_LIGNE,
     qualite_pour,
@@ -170,7 +171,7 @@ def autorisee(
     transitions revérifie tout au moment d'agir (`policies.qualite_pour`).
     """
     if ligne is not None:  # un financeur n'agit que sur sa propre ligne
-        instructeur = service.est_instructeur(utilisateur, ligne.organisation_id)
+        instructeur = INSTRUIRE_LIGNE.permet(utilisateur, ligne)
         return instructeur and (
             action.declencheur == ASSIGNER or "instructeur" in ROLES_LIGNE[action.declencheur]
         )

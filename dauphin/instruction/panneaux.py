@@ -18,7 +18,8 @@ from dauphin.instruction.actions import (
     formulaire,
     possible,
 )
-from dauphin.models import Demande, LigneFinancement, RoleOrganisation
+from dauphin.models import Demande, LigneFinancement
+from dauphin.policies import INSTRUIRE_LIGNE
 from dauphin.services import instruction as service
 from forms.instruction import NoteForm
 
@@ -38,37 +39,35 @@ def note_form(organisations) -> NoteForm:
     return form
 
 
+def _panneau(ligne: LigneFinancement, demande: Demande, equipe) -> Panneau:
+    """Les actions que l'utilisateur peut faire maintenant sur la ligne de son financeur, avec leurs
+    formulaires."""
+    panneau = Panneau(ligne)
+    for action in ACTIONS_LIGNE.values():
+        if _proposee(action, demande, ligne):
+            form = formulaire(action, ligne.id, ligne.version, equipe)
+            if action.slug == "gestionnaire":
+                form.gestionnaire_id.data = ligne.gestionnaire_id or 0
+            panneau.actions.append(action)
+            panneau.formulaires[action.slug] = form
+    return panneau
+
+
+def _proposee(action, demande: Demande, ligne: LigneFinancement | None = None) -> bool:
+    """Une action n'est proposée que si l'utilisateur a le droit de la faire et qu'elle est possible."""
+    return autorisee(action, current_user, demande, ligne) and possible(action, demande, ligne)
+
+
 def contexte_dossier(demande: Demande) -> dict:
-    utilisateur = current_user
-    instruites = {
-        a.organisation_id
-        for a in utilisateur.adhesions_organisations
-        if a.role == RoleOrganisation.instructeur
-    }
-    lignes = [ligne for ligne in demande.lignes_financement if ligne.organisation_id in instruites]
+    lignes = [ligne for ligne in demande.lignes_financement if INSTRUIRE_LIGNE.permet(current_user, ligne)]
     equipes = service.instructeurs({ligne.organisation_id for ligne in lignes}) if lignes else {}
-    panneaux = []
-    for ligne in lignes:
-        panneau = Panneau(ligne)
-        for action in ACTIONS_LIGNE.values():
-            if autorisee(action, utilisateur, demande, ligne) and possible(action, demande, ligne):
-                form = formulaire(action, ligne.id, ligne.version, equipes.get(ligne.organisation_id))
-                if action.slug == "gestionnaire":
-                    form.gestionnaire_id.data = ligne.gestionnaire_id or 0
-                panneau.actions.append(action)
-                panneau.formulaires[action.slug] = form
-        panneaux.append(panneau)
-    actions_dossier = [
-        action
-        for action in ACTIONS_DEMANDE.values()
-        if autorisee(action, utilisateur, demande, None) and possible(action, demande, None)
-    ]
-    organisations = service.organisations_pour_notes(utilisateur, demande)
+    actions_dossier = [a for a in ACTIONS_DEMANDE.values() if _proposee(a, demande)]
+    organisations = service.organisations_pour_notes(current_user, demande)
     return {
-        "panneaux": panneaux,
+        "panneaux": [_panneau(ligne, demande, equipes.get(ligne.organisation_id)) for ligne in lignes],
         "actions_dossier": actions_dossier,
         "formulaires_dossier": {a.slug: formulaire(a, demande.id, demande.version) for a in actions_dossier},
-        "notes": service.notes_visibles(demande, utilisateur),
+        "notes": service.notes_visibles(demande, current_user),
         "note_form": note_form(organisations) if organisations else None,
-        "autres_demandes": service.autres_demandes(demande, utilisateur),
+        "autres_demandes": service.autres_demandes(demande, current_user),
     }

@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 from dauphin.extensions import db
 from dauphin.listes import page_courante
 from dauphin.models import JetonApi, Organisation
+from dauphin.policies import GERER_JETONS, gere_des_jetons
 from dauphin.services import api as service
 from dauphin.services.workflow import aujourdhui
 from forms.jetons import JetonForm, RevocationForm
@@ -22,7 +23,7 @@ bp = Blueprint("jetons", __name__, url_prefix="/jetons-api")
 
 
 def _gestionnaire_ou_403():
-    if not service.gere_des_jetons(current_user):
+    if not gere_des_jetons(current_user):
         abort(403)
 
 
@@ -70,7 +71,7 @@ def creer(organisation_id: int):
     organisation = db.session.get(Organisation, organisation_id)
     if organisation is None:
         abort(404)
-    if not service.peut_gerer(current_user, organisation_id):
+    if not GERER_JETONS.permet(current_user, organisation):
         abort(403)
     form = JetonForm()
     if current_user.administrateur_national:
@@ -117,7 +118,7 @@ def creer(organisation_id: int):
 @login_required
 def revoquer(jeton_id: int):
     jeton = db.session.get(JetonApi, jeton_id)
-    if jeton is None or not service.peut_gerer(current_user, jeton.organisation_id):
+    if jeton is None or not GERER_JETONS.permet(current_user, jeton.organisation):
         abort(404)  # le jeton d'une autre organisation n'existe pas pour lui
     form = RevocationForm()
     if jeton.revoque_le is None and form.validate_on_submit():

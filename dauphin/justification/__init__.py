@@ -2,22 +2,22 @@
 du porteur, réponse d'un financeur), clôture de l'exercice par le pilote.
 
 La validation et le renvoi par les financeurs sont des actions d'instruction (dauphin/instruction/actions.py).
-Les vues restent minces : lire le formulaire, appeler `dauphin.services.comptes_rendus`, afficher.
+Chaque vue déclare l'objet (404), le droit (403), le formulaire, l'appel de `dauphin.services.comptes_rendus`
+et la page ; `dauphin.vues.traiter_formulaire` fait le reste (409, 422, message et retour).
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from dauphin.extensions import db
 from dauphin.models import ContratDeVille, Demande, ReportDates, StatutReport
-from dauphin.policies import est_membre, peut_voir_demande
+from dauphin.policies import acteur_de, est_membre
 from dauphin.services import comptes_rendus as service
-from dauphin.services.erreurs import Conflit, NonAutorise
 from dauphin.services.workflow import aujourdhui
+from dauphin.vues import charger_ou_404, demande_visible, exiger, problemes, signaler, traiter_formulaire
 from forms.compte_rendu import ClotureForm, DecisionReportForm, ReportForm, compte_rendu_form
-from workflows import TransitionRefusee
 from workflows.budget import COMPTES, Sens
 
 bp = Blueprint("justification", __name__, url_prefix="/comptes-rendus")
@@ -42,91 +42,96 @@ def _postes(compte_rendu):
     return charges, produits
 
 
+def _vers_le_dossier(demande: Demande) -> str:
+    return url_for("dossiers.voir", demande_id=demande.id, _anchor="compte-rendu")
+
+
+def _plus_rien_a_faire(form, raison: str | None, suite: str):
+    """La page d'une action qui n'est plus possible (lien d'une page ancienne) : la raison, et retour à la
+    page d'où l'action se propose. Un envoi, lui, reçoit sa réponse du chemin commun (409)."""
+    if form.is_submitted() or not raison:
+        return None
+    flash(raison, "info")
+    return redirect(suite)
+
+
+# --- Saisie et attestation -------------------------------------------------------------------------
+
+
+def _enregistrer(demande: Demande, form, qpvs, attester: bool) -> None:
+    """Le brouillon, puis, si le signataire atteste, le dépôt. Le brouillon reste enregistré si le dépôt
+    est refusé : la saisie repart de sa nouvelle version."""
+    compte_rendu = service.enregistrer(
+        demande.id, current_user, form.version.data, _saisie(form, demande.compte_rendu, qpvs)
+    )
+    form.version.data = compte_rendu.version
+    if attester:
+        service.deposer(demande.id, current_user)
+
+
+def _signaler_refus(form, refus) -> None:
+    # L'attestation est cochée : ce que les gardes du dépôt lui opposent se lit en tête du formulaire.
+    signaler(
+        form, [(None if champ == "attestation" else champ, message) for champ, message in problemes(refus)]
+    )
+
+
+def _page_compte_rendu(demande: Demande, form, qpvs, code: int, conflit: str | None):
+    compte_rendu = demande.compte_rendu
+    modifiable = demande.statut in service.MODIFIABLES
+    charges, produits = _postes(compte_rendu)
+    page = render_template(
+        "justification/formulaire.html",
+        demande=demande,
+        compte_rendu=compte_rendu,
+        form=form,
+        qpvs=qpvs,
+        charges=charges,
+        produits=produits,
+        seuil=service.seuil(demande),
+        comptes_libelles={cle: compte.libelle for cle, compte in COMPTES.items()},
+        sens={cle: compte.sens.value for cle, compte in COMPTES.items()},
+        modifiable=modifiable,
+        signataire=service.peut_attester(current_user, demande),
+        # Après un refus, chaque problème est à côté de son champ : la liste de ce qui manque se tait.
+        problemes=service.problemes(demande) if code != 422 else [],
+        conflit=conflit,
+        form_has_errors=bool(conflit),
+        en_retard=modifiable and compte_rendu.echeance < aujourdhui(),
+        report_impossible=service.report_impossible(demande),
+        reports=service.reports(demande),
+    )
+    return page, code
+
+
 @bp.route("/<int:demande_id>", methods=["GET", "POST"])
 @login_required
 def formulaire(demande_id: int):
     demande = service.charger(demande_id, current_user)
-    compte_rendu = demande.compte_rendu
     qpvs = list(demande.qpvs)
-    modifiable = demande.statut in service.MODIFIABLES
-    form = compte_rendu_form(compte_rendu, qpvs, request.form if request.method == "POST" else None)
-    signataire = service.peut_attester(current_user, demande)
-    conflit, refus, code = None, [], 200
-    if request.method == "POST":
-        attester = "attester" in request.form
-        if not modifiable:
-            conflit, code = (
-                f"Le compte rendu est « {demande.statut.libelle} » : il n’est plus modifiable.",
-                409,
-            )
-        elif not form.validate_on_submit():
-            code = 422
-        elif attester and not signataire:
-            abort(403)
-        elif attester and not form.attestation.data:
-            form.attestation.errors = ["Cochez l’attestation sur l’honneur pour déposer le compte rendu."]
-            code = 422
-        else:
-            try:
-                service.enregistrer(
-                    demande.id, current_user, form.version.data, _saisie(form, compte_rendu, qpvs)
-                )
-            except Conflit as erreur:
-                db.session.rollback()
-                conflit, code = str(erreur), 409
-            else:
-                if not attester:
-                    flash("Brouillon du compte rendu enregistré.", "succes")
-                    return redirect(url_for("justification.formulaire", demande_id=demande.id))
-                try:
-                    service.deposer(demande.id, current_user)
-                except TransitionRefusee as erreur:
-                    db.session.rollback()
-                    refus, code = erreur.problemes, 422
-                    for probleme in refus:
-                        champ = getattr(form, probleme.champ, None) if probleme.champ else None
-                        if champ is not None and champ.name != "attestation":
-                            champ.errors = [*champ.errors, probleme.message]
-                        else:
-                            form.form_errors.append(probleme.message)
-                except (Conflit, NonAutorise) as erreur:
-                    db.session.rollback()
-                    conflit, code = str(erreur) or "Vous ne pouvez pas attester ce compte rendu.", 409
-                else:
-                    flash(
-                        "Compte rendu financier attesté et déposé : chaque financeur va le valider "
-                        "pour sa ligne.",
-                        "succes",
-                    )
-                    return redirect(url_for("dossiers.voir", demande_id=demande.id, _anchor="compte-rendu"))
-                db.session.expire_all()
-                demande = db.session.get(Demande, demande.id)
-                compte_rendu = demande.compte_rendu
-                form.version.data = compte_rendu.version  # enregistré : la suite repart de cette version
-    charges, produits = _postes(compte_rendu)
-    return (
-        render_template(
-            "justification/formulaire.html",
-            demande=demande,
-            compte_rendu=compte_rendu,
-            form=form,
-            qpvs=qpvs,
-            charges=charges,
-            produits=produits,
-            seuil=service.seuil(demande),
-            comptes_libelles={code: compte.libelle for code, compte in COMPTES.items()},
-            sens={code: compte.sens.value for code, compte in COMPTES.items()},
-            modifiable=modifiable,
-            signataire=signataire,
-            problemes=service.problemes(demande) if not refus else [],
-            refus=refus,
-            conflit=conflit,
-            form_has_errors=bool(refus or conflit),
-            en_retard=modifiable and compte_rendu.echeance < aujourdhui(),
-            reports=service.reports(demande),
-        ),
-        code,
+    form = compte_rendu_form(demande.compte_rendu, qpvs, request.form if request.method == "POST" else None)
+    attester = form.is_submitted() and form.attester.data
+    if attester:
+        exiger(service.peut_attester(current_user, demande))  # seul un signataire atteste
+    return traiter_formulaire(
+        form,
+        executer=lambda: _enregistrer(demande, form, qpvs, attester),
+        rendre=lambda code, conflit: _page_compte_rendu(demande, form, qpvs, code, conflit),
+        succes="Compte rendu financier attesté et déposé : chaque financeur va le valider pour sa ligne."
+        if attester
+        else "Brouillon du compte rendu enregistré.",
+        suite=_vers_le_dossier(demande)
+        if attester
+        else url_for("justification.formulaire", demande_id=demande.id),
+        version=lambda: demande.compte_rendu.version,
+        impossible=lambda: None
+        if demande.statut in service.MODIFIABLES
+        else f"Le compte rendu est « {demande.statut.libelle} » : il n’est plus modifiable.",
+        signaler_refus=_signaler_refus,
     )
+
+
+# --- Report des dates de l'action -------------------------------------------------------------------
 
 
 @bp.route("/<int:demande_id>/report", methods=["GET", "POST"])
@@ -134,105 +139,100 @@ def formulaire(demande_id: int):
 def report(demande_id: int):
     demande = service.charger(demande_id, current_user)
     form = ReportForm()
-    if request.method == "GET":
+    retour = url_for("justification.formulaire", demande_id=demande.id)
+    if (fait := _plus_rien_a_faire(form, service.report_impossible(demande), retour)) is not None:
+        return fait
+    if not form.is_submitted():
         form.date_debut.data, form.date_fin.data = demande.date_debut, demande.date_fin
-    code = 200
-    if form.validate_on_submit():
-        try:
-            service.demander_report(
-                demande.id, current_user, form.date_debut.data, form.date_fin.data, form.motif.data
-            )
-        except service.ReportInvalide as erreur:
-            getattr(form, erreur.champ).errors = [str(erreur)]
-            code = 422
-        except Conflit as erreur:
-            flash(str(erreur), "erreur")
-            return redirect(url_for("justification.formulaire", demande_id=demande.id))
-        else:
-            flash("Demande de report envoyée aux financeurs.", "succes")
-            return redirect(url_for("justification.formulaire", demande_id=demande.id))
-    elif form.is_submitted():
-        code = 422
-    return render_template("justification/report.html", demande=demande, form=form), code
+    return traiter_formulaire(
+        form,
+        executer=lambda: service.demander_report(
+            demande.id, current_user, form.date_debut.data, form.date_fin.data, form.motif.data
+        ),
+        rendre=lambda code, conflit: (
+            render_template("justification/report.html", demande=demande, form=form, conflit=conflit),
+            code,
+        ),
+        succes="Demande de report envoyée aux financeurs.",
+        suite=retour,
+        impossible=lambda: service.report_impossible(demande),
+    )
+
+
+def _report_visible(report_id: int) -> tuple[ReportDates, Demande]:
+    report = charger_ou_404(ReportDates, report_id)
+    return report, demande_visible(report.demande_id)
+
+
+def _deja_repondu(report: ReportDates) -> str | None:
+    if report.statut == StatutReport.en_attente:
+        return None
+    return f"Cette demande de report a déjà reçu une réponse : {report.statut.libelle.lower()}."
 
 
 @bp.route("/reports/<int:report_id>", methods=["GET", "POST"])
 @login_required
 def decider_report(report_id: int):
-    report = db.session.get(ReportDates, report_id)
-    if report is None:
-        abort(404)
-    demande = db.session.get(Demande, report.demande_id)
-    if not peut_voir_demande(current_user, demande):
-        abort(404)
-    if service.organisation_decideuse(current_user, demande) is None:
-        abort(403)
+    report, demande = _report_visible(report_id)
+    exiger(service.organisation_decideuse(current_user, demande) is not None)
     form = DecisionReportForm()
-    code = 200
-    if report.statut != StatutReport.en_attente and not form.is_submitted():
-        flash(f"Cette demande de report a déjà reçu une réponse : {report.statut.libelle.lower()}.", "info")
-        return redirect(url_for("dossiers.voir", demande_id=demande.id, _anchor="compte-rendu"))
-    if form.validate_on_submit():
-        try:
-            service.decider_report(
-                report.id, current_user, form.decision.data == "accepter", form.reponse.data
-            )
-        except service.ReportInvalide as erreur:
-            getattr(form, erreur.champ).errors = [str(erreur)]
-            code = 422
-        except Conflit as erreur:
-            flash(str(erreur), "erreur")
-            return redirect(url_for("dossiers.voir", demande_id=demande.id, _anchor="compte-rendu"))
-        else:
-            flash("Réponse enregistrée ; le porteur en est informé.", "succes")
-            return redirect(url_for("dossiers.voir", demande_id=demande.id, _anchor="compte-rendu"))
-    elif form.is_submitted():
-        code = 422
-    return render_template(
-        "justification/decider_report.html", demande=demande, report=report, form=form
-    ), code
+    if (fait := _plus_rien_a_faire(form, _deja_repondu(report), _vers_le_dossier(demande))) is not None:
+        return fait
+
+    def rendre(code: int, conflit: str | None):
+        page = render_template(
+            "justification/decider_report.html", demande=demande, report=report, form=form, conflit=conflit
+        )
+        return page, code
+
+    return traiter_formulaire(
+        form,
+        executer=lambda: service.decider_report(
+            report.id, current_user, form.decision.data == "accepter", form.reponse.data
+        ),
+        rendre=rendre,
+        succes="Réponse enregistrée ; le porteur en est informé.",
+        suite=_vers_le_dossier(demande),
+        impossible=lambda: _deja_repondu(report),
+    )
 
 
-@bp.route("/cloture", methods=["GET", "POST"])
-@login_required
-def cloture():
-    contrats = {p.contrat_id for p in current_user.pilotages}
-    if not contrats:
-        abort(403)
+# --- Clôture de l'exercice par le pilote --------------------------------------------------------------
+
+
+def _page_cloture(form, contrats, code: int, bilan: service.BilanCloture | None = None):
+    annee = form.annee.data
+    termine = annee < aujourdhui().year
     libelles = dict(
         db.session.execute(
             db.select(ContratDeVille.id, ContratDeVille.libelle).where(ContratDeVille.id.in_(contrats))
         ).all()
     )
+    page = render_template(
+        "justification/cloture.html",
+        form=form,
+        annee=annee,
+        apercu=service.apercu_cloture(annee, contrats) if termine else [],
+        libelles=libelles,
+        bilan=bilan,
+        exercice_termine=termine,
+    )
+    return page, code
+
+
+@bp.route("/cloture", methods=["GET", "POST"])
+@login_required
+def cloture():
+    contrats = sorted(acteur_de(current_user).contrats_pilotes)
+    exiger(bool(contrats))  # le pilote clôt l'exercice de ses contrats
     form = ClotureForm(formdata=request.form if request.method == "POST" else request.args or None)
     if form.annee.data is None:
         form.annee.data = aujourdhui().year - 1
-    annee = form.annee.data if not form.annee.errors else aujourdhui().year - 1
-    bilan, code = None, 200
-    if request.method == "POST":
-        if not form.validate_on_submit():
-            code = 422
-        elif not form.confirmation.data:
-            form.confirmation.errors = ["Cochez la confirmation pour clôturer l’exercice."]
-            code = 422
-        else:
-            try:
-                bilan = service.cloturer(form.annee.data, current_user, contrats)
-            except service.ExerciceEnCours as erreur:
-                form.annee.errors = [str(erreur)]
-                code = 422
-    apercu = service.apercu_cloture(annee, contrats) if annee < aujourdhui().year else []
-    return (
-        render_template(
-            "justification/cloture.html",
-            form=form,
-            annee=annee,
-            apercu=apercu,
-            libelles=libelles,
-            bilan=bilan,
-            exercice_termine=annee < aujourdhui().year,
-        ),
-        code,
+    return traiter_formulaire(
+        form,
+        executer=lambda: service.cloturer(form.annee.data, current_user, contrats),
+        rendre=lambda code, _: _page_cloture(form, contrats, code),
+        montrer=lambda bilan: _page_cloture(form, contrats, 200, bilan),
     )
 
 

@@ -342,5 +342,6 @@ class Note(db.Model):
     texte: Mapped[str] = mapped_column(Text)
     cree_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
 
+    demande: Mapped[Demande] = relationship()
     auteur: Mapped[Utilisateur | None] = relationship()
     organisation: Mapped[Organisation] = relationship()

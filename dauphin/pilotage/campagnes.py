@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 from dauphin.extensions import db
 from dauphin.models import Campagne, TypePiece
 from dauphin.pilotage import bp
+from dauphin.policies import pilote
 from dauphin.services import campagnes as service
 from dauphin.services.erreurs import Conflit
 from forms.campagnes import PIECES_DEPOT, campagne_form
@@ -156,7 +157,7 @@ def nouvelle_campagne():
     contrat_id = request.args.get("contrat", type=int)
     if contrat_id is None and len(current_user.pilotages) == 1:
         contrat_id = current_user.pilotages[0].contrat_id
-    if contrat_id is None or not service.pilote(current_user, contrat_id):
+    if contrat_id is None or not pilote(current_user, contrat_id):
         abort(404)
     return _page(contrat_id, None)
 

@@ -17,6 +17,7 @@ from dauphin.extensions import db
 from dauphin.listes import page_courante
 from dauphin.models import Campagne, ContratDeVille, Demande, Qpv, Thematique
 from dauphin.pilotage import bp
+from dauphin.policies import VOIR_CONTRAT, VOIR_PROGRAMMATION
 from dauphin.services import exports
 from dauphin.services import programmation as service
 from workflows import StatutDemande
@@ -31,7 +32,7 @@ def _campagne_ou_erreur(campagne_id: int) -> tuple[Campagne, str]:
     campagne = db.session.get(Campagne, campagne_id)
     if campagne is None:
         abort(404)
-    qualite = service.qualite_programmation(current_user, campagne.contrat_id)
+    qualite = VOIR_CONTRAT.qualite(current_user, campagne.contrat)
     if qualite is None:
         abort(403)
     return campagne, qualite
@@ -90,7 +91,7 @@ def programmations():
     requete = (
         select(Campagne.id, Campagne.exercice, ContratDeVille.code, ContratDeVille.libelle, transmises)
         .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
-        .where(service.contrats_visibles(current_user))
+        .where(VOIR_PROGRAMMATION.portee(current_user))
         .order_by(Campagne.exercice.desc(), ContratDeVille.libelle)
     )
     if exercice:

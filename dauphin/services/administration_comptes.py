@@ -26,7 +26,7 @@ from dauphin.models import (
 from dauphin.models.comptes import nouveau_jeton
 from dauphin.services import audit
 from dauphin.services.referentiel import Refus
-from dauphin.services.workflow import en_une_transaction
+from dauphin.unite_de_travail import charger_verrouille, en_une_transaction
 
 FILTRES_STATUT = {
     "": "Tous les comptes",
@@ -79,18 +79,6 @@ def connexions_recentes(utilisateur_id: int, nombre: int = 10) -> list[Evenement
     )
 
 
-def _verrouiller(utilisateur_id: int) -> Utilisateur:
-    utilisateur = db.session.scalar(
-        select(Utilisateur)
-        .where(Utilisateur.id == utilisateur_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if utilisateur is None:
-        raise NotFound()
-    return utilisateur
-
-
 def _tracer(acteur, utilisateur, action, resume, details=None):
     audit.tracer(acteur, "utilisateur", utilisateur.id, action, f"{resume} ({utilisateur.email})", details)
 
@@ -99,7 +87,7 @@ def ajouter_role_organisation(
     acteur: Utilisateur, utilisateur_id: int, organisation_id: int, role: RoleOrganisation
 ) -> MembreOrganisation:
     def operation():
-        utilisateur = _verrouiller(utilisateur_id)
+        utilisateur = charger_verrouille(Utilisateur, utilisateur_id)
         organisation = db.session.get(Organisation, organisation_id)
         if organisation is None or not organisation.actif:
             raise Refus("Choisissez une organisation active.", "organisation_id")
@@ -142,7 +130,7 @@ def ajouter_role_organisation(
 
 def retirer_role_organisation(acteur: Utilisateur, utilisateur_id: int, adhesion_id: int) -> None:
     def operation():
-        utilisateur = _verrouiller(utilisateur_id)
+        utilisateur = charger_verrouille(Utilisateur, utilisateur_id)
         adhesion = db.session.get(MembreOrganisation, adhesion_id)
         if adhesion is None or adhesion.utilisateur_id != utilisateur.id:
             raise NotFound()
@@ -164,7 +152,7 @@ def ajouter_pilotage(
     """Le pilote agit au nom d'une organisation partenaire du contrat (préfecture, EPCI, commune…)."""
 
     def operation():
-        utilisateur = _verrouiller(utilisateur_id)
+        utilisateur = charger_verrouille(Utilisateur, utilisateur_id)
         contrat = db.session.get(ContratDeVille, contrat_id)
         if contrat is None or not contrat.actif:
             raise Refus("Choisissez un contrat de ville actif.", "contrat_id")
@@ -198,7 +186,7 @@ def ajouter_pilotage(
 
 def retirer_pilotage(acteur: Utilisateur, utilisateur_id: int, pilotage_id: int) -> None:
     def operation():
-        utilisateur = _verrouiller(utilisateur_id)
+        utilisateur = charger_verrouille(Utilisateur, utilisateur_id)
         pilotage = db.session.get(Pilotage, pilotage_id)
         if pilotage is None or pilotage.utilisateur_id != utilisateur.id:
             raise NotFound()
@@ -216,7 +204,7 @@ def retirer_pilotage(acteur: Utilisateur, utilisateur_id: int, pilotage_id: int)
 
 def changer_administration_nationale(acteur: Utilisateur, utilisateur_id: int, valeur: bool) -> Utilisateur:
     def operation():
-        utilisateur = _verrouiller(utilisateur_id)
+        utilisateur = charger_verrouille(Utilisateur, utilisateur_id)
         if utilisateur.id == acteur.id and not valeur:
             raise Refus("Vous ne pouvez pas retirer votre propre accès à l’administration nationale.")
         if utilisateur.administrateur_national != valeur:
@@ -236,7 +224,7 @@ def changer_activation(
     acteur: Utilisateur, utilisateur_id: int, actif: bool, motif: str | None = None
 ) -> Utilisateur:
     def operation():
-        utilisateur = _verrouiller(utilisateur_id)
+        utilisateur = charger_verrouille(Utilisateur, utilisateur_id)
         if utilisateur.id == acteur.id and not actif:
             raise Refus("Vous ne pouvez pas désactiver votre propre compte.")
         if utilisateur.actif != actif:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import NotFound
 
@@ -35,11 +35,12 @@ from dauphin.models import (
     MembreOrganisation,
     Note,
     Organisation,
-    PartenaireContrat,
     RoleOrganisation,
     Utilisateur,
     maintenant,
 )
+from dauphin.policies import GERER_JETONS, LIRE_NOTE, VOIR_DEMANDE, VOIR_PROGRAMMATION, instruit_pour
+from dauphin.services import programmation
 from dauphin.services.erreurs import NonAutorise
 from dauphin.services.workflow import PARIS, aujourdhui, declencher_ligne
 from workflows import StatutDemande, StatutLigne
@@ -92,34 +93,14 @@ def generer() -> str:
     return PREFIXE_JETON + secrets.token_urlsafe(32)
 
 
-def est_instructeur(utilisateur: Utilisateur, organisation_id: int) -> bool:
-    return any(
-        a.organisation_id == organisation_id and a.role == RoleOrganisation.instructeur
-        for a in utilisateur.adhesions_organisations
-    )
-
-
-def peut_gerer(utilisateur: Utilisateur, organisation_id: int) -> bool:
-    """L'administrateur national pour toute organisation ; un instructeur pour la sienne."""
-    return bool(utilisateur.administrateur_national) or est_instructeur(utilisateur, organisation_id)
-
-
-def gere_des_jetons(utilisateur: Utilisateur) -> bool:
-    return bool(utilisateur.administrateur_national) or any(
-        a.role == RoleOrganisation.instructeur for a in utilisateur.adhesions_organisations
-    )
-
-
 def organisations_gerables(utilisateur: Utilisateur) -> list[Organisation]:
-    requete = select(Organisation).where(Organisation.actif).order_by(Organisation.nom)
-    if not utilisateur.administrateur_national:
-        ids = [
-            a.organisation_id
-            for a in utilisateur.adhesions_organisations
-            if a.role == RoleOrganisation.instructeur
-        ]
-        requete = requete.where(Organisation.id.in_(ids))
-    return list(db.session.scalars(requete))
+    return list(
+        db.session.scalars(
+            select(Organisation)
+            .where(Organisation.actif, GERER_JETONS.portee(utilisateur))
+            .order_by(Organisation.nom)
+        )
+    )
 
 
 def titulaires_possibles(organisation_id: int) -> list[tuple[Utilisateur, RoleOrganisation]]:
@@ -164,7 +145,7 @@ def creer_jeton(
     organisation = db.session.get(Organisation, organisation_id)
     if organisation is None:
         raise NotFound()
-    if not peut_gerer(createur, organisation_id):
+    if not GERER_JETONS.permet(createur, organisation):
         raise NonAutorise("creer_jeton")
     libelle = (libelle or "").strip()
     if not libelle:
@@ -208,7 +189,7 @@ def creer_jeton(
 def revoquer_jeton(jeton_id: int, utilisateur: Utilisateur) -> JetonApi:
     """Révoque le jeton (définitif) ; qui et quand restent dans la liste des jetons."""
     jeton = db.session.get(JetonApi, jeton_id, with_for_update=True)
-    if jeton is None or not peut_gerer(utilisateur, jeton.organisation_id):
+    if jeton is None or not GERER_JETONS.permet(utilisateur, jeton.organisation):
         raise NotFound()  # le jeton d'une autre organisation n'existe pas pour lui
     if jeton.revoque_le is None:
         jeton.revoque_le = maintenant()
@@ -219,10 +200,9 @@ def revoquer_jeton(jeton_id: int, utilisateur: Utilisateur) -> JetonApi:
 
 def jetons_visibles(utilisateur: Utilisateur, organisation_id: int | None, *, page: int, par_page: int):
     """Les jetons des organisations que l'utilisateur gère, du plus récent au plus ancien, paginés en SQL."""
-    requete = select(JetonApi)
-    if not utilisateur.administrateur_national:
-        ids = [o.id for o in organisations_gerables(utilisateur)]
-        requete = requete.where(JetonApi.organisation_id.in_(ids))
+    requete = select(JetonApi).where(
+        JetonApi.organisation_id.in_(select(Organisation.id).where(GERER_JETONS.portee(utilisateur)))
+    )
     if organisation_id is not None:
         requete = requete.where(JetonApi.organisation_id == organisation_id)
     requete = requete.order_by(JetonApi.id.desc()).options(
@@ -265,25 +245,6 @@ def authentifier(clair: str | None) -> JetonApi:
 # --- Lecture -------------------------------------------------------------------------------------
 
 
-def perimetre_organisation(organisation_id: int):
-    """Condition SQL sur `Demande` : ce que l'organisation voit dans l'espace d'instruction — même logique
-    que `services.instruction.perimetre_visible`, pour cette seule organisation (et non toutes celles du
-    titulaire) : les dossiers transmis dont elle est financeur, ou d'un contrat dont elle est partenaire."""
-    return and_(
-        Demande.numero.is_not(None),
-        or_(
-            Demande.id.in_(
-                select(LigneFinancement.demande_id).where(LigneFinancement.organisation_id == organisation_id)
-            ),
-            Demande.campagne_id.in_(
-                select(Campagne.id)
-                .join(PartenaireContrat, PartenaireContrat.contrat_id == Campagne.contrat_id)
-                .where(PartenaireContrat.organisation_id == organisation_id)
-            ),
-        ),
-    )
-
-
 @dataclass
 class FiltresApi:
     exercice: int | None = None
@@ -293,12 +254,12 @@ class FiltresApi:
     modifie_depuis: datetime | None = None
 
 
-def page_demandes(organisation_id: int, filtres: FiltresApi, *, page: int, par_page: int):
+def page_demandes(jeton: JetonApi, filtres: FiltresApi, *, page: int, par_page: int):
     """Une page des demandes visibles, en ordre stable (id croissant), paginée en SQL avec un COUNT.
 
     Chargement groupé (structure, campagne et contrat, lignes et leurs financeurs) : le nombre de requêtes
     ne dépend pas de la taille de la page."""
-    requete = select(Demande).where(perimetre_organisation(organisation_id))
+    requete = select(Demande).where(VOIR_DEMANDE.portee(jeton))
     if filtres.exercice is not None:
         requete = requete.where(Demande.exercice == filtres.exercice)
     if filtres.contrat_id is not None:
@@ -311,7 +272,7 @@ def page_demandes(organisation_id: int, filtres: FiltresApi, *, page: int, par_p
         requete = requete.where(
             Demande.id.in_(
                 select(LigneFinancement.demande_id).where(
-                    LigneFinancement.organisation_id == organisation_id,
+                    LigneFinancement.organisation_id == jeton.organisation_id,
                     LigneFinancement.statut == filtres.statut_ligne,
                 )
             )
@@ -332,12 +293,12 @@ def page_demandes(organisation_id: int, filtres: FiltresApi, *, page: int, par_p
     return demandes, total
 
 
-def demande_visible(organisation_id: int, demande_id: int) -> Demande:
+def demande_visible(jeton: JetonApi, demande_id: int) -> Demande:
     """La demande avec tout ce que l'API en montre, ou NotFound (inexistante ou hors périmètre : on ne
     révèle pas son existence)."""
     demande = db.session.scalar(
         select(Demande)
-        .where(Demande.id == demande_id, perimetre_organisation(organisation_id))
+        .where(Demande.id == demande_id, VOIR_DEMANDE.portee(jeton))
         .options(
             selectinload(Demande.structure),
             selectinload(Demande.campagne).joinedload(Campagne.contrat),
@@ -365,12 +326,12 @@ def journal(demande: Demande) -> list[EvenementJournal]:
     )
 
 
-def notes(demande: Demande, organisation_id: int) -> list[Note]:
+def notes(demande: Demande, jeton: JetonApi) -> list[Note]:
     """Les notes partagées et les notes privées de l'organisation du jeton — jamais celles d'une autre."""
     return list(
         db.session.scalars(
             select(Note)
-            .where(Note.demande_id == demande.id, or_(Note.partagee, Note.organisation_id == organisation_id))
+            .where(Note.demande_id == demande.id, LIRE_NOTE.portee(jeton))
             .order_by(Note.id)
             .options(selectinload(Note.auteur), selectinload(Note.organisation))
         )
@@ -394,18 +355,13 @@ def declencher(
     404 si la ligne n'est pas dans le périmètre ; 403 (JetonRefuse) pour un jeton en lecture seule ou la
     ligne d'un autre financeur ; ensuite le service des transitions (droit, version, gardes, journal)."""
     ligne = db.session.get(LigneFinancement, ligne_id)
-    visible = ligne is not None and db.session.scalar(
-        select(Demande.id).where(
-            Demande.id == ligne.demande_id, perimetre_organisation(jeton.organisation_id)
-        )
-    )
-    if not visible:
+    if ligne is None or not VOIR_DEMANDE.permet(jeton, ligne.demande):
         raise NotFound()
     if not jeton.ecriture:
         raise JetonRefuse("Ce jeton est en lecture seule.", 403)
     if ligne.organisation_id != jeton.organisation_id:
         raise JetonRefuse("Votre organisation n’agit que sur sa propre ligne de financement.", 403)
-    if not est_instructeur(jeton.titulaire, jeton.organisation_id):
+    if not instruit_pour(jeton, jeton.organisation_id):
         raise JetonRefuse("Le titulaire de ce jeton n’est plus instructeur de l’organisation.", 403)
     if declencheur not in DECLENCHEURS_LIGNE:
         raise JetonRefuse(f"L’action « {declencheur} » n’est pas ouverte à l’API.", 403)
@@ -415,22 +371,16 @@ def declencher(
     )
 
 
-def programmation_visible(organisation_id: int, campagne_id: int, *, statut=None, page: int, par_page: int):
+def programmation_visible(jeton: JetonApi, campagne_id: int, *, statut=None, page: int, par_page: int):
     """La programmation d'une campagne, pour une organisation signataire de son contrat (404 sinon)."""
-    from dauphin.models import Campagne, PartenaireContrat
-    from dauphin.services import programmation
-
-    signataire = db.session.scalar(
-        select(func.count())
-        .select_from(Campagne)
-        .join(PartenaireContrat, PartenaireContrat.contrat_id == Campagne.contrat_id)
-        .where(Campagne.id == campagne_id, PartenaireContrat.organisation_id == organisation_id)
+    visible = db.session.scalar(
+        select(Campagne.id).where(Campagne.id == campagne_id, VOIR_PROGRAMMATION.portee(jeton))
     )
     resultat = (
         programmation.programmation(
             campagne_id, programmation.Filtres(statut=statut), page=page, par_page=par_page
         )
-        if signataire
+        if visible
         else None
     )
     if resultat is None:

@@ -37,9 +37,9 @@ from dauphin.models import (
     TypePiece,
     Utilisateur,
 )
+from dauphin.policies import pilote
 from dauphin.services import audit
-from dauphin.services.erreurs import Conflit
-from dauphin.services.workflow import en_une_transaction
+from dauphin.unite_de_travail import charger_verrouille, en_une_transaction, verifier_version
 from workflows.budget import format_euros
 
 # Les champs simples de la campagne, recopiés tels quels du formulaire : un nouveau champ du modèle
@@ -88,10 +88,6 @@ class CampagneRefusee(Exception):
 
 def contrats_pilotes(utilisateur: Utilisateur) -> list[ContratDeVille]:
     return sorted((p.contrat for p in utilisateur.pilotages), key=lambda c: c.code)
-
-
-def pilote(utilisateur: Utilisateur, contrat_id: int) -> bool:
-    return any(p.contrat_id == contrat_id for p in utilisateur.pilotages)
 
 
 def charger_pour_pilote(utilisateur: Utilisateur, campagne_id: int) -> Campagne:
@@ -282,16 +278,10 @@ def enregistrer(
     def operation():
         campagne = None
         if campagne_id is not None:
-            campagne = db.session.scalar(
-                select(Campagne)
-                .where(Campagne.id == campagne_id)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            )
-            if campagne is None or not pilote(utilisateur, campagne.contrat_id):
+            campagne = charger_verrouille(Campagne, campagne_id)
+            if not pilote(utilisateur, campagne.contrat_id):
                 raise NotFound()
-            if version in (None, "") or str(campagne.version) != str(version):
-                raise Conflit(MESSAGE_CONFLIT)
+            verifier_version(campagne, version, MESSAGE_CONFLIT, exigee=True)
             # Les votes verrouillent l'enveloppe de leur financeur : on les attend avant de compter.
             db.session.scalars(
                 select(Enveloppe).where(Enveloppe.campagne_id == campagne.id).with_for_update()

@@ -34,23 +34,21 @@ from dauphin.models import (
     PartenaireContrat,
     Pilotage,
     PointOrdreDuJour,
-    RoleOrganisation,
     SeanceComite,
     StatutSeance,
     Utilisateur,
     VoteComite,
     maintenant,
 )
-from dauphin.policies import Qualite
+from dauphin.policies import INSTRUIRE_LIGNE, VOIR_SEANCE, Qualite, pilote
 from dauphin.services import courriels, enveloppes
 from dauphin.services.erreurs import Conflit
-from dauphin.services.workflow import (
-    aujourdhui,
+from dauphin.services.workflow import aujourdhui, declencher_ligne_verrouillee, deriver, journaliser
+from dauphin.unite_de_travail import (
     charger_demande_verrouillee,
-    declencher_ligne_verrouillee,
-    deriver,
+    charger_verrouille,
     en_une_transaction,
-    journaliser,
+    verifier_version,
 )
 from workflows import (  # noqa: F401
     DEMANDE,
@@ -74,10 +72,6 @@ class ComiteInvalide(ValueError):
 # --- Qui voit, qui agit -----------------------------------------------------------------------
 
 
-def contrats_pilotes(utilisateur: Utilisateur) -> set[int]:
-    return {p.contrat_id for p in utilisateur.pilotages}
-
-
 def organisations_votantes(utilisateur: Utilisateur, contrat_id: int) -> list[int]:
     """Les organisations partenaires du contrat au nom desquelles l'utilisateur vote (il en est membre)."""
     membre_de = {a.organisation_id for a in utilisateur.adhesions_organisations}
@@ -95,42 +89,14 @@ def organisations_votantes(utilisateur: Utilisateur, contrat_id: int) -> list[in
     )
 
 
-def organisations_financeuses(utilisateur: Utilisateur) -> set[int]:
-    """Les organisations dont l'utilisateur est instructeur : il saisit le montant de leurs lignes."""
-    return {
-        a.organisation_id
-        for a in utilisateur.adhesions_organisations
-        if a.role == RoleOrganisation.instructeur
-    }
-
-
-def peut_voir(utilisateur: Utilisateur, seance: SeanceComite) -> bool:
-    return (
-        utilisateur.administrateur_national
-        or seance.contrat_id in contrats_pilotes(utilisateur)
-        or bool(organisations_votantes(utilisateur, seance.contrat_id))
-    )
-
-
-def est_pilote(utilisateur: Utilisateur, seance: SeanceComite) -> bool:
-    return seance.contrat_id in contrats_pilotes(utilisateur)
-
-
 def seances_visibles(utilisateur: Utilisateur):
     """Requête des séances que l'utilisateur voit : celles des contrats qu'il pilote ou dont une de ses
     organisations est partenaire (toutes pour l'administration nationale)."""
-    requete = select(SeanceComite).options(
-        selectinload(SeanceComite.contrat), selectinload(SeanceComite.campagne)
+    return (
+        VOIR_SEANCE.visibles(utilisateur)
+        .options(selectinload(SeanceComite.contrat), selectinload(SeanceComite.campagne))
+        .order_by(SeanceComite.date_seance.desc(), SeanceComite.id.desc())
     )
-    if not utilisateur.administrateur_national:
-        membre_de = [a.organisation_id for a in utilisateur.adhesions_organisations]
-        contrats = select(PartenaireContrat.contrat_id).where(
-            PartenaireContrat.organisation_id.in_(membre_de)
-        )
-        requete = requete.where(
-            SeanceComite.contrat_id.in_(contrats_pilotes(utilisateur)) | SeanceComite.contrat_id.in_(contrats)
-        )
-    return requete.order_by(SeanceComite.date_seance.desc(), SeanceComite.id.desc())
 
 
 def charger(seance_id: int) -> SeanceComite:
@@ -160,17 +126,12 @@ def charger(seance_id: int) -> SeanceComite:
 
 
 def _verrouiller(seance_id: int, version) -> SeanceComite:
-    seance = db.session.scalar(
-        select(SeanceComite)
-        .where(SeanceComite.id == seance_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    return charger_verrouille(
+        SeanceComite,
+        seance_id,
+        version,
+        "La séance a changé depuis l’affichage de la page : rechargez-la avant de recommencer.",
     )
-    if seance is None:
-        raise NotFound()
-    if version not in (None, "") and str(seance.version) != str(version):
-        raise Conflit("La séance a changé depuis l’affichage de la page : rechargez-la avant de recommencer.")
-    return seance
 
 
 def _exiger_statut(seance: SeanceComite, *statuts: StatutSeance) -> None:
@@ -204,7 +165,7 @@ def creer_seance(
     utilisateur: Utilisateur, campagne_id: int, date_seance: date, lieu: str | None
 ) -> SeanceComite:
     campagne = db.session.get(Campagne, campagne_id)
-    if campagne is None or campagne.contrat_id not in contrats_pilotes(utilisateur):
+    if campagne is None or not pilote(utilisateur, campagne.contrat_id):
         raise ComiteInvalide("Choisissez une campagne d’un contrat que vous pilotez.", "campagne_id")
     seance = SeanceComite(
         contrat_id=campagne.contrat_id,
@@ -299,12 +260,14 @@ def _prevenir_votants(seance: SeanceComite) -> None:
     )
     lien = f"{current_app.config['BASE_URL']}/comites/{seance.id}"
     for email in emails:
-        courriels.ecrire(
+        courriels.ecrire_message(
+            "vote_comite_ouvert",
             email,
-            f"Comité de pilotage du {_date(seance)} : le vote est ouvert",
-            f"Le vote du comité de pilotage « {seance.contrat.libelle} » ({seance.campagne.libelle}) est "
-            f"ouvert : {len(seance.points)} dossier(s) à l’ordre du jour.\n"
-            f"Votez au nom de votre organisation et, si vous êtes financeur, saisissez vos montants : {lien}",
+            date_seance=seance.date_seance,
+            contrat=seance.contrat.libelle,
+            campagne=seance.campagne.libelle,
+            nombre_points=len(seance.points),
+            lien=lien,
         )
 
 
@@ -347,12 +310,15 @@ def voter(
                 raise Conflit()  # le vote affiché a été supprimé entre-temps : impossible, mais sans écraser
             vote = VoteComite(point_id=point.id, organisation_id=organisation_id, choix=valeur)
             db.session.add(vote)
-        elif str(vote.version) != str(version or ""):
+        else:
             # Un autre membre de la même organisation a voté entre-temps : on ne l'écrase pas en silence.
-            raise Conflit(
+            verifier_version(
+                vote,
+                version,
                 f"{vote.votant.nom_complet if vote.votant else 'Un membre de votre organisation'} a déjà "
                 f"voté « {vote.choix.libelle} » pour votre organisation depuis l’affichage de la page. "
-                "Rechargez-la pour voir ce vote avant de le modifier."
+                "Rechargez-la pour voir ce vote avant de le modifier.",
+                exigee=True,
             )
         vote.choix = valeur
         vote.motif_recusation = texte if valeur is ChoixVote.recusation else None
@@ -417,7 +383,7 @@ def saisir_montant(
             raise NotFound()
         seance = _verrouiller(point.seance_id, None)
         _exiger_statut(seance, StatutSeance.vote_ouvert)
-        if ligne.organisation_id not in organisations_financeuses(utilisateur):
+        if not INSTRUIRE_LIGNE.permet(utilisateur, ligne):
             raise ComiteInvalide(
                 "Seul un instructeur de ce financeur saisit le montant de sa ligne.", "montant"
             )
@@ -439,10 +405,13 @@ def saisir_montant(
                 raise Conflit()
             saisie = MontantComite(point_id=point.id, ligne_id=ligne.id, montant=montant)
             db.session.add(saisie)
-        elif str(saisie.version) != str(version or ""):
-            raise Conflit(
+        else:
+            verifier_version(
+                saisie,
+                version,
                 f"Un collègue a saisi {format_euros(saisie.montant)} pour cette ligne depuis l’affichage de "
-                "la page. Rechargez-la avant de modifier le montant."
+                "la page. Rechargez-la avant de modifier le montant.",
+                exigee=True,
             )
         saisie.montant = montant
         saisie.saisi_par_id = utilisateur.id

@@ -13,8 +13,8 @@ Changer le mot de passe renouvelle l'identifiant de session (`Utilisateur.defini
 les sessions ouvertes tombent. Demandes de réinitialisation, réinitialisations et changements sont
 journalisés comme les connexions (`EvenementConnexion`, par leur `nature`).
 
-Les courriels sont écrits dans la transaction (`courriels.ecrire`) et partent après le commit
-(`courriels.apres_validation`). Leurs liens partent de BASE_URL, jamais de l'en-tête Host de la requête.
+Les courriels sont écrits dans la transaction (`courriels.ecrire_message`) et partent après son commit
+(`dauphin.unite_de_travail`). Leurs liens partent de BASE_URL, jamais de l'en-tête Host de la requête.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from dauphin.models.comptes import EvenementConnexion, MembreStructure, NatureEv
 from dauphin.models.structures import Invitation
 from dauphin.models.types import maintenant
 from dauphin.services import courriels
+from dauphin.unite_de_travail import charger_verrouille
 
 SEL_CONFIRMATION = "dauphin.compte.confirmation-email"
 SEL_INVITATION = "dauphin.structure.invitation"
@@ -74,18 +75,6 @@ class InvitationAutreCompte(Exception):
             "l’adresse qui a reçu l’invitation."
         )
         self.invitation = invitation
-
-
-LONGUEUR_SUJET = 250  # colonne courriel.sujet
-
-
-def ecrire_courriel(destinataire: str, sujet: str, corps: str):
-    """courriels.ecrire, avec un sujet sur une ligne et à la longueur de la colonne : un nom de structure ou
-    de personne saisi (200 caractères, retours à la ligne forgés) ne fait jamais échouer la transaction."""
-    sujet = " ".join(sujet.split())
-    if len(sujet) > LONGUEUR_SUJET:
-        sujet = sujet[: LONGUEUR_SUJET - 1] + "…"
-    return courriels.ecrire(destinataire, sujet, corps)
 
 
 def normaliser_email(email: str) -> str:
@@ -196,7 +185,6 @@ def creer_compte(
         if existant.actif:
             _ecrire_compte_existant(existant)
         db.session.commit()
-        courriels.apres_validation()
         return ResultatInscription()
 
     utilisateur = existant or Utilisateur(email=email)
@@ -220,23 +208,13 @@ def creer_compte(
         # déjà connue (et personne n'est rattaché deux fois).
         db.session.rollback()
         return ResultatInscription()
-    courriels.apres_validation()
     if invitation is not None:
         return ResultatInscription(utilisateur, membre)
     return ResultatInscription()
 
 
 def _ecrire_compte_existant(utilisateur: Utilisateur) -> None:
-    ecrire_courriel(
-        utilisateur.email,
-        "Dauphin : vous avez déjà un compte",
-        f"Bonjour {utilisateur.prenom},\n\n"
-        "Quelqu’un — vous, sans doute — a demandé à créer un compte Dauphin avec cette adresse "
-        "électronique. Vous avez déjà un compte : aucun nouveau compte n’a été créé.\n\n"
-        f"Pour vous connecter : {lien_externe('auth.connexion')}\n\n"
-        "Si vous n’êtes pas à l’origine de cette demande, ignorez ce message : votre compte "
-        "n’a pas changé.\n",
-    )
+    courriels.ecrire_au_compte("compte_existant", utilisateur, lien=lien_externe("auth.connexion"))
 
 
 def _sceau(utilisateur: Utilisateur) -> str:
@@ -252,15 +230,11 @@ def lien_confirmation(utilisateur: Utilisateur) -> str:
 
 
 def _ecrire_confirmation(utilisateur: Utilisateur) -> None:
-    heures = int(DUREE_CONFIRMATION.total_seconds() // 3600)
-    ecrire_courriel(
-        utilisateur.email,
-        "Dauphin : confirmez votre adresse électronique",
-        f"Bonjour {utilisateur.prenom},\n\n"
-        "Pour activer votre compte Dauphin, confirmez votre adresse électronique en ouvrant ce lien "
-        f"(valable {heures} heures) :\n\n{lien_confirmation(utilisateur)}\n\n"
-        "Si vous n’avez pas demandé à créer de compte, ignorez ce message : sans confirmation, aucun compte "
-        "ne sera utilisable.\n",
+    courriels.ecrire_au_compte(
+        "confirmation_adresse",
+        utilisateur,
+        heures=int(DUREE_CONFIRMATION.total_seconds() // 3600),
+        lien=lien_confirmation(utilisateur),
     )
 
 
@@ -292,7 +266,6 @@ def renvoyer_confirmation(email: str) -> None:
     else:
         _ecrire_compte_existant(utilisateur)
     db.session.commit()
-    courriels.apres_validation()
 
 
 # --- Mot de passe oublié, changement du mot de passe ------------------------------------------
@@ -333,15 +306,11 @@ def demander_reinitialisation(email: str, adresse_ip: str | None = None) -> None
         motif = "compte désactivé"
     else:
         motif = None
-        ecrire_courriel(
-            utilisateur.email,
-            "Dauphin : choisissez un nouveau mot de passe",
-            f"Bonjour {utilisateur.prenom},\n\n"
-            "Vous avez demandé à choisir un nouveau mot de passe pour votre compte Dauphin. Ouvrez ce lien "
-            f"(valable {libelle_duree_reinitialisation()}, et une seule fois) :\n\n"
-            f"{lien_reinitialisation(utilisateur)}\n\n"
-            "Si vous n’êtes pas à l’origine de cette demande, ignorez ce message : votre mot de passe "
-            "actuel reste valable.\n",
+        courriels.ecrire_au_compte(
+            "reinitialisation_mot_de_passe",
+            utilisateur,
+            duree=libelle_duree_reinitialisation(),
+            lien=lien_reinitialisation(utilisateur),
         )
     journaliser(
         email,
@@ -352,7 +321,6 @@ def demander_reinitialisation(email: str, adresse_ip: str | None = None) -> None
         adresse_ip,
     )
     db.session.commit()
-    courriels.apres_validation()
 
 
 def lire_reinitialisation(jeton: str, verrouiller: bool = False) -> Utilisateur:
@@ -379,7 +347,6 @@ def reinitialiser_mot_de_passe(jeton: str, mot_de_passe: str, adresse_ip: str | 
     )
     _ecrire_mot_de_passe_modifie(utilisateur)
     db.session.commit()
-    courriels.apres_validation()
     return utilisateur
 
 
@@ -389,12 +356,7 @@ def changer_mot_de_passe(
     """Depuis une session ouverte, avec le mot de passe actuel. Les autres sessions tombent (identifiant de
     session renouvelé) : la vue rouvre celle en cours avec le nouvel identifiant. Un mot de passe actuel
     faux lève MotDePasseActuelErrone, journalisé comme une connexion refusée."""
-    compte = db.session.scalar(
-        select(Utilisateur)
-        .where(Utilisateur.id == utilisateur.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    compte = charger_verrouille(Utilisateur, utilisateur.id)
     nature = NatureEvenementCompte.changement_mot_de_passe
     if not compte.verifier_mot_de_passe(actuel):
         journaliser(compte.email, compte, False, "mot de passe actuel erroné", nature, adresse_ip)
@@ -404,20 +366,12 @@ def changer_mot_de_passe(
     journaliser(compte.email, compte, True, None, nature, adresse_ip)
     _ecrire_mot_de_passe_modifie(compte)
     db.session.commit()
-    courriels.apres_validation()
     return compte
 
 
 def _ecrire_mot_de_passe_modifie(utilisateur: Utilisateur) -> None:
-    ecrire_courriel(
-        utilisateur.email,
-        "Dauphin : votre mot de passe a été modifié",
-        f"Bonjour {utilisateur.prenom},\n\n"
-        "Le mot de passe de votre compte Dauphin vient d’être modifié. Les sessions ouvertes sur d’autres "
-        "appareils ont été fermées.\n\n"
-        "Si vous n’êtes pas à l’origine de ce changement, choisissez sans attendre un nouveau mot de passe "
-        f"depuis cette page : {lien_externe('comptes.mot_de_passe_oublie')}\n"
-        "puis prévenez l’administrateur de votre structure ou de votre organisation.\n",
+    courriels.ecrire_au_compte(
+        "mot_de_passe_modifie", utilisateur, lien=lien_externe("comptes.mot_de_passe_oublie")
     )
 
 
@@ -488,7 +442,6 @@ def accepter_invitation(utilisateur: Utilisateur, jeton: str) -> MembreStructure
         if membre is None:
             raise
         return membre
-    courriels.apres_validation()
     return membre
 
 
@@ -506,12 +459,13 @@ def _rattacher(utilisateur: Utilisateur, invitation: Invitation) -> MembreStruct
         if invitation.invite_par_id is not None:
             auteur = db.session.get(Utilisateur, invitation.invite_par_id)
             if auteur is not None and auteur.actif:
-                ecrire_courriel(
-                    auteur.email,
-                    f"Dauphin : {utilisateur.nom_complet} a rejoint {invitation.structure.nom}",
-                    f"Bonjour {auteur.prenom},\n\n{utilisateur.nom_complet} ({utilisateur.email}) a accepté "
-                    f"votre invitation et a rejoint « {invitation.structure.nom} » en tant que "
-                    f"{invitation.role.libelle.lower()}.\n\nLes membres de la structure : "
-                    f"{lien_externe('structures.voir', structure_id=invitation.structure_id)}\n",
+                courriels.ecrire_au_compte(
+                    "invitation_acceptee",
+                    auteur,
+                    membre=utilisateur.nom_complet,
+                    email=utilisateur.email,
+                    structure=invitation.structure.nom,
+                    role=invitation.role,
+                    lien=lien_externe("structures.voir", structure_id=invitation.structure_id),
                 )
     return membre

@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 
 from flask import current_app
 from sqlalchemy import and_, exists, select
@@ -29,20 +30,19 @@ from dauphin.models import (
     NatureRappel,
     RappelCompteRendu,
     ReportDates,
-    RoleOrganisation,
     StatutReport,
     Utilisateur,
     maintenant,
 )
-from dauphin.policies import Qualite, est_membre, qualite_pour
+from dauphin.policies import MEMBRES, Qualite, acteur_de, est_membre, qualite_pour, qualites
 from dauphin.services import courriels
-from dauphin.services.erreurs import Conflit, NonAutorise
-from dauphin.services.workflow import (
-    aujourdhui,
+from dauphin.services.erreurs import Conflit, NonAutorise, Refus
+from dauphin.services.workflow import aujourdhui, declencher_demande, journaliser, reagir_a
+from dauphin.unite_de_travail import (
+    charger_dans_le_dossier,
     charger_demande_verrouillee,
-    declencher_demande,
     en_une_transaction,
-    journaliser,
+    verifier_version,
 )
 from workflows import StatutDemande, StatutLigne
 from workflows.budget import COMPTE_SUBVENTIONS, PLAN_COMPTABLE
@@ -57,10 +57,6 @@ RAPPEL_JOURS_AVANT = 30
 
 def seuil(demande: Demande) -> Decimal:
     return demande.campagne.seuil_ecart_pourcentage or SEUIL_PAR_DEFAUT
-
-
-def _lien(demande: Demande, chemin: str = "") -> str:
-    return f"{current_app.config['BASE_URL']}/dossiers/{demande.id}{chemin}"
 
 
 def _lien_formulaire(demande: Demande) -> str:
@@ -105,29 +101,24 @@ def ouvrir(demande: Demande) -> CompteRendu:
     return compte_rendu
 
 
+@reagir_a("cloturer_exercice", "deposer_justification", "retourner_justification")
 def apres_transition(demande: Demande, declencheur: str, utilisateur: Utilisateur | None) -> None:
     """Appelé par `workflow.apres_transition`, dans la transaction de la transition."""
     if declencheur == "cloturer_exercice":
         compte_rendu = ouvrir(demande)
         for email in courriels._emails_structure(demande):
-            courriels.ecrire(
+            courriels.ecrire_message(
+                "compte_rendu_a_deposer",
                 email,
-                f"Demande {demande.numero} : compte rendu financier à déposer",
-                f"L’exercice de l’action « {demande.titre} » est clos. Déposez son compte rendu financier "
-                f"avant le {compte_rendu.echeance:%d/%m/%Y} : {_lien_formulaire(demande)}",
                 demande,
+                echeance=compte_rendu.echeance,
+                lien=_lien_formulaire(demande),
             )
     elif declencheur == "deposer_justification":
         demande.compte_rendu.depose_le = maintenant()
         demande.compte_rendu.depose_par_id = utilisateur.id if utilisateur else None
         for email in courriels._emails_instructeurs(demande):
-            courriels.ecrire(
-                email,
-                f"Demande {demande.numero} : compte rendu financier déposé",
-                f"Le porteur a déposé le compte rendu financier de « {demande.titre} ». "
-                f"Validez-le pour votre ligne ou renvoyez-le avec un message : {_lien(demande)}",
-                demande,
-            )
+            courriels.ecrire_message("compte_rendu_depose", email, demande)
     elif declencheur == "retourner_justification":
         # Le porteur va modifier le compte rendu : les validations déjà données portaient sur l'ancien.
         # Une ligne déjà soldée garde la sienne (le solde a été payé sur cette base).
@@ -154,10 +145,6 @@ class BilanCloture:
         return "\n".join(lignes)
 
 
-class ExerciceEnCours(ValueError):
-    pass
-
-
 def requete_a_cloturer(annee: int, contrat_ids=None):
     """Les demandes financées (attribuées ou versées) dont la dernière année d'action est ≤ `annee`."""
     requete = select(Demande.id, Demande.numero).where(
@@ -177,13 +164,15 @@ def cloturer(
     """Passe « à justifier » les demandes financées dont l'exercice est terminé. Idempotent : une demande
     déjà passée n'est plus « attribuée » ni « versée », une seconde exécution ne trouve rien.
 
-    `utilisateur=None` : la commande (acteur « système ») ; sinon le pilote, sur ses contrats."""
+    `utilisateur=None` : la commande (acteur « système ») ; sinon le pilote, sur ses contrats. Un exercice
+    en cours est refusé (`Refus` sur le champ `annee`)."""
     from workflows import TransitionRefusee
 
     jour = jour or aujourdhui()
     if annee >= jour.year:
-        raise ExerciceEnCours(
-            f"L’exercice {annee} n’est pas terminé : il se clôture à partir du 1er janvier {annee + 1}."
+        raise Refus(
+            f"L’exercice {annee} n’est pas terminé : il se clôture à partir du 1er janvier {annee + 1}.",
+            "annee",
         )
     bilan = BilanCloture(annee)
     for demande_id, numero in db.session.execute(requete_a_cloturer(annee, contrat_ids)).all():
@@ -247,32 +236,19 @@ def relancer(jour: date | None = None, jours_avant: int = RAPPEL_JOURS_AVANT) ->
             .order_by(Demande.id)
         ).all()
         for demande_id in ids:
-            if _envoyer_rappel(demande_id, nature, jour):
-                setattr(bilan, nature.value, getattr(bilan, nature.value) + 1)
+            try:
+                en_une_transaction(partial(_ecrire_rappel, demande_id, nature))
+            except Conflit:  # un autre processus l'a envoyé entre-temps (contrainte d'unicité)
+                continue
+            setattr(bilan, nature.value, getattr(bilan, nature.value) + 1)
     return bilan
 
 
-def _envoyer_rappel(demande_id: int, nature: NatureRappel, jour: date) -> bool:
+def _ecrire_rappel(demande_id: int, nature: NatureRappel) -> None:
     demande = db.session.get(Demande, demande_id)
     compte_rendu = demande.compte_rendu
     destinataires = courriels._emails_structure(demande)
-    if nature is NatureRappel.avant:
-        sujet = (
-            f"Demande {demande.numero} : compte rendu financier attendu avant le "
-            f"{compte_rendu.echeance:%d/%m/%Y}"
-        )
-        corps = (
-            f"Le compte rendu financier de « {demande.titre} » est attendu avant le "
-            f"{compte_rendu.echeance:%d/%m/%Y}. Remplissez-le et faites-le attester : "
-            f"{_lien_formulaire(demande)}"
-        )
-    else:
-        sujet = f"Demande {demande.numero} : compte rendu financier en retard"
-        corps = (
-            f"Le compte rendu financier de « {demande.titre} » était attendu le "
-            f"{compte_rendu.echeance:%d/%m/%Y}. Tant qu’il manque, vos nouvelles demandes à ces "
-            f"financeurs leur sont signalées. Déposez-le : {_lien_formulaire(demande)}"
-        )
+    message = "rappel_compte_rendu" if nature is NatureRappel.avant else "compte_rendu_en_retard"
     db.session.add(
         RappelCompteRendu(
             demande_id=demande.id,
@@ -282,12 +258,9 @@ def _envoyer_rappel(demande_id: int, nature: NatureRappel, jour: date) -> bool:
         )
     )
     for email in destinataires:
-        courriels.ecrire(email, sujet, corps, demande)
-    try:
-        en_une_transaction(lambda: None)
-    except Conflit:  # un autre processus l'a envoyé entre-temps (contrainte d'unicité) : rien n'est doublé
-        return False
-    return True
+        courriels.ecrire_message(
+            message, email, demande, echeance=compte_rendu.echeance, lien=_lien_formulaire(demande)
+        )
 
 
 # --- Retards ------------------------------------------------------------------------------------------
@@ -337,21 +310,14 @@ def retards_envers(
     return dict(resultat)
 
 
-def organisations_instruites(utilisateur: Utilisateur) -> set[int]:
-    return {
-        a.organisation_id
-        for a in utilisateur.adhesions_organisations
-        if a.role == RoleOrganisation.instructeur
-    }
-
-
 def retards_pour_dossier(demande: Demande, utilisateur: Utilisateur) -> dict[str, list[str]]:
     """Pour la vue d'un dossier : nom du financeur de l'utilisateur → autres demandes de la structure dont
     le compte rendu dû à ce financeur est en retard."""
+    instruites = acteur_de(utilisateur).instruites
     organisations = {
         ligne.organisation_id: ligne.organisation.nom
         for ligne in demande.lignes_financement
-        if ligne.organisation_id in organisations_instruites(utilisateur)
+        if ligne.organisation_id in instruites
     }
     retards = retards_envers(set(organisations), {demande.structure_id})
     resultat = {}
@@ -408,12 +374,13 @@ def enregistrer(demande_id: int, utilisateur: Utilisateur, version, saisie: Sais
                 "Rien n’a été enregistré."
             )
         compte_rendu = demande.compte_rendu
-        if version not in (None, "") and str(compte_rendu.version) != str(version):
-            raise Conflit(
-                "Le compte rendu a été modifié entre-temps par un autre membre de la structure. Votre saisie "
-                "n’a pas été enregistrée : elle est toujours affichée ci-dessous ; comparez-la avec la "
-                "version actuelle avant d’enregistrer de nouveau."
-            )
+        verifier_version(
+            compte_rendu,
+            version,
+            "Le compte rendu a été modifié entre-temps par un autre membre de la structure. Votre saisie "
+            "n’a pas été enregistrée : elle est toujours affichée ci-dessous ; comparez-la avec la "
+            "version actuelle avant d’enregistrer de nouveau.",
+        )
         compte_rendu.action_realisee = saisie.action_realisee
         compte_rendu.motif_non_realisation = _texte(saisie.motif_non_realisation)
         compte_rendu.bilan = _texte(saisie.bilan)
@@ -492,10 +459,18 @@ def reports(demande: Demande) -> list[ReportDates]:
     )
 
 
-class ReportInvalide(ValueError):
-    def __init__(self, champ: str, message: str):
-        self.champ = champ
-        super().__init__(message)
+def report_impossible(demande: Demande) -> str | None:
+    """Pourquoi le porteur ne peut pas demander un report maintenant, ou None (l'écran ne le propose pas,
+    le service le refuse sous le verrou du dossier)."""
+    if demande.statut not in MODIFIABLES:
+        return f"Le dossier est « {demande.statut.libelle} » : un report n’est plus possible."
+    if db.session.scalar(
+        select(ReportDates.id).where(
+            ReportDates.demande_id == demande.id, ReportDates.statut == StatutReport.en_attente
+        )
+    ):
+        return "Une demande de report attend déjà la réponse des financeurs."
+    return None
 
 
 def demander_report(
@@ -505,18 +480,13 @@ def demander_report(
         demande = charger_demande_verrouillee(demande_id)
         if not est_membre(utilisateur, demande) or demande.compte_rendu is None:
             raise NotFound()
-        if demande.statut not in MODIFIABLES:
-            raise Conflit(f"Le dossier est « {demande.statut.libelle} » : un report n’est plus possible.")
+        raison = report_impossible(demande)
+        if raison:
+            raise Conflit(raison)
         if date_fin < date_debut:
-            raise ReportInvalide("date_fin", "La date de fin doit suivre la date de début.")
+            raise Refus("La date de fin doit suivre la date de début.", "date_fin")
         if not (motif or "").strip():
-            raise ReportInvalide("motif", "Expliquez pourquoi les dates doivent être décalées.")
-        if db.session.scalar(
-            select(ReportDates.id).where(
-                ReportDates.demande_id == demande.id, ReportDates.statut == StatutReport.en_attente
-            )
-        ):
-            raise Conflit("Une demande de report attend déjà la réponse des financeurs.")
+            raise Refus("Expliquez pourquoi les dates doivent être décalées.", "motif")
         report = ReportDates(
             demande_id=demande.id,
             date_debut=date_debut,
@@ -527,10 +497,8 @@ def demander_report(
             demande_par_id=utilisateur.id,
         )
         db.session.add(report)
-        qualite = Qualite(
-            "signataire" if peut_attester(utilisateur, demande) else "contributeur",
-            structure_id=demande.structure_id,
-        )
+        # Sa qualité de membre de la structure (signataire ou contributeur), celle que le journal retient.
+        qualite = next(q for q in qualites(utilisateur, demande) if q.role in MEMBRES)
         journaliser(
             demande,
             None,
@@ -542,12 +510,13 @@ def demander_report(
             f"Du {date_debut:%d/%m/%Y} au {date_fin:%d/%m/%Y} : {motif.strip()}",
         )
         for email in courriels._emails_instructeurs(demande):
-            courriels.ecrire(
+            courriels.ecrire_message(
+                "report_dates_demande",
                 email,
-                f"Demande {demande.numero} : report des dates de l’action demandé",
-                f"Le porteur demande à décaler l’action « {demande.titre} » du {date_debut:%d/%m/%Y} au "
-                f"{date_fin:%d/%m/%Y}.\nMotif : {motif.strip()}\nRépondez sur {_lien(demande)}",
                 demande,
+                date_debut=date_debut,
+                date_fin=date_fin,
+                motif=motif.strip(),
             )
         return report
 
@@ -555,12 +524,10 @@ def demander_report(
 
 
 def organisation_decideuse(utilisateur: Utilisateur, demande: Demande) -> int | None:
-    """Le financeur au nom duquel l'utilisateur répond : un instructeur d'un financeur qui a voté."""
-    instruites = organisations_instruites(utilisateur)
-    for ligne in demande.lignes_financement:
-        if ligne.organisation_id in instruites and (ligne.montant_vote or 0) > 0:
-            return ligne.organisation_id
-    return None
+    """Le financeur au nom duquel l'utilisateur répond à un report : un instructeur d'un financeur qui a
+    voté — les mêmes qui peuvent renvoyer le compte rendu (`policies.DECLENCHEURS_FINANCEURS_DU_VOTE`)."""
+    qualite = qualite_pour(utilisateur, "retourner_justification", demande)
+    return qualite.organisation_id if qualite is not None else None
 
 
 def decider_report(
@@ -570,18 +537,14 @@ def decider_report(
     obligatoire). Sa réponse vaut pour le dossier ; elle est journalisée à son nom."""
 
     def operation():
-        report = db.session.get(ReportDates, report_id)
-        if report is None:
-            raise NotFound()
-        demande = charger_demande_verrouillee(report.demande_id)
-        db.session.refresh(report)
+        demande, report = charger_dans_le_dossier(ReportDates, report_id)
         organisation_id = organisation_decideuse(utilisateur, demande)
         if organisation_id is None:
             raise NonAutorise("decider_report_dates")
         if report.statut != StatutReport.en_attente:
             raise Conflit("Un autre financeur a déjà répondu à cette demande de report.")
         if not accepte and not (reponse or "").strip():
-            raise ReportInvalide("reponse", "Écrivez le message adressé au porteur.")
+            raise Refus("Écrivez le message adressé au porteur.", "reponse")
         report.statut = StatutReport.accepte if accepte else StatutReport.refuse
         report.decide_par_id = utilisateur.id
         report.organisation_id = organisation_id
@@ -605,12 +568,14 @@ def decider_report(
             commentaire,
         )
         for email in courriels._emails_structure(demande):
-            courriels.ecrire(
+            courriels.ecrire_message(
+                "report_dates_accepte" if accepte else "report_dates_refuse",
                 email,
-                f"Demande {demande.numero} : report des dates {'accepté' if accepte else 'refusé'}",
-                f"{commentaire}.\n{('Message du financeur : ' + report.reponse) if report.reponse else ''}\n"
-                f"{_lien(demande)}",
                 demande,
+                date_debut=report.date_debut,
+                date_fin=report.date_fin,
+                echeance=demande.compte_rendu.echeance,
+                reponse=report.reponse,
             )
         return report
 

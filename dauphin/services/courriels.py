@@ -15,8 +15,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import event, func, inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, inspect, select
 
 from dauphin import jobs
 from dauphin.extensions import db
@@ -30,47 +29,48 @@ from dauphin.models import (
     Utilisateur,
     maintenant,
 )
+from dauphin.services import gabarits_courriels
+from dauphin.unite_de_travail import apres_commit
 
 journal = logging.getLogger(__name__)
 TENTATIVES_MAX = 5
 LOT_REPRISE = 200  # courriels en attente repris par tâche, les plus anciens d'abord
 
 
-CLE_SESSION = "dauphin.courriels_ecrits"
+def ecrire_message(nom: str, destinataire: str, demande: Demande | None = None, **contexte) -> Courriel:
+    """Écrit le message `nom` du catalogue (templates/courriels/<nom>/) dans la boîte d'envoi, dans la
+    transaction en cours. `demande` rattache le courriel à son dossier et le donne au gabarit, avec `lien`
+    (l'adresse du dossier) ; `contexte` : les autres valeurs que le gabarit attend."""
+    rendu = gabarits_courriels.rendre(nom, demande, **contexte)
+    return ecrire(destinataire, rendu.sujet, rendu.texte, demande, corps_html=rendu.html)
 
 
-def ecrire(destinataire: str, sujet: str, corps: str, demande: Demande | None = None) -> Courriel:
-    """Écrit un courriel dans la boîte d'envoi, dans la transaction en cours."""
+def ecrire_au_compte(nom: str, compte: Utilisateur, **contexte) -> Courriel:
+    """Le message `nom` à un compte : à son adresse, en l'appelant par son prénom (« Bonjour Inès, »)."""
+    return ecrire_message(nom, compte.email, prenom=compte.prenom, **contexte)
+
+
+def ecrire(
+    destinataire: str, sujet: str, corps: str, demande: Demande | None = None, corps_html: str | None = None
+) -> Courriel:
+    """Écrit un courriel dans la boîte d'envoi, dans la transaction en cours ; il part après son commit."""
     courriel = Courriel(
         destinataire=destinataire,
         sujet=sujet,
         corps=corps,
+        corps_html=corps_html,
         demande_id=demande.id if demande is not None else None,
     )
     db.session.add(courriel)
-    db.session.info.setdefault(CLE_SESSION, []).append(courriel)
+    apres_commit(envoyer_apres_commit, courriel)
     return courriel
 
 
-@event.listens_for(Session, "after_rollback")
-def _oublier_apres_annulation(session) -> None:
-    session.info.pop(CLE_SESSION, None)
-
-
-def apres_validation() -> None:
-    """Après un commit : confie à une tâche l'envoi des courriels que cette transaction a écrits.
-
-    Une panne ici ne doit pas transformer en erreur une transition déjà validée : les courriels restent
-    en attente et `flask courriels envoyer` les reprendra.
-    """
-    ecrits = db.session.info.pop(CLE_SESSION, [])
-    if not ecrits:
-        return
-    try:
-        # La clé de chaque courriel sans le relire (le commit a expiré ses attributs)
-        jobs.lancer("dauphin.taches.envoyer_courriels", [inspect(c).identity[0] for c in ecrits])
-    except Exception:
-        journal.exception("Envoi des courriels différé")
+def envoyer_apres_commit(ecrits: list[Courriel]) -> None:
+    """Après le commit : confie à une tâche l'envoi des courriels que la transaction a écrits. Redis en
+    panne ne change rien à ce qui est validé : ils restent en attente, la reprise les enverra."""
+    # La clé de chaque courriel sans le relire (le commit a expiré ses attributs)
+    jobs.lancer("dauphin.taches.envoyer_courriels", [inspect(c).identity[0] for c in ecrits])
 
 
 def _emails_structure(demande: Demande) -> list[str]:
@@ -103,91 +103,23 @@ def _emails_instructeurs(demande: Demande) -> list[str]:
     )
 
 
-def _lien(demande: Demande) -> str:
-    return f"{current_app.config['BASE_URL']}/dossiers/{demande.id}"
-
-
-# déclencheur → (destinataires, sujet, corps) ; {numero}, {titre}, {lien}, {commentaire}, {statut}
-MODELES = {
-    "attester": [
-        (
-            _emails_structure,
-            "Demande {numero} transmise",
-            "Votre demande « {titre} » a été attestée et transmise aux financeurs sous le numéro {numero}.\n"
-            "Suivez-la sur {lien}",
-        ),
-        (
-            _emails_instructeurs,
-            "Nouvelle demande à instruire : {numero}",
-            "La demande {numero} « {titre} » vous a été transmise.\nDossier : {lien}",
-        ),
-    ],
-    "demander_complements": [
-        (
-            _emails_structure,
-            "Demande {numero} : compléments demandés",
-            "Un instructeur demande des compléments sur « {titre} » :\n\n{commentaire}\n\n"
-            "Modifiez la demande puis faites-la attester de nouveau : {lien}",
-        ),
-    ],
-    "classer_sans_suite": [
-        (
-            _emails_structure,
-            "Demande {numero} classée sans suite",
-            "Votre demande « {titre} » a été classée sans suite.\nMotif : {commentaire}\n{lien}",
-        ),
-    ],
-    "retirer": [
-        (
-            _emails_instructeurs,
-            "Demande {numero} retirée par le porteur",
-            "Le porteur a retiré la demande « {titre} ».\nMotif : {commentaire}\n{lien}",
-        ),
-    ],
-    "attribuer": [
-        (
-            _emails_structure,
-            "Demande {numero} : subvention attribuée",
-            "Le comité de pilotage a attribué une subvention à « {titre} ». Le détail par financeur : {lien}",
-        ),
-    ],
-    "rejeter": [
-        (
-            _emails_structure,
-            "Demande {numero} : décision du comité",
-            "Le comité de pilotage n’a pas retenu la demande « {titre} ». Le détail : {lien}",
-        ),
-    ],
-    "valider_justification": [
-        (
-            _emails_structure,
-            "Demande {numero} : compte rendu financier validé",
-            "Chaque financeur a validé le compte rendu financier de « {titre} » : le dossier est justifié.\n"
-            "{lien}",
-        ),
-    ],
-    "retourner_justification": [
-        (
-            _emails_structure,
-            "Demande {numero} : compte rendu financier à modifier",
-            "Un financeur vous renvoie le compte rendu financier de « {titre} » :\n\n{commentaire}\n\n"
-            "Modifiez-le puis faites-le attester de nouveau : {lien}",
-        ),
-    ],
+# déclencheur → (destinataires, message) : les courriels que chaque transition du dossier fait écrire
+PAR_DECLENCHEUR = {
+    "attester": [(_emails_structure, "demande_transmise"), (_emails_instructeurs, "demande_a_instruire")],
+    "demander_complements": [(_emails_structure, "complements_demandes")],
+    "classer_sans_suite": [(_emails_structure, "demande_classee_sans_suite")],
+    "retirer": [(_emails_instructeurs, "demande_retiree")],
+    "attribuer": [(_emails_structure, "subvention_attribuee")],
+    "rejeter": [(_emails_structure, "demande_non_retenue")],
+    "valider_justification": [(_emails_structure, "compte_rendu_valide")],
+    "retourner_justification": [(_emails_structure, "compte_rendu_a_modifier")],
 }
 
 
 def notifier_transition(demande: Demande, declencheur: str, commentaire: str | None = None) -> None:
-    for destinataires, sujet, corps in MODELES.get(declencheur, ()):
-        valeurs = {
-            "numero": demande.numero or "(sans numéro)",
-            "titre": demande.titre,
-            "lien": _lien(demande),
-            "commentaire": (commentaire or "").strip(),
-            "statut": demande.statut.libelle,
-        }
+    for destinataires, message in PAR_DECLENCHEUR.get(declencheur, ()):
         for email in destinataires(demande):
-            ecrire(email, sujet.format(**valeurs), corps.format(**valeurs), demande)
+            ecrire_message(message, email, demande, commentaire=(commentaire or "").strip())
 
 
 def envoyer_tous(ids: list[int] | None = None, limite: int = LOT_REPRISE) -> dict[str, int]:
@@ -301,12 +233,15 @@ def _transmettre(courriel: Courriel) -> None:
     message["To"] = courriel.destinataire
     message["Subject"] = courriel.sujet
     message.set_content(courriel.corps)
+    if courriel.corps_html:
+        # multipart/alternative : la messagerie affiche le HTML, ou le texte si elle ne lit pas le HTML.
+        message.add_alternative(courriel.corps_html, subtype="html")
     if not config.get("MAIL_SERVER"):
-        # Mode embarqué : la console et un fichier .eml par message dans instance/outbox/
+        # Mode embarqué : la version texte dans la console, le message entier (.eml) dans instance/outbox/
         dossier = Path(config["MAIL_OUTBOX_DIR"])
         dossier.mkdir(parents=True, exist_ok=True)
         (dossier / f"{courriel.id:08d}.eml").write_bytes(bytes(message))
-        journal.info("Courriel à %s : %s", courriel.destinataire, courriel.sujet)
+        journal.info("Courriel à %s : %s\n\n%s", courriel.destinataire, courriel.sujet, courriel.corps)
         return
     with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=10) as smtp:
         if config.get("MAIL_USE_TLS"):

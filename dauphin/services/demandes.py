@@ -30,10 +30,11 @@ from dauphin.models import (
     TypePiece,
     Utilisateur,
 )
-from dauphin.policies import est_membre
+from dauphin.policies import est_membre, qualite_pour
 from dauphin.services import documents as porte_documents
 from dauphin.services.erreurs import Conflit, NonAutorise
 from dauphin.services.workflow import aujourdhui
+from dauphin.unite_de_travail import verifier_version
 from workflows import StatutDemande
 
 MODIFIABLES = frozenset({StatutDemande.brouillon, StatutDemande.a_completer})
@@ -101,12 +102,13 @@ def charger_pour_modifier(demande_id: int, utilisateur: Utilisateur, version: st
             f"Cette demande est « {demande.statut.libelle} » : elle ne peut plus être modifiée. "
             "Rien n’a été enregistré."
         )
-    if version not in (None, "") and str(demande.version) != str(version):
-        raise Conflit(
-            "Cette demande a été modifiée entre-temps (dans un autre onglet, ou par un autre membre). "
-            "Votre saisie n’a pas été enregistrée : elle est toujours affichée ci-dessous ; comparez-la "
-            "avec la version actuelle avant d’enregistrer de nouveau."
-        )
+    verifier_version(
+        demande,
+        version,
+        "Cette demande a été modifiée entre-temps (dans un autre onglet, ou par un autre membre). "
+        "Votre saisie n’a pas été enregistrée : elle est toujours affichée ci-dessous ; comparez-la "
+        "avec la version actuelle avant d’enregistrer de nouveau.",
+    )
     return demande
 
 
@@ -284,8 +286,6 @@ class ProchaineAction:
 
 def prochaine_action(demande: Demande, utilisateur: Utilisateur) -> ProchaineAction | None:
     """Ce que la demande attend maintenant, et de qui : affiché dans le tableau de bord du porteur."""
-    from dauphin.policies import qualite_pour
-
     s = demande.statut
     if s == StatutDemande.brouillon:
         return ProchaineAction("Compléter puis soumettre la demande", "demandes.etape", "recapitulatif")

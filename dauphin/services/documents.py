@@ -31,7 +31,9 @@ from sqlalchemy import func, select
 
 from dauphin.extensions import db
 from dauphin.models import Demande, Document, PieceJointe, Structure, TypePiece, Utilisateur, maintenant
+from dauphin.policies import est_membre_structure
 from dauphin.services.erreurs import NonAutorise
+from dauphin.services.workflow import aujourdhui
 
 # Les pièces que l'on dépose soi-même dans le porte-documents (récépissés et conventions sont produits
 # par le portail et rangés avec leur demande).
@@ -363,15 +365,7 @@ def stocker(
 
 
 def date_du_jour() -> date:
-    from dauphin.services.workflow import aujourdhui  # import tardif : évite un cycle d'import
-
     return aujourdhui()
-
-
-def _est_membre(utilisateur: Utilisateur, structure_id: int) -> bool:
-    from dauphin.policies import est_membre_structure
-
-    return est_membre_structure(utilisateur, structure_id)
 
 
 def deposer(
@@ -389,7 +383,7 @@ def deposer(
     formulaire concerné) si le type de pièce, la date de validité, la taille ou le format ne vont pas.
     """
     structure = db.session.get(Structure, structure_id)
-    if structure is None or not _est_membre(utilisateur, structure_id):
+    if structure is None or not est_membre_structure(utilisateur, structure_id):
         raise NonAutorise("deposer")
     try:
         type_piece = TypePiece(type_piece)
@@ -430,7 +424,7 @@ def document_du_porte_documents(document_id: int, utilisateur: Utilisateur) -> D
     document = db.session.get(Document, document_id)
     if document is None or document.demande_id is not None:
         return None
-    if not _est_membre(utilisateur, document.structure_id):
+    if not est_membre_structure(utilisateur, document.structure_id):
         return None
     return document
 
@@ -481,7 +475,7 @@ def demandes_utilisant(document: Document) -> list[Demande]:
 
 def archiver(document: Document, utilisateur: Utilisateur) -> None:
     """Retire le document du porte-documents ; les demandes qui l'ont déjà joint le gardent."""
-    if document.demande_id is not None or not _est_membre(utilisateur, document.structure_id):
+    if document.demande_id is not None or not est_membre_structure(utilisateur, document.structure_id):
         raise NonAutorise("archiver")
     if document.archive_le is None:
         document.archive_le = maintenant()
@@ -490,7 +484,7 @@ def archiver(document: Document, utilisateur: Utilisateur) -> None:
 
 def restaurer(document: Document, utilisateur: Utilisateur) -> None:
     """Remet dans le porte-documents un document archivé."""
-    if document.demande_id is not None or not _est_membre(utilisateur, document.structure_id):
+    if document.demande_id is not None or not est_membre_structure(utilisateur, document.structure_id):
         raise NonAutorise("restaurer")
     if document.archive_le is not None:
         document.archive_le = None

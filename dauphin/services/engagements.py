@@ -26,11 +26,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from flask import current_app
 from sqlalchemy import select, update
 from werkzeug.exceptions import NotFound
 
-from dauphin import jobs
+from dauphin import jobs, pdf
 from dauphin.extensions import db
 from dauphin.models import (
     Demande,
@@ -44,18 +43,12 @@ from dauphin.models import (
     Versement,
     maintenant,
 )
-from dauphin.policies import Qualite, qualite_pour
+from dauphin.policies import INSTRUIRE_LIGNE, Qualite, qualite_pour
 from dauphin.services import courriels, documents, enveloppes
-from dauphin.services.erreurs import Conflit, NonAutorise
-from dauphin.services.workflow import (
-    aujourdhui as aujourdhui_paris,
-)
-from dauphin.services.workflow import (
-    charger_demande_verrouillee,
-    declencher_ligne,
-    en_une_transaction,
-    journaliser,
-)
+from dauphin.services.erreurs import Conflit, NonAutorise, Refus
+from dauphin.services.workflow import aujourdhui as aujourdhui_paris
+from dauphin.services.workflow import declencher_ligne, journaliser
+from dauphin.unite_de_travail import charger_ligne_verrouillee, en_une_transaction
 from workflows import StatutDemande, StatutLigne
 from workflows.budget import format_euros
 from workflows.ligne import SEUIL_CONVENTION
@@ -81,14 +74,6 @@ PAYABLE = frozenset({L.engagee, L.avance_versee})
 FORMATS_CONVENTION = (documents.MIME_PDF, documents.MIME_PNG, documents.MIME_JPEG)
 
 
-class SaisieRefusee(ValueError):
-    """Une règle refuse la saisie ; `message` s'affiche à côté du champ `champ` (ou en tête si None)."""
-
-    def __init__(self, message: str, champ: str | None = None):
-        super().__init__(message)
-        self.message, self.champ = message, champ
-
-
 # --- Lecture -----------------------------------------------------------------------------------
 
 
@@ -104,11 +89,7 @@ def convention_requise(ligne: LigneFinancement) -> bool:
     return ligne.convention_requise or cumul_vote(ligne) > SEUIL_CONVENTION
 
 
-def est_instructeur_de(utilisateur: Utilisateur, ligne: LigneFinancement) -> bool:
-    return any(
-        a.organisation_id == ligne.organisation_id and a.role == RoleOrganisation.instructeur
-        for a in utilisateur.adhesions_organisations
-    )
+# Quand chaque action est possible (qui peut la faire : `dauphin.policies`, lu par dauphin/engagements).
 
 
 def peut_etablir_acte(ligne: LigneFinancement) -> bool:
@@ -117,15 +98,18 @@ def peut_etablir_acte(ligne: LigneFinancement) -> bool:
     )
 
 
-def peut_deposer_convention(utilisateur: Utilisateur, ligne: LigneFinancement) -> bool:
-    return (
-        ligne.statut == L.convention_a_signer
-        and qualite_pour(utilisateur, "signer_convention", ligne.demande, ligne) is not None
-    )
+def acte_a_relancer(ligne: LigneFinancement) -> bool:
+    """L'acte est établi mais son PDF manque (tâche perdue) : sa production peut être relancée."""
+    return ligne.acte_document_id is None and ligne.statut in (L.convention_a_signer, *LIGNE_ENGAGEE)
 
 
-def peut_saisir_engagement(utilisateur: Utilisateur, ligne: LigneFinancement) -> bool:
-    return ligne.statut in PAYABLE and est_instructeur_de(utilisateur, ligne)
+def paiement_impossible(versement: Versement, ligne: LigneFinancement) -> str | None:
+    """Pourquoi cette échéance ne peut pas être payée maintenant, ou None."""
+    if versement.paye:
+        return "Ce paiement est déjà enregistré."
+    if ligne.statut not in PAYABLE:
+        return f"Aucun paiement n’est possible : la ligne est « {ligne.statut.libelle} »."
+    return None
 
 
 def echeanciers(ligne_ids) -> dict[int, list[Versement]]:
@@ -172,13 +156,9 @@ def documents_des_lignes(lignes) -> dict[int, Document]:
 # --- Courriels ---------------------------------------------------------------------------------
 
 
-def _lien(demande: Demande) -> str:
-    return f"{current_app.config['BASE_URL']}/dossiers/{demande.id}"
-
-
-def _ecrire_structure(demande: Demande, sujet: str, corps: str) -> None:
+def _ecrire_structure(demande: Demande, message: str, **contexte) -> None:
     for email in courriels._emails_structure(demande):
-        courriels.ecrire(email, sujet, corps, demande)
+        courriels.ecrire_message(message, email, demande, **contexte)
 
 
 def _emails_instructeurs(organisation_id: int) -> list[str]:
@@ -218,7 +198,7 @@ def etablir_acte(
 
     def avant(demande, ligne):
         if demande.statut not in DOSSIER_DECIDE:
-            raise SaisieRefusee(
+            raise Refus(
                 "Le comité de pilotage n’a pas encore clos sa séance sur ce dossier : la décision n’est pas "
                 "définitive."
             )
@@ -232,24 +212,12 @@ def etablir_acte(
 
     def apres(demande, ligne, qualite):
         jobs.planifier("dauphin.taches.generer_acte", ligne.id)
-        montant = format_euros(ligne.montant_vote)
-        financeur = ligne.organisation.nom
-        if ligne.convention_requise:
-            _ecrire_structure(
-                demande,
-                f"Demande {demande.numero} : convention à signer ({financeur})",
-                f"{financeur} vous attribue {montant} pour « {demande.titre} ». Au-delà de 23 000 € par an, "
-                "une convention écrite est obligatoire : téléchargez-la dans votre dossier, faites-la signer "
-                "par le représentant légal de la structure, puis déposez-la signée dans le dossier.\n"
-                f"{_lien(demande)}",
-            )
-        else:
-            _ecrire_structure(
-                demande,
-                f"Demande {demande.numero} : notification de subvention ({financeur})",
-                f"{financeur} vous notifie une subvention de {montant} pour « {demande.titre} ». "
-                f"Le courrier de notification est dans votre dossier :\n{_lien(demande)}",
-            )
+        _ecrire_structure(
+            demande,
+            "convention_a_signer" if ligne.convention_requise else "notification_subvention",
+            financeur=ligne.organisation.nom,
+            montant=ligne.montant_vote,
+        )
 
     declencheur = "etablir_convention" if convention else "notifier"
     return declencher_ligne(ligne_id, declencheur, utilisateur, version=version, avant=avant, apres=apres)
@@ -261,8 +229,6 @@ def enregistrer_acte(ligne_id: int) -> int | None:
     Sans effet si l'acte existe déjà. La ligne est mise à jour sans changer sa version : une page ouverte
     pendant la production reste valable.
     """
-    from dauphin import pdf
-
     ligne = db.session.get(LigneFinancement, ligne_id)
     if ligne is None or ligne.statut not in (L.convention_a_signer, *LIGNE_ENGAGEE):
         return None
@@ -292,9 +258,9 @@ def relancer_acte(ligne_id: int, utilisateur: Utilisateur) -> None:
     ligne = db.session.get(LigneFinancement, ligne_id)
     if ligne is None:
         raise NotFound()
-    if not est_instructeur_de(utilisateur, ligne):
+    if not INSTRUIRE_LIGNE.permet(utilisateur, ligne):
         raise NonAutorise("relancer_acte")
-    if ligne.acte_document_id is None and ligne.statut in (L.convention_a_signer, *LIGNE_ENGAGEE):
+    if acte_a_relancer(ligne):
         jobs.lancer("dauphin.taches.generer_acte", ligne.id)
 
 
@@ -305,12 +271,13 @@ def deposer_convention_signee(
     ligne_id: int, utilisateur: Utilisateur, fichier, nom_fichier: str | None, *, version=None
 ) -> LigneFinancement:
     """Range la convention signée (contrôlée par son contenu) et engage la ligne (`signer_convention`)."""
-    contenu = documents.lire_borne(fichier, nom_fichier)
-    type_mime = documents.verifier_contenu(contenu, nom_fichier)
+    try:
+        contenu = documents.lire_borne(fichier, nom_fichier)
+        type_mime = documents.verifier_contenu(contenu, nom_fichier)
+    except documents.DepotRefuse as refus:  # taille, fichier vide, format inconnu
+        raise Refus(refus.message, "fichier") from refus
     if type_mime not in FORMATS_CONVENTION:
-        raise documents.DepotRefuse(
-            "La convention signée doit être un PDF, ou une image PNG ou JPEG de son scan."
-        )
+        raise Refus("La convention signée doit être un PDF, ou une image PNG ou JPEG de son scan.", "fichier")
     stockes: list[Document] = []
 
     def avant(demande, ligne):
@@ -328,21 +295,16 @@ def deposer_convention_signee(
         ligne.convention_document_id = document.id
 
     def apres(demande, ligne, qualite):
-        financeur = ligne.organisation.nom
         _ecrire_structure(
             demande,
-            f"Demande {demande.numero} : convention signée enregistrée ({financeur})",
-            f"La convention signée avec {financeur} pour « {demande.titre} » est enregistrée : la subvention "
-            f"de {format_euros(ligne.montant_vote)} est engagée.\n{_lien(demande)}",
+            "convention_signee_enregistree",
+            financeur=ligne.organisation.nom,
+            montant=ligne.montant_vote,
         )
         if qualite.role != "instructeur":
             for email in _emails_instructeurs(ligne.organisation_id):
-                courriels.ecrire(
-                    email,
-                    f"Demande {demande.numero} : convention signée déposée par la structure",
-                    f"{demande.structure.nom} a déposé la convention signée de « {demande.titre} ». "
-                    f"La ligne est engagée : enregistrez le numéro d’engagement juridique.\n{_lien(demande)}",
-                    demande,
+                courriels.ecrire_message(
+                    "convention_signee_deposee", email, demande, structure=demande.structure.nom
                 )
 
     try:
@@ -358,23 +320,12 @@ def deposer_convention_signee(
 # --- Numéro d'engagement juridique ----------------------------------------------------------------
 
 
-def _charger_ligne(ligne_id: int, version) -> tuple[Demande, LigneFinancement]:
-    ligne = db.session.get(LigneFinancement, ligne_id)
-    if ligne is None:
-        raise NotFound()
-    demande = charger_demande_verrouillee(ligne.demande_id)
-    db.session.refresh(ligne)
-    if version not in (None, "") and str(ligne.version) != str(version):
-        raise Conflit()
-    return demande, ligne
-
-
 def enregistrer_engagement(ligne_id: int, utilisateur: Utilisateur, numero: str, *, version=None):
     """Le numéro d'engagement juridique de la ligne (saisi ou corrigé), journalisé."""
 
     def operation():
-        demande, ligne = _charger_ligne(ligne_id, version)
-        if not est_instructeur_de(utilisateur, ligne):
+        demande, ligne = charger_ligne_verrouillee(ligne_id, version)
+        if not INSTRUIRE_LIGNE.permet(utilisateur, ligne):
             raise NonAutorise("enregistrer_engagement")
         if ligne.statut not in PAYABLE:
             raise Conflit(
@@ -425,7 +376,7 @@ def prevoir_echeance(
     nature = NatureVersement(nature)
 
     def operation():
-        demande, ligne = _charger_ligne(ligne_id, version)
+        demande, ligne = charger_ligne_verrouillee(ligne_id, version)
         qualite = _qualite_financeur(utilisateur, demande, ligne)
         if ligne.statut not in ECHEANCIER_MODIFIABLE:
             raise Conflit(
@@ -433,12 +384,12 @@ def prevoir_echeance(
             )
         echeances = echeanciers([ligne.id])[ligne.id]
         if nature == NatureVersement.avance and montant <= 0:
-            raise SaisieRefusee("Le montant d’une avance doit être supérieur à 0 €.", "montant")
+            raise Refus("Le montant d’une avance doit être supérieur à 0 €.", "montant")
         if nature == NatureVersement.solde and any(v.nature == NatureVersement.solde for v in echeances):
-            raise SaisieRefusee("L’échéancier a déjà un solde : supprimez-le pour le remplacer.", "nature")
+            raise Refus("L’échéancier a déjà un solde : supprimez-le pour le remplacer.", "nature")
         chiffres = totaux(ligne, echeances)
         if montant > chiffres.reste_a_prevoir:
-            raise SaisieRefusee(
+            raise Refus(
                 f"Le montant prévu ({format_euros(montant)}) dépasse ce qui reste à prévoir sur le montant "
                 "voté "
                 f"({format_euros(chiffres.reste_a_prevoir)} sur {format_euros(chiffres.vote)}).",
@@ -470,7 +421,7 @@ def supprimer_echeance(versement_id: int, utilisateur: Utilisateur) -> LigneFina
         versement = db.session.get(Versement, versement_id)
         if versement is None:
             raise NotFound()
-        demande, ligne = _charger_ligne(versement.ligne_id, None)
+        demande, ligne = charger_ligne_verrouillee(versement.ligne_id, None)
         qualite = _qualite_financeur(utilisateur, demande, ligne)
         db.session.refresh(versement)
         if versement.paye:
@@ -510,7 +461,7 @@ def enregistrer_paiement(
     """Enregistre le paiement d'une échéance : `verser_avance` ou `solder` par le moteur, le versement et
     le journal dans la même transaction, puis un courriel à la structure.
 
-    Lève `SaisieRefusee` (date, engagement), `TransitionRefusee` (montant au-delà du reste à verser, solde
+    Lève `Refus` (date, engagement), `TransitionRefusee` (montant au-delà du reste à verser, solde
     avant validation du compte rendu), `Conflit` (page périmée, échéance déjà payée). `aujourdhui` : le jour
     de référence (la démonstration date ses paiements passés) ; par défaut, aujourd'hui à Paris.
     """
@@ -520,9 +471,9 @@ def enregistrer_paiement(
         raise NotFound()
     ligne = db.session.get(LigneFinancement, versement.ligne_id)
     if verse_le > jour:
-        raise SaisieRefusee("La date du paiement ne peut pas être dans le futur.", "verse_le")
+        raise Refus("La date du paiement ne peut pas être dans le futur.", "verse_le")
     if ligne.vote_le and verse_le < ligne.vote_le:
-        raise SaisieRefusee(
+        raise Refus(
             f"La date du paiement précède le vote de la subvention ({ligne.vote_le:%d/%m/%Y}).", "verse_le"
         )
     declencheur = "solder" if versement.nature == NatureVersement.solde else "verser_avance"
@@ -535,7 +486,7 @@ def enregistrer_paiement(
                 "enregistré de nouveau. Rechargez la page."
             )
         if not ligne.numero_engagement:
-            raise SaisieRefusee(
+            raise Refus(
                 "Enregistrez d’abord le numéro d’engagement juridique de la ligne : aucun paiement sans "
                 "engagement."
             )
@@ -546,16 +497,17 @@ def enregistrer_paiement(
         versement.reference = reference
         versement.enregistre_par_id = utilisateur.id
         versement.enregistre_le = maintenant()
-        financeur = ligne.organisation.nom
-        reste = (ligne.montant_vote or 0) - ligne.montant_verse
         _ecrire_structure(
             demande,
-            f"Demande {demande.numero} : versement de {format_euros(montant)} ({financeur})",
-            f"{financeur} a versé {format_euros(montant)} le {verse_le:%d/%m/%Y} "
-            f"({versement.nature.libelle.lower()}, référence {reference}) pour « {demande.titre} ».\n"
-            f"Total versé : {format_euros(ligne.montant_verse)} sur {format_euros(ligne.montant_vote)} "
-            "votés ; "
-            f"reste à verser : {format_euros(reste)}.\n{_lien(demande)}",
+            "versement_enregistre",
+            financeur=ligne.organisation.nom,
+            nature=versement.nature,
+            montant=montant,
+            verse_le=verse_le,
+            reference=reference,
+            total_verse=ligne.montant_verse,
+            montant_vote=ligne.montant_vote,
+            reste=(ligne.montant_vote or 0) - ligne.montant_verse,
         )
 
     commentaire = (

@@ -27,6 +27,7 @@ from typing import IO, Any
 import xlsxwriter
 from flask import current_app
 
+from dauphin.jobs import lancer
 from dauphin.services.programmation import (
     CHAMPS,
     LIBELLES_CHAMPS,
@@ -34,6 +35,8 @@ from dauphin.services.programmation import (
     LigneProgrammation,
     Montants,
     Programmation,
+    financeurs_nationaux,
+    iterer_lignes_nationales,
 )
 
 DEBUTS_DANGEREUX = ("=", "+", "-", "@", "\t", "\r")
@@ -261,16 +264,12 @@ def demander_export_national(exercice: int, format_: str) -> str:
     horodatage = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     nom = f"programmation-{exercice}-{horodatage}-{secrets.token_hex(4)}.{format_}"
     (dossier_exports() / (nom + PARTIEL)).touch()  # « en préparation » dès maintenant
-    from dauphin.jobs import lancer
-
     lancer("dauphin.taches.exporter_programmation_nationale", exercice, format_, nom)
     return nom
 
 
 def produire_export_national(exercice: int, format_: str, nom: str) -> int:
     """Écrit l'export national dans `<nom>.partiel` puis le renomme : un fichier visible est complet."""
-    from dauphin.services.programmation import financeurs_nationaux, iterer_lignes_nationales
-
     if not NOM_EXPORT.fullmatch(nom):
         raise ValueError(f"Nom d'export invalide : {nom}")
     dossier = dossier_exports()

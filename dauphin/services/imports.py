@@ -26,7 +26,7 @@ from stdnum.fr import siren as stdnum_siren
 from dauphin.extensions import db
 from dauphin.models import ContratDeVille, Qpv, Utilisateur
 from dauphin.services import audit
-from dauphin.services.workflow import en_une_transaction
+from dauphin.unite_de_travail import en_une_transaction
 
 # Départements : 01 à 95 (la Corse en 2A et 2B), puis outre-mer et collectivités d'outre-mer.
 DEPARTEMENTS = frozenset(

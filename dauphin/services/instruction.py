@@ -34,7 +34,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import (
     ARRAY,
@@ -50,7 +49,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    true,
     union_all,
 )
 from sqlalchemy.orm import joinedload, selectinload
@@ -76,10 +74,19 @@ from dauphin.models import (
     Utilisateur,
     demande_qpv,
 )
-from dauphin.policies import Qualite, qualites, voit_instruction
+from dauphin.policies import (
+    INSTRUIRE_LIGNE,
+    LIRE_NOTE,
+    VOIR_DEMANDE,
+    VOIR_ENVELOPPE,
+    Qualite,
+    qualites,
+    voit_instruction,
+)
 from dauphin.services import courriels
-from dauphin.services.erreurs import Conflit, NonAutorise
-from dauphin.services.workflow import charger_demande_verrouillee, en_une_transaction, journaliser
+from dauphin.services.erreurs import NonAutorise, Refus
+from dauphin.services.workflow import journaliser
+from dauphin.unite_de_travail import charger_ligne_verrouillee, en_une_transaction
 from workflows import StatutDemande, StatutLigne
 from workflows.statuts import STATUTS_DEMANDE_FINAUX
 
@@ -631,48 +638,6 @@ def options_filtres(espace: Espace, contrat_id: int | None = None) -> OptionsFil
 # --- Ce que l'instructeur consulte pour décider -----------------------------------------------
 
 
-def perimetre_visible(utilisateur: Utilisateur) -> ColumnElement[bool]:
-    """Condition SQL sur `Demande` : les dossiers transmis que l'utilisateur peut voir hors de sa
-    structure, comme `policies.qualites` (financeur sollicité, partenaire du contrat, pilote, national)."""
-    if utilisateur.administrateur_national:
-        return true()
-    conditions = []
-    instruites = [
-        a.organisation_id
-        for a in utilisateur.adhesions_organisations
-        if a.role == RoleOrganisation.instructeur
-    ]
-    if instruites:
-        # EXISTS corrélé, pas IN (sous-requête) : sous un OR, PostgreSQL matérialiserait toutes les lignes
-        # du financeur (23 000 pour le plus gros, 76 ms) pour filtrer les quelques demandes d'une
-        # structure ; EXISTS sonde l'index unique (demande_id, organisation_id), moins d'une ms.
-        conditions.append(
-            select(LigneFinancement.id)
-            .where(
-                LigneFinancement.demande_id == Demande.id,
-                LigneFinancement.organisation_id.in_(instruites),
-            )
-            .exists()
-        )
-    organisations = [a.organisation_id for a in utilisateur.adhesions_organisations]
-    if organisations:
-        conditions.append(
-            Demande.campagne_id.in_(
-                select(Campagne.id)
-                .join(PartenaireContrat, PartenaireContrat.contrat_id == Campagne.contrat_id)
-                .where(PartenaireContrat.organisation_id.in_(organisations))
-            )
-        )
-    pilotes = [p.contrat_id for p in utilisateur.pilotages]
-    if pilotes:
-        conditions.append(
-            Demande.campagne_id.in_(select(Campagne.id).where(Campagne.contrat_id.in_(pilotes)))
-        )
-    if not conditions:
-        return false()
-    return and_(Demande.numero.is_not(None), or_(*conditions))
-
-
 HISTORIQUE_MAX = 50
 
 
@@ -732,7 +697,7 @@ def autres_demandes(demande: Demande, utilisateur: Utilisateur) -> AutresDemande
             Demande.structure_id == demande.structure_id,
             Demande.id != demande.id,
             Demande.exercice <= demande.exercice,
-            perimetre_visible(utilisateur),
+            VOIR_DEMANDE.portee(utilisateur),
         )
         .order_by(Demande.exercice.desc(), Demande.numero.desc())
         .limit(HISTORIQUE_MAX + 1)
@@ -762,13 +727,6 @@ def autres_demandes(demande: Demande, utilisateur: Utilisateur) -> AutresDemande
 # --- Gestionnaire nommé -------------------------------------------------------------------------
 
 
-def est_instructeur(utilisateur: Utilisateur, organisation_id: int) -> bool:
-    return any(
-        a.organisation_id == organisation_id and a.role == RoleOrganisation.instructeur
-        for a in utilisateur.adhesions_organisations
-    )
-
-
 def ligne_assignable(ligne: LigneFinancement) -> bool:
     """Un gestionnaire se désigne tant que le financeur est sollicité (ligne pas sans suite)."""
     return ligne.statut != L.abandonnee
@@ -776,7 +734,7 @@ def ligne_assignable(ligne: LigneFinancement) -> bool:
 
 def peut_assigner(utilisateur: Utilisateur, ligne: LigneFinancement) -> bool:
     """Un instructeur du financeur de la ligne, tant que la ligne n'est pas sans suite."""
-    return ligne_assignable(ligne) and est_instructeur(utilisateur, ligne.organisation_id)
+    return ligne_assignable(ligne) and INSTRUIRE_LIGNE.permet(utilisateur, ligne)
 
 
 def instructeurs(organisation_ids) -> dict[int, list[Utilisateur]]:
@@ -798,10 +756,6 @@ def instructeurs(organisation_ids) -> dict[int, list[Utilisateur]]:
     return resultat
 
 
-class GestionnaireInvalide(ValueError):
-    """Le gestionnaire choisi n'est pas un instructeur actif du financeur."""
-
-
 def assigner_gestionnaire(
     ligne_id: int, gestionnaire_id: int | None, utilisateur: Utilisateur, *, version: int | str | None = None
 ) -> LigneFinancement:
@@ -813,13 +767,7 @@ def assigner_gestionnaire(
     """
 
     def operation():
-        ligne = db.session.get(LigneFinancement, ligne_id)
-        if ligne is None:
-            raise NotFound()
-        demande = charger_demande_verrouillee(ligne.demande_id)
-        db.session.refresh(ligne)
-        if version not in (None, "") and str(ligne.version) != str(version):
-            raise Conflit()
+        demande, ligne = charger_ligne_verrouillee(ligne_id, version)
         if not peut_assigner(utilisateur, ligne):
             raise NonAutorise("assigner_gestionnaire")
         gestionnaire = None
@@ -833,7 +781,7 @@ def assigner_gestionnaire(
                 None,
             )
             if gestionnaire is None:
-                raise GestionnaireInvalide("Choisissez un instructeur de votre organisation.")
+                raise Refus("Choisissez un instructeur de votre organisation.", "gestionnaire_id")
         if ligne.gestionnaire_id == gestionnaire_id:
             return ligne  # rien ne change : ni écriture ni journal
         ligne.gestionnaire_id = gestionnaire_id
@@ -852,13 +800,12 @@ def assigner_gestionnaire(
             commentaire,
         )
         if gestionnaire is not None and gestionnaire.id != utilisateur.id:
-            courriels.ecrire(
+            courriels.ecrire_message(
+                "gestionnaire_designe",
                 gestionnaire.email,
-                f"Dossier {demande.numero} : vous en êtes gestionnaire",
-                f"{utilisateur.nom_complet} vous a désigné gestionnaire du dossier {demande.numero} "
-                f"« {demande.titre} » pour {ligne.organisation.nom}.\n"
-                f"Dossier : {current_app.config['BASE_URL']}/dossiers/{demande.id}",
                 demande,
+                auteur=utilisateur.nom_complet,
+                financeur=ligne.organisation.nom,
             )
         return ligne
 
@@ -868,14 +815,6 @@ def assigner_gestionnaire(
 # --- Notes partagées et privées ---------------------------------------------------------------
 
 ROLES_NOTES = frozenset({"instructeur", "partenaire", "pilote"})
-
-
-def organisations_utilisateur(utilisateur: Utilisateur) -> set[int]:
-    """Les organisations dont l'utilisateur lit les notes privées : celles dont il est membre, et celle
-    pour laquelle il pilote un contrat."""
-    return {a.organisation_id for a in utilisateur.adhesions_organisations} | {
-        p.organisation_id for p in utilisateur.pilotages
-    }
 
 
 def organisations_pour_notes(utilisateur: Utilisateur, demande: Demande) -> list[Organisation]:
@@ -899,12 +838,10 @@ def notes_visibles(demande: Demande, utilisateur: Utilisateur) -> list[Note]:
     """Les notes partagées, et les notes privées des organisations de l'utilisateur. Jamais au porteur."""
     if not voit_instruction(utilisateur, demande):
         return []
-    privees = organisations_utilisateur(utilisateur)
-    lisibles = or_(Note.partagee, Note.organisation_id.in_(privees)) if privees else Note.partagee
     return list(
         db.session.scalars(
             select(Note)
-            .where(Note.demande_id == demande.id, lisibles)
+            .where(Note.demande_id == demande.id, LIRE_NOTE.portee(utilisateur))
             .order_by(Note.id)
             .options(joinedload(Note.auteur), joinedload(Note.organisation))
         )
@@ -921,7 +858,7 @@ def ajouter_note(
         raise NonAutorise("ajouter_note")
     texte = (texte or "").strip()
     if not texte:
-        raise ValueError("Écrivez le texte de la note.")
+        raise Refus("Écrivez le texte de la note.", "texte")
     note = Note(
         demande_id=demande.id,
         organisation_id=organisation_id,
@@ -952,22 +889,8 @@ class LigneEnveloppe:
         return self.total - self.vote
 
 
-def perimetre_enveloppes(utilisateur: Utilisateur) -> ColumnElement[bool] | None:
-    """Les enveloppes de ses organisations (tout membre) et toutes celles des contrats qu'il pilote."""
-    organisations = [a.organisation_id for a in utilisateur.adhesions_organisations]
-    pilotes = [p.contrat_id for p in utilisateur.pilotages]
-    conditions = []
-    if organisations:
-        conditions.append(Enveloppe.organisation_id.in_(organisations))
-    if pilotes:
-        conditions.append(Campagne.contrat_id.in_(pilotes))
-    return or_(*conditions) if conditions else None
-
-
 def options_enveloppes(utilisateur: Utilisateur) -> tuple[list[int], list[tuple[int, str]]]:
-    perimetre = perimetre_enveloppes(utilisateur)
-    if perimetre is None:
-        return [], []
+    perimetre = VOIR_ENVELOPPE.portee(utilisateur)
     lignes = db.session.execute(
         select(Campagne.exercice, ContratDeVille.id, ContratDeVille.libelle, ContratDeVille.code)
         .select_from(Enveloppe)
@@ -986,9 +909,7 @@ def enveloppes(
 ) -> list[LigneEnveloppe]:
     """Par financeur × contrat × exercice : total, engagé (voté), versé et reste. Une requête : les montants
     des lignes sont agrégés par (campagne, financeur) puis joints aux enveloppes visibles."""
-    perimetre = perimetre_enveloppes(utilisateur)
-    if perimetre is None:
-        return []
+    perimetre = VOIR_ENVELOPPE.portee(utilisateur)
     visibles = (
         select(Enveloppe.campagne_id, Enveloppe.organisation_id)
         .join(Campagne, Campagne.id == Enveloppe.campagne_id)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select, type_coerce, union
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, type_coerce, union
 
 from dauphin.extensions import db
 from dauphin.models import (
@@ -34,12 +34,10 @@ from dauphin.models import (
     Enveloppe,
     LigneFinancement,
     Organisation,
-    PartenaireContrat,
     Qpv,
     Structure,
     Thematique,
     TypeOrganisation,
-    Utilisateur,
     demande_qpv,
 )
 from dauphin.models.types import Montant
@@ -209,50 +207,6 @@ class Programmation:
                 for e in self.enveloppes
             ],
         }
-
-
-# --- Droits -------------------------------------------------------------------------------------
-
-
-def qualite_programmation(utilisateur: Utilisateur, contrat_id: int) -> str | None:
-    """« pilote », « partenaire » (membre d'une organisation signataire : en lecture), « national »,
-    ou None si l'utilisateur ne voit pas la programmation de ce contrat."""
-    if not utilisateur.is_authenticated:
-        return None
-    if any(p.contrat_id == contrat_id for p in utilisateur.pilotages):
-        return "pilote"
-    organisations = [a.organisation_id for a in utilisateur.adhesions_organisations]
-    if organisations and db.session.scalar(
-        select(func.count())
-        .select_from(PartenaireContrat)
-        .where(
-            PartenaireContrat.contrat_id == contrat_id, PartenaireContrat.organisation_id.in_(organisations)
-        )
-    ):
-        return "partenaire"
-    if utilisateur.administrateur_national:
-        return "national"
-    return None
-
-
-def contrats_visibles(utilisateur: Utilisateur) -> ColumnElement[bool]:
-    """Condition SQL sur `Campagne` : les campagnes dont l'utilisateur voit la programmation."""
-    if utilisateur.administrateur_national:
-        return Campagne.id.is_not(None)
-    conditions = []
-    pilotes = [p.contrat_id for p in utilisateur.pilotages]
-    if pilotes:
-        conditions.append(Campagne.contrat_id.in_(pilotes))
-    organisations = [a.organisation_id for a in utilisateur.adhesions_organisations]
-    if organisations:
-        conditions.append(
-            Campagne.contrat_id.in_(
-                select(PartenaireContrat.contrat_id).where(
-                    PartenaireContrat.organisation_id.in_(organisations)
-                )
-            )
-        )
-    return or_(*conditions) if conditions else false()
 
 
 # --- Requêtes -------------------------------------------------------------------------------------
@@ -547,7 +501,7 @@ def programmation(
     filtrées) et la consommation des enveloppes (sur toute la campagne). None : campagne inconnue.
 
     Dix requêtes au plus, quel que soit le nombre de demandes. Les droits sont vérifiés par l'appelant
-    (`qualite_programmation`)."""
+    (`policies.VOIR_CONTRAT.qualite`)."""
     campagne = _campagne(campagne_id)
     if campagne is None:
         return None
@@ -648,11 +602,9 @@ __all__ = [
     "Programmation",
     "TotalPilier",
     "consommation_enveloppes",
-    "contrats_visibles",
     "financeurs_campagne",
     "financeurs_nationaux",
     "iterer_lignes",
     "iterer_lignes_nationales",
     "programmation",
-    "qualite_programmation",
 ]

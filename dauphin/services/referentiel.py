@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import NotFound
 
 from dauphin.extensions import db
@@ -18,6 +19,7 @@ from dauphin.models import (
     ContratDeVille,
     Demande,
     Enveloppe,
+    EvenementReferentiel,
     LigneFinancement,
     Organisation,
     PartenaireContrat,
@@ -28,8 +30,7 @@ from dauphin.models import (
     Utilisateur,
 )
 from dauphin.services import audit
-from dauphin.services.erreurs import Conflit
-from dauphin.services.workflow import en_une_transaction
+from dauphin.unite_de_travail import charger_verrouille, en_une_transaction
 
 MESSAGE_CONFLIT = (
     "Cette fiche a été modifiée entre-temps par quelqu’un d’autre. Rien n’a été enregistré : "
@@ -47,17 +48,8 @@ class Refus(Exception):
 
 
 def _charger(modele, cle, version=None):
-    objet = db.session.scalar(
-        select(modele)
-        .where(modele.__mapper__.primary_key[0] == cle)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if objet is None:
-        raise NotFound()
-    if version is not None and str(objet.version) != str(version):
-        raise Conflit(MESSAGE_CONFLIT)
-    return objet
+    # Une version attendue mais vide (champ caché retiré du formulaire) vaut une version périmée.
+    return charger_verrouille(modele, cle, version, MESSAGE_CONFLIT, exigee=version is not None)
 
 
 def _valeurs(objet, champs) -> dict:
@@ -371,10 +363,6 @@ def supprimer_thematique(acteur: Utilisateur, code: str, version) -> None:
 
 
 def page_historique(page: int, par_page: int, objet_type: str | None = None, objet_id: str | None = None):
-    from sqlalchemy.orm import selectinload
-
-    from dauphin.models import EvenementReferentiel
-
     requete = (
         select(EvenementReferentiel)
         .options(selectinload(EvenementReferentiel.acteur))

@@ -27,13 +27,13 @@ from dauphin.models.types import maintenant
 from dauphin.services import courriels
 from dauphin.services.comptes import (
     DUREE_INVITATION,
-    ecrire_courriel,
     email_confirme,
     lien_externe,
     lien_invitation,
     normaliser_email,
 )
 from dauphin.services.erreurs import Conflit, NonAutorise
+from dauphin.unite_de_travail import charger_verrouille
 
 CHOIX_FORMES = [(forme.value, forme.libelle) for forme in FormeJuridique]
 
@@ -123,13 +123,8 @@ def exiger_administrateur(utilisateur: Utilisateur, structure_id: int) -> tuple[
 def charger_pour_administrateur(utilisateur: Utilisateur, structure_id: int) -> Structure:
     """La structure, verrouillée jusqu'au commit, si l'utilisateur en est l'administrateur.
     404 pour un non-membre, 403 (NonAutorise) pour un membre qui n'est pas administrateur."""
-    structure = db.session.scalar(
-        select(Structure)
-        .where(Structure.id == structure_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    membre = adhesion(utilisateur, structure_id, relire=True) if structure is not None else None
+    structure = charger_verrouille(Structure, structure_id)
+    membre = adhesion(utilisateur, structure_id, relire=True)
     if membre is None:
         raise NotFound()
     if not membre.administrateur:
@@ -205,12 +200,6 @@ def _administrateurs(structure_id: int) -> list[Utilisateur]:
         if comptes:
             return comptes
     return []
-
-
-def _valider() -> None:
-    """Commit, puis envoi des courriels écrits dans la transaction."""
-    db.session.commit()
-    courriels.apres_validation()
 
 
 # --- Inscription ----------------------------------------------------------------------------
@@ -357,8 +346,8 @@ def changer_role(utilisateur: Utilisateur, structure_id: int, membre_id: int, ro
 def retirer_membre(utilisateur: Utilisateur, structure_id: int, membre_id: int) -> MembreStructure:
     """L'administrateur retire un membre ; un membre peut aussi quitter la structure de lui-même.
     L'administrateur ne se retire pas : il transmet d'abord l'administration à un autre membre."""
-    structure = db.session.scalar(select(Structure).where(Structure.id == structure_id).with_for_update())
-    acteur = adhesion(utilisateur, structure_id, relire=True) if structure is not None else None
+    structure = charger_verrouille(Structure, structure_id)
+    acteur = adhesion(utilisateur, structure_id, relire=True)
     if acteur is None:
         raise NotFound()
     membre = _membre(structure_id, membre_id)
@@ -373,14 +362,11 @@ def retirer_membre(utilisateur: Utilisateur, structure_id: int, membre_id: int) 
         raise NonAutorise("retirer un membre")
     compte = membre.utilisateur
     if membre.id != acteur.id and compte.actif:
-        ecrire_courriel(
-            compte.email,
-            f"Dauphin : vous ne faites plus partie de {structure.nom}",
-            f"Bonjour {compte.prenom},\n\n{utilisateur.nom_complet}, administrateur de « {structure.nom} », "
-            "vous a retiré des membres de la structure sur Dauphin. Vous n’avez plus accès à ses demandes.\n",
+        courriels.ecrire_au_compte(
+            "membre_retire", compte, auteur=utilisateur.nom_complet, structure=structure.nom
         )
     db.session.delete(membre)
-    _valider()
+    db.session.commit()
     return membre
 
 
@@ -398,15 +384,14 @@ def transmettre_administration(
     db.session.flush()
     membre.administrateur = True
     if membre.utilisateur.actif:
-        ecrire_courriel(
-            membre.utilisateur.email,
-            f"Dauphin : vous administrez désormais {structure.nom}",
-            f"Bonjour {membre.utilisateur.prenom},\n\n{utilisateur.nom_complet} vous a transmis "
-            f"l’administration de « {structure.nom} » sur Dauphin : vous gérez désormais sa fiche, ses "
-            "comptes bancaires et ses membres.\n\n"
-            f"{lien_externe('structures.voir', structure_id=structure.id)}\n",
+        courriels.ecrire_au_compte(
+            "administration_transmise",
+            membre.utilisateur,
+            auteur=utilisateur.nom_complet,
+            structure=structure.nom,
+            lien=lien_externe("structures.voir", structure_id=structure.id),
         )
-    _valider()
+    db.session.commit()
     return membre
 
 
@@ -439,18 +424,17 @@ def inviter(utilisateur: Utilisateur, structure_id: int, email: str, role: RoleS
     )
     db.session.add(invitation)
     db.session.flush()
-    ecrire_courriel(
+    courriels.ecrire_message(
+        "invitation_structure",
         email,
-        f"Dauphin : invitation à rejoindre {structure.nom}",
-        f"Bonjour,\n\n{utilisateur.nom_complet} vous invite à rejoindre « {structure.nom} » (SIRET "
-        f"{structure.siret}) sur Dauphin, le portail des subventions de la politique de la ville, "
-        f"en tant que {invitation.role.libelle.lower()}.\n\n"
-        f"Pour accepter, ouvrez ce lien avant le {_date(invitation.expire_le)} :\n\n"
-        f"{lien_invitation(invitation)}\n\n"
-        "Vous vous connecterez avec cette adresse électronique, ou créerez votre compte si vous n’en "
-        "avez pas encore. Si vous ne connaissez pas cette structure, ignorez ce message.\n",
+        auteur=utilisateur.nom_complet,
+        structure=structure.nom,
+        siret=structure.siret,
+        role=invitation.role,
+        expire_le=invitation.expire_le,
+        lien=lien_invitation(invitation),
     )
-    _valider()
+    db.session.commit()
     return invitation
 
 
@@ -504,16 +488,17 @@ def demander_acces(utilisateur: Utilisateur, siret: str, message: str | None) ->
     db.session.add(demande)
     db.session.flush()
     lien = lien_externe("structures.traiter_acces", structure_id=structure.id, demande_id=demande.id)
-    texte_message = f"\nSon message :\n« {demande.message} »\n" if demande.message else ""
     for administrateur in _administrateurs(structure.id):
-        ecrire_courriel(
-            administrateur.email,
-            f"Dauphin : {utilisateur.nom_complet} demande à rejoindre {structure.nom}",
-            f"Bonjour {administrateur.prenom},\n\n{utilisateur.nom_complet} ({utilisateur.email}) demande "
-            f"à rejoindre « {structure.nom} » sur Dauphin.\n{texte_message}\n"
-            f"Acceptez (en choisissant son rôle) ou refusez sa demande : {lien}\n",
+        courriels.ecrire_au_compte(
+            "demande_acces",
+            administrateur,
+            demandeur=utilisateur.nom_complet,
+            email=utilisateur.email,
+            structure=structure.nom,
+            message=demande.message,
+            lien=lien,
         )
-    _valider()
+    db.session.commit()
     return demande
 
 
@@ -539,20 +524,16 @@ def traiter_demande_acces(
         role = RoleStructure(role)
         if adhesion(compte, structure_id) is None:
             db.session.add(MembreStructure(utilisateur_id=compte.id, structure_id=structure_id, role=role))
-        corps = (
-            f"Bonjour {compte.prenom},\n\n{utilisateur.nom_complet} a accepté votre demande : vous êtes "
-            f"désormais {role.libelle.lower()} de « {structure.nom} » sur Dauphin.\n\n"
-            f"{lien_externe('structures.voir', structure_id=structure.id)}\n"
+    if compte.actif and accepter:
+        courriels.ecrire_au_compte(
+            "acces_accepte",
+            compte,
+            auteur=utilisateur.nom_complet,
+            structure=structure.nom,
+            role=role,
+            lien=lien_externe("structures.voir", structure_id=structure.id),
         )
-        sujet = f"Dauphin : vous avez rejoint {structure.nom}"
-    else:
-        corps = (
-            f"Bonjour {compte.prenom},\n\nL’administrateur de « {structure.nom} » n’a pas accepté votre "
-            "demande d’accès sur Dauphin. Si vous pensez qu’il s’agit d’une erreur, prenez contact "
-            "directement avec la structure.\n"
-        )
-        sujet = f"Dauphin : votre demande d’accès à {structure.nom}"
-    if compte.actif:
-        ecrire_courriel(compte.email, sujet, corps)
-    _valider()
+    elif compte.actif:
+        courriels.ecrire_au_compte("acces_refuse", compte, structure=structure.nom)
+    db.session.commit()
     return demande

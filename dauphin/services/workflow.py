@@ -1,17 +1,17 @@
 """Déclencher une transition pour un utilisateur : verrouiller, vérifier son droit, déclencher,
-journaliser dans la même transaction, valider, et seulement ensuite lancer les effets (courriels).
+journaliser dans la même transaction, valider (`dauphin.unite_de_travail`, qui lance ensuite les courriels
+et les tâches).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import NotFound
+from sqlalchemy import update
 
 from dauphin import jobs
 from dauphin.extensions import db
@@ -19,6 +19,12 @@ from dauphin.models import Demande, EvenementJournal, LigneFinancement, Utilisat
 from dauphin.policies import SYSTEME, Qualite, qualite_pour
 from dauphin.services import courriels, empreintes, enveloppes, numerotation
 from dauphin.services.erreurs import Conflit, NonAutorise
+from dauphin.unite_de_travail import (
+    charger_demande_verrouillee,
+    charger_ligne_verrouillee,
+    en_une_transaction,
+    verifier_version,
+)
 from workflows import DEMANDE, LIGNE, StatutDemande, StatutLigne, TransitionImpossible
 from workflows.budget import COMPTE_SUBVENTIONS, format_euros
 
@@ -28,23 +34,6 @@ PARIS = ZoneInfo("Europe/Paris")
 def aujourdhui() -> date:
     """La date du jour à Paris : une campagne close le 15 l'est à minuit, heure de Paris."""
     return datetime.now(PARIS).date()
-
-
-def charger_demande_verrouillee(demande_id: int) -> Demande:
-    """Charge la demande et pose un verrou d'écriture (FOR UPDATE sur PostgreSQL) jusqu'au commit :
-    toutes les transitions d'un même dossier, lignes comprises, passent ainsi l'une après l'autre."""
-    demande = db.session.scalar(
-        select(Demande)
-        .where(Demande.id == demande_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if demande is None:
-        raise NotFound()
-    # Toute transition, même d'une seule ligne, réécrit la demande et donc sa version : sur SQLite, qui
-    # ignore FOR UPDATE, deux transitions simultanées sur un même dossier se détectent ainsi (conflit).
-    demande.modifie_le = maintenant()
-    return demande
 
 
 def declencher_demande(
@@ -60,7 +49,7 @@ def declencher_demande(
 
     def operation():
         demande = charger_demande_verrouillee(demande_id)
-        _verifier_version(demande, version)
+        verifier_version(demande, version)
         qualite = _qualite(utilisateur, declencheur, demande)
         arguments.setdefault("aujourdhui", aujourdhui())
         avant_transition(demande, declencheur, utilisateur)
@@ -93,12 +82,7 @@ def declencher_ligne(
     """
 
     def operation():
-        ligne = db.session.get(LigneFinancement, ligne_id)
-        if ligne is None:
-            raise NotFound()
-        demande = charger_demande_verrouillee(ligne.demande_id)
-        db.session.refresh(ligne)
-        _verifier_version(ligne, version)
+        demande, ligne = charger_ligne_verrouillee(ligne_id, version)
         qualite = _qualite(utilisateur, declencheur, demande, ligne)
         if avant is not None:
             avant(demande, ligne)
@@ -131,31 +115,7 @@ def declencher_ligne_verrouillee(demande, ligne, declencheur, utilisateur, quali
     _declencher(LIGNE, ligne, declencheur, demande, ligne, utilisateur, qualite, commentaire, arguments)
 
 
-def en_une_transaction(operation):
-    """Tout ou rien : l'état, le journal et les courriels à envoyer sont validés ensemble."""
-    try:
-        resultat = operation()
-        db.session.commit()
-    except (StaleDataError, IntegrityError) as erreur:
-        # Une écriture concurrente est passée entre la lecture et l'écriture (version changée, ligne ou
-        # numéro déjà créés) : rien n'est enregistré, l'usager recharge.
-        db.session.rollback()
-        raise Conflit() from erreur
-    except BaseException:
-        db.session.rollback()
-        raise
-    courriels.apres_validation()
-    jobs.lancer_planifiees()
-    return resultat
-
-
 # --- Étapes ------------------------------------------------------------------------------
-
-
-def _verifier_version(objet, version: int | str | None) -> None:
-    """`version` : celle que l'usager avait sous les yeux (champ caché du formulaire)."""
-    if version not in (None, "") and str(objet.version) != str(version):
-        raise Conflit()
 
 
 def _qualite(utilisateur, declencheur, demande, ligne=None) -> Qualite:
@@ -206,6 +166,26 @@ def deriver(demande: Demande, arguments: dict) -> None:
 
 # --- Ce que fait une transition au-delà du changement de statut ---------------------------
 
+# Ce que d'autres services font dans la transaction d'une transition de la demande (le compte rendu
+# financier ouvert à la clôture de l'exercice…). Ils s'inscrivent ici (`reagir_a`) au lieu d'être importés :
+# ils importent ce module pour déclencher leurs propres transitions, et les dépendances vont ainsi dans un
+# seul sens. L'application importe chacun d'eux avec ses écrans (create_app), avant toute transition ;
+# tests/test_unite_de_travail.py vérifie les inscriptions.
+REACTIONS: dict[str, list[Callable]] = defaultdict(list)
+
+
+def reagir_a(*declencheurs: str):
+    """Décorateur : `fonction(demande, declencheur, utilisateur)` est appelée après chacun de ces
+    déclencheurs, dans la transaction de la transition."""
+
+    def inscrire(fonction):
+        for declencheur in declencheurs:
+            if fonction not in REACTIONS[declencheur]:
+                REACTIONS[declencheur].append(fonction)
+        return fonction
+
+    return inscrire
+
 
 def avant_transition(demande: Demande, declencheur: str, utilisateur) -> None:
     if declencheur == "attester":
@@ -232,10 +212,8 @@ def apres_transition(
                 )
         # Le récépissé (PDF) fige ce qui a été attesté ; produit par une tâche après le commit.
         jobs.planifier("dauphin.taches.generer_recepisse", demande.id)
-    if declencheur in ("cloturer_exercice", "deposer_justification", "retourner_justification"):
-        from dauphin.services import comptes_rendus  # importe ce module : import différé
-
-        comptes_rendus.apres_transition(demande, declencheur, utilisateur)
+    for reaction in REACTIONS.get(declencheur, ()):
+        reaction(demande, declencheur, utilisateur)
     if demande.statut in (StatutDemande.retiree, StatutDemande.classee_sans_suite):
         for ligne in demande.lignes_financement:
             if "abandonner" in LIGNE.possibles(ligne, systeme=True):
