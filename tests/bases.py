@@ -308,6 +308,11 @@ def joindre_les_sessions_a_la_transaction() -> None:
     class SessionDesTests(fabrique.class_):
         _jointe_par_les_tests = True
 
+        def __init__(self, *args, **kwargs):
+            # Imposé ici plutôt que dans la fabrique, qu'un test peut reconfigurer (`db.session.configure`).
+            kwargs["join_transaction_mode"] = "create_savepoint"
+            super().__init__(*args, **kwargs)
+
         def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
             # Flask-SQLAlchemy ignore `Session.bind` et prend le moteur de l'application : la vieille
             # recette « lier la session à une connexion » validerait pour de bon. On répond ici.
@@ -318,7 +323,6 @@ def joindre_les_sessions_a_la_transaction() -> None:
             return super().get_bind(mapper, clause=clause, bind=bind, **kwargs)
 
     fabrique.class_ = SessionDesTests
-    fabrique.kw["join_transaction_mode"] = "create_savepoint"
 
 
 # --- Le dossier d'instance : ce qu'un test y dépose disparaît avec lui ---------------------------------
