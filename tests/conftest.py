@@ -56,6 +56,15 @@ def pytest_configure_node(node):
     node.workerinput["dauphin_dossier_commun"] = str(node.config.dossier_commun)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Réparti entre workers (-n), les tests longs partent en premier : le dernier à finir n'est pas un
+    parcours dans Chromium commencé quand tout le reste était fait. Seul, l'ordre des fichiers est gardé."""
+    if not config.getoption("numprocesses", None):
+        return
+    rang = {"navigateur": 0, "volume": 1, "proprietes": 2}
+    items.sort(key=lambda item: min([rang[m.name] for m in item.iter_markers() if m.name in rang] or [3]))
+
+
 def _dossier_commun(config) -> Path:
     if hasattr(config, "workerinput"):
         return Path(config.workerinput["dauphin_dossier_commun"])

@@ -490,6 +490,7 @@ def explorer(operation, mode, entetes_requete: dict, compte: list) -> None:
     un_cas()
 
 
+@pytest.mark.proprietes
 def test_exploration_schemathesis_sans_erreur_serveur(app, db, monde, jetons, transmise):
     """Requêtes produites par hypothesis à partir du document OpenAPI (valides et invalides), avec un jeton
     d'écriture sur un vrai dossier : jamais de 5xx, et toute réponse 2xx conforme à son schéma."""

@@ -642,6 +642,7 @@ def test_export_national_de_50_000_demandes_en_memoire_bornee(app, monde, tmp_pa
     classeur.close()
 
 
+@pytest.mark.volume  # 5 000 demandes
 def test_xlsx_en_memoire_constante(app, monde, tmp_path):
     """Le pic tracemalloc de l'export XLSX ne grandit pas avec le nombre de demandes (500 puis 5 000)."""
     charger_volume_programmation(monde, 5_000)
