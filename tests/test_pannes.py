@@ -549,6 +549,9 @@ def test_ecrans_des_courriels_en_attente_dans_le_navigateur(app, db, monde, smtp
         assert page.erreurs_js == []
 
 
+# Même ses points de sauvegarde échouent : sur PostgreSQL, la transaction englobante d'un test isolé serait
+# perdue ; ici, comme en production, chaque requête a la sienne.
+@pytest.mark.transactions_reelles
 def test_base_qui_refuse_tout_la_page_500_s_affiche_quand_meme(app, db, client, connexion, monde):
     """Chaque ordre échoue (même le chargement du compte connecté) : la page 500 ne dépend pas de la base."""
     demande_id = demande_a_attester(monde).id
