@@ -45,9 +45,8 @@ def pytest_report_header(config):
 
 def pytest_configure(config):
     config.url_de_test = os.environ.get("DAUPHIN_TEST_DATABASE_URL") or None
-    if not hasattr(
-        config, "workerinput"
-    ):  # le processus principal choisit le dossier, les workers le reçoivent
+    # Le processus principal choisit le dossier commun ; les workers le reçoivent (pytest_configure_node).
+    if not hasattr(config, "workerinput"):
         config.dossier_commun = Path(tempfile.mkdtemp(prefix="dauphin-tests-"))
 
 
@@ -152,10 +151,8 @@ def app(_application, request):
         if transactions_reelles(request):
             if module is not None:
                 raise RuntimeError("Un test aux transactions réelles dans un module à transaction partagée.")
-            try:
-                yield _application
-            finally:
-                vider_la_base()
+            yield _application
+            vider_la_base()
         elif module is not None:
             # Le module a construit ses objets une fois ; le test les voit et ses écritures s'annulent.
             with module.point_de_sauvegarde():
