@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, func, select
 
-from dauphin.models import Courriel, Organisation, TypeOrganisation, Utilisateur
+from dauphin.models import Courriel, Organisation, StatutCourriel, TypeOrganisation, Utilisateur
+from dauphin.services import courriels
 from tests.bases import ConnexionSupplementaire
 
 pytestmark = pytest.mark.xdist_group("isolation")
@@ -85,19 +86,12 @@ def test_sans_la_fixture_monde_la_base_est_vierge(db):
 # --- Commit puis envoi : le courriel part, et son fichier disparaît avec le test --------------------------
 
 
-def test_une_inscription_valide_puis_ecrit_le_courriel(app, client, db):
-    reponse = client.post(
-        "/compte/inscription",
-        data={
-            "prenom": "Awa",
-            "nom": "Diallo",
-            "email": "awa.diallo@exemple.fr",
-            "mot_de_passe": "une phrase de passe solide",
-            "confirmation": "une phrase de passe solide",
-        },
-    )
-    assert reponse.status_code == 302
-    (courriel,) = db.session.scalars(select(Courriel)).all()
+def test_un_commit_envoie_le_courriel_qu_il_valide(app, db):
+    """Le commit d'un test déclenche ce qui suit le commit (dauphin.unite_de_travail) : sans serveur SMTP,
+    le courriel part dans un fichier .eml du dossier d'instance."""
+    courriel = courriels.ecrire("lou@test.fr", "Témoin d'isolation", "Écrit par le test.")
+    db.session.commit()
+    assert db.session.get(Courriel, courriel.id).statut == StatutCourriel.envoye
     assert (Path(app.config["MAIL_OUTBOX_DIR"]) / f"{courriel.id:08d}.eml").exists()
 
 
