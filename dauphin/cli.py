@@ -117,7 +117,7 @@ def jeton_creer(organisation_id, createur, titulaire, libelle, ecriture, jours):
     from datetime import timedelta
 
     from dauphin.services import api as service
-    from dauphin.services.erreurs import NonAutorise
+    from dauphin.services.erreurs import NonAutorise, Refus
     from dauphin.services.workflow import aujourdhui
 
     auteur = _compte(createur)
@@ -130,7 +130,7 @@ def jeton_creer(organisation_id, createur, titulaire, libelle, ecriture, jours):
             expire_le=aujourdhui() + timedelta(days=jours),
             titulaire_id=_compte(titulaire).id if titulaire else None,
         )
-    except service.SaisieJetonInvalide as erreur:
+    except Refus as erreur:
         raise click.ClickException(str(erreur)) from erreur
     except NonAutorise as erreur:
         raise click.ClickException(
@@ -183,11 +183,11 @@ def jeton_revoquer(jeton_id, auteur):
 
 
 def _rapport_import(importer, fichier, **options) -> None:
-    from dauphin.services.imports import FichierIllisible
+    from dauphin.services.erreurs import Refus
 
     try:
         rapport = importer(fichier.read_bytes(), fichier.name, None, **options)
-    except FichierIllisible as erreur:
+    except Refus as erreur:  # le fichier entier est refusé
         click.echo(f"Fichier refusé : {erreur}", err=True)
         raise SystemExit(1) from None
     click.echo(rapport.texte())

@@ -1,9 +1,9 @@
-"""Requêtes des listes de demandes : pagination en SQL et chargement groupé (pas de N+1)."""
+"""Requêtes des listes : pagination en SQL et chargement groupé (pas de N+1), recherche d'un texte."""
 
 from __future__ import annotations
 
 from flask import current_app, request
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select, or_
 from sqlalchemy.orm import load_only, selectinload
 
 from dauphin.extensions import db
@@ -12,6 +12,13 @@ from dauphin.models import Campagne, Demande, LigneFinancement
 
 def page_courante() -> int:
     return request.args.get("page", 1, type=int) or 1
+
+
+def contient(texte: str, *colonnes) -> ColumnElement[bool]:
+    """Une des colonnes contient `texte`, sans tenir compte de la casse et au pied de la lettre : « % » et
+    « _ » tapés dans une recherche ne sont pas des jokers."""
+    motif = "%" + texte.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return or_(*(colonne.ilike(motif, escape="\\") for colonne in colonnes))
 
 
 def colonnes_de_liste(*autres):

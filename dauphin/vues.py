@@ -10,8 +10,11 @@ le message et la page de retour. `traiter_formulaire` fait le *comment*, dans ce
 4. saisie invalide (validateurs du formulaire) : 422, les messages à côté des champs ;
 5. le service : un `Conflit` (écriture concurrente) donne 409 comme en 2 ; un refus (`Refus` d'un service,
    `TransitionRefusee` des gardes du workflow) donne 422, chaque problème à côté de son champ ;
-6. succès : message flash et redirection — ou, pour un traitement dont le compte rendu est la réponse
-   (la clôture d'un exercice), la page qui le montre (`montrer`).
+6. succès : message flash et redirection (ou, pour un résultat à lire sur place comme le rapport d'un
+   import, la page du résultat : `montrer`).
+
+`traiter_bouton` est le même chemin pour un bouton posté depuis une page (désactiver, retirer, supprimer) :
+rien n'a été tapé, l'échec revient donc à la page avec son message, comme le succès.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import abort, flash, redirect
+from flask import abort, flash, redirect, render_template
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -54,6 +57,12 @@ def ligne_visible(ligne_id: int) -> LigneFinancement:
     )
 
 
+def page(gabarit: str, **contexte) -> Callable[[int, str | None], ResponseReturnValue]:
+    """Le `rendre` le plus courant : le gabarit avec son contexte et le message de conflit (`conflit`),
+    au code donné."""
+    return lambda code, conflit: (render_template(gabarit, conflit=conflit, **contexte), code)
+
+
 def exiger(droit: bool) -> None:
     """403 : l'utilisateur voit l'objet mais n'a pas le droit d'y faire cette action."""
     if not droit:
@@ -86,12 +95,12 @@ def _remettre_a_jour(form: FlaskForm, version) -> None:
         form.version.data = version
 
 
-def _arret_avant_le_service(form, version, impossible) -> tuple[int, str | None] | None:
+def _arret_avant_le_service(form, version, impossible, perimee) -> tuple[int, str | None] | None:
     """Ce qui arrête une saisie avant l'appel au service : page périmée, action devenue impossible (409),
     saisie invalide (422)."""
     if version is not None and _perimee(form, version()):
         _remettre_a_jour(form, version())
-        return 409, str(Conflit())
+        return 409, perimee or str(Conflit())
     raison = impossible() if impossible is not None else None
     if raison:
         return 409, raison
@@ -110,20 +119,22 @@ def traiter_formulaire(
     succes: str | Callable[[Any], str] | None = None,
     suite: str | Callable[[Any], str] | None = None,
     version: Callable[[], Any] | None = None,
+    perimee: str | None = None,
     impossible: Callable[[], str | None] | None = None,
     signaler_refus: Callable[[FlaskForm, Exception], None] | None = None,
     montrer: Callable[[Any], ResponseReturnValue] | None = None,
 ) -> ResponseReturnValue:
     """`executer()` appelle le service (il lit le formulaire validé) ; `rendre(code, conflit)` affiche la
-    page avec le formulaire ; `succes` et `suite` (le message et l'adresse de retour, ou des fonctions du
-    résultat du service) ; `version()` : la version actuelle de l'objet modifié, comparée à celle du champ
-    caché `version` ; `impossible()` : la raison pour laquelle l'action n'est plus possible, ou None ;
-    `signaler_refus(form, refus)` : pour un formulaire dont les champs ne se nomment pas comme les
-    problèmes du service ; `montrer(resultat)` : à la place de `succes` et `suite`, la page qui montre ce
-    que le service a fait (un bilan qui ne tient pas dans un message)."""
+    page avec le formulaire ; `succes` et `suite` : le message (aucun s'il est vide) et l'adresse de retour,
+    ou des fonctions du résultat du service ; `version()` : la version actuelle de l'objet modifié,
+    comparée à celle du champ caché `version` ; `perimee` : le message d'une page périmée quand celui de
+    `Conflit` (« Ce dossier… ») ne nomme pas l'objet ; `impossible()` : la raison pour laquelle l'action
+    n'est plus possible, ou None ; `signaler_refus(form, refus)` : pour un formulaire dont les champs ne se
+    nomment pas comme les problèmes du service ; `montrer(resultat)` : la page du résultat, au lieu du
+    message et de la redirection."""
     if not form.is_submitted():
         return rendre(200, None)
-    arret = _arret_avant_le_service(form, version, impossible)
+    arret = _arret_avant_le_service(form, version, impossible, perimee)
     if arret is not None:
         return rendre(*arret)
     try:
@@ -147,5 +158,35 @@ def traiter_formulaire(
         abort(403)
     if montrer is not None:
         return montrer(resultat)
-    flash(_valeur(succes, resultat), "succes")
+    message = _valeur(succes, resultat)
+    if message:  # une page de suite qui dit elle-même ce qui s'est passé n'a pas de message
+        flash(message, "succes")
     return redirect(_valeur(suite, resultat))
+
+
+def messages_du_formulaire(form: FlaskForm) -> list[str]:
+    """Les erreurs d'un formulaire dont les champs ne s'affichent pas (un bouton) : les siennes, puis celles
+    de ses champs. (Un jeton CSRF refusé n'arrive pas jusque-là : CSRFProtect répond 400 avant la vue.)"""
+    return [*form.form_errors, *(message for champ in form for message in champ.errors)]
+
+
+def traiter_bouton(
+    form: FlaskForm,
+    *,
+    executer: Callable[[], Any],
+    succes: str | Callable[[Any], str],
+    suite: str | Callable[[Any], str],
+    retour: str | None = None,
+) -> ResponseReturnValue:
+    """Un bouton posté depuis une page (activer, désactiver, retirer, supprimer) : le chemin de
+    `traiter_formulaire`, mais rien n'a été tapé qui serait à garder — un refus, un conflit ou une valeur
+    refusée par le formulaire reviennent à `suite` avec leur message, comme le succès avec le sien. Quand
+    le succès mène ailleurs que la page du bouton (l'objet créé : `suite` fonction du résultat), l'échec
+    revient à `retour`."""
+
+    def revenir(_code: int, conflit: str | None):
+        for message in [conflit] if conflit else messages_du_formulaire(form):
+            flash(message, "erreur")
+        return redirect(retour or suite)
+
+    return traiter_formulaire(form, executer=executer, rendre=revenir, succes=succes, suite=suite)

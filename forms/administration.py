@@ -23,11 +23,31 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    StopValidation,
     ValidationError,
 )
 
 from forms.campagnes import sans_espaces
 from forms.validators import FormulaireSimple, NombreEntierField, Siren, compacter
+
+
+class Choisi:
+    """Une liste dont la première option, de valeur 0, invite à choisir (« — Choisir une organisation — ») :
+    elle n'est pas un choix."""
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def __call__(self, form, champ):
+        if not champ.data:
+            raise StopValidation(self.message)
+
+
+def _liste(libelle: str, message: str, **options) -> SelectField:
+    return SelectField(
+        libelle, coerce=int, choices=[], validators=[InputRequired(message), Choisi(message)], **options
+    )
+
 
 DEPARTEMENT = re.compile(r"(0[1-9]|1\d|2[1-9]|[3-8]\d|9[0-5]|2A|2B|97[1-8]|98[4-8])")
 
@@ -113,6 +133,19 @@ class VersionForm(FlaskForm):
     version = HiddenField()
 
 
+class _Activation:
+    # Le bouton porte « actif » : 1 pour (ré)activer, 0 pour désactiver.
+    actif = HiddenField()
+
+    @property
+    def activer(self) -> bool:
+        return self.actif.data == "1"
+
+
+class ActivationForm(_Activation, VersionForm):
+    """Activer ou désactiver une organisation ou un code thématique, avec la version lue."""
+
+
 class ReglesComiteForm(FlaskForm):
     version = HiddenField()
     quorum_pourcentage = NombreEntierField(
@@ -128,12 +161,7 @@ class ReglesComiteForm(FlaskForm):
 
 
 class PartenaireForm(FlaskForm):
-    organisation_id = SelectField(
-        "Organisation",
-        coerce=int,
-        choices=[],
-        validators=[InputRequired("Choisissez l’organisation à ajouter.")],
-    )
+    organisation_id = _liste("Organisation", "Choisissez l’organisation à ajouter.")
 
 
 class ThematiqueForm(FlaskForm):
@@ -171,9 +199,7 @@ class RechercheForm(FormulaireSimple):
 
 
 class RoleOrganisationForm(FlaskForm):
-    organisation_id = SelectField(
-        "Organisation", coerce=int, choices=[], validators=[InputRequired("Choisissez l’organisation.")]
-    )
+    organisation_id = _liste("Organisation", "Choisissez l’organisation.")
     role = SelectField(
         "Rôle",
         choices=[
@@ -184,25 +210,34 @@ class RoleOrganisationForm(FlaskForm):
 
 
 class PilotageForm(FlaskForm):
-    contrat_id = SelectField(
-        "Contrat de ville",
-        coerce=int,
-        choices=[],
-        validators=[InputRequired("Choisissez le contrat de ville.")],
-    )
-    organisation_id = SelectField(
+    contrat_id = _liste("Contrat de ville", "Choisissez le contrat de ville.")
+    organisation_id = _liste(
         "Au nom de l’organisation",
-        coerce=int,
-        choices=[],
-        validators=[InputRequired("Choisissez l’organisation.")],
+        "Choisissez l’organisation.",
         description="Une organisation partenaire du contrat (préfecture, EPCI, commune…).",
     )
 
 
-class DesactivationForm(FlaskForm):
+class DesactivationForm(_Activation, FlaskForm):
     motif = TextAreaField(
         "Motif (facultatif)",
         filters=[sans_espaces],
         validators=[Optional(), Length(max=500)],
         description="Conservé dans l’historique du compte.",
     )
+
+
+class ExportNationalForm(FlaskForm):
+    """L'export national d'un exercice. `exercices` : ceux des campagnes, réglés par la vue."""
+
+    exercices: tuple[int, ...] = ()
+    exercice = StringField("Exercice")
+    format = StringField("Format", default="xlsx")
+
+    def validate_exercice(self, champ):
+        if champ.data not in {str(annee) for annee in self.exercices}:
+            raise ValidationError("Choisissez un exercice dans la liste.")
+
+    def validate_format(self, champ):
+        if champ.data not in ("xlsx", "csv"):
+            raise ValidationError("Choisissez le format XLSX ou CSV.")

@@ -190,6 +190,17 @@ class CampagneForm(FlaskForm):
             if getattr(self, nom).data is not None
         }
 
+    def libelle_de_question(self, champ: str | None):
+        """Le champ « Question » de l'entrée que nomme `question_<id>` (un problème du service sur une
+        question déjà enregistrée), ou None."""
+        if not (champ or "").startswith("question_"):
+            return None
+        identifiant = champ.removeprefix("question_")
+        entree = next(
+            (e.form for e in self.questions.entries if str(e.form.question_id) == identifiant), None
+        )
+        return entree.libelle if entree is not None else None
+
     def questions_gardees(self) -> list[QuestionForm]:
         return [e.form for e in self.questions.entries if not e.form.supprimer.data and e.form.libelle.data]
 

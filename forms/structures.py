@@ -20,7 +20,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import AnyOf, DataRequired, Email, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import TextInput
 
 from forms.comptes import MESSAGE_EMAIL, sans_espaces_autour
@@ -347,7 +347,13 @@ class InvitationForm(FlaskForm):
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Rôle", choices=CHOIX_ROLES, validators=[InputRequired("Choisissez un rôle.")])
+    # Le choix est vérifié par AnyOf, en français (celui de SelectField dit « Not a valid choice »).
+    role = SelectField(
+        "Rôle",
+        choices=CHOIX_ROLES,
+        validate_choice=False,
+        validators=[AnyOf([SIGNATAIRE, CONTRIBUTEUR], "Choisissez un rôle : signataire ou contributeur.")],
+    )
 
 
 class DecisionAccesForm(FlaskForm):

@@ -82,6 +82,17 @@ def serveur_local(app):
         fil.join(timeout=10)
 
 
+# Les réponses que le portail donne exprès à une saisie refusée (422), à une page périmée (409) ou à un
+# lien déjà utilisé (410) : Chromium les note dans sa console, ce ne sont pas des erreurs de la page.
+CODES_VOULUS = ("status of 409", "status of 410", "status of 422")
+
+
+def _erreur_de_la_page(message) -> bool:
+    return message.type == "error" and not (
+        message.text.startswith("Failed to load resource") and any(c in message.text for c in CODES_VOULUS)
+    )
+
+
 @contextmanager
 def navigateur(dossier_captures: Path):
     from playwright.sync_api import sync_playwright
@@ -95,7 +106,7 @@ def navigateur(dossier_captures: Path):
         page = contexte.new_page()
         erreurs: list[str] = []
         page.on("pageerror", lambda erreur: erreurs.append(str(erreur)))
-        page.on("console", lambda m: erreurs.append(m.text) if m.type == "error" else None)
+        page.on("console", lambda m: erreurs.append(m.text) if _erreur_de_la_page(m) else None)
         page.erreurs_js = erreurs
         compteur = iter(range(1, 1000))
 

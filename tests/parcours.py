@@ -90,3 +90,18 @@ def remplir(client, monde, demande_id: int, document: Document) -> None:
             f"/demandes/{demande_id}/etape/{etape}", data={"version": version(client, demande_id), **donnees}
         )
         assert reponse.status_code == 302, (etape, reponse.get_data(as_text=True)[:2000])
+
+
+ATTESTATION = {"declarations": "y", "engagement_republicain": "y", "exactitude": "y"}
+
+
+def transmettre(client, monde, document: Document) -> int:
+    """Un brouillon rempli, soumis puis attesté par le compte connecté (un signataire) : son id."""
+    demande_id = creer_brouillon(client, monde)
+    remplir(client, monde, demande_id, document)
+    client.post(f"/demandes/{demande_id}/soumettre", data={"version": version(client, demande_id)})
+    reponse = client.post(
+        f"/demandes/{demande_id}/attester", data={"version": version(client, demande_id), **ATTESTATION}
+    )
+    assert reponse.status_code == 302, reponse.get_data(as_text=True)[:2000]
+    return demande_id

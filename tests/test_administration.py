@@ -308,6 +308,12 @@ def test_desactiver_un_compte_bloque_la_connexion_et_garde_l_historique(app, cli
 
 def test_on_ne_se_retire_pas_soi_meme(client, db, monde, admin):
     url = f"/administration/comptes/{monde.admin_national.id}"
+    # Sur sa propre fiche, ni « Désactiver le compte » ni « Retirer l’accès » : ils seraient refusés.
+    page = html(client.get(url))
+    assert f'action="{url}/activation"' not in page and f'action="{url}/administration-nationale"' not in page
+    assert "C’est votre compte" in page
+    autre = f"/administration/comptes/{monde.pilote.id}"
+    assert f'action="{autre}/activation"' in html(client.get(autre))
     reponse = client.post(f"{url}/activation", data={"actif": "0"})
     assert reponse.status_code == 422 and "Vous ne pouvez pas désactiver votre propre compte." in html(
         reponse
@@ -483,3 +489,16 @@ def test_campagne_nouvelle_ne_propose_pas_une_organisation_desactivee(client, co
     # Mais la campagne où elle a déjà une enveloppe la garde (on ne perd pas son montant)
     page = html(client.get(f"/pilotage/campagnes/{monde.campagne.id}/modifier"))
     assert f'name="enveloppe_{monde.commune.id}"' in page
+
+
+def test_recherches_au_pied_de_la_lettre(client, monde, admin):
+    """« % » et « _ » tapés dans une recherche de l'administration ne sont pas des jokers (comme dans l'espace
+    d'instruction) ; la casse, elle, ne compte pas."""
+    for url, present in (
+        ("/administration/comptes", "admin@test.fr"),
+        ("/administration/contrats", "CV-TEST-1"),
+        ("/administration/organisations", "Ville de Lille"),
+    ):
+        assert present in html(client.get(url, query_string={"q": present.upper()})), url
+        for joker in ("%", "_"):
+            assert present not in html(client.get(url, query_string={"q": joker})), (url, joker)

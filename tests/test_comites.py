@@ -30,7 +30,7 @@ from dauphin.models import (
 )
 from dauphin.services import comites as service
 from dauphin.services.documents import chemin
-from dauphin.services.erreurs import Conflit
+from dauphin.services.erreurs import Conflit, NonAutorise, Refus
 from dauphin.services.workflow import declencher_demande, declencher_ligne
 from tests.fabriques_db import demande_complete, utilisateur
 from tests.formulaires_html import html
@@ -356,7 +356,7 @@ def test_une_ligne_non_recevable_est_refusee_a_la_cloture(db, monde):
     demande = instruite(monde, avis={monde.commune.id: "non_recevable"})
     seance = seance_ouverte(monde, demande)
     point = point_de(seance, demande)
-    with pytest.raises(service.ComiteInvalide, match="seule une ligne recevable"):
+    with pytest.raises(Refus, match="seule une ligne recevable"):
         service.saisir_montant(
             point.id, ligne(demande.id, monde.commune).id, Decimal("10"), monde.instructeur_commune
         )
@@ -545,7 +545,7 @@ def test_saisies_simultanees_sur_l_enveloppe_ne_la_depassent_pas(app, db, monde)
             try:
                 service.saisir_montant(point_id, ligne_id, Decimal("15000"), compte)
                 resultats.append("ok")
-            except (service.ComiteInvalide, Conflit) as erreur:
+            except (Refus, Conflit) as erreur:
                 resultats.append(type(erreur).__name__)
             except Exception as erreur:  # SQLite : base verrouillée par l'autre écriture
                 resultats.append(type(erreur).__name__)
@@ -630,3 +630,72 @@ def test_pilote_d_un_autre_contrat_ne_gere_pas_la_seance(client, connexion, db, 
     assert reponse.status_code == 404
     db.session.expire_all()
     assert db.session.get(Demande, demande.id).statut == D.instruite
+
+
+# --- Formulaires proposés, pages périmées ---------------------------------------------------------
+
+
+def test_preparation_proposee_au_seul_pilote_tant_que_la_seance_est_en_preparation(
+    client, connexion, db, monde
+):
+    demande, autre = instruite(monde), instruite(monde, intitule="Autre")
+    seance = service.creer_seance(monde.pilote, monde.campagne.id, monde.campagne.date_cloture, None)
+    service.inscrire(seance.id, [demande.id], monde.pilote)
+
+    def proposes(page: str) -> set[str]:
+        return {
+            nom
+            for nom, marque in (
+                ("inscrire", f'action="/comites/{seance.id}/inscrire"'),
+                ("ouvrir", f'action="/comites/{seance.id}/ouvrir"'),
+                ("retirer", f"/points/{seance.points[0].id}/retirer"),
+            )
+            if marque in page
+        }
+
+    connexion.en_tant_que(monde.partenaire_caf)  # voit la séance, ne la prépare pas
+    assert proposes(html(client.get(f"/comites/{seance.id}"))) == set()
+    connexion.deconnexion()
+    connexion.en_tant_que(monde.pilote)
+    assert proposes(html(client.get(f"/comites/{seance.id}"))) == {"inscrire", "ouvrir", "retirer"}
+    service.ouvrir_vote(seance.id, monde.pilote)
+    assert proposes(html(client.get(f"/comites/{seance.id}"))) == set()
+    # Le service le dit aussi : qui ne pilote pas le contrat ne compose pas l'ordre du jour.
+    seconde = service.creer_seance(monde.pilote, monde.campagne.id, monde.campagne.date_cloture, None)
+    with pytest.raises(NonAutorise):
+        service.inscrire(seconde.id, [autre.id], monde.partenaire_caf)
+
+
+def test_inscription_sur_une_page_perimee_conflit_et_cases_gardees(client, connexion, db, monde):
+    premiere, seconde = instruite(monde, intitule="Premier"), instruite(monde, intitule="Second")
+    seance = service.creer_seance(monde.pilote, monde.campagne.id, monde.campagne.date_cloture, None)
+    lue = seance.version
+    service.inscrire(seance.id, [premiere.id], monde.pilote)  # dans un autre onglet
+    connexion.en_tant_que(monde.pilote)
+    reponse = client.post(f"/comites/{seance.id}/inscrire", data={"version": lue, "demandes": [seconde.id]})
+    page = html(reponse)
+    assert reponse.status_code == 409 and service.SEANCE_CHANGEE in page
+    coche = re.search(rf'<input[^>]*name="demandes"[^>]*value="{seconde.id}"[^>]*>', page).group(0)
+    assert "checked" in coche  # la saisie est gardée
+    db.session.expire_all()
+    actuelle = db.session.get(SeanceComite, seance.id).version
+    assert f'name="version" type="hidden" value="{actuelle}"' in page  # renvoyée telle quelle, elle passe
+    assert db.session.get(Demande, seconde.id).statut == D.instruite
+    reponse = client.post(
+        f"/comites/{seance.id}/inscrire", data={"version": actuelle, "demandes": [seconde.id]}
+    )
+    assert reponse.status_code == 302
+    assert db.session.get(Demande, seconde.id).statut == D.programmee
+
+
+def test_cloture_sur_une_page_perimee_conflit_avec_l_etat_actuel(client, connexion, db, monde):
+    demande = instruite(monde)
+    seance = seance_ouverte(monde, demande)
+    connexion.en_tant_que(monde.pilote)
+    page = html(client.get(f"/comites/{seance.id}/clore"))
+    assert "Clore la séance et fixer les décisions" in page
+    reponse = client.post(f"/comites/{seance.id}/clore", data={"version": seance.version - 1})
+    assert reponse.status_code == 409
+    assert "<title>Conflit : " in html(reponse) and service.SEANCE_CHANGEE in html(reponse)
+    db.session.expire_all()
+    assert db.session.get(SeanceComite, seance.id).statut == StatutSeance.vote_ouvert

@@ -401,7 +401,7 @@ def test_inscription_erreurs_en_francais_saisie_conservee(client, db, monde):
         },
     )
     page = html(reponse)
-    assert reponse.status_code == 200 and titre(reponse) == "Erreur : Créer un compte — Dauphin"
+    assert reponse.status_code == 422 and titre(reponse) == "Erreur : Créer un compte — Dauphin"
     assert "Saisissez votre nom." in page
     assert "Saisissez une adresse électronique valide, par exemple nom@exemple.fr." in page
     assert "Le mot de passe doit compter au moins 12 caractères" in page
@@ -553,7 +553,7 @@ def test_inscription_structure_erreurs_sans_perte_de_saisie(client, db, connexio
         ),
     )
     page = html(reponse)
-    assert reponse.status_code == 200 and titre(reponse) == "Erreur : Inscrire une structure — Dauphin"
+    assert reponse.status_code == 422 and titre(reponse) == "Erreur : Inscrire une structure — Dauphin"
     assert "Le numéro SIRET 123 456 789 00012 n’est pas valide : vérifiez les 14 chiffres" in page
     assert "Le numéro RNA est obligatoire pour une association" in page
     assert "L’IBAN FR76 3000 6000 0112 3456 7890 188 n’est pas valide" in page
@@ -582,8 +582,9 @@ def test_siret_deja_inscrit_demande_d_acces_acceptee(client, db, connexion, mond
         "/structures/inscrire", data=donnees_inscription(siret=structure.siret, raison_sociale="Doublon")
     )
     page = html(reponse)
-    assert reponse.status_code == 409
+    assert reponse.status_code == 422
     assert "Cette structure est déjà inscrite" in page and "Association des Jardins" in page
+    assert "Ce numéro SIRET est déjà inscrit sur Dauphin." in page  # à côté du champ
     assert 'value="Doublon"' in page  # la saisie est conservée
     lien = f"/structures/acces/{structure.siret}"
     assert f'href="{lien}"' in page
@@ -782,13 +783,13 @@ def test_invitation_expiree_revoquee_alteree(client, db, connexion, monde):
 def test_inviter_un_membre_ou_reinviter(client, db, connexion, monde):
     connexion.en_tant_que(monde.administrateur)
     reponse = _inviter(client, monde.structure, monde.signataire.email)
-    assert reponse.status_code == 200 and "est déjà membre de la structure (signataire)" in html(reponse)
+    assert reponse.status_code == 422 and "est déjà membre de la structure (signataire)" in html(reponse)
     _inviter(client, monde.structure, "deux.fois@test.fr")
     _inviter(client, monde.structure, "deux.fois@test.fr", "signataire")
     premiere, seconde = db.session.scalars(select(Invitation).order_by(Invitation.id)).all()
     assert premiere.revoquee_le is not None and seconde.revoquee_le is None
     reponse = _inviter(client, monde.structure, "pas une adresse")
-    assert reponse.status_code == 200 and 'value="pas une adresse"' in html(reponse)
+    assert reponse.status_code == 422 and 'value="pas une adresse"' in html(reponse)
 
 
 # --- Membres --------------------------------------------------------------------------------
@@ -810,7 +811,8 @@ def test_retirer_un_membre_apres_confirmation(client, db, connexion, monde):
     moi = membre_de(db, monde.administrateur, structure)
     reponse = client.get(f"/structures/{structure.id}/membres/{moi.id}/retirer")
     assert "Transmettez d’abord l’administration" in html(reponse)
-    client.post(f"/structures/{structure.id}/membres/{moi.id}/retirer")
+    reponse = client.post(f"/structures/{structure.id}/membres/{moi.id}/retirer")
+    assert reponse.status_code == 422 and "transmettez d’abord l’administration" in html(reponse)
     assert membre_de(db, monde.administrateur, structure) is not None
     connexion.deconnexion()
 
@@ -840,7 +842,12 @@ def test_changer_le_role_d_un_membre(client, db, connexion, monde):
     connexion.en_tant_que(monde.administrateur)
     client.post(f"/structures/{monde.structure.id}/membres/{membre.id}/role", data={"role": "signataire"})
     assert membre_de(db, monde.contributeur, monde.structure).role == RoleStructure.signataire
-    client.post(f"/structures/{monde.structure.id}/membres/{membre.id}/role", data={"role": "chef"})
+    reponse = client.post(
+        f"/structures/{monde.structure.id}/membres/{membre.id}/role",
+        data={"role": "chef"},
+        follow_redirects=True,
+    )
+    assert "Choisissez un rôle : signataire ou contributeur." in html(reponse)  # en français
     assert membre_de(db, monde.contributeur, monde.structure).role == RoleStructure.signataire
 
 
@@ -967,7 +974,7 @@ def test_modifier_vers_un_siret_deja_pris(client, db, connexion, monde):
         f"/structures/{s.id}/modifier",
         data=donnees_fiche(s, siret=monde.autre_structure.siret, empreinte=empreinte),
     )
-    assert reponse.status_code == 200 and "est déjà celui d’une autre structure" in html(reponse)
+    assert reponse.status_code == 422 and "est déjà celui d’une autre structure" in html(reponse)
     db.session.refresh(s)
     assert s.siret != monde.autre_structure.siret
 
@@ -983,7 +990,7 @@ def test_ajouter_puis_desactiver_un_compte_bancaire(client, db, connexion, monde
     reponse = client.post(
         url, data={"titulaire": "Jardins", "iban": "FR76 3000 6000 0112", "bic": "CRLYFRPP"}
     )
-    assert reponse.status_code == 200 and 'value="FR76 3000 6000 0112"' in html(reponse)
+    assert reponse.status_code == 422 and 'value="FR76 3000 6000 0112"' in html(reponse)
     reponse = client.post(
         url, data={"titulaire": "Jardins", "iban": "fr76 3000 6000 0112 3456 7890 189", "bic": "crlyfrpp"}
     )

@@ -465,7 +465,12 @@ def test_archiver_garde_le_document_pour_les_demandes_qui_l_utilisent(client, co
     reponse = client.post(f"/documents/{document.id}/archiver")
     assert reponse.status_code == 302
     db.session.expire_all()
-    assert db.session.get(Document, document.id).archive_le is not None
+    archive_le = db.session.get(Document, document.id).archive_le
+    assert archive_le is not None
+    # Envoyé une seconde fois (double clic, onglet resté ouvert) : il reste archivé depuis la même date.
+    assert client.post(f"/documents/{document.id}/archiver").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Document, document.id).archive_le == archive_le
     page = texte(client.get(reponse.headers["Location"]))
     assert "est archivé" in page
     liste = page.split('id="titre-documents"')[1]

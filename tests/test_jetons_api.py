@@ -68,6 +68,11 @@ def test_un_instructeur_cree_liste_et_revoque_un_jeton_de_son_organisation(clien
     assert jeton.revoque_le is not None and jeton.revoque_par_id == monde.instructeur_etat.id
     assert 'data-etat="revoque"' in html(reponse) and monde.instructeur_etat.nom_complet in html(reponse)
     assert client.get("/api/v1/demandes", headers={"Authorization": f"Bearer {clair}"}).status_code == 401
+    # Révoqué une seconde fois (onglet resté ouvert) : il le reste, à la date et par le compte d'origine.
+    revoque_le = jeton.revoque_le
+    assert client.post(f"/jetons-api/{jeton.id}/revoquer").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(JetonApi, jeton.id).revoque_le == revoque_le
 
 
 def test_saisie_invalide_reaffichee_avec_erreurs(client, connexion, db, monde):

@@ -160,8 +160,11 @@ MATRICE: dict[str, Entree] = {
     "demandes.etape": entree(lambda o: f"/demandes/{o['brouillon']}/etape/action", MEMBRES),
     "demandes.soumettre": entree(lambda o: f"/demandes/{o['brouillon']}/soumettre", MEMBRES, "POST"),
     "demandes.modifier": entree(lambda o: f"/demandes/{o['brouillon']}/modifier", MEMBRES, "POST"),
-    "demandes.attester": entree(lambda o: f"/demandes/{o['brouillon']}/attester", MEMBRES, "POST"),
-    "demandes.retirer": entree(lambda o: f"/demandes/{o['demande']}/retirer", MEMBRES),
+    # Attester : un signataire ; retirer (et la page du motif) : un signataire ou l'administrateur.
+    "demandes.attester": entree(lambda o: f"/demandes/{o['brouillon']}/attester", {"signataire"}, "POST"),
+    "demandes.retirer": entree(
+        lambda o: f"/demandes/{o['demande']}/retirer", {"signataire", "administrateur"}
+    ),
     "demandes.renouveler": entree(lambda o: f"/demandes/{o['demande']}/renouveler", MEMBRES, "POST"),
     # Le dossier : le porteur, les financeurs sollicités, les partenaires et le pilote du contrat.
     "dossiers.voir": entree(

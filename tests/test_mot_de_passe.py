@@ -135,7 +135,7 @@ def test_compte_desactive_ne_recoit_rien(client, db, monde):
 
 def test_adresse_invalide_message_a_cote_du_champ(client):
     reponse = client.post(OUBLIE, data={"email": "pas-une-adresse"})
-    assert reponse.status_code == 200 and titre(reponse) == "Erreur : Mot de passe oublié — Dauphin"
+    assert reponse.status_code == 422 and titre(reponse) == "Erreur : Mot de passe oublié — Dauphin"
     assert erreur_du_champ(reponse, "email").startswith("Saisissez une adresse électronique valide")
     page = html(reponse)
     assert 'id="resume-erreurs"' in page and 'aria-describedby="email-erreur"' in page
@@ -209,7 +209,7 @@ def test_nouveau_mot_de_passe_soumis_aux_regles_de_l_inscription(client, db, mon
     lien = lien_de_reinitialisation(db, "signataire@test.fr")
 
     reponse = client.post(lien, data={"mot_de_passe": "court", "confirmation": "autre chose"})
-    assert reponse.status_code == 200
+    assert reponse.status_code == 422
     assert titre(reponse) == "Erreur : Choisir un nouveau mot de passe — Dauphin"
     assert erreur_du_champ(reponse, "mot_de_passe").startswith("Le mot de passe doit compter au moins 12")
     assert erreur_du_champ(reponse, "confirmation") == "Les deux mots de passe ne sont pas identiques."
@@ -314,7 +314,7 @@ def test_changement_mot_de_passe_actuel_faux(app, client, connexion, db, monde):
     reponse = client.post(
         CHANGER, data={"actuel": "pas le bon", "mot_de_passe": NOUVEAU, "confirmation": NOUVEAU}
     )
-    assert reponse.status_code == 200 and titre(reponse) == "Erreur : Changer mon mot de passe — Dauphin"
+    assert reponse.status_code == 422 and titre(reponse) == "Erreur : Changer mon mot de passe — Dauphin"
     assert erreur_du_champ(reponse, "actuel") == "Le mot de passe actuel est incorrect."
     assert (
         erreur_du_champ(reponse, "mot_de_passe") is None and erreur_du_champ(reponse, "confirmation") is None
@@ -388,7 +388,7 @@ def test_essais_du_mot_de_passe_actuel_limites(app, client, connexion, monde):
     connexion.en_tant_que(monde.signataire)
     faux = {"actuel": "pas le bon", "mot_de_passe": NOUVEAU, "confirmation": NOUVEAU}
     for _ in range(8):
-        assert client.post(CHANGER, data=faux).status_code == 200
+        assert client.post(CHANGER, data=faux).status_code == 422
     reponse = client.post(CHANGER, data=dict(faux, actuel=MOT_DE_PASSE))
     assert reponse.status_code == 429 and "Trop de requêtes" in html(reponse)
     assert se_connecte(app, "signataire@test.fr", MOT_DE_PASSE)

@@ -73,8 +73,7 @@ def test_le_porteur_remplit_et_atteste_son_compte_rendu(app, db, monde, captures
         expect(page.locator("#compte-rendu")).to_contain_text("Un animateur recruté")
         page.capture("depose")
         page.audit("dossier")
-        # Le seul message de la console : la réponse 422 du formulaire refusé (voulue).
-        assert [e for e in page.erreurs_js if "422" not in e] == []
+        assert page.erreurs_js == []
 
 
 def test_report_des_dates_et_cloture_accessibles(app, db, monde, captures):

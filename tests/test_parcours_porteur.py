@@ -15,11 +15,13 @@ from sqlalchemy import select
 from dauphin.models import Courriel, Demande, Document, EvenementJournal, TypePiece
 from dauphin.services.workflow import aujourdhui, declencher_demande, declencher_ligne
 from tests.parcours import (
+    ATTESTATION,
     action_valide,
     budget_valide,
     creer_brouillon,
     deposer_statuts,
     remplir,
+    transmettre,
     version,
 )
 from workflows import StatutDemande
@@ -126,7 +128,7 @@ def test_etapes_et_saisies_refusees_sans_rien_perdre(client, connexion, monde):
         f"/demandes/{demande_id}/etape/action", data={"version": version(client, demande_id), **donnees}
     )
     page = texte(reponse)
-    assert reponse.status_code == 200
+    assert reponse.status_code == 422  # la saisie refusée : la page revient telle que tapée
     assert "<title>Erreur : " in page and "Le formulaire contient des erreurs" in page
     assert "La date de fin doit suivre la date de début." in page
     assert (
@@ -284,18 +286,7 @@ def test_retrait_avec_motif(client, connexion, db, monde):
 def test_reponse_a_une_demande_de_complements(client, connexion, db, monde):
     document = deposer_statuts(monde)
     connexion.en_tant_que(monde.signataire)
-    demande_id = creer_brouillon(client, monde)
-    remplir(client, monde, demande_id, document)
-    client.post(f"/demandes/{demande_id}/soumettre", data={"version": version(client, demande_id)})
-    client.post(
-        f"/demandes/{demande_id}/attester",
-        data={
-            "version": version(client, demande_id),
-            "declarations": "y",
-            "engagement_republicain": "y",
-            "exactitude": "y",
-        },
-    )
+    demande_id = transmettre(client, monde, document)
     ligne = db.session.get(Demande, demande_id).lignes_financement[0]
     declencher_ligne(ligne.id, "prendre_en_charge", monde.instructeur_etat)
     declencher_demande(
@@ -346,18 +337,7 @@ def test_renouvellement_reprend_l_action_et_le_budget(client, connexion, db, mon
 
     document = deposer_statuts(monde)
     connexion.en_tant_que(monde.signataire)
-    ancienne_id = creer_brouillon(client, monde)
-    remplir(client, monde, ancienne_id, document)
-    client.post(f"/demandes/{ancienne_id}/soumettre", data={"version": version(client, ancienne_id)})
-    client.post(
-        f"/demandes/{ancienne_id}/attester",
-        data={
-            "version": version(client, ancienne_id),
-            "declarations": "y",
-            "engagement_republicain": "y",
-            "exactitude": "y",
-        },
-    )
+    ancienne_id = transmettre(client, monde, document)
     # Pas de campagne suivante ouverte : message clair, rien de créé
     reponse = client.post(f"/demandes/{ancienne_id}/renouveler", data={}, follow_redirects=True)
     assert "sera possible à son ouverture" in texte(reponse)
@@ -392,3 +372,74 @@ def test_renouvellement_reprend_l_action_et_le_budget(client, connexion, db, mon
     assert (
         db.session.scalar(select(EvenementJournal).where(EvenementJournal.demande_id == nouvelle_id)) is None
     )
+
+
+def test_retrait_propose_au_seul_signataire_et_administrateur(client, connexion, db, monde):
+    """Le contributeur ne se voit plus offrir « Retirer la demande » pour taper un motif perdu en 403 : ni
+    lien au récapitulatif ou au dossier, et la page du motif lui répond 403 avant qu'il n'écrive."""
+    document = deposer_statuts(monde)
+    connexion.en_tant_que(monde.contributeur)
+    demande_id = creer_brouillon(client, monde)
+    remplir(client, monde, demande_id, document)
+    client.post(f"/demandes/{demande_id}/soumettre", data={"version": version(client, demande_id)})
+    lien = f'href="/demandes/{demande_id}/retirer"'
+    assert lien not in texte(client.get(f"/demandes/{demande_id}/etape/recapitulatif"))
+    assert lien not in texte(client.get(f"/dossiers/{demande_id}"))
+    assert client.get(f"/demandes/{demande_id}/retirer").status_code == 403
+    connexion.deconnexion()
+    for compte in (monde.signataire, monde.administrateur):
+        connexion.en_tant_que(compte)
+        assert lien in texte(client.get(f"/demandes/{demande_id}/etape/recapitulatif"))
+        assert lien in texte(client.get(f"/dossiers/{demande_id}"))
+        assert client.get(f"/demandes/{demande_id}/retirer").status_code == 200
+        connexion.deconnexion()
+
+
+def test_transition_devenue_impossible_conflit_sur_le_recapitulatif(client, connexion, db, monde):
+    """Une attestation envoyée depuis une page affichée avant la remise en brouillon : 409, rien n'est
+    transmis, et le récapitulatif dit pourquoi et ne propose plus que ce qui est possible (soumettre)."""
+    document = deposer_statuts(monde)
+    connexion.en_tant_que(monde.signataire)
+    demande_id = creer_brouillon(client, monde)
+    remplir(client, monde, demande_id, document)
+    client.post(f"/demandes/{demande_id}/soumettre", data={"version": version(client, demande_id)})
+    lue = version(client, demande_id)
+    client.post(f"/demandes/{demande_id}/modifier", data={"version": lue})  # dans un autre onglet
+    reponse = client.post(
+        f"/demandes/{demande_id}/attester",
+        data=ATTESTATION,
+    )
+    page = texte(reponse)
+    assert reponse.status_code == 409
+    assert "Cette action n’est plus possible : le statut est désormais « Brouillon »." in page
+    assert "Soumettre pour attestation" in page and 'name="exactitude"' not in page
+    assert db.session.get(Demande, demande_id).statut == StatutDemande.brouillon
+    # Une page périmée (version d'avant la remise en brouillon) : 409 aussi, rien n'est soumis deux fois.
+    reponse = client.post(f"/demandes/{demande_id}/soumettre", data={"version": lue})
+    assert reponse.status_code == 409 and "modifié entre-temps" in texte(reponse)
+
+
+def test_renouveler_propose_seulement_quand_une_campagne_suivante_est_ouverte(client, connexion, db, monde):
+    from datetime import date
+
+    from dauphin.models import Campagne
+
+    document = deposer_statuts(monde)
+    connexion.en_tant_que(monde.signataire)
+    demande_id = transmettre(client, monde, document)
+    bouton = f'action="/demandes/{demande_id}/renouveler"'
+    assert bouton not in texte(client.get(f"/dossiers/{demande_id}"))
+    db.session.add(
+        Campagne(
+            contrat_id=monde.contrat.id,
+            exercice=monde.campagne.exercice + 1,
+            libelle="Suivante",
+            date_ouverture=aujourdhui(),
+            date_cloture=date(aujourdhui().year + 2, 1, 31),
+        )
+    )
+    db.session.commit()
+    assert bouton in texte(client.get(f"/dossiers/{demande_id}"))
+    connexion.deconnexion()
+    connexion.en_tant_que(monde.instructeur_etat)  # un financeur voit le dossier, pas ce bouton
+    assert bouton not in texte(client.get(f"/dossiers/{demande_id}"))

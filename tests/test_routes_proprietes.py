@@ -142,6 +142,10 @@ SANS_PAGE: dict[str, tuple[str, object]] = {
         lambda url: _noms("forms.demande", "AttestationForm"),
     ),
     "demandes.modifier": ("remettre en brouillon : une demande soumise", lambda url: ["version"]),
+    "demandes.renouveler": (
+        "proposé seulement quand la campagne d'un exercice suivant est ouverte (pas dans ce monde)",
+        lambda url: ["version"],
+    ),
     "administration.relancer_courriels": (
         "le bouton n'est proposé que s'il reste des courriels en attente d'envoi",
         lambda url: [],
@@ -627,7 +631,7 @@ def test_piece_choisie_pour_un_autre_type_refusee_a_cote_du_champ(client, connex
         f"/demandes/{demande.id}/etape/pieces",
         data={"version": demande.version, "piece_statuts": "0", "piece_liste_dirigeants": str(document_id)},
     )
-    assert reponse.status_code == 200
+    assert reponse.status_code == 422
     assert "Choisissez l’un des documents proposés pour cette pièce." in reponse.get_data(as_text=True)
 
 

@@ -54,6 +54,16 @@ STATUTS_DEMANDE_FINAUX = frozenset(
     {StatutDemande.rejetee, StatutDemande.justifiee, StatutDemande.classee_sans_suite, StatutDemande.retiree}
 )
 
+# Le comité a attribué une subvention : la décision est définitive (acte, versements, compte rendu).
+STATUTS_DEMANDE_FINANCEE = (
+    StatutDemande.attribuee,
+    StatutDemande.versee,
+    StatutDemande.a_justifier,
+    StatutDemande.justification_en_cours,
+    StatutDemande.justification_a_modifier,
+    StatutDemande.justifiee,
+)
+
 
 class StatutLigne(StrEnum):
     sollicitee = "sollicitee"

@@ -2,7 +2,7 @@
 
 from functools import wraps
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, current_app, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -10,6 +10,8 @@ from sqlalchemy.orm import selectinload
 from dauphin.extensions import db
 from dauphin.listes import page_courante
 from dauphin.models import ContratDeVille, Demande, Organisation, Qpv, Structure, Utilisateur
+from dauphin.policies import acteur_de
+from dauphin.vues import exiger
 
 bp = Blueprint("administration", __name__, url_prefix="/administration")
 
@@ -18,8 +20,7 @@ def administrateur_national(vue):
     @wraps(vue)
     @login_required
     def verifiee(*args, **kwargs):
-        if not current_user.administrateur_national:
-            abort(403)
+        exiger(acteur_de(current_user).national)
         return vue(*args, **kwargs)
 
     return verifiee

@@ -3,14 +3,15 @@ organisations, pilotage des contrats, administration nationale, désactivation e
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, render_template, request, url_for
 from flask_login import current_user
 
 from dauphin.administration import administrateur_national, bp
 from dauphin.listes import page_courante
 from dauphin.models import RoleOrganisation
 from dauphin.services import administration_comptes as service
-from dauphin.services.referentiel import Refus, page_historique
+from dauphin.services.referentiel import page_historique
+from dauphin.vues import messages_du_formulaire, traiter_bouton, traiter_formulaire
 from forms.administration import (
     DesactivationForm,
     PilotageForm,
@@ -51,6 +52,8 @@ def _formulaires(role=None, pilotage=None):
 def _page_compte(utilisateur_id: int, role=None, pilotage=None, erreur=None, code=200):
     utilisateur = service.compte(utilisateur_id)
     role, pilotage = _formulaires(role, pilotage)
+    # Son propre compte, on ne le désactive pas et on ne se retire pas l'administration nationale : ces
+    # boutons ne sont pas proposés (le service refuse aussi).
     return (
         render_template(
             "administration/compte.html",
@@ -63,6 +66,7 @@ def _page_compte(utilisateur_id: int, role=None, pilotage=None, erreur=None, cod
             connexions=service.connexions_recentes(utilisateur.id),
             historique=page_historique(1, 20, "utilisateur", str(utilisateur.id)),
             form_has_errors=bool(role.errors or pilotage.errors or erreur),
+            soi_meme=utilisateur.id == current_user.id,
         ),
         code,
     )
@@ -74,8 +78,15 @@ def compte(utilisateur_id: int):
     return _page_compte(utilisateur_id)
 
 
-def _retour(utilisateur_id: int, ancre: str):
-    return redirect(url_for("administration.compte", utilisateur_id=utilisateur_id, _anchor=ancre))
+def _retour(utilisateur_id: int, ancre: str) -> str:
+    return url_for("administration.compte", utilisateur_id=utilisateur_id, _anchor=ancre)
+
+
+def _refus_en_tete(utilisateur_id: int, form):
+    """Le `rendre` d'un bouton du compte : la fiche, le refus (ou la session expirée) en tête."""
+    return lambda code, conflit: _page_compte(
+        utilisateur_id, erreur=conflit or " ".join(messages_du_formulaire(form)), code=code
+    )
 
 
 @bp.route("/comptes/<int:utilisateur_id>/organisations", methods=["POST"])
@@ -83,28 +94,26 @@ def _retour(utilisateur_id: int, ancre: str):
 def ajouter_role(utilisateur_id: int):
     service.compte(utilisateur_id)
     form, _ = _formulaires(RoleOrganisationForm())
-    if not form.validate_on_submit() or not form.organisation_id.data:
-        if not form.organisation_id.errors and not form.organisation_id.data:
-            form.organisation_id.errors = ["Choisissez l’organisation."]
-        return _page_compte(utilisateur_id, role=form, code=422)
-    try:
-        service.ajouter_role_organisation(
+    return traiter_formulaire(
+        form,
+        executer=lambda: service.ajouter_role_organisation(
             current_user, utilisateur_id, form.organisation_id.data, RoleOrganisation(form.role.data)
-        )
-    except Refus as erreur:
-        form.organisation_id.errors = [str(erreur)]
-        return _page_compte(utilisateur_id, role=form, code=422)
-    flash("Rôle enregistré.", "succes")
-    return _retour(utilisateur_id, "organisations")
+        ),
+        rendre=lambda code, _conflit: _page_compte(utilisateur_id, role=form, code=code),
+        succes="Rôle enregistré.",
+        suite=_retour(utilisateur_id, "organisations"),
+    )
 
 
 @bp.route("/comptes/<int:utilisateur_id>/organisations/<int:adhesion_id>/retirer", methods=["POST"])
 @administrateur_national
 def retirer_role(utilisateur_id: int, adhesion_id: int):
-    if VersionForm().validate_on_submit():
-        service.retirer_role_organisation(current_user, utilisateur_id, adhesion_id)
-        flash("Rôle retiré.", "succes")
-    return _retour(utilisateur_id, "organisations")
+    return traiter_bouton(
+        VersionForm(),
+        executer=lambda: service.retirer_role_organisation(current_user, utilisateur_id, adhesion_id),
+        succes="Rôle retiré.",
+        suite=_retour(utilisateur_id, "organisations"),
+    )
 
 
 @bp.route("/comptes/<int:utilisateur_id>/pilotages", methods=["POST"])
@@ -112,62 +121,54 @@ def retirer_role(utilisateur_id: int, adhesion_id: int):
 def ajouter_pilotage(utilisateur_id: int):
     service.compte(utilisateur_id)
     _, form = _formulaires(pilotage=PilotageForm())
-    valide = form.validate_on_submit()
-    for champ in (form.contrat_id, form.organisation_id):
-        if not champ.data and not champ.errors:
-            champ.errors = [
-                f"Choisissez {'le contrat de ville' if champ is form.contrat_id else 'l’organisation'}."
-            ]
-            valide = False
-    if not valide:
-        return _page_compte(utilisateur_id, pilotage=form, code=422)
-    try:
-        service.ajouter_pilotage(
+    return traiter_formulaire(
+        form,
+        executer=lambda: service.ajouter_pilotage(
             current_user, utilisateur_id, form.contrat_id.data, form.organisation_id.data
-        )
-    except Refus as erreur:
-        getattr(form, erreur.champ or "contrat_id").errors = [str(erreur)]
-        return _page_compte(utilisateur_id, pilotage=form, code=422)
-    flash("Pilotage enregistré.", "succes")
-    return _retour(utilisateur_id, "pilotages")
+        ),
+        rendre=lambda code, _conflit: _page_compte(utilisateur_id, pilotage=form, code=code),
+        succes="Pilotage enregistré.",
+        suite=_retour(utilisateur_id, "pilotages"),
+    )
 
 
 @bp.route("/comptes/<int:utilisateur_id>/pilotages/<int:pilotage_id>/retirer", methods=["POST"])
 @administrateur_national
 def retirer_pilotage(utilisateur_id: int, pilotage_id: int):
-    if VersionForm().validate_on_submit():
-        service.retirer_pilotage(current_user, utilisateur_id, pilotage_id)
-        flash("Pilotage retiré.", "succes")
-    return _retour(utilisateur_id, "pilotages")
+    return traiter_bouton(
+        VersionForm(),
+        executer=lambda: service.retirer_pilotage(current_user, utilisateur_id, pilotage_id),
+        succes="Pilotage retiré.",
+        suite=_retour(utilisateur_id, "pilotages"),
+    )
 
 
 @bp.route("/comptes/<int:utilisateur_id>/administration-nationale", methods=["POST"])
 @administrateur_national
 def administration_nationale(utilisateur_id: int):
-    if VersionForm().validate_on_submit():
-        valeur = request.form.get("valeur") == "1"
-        try:
-            service.changer_administration_nationale(current_user, utilisateur_id, valeur)
-        except Refus as erreur:
-            return _page_compte(utilisateur_id, erreur=str(erreur), code=422)
-        flash("Accès à l’administration nationale " + ("accordé." if valeur else "retiré."), "succes")
-    return _retour(utilisateur_id, "statut")
+    form = VersionForm()
+    valeur = request.form.get("valeur") == "1"
+    return traiter_formulaire(
+        form,
+        executer=lambda: service.changer_administration_nationale(current_user, utilisateur_id, valeur),
+        rendre=_refus_en_tete(utilisateur_id, form),
+        succes="Accès à l’administration nationale " + ("accordé." if valeur else "retiré."),
+        suite=_retour(utilisateur_id, "statut"),
+    )
 
 
 @bp.route("/comptes/<int:utilisateur_id>/activation", methods=["POST"])
 @administrateur_national
 def activation_compte(utilisateur_id: int):
     form = DesactivationForm()
-    if form.validate_on_submit():
-        actif = request.form.get("actif") == "1"
-        try:
-            service.changer_activation(current_user, utilisateur_id, actif, form.motif.data)
-        except Refus as erreur:
-            return _page_compte(utilisateur_id, erreur=str(erreur), code=422)
-        flash(
-            "Compte réactivé : la personne peut de nouveau se connecter."
-            if actif
-            else "Compte désactivé : la personne ne peut plus se connecter ; son historique est conservé.",
-            "succes",
-        )
-    return _retour(utilisateur_id, "statut")
+    return traiter_formulaire(
+        form,
+        executer=lambda: service.changer_activation(
+            current_user, utilisateur_id, form.activer, form.motif.data
+        ),
+        rendre=_refus_en_tete(utilisateur_id, form),
+        succes="Compte réactivé : la personne peut de nouveau se connecter."
+        if form.activer
+        else "Compte désactivé : la personne ne peut plus se connecter ; son historique est conservé.",
+        suite=_retour(utilisateur_id, "statut"),
+    )

@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 
 import click
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
-from flask_wtf import FlaskForm
+from flask import abort, render_template, send_file, url_for
 
 from dauphin.administration import administrateur_national, bp
 from dauphin.services import exports as service
 from dauphin.services.programmation import exercices_disponibles
+from dauphin.vues import traiter_formulaire
+from forms.administration import ExportNationalForm
 
 journal = logging.getLogger(__name__)
 
@@ -23,42 +24,42 @@ journal = logging.getLogger(__name__)
 @bp.route("/exports", methods=["GET", "POST"])
 @administrateur_national
 def exports():
-    form = FlaskForm()
     exercices = exercices_disponibles()
-    erreurs: dict[str, str] = {}
-    exercice = request.form.get("exercice", type=int)
-    format_ = request.form.get("format", "xlsx")
-    if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
-        if exercice not in exercices:
-            erreurs["exercice"] = "Choisissez un exercice dans la liste."
-        if format_ not in service.FORMATS:
-            erreurs["format"] = "Choisissez le format XLSX ou CSV."
-        if not erreurs:
-            try:
-                service.demander_export_national(exercice, format_)
-            except Exception:  # sans Redis la tâche tourne ici : son échec est noté dans la liste
-                journal.exception("Export national %s (%s) en échec", exercice, format_)
-            flash(
-                f"L’export de la programmation {exercice} est demandé. "
-                "Il apparaît ci-dessous dès qu’il est prêt.",
-                "succes",
-            )
-            return redirect(url_for("administration.exports"))
-    code = 422 if erreurs else 200
-    return (
-        render_template(
+    form = ExportNationalForm()
+    form.exercices = tuple(exercices)
+
+    def demander() -> str:
+        exercice = form.exercice.data
+        try:
+            service.demander_export_national(int(exercice), form.format.data)
+        except Exception:  # sans Redis la tâche tourne ici : son échec est noté dans la liste
+            journal.exception("Export national %s (%s) en échec", exercice, form.format.data)
+        return exercice
+
+    def rendre(code: int, _conflit):
+        erreurs = {
+            nom: messages[0] for nom, messages in form.errors.items()
+        }  # le gabarit les nomme par champ
+        saisi = form.exercice.data or ""
+        page = render_template(
             "administration/exports.html",
             form=form,
             form_has_errors=bool(erreurs),
             erreurs=erreurs,
             exercices=exercices,
-            exercice=exercice or (exercices[0] if exercices else None),
-            format_=format_,
+            exercice=int(saisi) if saisi.isdigit() else (exercices[0] if exercices else None),
+            format_=form.format.data,
             fichiers=service.exports_nationaux(),
-        ),
-        code,
+        )
+        return page, code
+
+    return traiter_formulaire(
+        form,
+        executer=demander,
+        rendre=rendre,
+        succes=lambda exercice: f"L’export de la programmation {exercice} est demandé. "
+        "Il apparaît ci-dessous dès qu’il est prêt.",
+        suite=url_for("administration.exports"),
     )
 
 

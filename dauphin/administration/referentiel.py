@@ -7,9 +7,9 @@ afficher ou rediriger ; une erreur ou un conflit réaffiche la saisie avec le me
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import NotFound
 
@@ -21,14 +21,14 @@ from dauphin.models import (
     ContratDeVille,
     Organisation,
     PartenaireContrat,
-    Qpv,
     RegleMajorite,
     Thematique,
 )
 from dauphin.services import imports
 from dauphin.services import referentiel as service
-from dauphin.services.erreurs import Conflit
+from dauphin.vues import charger_ou_404, messages_du_formulaire, traiter_bouton, traiter_formulaire
 from forms.administration import (
+    ActivationForm,
     ImportContratsForm,
     ImportForm,
     OrganisationForm,
@@ -39,17 +39,39 @@ from forms.administration import (
     VersionForm,
 )
 
+CHOIX_MAJORITE = [(r.value, r.libelle) for r in RegleMajorite]
+
 
 def _par_page() -> int:
     return current_app.config["PAGE_TAILLE"]
 
 
-def _refus(form, erreur: service.Refus) -> None:
-    champ = getattr(form, erreur.champ, None) if erreur.champ else None
-    if champ is not None:
-        champ.errors = [*champ.errors, str(erreur)]
-    else:
-        form.form_errors.append(str(erreur))
+def _avec_conflit(form, conflit: str | None):
+    """Le formulaire, avec le message d'un conflit en tête de ses erreurs (les gabarits du référentiel le
+    montrent dans le résumé des erreurs)."""
+    if conflit:
+        form.form_errors.append(conflit)
+    return form
+
+
+def _page(gabarit: str, form, **contexte):
+    """Le `rendre` d'un écran de saisie du référentiel."""
+    return lambda code, conflit: (
+        render_template(gabarit, form=_avec_conflit(form, conflit), **contexte),
+        code,
+    )
+
+
+def _existante(modele, cle):
+    """L'objet à modifier (404 s'il n'existe pas), ou None pour en créer un."""
+    return charger_ou_404(modele, cle) if cle is not None else None
+
+
+def _enregistrer_fiche(existante, form, **declaration):
+    """Créer une fiche (organisation, code thématique) ou modifier `existante`, dont la version est comparée
+    à celle de la page : `traiter_formulaire` avec le message de conflit du référentiel."""
+    version = (lambda: existante.version) if existante is not None else None
+    return traiter_formulaire(form, version=version, perimee=service.MESSAGE_CONFLIT, **declaration)
 
 
 def _recherche() -> tuple[RechercheForm, str | None]:
@@ -68,32 +90,29 @@ def importer(nature: str):
     if nature not in ("contrats", "qpv"):
         raise NotFound()
     form = ImportContratsForm() if nature == "contrats" else ImportForm()
-    rapport, code = None, 200
-    if form.validate_on_submit():
+
+    def executer():
         fichier = form.fichier.data
-        try:
-            contenu = fichier.read()
-            if nature == "contrats":
-                rapport = imports.importer_contrats(
-                    contenu,
-                    fichier.filename or "fichier.csv",
-                    current_user,
-                    generation=int(form.generation.data),
-                    simulation=form.simulation.data,
-                )
-            else:
-                rapport = imports.importer_qpv(
-                    contenu, fichier.filename or "fichier.csv", current_user, simulation=form.simulation.data
-                )
-        except imports.FichierIllisible as erreur:
-            form.fichier.errors = [str(erreur)]
-            code = 422
-        except Conflit as erreur:
-            form.form_errors.append(str(erreur))
-            code = 409
-    elif form.is_submitted():
-        code = 422
-    return render_template("administration/import.html", form=form, nature=nature, rapport=rapport), code
+        options = {"generation": int(form.generation.data)} if nature == "contrats" else {}
+        importer = imports.importer_contrats if nature == "contrats" else imports.importer_qpv
+        return importer(
+            fichier.read(),
+            fichier.filename or "fichier.csv",
+            current_user,
+            simulation=form.simulation.data,
+            **options,
+        )
+
+    def rendre(code: int, conflit: str | None, rapport=None):
+        page = render_template(
+            "administration/import.html", form=_avec_conflit(form, conflit), nature=nature, rapport=rapport
+        )
+        return page, code
+
+    # Le rapport se lit sur la page même (un second import du même fichier ne change rien).
+    return traiter_formulaire(
+        form, executer=executer, rendre=rendre, montrer=lambda rapport: rendre(200, None, rapport)
+    )
 
 
 # --- Contrats de ville ----------------------------------------------------------------------------
@@ -113,17 +132,21 @@ def _contrat(contrat_id: int) -> ContratDeVille:
     return contrat
 
 
+def _choix_organisations(contrat: ContratDeVille) -> list[tuple[int, str]]:
+    return [(0, "— Choisir une organisation —")] + [
+        (o.id, o.nom) for o in service.organisations_ajoutables(contrat)
+    ]
+
+
 def _page_contrat(contrat: ContratDeVille, regles=None, partenaire=None, retrait=None, code=200):
     if regles is None:
         regles = ReglesComiteForm(formdata=None)
         regles.version.data = contrat.version
         regles.quorum_pourcentage.data = contrat.quorum_pourcentage
         regles.regle_majorite.data = contrat.regle_majorite.value
-    regles.regle_majorite.choices = [(r.value, r.libelle) for r in RegleMajorite]
+    regles.regle_majorite.choices = CHOIX_MAJORITE
     partenaire = partenaire or PartenaireForm(formdata=None)
-    partenaire.organisation_id.choices = [(0, "— Choisir une organisation —")] + [
-        (o.id, o.nom) for o in service.organisations_ajoutables(contrat)
-    ]
+    partenaire.organisation_id.choices = _choix_organisations(contrat)
     campagnes = db.session.scalars(
         select(Campagne).where(Campagne.contrat_id == contrat.id).order_by(Campagne.exercice.desc())
     ).all()
@@ -141,21 +164,15 @@ def _page_contrat(contrat: ContratDeVille, regles=None, partenaire=None, retrait
     )
 
 
+def _vers_contrat(contrat: ContratDeVille, ancre: str) -> str:
+    return url_for("administration.contrat", contrat_id=contrat.id, _anchor=ancre)
+
+
 @bp.route("/contrats")
 @administrateur_national
 def contrats():
     recherche, texte = _recherche()
-    requete = select(ContratDeVille).order_by(ContratDeVille.code)
-    if texte:
-        motif = f"%{texte.lower()}%"
-        requete = requete.where(
-            or_(
-                func.lower(ContratDeVille.code).like(motif),
-                func.lower(ContratDeVille.libelle).like(motif),
-                ContratDeVille.departement == texte.upper(),
-            )
-        )
-    page = db.paginate(requete, page=page_courante(), per_page=_par_page(), error_out=False, max_per_page=100)
+    page = service.page_contrats(texte, page_courante(), _par_page())
     return render_template("administration/contrats.html", page=page, recherche=recherche)
 
 
@@ -170,24 +187,22 @@ def contrat(contrat_id: int):
 def regles_comite(contrat_id: int):
     contrat = _contrat(contrat_id)
     form = ReglesComiteForm()
-    form.regle_majorite.choices = [(r.value, r.libelle) for r in RegleMajorite]
-    if not form.validate_on_submit():
-        return _page_contrat(contrat, regles=form, code=422)
-    try:
-        service.modifier_regles_comite(
+    form.regle_majorite.choices = CHOIX_MAJORITE
+    return traiter_formulaire(
+        form,
+        executer=lambda: service.modifier_regles_comite(
             current_user,
             contrat.id,
             form.quorum_pourcentage.data,
             RegleMajorite(form.regle_majorite.data),
             form.version.data,
-        )
-    except Conflit as erreur:
-        db.session.expire_all()
-        form.form_errors.append(str(erreur))
-        form.version.data = db.session.get(ContratDeVille, contrat.id).version
-        return _page_contrat(_contrat(contrat.id), regles=form, code=409)
-    flash("Règles du comité de pilotage enregistrées.", "succes")
-    return redirect(url_for("administration.contrat", contrat_id=contrat.id, _anchor="regles"))
+        ),
+        rendre=lambda code, conflit: _page_contrat(contrat, regles=_avec_conflit(form, conflit), code=code),
+        succes="Règles du comité de pilotage enregistrées.",
+        suite=_vers_contrat(contrat, "regles"),
+        version=lambda: contrat.version,
+        perimee=service.MESSAGE_CONFLIT,
+    )
 
 
 @bp.route("/contrats/<int:contrat_id>/partenaires", methods=["POST"])
@@ -195,20 +210,16 @@ def regles_comite(contrat_id: int):
 def ajouter_partenaire(contrat_id: int):
     contrat = _contrat(contrat_id)
     form = PartenaireForm()
-    form.organisation_id.choices = [(0, "")] + [
-        (o.id, o.nom) for o in service.organisations_ajoutables(contrat)
-    ]
-    if not form.validate_on_submit() or not form.organisation_id.data:
-        if not form.organisation_id.errors:
-            form.organisation_id.errors = ["Choisissez l’organisation à ajouter."]
-        return _page_contrat(contrat, partenaire=form, code=422)
-    try:
-        service.ajouter_partenaire(current_user, contrat.id, form.organisation_id.data)
-    except service.Refus as erreur:
-        _refus(form, erreur)
-        return _page_contrat(_contrat(contrat.id), partenaire=form, code=422)
-    flash("Partenaire ajouté au contrat.", "succes")
-    return redirect(url_for("administration.contrat", contrat_id=contrat.id, _anchor="partenaires"))
+    form.organisation_id.choices = _choix_organisations(contrat)
+    return traiter_formulaire(
+        form,
+        executer=lambda: service.ajouter_partenaire(current_user, contrat.id, form.organisation_id.data),
+        rendre=lambda code, conflit: _page_contrat(
+            contrat, partenaire=_avec_conflit(form, conflit), code=code
+        ),
+        succes="Partenaire ajouté au contrat.",
+        suite=_vers_contrat(contrat, "partenaires"),
+    )
 
 
 @bp.route("/contrats/<int:contrat_id>/partenaires/<int:organisation_id>/retirer", methods=["POST"])
@@ -216,16 +227,16 @@ def ajouter_partenaire(contrat_id: int):
 def retirer_partenaire(contrat_id: int, organisation_id: int):
     contrat = _contrat(contrat_id)
     form = VersionForm()
-    if not form.validate_on_submit():
-        return _page_contrat(
-            contrat, retrait="La session a expiré : rechargez la page puis recommencez.", code=400
-        )
-    try:
-        service.retirer_partenaire(current_user, contrat.id, organisation_id)
-    except service.Refus as erreur:
-        return _page_contrat(_contrat(contrat.id), retrait=str(erreur), code=422)
-    flash("Partenaire retiré du contrat.", "succes")
-    return redirect(url_for("administration.contrat", contrat_id=contrat.id, _anchor="partenaires"))
+    return traiter_formulaire(
+        form,
+        executer=lambda: service.retirer_partenaire(current_user, contrat.id, organisation_id),
+        # Le refus s'affiche au-dessus de la liste des partenaires.
+        rendre=lambda code, conflit: _page_contrat(
+            contrat, retrait=conflit or " ".join(messages_du_formulaire(form)), code=code
+        ),
+        succes="Partenaire retiré du contrat.",
+        suite=_vers_contrat(contrat, "partenaires"),
+    )
 
 
 # --- Quartiers prioritaires ----------------------------------------------------------------------
@@ -235,17 +246,7 @@ def retirer_partenaire(contrat_id: int, organisation_id: int):
 @administrateur_national
 def qpvs():
     recherche, texte = _recherche()
-    requete = select(Qpv).options(selectinload(Qpv.contrat)).order_by(Qpv.code)
-    if texte:
-        motif = f"%{texte.lower()}%"
-        requete = requete.where(
-            or_(
-                func.lower(Qpv.code).like(motif),
-                func.lower(Qpv.libelle).like(motif),
-                Qpv.departement == texte.upper(),
-            )
-        )
-    page = db.paginate(requete, page=page_courante(), per_page=_par_page(), error_out=False, max_per_page=100)
+    page = service.page_qpv(texte, page_courante(), _par_page())
     return render_template("administration/qpv.html", page=page, recherche=recherche)
 
 
@@ -277,52 +278,33 @@ def _formulaire_organisation(organisation: Organisation | None) -> OrganisationF
 @bp.route("/organisations/<int:organisation_id>/modifier", methods=["GET", "POST"])
 @administrateur_national
 def organisation(organisation_id: int | None = None):
-    existante = None
-    if organisation_id is not None:
-        existante = db.session.get(Organisation, organisation_id)
-        if existante is None:
-            raise NotFound()
+    existante = _existante(Organisation, organisation_id)
     form = _formulaire_organisation(existante)
-    code = 200
-    if form.validate_on_submit():
-        try:
-            if existante is None:
-                enregistree = service.creer_organisation(current_user, form.donnees())
-            else:
-                enregistree = service.modifier_organisation(
-                    current_user, existante.id, form.donnees(), form.version.data
-                )
-        except service.Refus as erreur:
-            _refus(form, erreur)
-            code = 422
-        except Conflit as erreur:
-            db.session.expire_all()
-            form.form_errors.append(str(erreur))
-            form.version.data = db.session.get(Organisation, existante.id).version
-            code = 409
-        else:
-            flash(f"Organisation « {enregistree.nom} » enregistrée.", "succes")
-            return redirect(url_for("administration.organisations", q=enregistree.nom))
-    elif form.is_submitted():
-        code = 422
-    return render_template("administration/organisation.html", form=form, organisation=existante), code
+    return _enregistrer_fiche(
+        existante,
+        form,
+        executer=lambda: service.enregistrer_organisation(
+            current_user, organisation_id, form.donnees(), form.version.data
+        ),
+        rendre=_page("administration/organisation.html", form, organisation=existante),
+        succes=lambda enregistree: f"Organisation « {enregistree.nom} » enregistrée.",
+        suite=lambda enregistree: url_for("administration.organisations", q=enregistree.nom),
+    )
 
 
 @bp.route("/organisations/<int:organisation_id>/activation", methods=["POST"])
 @administrateur_national
 def activation_organisation(organisation_id: int):
-    form = VersionForm()
-    actif = request.form.get("actif") == "1"
-    if form.validate_on_submit():
-        organisation = service.changer_activation_organisation(
-            current_user, organisation_id, actif, form.version.data
-        )
-        flash(
-            f"« {organisation.nom} » est "
-            + ("réactivée." if actif else "désactivée : elle n’est plus proposée."),
-            "succes",
-        )
-    return redirect(request.referrer or url_for("administration.organisations"))
+    form = ActivationForm()
+    return traiter_bouton(
+        form,
+        executer=lambda: service.changer_activation_organisation(
+            current_user, organisation_id, form.activer, form.version.data
+        ),
+        succes=lambda organisation: f"« {organisation.nom} » est "
+        + ("réactivée." if form.activer else "désactivée : elle n’est plus proposée."),
+        suite=request.referrer or url_for("administration.organisations"),
+    )
 
 
 # --- Nomenclature thématique ---------------------------------------------------------------------
@@ -340,15 +322,7 @@ def thematiques():
     )
 
 
-@bp.route("/thematiques/nouvelle", methods=["GET", "POST"])
-@bp.route("/thematiques/<code>/modifier", methods=["GET", "POST"])
-@administrateur_national
-def thematique(code: str | None = None):
-    existante = None
-    if code is not None:
-        existante = db.session.get(Thematique, code)
-        if existante is None:
-            raise NotFound()
+def _formulaire_thematique(existante: Thematique | None) -> ThematiqueForm:
     form = ThematiqueForm(formdata=request.form if request.method == "POST" else None)
     if existante is not None:
         form.code.data = existante.code  # le code ne change pas : les demandes s'y réfèrent
@@ -358,57 +332,52 @@ def thematique(code: str | None = None):
                 existante.libelle,
                 existante.ordre,
             )
-    code_http = 200
-    if form.validate_on_submit():
-        try:
-            if existante is None:
-                service.creer_thematique(current_user, form.code.data, form.libelle.data, form.ordre.data)
-            else:
-                service.modifier_thematique(
-                    current_user, existante.code, form.libelle.data, form.ordre.data, form.version.data
-                )
-        except service.Refus as erreur:
-            _refus(form, erreur)
-            code_http = 422
-        except Conflit as erreur:
-            db.session.expire_all()
-            form.form_errors.append(str(erreur))
-            form.version.data = db.session.get(Thematique, existante.code).version
-            code_http = 409
-        else:
-            flash(f"Code {form.code.data} enregistré.", "succes")
-            return redirect(url_for("administration.thematiques"))
-    elif form.is_submitted():
-        code_http = 422
-    return render_template("administration/thematique.html", form=form, thematique=existante), code_http
+    return form
+
+
+@bp.route("/thematiques/nouvelle", methods=["GET", "POST"])
+@bp.route("/thematiques/<code>/modifier", methods=["GET", "POST"])
+@administrateur_national
+def thematique(code: str | None = None):
+    existante = _existante(Thematique, code)
+    form = _formulaire_thematique(existante)
+    return _enregistrer_fiche(
+        existante,
+        form,
+        executer=lambda: service.enregistrer_thematique(
+            current_user, code, form.code.data, form.libelle.data, form.ordre.data, form.version.data
+        ),
+        rendre=_page("administration/thematique.html", form, thematique=existante),
+        succes=f"Code {form.code.data} enregistré.",
+        suite=url_for("administration.thematiques"),
+    )
 
 
 @bp.route("/thematiques/<code>/activation", methods=["POST"])
 @administrateur_national
 def activation_thematique(code: str):
-    form = VersionForm()
-    actif = request.form.get("actif") == "1"
-    if form.validate_on_submit():
-        service.changer_activation_thematique(current_user, code, actif, form.version.data)
-        flash(
-            f"Code {code} {'réactivé' if actif else 'désactivé : il n’est plus proposé aux demandes'}.",
-            "succes",
-        )
-    return redirect(url_for("administration.thematiques"))
+    form = ActivationForm()
+    etat = "réactivé" if form.activer else "désactivé : il n’est plus proposé aux demandes"
+    return traiter_bouton(
+        form,
+        executer=lambda: service.changer_activation_thematique(
+            current_user, code, form.activer, form.version.data
+        ),
+        succes=f"Code {code} {etat}.",
+        suite=url_for("administration.thematiques"),
+    )
 
 
 @bp.route("/thematiques/<code>/supprimer", methods=["POST"])
 @administrateur_national
 def supprimer_thematique(code: str):
     form = VersionForm()
-    if form.validate_on_submit():
-        try:
-            service.supprimer_thematique(current_user, code, form.version.data)
-        except service.Refus as erreur:
-            flash(str(erreur), "erreur")
-            return redirect(url_for("administration.thematiques"))
-        flash(f"Code {code} supprimé.", "succes")
-    return redirect(url_for("administration.thematiques"))
+    return traiter_bouton(
+        form,
+        executer=lambda: service.supprimer_thematique(current_user, code, form.version.data),
+        succes=f"Code {code} supprimé.",
+        suite=url_for("administration.thematiques"),
+    )
 
 
 # --- Historique ----------------------------------------------------------------------------------

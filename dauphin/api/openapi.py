@@ -148,44 +148,49 @@ def document(registre: Registre, *, titre: str, version: str, description: str) 
             {"description": message, "content": {"application/json": {"schema": "Erreur"}}},
         )
     for op in registre.operations:
-        parametres = [
-            {
-                "in": "path",
-                "name": nom,
-                "required": True,
-                "schema": {"type": "integer", "minimum": 1, "maximum": ID_MAX},
-            }
-            for nom in op.parametres_chemin
-        ]
-        if op.parametres is not None:
-            parametres.append({"in": "query", "schema": op.parametres})
-        details = {
-            "tags": [op.etiquette],
-            "summary": op.resume,
-            "description": op.description,
-            "operationId": op.endpoint.split(".")[-1],
-            "parameters": parametres,
-            "responses": {"200": {"description": "Succès."}},
-        }
-        if op.reponse is not None:
-            details["responses"]["200"]["content"] = {"application/json": {"schema": op.reponse}}
-        if op.corps is not None:
-            details["requestBody"] = {
-                "required": True,
-                "content": {"application/json": {"schema": op.corps}},
-            }
-        codes = sorted(set(ERREURS_COMMUNES) | set(op.erreurs))
-        if op.publique:
-            codes = [c for c in codes if c not in (401, 403)]
-            details["security"] = []
-        else:
-            details["security"] = [{"jeton": []}]
-            if op.portee:
-                details["description"] += f"\n\nPortée requise : {op.portee}."
-        for code in codes:
-            details["responses"][str(code)] = {"$ref": f"#/components/responses/Erreur{code}"}
-        spec.path(path=op.chemin, operations={op.methode: details})
+        spec.path(path=op.chemin, operations={op.methode: _details(op)})
     return spec.to_dict()
+
+
+def _details(op) -> dict:
+    """L'opération décrite pour OpenAPI : paramètres, corps, réponses et sécurité."""
+    parametres = [
+        {
+            "in": "path",
+            "name": nom,
+            "required": True,
+            "schema": {"type": "integer", "minimum": 1, "maximum": ID_MAX},
+        }
+        for nom in op.parametres_chemin
+    ]
+    if op.parametres is not None:
+        parametres.append({"in": "query", "schema": op.parametres})
+    details = {
+        "tags": [op.etiquette],
+        "summary": op.resume,
+        "description": op.description,
+        "operationId": op.endpoint.split(".")[-1],
+        "parameters": parametres,
+        "responses": {"200": {"description": "Succès."}},
+    }
+    if op.reponse is not None:
+        details["responses"]["200"]["content"] = {"application/json": {"schema": op.reponse}}
+    if op.corps is not None:
+        details["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": op.corps}},
+        }
+    codes = sorted(set(ERREURS_COMMUNES) | set(op.erreurs))
+    if op.publique:
+        codes = [c for c in codes if c not in (401, 403)]
+        details["security"] = []
+    else:
+        details["security"] = [{"jeton": []}]
+        if op.portee:
+            details["description"] += f"\n\nPortée requise : {op.portee}."
+    for code in codes:
+        details["responses"][str(code)] = {"$ref": f"#/components/responses/Erreur{code}"}
+    return details
 
 
 # --- Lecture du document pour la page de documentation --------------------------------------------

@@ -1,9 +1,13 @@
 """Comités de pilotage : le pilote prépare la séance et la clôt ; les partenaires votent, les financeurs
-saisissent le montant de leur ligne. Les règles : dauphin/services/comites.py et workflows/comite.py."""
+saisissent le montant de leur ligne. Les règles : dauphin/services/comites.py et workflows/comite.py.
+
+Chaque envoi passe par `dauphin.vues` : un refus réaffiche la séance avec la saisie et son message (422),
+un conflit avec l'état actuel de la séance (409).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
+from flask import Blueprint, abort, render_template, send_file, url_for
 from flask_login import current_user, login_required
 
 from dauphin.extensions import db
@@ -15,167 +19,165 @@ from dauphin.models import (
     SeanceComite,
     StatutLigne,
     StatutSeance,
+    VoteComite,
 )
 from dauphin.policies import INSTRUIRE_LIGNE, VOIR_SEANCE, acteur_de, pilote
 from dauphin.services import comites as service
 from dauphin.services import documents
-from dauphin.services.erreurs import Conflit
+from dauphin.vues import charger_ou_404, exiger, traiter_bouton, traiter_formulaire
 from forms.comites import InscriptionForm, MontantForm, SeanceForm, VersionForm, VoteForm
 
 bp = Blueprint("comites", __name__, url_prefix="/comites")
 
 
 def _seance_visible(seance_id: int) -> SeanceComite:
-    seance = service.charger(seance_id)
-    if not VOIR_SEANCE.permet(current_user, seance):
-        abort(404)  # la séance d'un autre contrat n'existe pas pour cet utilisateur
-    return seance
+    """La séance, si l'utilisateur voit son contrat ; celle d'un autre contrat n'existe pas pour lui."""
+    return charger_ou_404(SeanceComite, seance_id, lambda seance: VOIR_SEANCE.permet(current_user, seance))
 
 
 def _point_visible(seance_id: int, point_id: int) -> tuple[SeanceComite, PointOrdreDuJour]:
     """Pour un vote ou un montant : la séance et le point seuls (la page entière n'est chargée que pour
     réafficher un formulaire en erreur)."""
-    seance = db.session.get(SeanceComite, seance_id)
-    if seance is None or not VOIR_SEANCE.permet(current_user, seance):
-        abort(404)
-    point = db.session.get(PointOrdreDuJour, point_id)
-    if point is None or point.seance_id != seance.id:
-        abort(404)
-    return seance, point
+    seance = _seance_visible(seance_id)
+    return seance, charger_ou_404(PointOrdreDuJour, point_id, lambda point: point.seance_id == seance.id)
 
 
 def _seance_du_pilote(seance_id: int) -> SeanceComite:
     seance = _seance_visible(seance_id)
-    if not pilote(current_user, seance.contrat_id):
-        abort(403)
+    exiger(pilote(current_user, seance.contrat_id))
     return seance
 
 
 @bp.route("/")
 @login_required
 def liste():
-    if not (
-        current_user.pilotages or current_user.adhesions_organisations or current_user.administrateur_national
-    ):
-        abort(403)
+    acteur = acteur_de(current_user)
+    exiger(acteur.hors_structure)  # pilotes, membres d'une organisation, administration nationale
     page = db.paginate(
         service.seances_visibles(current_user), page=page_courante(), per_page=20, error_out=False
     )
-    return render_template("comites/liste.html", page=page, pilote=bool(current_user.pilotages))
+    return render_template("comites/liste.html", page=page, pilote=bool(acteur.contrats_pilotes))
 
 
 @bp.route("/nouvelle", methods=["GET", "POST"])
 @login_required
 def nouvelle():
-    if not current_user.pilotages:
-        abort(403)
+    contrats = acteur_de(current_user).contrats_pilotes
+    exiger(bool(contrats))
     form = SeanceForm()
-    campagnes = service.campagnes_du_contrat(acteur_de(current_user).contrats_pilotes)
+    campagnes = service.campagnes_du_contrat(contrats)
     form.campagne_id.choices = [(c.id, f"{c.contrat.libelle} — {c.libelle}") for c in campagnes]
-    code = 200
-    if form.validate_on_submit():
-        try:
-            seance = service.creer_seance(
-                current_user, form.campagne_id.data, form.date_seance.data, form.lieu.data
-            )
-        except service.ComiteInvalide as erreur:
-            getattr(form, erreur.champ).errors = [str(erreur)]
-            code = 422
-        else:
-            flash("Séance créée : inscrivez les dossiers instruits à son ordre du jour.", "succes")
-            return redirect(url_for(".voir", seance_id=seance.id))
-    elif form.is_submitted():
-        code = 422
-    return render_template("comites/nouvelle.html", form=form, campagnes=campagnes), code
+    return traiter_formulaire(
+        form,
+        executer=lambda: service.creer_seance(
+            current_user, form.campagne_id.data, form.date_seance.data, form.lieu.data
+        ),
+        rendre=lambda code, _: (
+            render_template("comites/nouvelle.html", form=form, campagnes=campagnes),
+            code,
+        ),
+        succes="Séance créée : inscrivez les dossiers instruits à son ordre du jour.",
+        suite=lambda seance: url_for(".voir", seance_id=seance.id),
+    )
 
 
-def _formulaires(seance: SeanceComite, soumis: dict | None = None) -> dict:
-    """Les formulaires de la page : vote de chaque organisation de l'utilisateur sur chaque point, montant
-    de chaque ligne de ses financeurs. `soumis` remplace celui qui vient d'échouer (saisie conservée)."""
-    soumis = soumis or {}
-    votantes = service.organisations_votantes(current_user, seance.contrat_id)
+# --- La page de la séance -----------------------------------------------------------------------
+
+
+def _form_vote(point: PointOrdreDuJour, organisation_id: int, vote: VoteComite | None) -> VoteForm:
+    valeurs = (
+        {"version": vote.version, "choix": vote.choix.value, "motif": vote.motif_recusation}
+        if vote
+        else {"version": ""}
+    )
+    return VoteForm(prefix=f"vote-{point.id}-{organisation_id}", formdata=None, **valeurs)
+
+
+def _form_montant(point: PointOrdreDuJour, ligne: LigneFinancement) -> MontantForm:
+    saisie = next((m for m in point.montants if m.ligne_id == ligne.id), None)
+    valeurs = {"version": saisie.version, "montant": saisie.montant} if saisie else {"version": ""}
+    return MontantForm(prefix=f"montant-{point.id}-{ligne.id}", formdata=None, **valeurs)
+
+
+def _formulaires(seance: SeanceComite, votantes: list[int], votes: dict, soumis: dict) -> dict:
+    """Les formulaires de la page : le vote de chaque organisation de l'utilisateur sur chaque point, le
+    montant de chaque ligne recevable de ses financeurs ; ceux de `soumis` (envoyés, en erreur) gardent la
+    saisie."""
     financeuses = acteur_de(current_user).instruites
-    votes = service.votes_par_point(seance)
     formulaires: dict = {}
     for point in seance.points:
         for organisation_id in votantes:
-            cle = ("vote", point.id, organisation_id)
-            if cle in soumis:
-                formulaires[cle] = soumis[cle]
-                continue
-            vote = votes[point.id].get(organisation_id)
-            form = VoteForm(prefix=f"vote-{point.id}-{organisation_id}", formdata=None)
-            form.version.data = vote.version if vote else ""
-            form.choix.data = vote.choix.value if vote else None
-            form.motif.data = vote.motif_recusation if vote else None
-            formulaires[cle] = form
-        montants = {m.ligne_id: m for m in point.montants}
+            formulaires[("vote", point.id, organisation_id)] = _form_vote(
+                point, organisation_id, votes[point.id].get(organisation_id)
+            )
         for ligne in point.demande.lignes_financement:
-            if ligne.organisation_id not in financeuses or ligne.statut != StatutLigne.recevable:
-                continue
-            cle = ("montant", point.id, ligne.id)
-            if cle in soumis:
-                formulaires[cle] = soumis[cle]
-                continue
-            saisie = montants.get(ligne.id)
-            form = MontantForm(prefix=f"montant-{point.id}-{ligne.id}", formdata=None)
-            form.version.data = saisie.version if saisie else ""
-            form.montant.data = saisie.montant if saisie else None
-            formulaires[cle] = form
-    return formulaires
+            if ligne.organisation_id in financeuses and ligne.statut == StatutLigne.recevable:
+                formulaires[("montant", point.id, ligne.id)] = _form_montant(point, ligne)
+    return {**formulaires, **soumis}
 
 
-def _page(seance: SeanceComite, soumis: dict | None = None, code: int = 200, inscription=None, conflit=None):
-    est_pilote = pilote(current_user, seance.contrat_id)
-    partenaires = service.nombre_partenaires(seance.contrat_id)
-    resultats = {point.id: service.resultat(point, seance, partenaires) for point in seance.points}
-    financeuses = acteur_de(current_user).instruites
-    disponibles = {
-        organisation_id: service.disponible(seance.campagne_id, organisation_id)
-        for organisation_id in {
-            ligne.organisation_id
-            for point in seance.points
-            for ligne in point.demande.lignes_financement
-            if ligne.organisation_id in financeuses
-        }
-    }
-    if est_pilote and seance.statut is StatutSeance.preparation and inscription is None:
-        inscription = InscriptionForm(formdata=None)
-        inscription.version.data = seance.version
-    inscriptibles = service.dossiers_inscriptibles(seance) if inscription is not None else []
-    if inscription is not None:
-        inscription.demandes.choices = [(d.id, d.numero) for d in inscriptibles]
-    action = VersionForm(formdata=None)
-    action.version.data = seance.version
-    formulaires = _formulaires(seance, soumis)
-    erreur = any(f.errors for f in formulaires.values()) or bool(inscription and inscription.errors)
+def _preparation(seance: SeanceComite, soumis: dict) -> dict:
+    """Ce que le pilote fait sur une séance en préparation : inscrire des dossiers, retirer un point, ouvrir
+    le vote. Personne d'autre ne se voit proposer ces formulaires."""
+    if not (pilote(current_user, seance.contrat_id) and seance.statut is StatutSeance.preparation):
+        return {"inscription": None, "inscriptibles": []}
+    inscription = soumis.get("inscription")
+    if inscription is None:
+        inscription = InscriptionForm(formdata=None, version=seance.version)
+    inscriptibles = service.dossiers_inscriptibles(seance)
+    inscription.demandes.choices = [(d.id, d.numero) for d in inscriptibles]
+    return {"inscription": inscription, "inscriptibles": inscriptibles}
+
+
+def _page(seance: SeanceComite, code: int = 200, conflit: str | None = None, soumis: dict | None = None):
+    """La séance ; `soumis` : le formulaire envoyé qui revient avec sa saisie et ses erreurs, sous sa clé
+    (« inscription », ou (« vote », point, organisation), ou (« montant », point, ligne))."""
+    soumis = soumis or {}
+    partenaires, resultats = service.resultats(seance)
+    votantes = service.organisations_votantes(current_user, seance.contrat_id)
+    votes = service.votes_par_point(seance)
+    formulaires = _formulaires(seance, votantes, votes, soumis)
     return (
         render_template(
             "comites/seance.html",
             seance=seance,
-            pilote=est_pilote,
+            pilote=pilote(current_user, seance.contrat_id),
             partenaires=partenaires,
             resultats=resultats,
-            votes=service.votes_par_point(seance),
+            votes=votes,
             formulaires=formulaires,
-            disponibles=disponibles,
-            inscription=inscription,
-            inscriptibles=inscriptibles,
-            action=action,
-            erreur=erreur,
+            disponibles=service.disponibles(seance, acteur_de(current_user).instruites),
+            action=VersionForm(formdata=None, version=seance.version),
+            erreur=any(form.errors for form in formulaires.values()),
             conflit=conflit,
-            organisations_votantes=service.organisations_votantes(current_user, seance.contrat_id),
+            organisations_votantes=votantes,
             StatutSeance=StatutSeance,
             ChoixVote=ChoixVote,
+            **_preparation(seance, soumis),
         ),
         code,
     )
 
 
+def _sur_la_page(seance_id: int, cle, form):
+    """Le `rendre` d'un formulaire de la page : la séance relue, le formulaire envoyé à sa place."""
+    return lambda code, conflit: _page(service.charger(seance_id), code, conflit, {cle: form})
+
+
+def _vers_le_point(seance: SeanceComite, point: PointOrdreDuJour) -> str:
+    return url_for(".voir", seance_id=seance.id, _anchor=f"point-{point.id}")
+
+
 @bp.route("/<int:seance_id>")
 @login_required
 def voir(seance_id: int):
-    return _page(_seance_visible(seance_id))
+    seance = service.charger(seance_id)  # tout ce que la page montre, en quelques requêtes
+    if not VOIR_SEANCE.permet(current_user, seance):
+        abort(404)
+    return _page(seance)
+
+
+# --- Préparation, par le pilote -------------------------------------------------------------------
 
 
 @bp.route("/<int:seance_id>/inscrire", methods=["POST"])
@@ -184,15 +186,15 @@ def inscrire(seance_id: int):
     seance = _seance_du_pilote(seance_id)
     form = InscriptionForm()
     form.demandes.choices = [(d.id, d.numero) for d in service.dossiers_inscriptibles(seance)]
-    if not form.validate_on_submit():
-        return _page(seance, code=422, inscription=form)
-    try:
-        nombre = service.inscrire(seance.id, form.demandes.data, current_user, form.version.data)
-    except service.ComiteInvalide as erreur:
-        form.demandes.errors = [str(erreur)]
-        return _page(service.charger(seance_id), code=422, inscription=form)
-    flash(f"{nombre} dossier(s) inscrit(s) à l’ordre du jour.", "succes")
-    return redirect(url_for(".voir", seance_id=seance.id, _anchor="ordre-du-jour"))
+    return traiter_formulaire(
+        form,
+        executer=lambda: service.inscrire(seance.id, form.demandes.data, current_user, form.version.data),
+        rendre=_sur_la_page(seance.id, "inscription", form),
+        succes=lambda nombre: f"{nombre} dossier(s) inscrit(s) à l’ordre du jour.",
+        suite=url_for(".voir", seance_id=seance.id, _anchor="ordre-du-jour"),
+        version=lambda: seance.version,
+        perimee=service.SEANCE_CHANGEE,
+    )
 
 
 @bp.route("/<int:seance_id>/points/<int:point_id>/retirer", methods=["POST"])
@@ -200,11 +202,12 @@ def inscrire(seance_id: int):
 def retirer_point(seance_id: int, point_id: int):
     seance = _seance_du_pilote(seance_id)
     form = VersionForm()
-    if not form.validate_on_submit():
-        abort(400)
-    service.retirer_point(seance.id, point_id, current_user, form.version.data)
-    flash("Dossier retiré de l’ordre du jour : il redevient « instruit ».", "succes")
-    return redirect(url_for(".voir", seance_id=seance.id, _anchor="ordre-du-jour"))
+    return traiter_bouton(
+        form,
+        executer=lambda: service.retirer_point(seance.id, point_id, current_user, form.version.data),
+        succes="Dossier retiré de l’ordre du jour : il redevient « instruit ».",
+        suite=url_for(".voir", seance_id=seance.id, _anchor="ordre-du-jour"),
+    )
 
 
 @bp.route("/<int:seance_id>/ouvrir", methods=["POST"])
@@ -212,66 +215,54 @@ def retirer_point(seance_id: int, point_id: int):
 def ouvrir(seance_id: int):
     seance = _seance_du_pilote(seance_id)
     form = VersionForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        service.ouvrir_vote(seance.id, current_user, form.version.data)
-    except service.ComiteInvalide as erreur:
-        flash(str(erreur), "erreur")
-    else:
-        flash("Vote ouvert : les partenaires du contrat en sont prévenus par courriel.", "succes")
-    return redirect(url_for(".voir", seance_id=seance.id))
+    return traiter_bouton(
+        form,
+        executer=lambda: service.ouvrir_vote(seance.id, current_user, form.version.data),
+        succes="Vote ouvert : les partenaires du contrat en sont prévenus par courriel.",
+        suite=url_for(".voir", seance_id=seance.id),
+    )
+
+
+# --- Pendant le vote : les partenaires votent, les financeurs saisissent leur montant --------------
 
 
 @bp.route("/<int:seance_id>/points/<int:point_id>/vote/<int:organisation_id>", methods=["POST"])
 @login_required
 def voter(seance_id: int, point_id: int, organisation_id: int):
     seance, point = _point_visible(seance_id, point_id)
-    if organisation_id not in service.organisations_votantes(current_user, seance.contrat_id):
-        abort(403)
+    exiger(organisation_id in service.organisations_votantes(current_user, seance.contrat_id))
     form = VoteForm(prefix=f"vote-{point.id}-{organisation_id}")
-    cle = ("vote", point.id, organisation_id)
-    if form.validate_on_submit():
-        try:
-            service.voter(
-                point.id, organisation_id, form.choix.data, form.motif.data, current_user, form.version.data
-            )
-        except service.ComiteInvalide as erreur:
-            getattr(form, erreur.champ or "choix").errors = [str(erreur)]
-        except Conflit as erreur:
-            db.session.expire_all()
-            form.form_errors.append(str(erreur))
-            return _page(service.charger(seance_id), {cle: form}, 409, conflit=str(erreur))
-        else:
-            flash(f"Vote enregistré pour le dossier {point.demande.numero}.", "succes")
-            return redirect(url_for(".voir", seance_id=seance.id, _anchor=f"point-{point.id}"))
-    return _page(service.charger(seance_id), {cle: form}, 422)
+    # La version comparée est celle du vote de l'organisation : le service la vérifie et nomme qui a voté.
+    return traiter_formulaire(
+        form,
+        executer=lambda: service.voter(
+            point.id, organisation_id, form.choix.data, form.motif.data, current_user, form.version.data
+        ),
+        rendre=_sur_la_page(seance.id, ("vote", point.id, organisation_id), form),
+        succes=f"Vote enregistré pour le dossier {point.demande.numero}.",
+        suite=_vers_le_point(seance, point),
+    )
 
 
 @bp.route("/<int:seance_id>/points/<int:point_id>/lignes/<int:ligne_id>/montant", methods=["POST"])
 @login_required
 def saisir_montant(seance_id: int, point_id: int, ligne_id: int):
     seance, point = _point_visible(seance_id, point_id)
-    ligne = db.session.get(LigneFinancement, ligne_id)
-    if ligne is None or ligne.demande_id != point.demande_id:
-        abort(404)
-    if not INSTRUIRE_LIGNE.permet(current_user, ligne):
-        abort(403)  # un financeur ne saisit que le montant de sa propre ligne
+    ligne = charger_ou_404(LigneFinancement, ligne_id, lambda ligne: ligne.demande_id == point.demande_id)
+    exiger(INSTRUIRE_LIGNE.permet(current_user, ligne))  # un financeur ne saisit que sa propre ligne
     form = MontantForm(prefix=f"montant-{point.id}-{ligne.id}")
-    cle = ("montant", point.id, ligne.id)
-    if form.validate_on_submit():
-        try:
-            service.saisir_montant(point.id, ligne.id, form.montant.data, current_user, form.version.data)
-        except service.ComiteInvalide as erreur:
-            form.montant.errors = [str(erreur)]
-        except Conflit as erreur:
-            db.session.expire_all()
-            form.form_errors.append(str(erreur))
-            return _page(service.charger(seance_id), {cle: form}, 409, conflit=str(erreur))
-        else:
-            flash(f"Montant enregistré pour le dossier {point.demande.numero}.", "succes")
-            return redirect(url_for(".voir", seance_id=seance.id, _anchor=f"point-{point.id}"))
-    return _page(service.charger(seance_id), {cle: form}, 422)
+    return traiter_formulaire(
+        form,
+        executer=lambda: service.saisir_montant(
+            point.id, ligne.id, form.montant.data, current_user, form.version.data
+        ),
+        rendre=_sur_la_page(seance.id, ("montant", point.id, ligne.id), form),
+        succes=f"Montant enregistré pour le dossier {point.demande.numero}.",
+        suite=_vers_le_point(seance, point),
+    )
+
+
+# --- Clôture et procès-verbal -------------------------------------------------------------------
 
 
 @bp.route("/<int:seance_id>/clore", methods=["GET", "POST"])
@@ -281,31 +272,32 @@ def clore(seance_id: int):
     form = VersionForm()
     if not form.is_submitted():
         form.version.data = seance.version
-    erreur = None
-    if form.validate_on_submit():
-        try:
-            service.clore(seance.id, current_user, form.version.data)
-        except service.TransitionRefusee as refus:
-            erreur = " ".join(p.message for p in refus.problemes)
-            seance = service.charger(seance_id)
-        else:
-            flash(
-                "Séance close : décisions enregistrées, porteurs prévenus ; le procès-verbal est en cours de "
-                "production.",
-                "succes",
-            )
-            return redirect(url_for(".voir", seance_id=seance.id))
-    partenaires = service.nombre_partenaires(seance.contrat_id)
-    resultats = {point.id: service.resultat(point, seance, partenaires) for point in seance.points}
-    return render_template(
-        "comites/clore.html",
-        seance=seance,
-        form=form,
-        resultats=resultats,
-        partenaires=partenaires,
-        erreur=erreur,
-        StatutSeance=StatutSeance,
-    ), (422 if erreur else 200)
+
+    def rendre(code: int, conflit: str | None):
+        actuelle = service.charger(seance_id)
+        partenaires, resultats = service.resultats(actuelle)
+        return render_template(
+            "comites/clore.html",
+            seance=actuelle,
+            form=form,
+            resultats=resultats,
+            partenaires=partenaires,
+            # Un montant que la garde du vote refuse (enveloppe, montant demandé) : la séance n'est pas close.
+            erreur=" ".join(form.form_errors),
+            conflit=conflit,
+            StatutSeance=StatutSeance,
+        ), code
+
+    return traiter_formulaire(
+        form,
+        executer=lambda: service.clore(seance.id, current_user, form.version.data),
+        rendre=rendre,
+        succes="Séance close : décisions enregistrées, porteurs prévenus ; le procès-verbal est en cours de "
+        "production.",
+        suite=url_for(".voir", seance_id=seance.id),
+        version=lambda: seance.version,
+        perimee=service.SEANCE_CHANGEE,
+    )
 
 
 @bp.route("/<int:seance_id>/proces-verbal.pdf")

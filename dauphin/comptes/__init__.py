@@ -10,6 +10,7 @@ from flask_login import current_user, login_required, login_user
 
 from dauphin.extensions import limiter
 from dauphin.services import comptes as service
+from dauphin.vues import page, traiter_formulaire
 from forms.comptes import (
     ChangementMotDePasseForm,
     ConfirmerForm,
@@ -62,22 +63,33 @@ def inscription():
     form = InscriptionForm()
     if request.method == "GET" and invitation is not None:
         form.email.data = invitation.email
-    if form.validate_on_submit():
+
+    def creer():
         resultat = service.creer_compte(
             form.prenom.data, form.nom.data, form.email.data, form.mot_de_passe.data, jeton_invitation=jeton
         )
-        if resultat.utilisateur is not None:
-            session.pop(CLE_INVITATION, None)
-            login_user(resultat.utilisateur)
-            flash(
-                f"Votre compte est créé et vous avez rejoint « {resultat.membre.structure.nom} » "
-                f"en tant que {resultat.membre.role.libelle.lower()}.",
-                "succes",
-            )
-            return redirect(url_for("structures.voir", structure_id=resultat.membre.structure_id))
-        session[CLE_EMAIL_INSCRIT] = service.normaliser_email(form.email.data)
-        return redirect(url_for("comptes.inscription_envoyee"))
-    return render_template("comptes/inscription.html", form=form, invitation=invitation)
+        if resultat.utilisateur is None:  # la même suite que l'adresse soit connue ou non
+            _retenir_adresse(CLE_EMAIL_INSCRIT, form.email.data)
+            return None
+        # Créé par une invitation, le compte est confirmé et rattaché : la session s'ouvre.
+        session.pop(CLE_INVITATION, None)
+        login_user(resultat.utilisateur)
+        return resultat.membre
+
+    return traiter_formulaire(
+        form,
+        executer=creer,
+        rendre=page("comptes/inscription.html", form=form, invitation=invitation),
+        succes=lambda membre: _rejoint(membre, "Votre compte est créé et vous avez rejoint"),
+        suite=_apres_inscription,
+    )
+
+
+def _apres_inscription(membre) -> str:
+    """Rattaché par une invitation : la structure rejointe ; sinon la page « courriel envoyé »."""
+    if membre is None:
+        return url_for("comptes.inscription_envoyee")
+    return url_for("structures.voir", structure_id=membre.structure_id)
 
 
 @bp.route("/inscription/courriel-envoye")
@@ -118,11 +130,17 @@ def renvoyer_confirmation():
     form = RenvoiConfirmationForm()
     if request.method == "GET" and current_user.is_authenticated:
         form.email.data = current_user.email
-    if form.validate_on_submit():
+
+    def renvoyer():
         service.renvoyer_confirmation(form.email.data)
-        session[CLE_EMAIL_INSCRIT] = service.normaliser_email(form.email.data)
-        return redirect(url_for("comptes.inscription_envoyee"))
-    return render_template("comptes/renvoyer_confirmation.html", form=form)
+        _retenir_adresse(CLE_EMAIL_INSCRIT, form.email.data)
+
+    return traiter_formulaire(
+        form,
+        executer=renvoyer,
+        rendre=page("comptes/renvoyer_confirmation.html", form=form),
+        suite=url_for("comptes.inscription_envoyee"),
+    )
 
 
 @bp.route("/invitation/<jeton>", methods=["GET", "POST"])
@@ -146,19 +164,34 @@ def invitation(jeton: str):
     if current_user.email != invitation.email:
         return render_template("comptes/invitation.html", invitation=invitation, autre_compte=True), 403
     form = ConfirmerForm()
-    if form.validate_on_submit():
-        try:
-            membre = service.accepter_invitation(current_user, jeton)
-        except (service.LienInvalide, service.InvitationAutreCompte) as erreur:
-            flash(str(erreur), "erreur")
-            return redirect(url_for("comptes.invitation", jeton=jeton))
+
+    def rejoindre():
+        membre = service.accepter_invitation(current_user, jeton)
         session.pop(CLE_INVITATION, None)
-        flash(
-            f"Vous avez rejoint « {membre.structure.nom} » en tant que {membre.role.libelle.lower()}.",
-            "succes",
+        return membre
+
+    try:
+        return traiter_formulaire(
+            form,
+            executer=rejoindre,
+            rendre=page("comptes/invitation.html", invitation=invitation, form=form),
+            succes=lambda membre: _rejoint(membre, "Vous avez rejoint"),
+            suite=lambda membre: url_for("structures.voir", structure_id=membre.structure_id),
         )
-        return redirect(url_for("structures.voir", structure_id=membre.structure_id))
-    return render_template("comptes/invitation.html", invitation=invitation, form=form)
+    except service.LienInvalide as erreur:  # utilisée ou annulée entre-temps : la page le dit
+        flash(str(erreur), "erreur")
+        return redirect(url_for("comptes.invitation", jeton=jeton))
+
+
+def _rejoint(membre, debut: str) -> str | None:
+    if membre is None:
+        return None
+    return f"{debut} « {membre.structure.nom} » en tant que {membre.role.libelle.lower()}."
+
+
+def _retenir_adresse(cle: str, email: str) -> None:
+    """L'adresse à laquelle un lien vient d'être envoyé, pour que la page suivante la rappelle."""
+    session[cle] = service.normaliser_email(email)
 
 
 # --- Mon compte, mot de passe ------------------------------------------------------------------
@@ -189,23 +222,21 @@ def _compte_connecte() -> str:
 def changer_mot_de_passe():
     form = ChangementMotDePasseForm()
     form.email_compte = current_user.email
-    if form.validate_on_submit():
-        try:
-            compte = service.changer_mot_de_passe(
-                current_user, form.actuel.data, form.mot_de_passe.data, request.remote_addr
-            )
-        except service.MotDePasseActuelErrone as erreur:
-            form.actuel.errors.append(str(erreur))
-        else:
-            # Nouvel identifiant de session : les autres sessions tombent, celle-ci reste ouverte.
-            login_user(compte)
-            flash(
-                "Votre mot de passe a été modifié. Vos sessions ouvertes sur d’autres appareils ont été "
-                "fermées ; un courriel vous le confirme.",
-                "succes",
-            )
-            return redirect(url_for("comptes.mon_compte"))
-    return render_template("comptes/changer_mot_de_passe.html", form=form)
+
+    def changer():
+        compte = service.changer_mot_de_passe(
+            current_user, form.actuel.data, form.mot_de_passe.data, request.remote_addr
+        )
+        login_user(compte)  # nouvel identifiant de session : les autres tombent, celle-ci reste ouverte
+
+    return traiter_formulaire(
+        form,
+        executer=changer,
+        rendre=page("comptes/changer_mot_de_passe.html", form=form),
+        succes="Votre mot de passe a été modifié. Vos sessions ouvertes sur d’autres appareils ont été "
+        "fermées ; un courriel vous le confirme.",
+        suite=url_for("comptes.mon_compte"),
+    )
 
 
 @bp.route("/mot-de-passe/oublie", methods=["GET", "POST"])
@@ -215,13 +246,19 @@ def mot_de_passe_oublie():
     form = MotDePasseOublieForm()
     if request.method == "GET" and current_user.is_authenticated:
         form.email.data = current_user.email
-    if form.validate_on_submit():
+
+    def demander():
         # Même suite que l'adresse soit inscrite ou non : on ne révèle pas les comptes.
         service.demander_reinitialisation(form.email.data, request.remote_addr)
-        session[CLE_EMAIL_REINITIALISATION] = service.normaliser_email(form.email.data)
-        return redirect(url_for("comptes.mot_de_passe_demande_envoyee"))
-    return render_template(
-        "comptes/mot_de_passe_oublie.html", form=form, duree=service.libelle_duree_reinitialisation()
+        _retenir_adresse(CLE_EMAIL_REINITIALISATION, form.email.data)
+
+    return traiter_formulaire(
+        form,
+        executer=demander,
+        rendre=page(
+            "comptes/mot_de_passe_oublie.html", form=form, duree=service.libelle_duree_reinitialisation()
+        ),
+        suite=url_for("comptes.mot_de_passe_demande_envoyee"),
     )
 
 
@@ -238,20 +275,28 @@ def mot_de_passe_demande_envoyee():
 def reinitialiser_mot_de_passe(jeton: str):
     try:
         utilisateur = service.lire_reinitialisation(jeton)
-    except service.LienInvalide as erreur:
-        return _reinitialisation_invalide(erreur)
-    form = ReinitialisationForm()
-    form.email_compte = utilisateur.email
-    if form.validate_on_submit():
-        try:
+        form = ReinitialisationForm()
+        form.email_compte = utilisateur.email
+
+        def reinitialiser():
             service.reinitialiser_mot_de_passe(jeton, form.mot_de_passe.data, request.remote_addr)
-        except service.LienInvalide as erreur:  # utilisé entre-temps, depuis un autre onglet
-            return _reinitialisation_invalide(erreur)
-        session.pop(CLE_EMAIL_REINITIALISATION, None)
-        flash("Votre mot de passe a été modifié. Connectez-vous avec votre nouveau mot de passe.", "succes")
-        return redirect(url_for("auth.connexion"))
-    reponse = render_template("comptes/reinitialiser_mot_de_passe.html", form=form, utilisateur=utilisateur)
-    return reponse, 200, {"Cache-Control": "no-store"}
+            session.pop(CLE_EMAIL_REINITIALISATION, None)
+
+        def rendre(code: int, _conflit):
+            html = render_template(
+                "comptes/reinitialiser_mot_de_passe.html", form=form, utilisateur=utilisateur
+            )
+            return html, code, {"Cache-Control": "no-store"}
+
+        return traiter_formulaire(
+            form,
+            executer=reinitialiser,
+            rendre=rendre,
+            succes="Votre mot de passe a été modifié. Connectez-vous avec votre nouveau mot de passe.",
+            suite=url_for("auth.connexion"),
+        )
+    except service.LienInvalide as erreur:  # y compris utilisé entre-temps, depuis un autre onglet
+        return _reinitialisation_invalide(erreur)
 
 
 def _reinitialisation_invalide(erreur: service.LienInvalide):

@@ -1,7 +1,9 @@
-"""Dépôt d'une demande : campagnes ouvertes, formulaire en étapes, soumission, attestation, suivi.
+"""Dépôt d'une demande : campagnes ouvertes, formulaire en étapes, soumission, attestation, retrait,
+renouvellement.
 
-Chaque étape s'enregistre à la validation ; une erreur de saisie ou un conflit de version réaffiche
-le formulaire avec tout ce qui a été tapé, sans rien perdre.
+Chaque envoi passe par `dauphin.vues` : une étape s'enregistre à la validation ; une erreur de saisie ou
+un conflit de version réaffiche le formulaire avec tout ce qui a été tapé, sans rien perdre. Une
+transition n'est proposée qu'à qui peut la faire maintenant (`transitions_proposees`).
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 
 from dauphin.extensions import db
-from dauphin.models import AxeTransversal, Demande, EvenementJournal, Thematique, TypePiece
+from dauphin.models import Demande, TypePiece
 from dauphin.pdf import dernier_recepisse, recepisse_en_cours
 from dauphin.policies import est_membre, qualite_pour
 from dauphin.services import demandes as service
-from dauphin.services.erreurs import Conflit
 from dauphin.services.workflow import aujourdhui, declencher_demande
+from dauphin.vues import charger_ou_404, exiger, traiter_bouton, traiter_formulaire
 from forms.demande import (
     ActionForm,
     ActionSimpleForm,
@@ -28,18 +30,37 @@ from forms.demande import (
     eligibilite_form,
     pieces_form,
 )
-from workflows import DEMANDE, StatutDemande, TransitionRefusee
+from workflows import DEMANDE, StatutDemande
 from workflows.budget import PLAN_COMPTABLE, Sens, verifier_budget
 from workflows.gardes import Probleme
 
 bp = Blueprint("demandes", __name__, url_prefix="/demandes")
 
+# Les transitions que le porteur déclenche depuis ses écrans (récapitulatif, dossier, retrait).
+TRANSITIONS_DU_PORTEUR = ("soumettre", "modifier", "attester", "retirer")
+
+
+def transitions_proposees(demande: Demande) -> frozenset[str]:
+    """Les transitions du porteur que l'utilisateur peut faire maintenant : il en a le droit
+    (`policies.qualite_pour`, le contrôle même qui répond 403) et elles existent depuis le statut actuel
+    (ce qui manque encore pour les gardes, le récapitulatif le dit). Les écrans ne proposent qu'elles."""
+    possibles = DEMANDE.possibles(demande)
+    return frozenset(
+        declencheur
+        for declencheur in TRANSITIONS_DU_PORTEUR
+        if declencheur in possibles and qualite_pour(current_user, declencheur, demande) is not None
+    )
+
+
+def _plus_possible(demande: Demande, declencheur: str) -> str | None:
+    if declencheur in DEMANDE.possibles(demande):
+        return None
+    return f"Cette action n’est plus possible : le statut est désormais « {demande.statut.libelle} »."
+
 
 def _demande_du_membre(demande_id: int) -> Demande:
-    demande = db.session.get(Demande, demande_id)
-    if demande is None or not est_membre(current_user, demande):
-        abort(404)  # une demande d'une autre structure n'existe pas pour cet utilisateur
-    return demande
+    """La demande d'une structure de l'utilisateur ; celle d'une autre structure n'existe pas pour lui."""
+    return charger_ou_404(Demande, demande_id, lambda demande: est_membre(current_user, demande))
 
 
 def _contexte(demande: Demande, etape: str, **valeurs):
@@ -59,13 +80,6 @@ def _contexte(demande: Demande, etape: str, **valeurs):
 def _suivante(etape: str) -> str:
     noms = [nom for nom, _ in service.ETAPES]
     return noms[noms.index(etape) + 1]
-
-
-def _apres_enregistrement(demande: Demande, etape: str):
-    flash("Étape enregistrée.", "succes")
-    if request.form.get("rester"):
-        return redirect(url_for("demandes.etape", demande_id=demande.id, etape=etape))
-    return redirect(url_for("demandes.etape", demande_id=demande.id, etape=_suivante(etape)))
 
 
 # --- Campagnes et création ----------------------------------------------------------------
@@ -103,50 +117,30 @@ def _identifiant(nom: str) -> int | None:
 @bp.route("/nouvelle", methods=["POST"])
 @login_required
 def nouvelle():
-    form = ActionSimpleForm()
-    if not form.validate_on_submit():
-        abort(400)
     structure_id, campagne_id = _identifiant("structure_id"), _identifiant("campagne_id")
     if structure_id is None or campagne_id is None:
         abort(404)
-    try:
-        demande = service.creer_brouillon(current_user, structure_id, campagne_id)
-    except Conflit as conflit:
-        flash(str(conflit), "erreur")
-        return redirect(url_for("demandes.campagnes"))
-    flash("Brouillon créé : chaque étape est enregistrée dès que vous la validez.", "succes")
-    return redirect(url_for("demandes.etape", demande_id=demande.id, etape="eligibilite"))
+    return traiter_bouton(
+        ActionSimpleForm(),
+        executer=lambda: service.creer_brouillon(current_user, structure_id, campagne_id),
+        succes="Brouillon créé : chaque étape est enregistrée dès que vous la validez.",
+        suite=lambda demande: url_for("demandes.etape", demande_id=demande.id, etape="eligibilite"),
+        retour=url_for("demandes.campagnes"),  # une campagne close entre-temps : le message y est montré
+    )
 
 
 @bp.route("/<int:demande_id>/renouveler", methods=["POST"])
 @login_required
 def renouveler(demande_id: int):
     precedente = _demande_du_membre(demande_id)
-    form = ActionSimpleForm()
-    if not form.validate_on_submit():
-        abort(400)
-    campagne = next(
-        (
-            c
-            for c in db.session.scalars(service.campagnes_ouvertes())
-            if c.contrat_id == precedente.campagne.contrat_id and c.exercice > precedente.exercice
-        ),
-        None,
+    return traiter_bouton(
+        ActionSimpleForm(),
+        executer=lambda: service.renouveler(precedente.id, current_user),
+        succes="La demande a été reprise pour la nouvelle campagne : vérifiez chaque étape, joignez les "
+        "pièces à jour, puis soumettez-la.",
+        suite=lambda nouvelle: url_for("demandes.etape", demande_id=nouvelle.id, etape="eligibilite"),
+        retour=url_for("dossiers.voir", demande_id=precedente.id),
     )
-    if campagne is None:
-        flash(
-            "Aucune campagne d’un exercice suivant n’est ouverte pour ce contrat de ville : le "
-            "renouvellement sera possible à son ouverture.",
-            "avertissement",
-        )
-        return redirect(url_for("dossiers.voir", demande_id=precedente.id))
-    nouvelle = service.renouveler(precedente.id, current_user, campagne.id)
-    flash(
-        "La demande a été reprise pour la nouvelle campagne : vérifiez chaque étape, joignez les pièces "
-        "à jour, puis soumettez-la.",
-        "succes",
-    )
-    return redirect(url_for("demandes.etape", demande_id=nouvelle.id, etape="eligibilite"))
 
 
 # --- Étapes --------------------------------------------------------------------------------
@@ -170,23 +164,29 @@ def etape(demande_id: int, etape: str):
     return vue(demande)
 
 
-def _rendre(demande, etape, form, gabarit, **valeurs):
-    return render_template(f"demandes/{gabarit}.html", form=form, **_contexte(demande, etape, **valeurs))
-
-
 def _enregistrer(demande, etape, form, gabarit, enregistrement, **valeurs):
-    """Enregistre si le formulaire est valide ; sinon, ou en cas de conflit, le réaffiche tel que saisi."""
-    if request.method == "POST" and form.validate_on_submit():
-        try:
-            cible = service.charger_pour_modifier(demande.id, current_user, form.version.data)
-            enregistrement(cible)
-        except Conflit as conflit:
-            db.session.rollback()
-            return _rendre(demande, etape, form, gabarit, conflit=str(conflit), **valeurs), 409
-        return _apres_enregistrement(demande, etape)
-    if request.method == "GET":
+    """L'étape et son formulaire ; à l'envoi, l'enregistrement puis l'étape suivante (ou la même :
+    « Enregistrer sans quitter l'étape ») — sinon l'étape réaffichée telle que saisie, avec ses erreurs
+    (422) ou le conflit (409 : la demande a changé, ou n'est plus modifiable)."""
+    if not form.is_submitted():
         form.version.data = demande.version
-    return _rendre(demande, etape, form, gabarit, **valeurs)
+    suivante = etape if request.form.get("rester") else _suivante(etape)
+    return traiter_formulaire(
+        form,
+        executer=lambda: enregistrement(
+            service.charger_pour_modifier(demande.id, current_user, form.version.data)
+        ),
+        rendre=lambda code, conflit: (
+            render_template(
+                f"demandes/{gabarit}.html", form=form, conflit=conflit, **_contexte(demande, etape, **valeurs)
+            ),
+            code,
+        ),
+        succes="Étape enregistrée.",
+        suite=url_for("demandes.etape", demande_id=demande.id, etape=suivante),
+        version=lambda: demande.version,
+        perimee=service.MODIFIEE_ENTRE_TEMPS,
+    )
 
 
 def _eligibilite(demande):
@@ -233,15 +233,10 @@ def _action(demande):
     form = ActionForm(obj=demande if request.method == "GET" else None)
     qpvs = service.qpvs_du_contrat(demande)
     form.qpvs.choices = [(q.id, f"{q.libelle} ({q.code})") for q in qpvs]
-    thematiques = db.session.scalars(
-        db.select(Thematique)
-        .where(Thematique.parent_code.is_not(None), Thematique.actif.is_(True))
-        .order_by(Thematique.ordre)
-    ).all()
     form.thematique_code.choices = [("", "— Choisir —")] + [
-        (t.code, f"{t.code} — {t.libelle}") for t in thematiques
+        (t.code, f"{t.code} — {t.libelle}") for t in service.sous_thematiques_actives()
     ]
-    form.axes.choices = [(a.code, a.libelle) for a in db.session.scalars(db.select(AxeTransversal))]
+    form.axes.choices = [(a.code, a.libelle) for a in service.axes_transversaux()]
     if request.method == "GET":
         form.qpvs.data = [q.id for q in demande.qpvs]
         form.axes.data = [a.code for a in demande.axes]
@@ -362,118 +357,127 @@ def _problemes_de_depot(demande) -> list[Probleme]:
     return []
 
 
-def recapitulatif(demande, attestation_form=None, problemes=None, code=200):
-    peut_attester = qualite_pour(current_user, "attester", demande) is not None
+def recapitulatif(demande, code=200, conflit=None, soumis=None, problemes=None):
+    """Le récapitulatif : ce qui manque encore, et les seules transitions que l'utilisateur peut faire.
+    `soumis` : le formulaire envoyé ; celui de l'attestation revient avec ses cases et ses erreurs."""
+    proposees = transitions_proposees(demande)
+    if not isinstance(soumis, AttestationForm):
+        soumis = AttestationForm(formdata=None, version=demande.version)
     return render_template(
         "demandes/recapitulatif.html",
         problemes=_problemes_de_depot(demande) if problemes is None else problemes,
-        attestation_form=attestation_form or AttestationForm(version=demande.version),
-        action_form=ActionSimpleForm(version=demande.version),
-        peut_attester=peut_attester,
+        attestation_form=soumis,
+        action_form=ActionSimpleForm(formdata=None, version=demande.version),
+        proposees=proposees,
+        peut_attester="attester" in proposees,
+        peut_retirer="retirer" in proposees,
         erreurs_budget=verifier_budget(demande.lignes_budget),
-        complements=_dernier_message_de_complements(demande),
+        complements=service.dernier_message_de_complements(demande),
+        conflit=conflit,
         **_contexte(demande, "recapitulatif"),
     ), code
 
 
-def _dernier_message_de_complements(demande):
-    return db.session.scalar(
-        db.select(EvenementJournal)
-        .where(
-            EvenementJournal.demande_id == demande.id, EvenementJournal.declencheur == "demander_complements"
-        )
-        .order_by(EvenementJournal.id.desc())
-        .limit(1)
+def _transition(demande_id: int, declencheur: str, form, *, succes, suite, **arguments):
+    """Soumettre, remettre en brouillon, attester : depuis le récapitulatif, qui revient avec ce qui manque
+    encore (422, chaque point lié à son étape) ou avec l'état actuel de la demande (409)."""
+    demande = _demande_du_membre(demande_id)
+    exiger(qualite_pour(current_user, declencheur, demande) is not None)
+    manques: list[Probleme] = []
+    return traiter_formulaire(
+        form,
+        executer=lambda: declencher_demande(
+            demande.id, declencheur, current_user, version=form.version.data or None, **arguments
+        ),
+        rendre=lambda code, conflit: recapitulatif(demande, code, conflit, form, manques or None),
+        signaler_refus=lambda _form, refus: manques.extend(refus.problemes),
+        succes=succes,
+        suite=suite(demande),
+        version=lambda: demande.version,
+        impossible=lambda: _plus_possible(demande, declencheur),
     )
 
 
-def _declencher_ou_expliquer(demande, declencheur, **arguments):
-    form = ActionSimpleForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        declencher_demande(
-            demande.id, declencheur, current_user, version=form.version.data or None, **arguments
-        )
-    except TransitionRefusee as refus:
-        db.session.rollback()
-        flash("La demande ne peut pas encore être soumise : corrigez les points ci-dessous.", "erreur")
-        return recapitulatif(db.session.get(Demande, demande.id), problemes=refus.problemes, code=422)
-    return None
+def _vers_le_recapitulatif(demande: Demande) -> str:
+    return url_for("demandes.etape", demande_id=demande.id, etape="recapitulatif")
 
 
 @bp.route("/<int:demande_id>/soumettre", methods=["POST"])
 @login_required
 def soumettre(demande_id: int):
-    demande = _demande_du_membre(demande_id)
-    reponse = _declencher_ou_expliquer(demande, "soumettre")
-    if reponse is not None:
-        return reponse
-    flash("Demande soumise : elle attend maintenant l’attestation sur l’honneur d’un signataire.", "succes")
-    return redirect(url_for("demandes.etape", demande_id=demande.id, etape="recapitulatif"))
+    return _transition(
+        demande_id,
+        "soumettre",
+        ActionSimpleForm(),
+        succes="Demande soumise : elle attend maintenant l’attestation sur l’honneur d’un signataire.",
+        suite=_vers_le_recapitulatif,
+    )
 
 
 @bp.route("/<int:demande_id>/modifier", methods=["POST"])
 @login_required
 def modifier(demande_id: int):
-    demande = _demande_du_membre(demande_id)
-    reponse = _declencher_ou_expliquer(demande, "modifier")
-    if reponse is not None:
-        return reponse
-    flash("La demande est de nouveau en brouillon : vous pouvez la modifier.", "info")
-    return redirect(url_for("demandes.etape", demande_id=demande.id, etape="eligibilite"))
+    return _transition(
+        demande_id,
+        "modifier",
+        ActionSimpleForm(),
+        succes="La demande est de nouveau en brouillon : vous pouvez la modifier.",
+        suite=lambda demande: url_for("demandes.etape", demande_id=demande.id, etape="eligibilite"),
+    )
+
+
+def _transmise(demande: Demande) -> str:
+    # Sans Redis le récépissé est déjà produit ; sinon une tâche le produit dans les instants qui suivent.
+    en_cours = recepisse_en_cours(demande, dernier_recepisse(demande))
+    recepisse = "en cours de production" if en_cours else "disponible ci-dessous"
+    return f"Demande transmise sous le numéro {demande.numero}. Le récépissé est {recepisse}."
 
 
 @bp.route("/<int:demande_id>/attester", methods=["POST"])
 @login_required
 def attester(demande_id: int):
-    demande = _demande_du_membre(demande_id)
     form = AttestationForm()
-    if not form.validate_on_submit():
-        return recapitulatif(demande, attestation_form=form, code=422)
-    try:
-        declencher_demande(
-            demande.id,
-            "attester",
-            current_user,
-            version=form.version.data or None,
-            attestation=True,
-            commentaire=form.commentaire.data,
-        )
-    except TransitionRefusee as refus:
-        db.session.rollback()
-        return recapitulatif(
-            db.session.get(Demande, demande.id), attestation_form=form, problemes=refus.problemes, code=422
-        )
-    demande = db.session.get(Demande, demande.id)
-    # Sans Redis le récépissé est déjà produit ; sinon une tâche le produit dans les instants qui suivent.
-    en_cours = recepisse_en_cours(demande, dernier_recepisse(demande))
-    recepisse = "en cours de production" if en_cours else "disponible ci-dessous"
-    flash(f"Demande transmise sous le numéro {demande.numero}. Le récépissé est {recepisse}.", "succes")
-    return redirect(url_for("dossiers.voir", demande_id=demande.id))
+    return _transition(
+        demande_id,
+        "attester",
+        form,
+        succes=_transmise,
+        suite=lambda demande: url_for("dossiers.voir", demande_id=demande.id),
+        attestation=True,
+        commentaire=form.commentaire.data,
+    )
 
 
 @bp.route("/<int:demande_id>/retirer", methods=["GET", "POST"])
 @login_required
 def retirer(demande_id: int):
     demande = _demande_du_membre(demande_id)
+    # Ni le formulaire ni sa page pour qui ne peut pas l'envoyer : le motif tapé ne serait pas perdu en 403.
+    exiger(qualite_pour(current_user, "retirer", demande) is not None)
     form = MotifForm()
-    if request.method == "GET":
+    if not form.is_submitted():
         form.version.data = demande.version
-    if form.validate_on_submit():
-        try:
-            declencher_demande(
-                demande.id,
-                "retirer",
-                current_user,
-                version=form.version.data or None,
-                commentaire=form.commentaire.data,
-            )
-        except TransitionRefusee as refus:
-            db.session.rollback()
-            for probleme in refus.problemes:
-                form.commentaire.errors.append(probleme.message)
-        else:
-            flash("La demande est retirée ; les financeurs en sont informés.", "succes")
-            return redirect(url_for("dossiers.voir", demande_id=demande.id))
-    return render_template("demandes/retirer.html", demande=demande, form=form)
+    return traiter_formulaire(
+        form,
+        executer=lambda: declencher_demande(
+            demande.id,
+            "retirer",
+            current_user,
+            version=form.version.data or None,
+            commentaire=form.commentaire.data,
+        ),
+        rendre=lambda code, conflit: (
+            render_template(
+                "demandes/retirer.html",
+                demande=demande,
+                form=form,
+                conflit=conflit,
+                possible=_plus_possible(demande, "retirer") is None,
+            ),
+            code,
+        ),
+        succes="La demande est retirée ; les financeurs en sont informés.",
+        suite=url_for("dossiers.voir", demande_id=demande.id),
+        version=lambda: demande.version,
+        impossible=lambda: _plus_possible(demande, "retirer"),
+    )

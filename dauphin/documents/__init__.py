@@ -12,17 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    send_file,
-    url_for,
-)
+from flask import Blueprint, abort, current_app, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
@@ -34,6 +24,7 @@ from dauphin.extensions import db
 from dauphin.models import Document, Structure
 from dauphin.policies import est_membre_structure, peut_telecharger
 from dauphin.services import documents as service
+from dauphin.vues import traiter_bouton, traiter_formulaire
 from forms.documents import DepotDocumentForm
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
@@ -79,49 +70,46 @@ def _page(structure: Structure, form: DepotDocumentForm, statut: int = 200):
 @bp.route("/structure/<int:structure_id>", methods=["GET", "POST"])
 @login_required
 def porte_documents(structure_id: int):
-    structure = _structure_du_membre(structure_id)
-    if structure is None:
-        abort(404)
+    structure = _structure_du_membre(structure_id) or abort(404)
     form = DepotDocumentForm()
-    if form.validate_on_submit():
-        fichier = form.fichier.data
-        try:
-            document = service.deposer(
-                structure.id,
-                current_user,
-                form.type_piece.data,
-                fichier.stream,
-                fichier.filename,
-                valable_jusqu_au=form.valable_jusqu_au.data,
-            )
-        except service.DepotRefuse as refus:
-            db.session.rollback()
-            form[refus.champ].errors = [*form[refus.champ].errors, refus.message]
-        else:
-            flash(
-                f"Le document « {document.nom_fichier} » est déposé dans le porte-documents "
-                f"({document.type_piece.libelle}).",
-                "succes",
-            )
-            return redirect(url_for(".porte_documents", structure_id=structure.id))
-    return _page(structure, form, 422 if form.errors else 200)
+    return traiter_formulaire(
+        form,
+        executer=lambda: service.deposer(
+            structure.id,
+            current_user,
+            form.type_piece.data,
+            form.fichier.data.stream,
+            form.fichier.data.filename,
+            valable_jusqu_au=form.valable_jusqu_au.data,
+        ),
+        rendre=lambda code, _: _page(structure, form, code),
+        succes=lambda document: f"Le document « {document.nom_fichier} » est déposé dans le porte-documents "
+        f"({document.type_piece.libelle}).",
+        suite=url_for(".porte_documents", structure_id=structure.id),
+    )
 
 
 def _champs_avant_le_fichier() -> tuple[MultiDict, str | None]:
     """Les champs texte envoyés avant le fichier, et le nom du fichier, relus du début du corps."""
-    champs: MultiDict = MultiDict()
-    nom_fichier = None
     frontiere = request.mimetype_params.get("boundary")
     if request.mimetype != "multipart/form-data" or not frontiere:
-        return champs, nom_fichier
+        return MultiDict(), None
     flux = get_input_stream(request.environ, max_content_length=None)
     decodeur = MultipartDecoder(frontiere.encode("latin-1"), max_form_memory_size=DEBUT_LU)
     decodeur.receive_data(flux.read(DEBUT_LU))
+    lus = _lire_jusqu_au_fichier(decodeur)
+    restant = VIDANGE_MAX
+    while restant > 0 and (bloc := flux.read(min(restant, 1024 * 1024))):
+        restant -= len(bloc)
+    return lus
+
+
+def _lire_jusqu_au_fichier(decodeur: MultipartDecoder) -> tuple[MultiDict, str | None]:
+    champs: MultiDict = MultiDict()
     nom, valeur, evenement = None, b"", decodeur.next_event()
     while not isinstance(evenement, NeedData | Epilogue):
         if isinstance(evenement, File):
-            nom_fichier = evenement.filename
-            break  # le fichier vient en dernier : inutile d'aller plus loin
+            return champs, evenement.filename  # le fichier vient en dernier : inutile d'aller plus loin
         if isinstance(evenement, Field):
             nom, valeur = evenement.name, b""
         elif isinstance(evenement, Data) and nom is not None:
@@ -130,10 +118,7 @@ def _champs_avant_le_fichier() -> tuple[MultiDict, str | None]:
                 champs.add(nom, valeur.decode("utf-8", "replace"))
                 nom = None
         evenement = decodeur.next_event()
-    restant = VIDANGE_MAX
-    while restant > 0 and (bloc := flux.read(min(restant, 1024 * 1024))):
-        restant -= len(bloc)
-    return champs, nom_fichier
+    return champs, None
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -170,22 +155,22 @@ def _document_du_membre(document_id: int):
 def archiver(document_id: int):
     document = _document_du_membre(document_id)
     form = FlaskForm()
-    if document.archive_le is None and form.validate_on_submit():
-        service.archiver(document, current_user)
-        flash(
-            f"Le document « {document.nom_fichier} » est archivé : il n’apparaît plus dans le "
-            "porte-documents, et les demandes qui l’utilisent le gardent.",
-            "succes",
-        )
-        return redirect(url_for(".porte_documents", structure_id=document.structure_id))
-    if request.method == "POST" and document.archive_le is not None:
-        return redirect(url_for(".porte_documents", structure_id=document.structure_id, archives=1))
-    return render_template(
-        "documents/archiver.html",
-        document=document,
-        structure=db.session.get(Structure, document.structure_id),
-        demandes=service.demandes_utilisant(document),
-        form=form,
+    return traiter_formulaire(
+        form,
+        executer=lambda: service.archiver(document, current_user),  # déjà archivé : rien à refaire
+        rendre=lambda code, _: (
+            render_template(
+                "documents/archiver.html",
+                document=document,
+                structure=db.session.get(Structure, document.structure_id),
+                demandes=service.demandes_utilisant(document),
+                form=form,
+            ),
+            code,
+        ),
+        succes=f"Le document « {document.nom_fichier} » est archivé : il n’apparaît plus dans le "
+        "porte-documents, et les demandes qui l’utilisent le gardent.",
+        suite=url_for(".porte_documents", structure_id=document.structure_id),
     )
 
 
@@ -193,12 +178,12 @@ def archiver(document_id: int):
 @login_required
 def restaurer(document_id: int):
     document = _document_du_membre(document_id)
-    if FlaskForm().validate_on_submit():
-        service.restaurer(document, current_user)
-        flash(f"Le document « {document.nom_fichier} » est de retour dans le porte-documents.", "succes")
-    else:
-        flash("La session a expiré ou le formulaire a déjà été envoyé : recommencez.", "erreur")
-    return redirect(url_for(".porte_documents", structure_id=document.structure_id, archives=1))
+    return traiter_bouton(
+        FlaskForm(),
+        executer=lambda: service.restaurer(document, current_user),
+        succes=f"Le document « {document.nom_fichier} » est de retour dans le porte-documents.",
+        suite=url_for(".porte_documents", structure_id=document.structure_id, archives=1),
+    )
 
 
 @bp.route("/<int:document_id>/telecharger")

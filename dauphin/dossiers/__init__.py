@@ -1,10 +1,15 @@
-"""La vue d'un dossier, commune à tous ceux qui y ont droit (porteur, financeurs, partenaires, pilote)."""
+"""La vue d'un dossier, commune à tous ceux qui y ont droit (porteur, financeurs, partenaires, pilote).
+
+Chaque bouton n'y est proposé qu'à qui peut s'en servir maintenant : les transitions du porteur par
+`dauphin.demandes.transitions_proposees`, les actions d'instruction par `dauphin.instruction.panneaux`.
+"""
 
 from flask import Blueprint, abort, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
+from dauphin.demandes import transitions_proposees
 from dauphin.engagements.panneaux import contexte_engagements
 from dauphin.extensions import db
 from dauphin.instruction.panneaux import contexte_dossier
@@ -19,11 +24,12 @@ from dauphin.models import (
     PieceJointe,
 )
 from dauphin.pdf import dernier_recepisse, recepisse_en_cours
-from dauphin.policies import est_membre, peut_voir_demande, qualite_pour, qualites, voit_instruction
+from dauphin.policies import est_membre, peut_voir_demande, qualites, voit_instruction
 from dauphin.services.courriels import non_envoyes_de_la_demande
+from dauphin.services.demandes import campagne_de_renouvellement
 from dauphin.services.instruction import ACTIONS_JOURNAL
 from forms.demande import ActionSimpleForm
-from workflows import DEMANDE, StatutLigne
+from workflows import StatutLigne
 from workflows.budget import COMPTES, Sens, totaux
 
 bp = Blueprint("dossiers", __name__, url_prefix="/dossiers")
@@ -37,15 +43,14 @@ STATUTS_AVANT_DECISION = frozenset(
 )
 
 
-@bp.route("/<int:demande_id>")
-@login_required
-def voir(demande_id: int):
+def _dossier_visible(demande_id: int) -> Demande:
+    """La demande avec tout ce que la page montre, chargé avec elle (et non objet par objet dans le
+    gabarit) ; 404 aussi quand elle existe mais n'est pas visible : on ne révèle pas son existence."""
     demande = (
         db.session.execute(
             select(Demande)
             .where(Demande.id == demande_id)
             .options(
-                # Tout ce que la page montre, chargé avec la demande (et non objet par objet dans le gabarit)
                 joinedload(Demande.structure),
                 joinedload(Demande.thematique),
                 joinedload(Demande.compte_rendu),
@@ -65,53 +70,80 @@ def voir(demande_id: int):
         .unique()
         .scalar_one_or_none()
     )
-    # 404 aussi quand le dossier existe mais n'est pas visible : on ne révèle pas son existence.
     if demande is None or not peut_voir_demande(current_user, demande):
         abort(404)
-    recepisse = dernier_recepisse(demande) if demande.numero else None
+    return demande
+
+
+def _historique(demande: Demande, instruction_visible: bool) -> list[EvenementJournal]:
+    """Le journal du dossier ; sans les avis ni l'organisation interne des financeurs pour le porteur."""
     evenements = db.session.scalars(
         select(EvenementJournal)
         .where(EvenementJournal.demande_id == demande.id)
         .options(joinedload(EvenementJournal.acteur), joinedload(EvenementJournal.organisation))
         .order_by(EvenementJournal.id)
     ).all()
-    instruction_visible = voit_instruction(current_user, demande)
+    if instruction_visible:
+        return list(evenements)
+    return [e for e in evenements if e.declencheur not in DECLENCHEURS_INTERNES]
+
+
+def _budget(demande: Demande) -> dict:
+    """Les lignes du budget rangées en charges et en produits, et leurs totaux."""
+    sens = {lb.id: COMPTES[lb.compte].sens for lb in demande.lignes_budget if lb.compte in COMPTES}
+    return {
+        "charges": [lb for lb in demande.lignes_budget if sens.get(lb.id) is Sens.charge],
+        "produits": [lb for lb in demande.lignes_budget if sens.get(lb.id) is Sens.produit],
+        "totaux": totaux(demande.lignes_budget),
+        "comptes": COMPTES,
+    }
+
+
+def _porteur(demande: Demande) -> dict:
+    """Ce que la page propose à un membre de la structure : attester, retirer, renouveler — s'il le peut
+    maintenant."""
+    membre = est_membre(current_user, demande)
+    proposees = transitions_proposees(demande)
+    return {
+        "membre": membre,
+        "peut_attester": "attester" in proposees,
+        "peut_retirer": "retirer" in proposees,
+        # Renouveler : une demande transmise, quand la campagne d'un exercice suivant est ouverte.
+        "peut_renouveler": membre
+        and demande.numero is not None
+        and campagne_de_renouvellement(demande) is not None,
+        "action_form": ActionSimpleForm(version=demande.version),
+    }
+
+
+def _instruction(demande: Demande, instruction_visible: bool) -> dict:
+    """Panneaux d'instruction, notes, autres demandes de la structure et notifications pas encore parties
+    (SMTP ou Redis en panne) : jamais pour le porteur."""
     if not instruction_visible:
-        evenements = [e for e in evenements if e.declencheur not in DECLENCHEURS_INTERNES]
-    lignes_financement = {ligne.id: ligne for ligne in demande.lignes_financement}
-    charges = [
-        lb
-        for lb in demande.lignes_budget
-        if COMPTES.get(lb.compte) and COMPTES[lb.compte].sens is Sens.charge
-    ]
-    produits = [
-        lb
-        for lb in demande.lignes_budget
-        if COMPTES.get(lb.compte) and COMPTES[lb.compte].sens is Sens.produit
-    ]
+        return {"courriels_non_envoyes": []}
+    return {**contexte_dossier(demande), "courriels_non_envoyes": non_envoyes_de_la_demande(demande.id)}
+
+
+@bp.route("/<int:demande_id>")
+@login_required
+def voir(demande_id: int):
+    demande = _dossier_visible(demande_id)
+    recepisse = dernier_recepisse(demande) if demande.numero else None
+    instruction_visible = voit_instruction(current_user, demande)
     return render_template(
         "dossiers/voir.html",
         demande=demande,
-        evenements=evenements,
-        lignes_financement=lignes_financement,
-        charges=charges,
-        produits=produits,
-        totaux=totaux(demande.lignes_budget),
-        comptes=COMPTES,
+        evenements=_historique(demande, instruction_visible),
+        lignes_financement={ligne.id: ligne for ligne in demande.lignes_financement},
         qualites=qualites(current_user, demande),
         instruction_visible=instruction_visible,
-        membre=est_membre(current_user, demande),
-        peut_retirer=qualite_pour(current_user, "retirer", demande) is not None
-        and "retirer" in DEMANDE.possibles(demande),
         recepisse=recepisse,
         recepisse_en_cours=recepisse_en_cours(demande, recepisse),
-        action_form=ActionSimpleForm(version=demande.version),
         statuts_avant_decision=STATUTS_AVANT_DECISION,
         actions_journal=ACTIONS_JOURNAL,
+        **_budget(demande),
+        **_porteur(demande),
         **contexte_engagements(demande),
-        # Panneaux d'instruction, notes, autres demandes de la structure : jamais pour le porteur.
-        **(contexte_dossier(demande) if instruction_visible else {}),
-        # Les notifications pas encore parties (SMTP ou Redis en panne) : une requête, côté instruction.
-        courriels_non_envoyes=non_envoyes_de_la_demande(demande.id) if instruction_visible else [],
+        **_instruction(demande, instruction_visible),
         **contexte_compte_rendu(demande),
     )

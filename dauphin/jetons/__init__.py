@@ -8,33 +8,33 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from dauphin.extensions import db
 from dauphin.listes import page_courante
 from dauphin.models import JetonApi, Organisation
 from dauphin.policies import GERER_JETONS, gere_des_jetons
 from dauphin.services import api as service
 from dauphin.services.workflow import aujourdhui
+from dauphin.vues import charger_ou_404, exiger, traiter_formulaire
 from forms.jetons import JetonForm, RevocationForm
 
 bp = Blueprint("jetons", __name__, url_prefix="/jetons-api")
 
 
-def _gestionnaire_ou_403():
-    if not gere_des_jetons(current_user):
-        abort(403)
+def _organisations_gerees() -> tuple[list[Organisation], int | None]:
+    """Les organisations dont l'utilisateur gère les jetons (403 s'il n'en gère aucune), et celle que la
+    page demande (`?organisation=`) si elle en est."""
+    exiger(gere_des_jetons(current_user))
+    organisations = service.organisations_gerables(current_user)
+    choisie = request.args.get("organisation", type=int)
+    return organisations, choisie if choisie in {o.id for o in organisations} else None
 
 
 @bp.route("/")
 @login_required
 def liste():
-    _gestionnaire_ou_403()
-    organisations = service.organisations_gerables(current_user)
-    organisation_id = request.args.get("organisation", type=int)
-    if organisation_id not in {o.id for o in organisations}:
-        organisation_id = None
+    organisations, organisation_id = _organisations_gerees()
     page = service.jetons_visibles(
         current_user, organisation_id, page=page_courante(), par_page=current_app.config["PAGE_TAILLE"]
     )
@@ -51,10 +51,8 @@ def liste():
 @login_required
 def choisir_organisation():
     """Le choix de l'organisation, avant le formulaire (qui en dépend : titulaires possibles)."""
-    _gestionnaire_ou_403()
-    organisations = service.organisations_gerables(current_user)
-    choisie = request.args.get("organisation", type=int)
-    if choisie in {o.id for o in organisations}:
+    organisations, choisie = _organisations_gerees()
+    if choisie is not None:
         return redirect(url_for("jetons.creer", organisation_id=choisie))
     if len(organisations) == 1:
         return redirect(url_for("jetons.creer", organisation_id=organisations[0].id))
@@ -65,64 +63,57 @@ def choisir_organisation():
     )
 
 
+def _jeton_cree(resultat) -> Response:
+    """Le jeton en clair n'existe que dans cette réponse : ni session, ni cache, ni redirection."""
+    jeton, clair = resultat
+    reponse = current_app.make_response(render_template("jetons/cree.html", jeton=jeton, clair=clair))
+    reponse.headers["Cache-Control"] = "no-store"
+    return reponse
+
+
 @bp.route("/organisations/<int:organisation_id>/nouveau", methods=["GET", "POST"])
 @login_required
 def creer(organisation_id: int):
-    organisation = db.session.get(Organisation, organisation_id)
-    if organisation is None:
-        abort(404)
-    if not GERER_JETONS.permet(current_user, organisation):
-        abort(403)
+    organisation = charger_ou_404(Organisation, organisation_id)
+    exiger(GERER_JETONS.permet(current_user, organisation))
     form = JetonForm()
-    if current_user.administrateur_national:
-        form.titulaire_id.choices = [
-            (u.id, f"{u.nom_complet} — {role.libelle}")
-            for u, role in service.titulaires_possibles(organisation_id)
-        ]
-    else:
-        form.titulaire_id.choices = [(current_user.id, current_user.nom_complet)]
+    titulaires = service.titulaires_proposes(current_user, organisation.id)
+    if titulaires is None:  # un instructeur : à son propre nom, sans choix
+        titulaires = [(current_user.id, current_user.nom_complet)]
         form.titulaire_id.data = current_user.id
+    form.titulaire_id.choices = titulaires
     if not form.is_submitted():
         form.expire_le.data = aujourdhui() + timedelta(days=service.DUREE_DEFAUT_JOURS)
-    code = 200
-    if form.validate_on_submit():
-        try:
-            jeton, clair = service.creer_jeton(
-                current_user,
-                organisation_id,
-                libelle=form.libelle.data,
-                ecriture=form.portee.data == "lecture_ecriture",
-                expire_le=form.expire_le.data,
-                titulaire_id=form.titulaire_id.data,
-            )
-        except service.SaisieJetonInvalide as erreur:
-            champ = {"ecriture": "portee"}.get(erreur.champ, erreur.champ)
-            getattr(form, champ).errors = [*getattr(form, champ).errors, str(erreur)]
-            code = 422
-        else:
-            # Le jeton en clair n'existe que dans cette réponse : ni session, ni cache, ni redirection.
-            reponse = current_app.make_response(render_template("jetons/cree.html", jeton=jeton, clair=clair))
-            reponse.headers["Cache-Control"] = "no-store"
-            return reponse
-    elif form.is_submitted():
-        code = 422
-    return (
-        render_template(
-            "jetons/creer.html", form=form, organisation=organisation, duree_max=service.DUREE_MAX_JOURS
+    return traiter_formulaire(
+        form,
+        executer=lambda: service.creer_jeton(
+            current_user,
+            organisation.id,
+            libelle=form.libelle.data,
+            ecriture=form.portee.data == "lecture_ecriture",
+            expire_le=form.expire_le.data,
+            titulaire_id=form.titulaire_id.data,
         ),
-        code,
+        rendre=lambda code, _: (
+            render_template(
+                "jetons/creer.html", form=form, organisation=organisation, duree_max=service.DUREE_MAX_JOURS
+            ),
+            code,
+        ),
+        montrer=_jeton_cree,
     )
 
 
 @bp.route("/<int:jeton_id>/revoquer", methods=["GET", "POST"])
 @login_required
 def revoquer(jeton_id: int):
-    jeton = db.session.get(JetonApi, jeton_id)
-    if jeton is None or not GERER_JETONS.permet(current_user, jeton.organisation):
-        abort(404)  # le jeton d'une autre organisation n'existe pas pour lui
+    # Le jeton d'une autre organisation n'existe pas pour lui.
+    jeton = charger_ou_404(JetonApi, jeton_id, lambda j: GERER_JETONS.permet(current_user, j.organisation))
     form = RevocationForm()
-    if jeton.revoque_le is None and form.validate_on_submit():
-        service.revoquer_jeton(jeton.id, current_user)
-        flash(f"Jeton « {jeton.libelle} » révoqué : il ne permet plus aucune requête.", "succes")
-        return redirect(url_for("jetons.liste"))
-    return render_template("jetons/revoquer.html", jeton=jeton, form=form)
+    return traiter_formulaire(
+        form,
+        executer=lambda: service.revoquer_jeton(jeton.id, current_user),  # déjà révoqué : rien à refaire
+        rendre=lambda code, _: (render_template("jetons/revoquer.html", jeton=jeton, form=form), code),
+        succes=f"Jeton « {jeton.libelle} » révoqué : il ne permet plus aucune requête.",
+        suite=url_for("jetons.liste"),
+    )

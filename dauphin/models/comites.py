@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -15,47 +14,29 @@ from dauphin.models.campagnes import Campagne
 from dauphin.models.comptes import Utilisateur
 from dauphin.models.demandes import Demande, LigneFinancement
 from dauphin.models.referentiel import ContratDeVille, Organisation, enum_colonne
-from dauphin.models.types import Horodatage, Montant, maintenant
+from dauphin.models.types import EnumLibelle, Horodatage, Montant, maintenant
 
 
-class StatutSeance(StrEnum):
-    preparation = "preparation"  # le pilote compose l'ordre du jour
-    vote_ouvert = "vote_ouvert"  # les partenaires votent, les financeurs saisissent leurs montants
-    close = "close"  # décisions fixées, procès-verbal produit : plus rien ne change
-
-    @property
-    def libelle(self) -> str:
-        return {"preparation": "En préparation", "vote_ouvert": "Vote ouvert", "close": "Close"}[self.value]
+class StatutSeance(EnumLibelle):
+    preparation = "preparation", "En préparation"  # le pilote compose l'ordre du jour
+    # les partenaires votent, les financeurs saisissent leurs montants
+    vote_ouvert = "vote_ouvert", "Vote ouvert"
+    close = "close", "Close"  # décisions fixées, procès-verbal produit : plus rien ne change
 
 
-class ChoixVote(StrEnum):
-    pour = "pour"
-    contre = "contre"
-    abstention = "abstention"
-    recusation = "recusation"  # conflit d'intérêts : l'organisation ne prend pas part à ce vote
-
-    @property
-    def libelle(self) -> str:
-        return {
-            "pour": "Pour",
-            "contre": "Contre",
-            "abstention": "Abstention",
-            "recusation": "Ne prend pas part au vote (conflit d’intérêts)",
-        }[self.value]
+class ChoixVote(EnumLibelle):
+    pour = "pour", "Pour"
+    contre = "contre", "Contre"
+    abstention = "abstention", "Abstention"
+    # conflit d'intérêts : l'organisation ne prend pas part à ce vote
+    recusation = "recusation", "Ne prend pas part au vote (conflit d’intérêts)"
 
 
-class DecisionPoint(StrEnum):
-    favorable = "favorable"
-    defavorable = "defavorable"
-    ajourne = "ajourne"  # quorum non atteint : le dossier revient « instruit », pour une autre séance
-
-    @property
-    def libelle(self) -> str:
-        return {
-            "favorable": "Avis favorable",
-            "defavorable": "Avis défavorable",
-            "ajourne": "Ajourné (quorum non atteint)",
-        }[self.value]
+class DecisionPoint(EnumLibelle):
+    favorable = "favorable", "Avis favorable"
+    defavorable = "defavorable", "Avis défavorable"
+    # quorum non atteint : le dossier revient « instruit », pour une autre séance
+    ajourne = "ajourne", "Ajourné (quorum non atteint)"
 
 
 class SeanceComite(db.Model):

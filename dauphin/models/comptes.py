@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from flask import current_app, has_app_context
@@ -15,7 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from dauphin.extensions import db
 from dauphin.models.referentiel import ContratDeVille, Organisation, enum_colonne
-from dauphin.models.types import Horodatage, maintenant
+from dauphin.models.types import EnumLibelle, Horodatage, maintenant
 
 if TYPE_CHECKING:
     from dauphin.models.structures import Structure
@@ -75,13 +74,9 @@ class Utilisateur(UserMixin, db.Model):
         return f"<Utilisateur {self.email}>"
 
 
-class RoleStructure(StrEnum):
-    signataire = "signataire"  # représentant légal ou délégataire : atteste sur l'honneur
-    contributeur = "contributeur"  # remplit les brouillons
-
-    @property
-    def libelle(self) -> str:
-        return {"signataire": "Signataire", "contributeur": "Contributeur"}[self.value]
+class RoleStructure(EnumLibelle):
+    signataire = "signataire", "Signataire"  # représentant légal ou délégataire : atteste sur l'honneur
+    contributeur = "contributeur", "Contributeur"  # remplit les brouillons
 
 
 class MembreStructure(db.Model):
@@ -115,13 +110,9 @@ class MembreStructure(db.Model):
         return f"Administrateur et {libelle.lower()}" if self.administrateur else libelle
 
 
-class RoleOrganisation(StrEnum):
-    instructeur = "instructeur"  # instruit la ligne de son organisation
-    partenaire = "partenaire"  # lit les dossiers des contrats signés, note, vote
-
-    @property
-    def libelle(self) -> str:
-        return {"instructeur": "Instructeur", "partenaire": "Partenaire"}[self.value]
+class RoleOrganisation(EnumLibelle):
+    instructeur = "instructeur", "Instructeur"  # instruit la ligne de son organisation
+    partenaire = "partenaire", "Partenaire"  # lit les dossiers des contrats signés, note, vote
 
 
 class MembreOrganisation(db.Model):
@@ -154,20 +145,14 @@ class Pilotage(db.Model):
     organisation: Mapped[Organisation] = relationship()
 
 
-class NatureEvenementCompte(StrEnum):
-    connexion = "connexion"  # tentative de connexion
-    demande_reinitialisation = "demande_reinitialisation"  # « mot de passe oublié » (compte connu ou non)
-    reinitialisation = "reinitialisation"  # nouveau mot de passe choisi par le lien reçu
-    changement_mot_de_passe = "changement_mot_de_passe"  # depuis « Mon compte », session ouverte
-
-    @property
-    def libelle(self) -> str:
-        return {
-            "connexion": "Connexion",
-            "demande_reinitialisation": "Demande de réinitialisation du mot de passe",
-            "reinitialisation": "Réinitialisation du mot de passe",
-            "changement_mot_de_passe": "Changement du mot de passe",
-        }[self.value]
+class NatureEvenementCompte(EnumLibelle):
+    connexion = "connexion", "Connexion"  # tentative de connexion
+    # « mot de passe oublié » (compte connu ou non)
+    demande_reinitialisation = "demande_reinitialisation", "Demande de réinitialisation du mot de passe"
+    # nouveau mot de passe choisi par le lien reçu
+    reinitialisation = "reinitialisation", "Réinitialisation du mot de passe"
+    # depuis « Mon compte », session ouverte
+    changement_mot_de_passe = "changement_mot_de_passe", "Changement du mot de passe"
 
 
 class EvenementConnexion(db.Model):

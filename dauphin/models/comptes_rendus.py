@@ -13,7 +13,7 @@ from dauphin.extensions import db
 from dauphin.models.comptes import Utilisateur
 from dauphin.models.demandes import Demande
 from dauphin.models.referentiel import Organisation, Qpv, enum_colonne
-from dauphin.models.types import Horodatage, Montant, maintenant
+from dauphin.models.types import EnumLibelle, Horodatage, Montant, maintenant
 from workflows.compte_rendu import ecart_euros, ecart_pourcentage
 
 
@@ -132,14 +132,10 @@ class RappelCompteRendu(db.Model):
     destinataires: Mapped[int] = mapped_column(default=0)
 
 
-class StatutReport(StrEnum):
-    en_attente = "en_attente"
-    accepte = "accepte"
-    refuse = "refuse"
-
-    @property
-    def libelle(self) -> str:
-        return {"en_attente": "En attente de réponse", "accepte": "Accepté", "refuse": "Refusé"}[self.value]
+class StatutReport(EnumLibelle):
+    en_attente = "en_attente", "En attente de réponse"
+    accepte = "accepte", "Accepté"
+    refuse = "refuse", "Refusé"
 
 
 class ReportDates(db.Model):

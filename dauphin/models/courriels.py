@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dauphin.extensions import db
 from dauphin.models.referentiel import enum_colonne
-from dauphin.models.types import Horodatage, maintenant
+from dauphin.models.types import EnumLibelle, Horodatage, maintenant
 
 
-class StatutCourriel(StrEnum):
-    en_attente = "en_attente"
-    envoye = "envoye"
-    echec = "echec"  # abandonné après le nombre maximal de tentatives
-
-    @property
-    def libelle(self) -> str:
-        return {"en_attente": "En attente d’envoi", "envoye": "Envoyé", "echec": "Échec d’envoi"}[self.value]
+class StatutCourriel(EnumLibelle):
+    en_attente = "en_attente", "En attente d’envoi"
+    envoye = "envoye", "Envoyé"
+    echec = "echec", "Échec d’envoi"  # abandonné après le nombre maximal de tentatives
 
 
 class Courriel(db.Model):

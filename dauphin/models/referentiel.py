@@ -8,6 +8,7 @@ from sqlalchemy import Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dauphin.extensions import db
+from dauphin.models.types import EnumLibelle
 
 
 def enum_colonne(enum_cls: type[StrEnum], longueur: int = 32) -> Enum:
@@ -21,28 +22,15 @@ def enum_colonne(enum_cls: type[StrEnum], longueur: int = 32) -> Enum:
     )
 
 
-class TypeOrganisation(StrEnum):
-    etat = "etat"
-    commune = "commune"
-    epci = "epci"
-    departement = "departement"
-    region = "region"
-    caf = "caf"
-    bailleur = "bailleur"
-    autre = "autre"
-
-    @property
-    def libelle(self) -> str:
-        return {
-            "etat": "État",
-            "commune": "Commune",
-            "epci": "Intercommunalité (EPCI)",
-            "departement": "Département",
-            "region": "Région",
-            "caf": "Caisse d’allocations familiales",
-            "bailleur": "Bailleur social",
-            "autre": "Autre organisme",
-        }[self.value]
+class TypeOrganisation(EnumLibelle):
+    etat = "etat", "État"
+    commune = "commune", "Commune"
+    epci = "epci", "Intercommunalité (EPCI)"
+    departement = "departement", "Département"
+    region = "region", "Région"
+    caf = "caf", "Caisse d’allocations familiales"
+    bailleur = "bailleur", "Bailleur social"
+    autre = "autre", "Autre organisme"
 
 
 class Organisation(db.Model):
@@ -66,18 +54,11 @@ class Organisation(db.Model):
         return f"<Organisation {self.nom}>"
 
 
-class RegleMajorite(StrEnum):
-    simple = "simple"  # plus de « pour » que de « contre »
-    absolue = "absolue"  # plus de la moitié des votants (abstentions comprises)
-    deux_tiers = "deux_tiers"
-
-    @property
-    def libelle(self) -> str:
-        return {
-            "simple": "Majorité simple des suffrages exprimés",
-            "absolue": "Majorité absolue des votants",
-            "deux_tiers": "Majorité des deux tiers des suffrages exprimés",
-        }[self.value]
+class RegleMajorite(EnumLibelle):
+    simple = "simple", "Majorité simple des suffrages exprimés"  # plus de « pour » que de « contre »
+    # plus de la moitié des votants (abstentions comprises)
+    absolue = "absolue", "Majorité absolue des votants"
+    deux_tiers = "deux_tiers", "Majorité des deux tiers des suffrages exprimés"
 
 
 class PartenaireContrat(db.Model):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -12,31 +11,18 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from dauphin.extensions import db
 from dauphin.models.comptes import MembreStructure, RoleStructure, Utilisateur
 from dauphin.models.referentiel import enum_colonne
-from dauphin.models.types import Horodatage, Montant, index_trigrammes, maintenant
+from dauphin.models.types import EnumLibelle, Horodatage, Montant, index_trigrammes, maintenant
 
 
-class FormeJuridique(StrEnum):
-    association = "association"
-    commune = "commune"
-    epci = "epci"
-    gip = "gip"
-    etablissement_public = "etablissement_public"
-    bailleur = "bailleur"
-    entreprise = "entreprise"
-    autre = "autre"
-
-    @property
-    def libelle(self) -> str:
-        return {
-            "association": "Association",
-            "commune": "Commune",
-            "epci": "Établissement public de coopération intercommunale",
-            "gip": "Groupement d’intérêt public",
-            "etablissement_public": "Autre établissement public",
-            "bailleur": "Bailleur social",
-            "entreprise": "Entreprise (ESS…)",
-            "autre": "Autre",
-        }[self.value]
+class FormeJuridique(EnumLibelle):
+    association = "association", "Association"
+    commune = "commune", "Commune"
+    epci = "epci", "Établissement public de coopération intercommunale"
+    gip = "gip", "Groupement d’intérêt public"
+    etablissement_public = "etablissement_public", "Autre établissement public"
+    bailleur = "bailleur", "Bailleur social"
+    entreprise = "entreprise", "Entreprise (ESS…)"
+    autre = "autre", "Autre"
 
 
 class Structure(db.Model):
@@ -124,34 +110,18 @@ class AidePublique(db.Model):
     structure: Mapped[Structure] = relationship(back_populates="aides_publiques")
 
 
-class TypePiece(StrEnum):
-    statuts = "statuts"
-    liste_dirigeants = "liste_dirigeants"
-    rib = "rib"
-    comptes_approuves = "comptes_approuves"
-    rapport_activite = "rapport_activite"
-    budget_structure = "budget_structure"
-    convention_signee = "convention_signee"
-    recepisse = "recepisse"
-    notification = "notification"
-    convention = "convention"
-    autre = "autre"
-
-    @property
-    def libelle(self) -> str:
-        return {
-            "statuts": "Statuts",
-            "liste_dirigeants": "Liste des dirigeants",
-            "rib": "Relevé d’identité bancaire",
-            "comptes_approuves": "Derniers comptes approuvés",
-            "rapport_activite": "Dernier rapport d’activité",
-            "budget_structure": "Budget prévisionnel de la structure",
-            "convention_signee": "Convention signée",
-            "recepisse": "Récépissé de dépôt",
-            "notification": "Notification de la subvention",
-            "convention": "Convention à signer",
-            "autre": "Autre pièce",
-        }[self.value]
+class TypePiece(EnumLibelle):
+    statuts = "statuts", "Statuts"
+    liste_dirigeants = "liste_dirigeants", "Liste des dirigeants"
+    rib = "rib", "Relevé d’identité bancaire"
+    comptes_approuves = "comptes_approuves", "Derniers comptes approuvés"
+    rapport_activite = "rapport_activite", "Dernier rapport d’activité"
+    budget_structure = "budget_structure", "Budget prévisionnel de la structure"
+    convention_signee = "convention_signee", "Convention signée"
+    recepisse = "recepisse", "Récépissé de dépôt"
+    notification = "notification", "Notification de la subvention"
+    convention = "convention", "Convention à signer"
+    autre = "autre", "Autre pièce"
 
 
 class Document(db.Model):

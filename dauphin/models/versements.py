@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -12,16 +11,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from dauphin.extensions import db
 from dauphin.models.comptes import Utilisateur
 from dauphin.models.referentiel import enum_colonne
-from dauphin.models.types import Horodatage, Montant, maintenant
+from dauphin.models.types import EnumLibelle, Horodatage, Montant, maintenant
 
 
-class NatureVersement(StrEnum):
-    avance = "avance"
-    solde = "solde"
-
-    @property
-    def libelle(self) -> str:
-        return {"avance": "Avance", "solde": "Solde"}[self.value]
+class NatureVersement(EnumLibelle):
+    avance = "avance", "Avance"
+    solde = "solde", "Solde"
 
 
 class Versement(db.Model):

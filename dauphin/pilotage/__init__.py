@@ -2,12 +2,14 @@
 
 from collections import defaultdict
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from dauphin.extensions import db
 from dauphin.models import Campagne, Demande
+from dauphin.policies import PILOTER_CONTRAT, acteur_de
+from dauphin.vues import exiger
 from workflows import StatutDemande
 
 bp = Blueprint("pilotage", __name__, url_prefix="/pilotage")
@@ -16,12 +18,12 @@ bp = Blueprint("pilotage", __name__, url_prefix="/pilotage")
 @bp.route("/")
 @login_required
 def contrats():
-    pilotages = current_user.pilotages
-    if not pilotages:
-        abort(403)
-    contrat_ids = [p.contrat_id for p in pilotages]
+    acteur = acteur_de(current_user)
+    exiger(bool(acteur.contrats_pilotes))
     campagnes = db.session.scalars(
-        select(Campagne).where(Campagne.contrat_id.in_(contrat_ids)).order_by(Campagne.exercice.desc())
+        select(Campagne)
+        .where(PILOTER_CONTRAT.sur(acteur, Campagne.contrat_id))
+        .order_by(Campagne.exercice.desc())
     ).all()
     comptes = defaultdict(dict)
     for campagne_id, statut, nombre in db.session.execute(
@@ -35,7 +37,7 @@ def contrats():
         par_contrat[campagne.contrat_id].append(campagne)
     return render_template(
         "pilotage/contrats.html",
-        pilotages=pilotages,
+        pilotages=current_user.pilotages,
         par_contrat=par_contrat,
         comptes=comptes,
         statuts=list(StatutDemande),

@@ -7,21 +7,15 @@ message à côté du champ concerné.
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from dauphin.extensions import db
 from dauphin.models import Campagne, TypePiece
 from dauphin.pilotage import bp
-from dauphin.policies import pilote
+from dauphin.policies import acteur_de, pilote
 from dauphin.services import campagnes as service
-from dauphin.services.erreurs import Conflit
+from dauphin.vues import exiger, signaler, traiter_formulaire
 from forms.campagnes import PIECES_DEPOT, campagne_form
-
-
-def _pilote_ou_403():
-    if not current_user.pilotages:
-        abort(403)
 
 
 def _types_pieces(campagne: Campagne | None):
@@ -88,76 +82,64 @@ def _saisie(form) -> service.SaisieCampagne:
     )
 
 
-def _appliquer_refus(form, refus: service.CampagneRefusee) -> None:
-    """Chaque message à côté de son champ ; une question supprimée revient, cochée, avec son message."""
-    for (genre, cle), messages in refus.erreurs.items():
-        champ = None
-        if genre == "champ":
-            champ = getattr(form, cle, None)
-        elif genre == "piece":
-            champ = form.champ_piece(cle.value)
-        elif genre == "enveloppe":
-            champ = form.champ_enveloppe(cle)
-        elif genre == "question":
-            entree = next((e.form for e in form.questions.entries if e.form.question_id == cle), None)
-            champ = entree.libelle if entree is not None else None
-            if champ is not None:  # la liste porte aussi l'erreur : le titre et le résumé la voient
-                form.questions.errors = [*form.questions.errors, *messages]
-        if champ is None:
-            form.form_errors.extend(messages)
+def _signaler_refus(form, refus: service.CampagneRefusee) -> None:
+    """Chaque message à côté de son champ ; une question supprimée revient, cochée, avec son message, que
+    la liste porte aussi (le titre et le résumé des erreurs le voient)."""
+    for champ, message in refus.problemes:
+        libelle = form.libelle_de_question(champ)
+        if libelle is None:
+            signaler(form, [(champ, message)])
         else:
-            champ.errors = [*champ.errors, *messages]
+            libelle.errors = [*libelle.errors, message]
+            form.questions.errors = [*form.questions.errors, message]
 
 
 def _page(contrat_id: int, campagne: Campagne | None):
     form, financeurs = _formulaire(contrat_id, campagne)
-    utilises = service.usages(campagne.id if campagne is not None else None)
-    conflit, code = None, 200
-    if form.is_submitted() and "ajouter_question" in request.form:
-        form.questions.append_entry()  # rien n'est enregistré : une ligne de plus, la saisie reste
-    elif form.validate_on_submit():
-        try:
-            enregistree = service.enregistrer(
-                current_user, campagne.id if campagne else None, _saisie(form), form.version.data
-            )
-        except service.CampagneRefusee as refus:
-            _appliquer_refus(form, refus)
-            code = 422
-        except Conflit as erreur:
-            db.session.expire_all()
-            conflit, code = str(erreur), 409
-            if campagne is not None:
-                form.version.data = db.session.get(Campagne, campagne.id).version
-        else:
-            flash(
-                f"Campagne « {enregistree.libelle} » {'modifiée' if campagne else 'créée'}.",
-                "succes",
-            )
-            return redirect(url_for("pilotage.contrats", _anchor=f"campagne-{enregistree.id}"))
-    elif form.is_submitted():
-        code = 422
-    _lignes_vides(form)
-    return (
-        render_template(
+    campagne_id = campagne.id if campagne is not None else None
+    faite = "modifiée" if campagne is not None else "créée"
+
+    def rendre(code: int, conflit: str | None):
+        _lignes_vides(form)
+        page = render_template(
             "pilotage/campagne.html",
             form=form,
             campagne=campagne,
             financeurs=financeurs,
-            usages=utilises,
+            usages=service.usages(campagne_id),
             conflit=conflit,
-        ),
-        code,
+        )
+        return page, code
+
+    if form.is_submitted() and "ajouter_question" in request.form:
+        form.questions.append_entry()  # rien n'est enregistré : une ligne de plus, la saisie reste
+        return rendre(200, None)
+    return traiter_formulaire(
+        form,
+        executer=lambda: service.enregistrer(current_user, campagne_id, _saisie(form), form.version.data),
+        rendre=rendre,
+        succes=lambda enregistree: f"Campagne « {enregistree.libelle} » {faite}.",
+        suite=lambda enregistree: url_for("pilotage.contrats", _anchor=f"campagne-{enregistree.id}"),
+        version=(lambda: campagne.version) if campagne is not None else None,
+        perimee=service.MESSAGE_CONFLIT,
+        signaler_refus=_signaler_refus,
     )
+
+
+def _contrats_pilotes_ou_403() -> frozenset[int]:
+    contrats = acteur_de(current_user).contrats_pilotes
+    exiger(bool(contrats))
+    return contrats
 
 
 @bp.route("/campagnes/nouvelle", methods=["GET", "POST"])
 @login_required
 def nouvelle_campagne():
-    _pilote_ou_403()
+    contrats = _contrats_pilotes_ou_403()
     contrat_id = request.args.get("contrat", type=int)
-    if contrat_id is None and len(current_user.pilotages) == 1:
-        contrat_id = current_user.pilotages[0].contrat_id
-    if contrat_id is None or not pilote(current_user, contrat_id):
+    if contrat_id is None and len(contrats) == 1:
+        (contrat_id,) = contrats
+    if not pilote(current_user, contrat_id):
         abort(404)
     return _page(contrat_id, None)
 
@@ -165,6 +147,6 @@ def nouvelle_campagne():
 @bp.route("/campagnes/<int:campagne_id>/modifier", methods=["GET", "POST"])
 @login_required
 def modifier_campagne(campagne_id: int):
-    _pilote_ou_403()
+    _contrats_pilotes_ou_403()
     campagne = service.charger_pour_pilote(current_user, campagne_id)
     return _page(campagne.contrat_id, campagne)

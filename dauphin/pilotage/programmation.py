@@ -15,11 +15,12 @@ from sqlalchemy import func, select
 
 from dauphin.extensions import db
 from dauphin.listes import page_courante
-from dauphin.models import Campagne, ContratDeVille, Demande, Qpv, Thematique
+from dauphin.models import Campagne, Qpv, Thematique
 from dauphin.pilotage import bp
-from dauphin.policies import VOIR_CONTRAT, VOIR_PROGRAMMATION
+from dauphin.policies import VOIR_CONTRAT, acteur_de
 from dauphin.services import exports
 from dauphin.services import programmation as service
+from dauphin.vues import charger_ou_404, exiger
 from workflows import StatutDemande
 
 PAR_PAGE = 50
@@ -29,12 +30,9 @@ STATUTS_PROPOSES = [
 
 
 def _campagne_ou_erreur(campagne_id: int) -> tuple[Campagne, str]:
-    campagne = db.session.get(Campagne, campagne_id)
-    if campagne is None:
-        abort(404)
+    campagne = charger_ou_404(Campagne, campagne_id)
     qualite = VOIR_CONTRAT.qualite(current_user, campagne.contrat)
-    if qualite is None:
-        abort(403)
+    exiger(qualite is not None)
     return campagne, qualite
 
 
@@ -73,31 +71,12 @@ def _parametres(filtres: service.Filtres) -> dict[str, str]:
 @login_required
 def programmations():
     """Les campagnes dont l'utilisateur voit la programmation, avec leur nombre de demandes transmises."""
-    if not (
-        current_user.pilotages or current_user.adhesions_organisations or current_user.administrateur_national
-    ):
-        abort(403)
+    exiger(acteur_de(current_user).hors_structure)  # pilote, membre d'une organisation, national
     exercices = service.exercices_disponibles()
     exercice = request.args.get("exercice", type=int)
-    if exercice not in exercices:
-        exercice = None
+    exercice = exercice if exercice in exercices else None
     departement = (request.args.get("departement") or "").strip()[:3] or None
-    transmises = (
-        select(func.count())
-        .where(Demande.campagne_id == Campagne.id, Demande.numero.is_not(None))
-        .correlate(Campagne)
-        .scalar_subquery()
-    )
-    requete = (
-        select(Campagne.id, Campagne.exercice, ContratDeVille.code, ContratDeVille.libelle, transmises)
-        .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
-        .where(VOIR_PROGRAMMATION.portee(current_user))
-        .order_by(Campagne.exercice.desc(), ContratDeVille.libelle)
-    )
-    if exercice:
-        requete = requete.where(Campagne.exercice == exercice)
-    if departement:
-        requete = requete.where(ContratDeVille.departement == departement)
+    requete = service.campagnes_visibles(current_user, exercice, departement)
     total = db.session.scalar(select(func.count()).select_from(requete.subquery()))
     page = Page(page_courante(), PAR_PAGE, total)
     lignes = db.session.execute(requete.limit(PAR_PAGE).offset((page.page - 1) * PAR_PAGE)).all()

@@ -7,11 +7,12 @@ renouvelé, et le chargeur de Flask-Login n'accepte que les comptes actifs). Cha
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import NotFound
 
 from dauphin.extensions import db
+from dauphin.listes import contient
 from dauphin.models import (
     ContratDeVille,
     EvenementConnexion,
@@ -25,7 +26,7 @@ from dauphin.models import (
 )
 from dauphin.models.comptes import nouveau_jeton
 from dauphin.services import audit
-from dauphin.services.referentiel import Refus
+from dauphin.services.erreurs import Refus
 from dauphin.unite_de_travail import charger_verrouille, en_une_transaction
 
 FILTRES_STATUT = {
@@ -39,14 +40,7 @@ FILTRES_STATUT = {
 def page_comptes(recherche: str | None, statut: str, page: int, par_page: int):
     requete = select(Utilisateur).order_by(Utilisateur.nom, Utilisateur.prenom, Utilisateur.id)
     if recherche:
-        motif = f"%{recherche.lower()}%"
-        requete = requete.where(
-            or_(
-                func.lower(Utilisateur.email).like(motif),
-                func.lower(Utilisateur.nom).like(motif),
-                func.lower(Utilisateur.prenom).like(motif),
-            )
-        )
+        requete = requete.where(contient(recherche, Utilisateur.email, Utilisateur.nom, Utilisateur.prenom))
     if statut == "actifs":
         requete = requete.where(Utilisateur.actif)
     elif statut == "desactives":

@@ -39,9 +39,15 @@ from dauphin.models import (
     Utilisateur,
     maintenant,
 )
-from dauphin.policies import GERER_JETONS, LIRE_NOTE, VOIR_DEMANDE, VOIR_PROGRAMMATION, instruit_pour
-from dauphin.services import programmation
-from dauphin.services.erreurs import NonAutorise
+from dauphin.policies import (
+    GERER_JETONS,
+    VOIR_DEMANDE,
+    VOIR_PROGRAMMATION,
+    acteur_de,
+    instruit_pour,
+)
+from dauphin.services import instruction, programmation
+from dauphin.services.erreurs import NonAutorise, Refus
 from dauphin.services.workflow import PARIS, aujourdhui, declencher_ligne
 from workflows import StatutDemande, StatutLigne
 
@@ -72,14 +78,6 @@ class JetonRefuse(Exception):
     def __init__(self, message: str, code: int = 401):
         super().__init__(message)
         self.code = code
-
-
-class SaisieJetonInvalide(ValueError):
-    """Une erreur de saisie à la création d'un jeton, rattachée à un champ du formulaire."""
-
-    def __init__(self, champ: str, message: str):
-        super().__init__(message)
-        self.champ = champ
 
 
 # --- Jetons ------------------------------------------------------------------------------------
@@ -132,6 +130,14 @@ def fin_de_journee(jour: date) -> datetime:
     return datetime.combine(jour + timedelta(days=1), time(0), tzinfo=PARIS)
 
 
+def titulaires_proposes(utilisateur: Utilisateur, organisation_id: int) -> list[tuple[int, str]] | None:
+    """Parmi qui l'utilisateur choisit le titulaire d'un jeton : l'administration nationale, parmi les
+    membres actifs de l'organisation. None : un instructeur crée ses jetons à son propre nom, sans choix."""
+    if not acteur_de(utilisateur).national:
+        return None
+    return [(u.id, f"{u.nom_complet} — {role.libelle}") for u, role in titulaires_possibles(organisation_id)]
+
+
 def creer_jeton(
     createur: Utilisateur,
     organisation_id: int,
@@ -141,34 +147,18 @@ def creer_jeton(
     expire_le: date,
     titulaire_id: int | None = None,
 ) -> tuple[JetonApi, str]:
-    """Crée le jeton et rend (jeton, clair). Le clair n'est montré qu'une fois : seule l'empreinte reste."""
+    """Crée le jeton et rend (jeton, clair). Le clair n'est montré qu'une fois : seule l'empreinte reste.
+
+    Lève `Refus` (champs `libelle`, `titulaire_id`, `portee`, `expire_le`) pour une saisie refusée."""
     organisation = db.session.get(Organisation, organisation_id)
     if organisation is None:
         raise NotFound()
     if not GERER_JETONS.permet(createur, organisation):
         raise NonAutorise("creer_jeton")
-    libelle = (libelle or "").strip()
-    if not libelle:
-        raise SaisieJetonInvalide("libelle", "Donnez un nom au jeton (le logiciel qui l’utilise).")
-    if len(libelle) > 100:
-        raise SaisieJetonInvalide("libelle", "Le nom du jeton tient en 100 caractères au plus.")
-    if not createur.administrateur_national or titulaire_id is None:
+    libelle = _libelle(libelle)
+    if not acteur_de(createur).national or titulaire_id is None:
         titulaire_id = createur.id  # un instructeur crée ses jetons à son propre nom
-    titulaire = db.session.get(Utilisateur, titulaire_id)
-    roles = _role_dans(titulaire_id, organisation_id) if titulaire is not None else set()
-    if titulaire is None or not titulaire.actif or not roles:
-        raise SaisieJetonInvalide("titulaire_id", "Choisissez un membre actif de l’organisation.")
-    if ecriture and RoleOrganisation.instructeur not in roles:
-        raise SaisieJetonInvalide(
-            "ecriture", "Seul un jeton au nom d’un instructeur de l’organisation peut agir sur ses lignes."
-        )
-    jour = aujourdhui()
-    if expire_le is None or expire_le <= jour:
-        raise SaisieJetonInvalide("expire_le", "L’échéance doit être postérieure à aujourd’hui.")
-    if expire_le > jour + timedelta(days=DUREE_MAX_JOURS):
-        raise SaisieJetonInvalide(
-            "expire_le", f"Un jeton vaut au plus {DUREE_MAX_JOURS} jours : choisissez une date plus proche."
-        )
+    titulaire = _titulaire(titulaire_id, organisation_id, ecriture)
     clair = generer()
     jeton = JetonApi(
         organisation_id=organisation_id,
@@ -177,13 +167,46 @@ def creer_jeton(
         prefixe=clair[: len(PREFIXE_JETON) + 6],
         empreinte=empreinte(clair),
         ecriture=bool(ecriture),
-        expire_le=fin_de_journee(expire_le),
+        expire_le=fin_de_journee(_echeance(expire_le)),
         cree_par_id=createur.id,
         cree_le=maintenant(),
     )
     db.session.add(jeton)
     db.session.commit()
     return jeton, clair
+
+
+def _libelle(libelle: str | None) -> str:
+    libelle = (libelle or "").strip()
+    if not libelle:
+        raise Refus("Donnez un nom au jeton (le logiciel qui l’utilise).", "libelle")
+    if len(libelle) > 100:
+        raise Refus("Le nom du jeton tient en 100 caractères au plus.", "libelle")
+    return libelle
+
+
+def _titulaire(titulaire_id: int, organisation_id: int, ecriture: bool) -> Utilisateur:
+    """Le compte au nom duquel le jeton agit : un membre actif de l'organisation, instructeur pour écrire."""
+    titulaire = db.session.get(Utilisateur, titulaire_id)
+    roles = _role_dans(titulaire_id, organisation_id) if titulaire is not None else set()
+    if titulaire is None or not titulaire.actif or not roles:
+        raise Refus("Choisissez un membre actif de l’organisation.", "titulaire_id")
+    if ecriture and RoleOrganisation.instructeur not in roles:
+        raise Refus(
+            "Seul un jeton au nom d’un instructeur de l’organisation peut agir sur ses lignes.", "portee"
+        )
+    return titulaire
+
+
+def _echeance(expire_le: date | None) -> date:
+    jour = aujourdhui()
+    if expire_le is None or expire_le <= jour:
+        raise Refus("L’échéance doit être postérieure à aujourd’hui.", "expire_le")
+    if expire_le > jour + timedelta(days=DUREE_MAX_JOURS):
+        raise Refus(
+            f"Un jeton vaut au plus {DUREE_MAX_JOURS} jours : choisissez une date plus proche.", "expire_le"
+        )
+    return expire_le
 
 
 def revoquer_jeton(jeton_id: int, utilisateur: Utilisateur) -> JetonApi:
@@ -327,15 +350,9 @@ def journal(demande: Demande) -> list[EvenementJournal]:
 
 
 def notes(demande: Demande, jeton: JetonApi) -> list[Note]:
-    """Les notes partagées et les notes privées de l'organisation du jeton — jamais celles d'une autre."""
-    return list(
-        db.session.scalars(
-            select(Note)
-            .where(Note.demande_id == demande.id, LIRE_NOTE.portee(jeton))
-            .order_by(Note.id)
-            .options(selectinload(Note.auteur), selectinload(Note.organisation))
-        )
-    )
+    """Les notes partagées et les notes privées de l'organisation du jeton — jamais celles d'une autre :
+    celles que l'écran du dossier montre à un compte de cette organisation (`policies.LIRE_NOTE`)."""
+    return instruction.notes_visibles(demande, jeton)
 
 
 # --- Écriture ------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 Une campagne qui a des demandes ne peut pas perdre ce que ces demandes utilisent : une question à
 laquelle elles ont répondu, une pièce qu'elles ont jointe, un financeur qu'elles sollicitent, une
 enveloppe sous ce qui est déjà voté ; son exercice et son contrat ne changent plus. Chaque refus est
-rendu à côté du champ concerné (`CampagneRefusee.erreurs`), rien n'est enregistré.
+rendu à côté du champ concerné (`CampagneRefusee.problemes`), rien n'est enregistré.
 
 Écriture : verrou de la campagne (FOR UPDATE) et de ses enveloppes (un vote concurrent attend),
 version lue comparée (conflit sinon), changements, trace, validation — `en_une_transaction`.
@@ -39,6 +39,7 @@ from dauphin.models import (
 )
 from dauphin.policies import pilote
 from dauphin.services import audit
+from dauphin.services.erreurs import Refus
 from dauphin.unite_de_travail import charger_verrouille, en_une_transaction, verifier_version
 from workflows.budget import format_euros
 
@@ -74,13 +75,21 @@ class Usages:
     votes: dict[int, Decimal] = field(default_factory=dict)
 
 
-class CampagneRefusee(Exception):
-    """La saisie est refusée. `erreurs` : {(genre, clé): [messages]} avec genre « champ » (clé : nom du
-    champ), « question » (id), « piece » (TypePiece), « enveloppe » (organisation) ou « general »."""
+Probleme = tuple[str | None, str]
 
-    def __init__(self, erreurs: dict[tuple[str, object], list[str]]):
-        super().__init__("; ".join(m for messages in erreurs.values() for m in messages))
-        self.erreurs = erreurs
+
+class CampagneRefusee(Refus):
+    """La saisie est refusée, pour une raison ou plusieurs : `problemes` [(champ, message)], le champ nommé
+    comme dans le formulaire (« exercice », « piece_statuts », « enveloppe_12 »), « question_<id> » pour une
+    question déjà enregistrée, None pour la campagne entière."""
+
+    def __init__(self, problemes: list[Probleme]):
+        super().__init__("; ".join(message for _, message in problemes))
+        self._problemes = problemes
+
+    @property
+    def problemes(self) -> list[Probleme]:
+        return self._problemes
 
 
 # --- Lecture -----------------------------------------------------------------------------------
@@ -164,35 +173,32 @@ def usages(campagne_id: int | None) -> Usages:
 
 def verifier(
     utilisateur: Utilisateur, campagne: Campagne | None, saisie: SaisieCampagne, utilises: Usages
-) -> dict[tuple[str, object], list[str]]:
-    erreurs: dict[tuple[str, object], list[str]] = {}
+) -> list[Probleme]:
+    """Ce que les règles refusent dans la saisie (rien : elle peut être enregistrée)."""
+    problemes = _verifier_contrat_et_dates(utilisateur, campagne, saisie, utilises)
+    if campagne is not None:
+        problemes += _verifier_ce_qui_sert(campagne, saisie, utilises)
+    return problemes + _verifier_enveloppes(campagne, saisie, utilises)
 
-    def refuser(genre: str, cle, message: str) -> None:
-        erreurs.setdefault((genre, cle), []).append(message)
 
-    champs = saisie.champs
-    n = utilises.demandes
-    des_demandes = (
+def _des_demandes(n: int) -> str:
+    return (
         f"{n} demande{'s' if n > 1 else ''} {'sont' if n > 1 else 'est'} déjà rattachée{'s' if n > 1 else ''}"
     )
+
+
+def _verifier_contrat_et_dates(
+    utilisateur: Utilisateur, campagne: Campagne | None, saisie: SaisieCampagne, utilises: Usages
+) -> list[Probleme]:
+    problemes: list[Probleme] = []
+    champs = saisie.champs
     if not pilote(utilisateur, saisie.contrat_id):
-        refuser("champ", "contrat_id", "Choisissez un contrat de ville que vous pilotez.")
-    if campagne is not None and n:
-        if saisie.contrat_id != campagne.contrat_id:
-            refuser(
-                "champ",
-                "contrat_id",
-                f"{des_demandes} à cette campagne : elle ne peut plus changer de contrat de ville.",
-            )
-        if champs["exercice"] != campagne.exercice:
-            refuser(
-                "champ",
-                "exercice",
-                f"{des_demandes} à cette campagne : son exercice ({campagne.exercice}) ne peut plus changer.",
-            )
+        problemes.append(("contrat_id", "Choisissez un contrat de ville que vous pilotez."))
+    if campagne is not None and utilises.demandes:
+        problemes += _verifier_fige(campagne, saisie, utilises.demandes)
     debut, fin = champs.get("date_ouverture"), champs.get("date_cloture")
     if isinstance(debut, date) and isinstance(fin, date) and fin < debut:
-        refuser("champ", "date_cloture", "La date de clôture doit suivre la date d’ouverture.")
+        problemes.append(("date_cloture", "La date de clôture doit suivre la date d’ouverture."))
     doublon = db.session.scalar(
         select(Campagne.id).where(
             Campagne.contrat_id == saisie.contrat_id,
@@ -201,67 +207,98 @@ def verifier(
         )
     )
     if doublon is not None:
-        refuser(
-            "champ",
-            "exercice",
-            f"Ce contrat de ville a déjà une campagne pour l’exercice {champs['exercice']}.",
+        problemes.append(
+            ("exercice", f"Ce contrat de ville a déjà une campagne pour l’exercice {champs['exercice']}.")
         )
+    return problemes
 
-    if campagne is not None:
-        gardees = {q.id: q for q in saisie.questions if q.id is not None}
-        for question in campagne.questions_eligibilite:
-            if question.id not in utilises.questions:
-                continue
-            if question.id not in gardees:
-                refuser(
-                    "question",
-                    question.id,
-                    "Des demandes ont déjà répondu à cette question : elle ne peut pas être supprimée.",
-                )
-            elif gardees[question.id].reponse_attendue != question.reponse_attendue:
-                refuser(
-                    "question",
-                    question.id,
-                    "Des demandes ont déjà répondu à cette question : la réponse attendue ne peut plus "
-                    "changer.",
-                )
-        for piece in campagne.pieces_requises:
-            if piece.type_piece in utilises.pieces and piece.type_piece not in saisie.pieces:
-                refuser(
-                    "piece",
-                    piece.type_piece,
+
+def _verifier_fige(campagne: Campagne, saisie: SaisieCampagne, demandes: int) -> list[Probleme]:
+    """Une campagne qui a des demandes ne change plus de contrat ni d'exercice."""
+    problemes: list[Probleme] = []
+    des_demandes = _des_demandes(demandes)
+    if saisie.contrat_id != campagne.contrat_id:
+        problemes.append(
+            (
+                "contrat_id",
+                f"{des_demandes} à cette campagne : elle ne peut plus changer de contrat de ville.",
+            )
+        )
+    if saisie.champs["exercice"] != campagne.exercice:
+        problemes.append(
+            (
+                "exercice",
+                f"{des_demandes} à cette campagne : son exercice ({campagne.exercice}) ne peut plus changer.",
+            )
+        )
+    return problemes
+
+
+def _verifier_ce_qui_sert(campagne: Campagne, saisie: SaisieCampagne, utilises: Usages) -> list[Probleme]:
+    """Ce que les demandes de la campagne utilisent reste : les questions auxquelles elles ont répondu (et
+    leur réponse attendue), les pièces qu'elles ont jointes, les financeurs qu'elles sollicitent."""
+    problemes = _verifier_questions(campagne, saisie, utilises)
+    for piece in campagne.pieces_requises:
+        if piece.type_piece in utilises.pieces and piece.type_piece not in saisie.pieces:
+            problemes.append(
+                (
+                    f"piece_{piece.type_piece.value}",
                     "Des demandes ont déjà joint cette pièce : elle ne peut plus être retirée "
                     "(vous pouvez la rendre facultative).",
                 )
-        noms = {e.organisation_id: e.organisation.nom for e in campagne.enveloppes}
-        for enveloppe in campagne.enveloppes:
-            organisation_id = enveloppe.organisation_id
-            if organisation_id not in saisie.enveloppes and organisation_id in utilises.financeurs:
-                refuser(
-                    "enveloppe",
-                    organisation_id,
-                    f"Des demandes de cette campagne sollicitent {noms[organisation_id]} : ce financeur ne "
-                    "peut pas en être retiré.",
+            )
+    for enveloppe in campagne.enveloppes:
+        organisation_id = enveloppe.organisation_id
+        if organisation_id not in saisie.enveloppes and organisation_id in utilises.financeurs:
+            problemes.append(
+                (
+                    f"enveloppe_{organisation_id}",
+                    f"Des demandes de cette campagne sollicitent {enveloppe.organisation.nom} : ce financeur "
+                    "ne peut pas en être retiré.",
                 )
+            )
+    return problemes
+
+
+def _verifier_questions(campagne: Campagne, saisie: SaisieCampagne, utilises: Usages) -> list[Probleme]:
+    problemes: list[Probleme] = []
+    gardees = {q.id: q for q in saisie.questions if q.id is not None}
+    for question in campagne.questions_eligibilite:
+        if question.id not in utilises.questions:
+            continue
+        if question.id not in gardees:
+            message = "Des demandes ont déjà répondu à cette question : elle ne peut pas être supprimée."
+        elif gardees[question.id].reponse_attendue != question.reponse_attendue:
+            message = (
+                "Des demandes ont déjà répondu à cette question : la réponse attendue ne peut plus changer."
+            )
+        else:
+            continue
+        problemes.append((f"question_{question.id}", message))
+    return problemes
+
+
+def _verifier_enveloppes(
+    campagne: Campagne | None, saisie: SaisieCampagne, utilises: Usages
+) -> list[Probleme]:
+    problemes: list[Probleme] = []
     possibles = {o.id for o in financeurs_possibles(saisie.contrat_id, campagne)}
     for organisation_id, montant in saisie.enveloppes.items():
+        champ = f"enveloppe_{organisation_id}"
         if organisation_id not in possibles:
-            refuser(
-                "enveloppe",
-                organisation_id,
-                "Ce financeur n’est pas un partenaire actif du contrat de ville.",
-            )
+            problemes.append((champ, "Ce financeur n’est pas un partenaire actif du contrat de ville."))
         vote = utilises.votes.get(organisation_id, Decimal("0"))
         if montant < vote:
-            refuser(
-                "enveloppe",
-                organisation_id,
-                f"L’enveloppe ne peut pas être inférieure à ce que ce financeur a déjà voté : "
-                f"{format_euros(vote)}.",
+            problemes.append(
+                (
+                    champ,
+                    "L’enveloppe ne peut pas être inférieure à ce que ce financeur a déjà voté : "
+                    f"{format_euros(vote)}.",
+                )
             )
     if not saisie.enveloppes:
-        refuser("general", None, "Indiquez l’enveloppe d’au moins un financeur participant.")
-    return erreurs
+        problemes.append((None, "Indiquez l’enveloppe d’au moins un financeur participant."))
+    return problemes
 
 
 # --- Écriture ----------------------------------------------------------------------------------
@@ -287,9 +324,9 @@ def enregistrer(
                 select(Enveloppe).where(Enveloppe.campagne_id == campagne.id).with_for_update()
             ).all()
         utilises = usages(campagne.id if campagne is not None else None)
-        erreurs = verifier(utilisateur, campagne, saisie, utilises)
-        if erreurs:
-            raise CampagneRefusee(erreurs)
+        problemes = verifier(utilisateur, campagne, saisie, utilises)
+        if problemes:
+            raise CampagneRefusee(problemes)
         nouvelle = campagne is None
         if nouvelle:
             campagne = Campagne(contrat_id=saisie.contrat_id, **saisie.champs)
@@ -328,19 +365,7 @@ def appliquer(campagne: Campagne, saisie: SaisieCampagne) -> None:
         if nom in saisie.champs:
             setattr(campagne, nom, saisie.champs[nom])
 
-    existantes = {q.id: q for q in campagne.questions_eligibilite}
-    questions = []
-    for ordre, question in enumerate(saisie.questions, start=1):
-        objet = existantes.get(question.id) if question.id is not None else None
-        if objet is None:
-            objet = QuestionEligibilite()
-        objet.ordre, objet.libelle, objet.reponse_attendue = (
-            ordre,
-            question.libelle,
-            question.reponse_attendue,
-        )
-        questions.append(objet)
-    campagne.questions_eligibilite = questions
+    campagne.questions_eligibilite = _questions(campagne, saisie)
 
     pieces = {p.type_piece: p for p in campagne.pieces_requises}
     campagne.pieces_requises = [
@@ -355,6 +380,21 @@ def appliquer(campagne: Campagne, saisie: SaisieCampagne) -> None:
         enveloppe.montant = montant
         nouvelles.append(enveloppe)
     campagne.enveloppes = nouvelles
+
+
+def _questions(campagne: Campagne, saisie: SaisieCampagne) -> list[QuestionEligibilite]:
+    """Les questions de la saisie, dans son ordre ; une question déjà enregistrée garde son objet."""
+    existantes = {q.id: q for q in campagne.questions_eligibilite}
+    questions = []
+    for ordre, question in enumerate(saisie.questions, start=1):
+        objet = existantes.get(question.id) or QuestionEligibilite()
+        objet.ordre, objet.libelle, objet.reponse_attendue = (
+            ordre,
+            question.libelle,
+            question.reponse_attendue,
+        )
+        questions.append(objet)
+    return questions
 
 
 def _piece(piece: PieceRequise | None, type_piece: TypePiece, obligatoire: bool) -> PieceRequise:

@@ -32,7 +32,6 @@ from dauphin.models import (
     MembreOrganisation,
     MontantComite,
     PartenaireContrat,
-    Pilotage,
     PointOrdreDuJour,
     SeanceComite,
     StatutSeance,
@@ -40,9 +39,9 @@ from dauphin.models import (
     VoteComite,
     maintenant,
 )
-from dauphin.policies import INSTRUIRE_LIGNE, VOIR_SEANCE, Qualite, pilote
+from dauphin.policies import INSTRUIRE_LIGNE, VOIR_SEANCE, Qualite, acteur_de, pilote
 from dauphin.services import courriels, enveloppes
-from dauphin.services.erreurs import Conflit
+from dauphin.services.erreurs import Conflit, NonAutorise, Refus
 from dauphin.services.workflow import aujourdhui, declencher_ligne_verrouillee, deriver, journaliser
 from dauphin.unite_de_travail import (
     charger_demande_verrouillee,
@@ -60,13 +59,8 @@ from workflows import (  # noqa: F401
 from workflows.budget import format_euros
 from workflows.comite import Decompte, Resultat, decider
 
-
-class ComiteInvalide(ValueError):
-    """Une saisie refusée : le message s'affiche à côté du champ `champ` (ou en tête s'il est vide)."""
-
-    def __init__(self, message: str, champ: str | None = None):
-        super().__init__(message)
-        self.champ = champ
+# Une page de la séance affichée avant un changement de la séance (ordre du jour, statut).
+SEANCE_CHANGEE = "La séance a changé depuis l’affichage de la page : rechargez-la avant de recommencer."
 
 
 # --- Qui voit, qui agit -----------------------------------------------------------------------
@@ -74,7 +68,7 @@ class ComiteInvalide(ValueError):
 
 def organisations_votantes(utilisateur: Utilisateur, contrat_id: int) -> list[int]:
     """Les organisations partenaires du contrat au nom desquelles l'utilisateur vote (il en est membre)."""
-    membre_de = {a.organisation_id for a in utilisateur.adhesions_organisations}
+    membre_de = acteur_de(utilisateur).membre_de
     if not membre_de:
         return []
     return list(
@@ -82,7 +76,7 @@ def organisations_votantes(utilisateur: Utilisateur, contrat_id: int) -> list[in
             select(PartenaireContrat.organisation_id)
             .where(
                 PartenaireContrat.contrat_id == contrat_id,
-                PartenaireContrat.organisation_id.in_(membre_de),
+                PartenaireContrat.organisation_id.in_(sorted(membre_de)),
             )
             .order_by(PartenaireContrat.organisation_id)
         )
@@ -130,7 +124,7 @@ def _verrouiller(seance_id: int, version) -> SeanceComite:
         SeanceComite,
         seance_id,
         version,
-        "La séance a changé depuis l’affichage de la page : rechargez-la avant de recommencer.",
+        SEANCE_CHANGEE,
     )
 
 
@@ -143,8 +137,12 @@ def _exiger_statut(seance: SeanceComite, *statuts: StatutSeance) -> None:
 
 
 def _qualite_pilote(utilisateur: Utilisateur, seance: SeanceComite) -> Qualite:
-    pilotage = next(p for p in utilisateur.pilotages if p.contrat_id == seance.contrat_id)
-    return Qualite("pilote", organisation_id=pilotage.organisation_id)
+    """Le pilote du contrat de la séance, au nom de son organisation ; personne d'autre ne la prépare ni ne
+    la clôt."""
+    for contrat_id, organisation_id in acteur_de(utilisateur).pilotages:
+        if contrat_id == seance.contrat_id:
+            return Qualite("pilote", organisation_id=organisation_id)
+    raise NonAutorise("piloter")
 
 
 # --- Préparation --------------------------------------------------------------------------------
@@ -166,7 +164,7 @@ def creer_seance(
 ) -> SeanceComite:
     campagne = db.session.get(Campagne, campagne_id)
     if campagne is None or not pilote(utilisateur, campagne.contrat_id):
-        raise ComiteInvalide("Choisissez une campagne d’un contrat que vous pilotez.", "campagne_id")
+        raise Refus("Choisissez une campagne d’un contrat que vous pilotez.", "campagne_id")
     seance = SeanceComite(
         contrat_id=campagne.contrat_id,
         campagne_id=campagne.id,
@@ -205,7 +203,7 @@ def inscrire(seance_id: int, demande_ids: list[int], utilisateur: Utilisateur, v
         for demande_id in sorted(set(demande_ids)):
             demande = charger_demande_verrouillee(demande_id)
             if demande.campagne_id != seance.campagne_id:
-                raise ComiteInvalide("Ce dossier n’appartient pas à la campagne de la séance.", "demandes")
+                raise Refus("Ce dossier n’appartient pas à la campagne de la séance.", "demandes")
             _declencher_demande(demande, "programmer", utilisateur, qualite, f"Séance du {_date(seance)}.")
             rang += 1
             seance.points.append(PointOrdreDuJour(demande_id=demande.id, rang=rang))
@@ -241,7 +239,7 @@ def ouvrir_vote(seance_id: int, utilisateur: Utilisateur, version=None) -> None:
         seance = _verrouiller(seance_id, version)
         _exiger_statut(seance, StatutSeance.preparation)
         if not seance.points:
-            raise ComiteInvalide("Inscrivez au moins un dossier à l’ordre du jour avant d’ouvrir le vote.")
+            raise Refus("Inscrivez au moins un dossier à l’ordre du jour avant d’ouvrir le vote.")
         seance.statut = StatutSeance.vote_ouvert
         seance.vote_ouvert_le = maintenant()
         _prevenir_votants(seance)
@@ -292,14 +290,14 @@ def voter(
         seance = _verrouiller(point.seance_id, None)
         _exiger_statut(seance, StatutSeance.vote_ouvert)
         if organisation_id not in organisations_votantes(utilisateur, seance.contrat_id):
-            raise ComiteInvalide("Vous ne votez pas au nom de cette organisation.", "organisation_id")
+            raise NonAutorise("voter")  # il ne vote qu'au nom d'une organisation dont il est membre
         try:
             valeur = ChoixVote(choix)
         except ValueError:
-            raise ComiteInvalide("Choisissez pour, contre, abstention ou récusation.", "choix") from None
+            raise Refus("Choisissez pour, contre, abstention ou récusation.", "choix") from None
         texte = (motif or "").strip() or None
         if valeur is ChoixVote.recusation and not texte:
-            raise ComiteInvalide("Indiquez la raison de la récusation (le conflit d’intérêts).", "motif")
+            raise Refus("Indiquez la raison de la récusation (le conflit d’intérêts).", "motif")
         vote = db.session.scalar(
             select(VoteComite).where(
                 VoteComite.point_id == point.id, VoteComite.organisation_id == organisation_id
@@ -384,11 +382,9 @@ def saisir_montant(
         seance = _verrouiller(point.seance_id, None)
         _exiger_statut(seance, StatutSeance.vote_ouvert)
         if not INSTRUIRE_LIGNE.permet(utilisateur, ligne):
-            raise ComiteInvalide(
-                "Seul un instructeur de ce financeur saisit le montant de sa ligne.", "montant"
-            )
+            raise NonAutorise("saisir_montant")  # seul un instructeur du financeur saisit sa ligne
         if ligne.statut != StatutLigne.recevable:
-            raise ComiteInvalide(
+            raise Refus(
                 f"La ligne est « {ligne.statut.libelle} » : seule une ligne recevable reçoit un montant.",
                 "montant",
             )
@@ -423,22 +419,22 @@ def saisir_montant(
 
 def verifier_montant(ligne: LigneFinancement, montant: Decimal, dispo: Disponible) -> None:
     if montant is None or montant < 0:
-        raise ComiteInvalide("Indiquez un montant positif ou nul.", "montant")
+        raise Refus("Indiquez un montant positif ou nul.", "montant")
     if montant != montant.quantize(Decimal("0.01")):
-        raise ComiteInvalide("Le montant s’exprime en euros et centimes au plus.", "montant")
+        raise Refus("Le montant s’exprime en euros et centimes au plus.", "montant")
     if montant > ligne.montant_demande:
-        raise ComiteInvalide(
+        raise Refus(
             f"Le montant ({format_euros(montant)}) dépasse le montant demandé "
             f"({format_euros(ligne.montant_demande)}).",
             "montant",
         )
     if dispo.reste is None:
-        raise ComiteInvalide(
+        raise Refus(
             "Votre organisation n’a pas d’enveloppe pour cette campagne : le pilote doit la définir.",
             "montant",
         )
     if montant > dispo.reste:
-        raise ComiteInvalide(
+        raise Refus(
             f"Le montant ({format_euros(montant)}) dépasse le reste de votre enveloppe "
             f"({format_euros(dispo.reste)}, après les montants déjà saisis pour d’autres dossiers).",
             "montant",
@@ -546,16 +542,20 @@ def votes_par_point(seance: SeanceComite) -> dict[int, dict[int, VoteComite]]:
     return resultat_
 
 
-def seances_ouvertes_du_dossier(demande_id: int) -> list[SeanceComite]:
-    return list(
-        db.session.scalars(
-            select(SeanceComite)
-            .join(PointOrdreDuJour, PointOrdreDuJour.seance_id == SeanceComite.id)
-            .where(PointOrdreDuJour.demande_id == demande_id)
-            .order_by(SeanceComite.date_seance.desc())
-        )
-    )
+def resultats(seance: SeanceComite) -> tuple[int, dict[int, Resultat]]:
+    """Le nombre de partenaires appelés à voter, et le résultat de chaque point si la séance était close
+    maintenant (ou sa décision, une fois close)."""
+    partenaires = nombre_partenaires(seance.contrat_id)
+    return partenaires, {point.id: resultat(point, seance, partenaires) for point in seance.points}
 
 
-def pilotages(utilisateur: Utilisateur) -> list[Pilotage]:
-    return sorted(utilisateur.pilotages, key=lambda p: p.contrat.libelle)
+def disponibles(seance: SeanceComite, organisations) -> dict[int, Disponible]:
+    """Ce que peut encore proposer au vote chacune de ces organisations qui finance un dossier de l'ordre du
+    jour."""
+    sollicitees = {
+        ligne.organisation_id for point in seance.points for ligne in point.demande.lignes_financement
+    }
+    return {
+        organisation_id: disponible(seance.campagne_id, organisation_id)
+        for organisation_id in sollicitees & set(organisations)
+    }

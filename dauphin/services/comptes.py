@@ -34,6 +34,7 @@ from dauphin.models.comptes import EvenementConnexion, MembreStructure, NatureEv
 from dauphin.models.structures import Invitation
 from dauphin.models.types import maintenant
 from dauphin.services import courriels
+from dauphin.services.erreurs import NonAutorise, Refus
 from dauphin.unite_de_travail import charger_verrouille
 
 SEL_CONFIRMATION = "dauphin.compte.confirmation-email"
@@ -65,8 +66,8 @@ class LienInvalide(Exception):
         self.email = email  # connu quand la signature est bonne (lien expiré) : pour proposer un nouvel envoi
 
 
-class InvitationAutreCompte(Exception):
-    """L'invitation a été envoyée à une autre adresse que celle du compte connecté."""
+class InvitationAutreCompte(NonAutorise):
+    """L'invitation a été envoyée à une autre adresse que celle du compte connecté (403)."""
 
     def __init__(self, invitation: Invitation):
         super().__init__(
@@ -120,6 +121,43 @@ def peut_se_connecter(utilisateur: Utilisateur) -> str | None:
     if utilisateur.email_confirme_le is None:
         return MESSAGE_NON_CONFIRME
     return None
+
+
+MESSAGE_IDENTIFIANTS = "Adresse électronique ou mot de passe incorrect."
+
+
+class ConnexionRefusee(Refus):
+    """La session ne s'ouvre pas. `motif` : « identifiants » (adresse inconnue ou mot de passe faux : le
+    même message dans les deux cas), « non_confirmee » ou « desactive » (le mot de passe est juste : on peut
+    dire pourquoi)."""
+
+    def __init__(self, motif: str, message: str = MESSAGE_IDENTIFIANTS):
+        super().__init__(message, "mot_de_passe" if motif == "identifiants" else "email")
+        self.motif = motif
+
+
+def connecter(email: str, mot_de_passe: str, adresse_ip: str | None = None) -> Utilisateur:
+    """Le compte dont le mot de passe est juste et qui peut ouvrir une session ; sinon ConnexionRefusee.
+    La tentative est journalisée et validée dans les deux cas (la vue ouvre la session)."""
+    email = normaliser_email(email)
+    utilisateur = db.session.scalar(select(Utilisateur).where(Utilisateur.email == email))
+    if utilisateur is None or not utilisateur.verifier_mot_de_passe(mot_de_passe):
+        refus, motif = (
+            ConnexionRefusee("identifiants"),
+            "compte inconnu" if utilisateur is None else "mot de passe",
+        )
+    elif (raison := peut_se_connecter(utilisateur)) is not None:
+        actif = utilisateur.actif
+        refus = ConnexionRefusee("non_confirmee" if actif else "desactive", raison)
+        motif = "adresse non confirmée" if actif else "compte désactivé"
+    else:
+        refus, motif = None, None
+        utilisateur.derniere_connexion_le = maintenant()
+    journaliser(email, utilisateur, refus is None, motif, adresse_ip=adresse_ip)
+    db.session.commit()
+    if refus is not None:
+        raise refus
+    return utilisateur
 
 
 def email_confirme(utilisateur: Utilisateur) -> bool:
@@ -271,9 +309,9 @@ def renvoyer_confirmation(email: str) -> None:
 # --- Mot de passe oublié, changement du mot de passe ------------------------------------------
 
 
-class MotDePasseActuelErrone(Exception):
+class MotDePasseActuelErrone(Refus):
     def __init__(self):
-        super().__init__("Le mot de passe actuel est incorrect.")
+        super().__init__("Le mot de passe actuel est incorrect.", "actuel")
 
 
 def duree_reinitialisation() -> timedelta:

@@ -22,15 +22,17 @@ from dauphin.models import (
     Demande,
     Document,
     Enveloppe,
+    EvenementJournal,
     LigneBudget,
     Organisation,
     Qpv,
     ReponseEligibilite,
     Structure,
+    Thematique,
     TypePiece,
     Utilisateur,
 )
-from dauphin.policies import est_membre, qualite_pour
+from dauphin.policies import est_membre, est_membre_structure, qualite_pour
 from dauphin.services import documents as porte_documents
 from dauphin.services.erreurs import Conflit, NonAutorise
 from dauphin.services.workflow import aujourdhui
@@ -48,6 +50,13 @@ ETAPES = (
     ("recapitulatif", "Récapitulatif et transmission"),
 )
 NOMS_ETAPES = dict(ETAPES)
+
+# Une étape envoyée depuis une page affichée avant la dernière modification de la demande.
+MODIFIEE_ENTRE_TEMPS = (
+    "Cette demande a été modifiée entre-temps (dans un autre onglet, ou par un autre membre). "
+    "Votre saisie n’a pas été enregistrée : elle est toujours affichée ci-dessous ; comparez-la "
+    "avec la version actuelle avant d’enregistrer de nouveau."
+)
 
 
 def campagnes_ouvertes(jour: date | None = None, departement: str | None = None):
@@ -68,7 +77,7 @@ def structures_du_membre(utilisateur: Utilisateur) -> list[Structure]:
 
 
 def creer_brouillon(utilisateur: Utilisateur, structure_id: int, campagne_id: int) -> Demande:
-    if structure_id not in {a.structure_id for a in utilisateur.adhesions_structures}:
+    if not est_membre_structure(utilisateur, structure_id):
         raise NonAutorise("creer")
     campagne = db.session.get(Campagne, campagne_id)
     if campagne is None:
@@ -102,13 +111,7 @@ def charger_pour_modifier(demande_id: int, utilisateur: Utilisateur, version: st
             f"Cette demande est « {demande.statut.libelle} » : elle ne peut plus être modifiée. "
             "Rien n’a été enregistré."
         )
-    verifier_version(
-        demande,
-        version,
-        "Cette demande a été modifiée entre-temps (dans un autre onglet, ou par un autre membre). "
-        "Votre saisie n’a pas été enregistrée : elle est toujours affichée ci-dessous ; comparez-la "
-        "avec la version actuelle avant d’enregistrer de nouveau.",
-    )
+    verifier_version(demande, version, MODIFIEE_ENTRE_TEMPS)
     return demande
 
 
@@ -202,30 +205,51 @@ def enregistrer_pieces(demande: Demande, choix: dict[TypePiece, int]) -> None:
     _valider(demande)
 
 
-def renouveler(precedente_id: int, utilisateur: Utilisateur, campagne_id: int) -> Demande:
-    """Une nouvelle demande pour cette année, reprenant l'action et le budget de l'an passé.
+CHAMPS_REPRIS = (
+    "intitule",
+    "objectifs",
+    "description",
+    "public_cible",
+    "nb_beneficiaires",
+    "thematique_code",
+    "moyens_humains",
+    "indicateurs_evaluation",
+    "duree_annees",
+    "responsable_nom",
+    "responsable_fonction",
+    "responsable_email",
+    "responsable_telephone",
+)
+
+
+def campagne_de_renouvellement(precedente: Demande) -> Campagne | None:
+    """La campagne ouverte d'un exercice suivant, pour le même contrat de ville, où renouveler la demande."""
+    return db.session.scalar(
+        campagnes_ouvertes()
+        .where(Campagne.contrat_id == precedente.campagne.contrat_id, Campagne.exercice > precedente.exercice)
+        .order_by(None)
+        .order_by(Campagne.exercice, Campagne.id)
+        .limit(1)
+    )
+
+
+def renouveler(precedente_id: int, utilisateur: Utilisateur) -> Demande:
+    """Une nouvelle demande dans la campagne suivante ouverte du même contrat, reprenant l'action et le
+    budget de l'an passé.
 
     L'attestation et les pièces jointes ne sont pas reprises : elles valent pour une demande donnée.
     """
     precedente = db.session.get(Demande, precedente_id)
     if precedente is None or not est_membre(utilisateur, precedente):
         raise NotFound()
-    nouvelle = creer_brouillon(utilisateur, precedente.structure_id, campagne_id)
-    for champ in (
-        "intitule",
-        "objectifs",
-        "description",
-        "public_cible",
-        "nb_beneficiaires",
-        "thematique_code",
-        "moyens_humains",
-        "indicateurs_evaluation",
-        "duree_annees",
-        "responsable_nom",
-        "responsable_fonction",
-        "responsable_email",
-        "responsable_telephone",
-    ):
+    campagne = campagne_de_renouvellement(precedente)
+    if campagne is None:
+        raise Conflit(
+            "Aucune campagne d’un exercice suivant n’est ouverte pour ce contrat de ville : le "
+            "renouvellement sera possible à son ouverture."
+        )
+    nouvelle = creer_brouillon(utilisateur, precedente.structure_id, campagne.id)
+    for champ in CHAMPS_REPRIS:
         setattr(nouvelle, champ, getattr(precedente, champ))
     ecart = nouvelle.exercice - precedente.exercice
     if precedente.date_debut and precedente.date_fin:
@@ -233,9 +257,14 @@ def renouveler(precedente_id: int, utilisateur: Utilisateur, campagne_id: int) -
         nouvelle.date_fin = _decaler(precedente.date_fin, ecart)
     nouvelle.renouvellement = True
     nouvelle.demande_precedente_id = precedente.id
-    if precedente.campagne.contrat_id == nouvelle.campagne.contrat_id:
-        nouvelle.qpvs = list(precedente.qpvs)
+    nouvelle.qpvs = list(precedente.qpvs)  # même contrat, mêmes quartiers
     nouvelle.axes = list(precedente.axes)
+    _reprendre_budget(precedente, nouvelle)
+    db.session.commit()
+    return nouvelle
+
+
+def _reprendre_budget(precedente: Demande, nouvelle: Demande) -> None:
     financeurs = set(nouvelle.campagne.financeurs_ids)
     for ligne in precedente.lignes_budget:
         # Un financeur qui ne participe pas à la nouvelle campagne devient une ligne libre.
@@ -251,8 +280,6 @@ def renouveler(precedente_id: int, utilisateur: Utilisateur, campagne_id: int) -
                 ordre=ligne.ordre,
             )
         )
-    db.session.commit()
-    return nouvelle
 
 
 def _decaler(jour: date, annees: int) -> date:
@@ -272,8 +299,35 @@ def _valider(demande: Demande) -> None:
         raise Conflit() from erreur
 
 
+def dernier_message_de_complements(demande: Demande) -> EvenementJournal | None:
+    """La dernière demande de compléments d'un instructeur, que le récapitulatif montre au porteur."""
+    return db.session.scalar(
+        select(EvenementJournal)
+        .where(
+            EvenementJournal.demande_id == demande.id, EvenementJournal.declencheur == "demander_complements"
+        )
+        .order_by(EvenementJournal.id.desc())
+        .limit(1)
+    )
+
+
 def qpvs_du_contrat(demande: Demande) -> list[Qpv]:
     return list(demande.campagne.contrat.qpvs)
+
+
+def sous_thematiques_actives() -> list[Thematique]:
+    """Les sous-thématiques de la nomenclature qu'une action peut choisir (1.1, 1.2…), dans leur ordre."""
+    return list(
+        db.session.scalars(
+            select(Thematique)
+            .where(Thematique.parent_code.is_not(None), Thematique.actif.is_(True))
+            .order_by(Thematique.ordre)
+        )
+    )
+
+
+def axes_transversaux() -> list[AxeTransversal]:
+    return list(db.session.scalars(select(AxeTransversal)))
 
 
 @dataclass(frozen=True)

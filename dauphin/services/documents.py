@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 from dauphin.extensions import db
 from dauphin.models import Demande, Document, PieceJointe, Structure, TypePiece, Utilisateur, maintenant
 from dauphin.policies import est_membre_structure
-from dauphin.services.erreurs import NonAutorise
+from dauphin.services.erreurs import NonAutorise, Refus
 from dauphin.services.workflow import aujourdhui
 
 # Les pièces que l'on dépose soi-même dans le porte-documents (récépissés et conventions sont produits
@@ -115,13 +115,12 @@ OLE_FLUX = (
 )
 
 
-class DepotRefuse(ValueError):
-    """Le dépôt est refusé ; `message` s'affiche à côté du champ `champ` du formulaire."""
+class DepotRefuse(Refus):
+    """Un dépôt refusé (taille, format, macros, type de pièce, validité) : le message s'affiche à côté du
+    champ du fichier, ou du champ `champ` quand il porte sur un autre."""
 
     def __init__(self, message: str, champ: str = "fichier"):
-        super().__init__(message)
-        self.message = message
-        self.champ = champ
+        super().__init__(message, champ)
 
 
 class DocumentIndisponible(ValueError):

@@ -52,20 +52,12 @@ from dauphin.unite_de_travail import charger_ligne_verrouillee, en_une_transacti
 from workflows import StatutDemande, StatutLigne
 from workflows.budget import format_euros
 from workflows.ligne import SEUIL_CONVENTION
+from workflows.statuts import STATUTS_DEMANDE_FINANCEE
 
 L, D = StatutLigne, StatutDemande
 
 # Le comité a clos sa séance : la décision est définitive, l'acte peut être établi.
-DOSSIER_DECIDE = frozenset(
-    {
-        D.attribuee,
-        D.versee,
-        D.a_justifier,
-        D.justification_en_cours,
-        D.justification_a_modifier,
-        D.justifiee,
-    }
-)
+DOSSIER_DECIDE = frozenset(STATUTS_DEMANDE_FINANCEE)
 LIGNE_ENGAGEE = frozenset({L.engagee, L.avance_versee, L.soldee})
 LIGNE_VOTEE = frozenset({L.votee, L.convention_a_signer}) | LIGNE_ENGAGEE
 # Statuts où l'échéancier se prépare et où l'on paie

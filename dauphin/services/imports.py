@@ -26,6 +26,7 @@ from stdnum.fr import siren as stdnum_siren
 from dauphin.extensions import db
 from dauphin.models import ContratDeVille, Qpv, Utilisateur
 from dauphin.services import audit
+from dauphin.services.erreurs import Refus
 from dauphin.unite_de_travail import en_une_transaction
 
 # Départements : 01 à 95 (la Corse en 2A et 2B), puis outre-mer et collectivités d'outre-mer.
@@ -61,8 +62,9 @@ COLONNES_QPV = {
 OBLIGATOIRES = ("code", "libelle", "departement")
 
 
-class FichierIllisible(Exception):
+def _illisible(message: str) -> Refus:
     """Le fichier entier est refusé (encodage, en-tête, colonnes obligatoires absentes)."""
+    return Refus(message, "fichier")
 
 
 @dataclass
@@ -132,7 +134,7 @@ def decoder(contenu: bytes) -> str:
         try:
             return contenu.decode("cp1252")
         except UnicodeDecodeError:
-            raise FichierIllisible(
+            raise _illisible(
                 "Le fichier n’est pas un texte lisible : enregistrez-le au format CSV (UTF-8)."
             ) from None
 
@@ -141,16 +143,16 @@ def lire_lignes(texte: str, colonnes: dict[str, tuple[str, ...]]):
     """(présentes, lignes) : les colonnes reconnues, puis (numéro, {colonne: valeur} | None si la ligne
     n'a pas le bon nombre de cellules, nombre de cellules)."""
     if "\x00" in texte:
-        raise FichierIllisible("Le fichier contient des caractères nuls : ce n’est pas un CSV texte.")
+        raise _illisible("Le fichier contient des caractères nuls : ce n’est pas un CSV texte.")
     premiere = texte.split("\n", 1)[0]
     separateur = max((";", ",", "\t"), key=premiere.count)
     lecteur = csv.reader(io.StringIO(texte, newline=""), delimiter=separateur)
     try:
         entete = next(lecteur)
     except StopIteration:
-        raise FichierIllisible("Le fichier est vide.") from None
+        raise _illisible("Le fichier est vide.") from None
     except csv.Error as erreur:
-        raise FichierIllisible(f"La première ligne du fichier est illisible : {erreur}.") from None
+        raise _illisible(f"La première ligne du fichier est illisible : {erreur}.") from None
     noms = [nom.strip().lower().replace(" ", "_") for nom in entete]
     positions = {}
     for cle, alias in colonnes.items():
@@ -159,7 +161,7 @@ def lire_lignes(texte: str, colonnes: dict[str, tuple[str, ...]]):
             positions[cle] = position
     absentes = [colonnes[cle][0] for cle in OBLIGATOIRES if cle not in positions]
     if absentes:
-        raise FichierIllisible(
+        raise _illisible(
             "Colonnes obligatoires absentes de la première ligne : "
             + ", ".join(absentes)
             + f". Colonnes trouvées : {', '.join(n for n in noms if n) or 'aucune'}."

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, type_coerce, union
 
 from dauphin.extensions import db
+from dauphin.listes import contient
 from dauphin.models import (
     Campagne,
     ContratDeVille,
@@ -41,6 +42,7 @@ from dauphin.models import (
     demande_qpv,
 )
 from dauphin.models.types import Montant
+from dauphin.policies import VOIR_PROGRAMMATION
 from workflows import StatutDemande, StatutLigne
 
 ZERO = Decimal("0.00")
@@ -223,11 +225,6 @@ def _concatener(colonne):
     return func.group_concat(colonne, ",")
 
 
-def _motif(texte: str) -> str:
-    echappe = texte.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{echappe}%"
-
-
 def thematiques_du_filtre(code: str) -> list[str]:
     """Un pilier vaut lui et ses sous-thèmes ; un sous-thème, lui seul."""
     return list(
@@ -272,16 +269,13 @@ def _filtrer(requete: Select, portee: ColumnElement[bool], filtres: Filtres | No
         if NUMERO_COMPLET.fullmatch(texte):
             requete = requete.where(Demande.numero == texte)
         else:
-            motif = _motif(texte)
             requete = requete.where(
                 or_(
-                    Demande.numero.ilike(motif, escape="\\"),
-                    Demande.intitule.ilike(motif, escape="\\"),
+                    contient(texte, Demande.numero, Demande.intitule),
                     Demande.structure_id.in_(
                         select(Structure.id).where(
                             or_(
-                                Structure.raison_sociale.ilike(motif, escape="\\"),
-                                Structure.sigle.ilike(motif, escape="\\"),
+                                contient(texte, Structure.raison_sociale, Structure.sigle),
                                 Structure.siret == texte.replace(" ", ""),
                             )
                         )
@@ -589,6 +583,28 @@ def iterer_lignes_nationales(exercice: int, financeurs: list[Financeur]) -> Iter
         yield _ligne(rangee, cles)
 
 
+def campagnes_visibles(qui, exercice: int | None = None, departement: str | None = None) -> Select:
+    """Les campagnes dont l'acteur voit la programmation (`policies.VOIR_PROGRAMMATION`), les plus récentes
+    d'abord : (id, exercice, code et libellé du contrat, nombre de demandes transmises)."""
+    transmises = (
+        select(func.count())
+        .where(Demande.campagne_id == Campagne.id, Demande.numero.is_not(None))
+        .correlate(Campagne)
+        .scalar_subquery()
+    )
+    requete = (
+        select(Campagne.id, Campagne.exercice, ContratDeVille.code, ContratDeVille.libelle, transmises)
+        .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
+        .where(VOIR_PROGRAMMATION.portee(qui))
+        .order_by(Campagne.exercice.desc(), ContratDeVille.libelle)
+    )
+    if exercice:
+        requete = requete.where(Campagne.exercice == exercice)
+    if departement:
+        requete = requete.where(ContratDeVille.departement == departement)
+    return requete
+
+
 def exercices_disponibles() -> list[int]:
     return list(db.session.scalars(select(Campagne.exercice).distinct().order_by(Campagne.exercice.desc())))
 
@@ -601,6 +617,7 @@ __all__ = [
     "Montants",
     "Programmation",
     "TotalPilier",
+    "campagnes_visibles",
     "consommation_enveloppes",
     "financeurs_campagne",
     "financeurs_nationaux",

@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import NotFound
 
 from dauphin.extensions import db
+from dauphin.listes import contient
 from dauphin.models import (
     Campagne,
     ContratDeVille,
@@ -24,12 +25,14 @@ from dauphin.models import (
     Organisation,
     PartenaireContrat,
     Pilotage,
+    Qpv,
     RegleMajorite,
     Thematique,
     TypeOrganisation,
     Utilisateur,
 )
 from dauphin.services import audit
+from dauphin.services.erreurs import Refus
 from dauphin.unite_de_travail import charger_verrouille, en_une_transaction
 
 MESSAGE_CONFLIT = (
@@ -37,14 +40,6 @@ MESSAGE_CONFLIT = (
     "votre saisie est "
     "conservée, comparez-la avec la version actuelle avant d’enregistrer de nouveau."
 )
-
-
-class Refus(Exception):
-    """Une règle refuse la modification ; `champ` : le champ du formulaire en cause (ou None)."""
-
-    def __init__(self, message: str, champ: str | None = None):
-        super().__init__(message)
-        self.champ = champ
 
 
 def _charger(modele, cle, version=None):
@@ -110,6 +105,15 @@ def modifier_organisation(acteur: Utilisateur, organisation_id: int, donnees: di
     return en_une_transaction(operation)
 
 
+def enregistrer_organisation(
+    acteur: Utilisateur, organisation_id: int | None, donnees: dict, version=None
+) -> Organisation:
+    """Crée l'organisation (`organisation_id` None) ou la modifie."""
+    if organisation_id is None:
+        return creer_organisation(acteur, donnees)
+    return modifier_organisation(acteur, organisation_id, donnees, version)
+
+
 def changer_activation_organisation(
     acteur: Utilisateur, organisation_id: int, actif: bool, version
 ) -> Organisation:
@@ -132,14 +136,38 @@ def changer_activation_organisation(
     return en_une_transaction(operation)
 
 
+def _paginer(requete, page: int, par_page: int):
+    return db.paginate(requete, page=page, per_page=par_page, error_out=False, max_per_page=100)
+
+
 def page_organisations(recherche: str | None, page: int, par_page: int):
     requete = select(Organisation).order_by(Organisation.nom)
     if recherche:
-        motif = f"%{recherche.lower()}%"
+        requete = requete.where(or_(contient(recherche, Organisation.nom), Organisation.siren == recherche))
+    return _paginer(requete, page, par_page)
+
+
+def page_contrats(recherche: str | None, page: int, par_page: int):
+    """Les contrats de ville dont le code ou le libellé contient `recherche`, ou de ce département."""
+    requete = select(ContratDeVille).order_by(ContratDeVille.code)
+    if recherche:
         requete = requete.where(
-            or_(func.lower(Organisation.nom).like(motif), Organisation.siren == recherche)
+            or_(
+                contient(recherche, ContratDeVille.code, ContratDeVille.libelle),
+                ContratDeVille.departement == recherche.upper(),
+            )
         )
-    return db.paginate(requete, page=page, per_page=par_page, error_out=False, max_per_page=100)
+    return _paginer(requete, page, par_page)
+
+
+def page_qpv(recherche: str | None, page: int, par_page: int):
+    """Les quartiers dont le code ou le nom contient `recherche`, ou de ce département."""
+    requete = select(Qpv).options(selectinload(Qpv.contrat)).order_by(Qpv.code)
+    if recherche:
+        requete = requete.where(
+            or_(contient(recherche, Qpv.code, Qpv.libelle), Qpv.departement == recherche.upper())
+        )
+    return _paginer(requete, page, par_page)
 
 
 # --- Contrats de ville : règles du comité et partenaires -----------------------------------------
@@ -320,6 +348,15 @@ def modifier_thematique(acteur: Utilisateur, code: str, libelle: str, ordre: int
         return thematique
 
     return en_une_transaction(operation)
+
+
+def enregistrer_thematique(
+    acteur: Utilisateur, existant: str | None, code: str, libelle: str, ordre: int, version=None
+) -> Thematique:
+    """Crée le code (`existant` None) ou modifie le libellé et l'ordre du code `existant`."""
+    if existant is None:
+        return creer_thematique(acteur, code, libelle, ordre)
+    return modifier_thematique(acteur, existant, libelle, ordre, version)
 
 
 def changer_activation_thematique(acteur: Utilisateur, code: str, actif: bool, version) -> Thematique:

@@ -32,7 +32,7 @@ from dauphin.services.comptes import (
     lien_invitation,
     normaliser_email,
 )
-from dauphin.services.erreurs import Conflit, NonAutorise
+from dauphin.services.erreurs import Conflit, NonAutorise, Refus
 from dauphin.unite_de_travail import charger_verrouille
 
 CHOIX_FORMES = [(forme.value, forme.libelle) for forme in FormeJuridique]
@@ -71,26 +71,16 @@ MESSAGE_CONFLIT_FICHE = (
 )
 
 
-class Refus(Exception):
-    """Une règle métier refuse l'opération ; le message dit pourquoi et quoi faire."""
+MESSAGE_EMAIL_NON_CONFIRME = (
+    "Confirmez d’abord votre adresse électronique (lien reçu par courriel) pour inscrire une structure ou "
+    "demander à en rejoindre une."
+)
+# L'écran d'inscription propose alors de demander l'accès à la structure déjà inscrite.
+MESSAGE_SIRET_DEJA_INSCRIT = "Ce numéro SIRET est déjà inscrit sur Dauphin."
 
 
-class EmailNonConfirme(Refus):
-    def __init__(self):
-        super().__init__(
-            "Confirmez d’abord votre adresse électronique (lien reçu par courriel) pour inscrire une "
-            "structure ou demander à en rejoindre une."
-        )
-
-
-class SiretDejaInscrit(Refus):
-    def __init__(self, structure: Structure):
-        super().__init__(
-            f"Le SIRET {structure.siret} est déjà inscrit sur Dauphin (« {structure.nom} »). "
-            "Demandez à son administrateur de vous y donner accès."
-        )
-        self.siret = structure.siret
-        self.nom = structure.nom
+def _siret_pris(siret: str) -> Refus:
+    return Refus(f"Le SIRET {siret} est déjà celui d’une autre structure inscrite sur Dauphin.", "siret")
 
 
 # --- Lecture et droits ----------------------------------------------------------------------
@@ -209,13 +199,13 @@ def inscrire_structure(
     utilisateur: Utilisateur, donnees: dict, compte: dict, role: RoleStructure | str
 ) -> Structure:
     """Inscrit la structure ; l'utilisateur en devient l'administrateur, signataire s'il a déclaré être son
-    représentant légal ou délégataire, contributeur sinon. Un SIRET déjà inscrit lève SiretDejaInscrit."""
+    représentant légal ou délégataire, contributeur sinon. Un SIRET déjà inscrit est refusé (champ siret)."""
     if not email_confirme(utilisateur):
-        raise EmailNonConfirme()
+        raise Refus(MESSAGE_EMAIL_NON_CONFIRME)
     donnees = dict(donnees, forme_juridique=FormeJuridique(donnees["forme_juridique"]))
     existante = structure_par_siret(donnees["siret"])
     if existante is not None:
-        raise SiretDejaInscrit(existante)
+        raise Refus(MESSAGE_SIRET_DEJA_INSCRIT, "siret")
     structure = Structure(**donnees)
     structure.comptes_bancaires = [CompteBancaire(**compte)]
     structure.membres = [
@@ -230,7 +220,7 @@ def inscrire_structure(
         existante = structure_par_siret(donnees["siret"])
         if existante is None:
             raise
-        raise SiretDejaInscrit(existante) from None
+        raise Refus(MESSAGE_SIRET_DEJA_INSCRIT, "siret") from None
     return structure
 
 
@@ -252,6 +242,15 @@ def empreinte(structure: Structure) -> str:
     return hashlib.sha256(json.dumps(valeurs, sort_keys=True).encode()).hexdigest()[:32]
 
 
+def _inchangee(structure: Structure) -> list:
+    """Les conditions « chaque champ de la fiche a encore la valeur lue » d'un UPDATE conditionné."""
+    conditions = []
+    for champ in CHAMPS_FICHE:
+        valeur, colonne = getattr(structure, champ), getattr(Structure, champ)
+        conditions.append(colonne.is_(None) if valeur is None else colonne == valeur)
+    return conditions
+
+
 def modifier_structure(
     utilisateur: Utilisateur, structure_id: int, donnees: dict, empreinte_lue: str
 ) -> Structure:
@@ -260,22 +259,13 @@ def modifier_structure(
         db.session.rollback()
         raise Conflit(MESSAGE_CONFLIT_FICHE)
     donnees = dict(donnees, forme_juridique=FormeJuridique(donnees["forme_juridique"]))
-    if donnees["siret"] != structure.siret:
-        autre = structure_par_siret(donnees["siret"])
-        if autre is not None:
-            db.session.rollback()
-            raise Refus(
-                f"Le SIRET {donnees['siret']} est déjà celui d’une autre structure inscrite sur Dauphin."
-            )
-    lues = {champ: getattr(structure, champ) for champ in CHAMPS_FICHE}
-    conditions = [
-        getattr(Structure, champ).is_(None) if valeur is None else getattr(Structure, champ) == valeur
-        for champ, valeur in lues.items()
-    ]
+    if donnees["siret"] != structure.siret and structure_par_siret(donnees["siret"]) is not None:
+        db.session.rollback()
+        raise _siret_pris(donnees["siret"])
     try:
         resultat = db.session.execute(
             update(Structure)
-            .where(Structure.id == structure_id, *conditions)
+            .where(Structure.id == structure_id, *_inchangee(structure))
             .values(**{champ: donnees[champ] for champ in CHAMPS_FICHE})
             .execution_options(synchronize_session=False)
         )
@@ -284,9 +274,7 @@ def modifier_structure(
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise Refus(
-            f"Le SIRET {donnees['siret']} est déjà celui d’une autre structure inscrite sur Dauphin."
-        ) from None
+        raise _siret_pris(donnees["siret"]) from None
     except Conflit:
         db.session.rollback()
         raise
@@ -301,7 +289,7 @@ def ajouter_compte_bancaire(utilisateur: Utilisateur, structure_id: int, donnees
     structure = charger_pour_administrateur(utilisateur, structure_id)
     if any(c.actif and c.iban == donnees["iban"] for c in structure.comptes_bancaires):
         db.session.rollback()
-        raise Refus("Ce compte bancaire (même IBAN) est déjà enregistré pour la structure.")
+        raise Refus("Ce compte bancaire (même IBAN) est déjà enregistré pour la structure.", "iban")
     compte = CompteBancaire(structure_id=structure.id, **donnees)
     db.session.add(compte)
     db.session.commit()
@@ -343,6 +331,11 @@ def changer_role(utilisateur: Utilisateur, structure_id: int, membre_id: int, ro
     return membre
 
 
+def peut_retirer(moi: MembreStructure, membre_id: int) -> bool:
+    """Un membre quitte la structure de lui-même ; l'administrateur en retire les autres."""
+    return membre_id == moi.id or moi.administrateur
+
+
 def retirer_membre(utilisateur: Utilisateur, structure_id: int, membre_id: int) -> MembreStructure:
     """L'administrateur retire un membre ; un membre peut aussi quitter la structure de lui-même.
     L'administrateur ne se retire pas : il transmet d'abord l'administration à un autre membre."""
@@ -351,15 +344,14 @@ def retirer_membre(utilisateur: Utilisateur, structure_id: int, membre_id: int) 
     if acteur is None:
         raise NotFound()
     membre = _membre(structure_id, membre_id)
-    if membre.id == acteur.id:
-        if acteur.administrateur:
-            db.session.rollback()
-            raise Refus(
-                "Vous êtes l’administrateur de cette structure : transmettez d’abord l’administration à un "
-                "autre membre, puis vous pourrez la quitter."
-            )
-    elif not acteur.administrateur:
+    if not peut_retirer(acteur, membre.id):
         raise NonAutorise("retirer un membre")
+    if membre.id == acteur.id and acteur.administrateur:
+        db.session.rollback()
+        raise Refus(
+            "Vous êtes l’administrateur de cette structure : transmettez d’abord l’administration à un "
+            "autre membre, puis vous pourrez la quitter."
+        )
     compte = membre.utilisateur
     if membre.id != acteur.id and compte.actif:
         courriels.ecrire_au_compte(
@@ -409,7 +401,7 @@ def inviter(utilisateur: Utilisateur, structure_id: int, email: str, role: RoleS
     )
     if deja is not None:
         db.session.rollback()
-        raise Refus(f"{email} est déjà membre de la structure ({deja.libelle_role.lower()}).")
+        raise Refus(f"{email} est déjà membre de la structure ({deja.libelle_role.lower()}).", "email")
     now = maintenant()
     for ancienne in invitations_en_attente(structure_id):
         if ancienne.email == email:
@@ -464,7 +456,7 @@ def revoquer_invitation(utilisateur: Utilisateur, structure_id: int, invitation_
 def demander_acces(utilisateur: Utilisateur, siret: str, message: str | None) -> DemandeAcces:
     """Demande à rejoindre une structure déjà inscrite ; son administrateur est prévenu par courriel."""
     if not email_confirme(utilisateur):
-        raise EmailNonConfirme()
+        raise Refus(MESSAGE_EMAIL_NON_CONFIRME)
     structure = structure_par_siret(siret)
     if structure is None:
         raise NotFound()

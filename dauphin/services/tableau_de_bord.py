@@ -27,15 +27,9 @@ from dauphin.models import Campagne, ContratDeVille, Demande, LigneFinancement, 
 from dauphin.models.types import Montant
 from dauphin.territoires import libelle_region, normaliser_departement, region
 from workflows import StatutDemande as D
+from workflows.statuts import STATUTS_DEMANDE_FINANCEE
 
-FINANCEES = (
-    D.attribuee,
-    D.versee,
-    D.a_justifier,
-    D.justification_en_cours,
-    D.justification_a_modifier,
-    D.justifiee,
-)
+FINANCEES = STATUTS_DEMANDE_FINANCEE
 CR_SAISIS = (D.justification_en_cours, D.justification_a_modifier, D.justifiee)
 CR_VALIDES = (D.justifiee,)
 

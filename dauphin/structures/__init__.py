@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 
 from dauphin.services import structures as service
 from dauphin.services.comptes import email_confirme
-from dauphin.services.erreurs import Conflit
+from dauphin.vues import exiger, page, traiter_bouton, traiter_formulaire
 from forms.structures import (
     CHOIX_ROLES,
     CompteBancaireForm,
@@ -47,12 +47,16 @@ def email_confirme_requis(vue):
 
 
 def _pour_administrateur(structure_id: int):
-    """Pour l'affichage d'un écran d'administration : 404 non-membre, 403 membre non administrateur."""
+    """Avant tout écran ou action d'administration : 404 non-membre, 403 membre non administrateur."""
     return service.exiger_administrateur(current_user, structure_id)
 
 
-def _vers_fiche(structure_id: int, ancre: str | None = None):
-    return redirect(url_for("structures.voir", structure_id=structure_id, _anchor=ancre))
+def _fiche(structure_id: int, ancre: str | None = None) -> str:
+    return url_for("structures.voir", structure_id=structure_id, _anchor=ancre)
+
+
+def _membre_ou_404(structure, membre_id: int):
+    return next((m for m in structure.membres if m.id == membre_id), None) or abort(404)
 
 
 # --- Mes structures, inscription, demande d'accès -------------------------------------------
@@ -74,50 +78,46 @@ def mes_structures():
 @email_confirme_requis
 def inscrire():
     form = InscriptionStructureForm().avec_formes(service.CHOIX_FORMES)
-    deja_inscrite = None
-    if form.validate_on_submit():
-        try:
-            structure = service.inscrire_structure(
-                current_user, form.donnees_structure(), form.donnees_compte(), form.role_declarant.data
-            )
-        except service.SiretDejaInscrit as erreur:
-            deja_inscrite = erreur
-            form.siret.errors = [*form.siret.errors, "Ce numéro SIRET est déjà inscrit sur Dauphin."]
-        else:
-            flash(
-                f"La structure « {structure.nom} » est inscrite. Vous en êtes l’administrateur : invitez les "
-                "autres personnes qui prépareront ou signeront ses demandes.",
-                "succes",
-            )
-            return _vers_fiche(structure.id)
-    statut = 409 if deja_inscrite else 200
-    return render_template("structures/inscrire.html", form=form, deja_inscrite=deja_inscrite), statut
+
+    def rendre(code: int, _conflit):
+        # Le SIRET tapé est celui d'une structure déjà inscrite : la page propose d'en demander l'accès.
+        deja_inscrite = (
+            service.structure_par_siret(normaliser_siret(form.siret.data or "")) if code != 200 else None
+        )
+        html = render_template("structures/inscrire.html", form=form, deja_inscrite=deja_inscrite)
+        return html, code
+
+    return traiter_formulaire(
+        form,
+        executer=lambda: service.inscrire_structure(
+            current_user, form.donnees_structure(), form.donnees_compte(), form.role_declarant.data
+        ),
+        rendre=rendre,
+        succes=lambda structure: (
+            f"La structure « {structure.nom} » est inscrite. Vous en êtes l’administrateur : invitez les "
+            "autres personnes qui prépareront ou signeront ses demandes."
+        ),
+        suite=lambda structure: _fiche(structure.id),
+    )
 
 
 @bp.route("/acces/<siret>", methods=["GET", "POST"])
 @login_required
 @email_confirme_requis
 def demander_acces(siret: str):
-    structure = service.structure_par_siret(normaliser_siret(siret))
-    if structure is None:
-        abort(404)
+    structure = service.structure_par_siret(normaliser_siret(siret)) or abort(404)
     if service.adhesion(current_user, structure.id) is not None:
         flash(f"Vous êtes déjà membre de « {structure.nom} ».", "info")
-        return _vers_fiche(structure.id)
+        return redirect(_fiche(structure.id))
     form = DemandeAccesForm()
-    if form.validate_on_submit():
-        try:
-            service.demander_acces(current_user, structure.siret, form.message.data)
-        except service.Refus as erreur:
-            flash(str(erreur), "info")
-        else:
-            flash(
-                f"Votre demande d’accès à « {structure.nom} » est envoyée à son administrateur. "
-                "Vous recevrez sa réponse par courriel.",
-                "succes",
-            )
-        return redirect(url_for("structures.mes_structures"))
-    return render_template("structures/demander_acces.html", form=form, structure=structure)
+    return traiter_formulaire(
+        form,
+        executer=lambda: service.demander_acces(current_user, structure.siret, form.message.data),
+        rendre=page("structures/demander_acces.html", form=form, structure=structure),
+        succes=f"Votre demande d’accès à « {structure.nom} » est envoyée à son administrateur. "
+        "Vous recevrez sa réponse par courriel.",
+        suite=url_for("structures.mes_structures"),
+    )
 
 
 # --- Fiche ----------------------------------------------------------------------------------
@@ -148,27 +148,25 @@ def modifier(structure_id: int):
     form.avec_formes(service.CHOIX_FORMES)
     if request.method == "GET":
         form.empreinte.data = service.empreinte(structure)
-    ecarts = None
-    statut = 200
-    if form.validate_on_submit():
-        try:
-            service.modifier_structure(
-                current_user, structure_id, form.donnees_structure(), form.empreinte.data
-            )
-        except Conflit as erreur:
-            flash(str(erreur), "erreur")
-            actuelle, _ = service.charger_pour_membre(current_user, structure_id)
-            ecarts = _ecarts(form, actuelle)
-            form.empreinte.data = service.empreinte(
-                actuelle
-            )  # enregistrer de nouveau, en connaissance de cause
-            statut = 409
-        except service.Refus as erreur:
-            form.siret.errors = [*form.siret.errors, str(erreur)]
-        else:
-            flash("La fiche de la structure est enregistrée.", "succes")
-            return _vers_fiche(structure_id)
-    return render_template("structures/modifier.html", form=form, structure=structure, ecarts=ecarts), statut
+
+    def rendre(code: int, conflit: str | None):
+        # La fiche a changé entre-temps (elle est relue) : ses écarts avec la saisie, et son empreinte
+        # actuelle pour enregistrer de nouveau en connaissance de cause.
+        ecarts = _ecarts(form, structure) if conflit else None
+        if conflit:
+            form.empreinte.data = service.empreinte(structure)
+        html = render_template("structures/modifier.html", form=form, structure=structure, ecarts=ecarts)
+        return html, code
+
+    return traiter_formulaire(
+        form,
+        executer=lambda: service.modifier_structure(
+            current_user, structure_id, form.donnees_structure(), form.empreinte.data
+        ),
+        rendre=rendre,
+        succes="La fiche de la structure est enregistrée.",
+        suite=_fiche(structure_id),
+    )
 
 
 def _ecarts(form: ModifierStructureForm, structure) -> list[tuple[str, str, str]]:
@@ -204,28 +202,25 @@ def ajouter_compte(structure_id: int):
     form = CompteBancaireForm()
     if request.method == "GET":
         form.titulaire.data = structure.raison_sociale
-    if form.validate_on_submit():
-        try:
-            service.ajouter_compte_bancaire(current_user, structure_id, form.donnees_compte())
-        except service.Refus as erreur:
-            form.iban.errors = [*form.iban.errors, str(erreur)]
-        else:
-            flash("Le compte bancaire est ajouté.", "succes")
-            return _vers_fiche(structure_id, "comptes-bancaires")
-    return render_template("structures/ajouter_compte.html", form=form, structure=structure)
+    return traiter_formulaire(
+        form,
+        executer=lambda: service.ajouter_compte_bancaire(current_user, structure_id, form.donnees_compte()),
+        rendre=page("structures/ajouter_compte.html", form=form, structure=structure),
+        succes="Le compte bancaire est ajouté.",
+        suite=_fiche(structure_id, "comptes-bancaires"),
+    )
 
 
 @bp.route("/<int:structure_id>/comptes-bancaires/<int:compte_id>/desactiver", methods=["POST"])
 @login_required
 def desactiver_compte(structure_id: int, compte_id: int):
-    if ConfirmationForm().validate_on_submit():
-        try:
-            compte = service.desactiver_compte_bancaire(current_user, structure_id, compte_id)
-        except service.Refus as erreur:
-            flash(str(erreur), "erreur")
-        else:
-            flash(f"Le compte {compte.iban_masque} est désactivé : il ne sera plus proposé.", "succes")
-    return _vers_fiche(structure_id, "comptes-bancaires")
+    _pour_administrateur(structure_id)
+    return traiter_bouton(
+        ConfirmationForm(),
+        executer=lambda: service.desactiver_compte_bancaire(current_user, structure_id, compte_id),
+        succes=lambda compte: f"Le compte {compte.iban_masque} est désactivé : il ne sera plus proposé.",
+        suite=_fiche(structure_id, "comptes-bancaires"),
+    )
 
 
 # --- Membres, invitations -------------------------------------------------------------------
@@ -236,91 +231,80 @@ def desactiver_compte(structure_id: int, compte_id: int):
 def inviter(structure_id: int):
     structure, _ = _pour_administrateur(structure_id)
     form = InvitationForm()
-    if form.validate_on_submit():
-        try:
-            invitation = service.inviter(current_user, structure_id, form.email.data, form.role.data)
-        except service.Refus as erreur:
-            form.email.errors = [*form.email.errors, str(erreur)]
-        else:
-            flash(
-                f"Invitation envoyée à {invitation.email} ({invitation.role.libelle.lower()}). Le lien est "
-                "valable 7 jours.",
-                "succes",
-            )
-            return _vers_fiche(structure_id, "membres")
-    return render_template("structures/inviter.html", form=form, structure=structure)
+    return traiter_formulaire(
+        form,
+        executer=lambda: service.inviter(current_user, structure_id, form.email.data, form.role.data),
+        rendre=page("structures/inviter.html", form=form, structure=structure),
+        succes=lambda invitation: (
+            f"Invitation envoyée à {invitation.email} ({invitation.role.libelle.lower()}). Le lien est "
+            "valable 7 jours."
+        ),
+        suite=_fiche(structure_id, "membres"),
+    )
 
 
 @bp.route("/<int:structure_id>/invitations/<int:invitation_id>/revoquer", methods=["POST"])
 @login_required
 def revoquer_invitation(structure_id: int, invitation_id: int):
-    if ConfirmationForm().validate_on_submit():
-        try:
-            invitation = service.revoquer_invitation(current_user, structure_id, invitation_id)
-        except service.Refus as erreur:
-            flash(str(erreur), "erreur")
-        else:
-            flash(f"L’invitation de {invitation.email} est annulée : son lien ne fonctionne plus.", "succes")
-    return _vers_fiche(structure_id, "membres")
+    _pour_administrateur(structure_id)
+    return traiter_bouton(
+        ConfirmationForm(),
+        executer=lambda: service.revoquer_invitation(current_user, structure_id, invitation_id),
+        succes=lambda invitation: (
+            f"L’invitation de {invitation.email} est annulée : son lien ne fonctionne plus."
+        ),
+        suite=_fiche(structure_id, "membres"),
+    )
 
 
 @bp.route("/<int:structure_id>/membres/<int:membre_id>/role", methods=["POST"])
 @login_required
 def changer_role(structure_id: int, membre_id: int):
+    _pour_administrateur(structure_id)
     form = RoleForm()
-    if form.validate_on_submit():
-        membre = service.changer_role(current_user, structure_id, membre_id, form.role.data)
-        flash(f"{membre.utilisateur.nom_complet} est désormais {membre.role.libelle.lower()}.", "succes")
-    else:
-        service.exiger_administrateur(current_user, structure_id)  # 404 / 403 avant tout message
-        flash("Choisissez un rôle : signataire ou contributeur.", "erreur")
-    return _vers_fiche(structure_id, "membres")
+    return traiter_bouton(
+        form,
+        executer=lambda: service.changer_role(current_user, structure_id, membre_id, form.role.data),
+        succes=lambda membre: (
+            f"{membre.utilisateur.nom_complet} est désormais {membre.role.libelle.lower()}."
+        ),
+        suite=_fiche(structure_id, "membres"),
+    )
 
 
 @bp.route("/<int:structure_id>/membres/<int:membre_id>/retirer", methods=["GET", "POST"])
 @login_required
 def retirer_membre(structure_id: int, membre_id: int):
     structure, moi = service.charger_pour_membre(current_user, structure_id)
-    if membre_id != moi.id and not moi.administrateur:
-        abort(403)
-    membre = next((m for m in structure.membres if m.id == membre_id), None)
-    if membre is None:
-        abort(404)
+    exiger(service.peut_retirer(moi, membre_id))
+    membre = _membre_ou_404(structure, membre_id)
     form = ConfirmationForm()
-    if form.validate_on_submit():
-        try:
-            service.retirer_membre(current_user, structure_id, membre_id)
-        except service.Refus as erreur:
-            flash(str(erreur), "erreur")
-            return _vers_fiche(structure_id, "membres")
-        if membre_id == moi.id:
-            flash(f"Vous avez quitté « {structure.nom} ».", "succes")
-            return redirect(url_for("structures.mes_structures"))
-        flash(f"{membre.utilisateur.nom_complet} ne fait plus partie de la structure.", "succes")
-        return _vers_fiche(structure_id, "membres")
-    return render_template(
-        "structures/retirer_membre.html", form=form, structure=structure, membre=membre, moi=moi
+    soi_meme = membre.id == moi.id
+    return traiter_formulaire(
+        form,
+        executer=lambda: service.retirer_membre(current_user, structure_id, membre_id),
+        rendre=page("structures/retirer_membre.html", form=form, structure=structure, membre=membre, moi=moi),
+        succes=f"Vous avez quitté « {structure.nom} »."
+        if soi_meme
+        else f"{membre.utilisateur.nom_complet} ne fait plus partie de la structure.",
+        suite=url_for("structures.mes_structures") if soi_meme else _fiche(structure_id, "membres"),
     )
 
 
 @bp.route("/<int:structure_id>/membres/<int:membre_id>/administration", methods=["GET", "POST"])
 @login_required
 def transmettre_administration(structure_id: int, membre_id: int):
-    structure, moi = _pour_administrateur(structure_id)
-    membre = next((m for m in structure.membres if m.id == membre_id), None)
-    if membre is None:
-        abort(404)
+    structure, _ = _pour_administrateur(structure_id)
+    membre = _membre_ou_404(structure, membre_id)
     form = ConfirmationForm()
-    if form.validate_on_submit():
-        try:
-            service.transmettre_administration(current_user, structure_id, membre_id)
-        except service.Refus as erreur:
-            flash(str(erreur), "erreur")
-        else:
-            flash(f"{membre.utilisateur.nom_complet} administre désormais la structure.", "succes")
-        return _vers_fiche(structure_id, "membres")
-    return render_template(
-        "structures/transmettre_administration.html", form=form, structure=structure, membre=membre
+    return traiter_formulaire(
+        form,
+        executer=lambda: service.transmettre_administration(current_user, structure_id, membre_id),
+        rendre=page(
+            "structures/transmettre_administration.html", form=form, structure=structure, membre=membre
+        ),
+        succes=f"{membre.utilisateur.nom_complet} administre désormais la structure.",
+        suite=_fiche(structure_id, "membres"),
     )
 
 
@@ -333,19 +317,16 @@ def traiter_acces(structure_id: int, demande_id: int):
     structure, _ = _pour_administrateur(structure_id)
     demande = service.demande_acces(structure_id, demande_id)
     form = DecisionAccesForm()
-    if form.validate_on_submit():
-        accepter = form.decision.data == "accepter"
-        try:
-            service.traiter_demande_acces(current_user, structure_id, demande_id, accepter, form.role.data)
-        except service.Refus as erreur:
-            flash(str(erreur), "info")
-        else:
-            nom = demande.utilisateur.nom_complet
-            flash(
-                f"{nom} a rejoint la structure."
-                if accepter
-                else f"La demande de {nom} est refusée ; la personne en est informée par courriel.",
-                "succes",
-            )
-        return _vers_fiche(structure_id, "membres")
-    return render_template("structures/traiter_acces.html", form=form, structure=structure, demande=demande)
+    accepter = form.decision.data == "accepter"
+    nom = demande.utilisateur.nom_complet
+    return traiter_formulaire(
+        form,
+        executer=lambda: service.traiter_demande_acces(
+            current_user, structure_id, demande_id, accepter, form.role.data
+        ),
+        rendre=page("structures/traiter_acces.html", form=form, structure=structure, demande=demande),
+        succes=f"{nom} a rejoint la structure."
+        if accepter
+        else f"La demande de {nom} est refusée ; la personne en est informée par courriel.",
+        suite=_fiche(structure_id, "membres"),
+    )

@@ -1,14 +1,16 @@
 """Espace des porteurs : les demandes de leurs structures."""
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from dauphin.listes import colonnes_de_liste, paginer_demandes
 from dauphin.models import Demande
+from dauphin.policies import acteur_de
 from dauphin.services import comptes_rendus
 from dauphin.services.demandes import prochaine_action
+from dauphin.vues import exiger
 from forms.demande import ActionSimpleForm
 
 bp = Blueprint("usager", __name__, url_prefix="/mes-demandes")
@@ -17,10 +19,8 @@ bp = Blueprint("usager", __name__, url_prefix="/mes-demandes")
 @bp.route("/")
 @login_required
 def tableau_de_bord():
-    adhesions = current_user.adhesions_structures
-    if not adhesions:
-        abort(403)
-    structures = [a.structure_id for a in adhesions]
+    structures = sorted(acteur_de(current_user).structures)
+    exiger(bool(structures))  # l'espace des porteurs : les membres d'une structure
     page = paginer_demandes(
         select(Demande)
         .where(Demande.structure_id.in_(structures))
@@ -33,7 +33,7 @@ def tableau_de_bord():
     actions = {demande.id: prochaine_action(demande, current_user) for demande in page.items}
     return render_template(
         "usager/tableau_de_bord.html",
-        adhesions=adhesions,
+        adhesions=current_user.adhesions_structures,
         page=page,
         actions=actions,
         # Les comptes rendus attendus, les retards d'abord : affichés en tête du tableau de bord.
