@@ -56,8 +56,12 @@ def pytest_configure_node(node):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Réparti entre workers (-n), les tests longs partent en premier : le dernier à finir n'est pas un
-    parcours dans Chromium commencé quand tout le reste était fait. Seul, l'ordre des fichiers est gardé."""
+    """Un fichier tests/test_navigateur_*.py est marqué `navigateur` même s'il l'oublie (son serveur local
+    exige de vrais commits). Réparti entre workers (-n), les tests longs partent en premier : le dernier à
+    finir n'est pas un parcours dans Chromium commencé quand tout le reste était fait."""
+    for item in items:
+        if item.path.name.startswith("test_navigateur_") and not item.get_closest_marker("navigateur"):
+            item.add_marker(pytest.mark.navigateur)
     if not config.getoption("numprocesses", None):
         return
     rang = {"navigateur": 0, "volume": 1, "proprietes": 2}
