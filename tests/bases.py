@@ -24,6 +24,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import NullPool
 
 VIERGE = "vierge"
 MONDE = "monde"
@@ -77,7 +78,7 @@ class EmplacementsPostgresql:
         return self.base.set(database=f"{self.base.database}_{suffixe}").render_as_string(hide_password=False)
 
     def _executer(self, *ordres: str) -> None:
-        moteur = create_engine(self.base, isolation_level="AUTOCOMMIT", poolclass=None)
+        moteur = create_engine(self.base, isolation_level="AUTOCOMMIT", poolclass=NullPool)
         try:
             with moteur.connect() as connexion:
                 for ordre in ordres:
