@@ -1,50 +1,112 @@
 """Fixtures communes. La même suite tourne sur SQLite (défaut) et sur PostgreSQL :
-DAUPHIN_TEST_DATABASE_URL=postgresql+psycopg://… pytest.
+DAUPHIN_TEST_DATABASE_URL=postgresql+psycopg://… pytest ; en parallèle avec `-n auto` (pytest-xdist).
 
-Isolation : une base construite une fois par session *par les migrations* (ce qui les teste), puis
-vidée après chaque test qui l'a utilisée. Les tests valident donc de vraies transactions — deux
-sessions concurrentes se voient l'une l'autre, comme en production — et
+Isolation (tests/bases.py) : le schéma est construit une fois par exécution *par les migrations* (ce qui
+les teste), dans une base modèle vierge et une base modèle où `creer_monde()` est déjà validé ; chaque
+worker les copie. Chaque test tourne dans une transaction annulée à sa fin, sur la base « monde » s'il
+demande la fixture `monde`, sur la vierge sinon ; le code testé valide (`commit`) comme en production, par
+des points de sauvegarde. Les tests qui ont besoin de vrais commits vus d'une autre connexion portent le
+marqueur `transactions_reelles` (ou `navigateur`) : ils valident sur la base vierge, vidée après eux.
 tests/test_isolation.py prouve que rien ne passe d'un test à l'autre.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
+
+from tests.bases import (
+    MONDE,
+    VIERGE,
+    BasesDuWorker,
+    TransactionAnnulee,
+    emplacements,
+    fichiers_effaces_a_la_fin,
+    joindre_les_sessions_a_la_transaction,
+    nom_du_worker,
+    transaction_annulee,
+)
+
+CLE_BASES = "dauphin.tests.bases"
 
 
 def pytest_report_header(config):
-    url = os.environ.get("DAUPHIN_TEST_DATABASE_URL") or "SQLite (fichier temporaire)"
-    return f"Base de test : {url.split('@')[-1]}"
+    url = os.environ.get("DAUPHIN_TEST_DATABASE_URL") or "SQLite (fichiers temporaires)"
+    return f"Base de test : {url.split('@')[-1]} (une copie des modèles par worker)"
+
+
+# --- Le dossier commun de l'exécution : les modèles, et les bases SQLite des workers -------------------
+
+
+def pytest_configure(config):
+    config.url_de_test = os.environ.get("DAUPHIN_TEST_DATABASE_URL") or None
+    # Le processus principal choisit le dossier commun ; les workers le reçoivent (pytest_configure_node).
+    if not hasattr(config, "workerinput"):
+        config.dossier_commun = Path(tempfile.mkdtemp(prefix="dauphin-tests-"))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    node.workerinput["dauphin_dossier_commun"] = str(node.config.dossier_commun)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Un fichier tests/test_navigateur_*.py est marqué `navigateur` même s'il l'oublie (son serveur local
+    exige de vrais commits). Réparti entre workers (-n), les tests longs partent en premier : le dernier à
+    finir n'est pas un parcours dans Chromium commencé quand tout le reste était fait."""
+    for item in items:
+        if item.path.name.startswith("test_navigateur_") and not item.get_closest_marker("navigateur"):
+            item.add_marker(pytest.mark.navigateur)
+    if not config.getoption("numprocesses", None):
+        return
+    rang = {"navigateur": 0, "volume": 1, "proprietes": 2}
+    items.sort(key=lambda item: min([rang[m.name] for m in item.iter_markers() if m.name in rang] or [3]))
+
+
+def _dossier_commun(config) -> Path:
+    if hasattr(config, "workerinput"):
+        return Path(config.workerinput["dauphin_dossier_commun"])
+    return config.dossier_commun
+
+
+def pytest_unconfigure(config):
+    if hasattr(config, "workerinput"):
+        return
+    dossier = config.dossier_commun
+    if (dossier / "modeles.json").exists():
+        BasesDuWorker(emplacements(config.url_de_test, dossier), nom_du_worker()).supprimer_les_modeles()
+    shutil.rmtree(dossier, ignore_errors=True)
+
+
+# --- L'application et ses bases, une fois par worker ------------------------------------------------
 
 
 @pytest.fixture(scope="session")
-def _application(tmp_path_factory):
+def _application(request, tmp_path_factory):
     dossier = tmp_path_factory.mktemp("dauphin")
     os.environ["DAUPHIN_INSTANCE_PATH"] = str(dossier / "instance")
-    url = os.environ.get("DAUPHIN_TEST_DATABASE_URL") or f"sqlite:///{dossier / 'test.sqlite3'}"
-    os.environ["DAUPHIN_TEST_DATABASE_URL"] = url
-    if url.startswith("postgresql"):
-        moteur = create_engine(url)
-        with moteur.begin() as connexion:  # une base neuve, quel que soit ce qu'y a laissé un essai précédent
-            connexion.execute(text("DROP SCHEMA public CASCADE"))
-            connexion.execute(text("CREATE SCHEMA public"))
-        moteur.dispose()
-
-    from flask_migrate import upgrade
+    commun = _dossier_commun(request.config)
+    bases = BasesDuWorker(emplacements(request.config.url_de_test, commun), nom_du_worker())
+    # L'application (et tout create_app("test") d'un test) travaille sur la base vierge du worker.
+    os.environ["DAUPHIN_TEST_DATABASE_URL"] = bases.urls[VIERGE]
 
     from dauphin import create_app
 
     app = create_app("test")
-    with app.app_context():
-        upgrade()
-    return app
+    joindre_les_sessions_a_la_transaction()
+    bases.preparer(app, commun)
+    app.extensions[CLE_BASES] = bases
+    yield app
+    bases.supprimer()
 
 
 def vider_la_base():
+    """Après un test aux transactions réelles : la base vierge est vidée de ce qu'il a validé."""
     from dauphin.extensions import db
 
     db.session.remove()
@@ -56,22 +118,73 @@ def vider_la_base():
                 text("SELECT count(*) > 5000 FROM (SELECT 1 FROM demande LIMIT 5001) AS d")
             ).scalar()
         ):
-            # Après un test en volume (export de 50 000 demandes) : DELETE vérifie chaque clé étrangère
-            # ligne à ligne (deux minutes) ; TRUNCATE vide tout d'un coup.
+            # Après un gros volume : DELETE vérifie chaque clé étrangère ligne à ligne ; TRUNCATE vide tout.
             connexion.execute(text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables)))
             return
         for table in tables:
             connexion.execute(table.delete())
 
 
+def transactions_reelles(request) -> bool:
+    noeud = request.node
+    return any(noeud.get_closest_marker(nom) for nom in ("transactions_reelles", "navigateur"))
+
+
+def sans_recepisse(monkeypatch: pytest.MonkeyPatch) -> None:
+    """La tâche du récépissé PDF, lancée après chaque attestation, ne fait rien."""
+    monkeypatch.setattr("dauphin.taches.generer_recepisse", lambda demande_id: None)
+
+
 @pytest.fixture
-def app(_application):
+def app(_application, request):
+    """L'application, dans un contexte ouvert pour tout le test, et la base du test (voir plus haut).
+
+    Le récépissé PDF d'une demande transmise (WeasyPrint : le plus lent des effets d'une attestation)
+    n'est produit que pour les tests marqués `recepisse`, qui le vérifient."""
     from dauphin.extensions import limiter
 
-    with _application.app_context():
-        yield _application
-        vider_la_base()
+    bases = _application.extensions[CLE_BASES]
+    module = TransactionAnnulee.courante  # ouverte par `transaction_du_module`
+    with (
+        _application.app_context(),
+        fichiers_effaces_a_la_fin(Path(_application.instance_path)),
+        pytest.MonkeyPatch.context() as monkeypatch,
+    ):
+        if request.node.get_closest_marker("recepisse") is None:
+            sans_recepisse(monkeypatch)
+        if transactions_reelles(request):
+            if module is not None:
+                raise RuntimeError("Un test aux transactions réelles dans un module à transaction partagée.")
+            yield _application
+            vider_la_base()
+        elif module is not None:
+            # Le module a construit ses objets une fois ; le test les voit et ses écritures s'annulent.
+            with module.point_de_sauvegarde():
+                yield _application
+        else:
+            genre = MONDE if "monde" in request.fixturenames else VIERGE
+            with transaction_annulee(_application, bases.moteurs[genre], genre):
+                yield _application
         limiter.reset()  # les tentatives de connexion d'un test ne comptent pas pour le suivant
+
+
+@pytest.fixture(scope="module")
+def transaction_du_module(_application):
+    """Une transaction annulée pour tout un module, sur la base du monde : des fixtures de portée module y
+    construisent leurs objets une fois (tests/test_matrice_autorisations.py) ; chaque test du module s'y
+    emboîte dans un point de sauvegarde, voit ces objets et le monde, et n'y laisse rien."""
+    from dauphin.extensions import limiter
+
+    bases = _application.extensions[CLE_BASES]
+    with (
+        _application.app_context(),
+        fichiers_effaces_a_la_fin(Path(_application.instance_path)),
+        pytest.MonkeyPatch.context() as monkeypatch,
+        transaction_annulee(_application, bases.moteurs[MONDE], MONDE) as transaction,
+    ):
+        sans_recepisse(monkeypatch)
+        yield transaction
+    limiter.reset()
 
 
 @pytest.fixture
@@ -88,10 +201,11 @@ def db(app):
 
 @pytest.fixture
 def monde(app):
-    """Un contrat de ville, ses financeurs, une campagne ouverte, deux structures, un compte par rôle."""
-    from tests.fabriques_db import creer_monde
+    """Un contrat de ville, ses financeurs, une campagne ouverte, deux structures, un compte par rôle : lu
+    dans la base modèle, ou créé (et validé) sur la base vierge pour un test aux transactions réelles."""
+    from tests.fabriques_db import charger_monde, creer_monde
 
-    return creer_monde()
+    return charger_monde() or creer_monde()
 
 
 class Connexion:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import select
+
 from dauphin.extensions import db
 from dauphin.models import (
     Campagne,
@@ -137,17 +139,8 @@ def creer_monde(ouverture: date | None = None, cloture: date | None = None) -> M
     s1 = structure("11111111", "Association des Jardins")
     s2 = structure("22222222", "Association Voisine")
     comptes = {
-        "signataire": utilisateur("signataire@test.fr"),
-        "contributeur": utilisateur("contributeur@test.fr"),
-        "administrateur": utilisateur("administrateur@test.fr"),
-        "signataire_autre": utilisateur("signataire.autre@test.fr"),
-        "instructeur_etat": utilisateur("instructeur.etat@test.fr"),
-        "instructeur_commune": utilisateur("instructeur.commune@test.fr"),
-        "partenaire_caf": utilisateur("partenaire.caf@test.fr"),
-        "partenaire_autre_contrat": utilisateur("partenaire.gard@test.fr"),
-        "pilote": utilisateur("pilote@test.fr"),
-        "admin_national": utilisateur("admin@test.fr", administrateur_national=True),
-        "sans_role": utilisateur("personne@test.fr"),
+        role: utilisateur(email, administrateur_national=role == "admin_national")
+        for role, email in COMPTES_DU_MONDE.items()
     }
     db.session.add_all(
         [
@@ -193,17 +186,53 @@ def creer_monde(ouverture: date | None = None, cloture: date | None = None) -> M
         ]
     )
     db.session.commit()
+    return charger_monde()
+
+
+# Le compte de chaque rôle du monde, par son adresse
+COMPTES_DU_MONDE = {
+    "signataire": "signataire@test.fr",
+    "contributeur": "contributeur@test.fr",
+    "administrateur": "administrateur@test.fr",
+    "signataire_autre": "signataire.autre@test.fr",
+    "instructeur_etat": "instructeur.etat@test.fr",
+    "instructeur_commune": "instructeur.commune@test.fr",
+    "partenaire_caf": "partenaire.caf@test.fr",
+    "partenaire_autre_contrat": "partenaire.gard@test.fr",
+    "pilote": "pilote@test.fr",
+    "admin_national": "admin@test.fr",
+    "sans_role": "personne@test.fr",
+}
+
+
+def charger_monde() -> Monde | None:
+    """Le monde déjà en base (celui de la base modèle de la suite, ou que `creer_monde` vient de valider),
+    relu dans la session courante ; None s'il n'y est pas."""
+    contrats = {c.code: c for c in db.session.scalars(select(ContratDeVille))}
+    if "CV-TEST-1" not in contrats:
+        return None
+    contrat = contrats["CV-TEST-1"]
+    organisations = {o.nom: o for o in db.session.scalars(select(Organisation))}
+    structures = {s.raison_sociale: s for s in db.session.scalars(select(Structure))}
+    comptes = {
+        u.email: u
+        for u in db.session.scalars(
+            select(Utilisateur).where(Utilisateur.email.in_(COMPTES_DU_MONDE.values()))
+        )
+    }
     return Monde(
         contrat=contrat,
-        autre_contrat=autre,
-        campagne=campagne,
-        etat=etat,
-        commune=commune,
-        caf=caf,
-        structure=s1,
-        autre_structure=s2,
-        qpv=qpv,
-        **comptes,
+        autre_contrat=contrats["CV-TEST-2"],
+        campagne=db.session.scalars(
+            select(Campagne).filter_by(contrat_id=contrat.id).order_by(Campagne.id)
+        ).first(),
+        etat=organisations["Préfecture du Nord (État – P147)"],
+        commune=organisations["Ville de Lille"],
+        caf=organisations["CAF du Nord"],
+        structure=structures["Association des Jardins"],
+        autre_structure=structures["Association Voisine"],
+        qpv=db.session.scalars(select(Qpv).filter_by(code="QN05901M")).one(),
+        **{role: comptes[email] for role, email in COMPTES_DU_MONDE.items()},
     )
 
 

@@ -8,6 +8,7 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from werkzeug.serving import make_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -50,9 +51,27 @@ def chromium_disponible() -> bool:
     return Path(CHROMIUM).exists()
 
 
+# Les marques d'un module de tests dans Chromium (`pytestmark = DANS_CHROMIUM`) : `navigateur` l'écarte de
+# `make test-rapide` et le fait valider pour de bon (le serveur local lit la base par ses propres
+# connexions) ; sans Chromium, il est sauté.
+DANS_CHROMIUM = [
+    pytest.mark.navigateur,
+    pytest.mark.skipif(
+        not chromium_disponible(), reason="Chromium absent : `make test` l’installe (paquet Debian chromium)."
+    ),
+]
+
+
 @contextmanager
 def serveur_local(app):
     """Le portail servi dans un fil d'exécution, sur un port libre de 127.0.0.1."""
+    from tests.bases import TransactionAnnulee
+
+    if TransactionAnnulee.courante is not None:
+        raise RuntimeError(
+            "Le serveur local lit la base par ses propres connexions : ce test doit valider pour de bon "
+            "(pytestmark = DANS_CHROMIUM, ou @pytest.mark.navigateur / @pytest.mark.transactions_reelles)."
+        )
     serveur = make_server("127.0.0.1", 0, app, threaded=True)
     fil = threading.Thread(target=serveur.serve_forever, daemon=True)
     fil.start()

@@ -30,12 +30,6 @@ from workflows import StatutDemande as D
 from workflows import StatutLigne as L
 
 
-@pytest.fixture(autouse=True)
-def sans_recepisse(monkeypatch):
-    """Le récépissé PDF (testé ailleurs) n'est pas l'objet de ces tests : on ne le produit pas."""
-    monkeypatch.setattr("dauphin.taches.generer_recepisse", lambda demande_id: None)
-
-
 def creer(createur, organisation, *, ecriture=False, titulaire=None, jours=30) -> str:
     _, clair = service.creer_jeton(
         createur,
@@ -496,6 +490,7 @@ def explorer(operation, mode, entetes_requete: dict, compte: list) -> None:
     un_cas()
 
 
+@pytest.mark.proprietes
 def test_exploration_schemathesis_sans_erreur_serveur(app, db, monde, jetons, transmise):
     """Requêtes produites par hypothesis à partir du document OpenAPI (valides et invalides), avec un jeton
     d'écriture sur un vrai dossier : jamais de 5xx, et toute réponse 2xx conforme à son schéma."""

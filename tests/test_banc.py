@@ -255,6 +255,7 @@ def test_la_production_ignore_le_drapeau(monkeypatch):
     assert configuration.ProductionConfig().BENCH_MESURES is False
 
 
+@pytest.mark.transactions_reelles  # une seconde application, son propre moteur
 def test_avec_drapeau_l_entete_compte_les_ordres_sql_de_la_requete(app, monde, tmp_path, monkeypatch):
     from dauphin import create_app
     from dauphin.extensions import db

@@ -38,12 +38,6 @@ from workflows import StatutDemande as D
 from workflows import StatutLigne as L
 
 
-@pytest.fixture(autouse=True)
-def sans_recepisse(monkeypatch):
-    """Le récépissé PDF est testé ailleurs ; le procès-verbal, lui, est produit pour de vrai."""
-    monkeypatch.setattr("dauphin.taches.generer_recepisse", lambda demande_id: None)
-
-
 def instruite(monde, *, etat=Decimal("6000"), commune=Decimal("4000"), intitule="Ateliers", avis=None):
     """Une demande transmise dont chaque ligne a reçu son avis (recevable au montant demandé par défaut)."""
     demande = demande_complete(monde, etat=etat, commune=commune, intitule=intitule)
@@ -528,6 +522,7 @@ def test_deux_membres_d_une_organisation_votent_en_meme_temps_un_seul_gagne(clie
     assert db.session.scalar(select(VoteComite)).choix.value == "pour"
 
 
+@pytest.mark.transactions_reelles  # deux fils d'exécution, chacun sa connexion
 def test_saisies_simultanees_sur_l_enveloppe_ne_la_depassent_pas(app, db, monde):
     """Deux dossiers, deux saisies au même instant : le reste de l'enveloppe n'est jamais dépassé."""
     a = instruite(monde, commune=Decimal("15000"), intitule="A")

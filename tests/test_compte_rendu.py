@@ -30,11 +30,6 @@ from workflows import StatutDemande as D
 from workflows.compte_rendu import ecart_pourcentage, echeance, explication_requise, verifier_tableau
 
 
-@pytest.fixture(autouse=True)
-def sans_recepisse(monkeypatch):
-    monkeypatch.setattr("dauphin.taches.generer_recepisse", lambda demande_id: None)
-
-
 @pytest.fixture
 def passe(db, monde):
     """La campagne du monde porte sur l'exercice écoulé : il peut être clôturé aujourd'hui."""

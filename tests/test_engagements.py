@@ -35,12 +35,6 @@ from workflows import StatutLigne as L
 PDF_SIGNE = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
-@pytest.fixture(autouse=True)
-def sans_recepisse(monkeypatch):
-    """Le récépissé PDF (testé ailleurs) n'est pas l'objet de ces tests : on ne le produit pas."""
-    monkeypatch.setattr("dauphin.taches.generer_recepisse", lambda demande_id: None)
-
-
 # --- Outils ---------------------------------------------------------------------------------------
 
 

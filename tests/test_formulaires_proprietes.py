@@ -304,6 +304,7 @@ def test_chaque_formulaire_est_instanciable_par_le_banc(app, classe):
         assert defauts(construire(classe, MultiDict())) == []
 
 
+@pytest.mark.proprietes
 @pytest.mark.parametrize("classe", [c for c in FORMULAIRES if nom(c) not in NON_GENERIQUES], ids=nom)
 def test_aucune_saisie_ne_fait_lever_validate(app, classe):
     with app.test_request_context(method="POST"):
@@ -361,6 +362,7 @@ def _fabriques():
     }
 
 
+@pytest.mark.proprietes
 @pytest.mark.parametrize(
     "fabrique", ["campagne_form", "compte_rendu_form", "eligibilite_form", "budget_form", "pieces_form"]
 )

@@ -34,13 +34,6 @@ from tests.formulaires_html import html, titre
 from workflows import StatutDemande as D
 from workflows import StatutLigne as L
 
-
-@pytest.fixture(autouse=True)
-def sans_recepisse(monkeypatch):
-    """Le récépissé PDF (testé ailleurs) n'est pas l'objet de ces tests : on ne le produit pas."""
-    monkeypatch.setattr("dauphin.taches.generer_recepisse", lambda demande_id: None)
-
-
 # --- Outils -------------------------------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from flask import g
 
 from dauphin.extensions import db as _db
 from dauphin.models import (
@@ -44,7 +45,7 @@ from dauphin.services import api as jetons
 from dauphin.services import comites
 from dauphin.services.documents import chemin
 from dauphin.services.workflow import aujourdhui, declencher_demande, declencher_ligne
-from tests.fabriques_db import demande_complete, utilisateur
+from tests.fabriques_db import MOT_DE_PASSE, demande_complete, utilisateur
 
 ROLES = (
     "anonyme",
@@ -379,10 +380,16 @@ MATRICE: dict[str, Entree] = {
 ROUTES_TECHNIQUES = {"static", "dsfr.fichier"}  # fichiers statiques, publics par nature
 
 
-@pytest.fixture
-def objets(db, monde, monkeypatch):
-    """Les objets de la structure porteuse et de son contrat, et les comptes de chaque rôle."""
-    monkeypatch.setattr("dauphin.taches.generer_recepisse", lambda demande_id: None)
+@dataclass(frozen=True)
+class Compte:
+    """Un compte de rôle, lisible hors de la session qui l'a chargé."""
+
+    id: int
+    email: str
+
+
+def construire_objets(monde) -> dict:
+    """Les objets de la structure porteuse et de son contrat, et les comptes de chaque rôle (validés)."""
     demande = demande_complete(monde)
     declencher_demande(demande.id, "soumettre", monde.contributeur)
     declencher_demande(demande.id, "attester", monde.signataire, attestation=True)
@@ -475,7 +482,7 @@ def objets(db, monde, monkeypatch):
         "admin_national": monde.admin_national,
     }
     return {
-        "comptes": comptes,
+        "comptes": {role: Compte(compte.id, compte.email) for role, compte in comptes.items()},
         "structure": monde.structure.id,
         "siret": monde.structure.siret,
         "membre": membres[monde.contributeur.id],
@@ -521,23 +528,50 @@ def test_chaque_route_a_son_entree(app):
     assert set(MATRICE) - routes == set(), "Entrées de la matrice sans route"
 
 
+@pytest.fixture(scope="module")
+def objets(transaction_du_module):
+    """Construits une fois pour le module (et pour tests/test_routes_proprietes.py, qui l'importe) ; chaque
+    test les retrouve intacts, ses écritures étant annulées à sa fin."""
+    from tests.fabriques_db import charger_monde
+
+    objets = construire_objets(charger_monde())
+    _db.session.remove()
+    return objets
+
+
+@pytest.fixture(scope="module")
+def sessions_par_role(_application, objets):
+    """Le cookie de session de chaque rôle, connecté une fois par le vrai formulaire pour tout le module :
+    les connexions sont validées dans la transaction du module, que les tests retrouvent intacte."""
+    sessions = {}
+    client = _application.test_client()
+    for role, compte in objets["comptes"].items():
+        reponse = client.post("/compte/connexion", data={"email": compte.email, "mot_de_passe": MOT_DE_PASSE})
+        assert reponse.status_code == 302, f"Connexion impossible pour {role}"
+        sessions[role] = client.get_cookie("session").value
+        g.pop("_login_user", None)
+        client.delete_cookie("session")
+    _db.session.remove()
+    return sessions
+
+
 @pytest.mark.parametrize("endpoint", sorted(MATRICE))
-def test_matrice(app, connexion, client, objets, endpoint):
+def test_matrice(app, client, objets, sessions_par_role, endpoint):
     attendu_entree = MATRICE[endpoint]
     url = attendu_entree.url(objets)
     ecarts = {}
     for role in ROLES:
+        g.pop("_login_user", None)  # le compte de la requête précédente, gardé dans le contexte du test
         if role == "anonyme":
             attendu = attendu_entree.anonyme
+            client.delete_cookie("session")
         else:
             attendu = "ok" if role in attendu_entree.ok else "refus"
-            connexion.en_tant_que(objets["comptes"][role])
+            client.set_cookie("session", sessions_par_role[role])
         donnees = attendu_entree.donnees(objets) if attendu_entree.donnees else None
         reponse = client.open(url, method=attendu_entree.methode, data=donnees)
         obtenu = categorie(reponse)
         reponse.close()  # un export en flux referme son contexte ici, pas au ramasse-miettes
         if obtenu != attendu:
             ecarts[role] = f"attendu {attendu}, obtenu {obtenu} ({reponse.status_code})"
-        if role != "anonyme":
-            connexion.deconnexion()
     assert ecarts == {}, f"{attendu_entree.methode} {url}"

@@ -18,9 +18,9 @@ from dauphin.services import comites
 from dauphin.services.workflow import declencher_demande, declencher_ligne
 from tests.fabriques_db import demande_complete
 from tests.navigateur import (
+    DANS_CHROMIUM,
     FocusIntrouvable,
     activer,
-    chromium_disponible,
     focus_actuel,
     navigateur,
     saisir,
@@ -29,9 +29,7 @@ from tests.navigateur import (
     verifier_focus_visible,
 )
 
-pytestmark = pytest.mark.skipif(
-    not chromium_disponible(), reason="Chromium absent : `make test` l’installe (paquet Debian chromium)."
-)
+pytestmark = DANS_CHROMIUM
 
 MOT_DE_PASSE = "mot-de-passe-de-test"
 

@@ -11,13 +11,11 @@ import pytest
 from dauphin.models import Demande, LigneFinancement
 from dauphin.services.workflow import declencher_demande, declencher_ligne
 from tests.fabriques_db import demande_complete
-from tests.navigateur import chromium_disponible, navigateur, serveur_local
+from tests.navigateur import DANS_CHROMIUM, navigateur, serveur_local
 from workflows import StatutDemande as D
 from workflows import StatutLigne as L
 
-pytestmark = pytest.mark.skipif(
-    not chromium_disponible(), reason="Chromium absent : `make test` l’installe (paquet Debian chromium)."
-)
+pytestmark = DANS_CHROMIUM
 
 
 @pytest.fixture

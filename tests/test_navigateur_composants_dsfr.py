@@ -4,13 +4,9 @@ même une adresse électronique sans espace ; sur un écran large, intitulé et 
 
 from __future__ import annotations
 
-import pytest
+from tests.navigateur import DANS_CHROMIUM, navigateur, serveur_local
 
-from tests.navigateur import chromium_disponible, navigateur, serveur_local
-
-pytestmark = pytest.mark.skipif(
-    not chromium_disponible(), reason="Chromium absent : `make test` l’installe (paquet Debian chromium)."
-)
+pytestmark = DANS_CHROMIUM
 
 # Pour chaque couple intitulé / valeur de la liste : ses bords, et ceux de la page.
 MESURER = """() => {

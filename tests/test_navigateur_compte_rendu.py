@@ -9,15 +9,10 @@ import re
 import pytest
 
 from dauphin.services.workflow import aujourdhui
-from tests.navigateur import chromium_disponible, navigateur, serveur_local
+from tests.navigateur import DANS_CHROMIUM, navigateur, serveur_local
 from tests.test_compte_rendu import a_justifier
 
-pytestmark = pytest.mark.skipif(not chromium_disponible(), reason="Chromium absent.")
-
-
-@pytest.fixture(autouse=True)
-def sans_recepisse(monkeypatch):
-    monkeypatch.setattr("dauphin.taches.generer_recepisse", lambda demande_id: None)
+pytestmark = DANS_CHROMIUM
 
 
 @pytest.fixture

@@ -7,12 +7,10 @@ import re
 
 import pytest
 
-from tests.navigateur import chromium_disponible, navigateur, serveur_local
+from tests.navigateur import DANS_CHROMIUM, navigateur, serveur_local
 from tests.parcours import deposer_statuts
 
-pytestmark = pytest.mark.skipif(
-    not chromium_disponible(), reason="Chromium absent : `make test` l’installe (paquet Debian chromium)."
-)
+pytestmark = DANS_CHROMIUM
 
 
 def cocher(page, libelle):
@@ -29,6 +27,7 @@ def captures(artefacts):
     return dossier
 
 
+@pytest.mark.recepisse  # le lien du récépissé
 def test_depot_d_une_demande_de_bout_en_bout(app, db, monde, captures):
     from playwright.sync_api import expect
 

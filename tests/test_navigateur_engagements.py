@@ -11,19 +11,12 @@ import pytest
 
 from dauphin.models import Demande
 from dauphin.services.workflow import aujourdhui
-from tests.navigateur import chromium_disponible, navigateur, serveur_local
+from tests.navigateur import DANS_CHROMIUM, navigateur, serveur_local
 from tests.test_engagements import ligne_de, votee
 from workflows import StatutDemande as D
 from workflows import StatutLigne as L
 
-pytestmark = pytest.mark.skipif(
-    not chromium_disponible(), reason="Chromium absent : `make test` l’installe (paquet Debian chromium)."
-)
-
-
-@pytest.fixture(autouse=True)
-def sans_recepisse(monkeypatch):
-    monkeypatch.setattr("dauphin.taches.generer_recepisse", lambda demande_id: None)
+pytestmark = DANS_CHROMIUM
 
 
 @pytest.fixture

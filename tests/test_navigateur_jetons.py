@@ -10,11 +10,9 @@ from datetime import timedelta
 import pytest
 
 from dauphin.services.workflow import aujourdhui
-from tests.navigateur import chromium_disponible, navigateur, serveur_local
+from tests.navigateur import DANS_CHROMIUM, navigateur, serveur_local
 
-pytestmark = pytest.mark.skipif(
-    not chromium_disponible(), reason="Chromium absent : `make test` l’installe (paquet Debian chromium)."
-)
+pytestmark = DANS_CHROMIUM
 
 
 @pytest.fixture

@@ -10,11 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from dauphin.models import Courriel
-from tests.navigateur import chromium_disponible, navigateur, serveur_local
+from tests.navigateur import DANS_CHROMIUM, navigateur, serveur_local
 
-pytestmark = pytest.mark.skipif(
-    not chromium_disponible(), reason="Chromium absent : `make test` l’installe (paquet Debian chromium)."
-)
+pytestmark = DANS_CHROMIUM
 
 NOUVEAU = "les jardins partagés de Moulins"
 DERNIER = "une autre phrase pour cet automne"

@@ -12,11 +12,9 @@ from sqlalchemy import select
 
 from dauphin.models import Courriel, Demande, Document, TypePiece
 from dauphin.seeds.demo import iban_depuis, siret_depuis
-from tests.navigateur import chromium_disponible, navigateur, serveur_local
+from tests.navigateur import DANS_CHROMIUM, navigateur, serveur_local
 
-pytestmark = pytest.mark.skipif(
-    not chromium_disponible(), reason="Chromium absent : `make test` l’installe (paquet Debian chromium)."
-)
+pytestmark = DANS_CHROMIUM
 
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
@@ -40,6 +38,7 @@ def captures(artefacts):
     return dossier
 
 
+@pytest.mark.recepisse  # le récépissé téléchargé
 def test_un_nouveau_porteur_de_bout_en_bout(app, db, monde, captures, tmp_path):
     from playwright.sync_api import expect
 

@@ -8,12 +8,10 @@ import re
 
 import pytest
 
-from tests.navigateur import chromium_disponible, navigateur, serveur_local
+from tests.navigateur import DANS_CHROMIUM, navigateur, serveur_local
 from tests.test_programmation import jeu  # noqa: F401  (fixture : le jeu de données connu)
 
-pytestmark = pytest.mark.skipif(
-    not chromium_disponible(), reason="Chromium absent : `make test` l’installe (paquet Debian chromium)."
-)
+pytestmark = DANS_CHROMIUM
 
 
 @pytest.fixture

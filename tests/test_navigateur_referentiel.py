@@ -10,11 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.fabriques_db import demande_complete
-from tests.navigateur import chromium_disponible, navigateur, serveur_local
+from tests.navigateur import DANS_CHROMIUM, navigateur, serveur_local
 
-pytestmark = pytest.mark.skipif(
-    not chromium_disponible(), reason="Chromium absent : `make test` l’installe (paquet Debian chromium)."
-)
+pytestmark = DANS_CHROMIUM
 
 CONTRATS = Path(__file__).parent / "donnees" / "contrats_de_ville_extrait.csv"
 

@@ -18,18 +18,21 @@ from dauphin.models import ReportDates, StatutReport
 from dauphin.services.demandes import ETAPES
 from tests import test_matrice_autorisations as matrice
 from tests.navigateur import (
+    DANS_CHROMIUM,
     ViolationsAccessibilite,
     auditer_accessibilite,
-    chromium_disponible,
     serveur_local,
 )
 from tests.navigateur import navigateur as ouvrir_navigateur
 
-pytestmark = pytest.mark.skipif(
-    not chromium_disponible(), reason="Chromium absent : `make test` l’installe (paquet Debian chromium)."
-)
+pytestmark = DANS_CHROMIUM
 
-objets = matrice.objets  # la fixture : les objets de la structure porteuse et un compte par rôle
+
+@pytest.fixture
+def objets(db, monde):
+    """Les objets de la matrice des autorisations, validés pour de bon : le serveur local les lit."""
+    return matrice.construire_objets(monde)
+
 
 # Routes GET qui ne rendent pas d'écran HTML, chacune avec sa raison.
 EXCLUSIONS = {

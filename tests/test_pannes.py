@@ -39,11 +39,13 @@ from dauphin.models import (
 from dauphin.pdf import dernier_recepisse
 from dauphin.services import courriels
 from dauphin.services.workflow import declencher_demande
+from tests.bases import numero_du_worker
 from tests.fabriques_db import demande_complete
 from tests.navigateur import chromium_disponible, navigateur, serveur_local
 from workflows import StatutDemande
 
-REDIS_DES_TESTS = "redis://127.0.0.1:6379/15"  # base dédiée : vidée avant et après chaque test qui l'utilise
+# Une base Redis par worker de pytest-xdist (15, 14…) : vidée avant et après chaque test qui l'utilise
+REDIS_DES_TESTS = f"redis://127.0.0.1:6379/{15 - numero_du_worker()}"
 ATTESTATION = {"declarations": "y", "engagement_republicain": "y", "exactitude": "y"}
 
 
@@ -515,6 +517,7 @@ def test_erreur_de_la_base_en_cours_de_requete_tout_est_annule(app, db, client, 
 # --- Dans Chromium : les deux écrans, audités avec axe-core --------------------------------------------
 
 
+@pytest.mark.navigateur
 @pytest.mark.skipif(not chromium_disponible(), reason="Chromium absent : `make test` l’installe.")
 def test_ecrans_des_courriels_en_attente_dans_le_navigateur(app, db, monde, smtp_local, artefacts):
     from playwright.sync_api import expect
@@ -546,6 +549,9 @@ def test_ecrans_des_courriels_en_attente_dans_le_navigateur(app, db, monde, smtp
         assert page.erreurs_js == []
 
 
+# Même ses points de sauvegarde échouent : sur PostgreSQL, la transaction englobante d'un test isolé serait
+# perdue ; ici, comme en production, chaque requête a la sienne.
+@pytest.mark.transactions_reelles
 def test_base_qui_refuse_tout_la_page_500_s_affiche_quand_meme(app, db, client, connexion, monde):
     """Chaque ordre échoue (même le chargement du compte connecté) : la page 500 ne dépend pas de la base."""
     demande_id = demande_a_attester(monde).id

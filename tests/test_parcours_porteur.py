@@ -31,6 +31,7 @@ def texte(reponse) -> str:
     return reponse.get_data(as_text=True)
 
 
+@pytest.mark.recepisse  # le porteur télécharge son récépissé
 def test_parcours_complet_du_depot_a_la_transmission(client, connexion, db, monde):
     document = deposer_statuts(monde)
     connexion.en_tant_que(monde.contributeur)
@@ -281,6 +282,7 @@ def test_retrait_avec_motif(client, connexion, db, monde):
     assert "Action reportée" in texte(client.get(f"/dossiers/{demande_id}"))
 
 
+@pytest.mark.recepisse  # un récépissé par attestation
 def test_reponse_a_une_demande_de_complements(client, connexion, db, monde):
     document = deposer_statuts(monde)
     connexion.en_tant_que(monde.signataire)

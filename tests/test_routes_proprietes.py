@@ -483,6 +483,7 @@ FAMILLES = (
 )
 
 
+@pytest.mark.proprietes
 @pytest.mark.parametrize("famille", FAMILLES)
 def test_aucune_saisie_ne_provoque_d_erreur_serveur(
     app, client, objets_etendus, erreurs_journalisees, famille

@@ -148,6 +148,7 @@ def test_point_de_sauvegarde_annule_seul_ce_qu_il_a_ecrit_est_oublie(db, boite):
 # --- Tâches ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.transactions_reelles  # la tâche relit le courriel par une autre connexion
 def test_une_tache_planifiee_part_apres_le_commit_jamais_apres_une_annulation(db, boite):
     courriels.ecrire("lou@test.fr", "Annulé", "…")
     jobs.planifier(f"{ICI}.noter_si_valide", "Annulé")
@@ -211,6 +212,7 @@ def transaction_englobante():
         connexion.close()
 
 
+@pytest.mark.transactions_reelles  # ouvre elle-même sa connexion et sa transaction englobante
 def test_dans_une_transaction_englobante_le_commit_envoie_et_l_annulation_oublie(db, boite):
     with transaction_englobante():
         courriels.ecrire("lou@test.fr", "Validé dans la transaction englobante", "…")

@@ -261,6 +261,7 @@ def test_version_perimee_donne_un_conflit_sans_rien_ecrire(db, monde):
     assert len(journal(db, demande.id)) == 1
 
 
+@pytest.mark.transactions_reelles  # deux sessions sur deux connexions
 def test_verrou_optimiste_refuse_la_mise_a_jour_perdue(db, monde):
     """Deux sessions lisent la même version ; la seconde écriture échoue au lieu d'écraser la première."""
     demande = demande_complete(monde)
@@ -276,6 +277,7 @@ def test_verrou_optimiste_refuse_la_mise_a_jour_perdue(db, monde):
     assert db.session.get(Demande, demande.id).intitule == "Version de la première"
 
 
+@pytest.mark.transactions_reelles  # deux fils d'exécution, chacun sa connexion
 def test_transitions_concurrentes_une_seule_gagne(app, db, monde):
     """Deux signataires attestent le même dossier au même instant (deux connexions) : un seul gagne."""
     demande = demande_complete(monde)
@@ -315,6 +317,7 @@ def test_transitions_concurrentes_une_seule_gagne(app, db, monde):
     )
 
 
+@pytest.mark.transactions_reelles  # deux fils d'exécution, chacun sa connexion
 def test_deux_financeurs_en_meme_temps_le_dossier_reste_coherent(app, db, monde):
     """Deux instructeurs donnent leur avis au même instant sur les deux lignes d'un dossier : chacun
     réussit ou reçoit un conflit clair, et le statut du dossier correspond toujours à ses lignes."""
