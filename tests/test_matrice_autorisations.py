@@ -265,7 +265,7 @@ MATRICE: dict[str, Entree] = {
     # Compte rendu financier : la structure le remplit ; le financeur qui a voté décide d'un report de dates ;
     # le pilote clôt l'exercice de ses contrats.
     "justification.formulaire": entree(lambda o: f"/comptes-rendus/{o['justifier']}", MEMBRES),
-    "justification.report": entree(lambda o: f"/comptes-rendus/{o['justifier']}/report", MEMBRES),
+    "justification.report": entree(lambda o: f"/comptes-rendus/{o['reportable']}/report", MEMBRES),
     "justification.decider_report": entree(
         lambda o: f"/comptes-rendus/reports/{o['report']}", {"instructeur"}
     ),
@@ -388,6 +388,24 @@ class Compte:
     email: str
 
 
+def _a_justifier(monde, intitule: str):
+    """Une demande votée par ses deux financeurs puis passée « à justifier » par la clôture de l'exercice."""
+    demande = demande_complete(monde, intitule=intitule)
+    declencher_demande(demande.id, "soumettre", monde.contributeur)
+    declencher_demande(demande.id, "attester", monde.signataire, attestation=True)
+    financeurs = {monde.etat.id: monde.instructeur_etat, monde.commune.id: monde.instructeur_commune}
+    for lf in list(demande.lignes_financement):
+        declencher_ligne(lf.id, "prendre_en_charge", financeurs[lf.organisation_id])
+        declencher_ligne(lf.id, "declarer_recevable", financeurs[lf.organisation_id], montant=Decimal("100"))
+    declencher_demande(demande.id, "programmer", monde.pilote)
+    for lf in list(demande.lignes_financement):
+        declencher_ligne(lf.id, "voter", financeurs[lf.organisation_id], montant=Decimal("100"))
+    declencher_demande(
+        demande.id, "cloturer_exercice", monde.pilote, aujourdhui=date(demande.exercice + 1, 1, 15)
+    )
+    return demande
+
+
 def construire_objets(monde) -> dict:
     """Les objets de la structure porteuse et de son contrat, et les comptes de chaque rôle (validés)."""
     demande = demande_complete(monde)
@@ -405,19 +423,10 @@ def construire_objets(monde) -> dict:
         compte = monde.instructeur_etat if lf.organisation_id == monde.etat.id else monde.instructeur_commune
         declencher_ligne(lf.id, "prendre_en_charge", compte)
         declencher_ligne(lf.id, "declarer_recevable", compte, montant=Decimal("100"))
-    # Une troisième, votée puis « à justifier » (exercice clos) : son compte rendu est ouvert.
-    justifier = demande_complete(monde, intitule="Action à justifier")
-    declencher_demande(justifier.id, "soumettre", monde.contributeur)
-    declencher_demande(justifier.id, "attester", monde.signataire, attestation=True)
-    financeurs = {monde.etat.id: monde.instructeur_etat, monde.commune.id: monde.instructeur_commune}
-    for lf in list(justifier.lignes_financement):
-        declencher_ligne(lf.id, "prendre_en_charge", financeurs[lf.organisation_id])
-        declencher_ligne(lf.id, "declarer_recevable", financeurs[lf.organisation_id], montant=Decimal("100"))
-    declencher_demande(justifier.id, "programmer", monde.pilote)
-    for lf in list(justifier.lignes_financement):
-        declencher_ligne(lf.id, "voter", financeurs[lf.organisation_id], montant=Decimal("100"))
-    fin = date(justifier.exercice + 1, 1, 15)
-    declencher_demande(justifier.id, "cloturer_exercice", monde.pilote, aujourdhui=fin)
+    # Une troisième et une quatrième, votées puis « à justifier » (exercice clos) : leur compte rendu est
+    # ouvert ; la troisième attend la réponse à une demande de report, la quatrième peut en demander un.
+    justifier = _a_justifier(monde, "Action à justifier")
+    reportable = _a_justifier(monde, "Action aux dates à décaler")
     seance = comites.creer_seance(monde.pilote, monde.campagne.id, monde.campagne.date_cloture, None)
     comites.inscrire(seance.id, [instruite.id], monde.pilote)
     point = comites.charger(seance.id).points[0]
@@ -503,6 +512,7 @@ def construire_objets(monde) -> dict:
         "versement": echeance.id,
         "report": report.id,
         "justifier": justifier.id,
+        "reportable": reportable.id,
         "contrat": monde.contrat.id,
         "contributeur_id": monde.contributeur.id,
         "pilote_id": monde.pilote.id,
