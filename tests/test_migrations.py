@@ -2,8 +2,10 @@
 sur SQLite comme sur PostgreSQL) et décrivent exactement les modèles."""
 
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect
 
 
 def test_migrations_et_modeles_concordent(db):
@@ -24,6 +26,29 @@ def test_schema_construit_par_les_migrations(db):
     } <= index_demande
     index_lignes = {i["name"] for i in schema.get_indexes("ligne_financement")}
     assert "ix_ligne_financement_organisation_statut" in index_lignes
+
+
+def test_histoire_a_une_tete_et_se_defait_puis_se_refait(app, db, tmp_path):
+    """Une seule tête ; `downgrade base` ne laisse que la table des versions, et `upgrade` rebâtit à partir
+    de là un schéma conforme aux modèles (base SQLite à part, le temps du test)."""
+    from flask_migrate import downgrade, upgrade
+
+    from tests.bases import avec_moteur
+
+    config = Config()
+    config.set_main_option("script_location", app.extensions["migrate"].directory)
+    assert len(ScriptDirectory.from_config(config).get_heads()) == 1
+
+    moteur = create_engine(f"sqlite:///{tmp_path / 'aller-retour.sqlite3'}")
+    with avec_moteur(app, moteur):
+        upgrade()
+        downgrade(revision="base")
+        assert inspect(moteur).get_table_names() == ["alembic_version"]
+        upgrade()
+    with moteur.connect() as connexion:
+        contexte = MigrationContext.configure(connexion, opts={"compare_type": True})
+        assert compare_metadata(contexte, db.metadata) == []
+    moteur.dispose()
 
 
 def test_un_seul_administrateur_par_structure(db, monde):

@@ -26,7 +26,7 @@ class Courriel(db.Model):
     destinataire: Mapped[str] = mapped_column(String(254))
     sujet: Mapped[str] = mapped_column(String(250))
     corps: Mapped[str] = mapped_column(Text)  # la version texte
-    corps_html: Mapped[str | None] = mapped_column(Text)  # version HTML (aucune avant la migration 0018)
+    corps_html: Mapped[str | None] = mapped_column(Text)  # la version HTML (absente : texte seul)
     demande_id: Mapped[int | None] = mapped_column(ForeignKey("demande.id", ondelete="SET NULL"), index=True)
     statut: Mapped[StatutCourriel] = mapped_column(
         enum_colonne(StatutCourriel), default=StatutCourriel.en_attente

@@ -242,12 +242,12 @@ class LigneFinancement(db.Model):
     demande_id: Mapped[int] = mapped_column(ForeignKey("demande.id", ondelete="CASCADE"))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     # Recopiés de la demande à l'insertion (ils ne changent jamais) : la recherche d'un financeur par
-    # structure (migration 0015) et son filtre par exercice (0016) se font sur ses lignes seules.
+    # structure et son filtre par exercice se font sur ses lignes seules.
     structure_id: Mapped[int] = mapped_column(
         ForeignKey("structure.id"), default=_recopie_de_la_demande(Demande.structure_id)
     )
     exercice: Mapped[int] = mapped_column(default=_recopie_de_la_demande(Demande.exercice))
-    # Numéro et date de transmission de la demande (0017), pour trier les pages d'un financeur sur ses
+    # Numéro et date de transmission de la demande, pour trier les pages d'un financeur sur ses
     # lignes. Posés une fois : la première attestation les recopie (`services.workflow`) sur les lignes
     # qu'elle vient de créer ; une ligne créée ensuite les reçoit à l'insertion. `evaluates_none` : un
     # None donné (celui de la première attestation) s'écrit NULL sans relire la demande ; seule une

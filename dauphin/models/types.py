@@ -67,7 +67,7 @@ def maintenant() -> datetime:
 
 def index_trigrammes(nom: str, *colonnes: str) -> Index:
     """Index de recherche « contient » (ILIKE '%texte%') : GIN à trigrammes sur PostgreSQL (extension
-    pg_trgm, migration 0015), index ordinaire sur SQLite."""
+    pg_trgm, créée par les migrations), index ordinaire sur SQLite."""
     operateurs = dict.fromkeys(colonnes, "gin_trgm_ops")
     return Index(nom, *colonnes, postgresql_using="gin", postgresql_ops=operateurs)
 

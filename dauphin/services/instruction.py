@@ -537,7 +537,8 @@ def page_demandes(
         conditions_onglets(espace.mode)[onglet]
     )
     # Un financeur trie sur ses lignes, qui portent numéro et date de transmission de leur demande
-    # (migration 0017) : PostgreSQL lit ses lignes dans l'ordre de l'index et s'arrête à la page.
+    # (index ix_ligne_financement_organisation_numero et _transmise) : PostgreSQL lit ses lignes dans
+    # l'ordre de l'index et s'arrête à la page.
     sur_la_ligne = espace.mode == "financeur"
     departage = LigneFinancement.demande_id if sur_la_ligne else Demande.id
     if tri == "numero":
