@@ -904,6 +904,11 @@ def options_enveloppes(utilisateur: Utilisateur) -> tuple[list[int], list[tuple[
     return exercices, contrats
 
 
+def _meme_enveloppe(table, campagne_id, organisation_id):
+    """Jointure d'une sous-requête sur le couple (campagne, financeur) qui désigne une enveloppe."""
+    return and_(table.c.campagne_id == campagne_id, table.c.organisation_id == organisation_id)
+
+
 def enveloppes(
     utilisateur: Utilisateur, exercice: int | None = None, contrat_id: int | None = None
 ) -> list[LigneEnveloppe]:
@@ -929,13 +934,7 @@ def enveloppes(
         )
         .select_from(Demande)
         .join(LigneFinancement, LigneFinancement.demande_id == Demande.id)
-        .join(
-            paires,
-            and_(
-                paires.c.campagne_id == Demande.campagne_id,
-                paires.c.organisation_id == LigneFinancement.organisation_id,
-            ),
-        )
+        .join(paires, _meme_enveloppe(paires, Demande.campagne_id, LigneFinancement.organisation_id))
         # Redondant avec la jointure, mais part de l'index demande (campagne_id, statut) : seules les
         # demandes des campagnes affichées sont lues.
         .where(Demande.campagne_id.in_(select(paires.c.campagne_id)))
@@ -955,13 +954,7 @@ def enveloppes(
         )
         .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
         .join(Organisation, Organisation.id == Enveloppe.organisation_id)
-        .outerjoin(
-            montants,
-            and_(
-                montants.c.campagne_id == Enveloppe.campagne_id,
-                montants.c.organisation_id == Enveloppe.organisation_id,
-            ),
-        )
+        .outerjoin(montants, _meme_enveloppe(montants, Enveloppe.campagne_id, Enveloppe.organisation_id))
         .order_by(Campagne.exercice.desc(), ContratDeVille.libelle, Organisation.nom)
     )
     return [
