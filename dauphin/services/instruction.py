@@ -72,7 +72,6 @@ from dauphin.models import (
     Structure,
     Thematique,
     Utilisateur,
-    demande_qpv,
 )
 from dauphin.policies import (
     INSTRUIRE_LIGNE,
@@ -85,6 +84,7 @@ from dauphin.policies import (
 )
 from dauphin.services import courriels
 from dauphin.services.erreurs import NonAutorise, Refus
+from dauphin.services.programmation import filtrer_dossiers
 from dauphin.services.workflow import journaliser
 from dauphin.unite_de_travail import charger_ligne_verrouillee, en_une_transaction
 from workflows import StatutDemande, StatutLigne
@@ -408,14 +408,7 @@ def _requete(espace: Espace, filtres: Filtres, *colonnes, avec_structure: bool =
     # commence pas par des dates vides (toujours posées ici, une ligne naissant à la transmission).
     transmise_le = LigneFinancement.transmise_le if espace.mode == "financeur" else Demande.transmise_le
     requete = requete.where(transmise_le.is_not(None))
-    if filtres.statut_dossier is not None:
-        requete = requete.where(Demande.statut == filtres.statut_dossier)
-    if filtres.thematiques:
-        requete = requete.where(Demande.thematique_code.in_(filtres.thematiques))
-    if filtres.qpv_id is not None:
-        requete = requete.where(
-            Demande.id.in_(select(demande_qpv.c.demande_id).where(demande_qpv.c.qpv_id == filtres.qpv_id))
-        )
+    requete = filtrer_dossiers(requete, filtres.statut_dossier, filtres.thematiques or None, filtres.qpv_id)
     if espace.mode != "financeur":  # pour un financeur : sur ses lignes (`_filtres_ligne`)
         if filtres.structure_id is not None:
             requete = requete.where(Demande.structure_id == filtres.structure_id)
