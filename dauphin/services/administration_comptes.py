@@ -27,6 +27,7 @@ from dauphin.models import (
 from dauphin.models.comptes import nouveau_jeton
 from dauphin.services import audit
 from dauphin.services.erreurs import Refus
+from dauphin.services.referentiel import organisation_active
 from dauphin.unite_de_travail import charger_verrouille, en_une_transaction
 
 FILTRES_STATUT = {
@@ -82,9 +83,7 @@ def ajouter_role_organisation(
 ) -> MembreOrganisation:
     def operation():
         utilisateur = charger_verrouille(Utilisateur, utilisateur_id)
-        organisation = db.session.get(Organisation, organisation_id)
-        if organisation is None or not organisation.actif:
-            raise Refus("Choisissez une organisation active.", "organisation_id")
+        organisation = organisation_active(organisation_id)
         existante = db.session.scalar(
             select(MembreOrganisation).where(
                 MembreOrganisation.utilisateur_id == utilisateur.id,
@@ -109,35 +108,15 @@ def ajouter_role_organisation(
         adhesion = MembreOrganisation(
             utilisateur_id=utilisateur.id, organisation_id=organisation.id, role=role
         )
-        db.session.add(adhesion)
-        _tracer(
-            acteur,
-            utilisateur,
-            "ajouter_role",
-            f"{role.libelle} de {organisation.nom}",
-            {"organisation_id": organisation.id, "role": role},
+        return _rattacher(
+            acteur, utilisateur, adhesion, "ajouter_role", f"{role.libelle} de {organisation.nom}"
         )
-        return adhesion
 
     return en_une_transaction(operation)
 
 
 def retirer_role_organisation(acteur: Utilisateur, utilisateur_id: int, adhesion_id: int) -> None:
-    def operation():
-        utilisateur = charger_verrouille(Utilisateur, utilisateur_id)
-        adhesion = db.session.get(MembreOrganisation, adhesion_id)
-        if adhesion is None or adhesion.utilisateur_id != utilisateur.id:
-            raise NotFound()
-        _tracer(
-            acteur,
-            utilisateur,
-            "retirer_role",
-            f"N’est plus {adhesion.role.libelle.lower()} de {adhesion.organisation.nom}",
-            {"organisation_id": adhesion.organisation_id, "role": adhesion.role},
-        )
-        db.session.delete(adhesion)
-
-    en_une_transaction(operation)
+    _detacher(acteur, utilisateur_id, MembreOrganisation, adhesion_id, "retirer_role")
 
 
 def ajouter_pilotage(
@@ -162,76 +141,103 @@ def ajouter_pilotage(
             )
         ):
             raise Refus(f"Ce compte pilote déjà le contrat {contrat.code}.", "contrat_id")
-        pilotage = Pilotage(
-            utilisateur_id=utilisateur.id, contrat_id=contrat.id, organisation_id=organisation_id
+        pilotage = Pilotage(utilisateur_id=utilisateur.id, contrat=contrat, organisation_id=organisation_id)
+        return _rattacher(
+            acteur, utilisateur, pilotage, "ajouter_pilotage", f"Pilote du contrat {contrat.code}"
         )
-        db.session.add(pilotage)
-        _tracer(
-            acteur,
-            utilisateur,
-            "ajouter_pilotage",
-            f"Pilote du contrat {contrat.code}",
-            {"contrat": contrat.code, "organisation_id": organisation_id},
-        )
-        return pilotage
 
     return en_une_transaction(operation)
 
 
 def retirer_pilotage(acteur: Utilisateur, utilisateur_id: int, pilotage_id: int) -> None:
+    _detacher(acteur, utilisateur_id, Pilotage, pilotage_id, "retirer_pilotage")
+
+
+def _details(rattachement: MembreOrganisation | Pilotage) -> dict:
+    """Ce que la trace retient d'un rattachement du compte, à son ajout comme à son retrait."""
+    if isinstance(rattachement, Pilotage):
+        return {"contrat": rattachement.contrat.code, "organisation_id": rattachement.organisation_id}
+    return {"organisation_id": rattachement.organisation_id, "role": rattachement.role}
+
+
+def _resume_retrait(rattachement: MembreOrganisation | Pilotage) -> str:
+    if isinstance(rattachement, Pilotage):
+        return f"Ne pilote plus le contrat {rattachement.contrat.code}"
+    return f"N’est plus {rattachement.role.libelle.lower()} de {rattachement.organisation.nom}"
+
+
+def _rattacher(acteur, utilisateur, rattachement, action, resume):
+    """Ajoute un rattachement du compte (rôle dans une organisation, pilotage) et le trace."""
+    db.session.add(rattachement)
+    _tracer(acteur, utilisateur, action, resume, _details(rattachement))
+    return rattachement
+
+
+def _detacher(acteur, utilisateur_id, modele, rattachement_id, action) -> None:
+    """Supprime un rattachement du compte, et le trace ; 404 s'il n'existe pas ou appartient à un autre
+    compte."""
+
     def operation():
         utilisateur = charger_verrouille(Utilisateur, utilisateur_id)
-        pilotage = db.session.get(Pilotage, pilotage_id)
-        if pilotage is None or pilotage.utilisateur_id != utilisateur.id:
+        rattachement = db.session.get(modele, rattachement_id)
+        if rattachement is None or rattachement.utilisateur_id != utilisateur.id:
             raise NotFound()
-        _tracer(
-            acteur,
-            utilisateur,
-            "retirer_pilotage",
-            f"Ne pilote plus le contrat {pilotage.contrat.code}",
-            {"contrat": pilotage.contrat.code, "organisation_id": pilotage.organisation_id},
-        )
-        db.session.delete(pilotage)
+        _tracer(acteur, utilisateur, action, _resume_retrait(rattachement), _details(rattachement))
+        db.session.delete(rattachement)
 
     en_une_transaction(operation)
 
 
 def changer_administration_nationale(acteur: Utilisateur, utilisateur_id: int, valeur: bool) -> Utilisateur:
-    def operation():
-        utilisateur = charger_verrouille(Utilisateur, utilisateur_id)
-        if utilisateur.id == acteur.id and not valeur:
-            raise Refus("Vous ne pouvez pas retirer votre propre accès à l’administration nationale.")
-        if utilisateur.administrateur_national != valeur:
-            utilisateur.administrateur_national = valeur
-            _tracer(
-                acteur,
-                utilisateur,
-                "administration_nationale",
-                "Accès à l’administration nationale " + ("accordé" if valeur else "retiré"),
-            )
-        return utilisateur
+    def tracer(utilisateur):
+        resume = "Accès à l’administration nationale " + ("accordé" if valeur else "retiré")
+        _tracer(acteur, utilisateur, "administration_nationale", resume)
 
-    return en_une_transaction(operation)
+    return _changer_drapeau(
+        acteur,
+        utilisateur_id,
+        "administrateur_national",
+        valeur,
+        "Vous ne pouvez pas retirer votre propre accès à l’administration nationale.",
+        tracer,
+    )
 
 
 def changer_activation(
     acteur: Utilisateur, utilisateur_id: int, actif: bool, motif: str | None = None
 ) -> Utilisateur:
+    def desactiver_ou_reactiver(utilisateur):
+        if not actif:
+            utilisateur.jeton_session = nouveau_jeton()  # les sessions ouvertes tombent
+        _tracer(
+            acteur,
+            utilisateur,
+            "reactiver" if actif else "desactiver",
+            "Compte réactivé" if actif else "Compte désactivé",
+            {"motif": motif} if motif else None,
+        )
+
+    return _changer_drapeau(
+        acteur,
+        utilisateur_id,
+        "actif",
+        actif,
+        "Vous ne pouvez pas désactiver votre propre compte.",
+        desactiver_ou_reactiver,
+    )
+
+
+def _changer_drapeau(acteur, utilisateur_id, attribut: str, valeur: bool, refus_pour_soi: str, suite):
+    """Met le drapeau `attribut` du compte à `valeur` (nul ne se le retire à lui-même) ; `suite(utilisateur)`
+    (la trace…) ne suit qu'un vrai changement."""
+
     def operation():
         utilisateur = charger_verrouille(Utilisateur, utilisateur_id)
-        if utilisateur.id == acteur.id and not actif:
-            raise Refus("Vous ne pouvez pas désactiver votre propre compte.")
-        if utilisateur.actif != actif:
-            utilisateur.actif = actif
-            if not actif:
-                utilisateur.jeton_session = nouveau_jeton()  # les sessions ouvertes tombent
-            _tracer(
-                acteur,
-                utilisateur,
-                "reactiver" if actif else "desactiver",
-                "Compte réactivé" if actif else "Compte désactivé",
-                {"motif": motif} if motif else None,
-            )
+        if utilisateur.id == acteur.id and not valeur:
+            raise Refus(refus_pour_soi)
+        if getattr(utilisateur, attribut) != valeur:
+            setattr(utilisateur, attribut, valeur)
+            suite(utilisateur)
         return utilisateur
 
     return en_une_transaction(operation)

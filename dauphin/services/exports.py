@@ -140,33 +140,37 @@ def _feuille_synthese(classeur, programmation: Programmation, gras, euros, euros
     feuille = classeur.add_worksheet("Synthèse")
     feuille.set_column(0, 0, 40)
     feuille.set_column(1, 6, 16)
-    rang = 0
-    feuille.write_string(rang, 0, "Totaux par financeur", gras)
-    rang += 1
-    for c, libelle in enumerate(["Financeur", "Demandé", "Proposé", "Voté", "Versé"]):
-        feuille.write_string(rang, c, libelle, gras)
+
+    def tableau(rang: int, titre: str, colonnes: list[str]) -> int:
+        """Écrit le titre (à `rang`) et la ligne d'en-tête d'un tableau ; rend le rang de l'en-tête."""
+        feuille.write_string(rang, 0, titre, gras)
+        for c, libelle in enumerate(colonnes):
+            feuille.write_string(rang + 1, c, libelle, gras)
+        return rang + 1
+
+    rang = tableau(0, "Totaux par financeur", ["Financeur", "Demandé", "Proposé", "Voté", "Versé"])
     for financeur in programmation.financeurs:
         rang += 1
         m = programmation.totaux_financeurs.get(financeur.cle, Montants())
         feuille.write_string(rang, 0, echapper(financeur.nom))
         for c, champ in enumerate(CHAMPS, start=1):
             feuille.write_number(rang, c, float(getattr(m, champ)), euros)
-    rang += 2
-    feuille.write_string(rang, 0, "Totaux par pilier thématique", gras)
-    rang += 1
-    for c, libelle in enumerate(["Pilier", "Demandes", "Demandé", "Proposé", "Voté", "Versé"]):
-        feuille.write_string(rang, c, libelle, gras)
+    rang = tableau(
+        rang + 2,
+        "Totaux par pilier thématique",
+        ["Pilier", "Demandes", "Demandé", "Proposé", "Voté", "Versé"],
+    )
     for pilier in programmation.piliers:
         rang += 1
         feuille.write_string(rang, 0, echapper(f"{pilier.code or '—'} {pilier.libelle}"))
         feuille.write_number(rang, 1, pilier.nombre)
         for c, champ in enumerate(CHAMPS, start=2):
             feuille.write_number(rang, c, float(getattr(pilier.montants, champ)), euros)
-    rang += 2
-    feuille.write_string(rang, 0, "Consommation des enveloppes (toute la campagne)", gras)
-    rang += 1
-    for c, libelle in enumerate(["Financeur", "Enveloppe", "Engagé (voté)", "Versé", "Reste à voter"]):
-        feuille.write_string(rang, c, libelle, gras)
+    rang = tableau(
+        rang + 2,
+        "Consommation des enveloppes (toute la campagne)",
+        ["Financeur", "Enveloppe", "Engagé (voté)", "Versé", "Reste à voter"],
+    )
     for enveloppe in programmation.enveloppes:
         rang += 1
         feuille.write_string(rang, 0, echapper(enveloppe.organisation))

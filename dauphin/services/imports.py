@@ -206,6 +206,21 @@ def _commune_du_departement(code: str, departement: str) -> bool:
 # --- Contrats de ville ----------------------------------------------------------------------------
 
 
+def _libelle_et_departement(valeurs: dict) -> tuple[str, str] | str:
+    """(libellé, département) normalisés, communs aux contrats et aux quartiers, ou le motif du rejet."""
+    libelle = " ".join(valeurs["libelle"].split())
+    if not libelle:
+        return "libellé manquant"
+    if len(libelle) > LIBELLE_MAX:
+        return f"libellé trop long ({len(libelle)} caractères, {LIBELLE_MAX} au plus)"
+    departement = normaliser_departement(valeurs["departement"])
+    if not departement:
+        return "département manquant"
+    if departement not in DEPARTEMENTS:
+        return f"département « {valeurs['departement']} » inconnu"
+    return libelle, departement
+
+
 def _controler_contrat(valeurs: dict, presentes: set) -> tuple[str, dict | str]:
     """(code, valeurs à enregistrer) ou (code, motif du rejet)."""
     code = valeurs["code"].upper().replace(" ", "")
@@ -216,16 +231,10 @@ def _controler_contrat(valeurs: dict, presentes: set) -> tuple[str, dict | str]:
             code,
             f"code « {valeurs['code']} » mal formé : attendu des lettres puis un numéro, par exemple CV001",
         )
-    libelle = " ".join(valeurs["libelle"].split())
-    if not libelle:
-        return code, "libellé manquant"
-    if len(libelle) > LIBELLE_MAX:
-        return code, f"libellé trop long ({len(libelle)} caractères, {LIBELLE_MAX} au plus)"
-    departement = normaliser_departement(valeurs["departement"])
-    if not departement:
-        return code, "département manquant"
-    if departement not in DEPARTEMENTS:
-        return code, f"département « {valeurs['departement']} » inconnu"
+    controle = _libelle_et_departement(valeurs)
+    if isinstance(controle, str):
+        return code, controle
+    libelle, departement = controle
     resultat = {"libelle": libelle, "departement": departement}
     if "porteur" in presentes:
         porteur = valeurs["porteur"].replace(" ", "").upper()
@@ -287,16 +296,10 @@ def _controler_qpv(valeurs: dict, presentes: set) -> tuple[str, dict | str]:
             "deux chiffres "
             "et une lettre (QN07501M), ou l’ancien format QP046001"
         )
-    libelle = " ".join(valeurs["libelle"].split())
-    if not libelle:
-        return code, "libellé manquant"
-    if len(libelle) > LIBELLE_MAX:
-        return code, f"libellé trop long ({len(libelle)} caractères, {LIBELLE_MAX} au plus)"
-    departement = normaliser_departement(valeurs["departement"])
-    if not departement:
-        return code, "département manquant"
-    if departement not in DEPARTEMENTS:
-        return code, f"département « {valeurs['departement']} » inconnu"
+    controle = _libelle_et_departement(valeurs)
+    if isinstance(controle, str):
+        return code, controle
+    libelle, departement = controle
     attendu = departement.zfill(3) if len(departement) == 2 and departement.isdigit() else departement
     attendu = "0" + attendu if attendu in ("2A", "2B") else attendu
     if code[2:5] != attendu:

@@ -72,7 +72,6 @@ from dauphin.models import (
     Structure,
     Thematique,
     Utilisateur,
-    demande_qpv,
 )
 from dauphin.policies import (
     INSTRUIRE_LIGNE,
@@ -85,6 +84,7 @@ from dauphin.policies import (
 )
 from dauphin.services import courriels
 from dauphin.services.erreurs import NonAutorise, Refus
+from dauphin.services.programmation import filtrer_dossiers
 from dauphin.services.workflow import journaliser
 from dauphin.unite_de_travail import charger_ligne_verrouillee, en_une_transaction
 from workflows import StatutDemande, StatutLigne
@@ -408,14 +408,7 @@ def _requete(espace: Espace, filtres: Filtres, *colonnes, avec_structure: bool =
     # commence pas par des dates vides (toujours posées ici, une ligne naissant à la transmission).
     transmise_le = LigneFinancement.transmise_le if espace.mode == "financeur" else Demande.transmise_le
     requete = requete.where(transmise_le.is_not(None))
-    if filtres.statut_dossier is not None:
-        requete = requete.where(Demande.statut == filtres.statut_dossier)
-    if filtres.thematiques:
-        requete = requete.where(Demande.thematique_code.in_(filtres.thematiques))
-    if filtres.qpv_id is not None:
-        requete = requete.where(
-            Demande.id.in_(select(demande_qpv.c.demande_id).where(demande_qpv.c.qpv_id == filtres.qpv_id))
-        )
+    requete = filtrer_dossiers(requete, filtres.statut_dossier, filtres.thematiques or None, filtres.qpv_id)
     if espace.mode != "financeur":  # pour un financeur : sur ses lignes (`_filtres_ligne`)
         if filtres.structure_id is not None:
             requete = requete.where(Demande.structure_id == filtres.structure_id)
@@ -905,6 +898,11 @@ def options_enveloppes(utilisateur: Utilisateur) -> tuple[list[int], list[tuple[
     return exercices, contrats
 
 
+def _meme_enveloppe(table, campagne_id, organisation_id):
+    """Jointure d'une sous-requête sur le couple (campagne, financeur) qui désigne une enveloppe."""
+    return and_(table.c.campagne_id == campagne_id, table.c.organisation_id == organisation_id)
+
+
 def enveloppes(
     utilisateur: Utilisateur, exercice: int | None = None, contrat_id: int | None = None
 ) -> list[LigneEnveloppe]:
@@ -930,13 +928,7 @@ def enveloppes(
         )
         .select_from(Demande)
         .join(LigneFinancement, LigneFinancement.demande_id == Demande.id)
-        .join(
-            paires,
-            and_(
-                paires.c.campagne_id == Demande.campagne_id,
-                paires.c.organisation_id == LigneFinancement.organisation_id,
-            ),
-        )
+        .join(paires, _meme_enveloppe(paires, Demande.campagne_id, LigneFinancement.organisation_id))
         # Redondant avec la jointure, mais part de l'index demande (campagne_id, statut) : seules les
         # demandes des campagnes affichées sont lues.
         .where(Demande.campagne_id.in_(select(paires.c.campagne_id)))
@@ -956,13 +948,7 @@ def enveloppes(
         )
         .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
         .join(Organisation, Organisation.id == Enveloppe.organisation_id)
-        .outerjoin(
-            montants,
-            and_(
-                montants.c.campagne_id == Enveloppe.campagne_id,
-                montants.c.organisation_id == Enveloppe.organisation_id,
-            ),
-        )
+        .outerjoin(montants, _meme_enveloppe(montants, Enveloppe.campagne_id, Enveloppe.organisation_id))
         .order_by(Campagne.exercice.desc(), ContratDeVille.libelle, Organisation.nom)
     )
     return [

@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, type_coerce, union
@@ -146,17 +147,16 @@ class Filtres:
     qpv_id: int | None = None
     financeur_id: int | None = None
     recherche: str | None = None
-    _codes: list[str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def actifs(self) -> bool:
         return any((self.statut, self.thematique, self.qpv_id, self.financeur_id, self.recherche))
 
-    def codes_thematiques(self) -> list[str]:
-        """Les codes du filtre thématique, lus une fois (un pilier : lui et ses sous-thèmes)."""
-        if self._codes is None:
-            self._codes = thematiques_du_filtre(self.thematique) if self.thematique else []
-        return self._codes
+    @cached_property
+    def codes_thematiques(self) -> list[str] | None:
+        """Les codes du filtre thématique, lus une fois (un pilier : lui et ses sous-thèmes) ; None sans
+        filtre thématique."""
+        return thematiques_du_filtre(self.thematique) if self.thematique else None
 
 
 @dataclass
@@ -239,6 +239,22 @@ def _demandes(portee: ColumnElement[bool], filtres: Filtres | None) -> Select:
     return _filtrer(select(Demande.id), portee, filtres)
 
 
+def filtrer_dossiers(
+    requete: Select, statut: StatutDemande | None, thematiques: list[str] | None, qpv_id: int | None
+) -> Select:
+    """Les filtres sur le dossier que la programmation et les listes d'instruction partagent : statut,
+    codes thématiques (None : pas de filtre), quartier prioritaire."""
+    if statut is not None:
+        requete = requete.where(Demande.statut == statut)
+    if thematiques is not None:
+        requete = requete.where(Demande.thematique_code.in_(thematiques))
+    if qpv_id is not None:
+        requete = requete.where(
+            Demande.id.in_(select(demande_qpv.c.demande_id).where(demande_qpv.c.qpv_id == qpv_id))
+        )
+    return requete
+
+
 def _filtrer(requete: Select, portee: ColumnElement[bool], filtres: Filtres | None) -> Select:
     """Les conditions du périmètre et des filtres, posées sur une requête qui lit `demande`.
 
@@ -247,14 +263,7 @@ def _filtrer(requete: Select, portee: ColumnElement[bool], filtres: Filtres | No
     parcourt les 750 000 lignes de financement pour une campagne de quelques milliers de demandes."""
     requete = requete.where(portee, Demande.numero.is_not(None))
     filtres = filtres or Filtres()
-    if filtres.statut is not None:
-        requete = requete.where(Demande.statut == filtres.statut)
-    if filtres.thematique:
-        requete = requete.where(Demande.thematique_code.in_(filtres.codes_thematiques()))
-    if filtres.qpv_id is not None:
-        requete = requete.where(
-            Demande.id.in_(select(demande_qpv.c.demande_id).where(demande_qpv.c.qpv_id == filtres.qpv_id))
-        )
+    requete = filtrer_dossiers(requete, filtres.statut, filtres.codes_thematiques, filtres.qpv_id)
     if filtres.financeur_id is not None:
         requete = requete.where(
             Demande.id.in_(

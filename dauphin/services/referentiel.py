@@ -205,12 +205,18 @@ def modifier_regles_comite(
     return en_une_transaction(operation)
 
 
+def organisation_active(organisation_id: int) -> Organisation:
+    """L'organisation choisie dans un formulaire ; refusée si elle n'existe pas ou n'est plus active."""
+    organisation = db.session.get(Organisation, organisation_id)
+    if organisation is None or not organisation.actif:
+        raise Refus("Choisissez une organisation active.", "organisation_id")
+    return organisation
+
+
 def ajouter_partenaire(acteur: Utilisateur, contrat_id: int, organisation_id: int) -> PartenaireContrat:
     def operation():
         contrat = _charger(ContratDeVille, contrat_id)
-        organisation = db.session.get(Organisation, organisation_id)
-        if organisation is None or not organisation.actif:
-            raise Refus("Choisissez une organisation active.", "organisation_id")
+        organisation = organisation_active(organisation_id)
         if db.session.get(PartenaireContrat, (contrat.id, organisation.id)) is not None:
             raise Refus(f"{organisation.nom} est déjà partenaire de ce contrat.", "organisation_id")
         partenariat = PartenaireContrat(contrat_id=contrat.id, organisation_id=organisation.id)

@@ -484,17 +484,15 @@ def demander_acces(utilisateur: Utilisateur, siret: str, message: str | None) ->
     )
     db.session.add(demande)
     db.session.flush()
-    lien = lien_externe("structures.traiter_acces", structure_id=structure.id, demande_id=demande.id)
+    contexte = {
+        "demandeur": utilisateur.nom_complet,
+        "email": utilisateur.email,
+        "structure": structure.nom,
+        "message": demande.message,
+        "lien": lien_externe("structures.traiter_acces", structure_id=structure.id, demande_id=demande.id),
+    }
     for administrateur in _administrateurs(structure.id):
-        courriels.ecrire_au_compte(
-            "demande_acces",
-            administrateur,
-            demandeur=utilisateur.nom_complet,
-            email=utilisateur.email,
-            structure=structure.nom,
-            message=demande.message,
-            lien=lien,
-        )
+        courriels.ecrire_au_compte("demande_acces", administrateur, **contexte)
     db.session.commit()
     return demande
 
