@@ -179,7 +179,7 @@ def lister_demandes(filtres: dict):
     criteres = service.FiltresApi(
         exercice=filtres.get("exercice"),
         contrat_id=filtres.get("contrat"),
-        statut=StatutDemande(filtres["statut"]) if filtres.get("statut") else None,
+        statut_dossier=StatutDemande(filtres["statut"]) if filtres.get("statut") else None,
         statut_ligne=StatutLigne(filtres["statut_ligne"]) if filtres.get("statut_ligne") else None,
         modifie_depuis=filtres.get("modifie_depuis"),
     )

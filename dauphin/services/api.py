@@ -49,7 +49,6 @@ from dauphin.policies import (
 from dauphin.services import instruction, programmation
 from dauphin.services.erreurs import NonAutorise, Refus
 from dauphin.services.workflow import PARIS, aujourdhui, declencher_ligne
-from workflows import StatutDemande, StatutLigne
 
 PREFIXE_JETON = "dauphin_"
 DUREE_DEFAUT_JOURS = 90
@@ -269,11 +268,9 @@ def authentifier(clair: str | None) -> JetonApi:
 
 
 @dataclass
-class FiltresApi:
-    exercice: int | None = None
-    contrat_id: int | None = None
-    statut: StatutDemande | None = None
-    statut_ligne: StatutLigne | None = None
+class FiltresApi(instruction.CriteresDemandes):
+    """Les critères de l'espace d'instruction communs à toute liste, plus la date de dernière modification."""
+
     modifie_depuis: datetime | None = None
 
 
@@ -289,8 +286,8 @@ def page_demandes(jeton: JetonApi, filtres: FiltresApi, *, page: int, par_page: 
         requete = requete.where(
             Demande.campagne_id.in_(select(Campagne.id).where(Campagne.contrat_id == filtres.contrat_id))
         )
-    if filtres.statut is not None:
-        requete = requete.where(Demande.statut == filtres.statut)
+    if filtres.statut_dossier is not None:
+        requete = requete.where(Demande.statut == filtres.statut_dossier)
     if filtres.statut_ligne is not None:
         requete = requete.where(
             Demande.id.in_(

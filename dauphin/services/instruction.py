@@ -219,11 +219,20 @@ def espaces(utilisateur: Utilisateur) -> list[Espace]:
 
 
 @dataclass
-class Filtres:
+class CriteresDemandes:
+    """Ce qui restreint une liste de demandes, à l'écran comme dans l'API : le contrat, l'exercice, le statut
+    du dossier et celui de la ligne du financeur qui lit."""
+
     contrat_id: int | None = None
     exercice: int | None = None
     statut_dossier: StatutDemande | None = None
     statut_ligne: StatutLigne | None = None
+
+
+@dataclass
+class Filtres(CriteresDemandes):
+    """Les critères de l'espace d'instruction : ceux de toute liste, plus le contenu et le gestionnaire."""
+
     thematiques: list[str] = field(default_factory=list)  # un pilier : lui et ses sous-thèmes
     qpv_id: int | None = None
     structure_id: int | None = None
