@@ -87,15 +87,22 @@ def lb(compte: str, montant: str | None, financeur_id: int | None = None, financ
     return LigneBudget(compte, None if montant is None else Decimal(montant), financeur_id, financeur)
 
 
-def budget_equilibre() -> list[LigneBudget]:
-    """Budget réaliste d'une action de quartier : 15 000 € de charges, 2 000 € de bénévolat,
-    deux subventions demandées aux deux financeurs de la campagne type."""
+def charges_et_benevolat() -> list[LigneBudget]:
+    """Les charges du budget type (15 000 €, dont 700 € de charges indirectes) et son bénévolat (2 000 €)."""
     return [
         lb("60", "1500.00"),
         lb("61", "800.00"),
         lb("64", "12000.00"),
         lb("CI", "700.00"),
         lb("864", "2000.00"),
+    ]
+
+
+def budget_equilibre() -> list[LigneBudget]:
+    """Budget réaliste d'une action de quartier : 15 000 € de charges, 2 000 € de bénévolat,
+    deux subventions demandées aux deux financeurs de la campagne type."""
+    return [
+        *charges_et_benevolat(),
         lb("74", "8000.00", financeur_id=FINANCEUR_ETAT, financeur="État – P147"),
         lb("74", "5000.00", financeur_id=FINANCEUR_COMMUNE, financeur="Commune de Saint-Denis"),
         lb("70", "2000.00"),
@@ -113,6 +120,7 @@ class PosteCompteRendu:
     explication: str | None = None
     financeur_id: int | None = None
     financeur_libelle: str | None = None
+    cle: int = 1  # le rang du poste dans le formulaire (`explication_<cle>`)
 
 
 @dataclass
@@ -262,3 +270,27 @@ def transition_de(definition: Definition, declencheur: str, source: str):
         t for t in definition.transitions if t.declencheur == declencheur and source in t.sources
     ]
     return transition
+
+
+# --- Casser une garde, seule : une façon de la faire échouer, qui rend le code de problème attendu ------
+
+
+def par_argument(code: str, **arguments):
+    """La garde échoue par un argument du déclencheur (`commentaire`, `aujourdhui`, …)."""
+
+    def casser(objet, kwargs):
+        kwargs.update(arguments)
+        return code
+
+    return casser
+
+
+def par_champ(code: str, **champs):
+    """La garde échoue par un champ de l'objet : la demande, ou la ligne de financement."""
+
+    def casser(objet, kwargs):
+        for nom, valeur in champs.items():
+            setattr(objet, nom, valeur)
+        return code
+
+    return casser
