@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
+from workflows import TransitionRefusee
 from workflows.moteur import Definition
 from workflows.statuts import StatutDemande as S
 from workflows.statuts import StatutLigne as L
@@ -294,3 +297,39 @@ def par_champ(code: str, **champs):
         return code
 
     return casser
+
+
+# --- Les trois vérifications communes aux deux machines, à partir de leurs cas permis et cassés ---------
+
+
+def declencher_le_cas_permis(machine: Definition, permis: dict, declencheur: str, source):
+    """Le cas permis de (`declencheur`, `source`) : aucune garde n'objecte, la transition mène à sa
+    destination. Rend l'objet transité."""
+    objet, kwargs = permis[(declencheur, source)](source)
+    destination = transition_de(machine, declencheur, source).destination
+    assert machine.problemes(objet, declencheur, **kwargs) == []
+
+    assert machine.declencher(objet, declencheur, **kwargs) == (source, destination)
+    assert objet.statut == destination
+    return objet
+
+
+def refuser_par_la_seule_garde(
+    machine: Definition, permis, casser, etat, declencheur: str, source, garde: str
+):
+    """Le cas permis, cassé pour `garde` (`casser[garde]`) : la garde visée échoue, et elle seule — le refus
+    lui est bien imputable ; la transition est refusée avec ce code et ne change rien à l'objet (`etat`).
+    Rend le refus."""
+    objet, kwargs = permis[(declencheur, source)](source)
+    code = casser[garde](objet, kwargs)
+    gardes = {g.nom: g for g in transition_de(machine, declencheur, source).gardes}
+    assert {p.code for p in gardes[garde].verifier(objet, kwargs)} == {code}
+    assert all(g.verifier(objet, kwargs) == [] for nom, g in gardes.items() if nom != garde)
+    avant = etat(objet)
+
+    with pytest.raises(TransitionRefusee) as refus:
+        machine.declencher(objet, declencheur, **kwargs)
+
+    assert {p.code for p in refus.value.problemes} == {code}
+    assert etat(objet) == avant
+    return refus.value

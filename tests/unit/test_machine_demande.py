@@ -25,6 +25,7 @@ from .fabriques import (
     RESTE_ENVELOPPE,
     Demande,
     charges_et_benevolat,
+    declencher_le_cas_permis,
     demande_avec_lignes,
     demande_complete,
     lb,
@@ -33,7 +34,7 @@ from .fabriques import (
     paires_impossibles,
     par_argument,
     par_champ,
-    transition_de,
+    refuser_par_la_seule_garde,
     triplets_gardes,
 )
 
@@ -239,12 +240,7 @@ def test_chaque_garde_de_la_definition_sait_echouer():
 
 @pytest.mark.parametrize(("declencheur", "source"), sorted(paires(DEMANDE)))
 def test_transition_permise(declencheur, source):
-    demande, kwargs = PERMIS[(declencheur, source)](source)
-    destination = transition_de(DEMANDE, declencheur, source).destination
-    assert DEMANDE.problemes(demande, declencheur, **kwargs) == []
-
-    assert DEMANDE.declencher(demande, declencheur, **kwargs) == (source, destination)
-    assert demande.statut == destination
+    demande = declencher_le_cas_permis(DEMANDE, PERMIS, declencheur, source)
     assert isinstance(demande.statut, S)
 
 
@@ -253,21 +249,9 @@ def test_transition_permise(declencheur, source):
 
 @pytest.mark.parametrize(("declencheur", "source", "garde"), sorted(triplets_gardes(DEMANDE)))
 def test_transition_refusee_par_chaque_garde(declencheur, source, garde):
-    demande, kwargs = PERMIS[(declencheur, source)](source)
-    code = CASSER[garde](demande, kwargs)
-    gardes = {g.nom: g for g in transition_de(DEMANDE, declencheur, source).gardes}
-    # La garde visée échoue, et elle seule : le refus lui est bien imputable.
-    assert {p.code for p in gardes[garde].verifier(demande, kwargs)} == {code}
-    assert all(g.verifier(demande, kwargs) == [] for nom, g in gardes.items() if nom != garde)
-    avant = _etat(demande)
-
-    with pytest.raises(TransitionRefusee) as refus:
-        DEMANDE.declencher(demande, declencheur, **kwargs)
-
-    assert {p.code for p in refus.value.problemes} == {code}
-    assert refus.value.declencheur == declencheur
-    assert str(refus.value) == "; ".join(p.message for p in refus.value.problemes)
-    assert _etat(demande) == avant
+    refus = refuser_par_la_seule_garde(DEMANDE, PERMIS, CASSER, _etat, declencheur, source, garde)
+    assert refus.declencheur == declencheur
+    assert str(refus) == "; ".join(p.message for p in refus.problemes)
 
 
 # --- (c) impossible depuis les statuts qui ne sont pas sources ------------------------------

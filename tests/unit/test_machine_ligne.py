@@ -22,6 +22,7 @@ from .fabriques import (
     MONTANT_VOTE,
     RESTE_ENVELOPPE,
     LigneFinancement,
+    declencher_le_cas_permis,
     demande_complete,
     ligne,
     ligne_au_comite,
@@ -29,7 +30,7 @@ from .fabriques import (
     paires_impossibles,
     par_argument,
     par_champ,
-    transition_de,
+    refuser_par_la_seule_garde,
     triplets_gardes,
 )
 
@@ -211,12 +212,7 @@ def test_chaque_garde_de_la_definition_sait_echouer():
 
 @pytest.mark.parametrize(("declencheur", "source"), sorted(paires(LIGNE)))
 def test_transition_permise(declencheur, source):
-    bloc, kwargs = PERMIS[(declencheur, source)](source)
-    destination = transition_de(LIGNE, declencheur, source).destination
-    assert LIGNE.problemes(bloc, declencheur, **kwargs) == []
-
-    assert LIGNE.declencher(bloc, declencheur, **kwargs) == (source, destination)
-    assert bloc.statut == destination
+    bloc = declencher_le_cas_permis(LIGNE, PERMIS, declencheur, source)
     assert isinstance(bloc.statut, L)
 
 
@@ -225,18 +221,8 @@ def test_transition_permise(declencheur, source):
 
 @pytest.mark.parametrize(("declencheur", "source", "garde"), sorted(triplets_gardes(LIGNE)))
 def test_transition_refusee_par_chaque_garde(declencheur, source, garde):
-    bloc, kwargs = PERMIS[(declencheur, source)](source)
-    code = CASSER[garde](bloc, kwargs)
-    gardes = {g.nom: g for g in transition_de(LIGNE, declencheur, source).gardes}
-    assert {p.code for p in gardes[garde].verifier(bloc, kwargs)} == {code}
-    assert all(g.verifier(bloc, kwargs) == [] for nom, g in gardes.items() if nom != garde)
-    avant = _etat(bloc)
-
-    with pytest.raises(TransitionRefusee) as refus:
-        LIGNE.declencher(bloc, declencheur, **kwargs)
-
-    assert {p.code for p in refus.value.problemes} == {code}
-    assert _etat(bloc) == avant  # ni statut ni montants modifiés
+    refus = refuser_par_la_seule_garde(LIGNE, PERMIS, CASSER, _etat, declencheur, source, garde)
+    assert refus.declencheur == declencheur
 
 
 # --- (c) impossible depuis les statuts qui ne sont pas sources ------------------------------
