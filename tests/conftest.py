@@ -235,3 +235,15 @@ def artefacts():
     dossier = Path(__file__).resolve().parent.parent / "test-artifacts"
     dossier.mkdir(exist_ok=True)
     return dossier
+
+
+@pytest.fixture
+def captures(request, artefacts):
+    """Le dossier des captures d'un module tests/test_navigateur_xxx_yyy.py : test-artifacts/xxx-yyy/, vidé
+    des captures d'une exécution précédente."""
+    nom = request.module.__name__.rpartition(".")[2].removeprefix("test_navigateur_").replace("_", "-")
+    dossier = artefacts / nom
+    dossier.mkdir(exist_ok=True)
+    for ancienne in dossier.glob("*.png"):
+        ancienne.unlink()
+    return dossier

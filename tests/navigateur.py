@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from tests.fabriques_db import MOT_DE_PASSE
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 OPTIONS_CHROMIUM = [
     "--no-sandbox",
@@ -120,6 +122,38 @@ def navigateur(dossier_captures: Path):
         finally:
             contexte.close()
             chromium.close()
+
+
+# --- Gestes communs des parcours -----------------------------------------------------------------------
+
+
+def se_connecter(page, adresse: str, email: str, mot_de_passe: str = MOT_DE_PASSE) -> None:
+    """Le formulaire de connexion, rempli et envoyé comme le ferait la personne."""
+    page.goto(adresse + "/compte/connexion")
+    page.get_by_label("Adresse électronique").fill(email)
+    page.get_by_label("Mot de passe", exact=True).fill(mot_de_passe)
+    page.get_by_role("button", name="Se connecter").click()
+
+
+def cocher(page, libelle) -> None:
+    """Les cases et boutons radio du DSFR se cochent en cliquant leur libellé, comme le fait une personne."""
+    page.locator("label.fr-label", has_text=libelle).first.click()
+
+
+def decrire_l_action(page, *, intitule: str, description: str, public: str, beneficiaires: str, debut, fin):
+    """L'étape « action » du dépôt : un jardin partagé à Lille-Sud, aux dates et au public donnés."""
+    page.get_by_label("Intitulé de l’action").fill(intitule)
+    page.get_by_label("Objectifs de l’action").fill("Créer du lien entre voisins")
+    page.get_by_label("Description de l’action").fill(description)
+    page.get_by_label("Public visé").fill(public)
+    page.get_by_label("Nombre de bénéficiaires attendus").fill(beneficiaires)
+    cocher(page, "Lille-Sud (QN05901M)")
+    page.get_by_label("Thématique").select_option("1.5")
+    page.get_by_label("Date de début").fill(debut)
+    page.get_by_label("Date de fin").fill(fin)
+    page.get_by_label("Moyens humains mobilisés").fill("Une animatrice, dix bénévoles")
+    page.get_by_label("Indicateurs d’évaluation").fill("Nombre de jardiniers réguliers")
+    page.get_by_role("button", name="Enregistrer et continuer").click()
 
 
 # --- Clavier seul -------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from dauphin.extensions import limiter
 from dauphin.models import (
@@ -24,6 +24,7 @@ from dauphin.models import (
 from dauphin.services import api as service
 from dauphin.services.workflow import aujourdhui, declencher_demande, declencher_ligne
 from tests.fabriques_db import demande_complete
+from tests.requetes import Compteur
 from tests.test_instruction import campagne_autre_contrat
 from tests.test_instruction import dossier as dossier_en_base
 from workflows import StatutDemande as D
@@ -201,24 +202,6 @@ def test_filtres_et_parametres_invalides(client, db, monde, jetons):
     erreur(client.get("/api/v1/demandes?modifie_depuis=0001-01-01T00:00:00%2B01:00", headers=h), 400)
 
 
-class Compteur:
-    def __init__(self, moteur):
-        self.moteur, self.n = moteur, 0
-
-    def __call__(self, *args):
-        self.n += 1
-
-    def mesurer(self, client, url, h) -> int:
-        client.get(url, headers=h)
-        event.listen(self.moteur, "before_cursor_execute", self)
-        try:
-            self.n = 0
-            assert client.get(url, headers=h).status_code == 200
-            return self.n
-        finally:
-            event.remove(self.moteur, "before_cursor_execute", self)
-
-
 def test_pagination_stable_en_sql_a_nombre_de_requetes_borne(client, db, monde, jetons):
     h = entetes(jetons["etat"])
     crees = [
@@ -228,16 +211,16 @@ def test_pagination_stable_en_sql_a_nombre_de_requetes_borne(client, db, monde, 
         for i in range(3)
     ]
     compteur = Compteur(db.engine)
-    avec_3 = compteur.mesurer(client, "/api/v1/demandes?par_page=100", h)
+    avec_3 = compteur.mesurer(client, "/api/v1/demandes?par_page=100", headers=h)
     crees += [
         dossier(
             db, monde, f"Action {i}", {monde.etat: (L.sollicitee, "100"), monde.commune: (L.sollicitee, "5")}
         )
         for i in range(3, 30)
     ]
-    avec_30 = compteur.mesurer(client, "/api/v1/demandes?par_page=100", h)
+    avec_30 = compteur.mesurer(client, "/api/v1/demandes?par_page=100", headers=h)
     assert avec_30 == avec_3 <= 12
-    assert compteur.mesurer(client, f"/api/v1/demandes/{crees[0].id}", h) <= 16
+    assert compteur.mesurer(client, f"/api/v1/demandes/{crees[0].id}", headers=h) <= 16
 
     pages, vus = [], []
     for numero in (1, 2, 3, 4):

@@ -78,6 +78,24 @@ def point_de(seance: SeanceComite, demande: Demande):
     return next(p for p in seance.points if p.demande_id == demande.id)
 
 
+def formulaire_du_point(client, url: str, prefixe: str, **champs):
+    """Envoie un formulaire d'un point de séance : ses champs s'appellent `<prefixe>-<nom>`."""
+    return client.post(url, data={f"{prefixe}-{nom}": valeur for nom, valeur in champs.items()})
+
+
+def voter(client, seance: SeanceComite, point, organisation, choix: str, **champs):
+    """Le vote d'une organisation sur un point ; `champs` : les autres champs du formulaire (`version`)."""
+    url = f"/comites/{seance.id}/points/{point.id}/vote/{organisation.id}"
+    return formulaire_du_point(client, url, f"vote-{point.id}-{organisation.id}", choix=choix, **champs)
+
+
+def saisir_montant(client, seance: SeanceComite, point, ligne_financement, montant: str, **champs):
+    """Le montant proposé pour une ligne sur un point ; `champs` : les autres champs (`version`)."""
+    url = f"/comites/{seance.id}/points/{point.id}/lignes/{ligne_financement.id}/montant"
+    prefixe = f"montant-{point.id}-{ligne_financement.id}"
+    return formulaire_du_point(client, url, prefixe, montant=montant, **champs)
+
+
 def membre(monde, email: str, organisation, role=RoleOrganisation.partenaire):
     compte = utilisateur(email)
     _db.session.add(MembreOrganisation(utilisateur_id=compte.id, organisation_id=organisation.id, role=role))
@@ -149,28 +167,19 @@ def test_preparer_voter_et_clore_une_seance_par_les_ecrans(app, client, connexio
     for compte, (organisation, choix) in votes.items():
         connexion.en_tant_que(compte)
         for point, valeur in choix.items():
-            reponse = client.post(
-                f"/comites/{seance.id}/points/{point.id}/vote/{organisation.id}",
-                data={f"vote-{point.id}-{organisation.id}-choix": valeur},
-            )
+            reponse = voter(client, seance, point, organisation, valeur)
             assert reponse.status_code == 302, html(reponse)
         connexion.deconnexion()
     connexion.en_tant_que(monde.instructeur_etat)
     lf = ligne(premiere.id, monde.etat)
     page = html(client.get(f"/comites/{seance.id}"))
     assert "Reste de l’enveloppe avant ce dossier" in page and "50\u202f000,00" in page
-    reponse = client.post(
-        f"/comites/{seance.id}/points/{p1.id}/lignes/{lf.id}/montant",
-        data={f"montant-{p1.id}-{lf.id}-montant": "5 500"},
-    )
+    reponse = saisir_montant(client, seance, p1, lf, "5 500")
     assert reponse.status_code == 302
     connexion.deconnexion()
     connexion.en_tant_que(monde.instructeur_commune)
     lc = ligne(premiere.id, monde.commune)
-    reponse = client.post(
-        f"/comites/{seance.id}/points/{p1.id}/lignes/{lc.id}/montant",
-        data={f"montant-{p1.id}-{lc.id}-montant": "4000"},
-    )
+    reponse = saisir_montant(client, seance, p1, lc, "4000")
     assert reponse.status_code == 302
     connexion.deconnexion()
 
@@ -227,10 +236,7 @@ def test_preparer_voter_et_clore_une_seance_par_les_ecrans(app, client, connexio
     assert db.session.get(SeanceComite, seance.id).statut == StatutSeance.close
     connexion.deconnexion()
     connexion.en_tant_que(monde.partenaire_caf)
-    reponse = client.post(
-        f"/comites/{seance.id}/points/{p1.id}/vote/{monde.caf.id}",
-        data={f"vote-{p1.id}-{monde.caf.id}-choix": "contre"},
-    )
+    reponse = voter(client, seance, p1, monde.caf, "contre")
     assert reponse.status_code == 409
     assert "la séance est « Close »" in html(reponse)
     db.session.expire_all()
@@ -322,13 +328,7 @@ def test_montant_au_dela_du_demande_ou_de_l_enveloppe_refuse_avec_son_message(cl
                 MontantComite.point_id == point.id, MontantComite.ligne_id == lf.id
             )
         )
-        return client.post(
-            f"/comites/{seance.id}/points/{point.id}/lignes/{lf.id}/montant",
-            data={
-                f"montant-{point.id}-{lf.id}-montant": montant,
-                f"montant-{point.id}-{lf.id}-version": version or "",
-            },
-        )
+        return saisir_montant(client, seance, point, lf, montant, version=version or "")
 
     trop = saisir(pa, la, "15 000,01")
     assert trop.status_code == 422
@@ -430,10 +430,7 @@ def test_recusation_sans_motif_refusee(client, connexion, db, monde):
     seance = seance_ouverte(monde, demande)
     point = point_de(seance, demande)
     connexion.en_tant_que(monde.partenaire_caf)
-    reponse = client.post(
-        f"/comites/{seance.id}/points/{point.id}/vote/{monde.caf.id}",
-        data={f"vote-{point.id}-{monde.caf.id}-choix": "recusation"},
-    )
+    reponse = voter(client, seance, point, monde.caf, "recusation")
     assert reponse.status_code == 422
     assert "Indiquez la raison de la récusation" in html(reponse)
     assert db.session.scalar(select(VoteComite)) is None
@@ -450,10 +447,7 @@ def test_cloisonnement_des_seances(client, connexion, db, monde):
     connexion.en_tant_que(monde.partenaire_autre_contrat)
     assert client.get(f"/comites/{seance.id}").status_code == 404
     assert "Séance du" not in html(client.get("/comites/"))
-    reponse = client.post(
-        f"/comites/{seance.id}/points/{point.id}/vote/{monde.caf.id}",
-        data={f"vote-{point.id}-{monde.caf.id}-choix": "pour"},
-    )
+    reponse = voter(client, seance, point, monde.caf, "pour")
     assert reponse.status_code == 404
     connexion.deconnexion()
     # Un partenaire du contrat voit et vote ; il ne prépare ni ne clôt la séance, ni ne vote pour un autre.
@@ -461,13 +455,7 @@ def test_cloisonnement_des_seances(client, connexion, db, monde):
     assert client.get(f"/comites/{seance.id}").status_code == 200
     assert client.post(f"/comites/{seance.id}/clore", data={"version": seance.version}).status_code == 403
     assert client.get(f"/comites/{seance.id}/clore").status_code == 403
-    assert (
-        client.post(
-            f"/comites/{seance.id}/points/{point.id}/vote/{monde.etat.id}",
-            data={f"vote-{point.id}-{monde.etat.id}-choix": "pour"},
-        ).status_code
-        == 403
-    )
+    assert voter(client, seance, point, monde.etat, "pour").status_code == 403
     assert client.get("/comites/nouvelle").status_code == 403
     connexion.deconnexion()
     # Le porteur n'a pas d'espace « comités » ; une séance inconnue : 404.
@@ -507,13 +495,7 @@ def test_deux_membres_d_une_organisation_votent_en_meme_temps_un_seul_gagne(clie
     # Tous deux ont affiché la page sans vote (version vide) ; le collègue vote le premier.
     service.voter(point.id, monde.caf.id, "pour", None, collegue, version="")
     connexion.en_tant_que(monde.partenaire_caf)
-    reponse = client.post(
-        f"/comites/{seance.id}/points/{point.id}/vote/{monde.caf.id}",
-        data={
-            f"vote-{point.id}-{monde.caf.id}-choix": "contre",
-            f"vote-{point.id}-{monde.caf.id}-version": "",
-        },
-    )
+    reponse = voter(client, seance, point, monde.caf, "contre", version="")
     assert reponse.status_code == 409
     assert "a déjà voté « Pour » pour votre organisation" in html(reponse)
     coche = re.search(r'<input[^>]*value="contre"[^>]*>', html(reponse)).group(0)

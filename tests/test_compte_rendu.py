@@ -630,7 +630,8 @@ def test_retards_en_nombre_de_requetes_borne(app, db, passe, client, connexion):
     """Le badge de retard se calcule en une requête pour toute la page : autant de requêtes avec 2 ou 8
     structures en retard (liste du financeur, tableau de bord du porteur)."""
     from dauphin.models import CompteRendu as CR
-    from tests.test_instruction import Compteur, dossier
+    from tests.requetes import Compteur
+    from tests.test_instruction import dossier
     from workflows import StatutLigne as L
 
     compteur = Compteur(db.engine)

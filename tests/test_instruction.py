@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from dauphin.models import (
     Campagne,
@@ -31,6 +31,7 @@ from dauphin.services.workflow import declencher_demande, declencher_ligne
 from tests.conftest import Connexion
 from tests.fabriques_db import demande_complete, utilisateur
 from tests.formulaires_html import html, titre
+from tests.requetes import Compteur
 from workflows import StatutDemande as D
 from workflows import StatutLigne as L
 
@@ -133,11 +134,13 @@ def portefeuille(db, monde):
     """Des dossiers dans chaque onglet du financeur État, un dossier de la seule commune, un brouillon et
     un dossier d'un autre contrat de ville (exercice précédent)."""
     autre = campagne_autre_contrat(db, monde, monde.campagne.exercice - 1)
+
+    def poser(intitule, lignes, **champs):
+        return dossier(db, monde, intitule, lignes, **champs)
+
     d = {
-        "a": dossier(db, monde, "Jardins partagés", {monde.etat: (L.sollicitee, "6000")}, jours=1),
-        "b": dossier(
-            db,
-            monde,
+        "a": poser("Jardins partagés", {monde.etat: (L.sollicitee, "6000")}, jours=1),
+        "b": poser(
             "Soutien SCOLAIRE du soir",
             {monde.etat: (L.prise_en_charge, "2000"), monde.commune: (L.sollicitee, "500")},
             statut=D.en_instruction,
@@ -146,37 +149,19 @@ def portefeuille(db, monde):
             qpv=False,
             jours=3,
         ),
-        "c": dossier(
-            db,
-            monde,
-            "Fête de quartier",
-            {monde.etat: (L.recevable, "3000")},
-            statut=D.en_instruction,
-            jours=5,
-        ),
-        "d": dossier(
-            db,
-            monde,
-            "Atelier vélo",
-            {monde.etat: (L.prise_en_charge, "1500")},
-            statut=D.a_completer,
-            jours=7,
-        ),
-        "e": dossier(
-            db,
-            monde,
+        "c": poser("Fête de quartier", {monde.etat: (L.recevable, "3000")}, statut=D.en_instruction, jours=5),
+        "d": poser("Atelier vélo", {monde.etat: (L.prise_en_charge, "1500")}, statut=D.a_completer, jours=7),
+        "e": poser(
             "Chantier jeunes",
             {monde.etat: (L.abandonnee, "800")},
             statut=D.classee_sans_suite,
             thematique="2.1",
             jours=9,
         ),
-        "f": dossier(db, monde, "Commune seule", {monde.commune: (L.sollicitee, "900")}, jours=11),
-        "g": dossier(db, monde, "Brouillon discret", {}, statut=D.brouillon),
-        "r": dossier(db, monde, "Retirée avant transmission", {}, statut=D.retiree, transmis=False),
-        "h": dossier(
-            db, monde, "Action gardoise", {monde.etat: (L.votee, "700")}, statut=D.attribuee, campagne=autre
-        ),
+        "f": poser("Commune seule", {monde.commune: (L.sollicitee, "900")}, jours=11),
+        "g": poser("Brouillon discret", {}, statut=D.brouillon),
+        "r": poser("Retirée avant transmission", {}, statut=D.retiree, transmis=False),
+        "h": poser("Action gardoise", {monde.etat: (L.votee, "700")}, statut=D.attribuee, campagne=autre),
     }
     ligne_c = d["c"].lignes_financement[0]
     ligne_c.gestionnaire_id = monde.instructeur_etat.id
@@ -417,25 +402,6 @@ def test_sans_organisation_ni_pilotage_403(client, connexion, monde):
 
 
 # --- Nombre de requêtes SQL borné ---------------------------------------------------------------
-
-
-class Compteur:
-    def __init__(self, moteur):
-        self.moteur, self.n = moteur, 0
-
-    def __call__(self, *args):
-        self.n += 1
-
-    def mesurer(self, client, url) -> int:
-        client.get(url)  # premier appel : caches (gabarits, etc.)
-        event.listen(self.moteur, "before_cursor_execute", self)
-        try:
-            self.n = 0
-            reponse = client.get(url)
-            assert reponse.status_code == 200, url
-            return self.n
-        finally:
-            event.remove(self.moteur, "before_cursor_execute", self)
 
 
 def remplir(db, monde, nombre: int, autre_campagne) -> None:

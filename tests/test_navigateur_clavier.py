@@ -34,15 +34,6 @@ pytestmark = DANS_CHROMIUM
 MOT_DE_PASSE = "mot-de-passe-de-test"
 
 
-@pytest.fixture
-def captures(artefacts):
-    dossier = artefacts / "clavier"
-    dossier.mkdir(exist_ok=True)
-    for ancienne in dossier.glob("*.png"):
-        ancienne.unlink()
-    return dossier
-
-
 def aller(page, cible, *, arriere=False):
     """Tabuler jusqu'à `cible` puis l'activer avec Entrée : la page suivante est chargée au retour."""
     tabuler_jusqu_a(page, cible, arriere=arriere)

@@ -6,25 +6,14 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-import pytest
-
 from dauphin.models import Demande, LigneFinancement
 from dauphin.services.workflow import declencher_demande, declencher_ligne
 from tests.fabriques_db import demande_complete
-from tests.navigateur import DANS_CHROMIUM, navigateur, serveur_local
+from tests.navigateur import DANS_CHROMIUM, navigateur, se_connecter, serveur_local
 from workflows import StatutDemande as D
 from workflows import StatutLigne as L
 
 pytestmark = DANS_CHROMIUM
-
-
-@pytest.fixture
-def captures(artefacts):
-    dossier = artefacts / "comite"
-    dossier.mkdir(exist_ok=True)
-    for ancienne in dossier.glob("*.png"):
-        ancienne.unlink()
-    return dossier
 
 
 def test_instruire_et_voter_un_dossier_de_bout_en_bout(app, db, monde, captures, monkeypatch):
@@ -41,18 +30,15 @@ def test_instruire_et_voter_un_dossier_de_bout_en_bout(app, db, monde, captures,
 
     with serveur_local(app) as adresse, navigateur(captures) as page:
 
-        def se_connecter(email):
-            page.goto(adresse + "/compte/connexion")
-            page.get_by_label("Adresse électronique").fill(email)
-            page.get_by_label("Mot de passe").fill("mot-de-passe-de-test")
-            page.get_by_role("button", name="Se connecter").click()
+        def connecter(email):
+            se_connecter(page, adresse, email)
             expect(page.get_by_role("button", name="Se déconnecter")).to_be_attached()
 
         def se_deconnecter():
             page.get_by_role("button", name="Se déconnecter").first.click(force=True)
 
         # L'instructeur de l'État trouve le dossier, le prend en charge et le déclare recevable.
-        se_connecter("instructeur.etat@test.fr")
+        connecter("instructeur.etat@test.fr")
         page.get_by_role("link", name="Instruction").first.click()
         page.get_by_role("link", name=demande.titre).first.click()
         page.audit("dossier-a-instruire")
@@ -66,7 +52,7 @@ def test_instruire_et_voter_un_dossier_de_bout_en_bout(app, db, monde, captures,
         se_deconnecter()
 
         # Le pilote crée la séance, inscrit le dossier instruit et ouvre le vote.
-        se_connecter("pilote@test.fr")
+        connecter("pilote@test.fr")
         page.get_by_role("link", name="Comités").first.click()
         page.audit("comites-vide")
         page.get_by_role("link", name="Nouvelle séance").click()
@@ -88,7 +74,7 @@ def test_instruire_et_voter_un_dossier_de_bout_en_bout(app, db, monde, captures,
         se_deconnecter()
 
         # L'État vote et saisit son montant ; le reste de l'enveloppe se met à jour pendant la saisie.
-        se_connecter("instructeur.etat@test.fr")
+        connecter("instructeur.etat@test.fr")
         page.get_by_role("link", name="Comités").first.click()
         page.get_by_role("link", name=re.compile("Séance du")).click()
         page.locator("label.fr-label", has_text="Pour").first.click()
@@ -114,7 +100,7 @@ def test_instruire_et_voter_un_dossier_de_bout_en_bout(app, db, monde, captures,
             ("partenaire.caf@test.fr", "CAF du Nord"),
             ("instructeur.commune@test.fr", "Ville de Lille"),
         ):
-            se_connecter(email)
+            connecter(email)
             page.get_by_role("link", name="Comités").first.click()
             page.get_by_role("link", name=re.compile("Séance du")).click()
             page.locator("label.fr-label", has_text="Pour").first.click()
@@ -127,7 +113,7 @@ def test_instruire_et_voter_un_dossier_de_bout_en_bout(app, db, monde, captures,
             se_deconnecter()
 
         # Le pilote voit l'issue, clôt la séance et télécharge le procès-verbal.
-        se_connecter("pilote@test.fr")
+        connecter("pilote@test.fr")
         page.get_by_role("link", name="Comités").first.click()
         page.get_by_role("link", name=re.compile("Séance du")).click()
         page.get_by_role("link", name="Clore la séance…").click()

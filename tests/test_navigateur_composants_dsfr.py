@@ -4,7 +4,7 @@ même une adresse électronique sans espace ; sur un écran large, intitulé et 
 
 from __future__ import annotations
 
-from tests.navigateur import DANS_CHROMIUM, navigateur, serveur_local
+from tests.navigateur import DANS_CHROMIUM, navigateur, se_connecter, serveur_local
 
 pytestmark = DANS_CHROMIUM
 
@@ -23,10 +23,7 @@ def test_la_liste_de_resume_tient_a_320_px_et_garde_deux_colonnes_sur_grand_ecra
     monde.structure.email = "secretariat.general-de-l-association@centre-social-des-quartiers-nord.example.fr"
     db.session.commit()
     with serveur_local(app) as adresse, navigateur(artefacts) as page:
-        page.goto(adresse + "/compte/connexion")
-        page.get_by_label("Adresse électronique").fill(monde.administrateur.email)
-        page.get_by_label("Mot de passe").fill("mot-de-passe-de-test")
-        page.get_by_role("button", name="Se connecter").click()
+        se_connecter(page, adresse, monde.administrateur.email)
         page.goto(f"{adresse}/structures/{monde.structure.id}")
 
         larges = page.evaluate(MESURER)

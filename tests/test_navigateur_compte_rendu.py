@@ -6,22 +6,11 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from dauphin.services.workflow import aujourdhui
-from tests.navigateur import DANS_CHROMIUM, navigateur, serveur_local
+from tests.navigateur import DANS_CHROMIUM, navigateur, se_connecter, serveur_local
 from tests.test_compte_rendu import a_justifier
 
 pytestmark = DANS_CHROMIUM
-
-
-@pytest.fixture
-def captures(artefacts):
-    dossier = artefacts / "compte-rendu"
-    dossier.mkdir(exist_ok=True)
-    for ancienne in dossier.glob("*.png"):
-        ancienne.unlink()
-    return dossier
 
 
 def test_le_porteur_remplit_et_atteste_son_compte_rendu(app, db, monde, captures):
@@ -32,10 +21,7 @@ def test_le_porteur_remplit_et_atteste_son_compte_rendu(app, db, monde, captures
     demande = a_justifier(db, monde)
     postes = {(p.compte, p.financeur_id): p for p in demande.compte_rendu.lignes}
     with serveur_local(app) as adresse, navigateur(captures) as page:
-        page.goto(adresse + "/compte/connexion")
-        page.get_by_label("Adresse électronique").fill("signataire@test.fr")
-        page.get_by_label("Mot de passe").fill("mot-de-passe-de-test")
-        page.get_by_role("button", name="Se connecter").click()
+        se_connecter(page, adresse, "signataire@test.fr")
         page.goto(adresse + "/mes-demandes/")
         page.audit("tableau-de-bord")
         page.get_by_role("link", name=re.compile(demande.numero)).first.click()
@@ -87,14 +73,8 @@ def test_report_des_dates_et_cloture_accessibles(app, db, monde, captures):
     demande = a_justifier(db, monde)
     a_cloturer = attribuee(db, monde, intitule="Action à clôturer")
 
-    def connecter(page, adresse, email):
-        page.goto(adresse + "/compte/connexion")
-        page.get_by_label("Adresse électronique").fill(email)
-        page.get_by_label("Mot de passe").fill("mot-de-passe-de-test")
-        page.get_by_role("button", name="Se connecter").click()
-
     with serveur_local(app) as adresse, navigateur(captures) as page:
-        connecter(page, adresse, "signataire@test.fr")
+        se_connecter(page, adresse, "signataire@test.fr")
         page.goto(f"{adresse}/comptes-rendus/{demande.id}/report")
         page.audit("report")
         page.get_by_label("Nouvelle date de fin").fill(f"{demande.exercice + 1}-03-31")
@@ -103,7 +83,7 @@ def test_report_des_dates_et_cloture_accessibles(app, db, monde, captures):
         expect(page.get_by_text("Demande de report envoyée aux financeurs.")).to_be_visible()
         page.get_by_role("button", name="Se déconnecter").click()
 
-        connecter(page, adresse, "instructeur.etat@test.fr")
+        se_connecter(page, adresse, "instructeur.etat@test.fr")
         page.goto(f"{adresse}/dossiers/{demande.id}")
         page.get_by_role("link", name="Répondre à la demande de report").click()
         page.audit("decider-report")
@@ -113,7 +93,7 @@ def test_report_des_dates_et_cloture_accessibles(app, db, monde, captures):
         expect(page.locator("#compte-rendu")).to_contain_text("Accepté")
         page.get_by_role("button", name="Se déconnecter").click()
 
-        connecter(page, adresse, "pilote@test.fr")
+        se_connecter(page, adresse, "pilote@test.fr")
         page.get_by_role("link", name="Pilotage").first.click()
         page.get_by_role("link", name=re.compile("Clôturer un exercice")).click()
         expect(

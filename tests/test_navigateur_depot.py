@@ -7,24 +7,10 @@ import re
 
 import pytest
 
-from tests.navigateur import DANS_CHROMIUM, navigateur, serveur_local
+from tests.navigateur import DANS_CHROMIUM, cocher, decrire_l_action, navigateur, serveur_local
 from tests.parcours import deposer_statuts
 
 pytestmark = DANS_CHROMIUM
-
-
-def cocher(page, libelle):
-    """Les cases et boutons radio du DSFR se cochent en cliquant leur libellé, comme le fait une personne."""
-    page.locator("label.fr-label", has_text=libelle).first.click()
-
-
-@pytest.fixture
-def captures(artefacts):
-    dossier = artefacts / "depot"
-    dossier.mkdir(exist_ok=True)
-    for ancienne in dossier.glob("*.png"):
-        ancienne.unlink()
-    return dossier
 
 
 @pytest.mark.recepisse  # le lien du récépissé
@@ -68,20 +54,15 @@ def test_depot_d_une_demande_de_bout_en_bout(app, db, monde, captures):
 
         # 3. L'action : une date de fin erronée, corrigée sans rien retaper d'autre
         exercice = monde.campagne.exercice
-        page.get_by_label("Intitulé de l’action").fill("Jardin partagé du quartier")
-        page.get_by_label("Objectifs de l’action").fill("Créer du lien entre voisins")
-        page.get_by_label("Description de l’action").fill(
-            "Un jardin cultivé ensemble, deux demi-journées par semaine"
+        decrire_l_action(
+            page,
+            intitule="Jardin partagé du quartier",
+            description="Un jardin cultivé ensemble, deux demi-journées par semaine",
+            public="Habitants de Lille-Sud",
+            beneficiaires="60",
+            debut=f"{exercice}-03-01",
+            fin=f"{exercice - 1}-11-30",  # avant le début
         )
-        page.get_by_label("Public visé").fill("Habitants de Lille-Sud")
-        page.get_by_label("Nombre de bénéficiaires attendus").fill("60")
-        cocher(page, "Lille-Sud (QN05901M)")
-        page.get_by_label("Thématique").select_option("1.5")
-        page.get_by_label("Date de début").fill(f"{exercice}-03-01")
-        page.get_by_label("Date de fin").fill(f"{exercice - 1}-11-30")
-        page.get_by_label("Moyens humains mobilisés").fill("Une animatrice, dix bénévoles")
-        page.get_by_label("Indicateurs d’évaluation").fill("Nombre de jardiniers réguliers")
-        page.get_by_role("button", name="Enregistrer et continuer").click()
         expect(page).to_have_title(re.compile("^Erreur : "))
         expect(page.get_by_text("La date de fin doit suivre la date de début.").first).to_be_visible()
         expect(page.get_by_label("Intitulé de l’action")).to_have_value("Jardin partagé du quartier")

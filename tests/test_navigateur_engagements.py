@@ -7,32 +7,14 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from dauphin.models import Demande
 from dauphin.services.workflow import aujourdhui
-from tests.navigateur import DANS_CHROMIUM, navigateur, serveur_local
+from tests.navigateur import DANS_CHROMIUM, navigateur, se_connecter, serveur_local
 from tests.test_engagements import ligne_de, votee
 from workflows import StatutDemande as D
 from workflows import StatutLigne as L
 
 pytestmark = DANS_CHROMIUM
-
-
-@pytest.fixture
-def captures(artefacts):
-    dossier = artefacts / "engagements"
-    dossier.mkdir(exist_ok=True)
-    for ancienne in dossier.glob("*.png"):
-        ancienne.unlink()
-    return dossier
-
-
-def connecter(page, adresse, email):
-    page.goto(adresse + "/compte/connexion")
-    page.get_by_label("Adresse électronique").fill(email)
-    page.get_by_label("Mot de passe").fill("mot-de-passe-de-test")
-    page.get_by_role("button", name="Se connecter").click()
 
 
 def test_notification_engagement_echeancier_et_avance_dans_le_navigateur(app, db, monde, captures):
@@ -41,7 +23,7 @@ def test_notification_engagement_echeancier_et_avance_dans_le_navigateur(app, db
     demande = votee(db, monde)
     ligne = ligne_de(db, demande.id, monde.etat)
     with serveur_local(app) as adresse, navigateur(captures) as page:
-        connecter(page, adresse, "instructeur.etat@test.fr")
+        se_connecter(page, adresse, "instructeur.etat@test.fr")
         page.goto(f"{adresse}/dossiers/{demande.id}")
         bloc = page.locator(f"#versements-{ligne.id}")
         expect(bloc).to_contain_text("Notification à établir")
@@ -79,7 +61,7 @@ def test_notification_engagement_echeancier_et_avance_dans_le_navigateur(app, db
         expect(page.locator(f"#versements-{ligne.id} [data-total=reste]")).to_contain_text("1 200,00")
 
         page.get_by_role("button", name=re.compile("Se déconnecter|Déconnexion")).first.click()
-        connecter(page, adresse, "signataire@test.fr")
+        se_connecter(page, adresse, "signataire@test.fr")
         page.goto(f"{adresse}/dossiers/{demande.id}")
         expect(page.locator("#versements")).to_contain_text("DP-2027-0042")
         expect(page.locator("#versements")).not_to_contain_text("Enregistrer le paiement")

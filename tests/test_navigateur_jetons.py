@@ -7,31 +7,17 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import pytest
-
 from dauphin.services.workflow import aujourdhui
-from tests.navigateur import DANS_CHROMIUM, navigateur, serveur_local
+from tests.navigateur import DANS_CHROMIUM, navigateur, se_connecter, serveur_local
 
 pytestmark = DANS_CHROMIUM
-
-
-@pytest.fixture
-def captures(artefacts):
-    dossier = artefacts / "jetons"
-    dossier.mkdir(exist_ok=True)
-    for ancienne in dossier.glob("*.png"):
-        ancienne.unlink()
-    return dossier
 
 
 def test_creer_copier_et_revoquer_un_jeton(app, db, monde, captures):
     from playwright.sync_api import expect
 
     with serveur_local(app) as adresse, navigateur(captures) as page:
-        page.goto(adresse + "/compte/connexion")
-        page.get_by_label("Adresse électronique").fill(monde.instructeur_etat.email)
-        page.get_by_label("Mot de passe").fill("mot-de-passe-de-test")
-        page.get_by_role("button", name="Se connecter").click()
+        se_connecter(page, adresse, monde.instructeur_etat.email)
         page.get_by_role("link", name="Jetons d’API").first.click()
         expect(page).to_have_title(re.compile("^Jetons d’API"))
         page.audit("liste-vide")

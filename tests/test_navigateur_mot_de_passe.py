@@ -6,25 +6,15 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from sqlalchemy import select
 
 from dauphin.models import Courriel
-from tests.navigateur import DANS_CHROMIUM, navigateur, serveur_local
+from tests.navigateur import DANS_CHROMIUM, navigateur, se_connecter, serveur_local
 
 pytestmark = DANS_CHROMIUM
 
 NOUVEAU = "les jardins partagés de Moulins"
 DERNIER = "une autre phrase pour cet automne"
-
-
-@pytest.fixture
-def captures(artefacts):
-    dossier = artefacts / "mot-de-passe"
-    dossier.mkdir(exist_ok=True)
-    for ancienne in dossier.glob("*.png"):
-        ancienne.unlink()
-    return dossier
 
 
 def test_mot_de_passe_oublie_puis_change_depuis_mon_compte(app, db, monde, captures):
@@ -66,10 +56,7 @@ def test_mot_de_passe_oublie_puis_change_depuis_mon_compte(app, db, monde, captu
         expect(page).to_have_title("Ce lien de réinitialisation a déjà servi — Dauphin")
         etape("lien-deja-utilise")
 
-        page.goto(adresse + "/compte/connexion")
-        page.get_by_label("Adresse électronique").fill("signataire@test.fr")
-        page.get_by_label("Mot de passe", exact=True).fill(NOUVEAU)
-        page.get_by_role("button", name="Se connecter").click()
+        se_connecter(page, adresse, "signataire@test.fr", NOUVEAU)
         page.get_by_role("link", name=re.compile("Mon compte")).click()
         expect(page).to_have_title("Mon compte — Dauphin")
         etape("mon-compte")

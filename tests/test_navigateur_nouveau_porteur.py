@@ -12,7 +12,14 @@ from sqlalchemy import select
 
 from dauphin.models import Courriel, Demande, Document, TypePiece
 from dauphin.seeds.demo import iban_depuis, siret_depuis
-from tests.navigateur import DANS_CHROMIUM, navigateur, serveur_local
+from tests.navigateur import (
+    DANS_CHROMIUM,
+    cocher,
+    decrire_l_action,
+    navigateur,
+    se_connecter,
+    serveur_local,
+)
 
 pytestmark = DANS_CHROMIUM
 
@@ -22,20 +29,6 @@ PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\
 def saisir(page, libelle, valeur):
     """Remplit la zone de saisie dont le nom accessible commence par `libelle`."""
     page.get_by_role("textbox", name=re.compile("^" + re.escape(libelle))).fill(valeur)
-
-
-def cocher(page, libelle):
-    """Les cases et boutons radio du DSFR se cochent en cliquant leur libellé."""
-    page.locator("label.fr-label", has_text=libelle).first.click()
-
-
-@pytest.fixture
-def captures(artefacts):
-    dossier = artefacts / "nouveau-porteur"
-    dossier.mkdir(exist_ok=True)
-    for ancienne in dossier.glob("*.png"):
-        ancienne.unlink()
-    return dossier
 
 
 @pytest.mark.recepisse  # le récépissé téléchargé
@@ -70,10 +63,7 @@ def test_un_nouveau_porteur_de_bout_en_bout(app, db, monde, captures, tmp_path):
         etape("adresse-confirmee")
 
         # 2. Connexion
-        page.goto(adresse + "/compte/connexion")
-        page.get_by_label("Adresse électronique").fill("ines.moreau@association-exemple.fr")
-        page.get_by_label("Mot de passe").fill("jardins partagés du quartier")
-        page.get_by_role("button", name="Se connecter").click()
+        se_connecter(page, adresse, "ines.moreau@association-exemple.fr", "jardins partagés du quartier")
         expect(page.get_by_text("Bienvenue, Inès.")).to_be_visible()
         etape("accueil-sans-structure")
 
@@ -121,20 +111,15 @@ def test_un_nouveau_porteur_de_bout_en_bout(app, db, monde, captures, tmp_path):
         page.get_by_label("Compte bancaire qui recevra la subvention").select_option(index=1)
         page.get_by_role("button", name="Enregistrer et continuer").click()
         exercice = monde.campagne.exercice
-        page.get_by_label("Intitulé de l’action").fill("Potager partagé de Moulins")
-        page.get_by_label("Objectifs de l’action").fill("Créer du lien entre voisins")
-        page.get_by_label("Description de l’action").fill(
-            "Deux demi-journées de jardinage collectif par semaine"
+        decrire_l_action(
+            page,
+            intitule="Potager partagé de Moulins",
+            description="Deux demi-journées de jardinage collectif par semaine",
+            public="Habitants de Moulins",
+            beneficiaires="40",
+            debut=f"{exercice}-03-01",
+            fin=f"{exercice}-11-30",
         )
-        page.get_by_label("Public visé").fill("Habitants de Moulins")
-        page.get_by_label("Nombre de bénéficiaires attendus").fill("40")
-        cocher(page, "Lille-Sud (QN05901M)")
-        page.get_by_label("Thématique").select_option("1.5")
-        page.get_by_label("Date de début").fill(f"{exercice}-03-01")
-        page.get_by_label("Date de fin").fill(f"{exercice}-11-30")
-        page.get_by_label("Moyens humains mobilisés").fill("Une animatrice, dix bénévoles")
-        page.get_by_label("Indicateurs d’évaluation").fill("Nombre de jardiniers réguliers")
-        page.get_by_role("button", name="Enregistrer et continuer").click()
         page.get_by_label("64 — Charges de personnel").fill("6 000")
         page.get_by_label("60 — Achats").fill("1 000")
         page.get_by_label("74 — Préfecture du Nord (État – P147)").fill("4 000")

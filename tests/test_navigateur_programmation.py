@@ -6,35 +6,17 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
-from tests.navigateur import DANS_CHROMIUM, navigateur, serveur_local
+from tests.navigateur import DANS_CHROMIUM, navigateur, se_connecter, serveur_local
 from tests.test_programmation import jeu  # noqa: F401  (fixture : le jeu de données connu)
 
 pytestmark = DANS_CHROMIUM
-
-
-@pytest.fixture
-def captures(artefacts):
-    dossier = artefacts / "programmation"
-    dossier.mkdir(exist_ok=True)
-    for ancienne in dossier.glob("*.png"):
-        ancienne.unlink()
-    return dossier
-
-
-def connecter(page, adresse, email):
-    page.goto(adresse + "/compte/connexion")
-    page.get_by_label("Adresse électronique").fill(email)
-    page.get_by_label("Mot de passe").fill("mot-de-passe-de-test")
-    page.get_by_role("button", name="Se connecter").click()
 
 
 def test_programmation_et_tableau_de_bord_dans_le_navigateur(app, monde, jeu, captures):  # noqa: F811
     from playwright.sync_api import expect
 
     with serveur_local(app) as adresse, navigateur(captures) as page:
-        connecter(page, adresse, monde.pilote.email)
+        se_connecter(page, adresse, monde.pilote.email)
         page.get_by_role("link", name="Pilotage").first.click()
         page.get_by_role("link", name=re.compile(f"Programmation {monde.campagne.exercice}")).click()
         expect(page.get_by_role("heading", level=1)).to_contain_text("Programmation")
@@ -52,7 +34,7 @@ def test_programmation_et_tableau_de_bord_dans_le_navigateur(app, monde, jeu, ca
         page.audit("programmations")
         page.get_by_role("button", name="Se déconnecter").first.click()
 
-        connecter(page, adresse, monde.admin_national.email)
+        se_connecter(page, adresse, monde.admin_national.email)
         page.get_by_role("link", name="Administration").first.click()
         page.get_by_role("link", name="Tableau de bord national").click()
         expect(page.locator("svg#graphique-regions rect")).to_have_count(2)

@@ -7,30 +7,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
 from tests.fabriques_db import demande_complete
-from tests.navigateur import DANS_CHROMIUM, navigateur, serveur_local
+from tests.navigateur import DANS_CHROMIUM, navigateur, se_connecter, serveur_local
 
 pytestmark = DANS_CHROMIUM
 
 CONTRATS = Path(__file__).parent / "donnees" / "contrats_de_ville_extrait.csv"
-
-
-@pytest.fixture
-def captures(artefacts):
-    dossier = artefacts / "referentiel"
-    dossier.mkdir(exist_ok=True)
-    for ancienne in dossier.glob("*.png"):
-        ancienne.unlink()
-    return dossier
-
-
-def se_connecter(page, adresse, email):
-    page.goto(adresse + "/compte/connexion")
-    page.get_by_label("Adresse électronique").fill(email)
-    page.get_by_label("Mot de passe").fill("mot-de-passe-de-test")
-    page.get_by_role("button", name="Se connecter").click()
 
 
 def test_campagne_et_administration_dans_le_navigateur(app, db, monde, captures):

@@ -41,12 +41,12 @@ from dauphin.services import courriels
 from dauphin.services.workflow import declencher_demande
 from tests.bases import numero_du_worker
 from tests.fabriques_db import demande_complete
-from tests.navigateur import chromium_disponible, navigateur, serveur_local
+from tests.navigateur import chromium_disponible, navigateur, se_connecter, serveur_local
+from tests.parcours import ATTESTATION
 from workflows import StatutDemande
 
 # Une base Redis par worker de pytest-xdist (15, 14…) : vidée avant et après chaque test qui l'utilise
 REDIS_DES_TESTS = f"redis://127.0.0.1:6379/{15 - numero_du_worker()}"
-ATTESTATION = {"declarations": "y", "engagement_republicain": "y", "exactitude": "y"}
 
 
 # --- Les vrais services ------------------------------------------------------------------------------
@@ -535,10 +535,7 @@ def test_ecrans_des_courriels_en_attente_dans_le_navigateur(app, db, monde, smtp
             ("instructeur.etat@test.fr", f"/dossiers/{demande.id}", "dossier"),
             ("admin@test.fr", "/administration/courriels", "administration-courriels"),
         ):
-            page.goto(adresse + "/compte/connexion")
-            page.get_by_label("Adresse électronique").fill(email)
-            page.get_by_label("Mot de passe").fill("mot-de-passe-de-test")
-            page.get_by_role("button", name="Se connecter").click()
+            se_connecter(page, adresse, email)
             page.goto(adresse + chemin)
             page.audit(nom)
             page.capture(nom)

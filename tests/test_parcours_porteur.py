@@ -49,12 +49,7 @@ def test_parcours_complet_du_depot_a_la_transmission(client, connexion, db, mond
     # Un contributeur ne peut pas attester, même en forgeant la requête
     reponse = client.post(
         f"/demandes/{demande_id}/attester",
-        data={
-            "version": version(client, demande_id),
-            "declarations": "y",
-            "engagement_republicain": "y",
-            "exactitude": "y",
-        },
+        data={"version": version(client, demande_id), **ATTESTATION},
     )
     assert reponse.status_code == 403
     connexion.deconnexion()
@@ -66,12 +61,7 @@ def test_parcours_complet_du_depot_a_la_transmission(client, connexion, db, mond
     assert reponse.status_code == 422 and "Cette attestation est obligatoire" in texte(reponse)
     reponse = client.post(
         f"/demandes/{demande_id}/attester",
-        data={
-            "version": version(client, demande_id),
-            "declarations": "y",
-            "engagement_republicain": "y",
-            "exactitude": "y",
-        },
+        data={"version": version(client, demande_id), **ATTESTATION},
     )
     assert reponse.status_code == 302 and reponse.headers["Location"] == f"/dossiers/{demande_id}"
 
@@ -313,9 +303,7 @@ def test_reponse_a_une_demande_de_complements(client, connexion, db, monde):
         f"/demandes/{demande_id}/attester",
         data={
             "version": version(client, demande_id),
-            "declarations": "y",
-            "engagement_republicain": "y",
-            "exactitude": "y",
+            **ATTESTATION,
             "commentaire": "Frais de personnel détaillés : 8 500 €.",
         },
     )

@@ -18,7 +18,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 from flask import g
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
 from dauphin.extensions import db as _db
 from dauphin.models import (
@@ -35,6 +35,7 @@ from dauphin.services import exports
 from dauphin.services import programmation as service
 from tests.conftest import Connexion
 from tests.formulaires_html import html
+from tests.requetes import Compteur
 from workflows import StatutDemande as D
 from workflows import StatutLigne as L
 
@@ -298,24 +299,6 @@ def test_liste_des_programmations(app, client, connexion, monde, jeu):
     c = client_de(app, monde.admin_national)
     page = html(c.get("/pilotage/programmation/", query_string={"departement": "30"}))
     assert re.findall(r'data-campagne="(\d+)"', page) == [str(jeu["autre"].id)]
-
-
-class Compteur:
-    def __init__(self, moteur):
-        self.moteur, self.n = moteur, 0
-
-    def __call__(self, *args):
-        self.n += 1
-
-    def mesurer(self, client, url) -> int:
-        client.get(url)
-        event.listen(self.moteur, "before_cursor_execute", self)
-        try:
-            self.n = 0
-            assert client.get(url).status_code == 200
-            return self.n
-        finally:
-            event.remove(self.moteur, "before_cursor_execute", self)
 
 
 def test_nombre_de_requetes_borne(app, client, connexion, db, monde):

@@ -441,6 +441,17 @@ def test_chaque_transition_ecrit_une_ligne_de_journal_et_un_refus_aucune(db, mon
             fonction(objet_id, declencheur, acteur, **arguments)
         assert len(journal(db, demande.id)) == avant
 
+    def declarer_recevable(ligne_id, instructeur, financeur, montant):
+        faire(
+            lf,
+            ligne_id,
+            "declarer_recevable",
+            instructeur,
+            "instructeur",
+            financeur,
+            montant=Decimal(montant),
+        )
+
     demande = demande_complete(monde)
     d, lf = declencher_demande, declencher_ligne
     refus(d, demande.id, "attester", monde.signataire, Conflit, attestation=True)
@@ -475,35 +486,11 @@ def test_chaque_transition_ecrit_une_ligne_de_journal_et_un_refus_aucune(db, mon
         commentaire="Non",
     )
     faire(lf, etat, "reviser_avis", monde.instructeur_etat, "instructeur", monde.etat)
-    faire(
-        lf,
-        etat,
-        "declarer_recevable",
-        monde.instructeur_etat,
-        "instructeur",
-        monde.etat,
-        montant=Decimal("6000"),
-    )
+    declarer_recevable(etat, monde.instructeur_etat, monde.etat, "6000")
     faire(lf, commune, "prendre_en_charge", monde.instructeur_commune, "instructeur", monde.commune)
-    faire(
-        lf,
-        commune,
-        "declarer_recevable",
-        monde.instructeur_commune,
-        "instructeur",
-        monde.commune,
-        montant=Decimal("4000"),
-    )
+    declarer_recevable(commune, monde.instructeur_commune, monde.commune, "4000")
     faire(lf, commune, "reviser_avis", monde.instructeur_commune, "instructeur", monde.commune)
-    faire(
-        lf,
-        commune,
-        "declarer_recevable",
-        monde.instructeur_commune,
-        "instructeur",
-        monde.commune,
-        montant=Decimal("4000"),
-    )
+    declarer_recevable(commune, monde.instructeur_commune, monde.commune, "4000")
     faire(d, demande.id, "programmer", monde.pilote, "pilote", monde.etat)
     faire(d, demande.id, "deprogrammer", monde.pilote, "pilote")
     faire(d, demande.id, "programmer", monde.pilote, "pilote")

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
+from workflows import TransitionRefusee
 from workflows.moteur import Definition
 from workflows.statuts import StatutDemande as S
 from workflows.statuts import StatutLigne as L
@@ -87,15 +90,22 @@ def lb(compte: str, montant: str | None, financeur_id: int | None = None, financ
     return LigneBudget(compte, None if montant is None else Decimal(montant), financeur_id, financeur)
 
 
-def budget_equilibre() -> list[LigneBudget]:
-    """Budget réaliste d'une action de quartier : 15 000 € de charges, 2 000 € de bénévolat,
-    deux subventions demandées aux deux financeurs de la campagne type."""
+def charges_et_benevolat() -> list[LigneBudget]:
+    """Les charges du budget type (15 000 €, dont 700 € de charges indirectes) et son bénévolat (2 000 €)."""
     return [
         lb("60", "1500.00"),
         lb("61", "800.00"),
         lb("64", "12000.00"),
         lb("CI", "700.00"),
         lb("864", "2000.00"),
+    ]
+
+
+def budget_equilibre() -> list[LigneBudget]:
+    """Budget réaliste d'une action de quartier : 15 000 € de charges, 2 000 € de bénévolat,
+    deux subventions demandées aux deux financeurs de la campagne type."""
+    return [
+        *charges_et_benevolat(),
         lb("74", "8000.00", financeur_id=FINANCEUR_ETAT, financeur="État – P147"),
         lb("74", "5000.00", financeur_id=FINANCEUR_COMMUNE, financeur="Commune de Saint-Denis"),
         lb("70", "2000.00"),
@@ -113,6 +123,7 @@ class PosteCompteRendu:
     explication: str | None = None
     financeur_id: int | None = None
     financeur_libelle: str | None = None
+    cle: int = 1  # le rang du poste dans le formulaire (`explication_<cle>`)
 
 
 @dataclass
@@ -262,3 +273,63 @@ def transition_de(definition: Definition, declencheur: str, source: str):
         t for t in definition.transitions if t.declencheur == declencheur and source in t.sources
     ]
     return transition
+
+
+# --- Casser une garde, seule : une façon de la faire échouer, qui rend le code de problème attendu ------
+
+
+def par_argument(code: str, **arguments):
+    """La garde échoue par un argument du déclencheur (`commentaire`, `aujourdhui`, …)."""
+
+    def casser(objet, kwargs):
+        kwargs.update(arguments)
+        return code
+
+    return casser
+
+
+def par_champ(code: str, **champs):
+    """La garde échoue par un champ de l'objet : la demande, ou la ligne de financement."""
+
+    def casser(objet, kwargs):
+        for nom, valeur in champs.items():
+            setattr(objet, nom, valeur)
+        return code
+
+    return casser
+
+
+# --- Les trois vérifications communes aux deux machines, à partir de leurs cas permis et cassés ---------
+
+
+def declencher_le_cas_permis(machine: Definition, permis: dict, declencheur: str, source):
+    """Le cas permis de (`declencheur`, `source`) : aucune garde n'objecte, la transition mène à sa
+    destination. Rend l'objet transité."""
+    objet, kwargs = permis[(declencheur, source)](source)
+    destination = transition_de(machine, declencheur, source).destination
+    assert machine.problemes(objet, declencheur, **kwargs) == []
+
+    assert machine.declencher(objet, declencheur, **kwargs) == (source, destination)
+    assert objet.statut == destination
+    return objet
+
+
+def refuser_par_la_seule_garde(
+    machine: Definition, permis, casser, etat, declencheur: str, source, garde: str
+):
+    """Le cas permis, cassé pour `garde` (`casser[garde]`) : la garde visée échoue, et elle seule — le refus
+    lui est bien imputable ; la transition est refusée avec ce code et ne change rien à l'objet (`etat`).
+    Rend le refus."""
+    objet, kwargs = permis[(declencheur, source)](source)
+    code = casser[garde](objet, kwargs)
+    gardes = {g.nom: g for g in transition_de(machine, declencheur, source).gardes}
+    assert {p.code for p in gardes[garde].verifier(objet, kwargs)} == {code}
+    assert all(g.verifier(objet, kwargs) == [] for nom, g in gardes.items() if nom != garde)
+    avant = etat(objet)
+
+    with pytest.raises(TransitionRefusee) as refus:
+        machine.declencher(objet, declencheur, **kwargs)
+
+    assert {p.code for p in refus.value.problemes} == {code}
+    assert etat(objet) == avant
+    return refus.value

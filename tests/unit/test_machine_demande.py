@@ -24,13 +24,17 @@ from .fabriques import (
     OUVERTURE,
     RESTE_ENVELOPPE,
     Demande,
+    charges_et_benevolat,
+    declencher_le_cas_permis,
     demande_avec_lignes,
     demande_complete,
     lb,
     ligne,
     paires,
     paires_impossibles,
-    transition_de,
+    par_argument,
+    par_champ,
+    refuser_par_la_seule_garde,
     triplets_gardes,
 )
 
@@ -124,9 +128,16 @@ PERMIS: dict[tuple[str, str], Callable[[str], tuple[Demande, dict]]] = {
 # --- Pour chaque garde, une façon de la faire échouer seule (et le code attendu) ----------
 
 
-def _vider_intitule(demande, kwargs):
-    demande.intitule = "   "
-    return "champ_manquant"
+def chaque_ligne(code: str, **champs):
+    """La garde échoue par les champs de chacune des lignes de financement de la demande."""
+
+    def casser(demande, kwargs):
+        for ligne_financement in demande.lignes_financement:
+            for nom, valeur in champs.items():
+                setattr(ligne_financement, nom, valeur)
+        return code
+
+    return casser
 
 
 def _desequilibrer(demande, kwargs):
@@ -151,41 +162,9 @@ def _mal_repondre(demande, kwargs):
     return "eligibilite_non_conforme"
 
 
-def _deposer_trop_tard(demande, kwargs):
-    kwargs["aujourdhui"] = CLOTURE + timedelta(days=1)
-    return "campagne_close"
-
-
-def _ne_pas_attester(demande, kwargs):
-    kwargs["attestation"] = False
-    return "attestation"
-
-
-def _motif_blanc(demande, kwargs):
-    kwargs["commentaire"] = "  \n "
-    return "motif"
-
-
-def _message_vide(demande, kwargs):
-    kwargs["commentaire"] = ""
-    return "message"
-
-
-def _tout_sollicite(demande, kwargs):
-    for ligne_financement in demande.lignes_financement:
-        ligne_financement.statut = L.sollicitee
-    return "aucune_prise_en_charge"
-
-
 def _ajouter_ligne_sans_avis(demande, kwargs):
     ligne(L.prise_en_charge, demande=demande)
     return "avis_manquant"
-
-
-def _tout_aviser(demande, kwargs):
-    for ligne_financement in demande.lignes_financement:
-        ligne_financement.statut = L.recevable
-    return "toutes_avisees"
 
 
 def _ajouter_ligne_non_decidee(demande, kwargs):
@@ -193,22 +172,10 @@ def _ajouter_ligne_non_decidee(demande, kwargs):
     return "decision_manquante"
 
 
-def _tout_refuser(demande, kwargs):
-    for ligne_financement in demande.lignes_financement:
-        ligne_financement.statut, ligne_financement.montant_vote = L.refusee, Decimal("0")
-    return "aucun_vote_positif"
-
-
 def _voter_une_ligne(demande, kwargs):
     premiere = demande.lignes_financement[0]
     premiere.statut, premiere.montant_vote = L.votee, Decimal("1.00")
     return "vote_positif"
-
-
-def _rien_verse(demande, kwargs):
-    for ligne_financement in demande.lignes_financement:
-        ligne_financement.montant_verse = None
-    return "aucun_versement"
 
 
 def _exercice_en_cours(demande, kwargs):
@@ -228,22 +195,22 @@ def _compte_rendu_desequilibre(demande, kwargs):
 
 CASSER = {
     "compte_rendu_conforme": _compte_rendu_desequilibre,
-    "formulaire_complet": _vider_intitule,
+    "formulaire_complet": par_champ("champ_manquant", intitule="   "),
     "budget_equilibre": _desequilibrer,
     "financeurs_participants": _solliciter_hors_campagne,
     "pieces_fournies": _oublier_statuts,
     "eligibilite_conforme": _mal_repondre,
-    "campagne_ouverte": _deposer_trop_tard,
-    "attestation_cochee": _ne_pas_attester,
-    "motif_fourni": _motif_blanc,
-    "message_fourni": _message_vide,
-    "une_ligne_prise_en_charge": _tout_sollicite,
+    "campagne_ouverte": par_argument("campagne_close", aujourdhui=CLOTURE + timedelta(days=1)),
+    "attestation_cochee": par_argument("attestation", attestation=False),
+    "motif_fourni": par_argument("motif", commentaire="  \n "),
+    "message_fourni": par_argument("message", commentaire=""),
+    "une_ligne_prise_en_charge": chaque_ligne("aucune_prise_en_charge", statut=L.sollicitee),
     "toutes_lignes_avisees": _ajouter_ligne_sans_avis,
-    "une_ligne_sans_avis": _tout_aviser,
+    "une_ligne_sans_avis": chaque_ligne("toutes_avisees", statut=L.recevable),
     "lignes_decidees": _ajouter_ligne_non_decidee,
-    "une_ligne_votee": _tout_refuser,
+    "une_ligne_votee": chaque_ligne("aucun_vote_positif", statut=L.refusee, montant_vote=Decimal("0")),
     "aucune_ligne_votee": _voter_une_ligne,
-    "un_versement": _rien_verse,
+    "un_versement": chaque_ligne("aucun_versement", montant_verse=None),
     "exercice_termine": _exercice_en_cours,
     "justifications_validees": _compte_rendu_non_valide,
 }
@@ -273,12 +240,7 @@ def test_chaque_garde_de_la_definition_sait_echouer():
 
 @pytest.mark.parametrize(("declencheur", "source"), sorted(paires(DEMANDE)))
 def test_transition_permise(declencheur, source):
-    demande, kwargs = PERMIS[(declencheur, source)](source)
-    destination = transition_de(DEMANDE, declencheur, source).destination
-    assert DEMANDE.problemes(demande, declencheur, **kwargs) == []
-
-    assert DEMANDE.declencher(demande, declencheur, **kwargs) == (source, destination)
-    assert demande.statut == destination
+    demande = declencher_le_cas_permis(DEMANDE, PERMIS, declencheur, source)
     assert isinstance(demande.statut, S)
 
 
@@ -287,21 +249,9 @@ def test_transition_permise(declencheur, source):
 
 @pytest.mark.parametrize(("declencheur", "source", "garde"), sorted(triplets_gardes(DEMANDE)))
 def test_transition_refusee_par_chaque_garde(declencheur, source, garde):
-    demande, kwargs = PERMIS[(declencheur, source)](source)
-    code = CASSER[garde](demande, kwargs)
-    gardes = {g.nom: g for g in transition_de(DEMANDE, declencheur, source).gardes}
-    # La garde visée échoue, et elle seule : le refus lui est bien imputable.
-    assert {p.code for p in gardes[garde].verifier(demande, kwargs)} == {code}
-    assert all(g.verifier(demande, kwargs) == [] for nom, g in gardes.items() if nom != garde)
-    avant = _etat(demande)
-
-    with pytest.raises(TransitionRefusee) as refus:
-        DEMANDE.declencher(demande, declencheur, **kwargs)
-
-    assert {p.code for p in refus.value.problemes} == {code}
-    assert refus.value.declencheur == declencheur
-    assert str(refus.value) == "; ".join(p.message for p in refus.value.problemes)
-    assert _etat(demande) == avant
+    refus = refuser_par_la_seule_garde(DEMANDE, PERMIS, CASSER, _etat, declencheur, source, garde)
+    assert refus.declencheur == declencheur
+    assert str(refus) == "; ".join(p.message for p in refus.problemes)
 
 
 # --- (c) impossible depuis les statuts qui ne sont pas sources ------------------------------
@@ -419,11 +369,7 @@ def _budget(*subventions: tuple[str, int | None]) -> list:
     """Budget de 15 000 €, équilibré quand ses subventions `(montant, financeur_id)` font 13 000 €.
     Une subvention sans identifiant est une ligne libre : financeur nommé, absent de la liste."""
     return [
-        lb("60", "1500.00"),
-        lb("61", "800.00"),
-        lb("64", "12000.00"),
-        lb("CI", "700.00"),
-        lb("864", "2000.00"),
+        *charges_et_benevolat(),
         *(
             lb("74", montant, financeur_id, financeur=f"Financeur n° {financeur_id or 'libre'}")
             for montant, financeur_id in subventions

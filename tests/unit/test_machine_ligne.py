@@ -22,12 +22,15 @@ from .fabriques import (
     MONTANT_VOTE,
     RESTE_ENVELOPPE,
     LigneFinancement,
+    declencher_le_cas_permis,
     demande_complete,
     ligne,
     ligne_au_comite,
     paires,
     paires_impossibles,
-    transition_de,
+    par_argument,
+    par_champ,
+    refuser_par_la_seule_garde,
     triplets_gardes,
 )
 
@@ -146,24 +149,19 @@ PERMIS: dict[tuple[str, str], Callable[[str], tuple[LigneFinancement, dict]]] = 
 # --- Pour chaque garde, une façon de la faire échouer seule (et le code attendu) ----------
 
 
+def dossier_en(statut: S, code: str):
+    """La garde échoue par le statut du dossier auquel appartient la ligne."""
+
+    def casser(bloc, kwargs):
+        bloc.demande.statut = statut
+        return code
+
+    return casser
+
+
 def _proposer_plus_que_demande(bloc, kwargs):
     kwargs["montant"] = bloc.montant_demande + CENTIME
     return "montant_superieur_demande"
-
-
-def _sans_motif(bloc, kwargs):
-    kwargs["commentaire"] = " "
-    return "motif"
-
-
-def _dossier_deja_au_comite(bloc, kwargs):
-    bloc.demande.statut = S.programmee
-    return "avis_fige"
-
-
-def _dossier_encore_en_instruction(bloc, kwargs):
-    bloc.demande.statut = S.instruite
-    return "dossier_non_programme"
 
 
 def _enveloppe_insuffisante(bloc, kwargs):
@@ -171,60 +169,25 @@ def _enveloppe_insuffisante(bloc, kwargs):
     return "enveloppe_depassee"
 
 
-def _decision_pas_encore_prise(bloc, kwargs):
-    bloc.demande.statut = S.programmee
-    return "decision_non_corrigeable"
-
-
-def _avec_convention(bloc, kwargs):
-    bloc.convention_requise = True
-    return "convention_requise"
-
-
-def _sans_convention(bloc, kwargs):
-    bloc.convention_requise = False
-    return "convention_inutile"
-
-
-def _non_signee(bloc, kwargs):
-    bloc.convention_signee = False
-    return "convention_non_signee"
-
-
 def _verser_trop(bloc, kwargs):
     kwargs["montant"] = MONTANT_VOTE - (bloc.montant_verse or Decimal("0")) + CENTIME
     return "versement_superieur"
 
 
-def _compte_rendu_pas_depose(bloc, kwargs):
-    bloc.demande.statut = S.a_justifier
-    return "justification_non_deposee"
-
-
-def _compte_rendu_a_valider(bloc, kwargs):
-    bloc.compte_rendu_valide = False
-    return "justification_a_valider"
-
-
-def _compte_rendu_deja_valide(bloc, kwargs):
-    bloc.compte_rendu_valide = True
-    return "deja_valide"
-
-
 CASSER = {
     "montant_propose_valide": _proposer_plus_que_demande,
-    "motif_fourni": _sans_motif,
-    "avis_modifiable": _dossier_deja_au_comite,
-    "dossier_programme": _dossier_encore_en_instruction,
+    "motif_fourni": par_argument("motif", commentaire=" "),
+    "avis_modifiable": dossier_en(S.programmee, "avis_fige"),
+    "dossier_programme": dossier_en(S.instruite, "dossier_non_programme"),
     "montant_vote_valide": _enveloppe_insuffisante,
-    "decision_corrigeable": _decision_pas_encore_prise,
-    "convention_non_requise": _avec_convention,
-    "convention_requise": _sans_convention,
-    "convention_signee": _non_signee,
+    "decision_corrigeable": dossier_en(S.programmee, "decision_non_corrigeable"),
+    "convention_non_requise": par_champ("convention_requise", convention_requise=True),
+    "convention_requise": par_champ("convention_inutile", convention_requise=False),
+    "convention_signee": par_champ("convention_non_signee", convention_signee=False),
     "versement_valide": _verser_trop,
-    "justification_deposee": _compte_rendu_pas_depose,
-    "solde_valide": _compte_rendu_a_valider,
-    "compte_rendu_pas_encore_valide": _compte_rendu_deja_valide,
+    "justification_deposee": dossier_en(S.a_justifier, "justification_non_deposee"),
+    "solde_valide": par_champ("justification_a_valider", compte_rendu_valide=False),
+    "compte_rendu_pas_encore_valide": par_champ("deja_valide", compte_rendu_valide=True),
 }
 
 
@@ -249,12 +212,7 @@ def test_chaque_garde_de_la_definition_sait_echouer():
 
 @pytest.mark.parametrize(("declencheur", "source"), sorted(paires(LIGNE)))
 def test_transition_permise(declencheur, source):
-    bloc, kwargs = PERMIS[(declencheur, source)](source)
-    destination = transition_de(LIGNE, declencheur, source).destination
-    assert LIGNE.problemes(bloc, declencheur, **kwargs) == []
-
-    assert LIGNE.declencher(bloc, declencheur, **kwargs) == (source, destination)
-    assert bloc.statut == destination
+    bloc = declencher_le_cas_permis(LIGNE, PERMIS, declencheur, source)
     assert isinstance(bloc.statut, L)
 
 
@@ -263,18 +221,8 @@ def test_transition_permise(declencheur, source):
 
 @pytest.mark.parametrize(("declencheur", "source", "garde"), sorted(triplets_gardes(LIGNE)))
 def test_transition_refusee_par_chaque_garde(declencheur, source, garde):
-    bloc, kwargs = PERMIS[(declencheur, source)](source)
-    code = CASSER[garde](bloc, kwargs)
-    gardes = {g.nom: g for g in transition_de(LIGNE, declencheur, source).gardes}
-    assert {p.code for p in gardes[garde].verifier(bloc, kwargs)} == {code}
-    assert all(g.verifier(bloc, kwargs) == [] for nom, g in gardes.items() if nom != garde)
-    avant = _etat(bloc)
-
-    with pytest.raises(TransitionRefusee) as refus:
-        LIGNE.declencher(bloc, declencheur, **kwargs)
-
-    assert {p.code for p in refus.value.problemes} == {code}
-    assert _etat(bloc) == avant  # ni statut ni montants modifiés
+    refus = refuser_par_la_seule_garde(LIGNE, PERMIS, CASSER, _etat, declencheur, source, garde)
+    assert refus.declencheur == declencheur
 
 
 # --- (c) impossible depuis les statuts qui ne sont pas sources ------------------------------

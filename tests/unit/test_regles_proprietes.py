@@ -7,7 +7,6 @@ exactement au-delà du seuil (tel qu'il est affiché, au centième de point), et
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
 from hypothesis import example, given
@@ -22,6 +21,7 @@ from workflows.compte_rendu import (
 )
 
 from .fabriques import LigneBudget
+from .fabriques import PosteCompteRendu as Poste
 
 CHARGES = [c.code for c in PLAN_COMPTABLE if c.sens is Sens.charge and not c.en_nature]
 PRODUITS = [c.code for c in PLAN_COMPTABLE if c.sens is Sens.produit and not c.en_nature and c.code != "74"]
@@ -55,17 +55,6 @@ def test_un_centime_d_ecart_suffit_au_desequilibre(total, sens, compte):
     assert desequilibres[0].message.endswith(f"écart de {format_euros(Decimal('0.01'))}.")
     lignes[1] = LigneBudget("74", euros(total), financeur_libelle="État")
     assert [e.code for e in verifier_budget(lignes)] == []
-
-
-@dataclass
-class Poste:
-    compte: str
-    montant_prevu: Decimal
-    montant_realise: Decimal | None
-    explication: str | None = None
-    financeur_id: int | None = None
-    financeur_libelle: str | None = None
-    cle: int = 1
 
 
 def manque_explication(postes, seuil) -> bool:
