@@ -14,7 +14,8 @@ from dauphin.models.campagnes import Campagne
 from dauphin.models.comptes import Utilisateur
 from dauphin.models.demandes import Demande, LigneFinancement
 from dauphin.models.referentiel import ContratDeVille, Organisation, enum_colonne
-from dauphin.models.types import EnumLibelle, Horodatage, Montant, maintenant
+from dauphin.models.types import Horodatage, Montant, maintenant
+from workflows.enumerations import EnumLibelle
 
 
 class StatutSeance(EnumLibelle):

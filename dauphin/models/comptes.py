@@ -14,7 +14,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from dauphin.extensions import db
 from dauphin.models.referentiel import ContratDeVille, Organisation, enum_colonne
-from dauphin.models.types import EnumLibelle, Horodatage, maintenant
+from dauphin.models.types import Horodatage, maintenant
+from workflows.enumerations import EnumLibelle
 
 if TYPE_CHECKING:
     from dauphin.models.structures import Structure

@@ -13,8 +13,9 @@ from dauphin.extensions import db
 from dauphin.models.comptes import Utilisateur
 from dauphin.models.demandes import Demande
 from dauphin.models.referentiel import Organisation, Qpv, enum_colonne
-from dauphin.models.types import EnumLibelle, Horodatage, Montant, maintenant
+from dauphin.models.types import Horodatage, Montant, maintenant
 from workflows.compte_rendu import ecart_euros, ecart_pourcentage
+from workflows.enumerations import EnumLibelle
 
 
 class CompteRendu(db.Model):

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from dauphin.extensions import db
 from dauphin.models.referentiel import enum_colonne
-from dauphin.models.types import EnumLibelle, Horodatage, maintenant
+from dauphin.models.types import Horodatage, maintenant
+from workflows.enumerations import EnumLibelle
 
 
 class StatutCourriel(EnumLibelle):

@@ -8,7 +8,7 @@ from sqlalchemy import Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dauphin.extensions import db
-from dauphin.models.types import EnumLibelle
+from workflows.enumerations import EnumLibelle
 
 
 def enum_colonne(enum_cls: type[StrEnum], longueur: int = 32) -> Enum:

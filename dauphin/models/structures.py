@@ -11,7 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from dauphin.extensions import db
 from dauphin.models.comptes import MembreStructure, RoleStructure, Utilisateur
 from dauphin.models.referentiel import enum_colonne
-from dauphin.models.types import EnumLibelle, Horodatage, Montant, index_trigrammes, maintenant
+from dauphin.models.types import Horodatage, Montant, index_trigrammes, maintenant
+from workflows.enumerations import EnumLibelle
 
 
 class FormeJuridique(EnumLibelle):
@@ -122,6 +123,17 @@ class TypePiece(EnumLibelle):
     notification = "notification", "Notification de la subvention"
     convention = "convention", "Convention à signer"
     autre = "autre", "Autre pièce"
+
+    @property
+    def deposee_par_la_structure(self) -> bool:
+        """Une pièce que la structure dépose elle-même, qu'une campagne peut exiger au dépôt ; le récépissé,
+        la notification et la convention sont produits par le portail, la convention signée vient après."""
+        return self not in (
+            TypePiece.convention_signee,
+            TypePiece.recepisse,
+            TypePiece.notification,
+            TypePiece.convention,
+        )
 
 
 class Document(db.Model):

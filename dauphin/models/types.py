@@ -2,7 +2,6 @@
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from enum import StrEnum
 
 from sqlalchemy import BigInteger, DateTime, Index, Numeric
 from sqlalchemy.types import TypeDecorator
@@ -70,16 +69,3 @@ def index_trigrammes(nom: str, *colonnes: str) -> Index:
     pg_trgm, créée par les migrations), index ordinaire sur SQLite."""
     operateurs = dict.fromkeys(colonnes, "gin_trgm_ops")
     return Index(nom, *colonnes, postgresql_using="gin", postgresql_ops=operateurs)
-
-
-class EnumLibelle(StrEnum):
-    """Une énumération stockée par sa valeur, chaque valeur déclarée avec son libellé français :
-    `pour = "pour", "Pour"`."""
-
-    libelle: str
-
-    def __new__(cls, valeur: str, libelle: str):
-        membre = str.__new__(cls, valeur)
-        membre._value_ = valeur
-        membre.libelle = libelle
-        return membre

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from dauphin.extensions import db
 from dauphin.models.comptes import Utilisateur
 from dauphin.models.referentiel import enum_colonne
-from dauphin.models.types import EnumLibelle, Horodatage, Montant, maintenant
+from dauphin.models.types import Horodatage, Montant, maintenant
+from workflows.enumerations import EnumLibelle
 
 
 class NatureVersement(EnumLibelle):
