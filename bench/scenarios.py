@@ -38,6 +38,12 @@ def enregistrer(scenario: Scenario) -> None:
     REGISTRE[scenario.nom] = scenario
 
 
+def _cibles_a_consommer(nom: str) -> Callable[[dict, int, int], list[tuple[str, list]]]:
+    """Les cibles préparées pour le scénario `nom` (chaque utilisateur a les siennes) : les premiers
+    utilisateurs, chacun avec ses premières cibles, une par itération."""
+    return lambda plan, n, it: [(email, cibles[:it]) for email, cibles in plan[nom]["cibles"][:n]]
+
+
 def _repeter(comptes: list[str], valeurs: list, iterations: int) -> list[tuple[str, list]]:
     """Chaque utilisateur parcourt les valeurs à partir d'un décalage différent."""
     return [
@@ -127,7 +133,7 @@ enregistrer(
         "depot",
         "Soumission puis attestation d’une demande (chaque POST)",
         "transition",
-        lambda plan, n, it: [(email, ids[:it]) for email, ids in plan["depot"]["cibles"][:n]],
+        _cibles_a_consommer("depot"),
         deposer,
         consomme=True,
     )
@@ -150,7 +156,7 @@ enregistrer(
         "recevabilite",
         "Avis de recevabilité d’une ligne (déclarer recevable)",
         "transition",
-        lambda plan, n, it: [(email, lignes[:it]) for email, lignes in plan["recevabilite"]["cibles"][:n]],
+        _cibles_a_consommer("recevabilite"),
         _recevable,
         consomme=True,
     )
@@ -190,7 +196,7 @@ def scenario_vote_comite(app) -> Scenario | None:
         "vote",
         "Vote d’une organisation en comité",
         "transition",
-        lambda plan, n, it: [(email, cibles[:it]) for email, cibles in plan["vote"]["cibles"][:n]],
+        _cibles_a_consommer("vote"),
         voter,
         consomme=True,
     )

@@ -21,6 +21,7 @@ from forms.champs import (
     courriel,
     fichier_requis,
     ligne_de_texte,
+    liste_d_identifiants,
     nombre_entier,
     recherche,
     sans_espaces,
@@ -42,9 +43,7 @@ class Choisi:
 
 
 def _liste(libelle: str, message: str, **options) -> SelectField:
-    return SelectField(
-        libelle, coerce=int, choices=[], validators=[InputRequired(message), Choisi(message)], **options
-    )
+    return liste_d_identifiants(libelle, validators=[InputRequired(message), Choisi(message)], **options)
 
 
 DEPARTEMENT = re.compile(r"(0[1-9]|1\d|2[1-9]|[3-8]\d|9[0-5]|2A|2B|97[1-8]|98[4-8])")

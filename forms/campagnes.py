@@ -13,6 +13,7 @@ import re
 from wtforms import BooleanField, FieldList, FormField, HiddenField, SelectField
 from wtforms.validators import InputRequired, StopValidation, ValidationError
 
+from dauphin.models.structures import TypePiece
 from forms.champs import (
     MontantField,
     SaisieGardee,
@@ -20,6 +21,7 @@ from forms.champs import (
     VersionForm,
     date_requise,
     ligne_de_texte,
+    liste_d_identifiants,
     texte_libre,
 )
 from forms.validators import FormulaireSimple
@@ -27,15 +29,7 @@ from forms.validators import FormulaireSimple
 EXERCICE_MIN, EXERCICE_MAX = 2015, 2100
 QUESTIONS_MAX = 30
 # Pièces qu'un porteur fournit au dépôt (la convention et le récépissé viennent après).
-PIECES_DEPOT = (
-    "statuts",
-    "liste_dirigeants",
-    "rib",
-    "comptes_approuves",
-    "rapport_activite",
-    "budget_structure",
-    "autre",
-)
+PIECES_DEPOT = tuple(type_piece.value for type_piece in TypePiece if type_piece.deposee_par_la_structure)
 EXIGENCES = [("", "Non demandée"), ("obligatoire", "Obligatoire"), ("facultative", "Facultative")]
 
 
@@ -77,11 +71,8 @@ class QuestionForm(FormulaireSimple):
 class CampagneForm(VersionForm):
     CHAMPS_GENERAUX = ("contrat_id", "libelle", "exercice", "date_ouverture", "date_cloture", "description")
 
-    contrat_id = SelectField(
-        "Contrat de ville",
-        coerce=int,
-        choices=[],
-        validators=[InputRequired("Choisissez le contrat de ville.")],
+    contrat_id = liste_d_identifiants(
+        "Contrat de ville", validators=[InputRequired("Choisissez le contrat de ville.")]
     )
     libelle = ligne_de_texte(
         "Intitulé de la campagne",

@@ -21,7 +21,16 @@ from decimal import Decimal, InvalidOperation
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, EmailField, Field, HiddenField, SearchField, StringField, TextAreaField
+from wtforms import (
+    DateField,
+    EmailField,
+    Field,
+    HiddenField,
+    SearchField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -92,9 +101,21 @@ def ligne_de_texte(
     return _texte(StringField, libelle, obligatoire, max, message_longueur, options)
 
 
+def motif(de: str, **options) -> TextAreaField:
+    """Le motif obligatoire d'une décision : `motif("de la correction")` est intitulé « Motif de la
+    correction » et, laissé vide, refusé avec « Indiquez le motif de la correction. »"""
+    return texte_libre(f"Motif {de}", obligatoire=f"Indiquez le motif {de}.", **options)
+
+
 def recherche(**options) -> SearchField:
     """La recherche d'une liste (lue en GET) : facultative."""
     return _texte(SearchField, "Rechercher", None, RECHERCHE_MAX, None, options)
+
+
+def liste_d_identifiants(libelle: str, **options) -> SelectField:
+    """Le choix d'un enregistrement (campagne, compte, organisation…) par son identifiant : la vue remplit
+    les options `(id, libellé)` ; `options` : validators, description…"""
+    return SelectField(libelle, coerce=int, choices=[], **options)
 
 
 def courriel(libelle: str, *, obligatoire=None, **options) -> EmailField:

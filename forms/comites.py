@@ -8,18 +8,23 @@ aux actions sans autre saisie (ouvrir le vote, clore, retirer un point).
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField
+from wtforms import RadioField
 from wtforms.validators import InputRequired
 
-from forms.champs import VersionForm, date_requise, ligne_de_texte, montant_requis, texte_libre
+from forms.champs import (
+    VersionForm,
+    date_requise,
+    ligne_de_texte,
+    liste_d_identifiants,
+    montant_requis,
+    texte_libre,
+)
 from forms.demande import CasesACocher
 
 
 class SeanceForm(FlaskForm):
-    campagne_id = SelectField(
+    campagne_id = liste_d_identifiants(
         "Campagne",
-        coerce=int,
-        choices=[],
         validators=[InputRequired("Choisissez la campagne dont les dossiers passent en comité.")],
         description="Le contrat de ville et l’exercice de la séance.",
     )

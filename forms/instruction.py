@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField
 from wtforms.validators import InputRequired
 
-from forms.champs import VersionForm, montant_requis, recherche, texte_libre
+from forms.champs import VersionForm, liste_d_identifiants, montant_requis, motif, recherche, texte_libre
 from forms.validators import FormulaireSimple
 
 # Une action sans saisie (prendre en charge) : la version lue suffit.
@@ -36,9 +36,8 @@ class RecevableForm(VersionForm):
 
 
 class NonRecevableForm(VersionForm):
-    commentaire = texte_libre(
-        "Motif de non-recevabilité",
-        obligatoire="Indiquez le motif de non-recevabilité.",
+    commentaire = motif(
+        "de non-recevabilité",
         description="Visible des financeurs et partenaires du contrat, pas du porteur avant la décision.",
     )
 
@@ -56,26 +55,22 @@ class CorrectionVoteForm(VersionForm):
         "Indiquez le montant voté corrigé.",
         description="Au plus le montant demandé et le reste de votre enveloppe. Exemple : 4 500 ou 4 500,50.",
     )
-    commentaire = texte_libre(
-        "Motif de la correction",
-        obligatoire="Indiquez le motif de la correction.",
+    commentaire = motif(
+        "de la correction",
         description="La décision du comité est close : la correction est journalisée avec son motif.",
     )
 
 
 class AnnulationVoteForm(VersionForm):
-    commentaire = texte_libre(
-        "Motif de l’annulation",
-        obligatoire="Indiquez le motif de l’annulation.",
+    commentaire = motif(
+        "de l’annulation",
         description="La ligne devient « refusée » ; la correction est journalisée avec son motif.",
     )
 
 
 class GestionnaireForm(VersionForm):
-    gestionnaire_id = SelectField(
+    gestionnaire_id = liste_d_identifiants(
         "Gestionnaire du dossier",
-        coerce=int,
-        choices=[],
         description="Un instructeur de votre organisation, qui suit ce dossier.",
     )
 
@@ -89,9 +84,8 @@ class ComplementsForm(VersionForm):
 
 
 class ClassementForm(VersionForm):
-    commentaire = texte_libre(
-        "Motif du classement sans suite",
-        obligatoire="Indiquez le motif du classement sans suite.",
+    commentaire = motif(
+        "du classement sans suite",
         description="Communiqué au porteur par courriel. Le classement est définitif.",
     )
 
@@ -115,7 +109,7 @@ class NoteForm(FlaskForm):
         default="partagee",
         validators=[InputRequired("Choisissez qui peut lire la note.")],
     )
-    organisation_id = SelectField("Au nom de", coerce=int, choices=[])
+    organisation_id = liste_d_identifiants("Au nom de")
 
 
 class FiltresForm(FormulaireSimple):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField
+from wtforms import RadioField
 from wtforms.validators import InputRequired
 
-from forms.champs import ConfirmationForm, date_requise, ligne_de_texte
+from forms.champs import ConfirmationForm, date_requise, ligne_de_texte, liste_d_identifiants
 
 PORTEES = [
     ("lecture", "Lecture seule : lister et lire les demandes de l’organisation"),
@@ -21,10 +21,8 @@ class JetonForm(FlaskForm):
         obligatoire="Donnez un nom au jeton.",
         description="Pour le reconnaître dans la liste : le logiciel ou le service qui l’utilise.",
     )
-    titulaire_id = SelectField(
+    titulaire_id = liste_d_identifiants(
         "Au nom de",
-        coerce=int,
-        choices=[],
         description="Le compte au nom duquel le jeton agit : le journal des dossiers le retient.",
     )
     portee = RadioField("Portée", choices=PORTEES, default="lecture", validators=[InputRequired()])

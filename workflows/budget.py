@@ -6,7 +6,7 @@ Les lignes sont des objets (ORM ou simples) portant `compte`, `montant` (Decimal
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -100,7 +100,7 @@ def totaux(lignes: Iterable) -> Totaux:
         else:
             produits += montant
         if compte.code == COMPTE_SUBVENTIONS:
-            cle = ligne.financeur_id or (ligne.financeur_libelle or "").strip()
+            cle = _cle_financeur(ligne)
             par_financeur[cle] = par_financeur.get(cle, Decimal("0")) + montant
     return Totaux(charges, produits, c86, c87, par_financeur)
 
@@ -143,53 +143,37 @@ class ErreurBudget:
     compte: str | None = None
 
 
+def _cle_financeur(ligne):
+    """Le financeur d'une ligne de subvention : son identifiant, sinon son nom saisi (vide : aucun)."""
+    return ligne.financeur_id or (ligne.financeur_libelle or "").strip()
+
+
+def _problemes_de_ligne(ligne) -> Iterator[tuple[str, str]]:
+    """Les règles d'une ligne du budget : (code, message)."""
+    compte = COMPTES.get(ligne.compte)
+    if compte is None:
+        yield "compte_inconnu", f"Le compte « {ligne.compte} » n’existe pas dans le plan du CERFA."
+        return
+    nom = compte.libelle
+    if ligne.montant is None:
+        yield "montant_manquant", f"Indiquez le montant de la ligne « {nom} »."
+        return
+    if ligne.montant < 0:
+        yield "montant_negatif", f"Le montant de la ligne « {nom} » ne peut pas être négatif."
+    if a_plus_de_deux_decimales(ligne.montant):
+        yield "montant_centimes", f"Le montant de la ligne « {nom} » a plus de deux décimales."
+    if compte.code == COMPTE_SUBVENTIONS and not _cle_financeur(ligne):
+        yield "financeur_sans_nom", "Chaque subvention (compte 74) doit nommer son financeur."
+
+
 def verifier_budget(lignes: Iterable) -> list[ErreurBudget]:
     """Les règles bloquantes du budget, avec les montants exacts qui diffèrent."""
     lignes = list(lignes)
-    erreurs: list[ErreurBudget] = []
-    for ligne in lignes:
-        compte = COMPTES.get(ligne.compte)
-        nom = compte.libelle if compte else ligne.compte
-        if compte is None:
-            erreurs.append(
-                ErreurBudget(
-                    "compte_inconnu",
-                    f"Le compte « {ligne.compte} » n’existe pas dans le plan du CERFA.",
-                    ligne.compte,
-                )
-            )
-            continue
-        if ligne.montant is None:
-            erreurs.append(
-                ErreurBudget("montant_manquant", f"Indiquez le montant de la ligne « {nom} ».", ligne.compte)
-            )
-            continue
-        if ligne.montant < 0:
-            erreurs.append(
-                ErreurBudget(
-                    "montant_negatif",
-                    f"Le montant de la ligne « {nom} » ne peut pas être négatif.",
-                    ligne.compte,
-                )
-            )
-        if a_plus_de_deux_decimales(ligne.montant):
-            erreurs.append(
-                ErreurBudget(
-                    "montant_centimes",
-                    f"Le montant de la ligne « {nom} » a plus de deux décimales.",
-                    ligne.compte,
-                )
-            )
-        if compte.code == COMPTE_SUBVENTIONS and not (
-            ligne.financeur_id or (ligne.financeur_libelle or "").strip()
-        ):
-            erreurs.append(
-                ErreurBudget(
-                    "financeur_sans_nom",
-                    "Chaque subvention (compte 74) doit nommer son financeur.",
-                    ligne.compte,
-                )
-            )
+    erreurs = [
+        ErreurBudget(code, message, ligne.compte)
+        for ligne in lignes
+        for code, message in _problemes_de_ligne(ligne)
+    ]
     t = totaux(lignes)
     erreurs += [ErreurBudget(code, message) for code, message in desequilibres(t)]
     sollicites = {cle: m for cle, m in t.par_financeur.items() if cle and m > 0}

@@ -59,8 +59,27 @@ def _vide(valeur) -> bool:
 
 
 def _sauf(permis: bool, code: str, message: str, **details) -> list[Probleme]:
-    """Aucun problème si `permis`, sinon celui-ci : la forme de la plupart des gardes."""
+    """Aucun problème si `permis`, sinon celui-ci."""
     return [] if permis else [Probleme(code, message, **details)]
+
+
+def exigence(code: str, message: str, **details) -> Callable[[Callable[[Any, dict], bool]], Garde]:
+    """La forme de la plupart des gardes : une condition (objet, arguments) → bool, et le problème qu'elle
+    signale quand elle n'est pas remplie.
+
+        @exigence("convention_non_signee", "Déposez la convention signée.")
+        def convention_signee(ligne, kwargs) -> bool:
+            return ligne.convention_signee
+    """
+
+    def declarer(condition: Callable[[Any, dict], bool]) -> Garde:
+        def verifier(objet, kwargs) -> list[Probleme]:
+            return _sauf(condition(objet, kwargs), code, message, **details)
+
+        verifier.__name__, verifier.__doc__ = condition.__name__, condition.__doc__
+        return garde(verifier)
+
+    return declarer
 
 
 # --- Demande : dépôt -----------------------------------------------------------------
@@ -203,30 +222,19 @@ def eligibilite_conforme(demande, kwargs) -> list[Probleme]:
     return problemes
 
 
-@garde
-def attestation_cochee(objet, kwargs) -> list[Probleme]:
-    return _sauf(
-        kwargs.get("attestation") is True,
-        "attestation",
-        "Cochez l’attestation sur l’honneur.",
-        etape="recapitulatif",
-        champ="attestation",
-    )
+@exigence("attestation", "Cochez l’attestation sur l’honneur.", etape="recapitulatif", champ="attestation")
+def attestation_cochee(objet, kwargs) -> bool:
+    return kwargs.get("attestation") is True
 
 
-@garde
-def motif_fourni(objet, kwargs) -> list[Probleme]:
-    return _sauf(not _vide(kwargs.get("commentaire")), "motif", "Indiquez le motif.", champ="commentaire")
+@exigence("motif", "Indiquez le motif.", champ="commentaire")
+def motif_fourni(objet, kwargs) -> bool:
+    return not _vide(kwargs.get("commentaire"))
 
 
-@garde
-def message_fourni(objet, kwargs) -> list[Probleme]:
-    return _sauf(
-        not _vide(kwargs.get("commentaire")),
-        "message",
-        "Écrivez le message adressé au porteur.",
-        champ="commentaire",
-    )
+@exigence("message", "Écrivez le message adressé au porteur.", champ="commentaire")
+def message_fourni(objet, kwargs) -> bool:
+    return not _vide(kwargs.get("commentaire"))
 
 
 # --- Demande : statuts dérivés des lignes ---------------------------------------------
@@ -250,59 +258,39 @@ def _une_ligne_financee(demande) -> bool:
     return any(_montant_vote(ligne) > 0 for ligne in _lignes_actives(demande))
 
 
-@garde
-def une_ligne_prise_en_charge(demande, kwargs) -> list[Probleme]:
-    return _sauf(
-        any(ligne.statut != StatutLigne.sollicitee for ligne in _lignes_actives(demande)),
-        "aucune_prise_en_charge",
-        "Aucun financeur n’a encore pris sa ligne en charge.",
-    )
+@exigence("aucune_prise_en_charge", "Aucun financeur n’a encore pris sa ligne en charge.")
+def une_ligne_prise_en_charge(demande, kwargs) -> bool:
+    return any(ligne.statut != StatutLigne.sollicitee for ligne in _lignes_actives(demande))
 
 
-@garde
-def toutes_lignes_avisees(demande, kwargs) -> list[Probleme]:
-    return _sauf(
-        _toutes(demande, STATUTS_LIGNE_AVISEE),
-        "avis_manquant",
-        "Chaque financeur doit avoir donné son avis de recevabilité.",
-    )
+@exigence("avis_manquant", "Chaque financeur doit avoir donné son avis de recevabilité.")
+def toutes_lignes_avisees(demande, kwargs) -> bool:
+    return _toutes(demande, STATUTS_LIGNE_AVISEE)
 
 
-@garde
-def une_ligne_sans_avis(demande, kwargs) -> list[Probleme]:
-    return _sauf(
-        any(ligne.statut not in STATUTS_LIGNE_AVISEE for ligne in _lignes_actives(demande)),
-        "toutes_avisees",
-        "Toutes les lignes ont reçu un avis.",
-    )
+@exigence("toutes_avisees", "Toutes les lignes ont reçu un avis.")
+def une_ligne_sans_avis(demande, kwargs) -> bool:
+    return any(ligne.statut not in STATUTS_LIGNE_AVISEE for ligne in _lignes_actives(demande))
 
 
-@garde
-def lignes_decidees(demande, kwargs) -> list[Probleme]:
-    return _sauf(
-        _toutes(demande, STATUTS_LIGNE_DECIDEE),
-        "decision_manquante",
-        "Le comité n’a pas encore décidé de chaque ligne.",
-    )
+@exigence("decision_manquante", "Le comité n’a pas encore décidé de chaque ligne.")
+def lignes_decidees(demande, kwargs) -> bool:
+    return _toutes(demande, STATUTS_LIGNE_DECIDEE)
 
 
-@garde
-def une_ligne_votee(demande, kwargs) -> list[Probleme]:
-    return _sauf(_une_ligne_financee(demande), "aucun_vote_positif", "Aucun financeur n’a voté de montant.")
+@exigence("aucun_vote_positif", "Aucun financeur n’a voté de montant.")
+def une_ligne_votee(demande, kwargs) -> bool:
+    return _une_ligne_financee(demande)
 
 
-@garde
-def aucune_ligne_votee(demande, kwargs) -> list[Probleme]:
-    return _sauf(not _une_ligne_financee(demande), "vote_positif", "Au moins un financeur a voté un montant.")
+@exigence("vote_positif", "Au moins un financeur a voté un montant.")
+def aucune_ligne_votee(demande, kwargs) -> bool:
+    return not _une_ligne_financee(demande)
 
 
-@garde
-def un_versement(demande, kwargs) -> list[Probleme]:
-    return _sauf(
-        any((ligne.montant_verse or 0) > 0 for ligne in _lignes_actives(demande)),
-        "aucun_versement",
-        "Aucun versement n’a été effectué.",
-    )
+@exigence("aucun_versement", "Aucun versement n’a été effectué.")
+def un_versement(demande, kwargs) -> bool:
+    return any((ligne.montant_verse or 0) > 0 for ligne in _lignes_actives(demande))
 
 
 @garde
@@ -326,14 +314,10 @@ def compte_rendu_conforme(demande, kwargs) -> list[Probleme]:
     return [Probleme(e.code, e.message, champ=e.champ) for e in verifier_compte_rendu(compte_rendu, seuil)]
 
 
-@garde
-def justifications_validees(demande, kwargs) -> list[Probleme]:
+@exigence("justification_a_valider", "Chaque financeur doit valider le compte rendu financier.")
+def justifications_validees(demande, kwargs) -> bool:
     financees = [ligne for ligne in _lignes_actives(demande) if _montant_vote(ligne) > 0]
-    return _sauf(
-        bool(financees) and all(ligne.compte_rendu_valide for ligne in financees),
-        "justification_a_valider",
-        "Chaque financeur doit valider le compte rendu financier.",
-    )
+    return bool(financees) and all(ligne.compte_rendu_valide for ligne in financees)
 
 
 # --- Ligne de financement ------------------------------------------------------------
@@ -394,75 +378,52 @@ def montant_vote_valide(ligne, kwargs) -> list[Probleme]:
     return problemes
 
 
-@garde
-def dossier_programme(ligne, kwargs) -> list[Probleme]:
-    return _sauf(
-        ligne.demande.statut == StatutDemande.programmee,
-        "dossier_non_programme",
-        "Seul un dossier inscrit à l’ordre du jour d’un comité peut être voté.",
-    )
+@exigence("dossier_non_programme", "Seul un dossier inscrit à l’ordre du jour d’un comité peut être voté.")
+def dossier_programme(ligne, kwargs) -> bool:
+    return ligne.demande.statut == StatutDemande.programmee
 
 
 DECISION_CORRIGEABLE = (StatutDemande.attribuee, StatutDemande.rejetee, StatutDemande.versee)
 
 
-@garde
-def decision_corrigeable(ligne, kwargs) -> list[Probleme]:
-    return _sauf(
-        ligne.demande.statut in DECISION_CORRIGEABLE,
-        "decision_non_corrigeable",
-        "Seule la décision d’un comité clos peut être corrigée, avant l’engagement de la ligne.",
-    )
+@exigence(
+    "decision_non_corrigeable",
+    "Seule la décision d’un comité clos peut être corrigée, avant l’engagement de la ligne.",
+)
+def decision_corrigeable(ligne, kwargs) -> bool:
+    return ligne.demande.statut in DECISION_CORRIGEABLE
 
 
-@garde
-def avis_modifiable(ligne, kwargs) -> list[Probleme]:
-    return _sauf(
-        ligne.demande.statut in (StatutDemande.en_instruction, StatutDemande.instruite),
-        "avis_fige",
-        "L’avis ne peut plus être modifié à ce stade du dossier.",
-    )
+@exigence("avis_fige", "L’avis ne peut plus être modifié à ce stade du dossier.")
+def avis_modifiable(ligne, kwargs) -> bool:
+    return ligne.demande.statut in (StatutDemande.en_instruction, StatutDemande.instruite)
 
 
-@garde
-def convention_requise(ligne, kwargs) -> list[Probleme]:
-    return _sauf(
-        ligne.convention_requise,
-        "convention_inutile",
-        "Le montant attribué relève d’une notification, sans convention.",
-    )
+@exigence("convention_inutile", "Le montant attribué relève d’une notification, sans convention.")
+def convention_requise(ligne, kwargs) -> bool:
+    return ligne.convention_requise
 
 
-@garde
-def convention_non_requise(ligne, kwargs) -> list[Probleme]:
-    return _sauf(
-        not ligne.convention_requise,
-        "convention_requise",
-        "Au-delà de 23 000 € par an, une convention écrite est obligatoire (loi 2000-321).",
-    )
+@exigence(
+    "convention_requise", "Au-delà de 23 000 € par an, une convention écrite est obligatoire (loi 2000-321)."
+)
+def convention_non_requise(ligne, kwargs) -> bool:
+    return not ligne.convention_requise
 
 
-@garde
-def convention_signee(ligne, kwargs) -> list[Probleme]:
-    return _sauf(ligne.convention_signee, "convention_non_signee", "Déposez la convention signée.")
+@exigence("convention_non_signee", "Déposez la convention signée.")
+def convention_signee(ligne, kwargs) -> bool:
+    return ligne.convention_signee
 
 
-@garde
-def justification_deposee(ligne, kwargs) -> list[Probleme]:
-    return _sauf(
-        ligne.demande.statut == StatutDemande.justification_en_cours,
-        "justification_non_deposee",
-        "Le compte rendu financier n’a pas été déposé.",
-    )
+@exigence("justification_non_deposee", "Le compte rendu financier n’a pas été déposé.")
+def justification_deposee(ligne, kwargs) -> bool:
+    return ligne.demande.statut == StatutDemande.justification_en_cours
 
 
-@garde
-def compte_rendu_pas_encore_valide(ligne, kwargs) -> list[Probleme]:
-    return _sauf(
-        not ligne.compte_rendu_valide,
-        "deja_valide",
-        "Votre organisation a déjà validé ce compte rendu financier.",
-    )
+@exigence("deja_valide", "Votre organisation a déjà validé ce compte rendu financier.")
+def compte_rendu_pas_encore_valide(ligne, kwargs) -> bool:
+    return not ligne.compte_rendu_valide
 
 
 def _reste_a_verser(ligne) -> Decimal:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from dauphin.extensions import db
 from dauphin.models.comptes import Utilisateur
 from dauphin.models.referentiel import Organisation
-from dauphin.models.types import Horodatage, maintenant
+from dauphin.models.types import Horodatage, cle_auteur, horodatage, maintenant
 
 
 class JetonApi(db.Model):
@@ -31,9 +31,9 @@ class JetonApi(db.Model):
     empreinte: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 du jeton, en hexadécimal
     ecriture: Mapped[bool] = mapped_column(default=False)  # False : lecture seule
     expire_le: Mapped[datetime] = mapped_column(Horodatage())
-    cree_par_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id", ondelete="SET NULL"))
-    cree_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
-    revoque_par_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id", ondelete="SET NULL"))
+    cree_par_id: Mapped[int | None] = cle_auteur()
+    cree_le: Mapped[datetime] = horodatage()
+    revoque_par_id: Mapped[int | None] = cle_auteur()
     revoque_le: Mapped[datetime | None] = mapped_column(Horodatage())
     derniere_utilisation_le: Mapped[datetime | None] = mapped_column(Horodatage())
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dauphin.extensions import db
 from dauphin.models.comptes import Utilisateur
-from dauphin.models.types import Horodatage, maintenant
+from dauphin.models.types import horodatage
 
 
 class EvenementReferentiel(db.Model):
@@ -30,6 +30,6 @@ class EvenementReferentiel(db.Model):
     action: Mapped[str] = mapped_column(String(40))
     resume: Mapped[str] = mapped_column(String(500))
     details: Mapped[dict | None] = mapped_column(JSON)
-    horodatage: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    horodatage: Mapped[datetime] = horodatage()
 
     acteur: Mapped[Utilisateur | None] = relationship()

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from dauphin.extensions import db
 from dauphin.models.referentiel import ContratDeVille, Organisation, enum_colonne
 from dauphin.models.structures import TypePiece
-from dauphin.models.types import Montant
+from dauphin.models.types import Montant, cle_parent, enfants
 
 
 class Campagne(db.Model):
@@ -35,15 +35,11 @@ class Campagne(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
     contrat: Mapped[ContratDeVille] = relationship()
-    questions_eligibilite: Mapped[list[QuestionEligibilite]] = relationship(
-        back_populates="campagne", cascade="all, delete-orphan", order_by="QuestionEligibilite.ordre"
+    questions_eligibilite: Mapped[list[QuestionEligibilite]] = enfants(
+        "campagne", order_by="QuestionEligibilite.ordre"
     )
-    pieces_requises: Mapped[list[PieceRequise]] = relationship(
-        back_populates="campagne", cascade="all, delete-orphan", order_by="PieceRequise.id"
-    )
-    enveloppes: Mapped[list[Enveloppe]] = relationship(
-        back_populates="campagne", cascade="all, delete-orphan"
-    )
+    pieces_requises: Mapped[list[PieceRequise]] = enfants("campagne", order_by="PieceRequise.id")
+    enveloppes: Mapped[list[Enveloppe]] = enfants("campagne")
 
     @property
     def financeurs_ids(self) -> list[int]:
@@ -58,7 +54,7 @@ class QuestionEligibilite(db.Model):
     __tablename__ = "question_eligibilite"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    campagne_id: Mapped[int] = mapped_column(ForeignKey("campagne.id", ondelete="CASCADE"), index=True)
+    campagne_id: Mapped[int] = cle_parent("campagne", index=True)
     ordre: Mapped[int] = mapped_column(default=0)
     libelle: Mapped[str] = mapped_column(String(500))
     reponse_attendue: Mapped[bool]
@@ -71,7 +67,7 @@ class PieceRequise(db.Model):
     __table_args__ = (UniqueConstraint("campagne_id", "type_piece"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    campagne_id: Mapped[int] = mapped_column(ForeignKey("campagne.id", ondelete="CASCADE"))
+    campagne_id: Mapped[int] = cle_parent("campagne")
     type_piece: Mapped[TypePiece] = mapped_column(enum_colonne(TypePiece))
     obligatoire: Mapped[bool] = mapped_column(default=True)
 
@@ -92,7 +88,7 @@ class Enveloppe(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    campagne_id: Mapped[int] = mapped_column(ForeignKey("campagne.id", ondelete="CASCADE"))
+    campagne_id: Mapped[int] = cle_parent("campagne")
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     montant: Mapped[Decimal] = mapped_column(Montant())
 

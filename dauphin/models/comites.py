@@ -14,7 +14,8 @@ from dauphin.models.campagnes import Campagne
 from dauphin.models.comptes import Utilisateur
 from dauphin.models.demandes import Demande, LigneFinancement
 from dauphin.models.referentiel import ContratDeVille, Organisation, enum_colonne
-from dauphin.models.types import EnumLibelle, Horodatage, Montant, maintenant
+from dauphin.models.types import Horodatage, Montant, cle_auteur, cle_parent, enfants, horodatage
+from workflows.enumerations import EnumLibelle
 
 
 class StatutSeance(EnumLibelle):
@@ -50,11 +51,11 @@ class SeanceComite(db.Model):
     lieu: Mapped[str | None] = mapped_column(String(200))
     statut: Mapped[StatutSeance] = mapped_column(enum_colonne(StatutSeance), default=StatutSeance.preparation)
     version: Mapped[int] = mapped_column(default=1)
-    cree_par_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id", ondelete="SET NULL"))
-    cree_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    cree_par_id: Mapped[int | None] = cle_auteur()
+    cree_le: Mapped[datetime] = horodatage()
     vote_ouvert_le: Mapped[datetime | None] = mapped_column(Horodatage())
     close_le: Mapped[datetime | None] = mapped_column(Horodatage())
-    close_par_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id", ondelete="SET NULL"))
+    close_par_id: Mapped[int | None] = cle_auteur()
     # Règles du contrat au moment de la clôture (elles peuvent changer ensuite : le PV garde les siennes)
     quorum_pourcentage: Mapped[int | None]
     regle_majorite: Mapped[str | None] = mapped_column(String(20))
@@ -69,9 +70,7 @@ class SeanceComite(db.Model):
     campagne: Mapped[Campagne] = relationship()
     cree_par: Mapped[Utilisateur | None] = relationship(foreign_keys=[cree_par_id])
     close_par: Mapped[Utilisateur | None] = relationship(foreign_keys=[close_par_id])
-    points: Mapped[list[PointOrdreDuJour]] = relationship(
-        back_populates="seance", order_by="PointOrdreDuJour.rang", cascade="all, delete-orphan"
-    )
+    points: Mapped[list[PointOrdreDuJour]] = enfants("seance", order_by="PointOrdreDuJour.rang")
 
 
 class PointOrdreDuJour(db.Model):
@@ -82,8 +81,8 @@ class PointOrdreDuJour(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    seance_id: Mapped[int] = mapped_column(ForeignKey("seance_comite.id", ondelete="CASCADE"))
-    demande_id: Mapped[int] = mapped_column(ForeignKey("demande.id", ondelete="CASCADE"))
+    seance_id: Mapped[int] = cle_parent("seance_comite")
+    demande_id: Mapped[int] = cle_parent("demande")
     rang: Mapped[int] = mapped_column(default=0)
     decision: Mapped[DecisionPoint | None] = mapped_column(enum_colonne(DecisionPoint))
     # Décompte figé à la clôture
@@ -94,8 +93,8 @@ class PointOrdreDuJour(db.Model):
 
     seance: Mapped[SeanceComite] = relationship(back_populates="points")
     demande: Mapped[Demande] = relationship()
-    votes: Mapped[list[VoteComite]] = relationship(back_populates="point", cascade="all, delete-orphan")
-    montants: Mapped[list[MontantComite]] = relationship(back_populates="point", cascade="all, delete-orphan")
+    votes: Mapped[list[VoteComite]] = enfants("point")
+    montants: Mapped[list[MontantComite]] = enfants("point")
 
 
 class VoteComite(db.Model):
@@ -106,12 +105,12 @@ class VoteComite(db.Model):
     __table_args__ = (UniqueConstraint("point_id", "organisation_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    point_id: Mapped[int] = mapped_column(ForeignKey("point_ordre_du_jour.id", ondelete="CASCADE"))
+    point_id: Mapped[int] = cle_parent("point_ordre_du_jour")
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     choix: Mapped[ChoixVote] = mapped_column(enum_colonne(ChoixVote))
     motif_recusation: Mapped[str | None] = mapped_column(Text)
-    votant_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id", ondelete="SET NULL"))
-    vote_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    votant_id: Mapped[int | None] = cle_auteur()
+    vote_le: Mapped[datetime] = horodatage()
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
@@ -132,11 +131,11 @@ class MontantComite(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    point_id: Mapped[int] = mapped_column(ForeignKey("point_ordre_du_jour.id", ondelete="CASCADE"))
-    ligne_id: Mapped[int] = mapped_column(ForeignKey("ligne_financement.id", ondelete="CASCADE"))
+    point_id: Mapped[int] = cle_parent("point_ordre_du_jour")
+    ligne_id: Mapped[int] = cle_parent("ligne_financement")
     montant: Mapped[Decimal] = mapped_column(Montant())
-    saisi_par_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id", ondelete="SET NULL"))
-    saisi_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    saisi_par_id: Mapped[int | None] = cle_auteur()
+    saisi_le: Mapped[datetime] = horodatage()
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}

@@ -14,7 +14,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from dauphin.extensions import db
 from dauphin.models.referentiel import ContratDeVille, Organisation, enum_colonne
-from dauphin.models.types import EnumLibelle, Horodatage, maintenant
+from dauphin.models.types import Horodatage, cle_auteur, cle_parent, enfants, horodatage
+from workflows.enumerations import EnumLibelle
 
 if TYPE_CHECKING:
     from dauphin.models.structures import Structure
@@ -37,18 +38,12 @@ class Utilisateur(UserMixin, db.Model):
     actif: Mapped[bool] = mapped_column(default=True)
     administrateur_national: Mapped[bool] = mapped_column(default=False)
     email_confirme_le: Mapped[datetime | None] = mapped_column(Horodatage())
-    cree_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    cree_le: Mapped[datetime] = horodatage()
     derniere_connexion_le: Mapped[datetime | None] = mapped_column(Horodatage())
 
-    adhesions_structures: Mapped[list[MembreStructure]] = relationship(
-        back_populates="utilisateur", cascade="all, delete-orphan"
-    )
-    adhesions_organisations: Mapped[list[MembreOrganisation]] = relationship(
-        back_populates="utilisateur", cascade="all, delete-orphan"
-    )
-    pilotages: Mapped[list[Pilotage]] = relationship(
-        back_populates="utilisateur", cascade="all, delete-orphan"
-    )
+    adhesions_structures: Mapped[list[MembreStructure]] = enfants("utilisateur")
+    adhesions_organisations: Mapped[list[MembreOrganisation]] = enfants("utilisateur")
+    pilotages: Mapped[list[Pilotage]] = enfants("utilisateur")
 
     # Flask-Login : l'identifiant de session n'est pas la clé primaire (voir jeton_session).
     def get_id(self) -> str:
@@ -95,11 +90,11 @@ class MembreStructure(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    utilisateur_id: Mapped[int] = mapped_column(ForeignKey("utilisateur.id", ondelete="CASCADE"))
-    structure_id: Mapped[int] = mapped_column(ForeignKey("structure.id", ondelete="CASCADE"), index=True)
+    utilisateur_id: Mapped[int] = cle_parent("utilisateur")
+    structure_id: Mapped[int] = cle_parent("structure", index=True)
     role: Mapped[RoleStructure] = mapped_column(enum_colonne(RoleStructure))
     administrateur: Mapped[bool] = mapped_column(default=False)
-    ajoute_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    ajoute_le: Mapped[datetime] = horodatage()
 
     utilisateur: Mapped[Utilisateur] = relationship(back_populates="adhesions_structures")
     structure: Mapped[Structure] = relationship(back_populates="membres")
@@ -120,10 +115,10 @@ class MembreOrganisation(db.Model):
     __table_args__ = (UniqueConstraint("utilisateur_id", "organisation_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    utilisateur_id: Mapped[int] = mapped_column(ForeignKey("utilisateur.id", ondelete="CASCADE"))
+    utilisateur_id: Mapped[int] = cle_parent("utilisateur")
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     role: Mapped[RoleOrganisation] = mapped_column(enum_colonne(RoleOrganisation))
-    ajoute_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    ajoute_le: Mapped[datetime] = horodatage()
 
     utilisateur: Mapped[Utilisateur] = relationship(back_populates="adhesions_organisations")
     organisation: Mapped[Organisation] = relationship()
@@ -136,7 +131,7 @@ class Pilotage(db.Model):
     __table_args__ = (UniqueConstraint("utilisateur_id", "contrat_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    utilisateur_id: Mapped[int] = mapped_column(ForeignKey("utilisateur.id", ondelete="CASCADE"))
+    utilisateur_id: Mapped[int] = cle_parent("utilisateur")
     contrat_id: Mapped[int] = mapped_column(ForeignKey("contrat_de_ville.id"), index=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
 
@@ -163,12 +158,12 @@ class EvenementConnexion(db.Model):
     __table_args__ = (Index("ix_evenement_connexion_email_horodatage", "email", "horodatage"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    utilisateur_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id", ondelete="SET NULL"))
+    utilisateur_id: Mapped[int | None] = cle_auteur()
     email: Mapped[str] = mapped_column(String(254))  # tel que saisi (normalisé), même sans compte
     adresse_ip: Mapped[str | None] = mapped_column(String(45))
     reussie: Mapped[bool]
     motif: Mapped[str | None] = mapped_column(String(100))
-    horodatage: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    horodatage: Mapped[datetime] = horodatage()
     nature: Mapped[NatureEvenementCompte] = mapped_column(
         enum_colonne(NatureEvenementCompte),
         default=NatureEvenementCompte.connexion,

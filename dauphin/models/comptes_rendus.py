@@ -13,8 +13,9 @@ from dauphin.extensions import db
 from dauphin.models.comptes import Utilisateur
 from dauphin.models.demandes import Demande
 from dauphin.models.referentiel import Organisation, Qpv, enum_colonne
-from dauphin.models.types import EnumLibelle, Horodatage, Montant, maintenant
+from dauphin.models.types import Horodatage, Montant, cle_parent, enfants, horodatage, maintenant
 from workflows.compte_rendu import ecart_euros, ecart_pourcentage
+from workflows.enumerations import EnumLibelle
 
 
 class CompteRendu(db.Model):
@@ -28,7 +29,7 @@ class CompteRendu(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    demande_id: Mapped[int] = mapped_column(ForeignKey("demande.id", ondelete="CASCADE"), unique=True)
+    demande_id: Mapped[int] = cle_parent("demande", unique=True)
     version: Mapped[int] = mapped_column(default=1)
     echeance: Mapped[date] = mapped_column(index=True)
     action_realisee: Mapped[bool] = mapped_column(default=True)
@@ -38,7 +39,7 @@ class CompteRendu(db.Model):
     beneficiaires_hors_qpv: Mapped[int | None]
     depose_le: Mapped[datetime | None] = mapped_column(Horodatage())
     depose_par_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id"))
-    cree_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    cree_le: Mapped[datetime] = horodatage()
     modifie_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant, onupdate=maintenant)
 
     __mapper_args__ = {"version_id_col": version}
@@ -47,12 +48,8 @@ class CompteRendu(db.Model):
         backref=backref("compte_rendu", uselist=False, cascade="all, delete-orphan")
     )
     depose_par: Mapped[Utilisateur | None] = relationship()
-    lignes: Mapped[list[LigneCompteRendu]] = relationship(
-        back_populates="compte_rendu", cascade="all, delete-orphan", order_by="LigneCompteRendu.ordre"
-    )
-    beneficiaires_qpv: Mapped[list[BeneficiairesQpv]] = relationship(
-        back_populates="compte_rendu", cascade="all, delete-orphan"
-    )
+    lignes: Mapped[list[LigneCompteRendu]] = enfants("compte_rendu", order_by="LigneCompteRendu.ordre")
+    beneficiaires_qpv: Mapped[list[BeneficiairesQpv]] = enfants("compte_rendu")
 
 
 class LigneCompteRendu(db.Model):
@@ -67,7 +64,7 @@ class LigneCompteRendu(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    compte_rendu_id: Mapped[int] = mapped_column(ForeignKey("compte_rendu.id", ondelete="CASCADE"))
+    compte_rendu_id: Mapped[int] = cle_parent("compte_rendu")
     compte: Mapped[str] = mapped_column(String(4))
     financeur_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
     financeur_libelle: Mapped[str | None] = mapped_column(String(200))
@@ -102,9 +99,7 @@ class BeneficiairesQpv(db.Model):
     __tablename__ = "beneficiaires_qpv"
     __table_args__ = (CheckConstraint("nombre >= 0", name="nombre_positif"),)
 
-    compte_rendu_id: Mapped[int] = mapped_column(
-        ForeignKey("compte_rendu.id", ondelete="CASCADE"), primary_key=True
-    )
+    compte_rendu_id: Mapped[int] = cle_parent("compte_rendu", primary_key=True)
     qpv_id: Mapped[int] = mapped_column(ForeignKey("qpv.id"), primary_key=True)
     nombre: Mapped[int]
 
@@ -125,10 +120,10 @@ class RappelCompteRendu(db.Model):
     __table_args__ = (UniqueConstraint("demande_id", "nature", "echeance"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    demande_id: Mapped[int] = mapped_column(ForeignKey("demande.id", ondelete="CASCADE"))
+    demande_id: Mapped[int] = cle_parent("demande")
     nature: Mapped[NatureRappel] = mapped_column(enum_colonne(NatureRappel, 16))
     echeance: Mapped[date]
-    envoye_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    envoye_le: Mapped[datetime] = horodatage()
     destinataires: Mapped[int] = mapped_column(default=0)
 
 
@@ -148,7 +143,7 @@ class ReportDates(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    demande_id: Mapped[int] = mapped_column(ForeignKey("demande.id", ondelete="CASCADE"))
+    demande_id: Mapped[int] = cle_parent("demande")
     date_debut: Mapped[date]
     date_fin: Mapped[date]
     ancienne_date_debut: Mapped[date | None]
@@ -158,7 +153,7 @@ class ReportDates(db.Model):
         enum_colonne(StatutReport, 16), default=StatutReport.en_attente
     )
     demande_par_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id"))
-    demande_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    demande_le: Mapped[datetime] = horodatage()
     decide_par_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id"))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
     decide_le: Mapped[datetime | None] = mapped_column(Horodatage())

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from dauphin.extensions import db
 from dauphin.models.referentiel import enum_colonne
-from dauphin.models.types import EnumLibelle, Horodatage, maintenant
+from dauphin.models.types import Horodatage, horodatage
+from workflows.enumerations import EnumLibelle
 
 
 class StatutCourriel(EnumLibelle):
@@ -33,5 +34,5 @@ class Courriel(db.Model):
     )
     tentatives: Mapped[int] = mapped_column(default=0)
     derniere_erreur: Mapped[str | None] = mapped_column(Text)
-    cree_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    cree_le: Mapped[datetime] = horodatage()
     envoye_le: Mapped[datetime | None] = mapped_column(Horodatage())

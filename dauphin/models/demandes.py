@@ -24,7 +24,16 @@ from dauphin.models.campagnes import Campagne, QuestionEligibilite
 from dauphin.models.comptes import Utilisateur
 from dauphin.models.referentiel import AxeTransversal, Organisation, Qpv, Thematique, enum_colonne
 from dauphin.models.structures import CompteBancaire, Document, Structure, TypePiece
-from dauphin.models.types import Horodatage, Montant, index_trigrammes, maintenant
+from dauphin.models.types import (
+    Horodatage,
+    Montant,
+    cle_auteur,
+    cle_parent,
+    enfants,
+    horodatage,
+    index_trigrammes,
+    maintenant,
+)
 from workflows.statuts import StatutDemande, StatutLigne
 
 demande_qpv = Table(
@@ -103,7 +112,7 @@ class Demande(db.Model):
     transmise_le: Mapped[datetime | None] = mapped_column(Horodatage())
 
     cree_par_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id"))
-    cree_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    cree_le: Mapped[datetime] = horodatage()
     modifie_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant, onupdate=maintenant)
 
     __mapper_args__ = {"version_id_col": version}
@@ -116,18 +125,10 @@ class Demande(db.Model):
     atteste_par: Mapped[Utilisateur | None] = relationship(foreign_keys=[atteste_par_id])
     qpvs: Mapped[list[Qpv]] = relationship(secondary=demande_qpv, order_by=Qpv.code)
     axes: Mapped[list[AxeTransversal]] = relationship(secondary=demande_axe)
-    reponses: Mapped[list[ReponseEligibilite]] = relationship(
-        back_populates="demande", cascade="all, delete-orphan"
-    )
-    lignes_budget: Mapped[list[LigneBudget]] = relationship(
-        back_populates="demande", cascade="all, delete-orphan", order_by="LigneBudget.ordre"
-    )
-    lignes_financement: Mapped[list[LigneFinancement]] = relationship(
-        back_populates="demande", cascade="all, delete-orphan", order_by="LigneFinancement.id"
-    )
-    pieces_jointes: Mapped[list[PieceJointe]] = relationship(
-        back_populates="demande", cascade="all, delete-orphan"
-    )
+    reponses: Mapped[list[ReponseEligibilite]] = enfants("demande")
+    lignes_budget: Mapped[list[LigneBudget]] = enfants("demande", order_by="LigneBudget.ordre")
+    lignes_financement: Mapped[list[LigneFinancement]] = enfants("demande", order_by="LigneFinancement.id")
+    pieces_jointes: Mapped[list[PieceJointe]] = enfants("demande")
 
     # Vues lues par les gardes de workflows/ (qui ne connaissent pas l'ORM)
     @property
@@ -161,10 +162,8 @@ class Demande(db.Model):
 class ReponseEligibilite(db.Model):
     __tablename__ = "reponse_eligibilite"
 
-    demande_id: Mapped[int] = mapped_column(ForeignKey("demande.id", ondelete="CASCADE"), primary_key=True)
-    question_id: Mapped[int] = mapped_column(
-        ForeignKey("question_eligibilite.id", ondelete="CASCADE"), primary_key=True
-    )
+    demande_id: Mapped[int] = cle_parent("demande", primary_key=True)
+    question_id: Mapped[int] = cle_parent("question_eligibilite", primary_key=True)
     reponse: Mapped[bool]
 
     demande: Mapped[Demande] = relationship(back_populates="reponses")
@@ -177,7 +176,7 @@ class LigneBudget(db.Model):
     __tablename__ = "ligne_budget"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    demande_id: Mapped[int] = mapped_column(ForeignKey("demande.id", ondelete="CASCADE"), index=True)
+    demande_id: Mapped[int] = cle_parent("demande", index=True)
     compte: Mapped[str] = mapped_column(String(4))
     libelle: Mapped[str | None] = mapped_column(String(200))  # précision saisie par le porteur
     montant: Mapped[Decimal] = mapped_column(Montant())
@@ -239,7 +238,7 @@ class LigneFinancement(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    demande_id: Mapped[int] = mapped_column(ForeignKey("demande.id", ondelete="CASCADE"))
+    demande_id: Mapped[int] = cle_parent("demande")
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     # Recopiés de la demande à l'insertion (ils ne changent jamais) : la recherche d'un financeur par
     # structure et son filtre par exercice se font sur ses lignes seules.
@@ -293,7 +292,7 @@ class PieceJointe(db.Model):
     __table_args__ = (UniqueConstraint("demande_id", "document_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    demande_id: Mapped[int] = mapped_column(ForeignKey("demande.id", ondelete="CASCADE"))
+    demande_id: Mapped[int] = cle_parent("demande")
     document_id: Mapped[int] = mapped_column(ForeignKey("document.id"), index=True)
     type_piece: Mapped[TypePiece] = mapped_column(enum_colonne(TypePiece))
 
@@ -307,12 +306,12 @@ class Message(db.Model):
     __tablename__ = "message"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    demande_id: Mapped[int] = mapped_column(ForeignKey("demande.id", ondelete="CASCADE"), index=True)
+    demande_id: Mapped[int] = cle_parent("demande", index=True)
     auteur_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id"))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))  # vide : le porteur
     objet: Mapped[str] = mapped_column(String(200))
     corps: Mapped[str] = mapped_column(Text)
-    cree_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    cree_le: Mapped[datetime] = horodatage()
 
     auteur: Mapped[Utilisateur | None] = relationship()
     organisation: Mapped[Organisation | None] = relationship()
@@ -335,12 +334,12 @@ class Note(db.Model):
     __table_args__ = (Index("ix_note_demande_id_id", "demande_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    demande_id: Mapped[int] = mapped_column(ForeignKey("demande.id", ondelete="CASCADE"))
+    demande_id: Mapped[int] = cle_parent("demande")
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
-    auteur_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id", ondelete="SET NULL"))
+    auteur_id: Mapped[int | None] = cle_auteur()
     partagee: Mapped[bool] = mapped_column(default=True)
     texte: Mapped[str] = mapped_column(Text)
-    cree_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    cree_le: Mapped[datetime] = horodatage()
 
     demande: Mapped[Demande] = relationship()
     auteur: Mapped[Utilisateur | None] = relationship()

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from dauphin.extensions import db
 from dauphin.models.comptes import Utilisateur
 from dauphin.models.referentiel import Organisation
-from dauphin.models.types import Horodatage, maintenant
+from dauphin.models.types import cle_parent, horodatage
 
 
 class EvenementJournal(db.Model):
@@ -18,10 +18,8 @@ class EvenementJournal(db.Model):
     __table_args__ = (Index("ix_journal_demande_id_id", "demande_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    demande_id: Mapped[int] = mapped_column(ForeignKey("demande.id", ondelete="CASCADE"))
-    ligne_id: Mapped[int | None] = mapped_column(
-        ForeignKey("ligne_financement.id", ondelete="CASCADE"), index=True
-    )
+    demande_id: Mapped[int] = cle_parent("demande")
+    ligne_id: Mapped[int | None] = cle_parent("ligne_financement", index=True)
     acteur_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id"))  # vide : le système
     role: Mapped[str] = mapped_column(String(32))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
@@ -30,7 +28,7 @@ class EvenementJournal(db.Model):
     statut_avant: Mapped[str] = mapped_column(String(32))
     statut_apres: Mapped[str] = mapped_column(String(32))
     commentaire: Mapped[str | None] = mapped_column(Text)
-    horodatage: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    horodatage: Mapped[datetime] = horodatage()
     # Chaînage inviolable (dauphin/services/empreintes.py) : SHA-256 de la ligne et de la précédente
     empreinte: Mapped[str] = mapped_column(String(64))
     empreinte_precedente: Mapped[str | None] = mapped_column(String(64))

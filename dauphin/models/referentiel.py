@@ -8,7 +8,8 @@ from sqlalchemy import Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dauphin.extensions import db
-from dauphin.models.types import EnumLibelle
+from dauphin.models.types import cle_parent, enfants
+from workflows.enumerations import EnumLibelle
 
 
 def enum_colonne(enum_cls: type[StrEnum], longueur: int = 32) -> Enum:
@@ -64,9 +65,7 @@ class RegleMajorite(EnumLibelle):
 class PartenaireContrat(db.Model):
     __tablename__ = "partenaire_contrat"
 
-    contrat_id: Mapped[int] = mapped_column(
-        ForeignKey("contrat_de_ville.id", ondelete="CASCADE"), primary_key=True
-    )
+    contrat_id: Mapped[int] = cle_parent("contrat_de_ville", primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), primary_key=True, index=True)
 
     contrat: Mapped[ContratDeVille] = relationship(back_populates="partenariats")
@@ -93,9 +92,7 @@ class ContratDeVille(db.Model):
 
     __mapper_args__ = {"version_id_col": version}
 
-    partenariats: Mapped[list[PartenaireContrat]] = relationship(
-        back_populates="contrat", cascade="all, delete-orphan"
-    )
+    partenariats: Mapped[list[PartenaireContrat]] = enfants("contrat")
     qpvs: Mapped[list[Qpv]] = relationship(back_populates="contrat", order_by="Qpv.code")
 
     @property

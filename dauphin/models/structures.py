@@ -5,13 +5,22 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Numeric, String
+from sqlalchemy import Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dauphin.extensions import db
 from dauphin.models.comptes import MembreStructure, RoleStructure, Utilisateur
 from dauphin.models.referentiel import enum_colonne
-from dauphin.models.types import EnumLibelle, Horodatage, Montant, index_trigrammes, maintenant
+from dauphin.models.types import (
+    Horodatage,
+    Montant,
+    cle_auteur,
+    cle_parent,
+    enfants,
+    horodatage,
+    index_trigrammes,
+)
+from workflows.enumerations import EnumLibelle
 
 
 class FormeJuridique(EnumLibelle):
@@ -58,17 +67,11 @@ class Structure(db.Model):
     etp_salaries: Mapped[Decimal | None] = mapped_column(Numeric(7, 2))
     nb_volontaires: Mapped[int | None]
     nb_adherents: Mapped[int | None]
-    cree_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    cree_le: Mapped[datetime] = horodatage()
 
-    membres: Mapped[list[MembreStructure]] = relationship(
-        back_populates="structure", cascade="all, delete-orphan"
-    )
-    comptes_bancaires: Mapped[list[CompteBancaire]] = relationship(
-        back_populates="structure", cascade="all, delete-orphan"
-    )
-    aides_publiques: Mapped[list[AidePublique]] = relationship(
-        back_populates="structure", cascade="all, delete-orphan", order_by="AidePublique.annee.desc()"
-    )
+    membres: Mapped[list[MembreStructure]] = enfants("structure")
+    comptes_bancaires: Mapped[list[CompteBancaire]] = enfants("structure")
+    aides_publiques: Mapped[list[AidePublique]] = enfants("structure", order_by="AidePublique.annee.desc()")
 
     @property
     def nom(self) -> str:
@@ -82,7 +85,7 @@ class CompteBancaire(db.Model):
     __tablename__ = "compte_bancaire"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    structure_id: Mapped[int] = mapped_column(ForeignKey("structure.id", ondelete="CASCADE"), index=True)
+    structure_id: Mapped[int] = cle_parent("structure", index=True)
     titulaire: Mapped[str] = mapped_column(String(200))
     iban: Mapped[str] = mapped_column(String(34))  # sans espaces, contrôlé (python-stdnum)
     bic: Mapped[str] = mapped_column(String(11))
@@ -102,7 +105,7 @@ class AidePublique(db.Model):
     __tablename__ = "aide_publique"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    structure_id: Mapped[int] = mapped_column(ForeignKey("structure.id", ondelete="CASCADE"), index=True)
+    structure_id: Mapped[int] = cle_parent("structure", index=True)
     annee: Mapped[int]
     financeur: Mapped[str] = mapped_column(String(200))
     montant: Mapped[Decimal] = mapped_column(Montant())
@@ -123,6 +126,17 @@ class TypePiece(EnumLibelle):
     convention = "convention", "Convention à signer"
     autre = "autre", "Autre pièce"
 
+    @property
+    def deposee_par_la_structure(self) -> bool:
+        """Une pièce que la structure dépose elle-même, qu'une campagne peut exiger au dépôt ; le récépissé,
+        la notification et la convention sont produits par le portail, la convention signée vient après."""
+        return self not in (
+            TypePiece.convention_signee,
+            TypePiece.recepisse,
+            TypePiece.notification,
+            TypePiece.convention,
+        )
+
 
 class Document(db.Model):
     """Un fichier déposé : dans le porte-documents de la structure, réutilisable dans chaque demande.
@@ -134,7 +148,7 @@ class Document(db.Model):
     __tablename__ = "document"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    structure_id: Mapped[int] = mapped_column(ForeignKey("structure.id", ondelete="CASCADE"), index=True)
+    structure_id: Mapped[int] = cle_parent("structure", index=True)
     type_piece: Mapped[TypePiece] = mapped_column(enum_colonne(TypePiece))
     nom_fichier: Mapped[str] = mapped_column(String(255))
     cle_stockage: Mapped[str] = mapped_column(String(64), unique=True)
@@ -143,10 +157,10 @@ class Document(db.Model):
     sha256: Mapped[str] = mapped_column(String(64))
     valable_jusqu_au: Mapped[date | None]
     # Documents propres à une demande (récépissé, convention…) ; vide : pièce du porte-documents
-    demande_id: Mapped[int | None] = mapped_column(ForeignKey("demande.id", ondelete="CASCADE"), index=True)
+    demande_id: Mapped[int | None] = cle_parent("demande", index=True)
     archive_le: Mapped[datetime | None] = mapped_column(Horodatage())  # retiré du porte-documents, gardé
-    depose_par_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id", ondelete="SET NULL"))
-    depose_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    depose_par_id: Mapped[int | None] = cle_auteur()
+    depose_le: Mapped[datetime] = horodatage()
 
 
 class Invitation(db.Model):
@@ -155,11 +169,11 @@ class Invitation(db.Model):
     __tablename__ = "invitation"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    structure_id: Mapped[int] = mapped_column(ForeignKey("structure.id", ondelete="CASCADE"), index=True)
+    structure_id: Mapped[int] = cle_parent("structure", index=True)
     email: Mapped[str] = mapped_column(String(254), index=True)
     role: Mapped[RoleStructure] = mapped_column(enum_colonne(RoleStructure))
-    invite_par_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id", ondelete="SET NULL"))
-    cree_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    invite_par_id: Mapped[int | None] = cle_auteur()
+    cree_le: Mapped[datetime] = horodatage()
     expire_le: Mapped[datetime] = mapped_column(Horodatage())
     acceptee_le: Mapped[datetime | None] = mapped_column(Horodatage())
     revoquee_le: Mapped[datetime | None] = mapped_column(Horodatage())
@@ -173,10 +187,10 @@ class DemandeAcces(db.Model):
     __tablename__ = "demande_acces"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    structure_id: Mapped[int] = mapped_column(ForeignKey("structure.id", ondelete="CASCADE"), index=True)
-    utilisateur_id: Mapped[int] = mapped_column(ForeignKey("utilisateur.id", ondelete="CASCADE"), index=True)
+    structure_id: Mapped[int] = cle_parent("structure", index=True)
+    utilisateur_id: Mapped[int] = cle_parent("utilisateur", index=True)
     message: Mapped[str | None] = mapped_column(String(1000))
-    cree_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    cree_le: Mapped[datetime] = horodatage()
     traitee_le: Mapped[datetime | None] = mapped_column(Horodatage())
     acceptee: Mapped[bool | None]
 

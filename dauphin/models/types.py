@@ -1,10 +1,11 @@
-"""Types de colonnes : montants exacts et horodatages avec fuseau, identiques sur les deux bases."""
+"""Types de colonnes : montants exacts et horodatages avec fuseau, identiques sur les deux bases ; les
+colonnes et relations qui reviennent d'un modèle à l'autre (horodatage, auteur, parent et enfants)."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from enum import StrEnum
 
-from sqlalchemy import BigInteger, DateTime, Index, Numeric
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Numeric
+from sqlalchemy.orm import mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 CENTIME = Decimal("0.01")
@@ -72,14 +73,23 @@ def index_trigrammes(nom: str, *colonnes: str) -> Index:
     return Index(nom, *colonnes, postgresql_using="gin", postgresql_ops=operateurs)
 
 
-class EnumLibelle(StrEnum):
-    """Une énumération stockée par sa valeur, chaque valeur déclarée avec son libellé français :
-    `pour = "pour", "Pour"`."""
+def horodatage():
+    """La date et l'heure de l'écriture (création, vote, dépôt…), remplies à l'insertion."""
+    return mapped_column(Horodatage(), default=maintenant)
 
-    libelle: str
 
-    def __new__(cls, valeur: str, libelle: str):
-        membre = str.__new__(cls, valeur)
-        membre._value_ = valeur
-        membre.libelle = libelle
-        return membre
+def cle_auteur():
+    """Le compte qui a fait l'action ; la trace demeure si le compte est supprimé (SET NULL)."""
+    return mapped_column(ForeignKey("utilisateur.id", ondelete="SET NULL"))
+
+
+def cle_parent(table: str, **options):
+    """La clé de l'enregistrement auquel celui-ci appartient (une ligne à sa demande, un vote à son point) :
+    supprimé avec lui (CASCADE) ; `options` : index, unique, primary_key."""
+    return mapped_column(ForeignKey(f"{table}.id", ondelete="CASCADE"), **options)
+
+
+def enfants(parent: str, order_by=False):
+    """Les enregistrements qui appartiennent à celui-ci (`parent` : leur relation inverse) : ajoutés et
+    supprimés avec lui, et supprimés quand ils en sont retirés."""
+    return relationship(back_populates=parent, cascade="all, delete-orphan", order_by=order_by)

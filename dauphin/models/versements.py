@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dauphin.extensions import db
 from dauphin.models.comptes import Utilisateur
 from dauphin.models.referentiel import enum_colonne
-from dauphin.models.types import EnumLibelle, Horodatage, Montant, maintenant
+from dauphin.models.types import Horodatage, Montant, cle_auteur, cle_parent, horodatage
+from workflows.enumerations import EnumLibelle
 
 
 class NatureVersement(EnumLibelle):
@@ -41,16 +42,16 @@ class Versement(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    ligne_id: Mapped[int] = mapped_column(ForeignKey("ligne_financement.id", ondelete="CASCADE"))
+    ligne_id: Mapped[int] = cle_parent("ligne_financement")
     nature: Mapped[NatureVersement] = mapped_column(enum_colonne(NatureVersement, 16))
     date_prevue: Mapped[date]
     montant_prevu: Mapped[Decimal] = mapped_column(Montant())
     verse_le: Mapped[date | None]
     montant_verse: Mapped[Decimal | None] = mapped_column(Montant())
     reference: Mapped[str | None] = mapped_column(String(50))  # mandat, demande de paiement Chorus…
-    enregistre_par_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id", ondelete="SET NULL"))
+    enregistre_par_id: Mapped[int | None] = cle_auteur()
     enregistre_le: Mapped[datetime | None] = mapped_column(Horodatage())
-    cree_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant)
+    cree_le: Mapped[datetime] = horodatage()
 
     enregistre_par: Mapped[Utilisateur | None] = relationship()
 

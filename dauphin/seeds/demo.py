@@ -492,6 +492,12 @@ def _demandes(contrats, financeurs, structures, comptes) -> None:
         )
         if objectif == StatutDemande.brouillon:
             return demande
+
+        def finir_par(declencheur: str, acteur: Utilisateur, commentaire: str) -> Demande:
+            """La dernière transition du parcours, motivée."""
+            declencher_demande(demande.id, declencheur, acteur, commentaire=commentaire)
+            return demande
+
         depot = campagne.date_ouverture  # les transitions passées sont datées pendant la campagne
         declencher_demande(demande.id, "soumettre", createur, aujourdhui=depot)
         if objectif == StatutDemande.attente_attestation:
@@ -502,13 +508,11 @@ def _demandes(contrats, financeurs, structures, comptes) -> None:
         if objectif == StatutDemande.transmise:
             return demande
         if objectif == StatutDemande.retiree:
-            declencher_demande(
-                demande.id,
+            return finir_par(
                 "retirer",
                 signataire(structure_index),
-                commentaire="L’action sera portée par un autre partenaire du quartier.",
+                "L’action sera portée par un autre partenaire du quartier.",
             )
-            return demande
         instructeurs = {
             ligne.id: comptes[f"instructeur.{cle}.{contrat_index}"]
             for ligne in demande.lignes_financement
@@ -520,21 +524,15 @@ def _demandes(contrats, financeurs, structures, comptes) -> None:
         if objectif == StatutDemande.en_instruction:
             return demande
         if objectif == StatutDemande.a_completer:
-            declencher_demande(
-                demande.id,
+            return finir_par(
                 "demander_complements",
                 instructeurs[lignes[0].id],
-                commentaire="Merci de préciser le calendrier des ateliers et de joindre le devis.",
+                "Merci de préciser le calendrier des ateliers et de joindre le devis.",
             )
-            return demande
         if objectif == StatutDemande.classee_sans_suite:
-            declencher_demande(
-                demande.id,
-                "classer_sans_suite",
-                instructeurs[lignes[0].id],
-                commentaire="Action déjà financée par le droit commun.",
+            return finir_par(
+                "classer_sans_suite", instructeurs[lignes[0].id], "Action déjà financée par le droit commun."
             )
-            return demande
         for ligne in lignes[1:]:
             declencher_ligne(ligne.id, "prendre_en_charge", instructeurs[ligne.id])
         rejet = objectif == StatutDemande.rejetee
@@ -614,13 +612,11 @@ def _demandes(contrats, financeurs, structures, comptes) -> None:
         if objectif == StatutDemande.justification_en_cours:
             return demande
         if objectif == StatutDemande.justification_a_modifier:
-            declencher_demande(
-                demande.id,
+            return finir_par(
                 "retourner_justification",
                 instructeurs[lignes[0].id],
-                commentaire="Le tableau financier ne reprend pas les frais de personnel réels.",
+                "Le tableau financier ne reprend pas les frais de personnel réels.",
             )
-            return demande
         for ligne in lignes:
             declencher_ligne(ligne.id, "valider_compte_rendu", instructeurs[ligne.id])
         for ligne in lignes:  # compte rendu validé : le solde est payé, la ligne soldée

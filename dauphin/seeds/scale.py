@@ -1596,6 +1596,16 @@ class _Generateur:
             evenements.append((declencheur, etat, apres, role, organisation, porteur, commentaire, instant))
             etat = apres
 
+        def demander_complements(instant):
+            passer(
+                "demander_complements",
+                S.a_completer,
+                "instructeur",
+                instant,
+                instructeur,
+                rng.choice(MESSAGES_COMPLEMENTS),
+            )
+
         haut_depot = min(campagne.fin_depot, self.fin - HEURE)
         if statut is S.brouillon:
             return evenements, rng.uniform(campagne.ouverture, haut_depot), None
@@ -1628,27 +1638,13 @@ class _Generateur:
                 t = self._entre(t, t, fin_instruction)
                 passer("debuter_instruction", S.en_instruction, "systeme", t)
             t = self._entre(t, t, fin_instruction)
-            passer(
-                "demander_complements",
-                S.a_completer,
-                "instructeur",
-                t,
-                instructeur,
-                rng.choice(MESSAGES_COMPLEMENTS),
-            )
+            demander_complements(t)
             return evenements, cree, atteste
         t = self._entre(t, t, min(t + 30 * JOUR, fin_instruction))
         passer("debuter_instruction", S.en_instruction, "systeme", t)
         if statut is not S.en_instruction and rng.random() < 0.12:
             t = self._entre(t, t, fin_instruction)
-            passer(
-                "demander_complements",
-                S.a_completer,
-                "instructeur",
-                t,
-                instructeur,
-                rng.choice(MESSAGES_COMPLEMENTS),
-            )
+            demander_complements(t)
             t = atteste = self._entre(t, t, fin_instruction)
             passer("attester", S.en_instruction, "signataire", t)
         if statut is S.en_instruction:
