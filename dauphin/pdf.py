@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from dauphin.extensions import db
 from dauphin.models import Demande, Document, LigneBudget, LigneFinancement, TypePiece, maintenant
 from dauphin.services import documents
+from dauphin.unite_de_travail import charger_avec
 from workflows.budget import COMPTES, Sens, totaux
 
 
@@ -36,13 +37,11 @@ def recepisse(demande: Demande) -> bytes:
 
 
 def enregistrer_recepisse(demande_id: int) -> int:
-    demande = db.session.scalar(
-        select(Demande)
-        .where(Demande.id == demande_id)
-        .options(
-            selectinload(Demande.lignes_budget).selectinload(LigneBudget.financeur),
-            selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation),
-        )
+    demande = charger_avec(
+        Demande,
+        demande_id,
+        selectinload(Demande.lignes_budget).selectinload(LigneBudget.financeur),
+        selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation),
     )
     contenu = recepisse(demande)
     document = documents.stocker(

@@ -4,7 +4,8 @@
 - `charger_verrouille`, `charger_demande_verrouillee`, `charger_dans_le_dossier`, `charger_ligne_verrouillee`
   et `verifier_version` : relire sous verrou ce qu'on va modifier, et ne jamais écraser ce que l'usager n'a
   pas vu (la version qu'il avait sous les yeux, champ caché du formulaire ; `version_perimee` : la règle,
-  que `dauphin.vues` applique aussi avant d'appeler le service).
+  que `dauphin.vues` applique aussi avant d'appeler le service) ; `charger_avec` : lire sans verrou un objet
+  et ce qu'on lit avec lui.
 - `apres_commit(fonction, valeur)` : ce que la transaction en cours laisse à faire après son commit — les
   courriels écrits par `courriels.ecrire`, les tâches de `jobs.planifier`. La session le fait elle-même à
   chaque commit réussi (`extensions.Session.commit`) et l'oublie si la transaction est annulée : aucun
@@ -17,7 +18,7 @@ import logging
 from collections.abc import Callable
 from functools import partial
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import NotFound
@@ -47,6 +48,17 @@ def en_une_transaction(operation):
         db.session.rollback()
         raise
     return resultat
+
+
+# --- Lire ---------------------------------------------------------------------------------------
+
+
+def charger_avec(modele, cle, *options):
+    """L'objet et ce que `options` charge avec lui (`selectinload`…), sans verrou ; 404 s'il n'existe pas."""
+    objet = db.session.scalar(select(modele).where(modele.id == cle).options(*options))
+    if objet is None:
+        raise NotFound()
+    return objet
 
 
 # --- Lire sous verrou ----------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from dauphin.models import (
 )
 from dauphin.services import imports
 from dauphin.services import referentiel as service
+from dauphin.unite_de_travail import charger_avec
 from dauphin.vues import charger_ou_404, messages_du_formulaire, traiter_bouton, traiter_formulaire
 from forms.administration import (
     ActivationForm,
@@ -119,17 +120,12 @@ def importer(nature: str):
 
 
 def _contrat(contrat_id: int) -> ContratDeVille:
-    contrat = db.session.scalar(
-        select(ContratDeVille)
-        .where(ContratDeVille.id == contrat_id)
-        .options(
-            selectinload(ContratDeVille.partenariats).selectinload(PartenaireContrat.organisation),
-            selectinload(ContratDeVille.qpvs),
-        )
+    return charger_avec(
+        ContratDeVille,
+        contrat_id,
+        selectinload(ContratDeVille.partenariats).selectinload(PartenaireContrat.organisation),
+        selectinload(ContratDeVille.qpvs),
     )
-    if contrat is None:
-        raise NotFound()
-    return contrat
 
 
 def _choix_organisations(contrat: ContratDeVille) -> list[tuple[int, str]]:

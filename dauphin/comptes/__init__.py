@@ -41,6 +41,20 @@ LIMITE_PAR_ORIGINE = "20 per hour"
 LIMITE_PAR_DESTINATAIRE = "5 per hour"
 
 
+def _route_qui_ecrit(regle: str):
+    """La route d'une page qui écrit à l'adresse saisie (inscription, renvoi de la confirmation, mot de passe
+    oublié), avec les deux limites contre l'envoi en masse."""
+
+    def decorer(vue):
+        par_destinataire = limiter.limit(
+            LIMITE_PAR_DESTINATAIRE, methods=["POST"], key_func=_email_saisi, deduct_when=_courriel_envoye
+        )
+        par_origine = limiter.limit(LIMITE_PAR_ORIGINE, methods=["POST"], deduct_when=_courriel_envoye)
+        return bp.route(regle, methods=["GET", "POST"])(par_origine(par_destinataire(vue)))
+
+    return decorer
+
+
 def _invitation_en_cours():
     """L'invitation gardée en session si elle est encore valable (sinon elle est oubliée)."""
     jeton = session.get(CLE_INVITATION)
@@ -53,9 +67,7 @@ def _invitation_en_cours():
         return None, None
 
 
-@bp.route("/inscription", methods=["GET", "POST"])
-@limiter.limit(LIMITE_PAR_ORIGINE, methods=["POST"], deduct_when=_courriel_envoye)
-@limiter.limit(LIMITE_PAR_DESTINATAIRE, methods=["POST"], key_func=_email_saisi, deduct_when=_courriel_envoye)
+@_route_qui_ecrit("/inscription")
 def inscription():
     if current_user.is_authenticated:
         return redirect(url_for("structures.mes_structures"))
@@ -123,22 +135,13 @@ def confirmer(jeton: str):
     )
 
 
-@bp.route("/confirmation/renvoyer", methods=["GET", "POST"])
-@limiter.limit(LIMITE_PAR_ORIGINE, methods=["POST"], deduct_when=_courriel_envoye)
-@limiter.limit(LIMITE_PAR_DESTINATAIRE, methods=["POST"], key_func=_email_saisi, deduct_when=_courriel_envoye)
+@_route_qui_ecrit("/confirmation/renvoyer")
 def renvoyer_confirmation():
-    form = RenvoiConfirmationForm()
-    if request.method == "GET" and current_user.is_authenticated:
-        form.email.data = current_user.email
-
-    def renvoyer():
-        service.renvoyer_confirmation(form.email.data)
-        _retenir_adresse(CLE_EMAIL_INSCRIT, form.email.data)
-
-    return traiter_formulaire(
-        form,
-        executer=renvoyer,
-        rendre=page("comptes/renvoyer_confirmation.html", form=form),
+    return _ecrire_a_l_adresse_saisie(
+        RenvoiConfirmationForm(),
+        "comptes/renvoyer_confirmation.html",
+        envoyer=service.renvoyer_confirmation,
+        cle=CLE_EMAIL_INSCRIT,
         suite=url_for("comptes.inscription_envoyee"),
     )
 
@@ -194,6 +197,21 @@ def _retenir_adresse(cle: str, email: str) -> None:
     session[cle] = service.normaliser_email(email)
 
 
+def _ecrire_a_l_adresse_saisie(form, gabarit: str, *, envoyer, cle: str, suite: str, **contexte):
+    """La page `gabarit` d'un lien à envoyer à l'adresse saisie (celle du compte connecté, proposée) :
+    `envoyer(email)`, puis l'adresse retenue sous `cle` pour la page « courriel envoyé » (`suite`)."""
+    if request.method == "GET" and current_user.is_authenticated:
+        form.email.data = current_user.email
+
+    def executer():
+        envoyer(form.email.data)
+        _retenir_adresse(cle, form.email.data)
+
+    return traiter_formulaire(
+        form, executer=executer, rendre=page(gabarit, form=form, **contexte), suite=suite
+    )
+
+
 # --- Mon compte, mot de passe ------------------------------------------------------------------
 
 
@@ -239,25 +257,15 @@ def changer_mot_de_passe():
     )
 
 
-@bp.route("/mot-de-passe/oublie", methods=["GET", "POST"])
-@limiter.limit(LIMITE_PAR_ORIGINE, methods=["POST"], deduct_when=_courriel_envoye)
-@limiter.limit(LIMITE_PAR_DESTINATAIRE, methods=["POST"], key_func=_email_saisi, deduct_when=_courriel_envoye)
+@_route_qui_ecrit("/mot-de-passe/oublie")
 def mot_de_passe_oublie():
-    form = MotDePasseOublieForm()
-    if request.method == "GET" and current_user.is_authenticated:
-        form.email.data = current_user.email
-
-    def demander():
-        # Même suite que l'adresse soit inscrite ou non : on ne révèle pas les comptes.
-        service.demander_reinitialisation(form.email.data, request.remote_addr)
-        _retenir_adresse(CLE_EMAIL_REINITIALISATION, form.email.data)
-
-    return traiter_formulaire(
-        form,
-        executer=demander,
-        rendre=page(
-            "comptes/mot_de_passe_oublie.html", form=form, duree=service.libelle_duree_reinitialisation()
-        ),
+    # Même suite que l'adresse soit inscrite ou non : on ne révèle pas les comptes.
+    return _ecrire_a_l_adresse_saisie(
+        MotDePasseOublieForm(),
+        "comptes/mot_de_passe_oublie.html",
+        duree=service.libelle_duree_reinitialisation(),
+        envoyer=lambda email: service.demander_reinitialisation(email, request.remote_addr),
+        cle=CLE_EMAIL_REINITIALISATION,
         suite=url_for("comptes.mot_de_passe_demande_envoyee"),
     )
 

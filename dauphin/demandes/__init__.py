@@ -378,52 +378,8 @@ def recapitulatif(demande, code=200, conflit=None, soumis=None, problemes=None):
     ), code
 
 
-def _transition(demande_id: int, declencheur: str, form, *, succes, suite, **arguments):
-    """Soumettre, remettre en brouillon, attester : depuis le récapitulatif, qui revient avec ce qui manque
-    encore (422, chaque point lié à son étape) ou avec l'état actuel de la demande (409)."""
-    demande = _demande_du_membre(demande_id)
-    exiger(qualite_pour(current_user, declencheur, demande) is not None)
-    manques: list[Probleme] = []
-    return traiter_formulaire(
-        form,
-        executer=lambda: declencher_demande(
-            demande.id, declencheur, current_user, version=form.version.data or None, **arguments
-        ),
-        rendre=lambda code, conflit: recapitulatif(demande, code, conflit, form, manques or None),
-        signaler_refus=lambda _form, refus: manques.extend(refus.problemes),
-        succes=succes,
-        suite=suite(demande),
-        version=lambda: demande.version,
-        impossible=lambda: _plus_possible(demande, declencheur),
-    )
-
-
 def _vers_le_recapitulatif(demande: Demande) -> str:
     return url_for("demandes.etape", demande_id=demande.id, etape="recapitulatif")
-
-
-@bp.route("/<int:demande_id>/soumettre", methods=["POST"])
-@login_required
-def soumettre(demande_id: int):
-    return _transition(
-        demande_id,
-        "soumettre",
-        ActionSimpleForm(),
-        succes="Demande soumise : elle attend maintenant l’attestation sur l’honneur d’un signataire.",
-        suite=_vers_le_recapitulatif,
-    )
-
-
-@bp.route("/<int:demande_id>/modifier", methods=["POST"])
-@login_required
-def modifier(demande_id: int):
-    return _transition(
-        demande_id,
-        "modifier",
-        ActionSimpleForm(),
-        succes="La demande est de nouveau en brouillon : vous pouvez la modifier.",
-        suite=lambda demande: url_for("demandes.etape", demande_id=demande.id, etape="eligibilite"),
-    )
 
 
 def _transmise(demande: Demande) -> str:
@@ -433,19 +389,54 @@ def _transmise(demande: Demande) -> str:
     return f"Demande transmise sous le numéro {demande.numero}. Le récépissé est {recepisse}."
 
 
-@bp.route("/<int:demande_id>/attester", methods=["POST"])
-@login_required
-def attester(demande_id: int):
-    form = AttestationForm()
-    return _transition(
-        demande_id,
-        "attester",
-        form,
-        succes=_transmise,
-        suite=lambda demande: url_for("dossiers.voir", demande_id=demande.id),
-        attestation=True,
-        commentaire=form.commentaire.data,
-    )
+def _route_de_transition(declencheur: str, formulaire=ActionSimpleForm, *, succes, suite, arguments=None):
+    """La route POST /<demande_id>/<declencheur> (soumettre, remettre en brouillon, attester), depuis le
+    récapitulatif, qui revient avec ce qui manque encore (422, chaque point lié à son étape) ou avec l'état
+    actuel de la demande (409). `arguments(form)` : ce que la transition reçoit en plus de la version."""
+
+    @login_required
+    def vue(demande_id: int):
+        form = formulaire()
+        demande = _demande_du_membre(demande_id)
+        exiger(qualite_pour(current_user, declencheur, demande) is not None)
+        manques: list[Probleme] = []
+        return traiter_formulaire(
+            form,
+            executer=lambda: declencher_demande(
+                demande.id,
+                declencheur,
+                current_user,
+                version=form.version.data or None,
+                **(arguments(form) if arguments else {}),
+            ),
+            rendre=lambda code, conflit: recapitulatif(demande, code, conflit, form, manques or None),
+            signaler_refus=lambda _form, refus: manques.extend(refus.problemes),
+            succes=succes,
+            suite=suite(demande),
+            version=lambda: demande.version,
+            impossible=lambda: _plus_possible(demande, declencheur),
+        )
+
+    bp.add_url_rule(f"/<int:demande_id>/{declencheur}", declencheur, vue, methods=["POST"])
+
+
+_route_de_transition(
+    "soumettre",
+    succes="Demande soumise : elle attend maintenant l’attestation sur l’honneur d’un signataire.",
+    suite=_vers_le_recapitulatif,
+)
+_route_de_transition(
+    "modifier",
+    succes="La demande est de nouveau en brouillon : vous pouvez la modifier.",
+    suite=lambda demande: url_for("demandes.etape", demande_id=demande.id, etape="eligibilite"),
+)
+_route_de_transition(
+    "attester",
+    AttestationForm,
+    succes=_transmise,
+    suite=lambda demande: url_for("dossiers.voir", demande_id=demande.id),
+    arguments=lambda form: {"attestation": True, "commentaire": form.commentaire.data},
+)
 
 
 @bp.route("/<int:demande_id>/retirer", methods=["GET", "POST"])

@@ -50,14 +50,14 @@ def _structure_du_membre(structure_id: int) -> Structure | None:
 def _page(structure: Structure, form: DepotDocumentForm, statut: int = 200):
     avec_archives = request.args.get("archives") == "1"
     par_type = service.porte_documents(structure.id, avec_archives=avec_archives)
-    tous = [d for liste in par_type.values() for d in liste]
+    deposants = service.deposants([d for liste in par_type.values() for d in liste])
     return (
         render_template(
             "documents/porte_documents.html",
             structure=structure,
             form=form,
             par_type=par_type,
-            deposants=service.deposants(tous),
+            deposants=deposants,
             avec_archives=avec_archives,
             nombre_archives=service.nombre_archives(structure.id),
             aujourdhui=service.date_du_jour(),

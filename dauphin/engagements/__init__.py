@@ -12,15 +12,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from dauphin.engagements.panneaux import (
-    financeur,
-    formulaire_acte,
-    formulaire_convention,
-    formulaire_echeance,
-    formulaire_engagement,
-    formulaire_paiement,
-    signe_la_convention,
-)
+from dauphin.engagements import panneaux
 from dauphin.models import LigneFinancement, Versement
 from dauphin.services import documents
 from dauphin.services import engagements as service
@@ -104,7 +96,7 @@ def _acte_etabli(ligne: LigneFinancement) -> str:
 @bp.route("/lignes/<int:ligne_id>/acte", methods=["GET", "POST"])
 @login_required
 def acte(ligne_id: int):
-    ligne, form = _ouvrir(ligne_id, financeur, formulaire_acte)
+    ligne, form = _ouvrir(ligne_id, panneaux.financeur, panneaux.formulaire_acte)
     regime_lu = form.regime.data or None  # l'acte que la page affichait
     return _ecran(
         ligne,
@@ -122,8 +114,8 @@ def acte(ligne_id: int):
 @login_required
 def relancer_acte(ligne_id: int):
     ligne = ligne_visible(ligne_id)
-    exiger(financeur(ligne))
-    if not formulaire_acte(ligne).validate_on_submit():
+    exiger(panneaux.financeur(ligne))
+    if not panneaux.formulaire_acte(ligne).validate_on_submit():
         abort(400)
     service.relancer_acte(ligne.id, current_user)
     flash("Production du document relancée.", "succes")
@@ -143,7 +135,7 @@ def _deposer_convention(ligne: LigneFinancement, form):
 @bp.route("/lignes/<int:ligne_id>/convention-signee", methods=["GET", "POST"])
 @login_required
 def convention_signee(ligne_id: int):
-    ligne, form = _ouvrir(ligne_id, signe_la_convention, formulaire_convention)
+    ligne, form = _ouvrir(ligne_id, panneaux.signe_la_convention, panneaux.formulaire_convention)
     aide = f"Taille maximale : {documents.taille_lisible(documents.taille_max())}. PDF, PNG ou JPEG."
     return _ecran(
         ligne,
@@ -166,7 +158,7 @@ def convention_signee(ligne_id: int):
 @bp.route("/lignes/<int:ligne_id>/engagement", methods=["GET", "POST"])
 @login_required
 def engagement(ligne_id: int):
-    ligne, form = _ouvrir(ligne_id, financeur, formulaire_engagement)
+    ligne, form = _ouvrir(ligne_id, panneaux.financeur, panneaux.formulaire_engagement)
     return _ecran(
         ligne,
         form,
@@ -184,7 +176,7 @@ def engagement(ligne_id: int):
 @bp.route("/lignes/<int:ligne_id>/echeances", methods=["GET", "POST"])
 @login_required
 def prevoir(ligne_id: int):
-    ligne, form = _ouvrir(ligne_id, financeur, formulaire_echeance)
+    ligne, form = _ouvrir(ligne_id, panneaux.financeur, panneaux.formulaire_echeance)
     # Pas de contrôle de version : ajouter une échéance n'écrase rien, et le service borne l'échéancier
     # par le montant voté sous le verrou du dossier.
     return _ecran(
@@ -223,8 +215,8 @@ def _page_paiement(versement: Versement, ligne: LigneFinancement) -> dict:
 @login_required
 def paiement(versement_id: int):
     versement, ligne = _echeance_visible(versement_id)
-    exiger(financeur(ligne))
-    form = formulaire_paiement(versement, ligne)
+    exiger(panneaux.financeur(ligne))
+    form = panneaux.formulaire_paiement(versement, ligne)
     return _ecran(
         ligne,
         form,
@@ -246,8 +238,8 @@ def paiement(versement_id: int):
 @login_required
 def supprimer(versement_id: int):
     versement, ligne = _echeance_visible(versement_id)
-    exiger(financeur(ligne))
-    if not formulaire_acte(ligne, prefixe=f"supprimer-{versement.id}").validate_on_submit():
+    exiger(panneaux.financeur(ligne))
+    if not panneaux.formulaire_acte(ligne, prefixe=f"supprimer-{versement.id}").validate_on_submit():
         abort(400)
     service.supprimer_echeance(versement.id, current_user)  # un `Conflit` : dauphin.enregistrer_erreurs
     flash("Échéance retirée de l’échéancier.", "succes")

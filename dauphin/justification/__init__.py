@@ -36,10 +36,9 @@ def _saisie(form, compte_rendu, qpvs) -> service.Saisie:
     )
 
 
-def _postes(compte_rendu):
-    charges = [p for p in compte_rendu.lignes if COMPTES[p.compte].sens is Sens.charge]
-    produits = [p for p in compte_rendu.lignes if COMPTES[p.compte].sens is Sens.produit]
-    return charges, produits
+def _postes(compte_rendu, sens: Sens) -> list:
+    """Les postes du compte rendu d'un sens : les charges ou les produits."""
+    return [p for p in compte_rendu.lignes if COMPTES[p.compte].sens is sens]
 
 
 def _vers_le_dossier(demande: Demande) -> str:
@@ -79,15 +78,14 @@ def _signaler_refus(form, refus) -> None:
 def _page_compte_rendu(demande: Demande, form, qpvs, code: int, conflit: str | None):
     compte_rendu = demande.compte_rendu
     modifiable = demande.statut in service.MODIFIABLES
-    charges, produits = _postes(compte_rendu)
     page = render_template(
         "justification/formulaire.html",
         demande=demande,
         compte_rendu=compte_rendu,
         form=form,
         qpvs=qpvs,
-        charges=charges,
-        produits=produits,
+        charges=_postes(compte_rendu, Sens.charge),
+        produits=_postes(compte_rendu, Sens.produit),
         seuil=service.seuil(demande),
         comptes_libelles={cle: compte.libelle for cle, compte in COMPTES.items()},
         sens={cle: compte.sens.value for cle, compte in COMPTES.items()},
@@ -241,11 +239,10 @@ def contexte_dossier(demande: Demande) -> dict:
     compte_rendu = demande.compte_rendu
     if compte_rendu is None:
         return {"compte_rendu": None, "retards": service.retards_pour_dossier(demande, current_user)}
-    charges, produits = _postes(compte_rendu)
     return {
         "compte_rendu": compte_rendu,
-        "postes_charges": charges,
-        "postes_produits": produits,
+        "postes_charges": _postes(compte_rendu, Sens.charge),
+        "postes_produits": _postes(compte_rendu, Sens.produit),
         "seuil_ecart": service.seuil(demande),
         "a_reverser": service.a_reverser(demande),
         "reports": service.reports(demande),

@@ -29,11 +29,14 @@ STATUTS_PROPOSES = [
 ]
 
 
-def _campagne_ou_erreur(campagne_id: int) -> tuple[Campagne, str]:
+def _campagne_filtree(campagne_id: int) -> tuple[Campagne, str, list[service.Financeur], service.Filtres]:
+    """La campagne (404 ; 403 pour qui ne voit pas son contrat), la qualité de l'utilisateur, les financeurs
+    de la campagne et les filtres de l'URL : ce que lisent l'écran et ses exports."""
     campagne = charger_ou_404(Campagne, campagne_id)
     qualite = VOIR_CONTRAT.qualite(current_user, campagne.contrat)
     exiger(qualite is not None)
-    return campagne, qualite
+    financeurs = service.financeurs_campagne(campagne.id)
+    return campagne, qualite, financeurs, _filtres(financeurs)
 
 
 def _filtres(financeurs: list[service.Financeur]) -> service.Filtres:
@@ -94,9 +97,7 @@ def programmations():
 @bp.route("/programmation/<int:campagne_id>")
 @login_required
 def programmation(campagne_id: int):
-    campagne, qualite = _campagne_ou_erreur(campagne_id)
-    financeurs = service.financeurs_campagne(campagne.id)
-    filtres = _filtres(financeurs)
+    campagne, qualite, _, filtres = _campagne_filtree(campagne_id)
     resultat = service.programmation(campagne.id, filtres, page=page_courante(), par_page=PAR_PAGE)
     qpvs = db.session.scalars(
         select(Qpv).where(Qpv.contrat_id == campagne.contrat_id).order_by(Qpv.libelle, Qpv.code)
@@ -148,9 +149,7 @@ def _nom_fichier(campagne: Campagne, extension: str) -> str:
 def export_xlsx(campagne_id: int):
     """Le classeur d'une campagne (quelques centaines à quelques milliers de demandes) : écrit par
     XlsxWriter en `constant_memory` dans un fichier temporaire, envoyé puis effacé."""
-    campagne, _ = _campagne_ou_erreur(campagne_id)
-    financeurs = service.financeurs_campagne(campagne.id)
-    filtres = _filtres(financeurs)
+    campagne, _, financeurs, filtres = _campagne_filtree(campagne_id)
     synthese = service.programmation(campagne.id, filtres, page=1, par_page=1)
     fichier = tempfile.TemporaryFile()  # noqa: SIM115 (send_file le ferme après l’envoi)
     exports.ecrire_xlsx(
@@ -174,9 +173,7 @@ def export_xlsx(campagne_id: int):
 @login_required
 def export_csv(campagne_id: int):
     """Le CSV d'une campagne, envoyé au fil de la lecture (réponse en flux)."""
-    campagne, _ = _campagne_ou_erreur(campagne_id)
-    financeurs = service.financeurs_campagne(campagne.id)
-    filtres = _filtres(financeurs)
+    campagne, _, financeurs, filtres = _campagne_filtree(campagne_id)
     morceaux = exports.iterer_csv(financeurs, service.iterer_lignes(campagne.id, filtres, financeurs))
     reponse = Response(stream_with_context(morceaux), mimetype="text/csv; charset=utf-8")
     reponse.headers["Content-Disposition"] = f'attachment; filename="{_nom_fichier(campagne, "csv")}"'

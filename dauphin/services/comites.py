@@ -44,6 +44,7 @@ from dauphin.services import courriels, enveloppes
 from dauphin.services.erreurs import Conflit, NonAutorise, Refus
 from dauphin.services.workflow import aujourdhui, declencher_ligne_verrouillee, deriver, journaliser
 from dauphin.unite_de_travail import (
+    charger_avec,
     charger_demande_verrouillee,
     charger_verrouille,
     en_une_transaction,
@@ -94,29 +95,24 @@ def seances_visibles(utilisateur: Utilisateur):
 
 
 def charger(seance_id: int) -> SeanceComite:
-    seance = db.session.scalar(
-        select(SeanceComite)
-        .where(SeanceComite.id == seance_id)
-        .options(
-            selectinload(SeanceComite.contrat).selectinload(ContratDeVille.partenariats),
-            selectinload(SeanceComite.campagne),
-            selectinload(SeanceComite.points).options(
-                selectinload(PointOrdreDuJour.demande).options(
-                    selectinload(Demande.structure),
-                    selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation),
-                ),
-                selectinload(PointOrdreDuJour.votes).options(
-                    selectinload(VoteComite.organisation), selectinload(VoteComite.votant)
-                ),
-                selectinload(PointOrdreDuJour.montants)
-                .selectinload(MontantComite.ligne)
-                .joinedload(LigneFinancement.organisation),
+    return charger_avec(
+        SeanceComite,
+        seance_id,
+        selectinload(SeanceComite.contrat).selectinload(ContratDeVille.partenariats),
+        selectinload(SeanceComite.campagne),
+        selectinload(SeanceComite.points).options(
+            selectinload(PointOrdreDuJour.demande).options(
+                selectinload(Demande.structure),
+                selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation),
             ),
-        )
+            selectinload(PointOrdreDuJour.votes).options(
+                selectinload(VoteComite.organisation), selectinload(VoteComite.votant)
+            ),
+            selectinload(PointOrdreDuJour.montants)
+            .selectinload(MontantComite.ligne)
+            .joinedload(LigneFinancement.organisation),
+        ),
     )
-    if seance is None:
-        raise NotFound()
-    return seance
 
 
 def _verrouiller(seance_id: int, version) -> SeanceComite:
