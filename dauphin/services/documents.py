@@ -37,15 +37,7 @@ from dauphin.services.workflow import aujourdhui
 
 # Les pièces que l'on dépose soi-même dans le porte-documents (récépissés et conventions sont produits
 # par le portail et rangés avec leur demande).
-TYPES_PORTE_DOCUMENTS: tuple[TypePiece, ...] = (
-    TypePiece.statuts,
-    TypePiece.liste_dirigeants,
-    TypePiece.rib,
-    TypePiece.comptes_approuves,
-    TypePiece.rapport_activite,
-    TypePiece.budget_structure,
-    TypePiece.autre,
-)
+TYPES_PORTE_DOCUMENTS = tuple(t for t in TypePiece if t.deposee_par_la_structure)
 
 TAILLE_MAX_DEFAUT = 10 * 1024 * 1024
 LONGUEUR_MAX_NOM = 150
