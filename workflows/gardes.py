@@ -8,6 +8,7 @@ pour expliquer un refus à l'usager, avec l'étape du formulaire qui corrige cha
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -73,10 +74,10 @@ def exigence(code: str, message: str, **details) -> Callable[[Callable[[Any, dic
     """
 
     def declarer(condition: Callable[[Any, dict], bool]) -> Garde:
+        @functools.wraps(condition)
         def verifier(objet, kwargs) -> list[Probleme]:
             return _sauf(condition(objet, kwargs), code, message, **details)
 
-        verifier.__name__, verifier.__doc__ = condition.__name__, condition.__doc__
         return garde(verifier)
 
     return declarer

@@ -417,6 +417,7 @@ def _route_de_transition(declencheur: str, formulaire=ActionSimpleForm, *, succe
             impossible=lambda: _plus_possible(demande, declencheur),
         )
 
+    vue.__name__ = vue.__qualname__ = declencheur  # lisible dans les traces et les profils
     bp.add_url_rule(f"/<int:demande_id>/{declencheur}", declencheur, vue, methods=["POST"])
 
 

@@ -243,7 +243,7 @@ def filtrer_dossiers(
     requete: Select, statut: StatutDemande | None, thematiques: list[str] | None, qpv_id: int | None
 ) -> Select:
     """Les filtres sur le dossier que la programmation et les listes d'instruction partagent : statut,
-    codes thématiques (None : pas de filtre), quartier prioritaire."""
+    codes thématiques (None : pas de filtre ; une liste vide : aucun dossier), quartier prioritaire."""
     if statut is not None:
         requete = requete.where(Demande.statut == statut)
     if thematiques is not None:

@@ -45,6 +45,9 @@ def type_piece():
         "rapport_activite",
         "budget_structure",
         "convention_signee",
+        "recepisse",
+        "notification",
+        "convention",
         "autre",
     )
 
