@@ -26,10 +26,11 @@ chromium:
 
 install: $(VENV)/.installe node_modules/.installe
 
+# Les liens des courriels mènent au port servi (make run PORT=5077), sauf DAUPHIN_BASE_URL donnée.
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) seed demo
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	DAUPHIN_BASE_URL=$${DAUPHIN_BASE_URL:-http://$(HOST):$(PORT)} $(FLASK) run --host $(HOST) --port $(PORT)
 
 # Toute la suite, sur SQLite, un worker par cœur (pytest-xdist) et une base par worker. Sur PostgreSQL :
 # DAUPHIN_TEST_DATABASE_URL=postgresql+psycopg://… make test (ou .ci/run, qui enchaîne les deux).
