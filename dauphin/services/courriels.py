@@ -25,6 +25,7 @@ from dauphin.models import (
     MembreOrganisation,
     MembreStructure,
     RoleOrganisation,
+    RoleStructure,
     StatutCourriel,
     Utilisateur,
     maintenant,
@@ -84,6 +85,22 @@ def _emails_structure(demande: Demande) -> list[str]:
     )
 
 
+def _emails_signataires(demande: Demande) -> list[str]:
+    """Les signataires de la structure : eux seuls attestent la demande sur l'honneur."""
+    return list(
+        db.session.scalars(
+            select(Utilisateur.email)
+            .join(MembreStructure, MembreStructure.utilisateur_id == Utilisateur.id)
+            .where(
+                MembreStructure.structure_id == demande.structure_id,
+                MembreStructure.role == RoleStructure.signataire,
+                Utilisateur.actif.is_(True),
+            )
+            .order_by(Utilisateur.email)
+        )
+    )
+
+
 def _emails_instructeurs(demande: Demande) -> list[str]:
     organisations = [ligne.organisation_id for ligne in demande.lignes_financement]
     if not organisations:
@@ -105,6 +122,7 @@ def _emails_instructeurs(demande: Demande) -> list[str]:
 
 # déclencheur → (destinataires, message) : les courriels que chaque transition du dossier fait écrire
 PAR_DECLENCHEUR = {
+    "soumettre": [(_emails_signataires, "demande_a_attester")],
     "attester": [(_emails_structure, "demande_transmise"), (_emails_instructeurs, "demande_a_instruire")],
     "demander_complements": [(_emails_structure, "complements_demandes")],
     "classer_sans_suite": [(_emails_structure, "demande_classee_sans_suite")],

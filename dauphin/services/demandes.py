@@ -76,6 +76,17 @@ def structures_du_membre(utilisateur: Utilisateur) -> list[Structure]:
     return [adhesion.structure for adhesion in utilisateur.adhesions_structures]
 
 
+def a_attester(utilisateur: Utilisateur) -> list[Demande]:
+    """Les demandes soumises de ses structures qui attendent son attestation (s'il peut attester)."""
+    structures = [adhesion.structure_id for adhesion in utilisateur.adhesions_structures]
+    soumises = db.session.scalars(
+        select(Demande)
+        .where(Demande.structure_id.in_(structures), Demande.statut == StatutDemande.attente_attestation)
+        .order_by(Demande.id)
+    )
+    return [demande for demande in soumises if qualite_pour(utilisateur, "attester", demande) is not None]
+
+
 def creer_brouillon(utilisateur: Utilisateur, structure_id: int, campagne_id: int) -> Demande:
     if not est_membre_structure(utilisateur, structure_id):
         raise NonAutorise("creer")

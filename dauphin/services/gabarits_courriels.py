@@ -134,8 +134,15 @@ _MOTIF = "Le budget ne détaille pas les frais de personnel.\nJoignez le dernier
 
 STRUCTURE_PORTEUSE = "Les membres de la structure porteuse"
 INSTRUCTEURS_SOLLICITES = "Les instructeurs des financeurs sollicités par la demande"
+SIGNATAIRES = "Les signataires de la structure porteuse"
 
 _DEMANDES = [  # écrits par les transitions du dossier (services/courriels.py, PAR_DECLENCHEUR)
+    Message(
+        "demande_a_attester",
+        SIGNATAIRES,
+        "Quand un membre de la structure soumet la demande : elle attend l’attestation d’un signataire.",
+        {"demande": SimpleNamespace(**vars(_DEMANDE), structure=SimpleNamespace(nom=_STRUCTURE))},
+    ),
     Message(
         "demande_transmise",
         STRUCTURE_PORTEUSE,
