@@ -74,31 +74,27 @@ def envoyer_apres_commit(ecrits: list[Courriel]) -> None:
     jobs.lancer("dauphin.taches.envoyer_courriels", [inspect(c).identity[0] for c in ecrits])
 
 
-def _emails_structure(demande: Demande) -> list[str]:
-    return list(
-        db.session.scalars(
-            select(Utilisateur.email)
-            .join(MembreStructure, MembreStructure.utilisateur_id == Utilisateur.id)
-            .where(MembreStructure.structure_id == demande.structure_id, Utilisateur.actif.is_(True))
-            .order_by(Utilisateur.email)
-        )
-    )
-
-
-def _emails_signataires(demande: Demande) -> list[str]:
-    """Les signataires de la structure : eux seuls attestent la demande sur l'honneur."""
+def _emails_membres(demande: Demande, *conditions) -> list[str]:
+    """Les adresses des comptes actifs membres de la structure de la demande, selon `conditions`."""
     return list(
         db.session.scalars(
             select(Utilisateur.email)
             .join(MembreStructure, MembreStructure.utilisateur_id == Utilisateur.id)
             .where(
-                MembreStructure.structure_id == demande.structure_id,
-                MembreStructure.role == RoleStructure.signataire,
-                Utilisateur.actif.is_(True),
+                MembreStructure.structure_id == demande.structure_id, Utilisateur.actif.is_(True), *conditions
             )
             .order_by(Utilisateur.email)
         )
     )
+
+
+def _emails_structure(demande: Demande) -> list[str]:
+    return _emails_membres(demande)
+
+
+def _emails_signataires(demande: Demande) -> list[str]:
+    """Les signataires de la structure : eux seuls attestent la demande sur l'honneur."""
+    return _emails_membres(demande, MembreStructure.role == RoleStructure.signataire)
 
 
 def _emails_instructeurs(demande: Demande) -> list[str]:
