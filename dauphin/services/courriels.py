@@ -89,7 +89,10 @@ def _emails_membres(demande: Demande, *conditions) -> list[str]:
 
 
 def _emails_structure(demande: Demande) -> list[str]:
-    return _emails_membres(demande)
+    """À qui le portail écrit quand il prévient la structure porteuse d'une demande : ses membres, la
+    personne chargée de la demande (responsable_email) et l'adresse de la structure, chacun une fois."""
+    adresses = [*_emails_membres(demande), demande.responsable_email, demande.structure.email]
+    return list(dict.fromkeys(a.strip().lower() for a in adresses if a and a.strip()))
 
 
 def _emails_signataires(demande: Demande) -> list[str]:

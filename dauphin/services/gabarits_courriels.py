@@ -132,7 +132,9 @@ _FINANCEUR = "Préfecture de la Haute-Garonne"
 _PORTEUR = {"demande": _DEMANDE}
 _MOTIF = "Le budget ne détaille pas les frais de personnel.\nJoignez le dernier rapport d’activité."
 
-STRUCTURE_PORTEUSE = "Les membres de la structure porteuse"
+STRUCTURE_PORTEUSE = (
+    "Les membres de la structure porteuse, la personne chargée de la demande et l’adresse de la structure"
+)
 INSTRUCTEURS_SOLLICITES = "Les instructeurs des financeurs sollicités par la demande"
 SIGNATAIRES = "Les signataires de la structure porteuse"
 
