@@ -72,6 +72,11 @@ def campagnes_ouvertes(jour: date | None = None, departement: str | None = None)
     return requete
 
 
+def campagne_ouverte_existe(jour: date | None = None) -> bool:
+    """Une campagne au moins accepte des demandes aujourd'hui (« Déposer une demande » a un sens)."""
+    return db.session.scalar(select(campagnes_ouvertes(jour).exists())) or False
+
+
 def structures_du_membre(utilisateur: Utilisateur) -> list[Structure]:
     return [adhesion.structure for adhesion in utilisateur.adhesions_structures]
 
