@@ -29,6 +29,7 @@ from dauphin.services.workflow import aujourdhui, declencher_demande, declencher
 from tests.conftest import Connexion
 from tests.fabriques_db import demande_complete
 from tests.formulaires_html import html, titre
+from tests.test_documents import DOCX
 from workflows import StatutDemande as D
 from workflows import StatutLigne as L
 
@@ -333,7 +334,19 @@ def test_convention_signee_deposee_par_le_signataire_puis_avance_et_solde(app, c
         content_type="multipart/form-data",
     )
     assert refus.status_code == 422 and titre(refus).startswith("Erreur : ")
-    assert "pas d’un format accepté" in html(refus)
+    assert "« convention.pdf » n’est pas un PDF" in html(refus)
+    assert "Formats acceptés : PDF, ou image PNG ou JPEG d’un scan." in html(refus)
+    assert "Word" not in html(refus)  # ni l'aide ni le message ne citent un format que le champ refuse
+    refus = client.post(
+        f"/engagements/lignes/{ligne.id}/convention-signee",
+        data={
+            **champs(f"convention-{ligne.id}", version=ligne.version),
+            f"convention-{ligne.id}-fichier": (io.BytesIO(DOCX), "convention.docx"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert refus.status_code == 422
+    assert "« convention.docx » est un document Word, un format que ce champ n’accepte pas" in html(refus)
     reponse = client.post(
         f"/engagements/lignes/{ligne.id}/convention-signee",
         data={
