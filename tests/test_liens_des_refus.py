@@ -1,6 +1,7 @@
 """Chaque point de la liste « À compléter avant de transmettre » mène à son champ : le lien ouvre l'étape
 du formulaire, et cette page porte un élément dont l'id est l'ancre du lien (sinon le navigateur reste en
-haut de la page et l'usager cherche le champ)."""
+haut de la page et l'usager cherche le champ). La navigation entre les étapes dit, pour chacune, si elle est
+complète ou ce qu'il y reste à compléter (les mêmes gardes)."""
 
 from __future__ import annotations
 
@@ -67,3 +68,27 @@ def test_les_liens_des_erreurs_d_une_demande_remplie_menent_a_leur_champ(client,
     assert any("ne participe pas à cette campagne" in m for m in messages)
     assert "La date de fin précède la date de début de l’action." in messages
     assert any("ne peut pas être négatif" in m for m in messages)
+
+
+def etats_des_etapes(page: str) -> dict[str, str]:
+    """L'état affiché de chaque étape dans la navigation : {étape: "complete" | "a-completer"}."""
+    return dict(re.findall(r'href="/demandes/\d+/etape/(\w+)".*?data-etat="([\w-]+)"', page))
+
+
+def test_la_navigation_montre_l_etat_de_chaque_etape(client, connexion, db, monde):
+    connexion.en_tant_que(monde.contributeur)
+    brouillon = creer_brouillon(client, monde)
+    page = html(client.get(f"/demandes/{brouillon}/etape/action"))
+    etats = etats_des_etapes(page)
+    assert etats == {
+        "eligibilite": "a-completer",
+        "structure": "complete",  # la personne chargée et le compte sont repris de la structure
+        "action": "a-completer",
+        "budget": "a-completer",
+        "pieces": "a-completer",
+    }
+    assert "Étape 3 sur 6 · à compléter" in page
+
+    complete = demande_complete(monde)
+    page = html(client.get(f"/demandes/{complete.id}/etape/budget"))
+    assert set(etats_des_etapes(page).values()) == {"complete"} and "Étape 4 sur 6 · complète" in page
