@@ -25,6 +25,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup, escape
 
 from dauphin.models import Courriel, NatureVersement, RoleStructure
+from forms.validators import format_siret
 from workflows.budget import format_euros
 
 DOSSIER = "courriels"
@@ -71,7 +72,7 @@ _environnement = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_environnement.filters.update(euros=format_euros, date=_date, lignes=_lignes)
+_environnement.filters.update(euros=format_euros, date=_date, lignes=_lignes, siret=format_siret)
 
 
 def une_ligne(sujet: str) -> str:
