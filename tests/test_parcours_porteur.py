@@ -432,3 +432,33 @@ def test_renouveler_propose_seulement_quand_une_campagne_suivante_est_ouverte(cl
     connexion.deconnexion()
     connexion.en_tant_que(monde.instructeur_etat)  # un financeur voit le dossier, pas ce bouton
     assert bouton not in texte(client.get(f"/dossiers/{demande_id}"))
+
+
+def test_renouveler_deux_fois_ne_cree_qu_un_brouillon(client, connexion, db, monde):
+    from datetime import date
+
+    from dauphin.models import Campagne
+
+    document = deposer_statuts(monde)
+    connexion.en_tant_que(monde.signataire)
+    demande_id = transmettre(client, monde, document)
+    db.session.add(
+        Campagne(
+            contrat_id=monde.contrat.id,
+            exercice=monde.campagne.exercice + 1,
+            libelle="Suivante",
+            date_ouverture=aujourdhui(),
+            date_cloture=date(aujourdhui().year + 2, 1, 31),
+        )
+    )
+    db.session.commit()
+    bouton = f'action="/demandes/{demande_id}/renouveler"'
+    assert bouton in texte(client.get(f"/dossiers/{demande_id}"))
+    assert client.post(f"/demandes/{demande_id}/renouveler", data={}).status_code == 302
+    # Le bouton disparaît ; un second envoi (autre onglet, double clic) est refusé avec un message
+    assert bouton not in texte(client.get(f"/dossiers/{demande_id}"))
+    reponse = client.post(f"/demandes/{demande_id}/renouveler", data={}, follow_redirects=True)
+    assert "Cette demande est déjà renouvelée pour l’exercice" in texte(reponse)
+    db.session.expire_all()
+    renouvellements = db.session.scalars(select(Demande).where(Demande.demande_precedente_id == demande_id))
+    assert len(renouvellements.all()) == 1
