@@ -408,16 +408,12 @@ def test_transition_devenue_impossible_conflit_sur_le_recapitulatif(client, conn
     assert reponse.status_code == 409 and "modifié entre-temps" in texte(reponse)
 
 
-def test_renouveler_propose_seulement_quand_une_campagne_suivante_est_ouverte(client, connexion, db, monde):
+def ouvrir_la_campagne_suivante(db, monde) -> None:
+    """Une campagne de l'exercice suivant, ouverte, pour le même contrat : on peut y renouveler."""
     from datetime import date
 
     from dauphin.models import Campagne
 
-    document = deposer_statuts(monde)
-    connexion.en_tant_que(monde.signataire)
-    demande_id = transmettre(client, monde, document)
-    bouton = f'action="/demandes/{demande_id}/renouveler"'
-    assert bouton not in texte(client.get(f"/dossiers/{demande_id}"))
     db.session.add(
         Campagne(
             contrat_id=monde.contrat.id,
@@ -428,6 +424,15 @@ def test_renouveler_propose_seulement_quand_une_campagne_suivante_est_ouverte(cl
         )
     )
     db.session.commit()
+
+
+def test_renouveler_propose_seulement_quand_une_campagne_suivante_est_ouverte(client, connexion, db, monde):
+    document = deposer_statuts(monde)
+    connexion.en_tant_que(monde.signataire)
+    demande_id = transmettre(client, monde, document)
+    bouton = f'action="/demandes/{demande_id}/renouveler"'
+    assert bouton not in texte(client.get(f"/dossiers/{demande_id}"))
+    ouvrir_la_campagne_suivante(db, monde)
     assert bouton in texte(client.get(f"/dossiers/{demande_id}"))
     connexion.deconnexion()
     connexion.en_tant_que(monde.instructeur_etat)  # un financeur voit le dossier, pas ce bouton
@@ -435,23 +440,10 @@ def test_renouveler_propose_seulement_quand_une_campagne_suivante_est_ouverte(cl
 
 
 def test_renouveler_deux_fois_ne_cree_qu_un_brouillon(client, connexion, db, monde):
-    from datetime import date
-
-    from dauphin.models import Campagne
-
     document = deposer_statuts(monde)
     connexion.en_tant_que(monde.signataire)
     demande_id = transmettre(client, monde, document)
-    db.session.add(
-        Campagne(
-            contrat_id=monde.contrat.id,
-            exercice=monde.campagne.exercice + 1,
-            libelle="Suivante",
-            date_ouverture=aujourdhui(),
-            date_cloture=date(aujourdhui().year + 2, 1, 31),
-        )
-    )
-    db.session.commit()
+    ouvrir_la_campagne_suivante(db, monde)
     bouton = f'action="/demandes/{demande_id}/renouveler"'
     assert bouton in texte(client.get(f"/dossiers/{demande_id}"))
     assert client.post(f"/demandes/{demande_id}/renouveler", data={}).status_code == 302
