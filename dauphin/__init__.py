@@ -230,7 +230,6 @@ def horodatage(moment) -> str:
 def enregistrer_gabarits(app: Flask) -> None:
     from dauphin import libelles
     from dauphin.navigation import navigation
-    from forms.validators import format_siren, format_siret
 
     app.jinja_env.filters["euros"] = euros
     app.jinja_env.filters["libelle_statut"] = libelles.statut
@@ -239,8 +238,8 @@ def enregistrer_gabarits(app: Flask) -> None:
     app.jinja_env.filters["date_fr"] = date_fr
     app.jinja_env.filters["date_courte"] = date_courte
     app.jinja_env.filters["horodatage"] = horodatage
-    app.jinja_env.filters["siret"] = format_siret  # « 123 456 789 00012 », partout où un SIRET s'affiche
-    app.jinja_env.filters["siren"] = format_siren
+    app.jinja_env.filters["siret"] = libelles.siret_lisible  # « 123 456 789 00012 », partout
+    app.jinja_env.filters["siren"] = libelles.siren_lisible
     app.jinja_env.filters["sigles"] = libelles.expliquer_sigles  # QPV, P147, CERFA : <abbr title>
     app.jinja_env.globals["sigles_de"] = libelles.sigles_de
     app.jinja_env.trim_blocks = True

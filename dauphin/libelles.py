@@ -5,6 +5,7 @@ import unicodedata
 
 from markupsafe import Markup, escape
 
+from forms.validators import format_siren, format_siret
 from workflows import StatutDemande, StatutLigne
 
 MOIS = (
@@ -102,3 +103,13 @@ def sigles_de(*textes) -> list[tuple[str, str]]:
     """(sigle, explication) des sigles présents dans ces textes, dans l'ordre où ils paraissent."""
     trouves = _SIGLE.findall(" ".join(str(t) for t in textes if t))
     return [(sigle, SIGLES[sigle]) for sigle in dict.fromkeys(trouves)]
+
+
+def siret_lisible(siret: str) -> str:
+    """« 123 456 789 00012 », groupes séparés par des espaces insécables : le numéro ne se coupe pas en fin
+    de ligne (filtre Jinja `siret`, pages, courriels et PDF)."""
+    return format_siret(siret).replace(" ", "\u00a0")
+
+
+def siren_lisible(siren: str) -> str:
+    return format_siren(siren).replace(" ", "\u00a0")

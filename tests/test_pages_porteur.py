@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import re
 
-from forms.validators import format_siret
+from dauphin.libelles import siret_lisible
 from tests.fabriques_db import demande_complete
 from tests.formulaires_html import html
 
 
 def test_le_siret_s_affiche_par_groupes_de_chiffres(client, connexion, monde):
     siret = monde.structure.siret
-    lisible = format_siret(siret)
-    assert re.fullmatch(r"\d{3} \d{3} \d{3} \d{5}", lisible)
+    lisible = siret_lisible(siret)  # espaces insécables : le numéro ne se coupe pas en fin de ligne
+    assert re.fullmatch(r"\d{3}\xa0\d{3}\xa0\d{3}\xa0\d{5}", lisible)
     demande = demande_complete(monde)
     connexion.en_tant_que(monde.contributeur)
     for chemin in (

@@ -24,8 +24,8 @@ from flask import current_app
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from dauphin.libelles import siret_lisible
 from dauphin.models import Courriel, NatureVersement, RoleStructure
-from forms.validators import format_siret
 from workflows.budget import format_euros
 
 DOSSIER = "courriels"
@@ -72,7 +72,7 @@ _environnement = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_environnement.filters.update(euros=format_euros, date=_date, lignes=_lignes, siret=format_siret)
+_environnement.filters.update(euros=format_euros, date=_date, lignes=_lignes, siret=siret_lisible)
 
 
 def une_ligne(sujet: str) -> str:
