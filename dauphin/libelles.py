@@ -1,7 +1,11 @@
 """Libellés français des valeurs techniques affichées à l'écran (rôles, actions, statuts)."""
 
+import re
 import unicodedata
 
+from markupsafe import Markup, escape
+
+from forms.validators import format_siren, format_siret
 from workflows import StatutDemande, StatutLigne
 
 MOIS = (
@@ -76,3 +80,36 @@ def cle_alphabetique(texte: str) -> str:
     se range avec les E, « île » avec « Ivry », majuscules et minuscules confondues."""
     decompose = unicodedata.normalize("NFKD", texte)
     return "".join(c for c in decompose if not unicodedata.combining(c)).casefold()
+
+
+# Les sigles que lit un porteur, expliqués là où ils paraissent (<abbr title>, ou une note « Sigles »).
+SIGLES = {
+    "QPV": "quartier prioritaire de la politique de la ville",
+    "P147": "programme 147 « Politique de la ville » du budget de l’État",
+    "CERFA": "formulaire administratif officiel, désigné par son numéro : n° 12156 pour la demande de "
+    "subvention, n° 15059 pour le compte rendu financier",
+}
+_SIGLE = re.compile(r"\b(" + "|".join(SIGLES) + r")\b")
+
+
+def expliquer_sigles(texte) -> Markup:
+    """Le texte échappé, chaque sigle connu balisé <abbr title="…"> (filtre Jinja `sigles`)."""
+    return Markup(
+        _SIGLE.sub(lambda m: f'<abbr title="{escape(SIGLES[m.group(1)])}">{m.group(1)}</abbr>', escape(texte))
+    )
+
+
+def sigles_de(*textes) -> list[tuple[str, str]]:
+    """(sigle, explication) des sigles présents dans ces textes, dans l'ordre où ils paraissent."""
+    trouves = _SIGLE.findall(" ".join(str(t) for t in textes if t))
+    return [(sigle, SIGLES[sigle]) for sigle in dict.fromkeys(trouves)]
+
+
+def siret_lisible(siret: str) -> str:
+    """« 123 456 789 00012 », groupes séparés par des espaces insécables : le numéro ne se coupe pas en fin
+    de ligne (filtre Jinja `siret`, pages, courriels et PDF)."""
+    return format_siret(siret).replace(" ", "\u00a0")
+
+
+def siren_lisible(siren: str) -> str:
+    return format_siren(siren).replace(" ", "\u00a0")

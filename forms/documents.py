@@ -10,7 +10,12 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms.validators import ValidationError
 
-from dauphin.services.documents import FORMATS_ACCEPTES, TYPES_PORTE_DOCUMENTS, taille_lisible, taille_max
+from dauphin.services.documents import (
+    FORMATS_PORTE_DOCUMENTS,
+    TYPES_PORTE_DOCUMENTS,
+    taille_lisible,
+    taille_max,
+)
 from forms.champs import date_facultative, fichier_requis
 
 TYPES = {t.value for t in TYPES_PORTE_DOCUMENTS}
@@ -31,8 +36,9 @@ class DepotDocumentForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        taille = taille_lisible(taille_max())
         self.fichier.description = (
-            f"Taille maximale : {taille_lisible(taille_max())}. Formats acceptés : {FORMATS_ACCEPTES}."
+            f"Taille maximale : {taille}. Formats acceptés : {FORMATS_PORTE_DOCUMENTS.libelle}."
         )
 
     def validate_type_piece(self, champ):

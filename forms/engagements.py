@@ -10,6 +10,7 @@ import re
 from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
+from dauphin.services.documents import FORMATS_SCAN
 from forms.champs import VersionForm, date_requise, fichier_requis, ligne_de_texte, montant_requis
 
 # Numéro d'engagement juridique : EJ Chorus (10 chiffres) ou numéro d'engagement d'une collectivité.
@@ -31,8 +32,8 @@ class ConventionSigneeForm(VersionForm):
     fichier = fichier_requis(
         "Convention signée",
         "Choisissez le fichier de la convention signée.",
-        description="La convention signée par le représentant légal de la structure : PDF, ou image PNG ou "
-        "JPEG d’un scan.",
+        description="La convention signée par le représentant légal de la structure. Formats acceptés : "
+        f"{FORMATS_SCAN.libelle}.",
     )
 
 

@@ -361,6 +361,7 @@ def test_rappels_envoyes_une_seule_fois(app, db, passe):
         "signataire@test.fr",
         "contributeur@test.fr",
         "administrateur@test.fr",
+        "lou@test.fr",  # la personne chargée de la demande
     }
     resultat = app.test_cli_runner().invoke(args=["exercice", "relancer"])
     assert (

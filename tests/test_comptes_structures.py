@@ -27,6 +27,7 @@ from dauphin.models import Courriel, MembreStructure, RoleStructure, Structure, 
 from dauphin.models.structures import CompteBancaire, DemandeAcces, Invitation
 from dauphin.seeds.demo import siret_depuis
 from dauphin.services import comptes as service_comptes
+from dauphin.services.workflow import aujourdhui
 from forms.structures import EntierField, EtpField
 from forms.validators import Bic, CodeInsee, CodePostal, Iban, Rna, Siren, Siret, Telephone
 from tests.formulaires_html import html, titre
@@ -1008,3 +1009,19 @@ def test_ajouter_puis_desactiver_un_compte_bancaire(client, db, connexion, monde
     assert "C’est le seul compte bancaire actif de la structure" in html(reponse)
     db.session.refresh(nouveau)
     assert nouveau.actif
+
+
+def test_la_fiche_de_la_structure_mene_au_porte_documents_et_au_depot(client, connexion, db, monde):
+    connexion.en_tant_que(monde.contributeur)
+    fiche = f"/structures/{monde.structure.id}"
+    page = html(client.get(fiche))
+    porte_documents = f'href="/documents/structure/{monde.structure.id}"'
+    assert porte_documents in page and "Porte-documents de la structure" in page
+    assert 'href="/demandes/campagnes">Déposer une demande</a>' in page  # la campagne du monde est ouverte
+    assert client.get(f"/documents/structure/{monde.structure.id}").status_code == 200
+
+    # Aucune campagne ouverte : pas d'invitation à déposer une demande qui ne pourrait pas l'être
+    monde.campagne.date_cloture = aujourdhui() - timedelta(days=1)
+    db.session.commit()
+    page = html(client.get(fiche))
+    assert "Déposer une demande" not in page and porte_documents in page

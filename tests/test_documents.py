@@ -185,17 +185,35 @@ def test_depot_refuse_par_le_contenu_avec_message_a_cote_du_champ(
     html = texte(reponse)
     assert reponse.status_code == 422
     assert titre(reponse).startswith("Erreur : ")
-    assert 'id="fichier-erreur" class="fr-error-text">Ce fichier n’est pas d’un format accepté.' in html
-    assert "Formats acceptés : PDF, image PNG ou JPEG" in html
+    erreur = re.search(r'id="fichier-erreur" class="fr-error-text">(.*?)</p>', html, re.S).group(1)
+    assert erreur.startswith(f"« {nom} » n’est pas ")  # le fichier, nommé, et pourquoi
+    assert "Formats acceptés : PDF, image PNG ou JPEG" in erreur
     assert 'aria-describedby="fichier-erreur"' in html and "fr-upload-group--error" in html
     assert '<option selected value="statuts">' in html and 'value="2099-12-31"' in html  # saisie gardée
     assert db.session.scalar(select(Document.id)) is None
 
 
+@pytest.mark.parametrize(
+    ("nom", "contenu", "raison"),
+    [
+        (
+            "statuts.pdf",
+            b"Ceci n'est pas un PDF",
+            "« statuts.pdf » n’est pas un PDF : son contenu n’en est pas un",
+        ),
+        ("statuts.docx", b"PK\x03\x04" + b"\x00" * 40, "« statuts.docx » n’est pas un document Word"),
+        ("logo.svg", b"<svg/>", "« logo.svg » n’est pas d’un format reconnu"),
+    ],
+)
+def test_depot_refuse_dit_quel_fichier_et_pourquoi(client, connexion, monde, nom, contenu, raison):
+    connexion.en_tant_que(monde.contributeur)
+    assert raison in texte(deposer(client, monde.structure.id, contenu, nom))
+
+
 def test_depot_refuse_fichier_vide_ou_absent_et_type_manquant(client, connexion, db, monde):
     connexion.en_tant_que(monde.contributeur)
     html = texte(deposer(client, monde.structure.id, b"", "vide.pdf"))
-    assert "Le fichier est vide. Formats acceptés : PDF" in html
+    assert "« vide.pdf » est vide (0 octet). Formats acceptés : PDF" in html
     reponse = client.post(
         f"/documents/structure/{monde.structure.id}",
         data={"type_piece": "", "valable_jusqu_au": "31/12/2099"},

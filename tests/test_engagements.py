@@ -29,6 +29,7 @@ from dauphin.services.workflow import aujourdhui, declencher_demande, declencher
 from tests.conftest import Connexion
 from tests.fabriques_db import demande_complete
 from tests.formulaires_html import html, titre
+from tests.test_documents import DOCX
 from workflows import StatutDemande as D
 from workflows import StatutLigne as L
 
@@ -159,6 +160,18 @@ def valider_compte_rendu(db, monde, demande, ligne):
 # --- Notification ---------------------------------------------------------------------------------
 
 
+def deposer_convention(client, ligne, contenu: bytes, nom: str):
+    """La convention signée déposée par le formulaire du dossier (le fichier `nom`, de ce contenu)."""
+    return client.post(
+        f"/engagements/lignes/{ligne.id}/convention-signee",
+        data={
+            **champs(f"convention-{ligne.id}", version=ligne.version),
+            f"convention-{ligne.id}-fichier": (io.BytesIO(contenu), nom),
+        },
+        content_type="multipart/form-data",
+    )
+
+
 def test_vote_puis_notification_engage_la_ligne_avec_son_pdf(app, client, connexion, db, monde):
     demande = votee(db, monde)
     ligne = ligne_de(db, demande.id, monde.etat)
@@ -254,14 +267,7 @@ def test_seuil_de_23000_euros_cumule_sur_les_demandes_de_la_structure(
         assert client.get(f"/engagements/lignes/{ligne.id}/convention-signee").status_code == 403
         connexion.deconnexion()
         connexion.en_tant_que(monde.instructeur_etat)
-        reponse = client.post(
-            f"/engagements/lignes/{ligne.id}/convention-signee",
-            data={
-                **champs(f"convention-{ligne.id}", version=ligne.version),
-                f"convention-{ligne.id}-fichier": (io.BytesIO(PDF_SIGNE), "convention.pdf"),
-            },
-            content_type="multipart/form-data",
-        )
+        reponse = deposer_convention(client, ligne, PDF_SIGNE, "convention.pdf")
         assert reponse.status_code == 302
         assert ligne_de(db, b.id, monde.etat).statut == L.engagee
 
@@ -324,24 +330,15 @@ def test_convention_signee_deposee_par_le_signataire_puis_avance_et_solde(app, c
     connexion.en_tant_que(monde.signataire)
     page = html(client.get(f"/dossiers/{demande.id}"))
     assert f"/documents/{convention.id}/telecharger" in page and "Déposer la convention signée" in page
-    refus = client.post(
-        f"/engagements/lignes/{ligne.id}/convention-signee",
-        data={
-            **champs(f"convention-{ligne.id}", version=ligne.version),
-            f"convention-{ligne.id}-fichier": (io.BytesIO(b"MZ\x90\x00 pas un pdf"), "convention.pdf"),
-        },
-        content_type="multipart/form-data",
-    )
+    refus = deposer_convention(client, ligne, b"MZ\x90\x00 pas un pdf", "convention.pdf")
     assert refus.status_code == 422 and titre(refus).startswith("Erreur : ")
-    assert "pas d’un format accepté" in html(refus)
-    reponse = client.post(
-        f"/engagements/lignes/{ligne.id}/convention-signee",
-        data={
-            **champs(f"convention-{ligne.id}", version=ligne.version),
-            f"convention-{ligne.id}-fichier": (io.BytesIO(PDF_SIGNE), "convention signée.pdf"),
-        },
-        content_type="multipart/form-data",
-    )
+    assert "« convention.pdf » n’est pas un PDF" in html(refus)
+    assert "Formats acceptés : PDF, ou image PNG ou JPEG d’un scan." in html(refus)
+    assert "Word" not in html(refus)  # ni l'aide ni le message ne citent un format que le champ refuse
+    refus = deposer_convention(client, ligne, DOCX, "convention.docx")
+    assert refus.status_code == 422
+    assert "« convention.docx » est un document Word, un format que ce champ n’accepte pas" in html(refus)
+    reponse = deposer_convention(client, ligne, PDF_SIGNE, "convention signée.pdf")
     assert reponse.status_code == 302, html(reponse)
     ligne = ligne_de(db, demande.id, monde.etat)
     assert ligne.statut == L.engagee and ligne.convention_document_id is not None

@@ -15,6 +15,7 @@ from itsdangerous import TimestampSigner
 from sqlalchemy import select
 
 from dauphin.models import Courriel, EvenementConnexion, NatureEvenementCompte, Utilisateur
+from forms.comptes import raison_mot_de_passe_faible
 from tests.clients import ClientIsole
 from tests.conftest import Connexion
 from tests.fabriques_db import MOT_DE_PASSE
@@ -218,8 +219,8 @@ def test_nouveau_mot_de_passe_soumis_aux_regles_de_l_inscription(client, db, mon
     reponse = client.post(
         lien, data={"mot_de_passe": "Signataire@test.fr", "confirmation": "Signataire@test.fr"}
     )
-    assert erreur_du_champ(reponse, "mot_de_passe") == (
-        "Le mot de passe ne doit pas être votre adresse électronique."
+    assert erreur_du_champ(reponse, "mot_de_passe").startswith(
+        "Ce mot de passe est trop facile à deviner : il reprend votre nom ou votre adresse électronique."
     )
     # Rien n'a changé : l'ancien mot de passe vaut toujours, le lien aussi
     db.session.expire_all()
@@ -421,3 +422,51 @@ def test_l_administration_voit_les_evenements_du_mot_de_passe(client, connexion,
     page = html(client.get(f"/administration/comptes/{monde.signataire.id}"))
     assert "<td>Demande de réinitialisation du mot de passe</td><td>lien envoyé</td>" in page
     assert "<td>Réinitialisation du mot de passe</td><td>réussie</td>" in page
+
+
+@pytest.mark.parametrize(
+    ("mot_de_passe", "raison"),
+    [
+        ("123456789012", "il ressemble à un mot de passe très courant"),
+        ("motdepasse123", "il ressemble à un mot de passe très courant"),
+        ("awa.diallo@exemple.fr", "il reprend votre nom ou votre adresse électronique"),
+        ("diallo-diallo-diallo", "il reprend votre nom ou votre adresse électronique"),
+        ("abcdefghijklmnop", "c’est une suite (comme « abc » ou « 6543 »)"),
+        ("0102198501021985", "il répète un même motif"),
+    ],
+)
+def test_inscription_refuse_un_mot_de_passe_devinable_en_disant_pourquoi(client, db, mot_de_passe, raison):
+    reponse = client.post(
+        "/compte/inscription",
+        data={
+            "prenom": "Awa",
+            "nom": "Diallo",
+            "email": "awa.diallo@exemple.fr",
+            "mot_de_passe": mot_de_passe,
+            "confirmation": mot_de_passe,
+        },
+    )
+    assert reponse.status_code == 422 and titre(reponse) == "Erreur : Créer un compte — Dauphin"
+    assert erreur_du_champ(reponse, "mot_de_passe") == (
+        f"Ce mot de passe est trop facile à deviner : {raison}. Choisissez une phrase de plusieurs mots "
+        "peu courants, facile à retenir pour vous."
+    )
+    assert db.session.scalar(select(Utilisateur).where(Utilisateur.email == "awa.diallo@exemple.fr")) is None
+
+
+def test_changement_refuse_un_mot_de_passe_courant_et_garde_l_ancien(app, db, monde):
+    client = client_connecte(app, monde.signataire)
+    reponse = client.post(
+        CHANGER,
+        data={"actuel": MOT_DE_PASSE, "mot_de_passe": "123456789012", "confirmation": "123456789012"},
+    )
+    assert reponse.status_code == 422
+    assert erreur_du_champ(reponse, "mot_de_passe").startswith("Ce mot de passe est trop facile à deviner")
+    db.session.expire_all()
+    assert db.session.get(Utilisateur, monde.signataire.id).verifier_mot_de_passe(MOT_DE_PASSE)
+
+
+def test_les_mots_de_passe_de_demonstration_et_de_test_sont_acceptes():
+    demo = ["porteur.admin@demo.dauphin.fr", "porteur", "admin", "demo", "dauphin"]
+    assert raison_mot_de_passe_faible("Dauphin-demo-2026", demo) is None
+    assert raison_mot_de_passe_faible(MOT_DE_PASSE, ["signataire@test.fr", "signataire", "test"]) is None

@@ -25,7 +25,7 @@ from aiosmtpd.controller import Controller
 from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.cron import CronScheduler
-from sqlalchemy import event, func, select
+from sqlalchemy import delete, event, func, select
 
 from dauphin import jobs
 from dauphin.models import (
@@ -127,6 +127,12 @@ def compte_onglet(page: str, statut: str) -> int:
 def demande_a_attester(monde) -> Demande:
     demande = demande_complete(monde)
     declencher_demande(demande.id, "soumettre", monde.contributeur)
+    # Le courriel « à attester » de la soumission (tests/test_notifications_porteur.py) est parti : ces
+    # tests suivent les courriels de l'attestation seule.
+    from dauphin.extensions import db
+
+    db.session.execute(delete(Courriel).where(Courriel.demande_id == demande.id))
+    db.session.commit()
     return demande
 
 

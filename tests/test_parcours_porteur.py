@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from dauphin.models import Courriel, Demande, Document, EvenementJournal, TypePiece
 from dauphin.services.workflow import aujourdhui, declencher_demande, declencher_ligne
+from forms.validators import format_siret
 from tests.parcours import (
     ATTESTATION,
     action_valide,
@@ -86,7 +87,7 @@ def test_parcours_complet_du_depot_a_la_transmission(client, connexion, db, mond
     contenu = re.sub(r"\s+", " ", contenu)
     for attendu in (
         demande.numero,
-        monde.structure.siret,
+        format_siret(monde.structure.siret),  # « 123 456 789 00012 »
         "Ateliers de cuisine partagée",
         "Attestation sur",
         "contrat d’engagement républicain",
@@ -100,7 +101,7 @@ def test_parcours_complet_du_depot_a_la_transmission(client, connexion, db, mond
     assert ("instructeur.etat@test.fr", f"Nouvelle demande à instruire : {demande.numero}") in sujets
 
     # Tableau de bord : statut, financeurs et montants, prochaine étape
-    tableau = texte(client.get("/mes-demandes/"))
+    tableau = re.sub(r"</?abbr[^>]*>", "", texte(client.get("/mes-demandes/")))  # le texte lu, sigles compris
     assert "Transmise" in tableau and "Préfecture du Nord (État – P147) : 6\u202f000,00\xa0€" in tableau
     assert "Aucune : les financeurs instruisent la demande" in tableau
 
@@ -407,16 +408,12 @@ def test_transition_devenue_impossible_conflit_sur_le_recapitulatif(client, conn
     assert reponse.status_code == 409 and "modifié entre-temps" in texte(reponse)
 
 
-def test_renouveler_propose_seulement_quand_une_campagne_suivante_est_ouverte(client, connexion, db, monde):
+def ouvrir_la_campagne_suivante(db, monde) -> None:
+    """Une campagne de l'exercice suivant, ouverte, pour le même contrat : on peut y renouveler."""
     from datetime import date
 
     from dauphin.models import Campagne
 
-    document = deposer_statuts(monde)
-    connexion.en_tant_que(monde.signataire)
-    demande_id = transmettre(client, monde, document)
-    bouton = f'action="/demandes/{demande_id}/renouveler"'
-    assert bouton not in texte(client.get(f"/dossiers/{demande_id}"))
     db.session.add(
         Campagne(
             contrat_id=monde.contrat.id,
@@ -427,7 +424,33 @@ def test_renouveler_propose_seulement_quand_une_campagne_suivante_est_ouverte(cl
         )
     )
     db.session.commit()
+
+
+def test_renouveler_propose_seulement_quand_une_campagne_suivante_est_ouverte(client, connexion, db, monde):
+    document = deposer_statuts(monde)
+    connexion.en_tant_que(monde.signataire)
+    demande_id = transmettre(client, monde, document)
+    bouton = f'action="/demandes/{demande_id}/renouveler"'
+    assert bouton not in texte(client.get(f"/dossiers/{demande_id}"))
+    ouvrir_la_campagne_suivante(db, monde)
     assert bouton in texte(client.get(f"/dossiers/{demande_id}"))
     connexion.deconnexion()
     connexion.en_tant_que(monde.instructeur_etat)  # un financeur voit le dossier, pas ce bouton
     assert bouton not in texte(client.get(f"/dossiers/{demande_id}"))
+
+
+def test_renouveler_deux_fois_ne_cree_qu_un_brouillon(client, connexion, db, monde):
+    document = deposer_statuts(monde)
+    connexion.en_tant_que(monde.signataire)
+    demande_id = transmettre(client, monde, document)
+    ouvrir_la_campagne_suivante(db, monde)
+    bouton = f'action="/demandes/{demande_id}/renouveler"'
+    assert bouton in texte(client.get(f"/dossiers/{demande_id}"))
+    assert client.post(f"/demandes/{demande_id}/renouveler", data={}).status_code == 302
+    # Le bouton disparaît ; un second envoi (autre onglet, double clic) est refusé avec un message
+    assert bouton not in texte(client.get(f"/dossiers/{demande_id}"))
+    reponse = client.post(f"/demandes/{demande_id}/renouveler", data={}, follow_redirects=True)
+    assert "Cette demande est déjà renouvelée pour l’exercice" in texte(reponse)
+    db.session.expire_all()
+    renouvellements = db.session.scalars(select(Demande).where(Demande.demande_precedente_id == demande_id))
+    assert len(renouvellements.all()) == 1

@@ -15,7 +15,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from workflows.budget import a_plus_de_deux_decimales, format_euros, verifier_budget
+from workflows.budget import (
+    COMPTE_SUBVENTIONS,
+    COMPTES,
+    a_plus_de_deux_decimales,
+    format_euros,
+    verifier_budget,
+)
 from workflows.statuts import STATUTS_LIGNE_AVISEE, STATUTS_LIGNE_DECIDEE, StatutDemande, StatutLigne
 
 
@@ -24,6 +30,8 @@ class Probleme:
     code: str
     message: str
     etape: str | None = None  # étape du formulaire de demande qui corrige le problème
+    # Le champ du formulaire (son nom, qui est aussi l'id de l'élément de l'étape : l'ancre du lien de la
+    # liste des refus ; tests/test_liens_des_refus.py vérifie chaque lien).
     champ: str | None = None
 
 
@@ -112,7 +120,7 @@ def formulaire_complet(demande, kwargs) -> list[Probleme]:
     ]
     if not list(demande.codes_qpv):
         problemes.append(
-            Probleme("qpv_manquant", "Indiquez au moins un quartier prioritaire concerné.", "action", "qpv")
+            Probleme("qpv_manquant", "Indiquez au moins un quartier prioritaire concerné.", "action", "qpvs")
         )
     nb = demande.nb_beneficiaires
     if nb is not None and nb <= 0:
@@ -128,9 +136,28 @@ def formulaire_complet(demande, kwargs) -> list[Probleme]:
     return problemes
 
 
+# L'étape du budget : un champ par compte (`compte_64`), un par financeur de la campagne (`financeur_3`),
+# les lignes libres des autres financeurs (`libres`) ; les totaux pour ce qui porte sur l'équilibre.
+CHAMP_TOTAUX_BUDGET = "totaux-budget"
+CHAMP_AUTRES_FINANCEURS = "libres"
+
+
+def champ_du_budget(demande, compte: str | None) -> str:
+    """Le champ de l'étape du budget où se corrige une erreur portant sur `compte`."""
+    if compte == COMPTE_SUBVENTIONS:
+        financeurs = sorted(demande.campagne.financeurs_ids)
+        return f"financeur_{financeurs[0]}" if financeurs else CHAMP_AUTRES_FINANCEURS
+    if compte in COMPTES:
+        return f"compte_{compte}"
+    return CHAMP_TOTAUX_BUDGET
+
+
 @garde
 def budget_equilibre(demande, kwargs) -> list[Probleme]:
-    return [Probleme(e.code, e.message, "budget", e.compte) for e in verifier_budget(demande.lignes_budget)]
+    return [
+        Probleme(e.code, e.message, "budget", champ_du_budget(demande, e.compte))
+        for e in verifier_budget(demande.lignes_budget)
+    ]
 
 
 @garde
@@ -148,7 +175,7 @@ def financeurs_participants(demande, kwargs) -> list[Probleme]:
             "financeur_hors_campagne",
             "Un financeur sollicité ne participe pas à cette campagne : indiquez-le en ligne libre.",
             "budget",
-            "74",
+            CHAMP_AUTRES_FINANCEURS,
         )
         for _ in sollicites - participants
     ][:1]
@@ -158,7 +185,7 @@ def financeurs_participants(demande, kwargs) -> list[Probleme]:
                 "aucun_financeur_de_la_campagne",
                 "Sollicitez au moins un des financeurs de la campagne (compte 74).",
                 "budget",
-                "74",
+                champ_du_budget(demande, COMPTE_SUBVENTIONS),
             )
         )
     return problemes
@@ -168,7 +195,12 @@ def financeurs_participants(demande, kwargs) -> list[Probleme]:
 def pieces_fournies(demande, kwargs) -> list[Probleme]:
     fournies = set(demande.types_pieces_fournies)
     return [
-        Probleme("piece_manquante", f"Joignez la pièce « {p.libelle} ».", "pieces", p.type_piece)
+        Probleme(
+            "piece_manquante",
+            f"Joignez la pièce « {p.libelle} ».",
+            "pieces",
+            f"piece_{getattr(p.type_piece, 'value', p.type_piece)}",
+        )
         for p in demande.campagne.pieces_requises
         if p.obligatoire and p.type_piece not in fournies
     ]
@@ -207,7 +239,7 @@ def eligibilite_conforme(demande, kwargs) -> list[Probleme]:
                     "eligibilite_sans_reponse",
                     f"Répondez à la question « {question.libelle} ».",
                     "eligibilite",
-                    f"question-{question.id}",
+                    f"question_{question.id}",
                 )
             )
         elif reponse != question.reponse_attendue:
@@ -217,7 +249,7 @@ def eligibilite_conforme(demande, kwargs) -> list[Probleme]:
                     "eligibilite_non_conforme",
                     f"« {question.libelle} » : la campagne demande la réponse « {attendue} ».",
                     "eligibilite",
-                    f"question-{question.id}",
+                    f"question_{question.id}",
                 )
             )
     return problemes

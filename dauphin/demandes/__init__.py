@@ -8,6 +8,7 @@ transition n'est proposée qu'à qui peut la faire maintenant (`transitions_prop
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -63,6 +64,13 @@ def _demande_du_membre(demande_id: int) -> Demande:
     return charger_ou_404(Demande, demande_id, lambda demande: est_membre(current_user, demande))
 
 
+def _a_completer_par_etape(demande: Demande) -> dict[str, int]:
+    """Le nombre de points à corriger de chaque étape (ceux que les gardes opposeraient maintenant) : l'état
+    de chaque étape dans la navigation, complète ou à compléter."""
+    compte = Counter(p.etape for p in _problemes_de_depot(demande) if p.etape)
+    return {nom: compte[nom] for nom, _ in service.ETAPES if nom != "recapitulatif"}
+
+
 def _contexte(demande: Demande, etape: str, **valeurs):
     noms = [nom for nom, _ in service.ETAPES]
     index = noms.index(etape)
@@ -70,6 +78,7 @@ def _contexte(demande: Demande, etape: str, **valeurs):
         "demande": demande,
         "etape": etape,
         "etapes": service.ETAPES,
+        "a_completer": _a_completer_par_etape(demande),
         "numero_etape": index + 1,
         "etape_suivante": service.ETAPES[index + 1][1] if index + 1 < len(noms) else None,
         "modifiable": demande.statut in service.MODIFIABLES,

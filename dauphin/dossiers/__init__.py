@@ -26,7 +26,7 @@ from dauphin.models import (
 from dauphin.pdf import dernier_recepisse, recepisse_en_cours
 from dauphin.policies import est_membre, peut_voir_demande, qualites, voit_instruction
 from dauphin.services.courriels import non_envoyes_de_la_demande
-from dauphin.services.demandes import campagne_de_renouvellement
+from dauphin.services.demandes import peut_renouveler
 from dauphin.services.instruction import ACTIONS_JOURNAL
 from forms.demande import ActionSimpleForm
 from workflows import StatutLigne
@@ -108,10 +108,8 @@ def _porteur(demande: Demande) -> dict:
         "membre": membre,
         "peut_attester": "attester" in proposees,
         "peut_retirer": "retirer" in proposees,
-        # Renouveler : une demande transmise, quand la campagne d'un exercice suivant est ouverte.
-        "peut_renouveler": membre
-        and demande.numero is not None
-        and campagne_de_renouvellement(demande) is not None,
+        # Renouveler : une demande transmise, pas encore renouvelée, quand une campagne suivante est ouverte.
+        "peut_renouveler": membre and peut_renouveler(demande),
         "action_form": ActionSimpleForm(version=demande.version),
     }
 

@@ -25,6 +25,7 @@ from dauphin.models import (
     MembreOrganisation,
     MembreStructure,
     RoleOrganisation,
+    RoleStructure,
     StatutCourriel,
     Utilisateur,
     maintenant,
@@ -73,15 +74,30 @@ def envoyer_apres_commit(ecrits: list[Courriel]) -> None:
     jobs.lancer("dauphin.taches.envoyer_courriels", [inspect(c).identity[0] for c in ecrits])
 
 
-def _emails_structure(demande: Demande) -> list[str]:
+def _emails_membres(demande: Demande, *conditions) -> list[str]:
+    """Les adresses des comptes actifs membres de la structure de la demande, selon `conditions`."""
     return list(
         db.session.scalars(
             select(Utilisateur.email)
             .join(MembreStructure, MembreStructure.utilisateur_id == Utilisateur.id)
-            .where(MembreStructure.structure_id == demande.structure_id, Utilisateur.actif.is_(True))
+            .where(
+                MembreStructure.structure_id == demande.structure_id, Utilisateur.actif.is_(True), *conditions
+            )
             .order_by(Utilisateur.email)
         )
     )
+
+
+def _emails_structure(demande: Demande) -> list[str]:
+    """À qui le portail écrit quand il prévient la structure porteuse d'une demande : ses membres, la
+    personne chargée de la demande (responsable_email) et l'adresse de la structure, chacun une fois."""
+    adresses = [*_emails_membres(demande), demande.responsable_email, demande.structure.email]
+    return list(dict.fromkeys(a.strip().lower() for a in adresses if a and a.strip()))
+
+
+def _emails_signataires(demande: Demande) -> list[str]:
+    """Les signataires de la structure : eux seuls attestent la demande sur l'honneur."""
+    return _emails_membres(demande, MembreStructure.role == RoleStructure.signataire)
 
 
 def _emails_instructeurs(demande: Demande) -> list[str]:
@@ -105,6 +121,7 @@ def _emails_instructeurs(demande: Demande) -> list[str]:
 
 # déclencheur → (destinataires, message) : les courriels que chaque transition du dossier fait écrire
 PAR_DECLENCHEUR = {
+    "soumettre": [(_emails_signataires, "demande_a_attester")],
     "attester": [(_emails_structure, "demande_transmise"), (_emails_instructeurs, "demande_a_instruire")],
     "demander_complements": [(_emails_structure, "complements_demandes")],
     "classer_sans_suite": [(_emails_structure, "demande_classee_sans_suite")],

@@ -72,8 +72,24 @@ def campagnes_ouvertes(jour: date | None = None, departement: str | None = None)
     return requete
 
 
+def campagne_ouverte_existe(jour: date | None = None) -> bool:
+    """Une campagne au moins accepte des demandes aujourd'hui (« Déposer une demande » a un sens)."""
+    return db.session.scalar(select(campagnes_ouvertes(jour).exists())) or False
+
+
 def structures_du_membre(utilisateur: Utilisateur) -> list[Structure]:
     return [adhesion.structure for adhesion in utilisateur.adhesions_structures]
+
+
+def a_attester(utilisateur: Utilisateur) -> list[Demande]:
+    """Les demandes soumises de ses structures qui attendent son attestation (s'il peut attester)."""
+    structures = [adhesion.structure_id for adhesion in utilisateur.adhesions_structures]
+    soumises = db.session.scalars(
+        select(Demande)
+        .where(Demande.structure_id.in_(structures), Demande.statut == StatutDemande.attente_attestation)
+        .order_by(Demande.id)
+    )
+    return [demande for demande in soumises if qualite_pour(utilisateur, "attester", demande) is not None]
 
 
 def creer_brouillon(utilisateur: Utilisateur, structure_id: int, campagne_id: int) -> Demande:
@@ -233,15 +249,41 @@ def campagne_de_renouvellement(precedente: Demande) -> Campagne | None:
     )
 
 
+def renouvellement_existant(precedente: Demande) -> Demande | None:
+    """La demande qui renouvelle déjà celle-ci (hors retirée) : on ne la renouvelle qu'une fois."""
+    return db.session.scalar(
+        select(Demande)
+        .where(Demande.demande_precedente_id == precedente.id, Demande.statut != StatutDemande.retiree)
+        .order_by(Demande.id)
+        .limit(1)
+    )
+
+
+def peut_renouveler(precedente: Demande) -> bool:
+    """« Renouveler » a un sens : demande transmise, pas encore renouvelée, campagne suivante ouverte."""
+    return (
+        precedente.numero is not None
+        and renouvellement_existant(precedente) is None
+        and campagne_de_renouvellement(precedente) is not None
+    )
+
+
 def renouveler(precedente_id: int, utilisateur: Utilisateur) -> Demande:
     """Une nouvelle demande dans la campagne suivante ouverte du même contrat, reprenant l'action et le
     budget de l'an passé.
 
     L'attestation et les pièces jointes ne sont pas reprises : elles valent pour une demande donnée.
     """
-    precedente = db.session.get(Demande, precedente_id)
+    # Verrouillée : deux clics (deux onglets) sur « Renouveler » ne créent pas deux brouillons.
+    precedente = db.session.get(Demande, precedente_id, with_for_update=True)
     if precedente is None or not est_membre(utilisateur, precedente):
         raise NotFound()
+    deja = renouvellement_existant(precedente)
+    if deja is not None:
+        raise Conflit(
+            f"Cette demande est déjà renouvelée pour l’exercice {deja.exercice} : retrouvez « {deja.titre} » "
+            "dans « Mes demandes »."
+        )
     campagne = campagne_de_renouvellement(precedente)
     if campagne is None:
         raise Conflit(

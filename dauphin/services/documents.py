@@ -21,6 +21,7 @@ import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import IO
@@ -107,6 +108,43 @@ OLE_FLUX = (
 )
 
 
+# Ce qu'est un fichier d'un type reconnu, dit à l'usager (« « budget.xlsx » est un classeur Excel… »).
+NATURES = {
+    MIME_PDF: "un PDF",
+    MIME_PNG: "une image PNG",
+    MIME_JPEG: "une image JPEG",
+    MIME_DOCX: "un document Word",
+    MIME_DOC: "un document Word",
+    MIME_XLSX: "un classeur Excel",
+    MIME_XLS: "un classeur Excel",
+    MIME_PPTX: "une présentation PowerPoint",
+    MIME_PPT: "une présentation PowerPoint",
+}
+
+
+def nature(type_mime: str) -> str:
+    if type_mime.startswith(PREFIXE_OPENDOCUMENT):
+        return "un document OpenDocument"
+    return NATURES.get(type_mime, "un fichier d’un autre format")
+
+
+@dataclass(frozen=True)
+class Formats:
+    """Les formats qu'accepte un champ de fichier (reconnus par le contenu) et leur énoncé : la seule
+    source de l'aide du champ et des messages de refus."""
+
+    libelle: str
+    types: frozenset[str] | None = None  # None : tous les formats reconnus (EXTENSIONS)
+
+    def accepte(self, type_mime: str) -> bool:
+        return self.types is None or type_mime in self.types
+
+
+FORMATS_PORTE_DOCUMENTS = Formats(FORMATS_ACCEPTES)
+# Un document signé à la main : son PDF ou son scan (la convention signée).
+FORMATS_SCAN = Formats("PDF, ou image PNG ou JPEG d’un scan", frozenset({MIME_PDF, MIME_PNG, MIME_JPEG}))
+
+
 class DepotRefuse(Refus):
     """Un dépôt refusé (taille, format, macros, type de pièce, validité) : le message s'affiche à côté du
     champ du fichier, ou du champ `champ` quand il porte sur un autre."""
@@ -153,8 +191,30 @@ def message_trop_volumineux(nom_fichier: str | None = None) -> str:
     )
 
 
-def message_format_refuse() -> str:
-    return f"Ce fichier n’est pas d’un format accepté. Formats acceptés : {FORMATS_ACCEPTES}."
+def _nomme(nom_fichier: str | None) -> str:
+    return f"« {nom_affichable(nom_fichier)} »" if nom_fichier else "Ce fichier"
+
+
+def message_format_refuse(
+    nom_fichier: str | None, type_mime: str | None, formats: Formats = FORMATS_PORTE_DOCUMENTS
+) -> str:
+    """Quel fichier est refusé, et pourquoi : ce qu'il est (ou n'est pas), puis ce que le champ accepte."""
+    fichier = _nomme(nom_fichier)
+    extension = os.path.splitext(nom_fichier or "")[1].lower()
+    annonce = next((t for t, extensions in EXTENSIONS.items() if extension in extensions), None)
+    if type_mime is not None:
+        raison = f"{fichier} est {nature(type_mime)}, un format que ce champ n’accepte pas"
+    elif annonce is not None:
+        raison = (
+            f"{fichier} n’est pas {nature(annonce)} : son contenu n’en est pas un (fichier renommé ou "
+            "abîmé ?)"
+        )
+    else:
+        raison = (
+            f"{fichier} n’est pas d’un format reconnu : son contenu n’est ni un PDF, ni une image, ni un "
+            "document bureautique"
+        )
+    return f"{raison}. Formats acceptés : {formats.libelle}."
 
 
 CARACTERES_INTERDITS = re.compile(r'[<>:"|?*]')
@@ -270,15 +330,18 @@ def detecter_type(contenu: bytes) -> str | None:
     return None
 
 
-def verifier_contenu(contenu: bytes, nom_fichier: str | None = None) -> str:
-    """Contrôle taille et format ; rend le type MIME reconnu ou lève `DepotRefuse`."""
+def verifier_contenu(
+    contenu: bytes, nom_fichier: str | None = None, formats: Formats = FORMATS_PORTE_DOCUMENTS
+) -> str:
+    """Contrôle taille et format (parmi `formats`) ; rend le type MIME reconnu ou lève `DepotRefuse`, dont
+    le message nomme le fichier et dit pourquoi il est refusé."""
     if len(contenu) > taille_max():
         raise DepotRefuse(message_trop_volumineux(nom_fichier))
     if not contenu:
-        raise DepotRefuse(f"Le fichier est vide. Formats acceptés : {FORMATS_ACCEPTES}.")
+        raise DepotRefuse(f"{_nomme(nom_fichier)} est vide (0 octet). Formats acceptés : {formats.libelle}.")
     type_mime = detecter_type(contenu)
-    if type_mime is None:
-        raise DepotRefuse(message_format_refuse())
+    if type_mime is None or not formats.accepte(type_mime):
+        raise DepotRefuse(message_format_refuse(nom_fichier, type_mime, formats))
     return type_mime
 
 

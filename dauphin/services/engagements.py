@@ -63,7 +63,6 @@ LIGNE_VOTEE = frozenset({L.votee, L.convention_a_signer}) | LIGNE_ENGAGEE
 # Statuts où l'échéancier se prépare et où l'on paie
 ECHEANCIER_MODIFIABLE = frozenset({L.votee, L.convention_a_signer, L.engagee, L.avance_versee})
 PAYABLE = frozenset({L.engagee, L.avance_versee})
-FORMATS_CONVENTION = (documents.MIME_PDF, documents.MIME_PNG, documents.MIME_JPEG)
 
 
 # --- Lecture -----------------------------------------------------------------------------------
@@ -265,11 +264,9 @@ def deposer_convention_signee(
     """Range la convention signée (contrôlée par son contenu) et engage la ligne (`signer_convention`)."""
     try:
         contenu = documents.lire_borne(fichier, nom_fichier)
-        type_mime = documents.verifier_contenu(contenu, nom_fichier)
-    except documents.DepotRefuse as refus:  # taille, fichier vide, format inconnu
+        type_mime = documents.verifier_contenu(contenu, nom_fichier, documents.FORMATS_SCAN)
+    except documents.DepotRefuse as refus:  # taille, fichier vide, format refusé
         raise Refus(refus.message, "fichier") from refus
-    if type_mime not in FORMATS_CONVENTION:
-        raise Refus("La convention signée doit être un PDF, ou une image PNG ou JPEG de son scan.", "fichier")
     stockes: list[Document] = []
 
     def avant(demande, ligne):

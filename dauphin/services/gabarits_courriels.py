@@ -24,6 +24,7 @@ from flask import current_app
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from dauphin.libelles import siret_lisible
 from dauphin.models import Courriel, NatureVersement, RoleStructure
 from workflows.budget import format_euros
 
@@ -71,7 +72,7 @@ _environnement = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_environnement.filters.update(euros=format_euros, date=_date, lignes=_lignes)
+_environnement.filters.update(euros=format_euros, date=_date, lignes=_lignes, siret=siret_lisible)
 
 
 def une_ligne(sujet: str) -> str:
@@ -132,10 +133,19 @@ _FINANCEUR = "Préfecture de la Haute-Garonne"
 _PORTEUR = {"demande": _DEMANDE}
 _MOTIF = "Le budget ne détaille pas les frais de personnel.\nJoignez le dernier rapport d’activité."
 
-STRUCTURE_PORTEUSE = "Les membres de la structure porteuse"
+STRUCTURE_PORTEUSE = (
+    "Les membres de la structure porteuse, la personne chargée de la demande et l’adresse de la structure"
+)
 INSTRUCTEURS_SOLLICITES = "Les instructeurs des financeurs sollicités par la demande"
+SIGNATAIRES = "Les signataires de la structure porteuse"
 
 _DEMANDES = [  # écrits par les transitions du dossier (services/courriels.py, PAR_DECLENCHEUR)
+    Message(
+        "demande_a_attester",
+        SIGNATAIRES,
+        "Quand un membre de la structure soumet la demande : elle attend l’attestation d’un signataire.",
+        {"demande": SimpleNamespace(**vars(_DEMANDE), structure=SimpleNamespace(nom=_STRUCTURE))},
+    ),
     Message(
         "demande_transmise",
         STRUCTURE_PORTEUSE,

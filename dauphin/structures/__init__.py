@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 
 from dauphin.services import structures as service
 from dauphin.services.comptes import email_confirme
+from dauphin.services.demandes import campagne_ouverte_existe
 from dauphin.vues import exiger, page, traiter_bouton, traiter_formulaire
 from forms.structures import (
     CHOIX_ROLES,
@@ -137,6 +138,7 @@ def voir(structure_id: int):
         invitations=service.invitations_en_attente(structure_id) if administrateur else [],
         demandes=service.demandes_acces_en_attente(structure_id) if administrateur else [],
         choix_roles=CHOIX_ROLES,
+        depot_possible=campagne_ouverte_existe(),
     )
 
 

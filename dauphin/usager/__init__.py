@@ -9,7 +9,7 @@ from dauphin.listes import colonnes_de_liste, paginer_demandes
 from dauphin.models import Demande
 from dauphin.policies import acteur_de
 from dauphin.services import comptes_rendus
-from dauphin.services.demandes import prochaine_action
+from dauphin.services.demandes import a_attester, prochaine_action
 from dauphin.vues import exiger
 from forms.demande import ActionSimpleForm
 
@@ -38,5 +38,6 @@ def tableau_de_bord():
         actions=actions,
         # Les comptes rendus attendus, les retards d'abord : affichés en tête du tableau de bord.
         comptes_rendus=comptes_rendus.a_rendre(structures),
+        a_attester=a_attester(current_user),  # les demandes soumises qui attendent sa signature
         form=ActionSimpleForm(),
     )

@@ -309,10 +309,12 @@ def test_soumettre_refuse_liste_tout_ce_qui_manque_avec_son_etape():
     assert par_code["beneficiaires"][0].champ == "nb_beneficiaires"
     assert par_code["dates"][0].champ == "date_fin"
     assert {p.etape for p in par_code["budget_vide"]} == {"budget"}
-    assert [(p.etape, p.champ) for p in par_code["aucun_financeur_de_la_campagne"]] == [("budget", "74")]
-    assert [p.champ for p in par_code["piece_manquante"]] == ["statuts", "rib"]
+    # Le champ est l'id de l'élément de l'étape (l'ancre du lien de la liste des refus)
+    premier = f"financeur_{min(FINANCEUR_ETAT, FINANCEUR_COMMUNE)}"
+    assert [(p.etape, p.champ) for p in par_code["aucun_financeur_de_la_campagne"]] == [("budget", premier)]
+    assert [p.champ for p in par_code["piece_manquante"]] == ["piece_statuts", "piece_rib"]
     assert all(p.etape == "pieces" for p in par_code["piece_manquante"])
-    assert [p.champ for p in par_code["eligibilite_sans_reponse"]] == ["question-1", "question-2"]
+    assert [p.champ for p in par_code["eligibilite_sans_reponse"]] == ["question_1", "question_2"]
     assert demande.statut == S.brouillon
 
 
@@ -409,8 +411,12 @@ def test_financeurs_participants_refuse_chaque_depot(declencheur, source, subven
         "financeur_hors_campagne": HORS_CAMPAGNE,
         "aucun_financeur_de_la_campagne": AUCUN_DE_LA_CAMPAGNE,
     }
+    champs = {  # les lignes libres des autres financeurs, le premier financeur de la campagne
+        "financeur_hors_campagne": "libres",
+        "aucun_financeur_de_la_campagne": f"financeur_{min(demande.campagne.financeurs_ids)}",
+    }
     assert [(p.code, p.message, p.etape, p.champ) for p in refus.value.problemes] == [
-        (code, messages[code], "budget", "74") for code in attendus
+        (code, messages[code], "budget", champs[code]) for code in attendus
     ]
     assert demande.statut == source
 

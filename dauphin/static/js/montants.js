@@ -39,7 +39,7 @@ window.DauphinMontants = (function () {
       message.textContent = "Écart entre charges et produits" + (realises ? " réalisés" : "") + " : " +
         euros.format(Math.abs(t.charges - t.produits) / 100) + ".";
     } else if (t.c86 !== t.c87) {
-      message.textContent = "Écart entre 86 et 87 : " + euros.format(Math.abs(t.c86 - t.c87) / 100) + ".";
+      message.textContent = "Écart entre les contributions volontaires en nature (87) et leurs emplois (86) : " + euros.format(Math.abs(t.c86 - t.c87) / 100) + ".";
     } else {
       message.textContent = equilibre;
     }

@@ -1,0 +1,45 @@
+"""Ce que lit un porteur sur ses pages : le SIRET par groupes de chiffres (un seul filtre `siret`), les
+totaux du budget avec leur libellé, les sigles (QPV, P147, CERFA) expliqués là où ils paraissent."""
+
+from __future__ import annotations
+
+import re
+
+from dauphin.libelles import siret_lisible
+from tests.fabriques_db import demande_complete
+from tests.formulaires_html import html
+
+
+def test_le_siret_s_affiche_par_groupes_de_chiffres(client, connexion, monde):
+    siret = monde.structure.siret
+    lisible = siret_lisible(siret)  # espaces insécables : le numéro ne se coupe pas en fin de ligne
+    assert re.fullmatch(r"\d{3}\xa0\d{3}\xa0\d{3}\xa0\d{5}", lisible)
+    demande = demande_complete(monde)
+    connexion.en_tant_que(monde.contributeur)
+    for chemin in (
+        f"/structures/{monde.structure.id}",
+        "/structures/",
+        "/mes-demandes/",
+        f"/demandes/{demande.id}/etape/structure",
+        f"/demandes/{demande.id}/etape/recapitulatif",
+    ):
+        page = html(client.get(chemin))
+        assert f"SIRET {lisible}" in page or f"<dd>{lisible}" in page, chemin
+        assert siret not in page.replace(f'/structures/acces/{siret}"', ""), chemin
+
+
+def test_les_totaux_du_budget_ont_leur_libelle_et_les_sigles_sont_expliques(client, connexion, monde):
+    demande = demande_complete(monde)
+    connexion.en_tant_que(monde.contributeur)
+    budget = html(client.get(f"/demandes/{demande.id}/etape/budget"))
+    assert "86 =" not in budget and "87 =" not in budget
+    assert 'Emplois des contributions volontaires en nature (compte 86) : <strong data-total="c86">' in budget
+    assert 'Contributions volontaires en nature (compte 87) : <strong data-total="c87">' in budget
+    assert '<abbr title="formulaire administratif officiel' in budget  # CERFA
+    # Le financeur « État – P147 » : le sigle balisé dans son libellé, et expliqué dans la note des sigles
+    p147 = '<abbr title="programme 147 « Politique de la ville » du budget de l’État">P147</abbr>'
+    assert f"(État – {p147})" in budget
+    assert "Sigles : <abbr" in budget and "P147</abbr> : programme 147" in budget
+
+    eligibilite = html(client.get(f"/demandes/{demande.id}/etape/eligibilite"))
+    assert "QPV</abbr> : quartier prioritaire de la politique de la ville" in eligibilite
