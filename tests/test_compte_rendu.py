@@ -208,9 +208,15 @@ def test_attribuee_a_justifier_depose_renvoye_redepose_valide_justifiee(app, db,
     )
     assert "Détaillez les frais de personnel." in courriel.corps
 
-    # Le porteur modifie et atteste de nouveau ; chaque financeur valide : le dossier est justifié.
+    # Le porteur lit le message du renvoi sur le formulaire qu'il corrige, avec le nom du financeur.
     connexion.deconnexion()
     connexion.en_tant_que(monde.signataire)
+    formulaire = html(client.get(f"/comptes-rendus/{demande.id}"))
+    renvoi = formulaire.split('id="renvoi-compte-rendu"')[1].split("</div>")[0]
+    assert "Détaillez les frais de personnel." in renvoi and monde.commune.nom in renvoi
+    assert formulaire.index('id="renvoi-compte-rendu"') < formulaire.index('<form method="post" novalidate>')
+
+    # Le porteur modifie et atteste de nouveau ; chaque financeur valide : le dossier est justifié.
     reponse = poster(
         client,
         demande,
@@ -233,6 +239,7 @@ def test_attribuee_a_justifier_depose_renvoye_redepose_valide_justifiee(app, db,
         )
     ][-2:]
     assert derniers == ["valider_compte_rendu", "valider_justification"]
+    assert 'id="renvoi-compte-rendu"' not in html(client.get(f"/comptes-rendus/{demande.id}"))
     # Plus rien n'est modifiable.
     assert poster(client, demande, saisie_conforme(demande)).status_code == 409
 

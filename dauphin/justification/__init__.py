@@ -90,6 +90,7 @@ def _page_compte_rendu(demande: Demande, form, qpvs, code: int, conflit: str | N
         comptes_libelles={cle: compte.libelle for cle, compte in COMPTES.items()},
         sens={cle: compte.sens.value for cle, compte in COMPTES.items()},
         modifiable=modifiable,
+        renvoi=service.dernier_renvoi(demande),
         signataire=service.peut_attester(current_user, demande),
         # Après un refus, chaque problème est à côté de son champ : la liste de ce qui manque se tait.
         problemes=service.problemes(demande) if code != 422 else [],

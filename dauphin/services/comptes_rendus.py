@@ -37,7 +37,7 @@ from dauphin.models import (
 from dauphin.policies import MEMBRES, Qualite, acteur_de, est_membre, qualite_pour, qualites
 from dauphin.services import courriels
 from dauphin.services.erreurs import Conflit, NonAutorise, Refus
-from dauphin.services.workflow import aujourdhui, declencher_demande, journaliser, reagir_a
+from dauphin.services.workflow import aujourdhui, declencher_demande, dernier_evenement, journaliser, reagir_a
 from dauphin.unite_de_travail import (
     charger_dans_le_dossier,
     charger_demande_verrouillee,
@@ -417,6 +417,13 @@ def saisie_conforme_au_budget(demande: Demande, bilan: str, public_atteint: str)
         beneficiaires_qpv={q.id: demande.nb_beneficiaires or 0 for q in demande.qpvs},
         realises={p.ordre: p.montant_prevu for p in demande.compte_rendu.lignes},
     )
+
+
+def dernier_renvoi(demande: Demande):
+    """Le renvoi par un financeur que le porteur est en train de corriger (son message), ou None."""
+    if demande.statut != D.justification_a_modifier:
+        return None
+    return dernier_evenement(demande, "retourner_justification")
 
 
 def problemes(demande: Demande):
