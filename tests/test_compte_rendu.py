@@ -310,6 +310,9 @@ def test_regles_d_equilibre_du_tableau(db, passe, client, connexion):
     reponse = poster(client, demande, donnees, attester=True)
     assert reponse.status_code == 422
     assert "doit être égal au total des produits réalisés" in html(reponse)
+    ajout = poster(client, demande, saisie_conforme(demande, ajouter_poste="1", poste_a_ajouter="864"))
+    assert ajout.status_code == 302, html(ajout)
+    demande = recharger(db, demande.id)
     donnees = saisie_conforme(
         demande,
         **{f"realise_{ordre(demande, '864')}": "100", f"explication_{ordre(demande, '864')}": "Bénévoles"},
@@ -320,6 +323,51 @@ def test_regles_d_equilibre_du_tableau(db, passe, client, connexion):
     assert reponse.status_code == 422 and "ne peut pas être négatif" in html(reponse)
     assert 'value="-5"' in html(reponse)  # la saisie reste
     assert recharger(db, demande.id).statut == D.a_justifier
+
+
+def test_le_tableau_reprend_les_postes_du_budget_et_ceux_que_le_porteur_ajoute(db, passe, client, connexion):
+    """Pas les 25 postes du CERFA : ceux du budget de la demande ; le porteur en ajoute un (sa saisie est
+    enregistrée avec), le retire, mais ne retire pas un poste du budget."""
+    demande = a_justifier(db, passe)
+    budget = sorted(lb.compte for lb in demande.lignes_budget)
+    assert sorted(p.compte for p in demande.compte_rendu.lignes) == budget == ["60", "64", "74", "74", "75"]
+    connexion.en_tant_que(passe.signataire)
+    page = html(client.get(f"/comptes-rendus/{demande.id}"))
+    assert 'name="realise_' in page and "Personnel bénévole" in page  # proposé à l'ajout seulement
+    assert len(re.findall(r'<input class="fr-input dauphin-realise', page)) == 5
+
+    sans_choix = poster(
+        client, demande, {"action_realisee": "oui", "bilan": "Ateliers", "ajouter_poste": "1"}
+    )
+    assert sans_choix.status_code == 422 and "Choisissez le poste à ajouter au tableau." in html(sans_choix)
+    assert "Ateliers" in html(sans_choix)
+
+    reponse = poster(
+        client,
+        demande,
+        {"action_realisee": "oui", "bilan": "Ateliers", "ajouter_poste": "1", "poste_a_ajouter": "864"},
+    )
+    assert reponse.status_code == 302 and reponse.headers["Location"].endswith("#tableau-compte-rendu")
+    demande = recharger(db, demande.id)
+    assert demande.compte_rendu.bilan == "Ateliers"
+    ajoute = next(p for p in demande.compte_rendu.lignes if p.compte == "864")
+    assert ajoute.montant_prevu == 0
+    page = html(client.get(f"/comptes-rendus/{demande.id}"))
+    charges = page.split("Produits : réalisé et prévu")[0]
+    assert charges.index("864 — Personnel bénévole") > charges.index("64 — Charges de personnel")
+    assert 'data-retirer="864"' in page and 'data-retirer="60"' not in page
+
+    budget_60 = ordre(demande, "60")
+    refus = poster(
+        client, demande, {"action_realisee": "oui", "bilan": "Ateliers", "retirer_poste": str(budget_60)}
+    )
+    assert refus.status_code == 409 and "vient du budget de la demande" in html(refus)
+    demande = recharger(db, demande.id)
+    assert (
+        poster(client, demande, {"action_realisee": "oui", "retirer_poste": str(ajoute.ordre)}).status_code
+        == 302
+    )
+    assert "864" not in {p.compte for p in recharger(db, demande.id).compte_rendu.lignes}
 
 
 def test_action_non_realisee_sommes_a_reverser(db, passe, client, connexion):
