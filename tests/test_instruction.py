@@ -1073,3 +1073,24 @@ def test_le_porteur_lit_le_meme_statut_sur_le_dossier_et_ses_lignes(client, conn
     connexion.deconnexion()
     connexion.en_tant_que(monde.instructeur_etat)
     assert "Prise en charge" in statuts_lus(html(client.get(f"/dossiers/{transmise.id}")))[1]
+
+
+def test_les_decisions_viennent_apres_ce_sur_quoi_elles_portent(client, connexion, db, monde, transmise):
+    """Ordre de lecture de l'instructeur : la demande (financeurs, action, budget, pièces) avant les
+    formulaires d'instruction, puis les notes et l'historique ; un lien en tête y mène directement."""
+    connexion.en_tant_que(monde.instructeur_etat)
+    page = html(client.get(f"/dossiers/{transmise.id}"))
+    ordre = [
+        page.index(repere)
+        for repere in (
+            'href="#instruction"',
+            'id="titre-financeurs"',
+            'id="titre-action"',
+            'id="titre-budget"',
+            'id="titre-pieces"',
+            'data-action="prendre-en-charge"',
+            'id="titre-notes"',
+            'id="titre-historique"',
+        )
+    ]
+    assert ordre == sorted(ordre)
