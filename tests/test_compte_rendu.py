@@ -42,11 +42,17 @@ def csrf(client, url) -> str:
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html(client.get(url))).group(1)
 
 
+def transmise_pendant_l_exercice(monde, demande) -> Demande:
+    """Déposée pendant l'exercice écoulé, quand l'action n'était pas encore terminée."""
+    depot = date(demande.exercice, 6, 1)
+    declencher_demande(demande.id, "soumettre", monde.contributeur, aujourdhui=depot)
+    return declencher_demande(demande.id, "attester", monde.signataire, attestation=True, aujourdhui=depot)
+
+
 def attribuee(db, monde, **montants) -> Demande:
     """Une demande votée par l'État et la commune, notifiée : par les vraies transitions."""
     demande = demande_complete(monde, **montants)
-    declencher_demande(demande.id, "soumettre", monde.contributeur)
-    declencher_demande(demande.id, "attester", monde.signataire, attestation=True)
+    transmise_pendant_l_exercice(monde, demande)
     instructeurs = {monde.etat.id: monde.instructeur_etat, monde.commune.id: monde.instructeur_commune}
     lignes = list(db.session.get(Demande, demande.id).lignes_financement)
     for ligne in lignes:
@@ -427,9 +433,7 @@ def test_retard_signale_au_financeur_et_sur_le_tableau_de_bord(db, passe, client
     ancienne = a_justifier(db, passe)
     ancienne.compte_rendu.echeance = aujourdhui() - timedelta(days=1)
     db.session.commit()
-    nouvelle = demande_complete(passe, intitule="Nouvelle action")
-    declencher_demande(nouvelle.id, "soumettre", passe.contributeur)
-    nouvelle = declencher_demande(nouvelle.id, "attester", passe.signataire, attestation=True)
+    nouvelle = transmise_pendant_l_exercice(passe, demande_complete(passe, intitule="Nouvelle action"))
 
     connexion.en_tant_que(passe.signataire)
     tableau = html(client.get("/mes-demandes/"))
@@ -726,8 +730,7 @@ def test_retards_en_nombre_de_requetes_borne(app, db, passe, client, connexion):
 def test_seul_un_financeur_qui_a_vote_renvoie_le_compte_rendu(db, passe, client, connexion):
     """La commune a refusé sa ligne : le compte rendu ne la concerne pas, elle ne peut pas le renvoyer."""
     demande = demande_complete(passe)
-    declencher_demande(demande.id, "soumettre", passe.contributeur)
-    declencher_demande(demande.id, "attester", passe.signataire, attestation=True)
+    transmise_pendant_l_exercice(passe, demande)
     instructeurs = {passe.etat.id: passe.instructeur_etat, passe.commune.id: passe.instructeur_commune}
     lignes = list(recharger(db, demande.id).lignes_financement)
     for ligne in lignes:
