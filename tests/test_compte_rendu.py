@@ -347,6 +347,11 @@ def test_le_tableau_reprend_les_postes_du_budget_et_ceux_que_le_porteur_ajoute(d
     )
     assert sans_choix.status_code == 422 and "Choisissez le poste à ajouter au tableau." in html(sans_choix)
     assert "Ateliers" in html(sans_choix)
+    deja_la = poster(
+        client, demande, {"action_realisee": "oui", "ajouter_poste": "1", "poste_a_ajouter": "60"}
+    )
+    assert deja_la.status_code == 422 and "qui n’est pas déjà dans le tableau" in html(deja_la)
+    assert 'aria-describedby="poste_a_ajouter-erreur' in html(deja_la)
 
     reponse = poster(
         client,

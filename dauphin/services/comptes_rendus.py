@@ -433,7 +433,7 @@ def _ajouter_ou_retirer(compte_rendu: CompteRendu, saisie: Saisie) -> None:
     if saisie.ajouter is not None:
         if saisie.ajouter not in comptes_a_ajouter(compte_rendu):
             raise Refus(
-                "Choisissez un poste du plan comptable qui n’est pas déjà dans le tableau.", "ajouter"
+                "Choisissez un poste du plan comptable qui n’est pas déjà dans le tableau.", "poste_a_ajouter"
             )
         _ajouter_poste(compte_rendu, saisie.ajouter, Decimal("0"))
     if saisie.retirer is not None:
