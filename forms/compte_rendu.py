@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField
+from wtforms import BooleanField, RadioField, SelectField
 from wtforms.validators import InputRequired, ValidationError
 
 from forms.champs import MontantField, Suit, VersionForm, date_requise, nombre_entier, texte_libre
+from workflows.budget import COMPTES
 from workflows.compte_rendu import libelle_poste
 
 
@@ -42,14 +43,22 @@ class CompteRenduFormBase(VersionForm):
     )
     # Le bouton pressé : « Enregistrer, attester et déposer » (name="attester"), sinon le brouillon.
     attester = BooleanField()
+    # Un poste du plan absent du budget, que le porteur ajoute au tableau (bouton « ajouter_poste »).
+    poste_a_ajouter = SelectField("Poste à ajouter", choices=[], validate_choice=False)
+    ajouter_poste = BooleanField()
+
+    def validate_poste_a_ajouter(self, champ):
+        if self.ajouter_poste.data and not champ.data:
+            raise ValidationError("Choisissez le poste à ajouter au tableau.")
 
     def validate_attestation(self, champ):
         if self.attester.data and not champ.data:
             raise ValidationError("Cochez l’attestation sur l’honneur pour déposer le compte rendu.")
 
 
-def compte_rendu_form(compte_rendu, qpvs, donnees=None):
-    """Un champ par quartier de l'action (bénéficiaires), un réalisé et une explication par poste."""
+def compte_rendu_form(compte_rendu, qpvs, donnees=None, comptes_a_ajouter=()):
+    """Un champ par quartier de l'action (bénéficiaires), un réalisé et une explication par poste, et le
+    choix d'un poste du plan à ajouter parmi `comptes_a_ajouter`."""
 
     class Formulaire(CompteRenduFormBase):
         pass
@@ -64,6 +73,9 @@ def compte_rendu_form(compte_rendu, qpvs, donnees=None):
             texte_libre(f"Explication de l’écart — {libelle_poste(poste)}"),
         )
     form = Formulaire(formdata=donnees)
+    form.poste_a_ajouter.choices = [("", "Choisir un poste")] + [
+        (code, f"{code} — {COMPTES[code].libelle}") for code in comptes_a_ajouter
+    ]
     if donnees is None:
         form.version.data = compte_rendu.version
         form.action_realisee.data = "oui" if compte_rendu.action_realisee else "non"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 import threading
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -31,9 +32,9 @@ from dauphin.models import (
 from dauphin.services import comites as service
 from dauphin.services.documents import chemin
 from dauphin.services.erreurs import Conflit, NonAutorise, Refus
-from dauphin.services.workflow import declencher_demande, declencher_ligne
+from dauphin.services.workflow import aujourdhui, declencher_demande, declencher_ligne
 from tests.fabriques_db import demande_complete, utilisateur
-from tests.formulaires_html import html
+from tests.formulaires_html import html, titre
 from workflows import StatutDemande as D
 from workflows import StatutLigne as L
 
@@ -67,7 +68,7 @@ def ligne(demande_id: int, organisation) -> LigneFinancement:
 
 
 def seance_ouverte(monde, *demandes) -> SeanceComite:
-    seance = service.creer_seance(monde.pilote, monde.campagne.id, monde.campagne.date_cloture, "Mairie")
+    seance = service.creer_seance(monde.pilote, monde.campagne.id, aujourdhui(), "Mairie")
     service.inscrire(seance.id, [d.id for d in demandes], monde.pilote)
     service.ouvrir_vote(seance.id, monde.pilote)
     _db.session.expire_all()
@@ -116,7 +117,11 @@ def test_preparer_voter_et_clore_une_seance_par_les_ecrans(app, client, connexio
     assert page.status_code == 200 and "Nouvelle séance" in html(page)
     reponse = client.post(
         "/comites/nouvelle",
-        data={"campagne_id": monde.campagne.id, "date_seance": "2027-04-12", "lieu": "Hôtel de ville"},
+        data={
+            "campagne_id": monde.campagne.id,
+            "date_seance": aujourdhui().isoformat(),
+            "lieu": "Hôtel de ville",
+        },
     )
     assert reponse.status_code == 302
     seance = db.session.scalar(select(SeanceComite))
@@ -421,8 +426,34 @@ def test_quorum_et_majorite_du_contrat(db, monde, regle, quorum, votes, decision
     if decision == "ajourne":
         # Ajourné : de nouveau inscriptible à une autre séance, lignes inchangées.
         assert ligne(demande.id, monde.etat).statut == L.recevable
-        autre = service.creer_seance(monde.pilote, monde.campagne.id, monde.campagne.date_cloture, None)
+        autre = service.creer_seance(monde.pilote, monde.campagne.id, aujourdhui(), None)
         assert [d.id for d in service.dossiers_inscriptibles(autre)] == [demande.id]
+
+
+def test_une_seance_ne_se_clot_pas_avant_sa_date(client, connexion, db, monde):
+    """Une séance à venir : le bouton n'est pas proposé, la clôture est refusée en français et rien ne
+    change ; le jour de la séance, elle se clôt."""
+    seance = seance_ouverte(monde, instruite(monde))
+    seance.date_seance = aujourdhui() + timedelta(days=3)
+    db.session.commit()
+    message = f"La séance du {seance.date_seance:%d/%m/%Y} n’a pas encore eu lieu"
+    connexion.en_tant_que(monde.pilote)
+    page = html(client.get(f"/comites/{seance.id}"))
+    assert message in page and "Clore la séance…" not in page
+    apercu = html(client.get(f"/comites/{seance.id}/clore"))
+    assert message in apercu and "Clore la séance et fixer les décisions" not in apercu
+    reponse = client.post(f"/comites/{seance.id}/clore", data={"version": seance.version})
+    assert reponse.status_code == 422 and message in html(reponse)
+    assert titre(reponse).startswith("Erreur : ")
+    with pytest.raises(Refus, match="n’a pas encore eu lieu"):
+        service.clore(seance.id, monde.pilote)
+    db.session.expire_all()
+    assert db.session.get(SeanceComite, seance.id).statut == StatutSeance.vote_ouvert
+
+    seance = db.session.get(SeanceComite, seance.id)
+    seance.date_seance = aujourdhui()
+    db.session.commit()
+    assert service.clore(seance.id, monde.pilote).statut == StatutSeance.close
 
 
 def test_recusation_sans_motif_refusee(client, connexion, db, monde):
@@ -596,7 +627,7 @@ def test_pages_des_comites_en_nombre_de_requetes_borne(client, connexion, db, mo
 
 def test_pilote_d_un_autre_contrat_ne_gere_pas_la_seance(client, connexion, db, monde):
     demande = instruite(monde)
-    seance = service.creer_seance(monde.pilote, monde.campagne.id, monde.campagne.date_cloture, None)
+    seance = service.creer_seance(monde.pilote, monde.campagne.id, aujourdhui(), None)
     autre_pilote = utilisateur("pilote.gard@test.fr")
     db.session.add(
         Pilotage(
@@ -621,7 +652,7 @@ def test_preparation_proposee_au_seul_pilote_tant_que_la_seance_est_en_preparati
     client, connexion, db, monde
 ):
     demande, autre = instruite(monde), instruite(monde, intitule="Autre")
-    seance = service.creer_seance(monde.pilote, monde.campagne.id, monde.campagne.date_cloture, None)
+    seance = service.creer_seance(monde.pilote, monde.campagne.id, aujourdhui(), None)
     service.inscrire(seance.id, [demande.id], monde.pilote)
 
     def proposes(page: str) -> set[str]:
@@ -643,14 +674,14 @@ def test_preparation_proposee_au_seul_pilote_tant_que_la_seance_est_en_preparati
     service.ouvrir_vote(seance.id, monde.pilote)
     assert proposes(html(client.get(f"/comites/{seance.id}"))) == set()
     # Le service le dit aussi : qui ne pilote pas le contrat ne compose pas l'ordre du jour.
-    seconde = service.creer_seance(monde.pilote, monde.campagne.id, monde.campagne.date_cloture, None)
+    seconde = service.creer_seance(monde.pilote, monde.campagne.id, aujourdhui(), None)
     with pytest.raises(NonAutorise):
         service.inscrire(seconde.id, [autre.id], monde.partenaire_caf)
 
 
 def test_inscription_sur_une_page_perimee_conflit_et_cases_gardees(client, connexion, db, monde):
     premiere, seconde = instruite(monde, intitule="Premier"), instruite(monde, intitule="Second")
-    seance = service.creer_seance(monde.pilote, monde.campagne.id, monde.campagne.date_cloture, None)
+    seance = service.creer_seance(monde.pilote, monde.campagne.id, aujourdhui(), None)
     lue = seance.version
     service.inscrire(seance.id, [premiere.id], monde.pilote)  # dans un autre onglet
     connexion.en_tant_que(monde.pilote)

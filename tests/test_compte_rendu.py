@@ -42,11 +42,17 @@ def csrf(client, url) -> str:
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html(client.get(url))).group(1)
 
 
+def transmise_pendant_l_exercice(monde, demande) -> Demande:
+    """Déposée pendant l'exercice écoulé, quand l'action n'était pas encore terminée."""
+    depot = date(demande.exercice, 6, 1)
+    declencher_demande(demande.id, "soumettre", monde.contributeur, aujourdhui=depot)
+    return declencher_demande(demande.id, "attester", monde.signataire, attestation=True, aujourdhui=depot)
+
+
 def attribuee(db, monde, **montants) -> Demande:
     """Une demande votée par l'État et la commune, notifiée : par les vraies transitions."""
     demande = demande_complete(monde, **montants)
-    declencher_demande(demande.id, "soumettre", monde.contributeur)
-    declencher_demande(demande.id, "attester", monde.signataire, attestation=True)
+    transmise_pendant_l_exercice(monde, demande)
     instructeurs = {monde.etat.id: monde.instructeur_etat, monde.commune.id: monde.instructeur_commune}
     lignes = list(db.session.get(Demande, demande.id).lignes_financement)
     for ligne in lignes:
@@ -208,9 +214,15 @@ def test_attribuee_a_justifier_depose_renvoye_redepose_valide_justifiee(app, db,
     )
     assert "Détaillez les frais de personnel." in courriel.corps
 
-    # Le porteur modifie et atteste de nouveau ; chaque financeur valide : le dossier est justifié.
+    # Le porteur lit le message du renvoi sur le formulaire qu'il corrige, avec le nom du financeur.
     connexion.deconnexion()
     connexion.en_tant_que(monde.signataire)
+    formulaire = html(client.get(f"/comptes-rendus/{demande.id}"))
+    renvoi = formulaire.split('id="renvoi-compte-rendu"')[1].split("</div>")[0]
+    assert "Détaillez les frais de personnel." in renvoi and monde.commune.nom in renvoi
+    assert formulaire.index('id="renvoi-compte-rendu"') < formulaire.index('<form method="post" novalidate>')
+
+    # Le porteur modifie et atteste de nouveau ; chaque financeur valide : le dossier est justifié.
     reponse = poster(
         client,
         demande,
@@ -233,6 +245,7 @@ def test_attribuee_a_justifier_depose_renvoye_redepose_valide_justifiee(app, db,
         )
     ][-2:]
     assert derniers == ["valider_compte_rendu", "valider_justification"]
+    assert 'id="renvoi-compte-rendu"' not in html(client.get(f"/comptes-rendus/{demande.id}"))
     # Plus rien n'est modifiable.
     assert poster(client, demande, saisie_conforme(demande)).status_code == 409
 
@@ -303,6 +316,9 @@ def test_regles_d_equilibre_du_tableau(db, passe, client, connexion):
     reponse = poster(client, demande, donnees, attester=True)
     assert reponse.status_code == 422
     assert "doit être égal au total des produits réalisés" in html(reponse)
+    ajout = poster(client, demande, saisie_conforme(demande, ajouter_poste="1", poste_a_ajouter="864"))
+    assert ajout.status_code == 302, html(ajout)
+    demande = recharger(db, demande.id)
     donnees = saisie_conforme(
         demande,
         **{f"realise_{ordre(demande, '864')}": "100", f"explication_{ordre(demande, '864')}": "Bénévoles"},
@@ -313,6 +329,56 @@ def test_regles_d_equilibre_du_tableau(db, passe, client, connexion):
     assert reponse.status_code == 422 and "ne peut pas être négatif" in html(reponse)
     assert 'value="-5"' in html(reponse)  # la saisie reste
     assert recharger(db, demande.id).statut == D.a_justifier
+
+
+def test_le_tableau_reprend_les_postes_du_budget_et_ceux_que_le_porteur_ajoute(db, passe, client, connexion):
+    """Pas les 25 postes du CERFA : ceux du budget de la demande ; le porteur en ajoute un (sa saisie est
+    enregistrée avec), le retire, mais ne retire pas un poste du budget."""
+    demande = a_justifier(db, passe)
+    budget = sorted(lb.compte for lb in demande.lignes_budget)
+    assert sorted(p.compte for p in demande.compte_rendu.lignes) == budget == ["60", "64", "74", "74", "75"]
+    connexion.en_tant_que(passe.signataire)
+    page = html(client.get(f"/comptes-rendus/{demande.id}"))
+    assert 'name="realise_' in page and "Personnel bénévole" in page  # proposé à l'ajout seulement
+    assert len(re.findall(r'<input class="fr-input dauphin-realise', page)) == 5
+
+    sans_choix = poster(
+        client, demande, {"action_realisee": "oui", "bilan": "Ateliers", "ajouter_poste": "1"}
+    )
+    assert sans_choix.status_code == 422 and "Choisissez le poste à ajouter au tableau." in html(sans_choix)
+    assert "Ateliers" in html(sans_choix)
+    deja_la = poster(
+        client, demande, {"action_realisee": "oui", "ajouter_poste": "1", "poste_a_ajouter": "60"}
+    )
+    assert deja_la.status_code == 422 and "qui n’est pas déjà dans le tableau" in html(deja_la)
+    assert 'aria-describedby="poste_a_ajouter-erreur' in html(deja_la)
+
+    reponse = poster(
+        client,
+        demande,
+        {"action_realisee": "oui", "bilan": "Ateliers", "ajouter_poste": "1", "poste_a_ajouter": "864"},
+    )
+    assert reponse.status_code == 302 and reponse.headers["Location"].endswith("#tableau-compte-rendu")
+    demande = recharger(db, demande.id)
+    assert demande.compte_rendu.bilan == "Ateliers"
+    ajoute = next(p for p in demande.compte_rendu.lignes if p.compte == "864")
+    assert ajoute.montant_prevu == 0
+    page = html(client.get(f"/comptes-rendus/{demande.id}"))
+    charges = page.split("Produits : réalisé et prévu")[0]
+    assert charges.index("864 — Personnel bénévole") > charges.index("64 — Charges de personnel")
+    assert 'data-retirer="864"' in page and 'data-retirer="60"' not in page
+
+    budget_60 = ordre(demande, "60")
+    refus = poster(
+        client, demande, {"action_realisee": "oui", "bilan": "Ateliers", "retirer_poste": str(budget_60)}
+    )
+    assert refus.status_code == 409 and "vient du budget de la demande" in html(refus)
+    demande = recharger(db, demande.id)
+    assert (
+        poster(client, demande, {"action_realisee": "oui", "retirer_poste": str(ajoute.ordre)}).status_code
+        == 302
+    )
+    assert "864" not in {p.compte for p in recharger(db, demande.id).compte_rendu.lignes}
 
 
 def test_action_non_realisee_sommes_a_reverser(db, passe, client, connexion):
@@ -373,9 +439,7 @@ def test_retard_signale_au_financeur_et_sur_le_tableau_de_bord(db, passe, client
     ancienne = a_justifier(db, passe)
     ancienne.compte_rendu.echeance = aujourdhui() - timedelta(days=1)
     db.session.commit()
-    nouvelle = demande_complete(passe, intitule="Nouvelle action")
-    declencher_demande(nouvelle.id, "soumettre", passe.contributeur)
-    nouvelle = declencher_demande(nouvelle.id, "attester", passe.signataire, attestation=True)
+    nouvelle = transmise_pendant_l_exercice(passe, demande_complete(passe, intitule="Nouvelle action"))
 
     connexion.en_tant_que(passe.signataire)
     tableau = html(client.get("/mes-demandes/"))
@@ -672,8 +736,7 @@ def test_retards_en_nombre_de_requetes_borne(app, db, passe, client, connexion):
 def test_seul_un_financeur_qui_a_vote_renvoie_le_compte_rendu(db, passe, client, connexion):
     """La commune a refusé sa ligne : le compte rendu ne la concerne pas, elle ne peut pas le renvoyer."""
     demande = demande_complete(passe)
-    declencher_demande(demande.id, "soumettre", passe.contributeur)
-    declencher_demande(demande.id, "attester", passe.signataire, attestation=True)
+    transmise_pendant_l_exercice(passe, demande)
     instructeurs = {passe.etat.id: passe.instructeur_etat, passe.commune.id: passe.instructeur_commune}
     lignes = list(recharger(db, demande.id).lignes_financement)
     for ligne in lignes:

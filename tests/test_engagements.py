@@ -330,6 +330,7 @@ def test_convention_signee_deposee_par_le_signataire_puis_avance_et_solde(app, c
     connexion.en_tant_que(monde.signataire)
     page = html(client.get(f"/dossiers/{demande.id}"))
     assert f"/documents/{convention.id}/telecharger" in page and "Déposer la convention signée" in page
+    assert re.search(rf'/documents/{convention.id}/telecharger">Convention à signer \(', page)
     refus = deposer_convention(client, ligne, b"MZ\x90\x00 pas un pdf", "convention.pdf")
     assert refus.status_code == 422 and titre(refus).startswith("Erreur : ")
     assert "« convention.pdf » n’est pas un PDF" in html(refus)
@@ -345,6 +346,11 @@ def test_convention_signee_deposee_par_le_signataire_puis_avance_et_solde(app, c
     signee = db.session.get(Document, ligne.convention_document_id)
     assert signee.type_piece == TypePiece.convention_signee and signee.depose_par_id == monde.signataire.id
     assert client.get(f"/documents/{signee.id}/telecharger").data == PDF_SIGNE
+    # Signée : le lien de l'acte ne dit plus « à signer » ; la version signée a son propre lien.
+    page = html(client.get(f"/dossiers/{demande.id}")).split('id="versements"')[1].split("</section>")[0]
+    assert "Convention à signer" not in page and "Déposer la convention signée" not in page
+    assert re.search(rf'/documents/{convention.id}/telecharger">Convention établie par le financeur', page)
+    assert f"/documents/{signee.id}/telecharger" in page
     evenement = db.session.scalar(
         select(EvenementJournal).where(
             EvenementJournal.ligne_id == ligne.id, EvenementJournal.declencheur == "signer_convention"

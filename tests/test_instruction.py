@@ -1050,3 +1050,47 @@ def test_le_courriel_des_complements_contient_le_message(db, monde, transmise):
         select(Courriel).where(Courriel.destinataire == "signataire@test.fr").order_by(Courriel.id.desc())
     )
     assert "Joignez le RIB." in courriel.corps
+
+
+def test_le_porteur_lit_le_meme_statut_sur_le_dossier_et_ses_lignes(client, connexion, db, monde, transmise):
+    """Avant la décision, chaque ligne porte le libellé du dossier à la même étape : « Transmise » tant
+    qu'aucun instructeur ne l'a prise en charge, « En instruction » ensuite ; l'instructeur lit le sien."""
+
+    def statuts_lus(page: str) -> tuple[str, list[str]]:
+        dossier = re.search(r"</h1>\s*<div[^>]*>\s*<p[^>]*>([^<]+)</p>", page).group(1).strip()
+        tableau = page.split('id="titre-financeurs"')[1].split("</table>")[0]
+        return dossier, [t.strip() for t in re.findall(r'data-statut="[^"]+"[^>]*>([^<]+)<', tableau)]
+
+    connexion.en_tant_que(monde.signataire)
+    dossier_lu, lignes_lues = statuts_lus(html(client.get(f"/dossiers/{transmise.id}")))
+    assert dossier_lu == "Transmise" and lignes_lues and set(lignes_lues) == {"Transmise"}
+
+    declencher_ligne(ligne_de(db, transmise.id, monde.etat).id, "prendre_en_charge", monde.instructeur_etat)
+    dossier_lu, lignes_lues = statuts_lus(html(client.get(f"/dossiers/{transmise.id}")))
+    assert dossier_lu == "En instruction" and "En instruction" in lignes_lues
+    assert "Prise en charge" not in lignes_lues and "En cours d’instruction" not in lignes_lues
+
+    connexion.deconnexion()
+    connexion.en_tant_que(monde.instructeur_etat)
+    assert "Prise en charge" in statuts_lus(html(client.get(f"/dossiers/{transmise.id}")))[1]
+
+
+def test_les_decisions_viennent_apres_ce_sur_quoi_elles_portent(client, connexion, db, monde, transmise):
+    """Ordre de lecture de l'instructeur : la demande (financeurs, action, budget, pièces) avant les
+    formulaires d'instruction, puis les notes et l'historique ; un lien en tête y mène directement."""
+    connexion.en_tant_que(monde.instructeur_etat)
+    page = html(client.get(f"/dossiers/{transmise.id}"))
+    ordre = [
+        page.index(repere)
+        for repere in (
+            'href="#instruction"',
+            'id="titre-financeurs"',
+            'id="titre-action"',
+            'id="titre-budget"',
+            'id="titre-pieces"',
+            'data-action="prendre-en-charge"',
+            'id="titre-notes"',
+            'id="titre-historique"',
+        )
+    ]
+    assert ordre == sorted(ordre)

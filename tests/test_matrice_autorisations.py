@@ -427,7 +427,7 @@ def construire_objets(monde) -> dict:
     # ouvert ; la troisième attend la réponse à une demande de report, la quatrième peut en demander un.
     justifier = _a_justifier(monde, "Action à justifier")
     reportable = _a_justifier(monde, "Action aux dates à décaler")
-    seance = comites.creer_seance(monde.pilote, monde.campagne.id, monde.campagne.date_cloture, None)
+    seance = comites.creer_seance(monde.pilote, monde.campagne.id, aujourdhui(), None)
     comites.inscrire(seance.id, [instruite.id], monde.pilote)
     point = comites.charger(seance.id).points[0]
     ligne_point = next(lf for lf in instruite.lignes_financement if lf.organisation_id == monde.etat.id)

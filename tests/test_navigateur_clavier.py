@@ -15,7 +15,7 @@ import pytest
 from dauphin.extensions import db as _db
 from dauphin.models import Demande, LigneFinancement, Organisation, SeanceComite
 from dauphin.services import comites
-from dauphin.services.workflow import declencher_demande, declencher_ligne
+from dauphin.services.workflow import aujourdhui, declencher_demande, declencher_ligne
 from tests.fabriques_db import demande_complete
 from tests.navigateur import (
     DANS_CHROMIUM,
@@ -294,7 +294,11 @@ def test_pilote_tient_le_comite_au_clavier(app, db, monde, captures, monkeypatch
 
     monkeypatch.setattr("dauphin.taches.generer_recepisse", lambda demande_id: None)
     demande = transmise(monde, instruite=True)
-    jour = date(monde.campagne.exercice, 12, 12)  # jour = mois : saisie valable en jj/mm comme en mm/jj
+    # Jour = mois : saisie valable en jj/mm comme en mm/jj ; le plus récent jusqu'à aujourd'hui (une séance
+    # ne se clôt pas avant sa date).
+    annee = aujourdhui().year
+    candidats = (date(a, m, m) for a in (annee - 1, annee) for m in range(1, 13))
+    jour = max(d for d in candidats if d <= aujourdhui())
     with serveur_local(app) as adresse, navigateur(captures) as page:
         page.goto(adresse + "/compte/connexion")
         remplir(page, page.get_by_label("Adresse électronique"), "pilote@test.fr")

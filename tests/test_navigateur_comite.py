@@ -7,7 +7,7 @@ import re
 from decimal import Decimal
 
 from dauphin.models import Demande, LigneFinancement
-from dauphin.services.workflow import declencher_demande, declencher_ligne
+from dauphin.services.workflow import aujourdhui, declencher_demande, declencher_ligne
 from tests.fabriques_db import demande_complete
 from tests.navigateur import DANS_CHROMIUM, navigateur, se_connecter, serveur_local
 from workflows import StatutDemande as D
@@ -59,7 +59,7 @@ def test_instruire_et_voter_un_dossier_de_bout_en_bout(app, db, monde, captures,
         page.get_by_role("button", name="Créer la séance").click()
         expect(page).to_have_title(re.compile("^Erreur : "))
         page.audit("nouvelle-seance-erreur")
-        page.get_by_label("Date de la séance").fill(monde.campagne.date_cloture.isoformat())
+        page.get_by_label("Date de la séance").fill(aujourdhui().isoformat())
         page.get_by_label("Lieu (facultatif)").fill("Hôtel de ville")
         page.get_by_role("button", name="Créer la séance").click()
         expect(page.get_by_text("Séance créée").first).to_be_visible()

@@ -218,6 +218,22 @@ def test_soumission_apres_cloture_refusee_avec_la_date(client, connexion, db, mo
     assert f"La campagne est close depuis le {monde.campagne.date_cloture:%d/%m/%Y}" in texte(reponse)
 
 
+def test_action_deja_terminee_refusee_a_la_soumission_sur_la_date_de_fin(client, connexion, db, monde):
+    """Campagne rouverte : une action finie hier est refusée, le message mène au champ date de fin."""
+    document = deposer_statuts(monde)
+    connexion.en_tant_que(monde.contributeur)
+    demande_id = creer_brouillon(client, monde)
+    remplir(client, monde, demande_id, document)
+    demande = db.session.get(Demande, demande_id)
+    demande.date_debut, demande.date_fin = aujourdhui() - timedelta(days=60), aujourdhui() - timedelta(days=1)
+    db.session.commit()
+    reponse = client.post(f"/demandes/{demande_id}/soumettre", data={"version": version(client, demande_id)})
+    assert reponse.status_code == 422
+    message = f"L’action s’est terminée le {demande.date_fin:%d/%m/%Y}"
+    assert re.search(rf'href="/demandes/{demande_id}/etape/action#date_fin">{message}', texte(reponse))
+    assert db.session.get(Demande, demande_id).statut == StatutDemande.brouillon
+
+
 def test_une_structure_ne_voit_rien_d_une_autre(client, connexion, db, monde):
     document = deposer_statuts(monde)
     connexion.en_tant_que(monde.contributeur)

@@ -14,6 +14,7 @@ récuse (conflit d'intérêts) et ne compte plus, ni pour le quorum ni pour la m
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from fractions import Fraction
 
 
@@ -76,3 +77,14 @@ def decider(decompte: Decompte, quorum_pourcentage: int, regle: str) -> Resultat
     if adopte(decompte, regle):
         return Resultat("favorable", requis, f"Avis favorable ({voix}).")
     return Resultat("defavorable", requis, f"Avis défavorable ({voix}).")
+
+
+def cloture_prematuree(date_seance: date, aujourdhui: date) -> str | None:
+    """Pourquoi la séance ne peut pas encore être close (elle n'a pas eu lieu), ou None : ses décisions
+    datent du jour de la séance, le procès-verbal le dit, et les votes se recueillent jusqu'à ce jour."""
+    if date_seance <= aujourdhui:
+        return None
+    return (
+        f"La séance du {date_seance:%d/%m/%Y} n’a pas encore eu lieu : elle ne peut être close qu’à partir "
+        "de ce jour-là, une fois les votes recueillis."
+    )

@@ -1,6 +1,7 @@
 """La machine de la demande de subvention (le dossier), telle que DOMAIN.md la décrit."""
 
 from workflows.gardes import (
+    action_pas_terminee,
     attestation_cochee,
     aucune_ligne_votee,
     budget_equilibre,
@@ -26,6 +27,8 @@ from workflows.statuts import StatutDemande as S
 
 AVANT_DECISION = (S.transmise, S.en_instruction, S.a_completer, S.instruite, S.programmee)
 DEPOT = (formulaire_complet, budget_equilibre, financeurs_participants, pieces_fournies, eligibilite_conforme)
+# Un premier dépôt, pas la réponse à une demande de compléments : la campagne ouverte, l'action pas finie.
+NOUVEAU_DEPOT = (campagne_ouverte, action_pas_terminee)
 
 DEMANDE = Definition(
     nom="Demande de subvention",
@@ -33,10 +36,10 @@ DEMANDE = Definition(
     initial=S.brouillon,
     transitions=(
         # Porteur
-        Transition("soumettre", (S.brouillon,), S.attente_attestation, (*DEPOT, campagne_ouverte)),
+        Transition("soumettre", (S.brouillon,), S.attente_attestation, (*DEPOT, *NOUVEAU_DEPOT)),
         Transition("modifier", (S.attente_attestation,), S.brouillon),
         Transition(
-            "attester", (S.attente_attestation,), S.transmise, (*DEPOT, campagne_ouverte, attestation_cochee)
+            "attester", (S.attente_attestation,), S.transmise, (*DEPOT, *NOUVEAU_DEPOT, attestation_cochee)
         ),
         # Réponse à une demande de compléments : le signataire atteste de nouveau.
         # Le dossier revient « transmis » ; les statuts dérivés le remettent aussitôt où en sont ses lignes.

@@ -228,6 +228,20 @@ def campagne_ouverte(demande, kwargs) -> list[Probleme]:
 
 
 @garde
+def action_pas_terminee(demande, kwargs) -> list[Probleme]:
+    """Une subvention finance une action à venir ou en cours : pas une action déjà terminée (campagne
+    rouverte, brouillon repris d'une année passée). Le message va sur la date de fin de l'action."""
+    fin = demande.date_fin
+    if fin is None or fin >= aujourdhui(kwargs):
+        return []
+    message = (
+        f"L’action s’est terminée le {fin:%d/%m/%Y} : une demande de subvention porte sur une action à "
+        "venir ou en cours. Corrigez la date de fin de l’action si elle est fausse."
+    )
+    return [Probleme("action_terminee", message, "action", "date_fin")]
+
+
+@garde
 def eligibilite_conforme(demande, kwargs) -> list[Probleme]:
     reponses = demande.reponses_eligibilite  # {question_id: bool}
     problemes = []

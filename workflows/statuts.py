@@ -56,6 +56,22 @@ class StatutLigne(EnumLibelle):
     abandonnee = "abandonnee", "Sans suite"
 
 
+# Ce que le porteur lit d'une ligne avant la décision du comité : les avis restent internes aux
+# financeurs, la ligne porte donc le libellé du dossier à la même étape (« Transmise » tant qu'aucun
+# instructeur ne l'a prise en charge, « En instruction » ensuite). Seule source de ce libellé.
+STATUT_LIGNE_VU_DU_PORTEUR = {
+    StatutLigne.sollicitee: StatutDemande.transmise,
+    StatutLigne.prise_en_charge: StatutDemande.en_instruction,
+    StatutLigne.recevable: StatutDemande.en_instruction,
+    StatutLigne.non_recevable: StatutDemande.en_instruction,
+}
+
+
+def statut_ligne_vu_du_porteur(statut: StatutLigne) -> StatutLigne | StatutDemande:
+    """Le statut d'une ligne tel que le porteur le lit (celui du dossier avant la décision)."""
+    return STATUT_LIGNE_VU_DU_PORTEUR.get(statut, statut)
+
+
 # Lignes qui ont reçu leur avis de recevabilité (ou sont allées au-delà).
 STATUTS_LIGNE_AVISEE = frozenset(
     {

@@ -24,8 +24,10 @@ from dauphin.models import (
 from dauphin.policies import INSTRUIRE_LIGNE, VOIR_SEANCE, acteur_de, pilote
 from dauphin.services import comites as service
 from dauphin.services import documents
+from dauphin.services.workflow import aujourdhui
 from dauphin.vues import charger_ou_404, exiger, traiter_bouton, traiter_formulaire
 from forms.comites import InscriptionForm, MontantForm, SeanceForm, VersionForm, VoteForm
+from workflows.comite import cloture_prematuree
 
 bp = Blueprint("comites", __name__, url_prefix="/comites")
 
@@ -151,6 +153,7 @@ def _page(seance: SeanceComite, code: int = 200, conflit: str | None = None, sou
             erreur=any(form.errors for form in formulaires.values()),
             conflit=conflit,
             organisations_votantes=votantes,
+            cloture_pas_encore=cloture_prematuree(seance.date_seance, aujourdhui()),
             StatutSeance=StatutSeance,
             ChoixVote=ChoixVote,
             **_preparation(seance, soumis),
@@ -285,6 +288,7 @@ def clore(seance_id: int):
             # Un montant que la garde du vote refuse (enveloppe, montant demandé) : la séance n'est pas close.
             erreur=" ".join(form.form_errors),
             conflit=conflit,
+            pas_encore=cloture_prematuree(actuelle.date_seance, aujourdhui()),
             StatutSeance=StatutSeance,
         ), code
 

@@ -29,8 +29,8 @@ from dauphin.services.courriels import non_envoyes_de_la_demande
 from dauphin.services.demandes import peut_renouveler
 from dauphin.services.instruction import ACTIONS_JOURNAL
 from forms.demande import ActionSimpleForm
-from workflows import StatutLigne
 from workflows.budget import COMPTES, Sens, totaux
+from workflows.statuts import statut_ligne_vu_du_porteur
 
 bp = Blueprint("dossiers", __name__, url_prefix="/dossiers")
 
@@ -38,9 +38,6 @@ bp = Blueprint("dossiers", __name__, url_prefix="/dossiers")
 DECLENCHEURS_AVIS = frozenset({"declarer_recevable", "declarer_non_recevable", "reviser_avis", "reexaminer"})
 # Et ce qui relève de l'organisation interne des financeurs (gestionnaire nommé).
 DECLENCHEURS_INTERNES = DECLENCHEURS_AVIS | {"assigner_gestionnaire"}
-STATUTS_AVANT_DECISION = frozenset(
-    {StatutLigne.sollicitee, StatutLigne.prise_en_charge, StatutLigne.recevable, StatutLigne.non_recevable}
-)
 
 
 def _dossier_visible(demande_id: int) -> Demande:
@@ -137,7 +134,7 @@ def voir(demande_id: int):
         instruction_visible=instruction_visible,
         recepisse=recepisse,
         recepisse_en_cours=recepisse_en_cours(demande, recepisse),
-        statuts_avant_decision=STATUTS_AVANT_DECISION,
+        statut_ligne_vu_du_porteur=statut_ligne_vu_du_porteur,
         actions_journal=ACTIONS_JOURNAL,
         **_budget(demande),
         **_porteur(demande),

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from flask_login import current_user
 
-from dauphin.models import Demande, Document, LigneFinancement, Versement
+from dauphin.models import Demande, Document, LigneFinancement, TypePiece, Versement
 from dauphin.policies import INSTRUIRE_LIGNE, qualite_pour, voit_instruction
 from dauphin.services import engagements as service
 from forms.engagements import (
@@ -91,6 +91,18 @@ class BlocLigne:
     financeur: bool = False
     convention_a_venir: bool = False  # régime de la convention (au-delà de 23 000 €)
     formulaires: dict = field(default_factory=dict)
+
+    @property
+    def libelle_acte(self) -> str:
+        """Le lien de l'acte, d'après son type et l'état de la ligne : la convention n'est « à signer » que
+        tant que la structure ne l'a pas déposée signée (elle est alors en lien à part, « Convention
+        signée »)."""
+        if (
+            self.acte.type_piece is TypePiece.convention
+            and self.ligne.statut != StatutLigne.convention_a_signer
+        ):
+            return "Convention établie par le financeur (avant signature)"
+        return self.acte.type_piece.libelle
 
     @property
     def peut_etablir_acte(self) -> bool:

@@ -33,12 +33,14 @@ def _saisie(form, compte_rendu, qpvs) -> service.Saisie:
         beneficiaires_qpv={q.id: getattr(form, f"qpv_{q.id}").data for q in qpvs},
         realises={p.ordre: getattr(form, f"realise_{p.ordre}").data for p in compte_rendu.lignes},
         explications={p.ordre: getattr(form, f"explication_{p.ordre}").data for p in compte_rendu.lignes},
+        ajouter=form.poste_a_ajouter.data if form.ajouter_poste.data else None,
+        retirer=request.form.get("retirer_poste", type=int),
     )
 
 
 def _postes(compte_rendu, sens: Sens) -> list:
     """Les postes du compte rendu d'un sens : les charges ou les produits."""
-    return [p for p in compte_rendu.lignes if COMPTES[p.compte].sens is sens]
+    return service.dans_l_ordre_du_plan(p for p in compte_rendu.lignes if COMPTES[p.compte].sens is sens)
 
 
 def _vers_le_dossier(demande: Demande) -> str:
@@ -90,6 +92,8 @@ def _page_compte_rendu(demande: Demande, form, qpvs, code: int, conflit: str | N
         comptes_libelles={cle: compte.libelle for cle, compte in COMPTES.items()},
         sens={cle: compte.sens.value for cle, compte in COMPTES.items()},
         modifiable=modifiable,
+        postes_ajoutes=[p for p in service.dans_l_ordre_du_plan(compte_rendu.lignes) if service.retirable(p)],
+        renvoi=service.dernier_renvoi(demande),
         signataire=service.peut_attester(current_user, demande),
         # Après un refus, chaque problème est à côté de son champ : la liste de ce qui manque se tait.
         problemes=service.problemes(demande) if code != 422 else [],
@@ -107,8 +111,14 @@ def _page_compte_rendu(demande: Demande, form, qpvs, code: int, conflit: str | N
 def formulaire(demande_id: int):
     demande = service.charger(demande_id, current_user)
     qpvs = list(demande.qpvs)
-    form = compte_rendu_form(demande.compte_rendu, qpvs, request.form if request.method == "POST" else None)
+    form = compte_rendu_form(
+        demande.compte_rendu,
+        qpvs,
+        request.form if request.method == "POST" else None,
+        service.comptes_a_ajouter(demande.compte_rendu),
+    )
     attester = form.is_submitted() and form.attester.data
+    poste = form.is_submitted() and (form.ajouter_poste.data or "retirer_poste" in request.form)
     if attester:
         exiger(service.peut_attester(current_user, demande))  # seul un signataire atteste
     return traiter_formulaire(
@@ -117,10 +127,16 @@ def formulaire(demande_id: int):
         rendre=lambda code, conflit: _page_compte_rendu(demande, form, qpvs, code, conflit),
         succes="Compte rendu financier attesté et déposé : chaque financeur va le valider pour sa ligne."
         if attester
+        else "Brouillon enregistré et tableau financier mis à jour."
+        if poste
         else "Brouillon du compte rendu enregistré.",
         suite=_vers_le_dossier(demande)
         if attester
-        else url_for("justification.formulaire", demande_id=demande.id),
+        else url_for(
+            "justification.formulaire",
+            demande_id=demande.id,
+            _anchor="tableau-compte-rendu" if poste else None,
+        ),
         version=lambda: demande.compte_rendu.version,
         impossible=lambda: None
         if demande.statut in service.MODIFIABLES

@@ -433,7 +433,10 @@ def _comite(demande, campagne, comptes, contrat_index, organisations, objectif) 
     """Le dossier passe par une vraie séance du comité de pilotage : ouverte (vote en cours) pour un dossier
     programmé, close — avec son procès-verbal — pour un dossier attribué ou rejeté."""
     pilote = comptes["pilote"]
-    seance = comites.creer_seance(pilote, campagne.id, date(campagne.exercice, 4, 10), "Hôtel de ville")
+    jour = date(campagne.exercice, 4, 10)
+    if objectif != StatutDemande.programmee:  # close : une séance déjà tenue (pas avant sa date)
+        jour = min(jour, aujourdhui())
+    seance = comites.creer_seance(pilote, campagne.id, jour, "Hôtel de ville")
     comites.inscrire(seance.id, [demande.id], pilote)
     comites.ouvrir_vote(seance.id, pilote)
     seance = comites.charger(seance.id)

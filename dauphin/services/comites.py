@@ -58,7 +58,7 @@ from workflows import (  # noqa: F401
     TransitionRefusee,
 )
 from workflows.budget import format_euros
-from workflows.comite import Decompte, Resultat, decider
+from workflows.comite import Decompte, Resultat, cloture_prematuree, decider
 
 # Une page de la séance affichée avant un changement de la séance (ordre du jour, statut).
 SEANCE_CHANGEE = "La séance a changé depuis l’affichage de la page : rechargez-la avant de recommencer."
@@ -470,6 +470,8 @@ def clore(seance_id: int, utilisateur: Utilisateur, version=None) -> SeanceComit
         seance = _verrouiller(seance_id, version)
         _exiger_statut(seance, StatutSeance.vote_ouvert)
         qualite = _qualite_pilote(utilisateur, seance)
+        if raison := cloture_prematuree(seance.date_seance, aujourdhui()):
+            raise Refus(raison)
         partenaires = nombre_partenaires(seance.contrat_id)
         # La décision date de la séance (déjà tenue quand on la clôt ; jamais plus tard qu'aujourd'hui).
         jour = min(seance.date_seance, aujourdhui())

@@ -37,7 +37,7 @@ from dauphin.models import (
 from dauphin.policies import MEMBRES, Qualite, acteur_de, est_membre, qualite_pour, qualites
 from dauphin.services import courriels
 from dauphin.services.erreurs import Conflit, NonAutorise, Refus
-from dauphin.services.workflow import aujourdhui, declencher_demande, journaliser, reagir_a
+from dauphin.services.workflow import aujourdhui, declencher_demande, dernier_evenement, journaliser, reagir_a
 from dauphin.unite_de_travail import (
     charger_dans_le_dossier,
     charger_demande_verrouillee,
@@ -67,38 +67,55 @@ def _lien_formulaire(demande: Demande) -> str:
 
 
 def ouvrir(demande: Demande) -> CompteRendu:
-    """Prépare le compte rendu : un poste par compte du plan du CERFA (le prévu d'après le budget de la
-    demande, 0 s'il n'y figurait pas) et un poste par subvention sollicitée au compte 74."""
+    """Prépare le compte rendu : un poste par compte du budget de la demande (son prévu) et un poste par
+    subvention sollicitée au compte 74. Les autres comptes du plan du CERFA, le porteur les ajoute s'il
+    les a réalisés (`Saisie.ajouter`) : il ne tape pas 0 dans seize postes qui ne le concernent pas."""
     if demande.compte_rendu is not None:
         demande.compte_rendu.echeance = echeance(demande.annee_fin, demande.date_fin)
         return demande.compte_rendu
     compte_rendu = CompteRendu(echeance=echeance(demande.annee_fin, demande.date_fin))
-    ordre = 0
     for compte in PLAN_COMPTABLE:
         budget = [lb for lb in demande.lignes_budget if lb.compte == compte.code]
+        if not budget:
+            continue
         if compte.code == COMPTE_SUBVENTIONS:
             for lb in budget:
-                compte_rendu.lignes.append(
-                    LigneCompteRendu(
-                        compte=compte.code,
-                        financeur_id=lb.financeur_id,
-                        financeur_libelle=lb.financeur_libelle,
-                        ordre=ordre,
-                        montant_prevu=lb.montant,
-                    )
+                _ajouter_poste(
+                    compte_rendu,
+                    compte.code,
+                    lb.montant,
+                    financeur_id=lb.financeur_id,
+                    financeur_libelle=lb.financeur_libelle,
                 )
-                ordre += 1
             continue
-        compte_rendu.lignes.append(
-            LigneCompteRendu(
-                compte=compte.code,
-                ordre=ordre,
-                montant_prevu=sum((lb.montant for lb in budget), Decimal("0")),
-            )
-        )
-        ordre += 1
+        _ajouter_poste(compte_rendu, compte.code, sum((lb.montant for lb in budget), Decimal("0")))
     demande.compte_rendu = compte_rendu
     return compte_rendu
+
+
+def _ajouter_poste(compte_rendu: CompteRendu, compte: str, prevu: Decimal, **financeur) -> LigneCompteRendu:
+    """Un poste de plus, à la suite des autres (son ordre est aussi sa clé dans le formulaire)."""
+    ordre = max((p.ordre for p in compte_rendu.lignes), default=-1) + 1
+    poste = LigneCompteRendu(compte=compte, ordre=ordre, montant_prevu=prevu, **financeur)
+    compte_rendu.lignes.append(poste)
+    return poste
+
+
+def dans_l_ordre_du_plan(postes) -> list[LigneCompteRendu]:
+    """Les postes dans l'ordre du plan comptable du CERFA, quel que soit le moment où ils ont été ajoutés."""
+    rang = {compte.code: i for i, compte in enumerate(PLAN_COMPTABLE)}
+    return sorted(postes, key=lambda p: (rang.get(p.compte, len(rang)), p.ordre))
+
+
+def comptes_a_ajouter(compte_rendu: CompteRendu) -> list[str]:
+    """Les comptes du plan que le compte rendu n'a pas encore (le porteur peut les ajouter)."""
+    presents = {p.compte for p in compte_rendu.lignes}
+    return [compte.code for compte in PLAN_COMPTABLE if compte.code not in presents]
+
+
+def retirable(poste: LigneCompteRendu) -> bool:
+    """Un poste ajouté par le porteur (rien de prévu au budget, aucun financeur) peut être retiré."""
+    return not poste.montant_prevu and poste.financeur_id is None and not poste.financeur_libelle
 
 
 @reagir_a("cloturer_exercice", "deposer_justification", "retourner_justification")
@@ -343,6 +360,8 @@ class Saisie:
     beneficiaires_qpv: dict[int, int | None] = field(default_factory=dict)  # qpv_id → nombre
     realises: dict[int, Decimal | None] = field(default_factory=dict)  # ordre du poste → montant
     explications: dict[int, str | None] = field(default_factory=dict)
+    ajouter: str | None = None  # compte du plan à ajouter au tableau (bouton « Ajouter le poste »)
+    retirer: int | None = None  # ordre d'un poste ajouté à retirer (bouton « Retirer »)
 
 
 def charger(demande_id: int, utilisateur: Utilisateur) -> Demande:
@@ -403,10 +422,25 @@ def enregistrer(demande_id: int, utilisateur: Utilisateur, version, saisie: Sais
                 poste.montant_realise = saisie.realises[poste.ordre]
             if poste.ordre in saisie.explications:
                 poste.explication = _texte(saisie.explications[poste.ordre])
+        _ajouter_ou_retirer(compte_rendu, saisie)
         compte_rendu.modifie_le = maintenant()
         return compte_rendu
 
     return en_une_transaction(operation)
+
+
+def _ajouter_ou_retirer(compte_rendu: CompteRendu, saisie: Saisie) -> None:
+    if saisie.ajouter is not None:
+        if saisie.ajouter not in comptes_a_ajouter(compte_rendu):
+            raise Refus(
+                "Choisissez un poste du plan comptable qui n’est pas déjà dans le tableau.", "poste_a_ajouter"
+            )
+        _ajouter_poste(compte_rendu, saisie.ajouter, Decimal("0"))
+    if saisie.retirer is not None:
+        poste = next((p for p in compte_rendu.lignes if p.ordre == saisie.retirer), None)
+        if poste is None or not retirable(poste):
+            raise Conflit("Ce poste vient du budget de la demande : il reste dans le compte rendu.")
+        compte_rendu.lignes.remove(poste)
 
 
 def saisie_conforme_au_budget(demande: Demande, bilan: str, public_atteint: str) -> Saisie:
@@ -417,6 +451,13 @@ def saisie_conforme_au_budget(demande: Demande, bilan: str, public_atteint: str)
         beneficiaires_qpv={q.id: demande.nb_beneficiaires or 0 for q in demande.qpvs},
         realises={p.ordre: p.montant_prevu for p in demande.compte_rendu.lignes},
     )
+
+
+def dernier_renvoi(demande: Demande):
+    """Le renvoi par un financeur que le porteur est en train de corriger (son message), ou None."""
+    if demande.statut != D.justification_a_modifier:
+        return None
+    return dernier_evenement(demande, "retourner_justification")
 
 
 def problemes(demande: Demande):

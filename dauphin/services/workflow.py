@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from dauphin import jobs
 from dauphin.extensions import db
@@ -155,6 +155,17 @@ def journaliser(demande, ligne, declencheur, avant, apres, utilisateur, qualite,
     )
     empreintes.sceller(evenement)  # le dossier est verrouillé : la chaîne ne peut pas bifurquer
     db.session.add(evenement)
+
+
+def dernier_evenement(demande: Demande, declencheur: str) -> EvenementJournal | None:
+    """Le dernier passage de `declencheur` au journal du dossier : son message (renvoi, compléments) est
+    montré à qui doit y répondre."""
+    return db.session.scalar(
+        select(EvenementJournal)
+        .where(EvenementJournal.demande_id == demande.id, EvenementJournal.declencheur == declencheur)
+        .order_by(EvenementJournal.id.desc())
+        .limit(1)
+    )
 
 
 def deriver(demande: Demande, arguments: dict) -> None:

@@ -3,11 +3,13 @@ récusations — sur des nombres, sans base."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workflows.comite import Decompte, adopte, decider, quorum_requis
+from workflows.comite import Decompte, adopte, cloture_prematuree, decider, quorum_requis
 
 
 @pytest.mark.parametrize(
@@ -83,3 +85,11 @@ def test_decision_toujours_definie_et_coherente(
     )
     if resultat.decision == "favorable" and plus.decision != "ajourne":
         assert plus.decision == "favorable"
+
+
+def test_cloture_prematuree_avant_la_date_de_la_seance_seulement():
+    seance = date(2026, 4, 10)
+    assert cloture_prematuree(seance, date(2026, 4, 10)) is None
+    assert cloture_prematuree(seance, date(2026, 5, 1)) is None
+    raison = cloture_prematuree(seance, date(2026, 4, 9))
+    assert raison.startswith("La séance du 10/04/2026 n’a pas encore eu lieu")

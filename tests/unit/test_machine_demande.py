@@ -201,6 +201,9 @@ CASSER = {
     "pieces_fournies": _oublier_statuts,
     "eligibilite_conforme": _mal_repondre,
     "campagne_ouverte": par_argument("campagne_close", aujourdhui=CLOTURE + timedelta(days=1)),
+    "action_pas_terminee": par_champ(
+        "action_terminee", date_debut=date(2025, 1, 6), date_fin=date(2025, 6, 30)
+    ),
     "attestation_cochee": par_argument("attestation", attestation=False),
     "motif_fourni": par_argument("motif", commentaire="  \n "),
     "message_fourni": par_argument("message", commentaire=""),
@@ -532,6 +535,25 @@ def test_campagne_close_entre_soumission_et_attestation():
         DEMANDE.declencher(demande, "attester", aujourdhui=CLOTURE + timedelta(days=1), attestation=True)
     assert [p.code for p in refus.value.problemes] == ["campagne_close"]
     assert demande.statut == S.attente_attestation
+
+
+@pytest.mark.parametrize(
+    "declencheur, source", [("soumettre", S.brouillon), ("attester", S.attente_attestation)]
+)
+def test_action_deja_terminee_refusee_au_depot_sur_la_date_de_fin(declencheur, source):
+    """Une campagne rouverte ne reçoit pas une action finie : refus sur le champ date de fin, avec la date ;
+    une action qui finit le jour même est encore acceptée."""
+    demande = demande_complete(
+        statut=source, date_debut=date(2025, 3, 1), date_fin=JOUR_DEPOT - timedelta(days=1)
+    )
+    with pytest.raises(TransitionRefusee) as refus:
+        DEMANDE.declencher(demande, declencheur, aujourdhui=JOUR_DEPOT, attestation=True)
+    assert [(p.code, p.etape, p.champ) for p in refus.value.problemes] == [
+        ("action_terminee", "action", "date_fin")
+    ]
+    assert "14/12/2025" in refus.value.problemes[0].message and demande.statut == source
+    demande.date_fin = JOUR_DEPOT
+    assert DEMANDE.declencher(demande, declencheur, aujourdhui=JOUR_DEPOT, attestation=True)[0] == source
 
 
 def test_reponse_aux_complements_possible_apres_cloture_de_la_campagne():
