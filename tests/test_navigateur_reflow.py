@@ -3,8 +3,9 @@
 la page ni texte coupé.
 
 Le monde est celui de la matrice des autorisations (tests/test_matrice_autorisations.py). Chaque rôle se
-connecte une fois par le vrai formulaire ; il ouvre l'accueil et chaque page que la matrice lui ouvre, puis
-suit leurs liens (même origine, GET, sans téléchargement ni déconnexion) jusqu'à la profondeur 2. Chaque
+connecte une fois par le vrai formulaire (l'anonyme ne se connecte pas) ; il ouvre l'accueil et chaque page
+que la matrice lui ouvre, puis suit leurs liens (même origine, GET, sans téléchargement ni déconnexion)
+jusqu'à la profondeur 2. Chaque
 écran est chargé une fois, mesuré à 320 px, puis à 1280 px avec `font-size: 200%` sur la racine. Le test
 échoue en listant chaque adresse qui déborde, avec les éléments qui dépassent ou les textes rognés ; à 320 px,
 il exige aussi que chaque zone qui défile se rejoigne au clavier et qu'un tableau qui défile le dise.
@@ -148,19 +149,23 @@ def test_chaque_ecran_se_lit_a_320_px_et_a_200_pourcent(app, db, objets, capture
         role: [e.url(objets) for e in matrice.MATRICE.values() if e.methode == "GET" and role in e.ok]
         for role in comptes
     }
+    pages_par_role["anonyme"] = [
+        e.url(objets) for e in matrice.MATRICE.values() if e.methode == "GET" and e.anonyme == "ok"
+    ]
     db.session.commit()
     debordements: dict[str, dict[str, list[str]]] = {}
     capturees: Counter = Counter()
     visites = 0
     debut = time.monotonic()
     with serveur_local(app) as adresse, ouvrir_navigateur(captures) as page:
-        for role, email in comptes.items():
+        for role, pages in pages_par_role.items():
             page.context.clear_cookies()
             page.set_viewport_size(LARGE)
-            se_connecter(page, adresse, email)
+            if role != "anonyme":
+                se_connecter(page, adresse, comptes[role])
             vues: set[str] = set()
             par_gabarit, par_route = Counter(), Counter()
-            a_visiter = [(chemin, 0) for chemin in dict.fromkeys(["/", *pages_par_role[role]])]
+            a_visiter = [(chemin, 0) for chemin in dict.fromkeys(["/", *pages])]
             while a_visiter:
                 chemin, profondeur = a_visiter.pop(0)
                 endpoint = _endpoint(app, chemin)
@@ -190,7 +195,7 @@ def test_chaque_ecran_se_lit_a_320_px_et_a_200_pourcent(app, db, objets, capture
                 if profondeur < PROFONDEUR:
                     a_visiter += [(lien, profondeur + 1) for lien in _liens(page, adresse)]
     duree = time.monotonic() - debut
-    print(f"\n{visites} écrans mesurés pour {len(comptes)} rôles en {duree:.0f} s")
+    print(f"\n{visites} écrans mesurés pour {len(pages_par_role)} rôles en {duree:.0f} s")
     rapport = [
         f"{url}\n" + "\n".join(f"  - {defaut} ({', '.join(roles)})" for defaut, roles in constats.items())
         for url, constats in sorted(debordements.items())
