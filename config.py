@@ -67,6 +67,8 @@ class Config:
         self.PG_REGLAGES_DE_SESSION = _env_bool("DATABASE_SESSION_SETTINGS", True)
         self.SECRET_KEY = _env("SECRET_KEY") or self.cle_secrete_par_defaut(instance)
         self.REDIS_URL = _env("REDIS_URL")  # vide : tâches exécutées sur place, limites en mémoire
+        # Sans Redis, les tâches lancées par une requête partent dans un fil du processus (dauphin.jobs).
+        self.TACHES_APRES_LA_REPONSE = True
         # Courriel : sans serveur SMTP, les messages sont écrits dans la console et dans instance/outbox/
         self.MAIL_SERVER = _env("MAIL_SERVER")
         self.MAIL_PORT = _env_int("MAIL_PORT", 25)
@@ -133,6 +135,7 @@ class TestConfig(Config):
         # Hachage volontairement rapide pour les tests (des centaines de comptes créés) ; scrypt ailleurs.
         self.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
         self.REDIS_URL = _env("TEST_REDIS_URL")
+        self.TACHES_APRES_LA_REPONSE = False  # sur place : chaque test lit ce que ses tâches ont écrit
         self.MAIL_SERVER = None
 
     def cle_secrete_par_defaut(self, instance: Path) -> str:

@@ -1,15 +1,21 @@
-"""Tâches de fond : RQ sur Redis quand DAUPHIN_REDIS_URL est défini, sinon exécutées sur place.
+"""Tâches de fond : RQ sur Redis quand DAUPHIN_REDIS_URL est défini, sinon exécutées dans le processus.
 
 Une tâche est désignée par le chemin de sa fonction (« dauphin.taches.envoyer_courriels ») : le
-travailleur RQ l'importe et ouvre son propre contexte d'application.
+travailleur RQ l'importe et ouvre son propre contexte d'application. Sans Redis, une tâche lancée pendant
+une requête part dans le fil de fond du processus (une file, dans l'ordre) : la page répond sans attendre
+le PDF ni le courriel ; hors requête (commandes flask) et dans les tests, elle s'exécute sur place. Une
+tâche perdue par un arrêt du processus est reprise comme sous RQ (`rattraper_recepisses`, courriels en
+attente).
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import queue
+import threading
 
-from flask import current_app
+from flask import current_app, has_request_context
 
 from dauphin.extensions import db
 from dauphin.unite_de_travail import apres_commit
@@ -22,8 +28,10 @@ def lancer(chemin: str, *args) -> bool:
     """Lance la tâche ; False si Redis est injoignable (la tâche n'est pas partie)."""
     url = current_app.config.get("REDIS_URL")
     if not url:
-        module, _, nom = chemin.rpartition(".")
-        getattr(importlib.import_module(module), nom)(*args)
+        if has_request_context() and current_app.config["TACHES_APRES_LA_REPONSE"]:
+            _file_du_processus().put((current_app._get_current_object(), chemin, args))
+        else:
+            _executer(chemin, args)
         return True
     from redis import Redis
     from redis.exceptions import RedisError
@@ -36,6 +44,43 @@ def lancer(chemin: str, *args) -> bool:
         journal.warning("Redis indisponible, tâche %s différée : %s", chemin, erreur)
         return False
     return True
+
+
+def _executer(chemin: str, args: tuple):
+    module, _, nom = chemin.rpartition(".")
+    return getattr(importlib.import_module(module), nom)(*args)
+
+
+_file: queue.Queue | None = None
+_creation = threading.Lock()
+
+
+def _file_du_processus() -> queue.Queue:
+    """La file des tâches du processus et son fil, démarré à la première tâche."""
+    global _file
+    with _creation:
+        if _file is None:
+            _file = queue.Queue()
+            threading.Thread(target=_fil_de_fond, args=(_file,), name="dauphin-taches", daemon=True).start()
+    return _file
+
+
+def _fil_de_fond(file: queue.Queue) -> None:
+    while True:
+        application, chemin, args = file.get()
+        try:
+            with application.app_context():  # sa propre session, rendue à la fin
+                _executer(chemin, args)
+        except Exception:
+            journal.exception("Tâche %s en échec (elle sera reprise)", chemin)
+        finally:
+            file.task_done()
+
+
+def attendre_les_taches() -> None:
+    """Rend la main quand le fil de fond a fini tout ce qu'on lui a confié (tests, arrêt propre)."""
+    if _file is not None:
+        _file.join()
 
 
 def planifier(chemin: str, *args) -> None:
