@@ -112,6 +112,10 @@ def _champs_de_l_action(url: str) -> list[str]:
 # Formulaires qu'aucune page ne montre dans l'état des objets de test (ni au départ, ni après les envois
 # précédents) : envoyés avec les noms des champs du formulaire WTForms de la vue. Endpoint → (raison, noms).
 SANS_PAGE: dict[str, tuple[str, object]] = {
+    "administration.confirmer_import": (
+        "le bouton « Confirmer l'import » n'apparaît que sur l'aperçu d'un fichier envoyé",
+        lambda url: ["sceau"],
+    ),
     "administration.supprimer_thematique": (
         "proposée seulement pour une thématique qu'aucune demande n'utilise (1.5 l'est)",
         lambda url: ["version"],
