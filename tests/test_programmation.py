@@ -34,6 +34,7 @@ from dauphin.models import (
 )
 from dauphin.services import exports
 from dauphin.services import programmation as service
+from dauphin.services.documents import taille_lisible
 from tests.conftest import Connexion
 from tests.formulaires_html import html
 from tests.requetes import Compteur
@@ -459,6 +460,9 @@ def test_export_national_par_une_tache(app, client, connexion, monde, jeu):
     assert "Prêt" in page
     fichier = client.get(f"/administration/exports/{nom}")
     assert fichier.status_code == 200
+    # La taille du lien, à la française : « CSV – 1,2 ko », jamais « 0.0 Mo »
+    taille = re.search(r"CSV – ([^<]+)</span>", page).group(1)
+    assert taille == taille_lisible(len(fichier.data)) and "." not in taille and "0,0" not in taille
     rangees = list(csv.reader(io.StringIO(fichier.data.decode("utf-8-sig")), delimiter=";"))
     assert rangees[0][:4] == ["Numéro", "Contrat de ville", "Code du contrat", "Département"]
     assert "État — voté" in rangees[0] and "Caisse d’allocations familiales — demandé" in rangees[0]
