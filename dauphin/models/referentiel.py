@@ -110,7 +110,7 @@ class ContratDeVille(db.Model):
     def couvre_departement(cls, code: str):
         """Condition SQL : le contrat couvre le département `code` (principal ou autre)."""
         autres = "," + func.coalesce(cls.autres_departements, "") + ","
-        return or_(cls.departement == code, autres.contains(f",{code},"))
+        return or_(cls.departement == code, autres.contains(f",{code},", autoescape=True))
 
     def __repr__(self) -> str:
         return f"<ContratDeVille {self.code}>"
