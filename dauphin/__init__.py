@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask import Flask, Request, flash, redirect, render_template, request
@@ -227,6 +227,17 @@ def horodatage(moment) -> str:
     return f"{date_fr(local)} à {local:%H}h{local:%M}"
 
 
+def echeance(moment) -> str:
+    """Une échéance qui tombe à minuit, heure de Paris, est la fin du jour précédent : « 6 mars 2027
+    inclus » (et non « 7 mars 2027 à 00h00 ») ; une autre heure se lit comme un horodatage."""
+    if not moment:
+        return "—"
+    local = _heure_de_paris(moment)
+    if isinstance(local, datetime) and (local.hour, local.minute, local.second) == (0, 0, 0):
+        return f"{date_fr(local.date() - timedelta(days=1))} inclus"
+    return horodatage(moment)
+
+
 def enregistrer_gabarits(app: Flask) -> None:
     from dauphin import libelles
     from dauphin.navigation import navigation
@@ -242,6 +253,7 @@ def enregistrer_gabarits(app: Flask) -> None:
     app.jinja_env.filters["siren"] = libelles.siren_lisible
     app.jinja_env.filters["sigles"] = libelles.expliquer_sigles  # QPV, P147, CERFA : <abbr title>
     app.jinja_env.globals["sigles_de"] = libelles.sigles_de
+    app.jinja_env.filters["echeance"] = echeance
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

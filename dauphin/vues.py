@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import abort, flash, redirect, render_template
+from flask import abort, flash, g, redirect, render_template
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -111,6 +111,18 @@ def _valeur(texte_ou_fonction, resultat):
     return texte_ou_fonction(resultat) if callable(texte_ou_fonction) else texte_ou_fonction
 
 
+def _titre_selon_le_code(rendre):
+    """Le titre de la page renvoyée dit l'état de la saisie : « Conflit : » (409) ou « Erreur : » (422),
+    que base.html — le seul endroit où le préfixe s'écrit — lit dans `g.etat_saisie`, quel que soit le
+    formulaire de la page qui porte les erreurs (l'attestation du récapitulatif, le vote d'un comité…)."""
+
+    def rendre_avec_etat(code: int, conflit: str | None):
+        g.etat_saisie = "Conflit" if code == 409 else ("Erreur" if code >= 400 else None)
+        return rendre(code, conflit)
+
+    return rendre_avec_etat
+
+
 def traiter_formulaire(
     form: FlaskForm,
     *,
@@ -132,6 +144,7 @@ def traiter_formulaire(
     n'est plus possible, ou None ; `signaler_refus(form, refus)` : pour un formulaire dont les champs ne se
     nomment pas comme les problèmes du service ; `montrer(resultat)` : la page du résultat, au lieu du
     message et de la redirection."""
+    rendre = _titre_selon_le_code(rendre)
     if not form.is_submitted():
         return rendre(200, None)
     arret = _arret_avant_le_service(form, version, impossible, perimee)

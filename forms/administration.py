@@ -57,9 +57,12 @@ class ImportForm(FlaskForm):
         "La première ligne nomme les colonnes.",
         render_kw={"accept": ".csv,text/csv"},
     )
-    simulation = BooleanField(
-        "Simulation : vérifier le fichier et afficher le rapport sans rien enregistrer",
-    )
+
+
+class ConfirmationImportForm(FlaskForm):
+    """« Confirmer l'import » : le fichier aperçu, scellé (voir `dauphin.services.imports.sceller`)."""
+
+    sceau = HiddenField(validators=[DataRequired("L’aperçu a expiré : choisissez de nouveau le fichier.")])
 
 
 class ImportContratsForm(ImportForm):

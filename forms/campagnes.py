@@ -151,6 +151,17 @@ class CampagneForm(VersionForm):
         )
         return entree.libelle if entree is not None else None
 
+    def numeroter_questions(self) -> None:
+        """Chaque champ d'une question nomme son numéro (« Question 2 », « Réponse attendue à la question
+        2 ») : un lecteur d'écran qui va de champ en champ sait à quelle question il est."""
+        for numero, entree in enumerate(self.questions.entries, start=1):
+            question = entree.form
+            question.libelle.label.text = f"Question {numero}"
+            question.reponse_attendue.label.text = (
+                f"Réponse attendue à la question {numero} pour être éligible"
+            )
+            question.supprimer.label.text = f"Supprimer la question {numero}"
+
     def questions_gardees(self) -> list[QuestionForm]:
         return [e.form for e in self.questions.entries if not e.form.supprimer.data and e.form.libelle.data]
 

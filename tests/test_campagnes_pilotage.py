@@ -169,6 +169,13 @@ def test_erreurs_de_saisie_en_francais_et_saisie_conservee(client, monde, pilote
     apres = champs(html(reponse))
     assert apres["exercice"] == "deux mille"
     assert apres["questions-1-libelle"] == "Une nouvelle question tapée"
+    # La saisie revient telle quelle : pas de question vide de plus (1 existante, 1 tapée, 1 vide)
+    assert sorted(k for k in apres if k.endswith("-libelle")) == [f"questions-{i}-libelle" for i in range(3)]
+    # Chaque question porte son numéro dans son étiquette, pas « Question » trois fois
+    etiquettes = re.findall(
+        r'<label class="fr-label" for="questions-\d+-libelle">\s*([^<]*?)\s*<', html(reponse)
+    )
+    assert etiquettes == ["Question 1", "Question 2", "Question 3"]
     assert apres[f"enveloppe_{monde.commune.id}"] == "12 345,67"
     assert apres[f"enveloppe_{monde.etat.id}"] == "-5"
 
@@ -480,3 +487,22 @@ def test_aucune_saisie_ne_donne_une_erreur_serveur(client, monde, pilote, saisie
     )
     reponse = client.post(url, data=saisie)
     assert reponse.status_code in (200, 302, 409, 422), (saisie, html(reponse)[-2000:])
+
+
+def test_campagnes_ouvertes_par_date_de_cloture(client, db, connexion, monde):
+    """Le porteur voit d'abord la campagne qui ferme le plus tôt, quel que soit son département (celle du
+    Gard, 30, ferme après celle du Nord, 59)."""
+    cloture = monde.campagne.date_cloture
+    plus_tard = Campagne(
+        contrat_id=monde.autre_contrat.id,
+        exercice=monde.campagne.exercice,
+        libelle="Appel qui ferme plus tard",
+        date_ouverture=monde.campagne.date_ouverture,
+        date_cloture=cloture.replace(year=cloture.year + 1),
+    )
+    db.session.add(plus_tard)
+    db.session.commit()
+    connexion.en_tant_que(monde.signataire)
+    page = html(client.get("/demandes/campagnes"))
+    titres = re.findall(r'<h2 class="fr-card__title">(.*?)</h2>', page)
+    assert titres == ["Appel à projets de test", "Appel qui ferme plus tard"]

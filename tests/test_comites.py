@@ -712,3 +712,18 @@ def test_cloture_sur_une_page_perimee_conflit_avec_l_etat_actuel(client, connexi
     assert "<title>Conflit : " in html(reponse) and service.SEANCE_CHANGEE in html(reponse)
     db.session.expire_all()
     assert db.session.get(SeanceComite, seance.id).statut == StatutSeance.vote_ouvert
+
+
+def test_deux_seances_le_meme_jour_ont_des_titres_distincts(client, connexion, db, monde):
+    """Deux séances le même jour (au même lieu) : chaque page a son titre, qui nomme la séance."""
+    jour = monde.campagne.date_cloture
+    seances = [service.creer_seance(monde.pilote, monde.campagne.id, jour, "Mairie") for _ in range(2)]
+    db.session.commit()
+    connexion.en_tant_que(monde.pilote)
+    titres = set()
+    for seance in seances:
+        for adresse in (f"/comites/{seance.id}", f"/comites/{seance.id}/clore"):
+            trouve = re.search(r"<title>(.*?)</title>", html(client.get(adresse)), re.S)
+            assert f"séance n° {seance.id}" in trouve.group(1)
+            titres.add(trouve.group(1))
+    assert len(titres) == 4

@@ -213,3 +213,20 @@ def test_chaque_tableau_rendu_a_un_titre_et_un_conteneur_que_le_clavier_fait_def
     assert [f"{ou} : {defaut}" for ou, html in pages for defaut in defauts_des_tableaux(html)] == []
     tableaux = sum(html.count("<caption>") for _, html in pages)
     assert tableaux >= 40, "les écrans parcourus devraient montrer des dizaines de tableaux"
+
+
+def test_resume_des_erreurs_sans_point_avant_les_deux_points(app):
+    """Le libellé d'une case qui est une phrase finit par un point : le résumé lit « …sociaux : Cette
+    attestation… », jamais « …sociaux. : Cette attestation… »."""
+    from werkzeug.datastructures import MultiDict
+
+    from forms.demande import AttestationForm
+
+    with app.test_request_context(method="POST"):
+        form = AttestationForm(formdata=MultiDict({"version": "1"}), meta={"csrf": False})
+        assert not form.validate()
+        rendu = app.jinja_env.from_string(
+            '{% import "macros/dsfr.html" as dsfr %}{{ dsfr.resume_erreurs(form) }}'
+        ).render(form=form)
+    assert "fiscaux et sociaux : Cette attestation est obligatoire" in rendu
+    assert ". :" not in rendu

@@ -827,6 +827,17 @@ def test_transmettre_l_administration_puis_quitter(client, db, connexion, monde)
     nouveau = membre_de(db, monde.signataire, structure)
     connexion.en_tant_que(monde.administrateur)
     assert client.get(f"/structures/{structure.id}/membres/{nouveau.id}/administration").status_code == 200
+    # Une page par membre, chacune son titre : il nomme le membre
+    contributeur = membre_de(db, monde.contributeur, structure)
+    titres = [
+        re.search(
+            r"<title>(.*?)</title>",
+            html(client.get(f"/structures/{structure.id}/membres/{m.id}/administration")),
+            re.S,
+        ).group(1)
+        for m in (nouveau, contributeur)
+    ]
+    assert titres[0] != titres[1] and monde.signataire.nom_complet in titres[0]
     client.post(f"/structures/{structure.id}/membres/{nouveau.id}/administration")
     assert membre_de(db, monde.signataire, structure).administrateur
     assert not membre_de(db, monde.administrateur, structure).administrateur

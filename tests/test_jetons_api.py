@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from dauphin import date_fr
 from dauphin.models import JetonApi
 from dauphin.services import api as service
 from dauphin.services.workflow import aujourdhui
@@ -41,6 +42,9 @@ def test_un_instructeur_cree_liste_et_revoque_un_jeton_de_son_organisation(clien
     )
     assert cree.status_code == 200, html(cree)
     assert cree.headers["Cache-Control"] == "no-store"
+    # « Valable jusqu'au 6 mars inclus » : le jour choisi, jamais « 7 mars à 00h00 » (minuit qui le suit)
+    jour_choisi = f"{date_fr(echeance)} inclus"
+    assert f"<dt>Valable jusqu’au</dt><dd>{jour_choisi}</dd>" in html(cree) and "00h00" not in html(cree)
     clair = clair_affiche(cree)
     jeton = db.session.scalar(select(JetonApi))
     assert jeton.empreinte == service.empreinte(clair) and clair not in (jeton.prefixe, jeton.libelle)
@@ -54,7 +58,13 @@ def test_un_instructeur_cree_liste_et_revoque_un_jeton_de_son_organisation(clien
     liste = html(client.get("/jetons-api/"))
     assert clair not in liste  # plus jamais affiché
     ligne = re.search(rf'<tr data-jeton="{jeton.id}">(.*?)</tr>', liste, re.S).group(1)
-    for attendu in ("Logiciel comptable", jeton.prefixe, "Lecture et écriture", 'data-etat="actif"'):
+    for attendu in (
+        "Logiciel comptable",
+        jeton.prefixe,
+        "Lecture et écriture",
+        'data-etat="actif"',
+        jour_choisi,
+    ):
         assert attendu in ligne
     assert "Jamais" not in ligne  # dernière utilisation notée
 

@@ -301,6 +301,9 @@ MATRICE: dict[str, Entree] = {
     "administration.contrats": entree(lambda o: "/administration/contrats", ADMIN),
     "administration.historique": entree(lambda o: "/administration/historique", ADMIN),
     "administration.importer": entree(lambda o: "/administration/imports/contrats", ADMIN),
+    "administration.confirmer_import": entree(
+        lambda o: "/administration/imports/contrats/confirmer", ADMIN, "POST"
+    ),
     "administration.organisation": entree(
         lambda o: f"/administration/organisations/{o['organisation_instructeur']}/modifier", ADMIN
     ),

@@ -36,6 +36,11 @@ def test_depot_d_une_demande_de_bout_en_bout(app, db, monde, captures):
         page.get_by_role("link", name="Déposer une demande").click()
         page.capture("campagnes")
         page.audit("campagnes")
+        # Sur la carte, le titre se lit avant le bouton, à l'écran comme dans le code
+        carte = page.locator(".fr-card").first
+        titre_carte = carte.locator(".fr-card__title").bounding_box()
+        bouton = carte.get_by_role("button", name=re.compile("Déposer une demande")).bounding_box()
+        assert titre_carte["y"] + titre_carte["height"] <= bouton["y"]
         page.get_by_role("button", name=re.compile("Déposer une demande")).click()
 
         # 1. Éligibilité

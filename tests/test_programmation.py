@@ -12,6 +12,7 @@ import json
 import re
 import time
 import tracemalloc
+import zipfile
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -33,6 +34,7 @@ from dauphin.models import (
 )
 from dauphin.services import exports
 from dauphin.services import programmation as service
+from dauphin.services.documents import taille_lisible
 from tests.conftest import Connexion
 from tests.formulaires_html import html
 from tests.requetes import Compteur
@@ -399,10 +401,15 @@ def test_export_xlsx_cellule_par_cellule(app, client, connexion, monde, jeu, tmp
         "Versée",
     ]
     assert d1[8:] == [6000, 5000, 5000, 2000, 4000, 3000, 3000, 0, 10000, 8000, 8000, 2000]
-    # La formule du porteur reste du texte, préfixé d'une apostrophe
-    assert d2[3] == "'" + INJECTION
+    # La formule du porteur est une cellule de texte, écrite telle quelle : aucune apostrophe visible
+    assert d2[3] == INJECTION
     cellule = feuille.cell(row=4, column=4)
     assert cellule.data_type == "s"
+    with zipfile.ZipFile(chemin) as archive:
+        xml = archive.read("xl/worksheets/sheet1.xml").decode()  # textes en ligne (constant_memory)
+        styles = archive.read("xl/styles.xml").decode()
+    assert "<f>" not in xml and "quotePrefix" not in styles  # ni formule, ni apostrophe de style
+    assert 't="inlineStr"><is><t>=HYPERLINK(' in xml.replace("&quot;", '"') and "'=HYPERLINK" not in xml
     assert d2[6] is None or d2[6] == ""
     assert d2[8:12] == [2000, 1500, 0, 0]
     assert d3[8:] == [0, 0, 0, 0, 1000, 0, 0, 0, 1000, 0, 0, 0]
@@ -453,6 +460,9 @@ def test_export_national_par_une_tache(app, client, connexion, monde, jeu):
     assert "Prêt" in page
     fichier = client.get(f"/administration/exports/{nom}")
     assert fichier.status_code == 200
+    # La taille du lien, à la française : « CSV – 1,2 ko », jamais « 0.0 Mo »
+    taille = re.search(r"CSV – ([^<]+)</span>", page).group(1)
+    assert taille == taille_lisible(len(fichier.data)) and "." not in taille and "0,0" not in taille
     rangees = list(csv.reader(io.StringIO(fichier.data.decode("utf-8-sig")), delimiter=";"))
     assert rangees[0][:4] == ["Numéro", "Contrat de ville", "Code du contrat", "Département"]
     assert "État — voté" in rangees[0] and "Caisse d’allocations familiales — demandé" in rangees[0]

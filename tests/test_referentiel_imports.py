@@ -1,6 +1,7 @@
 """Import des contrats de ville et des QPV : par l'écran de l'administration nationale et par la commande
 `flask referentiel …`, à partir d'extraits des fichiers publics (tests/donnees/). Lignes rejetées avec leur
-numéro et la raison, idempotence, mise à jour d'un libellé, une seule transaction, trace."""
+numéro et la raison, tout ou rien, aperçu puis confirmation, encodages mélangés refusés, contrats sur
+plusieurs départements et de Corse (la liste publique entière), idempotence, une seule transaction, trace."""
 
 from __future__ import annotations
 
@@ -34,9 +35,28 @@ def rejets(reponse) -> dict[int, str]:
     }
 
 
-def envoyer(client, nature: str, contenu: bytes, nom: str = "fichier.csv", **champs):
+def apercu(client, nature: str, contenu: bytes, nom: str = "fichier.csv", **champs):
+    """Envoie le fichier : l'aperçu, rien n'est enregistré."""
     donnees = {"fichier": (io.BytesIO(contenu), nom), **champs}
     return client.post(f"/administration/imports/{nature}", data=donnees, content_type="multipart/form-data")
+
+
+def confirmer(client, reponse_apercu):
+    """« Confirmer l'import » du formulaire de l'aperçu."""
+    formulaire = re.search(
+        r'<form method="post" action="([^"]+/confirmer)".*?</form>', html(reponse_apercu), re.S
+    )
+    assert formulaire, "pas de bouton « Confirmer l’import » dans l'aperçu"
+    champs = dict(re.findall(r'name="(\w+)"[^>]*value="([^"]*)"', formulaire.group(0)))
+    return client.post(formulaire.group(1), data=champs)
+
+
+def envoyer(client, nature: str, contenu: bytes, nom: str = "fichier.csv", **champs):
+    """Aperçu puis, s'il le propose, confirmation : la réponse finale."""
+    reponse = apercu(client, nature, contenu, nom, **champs)
+    if "Confirmer l’import" not in html(reponse):
+        return reponse
+    return confirmer(client, reponse)
 
 
 def nombre(db, modele) -> int:
@@ -58,10 +78,13 @@ def test_import_du_fichier_public_puis_second_import_identique(client, db, monde
         client, "contrats", CONTRATS.read_bytes(), "contrats_de_ville_extrait.csv", generation="2015"
     )
     assert reponse.status_code == 200, html(reponse)
-    # 20 lignes dont une en double (CV043 : même contrat sur deux départements dans le fichier de l'ANCT)
-    assert "20 ligne(s) lue(s) : 19 ajoutée(s), 0 modifiée(s), 0 inchangée(s), 1 rejetée(s)." in html(reponse)
-    assert rejets(reponse) == {15: "CV043 — code CV043 en double : déjà présent ligne 14"}
+    # 20 lignes dont deux pour CV043 : le même contrat sur deux départements dans le fichier de l'ANCT
+    assert "20 ligne(s) lue(s) : 19 ajoutée(s), 0 modifiée(s), 0 inchangée(s), 0 rejetée(s)." in html(reponse)
+    assert "Rapport d’import" in html(reponse) and rejets(reponse) == {}
     assert nombre(db, ContratDeVille) == avant + 19
+    aix = db.session.scalar(select(ContratDeVille).where(ContratDeVille.code == "CV043"))
+    assert (aix.departement, aix.autres_departements, aix.departements) == ("13", "84", ["13", "84"])
+    assert aix.population_qpv == 21147 + 1916
     virgule = db.session.scalar(select(ContratDeVille).where(ContratDeVille.code == "CV038"))
     assert virgule.libelle == "11 - CC Région Lézignanaise, Corbières et Minervois"  # guillemets du CSV
     assert (virgule.siren_porteur, virgule.departement, virgule.population_qpv, virgule.generation) == (
@@ -82,7 +105,8 @@ def test_import_du_fichier_public_puis_second_import_identique(client, db, monde
     reponse = envoyer(
         client, "contrats", CONTRATS.read_bytes(), "contrats_de_ville_extrait.csv", generation="2015"
     )
-    assert "20 ligne(s) lue(s) : 0 ajoutée(s), 0 modifiée(s), 19 inchangée(s), 1 rejetée(s)." in html(reponse)
+    assert "20 ligne(s) lue(s) : 0 ajoutée(s), 0 modifiée(s), 19 inchangée(s), 0 rejetée(s)." in html(reponse)
+    assert "Le fichier ne change rien" in html(reponse) and "Confirmer l’import" not in html(reponse)
     assert nombre(db, ContratDeVille) == avant + 19
     assert nombre(db, EvenementReferentiel) == 1
 
@@ -104,6 +128,7 @@ def test_lignes_rejetees_avec_numero_et_raison(client, db, admin):
         + "CV510,Commune d'un autre département,97209,59,100,0,0\n"
         + "cv511,Code en minuscules accepté,,2a,,0,0\n"
     ).encode()
+    avant = nombre(db, ContratDeVille)
     reponse = envoyer(client, "contrats", contenu)
     assert reponse.status_code == 200
     assert rejets(reponse) == {
@@ -120,7 +145,14 @@ def test_lignes_rejetees_avec_numero_et_raison(client, db, admin):
         "INSEE d’une "
         "commune du département 59",
     }
-    assert "2 ajoutée(s)" in html(reponse)
+    # Tout ou rien : les deux lignes valides ne sont pas enregistrées, rien n'est à confirmer
+    assert "2 ajoutée(s)" in html(reponse) and "Confirmer l’import" not in html(reponse)
+    assert imports.RIEN_ENREGISTRE in html(reponse)
+    assert nombre(db, ContratDeVille) == avant and nombre(db, EvenementReferentiel) == 0
+
+    valides = "\n".join(contenu.decode().splitlines()[i] for i in (0, 1, 13)).encode()
+    reponse = envoyer(client, "contrats", valides)
+    assert "2 ajoutée(s)" in html(reponse) and "Les changements sont enregistrés." in html(reponse)
     codes = set(db.session.scalars(select(ContratDeVille.code).where(ContratDeVille.code.like("CV5%"))))
     assert codes == {"CV501", "CV511"}
     corse = db.session.scalar(select(ContratDeVille).where(ContratDeVille.code == "CV511"))
@@ -132,7 +164,7 @@ def test_mise_a_jour_d_un_libelle_change(client, db, admin):
     version_avant = db.session.scalar(select(ContratDeVille.version).where(ContratDeVille.code == "CV002"))
     modifie = CONTRATS.read_text(encoding="utf-8").replace("CC Haut - Bugey", "CC Haut-Bugey Agglomération")
     reponse = envoyer(client, "contrats", modifie.encode(), generation="2015")
-    assert "0 ajoutée(s), 1 modifiée(s), 18 inchangée(s), 1 rejetée(s)." in html(reponse)
+    assert "0 ajoutée(s), 1 modifiée(s), 18 inchangée(s), 0 rejetée(s)." in html(reponse)
     tableau = re.search(r'<table id="modifies">.*?</table>', html(reponse), re.S).group(0)
     assert (
         "CV002" in tableau
@@ -152,11 +184,21 @@ def test_mise_a_jour_d_un_libelle_change(client, db, admin):
     }
 
 
-def test_simulation_n_enregistre_rien_et_fichier_illisible_refuse(client, db, admin):
+def test_apercu_n_enregistre_rien_et_fichier_illisible_refuse(client, db, admin):
     avant = nombre(db, ContratDeVille)
-    reponse = envoyer(client, "contrats", CONTRATS.read_bytes(), simulation="y")
-    assert "simulation : rien n’a été enregistré" in html(reponse) and "19 ajoutée(s)" in html(reponse)
+    reponse = apercu(client, "contrats", CONTRATS.read_bytes())
+    assert "Aperçu de l’import (rien n’est encore enregistré)" in html(reponse)
+    assert "19 ajoutée(s)" in html(reponse) and "Confirmer l’import" in html(reponse)
     assert nombre(db, ContratDeVille) == avant and nombre(db, EvenementReferentiel) == 0
+    # Un aperçu altéré dans la page est refusé, rien n'est enregistré, le fichier est à choisir de nouveau
+    reponse = client.post("/administration/imports/contrats/confirmer", data={"sceau": "contrefait"})
+    assert reponse.status_code == 422 and imports.APERCU_PERIME in html(reponse)
+    assert 'id="fichier-erreur"' in html(reponse) and nombre(db, ContratDeVille) == avant
+    # Le fichier d'un aperçu de contrats ne s'importe pas comme liste de QPV
+    with client.application.test_request_context():
+        sceau = imports.sceller("contrats", CONTRATS.read_bytes(), "x.csv", {"generation": 2015})
+    reponse = client.post("/administration/imports/qpv/confirmer", data={"sceau": sceau})
+    assert reponse.status_code == 422 and nombre(db, ContratDeVille) == avant
 
     reponse = envoyer(client, "contrats", b"numero;nom\nCV1;x\n")
     assert reponse.status_code == 422
@@ -165,6 +207,52 @@ def test_simulation_n_enregistre_rien_et_fichier_illisible_refuse(client, db, ad
     assert 'id="fichier-erreur"' in html(reponse)
     reponse = client.post("/administration/imports/contrats", data={}, content_type="multipart/form-data")
     assert reponse.status_code == 422 and "Choisissez le fichier CSV à importer." in html(reponse)
+
+
+def test_encodages_melanges_refuses_avec_les_lignes_en_cause(client, db, admin):
+    """Des lignes UTF-8 accentuées et une ligne Latin-1 : le fichier est refusé, aucun libellé brouillé."""
+    avant = nombre(db, ContratDeVille)
+    contenu = (
+        b"code_cv;libelle;departement\n"
+        + "CV601;59 - Métropole Européenne de Lille;59\n".encode()
+        + "CV602;62 - Communauté d'agglomération de Lens;62\n".encode("latin-1")
+        + "CV603;69 - Métropole de Lyon;69\n".encode()
+    )
+    reponse = apercu(client, "contrats", contenu)
+    assert reponse.status_code == 422
+    assert (
+        "Le fichier mélange deux encodages : la ou les lignes 3 ne sont pas en UTF-8 comme les lignes 2, 4."
+        in html(reponse)
+    )
+    assert "Ã" not in html(reponse) and "Confirmer l’import" not in html(reponse)
+    assert nombre(db, ContratDeVille) == avant
+
+
+def test_la_liste_publique_entiere_des_contrats_2015(client, db, admin):
+    """Les 434 lignes de la liste de l'ANCT (copie de /work/shared/reference) : 433 contrats, dont celui du
+    Pays d'Aix sur deux lignes (13 et 84) et les trois de Corse, sans département, libellés « NA - »."""
+    avant = nombre(db, ContratDeVille)
+    reponse = envoyer(
+        client, "contrats", (DONNEES / "contrats_de_ville_2015_2023.csv").read_bytes(), generation="2015"
+    )
+    assert "434 ligne(s) lue(s) : 433 ajoutée(s), 0 modifiée(s), 0 inchangée(s), 0 rejetée(s)." in html(
+        reponse
+    )
+    assert nombre(db, ContratDeVille) == avant + 433
+    corse = {
+        c.code: (c.departement, c.libelle)
+        for c in db.session.scalars(
+            select(ContratDeVille).where(ContratDeVille.code.in_(["CV366", "CV367", "CV368"]))
+        )
+    }
+    assert corse == {
+        "CV366": ("2A", "2A - CA du Pays Ajaccien"),
+        "CV367": ("2A", "2A - COMMUNAUTE DE COMMUNES DU SUD CORSE"),
+        "CV368": ("2B", "2B - CA de Bastia"),
+    }
+    # Le contrat du Pays d'Aix se trouve par chacun de ses départements
+    assert "CV043" in html(client.get("/administration/contrats?q=84"))
+    assert "13, 84" in html(client.get("/administration/contrats?q=CV043"))
 
 
 def test_point_virgule_et_windows_1252(client, db, admin):
@@ -205,6 +293,7 @@ def test_import_des_qpv_rattache_au_contrat_par_l_epci(client, db, monde, admin)
     assert reponse.status_code == 200, html(reponse)
     # Lille-Sud existait (rattaché au contrat de test, sans communes) : il est mis à jour
     assert "6 ligne(s) lue(s) : 5 ajoutée(s), 1 modifiée(s), 0 inchangée(s), 0 rejetée(s)." in html(reponse)
+    assert "Les changements sont enregistrés." in html(reponse)
     assert "1 quartier(s) sans contrat de ville déterminé." in html(reponse)
     modifies = re.search(r'<table id="modifies">.*?</table>', html(reponse), re.S).group(0)
     assert "<td>contrat</td><td>CV-TEST-1</td><td>CV192</td>" in modifies
@@ -249,6 +338,10 @@ def test_qpv_rejetes(client, db, monde, admin):
         8: "QN05912M — contrat de ville CV999 inconnu : importez d’abord les contrats",
         9: "QN05910M — code QN05910M en double : déjà présent ligne 2",
     }
+    # Tout ou rien : ni le quartier valide ni l'ancien format ne sont enregistrés
+    assert db.session.scalar(select(Qpv.code).where(Qpv.code.in_(["QN05910M", "QP059001"]))) is None
+    valides = "\n".join(contenu.decode().splitlines()[i] for i in (0, 1, 9)).encode()
+    envoyer(client, "qpv", valides)
     assert db.session.scalar(select(Qpv.contrat_id).where(Qpv.code == "QN05910M")) == monde.contrat.id
     assert db.session.scalar(select(Qpv.code).where(Qpv.code == "QP059001")) == "QP059001"
 
@@ -261,9 +354,8 @@ def test_commandes_flask_referentiel(app, db):
     resultat = runner.invoke(args=["referentiel", "importer-contrats", "--generation", "2024", str(CONTRATS)])
     assert resultat.exit_code == 0, resultat.output
     assert (
-        "20 ligne(s) lue(s) : 19 ajoutée(s), 0 modifiée(s), 0 inchangée(s), 1 rejetée(s)." in resultat.output
+        "20 ligne(s) lue(s) : 19 ajoutée(s), 0 modifiée(s), 0 inchangée(s), 0 rejetée(s)." in resultat.output
     )
-    assert "Ligne 15 rejetée (CV043) : code CV043 en double : déjà présent ligne 14" in resultat.output
     resultat = runner.invoke(args=["referentiel", "importer-qpv", str(QPV)])
     assert resultat.exit_code == 0 and "6 ajoutée(s)" in resultat.output
     resultat = runner.invoke(args=["referentiel", "importer-qpv", str(QPV)])

@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -112,6 +113,10 @@ def _champs_de_l_action(url: str) -> list[str]:
 # Formulaires qu'aucune page ne montre dans l'état des objets de test (ni au départ, ni après les envois
 # précédents) : envoyés avec les noms des champs du formulaire WTForms de la vue. Endpoint → (raison, noms).
 SANS_PAGE: dict[str, tuple[str, object]] = {
+    "administration.confirmer_import": (
+        "le bouton « Confirmer l'import » n'apparaît que sur l'aperçu d'un fichier envoyé",
+        lambda url: ["sceau"],
+    ),
     "administration.supprimer_thematique": (
         "proposée seulement pour une thématique qu'aucune demande n'utilise (1.5 l'est)",
         lambda url: ["version"],
@@ -606,6 +611,11 @@ def _essayer(app, client, o, un: Cas, releve, erreurs: _Erreurs) -> None:
                 logging.Formatter().formatException(e.exc_info) for e in erreurs.enregistrements if e.exc_info
             )
             raise AssertionError(f"Erreur {reponse.status_code}\n{traces}")
+        if reponse.status_code in (409, 422) and reponse.mimetype == "text/html":
+            # Une saisie renvoyée le dit une fois en tête du titre : jamais « Erreur : Erreur : », ni rien
+            titre_page = re.search(r"<title>(.*?)</title>", reponse.get_data(as_text=True), re.S)
+            attendu = r"(Erreur|Conflit) : (?!(Erreur|Conflit) : )"
+            assert titre_page and re.match(attendu, titre_page.group(1)), (un.url, titre_page)
         if (
             un.endpoint == "auth.deconnexion"
             or reponse.status_code == 302

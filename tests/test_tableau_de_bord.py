@@ -13,6 +13,7 @@ import pytest
 from dauphin.extensions import db as _db
 from dauphin.models import Campagne
 from dauphin.services import tableau_de_bord as service
+from dauphin.services.workflow import aujourdhui
 from dauphin.territoires import REGION_DU_DEPARTEMENT, libelle_region, region
 from tests.test_programmation import client_de, dossier, ligne
 from workflows import StatutDemande as D
@@ -152,3 +153,17 @@ def test_reserve_a_l_administration_nationale(app, monde, jeu):
     for utilisateur in (monde.pilote, monde.partenaire_caf, monde.signataire):
         client = client_de(app, utilisateur)
         assert client.get("/administration/tableau-de-bord").status_code == 403
+
+
+def test_s_ouvre_sur_l_exercice_en_cours(app, monde, jeu):
+    """Le jeu a un exercice en cours et un exercice à venir (la campagne de test, e = l'an prochain) : la page
+    s'ouvre sur l'année en cours, pas sur l'exercice à venir encore plein de zéros."""
+    e = jeu
+    assert e == aujourdhui().year + 1
+    assert service.exercice_par_defaut([e, e - 1], e - 1) == e - 1
+    assert service.exercice_par_defaut([e + 1, e - 2], e - 1) == e - 2  # le dernier exercice passé
+    assert service.exercice_par_defaut([e + 1, e], e - 1) == e  # le premier à venir
+    assert service.exercice_par_defaut([], e) is None
+    client = client_de(app, monde.admin_national)
+    page = client.get("/administration/tableau-de-bord").get_data(as_text=True)
+    assert f"<title>Tableau de bord national — exercice {e - 1} — Dauphin</title>" in page

@@ -30,6 +30,7 @@ from dauphin.unite_de_travail import charger_avec
 from dauphin.vues import charger_ou_404, messages_du_formulaire, traiter_bouton, traiter_formulaire
 from forms.administration import (
     ActivationForm,
+    ConfirmationImportForm,
     ImportContratsForm,
     ImportForm,
     OrganisationForm,
@@ -85,34 +86,72 @@ def _recherche() -> tuple[RechercheForm, str | None]:
 # --- Imports ------------------------------------------------------------------------------------
 
 
-@bp.route("/imports/<nature>", methods=["GET", "POST"])
-@administrateur_national
-def importer(nature: str):
-    if nature not in ("contrats", "qpv"):
-        raise NotFound()
-    form = ImportContratsForm() if nature == "contrats" else ImportForm()
+def _nature_importee(nature: str):
+    """Le formulaire d'envoi du fichier et la fonction d'import de `nature` (404 pour une autre)."""
+    if nature == "contrats":
+        return ImportContratsForm(), imports.importer_contrats
+    if nature == "qpv":
+        return ImportForm(), imports.importer_qpv
+    raise NotFound()
 
-    def executer():
-        fichier = form.fichier.data
-        options = {"generation": int(form.generation.data)} if nature == "contrats" else {}
-        importer = imports.importer_contrats if nature == "contrats" else imports.importer_qpv
-        return importer(
-            fichier.read(),
-            fichier.filename or "fichier.csv",
-            current_user,
-            simulation=form.simulation.data,
-            **options,
-        )
 
-    def rendre(code: int, conflit: str | None, rapport=None):
+def _rendre_import(form, nature: str, rapport=None, confirmation=None):
+    def rendre(code: int, conflit: str | None):
         page = render_template(
-            "administration/import.html", form=_avec_conflit(form, conflit), nature=nature, rapport=rapport
+            "administration/import.html",
+            form=_avec_conflit(form, conflit),
+            nature=nature,
+            rapport=rapport,
+            confirmation=confirmation,
         )
         return page, code
 
-    # Le rapport se lit sur la page même (un second import du même fichier ne change rien).
+    return rendre
+
+
+@bp.route("/imports/<nature>", methods=["GET", "POST"])
+@administrateur_national
+def importer(nature: str):
+    """Le fichier envoyé est contrôlé sans rien enregistrer : l'aperçu des changements (ou les lignes
+    rejetées), puis « Confirmer l'import » (voir `confirmer_import`)."""
+    form, importer = _nature_importee(nature)
+
+    def executer():
+        contenu, nom = form.fichier.data.read(), form.fichier.data.filename or "fichier.csv"
+        options = {"generation": int(form.generation.data)} if nature == "contrats" else {}
+        rapport = importer(contenu, nom, current_user, simulation=True, **options)
+        return rapport, imports.sceller(nature, contenu, nom, options)
+
+    def montrer(resultat):
+        rapport, sceau = resultat
+        confirmation = (
+            ConfirmationImportForm(sceau=sceau) if not rapport.rejets and rapport.changements else None
+        )
+        return _rendre_import(form, nature, rapport, confirmation)(200, None)
+
+    return traiter_formulaire(form, executer=executer, rendre=_rendre_import(form, nature), montrer=montrer)
+
+
+@bp.route("/imports/<nature>/confirmer", methods=["POST"])
+@administrateur_national
+def confirmer_import(nature: str):
+    """Enregistre le fichier de l'aperçu, tout ou rien (la base a pu changer depuis : le rapport le dit)."""
+    form, importer = _nature_importee(nature)
+    confirmation = ConfirmationImportForm()
+
+    def executer():
+        contenu, nom, options = imports.desceller(nature, confirmation.sceau.data)
+        return importer(contenu, nom, current_user, **options)
+
+    def signaler_refus(_, refus):  # aperçu périmé : l'erreur va au champ du fichier, à choisir de nouveau
+        form.fichier.errors = [str(refus)]
+
     return traiter_formulaire(
-        form, executer=executer, rendre=rendre, montrer=lambda rapport: rendre(200, None, rapport)
+        confirmation,
+        executer=executer,
+        rendre=_rendre_import(form, nature),
+        signaler_refus=signaler_refus,
+        montrer=lambda rapport: _rendre_import(form, nature, rapport)(200, None),
     )
 
 

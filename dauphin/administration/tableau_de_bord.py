@@ -9,6 +9,7 @@ from flask_babel import format_decimal
 from dauphin import euros
 from dauphin.administration import administrateur_national, bp
 from dauphin.services import tableau_de_bord as service
+from dauphin.services.workflow import aujourdhui
 
 
 @bp.app_template_filter("nombre")
@@ -30,7 +31,8 @@ def tableau_de_bord():
     exercices = service.exercices()
     exercice = request.args.get("exercice", type=int)
     if exercice not in exercices:
-        exercice = exercices[0] if exercices and request.args.get("exercice") != "tous" else None
+        tous = request.args.get("exercice") == "tous"
+        exercice = None if tous else service.exercice_par_defaut(exercices, aujourdhui().year)
     tableau = service.tableau_de_bord(exercice)
     return render_template(
         "administration/tableau_de_bord.html",

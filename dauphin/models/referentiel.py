@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import Enum, ForeignKey, String, func, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dauphin.extensions import db
@@ -80,7 +80,9 @@ class ContratDeVille(db.Model):
     libelle: Mapped[str] = mapped_column(String(200))
     generation: Mapped[int] = mapped_column(default=2024)  # 2015 (2015–2023) ou 2024 (2024–2030)
     siren_porteur: Mapped[str | None] = mapped_column(String(9))
-    departement: Mapped[str] = mapped_column(String(3), index=True)
+    departement: Mapped[str] = mapped_column(String(3), index=True)  # le département principal
+    # Les autres départements couverts (« 84 » pour le Pays d'Aix, principal 13), séparés par des virgules
+    autres_departements: Mapped[str | None] = mapped_column(String(40))
     population_qpv: Mapped[int | None]
     # Règles du comité de pilotage, propres à chaque contrat
     quorum_pourcentage: Mapped[int] = mapped_column(default=50)
@@ -98,6 +100,17 @@ class ContratDeVille(db.Model):
     @property
     def partenaires(self) -> list[Organisation]:
         return [p.organisation for p in self.partenariats]
+
+    @property
+    def departements(self) -> list[str]:
+        """Le département principal puis les autres."""
+        return [self.departement, *filter(None, (self.autres_departements or "").split(","))]
+
+    @classmethod
+    def couvre_departement(cls, code: str):
+        """Condition SQL : le contrat couvre le département `code` (principal ou autre)."""
+        autres = "," + func.coalesce(cls.autres_departements, "") + ","
+        return or_(cls.departement == code, autres.contains(f",{code},", autoescape=True))
 
     def __repr__(self) -> str:
         return f"<ContratDeVille {self.code}>"

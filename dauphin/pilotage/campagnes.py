@@ -100,7 +100,9 @@ def _page(contrat_id: int, campagne: Campagne | None):
     faite = "modifiée" if campagne is not None else "créée"
 
     def rendre(code: int, conflit: str | None):
-        _lignes_vides(form)
+        if not form.is_submitted():  # une saisie renvoyée revient telle quelle, sans question vide de plus
+            _lignes_vides(form)
+        form.numeroter_questions()
         page = render_template(
             "pilotage/campagne.html",
             form=form,

@@ -65,10 +65,11 @@ def campagnes_ouvertes(jour: date | None = None, departement: str | None = None)
         select(Campagne)
         .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
         .where(Campagne.date_ouverture <= jour, Campagne.date_cloture >= jour, ContratDeVille.actif.is_(True))
-        .order_by(ContratDeVille.departement, ContratDeVille.libelle)
+        # La clôture la plus proche d'abord : ce qu'il faut déposer le plus vite
+        .order_by(Campagne.date_cloture, ContratDeVille.departement, ContratDeVille.libelle, Campagne.id)
     )
     if departement:
-        requete = requete.where(ContratDeVille.departement == departement)
+        requete = requete.where(ContratDeVille.couvre_departement(departement))
     return requete
 
 

@@ -4,8 +4,10 @@ Les lignes arrivent d'un itérateur (`services.programmation.iterer_lignes…`, 
 partent aussitôt dans le fichier : en XLSX, `constant_memory` écrit chaque rangée terminée sur disque ; en
 CSV, chaque rangée est un morceau de la réponse. La mémoire reste bornée quel que soit le nombre de lignes.
 
-Injection de formules : une cellule de texte qui commence par = + - @ (ou tabulation, retour chariot)
-serait interprétée par un tableur ; elle est préfixée d'une apostrophe, en XLSX comme en CSV. Les montants
+Injection de formules : en CSV, une cellule de texte qui commence par = + - @ (ou tabulation, retour
+chariot) serait interprétée par un tableur ; elle est préfixée d'une apostrophe. En XLSX, chaque texte est
+écrit comme une cellule de texte (`write_string`, jamais évaluée) : il reste tel quel, sans apostrophe
+visible (« =Jardins » et non « '=Jardins »). Les montants
 sont des nombres (format monétaire en XLSX ; virgule décimale en CSV, que l'Excel français lit comme un
 nombre), jamais du texte.
 """
@@ -62,6 +64,7 @@ def entetes(financeurs: list[Financeur], national: bool = False) -> list[str]:
 
 
 def _textes(ligne: LigneProgrammation, national: bool) -> list[str]:
+    """Les textes de la ligne, tels quels (`echapper` les protège pour le CSV)."""
     valeurs = [ligne.numero]
     if national:
         valeurs += [ligne.contrat_libelle, ligne.contrat_code, ligne.departement]
@@ -77,7 +80,7 @@ def _textes(ligne: LigneProgrammation, national: bool) -> list[str]:
         ", ".join(ligne.qpvs),
         ligne.statut.libelle,
     ]
-    return [echapper(v) for v in valeurs]
+    return ["" if v is None else str(v) for v in valeurs]
 
 
 def _montants(ligne: LigneProgrammation, financeurs: list[Financeur]) -> list[Decimal]:
@@ -109,7 +112,7 @@ def ecrire_xlsx(
         feuille = classeur.add_worksheet("Programmation")
         colonnes = entetes(financeurs, national)
         nb_textes = len(colonnes) - 4 * (len(financeurs) + 1)
-        feuille.write_string(0, 0, echapper(titre), gras)
+        feuille.write_string(0, 0, titre, gras)
         for c, libelle in enumerate(colonnes):
             feuille.write_string(1, c, libelle, gras)
             feuille.set_column(c, c, 14 if c >= nb_textes else (36 if "Intitulé" in libelle else 18))
@@ -152,7 +155,7 @@ def _feuille_synthese(classeur, programmation: Programmation, gras, euros, euros
     for financeur in programmation.financeurs:
         rang += 1
         m = programmation.totaux_financeurs.get(financeur.cle, Montants())
-        feuille.write_string(rang, 0, echapper(financeur.nom))
+        feuille.write_string(rang, 0, financeur.nom)
         for c, champ in enumerate(CHAMPS, start=1):
             feuille.write_number(rang, c, float(getattr(m, champ)), euros)
     rang = tableau(
@@ -162,7 +165,7 @@ def _feuille_synthese(classeur, programmation: Programmation, gras, euros, euros
     )
     for pilier in programmation.piliers:
         rang += 1
-        feuille.write_string(rang, 0, echapper(f"{pilier.code or '—'} {pilier.libelle}"))
+        feuille.write_string(rang, 0, f"{pilier.code or '—'} {pilier.libelle}")
         feuille.write_number(rang, 1, pilier.nombre)
         for c, champ in enumerate(CHAMPS, start=2):
             feuille.write_number(rang, c, float(getattr(pilier.montants, champ)), euros)
@@ -173,7 +176,7 @@ def _feuille_synthese(classeur, programmation: Programmation, gras, euros, euros
     )
     for enveloppe in programmation.enveloppes:
         rang += 1
-        feuille.write_string(rang, 0, echapper(enveloppe.organisation))
+        feuille.write_string(rang, 0, enveloppe.organisation)
         for c, valeur in enumerate(
             (enveloppe.total, enveloppe.engage, enveloppe.verse, enveloppe.reste), start=1
         ):
@@ -207,11 +210,12 @@ def iterer_csv(
     """Le CSV morceau par morceau : BOM UTF-8 (Excel reconnaît l'encodage), séparateur « ; »."""
     tampon = _Tampon()
     ecrivain = csv.writer(tampon, delimiter=";", lineterminator="\r\n")
-    ecrivain.writerow(entetes(financeurs, national))
+    ecrivain.writerow([echapper(e) for e in entetes(financeurs, national)])
     yield BOM + tampon.vider()
     lot = 0
     for ligne in lignes:
-        ecrivain.writerow(_textes(ligne, national) + [_nombre_fr(m) for m in _montants(ligne, financeurs)])
+        textes = [echapper(t) for t in _textes(ligne, national)]
+        ecrivain.writerow(textes + [_nombre_fr(m) for m in _montants(ligne, financeurs)])
         lot += 1
         if lot == 200:  # des morceaux de taille raisonnable pour le réseau
             yield tampon.vider()

@@ -1,12 +1,19 @@
 """Import des contrats de ville et des QPV depuis les fichiers CSV publics (data.gouv.fr, ANCT).
 
-Le fichier est lu en entier, chaque ligne contrôlée ; les lignes valides sont ajoutées ou mises à jour
-dans une seule transaction, avec une trace de l'import ; les lignes rejetées sont rendues avec leur
-numéro (celui du tableur : l'en-tête est la ligne 1) et la raison. Un second import du même fichier
-n'ajoute ni ne change rien. `simulation` : le rapport sans rien enregistrer.
+Le fichier est lu en entier, chaque ligne contrôlée ; tout ou rien : si aucune ligne n'est rejetée, les
+lignes sont ajoutées ou mises à jour dans une seule transaction, avec une trace de l'import ; sinon rien
+n'est enregistré et les lignes rejetées sont rendues avec leur numéro (celui du tableur : l'en-tête est
+la ligne 1) et la raison. Un second import du même fichier n'ajoute ni ne change rien. `simulation` : le
+rapport (l'aperçu des changements) sans rien enregistrer.
+
+Un contrat présent sur plusieurs lignes avec le même porteur et des départements différents (la CA du Pays
+d'Aix, 13 et 84) est un seul contrat sur plusieurs départements : le premier est le principal, la
+population est la somme. Un contrat de Corse sans département (libellé « NA - … » dans la liste de l'ANCT)
+prend celui de son point (2A ou 2B, colonnes longitude et latitude).
 
 Formats acceptés : séparateur virgule, point-virgule ou tabulation ; UTF-8 (avec ou sans BOM) ou
-Windows-1252 ; noms de colonnes du fichier de l'ANCT (code_cv, libelle, siren_porteur, departement,
+Windows-1252, pas les deux mélangés (le fichier est refusé avec les lignes en cause) ; noms de colonnes du
+fichier de l'ANCT (code_cv, libelle, siren_porteur, departement,
 population_qpv — les autres colonnes, comme les coordonnées, sont ignorées) et de la liste des QPV
 (code_qp, lib_qp, insee_dep, insee_com, siren_epci, et code_cv s'il est connu), ou leurs variantes
 usuelles (voir COLONNES_*).
@@ -14,12 +21,15 @@ usuelles (voir COLONNES_*).
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from stdnum.fr import siren as stdnum_siren
 
@@ -50,6 +60,8 @@ COLONNES_CONTRATS = {
     "porteur": ("siren_porteur", "siren_epci", "siren", "code_porteur"),
     "departement": ("departement", "insee_dep", "code_departement", "dep"),
     "population": ("population_qpv", "population"),
+    "longitude": ("longitude", "lon", "x"),
+    "latitude": ("latitude", "lat", "y"),
 }
 COLONNES_QPV = {
     "code": ("code_qp", "code_qpv", "code_quartier", "code"),
@@ -65,6 +77,11 @@ OBLIGATOIRES = ("code", "libelle", "departement")
 def _illisible(message: str) -> Refus:
     """Le fichier entier est refusé (encodage, en-tête, colonnes obligatoires absentes)."""
     return Refus(message, "fichier")
+
+
+RIEN_ENREGISTRE = (
+    "Rien n’a été enregistré : corrigez les lignes rejetées dans le fichier, puis importez-le de nouveau."
+)
 
 
 @dataclass
@@ -90,7 +107,17 @@ class Rapport:
     modifies: list[Changement] = field(default_factory=list)
     inchanges: int = 0
     rejets: list[Rejet] = field(default_factory=list)
+    rien_enregistre = RIEN_ENREGISTRE  # la conclusion d'un import avec des lignes rejetées
     sans_contrat: int = 0  # QPV sans contrat de ville déterminé (ni code_cv, ni EPCI porteur unique)
+
+    @property
+    def enregistre(self) -> bool:
+        """Tout ou rien : le fichier n'est enregistré que sans aucune ligne rejetée."""
+        return not self.simulation and not self.rejets
+
+    @property
+    def changements(self) -> bool:
+        return bool(self.ajoutes or self.modifies)
 
     @property
     def objet(self) -> str:
@@ -110,6 +137,8 @@ class Rapport:
             + (" (simulation : rien n'est enregistré)" if self.simulation else ""),
             self.resume(),
         ]
+        if self.rejets and not self.simulation:
+            lignes.append(RIEN_ENREGISTRE)
         if self.ajoutes:
             lignes.append("Ajoutés : " + ", ".join(self.ajoutes))
         for changement in self.modifies:
@@ -127,16 +156,40 @@ class Rapport:
 # --- Lecture du fichier --------------------------------------------------------------------------
 
 
+def _numeros(numeros: list[int], limite: int = 10) -> str:
+    texte = ", ".join(map(str, numeros[:limite]))
+    return texte + (f" et {len(numeros) - limite} autre(s)" if len(numeros) > limite else "")
+
+
 def decoder(contenu: bytes) -> str:
+    """Le texte du fichier, en UTF-8 ou en Windows-1252. Un fichier où des lignes UTF-8 accentuées côtoient
+    des lignes dans un autre encodage est refusé avec ces lignes : le lire d'un seul encodage brouillerait
+    les libellés des autres (« AgglomÃ©ration »)."""
     try:
         return contenu.decode("utf-8-sig")
     except UnicodeDecodeError:
+        pass
+    en_utf8, autres = [], []
+    for numero, ligne in enumerate(contenu.removeprefix(b"\xef\xbb\xbf").split(b"\n"), start=1):
+        if ligne.isascii():
+            continue
         try:
-            return contenu.decode("cp1252")
+            ligne.decode("utf-8")
+            en_utf8.append(numero)
         except UnicodeDecodeError:
-            raise _illisible(
-                "Le fichier n’est pas un texte lisible : enregistrez-le au format CSV (UTF-8)."
-            ) from None
+            autres.append(numero)
+    if en_utf8:
+        raise _illisible(
+            f"Le fichier mélange deux encodages : la ou les lignes {_numeros(autres)} ne sont pas en UTF-8 "
+            f"comme les lignes {_numeros(en_utf8)}. Enregistrez tout le fichier en CSV UTF-8, "
+            "puis importez-le de nouveau."
+        )
+    try:
+        return contenu.decode("cp1252")
+    except UnicodeDecodeError:
+        raise _illisible(
+            "Le fichier n’est pas un texte lisible : enregistrez-le au format CSV (UTF-8)."
+        ) from None
 
 
 def lire_lignes(texte: str, colonnes: dict[str, tuple[str, ...]]):
@@ -221,8 +274,28 @@ def _libelle_et_departement(valeurs: dict) -> tuple[str, str] | str:
     return libelle, departement
 
 
+def _departement_corse(valeurs: dict) -> str | None:
+    """2A ou 2B pour un point de Corse (la limite entre les deux départements suivie, à quelques
+    kilomètres près, par la droite du golfe de Porto à Solenzara), sinon None."""
+    try:
+        longitude, latitude = float(valeurs.get("longitude", "")), float(valeurs.get("latitude", ""))
+    except ValueError:
+        return None
+    if not (8.4 <= longitude <= 9.7 and 41.3 <= latitude <= 43.1):
+        return None
+    limite = 42.38 - (longitude - 8.6) * 0.45 / 0.8
+    return "2A" if latitude < limite else "2B"
+
+
 def _controler_contrat(valeurs: dict, presentes: set) -> tuple[str, dict | str]:
     """(code, valeurs à enregistrer) ou (code, motif du rejet)."""
+    if not valeurs["departement"].strip() and (corse := _departement_corse(valeurs)):
+        # La liste de l'ANCT laisse vides les départements de Corse et préfixe leurs libellés de « NA - ».
+        valeurs = {
+            **valeurs,
+            "departement": corse,
+            "libelle": re.sub(r"^NA\s*-", f"{corse} -", valeurs["libelle"]),
+        }
     code = valeurs["code"].upper().replace(" ", "")
     if not code:
         return "", "code du contrat manquant"
@@ -271,15 +344,37 @@ def importer_contrats(
 
     def operation():
         existants = {c.code: c for c in db.session.scalars(select(ContratDeVille))}
-        vus: dict[str, int] = {}
-        for numero, code, resultat in _lignes_controlees(lignes, _controler_contrat, presentes, rapport, vus):
-            vus[code] = numero
-            resultat["generation"] = generation
+        retenus: dict[str, tuple[int, dict]] = {}
+        for numero, code, resultat in _lignes_controlees(lignes, _controler_contrat, presentes, rapport, {}):
+            if code in retenus:
+                motif = _autre_departement(code, *retenus[code], resultat)
+                if motif:
+                    rapport.rejets.append(Rejet(numero, code, motif))
+                continue
+            retenus[code] = numero, {**resultat, "autres_departements": None, "generation": generation}
+        for code, (_, resultat) in retenus.items():
             _ajouter_ou_modifier(rapport, existants, code, resultat, ContratDeVille)
         _terminer(rapport, acteur, "contrats_de_ville")
         return rapport
 
     return _executer(operation, simulation)
+
+
+def _autre_departement(code: str, premiere: int, contrat: dict, ligne: dict) -> str | None:
+    """Ajoute au contrat lu ligne `premiere` le département d'une autre ligne du même code et du même
+    porteur (un contrat sur plusieurs départements) ; sinon le motif du rejet de cette ligne."""
+    porteur = contrat.get("siren_porteur")
+    autres = [d for d in (contrat["autres_departements"] or "").split(",") if d]
+    if (
+        not porteur
+        or ligne.get("siren_porteur") != porteur
+        or ligne["departement"] in (contrat["departement"], *autres)
+    ):
+        return f"code {code} en double : déjà présent ligne {premiere}"
+    contrat["autres_departements"] = ",".join([*autres, ligne["departement"]])
+    if contrat.get("population_qpv") is not None and ligne.get("population_qpv") is not None:
+        contrat["population_qpv"] += ligne["population_qpv"]
+    return None
 
 
 # --- Quartiers prioritaires -----------------------------------------------------------------------
@@ -407,7 +502,7 @@ def _ajouter_ou_modifier(rapport: Rapport, existants: dict, code: str, valeurs: 
 
 
 def _terminer(rapport: Rapport, acteur, objet_type: str) -> None:
-    if rapport.simulation or not (rapport.ajoutes or rapport.modifies):
+    if not rapport.enregistre or not rapport.changements:
         return
     audit.tracer(
         acteur,
@@ -424,10 +519,57 @@ def _terminer(rapport: Rapport, acteur, objet_type: str) -> None:
     )
 
 
+class _Rejete(Exception):
+    """Interrompt la transaction d'un import dont des lignes sont rejetées : tout ou rien."""
+
+    def __init__(self, rapport: Rapport):
+        self.rapport = rapport
+
+
 def _executer(operation, simulation: bool) -> Rapport:
-    if not simulation:
-        return en_une_transaction(operation)
+    if simulation:
+        try:
+            return operation()
+        finally:
+            db.session.rollback()
+
+    def tout_ou_rien():
+        rapport = operation()
+        if rapport.rejets:
+            raise _Rejete(rapport)
+        return rapport
+
     try:
-        return operation()
-    finally:
-        db.session.rollback()
+        return en_une_transaction(tout_ou_rien)
+    except _Rejete as rejet:
+        return rejet.rapport
+
+
+# --- Aperçu puis confirmation (écran d'administration) --------------------------------------------
+
+# Entre l'aperçu et la confirmation, le fichier voyage dans la page, compressé et signé avec la clé secrète de
+# l'application : aucun serveur n'a à le garder (plusieurs serveurs d'application se partagent la base), et un
+# contenu modifié dans la page, ou un aperçu de plus d'une heure, est refusé.
+APERCU_DUREE = 3600
+APERCU_PERIME = "L’aperçu a expiré ou a été modifié : choisissez de nouveau le fichier."
+
+
+def _sceau() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="import-referentiel")
+
+
+def sceller(nature: str, contenu: bytes, fichier: str, options: dict) -> str:
+    """Le fichier aperçu, signé, à renvoyer avec « Confirmer l'import »."""
+    paquet = {"nature": nature, "contenu": base64.b64encode(contenu).decode(), "fichier": fichier, **options}
+    return _sceau().dumps(paquet)
+
+
+def desceller(nature: str, sceau: str) -> tuple[bytes, str, dict]:
+    """(contenu, nom du fichier, options) d'un aperçu scellé par `sceller` ; Refus : périmé ou altéré."""
+    try:
+        paquet = _sceau().loads(sceau, max_age=APERCU_DUREE)
+    except (BadSignature, SignatureExpired):
+        raise _illisible(APERCU_PERIME) from None
+    if paquet.pop("nature") != nature:
+        raise _illisible(APERCU_PERIME)
+    return base64.b64decode(paquet.pop("contenu")), paquet.pop("fichier"), paquet

@@ -162,7 +162,7 @@ def page_contrats(recherche: str | None, page: int, par_page: int):
         requete = requete.where(
             or_(
                 contient(recherche, ContratDeVille.code, ContratDeVille.libelle),
-                ContratDeVille.departement == recherche.upper(),
+                ContratDeVille.couvre_departement(recherche.upper()),
             )
         )
     return _paginer(requete, page, par_page)

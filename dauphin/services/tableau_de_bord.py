@@ -138,6 +138,13 @@ def exercices() -> list[int]:
     return list(db.session.scalars(select(Campagne.exercice).distinct().order_by(Campagne.exercice.desc())))
 
 
+def exercice_par_defaut(exercices: list[int], annee: int) -> int | None:
+    """L'exercice où s'ouvre le tableau de bord : l'année en cours, sinon le dernier exercice passé, sinon
+    le premier à venir (une campagne de l'an prochain déjà créée n'a encore que des zéros)."""
+    passes = [e for e in exercices if e <= annee]
+    return max(passes) if passes else min(exercices, default=None)
+
+
 def tableau_de_bord(exercice: int | None) -> TableauDeBord:
     """Les indicateurs de l'exercice (tous exercices avec None), et la série de tous les exercices."""
     par_annee = _indicateurs(

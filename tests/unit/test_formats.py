@@ -76,3 +76,13 @@ def test_horodatage_utc_lu_a_paris():
 
 def test_valeurs_absentes():
     assert date_fr(None) == date_courte(None) == horodatage(None) == "—"
+
+
+def test_echeance_a_minuit_est_le_jour_precedent_inclus():
+    """Un jeton « valable jusqu'au 6 mars » expire le 7 à 00h00, heure de Paris : on lit le 6, inclus."""
+    from dauphin import echeance
+
+    with application.test_request_context():
+        assert echeance(datetime(2027, 3, 6, 23, 0, tzinfo=UTC)) == "6 mars 2027 inclus"  # minuit à Paris
+        assert echeance(datetime(2027, 7, 14, 22, 30, tzinfo=UTC)) == "15 juillet 2027 à 00h30"
+        assert echeance(None) == "—"
