@@ -55,7 +55,7 @@ def donnees_du_compte(form) -> list[str]:
 
 def raison_mot_de_passe_faible(mot_de_passe: str, donnees: list[str]) -> str | None:
     """Pourquoi ce mot de passe se devine (en français), ou None s'il est assez robuste."""
-    resultat = zxcvbn(mot_de_passe[:100], user_inputs=donnees)
+    resultat = zxcvbn(mot_de_passe[:72], user_inputs=donnees)  # zxcvbn refuse d’estimer au-delà de 72
     if resultat["score"] >= SCORE_MIN_MOT_DE_PASSE:
         return None
     if any(m.get("dictionary_name") == "user_inputs" for m in resultat["sequence"]):

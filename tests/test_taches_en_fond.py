@@ -23,8 +23,10 @@ def occuper_le_fil() -> None:
 
 @pytest.mark.transactions_reelles  # le fil de fond lit par sa propre connexion ce que l'attestation valide
 @pytest.mark.recepisse
-def test_l_attestation_repond_avant_que_le_recepisse_soit_produit(app, client, connexion, db, monde):
-    app.config["TACHES_APRES_LA_REPONSE"] = True
+def test_l_attestation_repond_avant_que_le_recepisse_soit_produit(
+    app, client, connexion, db, monde, monkeypatch
+):
+    monkeypatch.setitem(app.config, "TACHES_APRES_LA_REPONSE", True)
     FIL_OCCUPE.clear()
     FIL_LIBRE.clear()
     document = deposer_statuts(monde)
@@ -53,9 +55,9 @@ def test_l_attestation_repond_avant_que_le_recepisse_soit_produit(app, client, c
     assert page.status_code == 200 and page.data.startswith(b"%PDF")
 
 
-def test_hors_requete_une_tache_s_execute_sur_place(app):
+def test_hors_requete_une_tache_s_execute_sur_place(app, monkeypatch):
     """Les commandes (flask seed, rattrapages) n'ont pas de fil qui survive au processus : sur place."""
-    app.config["TACHES_APRES_LA_REPONSE"] = True
+    monkeypatch.setitem(app.config, "TACHES_APRES_LA_REPONSE", True)
     FIL_LIBRE.set()
     FIL_OCCUPE.clear()
     jobs.lancer(f"{__name__}.occuper_le_fil")
