@@ -249,6 +249,7 @@ def enregistrer_gabarits(app: Flask) -> None:
     app.jinja_env.filters["date_fr"] = date_fr
     app.jinja_env.filters["date_courte"] = date_courte
     app.jinja_env.filters["horodatage"] = horodatage
+    app.jinja_env.filters["quantite"] = libelles.quantite  # « 1 demande », « 2 demandes »
     app.jinja_env.filters["siret"] = libelles.siret_lisible  # « 123 456 789 00012 », partout
     app.jinja_env.filters["siren"] = libelles.siren_lisible
     app.jinja_env.filters["sigles"] = libelles.expliquer_sigles  # QPV, P147, CERFA : <abbr title>

@@ -105,6 +105,11 @@ def sigles_de(*textes) -> list[tuple[str, str]]:
     return [(sigle, SIGLES[sigle]) for sigle in dict.fromkeys(trouves)]
 
 
+def quantite(nombre: int, nom: str, pluriel: str | None = None) -> str:
+    """« 1 demande », « 2 demandes », « 0 demande » (le singulier jusqu'à 1, en français)."""
+    return f"{nombre} {nom if abs(nombre) < 2 else pluriel or nom + 's'}"
+
+
 def siret_lisible(siret: str) -> str:
     """« 123 456 789 00012 », groupes séparés par des espaces insécables : le numéro ne se coupe pas en fin
     de ligne (filtre Jinja `siret`, pages, courriels et PDF)."""

@@ -42,7 +42,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import TextInput
 
-from forms.validators import NombreEntierField
+from forms.validators import NombreEntierField, Telephone
 
 TEXTE_MAX = 5000
 LIGNE_MAX = 200
@@ -99,6 +99,16 @@ def ligne_de_texte(
 ) -> StringField:
     """Un texte d'une ligne (nom, intitulé, référence)."""
     return _texte(StringField, libelle, obligatoire, max, message_longueur, options)
+
+
+def numero_de_telephone(libelle: str = "Téléphone (facultatif)") -> StringField:
+    """Un numéro de téléphone facultatif, contrôlé partout de la même façon (`Telephone`)."""
+    return StringField(
+        libelle,
+        validators=[Optional(), Telephone(), longueur(20)],
+        description="Par exemple 03 20 00 00 00",
+        render_kw={"autocomplete": "tel", "inputmode": "tel"},
+    )
 
 
 def motif(de: str, **options) -> TextAreaField:

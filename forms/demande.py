@@ -25,6 +25,7 @@ from forms.champs import (
     date_facultative,
     ligne_de_texte,
     nombre_entier,
+    numero_de_telephone,
     texte_libre,
 )
 from forms.validators import FormulaireSimple
@@ -66,7 +67,7 @@ class StructureEtapeForm(VersionForm):
     responsable_nom = ligne_de_texte("Nom et prénom de la personne chargée de la demande")
     responsable_fonction = ligne_de_texte("Fonction", max=100)
     responsable_email = courriel("Courriel")
-    responsable_telephone = ligne_de_texte("Téléphone", max=20, description="Par exemple 03 20 00 00 00")
+    responsable_telephone = numero_de_telephone("Téléphone")
     compte_bancaire_id = SelectField(
         "Compte bancaire qui recevra la subvention", coerce=int, validate_choice=False
     )

@@ -18,7 +18,7 @@ from forms.champs import (
     SaisieGardee,
     courriel,
     ligne_de_texte,
-    longueur,
+    numero_de_telephone,
     texte_libre,
 )
 from forms.champs import (
@@ -31,7 +31,6 @@ from forms.validators import (
     Iban,
     Rna,
     Siret,
-    Telephone,
     compacter,
     normaliser_bic,
     normaliser_code,
@@ -135,12 +134,7 @@ class ChampsStructure(FlaskForm):
         render_kw={"autocomplete": "off"},
     )
     email = courriel("Courriel de la structure (facultatif)", render_kw={"autocomplete": "email"})
-    telephone = StringField(
-        "Téléphone (facultatif)",
-        validators=[Optional(), Telephone(), longueur(20)],
-        description="Par exemple 03 20 00 00 00",
-        render_kw={"autocomplete": "tel", "inputmode": "tel"},
-    )
+    telephone = numero_de_telephone()
     representant_civilite = RadioField("Civilité (facultatif)", choices=CIVILITES, validate_choice=False)
     representant_nom = ligne_de_texte("Nom", max=100, obligatoire="Saisissez le nom du représentant légal.")
     representant_prenom = ligne_de_texte(

@@ -43,3 +43,26 @@ def test_les_totaux_du_budget_ont_leur_libelle_et_les_sigles_sont_expliques(clie
 
     eligibilite = html(client.get(f"/demandes/{demande.id}/etape/eligibilite"))
     assert "QPV</abbr> : quartier prioritaire de la politique de la ville" in eligibilite
+
+
+def test_le_telephone_de_la_personne_chargee_est_controle_comme_sur_la_fiche(client, connexion, monde):
+    """Un seul champ `numero_de_telephone` : « abc » refusé à l'étape 2 comme sur la fiche de la structure,
+    le message sous le champ et la saisie gardée."""
+    demande = demande_complete(monde)
+    connexion.en_tant_que(monde.contributeur)
+    page = html(client.get(f"/demandes/{demande.id}/etape/structure"))
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', page).group(1)
+    reponse = client.post(
+        f"/demandes/{demande.id}/etape/structure",
+        data={
+            "version": version,
+            "responsable_nom": "Lou Dupont",
+            "responsable_email": "lou@test.fr",
+            "responsable_telephone": "abc",
+            "compte_bancaire_id": str(monde.structure.comptes_bancaires[0].id),
+        },
+    )
+    assert reponse.status_code == 422
+    page = html(reponse)
+    assert "Le numéro de téléphone ne contient que des chiffres" in page
+    assert 'id="responsable_telephone"' in page and 'value="abc"' in page

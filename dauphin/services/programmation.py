@@ -610,7 +610,7 @@ def campagnes_visibles(qui, exercice: int | None = None, departement: str | None
     if exercice:
         requete = requete.where(Campagne.exercice == exercice)
     if departement:
-        requete = requete.where(ContratDeVille.departement == departement)
+        requete = requete.where(ContratDeVille.couvre_departement(departement))
     return requete
 
 

@@ -14,7 +14,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from dauphin import date_courte, date_fr, euros, horodatage
-from dauphin.libelles import cle_alphabetique
+from dauphin.libelles import cle_alphabetique, quantite
 
 montants = st.decimals(min_value=-(10**12), max_value=10**12, allow_nan=False, allow_infinity=False, places=3)
 jours = st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 12, 31))
@@ -86,3 +86,13 @@ def test_echeance_a_minuit_est_le_jour_precedent_inclus():
         assert echeance(datetime(2027, 3, 6, 23, 0, tzinfo=UTC)) == "6 mars 2027 inclus"  # minuit à Paris
         assert echeance(datetime(2027, 7, 14, 22, 30, tzinfo=UTC)) == "15 juillet 2027 à 00h30"
         assert echeance(None) == "—"
+
+
+def test_quantite_accorde_le_nom_a_la_francaise():
+    assert [quantite(n, "demande") for n in (0, 1, 2, 966)] == [
+        "0 demande",
+        "1 demande",
+        "2 demandes",
+        "966 demandes",
+    ]
+    assert quantite(3, "travail", "travaux") == "3 travaux"
