@@ -126,6 +126,11 @@ class LigneLibreForm(FormulaireSimple):
         if self.montant.data and not (champ.data or "").strip():
             raise ValidationError("Indiquez le nom du financeur.")
 
+    def validate_montant(self, champ):
+        # Un financeur nommé sans montant (ou à 0) serait sinon effacé sans un mot à l'enregistrement.
+        if (self.financeur_libelle.data or "").strip() and not champ.data:
+            raise ValidationError("Indiquez le montant demandé à ce financeur, ou effacez son nom.")
+
 
 def budget_form(comptes, financeurs, donnees=None, lignes_existantes=None, nb_libres=3):
     """Un champ par compte du plan du CERFA (hors 74), un par financeur de la campagne, des lignes libres."""

@@ -8,6 +8,7 @@ import re
 from dauphin.libelles import siret_lisible
 from tests.fabriques_db import demande_complete
 from tests.formulaires_html import html
+from tests.parcours import budget_valide
 
 
 def test_le_siret_s_affiche_par_groupes_de_chiffres(client, connexion, monde):
@@ -66,3 +67,17 @@ def test_le_telephone_de_la_personne_chargee_est_controle_comme_sur_la_fiche(cli
     page = html(reponse)
     assert "Le numéro de téléphone ne contient que des chiffres" in page
     assert 'id="responsable_telephone"' in page and 'value="abc"' in page
+
+
+def test_un_financeur_libre_nomme_sans_montant_est_signale_et_garde(client, connexion, monde):
+    demande = demande_complete(monde)
+    connexion.en_tant_que(monde.contributeur)
+    page = html(client.get(f"/demandes/{demande.id}/etape/budget"))
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', page).group(1)
+    libre = {"libres-0-financeur_libelle": "Fondation de France", "libres-0-montant": "0"}
+    donnees = budget_valide(monde, **libre)
+    reponse = client.post(f"/demandes/{demande.id}/etape/budget", data={"version": version, **donnees})
+    assert reponse.status_code == 422
+    page = html(reponse)
+    assert "Indiquez le montant demandé à ce financeur, ou effacez son nom." in page
+    assert 'value="Fondation de France"' in page
