@@ -55,7 +55,13 @@ def donnees_du_compte(form) -> list[str]:
 
 def raison_mot_de_passe_faible(mot_de_passe: str, donnees: list[str]) -> str | None:
     """Pourquoi ce mot de passe se devine (en français), ou None s'il est assez robuste."""
-    resultat = zxcvbn(mot_de_passe[:72], user_inputs=donnees)  # zxcvbn refuse d’estimer au-delà de 72
+    # zxcvbn refuse d'estimer au-delà de 72 caractères et échoue sur un saut de ligne après des chiffres
+    # (« 12345\n ») : un champ d'une ligne n'en envoie pas depuis un navigateur, on les lit comme des espaces.
+    estime = re.sub(r"[\r\n]", " ", mot_de_passe[:72])
+    try:
+        resultat = zxcvbn(estime, user_inputs=donnees)
+    except ValueError:  # une autre saisie que l'estimateur ne sait pas lire : ce n'est pas un mot courant
+        return None
     if resultat["score"] >= SCORE_MIN_MOT_DE_PASSE:
         return None
     if any(m.get("dictionary_name") == "user_inputs" for m in resultat["sequence"]):

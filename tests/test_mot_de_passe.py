@@ -470,3 +470,10 @@ def test_les_mots_de_passe_de_demonstration_et_de_test_sont_acceptes():
     demo = ["porteur.admin@demo.dauphin.fr", "porteur", "admin", "demo", "dauphin"]
     assert raison_mot_de_passe_faible("Dauphin-demo-2026", demo) is None
     assert raison_mot_de_passe_faible(MOT_DE_PASSE, ["signataire@test.fr", "signataire", "test"]) is None
+
+
+def test_l_estimation_accepte_toute_saisie_sans_erreur():
+    """zxcvbn lève une erreur au-delà de 72 caractères et sur « 12345\\n » : le contrôle n'en laisse passer
+    aucune (les saisies hostiles des formulaires l'ont trouvé)."""
+    assert raison_mot_de_passe_faible("12345\n", []) is not None  # devinable, et pas d'erreur 500
+    assert raison_mot_de_passe_faible("Une phrase de passe assez longue, " * 6, []) is None

@@ -32,9 +32,9 @@ ETROIT = {"width": 320, "height": 800}
 LARGE = {"width": 1280, "height": 900}
 PROFONDEUR = 2
 NON_SUIVIES = {"auth.deconnexion"}
-# Pour garder l'essai court, parmi les liens suivis : par rôle, un objet par gabarit d'adresse et quatre
+# Pour garder l'essai court, parmi les liens suivis : par rôle, un objet par gabarit d'adresse et deux
 # adresses par route au plus (les pages que la matrice ouvre au rôle sont toutes mesurées).
-PAR_GABARIT, PAR_ROUTE = 1, 4
+PAR_GABARIT, PAR_ROUTE = 1, 2
 
 
 @pytest.fixture
