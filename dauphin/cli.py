@@ -191,6 +191,8 @@ def _rapport_import(importer, fichier, **options) -> None:
         click.echo(f"Fichier refusé : {erreur}", err=True)
         raise SystemExit(1) from None
     click.echo(rapport.texte())
+    if rapport.rejets:  # un script qui enchaîne les imports doit savoir que celui-ci n'a rien écrit
+        raise SystemExit(1)
 
 
 @referentiel.command("importer-contrats")

@@ -366,3 +366,12 @@ def test_commandes_flask_referentiel(app, db):
     assert trace.acteur_id is None  # ligne de commande
     resultat = runner.invoke(args=["referentiel", "importer-qpv", str(CONTRATS)])
     assert resultat.exit_code == 1 and "Colonnes obligatoires absentes" in resultat.output
+
+
+def test_commande_d_import_avec_lignes_rejetees_sort_en_erreur(app, db, tmp_path):
+    fichier = tmp_path / "qpv.csv"
+    fichier.write_bytes(QPV.read_bytes() + b"QNXXXXXX;;59;Nord;59350;Lille;245900410\n")
+    resultat = app.test_cli_runner().invoke(args=["referentiel", "importer-qpv", str(fichier)])
+    assert resultat.exit_code == 1, resultat.output
+    assert "1 rejetée(s)" in resultat.output and "Rien n’a été enregistré" in resultat.output
+    assert db.session.scalar(select(Qpv.id).where(Qpv.code == "QN05901M")) is None  # tout ou rien
