@@ -19,7 +19,7 @@ from dauphin.models import Demande, TypePiece
 from dauphin.pdf import dernier_recepisse, recepisse_en_cours
 from dauphin.policies import est_membre, qualite_pour
 from dauphin.services import demandes as service
-from dauphin.services.workflow import aujourdhui, declencher_demande
+from dauphin.services.workflow import aujourdhui, declencher_demande, dernier_evenement
 from dauphin.vues import charger_ou_404, exiger, traiter_bouton, traiter_formulaire
 from forms.demande import (
     ActionForm,
@@ -381,7 +381,7 @@ def recapitulatif(demande, code=200, conflit=None, soumis=None, problemes=None):
         peut_attester="attester" in proposees,
         peut_retirer="retirer" in proposees,
         erreurs_budget=verifier_budget(demande.lignes_budget),
-        complements=service.dernier_message_de_complements(demande),
+        complements=dernier_evenement(demande, "demander_complements"),
         conflit=conflit,
         **_contexte(demande, "recapitulatif"),
     ), code

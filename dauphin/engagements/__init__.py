@@ -136,7 +136,7 @@ def _deposer_convention(ligne: LigneFinancement, form):
 @login_required
 def convention_signee(ligne_id: int):
     ligne, form = _ouvrir(ligne_id, panneaux.signe_la_convention, panneaux.formulaire_convention)
-    aide = f"Taille maximale : {documents.taille_lisible(documents.taille_max())}. PDF, PNG ou JPEG."
+    aide = f"Taille maximale : {documents.taille_lisible(documents.taille_max())}."  # formats : aide du champ
     return _ecran(
         ligne,
         form,

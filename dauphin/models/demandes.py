@@ -34,7 +34,7 @@ from dauphin.models.types import (
     index_trigrammes,
     maintenant,
 )
-from workflows.statuts import StatutDemande, StatutLigne
+from workflows.statuts import STATUTS_LIGNE_DECIDEE, StatutDemande, StatutLigne
 
 demande_qpv = Table(
     "demande_qpv",
@@ -283,6 +283,11 @@ class LigneFinancement(db.Model):
     @property
     def convention_signee(self) -> bool:
         return self.convention_document_id is not None
+
+    @property
+    def decidee(self) -> bool:
+        """Le financeur a voté ou refusé (son montant voté vaut décision)."""
+        return self.statut in STATUTS_LIGNE_DECIDEE
 
 
 class PieceJointe(db.Model):

@@ -22,7 +22,6 @@ from dauphin.models import (
     Demande,
     Document,
     Enveloppe,
-    EvenementJournal,
     LigneBudget,
     Organisation,
     Qpv,
@@ -340,18 +339,6 @@ def _valider(demande: Demande) -> None:
     except StaleDataError as erreur:
         db.session.rollback()
         raise Conflit() from erreur
-
-
-def dernier_message_de_complements(demande: Demande) -> EvenementJournal | None:
-    """La dernière demande de compléments d'un instructeur, que le récapitulatif montre au porteur."""
-    return db.session.scalar(
-        select(EvenementJournal)
-        .where(
-            EvenementJournal.demande_id == demande.id, EvenementJournal.declencheur == "demander_complements"
-        )
-        .order_by(EvenementJournal.id.desc())
-        .limit(1)
-    )
 
 
 def qpvs_du_contrat(demande: Demande) -> list[Qpv]:
