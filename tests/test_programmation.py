@@ -446,6 +446,13 @@ def test_export_csv_pour_excel_francais(app, client, connexion, monde, jeu):
 # --- Export national ------------------------------------------------------------------------------
 
 
+def test_export_national_refuse_une_annee_demesuree_sans_erreur(client, connexion, monde):
+    """Une saisie de 5 000 chiffres (trouvée par les saisies hostiles) : 422 et son message, jamais 500."""
+    connexion.en_tant_que(monde.admin_national)
+    reponse = client.post("/administration/exports", data={"exercice": "9" * 5000, "format": "csv"})
+    assert reponse.status_code == 422
+
+
 def test_export_national_par_une_tache(app, client, connexion, monde, jeu):
     connexion.en_tant_que(monde.admin_national)
     page = client.get("/administration/exports")

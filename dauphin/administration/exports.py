@@ -47,7 +47,10 @@ def exports():
             form_has_errors=bool(erreurs),
             erreurs=erreurs,
             exercices=exercices,
-            exercice=int(saisi) if saisi.isdigit() else (exercices[0] if exercices else None),
+            # Une année saisie (4 chiffres) reste choisie ; toute autre saisie, même de 5 000 chiffres, non.
+            exercice=int(saisi)
+            if saisi.isdigit() and len(saisi) == 4
+            else (exercices[0] if exercices else None),
             format_=form.format.data,
             fichiers=service.exports_nationaux(),
         )
