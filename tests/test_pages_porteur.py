@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from dauphin.libelles import siret_lisible
+from dauphin.services.workflow import declencher_demande
 from tests.fabriques_db import demande_complete
 from tests.formulaires_html import html
 from tests.parcours import budget_valide
@@ -81,3 +82,21 @@ def test_un_financeur_libre_nomme_sans_montant_est_signale_et_garde(client, conn
     page = html(reponse)
     assert "Indiquez le montant demandé à ce financeur, ou effacez son nom." in page
     assert 'value="Fondation de France"' in page
+
+
+def test_la_ligne_de_financement_est_expliquee_au_porteur_et_au_financeur(client, connexion, monde):
+    """« Votre ligne », « lignes de financement » : le porteur lit ce qu'est une ligne (chaque financeur décide
+    de sa part), le financeur lit que « votre ligne » est celle de son organisation."""
+    demande = demande_complete(monde)
+    declencher_demande(demande.id, "soumettre", monde.contributeur)
+    declencher_demande(demande.id, "attester", monde.signataire, attestation=True)
+
+    connexion.en_tant_que(monde.contributeur)
+    page = " ".join(html(client.get(f"/dossiers/{demande.id}")).split())
+    assert "Chaque financeur sollicité décide seul de sa part de la demande, sa « ligne de financement »" in page
+    assert "Une ligne peut être accordée quand une autre est refusée" in page
+
+    connexion.deconnexion()
+    connexion.en_tant_que(monde.instructeur_etat)
+    page = " ".join(html(client.get(f"/dossiers/{demande.id}")).split())
+    assert "« Votre ligne » désigne celle de votre organisation" in page
