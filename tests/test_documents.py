@@ -252,6 +252,70 @@ def test_depot_refuse_documents_a_macros(client, connexion, db, monde):
     assert db.session.scalar(select(Document.id)) is None
 
 
+def docx_qui_se_decompresse_en(mega_octets: int) -> bytes:
+    """Un .docx d'un Mo et demi dont `word/document.xml` se décompresse en `mega_octets` Mo."""
+    tampon = io.BytesIO()
+    with zipfile.ZipFile(tampon, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:  # niveau 1 : test rapide
+        z.writestr("[Content_Types].xml", zipfile.ZipFile(io.BytesIO(DOCX)).read("[Content_Types].xml"))
+        with z.open("word/document.xml", "w", force_zip64=True) as partie:
+            for _ in range(mega_octets):
+                partie.write(b" " * 1024 * 1024)
+    return tampon.getvalue()
+
+
+def docx_a_taille_declaree_fausse() -> bytes:
+    """Un .docx dont l'en-tête déclare 100 octets décompressés pour une partie qui en fait 200 000."""
+    contenu = bytearray(
+        archive(
+            {
+                "[Content_Types].xml": zipfile.ZipFile(io.BytesIO(DOCX)).read("[Content_Types].xml"),
+                "word/document.xml": "x" * 200_000,
+            }
+        )
+    )
+    vraie, fausse = (200_000).to_bytes(4, "little"), (100).to_bytes(4, "little")
+    # Taille décompressée : en-tête local (octet 22) et répertoire central (octet 24) de l'entrée
+    for signature, decalage in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        debut = 0
+        while (debut := contenu.find(signature, debut)) >= 0:
+            if contenu[debut + decalage : debut + decalage + 4] == vraie:
+                contenu[debut + decalage : debut + decalage + 4] = fausse
+            debut += 4
+    return bytes(contenu)
+
+
+def test_depot_refuse_les_bombes_de_decompression(client, connexion, db, monde, monkeypatch):
+    """Un document bureautique est une archive : une partie qui se décompresse démesurément, une taille
+    déclarée qui ment ou un total trop grand sont refusés, avec le nom du fichier et la raison."""
+    connexion.en_tant_que(monde.contributeur)
+    bombe = docx_qui_se_decompresse_en(300)
+    assert len(bombe) < 2 * 1024 * 1024  # moins de 2 Mo déposés, 300 Mo décompressés
+    reponse = deposer(client, monde.structure.id, bombe, "rapport.docx")
+    assert reponse.status_code == 422
+    assert (
+        "« rapport.docx » contient un fichier interne compressé plus de 100 fois (word/document.xml) : "
+        "ce n’est pas un document bureautique ordinaire." in texte(reponse)
+    )
+    menteur = texte(deposer(client, monde.structure.id, docx_a_taille_declaree_fausse(), "menteur.docx"))
+    assert "« menteur.docx » n’est pas un document Word : son contenu n’en est pas un" in menteur
+    # Le total décompressé est borné aussi (ici abaissé pour ne pas fabriquer 100 Mo de données variées)
+    monkeypatch.setattr(service, "TAILLE_MAX_DECOMPRESSEE", 2 * 1024 * 1024)
+    gros = archive(
+        {
+            "[Content_Types].xml": zipfile.ZipFile(io.BytesIO(DOCX)).read("[Content_Types].xml"),
+            **{f"word/media/image{i}.png": bytes(range(256)) * 4096 for i in range(3)},
+        }
+    )
+    total = texte(deposer(client, monde.structure.id, gros, "images.docx"))
+    assert (
+        "« images.docx » se décompresse en plus de 2,0 Mo" in total or "se décompresse en plus de 2" in total
+    )
+    assert db.session.scalar(select(Document.id)) is None
+    # Un document ordinaire passe toujours
+    monkeypatch.undo()
+    assert deposer(client, monde.structure.id, DOCX, "ordinaire.docx").status_code == 302
+
+
 def test_date_de_validite_passee_refusee(client, connexion, db, monde):
     connexion.en_tant_que(monde.contributeur)
     hier = (aujourdhui() - timedelta(days=1)).isoformat()

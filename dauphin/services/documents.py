@@ -83,6 +83,13 @@ SIGNATURE_OLE = bytes.fromhex("D0CF11E0A1B11AE1")
 SIGNATURE_ZIP = b"PK\x03\x04"
 # Entrées d'une archive dont on lit le contenu : bornées, une « bombe » ZIP ne passe pas.
 TAILLE_MAX_ENTREE_LUE = 1024 * 1024
+# Un document bureautique est une archive ZIP : quelques centaines de Ko peuvent se décompresser en
+# centaines de Mo chez l'instructeur qui l'ouvre. Chaque entrée est décompressée pour de vrai (zipfile
+# s'arrête à la taille déclarée et vérifie le CRC : une taille qui ment est une archive abîmée), et bornée.
+ENTREES_MAX_ARCHIVE = 5_000
+TAILLE_MAX_DECOMPRESSEE = 100 * 1024 * 1024  # toutes entrées confondues
+RATIO_MAX_ENTREE = 100  # décompressé / compressé, pour une entrée de plus de SEUIL_RATIO
+SEUIL_RATIO = 1024 * 1024
 
 # Un module de macros dans un OpenDocument (Basic/<bibliothèque>/<module>.xml, hors index des
 # bibliothèques, que certaines versions écrivent même sans macro ; ou un script sous Scripts/).
@@ -256,9 +263,39 @@ def _lire_entree(archive: zipfile.ZipFile, nom: str) -> bytes:
         return entree.read(TAILLE_MAX_ENTREE_LUE + 1)[:TAILLE_MAX_ENTREE_LUE]
 
 
+class ArchiveDemesuree(DepotRefuse):
+    """Une archive bureautique qui se décompresse au-delà des bornes : refusée avec son nom (voir
+    `verifier_contenu`)."""
+
+
+def _verifier_decompression(archive: zipfile.ZipFile) -> None:
+    """Lève `ArchiveDemesuree` si l'archive a trop d'entrées, si une entrée est compressée à l'excès ou
+    si le total décompressé dépasse TAILLE_MAX_DECOMPRESSEE — d'après les tailles déclarées, puis en
+    décompressant réellement (par morceaux, sans jamais garder plus d'un morceau en mémoire)."""
+    entrees = archive.infolist()
+    if len(entrees) > ENTREES_MAX_ARCHIVE:
+        raise ArchiveDemesuree(f"contient plus de {ENTREES_MAX_ARCHIVE} fichiers internes")
+    total = 0
+    for info in entrees:
+        if info.file_size > SEUIL_RATIO and info.file_size > RATIO_MAX_ENTREE * max(info.compress_size, 1):
+            raise ArchiveDemesuree(
+                f"contient un fichier interne compressé plus de {RATIO_MAX_ENTREE} fois ({info.filename})"
+            )
+        total += info.file_size
+    if total > TAILLE_MAX_DECOMPRESSEE:
+        raise ArchiveDemesuree(f"se décompresse en plus de {taille_lisible(TAILLE_MAX_DECOMPRESSEE)}")
+    for info in entrees:
+        if info.is_dir():
+            continue
+        with archive.open(info) as entree:
+            while entree.read(1024 * 1024):
+                pass
+
+
 def _type_zip(contenu: bytes) -> str | None:
     try:
         with zipfile.ZipFile(io.BytesIO(contenu)) as archive:
+            _verifier_decompression(archive)
             noms = set(archive.namelist())
             if "mimetype" in noms:  # OpenDocument : l'entrée « mimetype » dit le type
                 declare = _lire_entree(archive, "mimetype").decode("ascii", "replace").strip()
@@ -339,7 +376,13 @@ def verifier_contenu(
         raise DepotRefuse(message_trop_volumineux(nom_fichier))
     if not contenu:
         raise DepotRefuse(f"{_nomme(nom_fichier)} est vide (0 octet). Formats acceptés : {formats.libelle}.")
-    type_mime = detecter_type(contenu)
+    try:
+        type_mime = detecter_type(contenu)
+    except ArchiveDemesuree as demesure:
+        raise DepotRefuse(
+            f"{_nomme(nom_fichier)} {demesure.message} : ce n’est pas un document bureautique ordinaire. "
+            "Enregistrez-le de nouveau depuis votre logiciel, ou en PDF, puis déposez-le."
+        ) from None
     if type_mime is None or not formats.accepte(type_mime):
         raise DepotRefuse(message_format_refuse(nom_fichier, type_mime, formats))
     return type_mime
