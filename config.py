@@ -27,7 +27,13 @@ def _env_bool(nom: str, defaut: bool) -> bool:
 
 def _env_int(nom: str, defaut: int) -> int:
     valeur = _env(nom)
-    return defaut if valeur is None else int(valeur)
+    if valeur is None:
+        return defaut
+    try:
+        return int(valeur)
+    except ValueError:
+        message = f"DAUPHIN_{nom} doit être un nombre entier (reçu : « {valeur} »)."
+        raise ConfigurationInvalide(message) from None
 
 
 def dossier_instance() -> Path:

@@ -11,13 +11,41 @@ from flask.cli import AppGroup
 from workflows import MACHINES
 from workflows.diagramme import mermaid
 
-workflow = AppGroup("workflow", help="Machines à états des demandes.")
-seed = AppGroup("seed", help="Jeux de données (démonstration, volume national).")
-courriels = AppGroup("courriels", help="Boîte d'envoi des courriels.")
-recepisses = AppGroup("recepisses", help="Récépissés de dépôt (PDF).")
-journal = AppGroup("journal", help="Journal des transitions.")
-referentiel = AppGroup("referentiel", help="Référentiel national : import des contrats de ville et des QPV.")
-exercice = AppGroup("exercice", help="Fin d’exercice : clôture et comptes rendus financiers.")
+
+class CommandeRefusee(click.ClickException):
+    """Le refus d'une commande : une phrase en français sur la sortie d'erreur, code de sortie 1 — ni trace
+    Python, ni préfixe « Error: »."""
+
+    def show(self, file=None) -> None:
+        click.echo(self.format_message(), err=True)
+
+
+def _refus_attendus() -> tuple[type[Exception], ...]:
+    from config import ConfigurationInvalide
+    from dauphin.seeds.scale import ChargementImpossible
+    from dauphin.services.erreurs import Refus
+
+    return (Refus, ConfigurationInvalide, ChargementImpossible)
+
+
+class Commandes(AppGroup):
+    """Un groupe de commandes `flask …` dont les refus attendus (règle métier, configuration, chargement
+    impossible) sortent en une phrase : l'opérateur lit la raison, pas une trace de 37 lignes."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except _refus_attendus() as erreur:
+            raise CommandeRefusee(str(erreur)) from None
+
+
+workflow = Commandes("workflow", help="Machines à états des demandes.")
+seed = Commandes("seed", help="Jeux de données (démonstration, volume national).")
+courriels = Commandes("courriels", help="Boîte d'envoi des courriels.")
+recepisses = Commandes("recepisses", help="Récépissés de dépôt (PDF).")
+journal = Commandes("journal", help="Journal des transitions.")
+referentiel = Commandes("referentiel", help="Référentiel national : import des contrats de ville et des QPV.")
+exercice = Commandes("exercice", help="Fin d’exercice : clôture et comptes rendus financiers.")
 
 
 @workflow.command("diagram")
@@ -88,8 +116,8 @@ def verifier_journal():
     click.echo(f"Journal intègre : {nombre} lignes vérifiées, aucune modifiée ni supprimée.")
 
 
-api = AppGroup("api", help="API JSON : jetons des organisations.")
-jeton = AppGroup("jeton", help="Jetons de l'API (créer, lister, révoquer).")
+api = Commandes("api", help="API JSON : jetons des organisations.")
+jeton = Commandes("jeton", help="Jetons de l'API (créer, lister, révoquer).")
 api.add_command(jeton)
 
 
@@ -101,7 +129,7 @@ def _compte(email: str):
 
     utilisateur = db.session.scalar(select(Utilisateur).where(func.lower(Utilisateur.email) == email.lower()))
     if utilisateur is None:
-        raise click.BadParameter(f"aucun compte « {email} ».")
+        raise CommandeRefusee(f"Aucun compte « {email} ».")
     return utilisateur
 
 
@@ -131,9 +159,9 @@ def jeton_creer(organisation_id, createur, titulaire, libelle, ecriture, jours):
             titulaire_id=_compte(titulaire).id if titulaire else None,
         )
     except Refus as erreur:
-        raise click.ClickException(str(erreur)) from erreur
+        raise CommandeRefusee(str(erreur)) from erreur
     except NonAutorise as erreur:
-        raise click.ClickException(
+        raise CommandeRefusee(
             f"{auteur.email} ne gère pas les jetons de l'organisation {organisation_id}."
         ) from erreur
     click.echo(
@@ -178,7 +206,7 @@ def jeton_revoquer(jeton_id, auteur):
     try:
         j = service.revoquer_jeton(jeton_id, _compte(auteur))
     except NotFound as erreur:
-        raise click.ClickException(f"Jeton {jeton_id} introuvable pour {auteur}.") from erreur
+        raise CommandeRefusee(f"Jeton {jeton_id} introuvable pour {auteur}.") from erreur
     click.echo(f"Jeton n° {j.id} « {j.libelle} » révoqué le {j.revoque_le:%Y-%m-%d %H:%M} UTC.")
 
 
@@ -234,7 +262,7 @@ def cloturer_exercice(annee: int):
     try:
         click.echo(str(cloturer(annee)))
     except Refus as erreur:
-        raise click.ClickException(str(erreur)) from erreur
+        raise CommandeRefusee(str(erreur)) from erreur
 
 
 @exercice.command("relancer")

@@ -85,15 +85,17 @@ def test_un_financeur_libre_nomme_sans_montant_est_signale_et_garde(client, conn
 
 
 def test_la_ligne_de_financement_est_expliquee_au_porteur_et_au_financeur(client, connexion, monde):
-    """« Votre ligne », « lignes de financement » : le porteur lit ce qu'est une ligne (chaque financeur décide
-    de sa part), le financeur lit que « votre ligne » est celle de son organisation."""
+    """« Votre ligne », « lignes de financement » : le porteur lit ce qu'est une ligne (chaque financeur
+    décide de sa part), le financeur lit que « votre ligne » est celle de son organisation."""
     demande = demande_complete(monde)
     declencher_demande(demande.id, "soumettre", monde.contributeur)
     declencher_demande(demande.id, "attester", monde.signataire, attestation=True)
 
     connexion.en_tant_que(monde.contributeur)
     page = " ".join(html(client.get(f"/dossiers/{demande.id}")).split())
-    assert "Chaque financeur sollicité décide seul de sa part de la demande, sa « ligne de financement »" in page
+    assert "Chaque financeur sollicité décide seul de sa part de la demande, sa « ligne de financement »" in (
+        page
+    )
     assert "Une ligne peut être accordée quand une autre est refusée" in page
 
     connexion.deconnexion()

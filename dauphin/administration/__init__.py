@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from dauphin.cli import Commandes
 from dauphin.extensions import db
 from dauphin.listes import page_courante
 from dauphin.models import ContratDeVille, Demande, Organisation, Qpv, Structure, Utilisateur
@@ -14,6 +15,7 @@ from dauphin.policies import acteur_de
 from dauphin.vues import exiger
 
 bp = Blueprint("administration", __name__, url_prefix="/administration")
+bp.cli = Commandes()  # `flask administration …` : les refus en une phrase, comme les autres commandes
 
 
 def administrateur_national(vue):
