@@ -36,6 +36,16 @@ def _env_int(nom: str, defaut: int) -> int:
         raise ConfigurationInvalide(message) from None
 
 
+def url_de_base(url: str) -> str:
+    """L'URL de la base telle que la donnent les hébergeurs (`postgres://…`, `postgresql://…`), menée au
+    pilote installé : psycopg 3 (SQLAlchemy choisirait psycopg2, absent). Les autres URL restent telles
+    quelles."""
+    for prefixe in ("postgres://", "postgresql://"):
+        if url.startswith(prefixe):
+            return "postgresql+psycopg://" + url.removeprefix(prefixe)
+    return url
+
+
 def dossier_instance() -> Path:
     return Path(_env("INSTANCE_PATH", str(RACINE / "instance")))
 
@@ -63,7 +73,9 @@ class Config:
     def __init__(self):
         instance = dossier_instance()
         self.INSTANCE_PATH = str(instance)
-        self.SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{instance / 'dauphin.sqlite3'}")
+        self.SQLALCHEMY_DATABASE_URI = url_de_base(
+            _env("DATABASE_URL", f"sqlite:///{instance / 'dauphin.sqlite3'}")
+        )
         # Requête parallèle de PostgreSQL : 0 (défaut) la coupe pour les connexions du portail. Sur un petit
         # serveur chargé, lancer des processus pour une liste de 25 lignes coûte plus qu'il ne rapporte
         # (mesuré sur le banc : 9 ms → 2 ms pour la page d'un gros financeur, README « Mesures »).
@@ -136,7 +148,7 @@ class TestConfig(Config):
 
     def __init__(self):
         super().__init__()
-        self.SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "sqlite://")
+        self.SQLALCHEMY_DATABASE_URI = url_de_base(_env("TEST_DATABASE_URL", "sqlite://"))
         self.WTF_CSRF_ENABLED = False
         # Hachage volontairement rapide pour les tests (des centaines de comptes créés) ; scrypt ailleurs.
         self.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"

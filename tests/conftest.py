@@ -44,7 +44,10 @@ def pytest_report_header(config):
 
 
 def pytest_configure(config):
-    config.url_de_test = os.environ.get("DAUPHIN_TEST_DATABASE_URL") or None
+    from config import url_de_base
+
+    # `postgresql://…` comme le donnent les hébergeurs (la CI passe celle-là) : menée à psycopg 3
+    config.url_de_test = url_de_base(os.environ.get("DAUPHIN_TEST_DATABASE_URL") or "") or None
     # Le processus principal choisit le dossier commun ; les workers le reçoivent (pytest_configure_node).
     if not hasattr(config, "workerinput"):
         config.dossier_commun = Path(tempfile.mkdtemp(prefix="dauphin-tests-"))

@@ -197,3 +197,29 @@ def test_requete_parallele_de_postgresql_reglee_par_connexion(db, tmp_path, monk
     if db.engine.dialect.name == "postgresql":
         assert db.session.scalar(text("SHOW max_parallel_workers_per_gather")) == "0"
         assert db.session.scalar(text("SHOW jit")) == "off"
+
+
+def test_les_url_des_hebergeurs_menent_a_psycopg_3(monkeypatch, tmp_path):
+    """`postgres://` et `postgresql://`, comme les donnent les hébergeurs, ouvrent la base avec psycopg 3
+    (le seul pilote installé) ; une connexion réelle le prouve quand un PostgreSQL local répond."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    import config
+
+    monkeypatch.setenv("DAUPHIN_INSTANCE_PATH", str(tmp_path))
+    for url in ("postgres://dauphin:secret@db:5432/dauphin", "postgresql://dauphin:secret@db:5432/dauphin"):
+        monkeypatch.setenv("DAUPHIN_DATABASE_URL", url)
+        uri = config.charger("development").SQLALCHEMY_DATABASE_URI
+        assert uri == "postgresql+psycopg://dauphin:secret@db:5432/dauphin"
+    monkeypatch.setenv("DAUPHIN_DATABASE_URL", "postgresql+psycopg://x@db/y")
+    assert config.charger("development").SQLALCHEMY_DATABASE_URI == "postgresql+psycopg://x@db/y"
+    moteur = create_engine(config.url_de_base("postgres://postgres@127.0.0.1:5432/postgres"))
+    assert moteur.dialect.driver == "psycopg"
+    try:
+        with moteur.connect() as connexion:
+            assert connexion.scalar(text("SELECT 1")) == 1
+    except OperationalError:  # pas de serveur ici : le pilote choisi (psycopg 3) suffit à la preuve
+        pass
+    finally:
+        moteur.dispose()
