@@ -34,12 +34,12 @@ class ViolationsAccessibilite(AssertionError):
     pass
 
 
-def auditer_accessibilite(page, nom: str) -> None:
-    """Audite la page affichée avec axe-core ; échoue sur toute violation, en la décrivant."""
+def auditer_accessibilite(page, nom: str, regles: list[str] | None = None) -> None:
+    """Audite la page affichée avec axe-core (les règles RGAA/WCAG A-AA, ou seulement les `regles` nommées,
+    « scrollable-region-focusable » par exemple) ; échoue sur toute violation, en la décrivant."""
     page.add_script_tag(path=str(AXE))
-    resultat = page.evaluate(
-        "async (regles) => await axe.run(document, {runOnly: {type: 'tag', values: regles}})", REGLES_AXE
-    )
+    selection = {"type": "rule", "values": regles} if regles else {"type": "tag", "values": REGLES_AXE}
+    resultat = page.evaluate("async (selection) => await axe.run(document, {runOnly: selection})", selection)
     violations = resultat["violations"]
     if violations:
         lignes = [f"{nom} ({page.url}) : {len(violations)} violation(s) d’accessibilité"]
@@ -47,6 +47,19 @@ def auditer_accessibilite(page, nom: str) -> None:
             cibles = ", ".join(str(n["target"]) for n in violation["nodes"][:3])
             lignes.append(f"- {violation['id']} [{violation['impact']}] {violation['help']} — {cibles}")
         raise ViolationsAccessibilite("\n".join(lignes))
+
+
+# Les tableaux (macro tableau) plus larges que leur cadre : leur conteneur défile. Ceux qu'un élément replié
+# cache ne comptent pas.
+_TABLEAUX_QUI_DEBORDENT = """() => [...document.querySelectorAll(".fr-table__container")]
+  .filter((c) => c.getClientRects().length && c.scrollWidth > c.clientWidth + 1)
+  .map((c) => "« " + (c.getAttribute("aria-label") || "?").slice(0, 70) + " » +"
+    + (c.scrollWidth - c.clientWidth) + " px")"""
+
+
+def tableaux_qui_debordent(page) -> list[str]:
+    """Les tableaux de la page affichée qui défilent dans leur cadre : leur titre, leur largeur cachée."""
+    return page.evaluate(_TABLEAUX_QUI_DEBORDENT)
 
 
 def chromium_disponible() -> bool:

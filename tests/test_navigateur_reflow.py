@@ -1,14 +1,15 @@
 """Dans Chromium : chaque écran, pour chaque rôle, se lit à 320 px de large (zoom 400 %, RGAA 10.11 / WCAG
 1.4.10) et à 1280 px avec un texte agrandi à 200 % (RGAA 10.4 / WCAG 1.4.4), sans défilement horizontal de
-la page ni texte coupé.
+la page ni texte coupé ; à 1280 px au texte par défaut, chaque tableau tient dans la page, sans défiler.
 
 Le monde est celui de la matrice des autorisations (tests/test_matrice_autorisations.py). Chaque rôle se
 connecte une fois par le vrai formulaire (l'anonyme ne se connecte pas) ; il ouvre l'accueil et chaque page
 que la matrice lui ouvre, puis suit leurs liens (même origine, GET, sans téléchargement ni déconnexion)
 jusqu'à la profondeur 2. Chaque
-écran est chargé une fois, mesuré à 320 px, puis à 1280 px avec `font-size: 200%` sur la racine. Le test
-échoue en listant chaque adresse qui déborde, avec les éléments qui dépassent ou les textes rognés ; à 320 px,
-il exige aussi que chaque zone qui défile se rejoigne au clavier et qu'un tableau qui défile le dise.
+écran est chargé une fois, mesuré à 320 px, puis à 1280 px (ses tableaux), puis à 1280 px avec
+`font-size: 200%` sur la racine. Le test échoue en listant chaque adresse qui déborde, avec les éléments qui
+dépassent, les textes rognés ou les tableaux qui défilent à 1280 px ; à 320 px, il exige aussi que chaque zone
+qui défile se rejoigne au clavier et qu'un tableau qui défile le dise.
 Captures des écrans fautifs dans test-artifacts/reflow/."""
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pytest
 from werkzeug.exceptions import HTTPException
 
 from tests import test_matrice_autorisations as matrice
-from tests.navigateur import DANS_CHROMIUM, serveur_local
+from tests.navigateur import DANS_CHROMIUM, serveur_local, tableaux_qui_debordent
 from tests.navigateur import navigateur as ouvrir_navigateur
 from tests.test_navigateur_tous_les_ecrans import EXCLUSIONS, se_connecter
 
@@ -186,11 +187,14 @@ def test_chaque_ecran_se_lit_a_320_px_et_a_200_pourcent(app, db, objets, capture
                 if defauts and not capturees[endpoint, 320]:
                     capturees[endpoint, 320] = page.capture(f"{endpoint}-320px") or 1
                 page.set_viewport_size(LARGE)
+                tableaux = [f"1280 px, tableau qui défile : {t}" for t in tableaux_qui_debordent(page)]
+                if tableaux and not capturees[endpoint, 1280]:
+                    capturees[endpoint, 1280] = page.capture(f"{endpoint}-1280px") or 1
                 page.evaluate("document.documentElement.style.fontSize = '200%'")
                 texte_200 = [f"texte à 200 %, {d}" for d in _mesurer(page, coupes=True)]
                 if texte_200 and not capturees[endpoint, 200]:
                     capturees[endpoint, 200] = page.capture(f"{endpoint}-texte-200") or 1
-                for defaut in defauts + texte_200:
+                for defaut in defauts + tableaux + texte_200:
                     debordements.setdefault(f"{chemin} ({endpoint})", {}).setdefault(defaut, []).append(role)
                 if profondeur < PROFONDEUR:
                     a_visiter += [(lien, profondeur + 1) for lien in _liens(page, adresse)]

@@ -232,6 +232,12 @@ def client_de(app, utilisateur):
     return c
 
 
+def _montants(fragment: str) -> list[str]:
+    """Les montants des cellules numériques d'un fragment de page, espaces ordinaires."""
+    cellules = re.findall(r'<td class="dauphin-numerique">([^<]*)</td>', fragment)
+    return [c.replace("\u202f", " ").replace("\xa0", " ") for c in cellules]
+
+
 def test_ecran_du_pilote(app, client, connexion, monde, jeu):
     connexion.en_tant_que(monde.pilote)
     accueil = html(client.get("/pilotage/"))
@@ -243,7 +249,27 @@ def test_ecran_du_pilote(app, client, connexion, monde, jeu):
     assert re.findall(r'<tr data-demande="([^"]+)"', page) == [jeu[k].numero for k in ("d1", "d2", "d3")]
     assert "Brouillon" not in re.findall(r"<th scope=\"row\"><a[^>]*>([^<]*)</a>", page)
     assert "Action du Gard" not in page
-    assert "<caption>Programmation" in page and 'scope="colgroup"' in page
+    assert "<caption>Programmation" in page
+    # Une ligne par demande et ses totaux, sans colonne par financeur ; le détail de chaque financeur dans
+    # des sous-lignes que la page montre à la demande ; le total des demandes en pied de tableau.
+    d1 = jeu["d1"]
+    rangee = re.search(rf'<tr data-demande="{d1.numero}">(.*?)</tr>', page, re.S).group(1)
+    assert _montants(rangee) == ["10 000,00 €", "8 000,00 €", "8 000,00 €", "2 000,00 €"]
+    sous_lignes = re.findall(
+        rf'<tr id="financeur-{d1.id}-(\d+)" class="dauphin-sous-ligne"[^>]*hidden>\s*'
+        r'<th scope="row" colspan="4">([^<]+)</th>(.*?)</tr>',
+        page,
+        re.S,
+    )
+    assert [(int(cle), nom, _montants(cellules)) for cle, nom, cellules in sous_lignes] == [
+        (monde.etat.id, monde.etat.nom, ["6 000,00 €", "5 000,00 €", "5 000,00 €", "2 000,00 €"]),
+        (monde.commune.id, monde.commune.nom, ["4 000,00 €", "3 000,00 €", "3 000,00 €", "0,00 €"]),
+    ]
+    bouton = re.search(r'<button [^>]*aria-controls="([^"]+)"[^>]*>Détail : 2 financeurs', rangee).group(1)
+    assert bouton.split() == [f"financeur-{d1.id}-{cle}" for cle, _, _ in sous_lignes]
+    pied = page.split('id="programmation"')[1].split("<tfoot>")[1].split("</tfoot>")[0]
+    assert "Total des 3 demandes" in pied
+    assert _montants(pied) == ["13 000,00 €", "9 500,00 €", "8 000,00 €", "2 000,00 €"]
     # Le titre de l'action, où la formule est du simple texte échappé à l'affichage
     assert "=HYPERLINK(&#34;http" in page or "=HYPERLINK(&quot;http" in page
     totaux = page.split('id="totaux-financeurs"')[1]

@@ -152,6 +152,22 @@ class Demande(db.Model):
         return sum((ligne.montant_demande for ligne in self.lignes_financement), Decimal("0"))
 
     @property
+    def lignes_actives(self) -> list[LigneFinancement]:
+        """Les lignes qui comptent, sans celles « sans suite » (financeur retiré du budget par le porteur)."""
+        return [ligne for ligne in self.lignes_financement if ligne.statut != StatutLigne.abandonnee]
+
+    @property
+    def montant_sollicite(self) -> Decimal:
+        """Le total demandé aux financeurs des lignes actives."""
+        return sum((ligne.montant_demande for ligne in self.lignes_actives), Decimal("0"))
+
+    @property
+    def montant_vote(self) -> Decimal | None:
+        """Le total voté par les financeurs qui ont décidé ; None tant qu'aucun n'a décidé."""
+        decidees = [ligne.montant_vote or Decimal("0") for ligne in self.lignes_actives if ligne.decidee]
+        return sum(decidees, Decimal("0")) if decidees else None
+
+    @property
     def titre(self) -> str:
         return self.intitule or "Demande sans intitulé"
 

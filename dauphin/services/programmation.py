@@ -96,6 +96,11 @@ class LigneProgrammation:
     montants: dict[Any, Montants]  # par clé de financeur
     total: Montants
 
+    @property
+    def montants_non_nuls(self) -> list[tuple[Any, Montants]]:
+        """Les financeurs de la demande : ceux dont un montant n'est pas nul (dans l'ordre des colonnes)."""
+        return [(cle, m) for cle, m in self.montants.items() if any(getattr(m, c) for c in CHAMPS)]
+
     def en_dict(self) -> dict[str, Any]:
         return {
             "id": self.demande_id,

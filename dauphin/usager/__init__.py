@@ -12,6 +12,7 @@ from dauphin.services import comptes_rendus
 from dauphin.services.demandes import a_attester, prochaine_action
 from dauphin.vues import exiger
 from forms.demande import ActionSimpleForm
+from workflows.statuts import statut_ligne_vu_du_porteur
 
 bp = Blueprint("usager", __name__, url_prefix="/mes-demandes")
 
@@ -40,4 +41,5 @@ def tableau_de_bord():
         comptes_rendus=comptes_rendus.a_rendre(structures),
         a_attester=a_attester(current_user),  # les demandes soumises qui attendent sa signature
         form=ActionSimpleForm(),
+        statut_ligne_vu_du_porteur=statut_ligne_vu_du_porteur,  # le statut de chaque financeur, au détail
     )
