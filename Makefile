@@ -56,7 +56,8 @@ diagram: install
 worker: install
 	$(VENV)/bin/rq worker --url "$$DAUPHIN_REDIS_URL" dauphin
 
-# Reprise des courriels en attente chaque minute (un seul processus ; voir README, « Production »).
+# Reprise des courriels en attente chaque minute, des récépissés toutes les 5 minutes, purge de la trace des
+# lectures chaque nuit (un seul processus ; voir README, « Production »).
 planificateur: install
 	$(VENV)/bin/rq cron --url "$$DAUPHIN_REDIS_URL" dauphin.planification
 

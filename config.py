@@ -114,6 +114,10 @@ class Config:
         self.REINITIALISATION_MINUTES = _env_int("PASSWORD_RESET_MINUTES", 60)
         if self.REINITIALISATION_MINUTES < 5:  # un lien plus court n'arriverait jamais à temps
             raise ConfigurationInvalide("DAUPHIN_PASSWORD_RESET_MINUTES doit valoir au moins 5 (minutes).")
+        # Trace des lectures (dossiers, documents, exports consultés) : effacée au-delà de ce nombre de jours
+        self.DUREE_TRACE_LECTURES_JOURS = _env_int("READ_TRACE_DAYS", 365)
+        if self.DUREE_TRACE_LECTURES_JOURS < 1:
+            raise ConfigurationInvalide("DAUPHIN_READ_TRACE_DAYS doit valoir au moins 1 (jour).")
         # Le jeton CSRF vit avec la session : pas de formulaire perdu après une longue pause.
         self.WTF_CSRF_TIME_LIMIT = None
         # Banc HTTP (`make bench`) : en-tête X-Requetes-SQL et route témoin (dauphin/mesures.py)

@@ -54,10 +54,11 @@ def create_app(config: str | configuration.Config | None = None) -> Flask:
     enregistrer_erreurs(app)
     enregistrer_gabarits(app)
     enregistrer_securite(app)
-    from dauphin import cli, mesures
+    from dauphin import cli, lectures, mesures
 
     cli.init_app(app)
     mesures.init_app(app)
+    lectures.init_app(app)  # après les instruments du banc : l'insertion de la trace compte avec la page
     return app
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from workflows import MACHINES
@@ -46,6 +46,7 @@ recepisses = Commandes("recepisses", help="Récépissés de dépôt (PDF).")
 journal = Commandes("journal", help="Journal des transitions.")
 referentiel = Commandes("referentiel", help="Référentiel national : import des contrats de ville et des QPV.")
 exercice = Commandes("exercice", help="Fin d’exercice : clôture et comptes rendus financiers.")
+lectures = Commandes("lectures", help="Trace des lectures des dossiers, documents et exports.")
 
 
 @workflow.command("diagram")
@@ -275,6 +276,22 @@ def relancer_comptes_rendus(jours_avant: int):
     click.echo(str(relancer(jours_avant=jours_avant)))
 
 
+@lectures.command("purger")
+@click.option(
+    "--jours",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Effacer les lectures plus anciennes que ce nombre de jours (défaut : DAUPHIN_READ_TRACE_DAYS).",
+)
+def purger_lectures(jours: int | None):
+    """Efface la trace des lectures au-delà de sa durée de conservation : planifiée chaque nuit par
+    `rq cron … dauphin.planification`, ou à planifier chaque jour par cron sans Redis."""
+    from dauphin.services.lectures import purger
+
+    duree = jours or current_app.config["DUREE_TRACE_LECTURES_JOURS"]
+    click.echo(f"{purger(duree)} lecture(s) de plus de {duree} jours effacée(s).")
+
+
 def init_app(app: Flask) -> None:
-    for groupe in (workflow, seed, courriels, recepisses, journal, api, referentiel, exercice):
+    for groupe in (workflow, seed, courriels, recepisses, journal, api, referentiel, exercice, lectures):
         app.cli.add_command(groupe)

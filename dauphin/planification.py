@@ -4,9 +4,10 @@
 
 Un seul processus `rq cron` suffit (à côté des travailleurs `rq worker … dauphin`). Il dépose chaque minute
 dans la file une tâche qui reprend les courriels restés en attente (SMTP ou Redis en panne au moment de
-la transition), et toutes les cinq minutes une qui produit les récépissés dont la tâche s'est perdue ; un
-travailleur les exécute. Sans Redis, les mêmes reprises se planifient par cron : `flask courriels envoyer`
-et `flask recepisses rattraper` (voir le README, « Production »).
+la transition), toutes les cinq minutes une qui produit les récépissés dont la tâche s'est perdue, et
+chaque nuit une qui efface la trace des lectures au-delà de sa durée de conservation ; un travailleur les
+exécute. Sans Redis, les mêmes tâches se planifient par cron : `flask courriels envoyer`,
+`flask recepisses rattraper` et `flask lectures purger` (voir le README, « Production »).
 """
 
 from rq import cron
@@ -29,3 +30,7 @@ cron.register(
     interval=REPRISE_RECEPISSES_SECONDES,
     ttl=REPRISE_RECEPISSES_SECONDES,
 )
+# Chaque nuit à 3 h 17 (UTC) : pas au premier démarrage du planificateur, ni à l'heure ronde des autres
+# tâches d'exploitation. Une nuit manquée (planificateur arrêté) est rattrapée la suivante.
+PURGE_LECTURES = "17 3 * * *"
+cron.register(taches.purger_lectures, jobs.FILE, cron=PURGE_LECTURES, ttl=6 * 3600)

@@ -54,6 +54,14 @@ def rattraper_recepisses() -> int:
         return produits
 
 
+def purger_lectures() -> int:
+    """Efface la trace des lectures au-delà de DAUPHIN_READ_TRACE_DAYS jours (planifiée chaque nuit)."""
+    from dauphin.services.lectures import purger
+
+    with _contexte():
+        return purger()
+
+
 def generer_pv(seance_id: int) -> str:
     """Produit le procès-verbal PDF d'une séance close du comité de pilotage."""
     from dauphin.pdf import enregistrer_proces_verbal

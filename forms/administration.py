@@ -17,8 +17,11 @@ from wtforms.validators import (
 )
 
 from forms.champs import (
+    RECHERCHE_MAX,
+    Suit,
     VersionForm,
     courriel,
+    date_facultative,
     fichier_requis,
     ligne_de_texte,
     liste_d_identifiants,
@@ -171,6 +174,24 @@ class RechercheForm(FormulaireSimple):
 
     q = recherche()
     statut = SelectField("Statut", choices=[], validate_choice=False)
+
+
+class FiltresLecturesForm(FormulaireSimple):
+    """Les filtres de la trace des lectures (GET) : compte, dossier, période."""
+
+    compte = ligne_de_texte(
+        "Compte",
+        max=RECHERCHE_MAX,
+        description="Adresse électronique, nom ou prénom du compte, ou nom du jeton d’API",
+    )
+    dossier = ligne_de_texte(
+        "Numéro du dossier",
+        max=20,
+        message_longueur="Un numéro de dossier compte 20 caractères au plus.",
+        description="Le numéro complet, par exemple 2026-000123",
+    )
+    du = date_facultative("Lues à partir du")
+    au = date_facultative("Jusqu’au", suit=Suit("du", "La fin de la période doit suivre son début."))
 
 
 class RoleOrganisationForm(FlaskForm):

@@ -28,9 +28,11 @@ from dauphin.models import (
     Document,
     Enveloppe,
     JetonApi,
+    Lecture,
     LigneFinancement,
     MembreOrganisation,
     MembreStructure,
+    NatureLecture,
     Note,
     Organisation,
     PartenaireContrat,
@@ -79,6 +81,7 @@ class PlanMonde:
     seances: frozenset[int]
     enveloppes: frozenset[tuple[int, int]]
     notes: list[tuple[int, int, bool]]  # (demande, organisation, partagée)
+    lectures: list[int | None]  # structure du dossier lu (None : un export, un procès-verbal)
 
 
 @st.composite
@@ -140,6 +143,7 @@ def mondes(draw) -> PlanMonde:
         seances=draw(st.frozensets(contrat)),
         enveloppes=draw(st.frozensets(st.tuples(contrat, organisation))),
         notes=draw(st.lists(st.tuples(une_demande, organisation, st.booleans()), max_size=4)),
+        lectures=draw(st.lists(st.none() | une_structure, max_size=4)),
     )
 
 
@@ -154,6 +158,7 @@ MODELES_CONSTRUITS = {
     SeanceComite,
     Enveloppe,
     Note,
+    Lecture,
 }
 
 
@@ -275,6 +280,15 @@ def construire(db, plan: PlanMonde) -> list:
     db.session.add_all(
         Note(demande_id=demandes[d].id, organisation_id=organisations[o].id, partagee=partagee, texte="Note")
         for d, o, partagee in plan.notes
+    )
+    db.session.add_all(
+        Lecture(
+            nature=NatureLecture.dossier if s is not None else NatureLecture.export,
+            role="instructeur",
+            objet="Lecture",
+            structure_id=structures[s].id if s is not None else None,
+        )
+        for s in plan.lectures
     )
     db.session.flush()
     db.session.expire_all()  # les prédicats relisent ce que la base contient

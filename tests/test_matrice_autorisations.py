@@ -42,7 +42,7 @@ from dauphin.models import (
     maintenant,
 )
 from dauphin.services import api as jetons
-from dauphin.services import comites
+from dauphin.services import comites, lectures
 from dauphin.services.documents import chemin
 from dauphin.services.workflow import aujourdhui, declencher_demande, declencher_ligne
 from tests.fabriques_db import MOT_DE_PASSE, demande_complete, utilisateur
@@ -169,6 +169,11 @@ MATRICE: dict[str, Entree] = {
     # Le dossier : le porteur, les financeurs sollicités, les partenaires et le pilote du contrat.
     "dossiers.voir": entree(
         lambda o: f"/dossiers/{o['demande']}", MEMBRES | {"instructeur", "pilote", "admin_national"}
+    ),
+    # Qui a consulté le dossier : l'administrateur de la structure et l'administration nationale (les autres
+    # membres et les financeurs voient le dossier : 403 ; qui ne le voit pas : 404).
+    "dossiers.consultations": entree(
+        lambda o: f"/dossiers/{o['demande']}/consultations", {"administrateur", "admin_national"}
     ),
     # Instruction
     "instruction.corbeille": entree(
@@ -300,6 +305,7 @@ MATRICE: dict[str, Entree] = {
     "administration.contrat": entree(lambda o: f"/administration/contrats/{o['contrat']}", ADMIN),
     "administration.contrats": entree(lambda o: "/administration/contrats", ADMIN),
     "administration.historique": entree(lambda o: "/administration/historique", ADMIN),
+    "administration.lectures": entree(lambda o: "/administration/lectures", ADMIN),
     "administration.importer": entree(lambda o: "/administration/imports/contrats", ADMIN),
     "administration.confirmer_import": entree(
         lambda o: "/administration/imports/contrats/confirmer", ADMIN, "POST"
@@ -478,6 +484,20 @@ def construire_objets(monde) -> dict:
         ecriture=False,
         expire_le=aujourdhui() + timedelta(days=30),
     )
+    # Des lectures tracées : « Qui a consulté ce dossier » et la liste nationale ont des lignes à montrer.
+    for lu in (
+        lectures.lecture_du_dossier(monde.instructeur_etat, demande),
+        lectures.lecture_du_document(monde.pilote, document, demande.id),
+        lectures.lecture_du_dossier(jeton, demande),
+        lectures.lecture_d_export(
+            monde.pilote,
+            f"Programmation {monde.campagne.exercice} du contrat {monde.contrat.code} (CSV)",
+            {"campagne": monde.campagne.id, "format": "csv", "statut": "transmise"},
+            monde.contrat,
+        ),
+    ):
+        lectures.ecrire(lu, "192.0.2.10")
+    _db.session.commit()
     membres = {
         m.utilisateur_id: m.id
         for m in _db.session.query(MembreStructure).filter_by(structure_id=monde.structure.id)

@@ -64,6 +64,8 @@ VARIANTES = {
     "demandes.etape": [lambda o, e=etape: f"/demandes/{o['brouillon']}/etape/{e}" for etape, _ in ETAPES],
     "administration.organisation": [lambda o: "/administration/organisations/nouvelle"],
     "administration.thematique": [lambda o: "/administration/thematiques/nouvelle"],
+    # La trace des lectures filtrée, avec une date refusée (message à côté du champ)
+    "administration.lectures": [lambda o: "/administration/lectures?compte=instructeur&du=31/02/2026"],
     "instruction.action_ligne": [
         lambda o, a=action: f"/instruction/lignes/{o['ligne']}/{a}" for action in ACTIONS_LIGNE
     ],

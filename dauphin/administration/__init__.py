@@ -54,4 +54,9 @@ def accueil():
 # Écrans du référentiel et des comptes (modules séparés, enregistrés à l'import).
 import dauphin.administration.comptes  # noqa: E402,F401
 import dauphin.administration.referentiel  # noqa: E402,F401
-from dauphin.administration import courriels, exports, tableau_de_bord  # noqa: E402, F401  (autres écrans)
+from dauphin.administration import (  # noqa: E402, F401  (autres écrans)
+    courriels,
+    exports,
+    lectures,
+    tableau_de_bord,
+)

@@ -11,9 +11,12 @@ import logging
 
 import click
 from flask import abort, render_template, send_file, url_for
+from flask_login import current_user
 
 from dauphin.administration import administrateur_national, bp
+from dauphin.lectures import noter
 from dauphin.services import exports as service
+from dauphin.services import lectures
 from dauphin.services.programmation import exercices_disponibles
 from dauphin.vues import traiter_formulaire
 from forms.administration import ExportNationalForm
@@ -72,6 +75,14 @@ def telecharger_export(nom: str):
     chemin = service.chemin_export(nom)
     if chemin is None:
         abort(404)
+    exercice, format_ = service.NOM_EXPORT.fullmatch(nom).group(1, 4)
+    noter(
+        lectures.lecture_d_export(
+            current_user,
+            f"Export national de la programmation {exercice} ({format_.upper()})",
+            {"fichier": nom, "exercice": int(exercice), "format": format_},
+        )
+    )
     mimetype = (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         if nom.endswith(".xlsx")

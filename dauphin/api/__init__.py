@@ -2,7 +2,8 @@
 des demandes du périmètre de l'organisation, actions d'instruction sur sa ligne, document OpenAPI.
 
 Toute réponse sous /api/ est du JSON, erreurs comprises : `{"erreur": "…", "details": …}`. Pas de jeton
-CSRF (aucun cookie n'authentifie ici), une limite de requêtes par jeton (Flask-Limiter).
+CSRF (aucun cookie n'authentifie ici), une limite de requêtes par jeton (Flask-Limiter). La lecture d'un
+dossier ou d'une programmation est tracée au nom du jeton et de son organisation (`dauphin.lectures`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from werkzeug.exceptions import HTTPException
 from dauphin.api import schemas
 from dauphin.api.openapi import MESSAGES_ERREURS, Registre, document, operation, proprietes, type_lisible
 from dauphin.extensions import csrf, db, limiter
+from dauphin.lectures import noter
+from dauphin.models import Campagne
 from dauphin.services import api as service
+from dauphin.services import lectures
 from dauphin.services.erreurs import Conflit, NonAutorise
 from workflows import StatutDemande, StatutLigne, TransitionRefusee
 
@@ -210,6 +214,7 @@ def lire_demande(demande_id: int):
     financement (avis compris), l’historique complet, les notes partagées et les notes privées de
     l’organisation (jamais celles d’une autre). Hors périmètre : 404, sans révéler l’existence."""
     demande = service.demande_visible(g.jeton, demande_id)
+    noter(lectures.lecture_du_dossier(g.jeton, demande))  # tracée comme une lecture par l'organisation
     return _Avec(demande, journal=service.journal(demande), notes=service.notes(demande, g.jeton))
 
 
@@ -272,6 +277,18 @@ def lire_programmation(campagne_id: int, filtres: dict):
         statut=StatutDemande(filtres["statut"]) if filtres.get("statut") else None,
         page=filtres["page"],
         par_page=filtres["par_page"],
+    )
+    campagne = db.session.get(Campagne, campagne_id)
+    noter(
+        lectures.lecture_d_export(
+            g.jeton,
+            f"Programmation {campagne.exercice} du contrat {campagne.contrat.code} (API)",
+            {
+                "campagne": campagne_id,
+                **{cle: filtres[cle] for cle in ("statut", "page", "par_page") if cle in filtres},
+            },
+            campagne.contrat,
+        )
     )
     return resultat.en_dict()
 

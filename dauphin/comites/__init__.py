@@ -11,6 +11,7 @@ from flask import Blueprint, abort, render_template, send_file, url_for
 from flask_login import current_user, login_required
 
 from dauphin.extensions import db
+from dauphin.lectures import noter
 from dauphin.listes import page_courante
 from dauphin.models import (
     ChoixVote,
@@ -23,7 +24,7 @@ from dauphin.models import (
 )
 from dauphin.policies import INSTRUIRE_LIGNE, VOIR_SEANCE, acteur_de, pilote
 from dauphin.services import comites as service
-from dauphin.services import documents
+from dauphin.services import documents, lectures
 from dauphin.services.workflow import aujourdhui
 from dauphin.vues import charger_ou_404, exiger, traiter_bouton, traiter_formulaire
 from forms.comites import InscriptionForm, MontantForm, SeanceForm, VersionForm, VoteForm
@@ -310,6 +311,7 @@ def proces_verbal(seance_id: int):
     seance = _seance_visible(seance_id)
     if seance.pv_cle_stockage is None:
         abort(404)
+    noter(lectures.lecture_du_proces_verbal(current_user, seance))
     return send_file(
         documents.chemin(seance.pv_cle_stockage),
         mimetype="application/pdf",

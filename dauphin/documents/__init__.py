@@ -3,7 +3,8 @@
 Routes :
 - ``/documents/structure/<id>`` (GET, POST) : le porte-documents, et son formulaire de dépôt ;
 - ``/documents/<id>/archiver`` (GET : confirmation, POST) et ``/documents/<id>/restaurer`` (POST) ;
-- ``/documents/<id>/telecharger`` : le fichier, pour qui peut le voir (`policies.peut_telecharger`).
+- ``/documents/<id>/telecharger`` : le fichier, pour qui peut le voir (`policies.peut_telecharger`) ;
+  hors de la structure, le téléchargement est tracé (`dauphin.lectures`).
 
 Qui n'y a pas droit reçoit une 404 : on ne révèle pas l'existence d'une structure ni d'un document.
 """
@@ -21,9 +22,11 @@ from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDeco
 from werkzeug.wsgi import get_input_stream
 
 from dauphin.extensions import db
+from dauphin.lectures import noter
 from dauphin.models import Document, Structure
 from dauphin.policies import est_membre_structure, peut_telecharger
 from dauphin.services import documents as service
+from dauphin.services import lectures
 from dauphin.vues import traiter_bouton, traiter_formulaire
 from forms.documents import DepotDocumentForm
 
@@ -199,6 +202,9 @@ def telecharger(document_id: int):
     if fichier is None or not fichier.is_file():
         journal.error("Fichier absent du stockage pour le document %s", document.id)
         abort(404)
+    # Hors de la structure (financeur, partenaire, pilote, national), le téléchargement est tracé ;
+    # `dossier` : la demande dont la page offrait le lien (une pièce peut être jointe à plusieurs).
+    noter(lectures.lecture_du_document(current_user, document, request.args.get("dossier", type=int)))
     reponse = send_file(
         fichier,
         mimetype=document.type_mime,

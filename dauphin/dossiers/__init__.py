@@ -4,7 +4,7 @@ Chaque bouton n'y est proposé qu'à qui peut s'en servir maintenant : les trans
 `dauphin.demandes.transitions_proposees`, les actions d'instruction par `dauphin.instruction.panneaux`.
 """
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
@@ -14,6 +14,8 @@ from dauphin.engagements.panneaux import contexte_engagements
 from dauphin.extensions import db
 from dauphin.instruction.panneaux import contexte_dossier
 from dauphin.justification import contexte_dossier as contexte_compte_rendu
+from dauphin.lectures import noter
+from dauphin.listes import page_courante
 from dauphin.models import (
     Campagne,
     ContratDeVille,
@@ -24,10 +26,18 @@ from dauphin.models import (
     PieceJointe,
 )
 from dauphin.pdf import dernier_recepisse, recepisse_en_cours
-from dauphin.policies import est_membre, peut_voir_demande, qualites, voit_instruction
+from dauphin.policies import (
+    est_membre,
+    peut_voir_demande,
+    qualites,
+    voit_instruction,
+    voit_les_lectures_de,
+)
+from dauphin.services import lectures
 from dauphin.services.courriels import non_envoyes_de_la_demande
 from dauphin.services.demandes import peut_renouveler
 from dauphin.services.instruction import ACTIONS_JOURNAL
+from dauphin.vues import demande_visible, exiger
 from forms.demande import ActionSimpleForm
 from workflows.budget import COMPTES, Sens, totaux
 from workflows.statuts import statut_ligne_vu_du_porteur
@@ -125,6 +135,8 @@ def voir(demande_id: int):
     demande = _dossier_visible(demande_id)
     recepisse = dernier_recepisse(demande) if demande.numero else None
     instruction_visible = voit_instruction(current_user, demande)
+    if instruction_visible:  # financeur, partenaire, pilote, national : la consultation est tracée
+        noter(lectures.lecture_du_dossier(current_user, demande))
     return render_template(
         "dossiers/voir.html",
         demande=demande,
@@ -132,6 +144,7 @@ def voir(demande_id: int):
         lignes_financement={ligne.id: ligne for ligne in demande.lignes_financement},
         qualites=qualites(current_user, demande),
         instruction_visible=instruction_visible,
+        consultations_visibles=voit_les_lectures_de(current_user, demande.structure_id),
         recepisse=recepisse,
         recepisse_en_cours=recepisse_en_cours(demande, recepisse),
         statut_ligne_vu_du_porteur=statut_ligne_vu_du_porteur,
@@ -141,4 +154,20 @@ def voir(demande_id: int):
         **contexte_engagements(demande),
         **_instruction(demande, instruction_visible),
         **contexte_compte_rendu(demande),
+    )
+
+
+@bp.route("/<int:demande_id>/consultations")
+@login_required
+def consultations(demande_id: int):
+    """Qui a consulté ce dossier et téléchargé ses pièces (hors membres de la structure) : pour
+    l'administrateur de la structure et l'administration nationale (`policies.VOIR_TRACE_LECTURES`)."""
+    demande = demande_visible(demande_id)
+    exiger(voit_les_lectures_de(current_user, demande.structure_id))
+    page = lectures.page_du_dossier(current_user, demande, page_courante(), current_app.config["PAGE_TAILLE"])
+    return render_template(
+        "dossiers/consultations.html",
+        demande=demande,
+        page=page,
+        duree=current_app.config["DUREE_TRACE_LECTURES_JOURS"],
     )

@@ -45,6 +45,7 @@ from dauphin.models.demandes import (
     demande_qpv,
 )
 from dauphin.models.journal import EvenementJournal
+from dauphin.models.lectures import Lecture, NatureLecture
 from dauphin.models.referentiel import (
     AxeTransversal,
     ContratDeVille,
@@ -101,12 +102,14 @@ __all__ = [
     "FormeJuridique",
     "Invitation",
     "JetonApi",
+    "Lecture",
     "LigneBudget",
     "LigneFinancement",
     "MembreOrganisation",
     "MembreStructure",
     "Message",
     "NatureEvenementCompte",
+    "NatureLecture",
     "NatureVersement",
     "Note",
     "Organisation",

@@ -14,11 +14,12 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from dauphin.extensions import db
+from dauphin.lectures import noter
 from dauphin.listes import page_courante
 from dauphin.models import Campagne, Qpv, Thematique
 from dauphin.pilotage import bp
 from dauphin.policies import VOIR_CONTRAT, acteur_de
-from dauphin.services import exports
+from dauphin.services import exports, lectures
 from dauphin.services import programmation as service
 from dauphin.vues import charger_ou_404, exiger
 from workflows import StatutDemande
@@ -144,12 +145,25 @@ def _nom_fichier(campagne: Campagne, extension: str) -> str:
     return f"programmation-{campagne.contrat.code}-{campagne.exercice}.{extension}"
 
 
+def _noter_l_export(campagne: Campagne, filtres: service.Filtres, extension: str) -> None:
+    """Le téléchargement est tracé : quelle campagne, quel format, quels filtres."""
+    noter(
+        lectures.lecture_d_export(
+            current_user,
+            f"Programmation {campagne.exercice} du contrat {campagne.contrat.code} ({extension.upper()})",
+            {"campagne": campagne.id, "format": extension, **_parametres(filtres)},
+            campagne.contrat,
+        )
+    )
+
+
 @bp.route("/programmation/<int:campagne_id>/export.xlsx")
 @login_required
 def export_xlsx(campagne_id: int):
     """Le classeur d'une campagne (quelques centaines à quelques milliers de demandes) : écrit par
     XlsxWriter en `constant_memory` dans un fichier temporaire, envoyé puis effacé."""
     campagne, _, financeurs, filtres = _campagne_filtree(campagne_id)
+    _noter_l_export(campagne, filtres, "xlsx")
     synthese = service.programmation(campagne.id, filtres, page=1, par_page=1)
     fichier = tempfile.TemporaryFile()  # noqa: SIM115 (send_file le ferme après l’envoi)
     exports.ecrire_xlsx(
@@ -174,6 +188,7 @@ def export_xlsx(campagne_id: int):
 def export_csv(campagne_id: int):
     """Le CSV d'une campagne, envoyé au fil de la lecture (réponse en flux)."""
     campagne, _, financeurs, filtres = _campagne_filtree(campagne_id)
+    _noter_l_export(campagne, filtres, "csv")
     morceaux = exports.iterer_csv(financeurs, service.iterer_lignes(campagne.id, filtres, financeurs))
     reponse = Response(stream_with_context(morceaux), mimetype="text/csv; charset=utf-8")
     reponse.headers["Content-Disposition"] = f'attachment; filename="{_nom_fichier(campagne, "csv")}"'

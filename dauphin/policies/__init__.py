@@ -36,6 +36,7 @@ from dauphin.policies.demandes import (
     voit_instruction,
 )
 from dauphin.policies.documents import TELECHARGER_DOCUMENT, peut_telecharger
+from dauphin.policies.lectures import VOIR_TRACE_LECTURES, voit_les_lectures_de
 from dauphin.policies.organisations import (
     GERER_JETONS,
     INSTRUIRE_LIGNE,
@@ -67,6 +68,7 @@ __all__ = [
     "VOIR_INSTRUCTION",
     "VOIR_PROGRAMMATION",
     "VOIR_SEANCE",
+    "VOIR_TRACE_LECTURES",
     "Acteur",
     "Qualite",
     "Regle",
@@ -81,4 +83,5 @@ __all__ = [
     "qualite_pour",
     "qualites",
     "voit_instruction",
+    "voit_les_lectures_de",
 ]

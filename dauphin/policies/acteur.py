@@ -27,6 +27,11 @@ class Acteur:
         return frozenset(o for o, role in self.organisations.items() if role == RoleOrganisation.instructeur)
 
     @cached_property
+    def structures_administrees(self) -> frozenset[int]:
+        """Les structures dont il est l'administrateur."""
+        return frozenset(s for s, roles in self.structures.items() if "administrateur" in roles)
+
+    @cached_property
     def membre_de(self) -> frozenset[int]:
         return frozenset(self.organisations)
 
