@@ -71,6 +71,8 @@ PREMIERS = (
     "instruction.action_ligne",
     "comites.nouvelle",
     "comites.inscrire",
+    "comites.convoquer",
+    "comites.presences",
     "comites.ouvrir",
     "comites.voter",
     "comites.saisir_montant",

@@ -8,7 +8,9 @@ from dauphin.models.comites import (
     DecisionPoint,
     MontantComite,
     PointOrdreDuJour,
+    PresenceComite,
     SeanceComite,
+    StatutPresence,
     StatutSeance,
     VoteComite,
 )
@@ -71,6 +73,8 @@ from workflows.statuts import StatutDemande, StatutLigne
 
 __all__ = [
     "VoteComite",
+    "PresenceComite",
+    "StatutPresence",
     "StatutSeance",
     "SeanceComite",
     "PointOrdreDuJour",
