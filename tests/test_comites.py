@@ -771,7 +771,7 @@ def test_convocation_envoyee_aux_partenaires_avec_l_ordre_du_jour(app, client, c
         select(EvenementReferentiel).where(EvenementReferentiel.action == "convocation")
     )
     assert trace.acteur_id == monde.pilote.id and trace.details["numero"] == 1
-    assert trace.details["ordre du jour"] == [premiere.numero]
+    assert trace.details["ordre du jour"] == premiere.numero
 
     # Le PDF : date, lieu, partenaires convoqués, ordre du jour avec les montants demandés par financeur.
     reponse = client.get(adresse_pdf)

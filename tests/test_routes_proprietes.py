@@ -127,6 +127,11 @@ SANS_PAGE: dict[str, tuple[str, object]] = {
         "aucun autre dossier instruit à inscrire : le seul est déjà à l'ordre du jour",
         lambda url: ["version", "demandes"],
     ),
+    "comites.clore": (
+        "la confirmation n'est proposée qu'une fois la feuille de présence complète (les envois au hasard "
+        "de la feuille la laissent en général incomplète)",
+        lambda url: ["version"],
+    ),
     "justification.cloture": (
         "la confirmation n'est proposée que s'il reste des demandes financées à clôturer",
         lambda url: ["annee", "confirmation"],

@@ -386,7 +386,7 @@ def convoquer(seance_id: int, utilisateur: Utilisateur, version=None) -> SeanceC
             {
                 "numero": numero,
                 "destinataires": len(destinataires),
-                "ordre du jour": [p.demande.numero for p in seance.points],
+                "ordre du jour": ", ".join(p.demande.numero for p in seance.points),
             },
         )
         return seance
