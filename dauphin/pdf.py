@@ -5,14 +5,24 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import render_template
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from dauphin.extensions import db
-from dauphin.models import Demande, Document, LigneBudget, LigneFinancement, TypePiece, maintenant
+from dauphin.models import (
+    Demande,
+    Document,
+    LigneBudget,
+    LigneFinancement,
+    RegleMajorite,
+    SeanceComite,
+    TypePiece,
+    maintenant,
+)
 from dauphin.services import documents
 from dauphin.unite_de_travail import charger_avec
 from workflows.budget import COMPTES, Sens, totaux
+from workflows.comite import quorum_requis
 
 
 def html_en_pdf(html: str) -> bytes:
@@ -109,11 +119,17 @@ def enregistrer_proces_verbal(seance_id: int) -> str:
     from dauphin.services import comites
 
     seance = comites.charger(seance_id)
+    feuille, resultats = comites.resultats(seance)
+    quorum, regle = comites.regles(seance)
     html = render_template(
         "pdf/proces_verbal.html",
         seance=seance,
         votes=comites.votes_par_point(seance),
-        partenaires=comites.nombre_partenaires(seance.contrat_id),
+        feuille=feuille,
+        resultats=resultats,
+        quorum=quorum,
+        requis=quorum_requis(len(feuille.partenaires), quorum),
+        regle=RegleMajorite(regle),
         produit_le=maintenant(),
     )
     contenu = html_en_pdf(html)
@@ -122,6 +138,64 @@ def enregistrer_proces_verbal(seance_id: int) -> str:
     seance.pv_produit_le = maintenant()
     db.session.commit()
     return seance.pv_cle_stockage
+
+
+def convocation(seance: SeanceComite) -> bytes:
+    """La convocation au comité : date, lieu, partenaires convoqués, ordre du jour (chaque dossier, sa
+    structure et le montant demandé à chaque financeur)."""
+    from dauphin.services import comites
+
+    html = render_template(
+        "pdf/convocation.html",
+        seance=seance,
+        feuille=comites.feuille_de_presence(seance),
+        produit_le=maintenant(),
+    )
+    return html_en_pdf(html)
+
+
+def enregistrer_convocation(seance_id: int, numero: int) -> str | None:
+    """Produit le PDF de la convocation n° `numero` de la séance, le range et rend sa clé — ou la clé déjà
+    rangée (la tâche et un téléchargement peuvent se croiser). None si un envoi plus récent l'a remplacée :
+    la tâche de cet envoi produira la sienne.
+
+    La séance est mise à jour sans changer de version : produire le PDF ne périme pas la page que le pilote
+    a sous les yeux."""
+    from dauphin.services import comites
+
+    seance = comites.charger(seance_id)
+    if seance.convocation_numero != numero:
+        return None
+    if seance.convocation_cle_stockage is not None:
+        return seance.convocation_cle_stockage
+    contenu = convocation(seance)
+    cle = documents.ranger(contenu)
+    ecrit = db.session.execute(
+        update(SeanceComite)
+        .where(
+            SeanceComite.id == seance_id,
+            SeanceComite.convocation_numero == numero,
+            SeanceComite.convocation_cle_stockage.is_(None),
+        )
+        .values(
+            convocation_cle_stockage=cle,
+            convocation_taille=len(contenu),
+            convocation_produite_le=maintenant(),
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    db.session.expire_all()
+    if ecrit == 1:
+        return cle
+    documents.chemin(cle).unlink(
+        missing_ok=True
+    )  # une autre production l'a devancée, ou un envoi plus récent
+    return db.session.scalar(
+        select(SeanceComite.convocation_cle_stockage).where(
+            SeanceComite.id == seance_id, SeanceComite.convocation_numero == numero
+        )
+    )
 
 
 def acte(ligne: LigneFinancement, *, convention: bool, cumul) -> bytes:

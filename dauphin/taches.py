@@ -70,6 +70,14 @@ def generer_pv(seance_id: int) -> str:
         return enregistrer_proces_verbal(seance_id)
 
 
+def generer_convocation(seance_id: int, numero: int) -> str | None:
+    """Produit le PDF de la convocation n° `numero` d'une séance du comité de pilotage."""
+    from dauphin.pdf import enregistrer_convocation
+
+    with _contexte():
+        return enregistrer_convocation(seance_id, numero)
+
+
 def generer_acte(ligne_id: int) -> int | None:
     """Produit la notification ou la convention à signer (PDF) d'une ligne votée. Rend l'id du document."""
     from dauphin.services.engagements import enregistrer_acte

@@ -137,8 +137,8 @@ class ReglesComiteForm(VersionForm):
         max=100,
         message="Le quorum est un pourcentage entre 1 et 100.",
         requis="Indiquez le quorum, en pourcentage.",
-        description="Part des organisations partenaires qui doivent avoir voté pour que le vote "
-        "soit valable.",
+        description="Part des organisations partenaires appelées (non récusées) qui doivent être "
+        "présentes ou représentées à la séance pour que le comité décide.",
     )
     regle_majorite = SelectField("Règle de majorité", choices=[])
 

@@ -1,4 +1,5 @@
-"""Formulaires du comité de pilotage : séance, ordre du jour, vote d'une organisation, montant d'une ligne.
+"""Formulaires du comité de pilotage : séance, ordre du jour, vote d'une organisation, montant d'une ligne,
+feuille de présence.
 
 Chaque formulaire porte la version lue (champ caché) : un vote ou un montant saisi sur une page périmée
 est refusé avec un message de conflit au lieu d'écraser la saisie d'un collègue. `VersionForm` seul sert
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import RadioField
-from wtforms.validators import InputRequired
+from wtforms.validators import InputRequired, Optional
 
 from forms.champs import (
     VersionForm,
@@ -63,3 +64,55 @@ class MontantForm(VersionForm):
         "Indiquez le montant, 0 si votre organisation ne finance pas.",
         description="Au plus le montant demandé et le reste de votre enveloppe.",
     )
+
+
+CHOIX_PRESENCE = [
+    ("present", "Présente"),
+    ("represente", "Représentée"),
+    ("excuse", "Excusée"),
+    ("absent", "Absente"),
+]
+
+
+def presences_form(partenaires, presences: dict, version=None, *, envoye=False):
+    """La feuille de présence : pour chaque organisation partenaire (`partenaires`, dans l'ordre de la
+    page), sa présence (« presence_<id> », facultative : pas encore indiquée) et la personne qui siège
+    (« representant_<id> »). À l'affichage, les valeurs de `presences` {organisation : PresenceComite} et
+    la `version` de la séance ; `envoye` : la saisie de la requête."""
+
+    class Formulaire(VersionForm):
+        pass
+
+    for organisation in partenaires:
+        setattr(
+            Formulaire,
+            f"presence_{organisation.id}",
+            RadioField(organisation.nom, choices=CHOIX_PRESENCE, validators=[Optional()]),
+        )
+        setattr(
+            Formulaire,
+            f"representant_{organisation.id}",
+            ligne_de_texte(
+                f"Personne qui siège pour {organisation.nom} (facultatif)",
+                description="Son nom et sa fonction, si l’organisation est présente ou représentée.",
+                message_longueur="200 caractères au plus.",
+            ),
+        )
+    if envoye:
+        return Formulaire()
+    valeurs = {"version": version}
+    for organisation_id, presence in presences.items():
+        valeurs[f"presence_{organisation_id}"] = presence.statut.value
+        valeurs[f"representant_{organisation_id}"] = presence.representant
+    return Formulaire(formdata=None, **valeurs)
+
+
+def saisie_des_presences(form, partenaires) -> dict[int, tuple[str | None, str | None]]:
+    """{organisation : (présence, personne qui siège)} tels que le formulaire validé les a lus."""
+    return {
+        organisation.id: (
+            form[f"presence_{organisation.id}"].data,
+            form[f"representant_{organisation.id}"].data,
+        )
+        for organisation in partenaires
+    }

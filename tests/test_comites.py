@@ -1,5 +1,6 @@
-"""Le comité de pilotage par les écrans : séance, ordre du jour, votes, montants, clôture, procès-verbal,
-correction motivée — et ce que chacun ne peut pas faire."""
+"""Le comité de pilotage par les écrans : séance, ordre du jour, convocation, votes, montants, feuille de
+présence, clôture (quorum des présents), procès-verbal, correction motivée — et ce que chacun ne peut pas
+faire."""
 
 from __future__ import annotations
 
@@ -19,16 +20,19 @@ from dauphin.models import (
     Courriel,
     Demande,
     EvenementJournal,
+    EvenementReferentiel,
     LigneFinancement,
     MembreOrganisation,
     MontantComite,
     Pilotage,
+    PresenceComite,
     RegleMajorite,
     RoleOrganisation,
     SeanceComite,
     StatutSeance,
     VoteComite,
 )
+from dauphin.pdf import enregistrer_convocation
 from dauphin.services import comites as service
 from dauphin.services.documents import chemin
 from dauphin.services.erreurs import Conflit, NonAutorise, Refus
@@ -73,6 +77,14 @@ def seance_ouverte(monde, *demandes) -> SeanceComite:
     service.ouvrir_vote(seance.id, monde.pilote)
     _db.session.expire_all()
     return _db.session.get(SeanceComite, seance.id)
+
+
+def presences(monde, seance: SeanceComite, **statuts):
+    """La feuille de présence remplie par le pilote : chaque partenaire (etat, commune, caf) présent, sauf
+    ceux de `statuts` (« represente », « excuse », « absent »)."""
+    organisations = {"etat": monde.etat, "commune": monde.commune, "caf": monde.caf}
+    saisie = {o.id: (statuts.get(cle, "present"), None) for cle, o in organisations.items()}
+    service.enregistrer_presences(seance.id, saisie, monde.pilote)
 
 
 def point_de(seance: SeanceComite, demande: Demande):
@@ -188,11 +200,33 @@ def test_preparer_voter_et_clore_une_seance_par_les_ecrans(app, client, connexio
     assert reponse.status_code == 302
     connexion.deconnexion()
 
-    # Le pilote voit ce que la clôture décidera, puis clôt.
+    # Le pilote ne clôt pas sans feuille de présence : l'écran de clôture le dit et mène à la feuille.
     connexion.en_tant_que(monde.pilote)
+    apercu = html(client.get(f"/comites/{seance.id}/clore"))
+    assert "Remplissez d’abord la feuille de présence" in apercu
+    assert "Clore la séance et fixer les décisions" not in apercu
+    assert f'href="/comites/{seance.id}#presences"' in apercu
+    # Il la remplit : la commune est représentée ; chacun siège, le quorum se compte sur eux.
+    seance = db.session.get(SeanceComite, seance.id)
+    reponse = client.post(
+        f"/comites/{seance.id}/presences",
+        data={
+            "version": seance.version,
+            f"presence_{monde.etat.id}": "present",
+            f"representant_{monde.etat.id}": "Claire Martin, déléguée du préfet",
+            f"presence_{monde.commune.id}": "represente",
+            f"representant_{monde.commune.id}": "Paul Durand, adjoint au maire",
+            f"presence_{monde.caf.id}": "present",
+        },
+    )
+    assert reponse.status_code == 302 and reponse.headers["Location"].endswith("#presences")
+
+    # Il voit ce que la clôture décidera, quorum compris, puis clôt.
     apercu = html(client.get(f"/comites/{seance.id}/clore"))
     assert "Avis favorable (pour 2, contre 0, abstention 1)" in apercu
     assert "Avis défavorable (pour 1, contre 2, abstention 0)" in apercu
+    assert "quorum atteint : 3 partenaire(s) présent(s) ou représenté(s) sur 3 appelé(s), 2 requis" in apercu
+    assert "Paul Durand, adjoint au maire" in apercu  # la feuille, rappelée avant de confirmer
     seance = db.session.get(SeanceComite, seance.id)
     reponse = client.post(f"/comites/{seance.id}/clore", data={"version": seance.version})
     assert reponse.status_code == 302
@@ -200,9 +234,11 @@ def test_preparer_voter_et_clore_une_seance_par_les_ecrans(app, client, connexio
     db.session.expire_all()
     seance = db.session.get(SeanceComite, seance.id)
     assert seance.statut == StatutSeance.close and seance.close_par_id == monde.pilote.id
-    assert [(p.decision.value, p.voix_pour, p.voix_contre, p.abstentions) for p in seance.points] == [
-        ("favorable", 2, 0, 1),
-        ("defavorable", 1, 2, 0),
+    assert [
+        (p.decision.value, p.voix_pour, p.voix_contre, p.abstentions, p.presents) for p in seance.points
+    ] == [
+        ("favorable", 2, 0, 1, 3),
+        ("defavorable", 1, 2, 0, 3),
     ]
     assert db.session.get(Demande, premiere.id).statut == D.attribuee
     assert db.session.get(Demande, seconde.id).statut == D.rejetee
@@ -233,6 +269,14 @@ def test_preparer_voter_et_clore_une_seance_par_les_ecrans(app, client, connexio
     assert premiere.numero in texte and seconde.numero in texte
     assert "Avis favorable" in texte and "Avis défavorable" in texte
     assert "5 500,00" in texte.replace("\u202f", " ").replace("\u00a0", " ")
+    # La feuille de présence et le quorum compté sur elle
+    assert "Feuille de présence" in texte and "Représentée" in texte
+    assert "Paul Durand, adjoint au maire" in texte
+    assert (
+        "3 partenaire(s) présent(s) ou représenté(s) sur 3, 2 requis sans récusation (50 %) : quorum atteint"
+        in texte
+    )
+    assert "quorum atteint : 3 partenaire(s) présent(s) ou représenté(s) sur 3 appelé(s), 2 requis" in texte
     assert chemin(seance.pv_cle_stockage).exists()
 
     # Une séance close ne se modifie plus.
@@ -264,6 +308,7 @@ def test_corriger_une_decision_close_est_une_transition_motivee(client, connexio
     service.saisir_montant(
         point.id, ligne(demande.id, monde.etat).id, Decimal("6000"), monde.instructeur_etat
     )
+    presences(monde, seance)
     service.clore(seance.id, monde.pilote)
     lf = ligne(demande.id, monde.etat)
     assert (lf.statut, lf.montant_vote) == (L.votee, Decimal("6000.00"))
@@ -373,32 +418,89 @@ def test_une_ligne_non_recevable_est_refusee_a_la_cloture(db, monde):
     service.saisir_montant(
         point.id, ligne(demande.id, monde.etat).id, Decimal("6000"), monde.instructeur_etat
     )
+    presences(monde, seance)
     service.clore(seance.id, monde.pilote)
     assert ligne(demande.id, monde.etat).statut == L.votee
     assert ligne(demande.id, monde.commune).statut == L.refusee
     assert _db.session.get(Demande, demande.id).statut == D.attribuee
 
 
-# --- Quorum, majorité, récusation --------------------------------------------------------------
+# --- Quorum des présents, majorité, récusation ------------------------------------------------
+
+
+TOUS = {}  # les trois partenaires (État, commune, CAF) présents
 
 
 @pytest.mark.parametrize(
-    ("regle", "quorum", "votes", "decision", "statut"),
+    ("regle", "quorum", "presence", "votes", "decision", "statut"),
     [
-        # trois partenaires (État, commune, CAF)
-        ("simple", 50, {"etat": "pour", "commune": "contre"}, "defavorable", D.rejetee),  # égalité
-        ("simple", 50, {"etat": "pour", "commune": "abstention"}, "favorable", D.attribuee),
-        ("absolue", 50, {"etat": "pour", "commune": "abstention"}, "defavorable", D.rejetee),
-        ("absolue", 50, {"etat": "pour", "commune": "pour", "caf": "abstention"}, "favorable", D.attribuee),
-        ("deux_tiers", 50, {"etat": "pour", "commune": "pour", "caf": "contre"}, "favorable", D.attribuee),
-        ("deux_tiers", 50, {"etat": "pour", "commune": "contre"}, "defavorable", D.rejetee),
-        ("simple", 100, {"etat": "pour", "commune": "pour"}, "ajourne", D.instruite),  # quorum manqué
-        # la CAF se récuse : le quorum de 100 % se compte sur les deux autres
-        ("simple", 100, {"etat": "pour", "commune": "pour", "caf": "recusation"}, "favorable", D.attribuee),
-        ("simple", 50, {}, "ajourne", D.instruite),
+        ("simple", 50, TOUS, {"etat": "pour", "commune": "contre"}, "defavorable", D.rejetee),  # égalité
+        ("simple", 50, TOUS, {"etat": "pour", "commune": "abstention"}, "favorable", D.attribuee),
+        ("absolue", 50, TOUS, {"etat": "pour", "commune": "abstention"}, "defavorable", D.rejetee),
+        (
+            "absolue",
+            50,
+            TOUS,
+            {"etat": "pour", "commune": "pour", "caf": "abstention"},
+            "favorable",
+            D.attribuee,
+        ),
+        (
+            "deux_tiers",
+            50,
+            TOUS,
+            {"etat": "pour", "commune": "pour", "caf": "contre"},
+            "favorable",
+            D.attribuee,
+        ),
+        ("deux_tiers", 50, TOUS, {"etat": "pour", "commune": "contre"}, "defavorable", D.rejetee),
+        # Le quorum se compte sur les présents, pas sur les votes : deux votes suffisent à 100 % si tous
+        # siègent, et tous les votes ne le font pas si l'un est absent.
+        ("simple", 100, TOUS, {"etat": "pour", "commune": "pour"}, "favorable", D.attribuee),
+        ("simple", 100, {"caf": "absent"}, {"etat": "pour", "commune": "pour"}, "ajourne", D.instruite),
+        (
+            "simple",
+            100,
+            {"caf": "absent"},
+            {"etat": "pour", "commune": "pour", "caf": "pour"},
+            "ajourne",
+            D.instruite,
+        ),
+        # Représentée, une organisation siège ; excusée, elle ne compte pas.
+        (
+            "simple",
+            100,
+            {"commune": "represente", "caf": "represente"},
+            {"etat": "pour"},
+            "favorable",
+            D.attribuee,
+        ),
+        ("simple", 50, {"commune": "excuse", "caf": "excuse"}, {"etat": "pour"}, "ajourne", D.instruite),
+        # La CAF se récuse : le quorum de 100 % se compte sur les deux autres, présente ou non.
+        (
+            "simple",
+            100,
+            {"caf": "absent"},
+            {"etat": "pour", "commune": "pour", "caf": "recusation"},
+            "favorable",
+            D.attribuee,
+        ),
+        # Le vote d'une organisation absente n'est pas compté : sans lui, égalité.
+        (
+            "simple",
+            50,
+            {"caf": "absent"},
+            {"etat": "pour", "commune": "contre", "caf": "pour"},
+            "defavorable",
+            D.rejetee,
+        ),
+        # Quorum atteint par la présence, aucun vote : pas de majorité pour.
+        ("simple", 50, TOUS, {}, "defavorable", D.rejetee),
     ],
 )
-def test_quorum_et_majorite_du_contrat(db, monde, regle, quorum, votes, decision, statut):
+def test_quorum_des_presents_et_majorite_du_contrat(
+    db, monde, regle, quorum, presence, votes, decision, statut
+):
     monde.contrat.regle_majorite = RegleMajorite(regle)
     monde.contrat.quorum_pourcentage = quorum
     db.session.commit()
@@ -418,13 +520,20 @@ def test_quorum_et_majorite_du_contrat(db, monde, regle, quorum, votes, decision
     service.saisir_montant(
         point.id, ligne(demande.id, monde.etat).id, Decimal("6000"), monde.instructeur_etat
     )
+    presences(monde, seance, **presence)
     service.clore(seance.id, monde.pilote)
     db.session.expire_all()
     seance = db.session.get(SeanceComite, seance.id)
     assert seance.points[0].decision.value == decision
     assert db.session.get(Demande, demande.id).statut == statut
+    # Le décompte lu par la clôture est figé et journalisé avec la décision.
+    commentaires = db.session.scalars(
+        select(EvenementJournal.commentaire).where(EvenementJournal.demande_id == demande.id)
+    ).all()
+    assert any(c and seance.points[0].explication in c for c in commentaires)
     if decision == "ajourne":
         # Ajourné : de nouveau inscriptible à une autre séance, lignes inchangées.
+        assert seance.points[0].explication.startswith("Quorum non atteint")
         assert ligne(demande.id, monde.etat).statut == L.recevable
         autre = service.creer_seance(monde.pilote, monde.campagne.id, aujourdhui(), None)
         assert [d.id for d in service.dossiers_inscriptibles(autre)] == [demande.id]
@@ -453,6 +562,7 @@ def test_une_seance_ne_se_clot_pas_avant_sa_date(client, connexion, db, monde):
     seance = db.session.get(SeanceComite, seance.id)
     seance.date_seance = aujourdhui()
     db.session.commit()
+    presences(monde, seance)
     assert service.clore(seance.id, monde.pilote).statut == StatutSeance.close
 
 
@@ -465,6 +575,307 @@ def test_recusation_sans_motif_refusee(client, connexion, db, monde):
     assert reponse.status_code == 422
     assert "Indiquez la raison de la récusation" in html(reponse)
     assert db.session.scalar(select(VoteComite)) is None
+
+
+# --- Feuille de présence -----------------------------------------------------------------------------
+
+
+def texte_pdf(contenu: bytes) -> str:
+    """Le texte d'un PDF, espaces (insécables compris) réduits à une espace simple."""
+    texte = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(contenu)).pages)
+    return re.sub(r"\s+", " ", texte.replace("\u202f", " ").replace("\u00a0", " "))
+
+
+def test_cloture_refusee_tant_que_la_feuille_de_presence_n_est_pas_complete(client, connexion, db, monde):
+    demande = instruite(monde)
+    seance = seance_ouverte(monde, demande)
+    service.voter(point_de(seance, demande).id, monde.etat.id, "pour", None, monde.instructeur_etat)
+    # Deux présences sur trois : la CAF manque.
+    service.enregistrer_presences(
+        seance.id,
+        {monde.etat.id: ("present", None), monde.commune.id: ("excuse", None)},
+        monde.pilote,
+    )
+    message = "Remplissez d’abord la feuille de présence"
+    with pytest.raises(Refus, match=message) as refus:
+        service.clore(seance.id, monde.pilote)
+    assert "Présence à indiquer pour : CAF du Nord." in str(refus.value)
+
+    connexion.en_tant_que(monde.pilote)
+    page = html(client.get(f"/comites/{seance.id}"))
+    assert message in page and "Clore la séance…" not in page
+    assert "la feuille de présence n’est pas encore complète" in page  # pas d'issue annoncée à tort
+    apercu = client.get(f"/comites/{seance.id}/clore")
+    assert apercu.status_code == 200
+    assert message in html(apercu) and "Clore la séance et fixer les décisions" not in html(apercu)
+    assert "Remplir la feuille de présence" in html(apercu)
+    db.session.expire_all()
+    seance = db.session.get(SeanceComite, seance.id)
+    reponse = client.post(f"/comites/{seance.id}/clore", data={"version": seance.version})
+    assert reponse.status_code == 422 and message in html(reponse)
+    assert titre(reponse).startswith("Erreur : ")
+    db.session.expire_all()
+    assert db.session.get(SeanceComite, seance.id).statut == StatutSeance.vote_ouvert
+    assert db.session.get(Demande, demande.id).statut == D.programmee
+
+
+def test_feuille_de_presence_par_les_ecrans_journalisee_et_protegee(client, connexion, db, monde):
+    demande = instruite(monde)
+    seance = seance_ouverte(monde, demande)
+    adresse = f"/comites/{seance.id}/presences"
+    connexion.en_tant_que(monde.pilote)
+    page = html(client.get(f"/comites/{seance.id}"))
+    assert f'action="{adresse}"' in page and "Enregistrer la feuille de présence" in page
+    assert "Personne qui siège pour CAF du Nord (facultatif)" in page
+
+    # Une personne qui siège pour une organisation excusée : refusé à côté du champ, rien de perdu.
+    champs = {
+        "version": seance.version,
+        f"presence_{monde.etat.id}": "present",
+        f"presence_{monde.commune.id}": "represente",
+        f"representant_{monde.commune.id}": "Paul Durand, adjoint au maire",
+        f"presence_{monde.caf.id}": "excuse",
+        f"representant_{monde.caf.id}": "Inès Moreau",
+    }
+    reponse = client.post(adresse, data=champs)
+    assert reponse.status_code == 422
+    page = html(reponse)
+    assert "<title>Erreur : " in page
+    assert "la personne qui siège ne s’indique que pour une organisation présente ou représentée" in page
+    assert 'value="Paul Durand, adjoint au maire"' in page and 'value="Inès Moreau"' in page
+    assert db.session.scalar(select(PresenceComite)) is None
+
+    # Corrigée, elle est enregistrée, tracée (qui, quoi, avant → après) et change la version de la séance.
+    del champs[f"representant_{monde.caf.id}"]
+    reponse = client.post(adresse, data=champs)
+    assert reponse.status_code == 302
+    db.session.expire_all()
+    seance = db.session.get(SeanceComite, seance.id)
+    assert {(p.organisation_id, p.statut.value, p.representant) for p in seance.presences} == {
+        (monde.etat.id, "present", None),
+        (monde.commune.id, "represente", "Paul Durand, adjoint au maire"),
+        (monde.caf.id, "excuse", None),
+    }
+    trace = db.session.scalar(
+        select(EvenementReferentiel).where(
+            EvenementReferentiel.objet_type == "seance_comite", EvenementReferentiel.action == "presences"
+        )
+    )
+    assert trace.acteur_id == monde.pilote.id and trace.objet_id == str(seance.id)
+    assert trace.details["Ville de Lille"] == [None, "Représentée (Paul Durand, adjoint au maire)"]
+    assert "Feuille de présence du comité du" in trace.resume
+
+    # Page périmée : un autre pilote a modifié la feuille ; 409, la saisie est gardée, rien n'est écrasé.
+    lue = seance.version
+    service.enregistrer_presences(seance.id, {monde.caf.id: ("present", "Sofia Haddad")}, monde.pilote)
+    reponse = client.post(adresse, data={**champs, "version": lue, f"presence_{monde.caf.id}": "absent"})
+    assert reponse.status_code == 409
+    page = html(reponse)
+    assert "<title>Conflit : " in page and service.SEANCE_CHANGEE in page
+    coche = re.search(rf'<input[^>]*name="presence_{monde.caf.id}"[^>]*value="absent"[^>]*>', page).group(0)
+    assert "checked" in coche
+    db.session.expire_all()
+    caf = db.session.scalar(select(PresenceComite).where(PresenceComite.organisation_id == monde.caf.id))
+    assert (caf.statut.value, caf.representant) == ("present", "Sofia Haddad")
+
+    # Un partenaire lit la feuille sans pouvoir la modifier ; un autre contrat n'en sait rien.
+    connexion.deconnexion()
+    connexion.en_tant_que(monde.partenaire_caf)
+    page = html(client.get(f"/comites/{seance.id}"))
+    assert "Feuille de présence" in page and "Sofia Haddad" in page and f'action="{adresse}"' not in page
+    assert client.post(adresse, data={**champs, "version": seance.version}).status_code == 403
+    connexion.deconnexion()
+    connexion.en_tant_que(monde.partenaire_autre_contrat)
+    assert client.post(adresse, data={**champs, "version": seance.version}).status_code == 404
+    with pytest.raises(NonAutorise):
+        service.enregistrer_presences(seance.id, {monde.caf.id: ("absent", None)}, monde.partenaire_caf)
+
+    # Close, la séance garde sa feuille : plus de formulaire, et un envoi est refusé (409).
+    presences(monde, seance)
+    service.clore(seance.id, monde.pilote)
+    connexion.deconnexion()
+    connexion.en_tant_que(monde.pilote)
+    page = html(client.get(f"/comites/{seance.id}"))
+    assert f'action="{adresse}"' not in page and "Présence des organisations partenaires" in page
+    db.session.expire_all()
+    reponse = client.post(
+        adresse, data={**champs, "version": db.session.get(SeanceComite, seance.id).version}
+    )
+    assert reponse.status_code == 409 and "sa feuille de présence ne se modifie plus" in html(reponse)
+
+
+def test_vote_d_une_organisation_absente_signale_et_non_compte(client, connexion, db, monde):
+    demande = instruite(monde)
+    seance = seance_ouverte(monde, demande)
+    point = point_de(seance, demande)
+    service.voter(point.id, monde.etat.id, "pour", None, monde.instructeur_etat)
+    service.voter(point.id, monde.commune.id, "contre", None, monde.instructeur_commune)
+    service.voter(point.id, monde.caf.id, "pour", None, monde.partenaire_caf)
+    presences(monde, seance, caf="absent")
+    connexion.en_tant_que(monde.pilote)
+    page = html(client.get(f"/comites/{seance.id}"))
+    assert "Des votes ne seront pas comptés" in page
+    assert "CAF du Nord, indiquée « absente », a voté sur 1 dossier." in page
+    assert "(non compté : absente)" in page
+    assert (
+        "Avis défavorable (pour 1, contre 1, abstention 0 ; 1 vote(s) d’organisation(s) excusée(s) ou "
+        "absente(s) non compté(s)) ; quorum atteint : 2 partenaire(s)"
+    ) in page
+    service.clore(seance.id, monde.pilote)
+    db.session.expire_all()
+    assert db.session.get(Demande, demande.id).statut == D.rejetee
+    reponse = client.get(f"/comites/{seance.id}/proces-verbal.pdf")
+    texte = texte_pdf(reponse.data)
+    assert "CAF du Nord (absente)" in texte and "Pour (non compté : absente)" in texte
+
+
+# --- Convocation -------------------------------------------------------------------------------------
+
+
+def test_convocation_envoyee_aux_partenaires_avec_l_ordre_du_jour(app, client, connexion, db, monde):
+    premiere = instruite(monde, intitule="Ateliers")
+    seconde = instruite(monde, etat=Decimal("3000"), commune=Decimal("2000"), intitule="Jardins partagés")
+    seance = service.creer_seance(monde.pilote, monde.campagne.id, aujourdhui(), "Hôtel de ville")
+    service.inscrire(seance.id, [premiere.id], monde.pilote)
+    adresse_pdf = f"/comites/{seance.id}/convocation.pdf"
+    connexion.en_tant_que(monde.pilote)
+    assert client.get(adresse_pdf).status_code == 404  # rien d'envoyé
+    page = html(client.get(f"/comites/{seance.id}"))
+    assert "Aucune convocation n’a encore été envoyée" in page and "Envoyer la convocation" in page
+
+    db.session.expire_all()
+    seance = db.session.get(SeanceComite, seance.id)
+    reponse = client.post(f"/comites/{seance.id}/convocation", data={"version": seance.version})
+    assert reponse.status_code == 302 and reponse.headers["Location"].endswith("#convocation")
+
+    # Un courriel à chaque membre des organisations partenaires du contrat, avec le lien du PDF.
+    db.session.expire_all()
+    seance = db.session.get(SeanceComite, seance.id)
+    assert (seance.convocation_numero, seance.convocation_envoyee_par_id) == (1, monde.pilote.id)
+    assert seance.convocation_cle_stockage is not None and seance.convocation_taille > 0  # tâche passée
+    courriels = db.session.scalars(select(Courriel).where(Courriel.sujet.like("Convocation%"))).all()
+    destinataires = {c.destinataire for c in courriels}
+    assert destinataires == set(service.membres_des_partenaires(monde.contrat.id))
+    assert {
+        "instructeur.etat@test.fr",
+        "instructeur.commune@test.fr",
+        "partenaire.caf@test.fr",
+    } <= destinataires
+    assert "partenaire.gard@test.fr" not in destinataires and "signataire@test.fr" not in destinataires
+    lien = f"{app.config['BASE_URL'].rstrip('/')}{adresse_pdf}"
+    for courriel in courriels:
+        assert courriel.sujet == f"Convocation : comité de pilotage du {aujourdhui():%d/%m/%Y}"
+        assert lien in courriel.corps and f'<a href="{lien}"' in courriel.corps_html
+        assert "Hôtel de ville" in courriel.corps and "1 dossier de la campagne" in courriel.corps
+    trace = db.session.scalar(
+        select(EvenementReferentiel).where(EvenementReferentiel.action == "convocation")
+    )
+    assert trace.acteur_id == monde.pilote.id and trace.details["numero"] == 1
+    assert trace.details["ordre du jour"] == premiere.numero
+
+    # Le PDF : date, lieu, partenaires convoqués, ordre du jour avec les montants demandés par financeur.
+    reponse = client.get(adresse_pdf)
+    assert reponse.status_code == 200 and reponse.mimetype == "application/pdf"
+    texte = texte_pdf(reponse.data)
+    assert "Convocation au comité de pilotage du" in texte and "Hôtel de ville" in texte
+    assert "CAF du Nord" in texte and "Ville de Lille" in texte and "Préfecture du Nord" in texte
+    assert premiere.numero in texte and "Ateliers" in texte and monde.structure.nom in texte
+    assert "6 000,00" in texte and "4 000,00" in texte and "10 000,00" in texte
+    assert seconde.numero not in texte
+    page = html(client.get(f"/comites/{seance.id}"))
+    assert "Convocation n° 1 envoyée le" in page and "L’ordre du jour a changé" not in page
+
+    # L'ordre du jour change : la page le dit, le pilote envoie une convocation à jour, qui la remplace.
+    service.inscrire(seance.id, [seconde.id], monde.pilote)
+    page = html(client.get(f"/comites/{seance.id}"))
+    assert "L’ordre du jour a changé depuis cet envoi" in page and "Envoyer la convocation à jour" in page
+    db.session.expire_all()
+    seance = db.session.get(SeanceComite, seance.id)
+    assert (
+        client.post(f"/comites/{seance.id}/convocation", data={"version": seance.version}).status_code == 302
+    )
+    db.session.expire_all()
+    assert db.session.get(SeanceComite, seance.id).convocation_numero == 2
+    a_jour = db.session.scalars(select(Courriel).where(Courriel.sujet.like("Convocation à jour%"))).all()
+    assert {c.destinataire for c in a_jour} == destinataires
+    assert "Cette convocation à jour (n° 2) remplace la précédente" in a_jour[0].corps
+    reponse = client.get(adresse_pdf)
+    assert "-n2.pdf" in reponse.headers["Content-Disposition"]
+    texte = texte_pdf(reponse.data)
+    assert seconde.numero in texte and "Jardins partagés" in texte and "Convocation à jour n° 2" in texte
+    page = html(client.get(f"/comites/{seance.id}"))
+    assert "Convocation n° 2 envoyée le" in page and "L’ordre du jour a changé" not in page
+
+    # Qui voit la séance télécharge la convocation ; les autres ne savent pas qu'elle existe.
+    for compte in (monde.instructeur_etat, monde.admin_national):
+        connexion.deconnexion()
+        connexion.en_tant_que(compte)
+        assert client.get(adresse_pdf).status_code == 200
+    connexion.deconnexion()
+    connexion.en_tant_que(monde.partenaire_caf)
+    assert client.get(adresse_pdf).status_code == 200
+    assert "Télécharger la convocation n° 2" in html(client.get(f"/comites/{seance.id}"))
+    assert client.post(f"/comites/{seance.id}/convocation", data={"version": 99}).status_code == 403
+    for compte in (monde.partenaire_autre_contrat, monde.signataire):
+        connexion.deconnexion()
+        connexion.en_tant_que(compte)
+        assert client.get(adresse_pdf).status_code == 404
+        assert client.post(f"/comites/{seance.id}/convocation", data={"version": 99}).status_code in (
+            403,
+            404,
+        )
+    assert client.get("/comites/999999/convocation.pdf").status_code == 404
+
+
+def test_convocation_refusee_sans_ordre_du_jour_page_perimee_ou_seance_passee(client, connexion, db, monde):
+    demande = instruite(monde)
+    seance = service.creer_seance(monde.pilote, monde.campagne.id, aujourdhui(), None)
+    with pytest.raises(Refus, match="Inscrivez au moins un dossier"):
+        service.convoquer(seance.id, monde.pilote)
+    service.inscrire(seance.id, [demande.id], monde.pilote)
+    connexion.en_tant_que(monde.pilote)
+    db.session.expire_all()
+    lue = db.session.get(SeanceComite, seance.id).version
+    service.convoquer(seance.id, monde.pilote)  # un autre onglet l'a envoyée
+    reponse = client.post(f"/comites/{seance.id}/convocation", data={"version": lue}, follow_redirects=True)
+    assert service.SEANCE_CHANGEE in html(reponse)
+    db.session.expire_all()
+    assert db.session.get(SeanceComite, seance.id).convocation_numero == 1
+    # Une séance passée ne se convoque plus : la page le dit à la place du bouton.
+    seance = db.session.get(SeanceComite, seance.id)
+    seance.date_seance = aujourdhui() - timedelta(days=1)
+    db.session.commit()
+    with pytest.raises(Refus, match="est passée"):
+        service.convoquer(seance.id, monde.pilote)
+    page = html(client.get(f"/comites/{seance.id}"))
+    assert "est passée : la convocation ne s’envoie plus" in page
+    assert f'action="/comites/{seance.id}/convocation"' not in page
+
+
+def test_lien_de_la_convocation_la_produit_si_sa_tache_n_est_pas_passee(client, connexion, db, monde):
+    """La tâche du PDF perdue (Redis en panne) : le lien du courriel produit la convocation sur place, sans
+    changer la version de la séance (la page du pilote reste valable)."""
+    demande = instruite(monde)
+    seance = service.creer_seance(monde.pilote, monde.campagne.id, aujourdhui(), None)
+    service.inscrire(seance.id, [demande.id], monde.pilote)
+    service.convoquer(seance.id, monde.pilote)
+    db.session.execute(
+        SeanceComite.__table__.update()
+        .where(SeanceComite.id == seance.id)
+        .values(convocation_cle_stockage=None, convocation_taille=None, convocation_produite_le=None)
+    )
+    db.session.commit()
+    db.session.expire_all()
+    version = db.session.get(SeanceComite, seance.id).version
+    connexion.en_tant_que(monde.partenaire_caf)
+    reponse = client.get(f"/comites/{seance.id}/convocation.pdf")
+    assert reponse.status_code == 200 and demande.numero in texte_pdf(reponse.data)
+    db.session.expire_all()
+    seance = db.session.get(SeanceComite, seance.id)
+    assert seance.convocation_cle_stockage is not None and seance.version == version
+    # La tâche qui passe ensuite rend la clé déjà rangée ; celle d'un envoi remplacé ne produit rien.
+    assert enregistrer_convocation(seance.id, 1) == seance.convocation_cle_stockage
+    assert enregistrer_convocation(seance.id, 0) is None
 
 
 # --- Qui voit et qui agit ----------------------------------------------------------------------------
@@ -704,12 +1115,20 @@ def test_inscription_sur_une_page_perimee_conflit_et_cases_gardees(client, conne
 def test_cloture_sur_une_page_perimee_conflit_avec_l_etat_actuel(client, connexion, db, monde):
     demande = instruite(monde)
     seance = seance_ouverte(monde, demande)
+    presences(monde, seance)
     connexion.en_tant_que(monde.pilote)
     page = html(client.get(f"/comites/{seance.id}/clore"))
     assert "Clore la séance et fixer les décisions" in page
-    reponse = client.post(f"/comites/{seance.id}/clore", data={"version": seance.version - 1})
+    lue = re.search(r'name="version" type="hidden" value="(\d+)"', page).group(1)
+    # Entre-temps, la feuille de présence change (un autre onglet) : le quorum affiché n'est plus le bon.
+    presences(monde, seance, caf="excuse", commune="excuse")
+    reponse = client.post(f"/comites/{seance.id}/clore", data={"version": lue})
     assert reponse.status_code == 409
-    assert "<title>Conflit : " in html(reponse) and service.SEANCE_CHANGEE in html(reponse)
+    page = html(reponse)
+    assert "<title>Conflit : " in page and service.SEANCE_CHANGEE in page
+    assert (
+        "Quorum non atteint : 1 partenaire(s) présent(s) ou représenté(s) sur 3 appelé(s), 2 requis" in page
+    )
     db.session.expire_all()
     assert db.session.get(SeanceComite, seance.id).statut == StatutSeance.vote_ouvert
 

@@ -206,6 +206,12 @@ def test_chaque_tableau_rendu_a_un_titre_et_un_conteneur_que_le_clavier_fait_def
     ouvrir = f"{seance}/ouvrir"
     formulaire = champs(client.get(seance).get_data(as_text=True), ouvrir)
     assert client.post(ouvrir, data=formulaire).status_code == 302
+    # La feuille de présence remplie (chaque partenaire présent) : la clôture montre alors ses décisions.
+    page = client.get(seance).get_data(as_text=True)
+    presences = f"{seance}/presences"
+    formulaire = champs(page, presences)
+    formulaire.update(dict.fromkeys(set(re.findall(r'name="(presence_\d+)"', page)), "present"))
+    assert client.post(presences, data=formulaire).status_code == 302
     for chemin in (seance, f"{seance}/clore"):
         pages.append((f"{chemin} (pilote)", client.get(chemin).get_data(as_text=True)))
     assert "Décisions à la clôture" in pages[-1][1]

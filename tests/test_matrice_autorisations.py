@@ -224,6 +224,11 @@ MATRICE: dict[str, Entree] = {
     ),
     # Le procès-verbal n'existe qu'après la clôture : la séance de test est en préparation (404 pour tous).
     "comites.proces_verbal": entree(lambda o: f"/comites/{o['seance']}/proces-verbal.pdf", set()),
+    "comites.presences": entree(lambda o: f"/comites/{o['seance']}/presences", {"pilote"}, "POST"),
+    "comites.convoquer": entree(lambda o: f"/comites/{o['seance']}/convocation", {"pilote"}, "POST"),
+    # La convocation n'existe qu'une fois envoyée (404 pour tous ici) ; qui la télécharge ensuite :
+    # tests/test_comites.py (ceux qui voient la séance, VOIR_SEANCE).
+    "comites.convocation": entree(lambda o: f"/comites/{o['seance']}/convocation.pdf", set()),
     # API JSON : seuls les jetons y ouvrent des droits (tests/test_api.py) ; une session n'y ouvre rien.
     "api.lister_demandes": entree(lambda o: "/api/v1/demandes", set(), anonyme="refus"),
     "api.lire_demande": entree(lambda o: f"/api/v1/demandes/{o['demande']}", set(), anonyme="refus"),

@@ -348,10 +348,18 @@ def test_pilote_tient_le_comite_au_clavier(app, db, monde, captures, monkeypatch
         comites.voter(point.id, monde.caf.id, "pour", None, monde.partenaire_caf)
         comites.voter(point.id, monde.commune.id, "pour", None, monde.instructeur_commune)
 
-        # Le pilote voit l'issue et clôt la séance.
+        # Le pilote note chaque partenaire présent (Espace sur le premier bouton de chaque groupe), voit
+        # l'issue et clôt la séance.
         se_connecter(page, "pilote@test.fr")
         aller(page, page.get_by_role("link", name="Comités").first)
         aller(page, page.get_by_role("link", name=re.compile("Séance du")))
+        for organisation in (monde.etat, monde.commune, monde.caf):
+            presente = page.locator(f"#presence_{organisation.id}-0")
+            tabuler_jusqu_a(page, presente)
+            page.keyboard.press("Space")
+            expect(presente).to_be_checked()
+        aller(page, page.get_by_role("button", name="Enregistrer la feuille de présence"))
+        expect(page.get_by_text("Feuille de présence enregistrée").first).to_be_visible()
         aller(page, page.get_by_role("link", name="Clore la séance…"))
         expect(page.get_by_text("Avis favorable (pour 3, contre 0, abstention 0)").first).to_be_visible()
         page.audit("cloture-apercu")

@@ -1,5 +1,5 @@
-"""Dans Chromium : un dossier transmis est instruit, inscrit en comité, voté et décidé, par les écrans, chaque
-page auditée avec axe-core. Captures dans test-artifacts/comite/."""
+"""Dans Chromium : un dossier transmis est instruit, inscrit en comité, convoqué, voté, la présence notée et
+le dossier décidé, par les écrans, chaque page auditée avec axe-core. Captures dans test-artifacts/comite/."""
 
 from __future__ import annotations
 
@@ -71,6 +71,10 @@ def test_instruire_et_voter_un_dossier_de_bout_en_bout(app, db, monde, captures,
         page.get_by_role("button", name="Inscrire les dossiers cochés").click()
         expect(page.get_by_text("1 dossier(s) inscrit(s)").first).to_be_visible()
         page.capture("ordre-du-jour")
+        page.get_by_role("button", name="Envoyer la convocation").click()
+        expect(page.get_by_text("Convocation n° 1 envoyée aux membres").first).to_be_visible()
+        expect(page.get_by_role("link", name=re.compile("Télécharger la convocation n° 1"))).to_be_visible()
+        page.audit("seance-convoquee")
         page.get_by_role("button", name="Ouvrir le vote").click()
         expect(page.get_by_text("Vote ouvert : les partenaires").first).to_be_visible()
         page.audit("seance-vote-ouvert-pilote")
@@ -115,12 +119,27 @@ def test_instruire_et_voter_un_dossier_de_bout_en_bout(app, db, monde, captures,
                 expect(page.get_by_text("Montant enregistré").first).to_be_visible()
             se_deconnecter()
 
-        # Le pilote voit l'issue, clôt la séance et télécharge le procès-verbal.
+        # Le pilote remplit la feuille de présence (la clôture l'attend), voit l'issue, clôt la séance et
+        # télécharge le procès-verbal.
         connecter("pilote@test.fr")
         page.get_by_role("link", name="Comités").first.click()
         page.get_by_role("link", name=re.compile("Séance du")).click()
+        expect(page.get_by_text("Remplissez d’abord la feuille de présence").first).to_be_visible()
+        page.get_by_role("link", name="Remplir la feuille de présence").click()
+        for organisation, presence in (
+            (monde.etat, "Présente"),
+            (monde.commune, "Représentée"),
+            (monde.caf, "Présente"),
+        ):
+            page.locator(f"#presence_{organisation.id}").get_by_text(presence, exact=True).click()
+        page.locator(f"#representant_{monde.commune.id}").fill("Paul Durand, adjoint")
+        page.get_by_role("button", name="Enregistrer la feuille de présence").click()
+        expect(page.get_by_text("Feuille de présence enregistrée").first).to_be_visible()
+        page.capture("feuille-de-presence")
+        page.audit("feuille-de-presence")
         page.get_by_role("link", name="Clore la séance…").click()
         expect(page.get_by_text("Avis favorable (pour 3, contre 0, abstention 0)").first).to_be_visible()
+        expect(page.get_by_text("Paul Durand, adjoint").first).to_be_visible()
         page.audit("cloture-apercu")
         page.get_by_role("button", name="Clore la séance et fixer les décisions").click()
         expect(page.get_by_text("Séance close").first).to_be_visible()

@@ -41,6 +41,7 @@ EXCLUSIONS = {
     "banc_vide": "route témoin du banc (`make bench`), hors de l'application servie",
     "documents.telecharger": "téléchargement d'une pièce (le fichier déposé)",
     "comites.proces_verbal": "procès-verbal en PDF",
+    "comites.convocation": "convocation au comité en PDF",
     "pilotage.export_csv": "export CSV de la programmation",
     "pilotage.export_xlsx": "export XLSX de la programmation",
     "administration.telecharger_export": "téléchargement d'un export XLSX produit",

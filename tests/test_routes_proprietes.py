@@ -71,6 +71,8 @@ PREMIERS = (
     "instruction.action_ligne",
     "comites.nouvelle",
     "comites.inscrire",
+    "comites.convoquer",
+    "comites.presences",
     "comites.ouvrir",
     "comites.voter",
     "comites.saisir_montant",
@@ -124,6 +126,11 @@ SANS_PAGE: dict[str, tuple[str, object]] = {
     "comites.inscrire": (
         "aucun autre dossier instruit à inscrire : le seul est déjà à l'ordre du jour",
         lambda url: ["version", "demandes"],
+    ),
+    "comites.clore": (
+        "la confirmation n'est proposée qu'une fois la feuille de présence complète (les envois au hasard "
+        "de la feuille la laissent en général incomplète)",
+        lambda url: ["version"],
     ),
     "justification.cloture": (
         "la confirmation n'est proposée que s'il reste des demandes financées à clôturer",

@@ -7,8 +7,9 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from dauphin.models import Demande, EvenementJournal, Utilisateur
+from dauphin.models import Demande, EvenementJournal, SeanceComite, StatutSeance, Utilisateur
 from dauphin.seeds.demo import MOT_DE_PASSE
+from dauphin.services.workflow import aujourdhui
 from workflows import DEMANDE, LIGNE, StatutDemande
 
 
@@ -33,6 +34,19 @@ def test_seed_demo_couvre_chaque_statut_et_est_idempotent(app, db):
         )
     )
     assert sans_journal == 0
+    # Les séances closes ont leur feuille de présence complète et leur quorum compté sur elle ; la séance
+    # ouverte a sa convocation (si elle est à venir) et une feuille commencée.
+    seances = db.session.scalars(select(SeanceComite)).all()
+    closes = [s for s in seances if s.statut == StatutSeance.close]
+    assert closes and all(s.pv_cle_stockage for s in closes)
+    for seance in closes:
+        assert {p.organisation_id for p in seance.presences} == {o.id for o in seance.contrat.partenaires}
+        assert all(p.presents is not None and "quorum atteint" in p.explication for p in seance.points)
+    ouvertes = [s for s in seances if s.statut == StatutSeance.vote_ouvert]
+    assert ouvertes and all(s.presences for s in ouvertes)
+    for seance in ouvertes:
+        if seance.date_seance >= aujourdhui():
+            assert seance.convocation_numero == 1 and seance.convocation_cle_stockage
     avant = {m: compter(db, m) for m in (Demande, Utilisateur, EvenementJournal)}
 
     resultat = runner.invoke(args=["seed", "demo"])

@@ -1,5 +1,6 @@
-"""Comités de pilotage : le pilote prépare la séance et la clôt ; les partenaires votent, les financeurs
-saisissent le montant de leur ligne. Les règles : dauphin/services/comites.py et workflows/comite.py.
+"""Comités de pilotage : le pilote prépare la séance, envoie la convocation, tient la feuille de présence
+et clôt la séance ; les partenaires votent, les financeurs saisissent le montant de leur ligne. Les règles :
+dauphin/services/comites.py et workflows/comite.py.
 
 Chaque envoi passe par `dauphin.vues` : un refus réaffiche la séance avec la saisie et son message (422),
 un conflit avec l'état actuel de la séance (409).
@@ -10,6 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, send_file, url_for
 from flask_login import current_user, login_required
 
+from dauphin import pdf
 from dauphin.extensions import db
 from dauphin.lectures import noter
 from dauphin.listes import page_courante
@@ -27,8 +29,16 @@ from dauphin.services import comites as service
 from dauphin.services import documents, lectures
 from dauphin.services.workflow import aujourdhui
 from dauphin.vues import charger_ou_404, exiger, traiter_bouton, traiter_formulaire
-from forms.comites import InscriptionForm, MontantForm, SeanceForm, VersionForm, VoteForm
-from workflows.comite import cloture_prematuree
+from forms.comites import (
+    InscriptionForm,
+    MontantForm,
+    SeanceForm,
+    VersionForm,
+    VoteForm,
+    presences_form,
+    saisie_des_presences,
+)
+from workflows.comite import quorum_requis
 
 bp = Blueprint("comites", __name__, url_prefix="/comites")
 
@@ -132,20 +142,38 @@ def _preparation(seance: SeanceComite, soumis: dict) -> dict:
     return {"inscription": inscription, "inscriptibles": inscriptibles}
 
 
+def _tenue(seance: SeanceComite, feuille: service.FeuilleDePresence, soumis: dict) -> dict:
+    """Ce que le pilote fait jusqu'à la clôture : tenir la feuille de présence, envoyer la convocation."""
+    if not (pilote(current_user, seance.contrat_id) and seance.statut is not StatutSeance.close):
+        return {"presences": None}
+    presences = soumis.get("presences")
+    if presences is None:
+        presences = presences_form(feuille.partenaires, feuille.presences, seance.version)
+    return {"presences": presences}
+
+
 def _page(seance: SeanceComite, code: int = 200, conflit: str | None = None, soumis: dict | None = None):
     """La séance ; `soumis` : le formulaire envoyé qui revient avec sa saisie et ses erreurs, sous sa clé
-    (« inscription », ou (« vote », point, organisation), ou (« montant », point, ligne))."""
+    (« inscription », « presences », ou (« vote », point, organisation), ou (« montant », point, ligne))."""
     soumis = soumis or {}
-    partenaires, resultats = service.resultats(seance)
+    feuille, resultats = service.resultats(seance)
     votantes = service.organisations_votantes(current_user, seance.contrat_id)
     votes = service.votes_par_point(seance)
     formulaires = _formulaires(seance, votantes, votes, soumis)
+    jour = aujourdhui()
+    quorum, _ = service.regles(seance)
     return (
         render_template(
             "comites/seance.html",
             seance=seance,
             pilote=pilote(current_user, seance.contrat_id),
-            partenaires=partenaires,
+            feuille=feuille,
+            partenaires=len(feuille.partenaires),
+            quorum=quorum,
+            quorum_requis=quorum_requis(len(feuille.partenaires), quorum),
+            votes_non_comptes=service.votes_non_comptes(seance, feuille),
+            convocation_impossible=service.convocation_impossible(seance, jour),
+            convocation_perimee=service.convocation_perimee(seance),
             resultats=resultats,
             votes=votes,
             formulaires=formulaires,
@@ -154,10 +182,11 @@ def _page(seance: SeanceComite, code: int = 200, conflit: str | None = None, sou
             erreur=any(form.errors for form in formulaires.values()),
             conflit=conflit,
             organisations_votantes=votantes,
-            cloture_pas_encore=cloture_prematuree(seance.date_seance, aujourdhui()),
+            cloture_pas_encore=service.cloture_impossible(seance, feuille, jour),
             StatutSeance=StatutSeance,
             ChoixVote=ChoixVote,
             **_preparation(seance, soumis),
+            **_tenue(seance, feuille, soumis),
         ),
         code,
     )
@@ -227,6 +256,69 @@ def ouvrir(seance_id: int):
     )
 
 
+# --- Convocation et feuille de présence, par le pilote jusqu'à la clôture -------------------------
+
+
+@bp.route("/<int:seance_id>/convocation", methods=["POST"])
+@login_required
+def convoquer(seance_id: int):
+    seance = _seance_du_pilote(seance_id)
+    form = VersionForm()
+    return traiter_bouton(
+        form,
+        executer=lambda: service.convoquer(seance.id, current_user, form.version.data),
+        succes=lambda envoyee: (
+            f"Convocation n° {envoyee.convocation_numero} envoyée aux membres des organisations "
+            "partenaires ; son PDF est en cours de production."
+        ),
+        suite=url_for(".voir", seance_id=seance.id, _anchor="convocation"),
+    )
+
+
+@bp.route("/<int:seance_id>/convocation.pdf")
+@login_required
+def convocation(seance_id: int):
+    """La dernière convocation envoyée, à qui voit la séance (VOIR_SEANCE) ; produite sur place si sa tâche
+    n'est pas encore passée : le lien du courriel ne mène jamais à une impasse."""
+    seance = _seance_visible(seance_id)
+    if seance.convocation_numero is None:
+        abort(404)
+    numero = seance.convocation_numero
+    cle = seance.convocation_cle_stockage or pdf.enregistrer_convocation(seance.id, numero)
+    if cle is None:
+        abort(404)  # remplacée à l'instant par un envoi plus récent : le lien se rouvre
+    return send_file(
+        documents.chemin(cle),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=f"convocation-comite-{seance.date_seance.isoformat()}-{seance.id}-n{numero}.pdf",
+    )
+
+
+@bp.route("/<int:seance_id>/presences", methods=["POST"])
+@login_required
+def presences(seance_id: int):
+    seance = _seance_du_pilote(seance_id)
+    partenaires = service.feuille_de_presence(seance).partenaires
+    form = presences_form(partenaires, {}, envoye=True)
+    return traiter_formulaire(
+        form,
+        executer=lambda: service.enregistrer_presences(
+            seance.id, saisie_des_presences(form, partenaires), current_user, form.version.data
+        ),
+        rendre=_sur_la_page(seance.id, "presences", form),
+        succes="Feuille de présence enregistrée.",
+        suite=url_for(".voir", seance_id=seance.id, _anchor="presences"),
+        version=lambda: seance.version,
+        perimee=service.SEANCE_CHANGEE,
+        impossible=lambda: (
+            "La séance est close : sa feuille de présence ne se modifie plus."
+            if seance.statut is StatutSeance.close
+            else None
+        ),
+    )
+
+
 # --- Pendant le vote : les partenaires votent, les financeurs saisissent leur montant --------------
 
 
@@ -279,17 +371,23 @@ def clore(seance_id: int):
 
     def rendre(code: int, conflit: str | None):
         actuelle = service.charger(seance_id)
-        partenaires, resultats = service.resultats(actuelle)
+        feuille, resultats = service.resultats(actuelle)
+        quorum, _ = service.regles(actuelle)
         return render_template(
             "comites/clore.html",
             seance=actuelle,
             form=form,
             resultats=resultats,
-            partenaires=partenaires,
+            partenaires=len(feuille.partenaires),
+            feuille=feuille,
+            quorum=quorum,
+            quorum_requis=quorum_requis(len(feuille.partenaires), quorum),
             # Un montant que la garde du vote refuse (enveloppe, montant demandé) : la séance n'est pas close.
             erreur=" ".join(form.form_errors),
             conflit=conflit,
-            pas_encore=cloture_prematuree(actuelle.date_seance, aujourdhui()),
+            # Ce qui empêche de clore : séance pas encore tenue, feuille de présence incomplète.
+            pas_encore=service.cloture_impossible(actuelle, feuille, aujourdhui()),
+            presences_incompletes=not feuille.complete,
             StatutSeance=StatutSeance,
         ), code
 

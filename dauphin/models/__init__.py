@@ -8,7 +8,9 @@ from dauphin.models.comites import (
     DecisionPoint,
     MontantComite,
     PointOrdreDuJour,
+    PresenceComite,
     SeanceComite,
+    StatutPresence,
     StatutSeance,
     VoteComite,
 )
@@ -72,6 +74,8 @@ from workflows.statuts import StatutDemande, StatutLigne
 
 __all__ = [
     "VoteComite",
+    "PresenceComite",
+    "StatutPresence",
     "StatutSeance",
     "SeanceComite",
     "PointOrdreDuJour",

@@ -33,6 +33,20 @@ class ChoixVote(EnumLibelle):
     recusation = "recusation", "Ne prend pas part au vote (conflit d’intérêts)"
 
 
+class StatutPresence(EnumLibelle):
+    """La présence d'une organisation partenaire à la séance (libellés au féminin : l'organisation)."""
+
+    present = "present", "Présente"
+    represente = "represente", "Représentée"  # par une personne qu'elle a mandatée
+    excuse = "excuse", "Excusée"
+    absent = "absent", "Absente"
+
+    @property
+    def siege(self) -> bool:
+        """Présente ou représentée : elle compte pour le quorum et son vote est compté."""
+        return self in (StatutPresence.present, StatutPresence.represente)
+
+
 class DecisionPoint(EnumLibelle):
     favorable = "favorable", "Avis favorable"
     defavorable = "defavorable", "Avis défavorable"
@@ -63,6 +77,15 @@ class SeanceComite(db.Model):
     pv_cle_stockage: Mapped[str | None] = mapped_column(String(64), unique=True)
     pv_taille: Mapped[int | None]
     pv_produit_le: Mapped[datetime | None] = mapped_column(Horodatage())
+    # Convocation : le dernier envoi (numéro, quand, par qui, empreinte de l'ordre du jour envoyé) et son
+    # PDF, produit par une tâche après l'envoi (vide tant qu'il est en production)
+    convocation_numero: Mapped[int | None]
+    convocation_envoyee_le: Mapped[datetime | None] = mapped_column(Horodatage())
+    convocation_envoyee_par_id: Mapped[int | None] = cle_auteur()
+    convocation_empreinte: Mapped[str | None] = mapped_column(String(64))
+    convocation_cle_stockage: Mapped[str | None] = mapped_column(String(64), unique=True)
+    convocation_taille: Mapped[int | None]
+    convocation_produite_le: Mapped[datetime | None] = mapped_column(Horodatage())
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -70,7 +93,11 @@ class SeanceComite(db.Model):
     campagne: Mapped[Campagne] = relationship()
     cree_par: Mapped[Utilisateur | None] = relationship(foreign_keys=[cree_par_id])
     close_par: Mapped[Utilisateur | None] = relationship(foreign_keys=[close_par_id])
+    convocation_envoyee_par: Mapped[Utilisateur | None] = relationship(
+        foreign_keys=[convocation_envoyee_par_id]
+    )
     points: Mapped[list[PointOrdreDuJour]] = enfants("seance", order_by="PointOrdreDuJour.rang")
+    presences: Mapped[list[PresenceComite]] = enfants("seance", order_by="PresenceComite.organisation_id")
 
 
 class PointOrdreDuJour(db.Model):
@@ -90,11 +117,33 @@ class PointOrdreDuJour(db.Model):
     voix_contre: Mapped[int | None]
     abstentions: Mapped[int | None]
     recusations: Mapped[int | None]
+    presents: Mapped[int | None]  # partenaires appelés présents ou représentés (quorum)
+    explication: Mapped[str | None] = mapped_column(Text)  # le décompte tel que la clôture l'a lu
 
     seance: Mapped[SeanceComite] = relationship(back_populates="points")
     demande: Mapped[Demande] = relationship()
     votes: Mapped[list[VoteComite]] = enfants("point")
     montants: Mapped[list[MontantComite]] = enfants("point")
+
+
+class PresenceComite(db.Model):
+    """La feuille de présence : la présence d'une organisation partenaire à la séance, tenue par le pilote
+    jusqu'à la clôture (la version de la séance protège des écrasements entre deux pilotes)."""
+
+    __tablename__ = "presence_comite"
+    __table_args__ = (UniqueConstraint("seance_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seance_id: Mapped[int] = cle_parent("seance_comite")
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    statut: Mapped[StatutPresence] = mapped_column(enum_colonne(StatutPresence))
+    # La personne qui siège pour l'organisation (présente, ou qui la représente) ; facultatif
+    representant: Mapped[str | None] = mapped_column(String(200))
+    saisi_par_id: Mapped[int | None] = cle_auteur()
+    saisi_le: Mapped[datetime] = horodatage()
+
+    seance: Mapped[SeanceComite] = relationship(back_populates="presences")
+    organisation: Mapped[Organisation] = relationship()
 
 
 class VoteComite(db.Model):

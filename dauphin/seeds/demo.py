@@ -430,14 +430,17 @@ def _brouillon(
 
 
 def _comite(demande, campagne, comptes, contrat_index, organisations, objectif) -> None:
-    """Le dossier passe par une vraie séance du comité de pilotage : ouverte (vote en cours) pour un dossier
-    programmé, close — avec son procès-verbal — pour un dossier attribué ou rejeté."""
+    """Le dossier passe par une vraie séance du comité de pilotage : ouverte (vote en cours, convocation
+    envoyée, le département excusé d'avance) pour un dossier programmé, close — feuille de présence remplie,
+    procès-verbal produit — pour un dossier attribué ou rejeté."""
     pilote = comptes["pilote"]
     jour = date(campagne.exercice, 4, 10)
     if objectif != StatutDemande.programmee:  # close : une séance déjà tenue (pas avant sa date)
         jour = min(jour, aujourdhui())
     seance = comites.creer_seance(pilote, campagne.id, jour, "Hôtel de ville")
     comites.inscrire(seance.id, [demande.id], pilote)
+    if jour >= aujourdhui():  # une séance à venir : ses partenaires sont convoqués, ordre du jour joint
+        comites.convoquer(seance.id, pilote)
     comites.ouvrir_vote(seance.id, pilote)
     seance = comites.charger(seance.id)
     point = seance.points[0]
@@ -455,6 +458,20 @@ def _comite(demande, campagne, comptes, contrat_index, organisations, objectif) 
         if ligne.statut == StatutLigne.recevable:
             instructeur = next(c for c, o in votants if o.id == ligne.organisation_id)
             comites.saisir_montant(point.id, ligne.id, ligne.montant_demande, instructeur)
+    # La feuille de présence : ceux qui ont voté siègent (l'EPCI par un représentant), les autres sont
+    # excusés. Le département s'est excusé d'avance ; la séance ouverte attend le reste de la feuille.
+    presences = {organisations["departement"].id: ("excuse", None)}
+    if objectif != StatutDemande.programmee:
+        for cle, organisation in organisations.items():
+            if any(o.id == organisation.id for _, o in votants):
+                presences[organisation.id] = (
+                    ("represente", "Vice-président chargé de la politique de la ville")
+                    if cle == "epci"
+                    else ("present", None)
+                )
+            else:
+                presences[organisation.id] = ("excuse", None)
+    comites.enregistrer_presences(seance.id, presences, pilote)
     if objectif != StatutDemande.programmee:
         comites.clore(seance.id, pilote)
 

@@ -1,13 +1,19 @@
-"""Le comité de pilotage : le pilote compose l'ordre du jour et ouvre le vote, chaque organisation
-partenaire vote une fois par dossier, chaque financeur saisit le montant de sa ligne, et la clôture fixe
-toutes les décisions dans une seule transaction.
+"""Le comité de pilotage : le pilote compose l'ordre du jour, envoie la convocation et ouvre le vote,
+chaque organisation partenaire vote une fois par dossier, chaque financeur saisit le montant de sa ligne, le
+pilote tient la feuille de présence, et la clôture fixe toutes les décisions dans une seule transaction —
+le quorum compté sur les partenaires présents ou représentés (workflows/comite.py).
 
 Cycle d'une séance : en préparation → vote ouvert → close. Une séance close ne change plus ; corriger une
 décision passe ensuite par une transition motivée de la ligne (`corriger_vote`, `annuler_vote`).
+
+Feuille de présence et convocation sont des changements de la séance : ils changent sa version (une page
+de clôture affichée avant eux est périmée) et s'inscrivent à l'historique des modifications
+(`audit.tracer`, objet « seance_comite »).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -31,16 +37,19 @@ from dauphin.models import (
     LigneFinancement,
     MembreOrganisation,
     MontantComite,
+    Organisation,
     PartenaireContrat,
     PointOrdreDuJour,
+    PresenceComite,
     SeanceComite,
+    StatutPresence,
     StatutSeance,
     Utilisateur,
     VoteComite,
     maintenant,
 )
 from dauphin.policies import INSTRUIRE_LIGNE, VOIR_SEANCE, Qualite, acteur_de, pilote
-from dauphin.services import courriels, enveloppes
+from dauphin.services import audit, courriels, enveloppes
 from dauphin.services.erreurs import Conflit, NonAutorise, Refus
 from dauphin.services.workflow import aujourdhui, declencher_ligne_verrouillee, deriver, journaliser
 from dauphin.unite_de_travail import (
@@ -58,7 +67,14 @@ from workflows import (  # noqa: F401
     TransitionRefusee,
 )
 from workflows.budget import format_euros
-from workflows.comite import Decompte, Resultat, cloture_prematuree, decider
+from workflows.comite import (
+    Decompte,
+    Resultat,
+    cloture_prematuree,
+    decider,
+    presences_a_indiquer,
+    quorum_requis,
+)
 
 # Une page de la séance affichée avant un changement de la séance (ordre du jour, statut).
 SEANCE_CHANGEE = "La séance a changé depuis l’affichage de la page : rechargez-la avant de recommencer."
@@ -100,6 +116,8 @@ def charger(seance_id: int) -> SeanceComite:
         seance_id,
         selectinload(SeanceComite.contrat).selectinload(ContratDeVille.partenariats),
         selectinload(SeanceComite.campagne),
+        selectinload(SeanceComite.presences),
+        selectinload(SeanceComite.convocation_envoyee_par),
         selectinload(SeanceComite.points).options(
             selectinload(PointOrdreDuJour.demande).options(
                 selectinload(Demande.structure),
@@ -243,17 +261,28 @@ def ouvrir_vote(seance_id: int, utilisateur: Utilisateur, version=None) -> None:
     en_une_transaction(operation)
 
 
-def _prevenir_votants(seance: SeanceComite) -> None:
-    emails = db.session.scalars(
-        select(Utilisateur.email)
-        .join(MembreOrganisation, MembreOrganisation.utilisateur_id == Utilisateur.id)
-        .join(PartenaireContrat, PartenaireContrat.organisation_id == MembreOrganisation.organisation_id)
-        .where(PartenaireContrat.contrat_id == seance.contrat_id, Utilisateur.actif.is_(True))
-        .distinct()
-        .order_by(Utilisateur.email)
+def membres_des_partenaires(contrat_id: int) -> list[str]:
+    """Les adresses des comptes actifs membres d'une organisation partenaire du contrat : ceux qui prennent
+    part au comité (prévenus de l'ouverture du vote, convoqués)."""
+    return list(
+        db.session.scalars(
+            select(Utilisateur.email)
+            .join(MembreOrganisation, MembreOrganisation.utilisateur_id == Utilisateur.id)
+            .join(PartenaireContrat, PartenaireContrat.organisation_id == MembreOrganisation.organisation_id)
+            .where(PartenaireContrat.contrat_id == contrat_id, Utilisateur.actif.is_(True))
+            .distinct()
+            .order_by(Utilisateur.email)
+        )
     )
-    lien = f"{current_app.config['BASE_URL']}/comites/{seance.id}"
-    for email in emails:
+
+
+def _lien_seance(seance: SeanceComite) -> str:
+    return f"{current_app.config['BASE_URL'].rstrip('/')}/comites/{seance.id}"
+
+
+def _prevenir_votants(seance: SeanceComite) -> None:
+    lien = _lien_seance(seance)
+    for email in membres_des_partenaires(seance.contrat_id):
         courriels.ecrire_message(
             "vote_comite_ouvert",
             email,
@@ -263,6 +292,253 @@ def _prevenir_votants(seance: SeanceComite) -> None:
             nombre_points=len(seance.points),
             lien=lien,
         )
+
+
+# --- Convocation --------------------------------------------------------------------------------
+
+
+def empreinte_ordre_du_jour(seance: SeanceComite) -> str:
+    """Ce que dit la convocation — date, lieu, partenaires convoqués, dossiers dans leur ordre — résumé en
+    une empreinte : différente de celle du dernier envoi, la convocation envoyée n'est plus à jour."""
+    contenu = "|".join(
+        [
+            seance.date_seance.isoformat(),
+            seance.lieu or "",
+            ",".join(str(p.organisation_id) for p in sorted(seance.contrat.partenariats, key=_organisation)),
+            ",".join(f"{p.rang}:{p.demande_id}" for p in seance.points),
+        ]
+    )
+    return hashlib.sha256(contenu.encode()).hexdigest()
+
+
+def _organisation(partenariat: PartenaireContrat) -> int:
+    return partenariat.organisation_id
+
+
+def convocation_perimee(seance: SeanceComite) -> bool:
+    """Une convocation a été envoyée, et l'ordre du jour (ou la date, le lieu, les partenaires) a changé
+    depuis : le pilote peut en envoyer une à jour."""
+    return seance.convocation_numero is not None and seance.convocation_empreinte != empreinte_ordre_du_jour(
+        seance
+    )
+
+
+def convocation_impossible(seance: SeanceComite, jour: date) -> str | None:
+    """Pourquoi la convocation ne peut pas (ou plus) être envoyée, ou None."""
+    if seance.statut is StatutSeance.close:
+        return "La séance est close : sa convocation ne s’envoie plus."
+    if not seance.points:
+        return "Inscrivez au moins un dossier à l’ordre du jour avant d’envoyer la convocation."
+    if seance.date_seance < jour:
+        return (
+            f"La séance du {_date(seance)} est passée : la convocation ne s’envoie plus. La feuille de "
+            "présence dit qui y a pris part."
+        )
+    return None
+
+
+def convoquer(seance_id: int, utilisateur: Utilisateur, version=None) -> SeanceComite:
+    """Envoie la convocation — la première, ou une convocation à jour qui remplace la précédente — aux
+    membres des organisations partenaires du contrat : le PDF (date, lieu, partenaires convoqués, ordre du
+    jour et montants demandés) est produit par une tâche, le courriel donne le lien pour le télécharger."""
+
+    def operation():
+        seance = _verrouiller(seance_id, version)
+        _exiger_statut(seance, StatutSeance.preparation, StatutSeance.vote_ouvert)
+        _qualite_pilote(utilisateur, seance)
+        if raison := convocation_impossible(seance, aujourdhui()):
+            raise Refus(raison)
+        destinataires = membres_des_partenaires(seance.contrat_id)
+        if not destinataires:
+            raise Refus(
+                "Aucun compte actif n’est rattaché aux organisations partenaires du contrat : la convocation "
+                "n’aurait aucun destinataire. L’administration nationale rattache les comptes aux "
+                "organisations."
+            )
+        numero = (seance.convocation_numero or 0) + 1
+        seance.convocation_numero = numero
+        seance.convocation_envoyee_le = maintenant()
+        seance.convocation_envoyee_par_id = utilisateur.id
+        seance.convocation_empreinte = empreinte_ordre_du_jour(seance)
+        # Le PDF de cette convocation est à produire ; jusque-là, son lien le produit à la demande.
+        seance.convocation_cle_stockage = seance.convocation_taille = seance.convocation_produite_le = None
+        jobs.planifier("dauphin.taches.generer_convocation", seance.id, numero)  # avant les courriels
+        for email in destinataires:
+            courriels.ecrire_message(
+                "convocation_comite",
+                email,
+                date_seance=seance.date_seance,
+                lieu=seance.lieu,
+                contrat=seance.contrat.libelle,
+                campagne=seance.campagne.libelle,
+                nombre_points=len(seance.points),
+                numero=numero,
+                lien=f"{_lien_seance(seance)}/convocation.pdf",
+                lien_seance=_lien_seance(seance),
+            )
+        audit.tracer(
+            utilisateur,
+            "seance_comite",
+            seance.id,
+            "convocation",
+            f"Convocation n° {numero} du comité du {_date(seance)} ({seance.contrat.libelle}) envoyée à "
+            f"{len(destinataires)} destinataire(s)",
+            {
+                "numero": numero,
+                "destinataires": len(destinataires),
+                "ordre du jour": ", ".join(p.demande.numero for p in seance.points),
+            },
+        )
+        return seance
+
+    return en_une_transaction(operation)
+
+
+# --- Feuille de présence ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeuilleDePresence:
+    """Les partenaires du contrat et la présence indiquée de chacun à la séance (absente du dictionnaire :
+    pas encore indiquée)."""
+
+    partenaires: list[Organisation]
+    presences: dict[int, PresenceComite]
+
+    def presence(self, organisation_id: int) -> PresenceComite | None:
+        return self.presences.get(organisation_id)
+
+    @property
+    def sans_presence(self) -> list[Organisation]:
+        return [o for o in self.partenaires if o.id not in self.presences]
+
+    @property
+    def sieges(self) -> set[int]:
+        """Les partenaires présents ou représentés."""
+        return {
+            o.id for o in self.partenaires if o.id in self.presences and self.presences[o.id].statut.siege
+        }
+
+    @property
+    def complete(self) -> bool:
+        return not self.sans_presence
+
+
+def feuille_de_presence(seance: SeanceComite) -> FeuilleDePresence:
+    partenaires = sorted(seance.contrat.partenaires, key=lambda o: (o.nom.casefold(), o.id))
+    return FeuilleDePresence(partenaires, {p.organisation_id: p for p in seance.presences})
+
+
+def cloture_impossible(seance: SeanceComite, feuille: FeuilleDePresence, jour: date) -> str | None:
+    """Pourquoi la séance ne peut pas être close maintenant (pas encore tenue, feuille de présence
+    incomplète), ou None."""
+    return cloture_prematuree(seance.date_seance, jour) or presences_a_indiquer(
+        [o.nom for o in feuille.sans_presence]
+    )
+
+
+class PresencesRefusees(Refus):
+    """La feuille de présence est refusée : `problemes` [(champ, message)], les champs nommés comme dans le
+    formulaire (« presence_<organisation> », « representant_<organisation> »)."""
+
+    def __init__(self, problemes: list[tuple[str | None, str]]):
+        super().__init__("; ".join(message for _, message in problemes))
+        self._problemes = problemes
+
+    @property
+    def problemes(self) -> list[tuple[str | None, str]]:
+        return self._problemes
+
+
+def _libelle_presence(presence: PresenceComite | None) -> str | None:
+    if presence is None:
+        return None
+    if presence.representant:
+        return f"{presence.statut.libelle} ({presence.representant})"
+    return presence.statut.libelle
+
+
+def enregistrer_presences(
+    seance_id: int,
+    saisie: dict[int, tuple[str | None, str | None]],
+    utilisateur: Utilisateur,
+    version=None,
+) -> int:
+    """La feuille de présence tenue par le pilote, modifiable jusqu'à la clôture. `saisie` : pour chaque
+    organisation partenaire, (présence, personne qui siège) ; une présence vide n'est pas encore indiquée.
+    Rend le nombre de présences modifiées ; chaque modification est tracée."""
+
+    def operation():
+        seance = _verrouiller(seance_id, version)
+        _exiger_statut(seance, StatutSeance.preparation, StatutSeance.vote_ouvert)
+        _qualite_pilote(utilisateur, seance)
+        feuille = feuille_de_presence(seance)
+        partenaires = {o.id: o for o in feuille.partenaires}
+        problemes: list[tuple[str | None, str]] = []
+        retenues: dict[int, tuple[StatutPresence, str | None]] = {}
+        for organisation_id, (choix, representant) in saisie.items():
+            if organisation_id not in partenaires:
+                raise Refus(
+                    "Cette organisation n’est pas partenaire du contrat de la séance : rechargez la page."
+                )
+            nom = partenaires[organisation_id].nom
+            representant = " ".join((representant or "").split()) or None
+            if choix in (None, ""):
+                if representant:
+                    problemes.append(
+                        (
+                            f"presence_{organisation_id}",
+                            f"Indiquez si {nom} est présente ou représentée par cette personne.",
+                        )
+                    )
+                continue
+            try:
+                statut = StatutPresence(choix)
+            except ValueError:
+                problemes.append(
+                    (f"presence_{organisation_id}", "Choisissez présente, représentée, excusée ou absente.")
+                )
+                continue
+            if representant and not statut.siege:
+                problemes.append(
+                    (
+                        f"representant_{organisation_id}",
+                        f"{nom} est indiquée « {statut.libelle.lower()} » : la personne qui siège ne "
+                        "s’indique que pour une organisation présente ou représentée.",
+                    )
+                )
+                continue
+            if representant and len(representant) > 200:
+                problemes.append((f"representant_{organisation_id}", "200 caractères au plus."))
+                continue
+            retenues[organisation_id] = (statut, representant)
+        if problemes:
+            raise PresencesRefusees(problemes)
+        ecarts = {}
+        for organisation_id, (statut, representant) in retenues.items():
+            presence = feuille.presence(organisation_id)
+            avant = _libelle_presence(presence)
+            if presence is None:
+                presence = PresenceComite(organisation_id=organisation_id, statut=statut)
+                seance.presences.append(presence)
+            elif (presence.statut, presence.representant) == (statut, representant):
+                continue
+            presence.statut, presence.representant = statut, representant
+            presence.saisi_par_id, presence.saisi_le = utilisateur.id, maintenant()
+            ecarts[partenaires[organisation_id].nom] = [avant, _libelle_presence(presence)]
+        if ecarts:
+            flag_modified(seance, "lieu")  # la séance change de version : une clôture affichée est périmée
+            audit.tracer(
+                utilisateur,
+                "seance_comite",
+                seance.id,
+                "presences",
+                f"Feuille de présence du comité du {_date(seance)} ({seance.contrat.libelle})",
+                ecarts,
+            )
+        return len(ecarts)
+
+    return en_une_transaction(operation)
 
 
 # --- Pendant le vote ----------------------------------------------------------------------------
@@ -440,48 +716,79 @@ def verifier_montant(ligne: LigneFinancement, montant: Decimal, dispo: Disponibl
 # --- Décompte et clôture ------------------------------------------------------------------------
 
 
-def nombre_partenaires(contrat_id: int) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(PartenaireContrat).where(PartenaireContrat.contrat_id == contrat_id)
-    )
-
-
-def decompter(point: PointOrdreDuJour, partenaires: int) -> Decompte:
-    voix = Counter(vote.choix for vote in point.votes)
+def decompter(point: PointOrdreDuJour, feuille: FeuilleDePresence) -> Decompte:
+    """Les voix d'un dossier d'après la feuille de présence : les votes des partenaires présents ou
+    représentés comptent, ceux d'une organisation excusée ou absente (ou pas encore indiquée) sont écartés ;
+    une récusation sort l'organisation des appelés, présente ou non."""
+    partenaires = {o.id for o in feuille.partenaires}
+    sieges = feuille.sieges
+    voix: Counter = Counter()
+    recusees: set[int] = set()
+    non_comptes = 0
+    for vote in point.votes:
+        if vote.organisation_id not in partenaires:
+            continue  # une organisation qui n'est plus partenaire du contrat
+        if vote.choix is ChoixVote.recusation:
+            recusees.add(vote.organisation_id)
+        elif vote.organisation_id in sieges:
+            voix[vote.choix] += 1
+        else:
+            non_comptes += 1
     return Decompte(
-        partenaires=partenaires,
+        partenaires=len(partenaires),
         pour=voix[ChoixVote.pour],
         contre=voix[ChoixVote.contre],
         abstentions=voix[ChoixVote.abstention],
-        recusations=voix[ChoixVote.recusation],
+        recusations=len(recusees),
+        presents=len(sieges - recusees),
+        votes_non_comptes=non_comptes,
     )
 
 
-def resultat(point: PointOrdreDuJour, seance: SeanceComite, partenaires: int) -> Resultat:
-    contrat = seance.contrat
-    return decider(decompter(point, partenaires), contrat.quorum_pourcentage, contrat.regle_majorite.value)
+def regles(seance: SeanceComite) -> tuple[int, str]:
+    """Le quorum (en %) et la règle de majorité : ceux du contrat, figés dans la séance à sa clôture."""
+    if seance.statut is StatutSeance.close and seance.quorum_pourcentage is not None:
+        return seance.quorum_pourcentage, seance.regle_majorite
+    return seance.contrat.quorum_pourcentage, seance.contrat.regle_majorite.value
+
+
+def resultat(point: PointOrdreDuJour, seance: SeanceComite, feuille: FeuilleDePresence) -> Resultat:
+    """L'issue du dossier si la séance était close maintenant ; une fois close, sa décision telle que la
+    clôture l'a lue."""
+    pourcentage, regle = regles(seance)
+    if seance.statut is StatutSeance.close and point.decision is not None:
+        appeles = len(feuille.partenaires) - (point.recusations or 0)
+        explication = point.explication or (
+            f"{point.decision.libelle} (pour {point.voix_pour or 0}, contre {point.voix_contre or 0}, "
+            f"abstention {point.abstentions or 0})."
+        )
+        return Resultat(point.decision.value, quorum_requis(appeles, pourcentage), explication)
+    return decider(decompter(point, feuille), pourcentage, regle)
 
 
 def clore(seance_id: int, utilisateur: Utilisateur, version=None) -> SeanceComite:
     """Fixe toutes les décisions en une transaction : lignes votées (montant saisi) ou refusées, dossiers
-    attribués, rejetés ou — sans quorum — ajournés ; courriels aux porteurs ; PV produit par une tâche."""
+    attribués, rejetés ou — sans quorum des présents — ajournés ; courriels aux porteurs ; PV produit par une
+    tâche. La feuille de présence doit être complète : c'est sur elle que se compte le quorum."""
 
     def operation():
         seance = _verrouiller(seance_id, version)
         _exiger_statut(seance, StatutSeance.vote_ouvert)
         qualite = _qualite_pilote(utilisateur, seance)
-        if raison := cloture_prematuree(seance.date_seance, aujourdhui()):
+        feuille = feuille_de_presence(seance)
+        if raison := cloture_impossible(seance, feuille, aujourdhui()):
             raise Refus(raison)
-        partenaires = nombre_partenaires(seance.contrat_id)
+        pourcentage, regle = regles(seance)
         # La décision date de la séance (déjà tenue quand on la clôt ; jamais plus tard qu'aujourd'hui).
         jour = min(seance.date_seance, aujourdhui())
         for point in seance.points:
             demande = charger_demande_verrouillee(point.demande_id)
-            decompte = decompter(point, partenaires)
-            issue = decider(decompte, seance.contrat.quorum_pourcentage, seance.contrat.regle_majorite.value)
+            decompte = decompter(point, feuille)
+            issue = decider(decompte, pourcentage, regle)
             point.decision = DecisionPoint(issue.decision)
             point.voix_pour, point.voix_contre = decompte.pour, decompte.contre
             point.abstentions, point.recusations = decompte.abstentions, decompte.recusations
+            point.presents, point.explication = decompte.presents, issue.explication
             commentaire = f"Comité du {_date(seance)} — {issue.explication}"
             if point.decision is DecisionPoint.ajourne:
                 _declencher_demande(demande, "deprogrammer", utilisateur, qualite, commentaire)
@@ -507,8 +814,7 @@ def clore(seance_id: int, utilisateur: Utilisateur, version=None) -> SeanceComit
         seance.statut = StatutSeance.close
         seance.close_le = maintenant()
         seance.close_par_id = utilisateur.id
-        seance.quorum_pourcentage = seance.contrat.quorum_pourcentage
-        seance.regle_majorite = seance.contrat.regle_majorite.value
+        seance.quorum_pourcentage, seance.regle_majorite = pourcentage, regle
         jobs.planifier("dauphin.taches.generer_pv", seance.id)
         return seance
 
@@ -540,11 +846,27 @@ def votes_par_point(seance: SeanceComite) -> dict[int, dict[int, VoteComite]]:
     return resultat_
 
 
-def resultats(seance: SeanceComite) -> tuple[int, dict[int, Resultat]]:
-    """Le nombre de partenaires appelés à voter, et le résultat de chaque point si la séance était close
-    maintenant (ou sa décision, une fois close)."""
-    partenaires = nombre_partenaires(seance.contrat_id)
-    return partenaires, {point.id: resultat(point, seance, partenaires) for point in seance.points}
+def resultats(seance: SeanceComite) -> tuple[FeuilleDePresence, dict[int, Resultat]]:
+    """La feuille de présence, et le résultat de chaque point si la séance était close maintenant (ou sa
+    décision, une fois close)."""
+    feuille = feuille_de_presence(seance)
+    return feuille, {point.id: resultat(point, seance, feuille) for point in seance.points}
+
+
+def votes_non_comptes(seance: SeanceComite, feuille: FeuilleDePresence) -> dict[int, int]:
+    """Par organisation partenaire excusée ou absente (indiquée) : le nombre de dossiers sur lesquels elle a
+    voté — des votes que la clôture ne comptera pas."""
+    indiquees_hors_seance = {
+        o.id for o in feuille.partenaires if o.id in feuille.presences and o.id not in feuille.sieges
+    }
+    return dict(
+        Counter(
+            vote.organisation_id
+            for point in seance.points
+            for vote in point.votes
+            if vote.organisation_id in indiquees_hors_seance and vote.choix is not ChoixVote.recusation
+        )
+    )
 
 
 def disponibles(seance: SeanceComite, organisations) -> dict[int, Disponible]:

@@ -211,6 +211,22 @@ _INSTRUCTION = [
             "lien": Chemin("/comites/7"),
         },
     ),
+    Message(
+        "convocation_comite",
+        "Les membres des organisations partenaires du contrat de ville",
+        "Quand le pilote envoie la convocation d’une séance du comité de pilotage, ou une convocation à "
+        "jour après un changement de l’ordre du jour ; le PDF se télécharge par le lien.",
+        {
+            "date_seance": date(2026, 4, 14),
+            "lieu": "Hôtel de ville, salle du conseil",
+            "contrat": "Contrat de ville de Toulouse Métropole",
+            "campagne": "Appel à projets 2026",
+            "nombre_points": 12,
+            "numero": 2,
+            "lien": Chemin("/comites/7/convocation.pdf"),
+            "lien_seance": Chemin("/comites/7"),
+        },
+    ),
 ]
 
 _ENGAGEMENTS = [
