@@ -100,10 +100,20 @@ def test_parcours_complet_du_depot_a_la_transmission(client, connexion, db, mond
     assert ("signataire@test.fr", f"Demande {demande.numero} transmise") in sujets
     assert ("instructeur.etat@test.fr", f"Nouvelle demande à instruire : {demande.numero}") in sujets
 
-    # Tableau de bord : statut, financeurs et montants, prochaine étape
+    # Tableau de bord : statut, total demandé, prochaine étape ; chaque financeur et son montant dans le
+    # détail de la demande (sous-lignes ouvertes à la demande)
     tableau = re.sub(r"</?abbr[^>]*>", "", texte(client.get("/mes-demandes/")))  # le texte lu, sigles compris
-    assert "Transmise" in tableau and "Préfecture du Nord (État – P147) : 6\u202f000,00\xa0€" in tableau
-    assert "Aucune : les financeurs instruisent la demande" in tableau
+    rangee = re.search(rf'<tr data-demande="{demande.id}">(.*?)</tr>', tableau, re.S).group(1)
+    assert "Transmise" in rangee and "9\u202f000,00\xa0€" in rangee
+    assert "Aucune : les financeurs instruisent la demande" in rangee
+    detail = re.findall(
+        rf'<tr id="financeur-{demande.id}-\d+" class="dauphin-sous-ligne" hidden>\s*'
+        r'<th scope="row">([^<]+)</th>.*?<td class="dauphin-numerique">([^<]+)</td>',
+        tableau,
+        re.S,
+    )
+    assert ("Préfecture du Nord (État – P147)", "6\u202f000,00\xa0€") in detail
+    assert ("Ville de Lille", "3\u202f000,00\xa0€") in detail
 
 
 def test_etapes_et_saisies_refusees_sans_rien_perdre(client, connexion, monde):
