@@ -18,6 +18,8 @@ recepisses = AppGroup("recepisses", help="Récépissés de dépôt (PDF).")
 journal = AppGroup("journal", help="Journal des transitions.")
 referentiel = AppGroup("referentiel", help="Référentiel national : import des contrats de ville et des QPV.")
 exercice = AppGroup("exercice", help="Fin d’exercice : clôture et comptes rendus financiers.")
+sessions = AppGroup("sessions", help="Sessions ouvertes des comptes.")
+comptes = AppGroup("comptes", help="Comptes : double authentification.")
 
 
 @workflow.command("diagram")
@@ -247,6 +249,54 @@ def relancer_comptes_rendus(jours_avant: int):
     click.echo(str(relancer(jours_avant=jours_avant)))
 
 
+@sessions.command("purger")
+def purger_sessions():
+    """Efface les sessions fermées, expirées ou d'un mot de passe changé, de tous les comptes : à planifier
+    chaque jour (chaque connexion efface déjà celles de son compte)."""
+    from dauphin.services.sessions import purger
+
+    nombre = purger()
+    click.echo(f"{nombre} session{'s' if nombre > 1 else ''} effacée{'s' if nombre > 1 else ''}.")
+
+
+@comptes.command("reinitialiser-second-facteur")
+@click.argument("email")
+def reinitialiser_second_facteur(email: str):
+    """Efface la double authentification du compte EMAIL (téléphone et codes de secours perdus) et ferme ses
+    sessions ; pour le dernier administrateur national, les autres passent par l'écran du compte. Tracé à
+    l'historique du compte (« ligne de commande »), annoncé au titulaire par courriel."""
+    from sqlalchemy import select
+
+    from dauphin.extensions import db
+    from dauphin.models import Utilisateur
+    from dauphin.services import second_facteur
+    from dauphin.services.comptes import normaliser_email
+    from dauphin.services.erreurs import Refus
+
+    compte = db.session.scalar(select(Utilisateur).where(Utilisateur.email == normaliser_email(email)))
+    if compte is None:
+        raise click.ClickException(f"Aucun compte n’a l’adresse {email}.")
+    try:
+        second_facteur.reinitialiser(None, compte.id)
+    except Refus as erreur:
+        raise click.ClickException(str(erreur)) from erreur
+    click.echo(
+        f"Double authentification de {compte.email} réinitialisée ; ses sessions sont fermées. Elle "
+        "l’activera de nouveau à sa prochaine connexion si elle lui est obligatoire."
+    )
+
+
 def init_app(app: Flask) -> None:
-    for groupe in (workflow, seed, courriels, recepisses, journal, api, referentiel, exercice):
+    for groupe in (
+        workflow,
+        seed,
+        courriels,
+        recepisses,
+        journal,
+        api,
+        referentiel,
+        exercice,
+        sessions,
+        comptes,
+    ):
         app.cli.add_command(groupe)

@@ -13,6 +13,7 @@ from dauphin.models.comites import (
     VoteComite,
 )
 from dauphin.models.comptes import (
+    CodeSecours,
     EvenementConnexion,
     MembreOrganisation,
     MembreStructure,
@@ -20,6 +21,7 @@ from dauphin.models.comptes import (
     Pilotage,
     RoleOrganisation,
     RoleStructure,
+    SessionUtilisateur,
     Utilisateur,
 )
 from dauphin.models.comptes_rendus import (
@@ -95,7 +97,9 @@ __all__ = [
     "DemandeAcces",
     "Document",
     "Enveloppe",
+    "CodeSecours",
     "EvenementConnexion",
+    "SessionUtilisateur",
     "EvenementJournal",
     "EvenementReferentiel",
     "FormeJuridique",
