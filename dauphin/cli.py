@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from workflows import MACHINES
@@ -277,7 +277,9 @@ def reinitialiser_second_facteur(email: str):
     if compte is None:
         raise click.ClickException(f"Aucun compte n’a l’adresse {email}.")
     try:
-        second_facteur.reinitialiser(None, compte.id)
+        # Le lien du courriel se construit comme dans une requête (BASE_URL + chemin de la route)
+        with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+            second_facteur.reinitialiser(None, compte.id)
     except Refus as erreur:
         raise click.ClickException(str(erreur)) from erreur
     click.echo(

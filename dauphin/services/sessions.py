@@ -73,8 +73,8 @@ NAVIGATEURS = (
     ("Safari/", "Safari"),
 )
 SYSTEMES = (
-    ("iPhone", "iPhone"),
     ("iPad", "iPad"),
+    ("iPhone", "iPhone"),
     ("Android", "Android"),
     ("CrOS", "ChromeOS"),
     ("Windows", "Windows"),
