@@ -338,6 +338,9 @@ def _page_a_retrouver() -> str | None:
 
 
 def init_app(app) -> None:
+    with app.app_context():
+        comptes.hache_factice()  # calculé au démarrage : la première adresse inconnue ne paie pas deux hachés
+
     @login_manager.user_loader
     def charger_utilisateur(jeton: str):
         utilisateur, raison = sessions.charger(jeton)
