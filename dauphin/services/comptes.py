@@ -9,6 +9,10 @@ confirmée invalide les liens de confirmation précédents, et un lien de réini
 fois (le mot de passe qu'il remplace n'existe plus ensuite). Une invitation n'est utilisable qu'une fois
 (`acceptee_le`) et peut être révoquée.
 
+La connexion ne trahit pas les adresses inscrites : même message, et même calcul de haché (un haché factice
+du même algorithme pour une adresse inconnue). Le titulaire d'un compte bloqué après trop d'essais
+(Flask-Limiter, dauphin/auth) est prévenu par courriel, une fois par blocage (`signaler_verrouillage`).
+
 Changer le mot de passe renouvelle l'identifiant de session (`Utilisateur.definir_mot_de_passe`) : toutes
 les sessions ouvertes tombent. Demandes de réinitialisation, réinitialisations et changements sont
 journalisés comme les connexions (`EvenementConnexion`, par leur `nature`).
