@@ -384,6 +384,7 @@ def test_une_adresse_inconnue_coute_le_meme_calcul_qu_un_mot_de_passe_faux(app, 
             "/compte/connexion", data={"email": "personne.ici@test.fr", "mot_de_passe": "x"}
         )
         faux = client.post("/compte/connexion", data={"email": compte.email, "mot_de_passe": "x"})
+        assert comptes.hache_factice().split("$", 1)[0] == methode
     finally:
         app.config["PASSWORD_HASH_METHOD"] = ancienne
     assert inconnue.status_code == faux.status_code == 200

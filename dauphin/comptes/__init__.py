@@ -9,7 +9,7 @@ Le jeton d'une invitation ouverte sans être connecté est gardé en session : a
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
-from dauphin.auth import montrer_codes, ouvrir_session, page_activation
+from dauphin.auth import CLE_SECRET, montrer_codes, ouvrir_session, page_activation
 from dauphin.extensions import limiter
 from dauphin.services import comptes as service
 from dauphin.services import second_facteur, sessions
@@ -254,9 +254,7 @@ def fermer_les_autres_sessions():
     def message(nombre: int) -> str:
         if nombre == 0:
             return "Aucune autre session n’était ouverte."
-        return f"{nombre} autre{'s' if nombre > 1 else ''} session{'s' if nombre > 1 else ''} fermée" + (
-            "s." if nombre > 1 else "."
-        )
+        return "1 autre session fermée." if nombre == 1 else f"{nombre} autres sessions fermées."
 
     return traiter_bouton(
         ConfirmationForm(),
@@ -316,7 +314,7 @@ def activer_second_facteur():
     def activer():
         codes = second_facteur.activer(compte.id, secret, form.code.data, request.remote_addr)
         sessions.marquer_second_facteur(compte)
-        session.pop("dauphin.second_facteur_en_attente", None)
+        session.pop(CLE_SECRET, None)
         return codes
 
     return traiter_formulaire(
