@@ -5,7 +5,7 @@ FLASK  := FLASK_APP=wsgi $(VENV)/bin/flask
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install chromium run test test-rapide lint diagram worker planificateur clean bench bench-croissance
+.PHONY: install chromium run test test-rapide lint diagram worker planificateur clean bench bench-croissance code-demo
 
 $(VENV)/.installe: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ run: install
 	$(FLASK) db upgrade
 	$(FLASK) seed demo
 	DAUPHIN_BASE_URL=$${DAUPHIN_BASE_URL:-http://$(HOST):$(PORT)} $(FLASK) run --host $(HOST) --port $(PORT)
+
+# Le code de double authentification du moment pour admin@demo.dauphin.fr (secret publié, démonstration seule)
+code-demo: install
+	@$(VENV)/bin/python -c "import pyotp; from dauphin.seeds.demo import SECRET_TOTP_DEMO as s; print(pyotp.TOTP(s).now())"
 
 # Toute la suite, sur SQLite, un worker par cœur (pytest-xdist) et une base par worker. Sur PostgreSQL :
 # DAUPHIN_TEST_DATABASE_URL=postgresql+psycopg://… make test (ou .ci/run, qui enchaîne les deux).

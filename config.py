@@ -118,6 +118,19 @@ class Config:
         self.DUREE_TRACE_LECTURES_JOURS = _env_int("READ_TRACE_DAYS", 365)
         if self.DUREE_TRACE_LECTURES_JOURS < 1:
             raise ConfigurationInvalide("DAUPHIN_READ_TRACE_DAYS doit valoir au moins 1 (jour).")
+        # Délai d'inactivité (minutes) après lequel une session se ferme : comptes des organisations et de
+        # l'administration (financeurs, partenaires, pilotes, administration nationale), et comptes des
+        # seuls porteurs. Un avertissement s'affiche deux minutes avant (static/js/session.js).
+        self.SESSION_INACTIVITE_AGENTS = _env_int("SESSION_IDLE_MINUTES_STAFF", 30)
+        self.SESSION_INACTIVITE_PORTEURS = _env_int("SESSION_IDLE_MINUTES_APPLICANT", 12 * 60)
+        for variable, minutes in (
+            ("SESSION_IDLE_MINUTES_STAFF", self.SESSION_INACTIVITE_AGENTS),
+            ("SESSION_IDLE_MINUTES_APPLICANT", self.SESSION_INACTIVITE_PORTEURS),
+        ):
+            if not 5 <= minutes <= 7 * 24 * 60:  # l'avertissement vient deux minutes avant la fin
+                raise ConfigurationInvalide(
+                    f"DAUPHIN_{variable} doit valoir entre 5 et 10080 (minutes d'inactivité)."
+                )
         # Le jeton CSRF vit avec la session : pas de formulaire perdu après une longue pause.
         self.WTF_CSRF_TIME_LIMIT = None
         # Banc HTTP (`make bench`) : en-tête X-Requetes-SQL et route témoin (dauphin/mesures.py)

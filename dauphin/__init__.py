@@ -8,7 +8,6 @@ from decimal import Decimal
 
 from flask import Flask, Request, flash, redirect, render_template, request
 from flask_babel import to_user_timezone
-from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 
@@ -77,36 +76,12 @@ def enregistrer_extensions(app: Flask) -> None:
     login_manager.session_protection = "basic"
 
     from dauphin import models  # noqa: F401  (les modèles doivent être connus de la MetaData)
-    from dauphin.models import MembreOrganisation, Utilisateur
-
-    @login_manager.user_loader
-    def charger_utilisateur(jeton: str):
-        # Avec ses rattachements (structures, organisations, contrats pilotés), que la navigation et les
-        # droits lisent à chaque page : une requête au lieu de quatre. Jointes, les trois collections se
-        # multiplient (structures × organisations × pilotages lignes de résultat) ; un compte en a peu, et
-        # presque toujours d'une seule sorte (porteur, financeur ou pilote).
-        return (
-            db.session.execute(
-                db.select(Utilisateur)
-                .filter_by(jeton_session=jeton, actif=True)
-                .options(
-                    joinedload(Utilisateur.adhesions_structures),
-                    joinedload(Utilisateur.adhesions_organisations).joinedload(
-                        MembreOrganisation.organisation
-                    ),
-                    joinedload(Utilisateur.pilotages),
-                )
-            )
-            .unique()
-            .scalar_one_or_none()
-        )
 
 
 def enregistrer_blueprints(app: Flask) -> None:
-    from dauphin import dsfr
+    from dauphin import auth, dsfr
     from dauphin.administration import bp as administration
     from dauphin.api import bp as api
-    from dauphin.auth import bp as auth
     from dauphin.comites import bp as comites
     from dauphin.comptes import bp as comptes
     from dauphin.demandes import bp as demandes
@@ -122,9 +97,10 @@ def enregistrer_blueprints(app: Flask) -> None:
     from dauphin.usager import bp as usager
 
     dsfr.init_app(app)
+    auth.init_app(app)  # chargeur de Flask-Login, suivi des sessions à chaque requête
     for blueprint in (
         public,
-        auth,
+        auth.bp,
         comptes,
         structures,
         documents,

@@ -47,6 +47,8 @@ journal = Commandes("journal", help="Journal des transitions.")
 referentiel = Commandes("referentiel", help="Référentiel national : import des contrats de ville et des QPV.")
 exercice = Commandes("exercice", help="Fin d’exercice : clôture et comptes rendus financiers.")
 lectures = Commandes("lectures", help="Trace des lectures des dossiers, documents et exports.")
+sessions = Commandes("sessions", help="Sessions ouvertes des comptes.")
+comptes = Commandes("comptes", help="Comptes : double authentification.")
 
 
 @workflow.command("diagram")
@@ -292,6 +294,57 @@ def purger_lectures(jours: int | None):
     click.echo(f"{purger(duree)} lecture(s) de plus de {duree} jours effacée(s).")
 
 
+@sessions.command("purger")
+def purger_sessions():
+    """Efface les sessions fermées, expirées ou d'un mot de passe changé, de tous les comptes : à planifier
+    chaque jour (chaque connexion efface déjà celles de son compte)."""
+    from dauphin.services.sessions import purger
+
+    nombre = purger()
+    click.echo(f"{nombre} session{'s' if nombre > 1 else ''} effacée{'s' if nombre > 1 else ''}.")
+
+
+@comptes.command("reinitialiser-second-facteur")
+@click.argument("email")
+def reinitialiser_second_facteur(email: str):
+    """Efface la double authentification du compte EMAIL (téléphone et codes de secours perdus) et ferme ses
+    sessions ; pour le dernier administrateur national, les autres passent par l'écran du compte. Tracé à
+    l'historique du compte (« ligne de commande »), annoncé au titulaire par courriel."""
+    from sqlalchemy import select
+
+    from dauphin.extensions import db
+    from dauphin.models import Utilisateur
+    from dauphin.services import second_facteur
+    from dauphin.services.comptes import normaliser_email
+    from dauphin.services.erreurs import Refus
+
+    compte = db.session.scalar(select(Utilisateur).where(Utilisateur.email == normaliser_email(email)))
+    if compte is None:
+        raise CommandeRefusee(f"Aucun compte n’a l’adresse {email}.")
+    try:
+        # Le lien du courriel se construit comme dans une requête (BASE_URL + chemin de la route)
+        with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+            second_facteur.reinitialiser(None, compte.id)
+    except Refus as erreur:
+        raise CommandeRefusee(str(erreur)) from erreur
+    click.echo(
+        f"Double authentification de {compte.email} réinitialisée ; ses sessions sont fermées. Elle "
+        "l’activera de nouveau à sa prochaine connexion si elle lui est obligatoire."
+    )
+
+
 def init_app(app: Flask) -> None:
-    for groupe in (workflow, seed, courriels, recepisses, journal, api, referentiel, exercice, lectures):
+    for groupe in (
+        workflow,
+        seed,
+        courriels,
+        recepisses,
+        journal,
+        api,
+        referentiel,
+        exercice,
+        lectures,
+        sessions,
+        comptes,
+    ):
         app.cli.add_command(groupe)

@@ -99,6 +99,12 @@ class OrganisationForm(VersionForm):
         "Financeur : peut recevoir une enveloppe et être sollicité par les porteurs", default=True
     )
     email_contact = courriel("Adresse de contact (facultatif)")
+    second_facteur_obligatoire = BooleanField(
+        "Double authentification obligatoire pour les membres de l’organisation",
+        description="Ses instructeurs et partenaires devront saisir, après leur mot de passe, le code d’une "
+        "application d’authentification ; ceux qui ne l’ont pas encore l’activeront à leur prochaine "
+        "connexion (leurs sessions ouvertes sont fermées).",
+    )
 
     def validate_departement(self, champ):
         if champ.data and not DEPARTEMENT.fullmatch(champ.data):
@@ -114,6 +120,7 @@ class OrganisationForm(VersionForm):
             "departement": self.departement.data or None,
             "est_financeur": bool(self.est_financeur.data),
             "email_contact": (self.email_contact.data or "").lower() or None,
+            "second_facteur_obligatoire": bool(self.second_facteur_obligatoire.data),
         }
 
 

@@ -218,9 +218,10 @@ class Connexion:
         self.client = client
 
     def en_tant_que(self, utilisateur, mot_de_passe="mot-de-passe-de-test"):
-        reponse = self.client.post(
-            "/compte/connexion", data={"email": utilisateur.email, "mot_de_passe": mot_de_passe}
-        )
+        """Le mot de passe, puis le code de la double authentification si le compte l'a activée."""
+        from tests.connexions import se_connecter
+
+        reponse = se_connecter(self.client, utilisateur.email, mot_de_passe)
         assert reponse.status_code == 302, reponse.get_data(as_text=True)
         return reponse
 

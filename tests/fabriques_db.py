@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from dauphin.extensions import db
 from dauphin.models import (
@@ -42,6 +42,21 @@ from dauphin.seeds.referentiel import charger_nomenclature
 from dauphin.services.workflow import aujourdhui
 
 MOT_DE_PASSE = "mot-de-passe-de-test"
+# Le secret TOTP de l'administration nationale du monde (la double authentification lui est obligatoire)
+SECRET_TOTP = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def code_totp(email: str) -> str:
+    """Le code du moment de l'application d'authentification du compte, calculé par pyotp depuis son secret.
+    Un code ne sert qu'une fois par pas de 30 s : le dernier pas accepté est oublié, comme si le pas suivant
+    était venu (les tests se connectent plusieurs fois en quelques secondes)."""
+    import pyotp
+
+    secret = db.session.scalar(select(Utilisateur.totp_secret).where(Utilisateur.email == email))
+    assert secret, f"{email} n'a pas de double authentification"
+    db.session.execute(update(Utilisateur).where(Utilisateur.email == email).values(totp_dernier_pas=None))
+    db.session.commit()
+    return pyotp.TOTP(secret).now()
 
 
 def utilisateur(email: str, **champs) -> Utilisateur:
@@ -142,6 +157,8 @@ def creer_monde(ouverture: date | None = None, cloture: date | None = None) -> M
         role: utilisateur(email, administrateur_national=role == "admin_national")
         for role, email in COMPTES_DU_MONDE.items()
     }
+    comptes["admin_national"].totp_secret = SECRET_TOTP
+    comptes["admin_national"].totp_active_le = maintenant()
     db.session.add_all(
         [
             MembreStructure(

@@ -142,10 +142,14 @@ def navigateur(dossier_captures: Path):
 
 def se_connecter(page, adresse: str, email: str, mot_de_passe: str = MOT_DE_PASSE) -> None:
     """Le formulaire de connexion, rempli et envoyé comme le ferait la personne."""
+    from tests.connexions import code_dans_le_navigateur
+
     page.goto(adresse + "/compte/connexion")
     page.get_by_label("Adresse électronique").fill(email)
     page.get_by_label("Mot de passe", exact=True).fill(mot_de_passe)
-    page.get_by_role("button", name="Se connecter").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Se connecter").click()
+    code_dans_le_navigateur(page, email)
 
 
 def cocher(page, libelle) -> None:

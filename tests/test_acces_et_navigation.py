@@ -207,7 +207,7 @@ def test_formulaires_exigent_post_et_jeton_csrf(app, monde):
 def test_connexions_journalisees_et_limitees_par_compte(client, db, monde):
     from sqlalchemy import select
 
-    from dauphin.models import EvenementConnexion
+    from dauphin.models import EvenementConnexion, NatureEvenementCompte
 
     for _ in range(8):
         reponse = client.post(
@@ -228,9 +228,11 @@ def test_connexions_journalisees_et_limitees_par_compte(client, db, monde):
         == 302
     )
     evenements = db.session.scalars(select(EvenementConnexion).order_by(EvenementConnexion.id)).all()
+    # Le blocage est journalisé (une fois) et annoncé au titulaire par courriel (tests/test_sessions.py)
     assert [(e.email, e.reussie, e.motif) for e in evenements] == [
         ("signataire@test.fr", False, "mot de passe")
-    ] * 8 + [("contributeur@test.fr", True, None)]
+    ] * 9 + [("contributeur@test.fr", True, None)]
+    assert evenements[8].nature == NatureEvenementCompte.verrouillage
     assert evenements[-1].utilisateur_id == monde.contributeur.id and evenements[0].adresse_ip == "127.0.0.1"
 
 

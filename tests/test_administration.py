@@ -373,6 +373,15 @@ def test_roles_organisations_pilotage_et_administration(app, client, db, monde, 
 
     # Administration nationale accordée puis rôles retirés
     client.post(f"{url}/administration-nationale", data={"valeur": "1"})
+    # La double authentification lui devient obligatoire : sa session, ouverte sans elle, se ferme ; il
+    # l'active à la connexion suivante, avant d'entrer.
+    reponse = client_pilote.get("/administration/")
+    assert reponse.status_code == 302 and reponse.headers["Location"].startswith("/compte/connexion")
+    reponse = client_pilote.post(
+        "/compte/connexion", data={"email": nouveau.email, "mot_de_passe": "mot-de-passe-de-test"}
+    )
+    assert reponse.headers["Location"] == "/compte/connexion/double-authentification"
+    activer_en_se_connectant(client_pilote)
     assert client_pilote.get("/administration/").status_code == 200
     assert client.post(f"{url}/pilotages/{pilotage.id}/retirer").status_code == 302
     assert client.post(f"{url}/organisations/{adhesion.id}/retirer").status_code == 302
@@ -398,6 +407,7 @@ def test_roles_organisations_pilotage_et_administration(app, client, db, monde, 
         "retirer_pilotage",
         "retirer_role",
     ]
+
     page = html(client.get(url))
     assert "Pilote du contrat CV-TEST-1" in page and "Ne pilote plus le contrat CV-TEST-1" in page
     assert "Instructeur de Ville de Lille" in html(client.get("/administration/historique"))
@@ -502,3 +512,16 @@ def test_recherches_au_pied_de_la_lettre(client, monde, admin):
         assert present in html(client.get(url, query_string={"q": present.upper()})), url
         for joker in ("%", "_"):
             assert present not in html(client.get(url, query_string={"q": joker})), (url, joker)
+
+
+def activer_en_se_connectant(client):
+    """L'activation imposée au milieu de la connexion : le secret lu sur la page, le code calculé par pyotp
+    comme par l'application ; la session s'ouvre et les codes de secours s'affichent."""
+    import pyotp
+
+    page = client.get("/compte/connexion/double-authentification").get_data(as_text=True)
+    secret = re.search(r'<code id="cle-secrete">([A-Z2-7 ]+)</code>', page).group(1).replace(" ", "")
+    reponse = client.post(
+        "/compte/connexion/double-authentification", data={"code": pyotp.TOTP(secret).now()}
+    )
+    assert reponse.status_code == 200 and "Vos codes de secours" in reponse.get_data(as_text=True)

@@ -42,10 +42,11 @@ from dauphin.models import (
     maintenant,
 )
 from dauphin.services import api as jetons
-from dauphin.services import comites, lectures
+from dauphin.services import comites, lectures, sessions
 from dauphin.services.documents import chemin
 from dauphin.services.workflow import aujourdhui, declencher_demande, declencher_ligne
-from tests.fabriques_db import MOT_DE_PASSE, demande_complete, utilisateur
+from tests.connexions import se_connecter
+from tests.fabriques_db import demande_complete, utilisateur
 
 ROLES = (
     "anonyme",
@@ -101,6 +102,27 @@ MATRICE: dict[str, Entree] = {
     "comptes.changer_mot_de_passe": entree(lambda o: "/compte/mot-de-passe", CONNECTES),
     "comptes.mot_de_passe_oublie": public(lambda o: "/compte/mot-de-passe/oublie"),
     "comptes.mot_de_passe_demande_envoyee": public(lambda o: "/compte/mot-de-passe/oublie/courriel-envoye"),
+    # Sessions et double authentification : chacun les siennes (une session d'un autre compte : 404). Le
+    # second temps de la connexion (code, activation imposée) renvoie à la connexion sans mot de passe
+    # vérifié, et à l'accueil une fois connecté.
+    "auth.code": entree(lambda o: "/compte/connexion/code", CONNECTES),
+    "auth.activer_second_facteur": entree(lambda o: "/compte/connexion/double-authentification", CONNECTES),
+    "auth.etat_session": public(lambda o: "/compte/session/etat"),
+    "auth.prolonger_session": entree(lambda o: "/compte/session/prolonger", CONNECTES, "POST"),
+    "comptes.fermer_session": entree(
+        lambda o: f"/compte/sessions/{o['session_autre_appareil']}/fermer", {"contributeur"}, "POST"
+    ),
+    "comptes.fermer_les_autres_sessions": entree(
+        lambda o: "/compte/sessions/fermer-les-autres", CONNECTES, "POST"
+    ),
+    "comptes.double_authentification": entree(lambda o: "/compte/double-authentification", CONNECTES),
+    "comptes.activer_second_facteur": entree(lambda o: "/compte/double-authentification/activer", CONNECTES),
+    "comptes.desactiver_second_facteur": entree(
+        lambda o: "/compte/double-authentification/desactiver", CONNECTES, "POST"
+    ),
+    "comptes.renouveler_codes_secours": entree(
+        lambda o: "/compte/double-authentification/codes-de-secours", CONNECTES, "POST"
+    ),
     "comptes.reinitialiser_mot_de_passe": entree(
         lambda o: "/compte/mot-de-passe/reinitialiser/jeton-invalide", set(), anonyme="refus"
     ),
@@ -292,6 +314,9 @@ MATRICE: dict[str, Entree] = {
     ),
     "administration.activation_thematique": entree(
         lambda o: "/administration/thematiques/1.5/activation", ADMIN, "POST"
+    ),
+    "administration.reinitialiser_second_facteur": entree(
+        lambda o: f"/administration/comptes/{o['contributeur_id']}/second-facteur", ADMIN, "POST"
     ),
     "administration.administration_nationale": entree(
         lambda o: f"/administration/comptes/{o['contributeur_id']}/administration-nationale", ADMIN, "POST"
@@ -518,7 +543,14 @@ def construire_objets(monde) -> dict:
         "pilote": monde.pilote,
         "admin_national": monde.admin_national,
     }
+    # Une session du contributeur sur un autre appareil (« Mes sessions »)
+    sessions.ouvrir(
+        monde.contributeur, "198.51.100.4", "Mozilla/5.0 (Windows NT 10.0; rv:128.0) Firefox/128.0"
+    )
+    autre_appareil = monde.contributeur.session_courante.id
+    monde.contributeur.session_courante = monde.contributeur.jeton_de_session = None
     return {
+        "session_autre_appareil": autre_appareil,
         "comptes": {role: Compte(compte.id, compte.email) for role, compte in comptes.items()},
         "structure": monde.structure.id,
         "siret": monde.structure.siret,
@@ -584,7 +616,7 @@ def sessions_par_role(_application, objets):
     sessions = {}
     client = _application.test_client()
     for role, compte in objets["comptes"].items():
-        reponse = client.post("/compte/connexion", data={"email": compte.email, "mot_de_passe": MOT_DE_PASSE})
+        reponse = se_connecter(client, compte.email)
         assert reponse.status_code == 302, f"Connexion impossible pour {role}"
         sessions[role] = client.get_cookie("session").value
         g.pop("_login_user", None)

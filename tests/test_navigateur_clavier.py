@@ -16,7 +16,7 @@ from dauphin.extensions import db as _db
 from dauphin.models import Demande, LigneFinancement, Organisation, SeanceComite
 from dauphin.services import comites
 from dauphin.services.workflow import aujourdhui, declencher_demande, declencher_ligne
-from tests.fabriques_db import demande_complete
+from tests.fabriques_db import code_totp, demande_complete
 from tests.navigateur import (
     DANS_CHROMIUM,
     FocusIntrouvable,
@@ -381,6 +381,11 @@ def test_administration_nationale_modifie_une_organisation_au_clavier(app, db, m
         remplir(page, page.get_by_label("Adresse électronique"), "admin@test.fr")
         remplir(page, page.get_by_label("Mot de passe"), MOT_DE_PASSE)
         activer(page, "Enter")
+        # Le second temps de la connexion, au clavier aussi : le code de l'application d'authentification
+        expect(page).to_have_title("Connexion : code de vérification — Dauphin")
+        remplir(page, page.get_by_label("Code de vérification"), code_totp("admin@test.fr"))
+        activer(page, "Enter")
+        expect(page.get_by_text("Bienvenue")).to_be_visible()
         # Zoom à 400 % (320 px) : la navigation est repliée derrière le bouton « Menu » ; le lien
         # d'évitement « Menu » ouvre sa fenêtre (evitement.js) au lieu de la sauter.
         page.set_viewport_size({"width": 320, "height": 640})

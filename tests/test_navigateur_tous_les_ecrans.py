@@ -17,6 +17,7 @@ from dauphin.instruction.actions import ACTIONS_DEMANDE, ACTIONS_LIGNE
 from dauphin.models import ReportDates, StatutReport
 from dauphin.services.demandes import ETAPES
 from tests import test_matrice_autorisations as matrice
+from tests.connexions import code_dans_le_navigateur
 from tests.navigateur import (
     DANS_CHROMIUM,
     ViolationsAccessibilite,
@@ -50,6 +51,11 @@ EXCLUSIONS = {
     "api.lire_demande": "API JSON",
     "api.lire_programmation": "API JSON",
     "api.openapi": "description OpenAPI en JSON",
+    "auth.etat_session": "état de la session en JSON (pour js/session.js)",
+    # Le second temps de la connexion ne s'ouvre qu'entre le mot de passe et le code : ses écrans sont
+    # audités dans ce parcours (tests/test_navigateur_sessions.py).
+    "auth.code": "second temps de la connexion, audité par tests/test_navigateur_sessions.py",
+    "auth.activer_second_facteur": "activation imposée à la connexion, même parcours",
 }
 
 # Des liens signés invalides : l'écran d'erreur, servi à tous avec son statut, est audité lui aussi.
@@ -87,6 +93,8 @@ ROLES_IMPOSES = {
     "structures.demander_acces": "admin_autre_structure",
     # Les appels à projets sont l'écran du porteur : les autres comptes sont renvoyés vers l'accueil.
     "demandes.campagnes": "administrateur",
+    # L'administration nationale l'a déjà : elle est renvoyée vers la gestion de la double authentification.
+    "comptes.activer_second_facteur": "administrateur",
 }
 
 
@@ -178,6 +186,7 @@ def se_connecter(page, adresse, email):
     page.get_by_label("Mot de passe", exact=True).fill("mot-de-passe-de-test")
     with page.expect_navigation():
         page.get_by_role("button", name="Se connecter").click()
+    code_dans_le_navigateur(page, email)
     assert "/compte/connexion" not in page.url, f"connexion refusée pour {email}"
 
 

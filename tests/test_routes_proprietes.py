@@ -32,7 +32,7 @@ from dauphin.extensions import limiter
 from dauphin.instruction.actions import ACTIONS_DEMANDE, ACTIONS_LIGNE
 from dauphin.services.demandes import ETAPES
 from tests.clients import ClientIsole
-from tests.fabriques_db import MOT_DE_PASSE
+from tests.connexions import se_connecter
 from tests.test_formulaires_proprietes import date_texte, nombre_texte, texte_hostile
 from tests.test_matrice_autorisations import MATRICE, objets  # noqa: F401  (la fixture des objets)
 
@@ -530,9 +530,7 @@ def _connecter(client, o, role):
     g.pop("_login_user", None)
     client.post("/compte/deconnexion")
     if role != "anonyme":
-        reponse = client.post(
-            "/compte/connexion", data={"email": o["comptes"][role].email, "mot_de_passe": MOT_DE_PASSE}
-        )
+        reponse = se_connecter(client, o["comptes"][role].email)
         assert reponse.status_code == 302, f"Connexion impossible pour {role} ({reponse.status_code})"
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from dauphin.models import Demande, EvenementJournal, SeanceComite, StatutSeance, Utilisateur
 from dauphin.seeds.demo import MOT_DE_PASSE
 from dauphin.services.workflow import aujourdhui
+from tests.connexions import se_connecter
 from workflows import DEMANDE, LIGNE, StatutDemande
 
 
@@ -74,7 +75,7 @@ def test_comptes_de_demo_du_readme(app, client):
     assert MOT_DE_PASSE in readme
     for email, espace in COMPTES_DU_README:
         assert email in readme
-        reponse = client.post("/compte/connexion", data={"email": email, "mot_de_passe": MOT_DE_PASSE})
+        reponse = se_connecter(client, email, MOT_DE_PASSE)  # et le code de admin@, secret publié
         assert reponse.status_code == 302, email
         page = client.get(espace)
         assert page.status_code == 200, email

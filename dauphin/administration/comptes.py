@@ -10,6 +10,7 @@ from dauphin.administration import administrateur_national, bp
 from dauphin.listes import page_courante
 from dauphin.models import RoleOrganisation
 from dauphin.services import administration_comptes as service
+from dauphin.services import second_facteur
 from dauphin.services.referentiel import page_historique
 from dauphin.vues import messages_du_formulaire, traiter_bouton, traiter_formulaire
 from forms.administration import (
@@ -153,6 +154,22 @@ def administration_nationale(utilisateur_id: int):
         executer=lambda: service.changer_administration_nationale(current_user, utilisateur_id, valeur),
         rendre=_refus_en_tete(utilisateur_id, form),
         succes="Accès à l’administration nationale " + ("accordé." if valeur else "retiré."),
+        suite=_retour(utilisateur_id, "statut"),
+    )
+
+
+@bp.route("/comptes/<int:utilisateur_id>/second-facteur", methods=["POST"])
+@administrateur_national
+def reinitialiser_second_facteur(utilisateur_id: int):
+    """Un compte qui a perdu son application et ses codes de secours : sa double authentification est
+    effacée (il l'activera de nouveau si elle lui est obligatoire)."""
+    form = VersionForm()
+    return traiter_formulaire(
+        form,
+        executer=lambda: second_facteur.reinitialiser(current_user, utilisateur_id),
+        rendre=_refus_en_tete(utilisateur_id, form),
+        succes="Double authentification réinitialisée ; ses sessions ouvertes sont fermées et un courriel "
+        "le lui annonce.",
         suite=_retour(utilisateur_id, "statut"),
     )
 

@@ -1,16 +1,21 @@
-"""Création de compte, confirmation de l'adresse électronique, acceptation des invitations ; « Mon compte »,
-mot de passe oublié (lien de réinitialisation) et changement du mot de passe.
+"""Création de compte, confirmation de l'adresse électronique, acceptation des invitations ; « Mon compte »
+(sessions ouvertes, double authentification), mot de passe oublié (lien de réinitialisation) et changement du
+mot de passe.
 
 Le jeton d'une invitation ouverte sans être connecté est gardé en session : après connexion (retour par
 `next`) ou création de compte, la personne revient à l'invitation et rejoint la structure.
 """
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 
+from dauphin.auth import CLE_SECRET, montrer_codes, ouvrir_session, page_activation
 from dauphin.extensions import limiter
 from dauphin.services import comptes as service
-from dauphin.vues import page, traiter_formulaire
+from dauphin.services import second_facteur, sessions
+from dauphin.vues import page, traiter_bouton, traiter_formulaire
+from forms.auth import ActivationSecondFacteurForm, ConfirmationIdentiteForm
+from forms.champs import ConfirmationForm
 from forms.comptes import (
     ChangementMotDePasseForm,
     ConfirmerForm,
@@ -85,7 +90,7 @@ def inscription():
             return None
         # Créé par une invitation, le compte est confirmé et rattaché : la session s'ouvre.
         session.pop(CLE_INVITATION, None)
-        login_user(resultat.utilisateur)
+        ouvrir_session(resultat.utilisateur)
         return resultat.membre
 
     return traiter_formulaire(
@@ -219,7 +224,135 @@ def _ecrire_a_l_adresse_saisie(form, gabarit: str, *, envoyer, cle: str, suite: 
 @login_required
 def mon_compte():
     return render_template(
-        "comptes/mon_compte.html", activite=service.activite_recente(current_user), utilisateur=current_user
+        "comptes/mon_compte.html",
+        activite=service.activite_recente(current_user),
+        utilisateur=current_user,
+        sessions_ouvertes=sessions.ouvertes(current_user),
+        courante=current_user.session_courante,
+        second_facteur_exige=second_facteur.exige(current_user),
+        action=ConfirmationForm(formdata=None),
+    )
+
+
+# --- Mes sessions --------------------------------------------------------------------------------
+
+
+@bp.route("/sessions/<int:session_id>/fermer", methods=["POST"])
+@login_required
+def fermer_session(session_id: int):
+    return traiter_bouton(
+        ConfirmationForm(),
+        executer=lambda: sessions.fermer(current_user, session_id, request.remote_addr),
+        succes=lambda fermee: f"La session « {fermee.appareil} » est fermée.",
+        suite=url_for("comptes.mon_compte", _anchor="sessions"),
+    )
+
+
+@bp.route("/sessions/fermer-les-autres", methods=["POST"])
+@login_required
+def fermer_les_autres_sessions():
+    def message(nombre: int) -> str:
+        if nombre == 0:
+            return "Aucune autre session n’était ouverte."
+        return "1 autre session fermée." if nombre == 1 else f"{nombre} autres sessions fermées."
+
+    return traiter_bouton(
+        ConfirmationForm(),
+        executer=lambda: sessions.fermer_les_autres(current_user, request.remote_addr),
+        succes=message,
+        suite=url_for("comptes.mon_compte", _anchor="sessions"),
+    )
+
+
+# --- Double authentification ----------------------------------------------------------------------
+
+
+def _compte_courant():
+    return current_user._get_current_object()
+
+
+# Un code deviné depuis une session laissée ouverte : limité comme le second temps de la connexion.
+_LIMITE_CODES = limiter.limit(
+    "6 per 15 minutes",
+    methods=["POST"],
+    key_func=lambda: f"compte-code-{getattr(current_user, 'id', None)}",
+    deduct_when=lambda reponse: reponse.status_code not in (200, 302),
+)
+
+
+def _page_double_authentification(code: int = 200, desactivation=None, renouvellement=None):
+    html = render_template(
+        "comptes/double_authentification.html",
+        utilisateur=current_user,
+        exige=second_facteur.exige(current_user),
+        restants=second_facteur.codes_restants(current_user),
+        desactivation=desactivation or ConfirmationIdentiteForm(prefix="desactivation", formdata=None),
+        renouvellement=renouvellement or ConfirmationIdentiteForm(prefix="codes", formdata=None),
+        form_has_errors=code >= 400,
+    )
+    return html, code
+
+
+@bp.route("/double-authentification")
+@login_required
+def double_authentification():
+    return _page_double_authentification()
+
+
+@bp.route("/double-authentification/activer", methods=["GET", "POST"])
+@login_required
+@_LIMITE_CODES
+def activer_second_facteur():
+    if current_user.second_facteur_actif:
+        return redirect(url_for("comptes.double_authentification"))
+    form = ActivationSecondFacteurForm()
+    compte = _compte_courant()
+    secret, rendre = page_activation(
+        compte, form, obligatoire=False, annuler=url_for("comptes.double_authentification")
+    )
+
+    def activer():
+        codes = second_facteur.activer(compte.id, secret, form.code.data, request.remote_addr)
+        sessions.marquer_second_facteur(compte)
+        session.pop(CLE_SECRET, None)
+        return codes
+
+    return traiter_formulaire(
+        form,
+        executer=activer,
+        rendre=rendre,
+        montrer=lambda codes: montrer_codes(codes, url_for("comptes.double_authentification"), True),
+    )
+
+
+@bp.route("/double-authentification/desactiver", methods=["POST"])
+@login_required
+@_LIMITE_CODES
+def desactiver_second_facteur():
+    form = ConfirmationIdentiteForm(prefix="desactivation")
+    return traiter_formulaire(
+        form,
+        executer=lambda: second_facteur.desactiver(
+            current_user.id, form.code.data, form.mot_de_passe.data, request.remote_addr
+        ),
+        rendre=lambda statut, _conflit: _page_double_authentification(statut, desactivation=form),
+        succes="La double authentification est désactivée ; un courriel vous le confirme.",
+        suite=url_for("comptes.double_authentification"),
+    )
+
+
+@bp.route("/double-authentification/codes-de-secours", methods=["POST"])
+@login_required
+@_LIMITE_CODES
+def renouveler_codes_secours():
+    form = ConfirmationIdentiteForm(prefix="codes")
+    return traiter_formulaire(
+        form,
+        executer=lambda: second_facteur.regenerer_codes(
+            current_user.id, form.code.data, form.mot_de_passe.data, request.remote_addr
+        ),
+        rendre=lambda statut, _conflit: _page_double_authentification(statut, renouvellement=form),
+        montrer=lambda codes: montrer_codes(codes, url_for("comptes.double_authentification"), False),
     )
 
 
@@ -242,10 +375,12 @@ def changer_mot_de_passe():
     form.email_compte = current_user.email
 
     def changer():
+        verifiee = bool(current_user.session_courante and current_user.session_courante.second_facteur)
         compte = service.changer_mot_de_passe(
             current_user, form.actuel.data, form.mot_de_passe.data, request.remote_addr
         )
-        login_user(compte)  # nouvel identifiant de session : les autres tombent, celle-ci reste ouverte
+        # Le compte a un nouveau jeton_session : toutes ses sessions tombent ; ce navigateur en rouvre une.
+        ouvrir_session(compte, second_facteur=verifiee)
 
     return traiter_formulaire(
         form,

@@ -15,6 +15,7 @@ from dauphin.models.comites import (
     VoteComite,
 )
 from dauphin.models.comptes import (
+    CodeSecours,
     EvenementConnexion,
     MembreOrganisation,
     MembreStructure,
@@ -22,6 +23,7 @@ from dauphin.models.comptes import (
     Pilotage,
     RoleOrganisation,
     RoleStructure,
+    SessionUtilisateur,
     Utilisateur,
 )
 from dauphin.models.comptes_rendus import (
@@ -100,7 +102,9 @@ __all__ = [
     "DemandeAcces",
     "Document",
     "Enveloppe",
+    "CodeSecours",
     "EvenementConnexion",
+    "SessionUtilisateur",
     "EvenementJournal",
     "EvenementReferentiel",
     "FormeJuridique",

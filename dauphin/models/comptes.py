@@ -25,6 +25,12 @@ def nouveau_jeton() -> str:
     return secrets.token_urlsafe(24)
 
 
+def verifier_hache(hache: str, mot_de_passe: str) -> bool:
+    """Le seul calcul de haché d'une connexion : pour le mot de passe d'un compte comme pour le haché factice
+    d'une adresse inconnue (dauphin.services.comptes), afin que les deux coûtent le même temps."""
+    return check_password_hash(hache, mot_de_passe)
+
+
 class Utilisateur(UserMixin, db.Model):
     __tablename__ = "utilisateur"
 
@@ -40,14 +46,33 @@ class Utilisateur(UserMixin, db.Model):
     email_confirme_le: Mapped[datetime | None] = mapped_column(Horodatage())
     cree_le: Mapped[datetime] = horodatage()
     derniere_connexion_le: Mapped[datetime | None] = mapped_column(Horodatage())
+    # Double authentification (TOTP, RFC 6238) : le secret partagé avec l'application du titulaire, la date
+    # d'activation (None : pas de second facteur) et le dernier pas de 30 s accepté (un code ne sert qu'une
+    # fois). Voir dauphin/services/second_facteur.py.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_active_le: Mapped[datetime | None] = mapped_column(Horodatage())
+    totp_dernier_pas: Mapped[int | None]
 
     adhesions_structures: Mapped[list[MembreStructure]] = enfants("utilisateur")
     adhesions_organisations: Mapped[list[MembreOrganisation]] = enfants("utilisateur")
     pilotages: Mapped[list[Pilotage]] = enfants("utilisateur")
+    codes_secours: Mapped[list[CodeSecours]] = enfants("utilisateur")
 
-    # Flask-Login : l'identifiant de session n'est pas la clé primaire (voir jeton_session).
+    # La session ouverte de la requête (SessionUtilisateur) et son jeton, posés par le chargeur de
+    # Flask-Login ou à l'ouverture (dauphin.services.sessions) ; ni l'un ni l'autre n'est en base.
+    session_courante = None
+    jeton_de_session = None
+
+    # Flask-Login : l'identifiant gardé dans le cookie signé est le jeton de la session ouverte (une ligne de
+    # `session_utilisateur`), jamais la clé primaire du compte.
     def get_id(self) -> str:
-        return self.jeton_session
+        if self.jeton_de_session is None:
+            raise RuntimeError("Session à ouvrir par dauphin.services.sessions.ouvrir avant login_user.")
+        return self.jeton_de_session
+
+    @property
+    def second_facteur_actif(self) -> bool:
+        return self.totp_active_le is not None and self.totp_secret is not None
 
     @property
     def is_active(self) -> bool:
@@ -63,7 +88,7 @@ class Utilisateur(UserMixin, db.Model):
         self.jeton_session = nouveau_jeton()
 
     def verifier_mot_de_passe(self, mot_de_passe: str) -> bool:
-        return check_password_hash(self.mot_de_passe_hash, mot_de_passe)
+        return verifier_hache(self.mot_de_passe_hash, mot_de_passe)
 
     def __repr__(self) -> str:
         return f"<Utilisateur {self.email}>"
@@ -148,6 +173,16 @@ class NatureEvenementCompte(EnumLibelle):
     reinitialisation = "reinitialisation", "Réinitialisation du mot de passe"
     # depuis « Mon compte », session ouverte
     changement_mot_de_passe = "changement_mot_de_passe", "Changement du mot de passe"
+    deconnexion = "deconnexion", "Déconnexion"
+    # une session fermée depuis une autre (« Mes sessions »), ou toutes les autres
+    fermeture_session = "fermeture_session", "Fermeture de session à distance"
+    # second temps de la connexion : code de l'application ou code de secours
+    second_facteur = "second_facteur", "Code de double authentification"
+    second_facteur_active = "second_facteur_active", "Activation de la double authentification"
+    second_facteur_desactive = "second_facteur_desactive", "Désactivation de la double authentification"
+    codes_secours = "codes_secours", "Nouveaux codes de secours"
+    # trop d'essais refusés : la connexion est bloquée un moment, le titulaire est prévenu par courriel
+    verrouillage = "verrouillage", "Connexion bloquée après trop d’essais"
 
 
 class EvenementConnexion(db.Model):
@@ -174,4 +209,46 @@ class EvenementConnexion(db.Model):
     def resultat(self) -> str:
         if not self.reussie:
             return f"refusée ({self.motif or 'inconnu'})"
+        if self.motif:  # « mot de passe juste, code demandé », « toutes les autres sessions »…
+            return self.motif
         return "lien envoyé" if self.nature == NatureEvenementCompte.demande_reinitialisation else "réussie"
+
+
+class SessionUtilisateur(db.Model):
+    """Une session ouverte : une connexion, sur un appareil. Le cookie signé ne porte que son jeton (tiré au
+    hasard) ; la base n'en garde que l'empreinte SHA-256. Elle vit tant qu'elle n'est pas fermée
+    (déconnexion, « Mes sessions »), que le compte garde le `jeton_session` qu'il avait à l'ouverture (un
+    nouveau mot de passe, une désactivation le renouvellent : toutes tombent) et que l'inactivité n'a pas
+    dépassé son délai (`expire_le`, repoussé par l'activité). Voir dauphin/services/sessions.py."""
+
+    __tablename__ = "session_utilisateur"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    utilisateur_id: Mapped[int] = cle_parent("utilisateur", index=True)
+    empreinte: Mapped[str] = mapped_column(String(64), unique=True)
+    jeton_compte: Mapped[str] = mapped_column(String(64))
+    cree_le: Mapped[datetime] = horodatage()
+    derniere_activite_le: Mapped[datetime] = mapped_column(Horodatage())
+    expire_le: Mapped[datetime] = mapped_column(Horodatage())
+    adresse_ip: Mapped[str | None] = mapped_column(String(45))
+    appareil: Mapped[str] = mapped_column(String(100))  # « Firefox sur Windows »
+    # Ouverte avec le second facteur (code vérifié, ou double authentification activée pendant la session)
+    second_facteur: Mapped[bool] = mapped_column(default=False)
+    fermee_le: Mapped[datetime | None] = mapped_column(Horodatage())
+
+    utilisateur: Mapped[Utilisateur] = relationship()
+
+
+class CodeSecours(db.Model):
+    """Un code de secours de la double authentification : dix à l'activation, montrés une fois, chacun
+    utilisable une fois. Seule l'empreinte SHA-256 est gardée (un code a 60 bits d'aléa)."""
+
+    __tablename__ = "code_secours"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    utilisateur_id: Mapped[int] = cle_parent("utilisateur", index=True)
+    empreinte: Mapped[str] = mapped_column(String(64))
+    cree_le: Mapped[datetime] = horodatage()
+    utilise_le: Mapped[datetime | None] = mapped_column(Horodatage())
+
+    utilisateur: Mapped[Utilisateur] = relationship(back_populates="codes_secours")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import Enum, ForeignKey, String, func, or_
+from sqlalchemy import Enum, ForeignKey, String, false, func, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dauphin.extensions import db
@@ -47,6 +47,9 @@ class Organisation(db.Model):
     est_financeur: Mapped[bool] = mapped_column(default=True)
     email_contact: Mapped[str | None] = mapped_column(String(254))
     actif: Mapped[bool] = mapped_column(default=True)
+    # Posé par l'administration nationale : les membres de l'organisation doivent activer la double
+    # authentification (leur connexion s'arrête tant qu'elle ne l'est pas).
+    second_facteur_obligatoire: Mapped[bool] = mapped_column(default=False, server_default=false())
     version: Mapped[int] = mapped_column(default=1, server_default="1")  # verrou optimiste
 
     __mapper_args__ = {"version_id_col": version}

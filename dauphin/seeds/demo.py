@@ -46,6 +46,10 @@ from dauphin.services.workflow import aujourdhui, declencher_demande, declencher
 from workflows import StatutDemande, StatutLigne
 
 MOT_DE_PASSE = "Dauphin-demo-2026"
+# La double authentification est obligatoire pour l'administration nationale : le compte de démonstration
+# l'a déjà, avec ce secret publié dans le README (`make code-demo` affiche le code du moment). Uniquement pour
+# la démonstration : un vrai compte tire son secret au hasard en l'activant.
+SECRET_TOTP_DEMO = "DAUPHINDEMONATIONALADMINSECRET23"
 DOMAINE = "demo.dauphin.fr"
 PIECES_REQUISES = (TypePiece.statuts, TypePiece.rib, TypePiece.comptes_approuves)
 # Un PDF minimal mais valide, pour que les pièces de démonstration s'ouvrent.
@@ -222,13 +226,21 @@ def charger_demo() -> str:
     return (
         f"Données de démonstration chargées : {len(contrats)} contrats de ville, "
         f"{len(structures)} structures, {db.session.query(Demande).count()} demandes. "
-        f"Mot de passe de tous les comptes : {MOT_DE_PASSE}"
+        f"Mot de passe de tous les comptes : {MOT_DE_PASSE} ; code de double authentification de "
+        f"admin@{DOMAINE} : make code-demo"
     )
 
 
 def _comptes(contrats, financeurs) -> dict[str, Utilisateur]:
     c = {
-        "admin": _utilisateur("admin", "Nadia", "Rahmani", administrateur_national=True),
+        "admin": _utilisateur(
+            "admin",
+            "Nadia",
+            "Rahmani",
+            administrateur_national=True,
+            totp_secret=SECRET_TOTP_DEMO,
+            totp_active_le=maintenant(),
+        ),
         "pilote": _utilisateur("pilote", "Thomas", "Lefebvre"),
         "porteur.admin": _utilisateur("porteur.admin", "Claire", "Martin"),
         "porteur.signataire": _utilisateur("porteur.signataire", "Karim", "Benali"),

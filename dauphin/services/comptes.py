@@ -9,6 +9,10 @@ confirmée invalide les liens de confirmation précédents, et un lien de réini
 fois (le mot de passe qu'il remplace n'existe plus ensuite). Une invitation n'est utilisable qu'une fois
 (`acceptee_le`) et peut être révoquée.
 
+La connexion ne trahit pas les adresses inscrites : même message, et même calcul de haché (un haché factice
+du même algorithme pour une adresse inconnue). Le titulaire d'un compte bloqué après trop d'essais
+(Flask-Limiter, dauphin/auth) est prévenu par courriel, une fois par blocage (`signaler_verrouillage`).
+
 Changer le mot de passe renouvelle l'identifiant de session (`Utilisateur.definir_mot_de_passe`) : toutes
 les sessions ouvertes tombent. Demandes de réinitialisation, réinitialisations et changements sont
 journalisés comme les connexions (`EvenementConnexion`, par leur `nature`).
@@ -20,6 +24,7 @@ Les courriels sont écrits dans la transaction (`courriels.ecrire_message`) et p
 from __future__ import annotations
 
 import hashlib
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -30,7 +35,13 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
 from dauphin.extensions import db
-from dauphin.models.comptes import EvenementConnexion, MembreStructure, NatureEvenementCompte, Utilisateur
+from dauphin.models.comptes import (
+    EvenementConnexion,
+    MembreStructure,
+    NatureEvenementCompte,
+    Utilisateur,
+    verifier_hache,
+)
 from dauphin.models.structures import Invitation
 from dauphin.models.types import maintenant
 from dauphin.services import courriels
@@ -136,12 +147,36 @@ class ConnexionRefusee(Refus):
         self.motif = motif
 
 
+_HACHES_FACTICES: dict[str, str] = {}
+
+
+def hache_factice() -> str:
+    """Un haché du même algorithme et des mêmes paramètres que ceux des comptes (PASSWORD_HASH_METHOD),
+    calculé une fois par processus : une adresse inconnue le vérifie comme un compte son mot de passe."""
+    methode = current_app.config["PASSWORD_HASH_METHOD"]
+    if methode not in _HACHES_FACTICES:
+        _HACHES_FACTICES[methode] = generate_password_hash(secrets.token_urlsafe(16), method=methode)
+    return _HACHES_FACTICES[methode]
+
+
+def _mot_de_passe_juste(utilisateur: Utilisateur | None, mot_de_passe: str) -> bool:
+    """Le même calcul (un haché) que le compte existe ou non : le temps de réponse ne trahit pas les
+    adresses inscrites."""
+    if utilisateur is None:
+        verifier_hache(hache_factice(), mot_de_passe)
+        return False
+    return utilisateur.verifier_mot_de_passe(mot_de_passe)
+
+
 def connecter(email: str, mot_de_passe: str, adresse_ip: str | None = None) -> Utilisateur:
     """Le compte dont le mot de passe est juste et qui peut ouvrir une session ; sinon ConnexionRefusee.
-    La tentative est journalisée et validée dans les deux cas (la vue ouvre la session)."""
+    La tentative est journalisée et validée dans les deux cas (la vue ouvre la session, ou demande d'abord
+    le code de la double authentification)."""
+    from dauphin.services import second_facteur
+
     email = normaliser_email(email)
     utilisateur = db.session.scalar(select(Utilisateur).where(Utilisateur.email == email))
-    if utilisateur is None or not utilisateur.verifier_mot_de_passe(mot_de_passe):
+    if not _mot_de_passe_juste(utilisateur, mot_de_passe):
         refus, motif = (
             ConnexionRefusee("identifiants"),
             "compte inconnu" if utilisateur is None else "mot de passe",
@@ -152,12 +187,64 @@ def connecter(email: str, mot_de_passe: str, adresse_ip: str | None = None) -> U
         motif = "adresse non confirmée" if actif else "compte désactivé"
     else:
         refus, motif = None, None
-        utilisateur.derniere_connexion_le = maintenant()
+        if utilisateur.second_facteur_actif:
+            motif = "mot de passe juste, code demandé"
+        elif second_facteur.exige(utilisateur):
+            motif = "mot de passe juste, double authentification à activer"
     journaliser(email, utilisateur, refus is None, motif, adresse_ip=adresse_ip)
     db.session.commit()
     if refus is not None:
         raise refus
     return utilisateur
+
+
+# Durée du blocage après trop d'essais refusés (la limite par compte de la page de connexion, et celle du
+# code de la double authentification) : un seul courriel au titulaire par période.
+DUREE_VERROUILLAGE = timedelta(minutes=15)
+
+
+def signaler_verrouillage(utilisateur_id_ou_email, adresse_ip: str | None, etape: str) -> bool:
+    """Trop d'essais refusés sur ce compte : la connexion est bloquée un moment (Flask-Limiter). Le titulaire
+    en est prévenu par courriel, une fois par période de blocage (`DUREE_VERROUILLAGE`), et le blocage est
+    journalisé. `etape` : « mot_de_passe » ou « code » (le mot de passe était juste : il est connu d'un
+    tiers). Rend True si le courriel est écrit ; rien pour une adresse inconnue ou un compte désactivé."""
+    if isinstance(utilisateur_id_ou_email, int):
+        utilisateur = db.session.get(Utilisateur, utilisateur_id_ou_email)
+    else:
+        email = normaliser_email(utilisateur_id_ou_email)
+        utilisateur = db.session.scalar(select(Utilisateur).where(Utilisateur.email == email))
+    if utilisateur is None or not utilisateur.actif:
+        return False
+    deja = db.session.scalar(
+        select(EvenementConnexion.id)
+        .where(
+            EvenementConnexion.utilisateur_id == utilisateur.id,
+            EvenementConnexion.nature == NatureEvenementCompte.verrouillage,
+            EvenementConnexion.horodatage > maintenant() - DUREE_VERROUILLAGE,
+        )
+        .limit(1)
+    )
+    if deja is not None:
+        return False
+    journaliser(
+        utilisateur.email,
+        utilisateur,
+        False,
+        "code de double authentification" if etape == "code" else "mot de passe",
+        NatureEvenementCompte.verrouillage,
+        adresse_ip,
+    )
+    courriels.ecrire_au_compte(
+        "verrouillage_connexion",
+        utilisateur,
+        etape=etape,
+        minutes=int(DUREE_VERROUILLAGE.total_seconds() // 60),
+        adresse_ip=adresse_ip or "inconnue",
+        horodatage=maintenant(),
+        lien=lien_externe("comptes.mot_de_passe_oublie"),
+    )
+    db.session.commit()
+    return True
 
 
 def email_confirme(utilisateur: Utilisateur) -> bool:

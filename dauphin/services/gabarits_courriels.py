@@ -378,6 +378,33 @@ _COMPTES = [
         "Quand son mot de passe change, depuis « Mon compte » ou par le lien de réinitialisation.",
         {"prenom": "Inès", "lien": Chemin("/compte/mot-de-passe/oublie")},
     ),
+    Message(
+        "verrouillage_connexion",
+        "Le titulaire du compte",
+        "Quand la connexion à son compte est bloquée après trop d’essais refusés (mot de passe, ou code de "
+        "double authentification après un mot de passe juste) ; une fois par période de blocage.",
+        {
+            "prenom": "Inès",
+            "etape": "mot_de_passe",
+            "minutes": 15,
+            "adresse_ip": "203.0.113.7",
+            "horodatage": datetime.fromisoformat("2026-12-12T17:30:00+00:00"),
+            "lien": Chemin("/compte/mot-de-passe/oublie"),
+        },
+    ),
+    Message(
+        "second_facteur_modifie",
+        "Le titulaire du compte",
+        "Quand sa double authentification est activée, désactivée ou réinitialisée par l’administration "
+        "nationale, quand il renouvelle ses codes de secours, et quand il se connecte avec un code de "
+        "secours.",
+        {
+            "prenom": "Inès",
+            "evenement": "code_secours",
+            "restants": 9,
+            "lien": Chemin("/compte/double-authentification"),
+        },
+    ),
 ]
 
 _STRUCTURES = [

@@ -53,7 +53,15 @@ def _valeurs(objet, champs) -> dict:
 
 # --- Organisations -------------------------------------------------------------------------------
 
-CHAMPS_ORGANISATION = ("nom", "type_organisation", "siren", "departement", "est_financeur", "email_contact")
+CHAMPS_ORGANISATION = (
+    "nom",
+    "type_organisation",
+    "siren",
+    "departement",
+    "est_financeur",
+    "email_contact",
+    "second_facteur_obligatoire",
+)
 
 
 def _nom_libre(nom: str, sauf_id: int | None = None) -> None:

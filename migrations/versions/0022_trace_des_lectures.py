@@ -18,7 +18,7 @@ from dauphin.models.types import Horodatage
 
 # revision identifiers, used by Alembic.
 revision = "0022"
-down_revision = "0020"
+down_revision = "0021"
 
 
 def _cle(colonne, cible, ondelete=None):
