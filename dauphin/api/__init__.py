@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from flask import Blueprint, current_app, g, jsonify, render_template, request
+from flask import Blueprint, current_app, g, jsonify, render_template, request, url_for
 from flask_limiter.util import get_remote_address
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
@@ -19,6 +19,7 @@ from dauphin.api import schemas
 from dauphin.api.openapi import MESSAGES_ERREURS, Registre, document, operation, proprietes, type_lisible
 from dauphin.extensions import csrf, db, limiter
 from dauphin.services import api as service
+from dauphin.services import donnees_ouvertes
 from dauphin.services.erreurs import Conflit, NonAutorise
 from workflows import StatutDemande, StatutLigne, TransitionRefusee
 
@@ -274,6 +275,34 @@ def lire_programmation(campagne_id: int, filtres: dict):
         par_page=filtres["par_page"],
     )
     return resultat.en_dict()
+
+
+@operation(
+    bp,
+    registre,
+    "/donnees-ouvertes/subventions",
+    resume="Lire les données essentielles des subventions attribuées (SCDL)",
+    etiquette="Données ouvertes",
+    parametres=schemas.FiltresSubventions,
+    reponse=schemas.ListeSubventions,
+    portee="lecture",
+)
+def lister_subventions(filtres: dict):
+    """Les subventions engagées d’un exercice (notifiées, ou dont la convention est signée), une par ligne de
+    financement votée, au format SCDL Subventions 2.1.1 : les lignes des fichiers publiés sur la page
+    « Données ouvertes » du portail, colonne pour colonne (une cellule vide y est `null`). Seulement celles
+    des dossiers du périmètre de l’organisation ; triées par financeur puis par numéro de demande."""
+    exercice, page, par_page = filtres["exercice"], filtres["page"], filtres["par_page"]
+    lignes, total, sans_siret = service.subventions_visibles(
+        g.jeton, exercice, filtres.get("financeur"), page=page, par_page=par_page
+    )
+    return {
+        "exercice": exercice,
+        "schema_scdl": url_for("static", filename=donnees_ouvertes.NOM_SCHEMA, _external=True),
+        "subventions": [{nom: valeur or None for nom, valeur in ligne.items()} for ligne in lignes],
+        "financeurs_sans_siret": sans_siret,
+        "pagination": {"page": page, "par_page": par_page, "total": total, "pages": -(-total // par_page)},
+    }
 
 
 @operation(

@@ -44,6 +44,7 @@ from dauphin.models.demandes import (
     demande_axe,
     demande_qpv,
 )
+from dauphin.models.donnees_ouvertes import PublicationDonneesOuvertes
 from dauphin.models.journal import EvenementJournal
 from dauphin.models.referentiel import (
     AxeTransversal,
@@ -113,6 +114,7 @@ __all__ = [
     "PartenaireContrat",
     "PieceJointe",
     "PieceRequise",
+    "PublicationDonneesOuvertes",
     "Pilotage",
     "Qpv",
     "QuestionEligibilite",

@@ -53,7 +53,15 @@ def _valeurs(objet, champs) -> dict:
 
 # --- Organisations -------------------------------------------------------------------------------
 
-CHAMPS_ORGANISATION = ("nom", "type_organisation", "siren", "departement", "est_financeur", "email_contact")
+CHAMPS_ORGANISATION = (
+    "nom",
+    "type_organisation",
+    "siren",
+    "siret",
+    "departement",
+    "est_financeur",
+    "email_contact",
+)
 
 
 def _nom_libre(nom: str, sauf_id: int | None = None) -> None:
@@ -151,7 +159,10 @@ def _paginer(requete, page: int, par_page: int):
 def page_organisations(recherche: str | None, page: int, par_page: int):
     requete = select(Organisation).order_by(Organisation.nom)
     if recherche:
-        requete = requete.where(or_(contient(recherche, Organisation.nom), Organisation.siren == recherche))
+        cle = "".join(recherche.split())  # « 245 900 410 » comme « 245900410 »
+        requete = requete.where(
+            or_(contient(recherche, Organisation.nom), Organisation.siren == cle, Organisation.siret == cle)
+        )
     return _paginer(requete, page, par_page)
 
 
