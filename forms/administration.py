@@ -106,7 +106,8 @@ class OrganisationForm(VersionForm):
 
     def validate_siret(self, champ):
         siren = compacter(self.siren.data) if self.siren.data else ""
-        if champ.data and siren and not compacter(champ.data).startswith(siren):
+        saisi = len(siren) == 9 and siren.isdigit()  # un SIREN mal formé a déjà son propre message
+        if champ.data and saisi and not compacter(champ.data).startswith(siren):
             raise ValidationError(
                 f"Le SIRET commence par le SIREN de l’organisation : {format_siren(siren)} ici. "
                 "Corrigez l’un ou l’autre."

@@ -115,6 +115,7 @@ def schema() -> dict:
     return json.loads(SCHEMA.read_text(encoding="utf-8"))
 
 
+@cache
 def champs() -> tuple[str, ...]:
     """Les 40 colonnes, dans l'ordre du schéma."""
     return tuple(champ["name"] for champ in schema()["fields"])
