@@ -108,6 +108,12 @@ def test_la_validation_trouve_les_erreurs(tmp_path):
     }
 
 
+def test_un_texte_lu_comme_une_formule_est_neutralise_dans_le_fichier():
+    valeurs = {nom: "" for nom in service.champs()} | {"objet": "=HYPERLINK(1)", "nomBeneficiaire": "@Asso"}
+    (ligne,) = csv.DictReader(io.StringIO(service.contenu_csv([valeurs]).decode("utf-8")))
+    assert (ligne["objet"], ligne["nomBeneficiaire"]) == ("'=HYPERLINK(1)", "'@Asso")
+
+
 def test_le_projet_porte_sa_copie_du_schema_et_la_sert():
     contenu = json.loads(service.SCHEMA.read_text(encoding="utf-8"))
     assert contenu["name"] == "subventions" and contenu["version"] == "2.1.1"

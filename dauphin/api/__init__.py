@@ -290,8 +290,10 @@ def lire_programmation(campagne_id: int, filtres: dict):
 def lister_subventions(filtres: dict):
     """Les subventions engagées d’un exercice (notifiées, ou dont la convention est signée), une par ligne de
     financement votée, au format SCDL Subventions 2.1.1 : les lignes des fichiers publiés sur la page
-    « Données ouvertes » du portail, colonne pour colonne (une cellule vide y est `null`). Seulement celles
-    des dossiers du périmètre de l’organisation ; triées par financeur puis par numéro de demande."""
+    « Données ouvertes » du portail, colonne pour colonne (une cellule vide y est `null` ; un texte qui
+    commence par = + - @, que le fichier préfixe d’une apostrophe pour les tableurs, est ici tel quel).
+    Seulement celles des dossiers du périmètre de l’organisation ; triées par financeur puis par numéro de
+    demande. Le schéma officiel de ces lignes est à l’adresse `schema_scdl`."""
     exercice, page, par_page = filtres["exercice"], filtres["page"], filtres["par_page"]
     lignes, total, sans_siret = service.subventions_visibles(
         g.jeton, exercice, filtres.get("financeur"), page=page, par_page=par_page
