@@ -49,6 +49,10 @@ exercice = Commandes("exercice", help="Fin d’exercice : clôture et comptes re
 lectures = Commandes("lectures", help="Trace des lectures des dossiers, documents et exports.")
 sessions = Commandes("sessions", help="Sessions ouvertes des comptes.")
 comptes = Commandes("comptes", help="Comptes : double authentification.")
+donnees_ouvertes = Commandes(
+    "donnees-ouvertes",
+    help="Données ouvertes : données essentielles des subventions (SCDL Subventions 2.1.1).",
+)
 
 
 @workflow.command("diagram")
@@ -333,6 +337,49 @@ def reinitialiser_second_facteur(email: str):
     )
 
 
+@donnees_ouvertes.command("publier")
+@click.option("--exercice", "annee", type=click.IntRange(2000, 2100), required=True, help="Exercice (année).")
+@click.option(
+    "--financeur",
+    "organisation_id",
+    type=click.IntRange(min=1),
+    help="Id. de l'organisation (défaut : toutes).",
+)
+@click.option(
+    "--sortie",
+    type=click.Path(file_okay=False, writable=True, path_type=Path),
+    required=True,
+    help="Dossier où écrire une copie des fichiers.",
+)
+def publier_donnees_ouvertes(annee: int, organisation_id: int | None, sortie: Path):
+    """Publie les données essentielles des subventions engagées de l'exercice : un fichier CSV par financeur
+    (<SIRET>_<exercice>_subventions.csv), listé sur /donnees-ouvertes/ et copié dans SORTIE.
+
+    Code de sortie 1, en une phrase, si rien ne peut être publié ou si un financeur n'a pas de SIRET (les
+    autres sont publiés)."""
+    from dauphin.libelles import quantite
+    from dauphin.services import donnees_ouvertes as service
+
+    bilan = service.publier(annee, organisation_id, sortie=sortie)
+    for publication in bilan.publications:
+        click.echo(
+            f"{sortie / publication.nom_fichier} : {publication.organisation.nom}, "
+            f"{quantite(publication.nb_lignes, 'ligne')}, {publication.taille} octets."
+        )
+    if bilan.en_attente:
+        attente = "attend son acte" if bilan.en_attente == 1 else "attendent leur acte"
+        click.echo(
+            f"{quantite(bilan.en_attente, 'ligne votée', 'lignes votées')} de l'exercice {attente} "
+            "(notification ou convention signée) : publiée(s) dès qu'il sera établi."
+        )
+    if bilan.sans_siret:
+        noms = ", ".join(f"« {f.nom} » (n° {f.id})" for f in bilan.sans_siret)
+        raise CommandeRefusee(
+            f"Non publiés faute de SIRET : {noms} ; renseignez-le dans Administration, Organisations, "
+            "puis relancez la commande."
+        )
+
+
 def init_app(app: Flask) -> None:
     for groupe in (
         workflow,
@@ -346,5 +393,6 @@ def init_app(app: Flask) -> None:
         lectures,
         sessions,
         comptes,
+        donnees_ouvertes,
     ):
         app.cli.add_command(groupe)

@@ -30,7 +30,7 @@ from forms.champs import (
     sans_espaces,
     texte_libre,
 )
-from forms.validators import FormulaireSimple, Siren, compacter
+from forms.validators import FormulaireSimple, Siren, Siret, compacter, format_siren
 
 
 class Choisi:
@@ -89,6 +89,13 @@ class OrganisationForm(VersionForm):
         validators=[Optional(), Siren()],
         description="9 chiffres, par exemple 245 900 410.",
     )
+    siret = StringField(
+        "SIRET (facultatif)",
+        filters=[sans_espaces],
+        validators=[Optional(), Siret()],
+        description="14 chiffres, par exemple 245 900 410 00013 : l’établissement qui attribue les "
+        "subventions. Sans lui, les données ouvertes de ses subventions ne peuvent pas être publiées.",
+    )
     departement = StringField(
         "Département (facultatif)",
         filters=[lambda v: v.strip().upper() if isinstance(v, str) else v],
@@ -106,6 +113,15 @@ class OrganisationForm(VersionForm):
         "connexion (leurs sessions ouvertes sont fermées).",
     )
 
+    def validate_siret(self, champ):
+        siren = compacter(self.siren.data) if self.siren.data else ""
+        saisi = len(siren) == 9 and siren.isdigit()  # un SIREN mal formé a déjà son propre message
+        if champ.data and saisi and not compacter(champ.data).startswith(siren):
+            raise ValidationError(
+                f"Le SIRET commence par le SIREN de l’organisation : {format_siren(siren)} ici. "
+                "Corrigez l’un ou l’autre."
+            )
+
     def validate_departement(self, champ):
         if champ.data and not DEPARTEMENT.fullmatch(champ.data):
             raise ValidationError("Département inconnu : saisissez son code, par exemple 59, 2A ou 974.")
@@ -113,10 +129,13 @@ class OrganisationForm(VersionForm):
     def donnees(self) -> dict:
         from dauphin.models import TypeOrganisation
 
+        siret = compacter(self.siret.data) if self.siret.data else None
         return {
             "nom": self.nom.data,
             "type_organisation": TypeOrganisation(self.type_organisation.data),
-            "siren": compacter(self.siren.data) if self.siren.data else None,
+            # Le SIREN se déduit du SIRET quand il n'est pas saisi (ses 9 premiers chiffres).
+            "siren": compacter(self.siren.data) if self.siren.data else (siret[:9] if siret else None),
+            "siret": siret,
             "departement": self.departement.data or None,
             "est_financeur": bool(self.est_financeur.data),
             "email_contact": (self.email_contact.data or "").lower() or None,

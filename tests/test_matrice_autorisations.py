@@ -42,7 +42,7 @@ from dauphin.models import (
     maintenant,
 )
 from dauphin.services import api as jetons
-from dauphin.services import comites, lectures, sessions
+from dauphin.services import comites, donnees_ouvertes, lectures, sessions
 from dauphin.services.documents import chemin
 from dauphin.services.workflow import aujourdhui, declencher_demande, declencher_ligne
 from tests.connexions import se_connecter
@@ -90,6 +90,8 @@ MATRICE: dict[str, Entree] = {
     "public.cycle_de_vie": public(lambda o: "/cycle-de-vie"),
     "public.donnees_personnelles": public(lambda o: "/donnees-personnelles"),
     "public.mentions_legales": public(lambda o: "/mentions-legales"),
+    "public.donnees_ouvertes_page": public(lambda o: "/donnees-ouvertes/"),
+    "public.fichier_donnees_ouvertes": public(lambda o: f"/donnees-ouvertes/{o['fichier_donnees_ouvertes']}"),
     "auth.connexion": public(lambda o: "/compte/connexion"),
     "auth.deconnexion": entree(lambda o: "/compte/deconnexion", CONNECTES, "POST"),
     "comptes.inscription": public(lambda o: "/compte/inscription"),
@@ -259,6 +261,9 @@ MATRICE: dict[str, Entree] = {
     ),
     "api.lire_programmation": entree(
         lambda o: f"/api/v1/campagnes/{o['campagne']}/programmation", set(), anonyme="refus"
+    ),
+    "api.lister_subventions": entree(
+        lambda o: f"/api/v1/donnees-ouvertes/subventions?exercice={o['exercice']}", set(), anonyme="refus"
     ),
     "api.openapi": public(lambda o: "/api/v1/openapi.json"),
     "api.documentation": public(lambda o: "/api/v1/documentation"),
@@ -506,7 +511,12 @@ def construire_objets(monde) -> dict:
         motif="Retard de livraison du matériel.",
     )
     _db.session.add_all([invitation, acces, echeance, report])
+    monde.etat.siret = "17590001800011"
     _db.session.commit()
+    # Un fichier de données ouvertes publié (en-tête seul), servi à tous par la page publique
+    publication = donnees_ouvertes.enregistrer_publication(
+        monde.etat.id, monde.campagne.exercice, donnees_ouvertes.contenu_csv([]), 0
+    )
     jeton, _ = jetons.creer_jeton(
         monde.instructeur_etat,
         monde.etat.id,
@@ -580,6 +590,8 @@ def construire_objets(monde) -> dict:
         "organisation_caf": monde.caf.id,
         "pilotage": monde.pilote.pilotages[0].id,
         "adhesion_instructeur": monde.instructeur_etat.adhesions_organisations[0].id,
+        "fichier_donnees_ouvertes": publication.nom_fichier,
+        "exercice": monde.campagne.exercice,
     }
 
 

@@ -46,10 +46,12 @@ EXCLUSIONS = {
     "pilotage.export_csv": "export CSV de la programmation",
     "pilotage.export_xlsx": "export XLSX de la programmation",
     "administration.telecharger_export": "téléchargement d'un export XLSX produit",
+    "public.fichier_donnees_ouvertes": "fichier CSV des données ouvertes (téléchargement)",
     # L'API répond en JSON ; sa documentation (api.documentation) est un écran du portail, auditée.
     "api.lister_demandes": "API JSON",
     "api.lire_demande": "API JSON",
     "api.lire_programmation": "API JSON",
+    "api.lister_subventions": "API JSON",
     "api.openapi": "description OpenAPI en JSON",
     "auth.etat_session": "état de la session en JSON (pour js/session.js)",
     # Le second temps de la connexion ne s'ouvre qu'entre le mot de passe et le code : ses écrans sont

@@ -105,6 +105,7 @@ def test_pages_publiques_titres_uniques(client):
         "/accessibilite",
         "/mentions-legales",
         "/donnees-personnelles",
+        "/donnees-ouvertes/",
         "/compte/connexion",
     ):
         reponse = client.get(url)
@@ -113,7 +114,7 @@ def test_pages_publiques_titres_uniques(client):
         assert '<html lang="fr"' in html
         titres.add(re.search(r"<title>(.*?)</title>", html, re.S).group(1))
         assert "Content-Security-Policy" in reponse.headers
-    assert len(titres) == 6
+    assert len(titres) == 7
 
 
 def test_page_cycle_de_vie_generee_depuis_les_machines(client):

@@ -24,6 +24,7 @@ from dauphin.models import (
     EvenementJournal,
     LigneBudget,
     LigneFinancement,
+    Organisation,
     Qpv,
     Structure,
 )
@@ -77,6 +78,10 @@ def test_volume_coherent_puis_second_chargement_refuse(app):
     for numero_siret, numero_siren in db.session.execute(select(Structure.siret, Structure.siren)):
         assert siret.is_valid(numero_siret), numero_siret
         assert numero_siret[:9] == numero_siren
+    # Chaque financeur qui a un SIREN a le SIRET de son siège : ses données ouvertes se publient
+    for numero_siret, numero_siren in db.session.execute(select(Organisation.siret, Organisation.siren)):
+        assert (numero_siret is None) == (numero_siren is None)
+        assert numero_siret is None or (siret.is_valid(numero_siret) and numero_siret[:9] == numero_siren)
     assert all(iban.is_valid(numero) for numero in db.session.scalars(select(CompteBancaire.iban)))
 
     # Budgets : un échantillon chargé par l'ORM, hors brouillons, passe les règles bloquantes du CERFA

@@ -303,7 +303,7 @@ def _formulaire_organisation(organisation: Organisation | None) -> OrganisationF
     form.type_organisation.choices = service.TYPES_ORGANISATION
     if request.method == "GET" and organisation is not None:
         form.version.data = organisation.version
-        for nom in ("nom", "siren", "departement", "est_financeur", "email_contact"):
+        for nom in ("nom", "siren", "siret", "departement", "est_financeur", "email_contact"):
             getattr(form, nom).data = getattr(organisation, nom)
         form.type_organisation.data = organisation.type_organisation.value
     return form

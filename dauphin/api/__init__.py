@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from flask import Blueprint, current_app, g, jsonify, render_template, request
+from flask import Blueprint, current_app, g, jsonify, render_template, request, url_for
 from flask_limiter.util import get_remote_address
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
@@ -22,7 +22,7 @@ from dauphin.extensions import csrf, db, limiter
 from dauphin.lectures import noter
 from dauphin.models import Campagne
 from dauphin.services import api as service
-from dauphin.services import lectures
+from dauphin.services import donnees_ouvertes, lectures
 from dauphin.services.erreurs import Conflit, NonAutorise
 from workflows import StatutDemande, StatutLigne, TransitionRefusee
 
@@ -291,6 +291,36 @@ def lire_programmation(campagne_id: int, filtres: dict):
         )
     )
     return resultat.en_dict()
+
+
+@operation(
+    bp,
+    registre,
+    "/donnees-ouvertes/subventions",
+    resume="Lire les données essentielles des subventions attribuées (SCDL)",
+    etiquette="Données ouvertes",
+    parametres=schemas.FiltresSubventions,
+    reponse=schemas.ListeSubventions,
+    portee="lecture",
+)
+def lister_subventions(filtres: dict):
+    """Les subventions engagées d’un exercice (notifiées, ou dont la convention est signée), une par ligne de
+    financement votée, au format SCDL Subventions 2.1.1 : les lignes des fichiers publiés sur la page
+    « Données ouvertes » du portail, colonne pour colonne (une cellule vide y est `null` ; un texte qui
+    commence par = + - @, que le fichier préfixe d’une apostrophe pour les tableurs, est ici tel quel).
+    Seulement celles des dossiers du périmètre de l’organisation ; triées par financeur puis par numéro de
+    demande. Le schéma officiel de ces lignes est à l’adresse `schema_scdl`."""
+    exercice, page, par_page = filtres["exercice"], filtres["page"], filtres["par_page"]
+    lignes, total, sans_siret = service.subventions_visibles(
+        g.jeton, exercice, filtres.get("financeur"), page=page, par_page=par_page
+    )
+    return {
+        "exercice": exercice,
+        "schema_scdl": url_for("static", filename=donnees_ouvertes.NOM_SCHEMA, _external=True),
+        "subventions": [{nom: valeur or None for nom, valeur in ligne.items()} for ligne in lignes],
+        "financeurs_sans_siret": sans_siret,
+        "pagination": {"page": page, "par_page": par_page, "total": total, "pages": -(-total // par_page)},
+    }
 
 
 @operation(

@@ -3,12 +3,14 @@ document OpenAPI (apispec) — déclarés une seule fois."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates
 
 from dauphin import libelles
+from dauphin.services import donnees_ouvertes
 from dauphin.services.api import DECLENCHEURS_LIGNE
 from workflows import StatutDemande, StatutLigne
 
@@ -276,6 +278,90 @@ class DemandeDetail(DemandeResume):
         required=True,
         metadata={"description": "Notes partagées et notes privées de votre organisation."},
     )
+
+
+# --- Données ouvertes (SCDL Subventions 2.1.1) ----------------------------------------------------
+
+
+class FiltresSubventions(Schema):
+    class Meta:
+        unknown = EXCLUDE  # un paramètre inconnu dans l'URL est ignoré, comme à l'écran
+
+    exercice = fields.Integer(
+        required=True,
+        validate=validate.Range(2000, 2100),
+        metadata={"description": "Exercice budgétaire (année) des subventions."},
+    )
+    financeur = fields.Integer(
+        validate=validate.Range(1, ID_MAX),
+        metadata={"description": "Seulement les subventions de ce financeur (identifiant d’organisation)."},
+    )
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000))
+    par_page = fields.Integer(
+        load_default=50, validate=validate.Range(1, 100), metadata={"description": "100 au plus."}
+    )
+
+
+def _description_scdl(texte: str) -> str:
+    """La description d'une colonne du schéma officiel, sans ses liens (le texte d'un lien Markdown reste,
+    l'adresse part) : la documentation ne renvoie vers aucune ressource extérieure."""
+    texte = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", texte)
+    return re.sub(r"\s*https?://\S+", "", texte).strip()
+
+
+def _champ_scdl(champ: dict) -> fields.Field:
+    """Une colonne du schéma SCDL en champ de sortie, décrite comme le schéma officiel la décrit."""
+    metadata = {
+        "description": _description_scdl(champ.get("description") or champ.get("title") or champ["name"])
+    }
+    contraintes = champ.get("constraints", {})
+    requis = bool(contraintes.get("required"))
+    options = {"required": True} if requis else {"allow_none": True}
+    if "enum" in contraintes:  # une colonne facultative peut être vide : null fait partie des valeurs
+        metadata["enum"] = contraintes["enum"] if requis else [*contraintes["enum"], None]
+    if champ["type"] == "integer":
+        if champ.get("example"):
+            metadata["example"] = int(champ["example"])
+        return fields.Integer(metadata=metadata, **options)
+    if champ.get("example"):
+        metadata["example"] = champ["example"]
+    if champ["type"] == "number":
+        metadata.update(type="string", format="decimal")  # un nombre décimal exact, en chaîne
+    elif champ["type"] == "date":
+        metadata["format"] = "date"
+    if contraintes.get("pattern"):
+        metadata["pattern"] = contraintes["pattern"]
+    if contraintes.get("maxLength"):
+        metadata["maxLength"] = contraintes["maxLength"]
+    return fields.String(metadata=metadata, **options)
+
+
+# Une ligne du fichier : les 40 colonnes du schéma officiel (copie du projet), sous leurs noms, dans l'ordre.
+SubventionScdl = type(
+    "SubventionScdl",
+    (Sortie,),
+    {
+        "__doc__": "Une subvention engagée, au format SCDL Subventions 2.1.1 : la ligne du fichier publié.",
+        **{champ["name"]: _champ_scdl(champ) for champ in donnees_ouvertes.schema()["fields"]},
+    },
+)
+
+
+class ListeSubventions(Sortie):
+    exercice = fields.Integer(required=True)
+    schema_scdl = fields.String(
+        required=True, metadata={"description": "Adresse du schéma SCDL (Table Schema) de ces lignes."}
+    )
+    subventions = fields.List(fields.Nested(SubventionScdl), required=True)
+    financeurs_sans_siret = fields.List(
+        fields.Nested(OrganisationRef),
+        required=True,
+        metadata={
+            "description": "Financeurs du périmètre qui ont des subventions engagées dans l’exercice mais "
+            "pas de SIRET : leurs lignes ne peuvent pas être publiées."
+        },
+    )
+    pagination = fields.Nested(Pagination, required=True)
 
 
 class Erreur(Sortie):

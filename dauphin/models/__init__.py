@@ -48,6 +48,7 @@ from dauphin.models.demandes import (
     demande_axe,
     demande_qpv,
 )
+from dauphin.models.donnees_ouvertes import PublicationDonneesOuvertes
 from dauphin.models.journal import EvenementJournal
 from dauphin.models.lectures import Lecture, NatureLecture
 from dauphin.models.referentiel import (
@@ -124,6 +125,7 @@ __all__ = [
     "PartenaireContrat",
     "PieceJointe",
     "PieceRequise",
+    "PublicationDonneesOuvertes",
     "Pilotage",
     "Qpv",
     "QuestionEligibilite",

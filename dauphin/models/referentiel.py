@@ -43,6 +43,9 @@ class Organisation(db.Model):
     nom: Mapped[str] = mapped_column(String(200), unique=True)
     type_organisation: Mapped[TypeOrganisation] = mapped_column(enum_colonne(TypeOrganisation))
     siren: Mapped[str | None] = mapped_column(String(9))
+    # SIRET de l'établissement qui attribue (idAttribuant des données essentielles des subventions) : sans
+    # lui, les données ouvertes du financeur ne peuvent pas être publiées (services.donnees_ouvertes).
+    siret: Mapped[str | None] = mapped_column(String(14))
     departement: Mapped[str | None] = mapped_column(String(3))
     est_financeur: Mapped[bool] = mapped_column(default=True)
     email_contact: Mapped[str | None] = mapped_column(String(254))

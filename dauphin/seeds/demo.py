@@ -141,10 +141,32 @@ def _utilisateur(email: str, prenom: str, nom: str, **champs) -> Utilisateur:
     return utilisateur
 
 
+# SIRET (fictifs, clé de Luhn valide) des financeurs : l'identifiant de l'attribuant de leurs données ouvertes
+SIRETS_FINANCEURS = {
+    "Préfecture du Nord (État – P147)": siret_depuis("17590001"),
+    "Ville de Lille": siret_depuis("21590350"),
+    "Métropole Européenne de Lille": siret_depuis("24590041"),
+    "Département du Nord": siret_depuis("22590001"),
+    "Caisse d’allocations familiales du Nord": siret_depuis("78359001"),
+    "Préfecture du Gard (État – P147)": siret_depuis("17300001"),
+    "Ville de Nîmes": siret_depuis("21300189"),
+    "Nîmes Métropole": siret_depuis("24300064"),
+    "Département du Gard": siret_depuis("22300001"),
+    "Caisse d’allocations familiales du Gard": siret_depuis("78330001"),
+}
+
+
 def _organisation(nom: str, type_organisation: TypeOrganisation, departement: str) -> Organisation:
     organisation = db.session.scalar(select(Organisation).where(Organisation.nom == nom))
     if organisation is None:
-        organisation = Organisation(nom=nom, type_organisation=type_organisation, departement=departement)
+        siret = SIRETS_FINANCEURS.get(nom)
+        organisation = Organisation(
+            nom=nom,
+            type_organisation=type_organisation,
+            departement=departement,
+            siret=siret,
+            siren=siret[:9] if siret else None,
+        )
         db.session.add(organisation)
     return organisation
 

@@ -774,7 +774,11 @@ class _Organisations:
             nom = f"{nom} ({departement})"
         identifiant = len(self.lignes) + 1
         courriel = f"financeur{identifiant}@volume.test"
-        self.lignes.append((identifiant, nom, type_organisation, siren, departement, True, courriel, True))
+        # Le siège (NIC 0001 et sa clé) : l'identifiant de l'attribuant de ses données ouvertes
+        siret = f"{siren}0001{luhn.calc_check_digit(siren + '0001')}" if siren else None
+        self.lignes.append(
+            (identifiant, nom, type_organisation, siren, siret, departement, True, courriel, True)
+        )
         self.par_cle[cle] = identifiant
         self.noms.add(nom)
         self.nom[identifiant] = nom
@@ -1024,6 +1028,7 @@ class _Referentiel:
                 "nom",
                 "type_organisation",
                 "siren",
+                "siret",
                 "departement",
                 "est_financeur",
                 "email_contact",

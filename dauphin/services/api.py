@@ -46,7 +46,7 @@ from dauphin.policies import (
     acteur_de,
     instruit_pour,
 )
-from dauphin.services import instruction, programmation
+from dauphin.services import donnees_ouvertes, instruction, programmation
 from dauphin.services.erreurs import NonAutorise, Refus
 from dauphin.services.workflow import PARIS, aujourdhui, declencher_ligne
 
@@ -400,3 +400,24 @@ def programmation_visible(jeton: JetonApi, campagne_id: int, *, statut=None, pag
     if resultat is None:
         raise NotFound()
     return resultat
+
+
+def subventions_visibles(
+    jeton: JetonApi, exercice: int, financeur_id: int | None, *, page: int, par_page: int
+):
+    """Les lignes SCDL de l'exercice dans le périmètre de l'organisation (les dossiers qu'elle voit), une
+    page, leur nombre, et les financeurs de ce périmètre dont les lignes ne sont pas publiables faute de
+    SIRET."""
+    portee = VOIR_DEMANDE.portee(jeton)
+    total = donnees_ouvertes.compter_lignes(exercice, financeur_id, portee=portee)
+    lignes = (
+        donnees_ouvertes.lignes_scdl(exercice, financeur_id, portee=portee, page=page, par_page=par_page)
+        if total
+        else []
+    )
+    sans_siret = [
+        f
+        for f in donnees_ouvertes.financeurs_sans_siret(exercice, portee=portee)
+        if financeur_id is None or f.id == financeur_id
+    ]
+    return lignes, total, sans_siret

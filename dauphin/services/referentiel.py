@@ -57,6 +57,7 @@ CHAMPS_ORGANISATION = (
     "nom",
     "type_organisation",
     "siren",
+    "siret",
     "departement",
     "est_financeur",
     "email_contact",
@@ -159,7 +160,10 @@ def _paginer(requete, page: int, par_page: int):
 def page_organisations(recherche: str | None, page: int, par_page: int):
     requete = select(Organisation).order_by(Organisation.nom)
     if recherche:
-        requete = requete.where(or_(contient(recherche, Organisation.nom), Organisation.siren == recherche))
+        cle = "".join(recherche.split())  # « 245 900 410 » comme « 245900410 »
+        requete = requete.where(
+            or_(contient(recherche, Organisation.nom), Organisation.siren == cle, Organisation.siret == cle)
+        )
     return _paginer(requete, page, par_page)
 
 
