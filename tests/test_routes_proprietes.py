@@ -115,6 +115,25 @@ def _champs_de_l_action(url: str) -> list[str]:
 # Formulaires qu'aucune page ne montre dans l'état des objets de test (ni au départ, ni après les envois
 # précédents) : envoyés avec les noms des champs du formulaire WTForms de la vue. Endpoint → (raison, noms).
 SANS_PAGE: dict[str, tuple[str, object]] = {
+    # Sessions et double authentification (tests/test_sessions.py, tests/test_second_facteur.py)
+    "auth.code": ("montré seulement entre le mot de passe et le code d'une connexion", lambda url: ["code"]),
+    "auth.activer_second_facteur": (
+        "montré seulement au milieu de la connexion d'un compte à qui elle est obligatoire",
+        lambda url: ["code"],
+    ),
+    "comptes.desactiver_second_facteur": (
+        "proposé une fois la double authentification activée",
+        lambda url: ["desactivation-code", "desactivation-mot_de_passe"],
+    ),
+    "comptes.renouveler_codes_secours": (
+        "proposé une fois la double authentification activée",
+        lambda url: ["codes-code", "codes-mot_de_passe"],
+    ),
+    "comptes.fermer_les_autres_sessions": ("proposé quand une autre session est ouverte", lambda url: []),
+    "administration.reinitialiser_second_facteur": (
+        "proposé pour un compte qui a activé la double authentification",
+        lambda url: ["version"],
+    ),
     "administration.confirmer_import": (
         "le bouton « Confirmer l'import » n'apparaît que sur l'aperçu d'un fichier envoyé",
         lambda url: ["sceau"],
