@@ -381,6 +381,19 @@ def test_liste_nationale_filtres_compte_dossier_periode(app, db, monde, trace):
     assert "Aucune lecture pour ces filtres." in texte(client.get("/administration/lectures?compte=personne"))
 
 
+def test_liste_nationale_filtre_par_le_nom_d_un_jeton(app, client, db, monde):
+    """Le nom d'un jeton retrouve ses lectures, pas celles que son titulaire fait à l'écran ; l'adresse du
+    titulaire retrouve les deux."""
+    demande = transmise(monde)
+    clair = creer(monde.admin_national, monde.caf, titulaire=monde.partenaire_caf)
+    client.get(f"/api/v1/demandes/{demande.id}", headers=entetes(clair))
+    client_de(app, monde.partenaire_caf).get(f"/dossiers/{demande.id}")
+    admin = client_de(app, monde.admin_national)
+    par_jeton = admin.get("/administration/lectures?compte=logiciel de GESTION")
+    assert lignes_du_tableau(par_jeton) == 1 and "Jeton d’API « Logiciel de gestion »" in texte(par_jeton)
+    assert lignes_du_tableau(admin.get("/administration/lectures?compte=partenaire.caf")) == 2
+
+
 def test_liste_nationale_saisie_refusee_a_cote_du_champ(app, db, monde, trace):
     client = client_de(app, monde.admin_national)
     reponse = client.get("/administration/lectures?du=31/02/2026&compte=instructeur.etat")
