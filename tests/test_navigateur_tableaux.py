@@ -115,6 +115,13 @@ def test_les_grands_tableaux_tiennent_a_1280_px(app, db, captures):
     seance = db.session.scalar(select(SeanceComite).where(SeanceComite.statut == StatutSeance.vote_ouvert))
     seance.date_seance = aujourdhui()
     db.session.commit()
+    # Et sa feuille de présence est remplie : la clôture montre alors le tableau des décisions.
+    from dauphin.models import Utilisateur
+    from dauphin.services import comites
+
+    pilote = db.session.scalar(select(Utilisateur).where(Utilisateur.email == "pilote" + DEMO))
+    partenaires = comites.feuille_de_presence(seance).partenaires
+    comites.enregistrer_presences(seance.id, {o.id: ("present", None) for o in partenaires}, pilote)
     ecrans = _ecrans(db)
 
     defauts: list[str] = []
