@@ -119,11 +119,15 @@ def test_avertissement_avant_la_fin_de_la_session(app, db, monde, captures):
         )
         assert ligne.expire_le - maintenant() > timedelta(minutes=29)
 
-        # Sans réponse, la session se ferme : la fenêtre le dit et propose de se reconnecter
-        echeance_dans(3)
+        # Sans réponse, la session se ferme : la fenêtre le dit et propose de se reconnecter. La page est
+        # servie à une échéance lointaine (128 s : le script relit l'état huit secondes plus tard), puis la
+        # session expire en base. Une échéance de trois secondes posée avant la page expirait parfois pendant
+        # son chargement sur une machine chargée : la page de connexion venait à la place de la fenêtre.
+        echeance_dans(128)
         page.goto(adresse + "/instruction/")
+        echeance_dans(-1)
         fermee = page.get_by_role("dialog", name="Votre session est fermée")
-        expect(fermee).to_be_visible(timeout=15000)
+        expect(fermee).to_be_visible(timeout=30000)
         page.capture("session-fermee")
         page.audit("session-fermee")
         fermee.get_by_role("link", name="Se reconnecter").click()
