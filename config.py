@@ -135,6 +135,9 @@ class Config:
         self.WTF_CSRF_TIME_LIMIT = None
         # Banc HTTP (`make bench`) : en-tête X-Requetes-SQL et route témoin (dauphin/mesures.py)
         self.BENCH_MESURES = _env_bool("BENCH", False)
+        # Webhooks : adresses en http:// permises pour 127.0.0.1, localhost et ::1 (développement, tests) ;
+        # jamais en production, où seules les adresses https:// publiques sont acceptées.
+        self.WEBHOOKS_HTTP_LOCAL = self.ENV_NAME in ("development", "test")
 
     def cle_secrete_par_defaut(self, instance: Path) -> str:
         return _cle_secrete_de_developpement(instance)
@@ -187,6 +190,7 @@ class ProductionConfig(Config):
         self.REMEMBER_COOKIE_HTTPONLY = True
         self.PREFERRED_URL_SCHEME = "https"
         self.BENCH_MESURES = False  # jamais d'instruments de mesure en production
+        self.WEBHOOKS_HTTP_LOCAL = False
 
     def cle_secrete_par_defaut(self, instance: Path) -> str:
         return ""

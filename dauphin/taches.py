@@ -92,3 +92,21 @@ def exporter_programmation_nationale(exercice: int, format_: str, nom: str) -> i
 
     with _contexte():
         return produire_export_national(exercice, format_, nom)
+
+
+def webhooks() -> dict[str, int]:
+    """Du flux à la boîte d'envoi des webhooks, puis les livraisons dues (après chaque commit qui journalise,
+    et chaque minute par le planificateur : reprises et nouvelles tentatives)."""
+    from dauphin.services import webhooks as service
+
+    with _contexte():
+        distribuees = service.distribuer()
+        return {"distribuees": distribuees, **service.livrer_dues()}
+
+
+def livrer_webhook(livraison_id: int) -> bool | None:
+    """Une livraison remise en attente (« Renvoyer »)."""
+    from dauphin.services import webhooks as service
+
+    with _contexte():
+        return service.livrer(livraison_id)

@@ -354,3 +354,7 @@ def documentation():
 
 
 documentation.operation_publique = True
+
+
+# Le flux des changements (ses opérations s'inscrivent sur le même blueprint et le même registre)
+from dauphin.api import evenements as _evenements  # noqa: E402, F401

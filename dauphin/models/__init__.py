@@ -49,6 +49,13 @@ from dauphin.models.demandes import (
     demande_qpv,
 )
 from dauphin.models.donnees_ouvertes import PublicationDonneesOuvertes
+from dauphin.models.evenements import (
+    AbonnementWebhook,
+    CompteurFlux,
+    LivraisonWebhook,
+    PositionFlux,
+    StatutLivraison,
+)
 from dauphin.models.journal import EvenementJournal
 from dauphin.models.lectures import Lecture, NatureLecture
 from dauphin.models.referentiel import (
@@ -76,6 +83,11 @@ from dauphin.models.versements import NatureVersement, Versement
 from workflows.statuts import StatutDemande, StatutLigne
 
 __all__ = [
+    "AbonnementWebhook",
+    "CompteurFlux",
+    "LivraisonWebhook",
+    "PositionFlux",
+    "StatutLivraison",
     "VoteComite",
     "PresenceComite",
     "StatutPresence",

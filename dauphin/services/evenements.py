@@ -1,0 +1,248 @@
+"""Le flux des changements : chaque ligne du journal, dans l'ordre où elle a été validée, décrite de la même
+façon pour l'API (`GET /api/v1/evenements`) et pour les webhooks (`dauphin.services.webhooks`).
+
+Ordre et curseur. Les identifiants du journal sont pris à l'insertion ; sur PostgreSQL, une transaction
+qui a pris l'identifiant 100 peut valider après celle qui a pris 101 (une clôture de comité plus longue
+qu'une prise en charge) : un lecteur passé entre les deux commits, s'il avançait par identifiant,
+sauterait 100 pour toujours. Chaque transaction qui écrit au journal prend donc, juste avant son commit,
+des *rangs* à un compteur d'une ligne (`compteur_flux`) qu'elle garde verrouillé jusqu'au commit : la
+suivante n'a les siens qu'une fois la première validée. Les rangs validés forment ainsi toujours un
+préfixe sans trou, dans l'ordre des commits ; le curseur est le dernier rang lu. Le verrou n'est tenu que
+le temps du commit (la dernière instruction de la transaction) : pas d'attente croisée avec les verrous des
+dossiers.
+
+Portée. Un événement se voit si son dossier se voit (`policies.VOIR_DEMANDE`, la règle des écrans et de
+l'API, appliquée au moment de la lecture) et s'il a été validé après la transmission du dossier : le travail
+du porteur sur son brouillon n'entre jamais dans le flux des organisations.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+
+from sqlalchemy import event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased, selectinload
+
+from dauphin import libelles
+from dauphin.extensions import Session, db
+from dauphin.models import (
+    CompteurFlux,
+    Demande,
+    EvenementJournal,
+    LigneFinancement,
+    Organisation,
+    PositionFlux,
+)
+from dauphin.policies import VOIR_DEMANDE
+
+LIMITE_DEFAUT = 100
+LIMITE_MAX = 500
+NOUVEAUX = "dauphin.journal.nouveaux"  # les lignes du journal ajoutées par la transaction en cours
+
+
+class CurseurInvalide(ValueError):
+    pass
+
+
+# --- Le rang de validation, pris au commit --------------------------------------------------------
+
+
+@event.listens_for(Session, "after_flush")
+def _retenir(session, contexte) -> None:
+    nouveaux = [objet for objet in session.new if isinstance(objet, EvenementJournal)]
+    if nouveaux:
+        session.info.setdefault(NOUVEAUX, []).extend(nouveaux)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _oublier(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(NOUVEAUX, None)
+
+
+@event.listens_for(Session, "before_commit")
+def _ranger(session) -> None:
+    """Juste avant le commit : un rang à chaque ligne du journal que la transaction a écrite."""
+    if session.in_nested_transaction():
+        return  # un point de sauvegarde relâché : la transaction qui l'englobe s'en chargera
+    session.flush()
+    # Une ligne écrite dans un point de sauvegarde annulé n'est plus dans la session (ni en base).
+    nouveaux = [e for e in session.info.pop(NOUVEAUX, ()) if e in session and e.id is not None]
+    if not nouveaux:
+        return
+    nouveaux.sort(key=lambda e: e.id)
+    numeros = dict(
+        session.execute(
+            select(Demande.id, Demande.numero).where(Demande.id.in_({e.demande_id for e in nouveaux}))
+        ).all()
+    )
+    dernier = _prendre_des_rangs(session, len(nouveaux))
+    premier = dernier - len(nouveaux) + 1
+    session.add_all(
+        PositionFlux(
+            position=premier + rang,
+            journal_id=evenement.id,
+            transmise=numeros.get(evenement.demande_id) is not None,
+        )
+        for rang, evenement in enumerate(nouveaux)
+    )
+    if session is db.session():  # une session montée à part : la reprise périodique s'en chargera
+        from dauphin import jobs  # ici : jobs importe l'unité de travail, qui importe les modèles
+
+        jobs.planifier("dauphin.taches.webhooks")  # après le commit : distribuer et livrer
+
+
+def _prendre_des_rangs(session, nombre: int) -> int:
+    """Réserve `nombre` rangs au compteur (verrouillé jusqu'au commit) ; rend le dernier. La ligne du
+    compteur est créée si elle manque (base vidée)."""
+    dialecte = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    table = CompteurFlux.__table__
+    requete = (
+        dialecte.insert(table)
+        .values(id=1, dernier=nombre)
+        .on_conflict_do_update(index_elements=[table.c.id], set_={"dernier": table.c.dernier + nombre})
+        .returning(table.c.dernier)
+    )
+    return session.execute(requete).scalar_one()
+
+
+def ranger_les_oublies() -> int:
+    """Donne un rang aux lignes du journal qui n'en ont pas : celles qu'un chargement en masse a écrites
+    sans passer par la session (`flask seed scale`). Une ligne validée par l'application a toujours le
+    sien (pris dans sa transaction) : celles-ci ne peuvent donc pas être d'une transaction en cours."""
+    sans_rang = list(
+        db.session.scalars(
+            select(EvenementJournal.id)
+            .outerjoin(PositionFlux, PositionFlux.journal_id == EvenementJournal.id)
+            .where(PositionFlux.journal_id.is_(None))
+            .order_by(EvenementJournal.id)
+        )
+    )
+    if not sans_rang:
+        return 0
+    transmises = set(
+        db.session.scalars(
+            select(EvenementJournal.id)
+            .join(Demande, Demande.id == EvenementJournal.demande_id)
+            .where(EvenementJournal.id.in_(sans_rang), Demande.numero.is_not(None))
+        )
+    )
+    dernier = _prendre_des_rangs(db.session, len(sans_rang))
+    premier = dernier - len(sans_rang) + 1
+    db.session.execute(
+        PositionFlux.__table__.insert(),
+        [
+            {"position": premier + rang, "journal_id": journal_id, "transmise": journal_id in transmises}
+            for rang, journal_id in enumerate(sans_rang)
+        ],
+    )
+    db.session.commit()
+    return len(sans_rang)
+
+
+# --- Le curseur ----------------------------------------------------------------------------------
+
+
+def curseur(position: int) -> str:
+    """Opaque pour le partenaire : il le renvoie tel quel."""
+    return base64.urlsafe_b64encode(json.dumps({"v": 1, "p": position}).encode()).decode().rstrip("=")
+
+
+def position_du_curseur(valeur: str | None) -> int:
+    if not valeur:
+        return 0
+    try:
+        donnees = json.loads(base64.urlsafe_b64decode(valeur + "=" * (-len(valeur) % 4)))
+        position = donnees["p"]
+    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError):
+        raise CurseurInvalide("Curseur illisible : renvoyez la valeur « curseur » d’une réponse.") from None
+    if not isinstance(position, int) or isinstance(position, bool) or not 0 <= position < 2**63:
+        raise CurseurInvalide("Curseur illisible : renvoyez la valeur « curseur » d’une réponse.")
+    return position
+
+
+def dernier_rang() -> int:
+    """Le dernier rang validé : tous ceux qui le précèdent le sont aussi (voir le haut du module)."""
+    return db.session.scalar(select(func.coalesce(func.max(PositionFlux.position), 0)))
+
+
+# --- Lire le flux ---------------------------------------------------------------------------------
+
+
+def lire(qui, apres: int, limite: int = LIMITE_DEFAUT) -> tuple[list[dict], int, bool]:
+    """Les événements que `qui` (jeton, compte, acteur) voit, après le rang `apres`, au plus `limite`.
+
+    Rend (événements, rang à reprendre, suite) : `suite` dit s'il en reste déjà d'autres. Le rang à
+    reprendre avance aussi sur ce que `qui` ne voit pas : une organisation qui ne voit rien ne relit pas
+    tout le journal à chaque passage."""
+    # La borne d'abord : ce qui sera validé pendant la lecture viendra au passage suivant, en entier.
+    borne = dernier_rang()
+    lignes = db.session.execute(
+        _requete()
+        .where(
+            PositionFlux.position > apres,
+            PositionFlux.position <= borne,
+            PositionFlux.transmise,
+            VOIR_DEMANDE.portee(qui),
+        )
+        .order_by(PositionFlux.position)
+        .limit(limite + 1)
+    ).all()
+    suite = len(lignes) > limite
+    lignes = lignes[:limite]
+    reprise = lignes[-1].position if suite else max(borne, apres)
+    return [decrire(*ligne) for ligne in lignes], reprise, suite
+
+
+# Alias : la portée (VOIR_INSTRUCTION) corrèle ses propres sous-requêtes sur LigneFinancement et Organisation.
+Financeur = aliased(Organisation)
+LigneDeLEvenement = aliased(LigneFinancement)
+
+
+def _requete():
+    return (
+        select(PositionFlux.position, EvenementJournal, Demande.numero, Financeur.id, Financeur.nom)
+        .join(EvenementJournal, EvenementJournal.id == PositionFlux.journal_id)
+        .join(Demande, Demande.id == EvenementJournal.demande_id)
+        .outerjoin(LigneDeLEvenement, LigneDeLEvenement.id == EvenementJournal.ligne_id)
+        .outerjoin(Financeur, Financeur.id == LigneDeLEvenement.organisation_id)
+        .options(selectinload(EvenementJournal.acteur), selectinload(EvenementJournal.organisation))
+    )
+
+
+def evenement(journal_id: int) -> dict | None:
+    """Un événement par l'identifiant de sa ligne de journal (le corps d'un webhook)."""
+    ligne = db.session.execute(_requete().where(EvenementJournal.id == journal_id)).first()
+    return decrire(*ligne) if ligne is not None else None
+
+
+def decrire(position, evenement: EvenementJournal, numero, financeur_id, financeur_nom) -> dict:
+    """Une ligne du journal en événement du flux : la même forme dans l'API et dans les webhooks."""
+    sujet = "ligne" if evenement.ligne_id is not None else "demande"
+    return {
+        "id": evenement.id,
+        "type": f"{sujet}.{evenement.declencheur}",
+        "action": libelles.ACTIONS.get(evenement.declencheur, evenement.declencheur),
+        "date": evenement.horodatage.isoformat().replace("+00:00", "Z"),
+        "demande": {"id": evenement.demande_id, "numero": numero},
+        "ligne": (
+            {"id": evenement.ligne_id, "financeur": {"id": financeur_id, "nom": financeur_nom}}
+            if evenement.ligne_id is not None
+            else None
+        ),
+        "statut_avant": evenement.statut_avant,
+        "statut_apres": evenement.statut_apres,
+        "acteur": {
+            "role": evenement.role,
+            "nom": evenement.acteur.nom_complet if evenement.acteur is not None else None,
+            "organisation": (
+                {"id": evenement.organisation.id, "nom": evenement.organisation.nom}
+                if evenement.organisation is not None
+                else None
+            ),
+        },
+        "commentaire": evenement.commentaire,
+    }
