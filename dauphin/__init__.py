@@ -95,6 +95,7 @@ def enregistrer_blueprints(app: Flask) -> None:
     from dauphin.public import bp as public
     from dauphin.structures import bp as structures
     from dauphin.usager import bp as usager
+    from dauphin.webhooks import bp as webhooks
 
     dsfr.init_app(app)
     auth.init_app(app)  # chargeur de Flask-Login, suivi des sessions à chaque requête
@@ -115,6 +116,7 @@ def enregistrer_blueprints(app: Flask) -> None:
         administration,
         api,
         jetons,
+        webhooks,
     ):
         app.register_blueprint(blueprint)
 

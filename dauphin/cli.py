@@ -87,6 +87,9 @@ def seed_scale(nb_demandes: int, graine: int):
 
     bilan = charger_volume(nb_demandes, graine=graine, journal=click.echo)
     click.echo(bilan)
+    from dauphin.services.evenements import ranger_les_oublies  # le journal chargé en masse, dans le flux
+
+    click.echo(f"{ranger_les_oublies()} ligne(s) du journal rangée(s) dans le flux des changements.")
 
 
 @courriels.command("envoyer")
@@ -380,6 +383,29 @@ def publier_donnees_ouvertes(annee: int, organisation_id: int | None, sortie: Pa
         )
 
 
+webhooks = Commandes("webhooks", help="Flux des changements et webhooks des organisations.")
+
+
+@webhooks.command("livrer")
+def livrer_webhooks():
+    """Distribue le flux aux adresses inscrites et livre les envois dus (à planifier chaque minute si Redis
+    est absent)."""
+    from dauphin.taches import webhooks as tache
+
+    bilan = tache()
+    click.echo(
+        f"{bilan['distribuees']} distribuée(s), {bilan['livrees']} livrée(s), {bilan['echecs']} en échec."
+    )
+
+
+@webhooks.command("ranger")
+def ranger_flux():
+    """Donne leur rang dans le flux aux lignes du journal écrites en masse (après `flask seed scale`)."""
+    from dauphin.services.evenements import ranger_les_oublies
+
+    click.echo(f"{ranger_les_oublies()} ligne(s) du journal rangée(s) dans le flux.")
+
+
 def init_app(app: Flask) -> None:
     for groupe in (
         workflow,
@@ -394,5 +420,6 @@ def init_app(app: Flask) -> None:
         sessions,
         comptes,
         donnees_ouvertes,
+        webhooks,
     ):
         app.cli.add_command(groupe)

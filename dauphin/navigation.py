@@ -50,7 +50,7 @@ ENTREES: tuple[tuple[str, str, str, Callable[[Acteur], bool]], ...] = (
         lambda a: bool(a.organisations and not a.pilotages),
     ),
     ("Administration", "administration.accueil", "administration", lambda a: a.national),
-    ("Jetons d’API", "jetons.liste", "jetons", gere_des_jetons),
+    ("Jetons d’API", "jetons.liste", "jetons,webhooks", gere_des_jetons),
 )
 
 

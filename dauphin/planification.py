@@ -6,8 +6,9 @@ Un seul processus `rq cron` suffit (à côté des travailleurs `rq worker … da
 dans la file une tâche qui reprend les courriels restés en attente (SMTP ou Redis en panne au moment de
 la transition), toutes les cinq minutes une qui produit les récépissés dont la tâche s'est perdue, et
 chaque nuit une qui efface la trace des lectures au-delà de sa durée de conservation ; un travailleur les
-exécute. Sans Redis, les mêmes tâches se planifient par cron : `flask courriels envoyer`,
-`flask recepisses rattraper` et `flask lectures purger` (voir le README, « Production »).
+exécute ; chaque minute aussi, une qui distribue le flux aux webhooks et livre les envois dus. Sans Redis, les
+mêmes tâches se planifient par cron : `flask courriels envoyer`, `flask recepisses rattraper`,
+`flask lectures purger` et `flask webhooks livrer` (voir le README, « Production »).
 """
 
 from rq import cron
@@ -33,4 +34,10 @@ cron.register(
 # Chaque nuit à 3 h 17 (UTC) : pas au premier démarrage du planificateur, ni à l'heure ronde des autres
 # tâches d'exploitation. Une nuit manquée (planificateur arrêté) est rattrapée la suivante.
 PURGE_LECTURES = "17 3 * * *"
+# Chaque minute : le flux distribué aux webhooks (ce qu'une tâche perdue avec Redis n'a pas fait) et les
+# nouvelles tentatives venues à échéance.
+REPRISE_WEBHOOKS_SECONDES = 60
+cron.register(
+    taches.webhooks, jobs.FILE, interval=REPRISE_WEBHOOKS_SECONDES, ttl=5 * REPRISE_WEBHOOKS_SECONDES
+)
 cron.register(taches.purger_lectures, jobs.FILE, cron=PURGE_LECTURES, ttl=6 * 3600)

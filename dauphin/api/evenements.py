@@ -59,7 +59,9 @@ class ActeurEvenement(Sortie):
         },
     )
     nom = fields.String(
-        required=True, allow_none=True, metadata={"description": "Vide : le système.", "example": "Anne Martin"}
+        required=True,
+        allow_none=True,
+        metadata={"description": "Vide : le système.", "example": "Anne Martin"},
     )
     organisation = fields.Nested(
         OrganisationEvenement,
@@ -88,7 +90,11 @@ class EvenementFlux(Sortie):
     action = fields.String(required=True, metadata={"description": "Libellé français.", "example": "Voter"})
     date = fields.String(
         required=True,
-        metadata={"format": "date-time", "description": "Instant, UTC.", "example": "2026-04-14T09:12:03.52Z"},
+        metadata={
+            "format": "date-time",
+            "description": "Instant, UTC.",
+            "example": "2026-04-14T09:12:03.520000Z",
+        },
     )
     demande = fields.Nested(DemandeEvenement, required=True)
     ligne = fields.Nested(

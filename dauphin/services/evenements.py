@@ -22,7 +22,7 @@ import base64
 import binascii
 import json
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, selectinload
 
@@ -112,35 +112,36 @@ def _prendre_des_rangs(session, nombre: int) -> int:
 def ranger_les_oublies() -> int:
     """Donne un rang aux lignes du journal qui n'en ont pas : celles qu'un chargement en masse a écrites
     sans passer par la session (`flask seed scale`). Une ligne validée par l'application a toujours le
-    sien (pris dans sa transaction) : celles-ci ne peuvent donc pas être d'une transaction en cours."""
-    sans_rang = list(
-        db.session.scalars(
-            select(EvenementJournal.id)
-            .outerjoin(PositionFlux, PositionFlux.journal_id == EvenementJournal.id)
-            .where(PositionFlux.journal_id.is_(None))
-            .order_by(EvenementJournal.id)
-        )
+    sien (pris dans sa transaction) : celles-ci ne peuvent donc pas être d'une transaction en cours. Comme
+    la migration 0024 : hors du flux des organisations, ce qui précède la première attestation."""
+    nombre = db.session.scalar(
+        select(func.count())
+        .select_from(EvenementJournal)
+        .outerjoin(PositionFlux, PositionFlux.journal_id == EvenementJournal.id)
+        .where(PositionFlux.journal_id.is_(None))
     )
-    if not sans_rang:
+    if not nombre:
         return 0
-    transmises = set(
-        db.session.scalars(
-            select(EvenementJournal.id)
-            .join(Demande, Demande.id == EvenementJournal.demande_id)
-            .where(EvenementJournal.id.in_(sans_rang), Demande.numero.is_not(None))
-        )
-    )
-    dernier = _prendre_des_rangs(db.session, len(sans_rang))
-    premier = dernier - len(sans_rang) + 1
+    premier = _prendre_des_rangs(db.session, nombre) - nombre  # le compteur reste verrouillé jusqu'au commit
     db.session.execute(
-        PositionFlux.__table__.insert(),
-        [
-            {"position": premier + rang, "journal_id": journal_id, "transmise": journal_id in transmises}
-            for rang, journal_id in enumerate(sans_rang)
-        ],
+        text(
+            """
+            INSERT INTO flux_evenement (position, journal_id, transmise)
+            SELECT :premier + row_number() OVER (ORDER BY j.id), j.id,
+                   CASE WHEN d.numero IS NOT NULL AND j.id >= (
+                       SELECT min(a.id) FROM journal a
+                       WHERE a.demande_id = j.demande_id AND a.declencheur = 'attester'
+                   ) THEN true ELSE false END
+            FROM journal j
+            JOIN demande d ON d.id = j.demande_id
+            LEFT JOIN flux_evenement f ON f.journal_id = j.id
+            WHERE f.journal_id IS NULL
+            """
+        ),
+        {"premier": premier},
     )
     db.session.commit()
-    return len(sans_rang)
+    return nombre
 
 
 # --- Le curseur ----------------------------------------------------------------------------------

@@ -352,7 +352,9 @@ def _noter(livraison_id: int, statut_http: int | None, reponse: str | None) -> b
         livraison.prochaine_tentative_le = instant + DELAIS[livraison.tentatives - 1]
     db.session.commit()
     if not reussie:
-        journal.info("Webhook %s : tentative %s en échec (%s)", livraison_id, livraison.tentatives, statut_http)
+        journal.info(
+            "Webhook %s : tentative %s en échec (%s)", livraison_id, livraison.tentatives, statut_http
+        )
     return reussie
 
 

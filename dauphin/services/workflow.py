@@ -18,7 +18,9 @@ from dauphin.extensions import db
 from dauphin.models import Demande, EvenementJournal, LigneFinancement, Utilisateur, maintenant
 from dauphin.policies import SYSTEME, Qualite, qualite_pour
 from dauphin.services import courriels, empreintes, enveloppes, numerotation
-from dauphin.services import evenements as _flux  # noqa: F401 (chaque ligne du journal prend son rang au commit)
+
+# Importé pour ses écouteurs : chaque ligne du journal prend son rang dans le flux au commit.
+from dauphin.services import evenements as _flux  # noqa: F401
 from dauphin.services.erreurs import Conflit, NonAutorise
 from dauphin.unite_de_travail import (
     charger_demande_verrouillee,

@@ -1,0 +1,306 @@
+"""Webhooks : inscription par l'écran (secret montré une fois), envoi signé reçu par un vrai serveur HTTP
+de la boucle locale qui vérifie la signature avec l'extrait de docs/api.md, nouvelles tentatives (500 puis
+200), destinataire injoignable jusqu'à l'abandon, Redis en panne sans rien perdre, « Renvoyer », liste des
+livraisons, portée de l'organisation, adresses refusées. Sur SQLite et sur PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, update
+
+from dauphin import taches
+from dauphin.extensions import db as _db
+from dauphin.models import (
+    AbonnementWebhook,
+    LivraisonWebhook,
+    Organisation,
+    StatutLivraison,
+    TypeOrganisation,
+    maintenant,
+)
+from dauphin.services import evenements, webhooks
+from dauphin.services.erreurs import Refus
+from dauphin.services.workflow import declencher_ligne
+from tests.connexions import se_connecter
+from tests.fabriques_db import demande_complete
+from tests.test_api import ligne_de, transmettre
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "api.md"
+
+
+def extrait_de_la_documentation():
+    """Le bloc Python de la section « Webhooks » de docs/api.md, exécuté tel quel."""
+    texte = DOC.read_text(encoding="utf-8")
+    section = texte[texte.index("## Webhooks") :]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    espace: dict = {}
+    exec(compile(code, str(DOC), "exec"), espace)  # noqa: S102 (le code de la documentation, testé)
+    return espace["verifier_signature"]
+
+
+verifier_signature = extrait_de_la_documentation()
+
+
+class Recepteur:
+    """Un vrai serveur HTTP sur 127.0.0.1, dans un fil : il note chaque requête, vérifie sa signature avec
+    l'extrait documenté et répond, dans l'ordre, les codes de `reponses` (puis 200)."""
+
+    def __init__(self, reponses=()):
+        self.reponses = list(reponses)
+        self.recus: list[dict] = []
+        self.secret: str | None = None
+        recepteur = self
+
+        class Gestionnaire(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (nom imposé par http.server)
+                corps = self.rfile.read(int(self.headers["Content-Length"]))
+                recepteur.recus.append(
+                    {
+                        "chemin": self.path,
+                        "entetes": dict(self.headers),
+                        "corps": corps,
+                        "signature_valide": verifier_signature(
+                            recepteur.secret, self.headers.get("Dauphin-Signature", ""), corps
+                        ),
+                    }
+                )
+                code = recepteur.reponses.pop(0) if recepteur.reponses else 200
+                message = b"Erreur du serveur de test" if code >= 400 else b"Bien recu"
+                self.send_response(code)
+                self.send_header("Content-Length", str(len(message)))
+                self.end_headers()
+                self.wfile.write(message)
+
+            def log_message(self, *args):
+                pass
+
+        self.serveur = ThreadingHTTPServer(("127.0.0.1", 0), Gestionnaire)
+        self.fil = threading.Thread(target=self.serveur.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.serveur.server_address[1]}/dauphin"
+
+    def __enter__(self):
+        self.fil.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.serveur.shutdown()
+        self.serveur.server_close()
+
+
+def port_ferme() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def inscrire_par_l_ecran(client, monde, url) -> tuple[AbonnementWebhook, str]:
+    se_connecter(client, monde.instructeur_etat.email)
+    reponse = client.post(f"/webhooks/organisations/{monde.etat.id}/nouveau", data={"url": url})
+    assert reponse.status_code == 200, reponse.get_data(as_text=True)
+    assert reponse.headers["Cache-Control"] == "no-store"
+    secret = re.search(r'value="(whsec_[^"]+)" data-secret-clair', reponse.get_data(as_text=True)).group(1)
+    abonnement = _db.session.scalar(select(AbonnementWebhook).order_by(AbonnementWebhook.id.desc()))
+    # Le secret n'est plus jamais montré : ni dans la liste, ni dans les livraisons.
+    assert secret not in client.get("/webhooks/").get_data(as_text=True)
+    assert secret not in client.get(f"/webhooks/{abonnement.id}").get_data(as_text=True)
+    return abonnement, secret
+
+
+def livraisons(abonnement) -> list[LivraisonWebhook]:
+    _db.session.expire_all()
+    return list(
+        _db.session.scalars(
+            select(LivraisonWebhook)
+            .where(LivraisonWebhook.abonnement_id == abonnement.id)
+            .order_by(LivraisonWebhook.id)
+        )
+    )
+
+
+def echeance_passee(livraison_id: int) -> None:
+    """L'heure de la tentative suivante est venue (plutôt que d'attendre une minute ou douze heures)."""
+    _db.session.execute(
+        update(LivraisonWebhook)
+        .where(LivraisonWebhook.id == livraison_id)
+        .values(prochaine_tentative_le=maintenant() - timedelta(seconds=1))
+    )
+    _db.session.commit()
+
+
+def test_chaque_evenement_visible_part_signe_et_arrive(client, db, monde):
+    with Recepteur() as recepteur:
+        abonnement, secret = inscrire_par_l_ecran(client, monde, recepteur.url)
+        recepteur.secret = secret
+        demande = transmettre(monde, demande_complete(monde))
+        ligne = ligne_de(db, demande.id, monde.etat)
+        declencher_ligne(ligne.id, "prendre_en_charge", monde.instructeur_etat)
+
+    assert recepteur.recus, "aucun envoi reçu"
+    assert all(r["signature_valide"] for r in recepteur.recus)
+    corps = [json.loads(r["corps"]) for r in recepteur.recus]
+    # Exactement les événements du flux que l'organisation voit, dans la même forme.
+    flux, _, _ = evenements.lire(webhooks.acteur_de_l_abonnement(abonnement), 0, 500)
+    assert sorted(c["id"] for c in corps) == sorted(e["id"] for e in flux if e["demande"]["id"] == demande.id)
+    prise = next(c for c in corps if c["type"] == "ligne.prendre_en_charge")
+    assert prise == next(e for e in flux if e["id"] == prise["id"])
+    entetes = next(r["entetes"] for r in recepteur.recus if json.loads(r["corps"])["id"] == prise["id"])
+    assert entetes["Dauphin-Evenement-Id"] == str(prise["id"])
+    assert entetes["Content-Type"] == "application/json"
+    assert {lv.statut for lv in livraisons(abonnement)} == {StatutLivraison.livree}
+    # Un corps modifié ou un autre secret ne passent pas la vérification documentée.
+    recu = recepteur.recus[0]
+    assert not verifier_signature(secret, recu["entetes"]["Dauphin-Signature"], recu["corps"] + b" ")
+    assert not verifier_signature("whsec_autre", recu["entetes"]["Dauphin-Signature"], recu["corps"])
+
+
+def test_500_puis_200_une_nouvelle_tentative_livre(client, db, monde):
+    with Recepteur(reponses=[500]) as recepteur:
+        abonnement, recepteur.secret = inscrire_par_l_ecran(client, monde, recepteur.url)
+        demande = transmettre(monde, demande_complete(monde))
+        [livraison] = livraisons(abonnement)
+        assert livraison.statut == StatutLivraison.en_attente
+        assert (livraison.tentatives, livraison.dernier_statut_http) == (1, 500)
+        assert "Erreur du serveur de test" in livraison.derniere_reponse
+        ecart = livraison.prochaine_tentative_le - livraison.derniere_tentative_le
+        assert ecart == webhooks.DELAIS[0]
+        # La page des livraisons le montre, avec la prochaine tentative.
+        page = client.get(f"/webhooks/{abonnement.id}").get_data(as_text=True)
+        assert "HTTP 500" in page and 'data-statut="en_attente"' in page
+
+        taches.webhooks()  # pas encore l'heure : rien ne part
+        assert len(recepteur.recus) == 1
+        echeance_passee(livraison.id)
+        taches.webhooks()
+    [livraison] = livraisons(abonnement)
+    assert livraison.statut == StatutLivraison.livree and livraison.tentatives == 2
+    assert livraison.dernier_statut_http == 200
+    assert len(recepteur.recus) == 2 and all(r["signature_valide"] for r in recepteur.recus)
+    # Même événement, même livraison : les deux envois portent les mêmes identifiants.
+    assert (
+        recepteur.recus[0]["entetes"]["Dauphin-Webhook-Id"]
+        == recepteur.recus[1]["entetes"]["Dauphin-Webhook-Id"]
+    )
+    assert json.loads(recepteur.recus[1]["corps"])["demande"]["id"] == demande.id
+
+
+def test_destinataire_injoignable_retente_puis_abandonne_et_renvoyer_relance(client, db, monde):
+    abonnement, _ = inscrire_par_l_ecran(client, monde, f"http://127.0.0.1:{port_ferme()}/dauphin")
+    transmettre(monde, demande_complete(monde))
+    [livraison] = livraisons(abonnement)
+    assert livraison.dernier_statut_http is None and "ConnectError" in livraison.derniere_reponse
+    for _ in range(webhooks.TENTATIVES_MAX - 1):
+        echeance_passee(livraison.id)
+        taches.webhooks()
+    [livraison] = livraisons(abonnement)
+    assert livraison.statut == StatutLivraison.echec
+    assert livraison.tentatives == webhooks.TENTATIVES_MAX and livraison.prochaine_tentative_le is None
+
+    # Le destinataire réparé (à une nouvelle adresse ici) : « Renvoyer » repart tout de suite.
+    with Recepteur() as recepteur:
+        _db.session.execute(
+            update(AbonnementWebhook).where(AbonnementWebhook.id == abonnement.id).values(url=recepteur.url)
+        )
+        _db.session.commit()
+        recepteur.secret = abonnement.secret
+        page = client.get(f"/webhooks/{abonnement.id}").get_data(as_text=True)
+        assert 'data-statut="echec"' in page and "Renvoyer" in page
+        reponse = client.post(f"/webhooks/livraisons/{livraison.id}/renvoyer")
+        assert reponse.status_code == 302
+    [livraison] = livraisons(abonnement)
+    assert livraison.statut == StatutLivraison.livree and livraison.tentatives == 1
+    assert len(recepteur.recus) == 1 and recepteur.recus[0]["signature_valide"]
+
+
+def test_redis_en_panne_rien_n_est_perdu(app, client, db, monde):
+    with Recepteur() as recepteur:
+        abonnement, recepteur.secret = inscrire_par_l_ecran(client, monde, recepteur.url)
+        app.config["REDIS_URL"] = f"redis://127.0.0.1:{port_ferme()}/0"
+        try:
+            demande = transmettre(monde, demande_complete(monde))  # la tâche ne part pas
+        finally:
+            app.config["REDIS_URL"] = None
+        assert livraisons(abonnement) == [] and recepteur.recus == []
+        bilan = taches.webhooks()  # la reprise (planificateur, ou `flask webhooks livrer`)
+    assert bilan["distribuees"] >= 1 and bilan["livrees"] == bilan["distribuees"]
+    assert [json.loads(r["corps"])["demande"]["id"] for r in recepteur.recus] == [demande.id] * len(
+        recepteur.recus
+    )
+    assert taches.webhooks() == {"distribuees": 0, "livrees": 0, "echecs": 0}  # rien deux fois
+
+
+def test_hors_perimetre_rien_n_est_envoye(db, monde):
+    """Une organisation ni financeur sollicité ni partenaire du contrat ne reçoit rien de ce dossier ; le
+    financeur sollicité, si (deux adresses, un même événement)."""
+    region = Organisation(nom="Région hors contrat", type_organisation=TypeOrganisation.region)
+    db.session.add(region)
+    db.session.commit()
+    with Recepteur() as recepteur:
+        hors, _ = webhooks.creer(monde.admin_national, region.id, recepteur.url)
+        etat, recepteur.secret = webhooks.creer(monde.admin_national, monde.etat.id, recepteur.url)
+        transmettre(monde, demande_complete(monde))
+    assert livraisons(hors) == []
+    assert livraisons(etat) and len(recepteur.recus) == len(livraisons(etat))
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("", "Indiquez l’adresse"),
+        ("http://exemple.fr/dauphin", "https://"),
+        ("ftp://exemple.fr/", "https://"),
+        ("https://10.1.2.3/dauphin", "pas d’adresse locale ou privée"),
+        ("https://moi:secret@exemple.fr/", "sans identifiant"),
+        ("https://exemple.fr:99999/", "pas valide"),
+    ],
+)
+def test_adresse_refusee_avec_son_message(client, db, monde, url, message):
+    se_connecter(client, monde.instructeur_etat.email)
+    reponse = client.post(f"/webhooks/organisations/{monde.etat.id}/nouveau", data={"url": url})
+    assert reponse.status_code == 422
+    assert message in reponse.get_data(as_text=True)
+    assert db.session.scalar(select(AbonnementWebhook.id)) is None
+
+
+def test_en_production_http_local_refuse(app, db, monde):
+    app.config["WEBHOOKS_HTTP_LOCAL"] = False
+    try:
+        with pytest.raises(Refus):
+            webhooks.verifier_url("http://127.0.0.1:8000/dauphin")
+        with pytest.raises(Refus):
+            webhooks.verifier_url("https://127.0.0.1/dauphin")
+        assert webhooks.verifier_url("https://gestion.exemple.fr/dauphin")
+    finally:
+        app.config["WEBHOOKS_HTTP_LOCAL"] = True
+
+
+def test_desactiver_arrete_les_envois(client, db, monde):
+    with Recepteur() as recepteur:
+        abonnement, recepteur.secret = inscrire_par_l_ecran(client, monde, recepteur.url)
+        assert client.post(f"/webhooks/{abonnement.id}/desactiver").status_code == 302
+        transmettre(monde, demande_complete(monde))
+    assert recepteur.recus == [] and livraisons(abonnement) == []
+    assert "Désactivée" in client.get("/webhooks/").get_data(as_text=True)
+
+
+def test_la_liste_des_livraisons_est_paginee(app, client, db, monde):
+    abonnement, _ = inscrire_par_l_ecran(client, monde, f"http://127.0.0.1:{port_ferme()}/x")
+    app.config["PAGE_TAILLE"] = 2
+    try:
+        for _ in range(3):
+            transmettre(monde, demande_complete(monde))
+        assert len(livraisons(abonnement)) >= 3
+        page = client.get(f"/webhooks/{abonnement.id}").get_data(as_text=True)
+        assert page.count("data-livraison=") == 2 and "Page suivante" in page
+    finally:
+        app.config["PAGE_TAILLE"] = 25
