@@ -440,6 +440,7 @@ def test_document_openapi_valide_et_page_de_documentation(client):
         "/api/v1/lignes/{ligne_id}/transitions",
         "/api/v1/campagnes/{campagne_id}/programmation",
         "/api/v1/donnees-ouvertes/subventions",
+        "/api/v1/evenements",
         "/api/v1/openapi.json",
     }
     transition = document["components"]["schemas"]["Transition"]

@@ -23,13 +23,16 @@ from decimal import Decimal
 
 import pytest
 from flask import g
+from sqlalchemy import select
 
 from dauphin.extensions import db as _db
 from dauphin.models import (
     CompteBancaire,
     DemandeAcces,
     Document,
+    EvenementJournal,
     Invitation,
+    LivraisonWebhook,
     MembreOrganisation,
     MembreStructure,
     NatureVersement,
@@ -37,12 +40,13 @@ from dauphin.models import (
     ReportDates,
     RoleOrganisation,
     RoleStructure,
+    StatutLivraison,
     TypeOrganisation,
     Versement,
     maintenant,
 )
 from dauphin.services import api as jetons
-from dauphin.services import comites, donnees_ouvertes, lectures, sessions
+from dauphin.services import comites, donnees_ouvertes, lectures, sessions, webhooks
 from dauphin.services.documents import chemin
 from dauphin.services.workflow import aujourdhui, declencher_demande, declencher_ligne
 from tests.connexions import se_connecter
@@ -265,6 +269,7 @@ MATRICE: dict[str, Entree] = {
     "api.lister_subventions": entree(
         lambda o: f"/api/v1/donnees-ouvertes/subventions?exercice={o['exercice']}", set(), anonyme="refus"
     ),
+    "api.lister_evenements": entree(lambda o: "/api/v1/evenements", set(), anonyme="refus"),
     "api.openapi": public(lambda o: "/api/v1/openapi.json"),
     "api.documentation": public(lambda o: "/api/v1/documentation"),
     # Jetons d'API : un instructeur pour son organisation, l'administration nationale pour toutes.
@@ -280,6 +285,26 @@ MATRICE: dict[str, Entree] = {
     ),
     "jetons.revoquer": entree(
         lambda o: f"/jetons-api/{o['jeton']}/revoquer", {"instructeur", "admin_national"}
+    ),
+    # Webhooks : les mêmes que pour les jetons (GERER_JETONS).
+    "webhooks.liste": entree(
+        lambda o: "/webhooks/", {"instructeur", "instructeur_autre_financeur", "admin_national"}
+    ),
+    "webhooks.choisir_organisation": entree(
+        lambda o: "/webhooks/nouveau", {"instructeur", "instructeur_autre_financeur", "admin_national"}
+    ),
+    "webhooks.creer": entree(
+        lambda o: f"/webhooks/organisations/{o['organisation_instructeur']}/nouveau",
+        {"instructeur", "admin_national"},
+    ),
+    "webhooks.livraisons": entree(
+        lambda o: f"/webhooks/{o['abonnement']}", {"instructeur", "admin_national"}
+    ),
+    "webhooks.desactiver": entree(
+        lambda o: f"/webhooks/{o['abonnement']}/desactiver", {"instructeur", "admin_national"}
+    ),
+    "webhooks.renvoyer": entree(
+        lambda o: f"/webhooks/livraisons/{o['livraison']}/renvoyer", {"instructeur", "admin_national"}, "POST"
     ),
     # Engagement et versements : le financeur de la ligne ; le signataire dépose la convention signée.
     "engagements.acte": entree(lambda o: f"/engagements/lignes/{o['ligne']}/acte", {"instructeur"}),
@@ -524,6 +549,16 @@ def construire_objets(monde) -> dict:
         ecriture=False,
         expire_le=aujourdhui() + timedelta(days=30),
     )
+    # Une adresse de webhook (injoignable : un renvoi échoue tout de suite) et une livraison abandonnée
+    abonnement, _ = webhooks.creer(monde.instructeur_etat, monde.etat.id, "http://127.0.0.1:9/dauphin")
+    livraison = LivraisonWebhook(
+        abonnement_id=abonnement.id,
+        journal_id=_db.session.scalar(select(EvenementJournal.id).order_by(EvenementJournal.id.desc())),
+        statut=StatutLivraison.echec,
+        tentatives=8,
+    )
+    _db.session.add(livraison)
+    _db.session.commit()
     # Des lectures tracées : « Qui a consulté ce dossier » et la liste nationale ont des lignes à montrer.
     for lu in (
         lectures.lecture_du_dossier(monde.instructeur_etat, demande),
@@ -579,6 +614,8 @@ def construire_objets(monde) -> dict:
         "campagne": monde.campagne.id,
         "organisation_instructeur": monde.etat.id,
         "jeton": jeton.id,
+        "abonnement": abonnement.id,
+        "livraison": livraison.id,
         "versement": echeance.id,
         "report": report.id,
         "justifier": justifier.id,

@@ -52,6 +52,8 @@ EXCLUSIONS = {
     "api.lire_demande": "API JSON",
     "api.lire_programmation": "API JSON",
     "api.lister_subventions": "API JSON",
+    "api.lister_evenements": "API JSON",
+    "webhooks.choisir_organisation": "redirection vers le formulaire de l'organisation choisie (aucun écran)",
     "api.openapi": "description OpenAPI en JSON",
     "auth.etat_session": "état de la session en JSON (pour js/session.js)",
     # Le second temps de la connexion ne s'ouvre qu'entre le mot de passe et le code : ses écrans sont
