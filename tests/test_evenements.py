@@ -167,3 +167,29 @@ def test_une_transaction_qui_valide_apres_une_plus_recente_n_est_pas_perdue(app,
     finally:
         session_a.close()
         session_b.close()
+
+
+def test_les_lignes_ecrites_en_masse_prennent_leur_rang_par_la_commande(app, client, db, monde, jetons):  # noqa: F811
+    """`flask seed scale` écrit le journal sans la session (COPY, executemany) : `flask webhooks ranger`
+    leur donne un rang, après tous ceux déjà donnés ; le brouillon reste hors du flux des organisations."""
+    demande = transmettre(monde, demande_complete(monde))
+    _, depart = tout_lire(client, jetons["etat"])
+    ligne = ligne_de(db, demande.id, monde.etat)
+    champs = dict(role="systeme", statut_avant="sollicitee", statut_apres="sollicitee", empreinte="0" * 64)
+    _db.session.execute(
+        EvenementJournal.__table__.insert(),
+        [
+            dict(demande_id=demande.id, ligne_id=ligne.id, declencheur="en_masse_1", **champs),
+            dict(demande_id=demande.id, ligne_id=ligne.id, declencheur="en_masse_2", **champs),
+        ],
+    )
+    _db.session.commit()
+    assert lire(client, jetons["etat"], depart)["evenements"] == []  # sans rang, pas encore dans le flux
+    resultat = app.test_cli_runner().invoke(args=["webhooks", "ranger"])
+    assert resultat.exit_code == 0 and "2 ligne(s)" in resultat.output
+    assert [e["type"] for e in lire(client, jetons["etat"], depart)["evenements"]] == [
+        "ligne.en_masse_1",
+        "ligne.en_masse_2",
+    ]
+    assert "0 ligne(s)" in app.test_cli_runner().invoke(args=["webhooks", "ranger"]).output
+    assert app.test_cli_runner().invoke(args=["webhooks", "livrer"]).exit_code == 0

@@ -43,7 +43,7 @@ from dauphin.models import (
 )
 from dauphin.policies import GERER_JETONS, Acteur
 from dauphin.services import evenements
-from dauphin.services.erreurs import NonAutorise, Refus
+from dauphin.services.erreurs import Conflit, NonAutorise, Refus
 
 journal = logging.getLogger(__name__)
 
@@ -184,6 +184,8 @@ def renvoyer(livraison_id: int, utilisateur: Utilisateur) -> LivraisonWebhook:
     livraison = db.session.get(LivraisonWebhook, livraison_id, with_for_update=True)
     if livraison is None or not GERER_JETONS.permet(utilisateur, livraison.abonnement.organisation):
         raise NotFound()
+    if not livraison.abonnement.actif:
+        raise Conflit("Cette adresse est désactivée : rien ne lui est plus envoyé.")
     livraison.statut = StatutLivraison.en_attente
     livraison.tentatives = 0
     livraison.prochaine_tentative_le = maintenant()
@@ -310,6 +312,9 @@ def livrer(livraison_id: int, client: httpx.Client | None = None) -> bool | None
         return None
     livraison = db.session.get(LivraisonWebhook, livraison_id, populate_existing=True)
     abonnement = livraison.abonnement
+    if not abonnement.actif:  # désactivée entre-temps : la livraison reste en attente, rien ne part
+        db.session.rollback()
+        return None
     corps = corps_de(livraison)
     horodatage = int(time.time())
     entetes = {
