@@ -359,6 +359,7 @@ def test_redis_en_panne_la_transition_passe_et_la_reprise_rq_envoie(
         assert sorted(t.func_name for t in planificateur.enqueue_jobs()) == [
             "dauphin.taches.envoyer_courriels",
             "dauphin.taches.rattraper_recepisses",
+            "dauphin.taches.webhooks",
         ]
 
         file = Queue(jobs.FILE, connection=redis_local)
@@ -366,6 +367,7 @@ def test_redis_en_panne_la_transition_passe_et_la_reprise_rq_envoie(
             "dauphin.taches.envoyer_courriels",
             "dauphin.taches.envoyer_courriels",
             "dauphin.taches.rattraper_recepisses",
+            "dauphin.taches.webhooks",
         ]
         assert boite.recus == []  # déposées, pas encore exécutées
         vieillir_l_attestation(db, demande.id, timedelta(minutes=3))  # la reprise laisse 2 min à la tâche

@@ -511,6 +511,7 @@ FAMILLES = (
     "justification",
     "pilotage",
     "structures",
+    "webhooks",
 )
 
 
