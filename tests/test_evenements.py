@@ -193,3 +193,47 @@ def test_les_lignes_ecrites_en_masse_prennent_leur_rang_par_la_commande(app, cli
     ]
     assert "0 ligne(s)" in app.test_cli_runner().invoke(args=["webhooks", "ranger"]).output
     assert app.test_cli_runner().invoke(args=["webhooks", "livrer"]).exit_code == 0
+
+
+def test_du_depot_au_versement_tout_passe_par_le_flux(client, db, monde, jetons):  # noqa: F811
+    """Ce qu'un financeur suit de son système : dépôt, avis, vote, acte, engagement, échéance, paiement."""
+    from decimal import Decimal
+
+    from dauphin.models import NatureVersement
+    from dauphin.services import engagements
+    from dauphin.services.workflow import aujourdhui
+    from tests.test_engagements import votee
+
+    _, depart = tout_lire(client, jetons["etat"])
+    demande = votee(db, monde)
+    ligne = ligne_de(db, demande.id, monde.etat)
+    engagements.etablir_acte(ligne.id, monde.instructeur_etat)
+    engagements.enregistrer_engagement(ligne.id, monde.instructeur_etat, "EJ-2100000001")
+    versement = engagements.prevoir_echeance(
+        ligne.id, monde.instructeur_etat, NatureVersement.avance, aujourdhui(), Decimal("3000")
+    )
+    engagements.enregistrer_paiement(
+        versement.id, monde.instructeur_etat, aujourdhui(), Decimal("3000"), "MANDAT-7"
+    )
+    lus, _ = tout_lire(client, jetons["etat"], depart, limite=3)
+    de_l_etat = [
+        e["type"] for e in lus if e["ligne"] is None or e["ligne"]["financeur"]["id"] == monde.etat.id
+    ]
+    attendus = [
+        "demande.attester",
+        "ligne.prendre_en_charge",
+        "ligne.declarer_recevable",
+        "demande.programmer",
+        "ligne.voter",
+        "ligne.notifier",
+        "ligne.enregistrer_engagement",
+        "ligne.prevoir_versement",
+        "ligne.verser_avance",
+    ]
+    assert [t for t in de_l_etat if t in attendus] == attendus, de_l_etat
+    engagement = next(e for e in lus if e["type"] == "ligne.enregistrer_engagement")
+    assert engagement["statut_avant"] == engagement["statut_apres"]
+    assert "EJ-2100000001" in engagement["commentaire"]
+    # Les lignes de la commune y sont aussi (le dossier entier se voit), dans l'ordre du journal.
+    assert any(e["ligne"] and e["ligne"]["financeur"]["id"] == monde.commune.id for e in lus)
+    assert [e["id"] for e in lus] == sorted(e["id"] for e in lus)
