@@ -34,6 +34,8 @@ from dauphin import jobs
 from dauphin.extensions import db
 from dauphin.models import (
     AbonnementWebhook,
+    Demande,
+    EvenementJournal,
     LivraisonWebhook,
     Organisation,
     RoleOrganisation,
@@ -168,14 +170,23 @@ def abonnement_gere(utilisateur: Utilisateur, abonnement_id: int) -> AbonnementW
 
 
 def livraisons(abonnement: AbonnementWebhook, *, page: int, par_page: int):
-    """Les livraisons de l'abonnement, de la plus récente à la plus ancienne, paginées en SQL."""
+    """Les livraisons de l'abonnement, de la plus récente à la plus ancienne, paginées en SQL ; et le
+    numéro du dossier de chacune (une requête pour la page)."""
     requete = (
         select(LivraisonWebhook)
         .where(LivraisonWebhook.abonnement_id == abonnement.id)
         .order_by(LivraisonWebhook.id.desc())
         .options(selectinload(LivraisonWebhook.evenement))
     )
-    return db.paginate(requete, page=page, per_page=par_page, error_out=False)
+    resultat = db.paginate(requete, page=page, per_page=par_page, error_out=False)
+    numeros = dict(
+        db.session.execute(
+            select(EvenementJournal.id, Demande.numero)
+            .join(Demande, Demande.id == EvenementJournal.demande_id)
+            .where(EvenementJournal.id.in_([livraison.journal_id for livraison in resultat.items]))
+        ).all()
+    )
+    return resultat, numeros
 
 
 def renvoyer(livraison_id: int, utilisateur: Utilisateur) -> LivraisonWebhook:

@@ -82,8 +82,12 @@ def _gere(abonnement: AbonnementWebhook) -> bool:
 def livraisons(abonnement_id: int):
     # L'adresse d'une autre organisation n'existe pas pour lui.
     abonnement = charger_ou_404(AbonnementWebhook, abonnement_id, _gere)
-    page = service.livraisons(abonnement, page=page_courante(), par_page=current_app.config["PAGE_TAILLE"])
-    return render_template("webhooks/livraisons.html", abonnement=abonnement, page=page, form=RenvoiForm())
+    page, numeros = service.livraisons(
+        abonnement, page=page_courante(), par_page=current_app.config["PAGE_TAILLE"]
+    )
+    return render_template(
+        "webhooks/livraisons.html", abonnement=abonnement, page=page, numeros=numeros, form=RenvoiForm()
+    )
 
 
 @bp.route("/<int:abonnement_id>/desactiver", methods=["GET", "POST"])
