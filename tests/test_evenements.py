@@ -237,3 +237,99 @@ def test_du_depot_au_versement_tout_passe_par_le_flux(client, db, monde, jetons)
     # Les lignes de la commune y sont aussi (le dossier entier se voit), dans l'ordre du journal.
     assert any(e["ligne"] and e["ligne"]["financeur"]["id"] == monde.commune.id for e in lus)
     assert [e["id"] for e in lus] == sorted(e["id"] for e in lus)
+
+
+@pytest.mark.transactions_reelles  # des fils d'exécution qui écrivent pendant qu'un autre lit le flux
+def test_sous_ecritures_concurrentes_un_lecteur_voit_tout_une_fois(app, db, monde):
+    """Quatre fils font des transitions sur des dossiers différents, certaines lentes (la transaction reste
+    ouverte après avoir pris son identifiant de journal) ; un lecteur suit le flux par petites pages
+    pendant ce temps. À la fin, il a lu chaque événement exactement une fois."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite sérialise les écritures : les commits ne peuvent pas s'y croiser.")
+    import threading
+    import time
+
+    from dauphin.models import Utilisateur
+
+    demandes = [transmettre(monde, demande_complete(monde)) for _ in range(8)]
+    lignes = [ligne_de(db, d.id, monde.etat).id for d in demandes]
+    instructeur_id = monde.instructeur_etat.id
+    acteur = monde.admin_national.id
+    with app.app_context():
+        national = _db.session.get(Utilisateur, acteur)
+        _, depart, _ = evenements.lire(national, 0, 10_000)
+        _db.session.remove()
+    fini = threading.Event()
+    lus: list[int] = []
+    erreurs: list[BaseException] = []
+
+    def lecteur():
+        curseur = depart
+        try:
+            while True:
+                derniere = fini.is_set()
+                with app.app_context():
+                    qui = _db.session.get(Utilisateur, acteur)
+                    while True:
+                        page, curseur, suite = evenements.lire(qui, curseur, 3)
+                        lus.extend(e["id"] for e in page)
+                        if not suite:
+                            break
+                    _db.session.remove()
+                if derniere:
+                    return
+                time.sleep(0.01)
+        except BaseException as erreur:  # noqa: BLE001 (rapporté au fil principal)
+            erreurs.append(erreur)
+
+    def lent_apres_l_identifiant(*_):
+        _db.session.flush()  # l'identifiant de journal est pris…
+        time.sleep(0.5)  # …et la transaction reste ouverte : d'autres valident entre-temps
+
+    def ecrivain(mes_lignes, lent):
+        try:
+            with app.app_context():
+                compte = _db.session.get(Utilisateur, instructeur_id)
+                for ligne_id in mes_lignes:
+                    declencher_ligne(
+                        ligne_id,
+                        "prendre_en_charge",
+                        compte,
+                        apres=lent_apres_l_identifiant if lent else None,
+                    )
+                    declencher_ligne(ligne_id, "declarer_non_recevable", compte, commentaire="Hors champ.")
+                _db.session.remove()
+        except BaseException as erreur:  # noqa: BLE001
+            erreurs.append(erreur)
+
+    fil_lecteur = threading.Thread(target=lecteur)
+    ecrivains = [threading.Thread(target=ecrivain, args=(lignes[i::4], i % 2 == 0)) for i in range(4)]
+    fil_lecteur.start()
+    for fil in ecrivains:
+        fil.start()
+    for fil in ecrivains:
+        fil.join(timeout=120)
+    fini.set()
+    fil_lecteur.join(timeout=120)
+    assert erreurs == []
+    _db.session.remove()
+    attendus = set(
+        _db.session.scalars(
+            select(PositionFlux.journal_id).where(
+                PositionFlux.position > evenements.position_du_curseur(evenements.curseur(depart)),
+                PositionFlux.transmise,
+            )
+        )
+    )
+    assert len(attendus) >= 8 * 3  # prise en charge, non-recevabilité, statuts dérivés
+    assert len(lus) == len(set(lus)), "un événement lu deux fois"
+    assert set(lus) == attendus, "un événement manqué"
+    # Le cas s'est bien produit : des commits dans l'autre ordre que leurs identifiants de journal.
+    par_rang = list(
+        _db.session.scalars(
+            select(PositionFlux.journal_id)
+            .where(PositionFlux.journal_id.in_(attendus))
+            .order_by(PositionFlux.position)
+        )
+    )
+    assert par_rang != sorted(par_rang)
