@@ -304,3 +304,26 @@ def test_la_liste_des_livraisons_est_paginee(app, client, db, monde):
         assert page.count("data-livraison=") == 2 and "Page suivante" in page
     finally:
         app.config["PAGE_TAILLE"] = 25
+
+
+def test_en_production_un_nom_qui_designe_une_adresse_locale_n_est_pas_appele(app, client, db, monde):
+    """Un nom public accepté à l'inscription peut désigner plus tard le réseau interne : vérifié à chaque
+    envoi, hors développement (ici « localhost », résolu par la machine)."""
+    with Recepteur() as recepteur:
+        abonnement, recepteur.secret = inscrire_par_l_ecran(client, monde, recepteur.url)
+        port = recepteur.serveur.server_address[1]
+        _db.session.execute(
+            update(AbonnementWebhook)
+            .where(AbonnementWebhook.id == abonnement.id)
+            .values(url=f"http://localhost:{port}/dauphin")
+        )
+        _db.session.commit()
+        app.config["WEBHOOKS_HTTP_LOCAL"] = False
+        try:
+            transmettre(monde, demande_complete(monde))
+        finally:
+            app.config["WEBHOOKS_HTTP_LOCAL"] = True
+    assert recepteur.recus == []
+    [livraison] = livraisons(abonnement)
+    assert livraison.statut == StatutLivraison.en_attente and livraison.dernier_statut_http is None
+    assert "adresse locale ou privée" in livraison.derniere_reponse

@@ -20,6 +20,7 @@ import ipaddress
 import json
 import logging
 import secrets
+import socket
 import time
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -106,11 +107,29 @@ def verifier_url(url: str | None) -> str:
             adresse = ipaddress.ip_address(hote)
         except ValueError:
             adresse = None
-        if hote == "localhost" or (
-            adresse is not None and (adresse.is_private or adresse.is_loopback or adresse.is_link_local)
-        ):
+        if hote == "localhost" or (adresse is not None and _interne(adresse)):
             raise Refus("L’adresse doit être joignable sur Internet (pas d’adresse locale ou privée).", "url")
     return url
+
+
+def _interne(adresse: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return adresse.is_private or adresse.is_loopback or adresse.is_link_local or adresse.is_reserved
+
+
+def adresse_interne(url: str) -> str | None:
+    """Hors développement : la raison de ne pas appeler `url` si son nom se résout vers une adresse locale
+    ou privée (un nom public qui pointerait vers le réseau interne du portail), sinon None."""
+    if current_app.config["WEBHOOKS_HTTP_LOCAL"]:
+        return None
+    morceaux = urlsplit(url)
+    try:
+        resolues = {info[4][0] for info in socket.getaddrinfo(morceaux.hostname, morceaux.port or 443)}
+    except OSError as erreur:
+        return f"Nom introuvable : {erreur}"
+    for resolue in resolues:
+        if _interne(ipaddress.ip_address(resolue.split("%")[0])):
+            return f"Refusé : {morceaux.hostname} désigne une adresse locale ou privée ({resolue})."
+    return None
 
 
 def creer(createur: Utilisateur, organisation_id: int, url: str) -> tuple[AbonnementWebhook, str]:
@@ -335,7 +354,9 @@ def livrer(livraison_id: int, client: httpx.Client | None = None) -> bool | None
     }
     url = abonnement.url
     db.session.rollback()  # aucune transaction ouverte pendant l'appel
-    statut_http, reponse = None, None
+    statut_http, reponse = None, adresse_interne(url)
+    if reponse is not None:
+        return _noter(livraison_id, None, reponse)
     propre = client is None
     client = client or _client()
     try:
