@@ -22,6 +22,7 @@ import base64
 import binascii
 import json
 
+from flask import has_app_context
 from sqlalchemy import event, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, selectinload
@@ -89,7 +90,8 @@ def _ranger(session) -> None:
         )
         for rang, evenement in enumerate(nouveaux)
     )
-    if session is db.session():  # une session montée à part : la reprise périodique s'en chargera
+    # Une session montée à part (ou hors de l'application) : la reprise périodique s'en chargera.
+    if has_app_context() and session is db.session():
         from dauphin import jobs  # ici : jobs importe l'unité de travail, qui importe les modèles
 
         jobs.planifier("dauphin.taches.webhooks")  # après le commit : distribuer et livrer

@@ -230,10 +230,8 @@ def renvoyer(livraison_id: int, utilisateur: Utilisateur) -> LivraisonWebhook:
 def distribuer() -> int:
     """Pour chaque abonnement actif, les événements du flux qu'il voit depuis son curseur deviennent des
     livraisons en attente. Rend le nombre de livraisons écrites."""
-    ecrites = 0
-    for abonnement_id in db.session.scalars(select(AbonnementWebhook.id).where(AbonnementWebhook.actif)):
-        ecrites += _distribuer(abonnement_id)
-    return ecrites
+    actifs = list(db.session.scalars(select(AbonnementWebhook.id).where(AbonnementWebhook.actif)))
+    return sum(_distribuer(abonnement_id) for abonnement_id in actifs)  # chacun valide à son tour
 
 
 def _distribuer(abonnement_id: int) -> int:
