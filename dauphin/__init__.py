@@ -12,6 +12,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 
 import config as configuration
+from dauphin import stockage
 from dauphin.extensions import babel, csrf, db, limiter, login_manager, migrate
 from dauphin.libelles import MOIS
 from workflows.budget import format_euros
@@ -49,6 +50,7 @@ def create_app(config: str | configuration.Config | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
 
     enregistrer_extensions(app)
+    stockage.init_app(app)
     enregistrer_blueprints(app)
     enregistrer_erreurs(app)
     enregistrer_gabarits(app)

@@ -188,9 +188,7 @@ def enregistrer_convocation(seance_id: int, numero: int) -> str | None:
     db.session.expire_all()
     if ecrit == 1:
         return cle
-    documents.chemin(cle).unlink(
-        missing_ok=True
-    )  # une autre production l'a devancée, ou un envoi plus récent
+    documents.effacer(cle)  # une autre production l'a devancée, ou un envoi plus récent
     return db.session.scalar(
         select(SeanceComite.convocation_cle_stockage).where(
             SeanceComite.id == seance_id, SeanceComite.convocation_numero == numero

@@ -34,7 +34,7 @@ from dauphin.models import (
 )
 from dauphin.pdf import enregistrer_convocation
 from dauphin.services import comites as service
-from dauphin.services.documents import chemin
+from dauphin.services.documents import existe
 from dauphin.services.erreurs import Conflit, NonAutorise, Refus
 from dauphin.services.workflow import aujourdhui, declencher_demande, declencher_ligne
 from tests.fabriques_db import demande_complete, utilisateur
@@ -277,7 +277,7 @@ def test_preparer_voter_et_clore_une_seance_par_les_ecrans(app, client, connexio
         in texte
     )
     assert "quorum atteint : 3 partenaire(s) présent(s) ou représenté(s) sur 3 appelé(s), 2 requis" in texte
-    assert chemin(seance.pv_cle_stockage).exists()
+    assert existe(seance.pv_cle_stockage)
 
     # Une séance close ne se modifie plus.
     reponse = client.post(f"/comites/{seance.id}/ouvrir", data={"version": seance.version})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 import click
-from flask import abort, render_template, send_file, url_for
+from flask import abort, render_template, url_for
 from flask_login import current_user
 
 from dauphin.administration import administrateur_national, bp
@@ -18,6 +18,7 @@ from dauphin.lectures import noter
 from dauphin.services import exports as service
 from dauphin.services import lectures
 from dauphin.services.programmation import exercices_disponibles
+from dauphin.stockage import reponse_fichier, stockage
 from dauphin.vues import traiter_formulaire
 from forms.administration import ExportNationalForm
 
@@ -72,8 +73,8 @@ def exports():
 @bp.route("/exports/<nom>")
 @administrateur_national
 def telecharger_export(nom: str):
-    chemin = service.chemin_export(nom)
-    if chemin is None:
+    cle = service.cle_export(nom)
+    if cle is None:
         abort(404)
     exercice, format_ = service.NOM_EXPORT.fullmatch(nom).group(1, 4)
     noter(
@@ -88,7 +89,7 @@ def telecharger_export(nom: str):
         if nom.endswith(".xlsx")
         else "text/csv; charset=utf-8"
     )
-    return send_file(chemin, mimetype=mimetype, as_attachment=True, download_name=nom, max_age=0)
+    return reponse_fichier(cle, mimetype=mimetype, download_name=nom, max_age=0)
 
 
 @bp.cli.command("exporter-programmation")
@@ -100,4 +101,4 @@ def exporter_programmation(exercice: int, format_: str):
 
     debut = time.perf_counter()
     nom = service.demander_export_national(exercice, format_)
-    click.echo(f"{nom} : {time.perf_counter() - debut:.1f} s ({service.dossier_exports() / nom})")
+    click.echo(f"{nom} : {time.perf_counter() - debut:.1f} s ({stockage().url}/{service.DOSSIER}{nom})")
