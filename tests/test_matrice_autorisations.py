@@ -92,6 +92,7 @@ MATRICE: dict[str, Entree] = {
     "public.donnees_personnelles": public(lambda o: "/donnees-personnelles"),
     "public.mentions_legales": public(lambda o: "/mentions-legales"),
     "public.donnees_ouvertes_page": public(lambda o: "/donnees-ouvertes/"),
+    "sante": public(lambda o: "/sante"),  # sonde des répartiteurs de charge : à tous, sans session
     "public.fichier_donnees_ouvertes": public(lambda o: f"/donnees-ouvertes/{o['fichier_donnees_ouvertes']}"),
     "auth.connexion": public(lambda o: "/compte/connexion"),
     "auth.deconnexion": entree(lambda o: "/compte/deconnexion", CONNECTES, "POST"),
