@@ -1,5 +1,6 @@
 """Export national de la programmation (administration nationale) : une tâche écrit le fichier dans
-instance/exports/, la page liste les exports en préparation, prêts ou en erreur, avec leur lien.
+le dossier exports/ du stockage (disque ou seau), la page liste les exports en préparation, prêts ou en
+erreur, avec leur lien.
 
 Sans Redis la tâche s'exécute pendant la requête ; avec Redis, un travailleur RQ la prend et la page
 affiche « en préparation » jusqu'à ce que le fichier soit complet.
@@ -96,7 +97,7 @@ def telecharger_export(nom: str):
 @click.option("--exercice", type=int, required=True, help="Exercice (année) à exporter.")
 @click.option("--format", "format_", type=click.Choice(service.FORMATS), default="xlsx", show_default=True)
 def exporter_programmation(exercice: int, format_: str):
-    """Écrit l'export national d'un exercice dans instance/exports/ (comme la tâche) et affiche son nom."""
+    """Écrit l'export national d'un exercice dans le stockage (comme la tâche) et affiche son nom."""
     import time
 
     debut = time.perf_counter()

@@ -36,8 +36,7 @@ les lignes (structure, demande, campagne, total du budget et date de l'acte en s
 échéances, leurs cofinanceurs — jamais une requête par ligne.
 
 Les fichiers publiés sont écrits par `preparer_fichier` et `rendre_visibles`, lus par `cle_fichier`
-(aujourd'hui sous `instance/donnees-ouvertes/`, comme les exports) : un passage à un stockage d'objets ne
-change que ces fonctions et `dossier_publications`.
+dans le dossier `donnees-ouvertes/` du stockage (dauphin/stockage.py : disque local ou seau S3).
 """
 
 from __future__ import annotations
