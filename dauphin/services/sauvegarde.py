@@ -45,20 +45,30 @@ def fichiers_references() -> Iterator[FichierAttendu]:
         select(Document.id, Document.cle_stockage, Document.sha256, Document.taille).order_by(Document.id)
     ):
         yield FichierAttendu(cle_du_fichier(cle), sha, taille, f"document {id_}")
-    for id_, pv, pv_taille, convocation, convocation_taille in db.session.execute(
+    for seance in db.session.execute(
         select(
             SeanceComite.id,
             SeanceComite.pv_cle_stockage,
+            SeanceComite.pv_sha256,
             SeanceComite.pv_taille,
             SeanceComite.convocation_cle_stockage,
+            SeanceComite.convocation_sha256,
             SeanceComite.convocation_taille,
         ).order_by(SeanceComite.id)
     ):
-        if pv:
-            yield FichierAttendu(cle_du_fichier(pv), None, pv_taille, f"procès-verbal de la séance {id_}")
-        if convocation:
+        if seance.pv_cle_stockage:
             yield FichierAttendu(
-                cle_du_fichier(convocation), None, convocation_taille, f"convocation de la séance {id_}"
+                cle_du_fichier(seance.pv_cle_stockage),
+                seance.pv_sha256,
+                seance.pv_taille,
+                f"procès-verbal de la séance {seance.id}",
+            )
+        if seance.convocation_cle_stockage:
+            yield FichierAttendu(
+                cle_du_fichier(seance.convocation_cle_stockage),
+                seance.convocation_sha256,
+                seance.convocation_taille,
+                f"convocation de la séance {seance.id}",
             )
     for id_, nom, sha, taille in db.session.execute(
         select(
