@@ -5,13 +5,21 @@ FLASK  := FLASK_APP=wsgi $(VENV)/bin/flask
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install chromium run test test-rapide lint diagram worker planificateur clean bench bench-croissance code-demo
+.PHONY: lock install chromium run test test-rapide lint diagram worker planificateur clean bench bench-croissance code-demo
 
-$(VENV)/.installe: pyproject.toml
+# Les versions exactes et leurs empreintes viennent de requirements.lock (make lock) : pip refuse tout paquet
+# dont l'empreinte diffère. Le projet lui-même s'installe ensuite, sans rien tirer d'autre.
+$(VENV)/.installe: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	$(VENV)/bin/pip install --quiet --require-hashes -r requirements.lock
+	$(VENV)/bin/pip install --quiet --no-deps -e .
 	touch $@
+
+# Après un changement de version dans pyproject.toml : recalcule le verrou (toutes plateformes, Python ≥ 3.11).
+lock: install
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --universal --python-version 3.11 \
+	  --quiet -o requirements.lock
 
 node_modules/.installe: package.json package-lock.json .npmrc
 	npm ci --ignore-scripts --no-audit --no-fund

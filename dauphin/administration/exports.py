@@ -65,8 +65,9 @@ def exports():
         form,
         executer=demander,
         rendre=rendre,
-        succes=lambda exercice: f"L’export de la programmation {exercice} est demandé. "
-        "Il apparaît ci-dessous dès qu’il est prêt.",
+        succes=lambda exercice: (
+            f"L’export de la programmation {exercice} est demandé. Il apparaît ci-dessous dès qu’il est prêt."
+        ),
         suite=url_for("administration.exports"),
     )
 

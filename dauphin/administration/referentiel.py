@@ -336,8 +336,10 @@ def activation_organisation(organisation_id: int):
         executer=lambda: service.changer_activation_organisation(
             current_user, organisation_id, form.activer, form.version.data
         ),
-        succes=lambda organisation: f"« {organisation.nom} » est "
-        + ("réactivée." if form.activer else "désactivée : elle n’est plus proposée."),
+        succes=lambda organisation: (
+            f"« {organisation.nom} » est "
+            + ("réactivée." if form.activer else "désactivée : elle n’est plus proposée.")
+        ),
         suite=request.referrer or url_for("administration.organisations"),
     )
 

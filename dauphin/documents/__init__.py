@@ -87,8 +87,10 @@ def porte_documents(structure_id: int):
             valable_jusqu_au=form.valable_jusqu_au.data,
         ),
         rendre=lambda code, _: _page(structure, form, code),
-        succes=lambda document: f"Le document « {document.nom_fichier} » est déposé dans le porte-documents "
-        f"({document.type_piece.libelle}).",
+        succes=lambda document: (
+            f"Le document « {document.nom_fichier} » est déposé dans le porte-documents "
+            f"({document.type_piece.libelle})."
+        ),
         suite=url_for(".porte_documents", structure_id=structure.id),
     )
 

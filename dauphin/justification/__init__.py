@@ -138,9 +138,11 @@ def formulaire(demande_id: int):
             _anchor="tableau-compte-rendu" if poste else None,
         ),
         version=lambda: demande.compte_rendu.version,
-        impossible=lambda: None
-        if demande.statut in service.MODIFIABLES
-        else f"Le compte rendu est « {demande.statut.libelle} » : il n’est plus modifiable.",
+        impossible=lambda: (
+            None
+            if demande.statut in service.MODIFIABLES
+            else f"Le compte rendu est « {demande.statut.libelle} » : il n’est plus modifiable."
+        ),
         signaler_refus=_signaler_refus,
     )
 

@@ -443,7 +443,7 @@ def totaux_par_financeur(portee, filtres: Filtres | None) -> dict[int, Montants]
 
 def totaux_par_pilier(portee, filtres: Filtres | None) -> list[TotalPilier]:
     pilier = _pilier()
-    libelles = dict(db.session.execute(select(Thematique.code, Thematique.libelle)).tuples().all())
+    libelles = dict(db.session.execute(select(Thematique.code, Thematique.libelle)).all())
     resultats = db.session.execute(
         _filtrer(
             select(pilier, func.count(func.distinct(Demande.id)), *_sommes())
