@@ -96,6 +96,20 @@ class Config:
         self.MAIL_SENDER = _env("MAIL_SENDER", "Dauphin <ne-pas-repondre@dauphin.localhost>")
         self.MAIL_OUTBOX_DIR = _env("MAIL_OUTBOX_DIR", str(instance / "outbox"))
         self.UPLOAD_FOLDER = _env("UPLOAD_FOLDER", str(instance / "documents"))
+        # Stockage des fichiers (dauphin/stockage.py) : vide = dossier d'instance (pièces sous UPLOAD_FOLDER),
+        # file:///chemin ou s3://seau/prefixe (plusieurs serveurs d'application : docs/production.md).
+        self.STORAGE_URL = _env("STORAGE_URL")
+        self.S3_ENDPOINT_URL = _env("S3_ENDPOINT_URL")  # vide : AWS ; sinon l'adresse du fournisseur
+        self.S3_REGION = _env("S3_REGION")
+        self.S3_ACCESS_KEY_ID = _env("S3_ACCESS_KEY_ID")  # vides : chaîne habituelle de boto3 (AWS_*)
+        self.S3_SECRET_ACCESS_KEY = _env("S3_SECRET_ACCESS_KEY")
+        self._verifier_stockage()
+        # Journaux : text (défaut) ou json (une ligne JSON par message, avec l'identifiant de la requête)
+        self.LOG_FORMAT = _env("LOG_FORMAT", "text")
+        if self.LOG_FORMAT not in ("text", "json"):
+            raise ConfigurationInvalide(
+                f"DAUPHIN_LOG_FORMAT doit valoir text ou json (reçu : « {self.LOG_FORMAT} »)."
+            )
         self.MAX_CONTENT_LENGTH = _env_int("MAX_UPLOAD_MB", 10) * 1024 * 1024
         self.BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")
         # Adresse publiée dans la déclaration d'accessibilité pour signaler un défaut
@@ -141,6 +155,20 @@ class Config:
 
     def cle_secrete_par_defaut(self, instance: Path) -> str:
         return _cle_secrete_de_developpement(instance)
+
+    def _verifier_stockage(self) -> None:
+        from dauphin.stockage import UrlDeStockageInvalide, depuis_url
+
+        if self.STORAGE_URL:
+            try:
+                depuis_url(self.STORAGE_URL)
+            except UrlDeStockageInvalide as erreur:
+                raise ConfigurationInvalide(str(erreur)) from None
+        if bool(self.S3_ACCESS_KEY_ID) != bool(self.S3_SECRET_ACCESS_KEY):
+            raise ConfigurationInvalide(
+                "DAUPHIN_S3_ACCESS_KEY_ID et DAUPHIN_S3_SECRET_ACCESS_KEY vont ensemble : donnez les deux "
+                "ou aucun (boto3 prend alors AWS_ACCESS_KEY_ID et AWS_SECRET_ACCESS_KEY)."
+            )
 
     def options_moteur(self) -> dict:
         """SQLALCHEMY_ENGINE_OPTIONS, selon la base choisie (lue par `dauphin.create_app`)."""

@@ -12,6 +12,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 
 import config as configuration
+from dauphin import journaux, stockage
 from dauphin.extensions import babel, csrf, db, limiter, login_manager, migrate
 from dauphin.libelles import MOIS
 from workflows.budget import format_euros
@@ -48,7 +49,9 @@ def create_app(config: str | configuration.Config | None = None) -> Flask:
         n = app.config["PROXY_FIX"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
 
+    journaux.init_app(app)  # d'abord : l'identifiant de requête existe pour tout ce qui suit
     enregistrer_extensions(app)
+    stockage.init_app(app)
     enregistrer_blueprints(app)
     enregistrer_erreurs(app)
     enregistrer_gabarits(app)

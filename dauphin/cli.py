@@ -49,6 +49,8 @@ exercice = Commandes("exercice", help="Fin d’exercice : clôture et comptes re
 lectures = Commandes("lectures", help="Trace des lectures des dossiers, documents et exports.")
 sessions = Commandes("sessions", help="Sessions ouvertes des comptes.")
 comptes = Commandes("comptes", help="Comptes : double authentification.")
+stockage = Commandes("stockage", help="Stockage des fichiers (disque local ou seau S3).")
+sauvegarde = Commandes("sauvegarde", help="Sauvegardes : exercice de restauration.")
 donnees_ouvertes = Commandes(
     "donnees-ouvertes",
     help="Données ouvertes : données essentielles des subventions (SCDL Subventions 2.1.1).",
@@ -406,6 +408,43 @@ def ranger_flux():
     click.echo(f"{ranger_les_oublies()} ligne(s) du journal rangée(s) dans le flux.")
 
 
+@stockage.command("migrer")
+@click.option(
+    "--vers", "vers", required=True, help="Stockage de destination : s3://seau/prefixe ou file:///chemin."
+)
+def migrer_stockage(vers: str):
+    """Copie tous les fichiers du stockage actuel vers un autre (un seau S3 : variables DAUPHIN_S3_*) et
+    vérifie chaque copie par son empreinte SHA-256 ; code de sortie 1 au moindre écart."""
+    from dauphin.services.erreurs import Refus
+    from dauphin.services.sauvegarde import migrer
+    from dauphin.stockage import UrlDeStockageInvalide, depuis_url, parametres_s3
+    from dauphin.stockage import stockage as actuel
+
+    try:
+        destination = depuis_url(vers, s3=parametres_s3(current_app.config))
+    except UrlDeStockageInvalide as erreur:
+        raise Refus(str(erreur).replace("DAUPHIN_STORAGE_URL", "--vers")) from None
+    bilan = migrer(actuel(), destination)
+    click.echo(str(bilan))
+    if bilan.ecarts:
+        raise SystemExit(1)
+    click.echo(f"Pour s'en servir : DAUPHIN_STORAGE_URL={destination.url}")
+
+
+@sauvegarde.command("verifier")
+@click.option("--depuis", "fichier", required=True, help="Fichier de sauvegarde (pg_dump --format=custom).")
+@click.option("--source", default=None, help="URL de la base sauvegardée, pour comparer aussi ses lignes.")
+def verifier_sauvegarde(fichier: str, source: str | None):
+    """Restaure la sauvegarde dans une base temporaire et la vérifie : lignes par table, journal, fichiers
+    désignés présents dans le stockage avec leur empreinte. Code de sortie 1 au moindre écart."""
+    from dauphin.services.sauvegarde import verifier_sauvegarde as verifier
+
+    bilan = verifier(fichier, source=source, journal=click.echo)
+    click.echo(str(bilan))
+    if bilan.ecarts:
+        raise SystemExit(1)
+
+
 def init_app(app: Flask) -> None:
     for groupe in (
         workflow,
@@ -421,5 +460,7 @@ def init_app(app: Flask) -> None:
         comptes,
         donnees_ouvertes,
         webhooks,
+        stockage,
+        sauvegarde,
     ):
         app.cli.add_command(groupe)

@@ -18,6 +18,7 @@ import threading
 from flask import current_app, has_request_context
 
 from dauphin.extensions import db
+from dauphin.journaux import definir, identifiant_de_requete, retablir
 from dauphin.unite_de_travail import apres_commit
 
 journal = logging.getLogger(__name__)
@@ -29,7 +30,9 @@ def lancer(chemin: str, *args) -> bool:
     url = current_app.config.get("REDIS_URL")
     if not url:
         if has_request_context() and current_app.config["TACHES_APRES_LA_REPONSE"]:
-            _file_du_processus().put((current_app._get_current_object(), chemin, args))
+            _file_du_processus().put(
+                (current_app._get_current_object(), chemin, args, identifiant_de_requete())
+            )
         else:
             _executer(chemin, args)
         return True
@@ -38,7 +41,10 @@ def lancer(chemin: str, *args) -> bool:
     from rq import Queue
 
     try:
-        Queue(FILE, connection=Redis.from_url(url, socket_timeout=2)).enqueue(chemin, *args)
+        # L'identifiant de la requête suit la tâche (meta) : ses journaux et ses courriels le portent.
+        Queue(FILE, connection=Redis.from_url(url, socket_timeout=2)).enqueue(
+            chemin, *args, meta={"request_id": identifiant_de_requete()}
+        )
     except RedisError as erreur:
         # Rien n'est perdu : ce qui devait partir reste en attente en base et repartira.
         journal.warning("Redis indisponible, tâche %s différée : %s", chemin, erreur)
@@ -67,13 +73,15 @@ def _file_du_processus() -> queue.Queue:
 
 def _fil_de_fond(file: queue.Queue) -> None:
     while True:
-        application, chemin, args = file.get()
+        application, chemin, args, identifiant = file.get()
+        jeton = definir(identifiant)
         try:
             with application.app_context():  # sa propre session, rendue à la fin
                 _executer(chemin, args)
         except Exception:
             journal.exception("Tâche %s en échec (elle sera reprise)", chemin)
         finally:
+            retablir(jeton)
             file.task_done()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 from flask import render_template
@@ -135,6 +136,7 @@ def enregistrer_proces_verbal(seance_id: int) -> str:
     contenu = html_en_pdf(html)
     seance.pv_cle_stockage = documents.ranger(contenu)
     seance.pv_taille = len(contenu)
+    seance.pv_sha256 = hashlib.sha256(contenu).hexdigest()
     seance.pv_produit_le = maintenant()
     db.session.commit()
     return seance.pv_cle_stockage
@@ -180,6 +182,7 @@ def enregistrer_convocation(seance_id: int, numero: int) -> str | None:
         .values(
             convocation_cle_stockage=cle,
             convocation_taille=len(contenu),
+            convocation_sha256=hashlib.sha256(contenu).hexdigest(),
             convocation_produite_le=maintenant(),
         )
         .execution_options(synchronize_session=False)
@@ -188,9 +191,7 @@ def enregistrer_convocation(seance_id: int, numero: int) -> str | None:
     db.session.expire_all()
     if ecrit == 1:
         return cle
-    documents.chemin(cle).unlink(
-        missing_ok=True
-    )  # une autre production l'a devancée, ou un envoi plus récent
+    documents.effacer(cle)  # une autre production l'a devancée, ou un envoi plus récent
     return db.session.scalar(
         select(SeanceComite.convocation_cle_stockage).where(
             SeanceComite.id == seance_id, SeanceComite.convocation_numero == numero

@@ -87,7 +87,7 @@ def generer_acte(ligne_id: int) -> int | None:
 
 
 def exporter_programmation_nationale(exercice: int, format_: str, nom: str) -> int:
-    """L'export national de la programmation d'un exercice, écrit dans instance/exports/."""
+    """L'export national de la programmation d'un exercice, rangé dans le stockage (exports/)."""
     from dauphin.services.exports import produire_export_national
 
     with _contexte():

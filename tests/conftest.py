@@ -251,3 +251,12 @@ def captures(request, artefacts):
     for ancienne in dossier.glob("*.png"):
         ancienne.unlink()
     return dossier
+
+
+@pytest.fixture(scope="session")
+def serveur_s3():
+    """Un serveur S3 réel (moto) sur la boucle locale, le temps de l'exécution : son adresse."""
+    from tests.s3 import serveur_s3 as demarrer
+
+    with demarrer() as adresse:
+        yield adresse

@@ -21,7 +21,8 @@ from werkzeug.exceptions import HTTPException
 
 from dauphin.extensions import db as _db
 from dauphin.models import Document
-from dauphin.services.documents import chemin
+from dauphin.services.documents import cle_du_fichier, effacer, existe
+from dauphin.stockage import stockage
 from tests.test_matrice_autorisations import MATRICE, ROLES, objets  # noqa: F401 (la fixture)
 
 # Les cibles qui changent la session plutôt qu'un objet : les suivre couperait la visite.
@@ -92,14 +93,12 @@ def fichiers_sur_le_disque(objets):  # noqa: F811
     écrits ici sont effacés à la fin : une clé de stockage peut resservir au test suivant."""
     ecrits = []
     for document in _db.session.scalars(select(Document)):
-        fichier = chemin(document.cle_stockage)
-        fichier.parent.mkdir(parents=True, exist_ok=True)
-        if not fichier.exists():
-            fichier.write_bytes(b"%PDF-1.4\n%%EOF\n")
-            ecrits.append(fichier)
+        if not existe(document.cle_stockage):
+            stockage().ecrire(cle_du_fichier(document.cle_stockage), b"%PDF-1.4\n%%EOF\n")
+            ecrits.append(document.cle_stockage)
     yield
-    for fichier in ecrits:
-        fichier.unlink(missing_ok=True)
+    for cle in ecrits:
+        effacer(cle)
 
 
 @pytest.mark.parametrize("role", [r for r in ROLES if r != "anonyme"])

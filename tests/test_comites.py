@@ -4,6 +4,7 @@ faire."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import threading
@@ -34,7 +35,7 @@ from dauphin.models import (
 )
 from dauphin.pdf import enregistrer_convocation
 from dauphin.services import comites as service
-from dauphin.services.documents import chemin
+from dauphin.services.documents import existe, lire
 from dauphin.services.erreurs import Conflit, NonAutorise, Refus
 from dauphin.services.workflow import aujourdhui, declencher_demande, declencher_ligne
 from tests.fabriques_db import demande_complete, utilisateur
@@ -277,7 +278,8 @@ def test_preparer_voter_et_clore_une_seance_par_les_ecrans(app, client, connexio
         in texte
     )
     assert "quorum atteint : 3 partenaire(s) présent(s) ou représenté(s) sur 3 appelé(s), 2 requis" in texte
-    assert chemin(seance.pv_cle_stockage).exists()
+    assert existe(seance.pv_cle_stockage)
+    assert hashlib.sha256(lire(seance.pv_cle_stockage)).hexdigest() == seance.pv_sha256  # vérifiable
 
     # Une séance close ne se modifie plus.
     reponse = client.post(f"/comites/{seance.id}/ouvrir", data={"version": seance.version})
@@ -753,6 +755,7 @@ def test_convocation_envoyee_aux_partenaires_avec_l_ordre_du_jour(app, client, c
     seance = db.session.get(SeanceComite, seance.id)
     assert (seance.convocation_numero, seance.convocation_envoyee_par_id) == (1, monde.pilote.id)
     assert seance.convocation_cle_stockage is not None and seance.convocation_taille > 0  # tâche passée
+    assert hashlib.sha256(lire(seance.convocation_cle_stockage)).hexdigest() == seance.convocation_sha256
     courriels = db.session.scalars(select(Courriel).where(Courriel.sujet.like("Convocation%"))).all()
     destinataires = {c.destinataire for c in courriels}
     assert destinataires == set(service.membres_des_partenaires(monde.contrat.id))

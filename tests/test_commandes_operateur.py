@@ -42,6 +42,15 @@ def une_phrase(resultat) -> str:
             "Dauphin ne démarre pas : DAUPHIN_DATABASE_PARALLEL_WORKERS doit être un nombre entier "
             "(reçu : « deux »)",
         ),
+        (
+            {"DAUPHIN_STORAGE_URL": "/srv/dauphin"},
+            "Dauphin ne démarre pas : DAUPHIN_STORAGE_URL « /srv/dauphin » : seuls file:///chemin et "
+            "s3://seau/prefixe sont acceptés.",
+        ),
+        (
+            {"DAUPHIN_LOG_FORMAT": "JSON-lines"},
+            "Dauphin ne démarre pas : DAUPHIN_LOG_FORMAT doit valoir text ou json",
+        ),
     ],
 )
 def test_un_demarrage_refuse_dit_pourquoi_en_une_phrase(tmp_path, variables, attendu):

@@ -169,9 +169,9 @@ def test_depot_accepte_chaque_format_reconnu_par_son_contenu(
     assert document.nom_fichier == nom and document.type_piece == TypePiece.autre
     assert document.taille == len(contenu) and document.sha256 == hashlib.sha256(contenu).hexdigest()
     assert document.depose_par_id == monde.signataire.id and document.structure_id == monde.structure.id
-    fichier = service.chemin(document.cle_stockage)
-    assert fichier.read_bytes() == contenu
-    assert nom not in str(fichier) and re.fullmatch(r"[0-9a-f]{48}", fichier.name)
+    assert service.lire(document.cle_stockage) == contenu
+    cle = service.cle_du_fichier(document.cle_stockage)
+    assert nom not in cle and re.fullmatch(r"documents/[0-9a-f]{2}/[0-9a-f]{48}", cle)
     page = texte(client.get(reponse.headers["Location"]))
     assert f"Le document « {nom} » est déposé" in page
 

@@ -47,8 +47,9 @@ from dauphin.models import (
 )
 from dauphin.services import api as jetons
 from dauphin.services import comites, donnees_ouvertes, lectures, sessions, webhooks
-from dauphin.services.documents import chemin
+from dauphin.services.documents import cle_du_fichier
 from dauphin.services.workflow import aujourdhui, declencher_demande, declencher_ligne
+from dauphin.stockage import stockage
 from tests.connexions import se_connecter
 from tests.fabriques_db import demande_complete, utilisateur
 
@@ -95,6 +96,7 @@ MATRICE: dict[str, Entree] = {
     "public.donnees_personnelles": public(lambda o: "/donnees-personnelles"),
     "public.mentions_legales": public(lambda o: "/mentions-legales"),
     "public.donnees_ouvertes_page": public(lambda o: "/donnees-ouvertes/"),
+    "sante": public(lambda o: "/sante"),  # sonde des répartiteurs de charge : à tous, sans session
     "public.fichier_donnees_ouvertes": public(lambda o: f"/donnees-ouvertes/{o['fichier_donnees_ouvertes']}"),
     "auth.connexion": public(lambda o: "/compte/connexion"),
     "auth.deconnexion": entree(lambda o: "/compte/deconnexion", CONNECTES, "POST"),
@@ -500,9 +502,7 @@ def construire_objets(monde) -> dict:
     comites.inscrire(seance.id, [instruite.id], monde.pilote)
     point = comites.charger(seance.id).points[0]
     ligne_point = next(lf for lf in instruite.lignes_financement if lf.organisation_id == monde.etat.id)
-    fichier = chemin(document.cle_stockage)  # la pièce existe vraiment sur le disque
-    fichier.parent.mkdir(parents=True, exist_ok=True)
-    fichier.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    stockage().ecrire(cle_du_fichier(document.cle_stockage), b"%PDF-1.4\n%%EOF\n")  # la pièce existe vraiment
 
     region = Organisation(nom="Région hors contrat", type_organisation=TypeOrganisation.region)
     _db.session.add(region)

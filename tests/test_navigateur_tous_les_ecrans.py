@@ -47,6 +47,7 @@ EXCLUSIONS = {
     "pilotage.export_xlsx": "export XLSX de la programmation",
     "administration.telecharger_export": "téléchargement d'un export XLSX produit",
     "public.fichier_donnees_ouvertes": "fichier CSV des données ouvertes (téléchargement)",
+    "sante": "sonde JSON des répartiteurs de charge (tests/test_sante_et_journaux.py)",
     # L'API répond en JSON ; sa documentation (api.documentation) est un écran du portail, auditée.
     "api.lister_demandes": "API JSON",
     "api.lire_demande": "API JSON",

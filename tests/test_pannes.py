@@ -136,10 +136,10 @@ def demande_a_attester(monde) -> Demande:
     return demande
 
 
-def attester_par_l_ecran(client, connexion, monde, demande_id: int):
+def attester_par_l_ecran(client, connexion, monde, demande_id: int, entetes=None):
     connexion.en_tant_que(monde.signataire)
     debut = time.perf_counter()
-    reponse = client.post(f"/demandes/{demande_id}/attester", data=ATTESTATION)
+    reponse = client.post(f"/demandes/{demande_id}/attester", data=ATTESTATION, headers=entetes or {})
     duree = time.perf_counter() - debut
     connexion.deconnexion()
     return reponse, duree
@@ -424,9 +424,11 @@ def test_avec_redis_la_transition_depose_la_tache_d_envoi(
     """Le chemin normal : après le commit, l'envoi part dans la file ; un travailleur l'exécute."""
     demande = demande_a_attester(monde)
     monkeypatch.setitem(app.config, "REDIS_URL", REDIS_DES_TESTS)
-    reponse, _ = attester_par_l_ecran(client, connexion, monde, demande.id)
-    assert reponse.status_code == 302
+    # L'identifiant posé par le mandataire inverse suit la requête, ses tâches et ses courriels.
+    reponse, _ = attester_par_l_ecran(client, connexion, monde, demande.id, {"X-Request-ID": "lb-4f2a9c"})
+    assert reponse.status_code == 302 and reponse.headers["X-Request-ID"] == "lb-4f2a9c"
     file = Queue(jobs.FILE, connection=redis_local)
+    assert {t.meta["request_id"] for t in file.get_jobs()} == {"lb-4f2a9c"}
     taches = {t.func_name: t.args for t in file.get_jobs()}
     ecrits = courriels_de(db, demande.id)
     assert taches["dauphin.taches.envoyer_courriels"] == ([c.id for c in ecrits],)
@@ -435,6 +437,7 @@ def test_avec_redis_la_transition_depose_la_tache_d_envoi(
         assert SimpleWorker([file], connection=redis_local).work(burst=True)
     assert file.failed_job_registry.count == 0
     assert len(boite.recus) == len(ecrits)
+    assert {message["X-Request-ID"] for _, _, message in boite.recus} == {"lb-4f2a9c"}
     assert all(c.statut == StatutCourriel.envoye for c in courriels_de(db, demande.id))
 
 

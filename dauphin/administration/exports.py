@@ -1,5 +1,6 @@
 """Export national de la programmation (administration nationale) : une tâche écrit le fichier dans
-instance/exports/, la page liste les exports en préparation, prêts ou en erreur, avec leur lien.
+le dossier exports/ du stockage (disque ou seau), la page liste les exports en préparation, prêts ou en
+erreur, avec leur lien.
 
 Sans Redis la tâche s'exécute pendant la requête ; avec Redis, un travailleur RQ la prend et la page
 affiche « en préparation » jusqu'à ce que le fichier soit complet.
@@ -10,7 +11,7 @@ from __future__ import annotations
 import logging
 
 import click
-from flask import abort, render_template, send_file, url_for
+from flask import abort, render_template, url_for
 from flask_login import current_user
 
 from dauphin.administration import administrateur_national, bp
@@ -18,6 +19,7 @@ from dauphin.lectures import noter
 from dauphin.services import exports as service
 from dauphin.services import lectures
 from dauphin.services.programmation import exercices_disponibles
+from dauphin.stockage import reponse_fichier, stockage
 from dauphin.vues import traiter_formulaire
 from forms.administration import ExportNationalForm
 
@@ -73,8 +75,8 @@ def exports():
 @bp.route("/exports/<nom>")
 @administrateur_national
 def telecharger_export(nom: str):
-    chemin = service.chemin_export(nom)
-    if chemin is None:
+    cle = service.cle_export(nom)
+    if cle is None:
         abort(404)
     exercice, format_ = service.NOM_EXPORT.fullmatch(nom).group(1, 4)
     noter(
@@ -89,16 +91,16 @@ def telecharger_export(nom: str):
         if nom.endswith(".xlsx")
         else "text/csv; charset=utf-8"
     )
-    return send_file(chemin, mimetype=mimetype, as_attachment=True, download_name=nom, max_age=0)
+    return reponse_fichier(cle, mimetype=mimetype, download_name=nom, max_age=0)
 
 
 @bp.cli.command("exporter-programmation")
 @click.option("--exercice", type=int, required=True, help="Exercice (année) à exporter.")
 @click.option("--format", "format_", type=click.Choice(service.FORMATS), default="xlsx", show_default=True)
 def exporter_programmation(exercice: int, format_: str):
-    """Écrit l'export national d'un exercice dans instance/exports/ (comme la tâche) et affiche son nom."""
+    """Écrit l'export national d'un exercice dans le stockage (comme la tâche) et affiche son nom."""
     import time
 
     debut = time.perf_counter()
     nom = service.demander_export_national(exercice, format_)
-    click.echo(f"{nom} : {time.perf_counter() - debut:.1f} s ({service.dossier_exports() / nom})")
+    click.echo(f"{nom} : {time.perf_counter() - debut:.1f} s ({stockage().url}/{service.DOSSIER}{nom})")

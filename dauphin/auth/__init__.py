@@ -322,7 +322,7 @@ def prolonger_session():
 
 # --- Le suivi des sessions, à chaque requête ---------------------------------------------------------
 
-STATIQUES = {"static", "dsfr.fichier"}
+STATIQUES = {"static", "dsfr.fichier", "sante"}  # ni session suivie, ni compte chargé
 SANS_ACTIVITE = {"auth.etat_session", "auth.prolonger_session"}
 
 

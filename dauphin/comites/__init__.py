@@ -8,7 +8,7 @@ un conflit avec l'état actuel de la séance (409).
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, send_file, url_for
+from flask import Blueprint, abort, render_template, url_for
 from flask_login import current_user, login_required
 
 from dauphin import pdf
@@ -287,10 +287,9 @@ def convocation(seance_id: int):
     cle = seance.convocation_cle_stockage or pdf.enregistrer_convocation(seance.id, numero)
     if cle is None:
         abort(404)  # remplacée à l'instant par un envoi plus récent : le lien se rouvre
-    return send_file(
-        documents.chemin(cle),
+    return documents.reponse_telechargement(
+        cle,
         mimetype="application/pdf",
-        as_attachment=True,
         download_name=f"convocation-comite-{seance.date_seance.isoformat()}-{seance.id}-n{numero}.pdf",
     )
 
@@ -410,9 +409,8 @@ def proces_verbal(seance_id: int):
     if seance.pv_cle_stockage is None:
         abort(404)
     noter(lectures.lecture_du_proces_verbal(current_user, seance))
-    return send_file(
-        documents.chemin(seance.pv_cle_stockage),
+    return documents.reponse_telechargement(
+        seance.pv_cle_stockage,
         mimetype="application/pdf",
-        as_attachment=True,
         download_name=f"proces-verbal-comite-{seance.date_seance.isoformat()}-{seance.id}.pdf",
     )

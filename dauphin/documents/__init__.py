@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, current_app, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
@@ -27,6 +27,7 @@ from dauphin.models import Document, Structure
 from dauphin.policies import est_membre_structure, peut_telecharger
 from dauphin.services import documents as service
 from dauphin.services import lectures
+from dauphin.stockage import FichierAbsent
 from dauphin.vues import traiter_bouton, traiter_formulaire
 from forms.documents import DepotDocumentForm
 
@@ -197,24 +198,20 @@ def telecharger(document_id: int):
     document = db.session.get(Document, document_id)
     if document is None or not peut_telecharger(current_user, document):
         abort(404)
-    try:
-        fichier = service.chemin(document.cle_stockage)
-    except ValueError:
-        fichier = None
-    if fichier is None or not fichier.is_file():
-        journal.error("Fichier absent du stockage pour le document %s", document.id)
-        abort(404)
     # Hors de la structure (financeur, partenaire, pilote, national), le téléchargement est tracé ;
     # `dossier` : la demande dont la page offrait le lien (une pièce peut être jointe à plusieurs).
+    try:
+        reponse = service.reponse_telechargement(
+            document.cle_stockage,
+            mimetype=document.type_mime,
+            download_name=document.nom_fichier,
+            etag=document.sha256,
+            last_modified=document.depose_le,
+        )
+    except (ValueError, FichierAbsent):
+        journal.error("Fichier absent du stockage pour le document %s", document.id)
+        abort(404)
     noter(lectures.lecture_du_document(current_user, document, request.args.get("dossier", type=int)))
-    reponse = send_file(
-        fichier,
-        mimetype=document.type_mime,
-        as_attachment=True,
-        download_name=document.nom_fichier,
-        etag=document.sha256,
-        last_modified=document.depose_le,
-    )
     # Rien ne s'exécute, même ouvert dans le navigateur : pas de devinette du type, bac à sable strict.
     reponse.headers["X-Content-Type-Options"] = "nosniff"
     reponse.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"

@@ -76,6 +76,7 @@ class SeanceComite(db.Model):
     # Procès-verbal (PDF produit par une tâche après la clôture), rangé comme les autres fichiers
     pv_cle_stockage: Mapped[str | None] = mapped_column(String(64), unique=True)
     pv_taille: Mapped[int | None]
+    pv_sha256: Mapped[str | None] = mapped_column(String(64))
     pv_produit_le: Mapped[datetime | None] = mapped_column(Horodatage())
     # Convocation : le dernier envoi (numéro, quand, par qui, empreinte de l'ordre du jour envoyé) et son
     # PDF, produit par une tâche après l'envoi (vide tant qu'il est en production)
@@ -85,6 +86,7 @@ class SeanceComite(db.Model):
     convocation_empreinte: Mapped[str | None] = mapped_column(String(64))
     convocation_cle_stockage: Mapped[str | None] = mapped_column(String(64), unique=True)
     convocation_taille: Mapped[int | None]
+    convocation_sha256: Mapped[str | None] = mapped_column(String(64))
     convocation_produite_le: Mapped[datetime | None] = mapped_column(Horodatage())
 
     __mapper_args__ = {"version_id_col": version}

@@ -1,11 +1,12 @@
 """Pages publiques : accueil, cycle de vie, données ouvertes, accessibilité, mentions légales."""
 
-from flask import Blueprint, abort, current_app, render_template, request, send_file
+from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user
 
 from dauphin.listes import page_courante
 from dauphin.navigation import entrees
 from dauphin.services import donnees_ouvertes
+from dauphin.stockage import reponse_fichier
 from workflows import DEMANDE, LIGNE
 from workflows.diagramme import mermaid
 
@@ -51,12 +52,10 @@ def donnees_ouvertes_page():
 
 @bp.route("/donnees-ouvertes/<nom>")
 def fichier_donnees_ouvertes(nom: str):
-    chemin = donnees_ouvertes.chemin_fichier(nom)
-    if chemin is None:
+    cle = donnees_ouvertes.cle_fichier(nom)
+    if cle is None:
         abort(404)
-    return send_file(
-        chemin, mimetype="text/csv; charset=utf-8", as_attachment=True, download_name=nom, max_age=0
-    )
+    return reponse_fichier(cle, mimetype="text/csv; charset=utf-8", download_name=nom, max_age=0)
 
 
 @bp.route("/accessibilite")

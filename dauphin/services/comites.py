@@ -362,6 +362,7 @@ def convoquer(seance_id: int, utilisateur: Utilisateur, version=None) -> SeanceC
         seance.convocation_empreinte = empreinte_ordre_du_jour(seance)
         # Le PDF de cette convocation est à produire ; jusque-là, son lien le produit à la demande.
         seance.convocation_cle_stockage = seance.convocation_taille = seance.convocation_produite_le = None
+        seance.convocation_sha256 = None
         jobs.planifier("dauphin.taches.generer_convocation", seance.id, numero)  # avant les courriels
         for email in destinataires:
             courriels.ecrire_message(

@@ -19,6 +19,7 @@ from sqlalchemy import func, inspect, select
 
 from dauphin import jobs
 from dauphin.extensions import db
+from dauphin.journaux import identifiant_de_requete
 from dauphin.models import (
     Courriel,
     Demande,
@@ -247,6 +248,9 @@ def _transmettre(courriel: Courriel) -> None:
     config = current_app.config
     message = EmailMessage()
     message["From"] = config["MAIL_SENDER"]
+    identifiant = identifiant_de_requete()
+    if identifiant:  # la requête (ou la tâche qu'elle a lancée) d'où part l'envoi, pour suivre un courriel
+        message["X-Request-ID"] = identifiant
     message["To"] = courriel.destinataire
     message["Subject"] = courriel.sujet
     message.set_content(courriel.corps)

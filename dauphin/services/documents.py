@@ -23,7 +23,6 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import IO
 
 from babel.numbers import format_decimal
@@ -35,6 +34,7 @@ from dauphin.models import Demande, Document, PieceJointe, Structure, TypePiece,
 from dauphin.policies import est_membre_structure
 from dauphin.services.erreurs import NonAutorise, Refus
 from dauphin.services.workflow import aujourdhui
+from dauphin.stockage import reponse_fichier, stockage
 
 # Les pièces que l'on dépose soi-même dans le porte-documents (récépissés et conventions sont produits
 # par le portail et rangés avec leur demande).
@@ -400,33 +400,37 @@ def lire_borne(fichier: bytes | IO[bytes], nom_fichier: str | None = None) -> by
 # --- Stockage ---------------------------------------------------------------------------------------
 
 
-def chemin(cle: str) -> Path:
-    """Le chemin du fichier rangé sous `cle` ; la clé vient de la base, jamais de l'usager."""
+def cle_du_fichier(cle: str) -> str:
+    """La clé du fichier dans le stockage (dauphin/stockage.py) pour la clé rangée en base ; celle-ci vient
+    de la base, jamais de l'usager."""
     if not cle or any(c in cle for c in "/\\\0") or cle.startswith("."):
         raise ValueError(f"clé de stockage invalide : {cle!r}")
-    return Path(current_app.config["UPLOAD_FOLDER"]) / cle[:2] / cle
-
-
-def _ecrire(fichier: Path, contenu: bytes) -> None:
-    """Écriture atomique : un fichier à moitié écrit n'apparaît jamais sous sa clé."""
-    fichier.parent.mkdir(parents=True, exist_ok=True)
-    temporaire = fichier.with_name(f".{fichier.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(temporaire, "xb") as sortie:
-            sortie.write(contenu)
-            sortie.flush()
-            os.fsync(sortie.fileno())
-        os.chmod(temporaire, 0o640)
-        os.replace(temporaire, fichier)
-    finally:
-        temporaire.unlink(missing_ok=True)
+    return f"documents/{cle[:2]}/{cle}"
 
 
 def ranger(contenu: bytes) -> str:
     """Écrit un contenu produit par le portail sous une clé aléatoire neuve, et rend la clé."""
     cle = secrets.token_hex(24)
-    _ecrire(chemin(cle), contenu)
+    stockage().ecrire(cle_du_fichier(cle), contenu)
     return cle
+
+
+def lire(cle: str) -> bytes:
+    return stockage().lire(cle_du_fichier(cle))
+
+
+def existe(cle: str) -> bool:
+    return stockage().existe(cle_du_fichier(cle))
+
+
+def effacer(cle: str) -> None:
+    stockage().supprimer(cle_du_fichier(cle))
+
+
+def reponse_telechargement(cle: str, *, mimetype: str, download_name: str, **options):
+    """Le fichier envoyé en flux par l'application — appelée après la vérification des droits. Lève
+    FichierAbsent (ou ValueError pour une clé invalide)."""
+    return reponse_fichier(cle_du_fichier(cle), mimetype=mimetype, download_name=download_name, **options)
 
 
 def stocker(
@@ -508,7 +512,7 @@ def deposer(
         db.session.commit()
     except Exception:
         db.session.rollback()
-        chemin(document.cle_stockage).unlink(missing_ok=True)
+        effacer(document.cle_stockage)
         raise
     return document
 

@@ -35,9 +35,8 @@ Lecture ensembliste : pour un financeur et un exercice, trois requêtes quel que
 les lignes (structure, demande, campagne, total du budget et date de l'acte en sous-requêtes), leurs
 échéances, leurs cofinanceurs — jamais une requête par ligne.
 
-Les fichiers publiés sont écrits par `preparer_fichier` et `rendre_visibles`, lus par `chemin_fichier`
-(aujourd'hui sous `instance/donnees-ouvertes/`, comme les exports) : un passage à un stockage d'objets ne
-change que ces fonctions et `dossier_publications`.
+Les fichiers publiés sont écrits par `preparer_fichier` et `rendre_visibles`, lus par `cle_fichier`
+dans le dossier `donnees-ouvertes/` du stockage (dauphin/stockage.py : disque local ou seau S3).
 """
 
 from __future__ import annotations
@@ -46,9 +45,7 @@ import csv
 import hashlib
 import io
 import json
-import os
 import re
-import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -56,7 +53,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import aliased, contains_eager
 
@@ -80,6 +76,7 @@ from dauphin.services.engagements import LIGNE_ENGAGEE, LIGNE_VOTEE
 from dauphin.services.erreurs import Refus
 from dauphin.services.exports import echapper
 from dauphin.services.workflow import PARIS, aujourdhui
+from dauphin.stockage import stockage
 from dauphin.unite_de_travail import apres_commit, en_une_transaction
 from workflows.budget import PLAN_COMPTABLE, Sens, format_euros
 
@@ -426,33 +423,29 @@ def nom_fichier(siret: str, exercice: int) -> str:
 # --- Stockage des fichiers publiés (un seul endroit à changer pour un stockage d'objets) -------------
 
 
-def dossier_publications() -> Path:
-    dossier = Path(current_app.instance_path) / "donnees-ouvertes"
-    dossier.mkdir(parents=True, exist_ok=True)
-    return dossier
+DOSSIER = "donnees-ouvertes/"
 
 
 def preparer_fichier(nom: str, contenu: bytes) -> None:
-    """Écrit le fichier à côté de sa place (`.partiel`) ; `rendre_visibles` l'y met d'un coup (renommage)
-    après le commit de sa publication : un fichier visible est complet et sa publication enregistrée."""
-    (dossier_publications() / (nom + PARTIEL)).write_bytes(contenu)
+    """Écrit le fichier à côté de sa place (`.partiel`) ; `rendre_visibles` l'y met (renommage) après le
+    commit de sa publication : un fichier visible est complet et sa publication enregistrée."""
+    stockage().ecrire(DOSSIER + nom + PARTIEL, contenu)
 
 
 def rendre_visibles(fichiers: list[tuple[str, str | None]]) -> None:
     """(nom, ancien nom) : le fichier préparé prend sa place ; l'ancien (SIRET changé depuis) disparaît."""
-    dossier = dossier_publications()
     for nom, ancien in fichiers:
-        os.replace(dossier / (nom + PARTIEL), dossier / nom)
+        stockage().renommer(DOSSIER + nom + PARTIEL, DOSSIER + nom)
         if ancien and ancien != nom:
-            (dossier / ancien).unlink(missing_ok=True)
+            stockage().supprimer(DOSSIER + ancien)
 
 
-def chemin_fichier(nom: str) -> Path | None:
-    """Le fichier publié de ce nom, ou None (nom invalide ou absent)."""
+def cle_fichier(nom: str) -> str | None:
+    """La clé du fichier publié de ce nom dans le stockage, ou None (nom invalide ou absent)."""
     if not NOM_FICHIER.fullmatch(nom):
         return None
-    chemin = dossier_publications() / nom
-    return chemin if chemin.is_file() else None
+    cle = DOSSIER + nom
+    return cle if stockage().existe(cle) else None
 
 
 # --- Publier ----------------------------------------------------------------------------------------
@@ -533,7 +526,7 @@ def publier(exercice: int, organisation_id: int | None = None, *, sortie: Path |
         contenu = contenu_csv(lignes_scdl(exercice, financeur.id, mise_a_jour=mise_a_jour))
         publication = enregistrer_publication(financeur.id, exercice, contenu, financeur.publiables)
         if sortie is not None:
-            shutil.copyfile(chemin_fichier(publication.nom_fichier), sortie / publication.nom_fichier)
+            (sortie / publication.nom_fichier).write_bytes(stockage().lire(DOSSIER + publication.nom_fichier))
         bilan.publications.append(publication)
     return bilan
 

@@ -302,7 +302,7 @@ def deposer_convention_signee(
         )
     except BaseException:
         for document in stockes:  # rien n'est validé : le fichier rangé ne doit pas rester orphelin
-            documents.chemin(document.cle_stockage).unlink(missing_ok=True)
+            documents.effacer(document.cle_stockage)
         raise
 
 

@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 import secrets
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import IO, Any
 
 import xlsxwriter
-from flask import current_app
 
 from dauphin.jobs import lancer
 from dauphin.services.programmation import (
@@ -40,6 +38,7 @@ from dauphin.services.programmation import (
     financeurs_nationaux,
     iterer_lignes_nationales,
 )
+from dauphin.stockage import stockage
 
 DEBUTS_DANGEREUX = ("=", "+", "-", "@", "\t", "\r")
 FORMAT_EUROS = '#,##0.00 "€"'
@@ -259,10 +258,7 @@ class FichierExport:
     message: str = ""
 
 
-def dossier_exports() -> Path:
-    dossier = Path(current_app.instance_path) / "exports"
-    dossier.mkdir(parents=True, exist_ok=True)
-    return dossier
+DOSSIER = "exports/"
 
 
 def demander_export_national(exercice: int, format_: str) -> str:
@@ -271,21 +267,20 @@ def demander_export_national(exercice: int, format_: str) -> str:
         raise ValueError(f"Format inconnu : {format_}")
     horodatage = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     nom = f"programmation-{exercice}-{horodatage}-{secrets.token_hex(4)}.{format_}"
-    (dossier_exports() / (nom + PARTIEL)).touch()  # « en préparation » dès maintenant
+    stockage().ecrire(DOSSIER + nom + PARTIEL, b"")  # « en préparation » dès maintenant
     lancer("dauphin.taches.exporter_programmation_nationale", exercice, format_, nom)
     return nom
 
 
 def produire_export_national(exercice: int, format_: str, nom: str) -> int:
-    """Écrit l'export national dans `<nom>.partiel` puis le renomme : un fichier visible est complet."""
+    """Écrit l'export dans un fichier temporaire local, puis le range sous son nom (le `.partiel` qui
+    annonçait sa préparation disparaît ensuite) : un fichier visible est complet."""
     if not NOM_EXPORT.fullmatch(nom):
         raise ValueError(f"Nom d'export invalide : {nom}")
-    dossier = dossier_exports()
-    partiel = dossier / (nom + PARTIEL)
     try:
         financeurs = financeurs_nationaux(exercice)
         lignes = iterer_lignes_nationales(exercice, financeurs)
-        with open(partiel, "wb") as fichier:
+        with tempfile.TemporaryFile() as fichier:
             if format_ == "xlsx":
                 nombre = ecrire_xlsx(
                     fichier,
@@ -298,11 +293,13 @@ def produire_export_national(exercice: int, format_: str, nom: str) -> int:
                 compteur = _Compteur(lignes)
                 ecrire_csv(fichier, financeurs, compteur, national=True)
                 nombre = compteur.n
-        os.replace(partiel, dossier / nom)
+            fichier.seek(0)
+            stockage().ecrire(DOSSIER + nom, fichier)
+        stockage().supprimer(DOSSIER + nom + PARTIEL)
         return nombre
     except Exception as erreur:
-        (dossier / (nom + ERREUR)).write_text(f"{type(erreur).__name__} : {erreur}", encoding="utf-8")
-        partiel.unlink(missing_ok=True)
+        stockage().ecrire(DOSSIER + nom + ERREUR, f"{type(erreur).__name__} : {erreur}".encode())
+        stockage().supprimer(DOSSIER + nom + PARTIEL)
         raise
 
 
@@ -317,11 +314,12 @@ class _Compteur:
 
 
 def exports_nationaux() -> list[FichierExport]:
-    """Les exports du dossier, du plus récent au plus ancien ; ceux de plus de 7 jours sont effacés."""
-    resultat = []
+    """Les exports rangés, du plus récent au plus ancien ; ceux de plus de 7 jours sont effacés."""
     limite = datetime.now(UTC) - CONSERVATION
-    for chemin in dossier_exports().iterdir():
-        nom, suffixe = chemin.name, ""
+    objets = {objet.cle.removeprefix(DOSSIER): objet for objet in stockage().lister(DOSSIER)}
+    resultat = []
+    for fichier, objet in objets.items():
+        nom, suffixe = fichier, ""
         for s in (PARTIEL, ERREUR):
             if nom.endswith(s):
                 nom, suffixe = nom[: -len(s)], s
@@ -330,27 +328,25 @@ def exports_nationaux() -> list[FichierExport]:
             continue
         cree_le = datetime.strptime(trouve.group(2), "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
         if cree_le < limite:
-            chemin.unlink(missing_ok=True)
+            stockage().supprimer(objet.cle)
             continue
         if suffixe == ERREUR:
-            etat, message = "erreur", chemin.read_text(encoding="utf-8")[:500]
+            etat, message = "erreur", stockage().lire(objet.cle).decode("utf-8", "replace")[:500]
         elif suffixe == PARTIEL:
-            if (chemin.parent / (nom + ERREUR)).exists():
+            if nom + ERREUR in objets or nom in objets:
                 continue
             etat, message = "en_cours", ""
         else:
             etat, message = "pret", ""
         resultat.append(
-            FichierExport(
-                nom, int(trouve.group(1)), trouve.group(4), cree_le, etat, chemin.stat().st_size, message
-            )
+            FichierExport(nom, int(trouve.group(1)), trouve.group(4), cree_le, etat, objet.taille, message)
         )
     return sorted(resultat, key=lambda f: (f.cree_le, f.nom), reverse=True)
 
 
-def chemin_export(nom: str) -> Path | None:
-    """Le fichier prêt de ce nom, ou None (nom invalide, absent, ou pas terminé)."""
+def cle_export(nom: str) -> str | None:
+    """La clé de l'export prêt de ce nom dans le stockage, ou None (nom invalide, absent, pas terminé)."""
     if not NOM_EXPORT.fullmatch(nom):
         return None
-    chemin = dossier_exports() / nom
-    return chemin if chemin.is_file() else None
+    cle = DOSSIER + nom
+    return cle if stockage().existe(cle) else None
