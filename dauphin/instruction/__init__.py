@@ -52,7 +52,10 @@ def _onglet(comptes: dict[str, int], filtres: service.Filtres) -> str:
 
 def _page_de_la_liste(espace, filtres: service.Filtres, onglet: str, total: int) -> dict:
     """La page de l'onglet, triée, et ce que la page en montre de plus (retards de compte rendu)."""
-    tri = request.args.get("tri") if request.args.get("tri") in service.TRIS else "transmise"
+    # Une recherche se lit par pertinence, sauf tri choisi ; sans recherche, par date de transmission.
+    tri = request.args.get("tri") if request.args.get("tri") in service.TRIS else None
+    if tri is None or (tri == "pertinence" and not filtres.recherche):
+        tri = "pertinence" if filtres.recherche else "transmise"
     ordre = "asc" if request.args.get("ordre") == "asc" else "desc"
     page = service.page_demandes(
         espace,

@@ -82,7 +82,7 @@ from dauphin.policies import (
     qualites,
     voit_instruction,
 )
-from dauphin.services import courriels
+from dauphin.services import courriels, recherche
 from dauphin.services.erreurs import NonAutorise, Refus
 from dauphin.services.programmation import filtrer_dossiers
 from dauphin.services.workflow import journaliser
@@ -270,6 +270,7 @@ class Filtres(CriteresDemandes):
 
 
 TRIS = {
+    "pertinence": "Pertinence",  # avec une recherche : l'ordre par défaut (PostgreSQL ; SQLite : la date)
     "numero": "Numéro",
     "transmise": "Transmise le",
     "structure": "Structure",
@@ -324,19 +325,61 @@ def structures_trouvees(filtres: Filtres) -> list[int] | None:
     return filtres.structures_trouvees
 
 
-def condition_recherche(filtres: Filtres, demande_id: ColumnElement, structure_id: ColumnElement):
+CHIFFRE = re.compile(r"\d")  # « 0248 », « 2026 » : un morceau de numéro, ou un mot de l'intitulé
+SIRET = re.compile(r"\d{14}")
+
+
+def _sigles_exacts(filtres: Filtres) -> list[int]:
+    """Les structures dont le sigle est exactement le texte (sans la casse), lues une fois par requête."""
+    if filtres.structures_trouvees is None:
+        filtres.structures_trouvees = list(
+            db.session.scalars(
+                select(Structure.id)
+                .where(Structure.sigle.ilike(_echappe(filtres.recherche or ""), escape="\\"))
+                .limit(STRUCTURES_EN_LISTE_MAX)
+            )
+        )
+    return filtres.structures_trouvees
+
+
+def condition_recherche(
+    filtres: Filtres,
+    demande_id: ColumnElement,
+    structure_id: ColumnElement,
+    numero: ColumnElement,
+    vecteur: ColumnElement,
+):
     """La recherche libre : numéro ou intitulé de la demande, raison sociale ou sigle de la structure.
 
-    Exprimée sur deux colonnes (`demande_id`, `structure_id`) de la demande ou de la ligne d'un
-    financeur : pour un financeur, PostgreSQL filtre ses lignes (index organisation, structure) sans
-    lire ses 23 000 demandes. Les demandes dont le texte correspond viennent de l'index à trigrammes
-    `ix_demande_texte_trgm` (sous-requête non corrélée à la requête englobante, qui lit aussi
-    `demande`), les structures de `structures_trouvees`. Un texte de moins de `RECHERCHE_MIN` caractères
-    ne cherche que le sigle exact d'une structure.
+    Exprimée sur les colonnes de la demande ou de la ligne d'un financeur (qui portent numéro, structure et,
+    sur PostgreSQL, le vecteur de recherche de leur demande) : pour un financeur, la recherche ne lit que ses
+    lignes. Un numéro entier passe par l'index unique, un SIRET par celui des structures ; un texte qui a un
+    chiffre est cherché aussi dans les numéros (« 0248 », « 2026 »).
+
+    PostgreSQL : plein texte (`dauphin.services.recherche`), plus le sigle exact d'une structure.
+    SQLite : « contient » (LIKE) sur numéro et intitulé, et sur le nom et le sigle des structures (voir
+    `_condition_like`). Un texte de moins de `RECHERCHE_MIN` caractères ne cherche que le sigle exact.
     """
     texte = filtres.recherche or ""
     if NUMERO_COMPLET.fullmatch(texte):  # un numéro entier : l'index unique
         return demande_id.in_(select(Demande.id).where(Demande.numero == texte).correlate(None))
+    if SIRET.fullmatch(texte):
+        return structure_id.in_(select(Structure.id).where(Structure.siret == texte).correlate(None))
+    if not recherche.plein_texte() or recherche_courte(texte):
+        return _condition_like(filtres, demande_id, structure_id)
+    conditions = [recherche.correspond(vecteur, texte)]
+    if CHIFFRE.search(texte):  # index à trigrammes (organisation_id, numero) des lignes, (numero) des demandes
+        conditions.append(numero.ilike(_motif(texte), escape="\\"))
+    sigles = _sigles_exacts(filtres)
+    if sigles:
+        conditions.append(parmi(structure_id, sigles))
+    return or_(*conditions)
+
+
+def _condition_like(filtres: Filtres, demande_id: ColumnElement, structure_id: ColumnElement):
+    """La recherche sans plein texte (SQLite) : les demandes dont le numéro ou l'intitulé contient le
+    texte, et celles des structures trouvées par `structures_trouvees`."""
+    texte = filtres.recherche or ""
     structures = structures_trouvees(filtres)
     if structures is None:
         par_structure = structure_id.in_(_structures_cherchees(texte).correlate(None))
@@ -371,7 +414,13 @@ def _filtres_ligne(requete: Select, espace: Espace, filtres: Filtres) -> Select:
         requete = requete.where(LigneFinancement.exercice == filtres.exercice)
     if filtres.recherche:
         requete = requete.where(
-            condition_recherche(filtres, LigneFinancement.demande_id, LigneFinancement.structure_id)
+            condition_recherche(
+                filtres,
+                LigneFinancement.demande_id,
+                LigneFinancement.structure_id,
+                LigneFinancement.numero,
+                recherche.VECTEUR_LIGNE,
+            )
         )
     return requete
 
@@ -422,7 +471,11 @@ def _requete(espace: Espace, filtres: Filtres, *colonnes, avec_structure: bool =
         if filtres.structure_id is not None:
             requete = requete.where(Demande.structure_id == filtres.structure_id)
         if filtres.recherche:
-            requete = requete.where(condition_recherche(filtres, Demande.id, Demande.structure_id))
+            requete = requete.where(
+                condition_recherche(
+                    filtres, Demande.id, Demande.structure_id, Demande.numero, recherche.VECTEUR_DEMANDE
+                )
+            )
     if avec_structure:
         requete = requete.join(Structure, Structure.id == Demande.structure_id)
     return requete
@@ -543,7 +596,16 @@ def page_demandes(
     # l'ordre de l'index et s'arrête à la page.
     sur_la_ligne = espace.mode == "financeur"
     departage = LigneFinancement.demande_id if sur_la_ligne else Demande.id
-    if tri == "numero":
+    if tri == "pertinence" and filtres.recherche and recherche.plein_texte():
+        # Le rang (ts_rank) des seules lignes trouvées par l'index GIN, puis la date : les plus récentes
+        # d'abord à pertinence égale. Toujours décroissant.
+        vecteur = recherche.VECTEUR_LIGNE if sur_la_ligne else recherche.VECTEUR_DEMANDE
+        date = LigneFinancement.transmise_le if sur_la_ligne else Demande.transmise_le
+        requete = requete.order_by(
+            recherche.rang(vecteur, filtres.recherche).desc(), date.desc(), departage.desc()
+        )
+        ordre, cle = None, None
+    elif tri == "numero":
         cle = LigneFinancement.numero if sur_la_ligne else Demande.numero
         # Toujours vrai ici (numéro posé à la transmission) : PostgreSQL saute alors les brouillons, sans
         # numéro, qu'il trouvait en tête de l'index des numéros parcouru à rebours.
@@ -554,7 +616,9 @@ def page_demandes(
         cle = LigneFinancement.montant_demande if sur_la_ligne else montant_total_demande()
     else:
         cle = LigneFinancement.transmise_le if sur_la_ligne else Demande.transmise_le
-    if ordre == "asc":
+    if cle is None:
+        pass
+    elif ordre == "asc":
         requete = requete.order_by(cle.asc(), departage.asc())
     else:
         requete = requete.order_by(cle.desc(), departage.desc())

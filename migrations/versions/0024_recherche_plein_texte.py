@@ -1,0 +1,148 @@
+"""Recherche plein texte (PostgreSQL) et index des listes qui ne grandissent pas avec la table
+
+Sur PostgreSQL :
+- les configurations `dauphin_fr` (le français de PostgreSQL, racinisation, précédé d'`unaccent` :
+  « Éducation » et « education » se trouvent l'un l'autre, « jeunes » trouve « jeune ») et `dauphin_simple`
+  (les mots entiers sans accent, pour qu'un début de mot tapé, « associat », trouve « association » dont la
+  racine est « associ ») ; extensions `unaccent` et `btree_gin` (de confiance : le propriétaire de la base
+  les crée) ;
+- `demande.recherche` : le vecteur de l'intitulé (poids A), de la raison sociale et du sigle de la structure
+  (poids B), tenu par la base (déclencheurs : à l'écriture de la demande, et d'une structure renommée) ;
+- `ligne_financement.recherche` : le même vecteur, recopié de la demande (à l'insertion de la ligne, et
+  quand celui de la demande change) : la recherche d'un financeur lit ses lignes seules ;
+- deux index GIN composites (btree_gin) : (organisation_id, recherche) sur les lignes, (campagne_id,
+  recherche) sur les demandes. Le périmètre (le financeur, les campagnes des contrats) et le mot se
+  croisent dans l'index : un mot fréquent (« quartier », 14 % des intitulés) ne parcourt pas le pays ;
+- un index à trigrammes (organisation_id, numero) des lignes : un morceau de numéro parmi celles d'un
+  financeur.
+
+Ces colonnes, fonctions et index n'existent pas sur SQLite (la recherche y reste un LIKE) et ne sont pas
+dans les modèles SQLAlchemy : voir `dauphin.models.types.PROPRES_A_POSTGRESQL`.
+
+Revision ID: 0024
+Revises: 0023
+Create Date: 2026-12-07 08:00:00
+
+"""
+
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = "0024"
+down_revision = "0023"
+
+CONFIGURATION = """
+CREATE TEXT SEARCH CONFIGURATION public.dauphin_fr (COPY = pg_catalog.french);
+ALTER TEXT SEARCH CONFIGURATION public.dauphin_fr
+    ALTER MAPPING FOR hword, hword_part, word WITH public.unaccent, pg_catalog.french_stem;
+CREATE TEXT SEARCH CONFIGURATION public.dauphin_simple (COPY = pg_catalog.simple);
+ALTER TEXT SEARCH CONFIGURATION public.dauphin_simple
+    ALTER MAPPING FOR hword, hword_part, word WITH public.unaccent, pg_catalog.simple;
+"""
+
+FONCTIONS = """
+CREATE FUNCTION public.dauphin_vecteur_recherche(intitule text, raison_sociale text, sigle text)
+RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT setweight(to_tsvector('public.dauphin_fr'::regconfig, t.intitule)
+                     || to_tsvector('public.dauphin_simple'::regconfig, t.intitule), 'A')
+        || setweight(to_tsvector('public.dauphin_fr'::regconfig, t.structure)
+                     || to_tsvector('public.dauphin_simple'::regconfig, t.structure), 'B')
+    FROM (SELECT coalesce(intitule, '') AS intitule,
+                 coalesce(raison_sociale, '') || ' ' || coalesce(sigle, '') AS structure) t
+$$;
+
+CREATE FUNCTION public.dauphin_demande_recherche() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    SELECT public.dauphin_vecteur_recherche(NEW.intitule, s.raison_sociale, s.sigle) INTO NEW.recherche
+    FROM structure s WHERE s.id = NEW.structure_id;
+    RETURN NEW;
+END $$;
+
+CREATE FUNCTION public.dauphin_demande_recherche_lignes() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE ligne_financement SET recherche = NEW.recherche WHERE demande_id = NEW.id;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION public.dauphin_ligne_recherche() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    SELECT d.recherche INTO NEW.recherche FROM demande d WHERE d.id = NEW.demande_id;
+    RETURN NEW;
+END $$;
+
+CREATE FUNCTION public.dauphin_structure_recherche() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE demande SET recherche = public.dauphin_vecteur_recherche(intitule, NEW.raison_sociale, NEW.sigle)
+    WHERE structure_id = NEW.id;
+    RETURN NULL;
+END $$;
+"""
+
+DECLENCHEURS = """
+CREATE TRIGGER demande_recherche BEFORE INSERT OR UPDATE OF intitule, structure_id ON demande
+    FOR EACH ROW EXECUTE FUNCTION public.dauphin_demande_recherche();
+CREATE TRIGGER demande_recherche_lignes AFTER UPDATE OF intitule, structure_id, recherche ON demande
+    FOR EACH ROW WHEN (OLD.recherche IS DISTINCT FROM NEW.recherche)
+    EXECUTE FUNCTION public.dauphin_demande_recherche_lignes();
+CREATE TRIGGER ligne_financement_recherche BEFORE INSERT OR UPDATE OF demande_id ON ligne_financement
+    FOR EACH ROW EXECUTE FUNCTION public.dauphin_ligne_recherche();
+CREATE TRIGGER structure_recherche AFTER UPDATE OF raison_sociale, sigle ON structure
+    FOR EACH ROW
+    WHEN (OLD.raison_sociale IS DISTINCT FROM NEW.raison_sociale OR OLD.sigle IS DISTINCT FROM NEW.sigle)
+    EXECUTE FUNCTION public.dauphin_structure_recherche();
+"""
+
+
+def upgrade():
+    if op.get_bind().dialect.name != "postgresql":
+        return  # SQLite : la recherche reste un LIKE (dauphin.services.instruction.condition_recherche)
+    op.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
+    op.execute("CREATE EXTENSION IF NOT EXISTS btree_gin")
+    op.execute(CONFIGURATION)
+    op.execute("ALTER TABLE demande ADD COLUMN recherche tsvector")
+    op.execute("ALTER TABLE ligne_financement ADD COLUMN recherche tsvector")
+    op.execute(FONCTIONS)
+    # Les vecteurs des données existantes, en deux passes ensemblistes, avant les déclencheurs
+    op.execute(
+        "UPDATE demande d SET recherche = public.dauphin_vecteur_recherche(d.intitule, s.raison_sociale, "
+        "s.sigle) FROM structure s WHERE s.id = d.structure_id"
+    )
+    op.execute(
+        "UPDATE ligne_financement l SET recherche = d.recherche FROM demande d WHERE d.id = l.demande_id"
+    )
+    op.execute(DECLENCHEURS)
+    op.execute(
+        "CREATE INDEX ix_ligne_financement_recherche ON ligne_financement "
+        "USING gin (organisation_id, recherche)"
+    )
+    op.execute("CREATE INDEX ix_demande_recherche_texte ON demande USING gin (campagne_id, recherche)")
+    # Un morceau de numéro (« 0248 ») parmi les lignes d'un financeur
+    op.execute(
+        "CREATE INDEX ix_ligne_financement_numero_trgm ON ligne_financement "
+        "USING gin (organisation_id, numero gin_trgm_ops)"
+    )
+
+
+def downgrade():
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.execute("DROP INDEX IF EXISTS ix_ligne_financement_numero_trgm")
+    op.execute("DROP INDEX IF EXISTS ix_demande_recherche_texte")
+    op.execute("DROP INDEX IF EXISTS ix_ligne_financement_recherche")
+    op.execute("DROP TRIGGER IF EXISTS structure_recherche ON structure")
+    op.execute("DROP TRIGGER IF EXISTS ligne_financement_recherche ON ligne_financement")
+    op.execute("DROP TRIGGER IF EXISTS demande_recherche_lignes ON demande")
+    op.execute("DROP TRIGGER IF EXISTS demande_recherche ON demande")
+    op.execute("ALTER TABLE ligne_financement DROP COLUMN IF EXISTS recherche")
+    op.execute("ALTER TABLE demande DROP COLUMN IF EXISTS recherche")
+    for fonction in (
+        "dauphin_structure_recherche()",
+        "dauphin_ligne_recherche()",
+        "dauphin_demande_recherche_lignes()",
+        "dauphin_demande_recherche()",
+        "dauphin_vecteur_recherche(text, text, text)",
+    ):
+        op.execute(f"DROP FUNCTION IF EXISTS public.{fonction}")
+    op.execute("DROP TEXT SEARCH CONFIGURATION IF EXISTS public.dauphin_simple")
+    op.execute("DROP TEXT SEARCH CONFIGURATION IF EXISTS public.dauphin_fr")
+    # unaccent et btree_gin restent, comme pg_trgm (d'autres schémas peuvent s'en servir)
