@@ -50,17 +50,20 @@ def charge() -> str:
 def sql_seul(dsn: str, ordres: list[tuple[str, object]], plans: bool) -> tuple[float, list[str]]:
     """Somme (planification + exécution) des ordres rejoués en EXPLAIN ANALYZE ; les plans si demandé."""
     total, textes = 0.0, []
-    with psycopg.connect(dsn) as connexion, connexion.transaction(force_rollback=True):
-        with connexion.cursor() as curseur:
-            for ordre, parametres in ordres:
-                if not ordre.lstrip().upper().startswith(("SELECT", "WITH")):
-                    continue
-                curseur.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + ordre, parametres or {})
-                plan = curseur.fetchone()[0][0]
-                total += plan["Planning Time"] + plan["Execution Time"]
-                if plans:
-                    curseur.execute("EXPLAIN (ANALYZE, BUFFERS) " + ordre, parametres or {})
-                    textes.append(ordre[:300] + "\n" + "\n".join(r[0] for r in curseur.fetchall()))
+    with (
+        psycopg.connect(dsn) as connexion,
+        connexion.transaction(force_rollback=True),
+        connexion.cursor() as curseur,
+    ):
+        for ordre, parametres in ordres:
+            if not ordre.lstrip().upper().startswith(("SELECT", "WITH")):
+                continue
+            curseur.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + ordre, parametres or {})
+            plan = curseur.fetchone()[0][0]
+            total += plan["Planning Time"] + plan["Execution Time"]
+            if plans:
+                curseur.execute("EXPLAIN (ANALYZE, BUFFERS) " + ordre, parametres or {})
+                textes.append(ordre[:300] + "\n" + "\n".join(r[0] for r in curseur.fetchall()))
     return total, textes
 
 
@@ -101,7 +104,9 @@ def main() -> None:
         )
         compte(
             "mesure.porteur@mesure.dauphin.fr",
-            lambda u: MembreStructure(utilisateur_id=u.id, structure_id=structure_id, role=RoleStructure.signataire),
+            lambda u: MembreStructure(
+                utilisateur_id=u.id, structure_id=structure_id, role=RoleStructure.signataire
+            ),
         )
         compte(
             "mesure.pilote@mesure.dauphin.fr",
@@ -116,17 +121,23 @@ def main() -> None:
         terminees = db.session.scalar(
             select(func.count())
             .select_from(LigneFinancement)
-            .where(LigneFinancement.organisation_id == organisation_id, LigneFinancement.statut.in_(
-                ("refusee", "soldee", "abandonnee")))
+            .where(
+                LigneFinancement.organisation_id == organisation_id,
+                LigneFinancement.statut.in_(("refusee", "soldee", "abandonnee")),
+            )
         )
         derniere = max(1, -(-terminees // app.config["PAGE_TAILLE"]))
         nombre = db.session.scalar(select(func.count()).select_from(Demande))
-        instruction = ["/instruction/"] + [f"/instruction/?q={m}" for m in MOTS] + [
-            "/instruction/?statut=en_instruction",
-            "/instruction/?statut=sollicitee",
-            f"/instruction/?onglet=terminees&page={max(1, derniere // 2)}",
-            f"/instruction/?onglet=terminees&page={derniere}",
-        ]
+        instruction = (
+            ["/instruction/"]
+            + [f"/instruction/?q={m}" for m in MOTS]
+            + [
+                "/instruction/?statut=en_instruction",
+                "/instruction/?statut=sollicitee",
+                f"/instruction/?onglet=terminees&page={max(1, derniere // 2)}",
+                f"/instruction/?onglet=terminees&page={derniere}",
+            ]
+        )
         urls = (
             ("mesure.instructeur@mesure.dauphin.fr", instruction + [f"/dossiers/{demande_id}"]),
             ("mesure.porteur@mesure.dauphin.fr", ["/mes-demandes/"]),

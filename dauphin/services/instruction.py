@@ -368,7 +368,7 @@ def condition_recherche(
     if not recherche.plein_texte() or recherche_courte(texte):
         return _condition_like(filtres, demande_id, structure_id)
     conditions = [recherche.correspond(vecteur, texte)]
-    if CHIFFRE.search(texte):  # index à trigrammes (organisation_id, numero) des lignes, (numero) des demandes
+    if CHIFFRE.search(texte):  # trigrammes : (organisation_id, numero) des lignes, numero des demandes
         conditions.append(numero.ilike(_motif(texte), escape="\\"))
     sigles = _sigles_exacts(filtres)
     if sigles:

@@ -1,9 +1,10 @@
 """La recherche plein texte (PostgreSQL) : vecteurs tenus par la base, requête, rang.
 
 Sur PostgreSQL, la migration 0024 donne à chaque demande et à chaque ligne de financement une colonne
-`recherche` (tsvector : intitulé en poids A, raison sociale et sigle de la structure en poids B, configuration
-`dauphin_fr` = français + unaccent, et `dauphin_simple` = mots entiers sans accent), tenue par des déclencheurs, et deux index GIN composites : (organisation_id,
-recherche) pour les lignes d'un financeur, (campagne_id, recherche) pour les dossiers des contrats. Le
+`recherche` (tsvector : intitulé en poids A, raison sociale et sigle de la structure en poids B ;
+configurations `dauphin_fr` = français + unaccent, et `dauphin_simple` = mots entiers sans accent), tenue
+par des déclencheurs, et deux index GIN composites : (organisation_id, recherche) pour les lignes d'un
+financeur, (campagne_id, recherche) pour les dossiers des contrats. Le
 périmètre et le mot se croisent dans l'index : « quartier » (14 % des intitulés) ne lit que les lignes du
 financeur qui le contiennent.
 
@@ -36,7 +37,7 @@ def plein_texte() -> bool:
 
 
 def mots(texte: str) -> list[str]:
-    """Les mots tapés : seuls les caractères de mot passent, rien de ce que tape l'usager n'est une syntaxe."""
+    """Les mots tapés : seuls les caractères de mot passent, rien n'est une syntaxe."""
     return MOT.findall(texte.replace("_", " "))
 
 
