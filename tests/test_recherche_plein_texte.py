@@ -12,8 +12,10 @@ from sqlalchemy import text
 
 from dauphin.services import instruction as service
 from dauphin.services import recherche
-from tests.test_instruction import dossier, numeros, portefeuille  # noqa: F401 (fixture)
+from tests.test_instruction import dossier, numeros
+from tests.test_instruction import portefeuille as portefeuille  # la fixture
 from workflows import StatutLigne as L
+
 
 @pytest.fixture
 def pg(db):
