@@ -425,6 +425,19 @@ def remplir(db, monde, nombre: int, autre_campagne) -> None:
         )
 
 
+def test_numero_siret_et_sigle_exacts(client, connexion, monde, portefeuille, db):
+    """Sur les deux bases : un numéro entier, un morceau de numéro, un SIRET, un sigle exact."""
+    p = portefeuille
+    monde.autre_structure.sigle = "AVQ"
+    db.session.commit()
+    connexion.en_tant_que(monde.instructeur_etat)
+    assert numeros(client.get(f"/instruction/?q={p['c'].numero}")) == [p["c"].numero]
+    assert numeros(client.get(f"/instruction/?q={p['c'].numero[-4:]}")) == [p["c"].numero]
+    siret = monde.autre_structure.siret
+    assert numeros(client.get(f"/instruction/?q={siret}")) == [p["b"].numero]
+    assert numeros(client.get("/instruction/?q=avq")) == [p["b"].numero]
+
+
 def test_recherche_des_contrats_sur_la_demande(db, monde, portefeuille):
     """Partenaire ou pilote (tous les dossiers des contrats) : la recherche porte sur la demande et sa
     structure, comme pour un financeur ; un numéro entier trouve son dossier par l'index unique."""

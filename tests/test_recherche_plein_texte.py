@@ -12,8 +12,7 @@ from sqlalchemy import text
 
 from dauphin.services import instruction as service
 from dauphin.services import recherche
-from tests.test_instruction import dossier, numeros
-from tests.test_instruction import portefeuille as portefeuille  # la fixture
+from tests.test_instruction import dossier
 from workflows import StatutLigne as L
 
 
@@ -93,16 +92,3 @@ def test_les_vecteurs_suivent_la_base(pg, monde):
         {"id": demande.id},
     ).scalars()
     assert all("ormeaux" in v for v in vecteurs)
-
-
-def test_numero_siret_et_sigle_exacts(client, connexion, monde, portefeuille, db):
-    """Sur les deux bases : un numéro entier, un morceau de numéro, un SIRET, un sigle exact."""
-    p = portefeuille
-    monde.autre_structure.sigle = "AVQ"
-    db.session.commit()
-    connexion.en_tant_que(monde.instructeur_etat)
-    assert numeros(client.get(f"/instruction/?q={p['c'].numero}")) == [p["c"].numero]
-    assert numeros(client.get(f"/instruction/?q={p['c'].numero[-4:]}")) == [p["c"].numero]
-    siret = monde.autre_structure.siret
-    assert numeros(client.get(f"/instruction/?q={siret}")) == [p["b"].numero]
-    assert numeros(client.get("/instruction/?q=avq")) == [p["b"].numero]
