@@ -125,8 +125,8 @@ DOSSIER_DECIDE = tuple(s for s in D if s not in DOSSIER_EN_INSTRUCTION + FINAUX 
 
 def conditions_onglets(mode: str) -> dict[str, ColumnElement[bool]]:
     """La condition SQL de chaque onglet ; les trois se partagent exactement les lignes de la liste."""
-    if mode == "financeur":
-        attend_le_porteur = Demande.statut == D.a_completer
+    if mode == "financeur":  # sur la ligne seule : le statut du dossier y est recopié par la base
+        attend_le_porteur = LigneFinancement.statut_dossier == D.a_completer
         return {
             "a_traiter": and_(LigneFinancement.statut.in_(LIGNE_A_TRAITER), ~attend_le_porteur),
             "suivies": or_(
@@ -248,9 +248,10 @@ class Filtres(CriteresDemandes):
 
     @property
     def sur_la_demande(self) -> bool:
-        """Un filtre ne se lit que sur la demande. La structure, l'exercice et la recherche libre se lisent
-        aussi sur la ligne d'un financeur (elle porte la structure et l'exercice de sa demande)."""
-        return any((self.thematiques, self.qpv_id, self.contrat_id, self.statut_dossier))
+        """Un filtre ne se lit que sur la demande. La structure, l'exercice, le statut du dossier et la
+        recherche libre se lisent aussi sur la ligne d'un financeur (elle porte la structure, l'exercice, le
+        statut et le vecteur de recherche de sa demande)."""
+        return any((self.thematiques, self.qpv_id, self.contrat_id))
 
     @property
     def actifs(self) -> bool:
@@ -406,6 +407,8 @@ def _filtres_ligne(requete: Select, espace: Espace, filtres: Filtres) -> Select:
     requete = requete.where(LigneFinancement.organisation_id == espace.organisation_id)
     if filtres.statut_ligne is not None:
         requete = requete.where(LigneFinancement.statut == filtres.statut_ligne)
+    if filtres.statut_dossier is not None:
+        requete = requete.where(LigneFinancement.statut_dossier == filtres.statut_dossier)
     if filtres.gestionnaire_id is not None:
         requete = requete.where(LigneFinancement.gestionnaire_id == filtres.gestionnaire_id)
     if filtres.structure_id is not None:
@@ -466,7 +469,8 @@ def _requete(espace: Espace, filtres: Filtres, *colonnes, avec_structure: bool =
     # commence pas par des dates vides (toujours posées ici, une ligne naissant à la transmission).
     transmise_le = LigneFinancement.transmise_le if espace.mode == "financeur" else Demande.transmise_le
     requete = requete.where(transmise_le.is_not(None))
-    requete = filtrer_dossiers(requete, filtres.statut_dossier, filtres.thematiques or None, filtres.qpv_id)
+    statut = filtres.statut_dossier if espace.mode != "financeur" else None  # financeur : sur la ligne
+    requete = filtrer_dossiers(requete, statut, filtres.thematiques or None, filtres.qpv_id)
     if espace.mode != "financeur":  # pour un financeur : sur ses lignes (`_filtres_ligne`)
         if filtres.structure_id is not None:
             requete = requete.where(Demande.structure_id == filtres.structure_id)
@@ -484,49 +488,30 @@ def _requete(espace: Espace, filtres: Filtres, *colonnes, avec_structure: bool =
 def compter_par_onglet(espace: Espace, filtres: Filtres) -> dict[str, int]:
     """Le nombre de demandes de chaque onglet, filtres compris, en une requête.
 
-    Cas courant — un financeur, sans filtre propre à la demande : on compte ses lignes par statut sur
-    l'index `ligne_financement (organisation_id, …)` seul, et ses lignes « à traiter » dont la demande est à
-    compléter par l'index partiel `ix_demande_a_completer`. Sinon : la jointure avec la demande, classée
-    par CASE et groupée.
+    Cas courant — un financeur, sans filtre propre à la demande : on compte ses lignes par statut de la
+    ligne et du dossier (recopié sur la ligne par la base) sur l'index `ligne_financement (organisation_id,
+    statut_dossier, statut)` seul. Sinon : la jointure avec la demande, classée par CASE et groupée.
     """
     comptes = dict.fromkeys(ONGLETS, 0)
-    if espace.mode == "financeur" and not filtres.sur_la_demande:
-        # Deux parcours de l'index en une requête : le compte par statut (index seul), puis les lignes
-        # « à traiter » dont la demande attend le porteur (à compléter), qui passent dans « suivies ».
-        # Un seul parcours avec un FILTER par ligne coûtait le double (11 ms contre 5 ms, 23 000 lignes).
-        # Avec une recherche libre, les lignes trouvées sont lues une fois (CTE, matérialisée car lue deux
-        # fois) : un texte trop commun pour l'index à trigrammes (« a ») coûte un parcours, pas deux. Sans
-        # elle, deux parcours d'index seul valent mieux que la CTE (1 ms contre 2,4 à 25 000 demandes).
-        if filtres.recherche:
-            trouvees = _requete_lignes(
-                espace, filtres, LigneFinancement.statut, LigneFinancement.demande_id
-            ).cte("lignes_trouvees")
-            colonne_statut, colonne_demande = trouvees.c.statut, trouvees.c.demande_id
-
-            def lignes(*colonnes) -> Select:
-                return select(*colonnes).select_from(trouvees)
-        else:
-            colonne_statut, colonne_demande = LigneFinancement.statut, LigneFinancement.demande_id
-
-            def lignes(*colonnes) -> Select:
-                return _requete_lignes(espace, filtres, *colonnes)
-
-        par_statut = lignes(colonne_statut, func.count()).group_by(colonne_statut)
-        a_completer = lignes(literal(None, String).label("statut"), func.count()).where(
-            colonne_statut.in_(LIGNE_A_TRAITER),
-            colonne_demande.in_(select(Demande.id).where(Demande.statut == D.a_completer)),
-        )
-        for statut, nombre in db.session.execute(union_all(par_statut, a_completer)):
-            if statut is None:  # à compléter : suivie, en attente du porteur
-                comptes["a_traiter"] -= nombre
-                comptes["suivies"] += nombre
-            else:
-                comptes[onglet_de_la_ligne(statut)] += nombre
-        return comptes
     conditions = conditions_onglets(espace.mode)
     onglet = case(
         (conditions["terminees"], "terminees"), (conditions["a_traiter"], "a_traiter"), else_="suivies"
     ).label("onglet")
+    if espace.mode == "financeur" and not filtres.sur_la_demande:
+        # Les lignes seules, classées par leur statut et celui du dossier (recopié sur la ligne) : un
+        # parcours de l'index (organisation_id, statut_dossier, statut) seul, ou des lignes trouvées par
+        # l'index GIN de la recherche ; jamais les demandes du pays qui ont un statut donné.
+        # Groupées par les deux statuts (quelques dizaines de couples), classées ici comme le fait
+        # `conditions_onglets` : pas de CASE évalué pour chacune des 23 000 lignes d'un gros financeur.
+        statut, dossier = LigneFinancement.statut, LigneFinancement.statut_dossier
+        for statut_ligne, statut_dossier, nombre in db.session.execute(
+            _requete_lignes(espace, filtres, statut, dossier, func.count()).group_by(statut, dossier)
+        ):
+            nom = onglet_de_la_ligne(statut_ligne)
+            if nom == "a_traiter" and statut_dossier == D.a_completer:
+                nom = "suivies"  # la main est au porteur
+            comptes[nom] += nombre
+        return comptes
     if espace.mode == "contrats" and not filtres.sur_le_contenu:
         # Les dossiers des contrats, par statut, sur le seul index demande (campagne_id, statut) ; on retire
         # ceux retirés avant d'avoir été transmis (statut « retirée », sans numéro), seuls à n'être pas vus.

@@ -1,4 +1,4 @@
-"""Recherche plein texte (PostgreSQL) et index des listes qui ne grandissent pas avec la table
+"""Recherche plein texte (PostgreSQL) et statut du dossier sur les lignes des financeurs
 
 Sur PostgreSQL :
 - les configurations `dauphin_fr` (le français de PostgreSQL, racinisation, précédé d'`unaccent` :
@@ -16,8 +16,13 @@ Sur PostgreSQL :
 - un index à trigrammes (organisation_id, numero) des lignes : un morceau de numéro parmi celles d'un
   financeur.
 
-Ces colonnes, fonctions et index n'existent pas sur SQLite (la recherche y reste un LIKE) et ne sont pas
-dans les modèles SQLAlchemy : voir `dauphin.models.types.PROPRES_A_POSTGRESQL`.
+Sur les deux bases, `ligne_financement.statut_dossier` : le statut de la demande recopié sur ses lignes par
+des déclencheurs, et l'index (organisation_id, statut_dossier, statut, demande_id) : les onglets d'un
+financeur et son filtre par statut du dossier se lisent sur ses seules lignes, sans joindre les demandes du
+pays qui ont ce statut.
+
+Les vecteurs, fonctions et index de la recherche n'existent pas sur SQLite (la recherche y reste un LIKE)
+et ne sont pas dans les modèles SQLAlchemy : voir `dauphin.models.types.PROPRES_A_POSTGRESQL`.
 
 Revision ID: 0024
 Revises: 0023
@@ -25,6 +30,7 @@ Create Date: 2026-12-07 08:00:00
 
 """
 
+import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
@@ -66,8 +72,15 @@ END $$;
 
 CREATE FUNCTION public.dauphin_ligne_recherche() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    SELECT d.recherche INTO NEW.recherche FROM demande d WHERE d.id = NEW.demande_id;
+    SELECT d.recherche, d.statut INTO NEW.recherche, NEW.statut_dossier
+    FROM demande d WHERE d.id = NEW.demande_id;
     RETURN NEW;
+END $$;
+
+CREATE FUNCTION public.dauphin_demande_statut_lignes() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE ligne_financement SET statut_dossier = NEW.statut WHERE demande_id = NEW.id;
+    RETURN NULL;
 END $$;
 
 CREATE FUNCTION public.dauphin_structure_recherche() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -86,6 +99,9 @@ CREATE TRIGGER demande_recherche_lignes AFTER UPDATE OF intitule, structure_id, 
     EXECUTE FUNCTION public.dauphin_demande_recherche_lignes();
 CREATE TRIGGER ligne_financement_recherche BEFORE INSERT OR UPDATE OF demande_id ON ligne_financement
     FOR EACH ROW EXECUTE FUNCTION public.dauphin_ligne_recherche();
+CREATE TRIGGER demande_statut_lignes AFTER UPDATE OF statut ON demande
+    FOR EACH ROW WHEN (OLD.statut IS DISTINCT FROM NEW.statut)
+    EXECUTE FUNCTION public.dauphin_demande_statut_lignes();
 CREATE TRIGGER structure_recherche AFTER UPDATE OF raison_sociale, sigle ON structure
     FOR EACH ROW
     WHEN (OLD.raison_sociale IS DISTINCT FROM NEW.raison_sociale OR OLD.sigle IS DISTINCT FROM NEW.sigle)
@@ -93,8 +109,32 @@ CREATE TRIGGER structure_recherche AFTER UPDATE OF raison_sociale, sigle ON stru
 """
 
 
+# SQLite : le statut du dossier recopié sur ses lignes (sur PostgreSQL, dans les déclencheurs ci-dessus)
+DECLENCHEURS_SQLITE = (
+    """CREATE TRIGGER ligne_financement_statut_dossier AFTER INSERT ON ligne_financement
+    BEGIN
+        UPDATE ligne_financement SET statut_dossier = (SELECT statut FROM demande WHERE id = NEW.demande_id)
+        WHERE id = NEW.id;
+    END""",
+    """CREATE TRIGGER demande_statut_lignes AFTER UPDATE OF statut ON demande
+    WHEN OLD.statut IS NOT NEW.statut
+    BEGIN
+        UPDATE ligne_financement SET statut_dossier = NEW.statut WHERE demande_id = NEW.id;
+    END""",
+)
+
+
 def upgrade():
+    with op.batch_alter_table("ligne_financement") as table:
+        table.add_column(sa.Column("statut_dossier", sa.String(length=32), nullable=True))
     if op.get_bind().dialect.name != "postgresql":
+        op.execute(
+            "UPDATE ligne_financement SET statut_dossier = "
+            "(SELECT statut FROM demande WHERE demande.id = ligne_financement.demande_id)"
+        )
+        _indexer_le_statut_du_dossier()
+        for declencheur in DECLENCHEURS_SQLITE:
+            op.execute(declencheur)
         return  # SQLite : la recherche reste un LIKE (dauphin.services.instruction.condition_recherche)
     op.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
     op.execute("CREATE EXTENSION IF NOT EXISTS btree_gin")
@@ -108,8 +148,10 @@ def upgrade():
         "s.sigle) FROM structure s WHERE s.id = d.structure_id"
     )
     op.execute(
-        "UPDATE ligne_financement l SET recherche = d.recherche FROM demande d WHERE d.id = l.demande_id"
+        "UPDATE ligne_financement l SET recherche = d.recherche, statut_dossier = d.statut "
+        "FROM demande d WHERE d.id = l.demande_id"
     )
+    _indexer_le_statut_du_dossier()
     op.execute(DECLENCHEURS)
     op.execute(
         "CREATE INDEX ix_ligne_financement_recherche ON ligne_financement "
@@ -125,11 +167,15 @@ def upgrade():
 
 def downgrade():
     if op.get_bind().dialect.name != "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS demande_statut_lignes")
+        op.execute("DROP TRIGGER IF EXISTS ligne_financement_statut_dossier")
+        _retirer_le_statut_du_dossier()
         return
     op.execute("DROP INDEX IF EXISTS ix_ligne_financement_numero_trgm")
     op.execute("DROP INDEX IF EXISTS ix_demande_recherche_texte")
     op.execute("DROP INDEX IF EXISTS ix_ligne_financement_recherche")
     op.execute("DROP TRIGGER IF EXISTS structure_recherche ON structure")
+    op.execute("DROP TRIGGER IF EXISTS demande_statut_lignes ON demande")
     op.execute("DROP TRIGGER IF EXISTS ligne_financement_recherche ON ligne_financement")
     op.execute("DROP TRIGGER IF EXISTS demande_recherche_lignes ON demande")
     op.execute("DROP TRIGGER IF EXISTS demande_recherche ON demande")
@@ -138,6 +184,7 @@ def downgrade():
     for fonction in (
         "dauphin_structure_recherche()",
         "dauphin_ligne_recherche()",
+        "dauphin_demande_statut_lignes()",
         "dauphin_demande_recherche_lignes()",
         "dauphin_demande_recherche()",
         "dauphin_vecteur_recherche(text, text, text)",
@@ -146,3 +193,18 @@ def downgrade():
     op.execute("DROP TEXT SEARCH CONFIGURATION IF EXISTS public.dauphin_simple")
     op.execute("DROP TEXT SEARCH CONFIGURATION IF EXISTS public.dauphin_fr")
     # unaccent et btree_gin restent, comme pg_trgm (d'autres schémas peuvent s'en servir)
+    _retirer_le_statut_du_dossier()
+
+
+def _indexer_le_statut_du_dossier():
+    op.create_index(
+        "ix_ligne_financement_organisation_dossier",
+        "ligne_financement",
+        ["organisation_id", "statut_dossier", "statut", "demande_id"],
+    )
+
+
+def _retirer_le_statut_du_dossier():
+    op.drop_index("ix_ligne_financement_organisation_dossier", table_name="ligne_financement")
+    with op.batch_alter_table("ligne_financement") as table:
+        table.drop_column("statut_dossier")
