@@ -66,6 +66,7 @@ def _page_de_la_liste(espace, filtres: service.Filtres, onglet: str, total: int)
         ordre=ordre,
         page=page_courante(),
         par_page=current_app.config["PAGE_TAILLE"],
+        curseur=request.args.get("curseur"),
     )
     # Structures en retard de compte rendu envers ce financeur : une requête pour toute la page.
     retards = (
@@ -78,7 +79,7 @@ def _page_de_la_liste(espace, filtres: service.Filtres, onglet: str, total: int)
 
 def _parametres(espace) -> dict[str, str]:
     """Les paramètres de la page à garder dans les liens des onglets, du tri et de la pagination."""
-    parametres = {k: v for k, v in request.args.items() if v and k not in ("page", "onglet")}
+    parametres = {k: v for k, v in request.args.items() if v and k not in ("page", "onglet", "curseur")}
     parametres["espace"] = espace.cle
     return parametres
 

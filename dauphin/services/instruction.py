@@ -29,9 +29,12 @@ Onglets des contrats (partenaire, pilote) sur le seul statut du dossier : « En 
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from flask_sqlalchemy.pagination import Pagination
@@ -49,6 +52,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    tuple_,
     union_all,
 )
 from sqlalchemy.orm import joinedload, selectinload
@@ -553,6 +557,45 @@ def montant_total_demande():
     )
 
 
+class PageDeListe(Pagination):
+    """Une page dont les éléments et le total sont déjà lus (numéros de page, liens DSFR de Pagination)."""
+
+    def _query_items(self) -> list:
+        return self._query_args["items"]
+
+    def _query_count(self) -> int:
+        return self._query_args["total"]
+
+
+# Les tris servis par un index dont la clé est une colonne (date de transmission, numéro) : curseur possible
+TRIS_PAR_CURSEUR = ("transmise", "numero")
+
+
+def _ordre(cle, departage, ordre: str) -> tuple:
+    return (cle.asc(), departage.asc()) if ordre == "asc" else (cle.desc(), departage.desc())
+
+
+def ecrire_curseur(sens: str, valeur, ident: int) -> str:
+    """Un curseur opaque : le sens (« apres », « avant ») et la clé (valeur du tri, id) d'une ligne."""
+    valeur = "d" + valeur.isoformat() if isinstance(valeur, datetime) else "s" + str(valeur)
+    brut = json.dumps([sens, valeur, ident], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(brut).decode().rstrip("=")
+
+
+def lire_curseur(curseur: str | None) -> tuple[str, object, int] | None:
+    """Le curseur relu, ou None s'il est absent ou illisible (la page se lit alors par son numéro)."""
+    if not curseur:
+        return None
+    try:
+        sens, valeur, ident = json.loads(base64.urlsafe_b64decode(curseur + "=" * (-len(curseur) % 4)))
+        if sens not in ("apres", "avant") or not isinstance(ident, int) or not isinstance(valeur, str):
+            return None
+        valeur = datetime.fromisoformat(valeur[1:]) if valeur[0] == "d" else valeur[1:]
+        return sens, valeur, ident
+    except (ValueError, TypeError, IndexError):
+        return None
+
+
 def page_demandes(
     espace: Espace,
     filtres: Filtres,
@@ -563,6 +606,7 @@ def page_demandes(
     ordre: str = "desc",
     page: int = 1,
     par_page: int = 25,
+    curseur: str | None = None,
 ) -> Pagination:
     """Une page de l'onglet, paginée en SQL. Le total vient de `compter_par_onglet` (pas de second COUNT).
 
@@ -601,14 +645,46 @@ def page_demandes(
         cle = LigneFinancement.montant_demande if sur_la_ligne else montant_total_demande()
     else:
         cle = LigneFinancement.transmise_le if sur_la_ligne else Demande.transmise_le
-    if cle is None:
-        pass
-    elif ordre == "asc":
-        requete = requete.order_by(cle.asc(), departage.asc())
+    if cle is not None:
+        requete = requete.order_by(*_ordre(cle, departage, ordre))
+    # Par curseur (keyset) quand le tri suit une colonne indexée : la page suivante, la précédente et la
+    # dernière se lisent à partir de la clé d'une ligne, sans OFFSET qui relirait toutes les pages d'avant
+    # (page 291 des « terminées » d'un gros financeur : 7 250 lignes lues pour en montrer 25).
+    par_curseur = tri in TRIS_PAR_CURSEUR
+    lu = lire_curseur(curseur) if par_curseur else None
+    dernieres = max(1, -(-total // par_page))
+    if par_curseur and lu is None and page > 1 and page == dernieres:
+        lu = ("fin", None, None)
+    if lu is not None:
+        sens, valeur, ident = lu
+        inverse = sens in ("avant", "fin")
+        if sens == "fin":
+            page, limite = dernieres, total - (dernieres - 1) * par_page or par_page
+        else:
+            limite = par_page
+            apres_dans_l_ordre = (ordre == "asc") != inverse  # > si croissant, < sinon
+            borne, repere = tuple_(cle, departage), tuple_(literal(valeur, cle.type), literal(ident, Integer))
+            requete = requete.where(borne > repere if apres_dans_l_ordre else borne < repere)
+        if inverse:
+            requete = requete.order_by(None).order_by(
+                *_ordre(cle, departage, "desc" if ordre == "asc" else "asc")
+            )
+        rangs = db.session.execute(requete.add_columns(cle).limit(limite)).all()
+        if inverse:
+            rangs.reverse()
     else:
-        requete = requete.order_by(cle.desc(), departage.desc())
-    pagination = db.paginate(requete, page=page, per_page=par_page, error_out=False, count=False)
-    ids = list(pagination.items)
+        colonnes = (cle,) if par_curseur else ()
+        rangs = db.session.execute(
+            requete.add_columns(*colonnes).limit(par_page).offset((max(page, 1) - 1) * par_page)
+        ).all()
+    ids = [rang[0] for rang in rangs]
+    pagination = PageDeListe(
+        page=max(page, 1), per_page=par_page, max_per_page=None, error_out=False, total=total, items=ids
+    )
+    pagination.curseur_precedent = pagination.curseur_suivant = None
+    if par_curseur and rangs:
+        pagination.curseur_precedent = ecrire_curseur("avant", rangs[0][1], rangs[0][0])
+        pagination.curseur_suivant = ecrire_curseur("apres", rangs[-1][1], rangs[-1][0])
     if ids:
         chargement = (
             select(Demande)
@@ -631,7 +707,6 @@ def page_demandes(
             )
         demandes = {d.id: d for d in db.session.scalars(chargement)}
         pagination.items = [demandes[i] for i in ids if i in demandes]  # une demande transmise reste
-    pagination.total = total
     # Pour un financeur : sa seule ligne de chaque demande (statut, gestionnaire, montant), par demande.
     pagination.lignes = {}
     if espace.mode == "financeur" and pagination.items:
