@@ -47,14 +47,16 @@ def test_expression_ne_laisse_passer_que_des_mots():
     assert recherche.mots("%%% ---") == []
 
 
-def test_accents_racines_et_debuts_de_mot(pg, monde):
+def test_accents_et_racines_pas_de_debut_de_mot(pg, monde):
     a = dossier(pg, monde, "Éducation des jeunes dans les quartiers", {monde.etat: (L.sollicitee, "100")})
     b = dossier(pg, monde, "Fête de quartier", {monde.etat: (L.sollicitee, "100")}, jours=2)
     dossier(pg, monde, "Atelier vélo", {monde.etat: (L.sollicitee, "100")}, jours=3)
     assert trouves(monde, "education") == [a.numero]  # sans accent
     assert trouves(monde, "JEUNE") == [a.numero]  # racine : jeunes
     assert sorted(trouves(monde, "quartier")) == sorted([a.numero, b.numero])  # quartiers, quartier
-    assert trouves(monde, "educ") == [a.numero]  # un début de mot
+    assert trouves(monde, "éducations") == [a.numero]  # même racine
+    assert trouves(monde, "educ") == [a.numero]  # la racine de « éducation »
+    assert trouves(monde, "quart") == []  # pas de début de mot : des mots entiers (recherche.requete)
     assert trouves(monde, "quartier jeunes") == [a.numero]  # tous les mots
     assert trouves(monde, "%%%") == []
 

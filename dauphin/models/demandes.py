@@ -240,9 +240,25 @@ class LigneFinancement(db.Model):
             "statut",
             "demande_id",
         ),
-        # Les pages d'un financeur triées par date de transmission ou par numéro, lues dans l'ordre
-        Index("ix_ligne_financement_organisation_transmise", "organisation_id", "transmise_le", "demande_id"),
-        Index("ix_ligne_financement_organisation_numero", "organisation_id", "numero", "demande_id"),
+        # Les pages d'un financeur triées par date de transmission ou par numéro, lues dans l'ordre ; les
+        # statuts de la ligne et du dossier (l'onglet) dans l'index : une page lue par son numéro (OFFSET)
+        # saute les pages d'avant dans l'index seul
+        Index(
+            "ix_ligne_financement_organisation_transmise",
+            "organisation_id",
+            "transmise_le",
+            "demande_id",
+            "statut",
+            "statut_dossier",
+        ),
+        Index(
+            "ix_ligne_financement_organisation_numero",
+            "organisation_id",
+            "numero",
+            "demande_id",
+            "statut",
+            "statut_dossier",
+        ),
         # Le statut du dossier, recopié : filtre et onglets d'un financeur sur ses lignes seules (index seul)
         Index(
             "ix_ligne_financement_organisation_dossier",

@@ -334,19 +334,6 @@ CHIFFRE = re.compile(r"\d")  # « 0248 », « 2026 » : un morceau de numéro, o
 SIRET = re.compile(r"\d{14}")
 
 
-def _sigles_exacts(filtres: Filtres) -> list[int]:
-    """Les structures dont le sigle est exactement le texte (sans la casse), lues une fois par requête."""
-    if filtres.structures_trouvees is None:
-        filtres.structures_trouvees = list(
-            db.session.scalars(
-                select(Structure.id)
-                .where(Structure.sigle.ilike(_echappe(filtres.recherche or ""), escape="\\"))
-                .limit(STRUCTURES_EN_LISTE_MAX)
-            )
-        )
-    return filtres.structures_trouvees
-
-
 def condition_recherche(
     filtres: Filtres,
     demande_id: ColumnElement,
@@ -361,7 +348,8 @@ def condition_recherche(
     lignes. Un numéro entier passe par l'index unique, un SIRET par celui des structures ; un texte qui a un
     chiffre est cherché aussi dans les numéros (« 0248 », « 2026 »).
 
-    PostgreSQL : plein texte (`dauphin.services.recherche`), plus le sigle exact d'une structure.
+    PostgreSQL : plein texte (`dauphin.services.recherche`) sur l'intitulé et le nom de la structure, plus
+    les structures dont le nom ou le sigle contient le texte.
     SQLite : « contient » (LIKE) sur numéro et intitulé, et sur le nom et le sigle des structures (voir
     `_condition_like`). Un texte de moins de `RECHERCHE_MIN` caractères ne cherche que le sigle exact.
     """
@@ -375,9 +363,12 @@ def condition_recherche(
     conditions = [recherche.correspond(vecteur, texte)]
     if CHIFFRE.search(texte):  # trigrammes : (organisation_id, numero) des lignes, numero des demandes
         conditions.append(numero.ilike(_motif(texte), escape="\\"))
-    sigles = _sigles_exacts(filtres)
-    if sigles:
-        conditions.append(parmi(structure_id, sigles))
+    # Le nom ou le sigle d'une structure qui contient le texte (« voi » : Association Voisine), par la
+    # liste de ses structures (trigrammes) ; trop nombreuses (« association »), les mots entiers du nom,
+    # qui sont dans le vecteur, suffisent.
+    structures = structures_trouvees(filtres)
+    if structures:
+        conditions.append(parmi(structure_id, structures))
     return or_(*conditions)
 
 

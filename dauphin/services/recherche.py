@@ -42,12 +42,16 @@ def mots(texte: str) -> list[str]:
 
 
 def requete(texte: str) -> ColumnElement | None:
-    """La requête : chaque mot exigé, trouvé par sa racine française (« jeunes » → « jeune ») ou comme début
-    d'un mot sans accent (« associat » → « association », dont la racine « associ » ne commence pas par
-    « associat »). None si le texte n'a aucun mot."""
+    """La requête : chaque mot exigé, trouvé par sa racine française (« jeunes » trouve « jeune »,
+    « quartiers » « quartier ») ou tel quel sans accent (« education » trouve « Éducation »). None si le
+    texte n'a aucun mot.
+
+    Pas de recherche par début de mot (« quart:* ») : un préfixe se résout dans l'index GIN en lisant toutes
+    les lignes du pays qui ont un mot commençant ainsi, avant de croiser le financeur (50 ms contre 8 ms
+    pour « quartier » à 250 000 demandes) ; un numéro se cherche, lui, par morceau (trigrammes)."""
     resultat = None
     for mot in mots(texte):
-        source = literal(f"'{mot}':*")
+        source = literal(f"'{mot}'")
         terme = func.to_tsquery(literal(CONFIGURATION, REGCONFIG), source, type_=TSQUERY).op("||")(
             func.to_tsquery(literal(CONFIGURATION_SIMPLE, REGCONFIG), source, type_=TSQUERY)
         )

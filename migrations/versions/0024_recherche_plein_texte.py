@@ -3,8 +3,8 @@
 Sur PostgreSQL :
 - les configurations `dauphin_fr` (le français de PostgreSQL, racinisation, précédé d'`unaccent` :
   « Éducation » et « education » se trouvent l'un l'autre, « jeunes » trouve « jeune ») et `dauphin_simple`
-  (les mots entiers sans accent, pour qu'un début de mot tapé, « associat », trouve « association » dont la
-  racine est « associ ») ; extensions `unaccent` et `btree_gin` (de confiance : le propriétaire de la base
+  (les mots entiers sans accent, sans racine ni mots vides : un sigle, un nom propre que la racinisation
+  déformerait) ; extensions `unaccent` et `btree_gin` (de confiance : le propriétaire de la base
   les crée) ;
 - `demande.recherche` : le vecteur de l'intitulé (poids A), de la raison sociale et du sigle de la structure
   (poids B), tenu par la base (déclencheurs : à l'écriture de la demande, et d'une structure renommée) ;
@@ -19,7 +19,8 @@ Sur PostgreSQL :
 Sur les deux bases, `ligne_financement.statut_dossier` : le statut de la demande recopié sur ses lignes par
 des déclencheurs, et l'index (organisation_id, statut_dossier, statut, demande_id) : les onglets d'un
 financeur et son filtre par statut du dossier se lisent sur ses seules lignes, sans joindre les demandes du
-pays qui ont ce statut.
+pays qui ont ce statut. Les index des pages triées par date et par numéro portent aussi les deux statuts :
+une page lue par son numéro saute les précédentes dans l'index seul.
 
 Les vecteurs, fonctions et index de la recherche n'existent pas sur SQLite (la recherche y reste un LIKE)
 et ne sont pas dans les modèles SQLAlchemy : voir `dauphin.models.types.PROPRES_A_POSTGRESQL`.
@@ -53,8 +54,9 @@ RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                      || to_tsvector('public.dauphin_simple'::regconfig, t.intitule), 'A')
         || setweight(to_tsvector('public.dauphin_fr'::regconfig, t.structure)
                      || to_tsvector('public.dauphin_simple'::regconfig, t.structure), 'B')
-    FROM (SELECT coalesce(intitule, '') AS intitule,
-                 coalesce(raison_sociale, '') || ' ' || coalesce(sigle, '') AS structure) t
+    -- « / » ferait de « quartier/ville » un chemin de fichier pour l'analyseur : un seul lexème, introuvable
+    FROM (SELECT translate(coalesce(intitule, ''), '/', ' ') AS intitule,
+                 translate(coalesce(raison_sociale, '') || ' ' || coalesce(sigle, ''), '/', ' ') AS structure) t
 $$;
 
 CREATE FUNCTION public.dauphin_demande_recherche() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -202,9 +204,21 @@ def _indexer_le_statut_du_dossier():
         "ligne_financement",
         ["organisation_id", "statut_dossier", "statut", "demande_id"],
     )
+    for nom, cle in (("transmise", "transmise_le"), ("numero", "numero")):
+        op.drop_index(f"ix_ligne_financement_organisation_{nom}", table_name="ligne_financement")
+        op.create_index(
+            f"ix_ligne_financement_organisation_{nom}",
+            "ligne_financement",
+            ["organisation_id", cle, "demande_id", "statut", "statut_dossier"],
+        )
 
 
 def _retirer_le_statut_du_dossier():
     op.drop_index("ix_ligne_financement_organisation_dossier", table_name="ligne_financement")
+    for nom, cle in (("transmise", "transmise_le"), ("numero", "numero")):
+        op.drop_index(f"ix_ligne_financement_organisation_{nom}", table_name="ligne_financement")
+        op.create_index(
+            f"ix_ligne_financement_organisation_{nom}", "ligne_financement", ["organisation_id", cle, "demande_id"]
+        )
     with op.batch_alter_table("ligne_financement") as table:
         table.drop_column("statut_dossier")
