@@ -1,7 +1,7 @@
 """Le « SQL seul » et la latence, URL par URL, dans le processus, sur une base `flask seed scale`.
 
 Chaque URL est demandée (client de test Flask) ; ses ordres SQL sont capturés, puis rejoués un à un en
-`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)` dans une transaction annulée : la somme des temps de
+`EXPLAIN (ANALYZE, TIMING OFF)` dans une transaction annulée : la somme des temps de
 planification et d'exécution donne le SQL seul, peu sensible à la charge de la machine (le serveur ne fait
 que lui). La latence (p50/p95 sur `--repetitions`) la suit, elle, de près. La charge moyenne (loadavg) est
 affichée avec chaque série : sur une machine partagée, une latence sans elle ne dit rien.
@@ -9,13 +9,15 @@ affichée avec chaque série : sur une machine partagée, une latence sans elle 
     DAUPHIN_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/dauphin_volume \\
         .venv/bin/python -m bench.sql_seul [--repetitions 15] [--plans] [--json resultat.json]
 
-Les mots cherchés sont tirés des intitulés du jeu (les plus fréquents) ; les pages profondes sont des
-pages qui existent (la dernière de l'onglet « terminées », puis son milieu).
+Les mots cherchés sont des mots fréquents des intitulés du jeu (« quartier » : 14 %) ; les pages profondes
+sont des pages qui existent de l'onglet « terminées » : son milieu et sa dernière lues par leur numéro, et
+le milieu atteint par le lien « page suivante » (curseur) de la page d'avant.
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import os
 import re
@@ -58,7 +60,9 @@ def sql_seul(dsn: str, ordres: list[tuple[str, object]], plans: bool) -> tuple[f
         for ordre, parametres in ordres:
             if not ordre.lstrip().upper().startswith(("SELECT", "WITH")):
                 continue
-            curseur.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + ordre, parametres or {})
+            # TIMING OFF : sans lire l'horloge à chaque ligne de chaque nœud, ce qui double sous charge
+            # le temps d'un plan qui parcourt 20 000 entrées d'index
+            curseur.execute("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) " + ordre, parametres or {})
             plan = curseur.fetchone()[0][0]
             total += plan["Planning Time"] + plan["Execution Time"]
             if plans:
@@ -136,6 +140,7 @@ def main() -> None:
                 "/instruction/?statut=sollicitee",
                 f"/instruction/?onglet=terminees&page={max(1, derniere // 2)}",
                 f"/instruction/?onglet=terminees&page={derniere}",
+                f"suivante:/instruction/?onglet=terminees&page={max(1, derniere // 2 - 1)}",
             ]
         )
         urls = (
@@ -159,6 +164,10 @@ def main() -> None:
             client = app.test_client()
             client.post("/compte/connexion", data={"email": email, "mot_de_passe": MOT_DE_PASSE})
             for url in liste:
+                if url.startswith("suivante:"):  # la page suivante de cette page, par son lien (curseur)
+                    page_html = client.get(url.removeprefix("suivante:")).get_data(as_text=True)
+                    lien = re.search(r'href="([^"]+)" title="Page suivante"', page_html)
+                    url = html.unescape(lien.group(1)) if lien else url.removeprefix("suivante:")
                 if options.filtre not in url:
                     continue
                 client.get(url)  # chauffe

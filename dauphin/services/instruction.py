@@ -608,9 +608,17 @@ def page_demandes(
     `dauphin.listes.paginer_demandes`, plus le gestionnaire des lignes : le nombre de requêtes ne
     dépend pas du nombre de lignes.
     """
-    requete = _requete(espace, filtres, Demande.id, avec_structure=tri == "structure").where(
-        conditions_onglets(espace.mode)[onglet]
-    )
+    if espace.mode == "financeur" and not filtres.sur_la_demande and tri != "structure":
+        # Les lignes du financeur seules (elles portent la date, le numéro, le montant, les deux statuts et
+        # le vecteur) : une page lue par son numéro saute les précédentes dans l'index seul, sans lire la
+        # demande de chacune (8 000 lectures pour la page 291 des « terminées » à 250 000 demandes).
+        requete = _requete_lignes(espace, filtres, LigneFinancement.demande_id).where(
+            LigneFinancement.transmise_le.is_not(None), conditions_onglets(espace.mode)[onglet]
+        )
+    else:
+        requete = _requete(espace, filtres, Demande.id, avec_structure=tri == "structure").where(
+            conditions_onglets(espace.mode)[onglet]
+        )
     # Un financeur trie sur ses lignes, qui portent numéro et date de transmission de leur demande
     # (index ix_ligne_financement_organisation_numero et _transmise) : PostgreSQL lit ses lignes dans
     # l'ordre de l'index et s'arrête à la page.
