@@ -57,6 +57,9 @@ def sql_seul(dsn: str, ordres: list[tuple[str, object]], plans: bool) -> tuple[f
         connexion.transaction(force_rollback=True),
         connexion.cursor() as curseur,
     ):
+        # Les réglages des connexions du portail (dauphin.extensions : ni requête parallèle ni JIT)
+        curseur.execute("SET max_parallel_workers_per_gather = 0")
+        curseur.execute("SET jit = off")
         for ordre, parametres in ordres:
             if not ordre.lstrip().upper().startswith(("SELECT", "WITH")):
                 continue
