@@ -2,7 +2,7 @@
 
 Chaque URL est demandée (client de test Flask) ; ses ordres SQL sont capturés, puis rejoués un à un en
 `EXPLAIN (ANALYZE, TIMING OFF)` dans une transaction annulée : la somme des temps de
-planification et d'exécution donne le SQL seul, peu sensible à la charge de la machine (le serveur ne fait
+planification et d'exécution (médiane de cinq rejeux) donne le SQL seul, peu sensible à la charge de la machine (le serveur ne fait
 que lui). La latence (p50/p95 sur `--repetitions`) la suit, elle, de près. La charge moyenne (loadavg) est
 affichée avec chaque série : sur une machine partagée, une latence sans elle ne dit rien.
 
@@ -182,7 +182,9 @@ def main() -> None:
                 capture = []
                 client.get(url)
                 ordres, capture = capture, None
-                seul, plans = sql_seul(dsn, ordres, options.plans)
+                # Le médian de cinq rejeux : une machine partagée ralentit l'un ou l'autre
+                rejeux = [sql_seul(dsn, ordres, options.plans and i == 0) for i in range(5)]
+                seul, plans = statistics.median(r[0] for r in rejeux), rejeux[0][1]
                 durees.sort()
                 p95 = durees[min(len(durees) - 1, round(0.95 * (len(durees) - 1)))]
                 ligne = {
