@@ -1,10 +1,10 @@
 """Le « SQL seul » et la latence, URL par URL, dans le processus, sur une base `flask seed scale`.
 
 Chaque URL est demandée (client de test Flask) ; ses ordres SQL sont capturés, puis rejoués un à un en
-`EXPLAIN (ANALYZE, TIMING OFF)` dans une transaction annulée : la somme des temps de
-planification et d'exécution (médiane de cinq rejeux) donne le SQL seul, peu sensible à la charge de la machine (le serveur ne fait
-que lui). La latence (p50/p95 sur `--repetitions`) la suit, elle, de près. La charge moyenne (loadavg) est
-affichée avec chaque série : sur une machine partagée, une latence sans elle ne dit rien.
+`EXPLAIN (ANALYZE, TIMING OFF)` dans une transaction annulée : la somme des temps de planification et
+d'exécution (médiane de cinq rejeux) donne le SQL seul, peu sensible à la charge de la machine (le serveur
+ne fait que lui). La latence (p50/p95 sur `--repetitions`) la suit, elle, de près. La charge moyenne
+(loadavg) est affichée avec chaque série : sur une machine partagée, une latence sans elle ne dit rien.
 
     DAUPHIN_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/dauphin_volume \\
         .venv/bin/python -m bench.sql_seul [--repetitions 15] [--plans] [--json resultat.json]
