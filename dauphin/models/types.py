@@ -104,6 +104,7 @@ PROPRES_A_POSTGRESQL = {
     ("index", "ix_demande_recherche_texte"),
     ("index", "ix_ligne_financement_recherche"),
     ("index", "ix_ligne_financement_numero_trgm"),
+    ("index", "ix_ligne_financement_demande_montants"),
 }
 
 

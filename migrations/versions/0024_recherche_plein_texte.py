@@ -14,7 +14,8 @@ Sur PostgreSQL :
   recherche) sur les demandes. Le périmètre (le financeur, les campagnes des contrats) et le mot se
   croisent dans l'index : un mot fréquent (« quartier », 14 % des intitulés) ne parcourt pas le pays ;
 - un index à trigrammes (organisation_id, numero) des lignes : un morceau de numéro parmi celles d'un
-  financeur.
+  financeur ; un index des lignes par demande qui porte leurs montants (INCLUDE) : les sommes de la
+  programmation d'une campagne sans lire la table.
 
 Sur les deux bases, `ligne_financement.statut_dossier` : le statut de la demande recopié sur ses lignes par
 des déclencheurs, et l'index (organisation_id, statut_dossier, statut, demande_id) : les onglets d'un
@@ -160,6 +161,12 @@ def upgrade():
         "USING gin (organisation_id, recherche)"
     )
     op.execute("CREATE INDEX ix_demande_recherche_texte ON demande USING gin (campagne_id, recherche)")
+    # Les sommes de la programmation (par financeur, par pilier, consommation des enveloppes) : les lignes
+    # d'une demande et leurs montants dans l'index seul, sans lire la table (8,9 → 2,8 ms, 966 demandes)
+    op.execute(
+        "CREATE INDEX ix_ligne_financement_demande_montants ON ligne_financement (demande_id) INCLUDE "
+        "(organisation_id, statut, montant_demande, montant_propose, montant_vote, montant_verse)"
+    )
     # Un morceau de numéro (« 0248 ») parmi les lignes d'un financeur
     op.execute(
         "CREATE INDEX ix_ligne_financement_numero_trgm ON ligne_financement "
@@ -174,6 +181,7 @@ def downgrade():
         _retirer_le_statut_du_dossier()
         return
     op.execute("DROP INDEX IF EXISTS ix_ligne_financement_numero_trgm")
+    op.execute("DROP INDEX IF EXISTS ix_ligne_financement_demande_montants")
     op.execute("DROP INDEX IF EXISTS ix_demande_recherche_texte")
     op.execute("DROP INDEX IF EXISTS ix_ligne_financement_recherche")
     op.execute("DROP TRIGGER IF EXISTS structure_recherche ON structure")
@@ -199,6 +207,9 @@ def downgrade():
 
 
 def _indexer_le_statut_du_dossier():
+    # Les sommes de la programmation d'une campagne : ses demandes par l'index seul (id en fin)
+    op.drop_index("ix_demande_campagne_numero", table_name="demande")
+    op.create_index("ix_demande_campagne_numero", "demande", ["campagne_id", "numero", "id"])
     op.create_index(
         "ix_ligne_financement_organisation_dossier",
         "ligne_financement",
@@ -214,6 +225,8 @@ def _indexer_le_statut_du_dossier():
 
 
 def _retirer_le_statut_du_dossier():
+    op.drop_index("ix_demande_campagne_numero", table_name="demande")
+    op.create_index("ix_demande_campagne_numero", "demande", ["campagne_id", "numero"])
     op.drop_index("ix_ligne_financement_organisation_dossier", table_name="ligne_financement")
     for nom, cle in (("transmise", "transmise_le"), ("numero", "numero")):
         op.drop_index(f"ix_ligne_financement_organisation_{nom}", table_name="ligne_financement")
