@@ -484,6 +484,20 @@ def test_pages_par_curseur_memes_lignes_que_par_numero(db, monde, tri, ordre):
     assert [d.id for d in page(2, "illisible").items] == par_numero[1]  # un curseur abîmé : le numéro
 
 
+def test_le_lien_page_suivante_porte_un_curseur(client, connexion, db, monde, app):
+    """À l'écran : « page suivante » mène à la page 2 par son curseur, les numéros de page restent."""
+    for i in range(app.config["PAGE_TAILLE"] + 2):
+        dossier(db, monde, f"Dossier {i}", {monde.etat: (L.sollicitee, "100")}, jours=i)
+    connexion.en_tant_que(monde.instructeur_etat)
+    premiere = html(client.get("/instruction/"))
+    suivante = re.search(r'href="([^"]+)" title="Page suivante"', premiere).group(1).replace("&amp;", "&")
+    assert "curseur=" in suivante and "page=2" in suivante
+    assert 'title="Page 2"' in premiere
+    seconde = client.get(suivante)
+    assert numeros(seconde) == numeros(client.get("/instruction/?page=2"))
+    assert len(numeros(seconde)) == 2
+
+
 def test_recherche_des_contrats_sur_la_demande(db, monde, portefeuille):
     """Partenaire ou pilote (tous les dossiers des contrats) : la recherche porte sur la demande et sa
     structure, comme pour un financeur ; un numéro entier trouve son dossier par l'index unique."""

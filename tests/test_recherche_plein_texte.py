@@ -94,3 +94,11 @@ def test_les_vecteurs_suivent_la_base(pg, monde):
         {"id": demande.id},
     ).scalars()
     assert all("ormeaux" in v for v in vecteurs)
+
+
+def test_la_page_dit_l_ordre_de_pertinence(pg, client, connexion, monde):
+    dossier(pg, monde, "Fête de quartier", {monde.etat: (L.sollicitee, "100")})
+    connexion.en_tant_que(monde.instructeur_etat)
+    assert "du plus au moins pertinent" in client.get("/instruction/?q=quartier").get_data(as_text=True)
+    choisi = client.get("/instruction/?q=quartier&tri=numero").get_data(as_text=True)
+    assert "du plus au moins pertinent" not in choisi  # un tri choisi l'emporte

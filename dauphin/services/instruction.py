@@ -624,6 +624,7 @@ def page_demandes(
     # l'ordre de l'index et s'arrête à la page.
     sur_la_ligne = espace.mode == "financeur"
     departage = LigneFinancement.demande_id if sur_la_ligne else Demande.id
+    par_pertinence = False
     if tri == "pertinence" and filtres.recherche and recherche.plein_texte():
         # Le rang (ts_rank) des seules lignes trouvées par l'index GIN, puis la date : les plus récentes
         # d'abord à pertinence égale. Toujours décroissant.
@@ -632,7 +633,7 @@ def page_demandes(
         requete = requete.order_by(
             recherche.rang(vecteur, filtres.recherche).desc(), date.desc(), departage.desc()
         )
-        ordre, cle = None, None
+        ordre, cle, par_pertinence = None, None, True
     elif tri == "numero":
         cle = LigneFinancement.numero if sur_la_ligne else Demande.numero
         # Toujours vrai ici (numéro posé à la transmission) : PostgreSQL saute alors les brouillons, sans
@@ -681,6 +682,7 @@ def page_demandes(
         page=max(page, 1), per_page=par_page, max_per_page=None, error_out=False, total=total, items=ids
     )
     pagination.curseur_precedent = pagination.curseur_suivant = None
+    pagination.par_pertinence = par_pertinence  # rangée par ts_rank (PostgreSQL), pas par date
     if par_curseur and rangs:
         pagination.curseur_precedent = ecrire_curseur("avant", rangs[0][1], rangs[0][0])
         pagination.curseur_suivant = ecrire_curseur("apres", rangs[-1][1], rangs[-1][0])
