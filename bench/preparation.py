@@ -37,6 +37,7 @@ from dauphin.models import (
     Utilisateur,
     maintenant,
 )
+from dauphin.services import instruction
 from dauphin.services.demandes import qpvs_du_contrat
 from workflows import DEMANDE, StatutDemande, StatutLigne
 
@@ -351,6 +352,17 @@ def preparer(utilisateurs: int, iterations_transition: int, rafale: int) -> dict
         .order_by(func.count().desc())
         .limit(1)
     )
+    # Des pages profondes qui existent (à 25 000 demandes, « ?page=20 » de l'onglet par défaut était vide) :
+    # le milieu et la fin de l'onglet « terminées », le plus long.
+    terminees = db.session.scalar(
+        select(func.count())
+        .select_from(LigneFinancement)
+        .where(
+            LigneFinancement.organisation_id == organisation_id,
+            LigneFinancement.statut.in_(instruction.LIGNE_TERMINEE),
+        )
+    )
+    derniere = max(1, -(-terminees // current_app.config["PAGE_TAILLE"]))
     plan["instruction"] = {
         "organisation_id": organisation_id,
         "lignes": nb_lignes,
@@ -363,9 +375,15 @@ def preparer(utilisateurs: int, iterations_transition: int, rafale: int) -> dict
             f"/instruction/?exercice={exercices[-1]}&contrat={contrat_id}&statut=transmise",
             "/instruction/?onglet=suivies",
             "/instruction/?onglet=terminees&tri=numero",
+            # Des mots fréquents des intitulés du jeu (« quartier » : 14 %), pas seulement un nom de structure
             "/instruction/?q=association",
+            "/instruction/?q=quartier",
+            "/instruction/?q=jeunes",
+            "/instruction/?q=2026",
             "/instruction/?q=a",  # une lettre : seul le sigle exact est cherché (RECHERCHE_MIN)
-            "/instruction/?page=20",
+            "/instruction/?statut=en_instruction",  # statut du dossier (recopié sur la ligne)
+            f"/instruction/?onglet=terminees&page={max(1, derniere // 2)}",
+            f"/instruction/?onglet=terminees&page={derniere}",
             "/instruction/?gestionnaire=moi",
         ],
     }

@@ -174,6 +174,20 @@ def test_perimetre_de_l_organisation(client, db, monde, jetons, transmise):
     erreur(client.get("/api/v1/demandes/99999999999", headers=entetes(jetons["etat"])), 404)
 
 
+def test_recherche_libre(client, db, monde, jetons):
+    """`q` : la recherche de l'espace d'instruction (mots de l'intitulé, numéro, nom de la structure), dans
+    le périmètre du jeton, en ordre d'identifiant."""
+    fete = dossier(db, monde, "Fête de quartier", {monde.etat: (L.sollicitee, "100")})
+    velo = dossier(db, monde, "Atelier vélo", {monde.etat: (L.sollicitee, "100")})
+    ailleurs = dossier(db, monde, "Quartier d'été", {monde.commune: (L.sollicitee, "100")})
+    h = entetes(jetons["etat"])
+    # L'État voit aussi, partenaire du contrat, le dossier que seule la commune finance
+    assert ids(client.get("/api/v1/demandes?q=quartier", headers=h)) == [fete.id, ailleurs.id]
+    assert ids(client.get(f"/api/v1/demandes?q={velo.numero}", headers=h)) == [velo.id]
+    assert ids(client.get("/api/v1/demandes?q=introuvable", headers=h)) == []
+    assert ids(client.get("/api/v1/demandes?q=v%C3%A9lo", headers=h)) == [velo.id]
+
+
 def test_filtres_et_parametres_invalides(client, db, monde, jetons):
     exercice = monde.campagne.exercice
     a = dossier(db, monde, "A", {monde.etat: (L.sollicitee, "100")}, statut=D.transmise)

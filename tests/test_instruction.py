@@ -425,6 +425,79 @@ def remplir(db, monde, nombre: int, autre_campagne) -> None:
         )
 
 
+def test_numero_siret_et_sigle_exacts(client, connexion, monde, portefeuille, db):
+    """Sur les deux bases : un numéro entier, un morceau de numéro, un SIRET, un sigle exact."""
+    p = portefeuille
+    monde.autre_structure.sigle = "AVQ"
+    db.session.commit()
+    connexion.en_tant_que(monde.instructeur_etat)
+    assert numeros(client.get(f"/instruction/?q={p['c'].numero}")) == [p["c"].numero]
+    assert numeros(client.get(f"/instruction/?q={p['c'].numero[-4:]}")) == [p["c"].numero]
+    siret = monde.autre_structure.siret
+    assert numeros(client.get(f"/instruction/?q={siret}")) == [p["b"].numero]
+    assert numeros(client.get("/instruction/?q=avq")) == [p["b"].numero]
+
+
+@pytest.mark.parametrize("tri", ["transmise", "numero"])
+@pytest.mark.parametrize("ordre", ["asc", "desc"])
+def test_pages_par_curseur_memes_lignes_que_par_numero(db, monde, tri, ordre):
+    """« Page suivante » et « page précédente » lisent par clé (sans OFFSET) : en avançant comme en reculant
+    depuis la dernière page, les mêmes lignes, dans le même ordre, que les pages lues par leur numéro, y
+    compris à date de transmission égale (départagées par l'id)."""
+    for i in range(7):
+        dossier(db, monde, f"Dossier {i}", {monde.etat: (L.sollicitee, "100")}, jours=1)
+    db.session.execute(  # la même date pour toutes : seul l'id départage
+        LigneFinancement.__table__.update().values(transmise_le=maintenant().replace(microsecond=0))
+    )
+    db.session.commit()
+    espace = next(e for e in service.espaces(monde.instructeur_etat) if e.mode == "financeur")
+    filtres = service.Filtres()
+    total = service.compter_par_onglet(espace, filtres)["a_traiter"]
+    assert total == 7
+
+    def page(numero, curseur=None):
+        return service.page_demandes(
+            espace,
+            filtres,
+            "a_traiter",
+            total,
+            tri=tri,
+            ordre=ordre,
+            page=numero,
+            par_page=3,
+            curseur=curseur,
+        )
+
+    par_numero = [[d.id for d in page(n).items] for n in (1, 2, 3)]
+    assert [len(p) for p in par_numero] == [3, 3, 1]
+    en_avant, courante = [], page(1)
+    for numero in (1, 2, 3):
+        en_avant.append([d.id for d in courante.items])
+        assert courante.page == numero
+        courante = page(numero + 1, courante.curseur_suivant)
+    assert en_avant == par_numero
+    en_arriere, courante = [], page(3)  # la dernière : lue à rebours, sans OFFSET
+    for numero in (3, 2, 1):
+        en_arriere.insert(0, [d.id for d in courante.items])
+        courante = page(numero - 1, courante.curseur_precedent)
+    assert en_arriere == par_numero
+    assert [d.id for d in page(2, "illisible").items] == par_numero[1]  # un curseur abîmé : le numéro
+
+
+def test_le_lien_page_suivante_porte_un_curseur(client, connexion, db, monde, app):
+    """À l'écran : « page suivante » mène à la page 2 par son curseur, les numéros de page restent."""
+    for i in range(app.config["PAGE_TAILLE"] + 2):
+        dossier(db, monde, f"Dossier {i}", {monde.etat: (L.sollicitee, "100")}, jours=i)
+    connexion.en_tant_que(monde.instructeur_etat)
+    premiere = html(client.get("/instruction/"))
+    suivante = re.search(r'href="([^"]+)" title="Page suivante"', premiere).group(1).replace("&amp;", "&")
+    assert "curseur=" in suivante and "page=2" in suivante
+    assert 'title="Page 2"' in premiere
+    seconde = client.get(suivante)
+    assert numeros(seconde) == numeros(client.get("/instruction/?page=2"))
+    assert len(numeros(seconde)) == 2
+
+
 def test_recherche_des_contrats_sur_la_demande(db, monde, portefeuille):
     """Partenaire ou pilote (tous les dossiers des contrats) : la recherche porte sur la demande et sa
     structure, comme pour un financeur ; un numéro entier trouve son dossier par l'index unique."""

@@ -7,9 +7,13 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 
+from dauphin.models.types import hors_des_modeles
+
 
 def test_migrations_et_modeles_concordent(db):
-    contexte = MigrationContext.configure(db.session.connection(), opts={"compare_type": True})
+    contexte = MigrationContext.configure(
+        db.session.connection(), opts={"compare_type": True, "include_object": hors_des_modeles}
+    )
     assert compare_metadata(contexte, db.metadata) == []
 
 

@@ -186,6 +186,7 @@ def lister_demandes(filtres: dict):
         statut_dossier=StatutDemande(filtres["statut"]) if filtres.get("statut") else None,
         statut_ligne=StatutLigne(filtres["statut_ligne"]) if filtres.get("statut_ligne") else None,
         modifie_depuis=filtres.get("modifie_depuis"),
+        recherche=(filtres.get("q") or "").strip() or None,
     )
     page, par_page = filtres["page"], filtres["par_page"]
     demandes, total = service.page_demandes(g.jeton, criteres, page=page, par_page=par_page)

@@ -63,6 +63,14 @@ class FiltresDemandes(Schema):
         validate=validate.OneOf([s.value for s in StatutLigne]),
         metadata={"description": "Statut de la ligne de financement de votre organisation."},
     )
+    q = fields.String(
+        validate=validate.Length(1, 100),
+        metadata={
+            "description": "Recherche libre, comme dans l’espace d’instruction : mots de l’intitulé ou du "
+            "nom de la structure (plein texte en français, sans accents), numéro (entier ou morceau), "
+            "SIRET, sigle. L’ordre reste celui des identifiants."
+        },
+    )
     modifie_depuis = fields.AwareDateTime(
         default_timezone=UTC,
         metadata={

@@ -52,7 +52,10 @@ def _onglet(comptes: dict[str, int], filtres: service.Filtres) -> str:
 
 def _page_de_la_liste(espace, filtres: service.Filtres, onglet: str, total: int) -> dict:
     """La page de l'onglet, triée, et ce que la page en montre de plus (retards de compte rendu)."""
-    tri = request.args.get("tri") if request.args.get("tri") in service.TRIS else "transmise"
+    # Une recherche se lit par pertinence, sauf tri choisi ; sans recherche, par date de transmission.
+    tri = request.args.get("tri") if request.args.get("tri") in service.TRIS else None
+    if tri is None or (tri == "pertinence" and not filtres.recherche):
+        tri = "pertinence" if filtres.recherche else "transmise"
     ordre = "asc" if request.args.get("ordre") == "asc" else "desc"
     page = service.page_demandes(
         espace,
@@ -63,6 +66,7 @@ def _page_de_la_liste(espace, filtres: service.Filtres, onglet: str, total: int)
         ordre=ordre,
         page=page_courante(),
         par_page=current_app.config["PAGE_TAILLE"],
+        curseur=request.args.get("curseur"),
     )
     # Structures en retard de compte rendu envers ce financeur : une requête pour toute la page.
     retards = (
@@ -75,7 +79,7 @@ def _page_de_la_liste(espace, filtres: service.Filtres, onglet: str, total: int)
 
 def _parametres(espace) -> dict[str, str]:
     """Les paramètres de la page à garder dans les liens des onglets, du tri et de la pagination."""
-    parametres = {k: v for k, v in request.args.items() if v and k not in ("page", "onglet")}
+    parametres = {k: v for k, v in request.args.items() if v and k not in ("page", "onglet", "curseur")}
     parametres["espace"] = espace.cle
     return parametres
 

@@ -59,7 +59,8 @@ class Demande(db.Model):
         # Couvrant (id, transmise_le) : décomptes par onglet d'un financeur filtrés par exercice, index seul
         Index("ix_demande_exercice_statut", "exercice", "statut", "id", "transmise_le"),
         Index("ix_demande_transmise_le_id", "transmise_le", "id"),
-        Index("ix_demande_campagne_numero", "campagne_id", "numero"),  # programmation par numéro
+        # Programmation par numéro ; id en fin : les sommes d'une campagne partent de l'index seul
+        Index("ix_demande_campagne_numero", "campagne_id", "numero", "id"),
         # Couvrant : la recherche libre et les décomptes d'un gros financeur sans lire la table
         Index("ix_demande_recherche", "id", "statut", "transmise_le", "structure_id", "numero", "intitule"),
         # Recherche dans l'intitulé et le numéro : trigrammes sur PostgreSQL (index ordinaire sur SQLite)
@@ -240,9 +241,33 @@ class LigneFinancement(db.Model):
             "statut",
             "demande_id",
         ),
-        # Les pages d'un financeur triées par date de transmission ou par numéro, lues dans l'ordre
-        Index("ix_ligne_financement_organisation_transmise", "organisation_id", "transmise_le", "demande_id"),
-        Index("ix_ligne_financement_organisation_numero", "organisation_id", "numero", "demande_id"),
+        # Les pages d'un financeur triées par date de transmission ou par numéro, lues dans l'ordre ; les
+        # statuts de la ligne et du dossier (l'onglet) dans l'index : une page lue par son numéro (OFFSET)
+        # saute les pages d'avant dans l'index seul
+        Index(
+            "ix_ligne_financement_organisation_transmise",
+            "organisation_id",
+            "transmise_le",
+            "demande_id",
+            "statut",
+            "statut_dossier",
+        ),
+        Index(
+            "ix_ligne_financement_organisation_numero",
+            "organisation_id",
+            "numero",
+            "demande_id",
+            "statut",
+            "statut_dossier",
+        ),
+        # Le statut du dossier, recopié : filtre et onglets d'un financeur sur ses lignes seules (index seul)
+        Index(
+            "ix_ligne_financement_organisation_dossier",
+            "organisation_id",
+            "statut_dossier",
+            "statut",
+            "demande_id",
+        ),
         CheckConstraint("montant_demande >= 0", name="montant_demande_positif"),
         CheckConstraint(
             "montant_propose IS NULL OR montant_propose <= montant_demande", name="propose_borne"
@@ -274,6 +299,11 @@ class LigneFinancement(db.Model):
         Horodatage().evaluates_none(), default=_recopie_de_la_demande(Demande.transmise_le)
     )
     statut: Mapped[StatutLigne] = mapped_column(enum_colonne(StatutLigne), default=StatutLigne.sollicitee)
+    # Le statut de la demande, tenu par la base (déclencheurs de la migration 0024, à l'insertion de la
+    # ligne et à chaque changement du statut de la demande) : jamais écrit par l'application, il sert aux
+    # requêtes (onglets, filtre par statut du dossier) d'un financeur, qui ne lisent plus ses demandes.
+    # L'objet chargé peut être en retard sur la base : ne pas le lire en Python, lire `demande.statut`.
+    statut_dossier: Mapped[StatutDemande | None] = mapped_column(enum_colonne(StatutDemande))
     version: Mapped[int] = mapped_column(default=1)
     montant_demande: Mapped[Decimal] = mapped_column(Montant())
     gestionnaire_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id"), index=True)

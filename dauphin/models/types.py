@@ -93,3 +93,23 @@ def enfants(parent: str, order_by=False):
     """Les enregistrements qui appartiennent à celui-ci (`parent` : leur relation inverse) : ajoutés et
     supprimés avec lui, et supprimés quand ils en sont retirés."""
     return relationship(back_populates=parent, cascade="all, delete-orphan", order_by=order_by)
+
+
+# Ce que la migration 0024 crée sur PostgreSQL seul, hors des modèles : les vecteurs de la recherche plein
+# texte, tenus par des déclencheurs, et leurs index GIN (dauphin.services.recherche). Alembic ne doit ni
+# les proposer à la suppression ni les comparer aux modèles (migrations/env.py, tests/test_migrations.py).
+PROPRES_A_POSTGRESQL = {
+    ("column", "demande.recherche"),
+    ("column", "ligne_financement.recherche"),
+    ("index", "ix_demande_recherche_texte"),
+    ("index", "ix_ligne_financement_recherche"),
+    ("index", "ix_ligne_financement_numero_trgm"),
+    ("index", "ix_ligne_financement_demande_montants"),
+}
+
+
+def hors_des_modeles(objet, nom, genre, reflete, compare_a) -> bool:
+    """`include_object` d'Alembic : False pour les objets propres à PostgreSQL ci-dessus."""
+    if genre == "column":
+        nom = f"{objet.table.name}.{nom}"
+    return (genre, nom) not in PROPRES_A_POSTGRESQL

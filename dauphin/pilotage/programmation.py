@@ -98,8 +98,10 @@ def programmations():
 @bp.route("/programmation/<int:campagne_id>")
 @login_required
 def programmation(campagne_id: int):
-    campagne, qualite, _, filtres = _campagne_filtree(campagne_id)
-    resultat = service.programmation(campagne.id, filtres, page=page_courante(), par_page=PAR_PAGE)
+    campagne, qualite, financeurs, filtres = _campagne_filtree(campagne_id)
+    resultat = service.programmation(
+        campagne.id, filtres, page=page_courante(), par_page=PAR_PAGE, financeurs=financeurs
+    )
     qpvs = db.session.scalars(
         select(Qpv).where(Qpv.contrat_id == campagne.contrat_id).order_by(Qpv.libelle, Qpv.code)
     ).all()

@@ -46,7 +46,7 @@ from dauphin.policies import (
     acteur_de,
     instruit_pour,
 )
-from dauphin.services import donnees_ouvertes, instruction, programmation
+from dauphin.services import donnees_ouvertes, instruction, programmation, recherche
 from dauphin.services.erreurs import NonAutorise, Refus
 from dauphin.services.workflow import PARIS, aujourdhui, declencher_ligne
 
@@ -272,6 +272,7 @@ class FiltresApi(instruction.CriteresDemandes):
     """Les critères de l'espace d'instruction communs à toute liste, plus la date de dernière modification."""
 
     modifie_depuis: datetime | None = None
+    recherche: str | None = None
 
 
 def page_demandes(jeton: JetonApi, filtres: FiltresApi, *, page: int, par_page: int):
@@ -299,6 +300,16 @@ def page_demandes(jeton: JetonApi, filtres: FiltresApi, *, page: int, par_page: 
         )
     if filtres.modifie_depuis is not None:
         requete = requete.where(Demande.modifie_le >= filtres.modifie_depuis)
+    if filtres.recherche:  # la recherche de l'espace d'instruction, sur la demande (plein texte, index GIN)
+        requete = requete.where(
+            instruction.condition_recherche(
+                instruction.Filtres(recherche=filtres.recherche),
+                Demande.id,
+                Demande.structure_id,
+                Demande.numero,
+                recherche.VECTEUR_DEMANDE,
+            )
+        )
     total = db.session.scalar(select(func.count()).select_from(requete.order_by(None).subquery()))
     demandes = db.session.scalars(
         requete.order_by(Demande.id)

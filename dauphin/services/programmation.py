@@ -503,18 +503,24 @@ def _campagne(campagne_id: int):
 
 
 def programmation(
-    campagne_id: int, filtres: Filtres | None = None, *, page: int = 1, par_page: int = 50
+    campagne_id: int,
+    filtres: Filtres | None = None,
+    *,
+    page: int = 1,
+    par_page: int = 50,
+    financeurs: list[Financeur] | None = None,
 ) -> Programmation | None:
     """La programmation d'une campagne : une page de demandes, les totaux (sur toutes les demandes
     filtrées) et la consommation des enveloppes (sur toute la campagne). None : campagne inconnue.
 
     Dix requêtes au plus, quel que soit le nombre de demandes. Les droits sont vérifiés par l'appelant
-    (`policies.VOIR_CONTRAT.qualite`)."""
+    (`policies.VOIR_CONTRAT.qualite`). `financeurs` : ceux de la campagne, si l'appelant les a déjà lus
+    (pour valider le filtre par financeur) — pas deux fois la même requête."""
     campagne = _campagne(campagne_id)
     if campagne is None:
         return None
     portee = Demande.campagne_id == campagne_id
-    financeurs = financeurs_campagne(campagne_id)
+    financeurs = financeurs if financeurs is not None else financeurs_campagne(campagne_id)
     cles = [f.cle for f in financeurs]
     total = db.session.scalar(_filtrer(select(func.count()).select_from(Demande), portee, filtres))
     page = max(1, page)
