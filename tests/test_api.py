@@ -31,12 +31,12 @@ from workflows import StatutDemande as D
 from workflows import StatutLigne as L
 
 
-def creer(createur, organisation, *, ecriture=False, titulaire=None, jours=30) -> str:
+def creer(createur, organisation, *, portees=("lecture",), titulaire=None, jours=30) -> str:
     _, clair = service.creer_jeton(
         createur,
         organisation.id,
         libelle="Logiciel de gestion",
-        ecriture=ecriture,
+        portees=portees,
         expire_le=aujourdhui() + timedelta(days=jours),
         titulaire_id=titulaire.id if titulaire else None,
     )
@@ -82,9 +82,9 @@ def jetons(db, monde):
     CAF d'un autre contrat."""
     caf_autre = db.session.get(MembreOrganisation, _adhesion(db, monde.partenaire_autre_contrat)).organisation
     return {
-        "etat": creer(monde.instructeur_etat, monde.etat, ecriture=True),
+        "etat": creer(monde.instructeur_etat, monde.etat, portees=("lecture", "instruction")),
         "etat_lecture": creer(monde.instructeur_etat, monde.etat),
-        "commune": creer(monde.instructeur_commune, monde.commune, ecriture=True),
+        "commune": creer(monde.instructeur_commune, monde.commune, portees=("lecture", "instruction")),
         "caf": creer(monde.admin_national, monde.caf, titulaire=monde.partenaire_caf),
         "caf_autre": creer(monde.admin_national, caf_autre, titulaire=monde.partenaire_autre_contrat),
     }
@@ -339,10 +339,13 @@ def test_ecriture_refusee_sans_rien_reveler(client, db, monde, jetons, transmise
     etat = ligne_de(db, transmise.id, monde.etat)
     commune = ligne_de(db, transmise.id, monde.commune)
     action = {"declencheur": "prendre_en_charge", "version": etat.version}
-    assert "lecture seule" in erreur(poster(client, jetons["etat_lecture"], etat.id, **action), 403)["erreur"]
+    assert "portée « Instruction »" in erreur(poster(client, jetons["etat_lecture"], etat.id, **action), 403)[
+        "erreur"
+    ]
     assert "sa propre ligne" in erreur(poster(client, jetons["etat"], commune.id, **action), 403)["erreur"]
     erreur(poster(client, jetons["caf"], etat.id, **action), 403)  # partenaire : lecture seule
-    erreur(poster(client, jetons["caf_autre"], etat.id, **action), 404)  # autre contrat : inexistante
+    # Sans la portée, refusé avant toute lecture : rien n'est révélé de la ligne d'un autre contrat.
+    erreur(poster(client, jetons["caf_autre"], etat.id, **action), 403)
     erreur(poster(client, jetons["etat"], 999999, **action), 404)
     erreur(client.post(f"/api/v1/lignes/{etat.id}/transitions", json=action), 401)
     assert ligne_de(db, transmise.id, monde.etat).statut == L.sollicitee

@@ -521,7 +521,7 @@ def construire_objets(monde) -> dict:
         monde.instructeur_etat,
         monde.etat.id,
         libelle="Outil de suivi",
-        ecriture=False,
+        portees=["lecture"],
         expire_le=aujourdhui() + timedelta(days=30),
     )
     # Des lectures tracées : « Qui a consulté ce dossier » et la liste nationale ont des lignes à montrer.

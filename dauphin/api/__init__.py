@@ -37,11 +37,20 @@ csrf.exempt(bp)
 
 DESCRIPTION = """API JSON de Dauphin pour les organisations financeuses et partenaires.
 
-Chaque jeton appartient à une organisation et agit au nom d’un compte réel (son titulaire) : il lit les
-demandes que l’organisation voit dans l’espace d’instruction (ses lignes de financement et les dossiers des
-contrats de ville dont elle est partenaire) et, s’il est en lecture et écriture, fait sur la ligne de
-l’organisation les actions d’instruction proposées à l’écran. Le journal du dossier retient le titulaire,
-en qualité d’instructeur de l’organisation. Les erreurs sont en JSON : `{"erreur": "…", "details": …}`."""
+Chaque jeton appartient à une organisation et agit au nom d’un compte réel (son titulaire), dans les
+seules **portées** choisies à sa création :
+
+- `lecture` : lire ce que l’organisation voit dans l’espace d’instruction (ses lignes de financement et les
+  dossiers des contrats de ville dont elle est partenaire) ;
+- `instruction` : prise en charge et avis de recevabilité sur la ligne de l’organisation, validation ou
+  retour du compte rendu financier ;
+- `comite` : correction et annulation motivées d’un vote du comité sur sa ligne ;
+- `paiement` : numéro d’engagement juridique, échéancier et paiements de sa ligne.
+
+Une opération hors des portées du jeton est refusée (403). Le journal du dossier retient le titulaire, en
+qualité d’instructeur de l’organisation, et le jeton. Les écritures acceptent un en-tête
+`Idempotency-Key` : rejouée avec la même clé et le même corps, la requête rend la réponse déjà donnée sans
+rien refaire. Les erreurs sont en JSON : `{"erreur": "…", "details": …}`."""
 
 
 # --- Authentification et limite par jeton -----------------------------------------------------------
@@ -174,7 +183,6 @@ def est_requete_api() -> bool:
     resume="Lister les demandes visibles de l’organisation",
     parametres=schemas.FiltresDemandes,
     reponse=schemas.ListeDemandes,
-    portee="lecture",
 )
 def lister_demandes(filtres: dict):
     """Les dossiers transmis dont l’organisation est financeur sollicité, ou d’un contrat de ville dont elle
@@ -207,7 +215,6 @@ def lister_demandes(filtres: dict):
     resume="Lire une demande, ses lignes de financement, son journal et ses notes",
     reponse=schemas.DemandeDetail,
     erreurs=(404,),
-    portee="lecture",
 )
 def lire_demande(demande_id: int):
     """Ce que l’écran du dossier montre à l’organisation : le contenu de la demande, toutes ses lignes de
@@ -238,7 +245,8 @@ class _Avec:
     corps=schemas.Transition,
     reponse=schemas.Ligne,
     erreurs=(403, 404, 409, 422),
-    portee="lecture et écriture",
+    action_du_corps="declencheur",
+    actions=service.DECLENCHEURS_LIGNE,
 )
 def declencher(ligne_id: int, donnees: dict):
     """Prendre en charge, déclarer recevable (avec `montant`), non recevable (avec le motif en
@@ -265,7 +273,6 @@ def declencher(ligne_id: int, donnees: dict):
     parametres=schemas.FiltresProgrammation,
     reponse=schemas.Programmation,
     erreurs=(404,),
-    portee="lecture",
 )
 def lire_programmation(campagne_id: int, filtres: dict):
     """La programmation d’une campagne d’un contrat de ville dont l’organisation est signataire : une
@@ -301,7 +308,6 @@ def lire_programmation(campagne_id: int, filtres: dict):
     etiquette="Données ouvertes",
     parametres=schemas.FiltresSubventions,
     reponse=schemas.ListeSubventions,
-    portee="lecture",
 )
 def lister_subventions(filtres: dict):
     """Les subventions engagées d’un exercice (notifiées, ou dont la convention est signée), une par ligne de

@@ -14,15 +14,16 @@ from functools import wraps
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 from marshmallow import Schema, ValidationError
 
 from dauphin.api.schemas import ID_MAX, Erreur
+from dauphin.policies.jetons import PERMIS_PAR_LE_JETON, Portee
 
 MESSAGES_ERREURS = {
     400: "Requête invalide (paramètre, corps JSON ou champ en erreur : voir `details`).",
     401: "Jeton absent, inconnu, expiré ou révoqué.",
-    403: "Le jeton ne permet pas cette action (lecture seule, ligne d’un autre financeur).",
+    403: "Le jeton n’a pas la portée qu’exige l’opération, ou l’objet est la ligne d’un autre financeur.",
     404: "Inexistant ou hors du périmètre de votre organisation.",
     405: "Méthode non permise sur cette adresse.",
     409: "Conflit : l’objet a changé depuis votre lecture (version), rien n’a été enregistré.",
@@ -30,7 +31,7 @@ MESSAGES_ERREURS = {
     429: "Trop de requêtes pour ce jeton : réessayez plus tard.",
     500: "Erreur interne.",
 }
-ERREURS_COMMUNES = (400, 401, 405, 429, 500)
+ERREURS_COMMUNES = (400, 401, 403, 405, 429, 500)
 
 
 @dataclass
@@ -46,7 +47,23 @@ class Operation:
     reponse: type[Schema] | None = None
     erreurs: tuple[int, ...] = ()
     publique: bool = False
-    portee: str | None = None
+    action: str | None = None  # l'action fixe de l'opération (sa portée : dauphin.policies.jetons)
+    actions: tuple[str, ...] = ()  # ou les actions possibles, choisies par le corps (`action_du_corps`)
+
+    @property
+    def portees(self):
+        """Les portées qu'une des actions de l'opération exige (une seule pour une action fixe)."""
+        noms = (self.action,) if self.action else self.actions
+        requises = {PERMIS_PAR_LE_JETON.portee_requise(n) for n in noms}
+        return [p for p in Portee if p in requises]
+
+    @property
+    def texte_portees(self) -> str:
+        if self.action:
+            return f"Portée requise : {PERMIS_PAR_LE_JETON.portee_requise(self.action).libelle}."
+        return "Portée requise selon l’action : " + " ; ".join(
+            f"`{n}` : {PERMIS_PAR_LE_JETON.portee_requise(n).libelle}" for n in self.actions
+        ) + "."
 
     @property
     def chemin(self) -> str:
@@ -69,6 +86,14 @@ def charger(schema: Schema, donnees) -> dict:
     return schema.load(donnees)
 
 
+def exiger_portee(action: str) -> None:
+    """403 si le jeton de la requête n'a pas la portée qu'exige l'action."""
+    from dauphin.services.api import JetonRefuse
+
+    if not PERMIS_PAR_LE_JETON.permet(g.jeton, action):
+        raise JetonRefuse(PERMIS_PAR_LE_JETON.refus(action), 403)
+
+
 def operation(
     bp: Blueprint,
     registre: Registre,
@@ -83,11 +108,21 @@ def operation(
     reponse: type[Schema] | None = None,
     erreurs: tuple[int, ...] = (),
     publique: bool = False,
-    portee: str | None = None,
+    action: str | None = "lire",
+    action_du_corps: str | None = None,
+    actions: tuple[str, ...] = (),
 ):
+    """`action` : ce que fait l'opération, dont la portée du jeton est vérifiée par la règle unique
+    `PERMIS_PAR_LE_JETON` avant tout chargement ; `action_du_corps` : le champ du corps qui la choisit
+    parmi `actions` (les transitions)."""
+    if publique:
+        action = None
+
     def decorateur(vue):
         @wraps(vue)
         def executer(**kwargs):
+            if action is not None and action_du_corps is None:
+                exiger_portee(action)
             if parametres is not None:
                 kwargs["filtres"] = charger(parametres(), request.args.to_dict(flat=True))
             if corps is not None:
@@ -97,6 +132,8 @@ def operation(
                         {"_corps": ["Envoyez un objet JSON (Content-Type: application/json)."]}
                     )
                 kwargs["donnees"] = charger(corps(), donnees)
+                if action_du_corps is not None:
+                    exiger_portee(kwargs["donnees"][action_du_corps])
             resultat = vue(**kwargs)
             if isinstance(resultat, Response) or reponse is None:
                 return resultat
@@ -117,7 +154,8 @@ def operation(
                 reponse=reponse,
                 erreurs=erreurs,
                 publique=publique,
-                portee=portee,
+                action=action if action_du_corps is None else None,
+                actions=actions,
             )
         )
         return executer
@@ -185,9 +223,9 @@ def _details(op) -> dict:
         codes = [c for c in codes if c not in (401, 403)]
         details["security"] = []
     else:
-        details["security"] = [{"jeton": []}]
-        if op.portee:
-            details["description"] += f"\n\nPortée requise : {op.portee}."
+        details["security"] = [{"jeton": [p.value for p in op.portees]}]
+        details["x-portees"] = [p.value for p in op.portees]
+        details["description"] += "\n\n" + op.texte_portees
     for code in codes:
         details["responses"][str(code)] = {"$ref": f"#/components/responses/Erreur{code}"}
     return details

@@ -6,7 +6,8 @@ Un jeton agit pour **une** organisation et au nom d'un compte réel, son *titula
   pour toute organisation, au nom d'un membre de celle-ci qu'il choisit ;
 - la lecture voit le périmètre de l'organisation dans l'espace d'instruction : les dossiers transmis dont
   elle est financeur sollicité, et ceux des contrats de ville dont elle est partenaire ;
-- l'écriture (portée « lecture et écriture », titulaire instructeur de l'organisation) déclenche sur la
+- l'écriture (portées `instruction`, `comite`, `paiement` : `dauphin.policies.jetons` ; titulaire
+  instructeur de l'organisation) déclenche sur la
   seule ligne de l'organisation les actions d'instruction proposées à l'écran, par
   `dauphin.services.workflow.declencher_ligne` : le journal retient le titulaire, en qualité d'instructeur
   de l'organisation du jeton. Un titulaire qui quitte l'organisation (ou dont le compte est désactivé)
@@ -46,6 +47,7 @@ from dauphin.policies import (
     acteur_de,
     instruit_pour,
 )
+from dauphin.policies.jetons import PORTEES_D_ECRITURE, Portee, ecrire_portees
 from dauphin.services import donnees_ouvertes, instruction, programmation
 from dauphin.services.erreurs import NonAutorise, Refus
 from dauphin.services.workflow import PARIS, aujourdhui, declencher_ligne
@@ -142,22 +144,24 @@ def creer_jeton(
     organisation_id: int,
     *,
     libelle: str,
-    ecriture: bool,
+    portees,
     expire_le: date,
     titulaire_id: int | None = None,
 ) -> tuple[JetonApi, str]:
     """Crée le jeton et rend (jeton, clair). Le clair n'est montré qu'une fois : seule l'empreinte reste.
 
-    Lève `Refus` (champs `libelle`, `titulaire_id`, `portee`, `expire_le`) pour une saisie refusée."""
+    `portees` : les portées choisies (`Portee` ou leurs valeurs), au moins une.
+    Lève `Refus` (champs `libelle`, `titulaire_id`, `portees`, `expire_le`) pour une saisie refusée."""
     organisation = db.session.get(Organisation, organisation_id)
     if organisation is None:
         raise NotFound()
     if not GERER_JETONS.permet(createur, organisation):
         raise NonAutorise("creer_jeton")
     libelle = _libelle(libelle)
+    choisies = _portees(portees)
     if not acteur_de(createur).national or titulaire_id is None:
         titulaire_id = createur.id  # un instructeur crée ses jetons à son propre nom
-    titulaire = _titulaire(titulaire_id, organisation_id, ecriture)
+    titulaire = _titulaire(titulaire_id, organisation_id, bool(choisies & PORTEES_D_ECRITURE))
     clair = generer()
     jeton = JetonApi(
         organisation_id=organisation_id,
@@ -165,7 +169,7 @@ def creer_jeton(
         libelle=libelle,
         prefixe=clair[: len(PREFIXE_JETON) + 6],
         empreinte=empreinte(clair),
-        ecriture=bool(ecriture),
+        portees=ecrire_portees(choisies),
         expire_le=fin_de_journee(_echeance(expire_le)),
         cree_par_id=createur.id,
         cree_le=maintenant(),
@@ -184,6 +188,14 @@ def _libelle(libelle: str | None) -> str:
     return libelle
 
 
+def _portees(portees) -> frozenset[Portee]:
+    valeurs = set(portees or ())
+    connues = {p.value for p in Portee}
+    if not valeurs or not valeurs <= connues:
+        raise Refus("Cochez au moins une portée parmi celles proposées.", "portees")
+    return frozenset(Portee(v) for v in valeurs)
+
+
 def _titulaire(titulaire_id: int, organisation_id: int, ecriture: bool) -> Utilisateur:
     """Le compte au nom duquel le jeton agit : un membre actif de l'organisation, instructeur pour écrire."""
     titulaire = db.session.get(Utilisateur, titulaire_id)
@@ -192,7 +204,9 @@ def _titulaire(titulaire_id: int, organisation_id: int, ecriture: bool) -> Utili
         raise Refus("Choisissez un membre actif de l’organisation.", "titulaire_id")
     if ecriture and RoleOrganisation.instructeur not in roles:
         raise Refus(
-            "Seul un jeton au nom d’un instructeur de l’organisation peut agir sur ses lignes.", "portee"
+            "Seul un jeton au nom d’un instructeur de l’organisation peut agir sur ses lignes : ne cochez "
+            "que « Lecture », ou choisissez un instructeur.",
+            "portees",
         )
     return titulaire
 
@@ -366,13 +380,11 @@ def declencher(
 ) -> LigneFinancement:
     """Une action d'instruction sur la ligne de l'organisation du jeton, au nom de son titulaire.
 
-    404 si la ligne n'est pas dans le périmètre ; 403 (JetonRefuse) pour un jeton en lecture seule ou la
-    ligne d'un autre financeur ; ensuite le service des transitions (droit, version, gardes, journal)."""
+    404 si la ligne n'est pas dans le périmètre ; 403 (JetonRefuse) pour la ligne d'un autre financeur (la portée
+    est vérifiée avant, par l'opération) ; ensuite le service des transitions (droit, version, gardes, journal)."""
     ligne = db.session.get(LigneFinancement, ligne_id)
     if ligne is None or not VOIR_DEMANDE.permet(jeton, ligne.demande):
         raise NotFound()
-    if not jeton.ecriture:
-        raise JetonRefuse("Ce jeton est en lecture seule.", 403)
     if ligne.organisation_id != jeton.organisation_id:
         raise JetonRefuse("Votre organisation n’agit que sur sa propre ligne de financement.", 403)
     if not instruit_pour(jeton, jeton.organisation_id):
