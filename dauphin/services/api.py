@@ -380,8 +380,9 @@ def declencher(
 ) -> LigneFinancement:
     """Une action d'instruction sur la ligne de l'organisation du jeton, au nom de son titulaire.
 
-    404 si la ligne n'est pas dans le périmètre ; 403 (JetonRefuse) pour la ligne d'un autre financeur (la portée
-    est vérifiée avant, par l'opération) ; ensuite le service des transitions (droit, version, gardes, journal)."""
+    404 si la ligne n'est pas dans le périmètre ; 403 (JetonRefuse) pour la ligne d'un autre financeur (la
+    portée est vérifiée avant, par l'opération) ; ensuite le service des transitions (droit, version,
+    gardes, journal)."""
     ligne = db.session.get(LigneFinancement, ligne_id)
     if ligne is None or not VOIR_DEMANDE.permet(jeton, ligne.demande):
         raise NotFound()
