@@ -339,9 +339,10 @@ def test_ecriture_refusee_sans_rien_reveler(client, db, monde, jetons, transmise
     etat = ligne_de(db, transmise.id, monde.etat)
     commune = ligne_de(db, transmise.id, monde.commune)
     action = {"declencheur": "prendre_en_charge", "version": etat.version}
-    assert "portée « Instruction »" in erreur(poster(client, jetons["etat_lecture"], etat.id, **action), 403)[
-        "erreur"
-    ]
+    assert (
+        "portée « Instruction »"
+        in erreur(poster(client, jetons["etat_lecture"], etat.id, **action), 403)["erreur"]
+    )
     assert "sa propre ligne" in erreur(poster(client, jetons["etat"], commune.id, **action), 403)["erreur"]
     erreur(poster(client, jetons["caf"], etat.id, **action), 403)  # partenaire : lecture seule
     # Sans la portée, refusé avant toute lecture : rien n'est révélé de la ligne d'un autre contrat.

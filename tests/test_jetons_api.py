@@ -62,7 +62,7 @@ def test_un_instructeur_cree_liste_et_revoque_un_jeton_de_son_organisation(clien
     for attendu in (
         "Logiciel comptable",
         jeton.prefixe,
-            "Lecture, Paiement",
+        "Lecture, Paiement",
         'data-etat="actif"',
         jour_choisi,
     ):

@@ -61,9 +61,11 @@ class Operation:
     def texte_portees(self) -> str:
         if self.action:
             return f"Portée requise : {PERMIS_PAR_LE_JETON.portee_requise(self.action).libelle}."
-        return "Portée requise selon l’action : " + " ; ".join(
-            f"`{n}` : {PERMIS_PAR_LE_JETON.portee_requise(n).libelle}" for n in self.actions
-        ) + "."
+        return (
+            "Portée requise selon l’action : "
+            + " ; ".join(f"`{n}` : {PERMIS_PAR_LE_JETON.portee_requise(n).libelle}" for n in self.actions)
+            + "."
+        )
 
     @property
     def chemin(self) -> str:

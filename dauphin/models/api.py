@@ -4,7 +4,8 @@
 Le jeton en clair n'est jamais stocké : seule son empreinte SHA-256 l'est (le jeton porte 256 bits de
 hasard, une empreinte rapide suffit et permet la recherche par index). Il agit au nom d'un compte réel, son
 *titulaire* (un membre de l'organisation, instructeur pour toute portée d'écriture) : le journal des
-dossiers retient ce compte, en qualité d'instructeur de l'organisation du jeton. Création et révocation gardent qui et quand.
+dossiers retient ce compte, en qualité d'instructeur de l'organisation du jeton. Création et révocation
+gardent qui et quand.
 """
 
 from __future__ import annotations
