@@ -22,8 +22,8 @@ from dauphin.extensions import csrf, db, limiter
 from dauphin.lectures import noter
 from dauphin.models import Campagne
 from dauphin.services import api as service
-from dauphin.services import donnees_ouvertes, lectures
-from dauphin.services.erreurs import Conflit, NonAutorise
+from dauphin.services import donnees_ouvertes, engagements, idempotence, lectures
+from dauphin.services.erreurs import Conflit, NonAutorise, Refus
 from workflows import StatutDemande, StatutLigne, TransitionRefusee
 
 journal = logging.getLogger(__name__)
@@ -134,6 +134,7 @@ def jeton_refuse(erreur: service.JetonRefuse):
 
 @bp.errorhandler(ValidationError)
 def saisie_invalide(erreur: ValidationError):
+    db.session.rollback()
     return reponse_erreur(400, "Requête invalide : voir le détail par champ.", erreur.messages)
 
 
@@ -153,6 +154,18 @@ def conflit(erreur: Conflit):
 def non_autorise(erreur: NonAutorise):
     db.session.rollback()
     return reponse_erreur(403, "Votre organisation ne peut pas faire cette action sur ce dossier.")
+
+
+@bp.errorhandler(Refus)
+def refus(erreur: Refus):
+    db.session.rollback()
+    return reponse_erreur(422, erreur.message, {"champ": erreur.champ} if erreur.champ else None)
+
+
+@bp.errorhandler(idempotence.CleRefusee)
+def cle_refusee(erreur: idempotence.CleRefusee):
+    db.session.rollback()
+    return reponse_erreur(erreur.code, str(erreur))
 
 
 @bp.errorhandler(TransitionRefusee)
@@ -186,8 +199,8 @@ def est_requete_api() -> bool:
 )
 def lister_demandes(filtres: dict):
     """Les dossiers transmis dont l’organisation est financeur sollicité, ou d’un contrat de ville dont elle
-    est partenaire ; triés par identifiant croissant (ordre stable), paginés. Avec `modifie_depuis`, un
-    logiciel ne relit que ce qui a changé depuis son dernier passage."""
+    est partenaire ; dans l’ordre de leur dernière modification, par pages que relie le curseur `suivant`.
+    Avec `modifie_depuis`, un logiciel ne relit que ce qui a changé depuis son dernier passage."""
     criteres = service.FiltresApi(
         exercice=filtres.get("exercice"),
         contrat_id=filtres.get("contrat"),
@@ -195,17 +208,10 @@ def lister_demandes(filtres: dict):
         statut_ligne=StatutLigne(filtres["statut_ligne"]) if filtres.get("statut_ligne") else None,
         modifie_depuis=filtres.get("modifie_depuis"),
     )
-    page, par_page = filtres["page"], filtres["par_page"]
-    demandes, total = service.page_demandes(g.jeton, criteres, page=page, par_page=par_page)
-    return {
-        "demandes": demandes,
-        "pagination": {
-            "page": page,
-            "par_page": par_page,
-            "total": total,
-            "pages": -(-total // par_page),
-        },
-    }
+    demandes, suivant = service.page_demandes(
+        g.jeton, criteres, apres=filtres.get("apres"), par_page=filtres["par_page"]
+    )
+    return {"demandes": demandes, "suivant": suivant}
 
 
 @operation(
@@ -327,6 +333,138 @@ def lister_subventions(filtres: dict):
         "financeurs_sans_siret": sans_siret,
         "pagination": {"page": page, "par_page": par_page, "total": total, "pages": -(-total // par_page)},
     }
+
+
+# --- Engagements, échéancier, paiements, compte rendu -----------------------------------------------
+
+
+def _ligne_et_echeancier(ligne) -> _Avec:
+    return _Avec(ligne, echeancier=engagements.echeanciers([ligne.id])[ligne.id])
+
+
+@operation(
+    bp,
+    registre,
+    "/lignes/" + ENTIER.format("ligne_id"),
+    resume="Lire une ligne de financement, son engagement et son échéancier",
+    etiquette="Engagements et paiements",
+    reponse=schemas.LigneEngagement,
+    erreurs=(404,),
+)
+def lire_ligne(ligne_id: int):
+    """Une ligne de financement d’un dossier du périmètre : avis, vote, numéro d’engagement juridique et
+    échéancier (échéances prévues et payées). Hors périmètre : 404."""
+    return _ligne_et_echeancier(service.ligne_visible(g.jeton, ligne_id))
+
+
+@operation(
+    bp,
+    registre,
+    "/versements",
+    resume="Lister les échéances et les paiements",
+    etiquette="Engagements et paiements",
+    parametres=schemas.FiltresVersements,
+    reponse=schemas.ListeVersements,
+)
+def lister_versements(filtres: dict):
+    """Les échéances prévues et payées des lignes des dossiers du périmètre, dans l’ordre de leur dernière
+    modification, par pages que relie le curseur `suivant` ; `modifie_depuis` pour ne relire que ce qui a
+    changé."""
+    versements, suivant = service.page_versements(
+        g.jeton,
+        ligne_id=filtres.get("ligne"),
+        payes=filtres.get("payes"),
+        modifie_depuis=filtres.get("modifie_depuis"),
+        apres=filtres.get("apres"),
+        par_page=filtres["par_page"],
+    )
+    return {"versements": versements, "suivant": suivant}
+
+
+@operation(
+    bp,
+    registre,
+    "/lignes/" + ENTIER.format("ligne_id") + "/engagement",
+    "PUT",
+    resume="Enregistrer le numéro d’engagement juridique de la ligne",
+    etiquette="Engagements et paiements",
+    corps=schemas.Engagement,
+    reponse=schemas.LigneEngagement,
+    erreurs=(404,),
+    action="enregistrer_engagement",
+)
+def enregistrer_engagement(ligne_id: int, donnees: dict):
+    """Le numéro d’engagement juridique (EJ) de la ligne de votre organisation, saisi ou corrigé, comme à
+    l’écran de l’engagement ; journalisé. La ligne doit être engagée (notifiée ou conventionnée) : sinon
+    409. Le même numéro renvoyé ne change rien."""
+    ligne = service.enregistrer_engagement(g.jeton, ligne_id, donnees["numero"], donnees["version"])
+    return _ligne_et_echeancier(service.ligne_visible(g.jeton, ligne.id))
+
+
+@operation(
+    bp,
+    registre,
+    "/lignes/" + ENTIER.format("ligne_id") + "/echeances",
+    "POST",
+    resume="Ajouter une échéance à l’échéancier de la ligne",
+    etiquette="Engagements et paiements",
+    corps=schemas.NouvelleEcheance,
+    reponse=schemas.VersementSortie,
+    erreurs=(404,),
+    action="prevoir_echeance",
+    statut=201,
+)
+def prevoir_echeance(ligne_id: int, donnees: dict):
+    """Une avance ou le solde, à une date prévue, sur la ligne de votre organisation : le total prévu et
+    versé reste borné par le montant voté (422 sinon, avec le champ en cause). Journalisé."""
+    return service.prevoir_echeance(
+        g.jeton, ligne_id, donnees["nature"], donnees["date_prevue"], donnees["montant"], donnees["version"]
+    )
+
+
+@operation(
+    bp,
+    registre,
+    "/versements/" + ENTIER.format("versement_id") + "/paiement",
+    "POST",
+    resume="Enregistrer le paiement d’une échéance",
+    etiquette="Engagements et paiements",
+    corps=schemas.Paiement,
+    reponse=schemas.VersementSortie,
+    erreurs=(404,),
+    action="enregistrer_paiement",
+)
+def enregistrer_paiement(versement_id: int, donnees: dict):
+    """Le paiement d’une échéance de la ligne de votre organisation, comme à l’écran : avance ou solde
+    (le solde exige le compte rendu financier validé), jamais sans numéro d’engagement, jamais deux fois
+    (une échéance déjà payée : 409). Journalisé ; la structure est prévenue par courriel. Envoyez un
+    `Idempotency-Key` : un envoi rejoué rend la même réponse sans second paiement."""
+    return service.enregistrer_paiement(
+        g.jeton,
+        versement_id,
+        donnees["verse_le"],
+        donnees["montant"],
+        donnees["reference"],
+        donnees["version"],
+    )
+
+
+@operation(
+    bp,
+    registre,
+    "/demandes/" + ENTIER.format("demande_id") + "/compte-rendu/retour",
+    "POST",
+    resume="Renvoyer le compte rendu financier au porteur",
+    corps=schemas.RetourCompteRendu,
+    reponse=schemas.DemandeResume,
+    erreurs=(404,),
+    action="retourner_justification",
+)
+def retourner_compte_rendu(demande_id: int, donnees: dict):
+    """Le compte rendu financier déposé est renvoyé au porteur avec ce qu’il doit modifier (par un
+    financeur qui a voté une subvention) ; le dossier passe « justification à modifier ». Pour le valider,
+    déclenchez `valider_compte_rendu` sur votre ligne (`/lignes/{ligne_id}/transitions`)."""
+    return service.retourner_compte_rendu(g.jeton, demande_id, donnees["commentaire"], donnees["version"])
 
 
 @operation(

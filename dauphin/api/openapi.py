@@ -19,6 +19,10 @@ from marshmallow import Schema, ValidationError
 
 from dauphin.api.schemas import ID_MAX, Erreur
 from dauphin.policies.jetons import PERMIS_PAR_LE_JETON, Portee
+from dauphin.services import idempotence
+from dauphin.services.workflow import au_nom_du_jeton
+
+ENTETE_IDEMPOTENCE = "Idempotency-Key"
 
 MESSAGES_ERREURS = {
     400: "Requête invalide (paramètre, corps JSON ou champ en erreur : voir `details`).",
@@ -26,8 +30,10 @@ MESSAGES_ERREURS = {
     403: "Le jeton n’a pas la portée qu’exige l’opération, ou l’objet est la ligne d’un autre financeur.",
     404: "Inexistant ou hors du périmètre de votre organisation.",
     405: "Méthode non permise sur cette adresse.",
-    409: "Conflit : l’objet a changé depuis votre lecture (version), rien n’a été enregistré.",
-    422: "Transition refusée par les règles du workflow : `details` liste ce qui manque.",
+    409: "Conflit : l’objet a changé depuis votre lecture (version) ou l’action n’est plus possible, ou une "
+    "requête de même clé d’idempotence est en cours ; rien n’a été enregistré.",
+    422: "Refusé par une règle (workflow : `details` liste ce qui manque ; saisie : `details.champ`), ou clé "
+    "d’idempotence déjà servie pour une autre requête ; rien n’a été enregistré.",
     429: "Trop de requêtes pour ce jeton : réessayez plus tard.",
     500: "Erreur interne.",
 }
@@ -47,6 +53,7 @@ class Operation:
     reponse: type[Schema] | None = None
     erreurs: tuple[int, ...] = ()
     publique: bool = False
+    statut: int = 200  # le statut d'un succès (201 pour une création)
     action: str | None = None  # l'action fixe de l'opération (sa portée : dauphin.policies.jetons)
     actions: tuple[str, ...] = ()  # ou les actions possibles, choisies par le corps (`action_du_corps`)
 
@@ -113,6 +120,7 @@ def operation(
     action: str | None = "lire",
     action_du_corps: str | None = None,
     actions: tuple[str, ...] = (),
+    statut: int = 200,
 ):
     """`action` : ce que fait l'opération, dont la portée du jeton est vérifiée par la règle unique
     `PERMIS_PAR_LE_JETON` avant tout chargement ; `action_du_corps` : le champ du corps qui la choisit
@@ -136,10 +144,32 @@ def operation(
                 kwargs["donnees"] = charger(corps(), donnees)
                 if action_du_corps is not None:
                     exiger_portee(kwargs["donnees"][action_du_corps])
-            resultat = vue(**kwargs)
-            if isinstance(resultat, Response) or reponse is None:
+            if methode == "GET":
+                return _repondre(vue(**kwargs))
+            cle = request.headers.get(ENTETE_IDEMPOTENCE)
+            if cle is None:
+                with au_nom_du_jeton(g.jeton.id):
+                    return _repondre(vue(**kwargs))
+            reservation = idempotence.reserver(
+                g.jeton,
+                idempotence.verifier_cle(cle),
+                idempotence.empreinte_requete(methode, request.path, request.get_json(silent=True)),
+            )
+            if isinstance(reservation, idempotence.ReponseGardee):
+                rejouee = Response(reservation.corps, reservation.statut, mimetype="application/json")
+                rejouee.headers["Idempotent-Replayed"] = "true"
+                return rejouee
+            with au_nom_du_jeton(g.jeton.id):
+                sortie = _repondre(vue(**kwargs))
+            idempotence.garder(reservation, sortie.status_code, sortie.get_data(as_text=True))
+            return sortie
+
+        def _repondre(resultat) -> Response:
+            if isinstance(resultat, Response):
                 return resultat
-            return jsonify(reponse().dump(resultat))
+            sortie = jsonify(reponse().dump(resultat) if reponse is not None else resultat)
+            sortie.status_code = statut
+            return sortie
 
         executer.operation_publique = publique
         bp.add_url_rule(regle, vue.__name__, executer, methods=[methode])
@@ -158,6 +188,7 @@ def operation(
                 publique=publique,
                 action=action if action_du_corps is None else None,
                 actions=actions,
+                statut=statut,
             )
         )
         return executer
@@ -169,7 +200,7 @@ def document(registre: Registre, *, titre: str, version: str, description: str) 
     spec = APISpec(
         title=titre,
         version=version,
-        openapi_version="3.0.3",
+        openapi_version="3.1.0",
         plugins=[MarshmallowPlugin()],
         info={"description": description},
     )
@@ -211,16 +242,29 @@ def _details(op) -> dict:
         "description": op.description,
         "operationId": op.endpoint.split(".")[-1],
         "parameters": parametres,
-        "responses": {"200": {"description": "Succès."}},
+        "responses": {str(op.statut): {"description": "Créé." if op.statut == 201 else "Succès."}},
     }
     if op.reponse is not None:
-        details["responses"]["200"]["content"] = {"application/json": {"schema": op.reponse}}
+        details["responses"][str(op.statut)]["content"] = {"application/json": {"schema": op.reponse}}
+    if op.methode != "get":
+        parametres.append(
+            {
+                "in": "header",
+                "name": ENTETE_IDEMPOTENCE,
+                "required": False,
+                "description": "Facultatif, recommandé : une clé unique par écriture (un UUID). Renvoyée "
+                "avec le même corps, la requête rend la réponse déjà donnée (en-tête "
+                "`Idempotent-Replayed: true`) sans rien refaire ; avec un autre corps : 422.",
+                "schema": {"type": "string", "minLength": 1, "maxLength": idempotence.LONGUEUR_MAX},
+                "example": "3f1c2a9e-7d4b-4a51-9f0e-2b8c6d1e5a70",
+            }
+        )
     if op.corps is not None:
         details["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": op.corps}},
         }
-    codes = sorted(set(ERREURS_COMMUNES) | set(op.erreurs))
+    codes = sorted(set(ERREURS_COMMUNES) | set(op.erreurs) | ({409, 422} if op.methode != "get" else set()))
     if op.publique:
         codes = [c for c in codes if c not in (401, 403)]
         details["security"] = []

@@ -10,7 +10,7 @@ from decimal import Decimal
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates
 
 from dauphin import libelles
-from dauphin.services import donnees_ouvertes
+from dauphin.services import curseurs, donnees_ouvertes
 from dauphin.services.api import DECLENCHEURS_LIGNE
 from workflows import StatutDemande, StatutLigne
 
@@ -30,6 +30,45 @@ def _montant_borne(valeur: Decimal) -> None:
     # Validateur écrit à la main : apispec écrirait les bornes d'un Range sur Decimal en chaînes.
     if not 0 <= valeur <= MONTANT_MAX:
         raise ValidationError(f"Le montant doit être compris entre 0 et {MONTANT_MAX} €.")
+
+
+def instant_raisonnable(valeur: datetime) -> None:
+    if not 1900 <= valeur.year <= 9000:
+        raise ValidationError("Indiquez un instant entre 1900 et 9000.")
+
+
+def modifie_depuis() -> fields.AwareDateTime:
+    return fields.AwareDateTime(
+        default_timezone=UTC,
+        metadata={
+            "description": "Seulement ce qui a été modifié depuis cet instant, inclus (ISO 8601, UTC par "
+            "défaut) : un logiciel ne relit que ce qui a changé depuis son dernier passage.",
+            "example": "2026-03-01T00:00:00Z",
+        },
+    )
+
+
+def _curseur_valide(valeur: str) -> None:
+    if valeur and curseurs.lire(valeur) is None:  # vide : la première page
+        raise ValidationError("Curseur inconnu : reprenez celui qu’a rendu la page précédente (`suivant`).")
+
+
+def curseur() -> fields.String:
+    return fields.String(
+        validate=[validate.Length(max=200), _curseur_valide],
+        metadata={
+            "description": "Le curseur `suivant` de la page précédente (opaque) ; absent : la première page.",
+            "example": "MjAyNi0wMy0wMVQxMDowMDowMCswMDowMHw0Mg",
+        },
+    )
+
+
+def par_page(defaut: int = 25) -> fields.Integer:
+    return fields.Integer(
+        load_default=defaut,
+        validate=validate.Range(1, 100),
+        metadata={"description": "Nombre d’éléments par page, 100 au plus.", "example": 50},
+    )
 
 
 class Entree(Schema):
@@ -63,21 +102,13 @@ class FiltresDemandes(Schema):
         validate=validate.OneOf([s.value for s in StatutLigne]),
         metadata={"description": "Statut de la ligne de financement de votre organisation."},
     )
-    modifie_depuis = fields.AwareDateTime(
-        default_timezone=UTC,
-        metadata={
-            "description": "Seulement les dossiers modifiés depuis cet instant (ISO 8601, UTC par défaut)."
-        },
-    )
-    page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000))
-    par_page = fields.Integer(
-        load_default=25, validate=validate.Range(1, 100), metadata={"description": "100 au plus."}
-    )
+    modifie_depuis = modifie_depuis()
+    apres = curseur()
+    par_page = par_page()
 
     @validates("modifie_depuis")
     def _instant_raisonnable(self, valeur: datetime, **kwargs) -> None:
-        if not 1900 <= valeur.year <= 9000:
-            raise ValidationError("Indiquez un instant entre 1900 et 9000.")
+        instant_raisonnable(valeur)
 
 
 class Transition(Entree):
@@ -117,7 +148,12 @@ def montant(**options) -> fields.Decimal:
     """Un montant en sortie : une chaîne décimale exacte (« 4500.50 »), jamais un flottant."""
     return fields.Decimal(
         as_string=True,
-        metadata={"type": "string", "format": "decimal", "description": "En euros, deux décimales."},
+        metadata={
+            "type": "string",
+            "format": "decimal",
+            "description": "En euros, deux décimales.",
+            "example": "4500.00",
+        },
         **options,
     )
 
@@ -226,9 +262,21 @@ class Programmation(Sortie):
     enveloppes = fields.List(fields.Dict(), required=True)
 
 
+def suivant() -> fields.String:
+    return fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Le curseur de la page suivante, à passer en `apres` ; null : c’était la "
+            "dernière page (gardez le dernier curseur et `modifie_depuis` pour votre prochain passage).",
+            "example": "MjAyNi0wMy0wMVQxMDowMDowMCswMDowMHw0Mg",
+        },
+    )
+
+
 class ListeDemandes(Sortie):
     demandes = fields.List(fields.Nested(DemandeResume), required=True)
-    pagination = fields.Nested(Pagination, required=True)
+    suivant = suivant()
 
 
 class Evenement(Sortie):
@@ -362,6 +410,162 @@ class ListeSubventions(Sortie):
         },
     )
     pagination = fields.Nested(Pagination, required=True)
+
+
+# --- Engagements, échéancier et paiements ----------------------------------------------------------
+
+
+def _nature(v) -> str:
+    return v.nature.value
+
+
+class VersementSortie(Sortie):
+    id = fields.Integer(required=True, metadata={"example": 318})
+    ligne_id = fields.Integer(required=True, metadata={"example": 1207})
+    nature = fields.Function(
+        _nature,
+        required=True,
+        metadata={"type": "string", "enum": ["avance", "solde"], "example": "avance"},
+    )
+    date_prevue = fields.Date(required=True, metadata={"example": "2026-04-15"})
+    montant_prevu = montant(required=True)
+    verse_le = fields.Date(
+        required=True, allow_none=True, metadata={"description": "Vide : pas encore payée.", "example": None}
+    )
+    montant_verse = montant(required=True, allow_none=True)
+    reference = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Mandat, demande de paiement Chorus…", "example": "DP-2026-001234"},
+    )
+    enregistre_le = fields.AwareDateTime(required=True, allow_none=True, metadata={"example": None})
+    modifie_le = fields.AwareDateTime(required=True, metadata={"example": "2026-04-15T09:30:00+00:00"})
+
+
+class LigneEngagement(Ligne):
+    """Une ligne de financement avec son engagement juridique et son échéancier."""
+
+    demande_id = fields.Integer(required=True, metadata={"example": 42})
+    numero_engagement = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Numéro d’engagement juridique (Chorus ou équivalent).",
+            "example": "2100123456",
+        },
+    )
+    compte_rendu_valide = fields.Boolean(required=True, metadata={"example": False})
+    echeancier = fields.List(
+        fields.Nested(VersementSortie),
+        required=True,
+        metadata={"description": "Les échéances prévues et payées, par date prévue."},
+    )
+
+
+class FiltresVersements(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    ligne = fields.Integer(
+        validate=validate.Range(1, ID_MAX),
+        metadata={"description": "Seulement les échéances de cette ligne de financement.", "example": 1207},
+    )
+    payes = fields.Boolean(
+        metadata={"description": "true : seulement les paiements ; false : seulement les échéances à payer."}
+    )
+    modifie_depuis = modifie_depuis()
+    apres = curseur()
+    par_page = par_page(50)
+
+    @validates("modifie_depuis")
+    def _instant_raisonnable(self, valeur: datetime, **kwargs) -> None:
+        instant_raisonnable(valeur)
+
+
+class ListeVersements(Sortie):
+    versements = fields.List(fields.Nested(VersementSortie), required=True)
+    suivant = suivant()
+
+
+def _version_lue(objet: str) -> fields.Integer:
+    return fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(0, ID_MAX),
+        metadata={
+            "description": f"La version {objet} que vous avez lue (verrou optimiste) : si elle a changé "
+            "entre-temps, 409 et rien n’est enregistré. Facultative.",
+            "example": 7,
+        },
+    )
+
+
+class Engagement(Entree):
+    numero = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=30), _sans_caractere_nul],
+        metadata={"description": "Numéro d’engagement juridique (EJ) de la ligne.", "example": "2100123456"},
+    )
+    version = _version_lue("de la ligne")
+
+
+class NouvelleEcheance(Entree):
+    nature = fields.String(
+        required=True,
+        validate=validate.OneOf(["avance", "solde"]),
+        metadata={"description": "Avance, ou solde (un seul par ligne).", "example": "avance"},
+    )
+    date_prevue = fields.Date(required=True, metadata={"example": "2026-04-15"})
+    montant = fields.Decimal(
+        required=True,
+        validate=_montant_borne,
+        metadata={
+            "description": "Montant prévu en euros ; le total prévu reste borné par le montant voté.",
+            "minimum": 0,
+            "maximum": MONTANT_MAX,
+            "example": "3000.00",
+        },
+    )
+    version = _version_lue("de la ligne")
+
+
+class Paiement(Entree):
+    verse_le = fields.Date(
+        required=True,
+        metadata={
+            "description": "Date du paiement : ni future, ni antérieure au vote.",
+            "example": "2026-04-15",
+        },
+    )
+    montant = fields.Decimal(
+        required=True,
+        validate=_montant_borne,
+        metadata={
+            "description": "Montant payé en euros (peut différer du montant prévu).",
+            "minimum": 0,
+            "maximum": MONTANT_MAX,
+            "example": "3000.00",
+        },
+    )
+    reference = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=50), _sans_caractere_nul],
+        metadata={"description": "Mandat, demande de paiement Chorus…", "example": "DP-2026-001234"},
+    )
+    version = _version_lue("de la ligne")
+
+
+class RetourCompteRendu(Entree):
+    commentaire = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=TEXTE_MAX), _sans_caractere_nul],
+        metadata={
+            "description": "Ce que le porteur doit modifier (envoyé par courriel).",
+            "example": "Joignez le détail des dépenses de personnel.",
+        },
+    )
+    version = _version_lue("du dossier")
 
 
 class Erreur(Sortie):

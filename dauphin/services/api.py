@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import NotFound
 
@@ -38,19 +38,22 @@ from dauphin.models import (
     Organisation,
     RoleOrganisation,
     Utilisateur,
+    Versement,
     maintenant,
 )
 from dauphin.policies import (
     GERER_JETONS,
+    INSTRUIRE_LIGNE,
     VOIR_DEMANDE,
     VOIR_PROGRAMMATION,
     acteur_de,
     instruit_pour,
+    qualite_pour,
 )
 from dauphin.policies.jetons import PORTEES_D_ECRITURE, Portee, ecrire_portees
-from dauphin.services import donnees_ouvertes, instruction, programmation
+from dauphin.services import curseurs, donnees_ouvertes, engagements, instruction, programmation
 from dauphin.services.erreurs import NonAutorise, Refus
-from dauphin.services.workflow import PARIS, aujourdhui, declencher_ligne
+from dauphin.services.workflow import PARIS, aujourdhui, declencher_demande, declencher_ligne
 
 PREFIXE_JETON = "dauphin_"
 DUREE_DEFAUT_JOURS = 90
@@ -288,8 +291,9 @@ class FiltresApi(instruction.CriteresDemandes):
     modifie_depuis: datetime | None = None
 
 
-def page_demandes(jeton: JetonApi, filtres: FiltresApi, *, page: int, par_page: int):
-    """Une page des demandes visibles, en ordre stable (id croissant), paginée en SQL avec un COUNT.
+def page_demandes(jeton: JetonApi, filtres: FiltresApi, *, apres: str | None, par_page: int):
+    """Une page des demandes visibles dans l'ordre de leur dernière modification (puis de l'id), et le
+    curseur de la suivante : pagination par clé en SQL, sans OFFSET ni COUNT.
 
     Chargement groupé (structure, campagne et contrat, lignes et leurs financeurs) : le nombre de requêtes
     ne dépend pas de la taille de la page."""
@@ -313,18 +317,20 @@ def page_demandes(jeton: JetonApi, filtres: FiltresApi, *, page: int, par_page: 
         )
     if filtres.modifie_depuis is not None:
         requete = requete.where(Demande.modifie_le >= filtres.modifie_depuis)
-    total = db.session.scalar(select(func.count()).select_from(requete.order_by(None).subquery()))
-    demandes = db.session.scalars(
-        requete.order_by(Demande.id)
-        .limit(par_page)
-        .offset((page - 1) * par_page)
-        .options(
-            selectinload(Demande.structure),
-            selectinload(Demande.campagne).joinedload(Campagne.contrat),
-            selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation),
-        )
-    ).all()
-    return demandes, total
+    return curseurs.page(
+        requete,
+        Demande.modifie_le,
+        Demande.id,
+        apres,
+        par_page,
+        lambda r: db.session.scalars(
+            r.options(
+                selectinload(Demande.structure),
+                selectinload(Demande.campagne).joinedload(Campagne.contrat),
+                selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation),
+            )
+        ),
+    )
 
 
 def demande_visible(jeton: JetonApi, demande_id: int) -> Demande:
@@ -434,3 +440,115 @@ def subventions_visibles(
         if financeur_id is None or f.id == financeur_id
     ]
     return lignes, total, sans_siret
+
+
+# --- Écritures d'un financeur : engagement, échéancier, paiements, compte rendu -----------------------
+# Chacune passe par le service de l'écran (mêmes règles, même journal) au nom du titulaire, après ce que
+# le jeton seul permet : la ligne dans son périmètre (404 sinon), et de son organisation (403 sinon).
+
+
+def ligne_de_l_organisation(jeton: JetonApi, ligne_id: int) -> LigneFinancement:
+    ligne = db.session.get(LigneFinancement, ligne_id)
+    if ligne is None or not VOIR_DEMANDE.permet(jeton, ligne.demande):
+        raise NotFound()
+    if not INSTRUIRE_LIGNE.permet(jeton, ligne):
+        raise JetonRefuse("Votre organisation n’agit que sur sa propre ligne de financement.", 403)
+    return ligne
+
+
+def enregistrer_engagement(
+    jeton: JetonApi, ligne_id: int, numero: str, version: int | None
+) -> LigneFinancement:
+    ligne = ligne_de_l_organisation(jeton, ligne_id)
+    return engagements.enregistrer_engagement(ligne.id, jeton.titulaire, numero, version=version)
+
+
+def prevoir_echeance(
+    jeton: JetonApi, ligne_id: int, nature: str, date_prevue: date, montant: Decimal, version: int | None
+) -> Versement:
+    ligne = ligne_de_l_organisation(jeton, ligne_id)
+    return engagements.prevoir_echeance(
+        ligne.id, jeton.titulaire, nature, date_prevue, montant, version=version
+    )
+
+
+def versement_de_l_organisation(jeton: JetonApi, versement_id: int) -> Versement:
+    versement = db.session.get(Versement, versement_id)
+    if versement is None:
+        raise NotFound()
+    ligne_de_l_organisation(jeton, versement.ligne_id)
+    return versement
+
+
+def enregistrer_paiement(
+    jeton: JetonApi,
+    versement_id: int,
+    verse_le: date,
+    montant: Decimal,
+    reference: str,
+    version: int | None,
+) -> Versement:
+    versement = versement_de_l_organisation(jeton, versement_id)
+    return engagements.enregistrer_paiement(
+        versement.id, jeton.titulaire, verse_le, montant, reference, version=version
+    )
+
+
+def retourner_compte_rendu(
+    jeton: JetonApi, demande_id: int, commentaire: str, version: int | None
+) -> Demande:
+    """Renvoie le compte rendu financier au porteur, comme l'écran : le financeur qui a voté une
+    subvention (`qualite_pour` sur l'acteur du jeton : son organisation seule)."""
+    demande = db.session.get(Demande, demande_id)
+    if demande is None or not VOIR_DEMANDE.permet(jeton, demande):
+        raise NotFound()
+    if qualite_pour(jeton, "retourner_justification", demande) is None:
+        raise JetonRefuse(
+            "Seul un financeur qui a voté une subvention à ce dossier renvoie son compte rendu financier.",
+            403,
+        )
+    return declencher_demande(
+        demande.id, "retourner_justification", jeton.titulaire, version=version, commentaire=commentaire
+    )
+
+
+# --- Engagements et versements --------------------------------------------------------------------
+
+
+def ligne_visible(jeton: JetonApi, ligne_id: int) -> LigneFinancement:
+    """Une ligne de financement d'un dossier du périmètre (404 sinon), avec son financeur."""
+    ligne = db.session.scalar(
+        select(LigneFinancement)
+        .join(Demande, Demande.id == LigneFinancement.demande_id)
+        .where(LigneFinancement.id == ligne_id, VOIR_DEMANDE.portee(jeton))
+        .options(selectinload(LigneFinancement.organisation), selectinload(LigneFinancement.gestionnaire))
+    )
+    if ligne is None:
+        raise NotFound()
+    return ligne
+
+
+def page_versements(
+    jeton: JetonApi,
+    *,
+    ligne_id: int | None,
+    payes: bool | None,
+    modifie_depuis: datetime | None,
+    apres: str | None,
+    par_page: int,
+):
+    """Les échéances (prévues ou payées) des lignes des dossiers du périmètre, dans l'ordre de leur dernière
+    modification : la même portée que les dossiers (`VOIR_DEMANDE`), en SQL."""
+    requete = (
+        select(Versement)
+        .join(LigneFinancement, LigneFinancement.id == Versement.ligne_id)
+        .join(Demande, Demande.id == LigneFinancement.demande_id)
+        .where(VOIR_DEMANDE.portee(jeton))
+    )
+    if ligne_id is not None:
+        requete = requete.where(Versement.ligne_id == ligne_id)
+    if payes is not None:
+        requete = requete.where(Versement.verse_le.is_not(None) if payes else Versement.verse_le.is_(None))
+    if modifie_depuis is not None:
+        requete = requete.where(Versement.modifie_le >= modifie_depuis)
+    return curseurs.page(requete, Versement.modifie_le, Versement.id, apres, par_page, db.session.scalars)

@@ -6,7 +6,8 @@
 - `journal.jeton_id` : le jeton par lequel une écriture de l'API a été faite.
 - `requete_idempotente` : les écritures de l'API faites avec un en-tête `Idempotency-Key`, uniques par
   (organisation, clé).
-- `versement.modifie_le` (indexé avec l'id) : pour `modifie_depuis` et la pagination par curseur.
+- `versement.modifie_le` (indexé avec l'id), index (modifie_le, id) sur `demande` : pour `modifie_depuis`
+  et la pagination par curseur de l'API.
 
 Revision ID: 0024
 Revises: 0023
@@ -83,9 +84,11 @@ def upgrade():
     with op.batch_alter_table("versement") as table:
         table.alter_column("modifie_le", existing_type=Horodatage(), nullable=False)
     op.create_index("ix_versement_modifie_le_id", "versement", ["modifie_le", "id"])
+    op.create_index("ix_demande_modifie_le_id", "demande", ["modifie_le", "id"])
 
 
 def downgrade():
+    op.drop_index("ix_demande_modifie_le_id", table_name="demande")
     op.drop_index("ix_versement_modifie_le_id", table_name="versement")
     with op.batch_alter_table("versement") as table:
         table.drop_column("modifie_le")
