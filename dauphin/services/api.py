@@ -515,12 +515,17 @@ def retourner_compte_rendu(
 # --- Engagements et versements --------------------------------------------------------------------
 
 
+def _dossiers_visibles(jeton: JetonApi):
+    """Les ids des dossiers que l'organisation voit (`VOIR_DEMANDE`), en sous-requête autonome : la règle
+    sonde les lignes de financement, qu'elle ne doit pas confondre avec celles de la requête englobante."""
+    return select(Demande.id).where(VOIR_DEMANDE.portee(jeton)).correlate(None)
+
+
 def ligne_visible(jeton: JetonApi, ligne_id: int) -> LigneFinancement:
     """Une ligne de financement d'un dossier du périmètre (404 sinon), avec son financeur."""
     ligne = db.session.scalar(
         select(LigneFinancement)
-        .join(Demande, Demande.id == LigneFinancement.demande_id)
-        .where(LigneFinancement.id == ligne_id, VOIR_DEMANDE.portee(jeton))
+        .where(LigneFinancement.id == ligne_id, LigneFinancement.demande_id.in_(_dossiers_visibles(jeton)))
         .options(selectinload(LigneFinancement.organisation), selectinload(LigneFinancement.gestionnaire))
     )
     if ligne is None:
@@ -539,11 +544,12 @@ def page_versements(
 ):
     """Les échéances (prévues ou payées) des lignes des dossiers du périmètre, dans l'ordre de leur dernière
     modification : la même portée que les dossiers (`VOIR_DEMANDE`), en SQL."""
-    requete = (
-        select(Versement)
-        .join(LigneFinancement, LigneFinancement.id == Versement.ligne_id)
-        .join(Demande, Demande.id == LigneFinancement.demande_id)
-        .where(VOIR_DEMANDE.portee(jeton))
+    requete = select(Versement).where(
+        Versement.ligne_id.in_(
+            select(LigneFinancement.id)
+            .where(LigneFinancement.demande_id.in_(_dossiers_visibles(jeton)))
+            .correlate(None)
+        )
     )
     if ligne_id is not None:
         requete = requete.where(Versement.ligne_id == ligne_id)
