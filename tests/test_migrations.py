@@ -86,9 +86,9 @@ def test_0024_les_jetons_existants_gardent_ce_qu_ils_faisaient(app, tmp_path):
             for ident, ecriture in ((1, 0), (2, 1)):
                 connexion.execute(
                     text(
-                        "INSERT INTO jeton_api (id, organisation_id, titulaire_id, libelle, prefixe, empreinte, "
-                        "ecriture, expire_le, cree_le) VALUES (:id, 1, 1, 'x', 'dauphin_', :e, :ecriture, "
-                        "'2027-01-01 00:00:00', '2026-01-01 00:00:00')"
+                        "INSERT INTO jeton_api (id, organisation_id, titulaire_id, libelle, prefixe, "
+                        "empreinte, ecriture, expire_le, cree_le) VALUES (:id, 1, 1, 'x', 'dauphin_', :e, "
+                        ":ecriture, '2027-01-01 00:00:00', '2026-01-01 00:00:00')"
                     ),
                     {"id": ident, "e": f"{ident:064d}", "ecriture": ecriture},
                 )

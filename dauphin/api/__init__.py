@@ -303,7 +303,22 @@ def lire_programmation(campagne_id: int, filtres: dict):
             campagne.contrat,
         )
     )
-    return resultat.en_dict()
+    return programmation_typee(resultat.en_dict())
+
+
+def programmation_typee(donnees: dict) -> dict:
+    """Les montants par financeur de l'écran (un dictionnaire par id) en listes typées pour l'API."""
+
+    def par_financeur(montants: dict) -> list[dict]:
+        return [{"financeur": int(cle), **valeurs} for cle, valeurs in montants.items()]
+
+    pagination = donnees["pagination"]
+    return {
+        **donnees,
+        "demandes": [{**d, "montants": par_financeur(d["montants"])} for d in donnees["demandes"]],
+        "pagination": {**pagination, "pages": -(-pagination["total"] // pagination["par_page"])},
+        "totaux": {**donnees["totaux"], "financeurs": par_financeur(donnees["totaux"]["financeurs"])},
+    }
 
 
 @operation(

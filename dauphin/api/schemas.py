@@ -146,16 +146,14 @@ class Transition(Entree):
 
 def montant(**options) -> fields.Decimal:
     """Un montant en sortie : une chaîne décimale exacte (« 4500.50 »), jamais un flottant."""
-    return fields.Decimal(
-        as_string=True,
-        metadata={
-            "type": "string",
-            "format": "decimal",
-            "description": "En euros, deux décimales.",
-            "example": "4500.00",
-        },
-        **options,
-    )
+    metadata = {
+        "type": "string",
+        "format": "decimal",
+        "description": "En euros, deux décimales.",
+        "example": "4500.00",
+        **options.pop("metadata", {}),
+    }
+    return fields.Decimal(as_string=True, metadata=metadata, **options)
 
 
 class Reference(Sortie):
@@ -241,25 +239,106 @@ class FiltresProgrammation(Schema):
     )
 
 
+class MontantsProgrammation(Sortie):
+    demande = montant(required=True)
+    propose = montant(required=True)
+    vote = montant(required=True)
+    verse = montant(required=True)
+
+
+class MontantsFinanceur(MontantsProgrammation):
+    financeur = fields.Integer(
+        required=True, metadata={"description": "Identifiant de l’organisation financeuse.", "example": 3}
+    )
+
+
+class ContratProgrammation(Sortie):
+    code = fields.String(required=True, metadata={"example": "CV-69-LYON"})
+    libelle = fields.String(required=True, metadata={"example": "Contrat de ville de Lyon"})
+
+
+class StructureProgrammation(Sortie):
+    nom = fields.String(required=True, metadata={"example": "Association Les Pentes"})
+    siret = fields.String(required=True, metadata={"example": "44306184100047"})
+
+
+class ThematiqueProgrammation(Sortie):
+    code = fields.String(required=True, allow_none=True, metadata={"example": "1.2"})
+    libelle = fields.String(required=True, allow_none=True, metadata={"example": "Réussite éducative"})
+
+
+class DemandeProgrammation(Sortie):
+    id = fields.Integer(required=True, metadata={"example": 42})
+    numero = fields.String(required=True, metadata={"example": "2026-000042"})
+    exercice = fields.Integer(required=True, metadata={"example": 2026})
+    contrat = fields.Nested(ContratProgrammation, required=True)
+    departement = fields.String(required=True, metadata={"example": "69"})
+    structure = fields.Nested(StructureProgrammation, required=True)
+    intitule = fields.String(required=True, metadata={"example": "Ateliers de quartier"})
+    thematique = fields.Nested(ThematiqueProgrammation, required=True)
+    pilier = fields.String(required=True, allow_none=True, metadata={"example": "1"})
+    qpv = fields.List(fields.String(), required=True, metadata={"example": ["QN06901M"]})
+    statut = fields.String(
+        required=True,
+        validate=validate.OneOf([s.value for s in StatutDemande]),
+        metadata={"example": "attribuee"},
+    )
+    montants = fields.List(
+        fields.Nested(MontantsFinanceur),
+        required=True,
+        metadata={
+            "description": "Par financeur (dans l’ordre des colonnes) : demandé, proposé, voté, versé."
+        },
+    )
+    total = fields.Nested(MontantsProgrammation, required=True)
+
+
+class PilierProgrammation(MontantsProgrammation):
+    code = fields.String(required=True, allow_none=True, metadata={"example": "1"})
+    libelle = fields.String(required=True, metadata={"example": "Cohésion sociale"})
+    nombre = fields.Integer(required=True, metadata={"description": "Nombre de demandes.", "example": 12})
+
+
+class TotauxProgrammation(Sortie):
+    financeurs = fields.List(fields.Nested(MontantsFinanceur), required=True)
+    general = fields.Nested(MontantsProgrammation, required=True)
+    piliers = fields.List(fields.Nested(PilierProgrammation), required=True)
+
+
+class EnveloppeProgrammation(Sortie):
+    financeur = fields.Integer(required=True, metadata={"example": 3})
+    nom = fields.String(required=True, metadata={"example": "Préfecture du Rhône"})
+    total = montant(required=True)
+    engage = montant(required=True, metadata={"description": "Voté, en euros."})
+    verse = montant(required=True)
+    reste = montant(required=True)
+
+
+class PaginationProgrammation(Sortie):
+    page = fields.Integer(required=True, metadata={"example": 1})
+    par_page = fields.Integer(required=True, metadata={"example": 50})
+    total = fields.Integer(required=True, metadata={"description": "Nombre de demandes.", "example": 120})
+    pages = fields.Integer(required=True, metadata={"example": 3})
+
+
 class Programmation(Sortie):
     """La programmation d'une campagne, telle que l'écran « Programmation » la montre (montants en chaînes
     décimales exactes)."""
 
-    campagne = fields.Integer(required=True)
-    exercice = fields.Integer(required=True)
-    contrat = fields.Dict(required=True, metadata={"description": "id, code et libellé du contrat."})
-    financeurs = fields.List(fields.Dict(), required=True, metadata={"description": "Colonnes : id, nom."})
-    demandes = fields.List(
-        fields.Dict(),
-        required=True,
-        metadata={
-            "description": "Une ligne par demande transmise : numéro, structure, intitulé, thématique, QPV, "
-            "statut et, par financeur, demandé / proposé / voté / versé."
-        },
+    campagne = fields.Integer(required=True, metadata={"example": 7})
+    exercice = fields.Integer(required=True, metadata={"example": 2026})
+    contrat = fields.Nested(Reference, required=True)
+    financeurs = fields.List(
+        fields.Nested(OrganisationRef), required=True, metadata={"description": "Les colonnes, dans l’ordre."}
     )
-    pagination = fields.Dict(required=True)
-    totaux = fields.Dict(required=True, metadata={"description": "Par financeur, général et par pilier."})
-    enveloppes = fields.List(fields.Dict(), required=True)
+    demandes = fields.List(
+        fields.Nested(DemandeProgrammation),
+        required=True,
+        metadata={"description": "Une ligne par demande transmise de la page."},
+    )
+    pagination = fields.Nested(PaginationProgrammation, required=True)
+    totaux = fields.Nested(TotauxProgrammation, required=True)
+    enveloppes = fields.List(fields.Nested(EnveloppeProgrammation), required=True)
 
 
 def suivant() -> fields.String:
