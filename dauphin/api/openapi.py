@@ -15,9 +15,9 @@ from functools import wraps
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Response, g, jsonify, request
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, fields
 
-from dauphin.api.schemas import ID_MAX, Erreur
+from dauphin.api.schemas import EXEMPLES, ID_MAX, Erreur
 from dauphin.policies.jetons import PERMIS_PAR_LE_JETON, Portee
 from dauphin.services import idempotence
 from dauphin.services.workflow import au_nom_du_jeton
@@ -196,14 +196,27 @@ def operation(
     return decorateur
 
 
+def exemple(self, field, ret, **kwargs) -> dict:
+    """Attribut OpenAPI : l'exemple d'un champ simple, de ses métadonnées ou de `schemas.EXEMPLES` par son
+    nom (les champs imbriqués renvoient à un schéma qui a les siens)."""
+    if "example" in field.metadata or isinstance(field, fields.Nested):
+        return {}
+    if isinstance(field, fields.List) and isinstance(field.inner, fields.Nested):
+        return {}
+    nom = field.data_key or field.name
+    return {"example": EXEMPLES[nom]} if nom in EXEMPLES else {}
+
+
 def document(registre: Registre, *, titre: str, version: str, description: str) -> dict:
+    greffon = MarshmallowPlugin()
     spec = APISpec(
         title=titre,
         version=version,
         openapi_version="3.1.0",
-        plugins=[MarshmallowPlugin()],
+        plugins=[greffon],
         info={"description": description},
     )
+    greffon.converter.add_attribute_function(exemple)
     spec.components.security_scheme(
         "jeton",
         {
@@ -231,6 +244,7 @@ def _details(op) -> dict:
             "name": nom,
             "required": True,
             "schema": {"type": "integer", "minimum": 1, "maximum": ID_MAX},
+            "example": EXEMPLES.get(nom, 42),
         }
         for nom in op.parametres_chemin
     ]
