@@ -1,7 +1,7 @@
 """API JSON /api/v1 : jetons (absent, inconnu, expiré, révoqué, lecture seule), périmètre de l'organisation,
 pagination en SQL à nombre de requêtes borné, lecture d'un dossier (notes privées d'une autre organisation
 jamais lues), actions d'instruction (journal au nom du titulaire, conflit 409, refus 422), erreurs en JSON,
-limite par jeton, document OpenAPI valide et exploration par schemathesis sans erreur serveur.
+limite par jeton, document OpenAPI valide (schemathesis par portée : tests/test_api_document.py).
 Sur SQLite et sur PostgreSQL (DAUPHIN_TEST_DATABASE_URL)."""
 
 from __future__ import annotations
@@ -468,43 +468,7 @@ def test_document_openapi_valide_et_page_de_documentation(client):
     assert "https://" not in texte.split("<footer")[0]  # aucune ressource extérieure
 
 
-# --- Exploration du document par schemathesis ------------------------------------------------------
-
-
-def explorer(operation, mode, entetes_requete: dict, compte: list) -> None:
-    """Lance hypothesis sur une opération : chaque cas est envoyé à l'application puis vérifié."""
-    from hypothesis import HealthCheck, given, settings
-    from schemathesis.checks import not_a_server_error
-    from schemathesis.specs.openapi.checks import response_schema_conformance
-
-    checks = [not_a_server_error] + ([response_schema_conformance] if mode.is_positive else [])
-
-    @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-    def un_cas(case):
-        case.call_and_validate(headers=entetes_requete, checks=checks)
-        compte.append(1)
-
-    un_cas()
-
-
-@pytest.mark.proprietes
-def test_exploration_schemathesis_sans_erreur_serveur(app, db, monde, jetons, transmise):
-    """Requêtes produites par hypothesis à partir du document OpenAPI (valides et invalides), avec un jeton
-    d'écriture sur un vrai dossier : jamais de 5xx, et toute réponse 2xx conforme à son schéma."""
-    import schemathesis
-    from schemathesis import GenerationMode
-
-    app.config["API_LIMITE"] = "100000/minute"
-    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
-    compte: list = []
-    try:
-        for resultat in schema.get_all_operations():
-            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-                explorer(resultat.ok(), mode, entetes(jetons["etat"]), compte)
-    finally:
-        app.config["API_LIMITE"] = "300/minute"
-    assert len(compte) >= 100
+# L'exploration du document par schemathesis, un jeton par portée : tests/test_api_document.py.
 
 
 # --- Programmation -------------------------------------------------------------------------------------

@@ -102,7 +102,9 @@ def monde_engage(db, monde):
     return demande
 
 
-def _explorer(operation, mode, clair: str, portees: set[str], chiffres: Counter, echecs: list) -> None:
+def _explorer(
+    operation, mode, clair: str, portees: set[str], reels: dict, chiffres: Counter, echecs: list
+) -> None:
     """hypothesis sur une opération ; chaque cas est envoyé à l'application et vérifié : pas de 5xx, statut,
     type et corps conformes au document, et aucune écriture acceptée hors des portées du jeton."""
     from hypothesis import HealthCheck, given, settings
@@ -126,7 +128,12 @@ def _explorer(operation, mode, clair: str, portees: set[str], chiffres: Counter,
     @settings(max_examples=15, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     def un_cas(case):
         chiffres["cas"] += 1
+        if mode.is_positive and case.path_parameters:
+            # Des objets qui existent : l'écriture valide atteint le service (sinon, presque toujours 404).
+            case.path_parameters = {nom: reels.get(nom, v) for nom, v in case.path_parameters.items()}
         reponse = case.call(headers=entetes(clair))
+        if 200 <= reponse.status_code < 300:
+            chiffres["ecritures acceptees" if ecriture else "lectures 2xx"] += 1
         try:
             case.validate_response(reponse, checks=checks, headers=entetes(clair))
         except Exception as erreur:  # noqa: BLE001 — chaque échec est compté puis montré à la fin
@@ -144,6 +151,13 @@ def test_schemathesis_par_portee(app, db, monde, monde_engage, portee, capsys):
     from schemathesis import GenerationMode
 
     clair = creer(monde.instructeur_etat, monde.etat, portees=(portee,))
+    ligne = ligne_de(db, monde_engage.id, monde.etat)
+    reels = {
+        "demande_id": monde_engage.id,
+        "ligne_id": ligne.id,
+        "versement_id": engagements.echeanciers([ligne.id])[ligne.id][0].id,
+        "campagne_id": monde.campagne.id,
+    }
     app.config["API_LIMITE"] = "100000/minute"
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     chiffres, echecs = Counter(), []
@@ -152,13 +166,14 @@ def test_schemathesis_par_portee(app, db, monde, monde_engage, portee, capsys):
             operation = resultat.ok()
             chiffres["operations"] += 1
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-                _explorer(operation, mode, clair, {portee}, chiffres, echecs)
+                _explorer(operation, mode, clair, {portee}, reels, chiffres, echecs)
     finally:
         app.config["API_LIMITE"] = "300/minute"
     with capsys.disabled():
         print(
-            f"\nschemathesis portée {portee} : {chiffres['operations']} opérations, {chiffres['cas']} cas, "
-            f"{len(echecs)} échecs"
+            f"\nschemathesis portée {portee} : {chiffres['operations']} opérations, {chiffres['cas']} cas "
+            f"({chiffres['lectures 2xx']} lectures 2xx, {chiffres['ecritures acceptees']} écritures "
+            f"acceptées), {len(echecs)} échecs"
         )
     assert echecs == [], "\n".join(echecs[:20])
     assert chiffres["cas"] >= 100
