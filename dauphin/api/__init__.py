@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from flask import Blueprint, current_app, g, jsonify, render_template, request, url_for
+from flask import Blueprint, current_app, g, jsonify, render_template, request, send_file, url_for
 from flask_limiter.util import get_remote_address
 from marshmallow import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from dauphin.api import schemas
 from dauphin.api.openapi import MESSAGES_ERREURS, Registre, document, operation, proprietes, type_lisible
@@ -22,7 +22,7 @@ from dauphin.extensions import csrf, db, limiter
 from dauphin.lectures import noter
 from dauphin.models import Campagne
 from dauphin.services import api as service
-from dauphin.services import donnees_ouvertes, engagements, idempotence, lectures
+from dauphin.services import documents, donnees_ouvertes, engagements, idempotence, lectures
 from dauphin.services.erreurs import Conflit, NonAutorise, Refus
 from workflows import StatutDemande, StatutLigne, TransitionRefusee
 
@@ -348,6 +348,146 @@ def lister_subventions(filtres: dict):
         "financeurs_sans_siret": sans_siret,
         "pagination": {"page": page, "par_page": par_page, "total": total, "pages": -(-total // par_page)},
     }
+
+
+# --- Campagnes, enveloppes, comité, structures, comptes rendus, pièces -----------------------------
+
+
+def _liste(nom: str, resultat) -> dict:
+    elements, suivant = resultat
+    return {nom: elements, "suivant": suivant}
+
+
+def _communs(filtres: dict) -> dict:
+    return {
+        "modifie_depuis": filtres.get("modifie_depuis"),
+        "apres": filtres.get("apres"),
+        "par_page": filtres["par_page"],
+    }
+
+
+@operation(
+    bp,
+    registre,
+    "/campagnes",
+    resume="Lister les campagnes",
+    etiquette="Campagnes et comité",
+    parametres=schemas.FiltresListe,
+    reponse=schemas.ListeCampagnes,
+)
+def lister_campagnes(filtres: dict):
+    """Les campagnes (appels à projets annuels) des contrats de ville dont l’organisation est signataire,
+    comme l’écran de la programmation ; dans l’ordre de leur dernière modification, par curseur."""
+    return _liste("campagnes", service.page_campagnes(g.jeton, **_communs(filtres)))
+
+
+@operation(
+    bp,
+    registre,
+    "/enveloppes",
+    resume="Lister les enveloppes",
+    etiquette="Campagnes et comité",
+    parametres=schemas.FiltresParCampagne,
+    reponse=schemas.ListeEnveloppes,
+)
+def lister_enveloppes(filtres: dict):
+    """Les enveloppes (budget d’un financeur pour une campagne) de l’organisation, et toutes celles des
+    contrats qu’elle pilote ; dans l’ordre de leur dernière modification, par curseur."""
+    resultat = service.page_enveloppes(g.jeton, campagne_id=filtres.get("campagne"), **_communs(filtres))
+    return _liste("enveloppes", resultat)
+
+
+@operation(
+    bp,
+    registre,
+    "/seances",
+    resume="Lister les séances du comité, leurs votes et leurs décisions",
+    etiquette="Campagnes et comité",
+    parametres=schemas.FiltresParCampagne,
+    reponse=schemas.ListeSeances,
+)
+def lister_seances(filtres: dict):
+    """Les séances du comité de pilotage des contrats que l’organisation voit : ordre du jour, vote de
+    chaque partenaire, décision et montant saisi par chaque financeur ; par curseur. `modifie_depuis` suit
+    la séance elle-même (ouverture du vote, clôture) : un vote saisi se lit dans `votes`."""
+    resultat = service.page_seances(g.jeton, campagne_id=filtres.get("campagne"), **_communs(filtres))
+    return _liste("seances", resultat)
+
+
+@operation(
+    bp,
+    registre,
+    "/structures",
+    resume="Lister les structures porteuses",
+    etiquette="Campagnes et comité",
+    parametres=schemas.FiltresListe,
+    reponse=schemas.ListeStructures,
+)
+def lister_structures(filtres: dict):
+    """Les structures porteuses des dossiers que l’organisation voit ; par curseur."""
+    return _liste("structures", service.page_structures(g.jeton, **_communs(filtres)))
+
+
+@operation(
+    bp,
+    registre,
+    "/comptes-rendus",
+    resume="Lister les comptes rendus financiers déposés",
+    parametres=schemas.FiltresListe,
+    reponse=schemas.ListeComptesRendus,
+)
+def lister_comptes_rendus(filtres: dict):
+    """Les comptes rendus financiers déposés des dossiers que l’organisation voit, poste par poste (prévu,
+    réalisé, écart expliqué) ; par curseur. Pour les valider ou les renvoyer : portée « instruction »."""
+    return _liste("comptes_rendus", service.page_comptes_rendus(g.jeton, **_communs(filtres)))
+
+
+@operation(
+    bp,
+    registre,
+    "/demandes/" + ENTIER.format("demande_id") + "/pieces",
+    resume="Lister les pièces jointes d’une demande",
+    reponse=schemas.Pieces,
+    erreurs=(404,),
+)
+def lister_pieces(demande_id: int):
+    """Les pièces jointes du dossier (type, nom, taille, empreinte SHA-256) ; le contenu de chacune se
+    télécharge par `/documents/{document_id}/contenu`."""
+    return {"pieces": service.pieces_visibles(g.jeton, demande_id)}
+
+
+@operation(
+    bp,
+    registre,
+    "/documents/" + ENTIER.format("document_id") + "/contenu",
+    resume="Télécharger une pièce ou un acte",
+    reponse=None,
+    erreurs=(404,),
+    fichier=True,
+)
+def telecharger_document(document_id: int):
+    """Le fichier, avec son type et son nom (`Content-Disposition`), si l’organisation voit le dossier
+    auquel il est joint (même règle que l’écran) ; le téléchargement est tracé au nom du jeton. 404
+    sinon."""
+    document = service.document_telechargeable(g.jeton, document_id)
+    try:
+        fichier = documents.chemin(document.cle_stockage)
+    except ValueError:
+        fichier = None
+    if fichier is None or not fichier.is_file():
+        journal.error("Fichier absent du stockage pour le document %s", document.id)
+        raise NotFound()
+    noter(lectures.lecture_du_document(g.jeton, document, None))
+    reponse = send_file(
+        fichier,
+        mimetype=document.type_mime,
+        as_attachment=True,
+        download_name=document.nom_fichier,
+        etag=document.sha256,
+    )
+    reponse.headers["X-Content-Type-Options"] = "nosniff"
+    reponse.headers["Cache-Control"] = "private, no-store"
+    return reponse
 
 
 # --- Engagements, échéancier, paiements, compte rendu -----------------------------------------------

@@ -54,6 +54,7 @@ class Operation:
     erreurs: tuple[int, ...] = ()
     publique: bool = False
     statut: int = 200  # le statut d'un succès (201 pour une création)
+    fichier: bool = False  # la réponse est le contenu d'un fichier (son type : celui du document)
     action: str | None = None  # l'action fixe de l'opération (sa portée : dauphin.policies.jetons)
     actions: tuple[str, ...] = ()  # ou les actions possibles, choisies par le corps (`action_du_corps`)
 
@@ -121,6 +122,7 @@ def operation(
     action_du_corps: str | None = None,
     actions: tuple[str, ...] = (),
     statut: int = 200,
+    fichier: bool = False,
 ):
     """`action` : ce que fait l'opération, dont la portée du jeton est vérifiée par la règle unique
     `PERMIS_PAR_LE_JETON` avant tout chargement ; `action_du_corps` : le champ du corps qui la choisit
@@ -189,6 +191,7 @@ def operation(
                 action=action if action_du_corps is None else None,
                 actions=actions,
                 statut=statut,
+                fichier=fichier,
             )
         )
         return executer
@@ -260,6 +263,10 @@ def _details(op) -> dict:
     }
     if op.reponse is not None:
         details["responses"][str(op.statut)]["content"] = {"application/json": {"schema": op.reponse}}
+    if op.fichier:
+        details["responses"][str(op.statut)]["content"] = {
+            "*/*": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}
+        }
     if op.methode != "get":
         parametres.append(
             {

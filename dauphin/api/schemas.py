@@ -10,6 +10,7 @@ from decimal import Decimal
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates
 
 from dauphin import libelles
+from dauphin.models import ChoixVote, DecisionPoint, FormeJuridique, StatutSeance
 from dauphin.services import curseurs, donnees_ouvertes
 from dauphin.services.api import DECLENCHEURS_LIGNE
 from workflows import StatutDemande, StatutLigne
@@ -717,6 +718,193 @@ class RetourCompteRendu(Entree):
         },
     )
     version = _version_lue("du dossier")
+
+
+# --- Campagnes, enveloppes, comité, structures, comptes rendus, pièces ------------------------------
+
+
+def valeur_enum(attribut: str, enumeration, exemple, **options) -> fields.Function:
+    """La valeur (code) d'une énumération du modèle, avec la liste des valeurs possibles."""
+    valeurs = [e.value for e in enumeration]
+    nullable = options.get("allow_none", False)
+
+    def lire(objet):
+        valeur = getattr(objet, attribut)
+        return valeur.value if valeur is not None else None
+
+    return fields.Function(
+        lire,
+        required=True,
+        metadata={"type": "string", "enum": [*valeurs, None] if nullable else valeurs, "example": exemple},
+        **options,
+    )
+
+
+def _modifie_le() -> fields.AwareDateTime:
+    return fields.AwareDateTime(required=True, metadata={"example": "2026-03-01T10:00:00+00:00"})
+
+
+class CampagneSortie(Sortie):
+    id = fields.Integer(required=True, metadata={"example": 7})
+    contrat = fields.Nested(Reference, required=True)
+    exercice = fields.Integer(required=True, metadata={"example": 2026})
+    libelle = fields.String(required=True, metadata={"example": "Appel à projets 2026"})
+    description = fields.String(required=True, allow_none=True, metadata={"example": "Priorité à l’emploi."})
+    date_ouverture = fields.Date(required=True, metadata={"example": "2026-01-05"})
+    date_cloture = fields.Date(required=True, metadata={"example": "2026-02-15"})
+    modifie_le = _modifie_le()
+
+
+class EnveloppeSortie(Sortie):
+    id = fields.Integer(required=True, metadata={"example": 12})
+    campagne_id = fields.Integer(required=True, metadata={"example": 7})
+    organisation = fields.Nested(OrganisationRef, required=True)
+    montant = montant(required=True)
+    modifie_le = _modifie_le()
+
+
+class VoteSortie(Sortie):
+    organisation_id = fields.Integer(required=True, metadata={"example": 3})
+    choix = valeur_enum("choix", ChoixVote, "pour")
+    vote_le = fields.AwareDateTime(required=True, metadata={"example": "2026-03-20T10:15:00+00:00"})
+
+
+class MontantDecide(Sortie):
+    ligne_id = fields.Integer(required=True, metadata={"example": 1207})
+    montant = montant(required=True)
+
+
+class PointSortie(Sortie):
+    id = fields.Integer(required=True, metadata={"example": 88})
+    rang = fields.Integer(required=True, metadata={"example": 1})
+    demande_id = fields.Integer(required=True, metadata={"example": 42})
+    numero = fields.String(
+        attribute="demande.numero", required=True, allow_none=True, metadata={"example": "2026-000042"}
+    )
+    decision = valeur_enum("decision", DecisionPoint, "favorable", allow_none=True)
+    voix_pour = fields.Integer(required=True, allow_none=True, metadata={"example": 5})
+    voix_contre = fields.Integer(required=True, allow_none=True, metadata={"example": 0})
+    abstentions = fields.Integer(required=True, allow_none=True, metadata={"example": 1})
+    recusations = fields.Integer(required=True, allow_none=True, metadata={"example": 0})
+    votes = fields.List(fields.Nested(VoteSortie), required=True)
+    montants = fields.List(
+        fields.Nested(MontantDecide),
+        required=True,
+        metadata={"description": "Le montant que chaque financeur a saisi en séance pour sa ligne."},
+    )
+
+
+class SeanceSortie(Sortie):
+    id = fields.Integer(required=True, metadata={"example": 4})
+    contrat_id = fields.Integer(required=True, metadata={"example": 3})
+    campagne_id = fields.Integer(required=True, metadata={"example": 7})
+    date_seance = fields.Date(required=True, metadata={"example": "2026-03-20"})
+    lieu = fields.String(required=True, allow_none=True, metadata={"example": "Hôtel de ville, salle 2"})
+    statut = valeur_enum("statut", StatutSeance, "close")
+    close_le = fields.AwareDateTime(required=True, allow_none=True, metadata={"example": None})
+    points = fields.List(
+        fields.Nested(PointSortie), required=True, metadata={"description": "L’ordre du jour."}
+    )
+    modifie_le = _modifie_le()
+
+
+class StructureSortie(StructureRef):
+    siren = fields.String(required=True, metadata={"example": "443061841"})
+    rna = fields.String(required=True, allow_none=True, metadata={"example": "W691234567"})
+    forme_juridique = valeur_enum("forme_juridique", FormeJuridique, "association")
+    adresse = fields.String(required=True, metadata={"example": "12 rue des Pentes"})
+    code_postal = fields.String(required=True, metadata={"example": "69001"})
+    commune = fields.String(required=True, metadata={"example": "Lyon"})
+    code_insee = fields.String(required=True, metadata={"example": "69381"})
+    modifie_le = _modifie_le()
+
+
+class PosteCompteRendu(Sortie):
+    compte = fields.String(required=True, metadata={"example": "6064"})
+    financeur_id = fields.Integer(required=True, allow_none=True, metadata={"example": 3})
+    financeur_libelle = fields.String(required=True, allow_none=True, metadata={"example": None})
+    montant_prevu = montant(required=True)
+    montant_realise = montant(required=True, allow_none=True)
+    explication = fields.String(required=True, allow_none=True, metadata={"example": "Achats groupés."})
+
+
+class CompteRenduSortie(Sortie):
+    id = fields.Integer(required=True, metadata={"example": 21})
+    demande_id = fields.Integer(required=True, metadata={"example": 42})
+    version = fields.Integer(required=True, metadata={"example": 2})
+    echeance = fields.Date(required=True, metadata={"example": "2027-06-30"})
+    action_realisee = fields.Boolean(required=True, metadata={"example": True})
+    bilan = fields.String(required=True, allow_none=True, metadata={"example": "Douze ateliers tenus."})
+    public_atteint = fields.String(required=True, allow_none=True, metadata={"example": "140 habitants."})
+    depose_le = fields.AwareDateTime(required=True, metadata={"example": "2027-05-12T08:00:00+00:00"})
+    postes = fields.List(fields.Nested(PosteCompteRendu), attribute="lignes", required=True)
+    modifie_le = _modifie_le()
+
+
+def _type_piece(piece) -> str:
+    return piece.type_piece.value
+
+
+class PieceSortie(Sortie):
+    document_id = fields.Integer(required=True, metadata={"example": 311})
+    type_piece = fields.Function(_type_piece, required=True, metadata={"type": "string", "example": "budget"})
+    nom_fichier = fields.String(
+        attribute="document.nom_fichier", required=True, metadata={"example": "budget.pdf"}
+    )
+    type_mime = fields.String(
+        attribute="document.type_mime", required=True, metadata={"example": "application/pdf"}
+    )
+    taille = fields.Integer(attribute="document.taille", required=True, metadata={"example": 48213})
+    sha256 = fields.String(
+        attribute="document.sha256",
+        required=True,
+        metadata={"example": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},
+    )
+    depose_le = fields.AwareDateTime(
+        attribute="document.depose_le", required=True, metadata={"example": "2026-02-01T09:00:00+00:00"}
+    )
+
+
+class Pieces(Sortie):
+    pieces = fields.List(fields.Nested(PieceSortie), required=True)
+
+
+class FiltresListe(Schema):
+    """Les paramètres communs des listes : `modifie_depuis`, `apres`, `par_page`."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    modifie_depuis = modifie_depuis()
+    apres = curseur()
+    par_page = par_page(50)
+
+    @validates("modifie_depuis")
+    def _instant_raisonnable(self, valeur: datetime, **kwargs) -> None:
+        instant_raisonnable(valeur)
+
+
+class FiltresParCampagne(FiltresListe):
+    campagne = fields.Integer(
+        validate=validate.Range(1, ID_MAX),
+        metadata={"description": "Seulement cette campagne.", "example": 7},
+    )
+
+
+def liste(nom: str, schema: type[Schema]) -> type[Schema]:
+    """Une page d'éléments et le curseur de la suivante : `{nom: [...], "suivant": …}`."""
+    return type(
+        "Liste" + schema.__name__.removesuffix("Sortie"),
+        (Sortie,),
+        {nom: fields.List(fields.Nested(schema), required=True), "suivant": suivant()},
+    )
+
+
+ListeCampagnes = liste("campagnes", CampagneSortie)
+ListeEnveloppes = liste("enveloppes", EnveloppeSortie)
+ListeSeances = liste("seances", SeanceSortie)
+ListeStructures = liste("structures", StructureSortie)
+ListeComptesRendus = liste("comptes_rendus", CompteRenduSortie)
 
 
 class Erreur(Sortie):

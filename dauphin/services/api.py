@@ -29,14 +29,21 @@ from werkzeug.exceptions import NotFound
 from dauphin.extensions import db
 from dauphin.models import (
     Campagne,
+    CompteRendu,
     Demande,
+    Document,
+    Enveloppe,
     EvenementJournal,
     JetonApi,
     LigneFinancement,
     MembreOrganisation,
     Note,
     Organisation,
+    PieceJointe,
+    PointOrdreDuJour,
     RoleOrganisation,
+    SeanceComite,
+    Structure,
     Utilisateur,
     Versement,
     maintenant,
@@ -44,8 +51,11 @@ from dauphin.models import (
 from dauphin.policies import (
     GERER_JETONS,
     INSTRUIRE_LIGNE,
+    TELECHARGER_DOCUMENT,
     VOIR_DEMANDE,
+    VOIR_ENVELOPPE,
     VOIR_PROGRAMMATION,
+    VOIR_SEANCE,
     acteur_de,
     instruit_pour,
     qualite_pour,
@@ -558,3 +568,96 @@ def page_versements(
     if modifie_depuis is not None:
         requete = requete.where(Versement.modifie_le >= modifie_depuis)
     return curseurs.page(requete, Versement.modifie_le, Versement.id, apres, par_page, db.session.scalars)
+
+
+# --- Campagnes, enveloppes, séances du comité, structures, comptes rendus, pièces ---------------------
+# Chaque liste applique la règle de l'écran correspondant (`dauphin.policies`), en SQL, par pages de clé
+# (modifie_le, id) ; le chargement groupé ne dépend pas de la taille de la page.
+
+
+def _page(requete, modele, modifie_depuis, apres, par_page, *options):
+    if modifie_depuis is not None:
+        requete = requete.where(modele.modifie_le >= modifie_depuis)
+    return curseurs.page(
+        requete,
+        modele.modifie_le,
+        modele.id,
+        apres,
+        par_page,
+        lambda r: db.session.scalars(r.options(*options)),
+    )
+
+
+def page_campagnes(jeton: JetonApi, *, modifie_depuis, apres, par_page):
+    """Les campagnes des contrats de ville dont l'organisation est signataire (`VOIR_PROGRAMMATION`)."""
+    return _page(
+        select(Campagne).where(VOIR_PROGRAMMATION.portee(jeton)),
+        Campagne,
+        modifie_depuis,
+        apres,
+        par_page,
+        selectinload(Campagne.contrat),
+    )
+
+
+def page_enveloppes(jeton: JetonApi, *, campagne_id, modifie_depuis, apres, par_page):
+    """Les enveloppes de l'organisation (et toutes celles des contrats qu'elle pilote : `VOIR_ENVELOPPE`)."""
+    requete = select(Enveloppe).where(VOIR_ENVELOPPE.portee(jeton))
+    if campagne_id is not None:
+        requete = requete.where(Enveloppe.campagne_id == campagne_id)
+    return _page(requete, Enveloppe, modifie_depuis, apres, par_page, selectinload(Enveloppe.organisation))
+
+
+def page_seances(jeton: JetonApi, *, campagne_id, modifie_depuis, apres, par_page):
+    """Les séances du comité des contrats que l'organisation voit (`VOIR_SEANCE`), avec l'ordre du jour,
+    les votes des partenaires et les montants décidés par financeur."""
+    requete = select(SeanceComite).where(VOIR_SEANCE.portee(jeton))
+    if campagne_id is not None:
+        requete = requete.where(SeanceComite.campagne_id == campagne_id)
+    return _page(
+        requete,
+        SeanceComite,
+        modifie_depuis,
+        apres,
+        par_page,
+        selectinload(SeanceComite.points).selectinload(PointOrdreDuJour.votes),
+        selectinload(SeanceComite.points).selectinload(PointOrdreDuJour.montants),
+        selectinload(SeanceComite.points).joinedload(PointOrdreDuJour.demande),
+    )
+
+
+def page_structures(jeton: JetonApi, *, modifie_depuis, apres, par_page):
+    """Les structures porteuses des dossiers que l'organisation voit (`VOIR_DEMANDE`)."""
+    requete = select(Structure).where(
+        Structure.id.in_(select(Demande.structure_id).where(VOIR_DEMANDE.portee(jeton)).correlate(None))
+    )
+    return _page(requete, Structure, modifie_depuis, apres, par_page)
+
+
+def page_comptes_rendus(jeton: JetonApi, *, modifie_depuis, apres, par_page):
+    """Les comptes rendus financiers déposés des dossiers que l'organisation voit, avec leurs postes."""
+    requete = select(CompteRendu).where(
+        CompteRendu.demande_id.in_(_dossiers_visibles(jeton)), CompteRendu.depose_le.is_not(None)
+    )
+    return _page(requete, CompteRendu, modifie_depuis, apres, par_page, selectinload(CompteRendu.lignes))
+
+
+def pieces_visibles(jeton: JetonApi, demande_id: int) -> list[PieceJointe]:
+    """Les pièces jointes d'un dossier du périmètre (métadonnées), 404 sinon."""
+    demande = demande_visible(jeton, demande_id)
+    return list(
+        db.session.scalars(
+            select(PieceJointe)
+            .where(PieceJointe.demande_id == demande.id)
+            .options(selectinload(PieceJointe.document))
+            .order_by(PieceJointe.id)
+        )
+    )
+
+
+def document_telechargeable(jeton: JetonApi, document_id: int) -> Document:
+    """Un document que l'organisation peut télécharger (`TELECHARGER_DOCUMENT`, la règle de l'écran)."""
+    document = db.session.get(Document, document_id)
+    if document is None or not TELECHARGER_DOCUMENT.permet(jeton, document):
+        raise NotFound()
+    return document

@@ -6,8 +6,9 @@
 - `journal.jeton_id` : le jeton par lequel une écriture de l'API a été faite.
 - `requete_idempotente` : les écritures de l'API faites avec un en-tête `Idempotency-Key`, uniques par
   (organisation, clé).
-- `versement.modifie_le` (indexé avec l'id), index (modifie_le, id) sur `demande` : pour `modifie_depuis`
-  et la pagination par curseur de l'API.
+- `modifie_le` (indexé avec l'id) sur `versement`, `structure`, `seance_comite`, `campagne` et
+  `enveloppe`, index (modifie_le, id) sur `demande` : pour `modifie_depuis` et la pagination par curseur
+  de l'API.
 
 Revision ID: 0024
 Revises: 0023
@@ -18,7 +19,7 @@ Create Date: 2026-12-07 08:00:00
 import sqlalchemy as sa
 from alembic import op
 
-from dauphin.models.types import Horodatage
+from dauphin.models.types import Horodatage, maintenant
 
 # revision identifiers, used by Alembic.
 revision = "0024"
@@ -86,8 +87,29 @@ def upgrade():
     op.create_index("ix_versement_modifie_le_id", "versement", ["modifie_le", "id"])
     op.create_index("ix_demande_modifie_le_id", "demande", ["modifie_le", "id"])
 
+    # La date de dernière modification là où il n'y en avait pas : la création quand on la connaît,
+    # sinon l'instant de la migration (tout est « modifié » une fois, puis suivi).
+    for table, depuis in (
+        ("structure", "cree_le"),
+        ("seance_comite", "cree_le"),
+        ("campagne", None),
+        ("enveloppe", None),
+    ):
+        with op.batch_alter_table(table) as lot:
+            lot.add_column(sa.Column("modifie_le", Horodatage(), nullable=True))
+        lignes = sa.table(table, sa.column("modifie_le", Horodatage()), sa.column("cree_le", Horodatage()))
+        valeur = lignes.c.cree_le if depuis else sa.literal(maintenant(), Horodatage())
+        op.execute(lignes.update().values(modifie_le=valeur))
+        with op.batch_alter_table(table) as lot:
+            lot.alter_column("modifie_le", existing_type=Horodatage(), nullable=False)
+        op.create_index(f"ix_{table}_modifie_le_id", table, ["modifie_le", "id"])
+
 
 def downgrade():
+    for table in ("structure", "seance_comite", "campagne", "enveloppe"):
+        op.drop_index(f"ix_{table}_modifie_le_id", table_name=table)
+        with op.batch_alter_table(table) as lot:
+            lot.drop_column("modifie_le")
     op.drop_index("ix_demande_modifie_le_id", table_name="demande")
     op.drop_index("ix_versement_modifie_le_id", table_name="versement")
     with op.batch_alter_table("versement") as table:
