@@ -157,7 +157,14 @@ def test_schemathesis_par_portee(app, db, monde, monde_engage, portee, capsys):
         "ligne_id": ligne.id,
         "versement_id": engagements.echeanciers([ligne.id])[ligne.id][0].id,
         "campagne_id": monde.campagne.id,
+        "document_id": monde_engage.pieces_jointes[0].document_id,
     }
+    from dauphin.models import Document
+    from dauphin.services import documents
+
+    fichier = documents.chemin(db.session.get(Document, reels["document_id"]).cle_stockage)
+    fichier.parent.mkdir(parents=True, exist_ok=True)
+    fichier.write_bytes(b"%PDF-1.4 statuts")
     app.config["API_LIMITE"] = "100000/minute"
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     chiffres, echecs = Counter(), []
