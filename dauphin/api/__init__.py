@@ -21,6 +21,7 @@ from dauphin.api.openapi import MESSAGES_ERREURS, Registre, document, operation,
 from dauphin.extensions import csrf, db, limiter
 from dauphin.lectures import noter
 from dauphin.models import Campagne
+from dauphin.policies.jetons import DESCRIPTIONS_PORTEES, Portee
 from dauphin.services import api as service
 from dauphin.services import documents, donnees_ouvertes, engagements, idempotence, lectures
 from dauphin.services.erreurs import Conflit, NonAutorise, Refus
@@ -649,6 +650,9 @@ def documentation():
         messages_erreurs=MESSAGES_ERREURS,
         proprietes=proprietes,
         type_lisible=type_lisible,
+        base=url_for("api.lister_demandes", _external=True).removesuffix("/demandes"),
+        portees=list(Portee),
+        descriptions=DESCRIPTIONS_PORTEES,
     )
 
 

@@ -328,6 +328,7 @@ def proprietes(schema: dict) -> list[dict]:
             "requis": nom in requis,
             "nullable": bool(propriete.get("nullable")),
             "description": propriete.get("description", ""),
+            "exemple": propriete.get("example"),
         }
         for nom, propriete in schema.get("properties", {}).items()
     ]

@@ -120,7 +120,7 @@ EXEMPLES = {
     "pages": 3,
     "total": 120,
     "financeur": 3,
-    "schema_scdl": "https://dauphin.example/static/scdl-subventions/schema.json",
+    "schema_scdl": "http://localhost/static/schemas/scdl-subventions-2.1.1.json",
     "erreur": "Ressource introuvable, ou hors du périmètre de votre organisation.",
     "details": {"montant": ["Le montant doit être compris entre 0 et 999999999999 €."]},
     "payes": True,
