@@ -65,7 +65,7 @@ def payer(client, clair, versement_id, montant="3000", cle=None, reference="DP-1
 
 
 def test_du_numero_d_engagement_au_paiement_journalise_au_nom_du_jeton(
-    client, db, monde, engagee, jetons_portees
+    client, connexion, db, monde, engagee, jetons_portees
 ):
     demande, ligne = engagee
     clair = jetons_portees["paiement"]
@@ -109,6 +109,13 @@ def test_du_numero_d_engagement_au_paiement_journalise_au_nom_du_jeton(
             monde.etat.id,
             "instructeur",
         )
+    # Le journal lu par l'API et à l'écran du dossier dit par quel jeton.
+    journal = client.get(f"/api/v1/demandes/{demande.id}", headers=entetes(clair)).get_json()["journal"]
+    assert {e["jeton"]["libelle"] for e in journal if e["jeton"]} == {"Logiciel de gestion"}
+    connexion.en_tant_que(monde.instructeur_etat)
+    page = client.get(f"/dossiers/{demande.id}").get_data(as_text=True)
+    assert page.count("par l’API (jeton « Logiciel de gestion »)") == 4
+    connexion.deconnexion()
     # Lu par l'API : la ligne et son échéancier, la liste des paiements.
     lue = client.get(f"/api/v1/lignes/{ligne.id}", headers=entetes(clair)).get_json()
     assert [v["id"] for v in lue["echeancier"]] == [versement["id"]] and lue["montant_verse"] == "3000.00"

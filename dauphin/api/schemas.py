@@ -247,6 +247,11 @@ class StructureRef(Sortie):
     sigle = fields.String(allow_none=True)
 
 
+class JetonRef(Sortie):
+    id = fields.Integer(required=True, metadata={"example": 5})
+    libelle = fields.String(required=True, metadata={"example": "Logiciel financier"})
+
+
 class Personne(Sortie):
     id = fields.Integer(required=True)
     nom_complet = fields.String(required=True)
@@ -444,6 +449,11 @@ class Evenement(Sortie):
     acteur = fields.Nested(Personne, allow_none=True, metadata={"description": "Vide : le système."})
     role = fields.String(required=True)
     organisation = fields.Nested(OrganisationRef, allow_none=True)
+    jeton = fields.Nested(
+        JetonRef,
+        allow_none=True,
+        metadata={"description": "Le jeton d’API par lequel l’écriture a été faite."},
+    )
     commentaire = fields.String(allow_none=True)
 
 

@@ -370,7 +370,11 @@ def journal(demande: Demande) -> list[EvenementJournal]:
         db.session.scalars(
             select(EvenementJournal)
             .where(EvenementJournal.demande_id == demande.id)
-            .options(selectinload(EvenementJournal.acteur), selectinload(EvenementJournal.organisation))
+            .options(
+                selectinload(EvenementJournal.acteur),
+                selectinload(EvenementJournal.organisation),
+                selectinload(EvenementJournal.jeton),
+            )
             .order_by(EvenementJournal.id)
         )
     )
