@@ -307,3 +307,50 @@ def test_versements_par_curseur_et_modifie_depuis(client, db, monde, engagee, je
     autre = creer(monde.admin_national, caf_autre, titulaire=monde.partenaire_autre_contrat)
     assert client.get("/api/v1/versements", headers=entetes(autre)).get_json()["versements"] == []
     erreur(client.get(f"/api/v1/lignes/{ligne.id}", headers=entetes(autre)), 404)
+
+
+@pytest.fixture
+def passe(db, monde):
+    """La campagne du monde sur l'exercice écoulé (tests/test_compte_rendu.py) : il se clôture."""
+    monde.campagne.exercice = aujourdhui().year - 1
+    db.session.commit()
+    return monde
+
+
+def test_compte_rendu_lu_renvoye_puis_valide_par_l_api(client, db, passe):
+    """Le compte rendu déposé se lit ; le financeur le renvoie (portée instruction), puis le valide sur sa
+    ligne une fois redéposé — par les mêmes services que l'écran."""
+    from dauphin.services import comptes_rendus
+    from tests.test_compte_rendu import a_justifier, recharger
+    from workflows import StatutDemande as D
+
+    monde = passe
+    demande = a_justifier(db, monde)
+
+    def deposer():
+        lue = recharger(db, demande.id)
+        saisie = comptes_rendus.saisie_conforme_au_budget(lue, "Ateliers tenus.", "45 habitants.")
+        comptes_rendus.enregistrer(lue.id, monde.signataire, lue.compte_rendu.version, saisie)
+        comptes_rendus.deposer(lue.id, monde.signataire)
+
+    deposer()
+    instruction = creer(monde.instructeur_etat, monde.etat, portees=("lecture", "instruction"))
+    (lu,) = client.get("/api/v1/comptes-rendus", headers=entetes(instruction)).get_json()["comptes_rendus"]
+    assert lu["demande_id"] == demande.id and lu["postes"] and lu["bilan"] == "Ateliers tenus."
+
+    paiement = creer(monde.instructeur_etat, monde.etat, portees=("lecture", "paiement"))
+    url = f"/api/v1/demandes/{demande.id}/compte-rendu/retour"
+    erreur(client.post(url, json={"commentaire": "Détaillez."}, headers=entetes(paiement)), 403)
+    renvoi = client.post(url, json={"commentaire": "Détaillez les frais."}, headers=entetes(instruction))
+    assert renvoi.status_code == 200, renvoi.get_data(as_text=True)
+    assert renvoi.get_json()["statut"] == D.justification_a_modifier.value
+
+    deposer()
+    ligne = ligne_de(db, demande.id, monde.etat)
+    valide = client.post(
+        f"/api/v1/lignes/{ligne.id}/transitions",
+        json={"declencheur": "valider_compte_rendu", "version": ligne.version},
+        headers=entetes(instruction),
+    )
+    assert valide.status_code == 200, valide.get_data(as_text=True)
+    assert ligne_de(db, demande.id, monde.etat).compte_rendu_valide
