@@ -262,6 +262,10 @@ def test_lire_une_demande_lignes_journal_et_notes(client, db, monde, jetons, tra
         (monde.commune.nom, "4000.00"),
     }
     assert [e["declencheur"] for e in corps["journal"]] == ["soumettre", "attester"]
+    assert {p["compte"] for p in corps["budget"]} == {lb.compte for lb in transmise.lignes_budget}
+    assert sum(Decimal(p["montant"]) for p in corps["budget"]) == sum(
+        lb.montant for lb in transmise.lignes_budget
+    )
     assert corps["journal"][1]["acteur"]["nom_complet"] == monde.signataire.nom_complet
     assert [n["texte"] for n in corps["notes"]] == ["Partagée", "Privée État"]
     corps = client.get(f"/api/v1/demandes/{transmise.id}", headers=entetes(jetons["caf"])).get_json()

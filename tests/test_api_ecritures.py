@@ -119,6 +119,7 @@ def test_du_numero_d_engagement_au_paiement_journalise_au_nom_du_jeton(
     # Lu par l'API : la ligne et son échéancier, la liste des paiements.
     lue = client.get(f"/api/v1/lignes/{ligne.id}", headers=entetes(clair)).get_json()
     assert [v["id"] for v in lue["echeancier"]] == [versement["id"]] and lue["montant_verse"] == "3000.00"
+    assert lue["acte_document_id"] == ligne_de(db, demande.id, monde.etat).acte_document_id
     payes = client.get("/api/v1/versements?payes=true", headers=entetes(jetons_portees["lecture"])).get_json()
     assert [v["id"] for v in payes["versements"]] == [versement["id"]] and payes["suivant"] is None
 

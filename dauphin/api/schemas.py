@@ -472,6 +472,20 @@ class Qpv(Sortie):
     libelle = fields.String(required=True)
 
 
+class PosteBudget(Sortie):
+    compte = fields.String(
+        required=True, metadata={"description": "Compte du plan comptable du CERFA.", "example": "6064"}
+    )
+    libelle = fields.String(required=True, allow_none=True, metadata={"example": "Fournitures d’ateliers"})
+    montant = montant(required=True)
+    financeur_id = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Pour un compte 74 : le financeur.", "example": 3},
+    )
+    financeur_libelle = fields.String(required=True, allow_none=True, metadata={"example": None})
+
+
 class DemandeDetail(DemandeResume):
     objectifs = fields.String(allow_none=True)
     description = fields.String(allow_none=True)
@@ -482,6 +496,12 @@ class DemandeDetail(DemandeResume):
     date_fin = fields.Date(allow_none=True)
     qpvs = fields.List(fields.Nested(Qpv))
     lignes = fields.List(fields.Nested(Ligne), attribute="lignes_financement", required=True)
+    budget = fields.List(
+        fields.Nested(PosteBudget),
+        attribute="lignes_budget",
+        required=True,
+        metadata={"description": "Le budget prévisionnel de l’action, poste par poste."},
+    )
     journal = fields.List(fields.Nested(Evenement), required=True)
     notes = fields.List(
         fields.Nested(NoteSortie),
@@ -617,6 +637,20 @@ class LigneEngagement(Ligne):
         },
     )
     compte_rendu_valide = fields.Boolean(required=True, metadata={"example": False})
+    acte_document_id = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "La notification ou la convention produite (PDF), à télécharger par "
+            "`/documents/{document_id}/contenu`.",
+            "example": 512,
+        },
+    )
+    convention_document_id = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "La convention signée déposée.", "example": None},
+    )
     echeancier = fields.List(
         fields.Nested(VersementSortie),
         required=True,

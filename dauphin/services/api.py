@@ -354,6 +354,7 @@ def demande_visible(jeton: JetonApi, demande_id: int) -> Demande:
             selectinload(Demande.campagne).joinedload(Campagne.contrat),
             selectinload(Demande.thematique),
             selectinload(Demande.qpvs),
+            selectinload(Demande.lignes_budget),
             selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation),
             selectinload(Demande.lignes_financement).joinedload(LigneFinancement.gestionnaire),
         )
