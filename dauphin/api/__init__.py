@@ -13,6 +13,7 @@ import logging
 
 from flask import Blueprint, current_app, g, jsonify, render_template, request, send_file, url_for
 from flask_limiter.util import get_remote_address
+from flask_login import current_user
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, NotFound
 
@@ -21,6 +22,7 @@ from dauphin.api.openapi import MESSAGES_ERREURS, Registre, document, operation,
 from dauphin.extensions import csrf, db, limiter
 from dauphin.lectures import noter
 from dauphin.models import Campagne
+from dauphin.policies import gere_des_jetons
 from dauphin.policies.jetons import DESCRIPTIONS_PORTEES, Portee
 from dauphin.services import api as service
 from dauphin.services import documents, donnees_ouvertes, engagements, idempotence, lectures
@@ -653,6 +655,7 @@ def documentation():
         base=url_for("api.lister_demandes", _external=True).removesuffix("/demandes"),
         portees=list(Portee),
         descriptions=DESCRIPTIONS_PORTEES,
+        gere_jetons=gere_des_jetons(current_user),  # le lien vers l'écran des jetons, pour qui y a droit
     )
 
 
