@@ -10,10 +10,12 @@ from decimal import Decimal
 
 import pytest
 
+from dauphin.models import LigneFinancement
 from dauphin.policies.jetons import Portee
 from dauphin.services import engagements
 from dauphin.services.workflow import aujourdhui
-from tests.test_api import creer, entetes
+from tests.fabriques_db import demande_complete
+from tests.test_api import creer, entetes, transmettre
 from tests.test_engagements import ligne_de, votee
 
 
@@ -103,7 +105,7 @@ def monde_engage(db, monde):
 
 
 def _explorer(
-    operation, mode, clair: str, portees: set[str], reels: dict, chiffres: Counter, echecs: list
+    operation, mode, clair: str, portees: set[str], reels: dict, version_de, chiffres: Counter, echecs: list
 ) -> None:
     """hypothesis sur une opération ; chaque cas est envoyé à l'application et vérifié : pas de 5xx, statut,
     type et corps conformes au document, et aucune écriture acceptée hors des portées du jeton."""
@@ -129,8 +131,15 @@ def _explorer(
     def un_cas(case):
         chiffres["cas"] += 1
         if mode.is_positive and case.path_parameters:
-            # Des objets qui existent : l'écriture valide atteint le service (sinon, presque toujours 404).
-            case.path_parameters = {nom: reels.get(nom, v) for nom, v in case.path_parameters.items()}
+            # Des objets qui existent : l'écriture valide atteint le service (sinon, presque toujours 404) ;
+            # une transition vise la ligne où la portée du jeton a quelque chose à faire, à sa version.
+            transition = operation.path.endswith("/transitions")
+            case.path_parameters = {
+                nom: reels["ligne_transition"] if transition and nom == "ligne_id" else reels.get(nom, v)
+                for nom, v in case.path_parameters.items()
+            }
+            if transition and isinstance(case.body, dict) and "version" in case.body:
+                case.body["version"] = version_de(reels["ligne_transition"])
         reponse = case.call(headers=entetes(clair))
         if 200 <= reponse.status_code < 300:
             chiffres["ecritures acceptees" if ecriture else "lectures 2xx"] += 1
@@ -151,6 +160,13 @@ def test_schemathesis_par_portee(app, db, monde, monde_engage, portee, capsys):
     from schemathesis import GenerationMode
 
     clair = creer(monde.instructeur_etat, monde.etat, portees=(portee,))
+    # La ligne des transitions : à instruire (portée instruction), votée (comité), engagée (les autres).
+    a_instruire = transmettre(monde, demande_complete(monde, intitule="À instruire"))
+    votee_seulement = votee(db, monde, intitule="Vote à corriger")
+    ligne_transition = {
+        "instruction": ligne_de(db, a_instruire.id, monde.etat).id,
+        "comite": ligne_de(db, votee_seulement.id, monde.etat).id,
+    }
     ligne = ligne_de(db, monde_engage.id, monde.etat)
     reels = {
         "demande_id": monde_engage.id,
@@ -158,7 +174,13 @@ def test_schemathesis_par_portee(app, db, monde, monde_engage, portee, capsys):
         "versement_id": engagements.echeanciers([ligne.id])[ligne.id][0].id,
         "campagne_id": monde.campagne.id,
         "document_id": monde_engage.pieces_jointes[0].document_id,
+        "ligne_transition": ligne_transition.get(portee, ligne.id),
     }
+
+    def version_de(ligne_id: int) -> int:
+        db.session.expire_all()
+        return db.session.get(LigneFinancement, ligne_id).version
+
     from dauphin.models import Document
     from dauphin.services import documents
 
@@ -173,7 +195,7 @@ def test_schemathesis_par_portee(app, db, monde, monde_engage, portee, capsys):
             operation = resultat.ok()
             chiffres["operations"] += 1
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-                _explorer(operation, mode, clair, {portee}, reels, chiffres, echecs)
+                _explorer(operation, mode, clair, {portee}, reels, version_de, chiffres, echecs)
     finally:
         app.config["API_LIMITE"] = "300/minute"
     with capsys.disabled():
