@@ -16,7 +16,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from dauphin.models import EvenementJournal, JetonApi, RequeteIdempotente, Versement
+from dauphin.models import EvenementJournal, JetonApi, RequeteIdempotente, Versement, maintenant
 from dauphin.policies.jetons import PORTEE_DES_ACTIONS
 from dauphin.services import engagements
 from dauphin.services.workflow import aujourdhui
@@ -355,3 +355,22 @@ def test_compte_rendu_lu_renvoye_puis_valide_par_l_api(client, db, passe):
     )
     assert valide.status_code == 200, valide.get_data(as_text=True)
     assert ligne_de(db, demande.id, monde.etat).compte_rendu_valide
+
+
+def test_une_ligne_qui_change_remonte_son_dossier_dans_modifie_depuis(
+    client, db, monde, engagee, jetons_portees
+):
+    """Un numéro d'engagement ne change que la ligne : le dossier repasse dans `modifie_depuis` (toute
+    écriture d'un dossier le réécrit, `unite_de_travail.charger_demande_verrouillee`)."""
+    demande, ligne = engagee
+    depuis = maintenant().isoformat()
+    h = entetes(jetons_portees["paiement"])
+    assert (
+        client.get("/api/v1/demandes", query_string={"modifie_depuis": depuis}, headers=h).get_json()[
+            "demandes"
+        ]
+        == []
+    )
+    client.put(f"/api/v1/lignes/{ligne.id}/engagement", json={"numero": "2100999"}, headers=h)
+    lues = client.get("/api/v1/demandes", query_string={"modifie_depuis": depuis}, headers=h).get_json()
+    assert [d["id"] for d in lues["demandes"]] == [demande.id]
