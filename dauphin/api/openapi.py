@@ -123,10 +123,15 @@ def operation(
     actions: tuple[str, ...] = (),
     statut: int = 200,
     fichier: bool = False,
+    portee: str | None = None,
 ):
     """`action` : ce que fait l'opération, dont la portée du jeton est vérifiée par la règle unique
     `PERMIS_PAR_LE_JETON` avant tout chargement ; `action_du_corps` : le champ du corps qui la choisit
     parmi `actions` (les transitions)."""
+    if portee is not None:  # l'ancienne déclaration (`portee="lecture"`) : l'action de lecture
+        if portee != "lecture":
+            raise ValueError(f"Déclarez l'action de l'opération (`action=`), pas la portée « {portee} ».")
+        action = "lire"
     if publique:
         action = None
 
