@@ -125,6 +125,7 @@ EXEMPLES = {
     "details": {"montant": ["Le montant doit être compris entre 0 et 999999999999 €."]},
     "payes": True,
     "ligne": 1207,
+    "suite": False,
     # Colonnes SCDL sans exemple dans le schéma officiel
     "idSubvention": "2026-000042-3",
     "pluriannualite": "non",
