@@ -150,9 +150,17 @@ def _compte(email: str):
 @click.option("--par", "createur", required=True, help="Adresse du compte qui crée le jeton (journalisé).")
 @click.option("--au-nom-de", "titulaire", help="Adresse du titulaire (administrateur national seulement).")
 @click.option("--libelle", required=True, help="Nom du jeton (le logiciel qui l'utilise).")
-@click.option("--ecriture/--lecture", default=False, show_default=True, help="Portée du jeton.")
+@click.option(
+    "--portee",
+    "portees",
+    multiple=True,
+    type=click.Choice(["lecture", "instruction", "comite", "paiement"]),
+    default=("lecture",),
+    show_default=True,
+    help="Portée du jeton (répétable : --portee lecture --portee paiement).",
+)
 @click.option("--jours", type=click.IntRange(1, 365), default=90, show_default=True, help="Validité.")
-def jeton_creer(organisation_id, createur, titulaire, libelle, ecriture, jours):
+def jeton_creer(organisation_id, createur, titulaire, libelle, portees, jours):
     """Crée un jeton et l'affiche une seule fois (seule son empreinte est gardée)."""
     from datetime import timedelta
 
@@ -166,7 +174,7 @@ def jeton_creer(organisation_id, createur, titulaire, libelle, ecriture, jours):
             auteur,
             organisation_id,
             libelle=libelle,
-            ecriture=ecriture,
+            portees=portees,
             expire_le=aujourdhui() + timedelta(days=jours),
             titulaire_id=_compte(titulaire).id if titulaire else None,
         )
@@ -179,7 +187,7 @@ def jeton_creer(organisation_id, createur, titulaire, libelle, ecriture, jours):
     click.echo(
         f"Jeton n° {jeton_cree.id} « {jeton_cree.libelle} » pour {jeton_cree.organisation.nom}, "
         f"au nom de {jeton_cree.titulaire.nom_complet}, "
-        f"{'lecture et écriture' if jeton_cree.ecriture else 'lecture seule'}, "
+        f"portées : {jeton_cree.libelle_portees.lower()}, "
         f"valable jusqu'au {jeton_cree.expire_le:%Y-%m-%d %H:%M} UTC."
     )
     click.echo("À copier maintenant, il ne sera plus affiché :", err=True)
@@ -201,7 +209,7 @@ def jeton_lister(organisation_id):
     for j in db.session.scalars(requete):
         etat = "révoqué" if j.revoque_le else ("expiré" if j.expire() else "actif")
         click.echo(
-            f"{j.id}\t{j.prefixe}…\t{j.organisation.nom}\t{j.titulaire.email}\t{j.portee}\t"
+            f"{j.id}\t{j.prefixe}…\t{j.organisation.nom}\t{j.titulaire.email}\t{j.portees}\t"
             f"{j.expire_le:%Y-%m-%d}\t{etat}\t{j.libelle}"
         )
 

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField
 from wtforms.validators import InputRequired
 
 from forms.champs import ConfirmationForm, date_requise, ligne_de_texte, liste_d_identifiants
-
-PORTEES = [
-    ("lecture", "Lecture seule : lister et lire les demandes de l’organisation"),
-    ("lecture_ecriture", "Lecture et écriture : aussi les actions d’instruction sur sa ligne"),
-]
+from forms.demande import CasesACocher
 
 
 class JetonForm(FlaskForm):
@@ -25,7 +20,13 @@ class JetonForm(FlaskForm):
         "Au nom de",
         description="Le compte au nom duquel le jeton agit : le journal des dossiers le retient.",
     )
-    portee = RadioField("Portée", choices=PORTEES, default="lecture", validators=[InputRequired()])
+    portees = CasesACocher(
+        "Portées",
+        choices=[],  # les portées de dauphin.policies.jetons, posées par la vue
+        default=["lecture"],
+        validators=[InputRequired("Cochez au moins une portée.")],
+        description="Ce que le jeton peut faire ; une action hors de ses portées est refusée.",
+    )
     expire_le = date_requise(
         "Valable jusqu’au",
         "Indiquez la date d’échéance du jeton.",

@@ -550,7 +550,7 @@ def test_l_api_sert_les_lignes_du_fichier(app, client, db, monde, annee, tmp_pat
 def test_l_operation_est_decrite_dans_le_document_openapi(client):
     document = client.get("/api/v1/openapi.json").get_json()
     operation = document["paths"]["/api/v1/donnees-ouvertes/subventions"]["get"]
-    assert operation["tags"] == ["Données ouvertes"] and operation["security"] == [{"jeton": []}]
+    assert operation["tags"] == ["Données ouvertes"] and operation["security"] == [{"jeton": ["lecture"]}]
     from dauphin.api import document_openapi
 
     ligne = document_openapi()["components"]["schemas"]["SubventionScdl"]  # avant le tri des clés du JSON

@@ -36,7 +36,7 @@ def test_un_instructeur_cree_liste_et_revoque_un_jeton_de_son_organisation(clien
         choix.location,
         data={
             "libelle": "Logiciel comptable",
-            "portee": "lecture_ecriture",
+            "portees": ["lecture", "paiement"],
             "expire_le": echeance.isoformat(),
         },
     )
@@ -48,11 +48,12 @@ def test_un_instructeur_cree_liste_et_revoque_un_jeton_de_son_organisation(clien
     clair = clair_affiche(cree)
     jeton = db.session.scalar(select(JetonApi))
     assert jeton.empreinte == service.empreinte(clair) and clair not in (jeton.prefixe, jeton.libelle)
-    assert (jeton.titulaire_id, jeton.cree_par_id, jeton.ecriture) == (
+    assert (jeton.titulaire_id, jeton.cree_par_id, jeton.portees) == (
         monde.instructeur_etat.id,
         monde.instructeur_etat.id,
-        True,
+        "lecture paiement",
     )
+    assert "<dt>Portées</dt><dd>Lecture, Paiement</dd>" in html(cree)
     assert client.get("/api/v1/demandes", headers={"Authorization": f"Bearer {clair}"}).status_code == 200
 
     liste = html(client.get("/jetons-api/"))
@@ -61,7 +62,7 @@ def test_un_instructeur_cree_liste_et_revoque_un_jeton_de_son_organisation(clien
     for attendu in (
         "Logiciel comptable",
         jeton.prefixe,
-        "Lecture et écriture",
+        "Lecture, Paiement",
         'data-etat="actif"',
         jour_choisi,
     ):
@@ -89,16 +90,21 @@ def test_saisie_invalide_reaffichee_avec_erreurs(client, connexion, db, monde):
     connexion.en_tant_que(monde.instructeur_etat)
     url = f"/jetons-api/organisations/{monde.etat.id}/nouveau"
     reponse = client.post(
-        url, data={"libelle": "Mon outil", "portee": "lecture", "expire_le": aujourdhui().isoformat()}
+        url, data={"libelle": "Mon outil", "portees": "lecture", "expire_le": aujourdhui().isoformat()}
     )
     assert reponse.status_code == 422
     assert titre(reponse).startswith("Erreur : ")
     assert "postérieure à aujourd’hui" in html(reponse) and 'value="Mon outil"' in html(reponse)
     trop_loin = (aujourdhui() + timedelta(days=400)).isoformat()
-    reponse = client.post(url, data={"libelle": "", "portee": "lecture", "expire_le": trop_loin})
+    reponse = client.post(url, data={"libelle": "", "portees": "lecture", "expire_le": trop_loin})
     assert reponse.status_code == 422 and "Donnez un nom au jeton" in html(reponse)
-    reponse = client.post(url, data={"libelle": "x", "portee": "lecture", "expire_le": trop_loin})
+    reponse = client.post(url, data={"libelle": "x", "portees": "lecture", "expire_le": trop_loin})
     assert reponse.status_code == 422 and "au plus 365 jours" in html(reponse)
+    # Aucune portée cochée : refusé, le message à côté des cases.
+    dans_un_mois = (aujourdhui() + timedelta(days=30)).isoformat()
+    reponse = client.post(url, data={"libelle": "x", "expire_le": dans_un_mois})
+    assert reponse.status_code == 422 and "Cochez au moins une portée." in html(reponse)
+    assert 'id="portees-erreur"' in html(reponse)
     assert db.session.scalar(select(JetonApi)) is None
 
 
@@ -116,7 +122,7 @@ def test_l_administrateur_national_choisit_organisation_et_titulaire(client, con
         data={
             "libelle": "Tableau de bord CAF",
             "titulaire_id": monde.partenaire_caf.id,
-            "portee": "lecture_ecriture",
+            "portees": ["lecture", "instruction"],
             "expire_le": echeance,
         },
     )
@@ -127,7 +133,7 @@ def test_l_administrateur_national_choisit_organisation_et_titulaire(client, con
         data={
             "libelle": "x",
             "titulaire_id": monde.instructeur_etat.id,
-            "portee": "lecture",
+            "portees": "lecture",
             "expire_le": echeance,
         },
     )
@@ -137,7 +143,7 @@ def test_l_administrateur_national_choisit_organisation_et_titulaire(client, con
         data={
             "libelle": "Tableau de bord CAF",
             "titulaire_id": monde.partenaire_caf.id,
-            "portee": "lecture",
+            "portees": "lecture",
             "expire_le": echeance,
         },
     )
@@ -157,7 +163,7 @@ def test_droits_sur_les_ecrans(client, connexion, db, monde):
         monde.instructeur_commune,
         monde.commune.id,
         libelle="Outil de la ville",
-        ecriture=False,
+        portees=["lecture"],
         expire_le=aujourdhui() + timedelta(days=5),
     )
     jeton = db.session.scalar(select(JetonApi))
@@ -190,7 +196,10 @@ def test_commandes_flask_api_jeton(app, db, monde):
             monde.instructeur_etat.email,
             "--libelle",
             "Synchronisation",
-            "--ecriture",
+            "--portee",
+            "lecture",
+            "--portee",
+            "paiement",
             "--jours",
             "7",
         ]
@@ -198,7 +207,7 @@ def test_commandes_flask_api_jeton(app, db, monde):
     assert resultat.exit_code == 0, resultat.output
     clair = re.search(r"^(dauphin_\S+)$", resultat.output, re.M).group(1)
     jeton = db.session.scalar(select(JetonApi))
-    assert jeton.empreinte == service.empreinte(clair) and jeton.ecriture
+    assert jeton.empreinte == service.empreinte(clair) and jeton.portees == "lecture paiement"
     assert jeton.cree_par_id == monde.instructeur_etat.id
 
     lister = runner.invoke(args=["api", "jeton", "lister"])

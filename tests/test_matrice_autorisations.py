@@ -272,6 +272,29 @@ MATRICE: dict[str, Entree] = {
         lambda o: f"/api/v1/donnees-ouvertes/subventions?exercice={o['exercice']}", set(), anonyme="refus"
     ),
     "api.lister_evenements": entree(lambda o: "/api/v1/evenements", set(), anonyme="refus"),
+    "api.lire_ligne": entree(lambda o: f"/api/v1/lignes/{o['ligne']}", set(), anonyme="refus"),
+    "api.lister_versements": entree(lambda o: "/api/v1/versements", set(), anonyme="refus"),
+    "api.lister_campagnes": entree(lambda o: "/api/v1/campagnes", set(), anonyme="refus"),
+    "api.lister_enveloppes": entree(lambda o: "/api/v1/enveloppes", set(), anonyme="refus"),
+    "api.lister_seances": entree(lambda o: "/api/v1/seances", set(), anonyme="refus"),
+    "api.lister_structures": entree(lambda o: "/api/v1/structures", set(), anonyme="refus"),
+    "api.lister_comptes_rendus": entree(lambda o: "/api/v1/comptes-rendus", set(), anonyme="refus"),
+    "api.lister_pieces": entree(lambda o: f"/api/v1/demandes/{o['demande']}/pieces", set(), anonyme="refus"),
+    "api.telecharger_document": entree(
+        lambda o: f"/api/v1/documents/{o['document']}/contenu", set(), anonyme="refus"
+    ),
+    "api.enregistrer_engagement": entree(
+        lambda o: f"/api/v1/lignes/{o['ligne']}/engagement", set(), "PUT", anonyme="refus"
+    ),
+    "api.prevoir_echeance": entree(
+        lambda o: f"/api/v1/lignes/{o['ligne']}/echeances", set(), "POST", anonyme="refus"
+    ),
+    "api.enregistrer_paiement": entree(
+        lambda o: f"/api/v1/versements/{o['versement']}/paiement", set(), "POST", anonyme="refus"
+    ),
+    "api.retourner_compte_rendu": entree(
+        lambda o: f"/api/v1/demandes/{o['demande']}/compte-rendu/retour", set(), "POST", anonyme="refus"
+    ),
     "api.openapi": public(lambda o: "/api/v1/openapi.json"),
     "api.documentation": public(lambda o: "/api/v1/documentation"),
     # Jetons d'API : un instructeur pour son organisation, l'administration nationale pour toutes.
@@ -546,7 +569,7 @@ def construire_objets(monde) -> dict:
         monde.instructeur_etat,
         monde.etat.id,
         libelle="Outil de suivi",
-        ecriture=False,
+        portees=["lecture"],
         expire_le=aujourdhui() + timedelta(days=30),
     )
     # Une adresse de webhook (injoignable : un renvoi échoue tout de suite) et une livraison abandonnée

@@ -72,3 +72,45 @@ def test_un_seul_administrateur_par_structure(db, monde):
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()
+
+
+def test_migration_des_portees_les_jetons_existants_gardent_ce_qu_ils_faisaient(app, tmp_path):
+    """« Lecture seule » → lecture ; « lecture et écriture » → lecture et instruction (les actions que
+    l'écriture ouvrait ; le vote et les paiements exigent désormais leurs portées). Et retour."""
+    import importlib.util
+    from pathlib import Path
+
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from tests.bases import avec_moteur
+
+    # Ses numéros se lisent dans le fichier : la fusion peut la renuméroter (0025 après une autre 0024).
+    chemin = next(Path(app.extensions["migrate"].directory, "versions").glob("*_api_portees_idempotence.py"))
+    specification = importlib.util.spec_from_file_location("migration_portees", chemin)
+    migration = importlib.util.module_from_spec(specification)
+    specification.loader.exec_module(migration)
+
+    moteur = create_engine(f"sqlite:///{tmp_path / 'jetons.sqlite3'}")
+    with avec_moteur(app, moteur):
+        upgrade(revision=migration.down_revision)
+        with moteur.begin() as connexion:
+            connexion.execute(text("PRAGMA foreign_keys=OFF"))  # les jetons seuls suffisent ici
+            for ident, ecriture in ((1, 0), (2, 1)):
+                connexion.execute(
+                    text(
+                        "INSERT INTO jeton_api (id, organisation_id, titulaire_id, libelle, prefixe, "
+                        "empreinte, ecriture, expire_le, cree_le) VALUES (:id, 1, 1, 'x', 'dauphin_', :e, "
+                        ":ecriture, '2027-01-01 00:00:00', '2026-01-01 00:00:00')"
+                    ),
+                    {"id": ident, "e": f"{ident:064d}", "ecriture": ecriture},
+                )
+        upgrade(revision=migration.revision)
+        with moteur.connect() as connexion:
+            portees = dict(connexion.execute(text("SELECT id, portees FROM jeton_api ORDER BY id")).all())
+        assert portees == {1: "lecture", 2: "lecture instruction"}
+        downgrade(revision=migration.down_revision)
+        with moteur.connect() as connexion:
+            ecritures = dict(connexion.execute(text("SELECT id, ecriture FROM jeton_api ORDER BY id")).all())
+        assert ecritures == {1: 0, 2: 1}
+    moteur.dispose()

@@ -33,7 +33,7 @@ def test_creer_copier_et_revoquer_un_jeton(app, db, monde, captures):
         page.get_by_label("Valable jusqu’au").fill("")
         page.get_by_role("button", name="Créer le jeton").click()
         expect(page).to_have_title(re.compile("^Erreur : "))
-        page.locator("label.fr-label", has_text="Lecture et écriture").click()
+        page.locator("label.fr-label", has_text="Instruction :").click()
         page.get_by_label("Valable jusqu’au").fill((aujourdhui() + timedelta(days=60)).isoformat())
         page.get_by_role("button", name="Créer le jeton").click()
         expect(page.get_by_role("heading", level=1)).to_contain_text("créé")

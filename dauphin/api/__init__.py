@@ -11,19 +11,22 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from flask import Blueprint, current_app, g, jsonify, render_template, request, url_for
+from flask import Blueprint, current_app, g, jsonify, render_template, request, send_file, url_for
 from flask_limiter.util import get_remote_address
+from flask_login import current_user
 from marshmallow import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from dauphin.api import schemas
 from dauphin.api.openapi import MESSAGES_ERREURS, Registre, document, operation, proprietes, type_lisible
 from dauphin.extensions import csrf, db, limiter
 from dauphin.lectures import noter
 from dauphin.models import Campagne
+from dauphin.policies import gere_des_jetons
+from dauphin.policies.jetons import DESCRIPTIONS_PORTEES, Portee
 from dauphin.services import api as service
-from dauphin.services import donnees_ouvertes, lectures
-from dauphin.services.erreurs import Conflit, NonAutorise
+from dauphin.services import documents, donnees_ouvertes, engagements, idempotence, lectures
+from dauphin.services.erreurs import Conflit, NonAutorise, Refus
 from workflows import StatutDemande, StatutLigne, TransitionRefusee
 
 journal = logging.getLogger(__name__)
@@ -37,11 +40,20 @@ csrf.exempt(bp)
 
 DESCRIPTION = """API JSON de Dauphin pour les organisations financeuses et partenaires.
 
-Chaque jeton appartient à une organisation et agit au nom d’un compte réel (son titulaire) : il lit les
-demandes que l’organisation voit dans l’espace d’instruction (ses lignes de financement et les dossiers des
-contrats de ville dont elle est partenaire) et, s’il est en lecture et écriture, fait sur la ligne de
-l’organisation les actions d’instruction proposées à l’écran. Le journal du dossier retient le titulaire,
-en qualité d’instructeur de l’organisation. Les erreurs sont en JSON : `{"erreur": "…", "details": …}`."""
+Chaque jeton appartient à une organisation et agit au nom d’un compte réel (son titulaire), dans les
+seules **portées** choisies à sa création :
+
+- `lecture` : lire ce que l’organisation voit dans l’espace d’instruction (ses lignes de financement et les
+  dossiers des contrats de ville dont elle est partenaire) ;
+- `instruction` : prise en charge et avis de recevabilité sur la ligne de l’organisation, validation ou
+  retour du compte rendu financier ;
+- `comite` : correction et annulation motivées d’un vote du comité sur sa ligne ;
+- `paiement` : numéro d’engagement juridique, échéancier et paiements de sa ligne.
+
+Une opération hors des portées du jeton est refusée (403). Le journal du dossier retient le titulaire, en
+qualité d’instructeur de l’organisation, et le jeton. Les écritures acceptent un en-tête
+`Idempotency-Key` : rejouée avec la même clé et le même corps, la requête rend la réponse déjà donnée sans
+rien refaire. Les erreurs sont en JSON : `{"erreur": "…", "details": …}`."""
 
 
 # --- Authentification et limite par jeton -----------------------------------------------------------
@@ -125,6 +137,7 @@ def jeton_refuse(erreur: service.JetonRefuse):
 
 @bp.errorhandler(ValidationError)
 def saisie_invalide(erreur: ValidationError):
+    db.session.rollback()
     return reponse_erreur(400, "Requête invalide : voir le détail par champ.", erreur.messages)
 
 
@@ -144,6 +157,18 @@ def conflit(erreur: Conflit):
 def non_autorise(erreur: NonAutorise):
     db.session.rollback()
     return reponse_erreur(403, "Votre organisation ne peut pas faire cette action sur ce dossier.")
+
+
+@bp.errorhandler(Refus)
+def refus(erreur: Refus):
+    db.session.rollback()
+    return reponse_erreur(422, erreur.message, {"champ": erreur.champ} if erreur.champ else None)
+
+
+@bp.errorhandler(idempotence.CleRefusee)
+def cle_refusee(erreur: idempotence.CleRefusee):
+    db.session.rollback()
+    return reponse_erreur(erreur.code, str(erreur))
 
 
 @bp.errorhandler(TransitionRefusee)
@@ -174,12 +199,11 @@ def est_requete_api() -> bool:
     resume="Lister les demandes visibles de l’organisation",
     parametres=schemas.FiltresDemandes,
     reponse=schemas.ListeDemandes,
-    portee="lecture",
 )
 def lister_demandes(filtres: dict):
     """Les dossiers transmis dont l’organisation est financeur sollicité, ou d’un contrat de ville dont elle
-    est partenaire ; triés par identifiant croissant (ordre stable), paginés. Avec `modifie_depuis`, un
-    logiciel ne relit que ce qui a changé depuis son dernier passage."""
+    est partenaire ; dans l’ordre de leur dernière modification, par pages que relie le curseur `suivant`.
+    Avec `modifie_depuis`, un logiciel ne relit que ce qui a changé depuis son dernier passage."""
     criteres = service.FiltresApi(
         exercice=filtres.get("exercice"),
         contrat_id=filtres.get("contrat"),
@@ -188,17 +212,10 @@ def lister_demandes(filtres: dict):
         modifie_depuis=filtres.get("modifie_depuis"),
         recherche=(filtres.get("q") or "").strip() or None,
     )
-    page, par_page = filtres["page"], filtres["par_page"]
-    demandes, total = service.page_demandes(g.jeton, criteres, page=page, par_page=par_page)
-    return {
-        "demandes": demandes,
-        "pagination": {
-            "page": page,
-            "par_page": par_page,
-            "total": total,
-            "pages": -(-total // par_page),
-        },
-    }
+    demandes, suivant = service.page_demandes(
+        g.jeton, criteres, apres=filtres.get("apres"), par_page=filtres["par_page"]
+    )
+    return {"demandes": demandes, "suivant": suivant}
 
 
 @operation(
@@ -208,7 +225,6 @@ def lister_demandes(filtres: dict):
     resume="Lire une demande, ses lignes de financement, son journal et ses notes",
     reponse=schemas.DemandeDetail,
     erreurs=(404,),
-    portee="lecture",
 )
 def lire_demande(demande_id: int):
     """Ce que l’écran du dossier montre à l’organisation : le contenu de la demande, toutes ses lignes de
@@ -239,7 +255,8 @@ class _Avec:
     corps=schemas.Transition,
     reponse=schemas.Ligne,
     erreurs=(403, 404, 409, 422),
-    portee="lecture et écriture",
+    action_du_corps="declencheur",
+    actions=service.DECLENCHEURS_LIGNE,
 )
 def declencher(ligne_id: int, donnees: dict):
     """Prendre en charge, déclarer recevable (avec `montant`), non recevable (avec le motif en
@@ -266,7 +283,6 @@ def declencher(ligne_id: int, donnees: dict):
     parametres=schemas.FiltresProgrammation,
     reponse=schemas.Programmation,
     erreurs=(404,),
-    portee="lecture",
 )
 def lire_programmation(campagne_id: int, filtres: dict):
     """La programmation d’une campagne d’un contrat de ville dont l’organisation est signataire : une
@@ -291,7 +307,22 @@ def lire_programmation(campagne_id: int, filtres: dict):
             campagne.contrat,
         )
     )
-    return resultat.en_dict()
+    return programmation_typee(resultat.en_dict())
+
+
+def programmation_typee(donnees: dict) -> dict:
+    """Les montants par financeur de l'écran (un dictionnaire par id) en listes typées pour l'API."""
+
+    def par_financeur(montants: dict) -> list[dict]:
+        return [{"financeur": int(cle), **valeurs} for cle, valeurs in montants.items()]
+
+    pagination = donnees["pagination"]
+    return {
+        **donnees,
+        "demandes": [{**d, "montants": par_financeur(d["montants"])} for d in donnees["demandes"]],
+        "pagination": {**pagination, "pages": -(-pagination["total"] // pagination["par_page"])},
+        "totaux": {**donnees["totaux"], "financeurs": par_financeur(donnees["totaux"]["financeurs"])},
+    }
 
 
 @operation(
@@ -302,7 +333,6 @@ def lire_programmation(campagne_id: int, filtres: dict):
     etiquette="Données ouvertes",
     parametres=schemas.FiltresSubventions,
     reponse=schemas.ListeSubventions,
-    portee="lecture",
 )
 def lister_subventions(filtres: dict):
     """Les subventions engagées d’un exercice (notifiées, ou dont la convention est signée), une par ligne de
@@ -322,6 +352,278 @@ def lister_subventions(filtres: dict):
         "financeurs_sans_siret": sans_siret,
         "pagination": {"page": page, "par_page": par_page, "total": total, "pages": -(-total // par_page)},
     }
+
+
+# --- Campagnes, enveloppes, comité, structures, comptes rendus, pièces -----------------------------
+
+
+def _liste(nom: str, resultat) -> dict:
+    elements, suivant = resultat
+    return {nom: elements, "suivant": suivant}
+
+
+def _communs(filtres: dict) -> dict:
+    return {
+        "modifie_depuis": filtres.get("modifie_depuis"),
+        "apres": filtres.get("apres"),
+        "par_page": filtres["par_page"],
+    }
+
+
+@operation(
+    bp,
+    registre,
+    "/campagnes",
+    resume="Lister les campagnes",
+    etiquette="Campagnes et comité",
+    parametres=schemas.FiltresListe,
+    reponse=schemas.ListeCampagnes,
+)
+def lister_campagnes(filtres: dict):
+    """Les campagnes (appels à projets annuels) des contrats de ville dont l’organisation est signataire,
+    comme l’écran de la programmation ; dans l’ordre de leur dernière modification, par curseur."""
+    return _liste("campagnes", service.page_campagnes(g.jeton, **_communs(filtres)))
+
+
+@operation(
+    bp,
+    registre,
+    "/enveloppes",
+    resume="Lister les enveloppes",
+    etiquette="Campagnes et comité",
+    parametres=schemas.FiltresParCampagne,
+    reponse=schemas.ListeEnveloppes,
+)
+def lister_enveloppes(filtres: dict):
+    """Les enveloppes (budget d’un financeur pour une campagne) de l’organisation, et toutes celles des
+    contrats qu’elle pilote ; dans l’ordre de leur dernière modification, par curseur."""
+    resultat = service.page_enveloppes(g.jeton, campagne_id=filtres.get("campagne"), **_communs(filtres))
+    return _liste("enveloppes", resultat)
+
+
+@operation(
+    bp,
+    registre,
+    "/seances",
+    resume="Lister les séances du comité, leurs votes et leurs décisions",
+    etiquette="Campagnes et comité",
+    parametres=schemas.FiltresParCampagne,
+    reponse=schemas.ListeSeances,
+)
+def lister_seances(filtres: dict):
+    """Les séances du comité de pilotage des contrats que l’organisation voit : ordre du jour, vote de
+    chaque partenaire, décision et montant saisi par chaque financeur ; par curseur. `modifie_depuis` suit
+    la séance elle-même (ouverture du vote, clôture) : un vote saisi se lit dans `votes`."""
+    resultat = service.page_seances(g.jeton, campagne_id=filtres.get("campagne"), **_communs(filtres))
+    return _liste("seances", resultat)
+
+
+@operation(
+    bp,
+    registre,
+    "/structures",
+    resume="Lister les structures porteuses",
+    etiquette="Campagnes et comité",
+    parametres=schemas.FiltresListe,
+    reponse=schemas.ListeStructures,
+)
+def lister_structures(filtres: dict):
+    """Les structures porteuses des dossiers que l’organisation voit ; par curseur."""
+    return _liste("structures", service.page_structures(g.jeton, **_communs(filtres)))
+
+
+@operation(
+    bp,
+    registre,
+    "/comptes-rendus",
+    resume="Lister les comptes rendus financiers déposés",
+    parametres=schemas.FiltresListe,
+    reponse=schemas.ListeComptesRendus,
+)
+def lister_comptes_rendus(filtres: dict):
+    """Les comptes rendus financiers déposés des dossiers que l’organisation voit, poste par poste (prévu,
+    réalisé, écart expliqué) ; par curseur. Pour les valider ou les renvoyer : portée « instruction »."""
+    return _liste("comptes_rendus", service.page_comptes_rendus(g.jeton, **_communs(filtres)))
+
+
+@operation(
+    bp,
+    registre,
+    "/demandes/" + ENTIER.format("demande_id") + "/pieces",
+    resume="Lister les pièces jointes d’une demande",
+    reponse=schemas.Pieces,
+    erreurs=(404,),
+)
+def lister_pieces(demande_id: int):
+    """Les pièces jointes du dossier (type, nom, taille, empreinte SHA-256) ; le contenu de chacune se
+    télécharge par `/documents/{document_id}/contenu`."""
+    return {"pieces": service.pieces_visibles(g.jeton, demande_id)}
+
+
+@operation(
+    bp,
+    registre,
+    "/documents/" + ENTIER.format("document_id") + "/contenu",
+    resume="Télécharger une pièce ou un acte",
+    reponse=None,
+    erreurs=(404,),
+    fichier=True,
+)
+def telecharger_document(document_id: int):
+    """Le fichier, avec son type et son nom (`Content-Disposition`), si l’organisation voit le dossier
+    auquel il est joint (même règle que l’écran) ; le téléchargement est tracé au nom du jeton. 404
+    sinon."""
+    document = service.document_telechargeable(g.jeton, document_id)
+    try:
+        fichier = documents.chemin(document.cle_stockage)
+    except ValueError:
+        fichier = None
+    if fichier is None or not fichier.is_file():
+        journal.error("Fichier absent du stockage pour le document %s", document.id)
+        raise NotFound()
+    noter(lectures.lecture_du_document(g.jeton, document, None))
+    reponse = send_file(
+        fichier,
+        mimetype=document.type_mime,
+        as_attachment=True,
+        download_name=document.nom_fichier,
+        etag=document.sha256,
+    )
+    reponse.headers["X-Content-Type-Options"] = "nosniff"
+    reponse.headers["Cache-Control"] = "private, no-store"
+    return reponse
+
+
+# --- Engagements, échéancier, paiements, compte rendu -----------------------------------------------
+
+
+def _ligne_et_echeancier(ligne) -> _Avec:
+    return _Avec(ligne, echeancier=engagements.echeanciers([ligne.id])[ligne.id])
+
+
+@operation(
+    bp,
+    registre,
+    "/lignes/" + ENTIER.format("ligne_id"),
+    resume="Lire une ligne de financement, son engagement et son échéancier",
+    etiquette="Engagements et paiements",
+    reponse=schemas.LigneEngagement,
+    erreurs=(404,),
+)
+def lire_ligne(ligne_id: int):
+    """Une ligne de financement d’un dossier du périmètre : avis, vote, numéro d’engagement juridique et
+    échéancier (échéances prévues et payées). Hors périmètre : 404."""
+    return _ligne_et_echeancier(service.ligne_visible(g.jeton, ligne_id))
+
+
+@operation(
+    bp,
+    registre,
+    "/versements",
+    resume="Lister les échéances et les paiements",
+    etiquette="Engagements et paiements",
+    parametres=schemas.FiltresVersements,
+    reponse=schemas.ListeVersements,
+)
+def lister_versements(filtres: dict):
+    """Les échéances prévues et payées des lignes des dossiers du périmètre, dans l’ordre de leur dernière
+    modification, par pages que relie le curseur `suivant` ; `modifie_depuis` pour ne relire que ce qui a
+    changé."""
+    versements, suivant = service.page_versements(
+        g.jeton,
+        ligne_id=filtres.get("ligne"),
+        payes=filtres.get("payes"),
+        modifie_depuis=filtres.get("modifie_depuis"),
+        apres=filtres.get("apres"),
+        par_page=filtres["par_page"],
+    )
+    return {"versements": versements, "suivant": suivant}
+
+
+@operation(
+    bp,
+    registre,
+    "/lignes/" + ENTIER.format("ligne_id") + "/engagement",
+    "PUT",
+    resume="Enregistrer le numéro d’engagement juridique de la ligne",
+    etiquette="Engagements et paiements",
+    corps=schemas.Engagement,
+    reponse=schemas.LigneEngagement,
+    erreurs=(404,),
+    action="enregistrer_engagement",
+)
+def enregistrer_engagement(ligne_id: int, donnees: dict):
+    """Le numéro d’engagement juridique (EJ) de la ligne de votre organisation, saisi ou corrigé, comme à
+    l’écran de l’engagement ; journalisé. La ligne doit être engagée (notifiée ou conventionnée) : sinon
+    409. Le même numéro renvoyé ne change rien."""
+    ligne = service.enregistrer_engagement(g.jeton, ligne_id, donnees["numero"], donnees["version"])
+    return _ligne_et_echeancier(service.ligne_visible(g.jeton, ligne.id))
+
+
+@operation(
+    bp,
+    registre,
+    "/lignes/" + ENTIER.format("ligne_id") + "/echeances",
+    "POST",
+    resume="Ajouter une échéance à l’échéancier de la ligne",
+    etiquette="Engagements et paiements",
+    corps=schemas.NouvelleEcheance,
+    reponse=schemas.VersementSortie,
+    erreurs=(404,),
+    action="prevoir_echeance",
+    statut=201,
+)
+def prevoir_echeance(ligne_id: int, donnees: dict):
+    """Une avance ou le solde, à une date prévue, sur la ligne de votre organisation : le total prévu et
+    versé reste borné par le montant voté (422 sinon, avec le champ en cause). Journalisé."""
+    return service.prevoir_echeance(
+        g.jeton, ligne_id, donnees["nature"], donnees["date_prevue"], donnees["montant"], donnees["version"]
+    )
+
+
+@operation(
+    bp,
+    registre,
+    "/versements/" + ENTIER.format("versement_id") + "/paiement",
+    "POST",
+    resume="Enregistrer le paiement d’une échéance",
+    etiquette="Engagements et paiements",
+    corps=schemas.Paiement,
+    reponse=schemas.VersementSortie,
+    erreurs=(404,),
+    action="enregistrer_paiement",
+)
+def enregistrer_paiement(versement_id: int, donnees: dict):
+    """Le paiement d’une échéance de la ligne de votre organisation, comme à l’écran : avance ou solde
+    (le solde exige le compte rendu financier validé), jamais sans numéro d’engagement, jamais deux fois
+    (une échéance déjà payée : 409). Journalisé ; la structure est prévenue par courriel. Envoyez un
+    `Idempotency-Key` : un envoi rejoué rend la même réponse sans second paiement."""
+    return service.enregistrer_paiement(
+        g.jeton,
+        versement_id,
+        donnees["verse_le"],
+        donnees["montant"],
+        donnees["reference"],
+        donnees["version"],
+    )
+
+
+@operation(
+    bp,
+    registre,
+    "/demandes/" + ENTIER.format("demande_id") + "/compte-rendu/retour",
+    "POST",
+    resume="Renvoyer le compte rendu financier au porteur",
+    corps=schemas.RetourCompteRendu,
+    reponse=schemas.DemandeResume,
+    erreurs=(404,),
+    action="retourner_justification",
+)
+def retourner_compte_rendu(demande_id: int, donnees: dict):
+    """Le compte rendu financier déposé est renvoyé au porteur avec ce qu’il doit modifier (par un
+    financeur qui a voté une subvention) ; le dossier passe « justification à modifier ». Pour le valider,
+    déclenchez `valider_compte_rendu` sur votre ligne (`/lignes/{ligne_id}/transitions`)."""
+    return service.retourner_compte_rendu(g.jeton, demande_id, donnees["commentaire"], donnees["version"])
 
 
 @operation(
@@ -351,6 +653,10 @@ def documentation():
         messages_erreurs=MESSAGES_ERREURS,
         proprietes=proprietes,
         type_lisible=type_lisible,
+        base=url_for("api.lister_demandes", _external=True).removesuffix("/demandes"),
+        portees=list(Portee),
+        descriptions=DESCRIPTIONS_PORTEES,
+        gere_jetons=gere_des_jetons(current_user),  # le lien vers l'écran des jetons, pour qui y a droit
     )
 
 

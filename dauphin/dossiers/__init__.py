@@ -87,7 +87,11 @@ def _historique(demande: Demande, instruction_visible: bool) -> list[EvenementJo
     evenements = db.session.scalars(
         select(EvenementJournal)
         .where(EvenementJournal.demande_id == demande.id)
-        .options(joinedload(EvenementJournal.acteur), joinedload(EvenementJournal.organisation))
+        .options(
+            joinedload(EvenementJournal.acteur),
+            joinedload(EvenementJournal.organisation),
+            joinedload(EvenementJournal.jeton),
+        )
         .order_by(EvenementJournal.id)
     ).all()
     if instruction_visible:

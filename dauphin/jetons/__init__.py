@@ -14,12 +14,15 @@ from flask_login import current_user, login_required
 from dauphin.listes import page_courante
 from dauphin.models import JetonApi, Organisation
 from dauphin.policies import GERER_JETONS, gere_des_jetons
+from dauphin.policies.jetons import DESCRIPTIONS_PORTEES, Portee
 from dauphin.services import api as service
 from dauphin.services.workflow import aujourdhui
 from dauphin.vues import charger_ou_404, exiger, traiter_formulaire
 from forms.jetons import JetonForm, RevocationForm
 
 bp = Blueprint("jetons", __name__, url_prefix="/jetons-api")
+
+CHOIX_PORTEES = [(p.value, f"{p.libelle} : {DESCRIPTIONS_PORTEES[p]}") for p in Portee]
 
 
 def _organisations_gerees() -> tuple[list[Organisation], int | None]:
@@ -82,6 +85,7 @@ def creer(organisation_id: int):
         titulaires = [(current_user.id, current_user.nom_complet)]
         form.titulaire_id.data = current_user.id
     form.titulaire_id.choices = titulaires
+    form.portees.choices = CHOIX_PORTEES
     if not form.is_submitted():
         form.expire_le.data = aujourdhui() + timedelta(days=service.DUREE_DEFAUT_JOURS)
     return traiter_formulaire(
@@ -90,7 +94,7 @@ def creer(organisation_id: int):
             current_user,
             organisation.id,
             libelle=form.libelle.data,
-            ecriture=form.portee.data == "lecture_ecriture",
+            portees=form.portees.data,
             expire_le=form.expire_le.data,
             titulaire_id=form.titulaire_id.data,
         ),

@@ -1,6 +1,6 @@
 """Les modèles SQLAlchemy, un module par partie du domaine."""
 
-from dauphin.models.api import JetonApi
+from dauphin.models.api import JetonApi, RequeteIdempotente
 from dauphin.models.audit import EvenementReferentiel
 from dauphin.models.campagnes import Campagne, Enveloppe, PieceRequise, QuestionEligibilite
 from dauphin.models.comites import (
@@ -123,6 +123,7 @@ __all__ = [
     "FormeJuridique",
     "Invitation",
     "JetonApi",
+    "RequeteIdempotente",
     "Lecture",
     "LigneBudget",
     "LigneFinancement",

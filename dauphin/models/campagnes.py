@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dauphin.extensions import db
 from dauphin.models.referentiel import ContratDeVille, Organisation, enum_colonne
 from dauphin.models.structures import TypePiece
-from dauphin.models.types import Montant, cle_parent, enfants
+from dauphin.models.types import Horodatage, Montant, cle_parent, enfants, maintenant
 
 
 class Campagne(db.Model):
@@ -19,6 +19,7 @@ class Campagne(db.Model):
     __table_args__ = (
         UniqueConstraint("contrat_id", "exercice"),
         CheckConstraint("date_cloture >= date_ouverture", name="dates_ordonnees"),
+        Index("ix_campagne_modifie_le_id", "modifie_le", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -31,6 +32,8 @@ class Campagne(db.Model):
     seuil_ecart_pourcentage: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("15"))
     # Verrou optimiste : une page périmée reçoit un conflit, jamais une écriture perdue.
     version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Dernière modification de la ligne elle-même (API : modifie_depuis et pages par curseur)
+    modifie_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant, onupdate=maintenant)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -85,12 +88,15 @@ class Enveloppe(db.Model):
     __table_args__ = (
         UniqueConstraint("campagne_id", "organisation_id"),
         CheckConstraint("montant >= 0", name="montant_positif"),
+        Index("ix_enveloppe_modifie_le_id", "modifie_le", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campagne_id: Mapped[int] = cle_parent("campagne")
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     montant: Mapped[Decimal] = mapped_column(Montant())
+    # Dernière modification de la ligne elle-même (API : modifie_depuis et pages par curseur)
+    modifie_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant, onupdate=maintenant)
 
     campagne: Mapped[Campagne] = relationship(back_populates="enveloppes")
     organisation: Mapped[Organisation] = relationship()

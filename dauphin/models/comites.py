@@ -14,7 +14,7 @@ from dauphin.models.campagnes import Campagne
 from dauphin.models.comptes import Utilisateur
 from dauphin.models.demandes import Demande, LigneFinancement
 from dauphin.models.referentiel import ContratDeVille, Organisation, enum_colonne
-from dauphin.models.types import Horodatage, Montant, cle_auteur, cle_parent, enfants, horodatage
+from dauphin.models.types import Horodatage, Montant, cle_auteur, cle_parent, enfants, horodatage, maintenant
 from workflows.enumerations import EnumLibelle
 
 
@@ -56,7 +56,10 @@ class DecisionPoint(EnumLibelle):
 
 class SeanceComite(db.Model):
     __tablename__ = "seance_comite"
-    __table_args__ = (Index("ix_seance_comite_contrat_date", "contrat_id", "date_seance"),)
+    __table_args__ = (
+        Index("ix_seance_comite_contrat_date", "contrat_id", "date_seance"),
+        Index("ix_seance_comite_modifie_le_id", "modifie_le", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contrat_id: Mapped[int] = mapped_column(ForeignKey("contrat_de_ville.id"))
@@ -65,6 +68,8 @@ class SeanceComite(db.Model):
     lieu: Mapped[str | None] = mapped_column(String(200))
     statut: Mapped[StatutSeance] = mapped_column(enum_colonne(StatutSeance), default=StatutSeance.preparation)
     version: Mapped[int] = mapped_column(default=1)
+    # Dernière modification de la séance elle-même (API : modifie_depuis et pages par curseur)
+    modifie_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant, onupdate=maintenant)
     cree_par_id: Mapped[int | None] = cle_auteur()
     cree_le: Mapped[datetime] = horodatage()
     vote_ouvert_le: Mapped[datetime | None] = mapped_column(Horodatage())

@@ -59,6 +59,7 @@ class Demande(db.Model):
         # Couvrant (id, transmise_le) : décomptes par onglet d'un financeur filtrés par exercice, index seul
         Index("ix_demande_exercice_statut", "exercice", "statut", "id", "transmise_le"),
         Index("ix_demande_transmise_le_id", "transmise_le", "id"),
+        Index("ix_demande_modifie_le_id", "modifie_le", "id"),  # l'API : pages par (modifie_le, id)
         # Programmation par numéro ; id en fin : les sommes d'une campagne partent de l'index seul
         Index("ix_demande_campagne_numero", "campagne_id", "numero", "id"),
         # Couvrant : la recherche libre et les décomptes d'un gros financeur sans lire la table

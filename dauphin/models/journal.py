@@ -8,6 +8,7 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dauphin.extensions import db
+from dauphin.models.api import JetonApi
 from dauphin.models.comptes import Utilisateur
 from dauphin.models.referentiel import Organisation
 from dauphin.models.types import cle_parent, horodatage
@@ -28,6 +29,9 @@ class EvenementJournal(db.Model):
     statut_avant: Mapped[str] = mapped_column(String(32))
     statut_apres: Mapped[str] = mapped_column(String(32))
     commentaire: Mapped[str | None] = mapped_column(Text)
+    # Le jeton d'API par lequel l'organisation a agi (vide : à l'écran, ou le système) ; son nom et son
+    # organisation disent quel logiciel a écrit. Scellé dans l'empreinte quand il est présent.
+    jeton_id: Mapped[int | None] = mapped_column(ForeignKey("jeton_api.id", ondelete="SET NULL"))
     horodatage: Mapped[datetime] = horodatage()
     # Chaînage inviolable (dauphin/services/empreintes.py) : SHA-256 de la ligne et de la précédente
     empreinte: Mapped[str] = mapped_column(String(64))
@@ -35,3 +39,4 @@ class EvenementJournal(db.Model):
 
     acteur: Mapped[Utilisateur | None] = relationship()
     organisation: Mapped[Organisation | None] = relationship()
+    jeton: Mapped[JetonApi | None] = relationship()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Numeric, String
+from sqlalchemy import Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dauphin.extensions import db
@@ -19,6 +19,7 @@ from dauphin.models.types import (
     enfants,
     horodatage,
     index_trigrammes,
+    maintenant,
 )
 from workflows.enumerations import EnumLibelle
 
@@ -40,6 +41,7 @@ class Structure(db.Model):
         # Recherche libre des instructeurs par raison sociale ou sigle : trigrammes sur PostgreSQL (un nom
         # précis trouvé en 0,1 ms au lieu de parcourir les 11 000 structures, 5 ms), index ordinaire ailleurs
         index_trigrammes("ix_structure_nom_trgm", "raison_sociale", "sigle"),
+        Index("ix_structure_modifie_le_id", "modifie_le", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -68,6 +70,8 @@ class Structure(db.Model):
     nb_volontaires: Mapped[int | None]
     nb_adherents: Mapped[int | None]
     cree_le: Mapped[datetime] = horodatage()
+    # Dernière modification de la ligne elle-même (API : modifie_depuis et pages par curseur)
+    modifie_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant, onupdate=maintenant)
 
     membres: Mapped[list[MembreStructure]] = enfants("structure")
     comptes_bancaires: Mapped[list[CompteBancaire]] = enfants("structure")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from dauphin.extensions import db
 from dauphin.models.comptes import Utilisateur
 from dauphin.models.referentiel import enum_colonne
-from dauphin.models.types import Horodatage, Montant, cle_auteur, cle_parent, horodatage
+from dauphin.models.types import Horodatage, Montant, cle_auteur, cle_parent, horodatage, maintenant
 from workflows.enumerations import EnumLibelle
 
 
@@ -32,6 +32,7 @@ class Versement(db.Model):
         # L'échéancier d'une ligne, dans l'ordre ; et les paiements d'une période (suivi, exports).
         Index("ix_versement_ligne_id_date_prevue", "ligne_id", "date_prevue"),
         Index("ix_versement_verse_le", "verse_le"),
+        Index("ix_versement_modifie_le_id", "modifie_le", "id"),  # ce qui a changé (API, modifie_depuis)
         CheckConstraint("montant_prevu >= 0", name="prevu_positif"),
         CheckConstraint("montant_verse IS NULL OR montant_verse >= 0", name="verse_positif"),
         CheckConstraint(
@@ -52,6 +53,7 @@ class Versement(db.Model):
     enregistre_par_id: Mapped[int | None] = cle_auteur()
     enregistre_le: Mapped[datetime | None] = mapped_column(Horodatage())
     cree_le: Mapped[datetime] = horodatage()
+    modifie_le: Mapped[datetime] = mapped_column(Horodatage(), default=maintenant, onupdate=maintenant)
 
     enregistre_par: Mapped[Utilisateur | None] = relationship()
 

@@ -6,7 +6,8 @@ Un jeton agit pour **une** organisation et au nom d'un compte réel, son *titula
   pour toute organisation, au nom d'un membre de celle-ci qu'il choisit ;
 - la lecture voit le périmètre de l'organisation dans l'espace d'instruction : les dossiers transmis dont
   elle est financeur sollicité, et ceux des contrats de ville dont elle est partenaire ;
-- l'écriture (portée « lecture et écriture », titulaire instructeur de l'organisation) déclenche sur la
+- l'écriture (portées `instruction`, `comite`, `paiement` : `dauphin.policies.jetons` ; titulaire
+  instructeur de l'organisation) déclenche sur la
   seule ligne de l'organisation les actions d'instruction proposées à l'écran, par
   `dauphin.services.workflow.declencher_ligne` : le journal retient le titulaire, en qualité d'instructeur
   de l'organisation du jeton. Un titulaire qui quitte l'organisation (ou dont le compte est désactivé)
@@ -21,34 +22,48 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import NotFound
 
 from dauphin.extensions import db
 from dauphin.models import (
     Campagne,
+    CompteRendu,
     Demande,
+    Document,
+    Enveloppe,
     EvenementJournal,
     JetonApi,
     LigneFinancement,
     MembreOrganisation,
     Note,
     Organisation,
+    PieceJointe,
+    PointOrdreDuJour,
     RoleOrganisation,
+    SeanceComite,
+    Structure,
     Utilisateur,
+    Versement,
     maintenant,
 )
 from dauphin.policies import (
     GERER_JETONS,
+    INSTRUIRE_LIGNE,
+    TELECHARGER_DOCUMENT,
     VOIR_DEMANDE,
+    VOIR_ENVELOPPE,
     VOIR_PROGRAMMATION,
+    VOIR_SEANCE,
     acteur_de,
     instruit_pour,
+    qualite_pour,
 )
-from dauphin.services import donnees_ouvertes, instruction, programmation, recherche
+from dauphin.policies.jetons import PORTEES_D_ECRITURE, Portee, ecrire_portees
+from dauphin.services import curseurs, donnees_ouvertes, engagements, instruction, programmation, recherche
 from dauphin.services.erreurs import NonAutorise, Refus
-from dauphin.services.workflow import PARIS, aujourdhui, declencher_ligne
+from dauphin.services.workflow import PARIS, aujourdhui, declencher_demande, declencher_ligne
 
 PREFIXE_JETON = "dauphin_"
 DUREE_DEFAUT_JOURS = 90
@@ -142,22 +157,24 @@ def creer_jeton(
     organisation_id: int,
     *,
     libelle: str,
-    ecriture: bool,
+    portees,
     expire_le: date,
     titulaire_id: int | None = None,
 ) -> tuple[JetonApi, str]:
     """Crée le jeton et rend (jeton, clair). Le clair n'est montré qu'une fois : seule l'empreinte reste.
 
-    Lève `Refus` (champs `libelle`, `titulaire_id`, `portee`, `expire_le`) pour une saisie refusée."""
+    `portees` : les portées choisies (`Portee` ou leurs valeurs), au moins une.
+    Lève `Refus` (champs `libelle`, `titulaire_id`, `portees`, `expire_le`) pour une saisie refusée."""
     organisation = db.session.get(Organisation, organisation_id)
     if organisation is None:
         raise NotFound()
     if not GERER_JETONS.permet(createur, organisation):
         raise NonAutorise("creer_jeton")
     libelle = _libelle(libelle)
+    choisies = _portees(portees)
     if not acteur_de(createur).national or titulaire_id is None:
         titulaire_id = createur.id  # un instructeur crée ses jetons à son propre nom
-    titulaire = _titulaire(titulaire_id, organisation_id, ecriture)
+    titulaire = _titulaire(titulaire_id, organisation_id, bool(choisies & PORTEES_D_ECRITURE))
     clair = generer()
     jeton = JetonApi(
         organisation_id=organisation_id,
@@ -165,7 +182,7 @@ def creer_jeton(
         libelle=libelle,
         prefixe=clair[: len(PREFIXE_JETON) + 6],
         empreinte=empreinte(clair),
-        ecriture=bool(ecriture),
+        portees=ecrire_portees(choisies),
         expire_le=fin_de_journee(_echeance(expire_le)),
         cree_par_id=createur.id,
         cree_le=maintenant(),
@@ -184,6 +201,14 @@ def _libelle(libelle: str | None) -> str:
     return libelle
 
 
+def _portees(portees) -> frozenset[Portee]:
+    valeurs = set(portees or ())
+    connues = {p.value for p in Portee}
+    if not valeurs or not valeurs <= connues:
+        raise Refus("Cochez au moins une portée parmi celles proposées.", "portees")
+    return frozenset(Portee(v) for v in valeurs)
+
+
 def _titulaire(titulaire_id: int, organisation_id: int, ecriture: bool) -> Utilisateur:
     """Le compte au nom duquel le jeton agit : un membre actif de l'organisation, instructeur pour écrire."""
     titulaire = db.session.get(Utilisateur, titulaire_id)
@@ -192,7 +217,9 @@ def _titulaire(titulaire_id: int, organisation_id: int, ecriture: bool) -> Utili
         raise Refus("Choisissez un membre actif de l’organisation.", "titulaire_id")
     if ecriture and RoleOrganisation.instructeur not in roles:
         raise Refus(
-            "Seul un jeton au nom d’un instructeur de l’organisation peut agir sur ses lignes.", "portee"
+            "Seul un jeton au nom d’un instructeur de l’organisation peut agir sur ses lignes : ne cochez "
+            "que « Lecture », ou choisissez un instructeur.",
+            "portees",
         )
     return titulaire
 
@@ -275,8 +302,9 @@ class FiltresApi(instruction.CriteresDemandes):
     recherche: str | None = None
 
 
-def page_demandes(jeton: JetonApi, filtres: FiltresApi, *, page: int, par_page: int):
-    """Une page des demandes visibles, en ordre stable (id croissant), paginée en SQL avec un COUNT.
+def page_demandes(jeton: JetonApi, filtres: FiltresApi, *, apres: str | None, par_page: int):
+    """Une page des demandes visibles dans l'ordre de leur dernière modification (puis de l'id), et le
+    curseur de la suivante : pagination par clé en SQL, sans OFFSET ni COUNT.
 
     Chargement groupé (structure, campagne et contrat, lignes et leurs financeurs) : le nombre de requêtes
     ne dépend pas de la taille de la page."""
@@ -310,18 +338,20 @@ def page_demandes(jeton: JetonApi, filtres: FiltresApi, *, page: int, par_page: 
                 recherche.VECTEUR_DEMANDE,
             )
         )
-    total = db.session.scalar(select(func.count()).select_from(requete.order_by(None).subquery()))
-    demandes = db.session.scalars(
-        requete.order_by(Demande.id)
-        .limit(par_page)
-        .offset((page - 1) * par_page)
-        .options(
-            selectinload(Demande.structure),
-            selectinload(Demande.campagne).joinedload(Campagne.contrat),
-            selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation),
-        )
-    ).all()
-    return demandes, total
+    return curseurs.page(
+        requete,
+        Demande.modifie_le,
+        Demande.id,
+        apres,
+        par_page,
+        lambda r: db.session.scalars(
+            r.options(
+                selectinload(Demande.structure),
+                selectinload(Demande.campagne).joinedload(Campagne.contrat),
+                selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation),
+            )
+        ),
+    )
 
 
 def demande_visible(jeton: JetonApi, demande_id: int) -> Demande:
@@ -335,6 +365,7 @@ def demande_visible(jeton: JetonApi, demande_id: int) -> Demande:
             selectinload(Demande.campagne).joinedload(Campagne.contrat),
             selectinload(Demande.thematique),
             selectinload(Demande.qpvs),
+            selectinload(Demande.lignes_budget),
             selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation),
             selectinload(Demande.lignes_financement).joinedload(LigneFinancement.gestionnaire),
         )
@@ -351,7 +382,11 @@ def journal(demande: Demande) -> list[EvenementJournal]:
         db.session.scalars(
             select(EvenementJournal)
             .where(EvenementJournal.demande_id == demande.id)
-            .options(selectinload(EvenementJournal.acteur), selectinload(EvenementJournal.organisation))
+            .options(
+                selectinload(EvenementJournal.acteur),
+                selectinload(EvenementJournal.organisation),
+                selectinload(EvenementJournal.jeton),
+            )
             .order_by(EvenementJournal.id)
         )
     )
@@ -377,13 +412,12 @@ def declencher(
 ) -> LigneFinancement:
     """Une action d'instruction sur la ligne de l'organisation du jeton, au nom de son titulaire.
 
-    404 si la ligne n'est pas dans le périmètre ; 403 (JetonRefuse) pour un jeton en lecture seule ou la
-    ligne d'un autre financeur ; ensuite le service des transitions (droit, version, gardes, journal)."""
+    404 si la ligne n'est pas dans le périmètre ; 403 (JetonRefuse) pour la ligne d'un autre financeur (la
+    portée est vérifiée avant, par l'opération) ; ensuite le service des transitions (droit, version,
+    gardes, journal)."""
     ligne = db.session.get(LigneFinancement, ligne_id)
     if ligne is None or not VOIR_DEMANDE.permet(jeton, ligne.demande):
         raise NotFound()
-    if not jeton.ecriture:
-        raise JetonRefuse("Ce jeton est en lecture seule.", 403)
     if ligne.organisation_id != jeton.organisation_id:
         raise JetonRefuse("Votre organisation n’agit que sur sa propre ligne de financement.", 403)
     if not instruit_pour(jeton, jeton.organisation_id):
@@ -432,3 +466,214 @@ def subventions_visibles(
         if financeur_id is None or f.id == financeur_id
     ]
     return lignes, total, sans_siret
+
+
+# --- Écritures d'un financeur : engagement, échéancier, paiements, compte rendu -----------------------
+# Chacune passe par le service de l'écran (mêmes règles, même journal) au nom du titulaire, après ce que
+# le jeton seul permet : la ligne dans son périmètre (404 sinon), et de son organisation (403 sinon).
+
+
+def ligne_de_l_organisation(jeton: JetonApi, ligne_id: int) -> LigneFinancement:
+    ligne = db.session.get(LigneFinancement, ligne_id)
+    if ligne is None or not VOIR_DEMANDE.permet(jeton, ligne.demande):
+        raise NotFound()
+    if not INSTRUIRE_LIGNE.permet(jeton, ligne):
+        raise JetonRefuse("Votre organisation n’agit que sur sa propre ligne de financement.", 403)
+    return ligne
+
+
+def enregistrer_engagement(
+    jeton: JetonApi, ligne_id: int, numero: str, version: int | None
+) -> LigneFinancement:
+    ligne = ligne_de_l_organisation(jeton, ligne_id)
+    return engagements.enregistrer_engagement(ligne.id, jeton.titulaire, numero, version=version)
+
+
+def prevoir_echeance(
+    jeton: JetonApi, ligne_id: int, nature: str, date_prevue: date, montant: Decimal, version: int | None
+) -> Versement:
+    ligne = ligne_de_l_organisation(jeton, ligne_id)
+    return engagements.prevoir_echeance(
+        ligne.id, jeton.titulaire, nature, date_prevue, montant, version=version
+    )
+
+
+def versement_de_l_organisation(jeton: JetonApi, versement_id: int) -> Versement:
+    versement = db.session.get(Versement, versement_id)
+    if versement is None:
+        raise NotFound()
+    ligne_de_l_organisation(jeton, versement.ligne_id)
+    return versement
+
+
+def enregistrer_paiement(
+    jeton: JetonApi,
+    versement_id: int,
+    verse_le: date,
+    montant: Decimal,
+    reference: str,
+    version: int | None,
+) -> Versement:
+    versement = versement_de_l_organisation(jeton, versement_id)
+    return engagements.enregistrer_paiement(
+        versement.id, jeton.titulaire, verse_le, montant, reference, version=version
+    )
+
+
+def retourner_compte_rendu(
+    jeton: JetonApi, demande_id: int, commentaire: str, version: int | None
+) -> Demande:
+    """Renvoie le compte rendu financier au porteur, comme l'écran : le financeur qui a voté une
+    subvention (`qualite_pour` sur l'acteur du jeton : son organisation seule)."""
+    demande = db.session.get(Demande, demande_id)
+    if demande is None or not VOIR_DEMANDE.permet(jeton, demande):
+        raise NotFound()
+    if qualite_pour(jeton, "retourner_justification", demande) is None:
+        raise JetonRefuse(
+            "Seul un financeur qui a voté une subvention à ce dossier renvoie son compte rendu financier.",
+            403,
+        )
+    return declencher_demande(
+        demande.id, "retourner_justification", jeton.titulaire, version=version, commentaire=commentaire
+    )
+
+
+# --- Engagements et versements --------------------------------------------------------------------
+
+
+def _dossiers_visibles(jeton: JetonApi):
+    """Les ids des dossiers que l'organisation voit (`VOIR_DEMANDE`), en sous-requête autonome : la règle
+    sonde les lignes de financement, qu'elle ne doit pas confondre avec celles de la requête englobante."""
+    return select(Demande.id).where(VOIR_DEMANDE.portee(jeton)).correlate(None)
+
+
+def ligne_visible(jeton: JetonApi, ligne_id: int) -> LigneFinancement:
+    """Une ligne de financement d'un dossier du périmètre (404 sinon), avec son financeur."""
+    ligne = db.session.scalar(
+        select(LigneFinancement)
+        .where(LigneFinancement.id == ligne_id, LigneFinancement.demande_id.in_(_dossiers_visibles(jeton)))
+        .options(selectinload(LigneFinancement.organisation), selectinload(LigneFinancement.gestionnaire))
+    )
+    if ligne is None:
+        raise NotFound()
+    return ligne
+
+
+def page_versements(
+    jeton: JetonApi,
+    *,
+    ligne_id: int | None,
+    payes: bool | None,
+    modifie_depuis: datetime | None,
+    apres: str | None,
+    par_page: int,
+):
+    """Les échéances (prévues ou payées) des lignes des dossiers du périmètre, dans l'ordre de leur dernière
+    modification : la même portée que les dossiers (`VOIR_DEMANDE`), en SQL."""
+    requete = select(Versement).where(
+        Versement.ligne_id.in_(
+            select(LigneFinancement.id)
+            .where(LigneFinancement.demande_id.in_(_dossiers_visibles(jeton)))
+            .correlate(None)
+        )
+    )
+    if ligne_id is not None:
+        requete = requete.where(Versement.ligne_id == ligne_id)
+    if payes is not None:
+        requete = requete.where(Versement.verse_le.is_not(None) if payes else Versement.verse_le.is_(None))
+    if modifie_depuis is not None:
+        requete = requete.where(Versement.modifie_le >= modifie_depuis)
+    return curseurs.page(requete, Versement.modifie_le, Versement.id, apres, par_page, db.session.scalars)
+
+
+# --- Campagnes, enveloppes, séances du comité, structures, comptes rendus, pièces ---------------------
+# Chaque liste applique la règle de l'écran correspondant (`dauphin.policies`), en SQL, par pages de clé
+# (modifie_le, id) ; le chargement groupé ne dépend pas de la taille de la page.
+
+
+def _page(requete, modele, modifie_depuis, apres, par_page, *options):
+    if modifie_depuis is not None:
+        requete = requete.where(modele.modifie_le >= modifie_depuis)
+    return curseurs.page(
+        requete,
+        modele.modifie_le,
+        modele.id,
+        apres,
+        par_page,
+        lambda r: db.session.scalars(r.options(*options)),
+    )
+
+
+def page_campagnes(jeton: JetonApi, *, modifie_depuis, apres, par_page):
+    """Les campagnes des contrats de ville dont l'organisation est signataire (`VOIR_PROGRAMMATION`)."""
+    return _page(
+        select(Campagne).where(VOIR_PROGRAMMATION.portee(jeton)),
+        Campagne,
+        modifie_depuis,
+        apres,
+        par_page,
+        selectinload(Campagne.contrat),
+    )
+
+
+def page_enveloppes(jeton: JetonApi, *, campagne_id, modifie_depuis, apres, par_page):
+    """Les enveloppes de l'organisation (et toutes celles des contrats qu'elle pilote : `VOIR_ENVELOPPE`)."""
+    requete = select(Enveloppe).where(VOIR_ENVELOPPE.portee(jeton))
+    if campagne_id is not None:
+        requete = requete.where(Enveloppe.campagne_id == campagne_id)
+    return _page(requete, Enveloppe, modifie_depuis, apres, par_page, selectinload(Enveloppe.organisation))
+
+
+def page_seances(jeton: JetonApi, *, campagne_id, modifie_depuis, apres, par_page):
+    """Les séances du comité des contrats que l'organisation voit (`VOIR_SEANCE`), avec l'ordre du jour,
+    les votes des partenaires et les montants décidés par financeur."""
+    requete = select(SeanceComite).where(VOIR_SEANCE.portee(jeton))
+    if campagne_id is not None:
+        requete = requete.where(SeanceComite.campagne_id == campagne_id)
+    return _page(
+        requete,
+        SeanceComite,
+        modifie_depuis,
+        apres,
+        par_page,
+        selectinload(SeanceComite.points).selectinload(PointOrdreDuJour.votes),
+        selectinload(SeanceComite.points).selectinload(PointOrdreDuJour.montants),
+        selectinload(SeanceComite.points).joinedload(PointOrdreDuJour.demande),
+    )
+
+
+def page_structures(jeton: JetonApi, *, modifie_depuis, apres, par_page):
+    """Les structures porteuses des dossiers que l'organisation voit (`VOIR_DEMANDE`)."""
+    requete = select(Structure).where(
+        Structure.id.in_(select(Demande.structure_id).where(VOIR_DEMANDE.portee(jeton)).correlate(None))
+    )
+    return _page(requete, Structure, modifie_depuis, apres, par_page)
+
+
+def page_comptes_rendus(jeton: JetonApi, *, modifie_depuis, apres, par_page):
+    """Les comptes rendus financiers déposés des dossiers que l'organisation voit, avec leurs postes."""
+    requete = select(CompteRendu).where(
+        CompteRendu.demande_id.in_(_dossiers_visibles(jeton)), CompteRendu.depose_le.is_not(None)
+    )
+    return _page(requete, CompteRendu, modifie_depuis, apres, par_page, selectinload(CompteRendu.lignes))
+
+
+def pieces_visibles(jeton: JetonApi, demande_id: int) -> list[PieceJointe]:
+    """Les pièces jointes d'un dossier du périmètre (métadonnées), 404 sinon."""
+    demande = demande_visible(jeton, demande_id)
+    return list(
+        db.session.scalars(
+            select(PieceJointe)
+            .where(PieceJointe.demande_id == demande.id)
+            .options(selectinload(PieceJointe.document))
+            .order_by(PieceJointe.id)
+        )
+    )
+
+
+def document_telechargeable(jeton: JetonApi, document_id: int) -> Document:
+    """Un document que l'organisation peut télécharger (`TELECHARGER_DOCUMENT`, la règle de l'écran)."""
+    document = db.session.get(Document, document_id)
+    if document is None or not TELECHARGER_DOCUMENT.permet(jeton, document):
+        raise NotFound()
+    return document

@@ -32,6 +32,8 @@ def empreinte(precedente: str | None, horodatage: datetime, **champs) -> str:
     """Empreinte d'une ligne de journal : ses champs, son instant (UTC, microsecondes), la précédente."""
     contenu = [precedente or ""] + [champs.get(nom) for nom in CHAMPS]
     contenu.append(horodatage.astimezone(UTC).isoformat(timespec="microseconds"))
+    if champs.get("jeton_id") is not None:  # écrit par l'API : le jeton est scellé aussi (les lignes
+        contenu.append({"jeton_id": champs["jeton_id"]})  # plus anciennes gardent leur empreinte)
     texte = json.dumps(contenu, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(texte.encode("utf-8")).hexdigest()
 
@@ -41,6 +43,7 @@ def empreinte_de(evenement: EvenementJournal) -> str:
         evenement.empreinte_precedente,
         evenement.horodatage,
         **{nom: getattr(evenement, nom) for nom in CHAMPS},
+        jeton_id=evenement.jeton_id,
     )
 
 

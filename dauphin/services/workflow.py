@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -32,6 +34,20 @@ from workflows import DEMANDE, LIGNE, StatutDemande, StatutLigne, TransitionImpo
 from workflows.budget import COMPTE_SUBVENTIONS, format_euros
 
 PARIS = ZoneInfo("Europe/Paris")
+
+
+# Le jeton d'API par lequel la requête en cours écrit (posé par l'API autour de l'appel du service) :
+# le journal le retient avec le titulaire et l'organisation, sans que chaque service ait à le transmettre.
+JETON_EN_COURS: ContextVar[int | None] = ContextVar("jeton_en_cours", default=None)
+
+
+@contextmanager
+def au_nom_du_jeton(jeton_id: int):
+    marque = JETON_EN_COURS.set(jeton_id)
+    try:
+        yield
+    finally:
+        JETON_EN_COURS.reset(marque)
 
 
 def aujourdhui() -> date:
@@ -154,6 +170,7 @@ def journaliser(demande, ligne, declencheur, avant, apres, utilisateur, qualite,
         statut_avant=str(avant),
         statut_apres=str(apres),
         commentaire=(commentaire or "").strip() or None,
+        jeton_id=JETON_EN_COURS.get(),
         horodatage=maintenant(),
     )
     empreintes.sceller(evenement)  # le dossier est verrouillé : la chaîne ne peut pas bifurquer
