@@ -183,10 +183,10 @@ def test_schemathesis_par_portee(app, db, monde, monde_engage, portee, capsys):
 
     from dauphin.models import Document
     from dauphin.services import documents
+    from dauphin.stockage import stockage
 
-    fichier = documents.chemin(db.session.get(Document, reels["document_id"]).cle_stockage)
-    fichier.parent.mkdir(parents=True, exist_ok=True)
-    fichier.write_bytes(b"%PDF-1.4 statuts")
+    cle = documents.cle_du_fichier(db.session.get(Document, reels["document_id"]).cle_stockage)
+    stockage().ecrire(cle, b"%PDF-1.4 statuts")
     app.config["API_LIMITE"] = "100000/minute"
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     chiffres, echecs = Counter(), []

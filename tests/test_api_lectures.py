@@ -87,11 +87,10 @@ def test_pieces_jointes_et_telechargement_trace(client, db, monde):
     # Le fichier absent du stockage : 404, jamais une 500.
     erreur(client.get(f"/api/v1/documents/{piece['document_id']}/contenu", headers=h), 404)
     from dauphin.models import Document
+    from dauphin.stockage import stockage
 
     document = db.session.get(Document, piece["document_id"])
-    chemin = documents.chemin(document.cle_stockage)
-    chemin.parent.mkdir(parents=True, exist_ok=True)
-    chemin.write_bytes(b"%PDF-1.4 statuts")
+    stockage().ecrire(documents.cle_du_fichier(document.cle_stockage), b"%PDF-1.4 statuts")
     reponse = client.get(f"/api/v1/documents/{document.id}/contenu", headers=h)
     assert reponse.status_code == 200 and reponse.data == b"%PDF-1.4 statuts"
     assert reponse.mimetype == "application/pdf" and "statuts.pdf" in reponse.headers["Content-Disposition"]
@@ -101,7 +100,7 @@ def test_pieces_jointes_et_telechargement_trace(client, db, monde):
     autre = entetes(_caf_autre(db, monde))
     erreur(client.get(f"/api/v1/demandes/{demande.id}/pieces", headers=autre), 404)
     erreur(client.get(f"/api/v1/documents/{document.id}/contenu", headers=autre), 404)
-    chemin.unlink()
+    stockage().supprimer(documents.cle_du_fichier(document.cle_stockage))
 
 
 def test_comptes_rendus_deposes_seulement(client, db, monde):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from flask import Blueprint, current_app, g, jsonify, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, g, jsonify, render_template, request, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from marshmallow import ValidationError
@@ -27,6 +27,7 @@ from dauphin.policies.jetons import DESCRIPTIONS_PORTEES, Portee
 from dauphin.services import api as service
 from dauphin.services import documents, donnees_ouvertes, engagements, idempotence, lectures
 from dauphin.services.erreurs import Conflit, NonAutorise, Refus
+from dauphin.stockage import FichierAbsent
 from workflows import StatutDemande, StatutLigne, TransitionRefusee
 
 journal = logging.getLogger(__name__)
@@ -474,21 +475,18 @@ def telecharger_document(document_id: int):
     auquel il est joint (même règle que l’écran) ; le téléchargement est tracé au nom du jeton. 404
     sinon."""
     document = service.document_telechargeable(g.jeton, document_id)
-    try:
-        fichier = documents.chemin(document.cle_stockage)
-    except ValueError:
-        fichier = None
-    if fichier is None or not fichier.is_file():
+    try:  # le même chemin que l'écran : le stockage (disque ou seau), en flux
+        reponse = documents.reponse_telechargement(
+            document.cle_stockage,
+            mimetype=document.type_mime,
+            download_name=document.nom_fichier,
+            etag=document.sha256,
+            last_modified=document.depose_le,
+        )
+    except (ValueError, FichierAbsent):
         journal.error("Fichier absent du stockage pour le document %s", document.id)
-        raise NotFound()
+        raise NotFound() from None
     noter(lectures.lecture_du_document(g.jeton, document, None))
-    reponse = send_file(
-        fichier,
-        mimetype=document.type_mime,
-        as_attachment=True,
-        download_name=document.nom_fichier,
-        etag=document.sha256,
-    )
     reponse.headers["X-Content-Type-Options"] = "nosniff"
     reponse.headers["Cache-Control"] = "private, no-store"
     return reponse

@@ -76,6 +76,7 @@ def par_page(defaut: int = 25) -> fields.Integer:
 # OpenAPI en donne un à chaque champ simple (`openapi.exemple`, vérifié par tests/test_api_document.py).
 EXEMPLES = {
     "id": 42,
+    "q": "jeunes quartier",
     "code": "QN06901M",
     "libelle": "Contrat de ville de Lyon",
     "nom": "Préfecture du Rhône",
