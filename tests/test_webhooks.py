@@ -5,6 +5,7 @@ livraisons, portée de l'organisation, adresses refusées. Sur SQLite et sur Pos
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import socket
@@ -327,3 +328,21 @@ def test_en_production_un_nom_qui_designe_une_adresse_locale_n_est_pas_appele(ap
     [livraison] = livraisons(abonnement)
     assert livraison.statut == StatutLivraison.en_attente and livraison.dernier_statut_http is None
     assert "adresse locale ou privée" in livraison.derniere_reponse
+
+
+def test_la_page_de_documentation_montre_le_meme_code_de_verification(client):
+    """Le partenaire qui n'a que la page de l'API y lit le bloc que ce module exécute (docs/api.md), et de
+    quoi suivre le flux : une copie qui divergerait ferait échouer ce test."""
+    texte = DOC.read_text(encoding="utf-8")
+    code = re.search(r"```python\n(.*?)```", texte[texte.index("## Webhooks") :], re.S).group(1)
+    page = client.get("/api/v1/documentation")
+    assert page.status_code == 200
+    affiche = html.unescape(page.get_data(as_text=True))
+    assert code in affiche
+    for attendu in (
+        "/evenements?limite=100",
+        "Dauphin-Signature",
+        "Dauphin-Evenement-Id",
+        'corps["curseur"]',
+    ):
+        assert attendu in affiche
