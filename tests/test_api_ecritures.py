@@ -112,6 +112,16 @@ def test_du_numero_d_engagement_au_paiement_journalise_au_nom_du_jeton(
     # Le journal lu par l'API et à l'écran du dossier dit par quel jeton.
     journal = client.get(f"/api/v1/demandes/{demande.id}", headers=entetes(clair)).get_json()["journal"]
     assert {e["jeton"]["libelle"] for e in journal if e["jeton"]} == {"Logiciel de gestion"}
+    # Le flux des changements (et donc le corps des webhooks) le dit aussi au partenaire qui le suit.
+    flux = client.get("/api/v1/evenements?limite=500", headers=entetes(jetons_portees["lecture"])).get_json()
+    par_jeton = [e for e in flux["evenements"] if e["acteur"]["jeton"] is not None]
+    assert [e["type"] for e in par_jeton] == [
+        "ligne.enregistrer_engagement",
+        "ligne.prevoir_versement",
+        "ligne.verser_avance",
+        "demande.verser",
+    ]
+    assert {e["acteur"]["jeton"]["libelle"] for e in par_jeton} == {"Logiciel de gestion"}
     connexion.en_tant_que(monde.instructeur_etat)
     page = client.get(f"/dossiers/{demande.id}").get_data(as_text=True)
     assert page.count("par l’API (jeton « Logiciel de gestion »)") == 4

@@ -39,6 +39,11 @@ class OrganisationEvenement(Sortie):
     nom = fields.String(required=True, metadata={"example": "Préfecture de la Seine-Saint-Denis"})
 
 
+class JetonEvenement(Sortie):
+    id = fields.Integer(required=True, metadata={"example": 12})
+    libelle = fields.String(required=True, metadata={"example": "Logiciel financier"})
+
+
 class DemandeEvenement(Sortie):
     id = fields.Integer(required=True, metadata={"example": 1204})
     numero = fields.String(required=True, metadata={"example": "2026-001204"})
@@ -68,6 +73,12 @@ class ActeurEvenement(Sortie):
         required=True,
         allow_none=True,
         metadata={"description": "L'organisation au nom de laquelle il a agi (vide pour un porteur)."},
+    )
+    jeton = fields.Nested(
+        JetonEvenement,
+        required=True,
+        allow_none=True,
+        metadata={"description": "Le jeton d'API par lequel il a agi ; vide pour une action à l'écran."},
     )
 
 

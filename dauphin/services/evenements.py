@@ -212,7 +212,11 @@ def _requete():
         .join(Demande, Demande.id == EvenementJournal.demande_id)
         .outerjoin(LigneDeLEvenement, LigneDeLEvenement.id == EvenementJournal.ligne_id)
         .outerjoin(Financeur, Financeur.id == LigneDeLEvenement.organisation_id)
-        .options(selectinload(EvenementJournal.acteur), selectinload(EvenementJournal.organisation))
+        .options(
+            selectinload(EvenementJournal.acteur),
+            selectinload(EvenementJournal.organisation),
+            selectinload(EvenementJournal.jeton),
+        )
     )
 
 
@@ -244,6 +248,11 @@ def decrire(position, evenement: EvenementJournal, numero, financeur_id, finance
             "organisation": (
                 {"id": evenement.organisation.id, "nom": evenement.organisation.nom}
                 if evenement.organisation is not None
+                else None
+            ),
+            "jeton": (
+                {"id": evenement.jeton.id, "libelle": evenement.jeton.libelle}
+                if evenement.jeton is not None
                 else None
             ),
         },
