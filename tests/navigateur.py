@@ -34,12 +34,36 @@ class ViolationsAccessibilite(AssertionError):
     pass
 
 
+# Ce que Chromium répond quand la page change sous le script (un clic sur un lien vient de lancer la
+# navigation : l'ancien document s'en va, le nouveau n'a pas encore de <head>).
+NAVIGATION_EN_COURS = ("Execution context was destroyed", "reading 'appendChild'", "navigation")
+
+
+def _sur_la_page_chargee(page, action, essais: int = 3):
+    """`action()` sur la page une fois chargée ; si une navigation lancée juste avant (clic sur un lien) la
+    remplace pendant l'action, attend la nouvelle page et recommence."""
+    from playwright.sync_api import Error
+
+    for essai in range(essais):
+        page.wait_for_load_state("load")
+        try:
+            return action()
+        except Error as erreur:
+            if essai == essais - 1 or not any(m in str(erreur) for m in NAVIGATION_EN_COURS):
+                raise
+
+
 def auditer_accessibilite(page, nom: str, regles: list[str] | None = None) -> None:
     """Audite la page affichée avec axe-core (les règles RGAA/WCAG A-AA, ou seulement les `regles` nommées,
     « scrollable-region-focusable » par exemple) ; échoue sur toute violation, en la décrivant."""
-    page.add_script_tag(path=str(AXE))
     selection = {"type": "rule", "values": regles} if regles else {"type": "tag", "values": REGLES_AXE}
-    resultat = page.evaluate("async (selection) => await axe.run(document, {runOnly: selection})", selection)
+    resultat = _sur_la_page_chargee(
+        page,
+        lambda: (
+            page.add_script_tag(path=str(AXE)),
+            page.evaluate("async (selection) => await axe.run(document, {runOnly: selection})", selection),
+        )[1],
+    )
     violations = resultat["violations"]
     if violations:
         lignes = [f"{nom} ({page.url}) : {len(violations)} violation(s) d’accessibilité"]
