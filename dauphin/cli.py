@@ -146,7 +146,12 @@ def _compte(email: str):
 
 
 @jeton.command("creer")
-@click.option("--organisation", "organisation_id", type=int, required=True, help="Id. de l'organisation.")
+@click.option(
+    "--organisation",
+    "organisation_id",
+    type=int,
+    help="N° de l'organisation ; facultatif si le compte n'en gère qu'une (le refus dit lesquelles il gère).",
+)
 @click.option("--par", "createur", required=True, help="Adresse du compte qui crée le jeton (journalisé).")
 @click.option("--au-nom-de", "titulaire", help="Adresse du titulaire (administrateur national seulement).")
 @click.option("--libelle", required=True, help="Nom du jeton (le logiciel qui l'utilise).")
@@ -169,6 +174,15 @@ def jeton_creer(organisation_id, createur, titulaire, libelle, portees, jours):
     from dauphin.services.workflow import aujourdhui
 
     auteur = _compte(createur)
+    gerees = service.organisations_gerees(auteur)
+    if organisation_id is None:
+        if len(gerees) != 1:
+            raise CommandeRefusee(
+                f"Précisez --organisation : {auteur.email} gère les jetons de "
+                + (_liste_organisations(gerees) if gerees else "aucune organisation")
+                + "."
+            )
+        organisation_id = gerees[0].id
     try:
         jeton_cree, clair = service.creer_jeton(
             auteur,
@@ -182,7 +196,9 @@ def jeton_creer(organisation_id, createur, titulaire, libelle, portees, jours):
         raise CommandeRefusee(str(erreur)) from erreur
     except NonAutorise as erreur:
         raise CommandeRefusee(
-            f"{auteur.email} ne gère pas les jetons de l'organisation {organisation_id}."
+            f"{auteur.email} ne gère pas les jetons de l'organisation n° {organisation_id} ; il gère ceux de "
+            + (_liste_organisations(gerees) if gerees else "aucune organisation")
+            + "."
         ) from erreur
     click.echo(
         f"Jeton n° {jeton_cree.id} « {jeton_cree.libelle} » pour {jeton_cree.organisation.nom}, "
@@ -192,6 +208,11 @@ def jeton_creer(organisation_id, createur, titulaire, libelle, portees, jours):
     )
     click.echo("À copier maintenant, il ne sera plus affiché :", err=True)
     click.echo(clair)
+
+
+def _liste_organisations(organisations) -> str:
+    premieres = ", ".join(f"{o.nom} (n° {o.id})" for o in organisations[:10])
+    return premieres + (f" et {len(organisations) - 10} autres" if len(organisations) > 10 else "")
 
 
 @jeton.command("lister")

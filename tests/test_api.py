@@ -485,6 +485,9 @@ def test_document_openapi_valide_et_page_de_documentation(client):
     for attendu in ("/api/v1/lignes/{ligne_id}/transitions", "modifie_depuis", "DemandeDetail", "409"):
         assert attendu in texte
     assert "https://" not in texte.split("<footer")[0]  # aucune ressource extérieure
+    # Le Markdown des descriptions est mis en forme, pas montré brut
+    assert "**portées**" not in texte and "<strong>portées</strong>" in texte
+    assert "<li><code>paiement</code> : numéro d’engagement juridique" in texte
 
 
 # L'exploration du document par schemathesis, un jeton par portée : tests/test_api_document.py.

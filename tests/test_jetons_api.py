@@ -226,6 +226,20 @@ def test_commandes_flask_api_jeton(app, db, monde):
         + ["--libelle", "x"]
     )
     assert refus.exit_code != 0 and "ne gère pas" in refus.output
+    # Le refus dit quelles organisations le compte gère, avec le numéro à donner
+    assert f"{monde.etat.nom} (n° {monde.etat.id})" in refus.output
+
+    # Sans --organisation : celle du compte, s'il n'en gère qu'une ; sinon la liste des numéros
+    sans = runner.invoke(
+        args=["api", "jeton", "creer", "--par", monde.instructeur_etat.email, "--libelle", "Sans numéro"]
+    )
+    assert sans.exit_code == 0, sans.output
+    assert f"pour {monde.etat.nom}" in sans.output
+    national = runner.invoke(
+        args=["api", "jeton", "creer", "--par", monde.admin_national.email, "--libelle", "Sans numéro"]
+    )
+    assert national.exit_code == 1 and "Précisez --organisation" in national.output
+    assert f"{monde.etat.nom} (n° {monde.etat.id})" in national.output
 
     revocation = runner.invoke(
         args=["api", "jeton", "revoquer", str(jeton.id), "--par", monde.admin_national.email]

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 
 from flask import Blueprint, current_app, g, jsonify, render_template, request, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
+from markupsafe import Markup, escape
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, NotFound
 
@@ -641,10 +643,38 @@ def document_openapi() -> dict:
     return document(registre, titre="API Dauphin", version="1.0.0", description=DESCRIPTION)
 
 
+def _en_ligne(texte: str) -> str:
+    texte = str(escape(texte))
+    texte = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", texte)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", texte)
+
+
+def description_html(texte: str) -> Markup:
+    """Le Markdown simple des descriptions OpenAPI (paragraphes, listes « - », **gras**, `code`) en HTML,
+    le texte échappé : la page montre ce que le document dit, mis en forme."""
+    blocs = []
+    for bloc in (texte or "").split("\n\n"):
+        lignes = [ligne.strip() for ligne in bloc.splitlines() if ligne.strip()]
+        if not lignes:
+            continue
+        if lignes[0].startswith("- "):
+            elements: list[list[str]] = []
+            for ligne in lignes:
+                if ligne.startswith("- "):
+                    elements.append([ligne[2:]])
+                else:
+                    elements[-1].append(ligne)
+            blocs.append("<ul>" + "".join(f"<li>{_en_ligne(' '.join(e))}</li>" for e in elements) + "</ul>")
+        else:
+            blocs.append(f"<p>{_en_ligne(' '.join(lignes))}</p>")
+    return Markup("".join(blocs))
+
+
 @bp.route("/documentation")
 def documentation():
     """La même description, lisible dans le portail (aucune ressource extérieure)."""
     spec = document_openapi()
+    gere = gere_des_jetons(current_user)
     return render_template(
         "api/documentation.html",
         spec=spec,
@@ -654,7 +684,11 @@ def documentation():
         base=url_for("api.lister_demandes", _external=True).removesuffix("/demandes"),
         portees=list(Portee),
         descriptions=DESCRIPTIONS_PORTEES,
-        gere_jetons=gere_des_jetons(current_user),  # le lien vers l'écran des jetons, pour qui y a droit
+        gere_jetons=gere,  # le lien vers l'écran des jetons, pour qui y a droit
+        # Le numéro à donner à `flask api jeton creer --organisation` (au plus une dizaine : pas la liste
+        # nationale de l'administration)
+        organisations=service.organisations_gerees(current_user)[:11] if gere else [],
+        description_html=description_html,
     )
 
 

@@ -152,6 +152,16 @@ def titulaires_proposes(utilisateur: Utilisateur, organisation_id: int) -> list[
     return [(u.id, f"{u.nom_complet} — {role.libelle}") for u, role in titulaires_possibles(organisation_id)]
 
 
+def organisations_gerees(utilisateur: Utilisateur) -> list[Organisation]:
+    """Les organisations dont le compte gère les jetons (`GERER_JETONS`), par nom : pour lui dire le numéro
+    à donner (page de la documentation, commande `flask api jeton creer`)."""
+    return list(
+        db.session.scalars(
+            select(Organisation).where(GERER_JETONS.portee(utilisateur)).order_by(Organisation.nom)
+        )
+    )
+
+
 def creer_jeton(
     createur: Utilisateur,
     organisation_id: int,
