@@ -94,6 +94,10 @@ def test_pieces_jointes_et_telechargement_trace(client, db, monde):
     reponse = client.get(f"/api/v1/documents/{document.id}/contenu", headers=h)
     assert reponse.status_code == 200 and reponse.data == b"%PDF-1.4 statuts"
     assert reponse.mimetype == "application/pdf" and "statuts.pdf" in reponse.headers["Content-Disposition"]
+    # Les mêmes en-têtes qu'à l'écran (services.documents.reponse_piece) : rien ne s'exécute, rien en cache
+    assert reponse.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in reponse.headers["Content-Security-Policy"]
+    assert reponse.headers["Cache-Control"] == "private, no-store"
     trace = db.session.scalar(select(Lecture).order_by(Lecture.id.desc()))
     assert trace is not None and trace.objet == "statuts.pdf"
     # Hors périmètre : ni la liste, ni le fichier.

@@ -477,20 +477,12 @@ def telecharger_document(document_id: int):
     auquel il est joint (même règle que l’écran) ; le téléchargement est tracé au nom du jeton. 404
     sinon."""
     document = service.document_telechargeable(g.jeton, document_id)
-    try:  # le même chemin que l'écran : le stockage (disque ou seau), en flux
-        reponse = documents.reponse_telechargement(
-            document.cle_stockage,
-            mimetype=document.type_mime,
-            download_name=document.nom_fichier,
-            etag=document.sha256,
-            last_modified=document.depose_le,
-        )
+    try:  # la même réponse que l'écran : le stockage (disque ou seau), en flux, les mêmes en-têtes
+        reponse = documents.reponse_piece(document)
     except (ValueError, FichierAbsent):
         journal.error("Fichier absent du stockage pour le document %s", document.id)
         raise NotFound() from None
     noter(lectures.lecture_du_document(g.jeton, document, None))
-    reponse.headers["X-Content-Type-Options"] = "nosniff"
-    reponse.headers["Cache-Control"] = "private, no-store"
     return reponse
 
 

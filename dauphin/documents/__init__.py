@@ -201,20 +201,9 @@ def telecharger(document_id: int):
     # Hors de la structure (financeur, partenaire, pilote, national), le téléchargement est tracé ;
     # `dossier` : la demande dont la page offrait le lien (une pièce peut être jointe à plusieurs).
     try:
-        reponse = service.reponse_telechargement(
-            document.cle_stockage,
-            mimetype=document.type_mime,
-            download_name=document.nom_fichier,
-            etag=document.sha256,
-            last_modified=document.depose_le,
-        )
+        reponse = service.reponse_piece(document)
     except (ValueError, FichierAbsent):
         journal.error("Fichier absent du stockage pour le document %s", document.id)
         abort(404)
     noter(lectures.lecture_du_document(current_user, document, request.args.get("dossier", type=int)))
-    # Rien ne s'exécute, même ouvert dans le navigateur : pas de devinette du type, bac à sable strict.
-    reponse.headers["X-Content-Type-Options"] = "nosniff"
-    reponse.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    reponse.headers["Cross-Origin-Resource-Policy"] = "same-origin"
-    reponse.headers["Cache-Control"] = "private, no-store"  # RIB, comptes : rien en cache partagé
     return reponse

@@ -433,6 +433,24 @@ def reponse_telechargement(cle: str, *, mimetype: str, download_name: str, **opt
     return reponse_fichier(cle_du_fichier(cle), mimetype=mimetype, download_name=download_name, **options)
 
 
+def reponse_piece(document: Document):
+    """La réponse qui envoie une pièce déposée, à l'écran comme par l'API, après la vérification des droits.
+    Rien ne s'exécute, même ouverte dans le navigateur : pas de devinette du type, bac à sable strict ; rien en
+    cache partagé (RIB, comptes). Lève FichierAbsent (ou ValueError pour une clé invalide)."""
+    reponse = reponse_telechargement(
+        document.cle_stockage,
+        mimetype=document.type_mime,
+        download_name=document.nom_fichier,
+        etag=document.sha256,
+        last_modified=document.depose_le,
+    )
+    reponse.headers["X-Content-Type-Options"] = "nosniff"
+    reponse.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    reponse.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    reponse.headers["Cache-Control"] = "private, no-store"
+    return reponse
+
+
 def stocker(
     structure: Structure,
     type_piece: TypePiece,
