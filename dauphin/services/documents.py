@@ -434,9 +434,9 @@ def reponse_telechargement(cle: str, *, mimetype: str, download_name: str, **opt
 
 
 def reponse_piece(document: Document):
-    """La réponse qui envoie une pièce déposée, à l'écran comme par l'API, après la vérification des droits.
-    Rien ne s'exécute, même ouverte dans le navigateur : pas de devinette du type, bac à sable strict ; rien en
-    cache partagé (RIB, comptes). Lève FichierAbsent (ou ValueError pour une clé invalide)."""
+    """La réponse qui envoie une pièce déposée, à l'écran comme par l'API, après la vérification des
+    droits. Rien ne s'exécute, même ouverte dans le navigateur : pas de devinette du type, bac à sable
+    strict ; rien en cache partagé (RIB, comptes). Lève FichierAbsent (ou ValueError : clé invalide)."""
     reponse = reponse_telechargement(
         document.cle_stockage,
         mimetype=document.type_mime,
