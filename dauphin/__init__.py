@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 import config as configuration
 from dauphin import journaux, stockage
+from dauphin.badges import BadgesStatut
 from dauphin.extensions import babel, csrf, db, limiter, login_manager, migrate
 from dauphin.libelles import MOIS
 from workflows.budget import format_euros
@@ -237,6 +238,7 @@ def enregistrer_gabarits(app: Flask) -> None:
     app.jinja_env.filters["sigles"] = libelles.expliquer_sigles  # QPV, P147, CERFA : <abbr title>
     app.jinja_env.globals["sigles_de"] = libelles.sigles_de
     app.jinja_env.filters["echeance"] = echeance
+    app.jinja_env.globals["badge_statut"] = BadgesStatut(app.jinja_env)  # dsfr.badge_statut, mémorisé
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, request
 from sqlalchemy import ColumnElement, Select, or_
-from sqlalchemy.orm import load_only, selectinload
+from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from dauphin.extensions import db
 from dauphin.models import Campagne, Demande, LigneFinancement
@@ -36,10 +36,12 @@ def colonnes_de_liste(*autres):
 
 
 def paginer_demandes(requete: Select):
-    """Pagine `requete` (un select de Demande) et charge en lot ce que les listes affichent."""
+    """Pagine `requete` (un select de Demande) et charge en lot ce que les listes affichent. Structure,
+    campagne et contrat (une seule chacun par demande) sont joints à la page au lieu de trois requêtes de
+    plus : chaque requête coûte plus à SQLAlchemy (compilation, curseur) que les 25 lignes qu'elle lit."""
     requete = requete.options(
-        selectinload(Demande.structure),
-        selectinload(Demande.campagne).joinedload(Campagne.contrat),
+        joinedload(Demande.structure, innerjoin=True),
+        joinedload(Demande.campagne, innerjoin=True).joinedload(Campagne.contrat, innerjoin=True),
         selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation),
     )
     return db.paginate(

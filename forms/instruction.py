@@ -12,7 +12,15 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField
 from wtforms.validators import InputRequired
 
-from forms.champs import VersionForm, liste_d_identifiants, montant_requis, motif, recherche, texte_libre
+from forms.champs import (
+    ListeLongue,
+    VersionForm,
+    liste_d_identifiants,
+    montant_requis,
+    motif,
+    recherche,
+    texte_libre,
+)
 from forms.validators import FormulaireSimple
 
 # Une action sans saisie (prendre en charge) : la version lue suffit.
@@ -122,10 +130,12 @@ class FiltresForm(FormulaireSimple):
         # 3 : dauphin.services.instruction.RECHERCHE_MIN (un test vérifie que l'indication le suit)
         description="Numéro, intitulé ou nom de la structure (au moins 3 caractères), ou sigle exact",
     )
-    contrat = SelectField("Contrat de ville", choices=[])
-    exercice = SelectField("Exercice", choices=[])
-    thematique = SelectField("Thématique", choices=[])
-    qpv = SelectField("Quartier prioritaire", choices=[])
+    contrat = SelectField("Contrat de ville", choices=[], widget=ListeLongue())
+    exercice = SelectField("Exercice", choices=[], widget=ListeLongue())
+    thematique = SelectField("Thématique", choices=[], widget=ListeLongue())
+    qpv = SelectField("Quartier prioritaire", choices=[], widget=ListeLongue())
     gestionnaire = SelectField(
-        "Gestionnaire", choices=[("", "Tous les dossiers"), ("moi", "Les dossiers dont je suis gestionnaire")]
+        "Gestionnaire",
+        choices=[("", "Tous les dossiers"), ("moi", "Les dossiers dont je suis gestionnaire")],
+        widget=ListeLongue(),
     )

@@ -798,6 +798,11 @@ def test_designer_un_gestionnaire(client, connexion, db, monde, transmise):
     assert (evenement.statut_avant, evenement.statut_apres) == ("sollicitee", "sollicitee")
     assert evenement.acteur_id == monde.instructeur_etat.id and evenement.organisation_id == monde.etat.id
     assert evenement.commentaire == "Gestionnaire : Camille Martin."
+    # La liste du financeur nomme le gestionnaire sur la ligne de la demande, et seulement là
+    liste = html(client.get("/instruction/"))
+    rangee = liste.split(f'data-demande="{transmise.numero}"')[1].split("</tr>")[0]
+    assert '<span class="fr-text--xs">Gestionnaire : Camille Martin</span>' in rangee
+    assert liste.count("Gestionnaire : ") == 1
     *anomalies, nombre = empreintes.verifier()  # la ligne de journal est scellée dans la chaîne du dossier
     assert anomalies == [] and nombre >= 3
     courriel = db.session.scalar(select(Courriel).where(Courriel.destinataire == collegue.email))
