@@ -359,8 +359,9 @@ def lister_subventions(filtres: dict):
     financement n’a pas de date propre, mais toute écriture sur le dossier — vote, acte, numéro
     d’engagement, échéancier, paiement, ligne d’un cofinanceur, la demande elle-même — change celle de la
     demande. Avec `modifie_depuis`, seules les lignes des demandes modifiées depuis cet instant : ce qui a
-    pu changer depuis votre dernier passage. Une ligne qui cesse d’être publiable (vote annulé) n’y
-    revient pas : relisez tout l’exercice pour le constater."""
+    pu changer depuis votre dernier passage. Ni une ligne qui cesse d’être publiable (vote annulé), ni
+    le renommage d’une structure ou d’un financeur (hors du dossier) n’y paraissent : relisez de temps en
+    temps tout l’exercice."""
     exercice = filtres["exercice"]
     lignes, suivant, sans_siret = service.subventions_visibles(
         g.jeton, exercice, filtres.get("financeur"), **_communs(filtres)
