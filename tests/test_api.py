@@ -509,12 +509,50 @@ def test_programmation_d_une_campagne_pour_les_signataires_du_contrat(client, db
     assert corps["campagne"] == monde.campagne.id and corps["contrat"]["id"] == monde.contrat.id
     assert [d["numero"] for d in corps["demandes"]] == [transmise.numero]
     assert {f["nom"] for f in corps["financeurs"]} >= {monde.etat.nom, monde.commune.nom}
-    assert corps["pagination"]["total"] == 1
+    assert corps["total"] == 1 and corps["suivant"] is None
     assert corps["totaux"]["general"]["demande"] == "10000.00"
     filtre = client.get(url + "?statut=rejetee", headers=entetes(jetons["caf"])).get_json()
-    assert filtre["demandes"] == [] and filtre["pagination"]["total"] == 0
+    assert filtre["demandes"] == [] and filtre["total"] == 0
     # Une organisation qui n'a pas signé ce contrat ne voit rien ; une campagne inconnue n'existe pas.
     erreur(client.get(url, headers=entetes(jetons["caf_autre"])), 404)
     erreur(client.get("/api/v1/campagnes/999999/programmation", headers=entetes(jetons["caf"])), 404)
     erreur(client.get(url + "?par_page=1000", headers=entetes(jetons["caf"])), 400)
     erreur(client.get(url), 401)
+
+
+def test_programmation_parcourue_par_curseur_et_modifie_depuis(client, db, monde, jetons):
+    """Un partenaire parcourt la programmation page après page : chaque demande une fois, les totaux de
+    toute la campagne sur chaque page ; `modifie_depuis` ne rend que les demandes modifiées depuis."""
+    h = entetes(jetons["caf"])
+    url = f"/api/v1/campagnes/{monde.campagne.id}/programmation"
+    crees = [
+        dossier(
+            db, monde, f"Action {i}", {monde.etat: (L.sollicitee, "100"), monde.commune: (L.sollicitee, "5")}
+        )
+        for i in range(7)
+    ]
+    vus, suivant, pages = [], None, 0
+    while True:
+        reponse = client.get(url, query_string={"par_page": 3, "apres": suivant or ""}, headers=h)
+        assert reponse.status_code == 200, reponse.get_data(as_text=True)
+        corps = reponse.get_json()
+        assert corps["total"] == 7 and corps["totaux"]["general"]["demande"] == "735.00"
+        assert len(corps["demandes"]) <= 3
+        vus += [d["id"] for d in corps["demandes"]]
+        suivant, pages = corps["suivant"], pages + 1
+        if suivant is None:
+            break
+    assert vus == [d.id for d in crees] and pages == 3  # ordre de modification, ni doublon ni trou
+
+    # Une écriture sur la ligne d'une demande (sous le verrou du dossier) en change la date.
+    depuis = maintenant()
+    declencher_ligne(ligne_de(db, crees[2].id, monde.etat).id, "prendre_en_charge", monde.instructeur_etat)
+    recents = client.get(
+        url, query_string={"modifie_depuis": depuis.isoformat(), "par_page": 3}, headers=h
+    ).get_json()
+    assert [d["id"] for d in recents["demandes"]] == [crees[2].id] and recents["suivant"] is None
+    assert recents["total"] == 7  # les totaux restent ceux de la campagne
+
+    mauvais = erreur(client.get(url + "?apres=nimporte-quoi", headers=h), 400)
+    assert "Curseur inconnu" in mauvais["details"]["apres"][0]
+    erreur(client.get(url + "?page=2", headers=h), 400)  # la pagination par numéro n'existe plus

@@ -33,6 +33,7 @@ from dauphin.models import (
     NatureVersement,
     Organisation,
     PublicationDonneesOuvertes,
+    maintenant,
 )
 from dauphin.services import donnees_ouvertes as service
 from dauphin.services import engagements
@@ -522,17 +523,15 @@ def test_l_api_sert_les_lignes_du_fichier(app, client, db, monde, annee, tmp_pat
     assert reponse.status_code == 200, reponse.get_data(as_text=True)
     corps = reponse.get_json()
     assert corps["schema_scdl"].endswith("/static/schemas/scdl-subventions-2.1.1.json")
-    assert corps["pagination"] == {"page": 1, "par_page": 50, "total": 2, "pages": 1}
+    assert corps["suivant"] is None
     lignes = [
         {nom: "" if valeur is None else str(valeur) for nom, valeur in ligne.items()}
         for ligne in corps["subventions"]
     ]
-    assert lignes == fichier  # mêmes lignes, dans le même ordre, mêmes colonnes et mêmes valeurs
+    # Mêmes lignes, mêmes colonnes et mêmes valeurs (l'API les range par date de modification)
+    cle = "idSubvention"
+    assert sorted(lignes, key=lambda ligne: ligne[cle]) == sorted(fichier, key=lambda ligne: ligne[cle])
     assert set(corps["subventions"][0]) == set(service.champs())
-
-    tout = client.get(url + "&par_page=2&page=2", headers=entetes(jeton)).get_json()
-    assert tout["pagination"]["total"] == 3 and len(tout["subventions"]) == 1
-    assert tout["subventions"][0]["nomAttribuant"] == "Ville de Lille"
     assert client.get("/api/v1/donnees-ouvertes/subventions", headers=entetes(jeton)).status_code == 400
 
     # Hors du périmètre de l'organisation (partenaire d'un autre contrat) : rien
@@ -545,6 +544,49 @@ def test_l_api_sert_les_lignes_du_fichier(app, client, db, monde, annee, tmp_pat
     sans = client.get(url, headers=entetes(jeton)).get_json()
     assert sans["financeurs_sans_siret"] == [{"id": monde.commune.id, "nom": "Ville de Lille"}]
     assert {ligne["nomAttribuant"] for ligne in sans["subventions"]} == {"Préfecture du Nord (État – P147)"}
+
+
+def test_l_api_se_parcourt_par_curseur_et_modifie_depuis(app, client, db, monde, annee):
+    """Un partenaire parcourt les subventions de tous les financeurs page après page (3 lignes, 2 par
+    page) : chacune une fois ; `modifie_depuis` ne rend que les lignes des demandes modifiées depuis."""
+    jeton = creer(monde.instructeur_etat, monde.etat)
+    url = "/api/v1/donnees-ouvertes/subventions"
+    vus, suivant, pages = [], None, 0
+    while True:
+        reponse = client.get(
+            url,
+            query_string={"exercice": annee.exercice, "par_page": 2, "apres": suivant or ""},
+            headers=entetes(jeton),
+        )
+        assert reponse.status_code == 200, reponse.get_data(as_text=True)
+        corps = reponse.get_json()
+        assert len(corps["subventions"]) <= 2
+        vus += [ligne["idSubvention"] for ligne in corps["subventions"]]
+        suivant, pages = corps["suivant"], pages + 1
+        if suivant is None:
+            break
+    tout = service.lignes_scdl(annee.exercice)
+    assert pages == 2 and sorted(vus) == sorted(ligne["idSubvention"] for ligne in tout) and len(vus) == 3
+
+    # Le numéro d'engagement d'une ligne, saisi après coup : seule sa ligne a changé depuis.
+    depuis = maintenant()
+    ligne = _ligne(db.session.get(Demande, annee.refus), monde.etat)
+    engagements.enregistrer_engagement(ligne.id, monde.instructeur_etat, "2109999999")
+    recents = client.get(
+        url,
+        query_string={"exercice": annee.exercice, "modifie_depuis": depuis.isoformat()},
+        headers=entetes(jeton),
+    ).get_json()
+    assert [(ligne["idSubvention"], ligne["ej"]) for ligne in recents["subventions"]] == [
+        (f"{numeros(db, annee.refus)[0]}-{ligne.id}", "2109999999")
+    ]
+    assert recents["suivant"] is None
+
+    mauvais = client.get(
+        url, query_string={"exercice": annee.exercice, "apres": "pas-un-curseur"}, headers=entetes(jeton)
+    )
+    assert mauvais.status_code == 400
+    assert "Curseur inconnu" in mauvais.get_json()["details"]["apres"][0]
 
 
 def test_l_operation_est_decrite_dans_le_document_openapi(client):

@@ -252,7 +252,7 @@ def test_lectures_par_l_api_au_nom_du_jeton_et_de_son_organisation(client, db, m
         monde.caf.id,
     )
     assert programmation.nature == NatureLecture.export and programmation.jeton_id == dossier.jeton_id
-    assert programmation.parametres == {"campagne": monde.campagne.id, "page": 1, "par_page": 50}
+    assert programmation.parametres == {"campagne": monde.campagne.id, "par_page": 50}
 
 
 # --- Qui a consulté ce dossier (l'administrateur de la structure) -----------------------------------------

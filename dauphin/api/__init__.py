@@ -290,13 +290,18 @@ def declencher(ligne_id: int, donnees: dict):
 def lire_programmation(campagne_id: int, filtres: dict):
     """La programmation d’une campagne d’un contrat de ville dont l’organisation est signataire : une
     page de demandes avec, par financeur, les montants demandés, proposés, votés et versés ; les totaux par
-    financeur et par pilier ; la consommation des enveloppes. Hors périmètre : 404."""
-    resultat = service.programmation_visible(
+    financeur et par pilier ; la consommation des enveloppes. Hors périmètre : 404.
+
+    Les demandes viennent dans l’ordre de leur dernière modification, par pages que relie le curseur
+    `suivant`. Avec `modifie_depuis`, seules les demandes modifiées depuis cet instant : toute écriture
+    sur le dossier (une ligne instruite, votée, engagée, un échéancier, un paiement) en change la date.
+    `total`, `totaux` et `enveloppes` restent ceux de toute la campagne (au `statut` demandé), quelle
+    que soit la page et quel que soit `modifie_depuis`."""
+    resultat, suivant = service.programmation_visible(
         g.jeton,
         campagne_id,
         statut=StatutDemande(filtres["statut"]) if filtres.get("statut") else None,
-        page=filtres["page"],
-        par_page=filtres["par_page"],
+        **_communs(filtres),
     )
     campagne = db.session.get(Campagne, campagne_id)
     noter(
@@ -305,25 +310,31 @@ def lire_programmation(campagne_id: int, filtres: dict):
             f"Programmation {campagne.exercice} du contrat {campagne.contrat.code} (API)",
             {
                 "campagne": campagne_id,
-                **{cle: filtres[cle] for cle in ("statut", "page", "par_page") if cle in filtres},
+                **{
+                    cle: filtres[cle]
+                    for cle in ("statut", "modifie_depuis", "apres", "par_page")
+                    if filtres.get(cle)
+                },
             },
             campagne.contrat,
         )
     )
-    return programmation_typee(resultat.en_dict())
+    return {**programmation_typee(resultat.en_dict()), "suivant": suivant}
 
 
 def programmation_typee(donnees: dict) -> dict:
-    """Les montants par financeur de l'écran (un dictionnaire par id) en listes typées pour l'API."""
+    """Les montants par financeur de l'écran (un dictionnaire par id) en listes typées pour l'API ; le
+    nombre de demandes de la campagne en `total` (l'API pagine par curseur, pas par numéro de page)."""
 
     def par_financeur(montants: dict) -> list[dict]:
         return [{"financeur": int(cle), **valeurs} for cle, valeurs in montants.items()]
 
-    pagination = donnees["pagination"]
+    donnees = dict(donnees)
+    pagination = donnees.pop("pagination")
     return {
         **donnees,
         "demandes": [{**d, "montants": par_financeur(d["montants"])} for d in donnees["demandes"]],
-        "pagination": {**pagination, "pages": -(-pagination["total"] // pagination["par_page"])},
+        "total": pagination["total"],
         "totaux": {**donnees["totaux"], "financeurs": par_financeur(donnees["totaux"]["financeurs"])},
     }
 
@@ -342,18 +353,27 @@ def lister_subventions(filtres: dict):
     financement votée, au format SCDL Subventions 2.1.1 : les lignes des fichiers publiés sur la page
     « Données ouvertes » du portail, colonne pour colonne (une cellule vide y est `null` ; un texte qui
     commence par = + - @, que le fichier préfixe d’une apostrophe pour les tableurs, est ici tel quel).
-    Seulement celles des dossiers du périmètre de l’organisation ; triées par financeur puis par numéro de
-    demande. Le schéma officiel de ces lignes est à l’adresse `schema_scdl`."""
-    exercice, page, par_page = filtres["exercice"], filtres["page"], filtres["par_page"]
-    lignes, total, sans_siret = service.subventions_visibles(
-        g.jeton, exercice, filtres.get("financeur"), page=page, par_page=par_page
+    Seulement celles des dossiers du périmètre de l’organisation. Le schéma officiel de ces lignes est à
+    l’adresse `schema_scdl`.
+
+    Les lignes viennent dans l’ordre de la dernière modification de leur demande, par pages que relie le
+    curseur `suivant`. La date qui compte est celle de la **demande** (`modifie_le`) : la ligne de
+    financement n’a pas de date propre, mais toute écriture sur le dossier — vote, acte, numéro
+    d’engagement, échéancier, paiement, ligne d’un cofinanceur, la demande elle-même — change celle de la
+    demande. Avec `modifie_depuis`, seules les lignes des demandes modifiées depuis cet instant : ce qui a
+    pu changer depuis votre dernier passage. Ni une ligne qui cesse d’être publiable (vote annulé), ni
+    le renommage d’une structure ou d’un financeur (hors du dossier) n’y paraissent : relisez de temps en
+    temps tout l’exercice."""
+    exercice = filtres["exercice"]
+    lignes, suivant, sans_siret = service.subventions_visibles(
+        g.jeton, exercice, filtres.get("financeur"), **_communs(filtres)
     )
     return {
         "exercice": exercice,
         "schema_scdl": url_for("static", filename=donnees_ouvertes.NOM_SCHEMA, _external=True),
         "subventions": [{nom: valeur or None for nom, valeur in ligne.items()} for ligne in lignes],
         "financeurs_sans_siret": sans_siret,
-        "pagination": {"page": page, "par_page": par_page, "total": total, "pages": -(-total // par_page)},
+        "suivant": suivant,
     }
 
 

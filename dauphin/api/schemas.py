@@ -116,9 +116,7 @@ EXEMPLES = {
     "role": "instructeur",
     "partagee": True,
     "texte": "Pièces vérifiées, RAS.",
-    "page": 1,
     "par_page": 50,
-    "pages": 3,
     "total": 120,
     "financeur": 3,
     "schema_scdl": "http://localhost/static/schemas/scdl-subventions-2.1.1.json",
@@ -306,24 +304,28 @@ class DemandeResume(Sortie):
     lignes = fields.List(fields.Nested(LigneResume), attribute="lignes_financement", required=True)
 
 
-class Pagination(Sortie):
-    page = fields.Integer(required=True)
-    par_page = fields.Integer(required=True)
-    total = fields.Integer(required=True)
-    pages = fields.Integer(required=True)
+class FiltresListe(Schema):
+    """Les paramètres communs des listes : `modifie_depuis`, `apres`, `par_page`."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    modifie_depuis = modifie_depuis()
+    apres = curseur()
+    par_page = par_page(50)
+
+    @validates("modifie_depuis")
+    def _instant_raisonnable(self, valeur: datetime, **kwargs) -> None:
+        instant_raisonnable(valeur)
 
 
-class FiltresProgrammation(Schema):
+class FiltresProgrammation(FiltresListe):
     class Meta:
         unknown = RAISE
 
     statut = fields.String(
         validate=validate.OneOf([s.value for s in StatutDemande]),
         metadata={"description": "Seulement les demandes à ce statut."},
-    )
-    page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000))
-    par_page = fields.Integer(
-        load_default=50, validate=validate.Range(1, 100), metadata={"description": "100 au plus."}
     )
 
 
@@ -402,11 +404,16 @@ class EnveloppeProgrammation(Sortie):
     reste = montant(required=True)
 
 
-class PaginationProgrammation(Sortie):
-    page = fields.Integer(required=True, metadata={"example": 1})
-    par_page = fields.Integer(required=True, metadata={"example": 50})
-    total = fields.Integer(required=True, metadata={"description": "Nombre de demandes.", "example": 120})
-    pages = fields.Integer(required=True, metadata={"example": 3})
+def suivant() -> fields.String:
+    return fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Le curseur de la page suivante, à passer en `apres` ; null : c’était la "
+            "dernière page (gardez le dernier curseur et `modifie_depuis` pour votre prochain passage).",
+            "example": "MjAyNi0wMy0wMVQxMDowMDowMCswMDowMHw0Mg",
+        },
+    )
 
 
 class Programmation(Sortie):
@@ -424,21 +431,17 @@ class Programmation(Sortie):
         required=True,
         metadata={"description": "Une ligne par demande transmise de la page."},
     )
-    pagination = fields.Nested(PaginationProgrammation, required=True)
-    totaux = fields.Nested(TotauxProgrammation, required=True)
-    enveloppes = fields.List(fields.Nested(EnveloppeProgrammation), required=True)
-
-
-def suivant() -> fields.String:
-    return fields.String(
+    total = fields.Integer(
         required=True,
-        allow_none=True,
         metadata={
-            "description": "Le curseur de la page suivante, à passer en `apres` ; null : c’était la "
-            "dernière page (gardez le dernier curseur et `modifie_depuis` pour votre prochain passage).",
-            "example": "MjAyNi0wMy0wMVQxMDowMDowMCswMDowMHw0Mg",
+            "description": "Nombre de demandes de la campagne (au `statut` demandé), toutes pages, quel que "
+            "soit `modifie_depuis`.",
+            "example": 120,
         },
     )
+    totaux = fields.Nested(TotauxProgrammation, required=True)
+    enveloppes = fields.List(fields.Nested(EnveloppeProgrammation), required=True)
+    suivant = suivant()
 
 
 class ListeDemandes(Sortie):
@@ -523,7 +526,7 @@ class DemandeDetail(DemandeResume):
 # --- Données ouvertes (SCDL Subventions 2.1.1) ----------------------------------------------------
 
 
-class FiltresSubventions(Schema):
+class FiltresSubventions(FiltresListe):
     class Meta:
         unknown = EXCLUDE  # un paramètre inconnu dans l'URL est ignoré, comme à l'écran
 
@@ -535,10 +538,6 @@ class FiltresSubventions(Schema):
     financeur = fields.Integer(
         validate=validate.Range(1, ID_MAX),
         metadata={"description": "Seulement les subventions de ce financeur (identifiant d’organisation)."},
-    )
-    page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000))
-    par_page = fields.Integer(
-        load_default=50, validate=validate.Range(1, 100), metadata={"description": "100 au plus."}
     )
 
 
@@ -601,7 +600,7 @@ class ListeSubventions(Sortie):
             "pas de SIRET : leurs lignes ne peuvent pas être publiées."
         },
     )
-    pagination = fields.Nested(Pagination, required=True)
+    suivant = suivant()
 
 
 # --- Engagements, échéancier et paiements ----------------------------------------------------------
@@ -921,21 +920,6 @@ class PieceSortie(Sortie):
 
 class Pieces(Sortie):
     pieces = fields.List(fields.Nested(PieceSortie), required=True)
-
-
-class FiltresListe(Schema):
-    """Les paramètres communs des listes : `modifie_depuis`, `apres`, `par_page`."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    modifie_depuis = modifie_depuis()
-    apres = curseur()
-    par_page = par_page(50)
-
-    @validates("modifie_depuis")
-    def _instant_raisonnable(self, valeur: datetime, **kwargs) -> None:
-        instant_raisonnable(valeur)
 
 
 class FiltresParCampagne(FiltresListe):

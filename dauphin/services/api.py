@@ -440,14 +440,21 @@ def declencher(
     )
 
 
-def programmation_visible(jeton: JetonApi, campagne_id: int, *, statut=None, page: int, par_page: int):
-    """La programmation d'une campagne, pour une organisation signataire de son contrat (404 sinon)."""
+def programmation_visible(
+    jeton: JetonApi, campagne_id: int, *, statut=None, modifie_depuis=None, apres: str | None, par_page: int
+):
+    """Une page (par curseur) de la programmation d'une campagne et le curseur de la suivante, pour une
+    organisation signataire de son contrat (404 sinon)."""
     visible = db.session.scalar(
         select(Campagne.id).where(Campagne.id == campagne_id, VOIR_PROGRAMMATION.portee(jeton))
     )
     resultat = (
-        programmation.programmation(
-            campagne_id, programmation.Filtres(statut=statut), page=page, par_page=par_page
+        programmation.programmation_par_curseur(
+            campagne_id,
+            programmation.Filtres(statut=statut),
+            apres=apres,
+            par_page=par_page,
+            modifie_depuis=modifie_depuis,
         )
         if visible
         else None
@@ -458,24 +465,27 @@ def programmation_visible(jeton: JetonApi, campagne_id: int, *, statut=None, pag
 
 
 def subventions_visibles(
-    jeton: JetonApi, exercice: int, financeur_id: int | None, *, page: int, par_page: int
+    jeton: JetonApi,
+    exercice: int,
+    financeur_id: int | None,
+    *,
+    modifie_depuis: datetime | None,
+    apres: str | None,
+    par_page: int,
 ):
     """Les lignes SCDL de l'exercice dans le périmètre de l'organisation (les dossiers qu'elle voit), une
-    page, leur nombre, et les financeurs de ce périmètre dont les lignes ne sont pas publiables faute de
-    SIRET."""
+    page par curseur, le curseur de la suivante, et les financeurs de ce périmètre dont les lignes ne
+    sont pas publiables faute de SIRET."""
     portee = VOIR_DEMANDE.portee(jeton)
-    total = donnees_ouvertes.compter_lignes(exercice, financeur_id, portee=portee)
-    lignes = (
-        donnees_ouvertes.lignes_scdl(exercice, financeur_id, portee=portee, page=page, par_page=par_page)
-        if total
-        else []
+    lignes, suivant = donnees_ouvertes.page_lignes_scdl(
+        exercice, financeur_id, portee=portee, apres=apres, par_page=par_page, modifie_depuis=modifie_depuis
     )
     sans_siret = [
         f
         for f in donnees_ouvertes.financeurs_sans_siret(exercice, portee=portee)
         if financeur_id is None or f.id == financeur_id
     ]
-    return lignes, total, sans_siret
+    return lignes, suivant, sans_siret
 
 
 # --- Écritures d'un financeur : engagement, échéancier, paiements, compte rendu -----------------------

@@ -71,7 +71,7 @@ from dauphin.models import (
     Versement,
     maintenant,
 )
-from dauphin.services import audit
+from dauphin.services import audit, curseurs
 from dauphin.services.engagements import LIGNE_ENGAGEE, LIGNE_VOTEE
 from dauphin.services.erreurs import Refus
 from dauphin.services.exports import echapper
@@ -166,6 +166,7 @@ def _requete_lignes(criteres: list):
             Demande.duree_annees,
             Demande.date_debut,
             Demande.date_fin,
+            Demande.modifie_le,
             Campagne.libelle.label("campagne"),
             Document.depose_le.label("convention_deposee_le"),
             date_acte.label("acte_le"),
@@ -215,46 +216,56 @@ def _cofinanceurs(criteres: list) -> dict[int, list[str]]:
 
 
 def lignes_scdl(
-    exercice: int,
-    organisation_id: int | None = None,
-    *,
-    portee=None,
-    page: int | None = None,
-    par_page: int = 100,
-    mise_a_jour: date | None = None,
+    exercice: int, organisation_id: int | None = None, *, mise_a_jour: date | None = None
 ) -> list[dict[str, str]]:
-    """Les lignes SCDL (colonne → texte, "" pour une cellule vide) de l'exercice, d'un financeur ou de tous
-    ceux qui ont un SIRET, triées par financeur, numéro de demande et ligne.
-
-    `portee` : une condition SQL sur `Demande` (le périmètre d'un jeton d'API) ; `page` : une page de
-    `par_page` lignes (API), dont les échéances et cofinanceurs sont lus par identifiant."""
+    """Les lignes SCDL (colonne → texte, "" pour une cellule vide) du fichier de l'exercice, d'un financeur
+    ou de tous ceux qui ont un SIRET, triées par financeur, numéro de demande et ligne."""
     criteres = _criteres(exercice, organisation_id)
-    requete = _requete_lignes(criteres).where(Organisation.siret.is_not(None))
-    if portee is not None:
-        requete = requete.where(portee)
-    requete = requete.order_by(Organisation.nom, Organisation.id, PUBLIEE.numero, PUBLIEE.id)
-    if page is not None:
-        requete = requete.limit(par_page).offset((page - 1) * par_page)
-    lignes = db.session.execute(requete).all()
-    if not lignes:
+    requete = (
+        _requete_lignes(criteres)
+        .where(Organisation.siret.is_not(None))
+        .order_by(Organisation.nom, Organisation.id, PUBLIEE.numero, PUBLIEE.id)
+    )
+    return _en_lignes_scdl(db.session.execute(requete).all(), criteres, mise_a_jour)
+
+
+def page_lignes_scdl(
+    exercice: int,
+    organisation_id: int | None,
+    *,
+    portee,
+    apres: str | None,
+    par_page: int,
+    modifie_depuis: datetime | None = None,
+) -> tuple[list[dict[str, str]], str | None]:
+    """Une page des lignes SCDL de l'exercice (API) dans `portee` (une condition SQL sur `Demande` : le
+    périmètre d'un jeton), et le curseur de la suivante (None : la dernière).
+
+    Les pages suivent (demande.modifie_le, ligne.id) : la ligne de financement n'a pas de date de
+    modification, mais toute écriture sur un dossier — une ligne (vote, acte, engagement), son échéancier,
+    un paiement, la demande elle-même — réécrit `demande.modifie_le` sous le verrou du dossier
+    (`unite_de_travail.charger_demande_verrouillee`) : c'est la colonne qui change quand une ligne publiée
+    change, et `modifie_depuis` la filtre. Échéances et cofinanceurs sont lus pour les seules lignes de la
+    page."""
+    criteres = _criteres(exercice, organisation_id)
+    requete = _requete_lignes(criteres).where(Organisation.siret.is_not(None), portee)
+    if modifie_depuis is not None:
+        requete = requete.where(Demande.modifie_le >= modifie_depuis)
+    rangees, suivant = curseurs.page(
+        requete, Demande.modifie_le, PUBLIEE.id, apres, par_page, lambda r: db.session.execute(r).all()
+    )
+    criteres_page = [PUBLIEE.id.in_([rangee.id for rangee in rangees])]
+    return _en_lignes_scdl(rangees, criteres_page, None), suivant
+
+
+def _en_lignes_scdl(rangees: list, criteres: list, mise_a_jour: date | None) -> list[dict[str, str]]:
+    """Les lignes SCDL de ces rangées ; `criteres` désigne leurs lignes de financement (pour lire leurs
+    échéances et leurs cofinanceurs en une requête chacun)."""
+    if not rangees:
         return []
-    if page is not None or portee is not None:
-        criteres = [PUBLIEE.id.in_([ligne.id for ligne in lignes])]
     echeances, cofinanceurs = _echeances(criteres), _cofinanceurs(criteres)
     mise_a_jour = mise_a_jour or aujourdhui()
-    return [ligne_scdl(ligne, echeances[ligne.id], cofinanceurs[ligne.id], mise_a_jour) for ligne in lignes]
-
-
-def compter_lignes(exercice: int, organisation_id: int | None = None, *, portee=None) -> int:
-    requete = (
-        select(func.count())
-        .select_from(PUBLIEE)
-        .join(Organisation, Organisation.id == PUBLIEE.organisation_id)
-        .where(*_criteres(exercice, organisation_id), Organisation.siret.is_not(None))
-    )
-    if portee is not None:
-        requete = requete.join(Demande, Demande.id == PUBLIEE.demande_id).where(portee)
-    return db.session.scalar(requete) or 0
+    return [ligne_scdl(r, echeances[r.id], cofinanceurs[r.id], mise_a_jour) for r in rangees]
 
 
 # --- Une ligne SCDL ---------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ Tout est calculé en SQL, en un nombre de requêtes fixe quel que soit le nombre
 - les montants de chaque demande sont « pivotés » en une seule requête (une colonne SUM(CASE …) par
   financeur et par montant), sur les seules lignes des demandes du périmètre (campagne ou exercice) ;
 - les QPV sont concaténés par demande (string_agg / group_concat) ;
-- la page est un LIMIT/OFFSET sur l'index `demande (campagne_id, statut)` ; l'export parcourt la même
+- la page de l'écran est un LIMIT/OFFSET sur l'index `demande (campagne_id, statut)`, celle de l'API une
+  page par curseur sur (modifie_le, id) (`programmation_par_curseur`) ; l'export parcourt la même
   requête avec un curseur côté serveur (`yield_per`) : la mémoire ne dépend pas du nombre de lignes.
 
 API sans Flask ni vue (réutilisable par une API JSON) : `programmation()` rend une page et ses totaux en
@@ -21,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
@@ -44,6 +46,7 @@ from dauphin.models import (
 )
 from dauphin.models.types import Montant
 from dauphin.policies import VOIR_PROGRAMMATION
+from dauphin.services import curseurs
 from workflows import StatutDemande, StatutLigne
 
 ZERO = Decimal("0.00")
@@ -520,20 +523,50 @@ def programmation(
     if campagne is None:
         return None
     portee = Demande.campagne_id == campagne_id
-    financeurs = financeurs if financeurs is not None else financeurs_campagne(campagne_id)
-    cles = [f.cle for f in financeurs]
-    total = db.session.scalar(_filtrer(select(func.count()).select_from(Demande), portee, filtres))
     page = max(1, page)
     # D'abord les identifiants de la page (index), puis le détail de ces seules demandes : les montants et
     # les QPV ne sont agrégés que pour elles, par les index de leurs lignes.
     ids = db.session.scalars(
         _demandes(portee, filtres).order_by(Demande.numero).limit(par_page).offset((page - 1) * par_page)
     ).all()
-    rangees = db.session.execute(
-        _requete_lignes(Demande.id.in_(ids), None, LigneFinancement.organisation_id, cles).order_by(
-            Demande.numero
-        )
-    ).all()
+    return _programmation(campagne, portee, filtres, financeurs, ids, page, par_page)
+
+
+def programmation_par_curseur(
+    campagne_id: int,
+    filtres: Filtres | None = None,
+    *,
+    apres: str | None = None,
+    par_page: int = 50,
+    modifie_depuis: datetime | None = None,
+) -> tuple[Programmation, str | None] | None:
+    """La programmation d'une campagne pour l'API : une page de demandes dans l'ordre de leur dernière
+    modification, (modifie_le, id), et le curseur de la suivante (None : la dernière) ; avec
+    `modifie_depuis`, les seules demandes modifiées depuis cet instant (toute écriture sur une ligne ou
+    un versement réécrit `demande.modifie_le`). Le nombre de demandes, les totaux et les enveloppes
+    restent ceux de toute la campagne (filtrée par `filtres`), comme à l'écran. None : campagne inconnue."""
+    campagne = _campagne(campagne_id)
+    if campagne is None:
+        return None
+    portee = Demande.campagne_id == campagne_id
+    requete = _filtrer(select(Demande.id, Demande.modifie_le), portee, filtres)
+    if modifie_depuis is not None:
+        requete = requete.where(Demande.modifie_le >= modifie_depuis)
+    rangees, suivant = curseurs.page(
+        requete, Demande.modifie_le, Demande.id, apres, par_page, lambda r: db.session.execute(r).all()
+    )
+    ids = [rangee.id for rangee in rangees]
+    return _programmation(campagne, portee, filtres, None, ids, 1, par_page), suivant
+
+
+def _programmation(campagne, portee, filtres, financeurs, ids: list[int], page: int, par_page: int):
+    """La programmation dont la page est faite des demandes `ids`, dans cet ordre."""
+    financeurs = financeurs if financeurs is not None else financeurs_campagne(campagne.id)
+    cles = [f.cle for f in financeurs]
+    total = db.session.scalar(_filtrer(select(func.count()).select_from(Demande), portee, filtres))
+    rang = {ident: i for i, ident in enumerate(ids)}
+    requete = _requete_lignes(Demande.id.in_(ids), None, LigneFinancement.organisation_id, cles)
+    rangees = sorted(db.session.execute(requete), key=lambda rangee: rang[rangee[0]])
     totaux = totaux_par_financeur(portee, filtres)
     general = Montants()
     for montants in totaux.values():
@@ -552,7 +585,7 @@ def programmation(
         totaux_financeurs=totaux,
         total_general=general,
         piliers=totaux_par_pilier(portee, filtres),
-        enveloppes=consommation_enveloppes(campagne_id),
+        enveloppes=consommation_enveloppes(campagne.id),
     )
 
 
@@ -644,4 +677,5 @@ __all__ = [
     "iterer_lignes",
     "iterer_lignes_nationales",
     "programmation",
+    "programmation_par_curseur",
 ]
