@@ -146,9 +146,11 @@ def enregistrer_erreurs(app: Flask) -> None:
     def erreur_http(erreur: HTTPException):
         if api.est_requete_api():  # adresse inconnue ou méthode non permise sous /api/ : du JSON aussi
             return api.erreur_http(erreur)
-        if erreur.code in (400, 403, 404, 409, 429):
+        if erreur.code in (400, 403, 404, 405, 409, 429):
             db.session.rollback()
-            return render_template(f"errors/{erreur.code}.html"), erreur.code
+            # Les en-têtes de l'erreur (Allow pour 405, Retry-After…) sont gardés.
+            entetes = [(nom, valeur) for nom, valeur in erreur.get_headers() if nom.lower() != "content-type"]
+            return render_template(f"errors/{erreur.code}.html"), erreur.code, entetes
         return erreur
 
     @app.errorhandler(Exception)

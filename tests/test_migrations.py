@@ -114,3 +114,54 @@ def test_migration_des_portees_les_jetons_existants_gardent_ce_qu_ils_faisaient(
             ecritures = dict(connexion.execute(text("SELECT id, ecriture FROM jeton_api ORDER BY id")).all())
         assert ecritures == {1: 0, 2: 1}
     moteur.dispose()
+
+
+def test_migration_des_livraisons_d_une_adresse_desactivee_suspendues(app, tmp_path):
+    """Les livraisons « en attente » d'une adresse déjà désactivée deviennent « suspendue » (sans heure) ;
+    celles d'une adresse active ne bougent pas. Et retour."""
+    import importlib.util
+    from pathlib import Path
+
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from tests.bases import avec_moteur
+
+    chemin = next(Path(app.extensions["migrate"].directory, "versions").glob("*_livraisons_suspendues.py"))
+    specification = importlib.util.spec_from_file_location("migration_suspendues", chemin)
+    migration = importlib.util.module_from_spec(specification)
+    specification.loader.exec_module(migration)
+
+    moteur = create_engine(f"sqlite:///{tmp_path / 'webhooks.sqlite3'}")
+    with avec_moteur(app, moteur):
+        upgrade(revision=migration.down_revision)
+        with moteur.begin() as connexion:
+            connexion.execute(text("PRAGMA foreign_keys=OFF"))  # les webhooks seuls suffisent ici
+            for ident, actif in ((1, 1), (2, 0)):
+                connexion.execute(
+                    text(
+                        "INSERT INTO abonnement_webhook (id, organisation_id, url, secret, actif, curseur, "
+                        "cree_le) VALUES (:id, 1, 'https://exemple.fr/', 'whsec_x', :actif, 0, "
+                        "'2026-01-01 00:00:00')"
+                    ),
+                    {"id": ident, "actif": actif},
+                )
+            for ident, abonnement, statut in ((1, 1, "en_attente"), (2, 2, "en_attente"), (3, 2, "livree")):
+                connexion.execute(
+                    text(
+                        "INSERT INTO livraison_webhook (id, abonnement_id, journal_id, statut, tentatives, "
+                        "prochaine_tentative_le, cree_le) VALUES (:id, :a, :id, :s, 1, "
+                        "'2026-01-01 00:01:00', '2026-01-01 00:00:00')"
+                    ),
+                    {"id": ident, "a": abonnement, "s": statut},
+                )
+        upgrade(revision=migration.revision)
+        requete = text("SELECT id, statut, prochaine_tentative_le IS NULL FROM livraison_webhook ORDER BY id")
+        with moteur.connect() as connexion:
+            lignes = [tuple(ligne) for ligne in connexion.execute(requete).all()]
+        assert lignes == [(1, "en_attente", 0), (2, "suspendue", 1), (3, "livree", 0)]
+        downgrade(revision=migration.down_revision)
+        with moteur.connect() as connexion:
+            statuts = [ligne[1] for ligne in connexion.execute(requete).all()]
+        assert statuts == ["en_attente", "en_attente", "livree"]
+    moteur.dispose()

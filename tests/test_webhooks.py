@@ -199,7 +199,11 @@ def test_destinataire_injoignable_retente_puis_abandonne_et_renvoyer_relance(cli
     abonnement, _ = inscrire_par_l_ecran(client, monde, f"http://127.0.0.1:{port_ferme()}/dauphin")
     transmettre(monde, demande_complete(monde))
     [livraison] = livraisons(abonnement)
-    assert livraison.dernier_statut_http is None and "ConnectError" in livraison.derniere_reponse
+    assert livraison.dernier_statut_http is None
+    assert livraison.derniere_reponse == "Connexion refusée par le serveur destinataire."
+    page = client.get(f"/webhooks/{abonnement.id}").get_data(as_text=True)
+    assert "Connexion refusée par le serveur destinataire." in page
+    assert "ConnectError" not in page and "Errno" not in page
     for _ in range(webhooks.TENTATIVES_MAX - 1):
         echeance_passee(livraison.id)
         taches.webhooks()
@@ -218,6 +222,9 @@ def test_destinataire_injoignable_retente_puis_abandonne_et_renvoyer_relance(cli
         assert 'data-statut="echec"' in page and "Renvoyer" in page
         reponse = client.post(f"/webhooks/livraisons/{livraison.id}/renvoyer")
         assert reponse.status_code == 302
+        # Le message dit ce qui s'est passé (ici la tâche tourne sur place : livrée aussitôt).
+        page = client.get(reponse.headers["Location"]).get_data(as_text=True)
+        assert f"Événement n° {livraison.journal_id} renvoyé et livré (HTTP 200)." in page
     [livraison] = livraisons(abonnement)
     assert livraison.statut == StatutLivraison.livree and livraison.tentatives == 1
     assert len(recepteur.recus) == 1 and recepteur.recus[0]["signature_valide"]
@@ -346,3 +353,150 @@ def test_la_page_de_documentation_montre_le_meme_code_de_verification(client):
         'corps["curseur"]',
     ):
         assert attendu in affiche
+
+
+def test_la_meme_adresse_deux_fois_pour_une_organisation_est_refusee(client, db, monde):
+    """Deux abonnements à la même adresse : chaque événement arriverait deux fois, l'un mal signé."""
+    url = f"http://127.0.0.1:{port_ferme()}/dauphin"
+    premier, _ = inscrire_par_l_ecran(client, monde, url)
+    reponse = client.post(f"/webhooks/organisations/{monde.etat.id}/nouveau", data={"url": f"  {url} "})
+    assert reponse.status_code == 422
+    texte = reponse.get_data(as_text=True)
+    assert "Cette adresse est déjà inscrite pour cette organisation." in texte
+    assert f'value="{url}"' in texte or f'value="  {url} "' in texte  # ce qui a été tapé est gardé
+    assert db.session.scalars(select(AbonnementWebhook.id)).all() == [premier.id]
+    # Le service refuse aussi, pas seulement l'écran.
+    with pytest.raises(Refus) as refus:
+        webhooks.creer(monde.admin_national, monde.etat.id, url)
+    assert refus.value.args[0].startswith("Cette adresse est déjà inscrite")
+    # Une autre organisation peut l'inscrire ; et une fois l'adresse désactivée, elle se réinscrit.
+    region = Organisation(nom="Région", type_organisation=TypeOrganisation.region)
+    db.session.add(region)
+    db.session.commit()
+    assert webhooks.creer(monde.admin_national, region.id, url)[0].id != premier.id
+    webhooks.desactiver(premier.id, monde.admin_national)
+    assert webhooks.creer(monde.admin_national, monde.etat.id, url)[0].actif
+
+
+def test_renvoyer_en_file_efface_la_reponse_de_la_serie_precedente(app, client, db, monde):
+    """Redis en panne : le renvoi reste en file. Le message et la ligne le disent, sans l'ancienne réponse."""
+    with Recepteur() as recepteur:
+        abonnement, recepteur.secret = inscrire_par_l_ecran(client, monde, recepteur.url)
+        transmettre(monde, demande_complete(monde))
+    [livraison] = livraisons(abonnement)
+    assert livraison.statut == StatutLivraison.livree and livraison.dernier_statut_http == 200
+    app.config["REDIS_URL"] = f"redis://127.0.0.1:{port_ferme()}/0"
+    try:
+        reponse = client.post(f"/webhooks/livraisons/{livraison.id}/renvoyer")
+    finally:
+        app.config["REDIS_URL"] = None
+    page = client.get(reponse.headers["Location"]).get_data(as_text=True)
+    assert f"Événement n° {livraison.journal_id} remis en file d’envoi : tentative prévue le" in page
+    assert "il part maintenant" not in page
+    [livraison] = livraisons(abonnement)
+    assert livraison.statut == StatutLivraison.en_attente and livraison.tentatives == 0
+    assert (livraison.dernier_statut_http, livraison.derniere_reponse, livraison.derniere_tentative_le) == (
+        None,
+        None,
+        None,
+    )
+    ligne = re.search(rf'<tr data-livraison="{livraison.id}">.*?</tr>', page, re.S).group(0)
+    assert "Pas encore tentée" in ligne and "HTTP 200" not in ligne and "Bien recu" not in ligne
+
+
+def test_desactiver_suspend_les_livraisons_en_attente(client, db, monde):
+    abonnement, _ = inscrire_par_l_ecran(client, monde, f"http://127.0.0.1:{port_ferme()}/dauphin")
+    transmettre(monde, demande_complete(monde))
+    [livraison] = livraisons(abonnement)
+    assert livraison.statut == StatutLivraison.en_attente and livraison.prochaine_tentative_le
+    assert client.post(f"/webhooks/{abonnement.id}/desactiver").status_code == 302
+    [livraison] = livraisons(abonnement)
+    assert livraison.statut == StatutLivraison.suspendue and livraison.prochaine_tentative_le is None
+    page = client.get(f"/webhooks/{abonnement.id}").get_data(as_text=True)
+    assert 'data-statut="suspendue"' in page and "Suspendue (adresse désactivée)" in page
+    echeance_passee(livraison.id)
+    taches.webhooks()
+    [livraison] = livraisons(abonnement)
+    assert livraison.statut == StatutLivraison.suspendue and livraison.tentatives == 1
+
+
+class _SansReponse:
+    """Un port qui accepte la connexion (file d'attente du noyau) et ne répond jamais."""
+
+    def __enter__(self):
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen(8)
+        return f"http://127.0.0.1:{self.socket.getsockname()[1]}/"
+
+    def __exit__(self, *exc):
+        self.socket.close()
+
+
+def test_les_erreurs_de_transport_sont_dites_en_francais(app):
+    """De vraies erreurs de httpx (port fermé, serveur muet, TLS vers un serveur HTTP, nom inexistant)."""
+    import httpx
+
+    def erreur(url, **options) -> str:
+        client = httpx.Client(timeout=httpx.Timeout(0.5, connect=2.0), **options)
+        with client, pytest.raises(httpx.HTTPError) as leve:
+            client.post(url, content=b"{}")
+        return webhooks.erreur_en_francais(leve.value)
+
+    assert erreur(f"http://127.0.0.1:{port_ferme()}/") == webhooks.ERREUR_CONNEXION
+    with _SansReponse() as url:
+        assert erreur(url) == webhooks.ERREUR_DELAI
+    with Recepteur() as recepteur:  # il parle HTTP en clair : la poignée de main TLS échoue
+        assert erreur(recepteur.url.replace("http://", "https://")) == webhooks.ERREUR_TLS
+    assert erreur("http://nom-qui-n-existe-pas.invalid/") == webhooks.ERREUR_DNS
+
+
+def test_apercu_d_une_reponse_coupee_au_milieu_d_une_balise():
+    assert webhooks.apercu_reponse("<html><body><p>Refusé</p><b") == "Refusé"
+    assert webhooks.apercu_reponse("  ok\n  merci ") == "ok merci"
+    assert webhooks.apercu_reponse(None) == ""
+
+
+def test_une_reponse_html_est_montree_en_texte_lisible(client, db, monde):
+    abonnement, _ = inscrire_par_l_ecran(client, monde, f"http://127.0.0.1:{port_ferme()}/dauphin")
+    transmettre(monde, demande_complete(monde))
+    [livraison] = livraisons(abonnement)
+    corps = (
+        "<html><head><title>502 Bad Gateway</title></head><body><b>Passerelle</b> en panne &amp; "
+        "<script>alert(1)</script>" + "x" * 600
+    )
+    db.session.execute(
+        update(LivraisonWebhook)
+        .where(LivraisonWebhook.id == livraison.id)
+        .values(derniere_reponse=corps[: webhooks.EXTRAIT])
+    )
+    db.session.commit()
+    page = client.get(f"/webhooks/{abonnement.id}").get_data(as_text=True)
+    apercu = re.search(r"<span [^>]*data-reponse>(.*?)</span>", page, re.S).group(1)
+    assert apercu.startswith("502 Bad Gateway Passerelle en panne &amp; xxx")  # échappé par le gabarit
+    assert "<" not in apercu and "alert" not in apercu
+    assert apercu.endswith("…") and len(html.unescape(apercu)) == webhooks.APERCU
+
+
+def test_le_secret_n_est_plus_montre_en_entier_seul_son_debut(client, db, monde):
+    se_connecter(client, monde.instructeur_etat.email)
+    url = f"http://127.0.0.1:{port_ferme()}/dauphin"
+    page = client.post(f"/webhooks/organisations/{monde.etat.id}/nouveau", data={"url": url})
+    texte = page.get_data(as_text=True)
+    secret = re.search(r'value="(whsec_[^"]+)" data-secret-clair', texte).group(1)
+    assert "plus jamais affiché en entier" in texte and f"{secret[:12]}…" in texte
+    liste = client.get("/webhooks/").get_data(as_text=True)
+    assert f"{secret[:12]}…" in liste and secret not in liste
+
+
+def test_une_methode_non_permise_montre_la_page_d_erreur_du_portail(client, db, monde):
+    se_connecter(client, monde.instructeur_etat.email)
+    reponse = client.post("/webhooks/nouveau", data={"url": "https://exemple.fr/"})
+    assert reponse.status_code == 405
+    assert set(reponse.headers["Allow"].replace(" ", "").split(",")) >= {"GET"}
+    texte = reponse.get_data(as_text=True)
+    assert "Action impossible sur cette page" in texte and "Erreur 405" in texte
+    assert "Method Not Allowed" not in texte and 'class="fr-header' in texte
+    # Sous /api/, l'erreur reste du JSON.
+    assert client.delete("/api/v1/documentation").status_code == 405
+    assert client.delete("/api/v1/documentation").is_json

@@ -78,6 +78,7 @@ class StatutLivraison(EnumLibelle):
     en_attente = "en_attente", "En attente"  # à envoyer, ou à renvoyer à `prochaine_tentative_le`
     livree = "livree", "Livrée"  # le destinataire a répondu 2xx
     echec = "echec", "Abandonnée"  # toutes les tentatives ont échoué ; « Renvoyer » la relance
+    suspendue = "suspendue", "Suspendue (adresse désactivée)"  # en attente quand l'adresse a été désactivée
 
 
 class LivraisonWebhook(db.Model):

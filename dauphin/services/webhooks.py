@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import ipaddress
 import json
 import logging
+import re
 import secrets
 import socket
 import time
@@ -69,6 +71,7 @@ DELAI_CONNEXION = 5.0  # secondes
 DELAI_REPONSE = 10.0
 BAIL = timedelta(minutes=2)  # une livraison prise par un travailleur n'est reprise par un autre qu'après
 EXTRAIT = 500  # caractères de la réponse gardés
+APERCU = 200  # caractères de la réponse montrés à l'écran (texte, balises retirées)
 LOT_DISTRIBUTION = 500
 HOTES_LOCAUX = {"127.0.0.1", "localhost", "::1"}
 
@@ -125,7 +128,8 @@ def adresse_interne(url: str) -> str | None:
     try:
         resolues = {info[4][0] for info in socket.getaddrinfo(morceaux.hostname, morceaux.port or 443)}
     except OSError as erreur:
-        return f"Nom introuvable : {erreur}"
+        journal.info("Webhook vers %s : nom introuvable (%s)", morceaux.hostname, erreur)
+        return ERREUR_DNS
     for resolue in resolues:
         if _interne(ipaddress.ip_address(resolue.split("%")[0])):
             return f"Refusé : {morceaux.hostname} désigne une adresse locale ou privée ({resolue})."
@@ -140,9 +144,27 @@ def creer(createur: Utilisateur, organisation_id: int, url: str) -> tuple[Abonne
         raise NotFound()
     if not GERER_JETONS.permet(createur, organisation):
         raise NonAutorise("creer_webhook")
+    url = verifier_url(url)
+    # L'organisation verrouillée (PostgreSQL) : deux inscriptions simultanées de la même adresse ne passent
+    # pas toutes les deux la vérification qui suit.
+    db.session.get(Organisation, organisation.id, with_for_update=True)
+    if db.session.scalar(
+        select(AbonnementWebhook.id).where(
+            AbonnementWebhook.organisation_id == organisation.id,
+            AbonnementWebhook.url == url,
+            AbonnementWebhook.actif,
+        )
+    ):
+        db.session.rollback()
+        # Deux abonnements à la même adresse : chaque événement arriverait deux fois, l'un mal signé.
+        raise Refus(
+            "Cette adresse est déjà inscrite pour cette organisation. Pour changer de secret, désactivez "
+            "l’adresse existante puis inscrivez-la de nouveau.",
+            "url",
+        )
     abonnement = AbonnementWebhook(
         organisation_id=organisation.id,
-        url=verifier_url(url),
+        url=url,
         secret=PREFIXE_SECRET + secrets.token_urlsafe(32),
         cree_par_id=createur.id,
         cree_le=maintenant(),
@@ -154,7 +176,9 @@ def creer(createur: Utilisateur, organisation_id: int, url: str) -> tuple[Abonne
 
 
 def desactiver(abonnement_id: int, utilisateur: Utilisateur) -> AbonnementWebhook:
-    """Plus rien n'est distribué ni livré à cette adresse (les livraisons restent lisibles)."""
+    """Plus rien n'est distribué ni livré à cette adresse (les livraisons restent lisibles) ; celles qui
+    attendaient un envoi sont suspendues, pour ne pas rester « en attente » d'une tentative qui ne vient
+    pas."""
     abonnement = db.session.get(AbonnementWebhook, abonnement_id, with_for_update=True)
     if abonnement is None or not GERER_JETONS.permet(utilisateur, abonnement.organisation):
         raise NotFound()
@@ -162,6 +186,15 @@ def desactiver(abonnement_id: int, utilisateur: Utilisateur) -> AbonnementWebhoo
         abonnement.actif = False
         abonnement.desactive_le = maintenant()
         abonnement.desactive_par_id = utilisateur.id
+        db.session.execute(
+            update(LivraisonWebhook)
+            .where(
+                LivraisonWebhook.abonnement_id == abonnement.id,
+                LivraisonWebhook.statut == StatutLivraison.en_attente,
+            )
+            .values(statut=StatutLivraison.suspendue, prochaine_tentative_le=None)
+            .execution_options(synchronize_session=False)
+        )
     db.session.commit()
     return abonnement
 
@@ -216,9 +249,14 @@ def renvoyer(livraison_id: int, utilisateur: Utilisateur) -> LivraisonWebhook:
         raise NotFound()
     if not livraison.abonnement.actif:
         raise Conflit("Cette adresse est désactivée : rien ne lui est plus envoyé.")
+    # Une nouvelle série : la réponse de la précédente ne doit pas passer pour celle de ce renvoi.
     livraison.statut = StatutLivraison.en_attente
     livraison.tentatives = 0
     livraison.prochaine_tentative_le = maintenant()
+    livraison.derniere_tentative_le = None
+    livraison.dernier_statut_http = None
+    livraison.derniere_reponse = None
+    livraison.livree_le = None
     jobs.planifier("dauphin.taches.livrer_webhook", livraison.id)
     db.session.commit()
     return livraison
@@ -361,11 +399,60 @@ def livrer(livraison_id: int, client: httpx.Client | None = None) -> bool | None
         resultat = client.post(url, content=corps, headers=entetes)
         statut_http, reponse = resultat.status_code, resultat.text[:EXTRAIT]
     except httpx.HTTPError as erreur:
-        reponse = f"{type(erreur).__name__} : {erreur}"[:EXTRAIT] or type(erreur).__name__
+        journal.info("Webhook %s vers %s : %s : %s", livraison_id, url, type(erreur).__name__, erreur)
+        reponse = erreur_en_francais(erreur)
     finally:
         if propre:
             client.close()
     return _noter(livraison_id, statut_http, reponse)
+
+
+ERREUR_CONNEXION = "Connexion refusée par le serveur destinataire."
+ERREUR_DELAI = "Le serveur destinataire n’a pas répondu à temps."
+ERREUR_DNS = "Nom de domaine introuvable."
+ERREUR_TLS = "Échec de la connexion sécurisée (certificat ou TLS)."
+ERREUR_AUTRE = "Échec de la communication avec le serveur destinataire."
+
+
+def erreur_en_francais(erreur: httpx.HTTPError) -> str:
+    """Une phrase courte pour l'écran des livraisons ; le détail technique va au journal."""
+    if isinstance(erreur, httpx.TimeoutException):
+        return ERREUR_DELAI
+    # Le texte de l'erreur d'origine (ssl, socket) : httpx ne distingue pas ces cas par ses classes.
+    causes = []
+    cause: BaseException | None = erreur
+    while cause is not None and len(causes) < 10:
+        causes.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    texte = " ".join(f"{type(c).__name__} {c}" for c in causes).lower()
+    if "ssl" in texte or "certificate" in texte or "tls" in texte:
+        return ERREUR_TLS
+    if (
+        "gaierror" in texte
+        or "name or service not known" in texte
+        or "nodename nor servname" in texte
+        or ("name resolution" in texte)
+    ):
+        return ERREUR_DNS
+    if isinstance(erreur, httpx.ConnectError) and ("refused" in texte or "errno 111" in texte):
+        return ERREUR_CONNEXION
+    return ERREUR_AUTRE
+
+
+_SCRIPTS = re.compile(r"<(script|style)\b.*?(</\1\s*>|$)", re.I | re.S)
+_BALISES = re.compile(r"<[^>]*(>|$)", re.S)
+
+
+def apercu_reponse(texte: str | None) -> str:
+    """Le début de la réponse, lisible : balises HTML retirées, blancs resserrés, 200 caractères au plus
+    (échappé par le gabarit)."""
+    if not texte:
+        return ""
+    if "<" in texte:
+        texte = _SCRIPTS.sub(" ", texte)
+        texte = html.unescape(_BALISES.sub(" ", texte))  # une balise coupée par l'extrait aussi
+    lisible = " ".join(texte.split())
+    return lisible if len(lisible) <= APERCU else lisible[: APERCU - 1].rstrip() + "…"
 
 
 def _noter(livraison_id: int, statut_http: int | None, reponse: str | None) -> bool:
@@ -382,6 +469,9 @@ def _noter(livraison_id: int, statut_http: int | None, reponse: str | None) -> b
         livraison.prochaine_tentative_le = None
     elif livraison.tentatives >= TENTATIVES_MAX:
         livraison.statut = StatutLivraison.echec
+        livraison.prochaine_tentative_le = None
+    elif not livraison.abonnement.actif:  # désactivée pendant l'appel : pas de tentative suivante
+        livraison.statut = StatutLivraison.suspendue
         livraison.prochaine_tentative_le = None
     else:
         livraison.prochaine_tentative_le = instant + DELAIS[livraison.tentatives - 1]

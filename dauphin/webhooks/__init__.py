@@ -10,8 +10,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from dauphin import horodatage
+from dauphin.extensions import db
 from dauphin.listes import page_courante
-from dauphin.models import AbonnementWebhook, LivraisonWebhook, Organisation
+from dauphin.models import AbonnementWebhook, LivraisonWebhook, Organisation, StatutLivraison
 from dauphin.policies import GERER_JETONS, gere_des_jetons
 from dauphin.services import api as jetons
 from dauphin.services import webhooks as service
@@ -86,7 +88,12 @@ def livraisons(abonnement_id: int):
         abonnement, page=page_courante(), par_page=current_app.config["PAGE_TAILLE"]
     )
     return render_template(
-        "webhooks/livraisons.html", abonnement=abonnement, page=page, numeros=numeros, form=RenvoiForm()
+        "webhooks/livraisons.html",
+        abonnement=abonnement,
+        page=page,
+        numeros=numeros,
+        form=RenvoiForm(),
+        apercu=service.apercu_reponse,
     )
 
 
@@ -114,6 +121,28 @@ def renvoyer(livraison_id: int):
     return traiter_bouton(
         RenvoiForm(),
         executer=lambda: service.renvoyer(livraison.id, current_user),
-        succes=f"Événement n° {livraison.journal_id} remis dans la boîte d’envoi : il part maintenant.",
+        succes=_message_du_renvoi,
         suite=url_for("webhooks.livraisons", abonnement_id=livraison.abonnement_id),
     )
+
+
+def _message_du_renvoi(livraison: LivraisonWebhook) -> str:
+    """Ce qui s'est réellement passé : l'envoi a pu partir aussitôt (tâche sur place) ou attendre son
+    travailleur (file Redis)."""
+    db.session.refresh(livraison)
+    numero = f"Événement n° {livraison.journal_id}"
+    if livraison.statut == StatutLivraison.livree:
+        return f"{numero} renvoyé et livré (HTTP {livraison.dernier_statut_http})."
+    if livraison.tentatives == 0:
+        return (
+            f"{numero} remis en file d’envoi : tentative prévue le "
+            f"{horodatage(livraison.prochaine_tentative_le)} (la réponse s’affichera ici)."
+        )
+    suite = (
+        f" Prochaine tentative le {horodatage(livraison.prochaine_tentative_le)}."
+        if livraison.prochaine_tentative_le
+        else ""
+    )
+    http = livraison.dernier_statut_http
+    echec = f"HTTP {http}" if http else livraison.derniere_reponse
+    return f"{numero} renvoyé, sans succès ({echec}).{suite}"
