@@ -10,6 +10,7 @@ from decimal import Decimal
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates
 
 from dauphin import libelles
+from dauphin.api import messages  # noqa: F401 (les messages de validation en français, avant les schémas)
 from dauphin.models import ChoixVote, DecisionPoint, FormeJuridique, StatutSeance
 from dauphin.services import curseurs, donnees_ouvertes
 from dauphin.services.api import DECLENCHEURS_LIGNE
@@ -945,6 +946,24 @@ ListeStructures = liste("structures", StructureSortie)
 ListeComptesRendus = liste("comptes_rendus", CompteRenduSortie)
 
 
+# Les trois formes de `details` (des partenaires s'y fient : on ne les change pas), décrites une fois pour le
+# document OpenAPI ; la page de documentation les reprend avec un exemple de chacune.
+DESCRIPTION_DETAILS = (
+    "Précisions, selon l’erreur (lisez `erreur` pour le message d’ensemble) :\n\n"
+    "- saisie invalide (400) : un objet `{champ: [messages]}`, chaque champ du corps ou de l’URL en erreur "
+    "avec ses messages en français, par exemple "
+    '`{"montant": ["Un montant est attendu, avec un point pour les décimales (« 3000.00 »…)"]}` ; le corps '
+    "qui n’est pas un objet JSON : le champ `_corps` ;\n"
+    '- refus d’une règle sur un champ (422) : un objet `{"champ": …}`, le nom du champ en cause, par '
+    '`{"champ": "montant"}` (échéance au-delà du reste à prévoir) ou `{"champ": "numero_engagement"}` '
+    "(paiement sans numéro d’engagement) ;\n"
+    '- refus du workflow (422) : une liste de problèmes `[{"code": …, "message": …, "champ": …}]`, '
+    "`champ` pouvant être null ;\n"
+    '- 429 : `{"limite": …}`, la limite de requêtes du jeton ;\n'
+    "- sinon : null."
+)
+
+
 class Erreur(Sortie):
     erreur = fields.String(required=True, metadata={"description": "Message en français."})
-    details = fields.Raw(allow_none=True, metadata={"description": "Précisions (champs en erreur, gardes)."})
+    details = fields.Raw(allow_none=True, metadata={"description": DESCRIPTION_DETAILS})

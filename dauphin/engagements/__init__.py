@@ -205,8 +205,8 @@ def _page_paiement(versement: Versement, ligne: LigneFinancement) -> dict:
             + (" (validé)." if ligne.compte_rendu_valide else " — pas encore validé à ce jour.")
         )
     titre = (
-        f"Enregistrer le paiement — {versement.nature.libelle.lower()} prévue le "
-        f"{versement.date_prevue:%d/%m/%Y}"
+        f"Enregistrer le paiement — {versement.nature.libelle.lower()} "
+        f"{versement.nature.accorde('prévu')} le {versement.date_prevue:%d/%m/%Y}"
     )
     return {"titre": titre, "bouton": "Enregistrer le paiement", "versement": versement, "aide": aide}
 

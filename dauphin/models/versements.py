@@ -19,6 +19,10 @@ class NatureVersement(EnumLibelle):
     avance = "avance", "Avance"
     solde = "solde", "Solde"
 
+    def accorde(self, participe: str) -> str:
+        """Le participe accordé au genre de l'échéance : « avance versée », « solde versé »."""
+        return participe + "e" if self is NatureVersement.avance else participe
+
 
 class Versement(db.Model):
     """Une échéance : prévue (date, montant), puis payée (date de paiement, montant, référence).

@@ -827,7 +827,8 @@ def _declencher_demande(demande, declencheur, utilisateur, qualite, commentaire)
         avant, apres = DEMANDE.declencher(demande, declencheur, commentaire=commentaire)
     except TransitionImpossible as erreur:
         raise Conflit(
-            f"Le dossier {demande.numero} est désormais « {erreur.statut.libelle} » : rechargez la page."
+            f"Cette action n’est pas possible sur le dossier {demande.numero} au statut "
+            f"« {erreur.statut.libelle} » (il a pu changer depuis votre lecture) : rechargez la page."
         ) from erreur
     journaliser(demande, None, declencheur, avant, apres, utilisateur, qualite, commentaire)
 

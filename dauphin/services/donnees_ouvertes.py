@@ -305,8 +305,7 @@ class Versements:
 
 def _participe(nature: NatureVersement, paye: bool) -> str:
     """« avance versée », « solde prévu » : accordé au genre de l'échéance."""
-    mot = "versé" if paye else "prévu"
-    return mot + "e" if nature is NatureVersement.avance else mot
+    return nature.accorde("versé" if paye else "prévu")
 
 
 def versements(echeances: list, debut_defaut: date, fin_defaut: date) -> Versements:

@@ -318,8 +318,8 @@ def enregistrer_engagement(ligne_id: int, utilisateur: Utilisateur, numero: str,
             raise NonAutorise("enregistrer_engagement")
         if ligne.statut not in PAYABLE:
             raise Conflit(
-                f"Le numéro d’engagement se saisit sur une ligne engagée : la ligne est désormais "
-                f"« {ligne.statut.libelle} »."
+                "Le numéro d’engagement se saisit sur une ligne engagée (notifiée ou conventionnée) : "
+                f"cette ligne est « {ligne.statut.libelle} »."
             )
         if ligne.numero_engagement == numero:
             return ligne
@@ -369,7 +369,8 @@ def prevoir_echeance(
         qualite = _qualite_financeur(utilisateur, demande, ligne)
         if ligne.statut not in ECHEANCIER_MODIFIABLE:
             raise Conflit(
-                f"L’échéancier ne se modifie plus : la ligne est désormais « {ligne.statut.libelle} »."
+                "L’échéancier se modifie entre le vote et le paiement du solde : "
+                f"cette ligne est « {ligne.statut.libelle} »."
             )
         echeances = echeanciers([ligne.id])[ligne.id]
         if nature == NatureVersement.avance and montant <= 0:
@@ -396,7 +397,8 @@ def prevoir_echeance(
             ligne.statut,
             utilisateur,
             qualite,
-            f"{nature.libelle} de {format_euros(montant)} prévue le {date_prevue:%d/%m/%Y}.",
+            f"{nature.libelle} de {format_euros(montant)} {nature.accorde('prévu')} le "
+            f"{date_prevue:%d/%m/%Y}.",
         )
         return versement
 
@@ -426,7 +428,8 @@ def supprimer_echeance(versement_id: int, utilisateur: Utilisateur) -> LigneFina
             ligne.statut,
             utilisateur,
             qualite,
-            f"{versement.nature.libelle} de {format_euros(versement.montant_prevu)} prévue le "
+            f"{versement.nature.libelle} de {format_euros(versement.montant_prevu)} "
+            f"{versement.nature.accorde('prévu')} le "
             f"{versement.date_prevue:%d/%m/%Y} retirée de l’échéancier.",
         )
         return ligne
@@ -477,7 +480,8 @@ def enregistrer_paiement(
         if not ligne.numero_engagement:
             raise Refus(
                 "Enregistrez d’abord le numéro d’engagement juridique de la ligne : aucun paiement sans "
-                "engagement."
+                "engagement.",
+                "numero_engagement",
             )
 
     def apres(demande, ligne, qualite):
@@ -500,7 +504,8 @@ def enregistrer_paiement(
         )
 
     commentaire = (
-        f"{versement.nature.libelle} de {format_euros(montant)} versée le {verse_le:%d/%m/%Y}, "
+        f"{versement.nature.libelle} de {format_euros(montant)} {versement.nature.accorde('versé')} le "
+        f"{verse_le:%d/%m/%Y}, "
         f"référence {reference}."
     )
     declencher_ligne(

@@ -152,8 +152,8 @@ def _declencher(definition, objet, declencheur, demande, ligne, utilisateur, qua
     except TransitionImpossible as erreur:
         # Le plus souvent : quelqu'un d'autre a fait avancer le dossier pendant que l'usager lisait la page.
         raise Conflit(
-            f"Cette action n’est plus possible : le statut est désormais « {erreur.statut.libelle} ». "
-            "Rechargez la page."
+            f"Cette action n’est pas possible au statut « {erreur.statut.libelle} » (il a pu changer depuis "
+            "votre lecture). Rechargez la page."
         ) from erreur
     journaliser(demande, ligne, declencheur, avant, apres, utilisateur, qualite, commentaire)
 
