@@ -16,6 +16,7 @@ import os
 import secrets
 import shutil
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -55,31 +56,35 @@ def verifier_cle(cle: str) -> str:
     return cle
 
 
-class Stockage:
-    """L'interface commune. `ecrire` est atomique : un fichier à moitié écrit n'apparaît jamais."""
+class Stockage(ABC):
+    """L'interface commune du disque local et du seau S3. `ecrire` est atomique : un fichier à moitié écrit
+    n'apparaît jamais."""
 
     url: str
 
-    def ecrire(self, cle: str, source: bytes | IO[bytes]) -> int:
-        raise NotImplementedError
+    @abstractmethod
+    def ecrire(self, cle: str, source: bytes | IO[bytes]) -> int: ...
 
+    @abstractmethod
     def ouvrir(self, cle: str) -> tuple[IO[bytes], int]:
         """Le flux du fichier (à fermer) et sa taille ; lève FichierAbsent."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def taille(self, cle: str) -> int | None:
         """La taille du fichier, ou None s'il est absent."""
-        raise NotImplementedError
+        ...
 
-    def supprimer(self, cle: str) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def supprimer(self, cle: str) -> None: ...
 
-    def lister(self, prefixe: str) -> Iterator[Objet]:
-        raise NotImplementedError
+    @abstractmethod
+    def lister(self, prefixe: str) -> Iterator[Objet]: ...
 
+    @abstractmethod
     def verifier_acces(self) -> None:
         """Lève une exception (avec sa raison) si le stockage ne répond pas : sonde de /sante."""
-        raise NotImplementedError
+        ...
 
     # -- Ce qui découle des opérations de base -----------------------------------------------------
 

@@ -155,11 +155,7 @@ def titulaires_proposes(utilisateur: Utilisateur, organisation_id: int) -> list[
 def organisations_gerees(utilisateur: Utilisateur) -> list[Organisation]:
     """Les organisations dont le compte gère les jetons (`GERER_JETONS`), par nom : pour lui dire le numéro
     à donner (page de la documentation, commande `flask api jeton creer`)."""
-    return list(
-        db.session.scalars(
-            select(Organisation).where(GERER_JETONS.portee(utilisateur)).order_by(Organisation.nom)
-        )
-    )
+    return list(db.session.scalars(GERER_JETONS.visibles(utilisateur).order_by(Organisation.nom)))
 
 
 def creer_jeton(

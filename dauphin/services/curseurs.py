@@ -7,30 +7,47 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from datetime import datetime
 
 from sqlalchemy import and_, or_
 
 
+def emballer(valeur) -> str:
+    """Un curseur opaque : `valeur` (du JSON) en base64 URL, sans le remplissage. Le seul encodage des
+    curseurs du portail (listes de l'API, flux des changements, espace d'instruction)."""
+    return base64.urlsafe_b64encode(json.dumps(valeur, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def deballer(curseur: str | None):
+    """La valeur d'un curseur d'`emballer`, ou None s'il est absent ou illisible."""
+    if not curseur:
+        return None
+    try:
+        return json.loads(base64.urlsafe_b64decode(curseur + "=" * (-len(curseur) % 4)))
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+
+
 def ecrire(instant: datetime | None, ident: int) -> str:
-    texte = f"{instant.isoformat() if instant else ''}|{ident}"
-    return base64.urlsafe_b64encode(texte.encode()).decode().rstrip("=")
+    return emballer([instant.isoformat() if instant else None, ident])
 
 
 def lire(curseur: str) -> tuple[datetime | None, int] | None:
     """(instant, id) du curseur, ou None s'il n'en est pas un."""
-    try:
-        texte = base64.urlsafe_b64decode(curseur + "=" * (-len(curseur) % 4)).decode()
-        instant, _, ident = texte.partition("|")
-        valeur = int(ident)
-        if not 0 < valeur <= 2_147_483_647:
-            return None
-        if not instant:
-            return None, valeur
-        moment = datetime.fromisoformat(instant)
-        return (moment, valeur) if moment.tzinfo is not None else None
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+    valeur = deballer(curseur)
+    if not isinstance(valeur, list) or len(valeur) != 2:
         return None
+    instant, ident = valeur
+    if not isinstance(ident, int) or isinstance(ident, bool) or not 0 < ident <= 2_147_483_647:
+        return None
+    if instant is None:
+        return None, ident
+    try:
+        moment = datetime.fromisoformat(instant)
+    except (TypeError, ValueError):
+        return None
+    return (moment, ident) if moment.tzinfo is not None else None
 
 
 def apres(colonne_instant, colonne_id, curseur: str | None):

@@ -18,10 +18,6 @@ du porteur sur son brouillon n'entre jamais dans le flux des organisations.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-
 from flask import has_app_context
 from sqlalchemy import event, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -38,6 +34,7 @@ from dauphin.models import (
     PositionFlux,
 )
 from dauphin.policies import VOIR_DEMANDE
+from dauphin.services import curseurs
 
 LIMITE_DEFAUT = 100
 LIMITE_MAX = 500
@@ -151,17 +148,14 @@ def ranger_les_oublies() -> int:
 
 def curseur(position: int) -> str:
     """Opaque pour le partenaire : il le renvoie tel quel."""
-    return base64.urlsafe_b64encode(json.dumps({"v": 1, "p": position}).encode()).decode().rstrip("=")
+    return curseurs.emballer({"v": 1, "p": position})
 
 
 def position_du_curseur(valeur: str | None) -> int:
     if not valeur:
         return 0
-    try:
-        donnees = json.loads(base64.urlsafe_b64decode(valeur + "=" * (-len(valeur) % 4)))
-        position = donnees["p"]
-    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError):
-        raise CurseurInvalide("Curseur illisible : renvoyez la valeur « curseur » d’une réponse.") from None
+    donnees = curseurs.deballer(valeur)
+    position = donnees.get("p") if isinstance(donnees, dict) else None
     if not isinstance(position, int) or isinstance(position, bool) or not 0 <= position < 2**63:
         raise CurseurInvalide("Curseur illisible : renvoyez la valeur « curseur » d’une réponse.")
     return position

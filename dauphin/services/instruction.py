@@ -29,8 +29,6 @@ Onglets des contrats (partenaire, pilote) sur le seul statut du dossier : « En 
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -86,7 +84,7 @@ from dauphin.policies import (
     qualites,
     voit_instruction,
 )
-from dauphin.services import courriels, recherche
+from dauphin.services import courriels, curseurs, recherche
 from dauphin.services.erreurs import NonAutorise, Refus
 from dauphin.services.programmation import filtrer_dossiers
 from dauphin.services.workflow import journaliser
@@ -569,21 +567,25 @@ def _ordre(cle, departage, ordre: str) -> tuple:
 def ecrire_curseur(sens: str, valeur, ident: int) -> str:
     """Un curseur opaque : le sens (« apres », « avant ») et la clé (valeur du tri, id) d'une ligne."""
     valeur = "d" + valeur.isoformat() if isinstance(valeur, datetime) else "s" + str(valeur)
-    brut = json.dumps([sens, valeur, ident], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(brut).decode().rstrip("=")
+    return curseurs.emballer([sens, valeur, ident])
 
 
 def lire_curseur(curseur: str | None) -> tuple[str, object, int] | None:
     """Le curseur relu, ou None s'il est absent ou illisible (la page se lit alors par son numéro)."""
-    if not curseur:
+    lu = curseurs.deballer(curseur)
+    if not isinstance(lu, list) or len(lu) != 3:
+        return None
+    sens, valeur, ident = lu
+    if (
+        sens not in ("apres", "avant")
+        or not isinstance(ident, int)
+        or not isinstance(valeur, str)
+        or not valeur
+    ):
         return None
     try:
-        sens, valeur, ident = json.loads(base64.urlsafe_b64decode(curseur + "=" * (-len(curseur) % 4)))
-        if sens not in ("apres", "avant") or not isinstance(ident, int) or not isinstance(valeur, str):
-            return None
-        valeur = datetime.fromisoformat(valeur[1:]) if valeur[0] == "d" else valeur[1:]
-        return sens, valeur, ident
-    except (ValueError, TypeError, IndexError):
+        return sens, (datetime.fromisoformat(valeur[1:]) if valeur[0] == "d" else valeur[1:]), ident
+    except ValueError:
         return None
 
 
