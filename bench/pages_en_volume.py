@@ -17,6 +17,7 @@ import time
 from flask import g
 from sqlalchemy import event, func, select
 
+from bench.preparation import le_plus_frequent
 from dauphin import create_app
 from dauphin.extensions import db
 from dauphin.models import (
@@ -64,15 +65,10 @@ def main() -> None:
     app = create_app()
     app.config["WTF_CSRF_ENABLED"] = False
     with app.app_context():
-        organisation_id = db.session.execute(
-            select(LigneFinancement.organisation_id)
-            .group_by(LigneFinancement.organisation_id)
-            .order_by(func.count().desc())
-            .limit(1)
-        ).scalar_one()
-        structure_id = db.session.execute(
-            select(Demande.structure_id).group_by(Demande.structure_id).order_by(func.count().desc()).limit(1)
-        ).scalar_one()
+        # Le financeur qui a le plus de lignes et la structure qui a le plus de demandes (les pages les plus
+        # lourdes), choisis comme le banc HTTP les choisit
+        organisation_id, _ = le_plus_frequent(LigneFinancement.organisation_id)
+        structure_id, _ = le_plus_frequent(Demande.structure_id)
         compte(
             "mesure.instructeur@mesure.dauphin.fr",
             lambda u: MembreOrganisation(

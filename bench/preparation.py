@@ -319,7 +319,7 @@ def _repartir(elements: list, groupes: int) -> list[list]:
     return [elements[i::groupes] for i in range(groupes)]
 
 
-def _le_plus_frequent(colonne) -> tuple:
+def le_plus_frequent(colonne) -> tuple:
     """La valeur de `colonne` la plus fréquente et son nombre de lignes."""
     return db.session.execute(
         select(colonne, func.count()).group_by(colonne).order_by(func.count().desc()).limit(1)
@@ -333,7 +333,7 @@ def preparer(utilisateurs: int, iterations_transition: int, rafale: int) -> dict
     plan: dict = {"mot_de_passe": MOT_DE_PASSE}
 
     # Le financeur qui a le plus de lignes : la liste la plus lourde du pays.
-    organisation_id, nb_lignes = _le_plus_frequent(LigneFinancement.organisation_id)
+    organisation_id, nb_lignes = le_plus_frequent(LigneFinancement.organisation_id)
     instructeurs = [comptes.instructeur("instructeur", {organisation_id}) for _ in range(utilisateurs)]
     exercices = sorted(
         db.session.scalars(
@@ -404,7 +404,7 @@ def preparer(utilisateurs: int, iterations_transition: int, rafale: int) -> dict
     }
 
     # La structure qui a le plus de demandes : le tableau de bord le plus chargé.
-    structure_id, nb_demandes = _le_plus_frequent(Demande.structure_id)
+    structure_id, nb_demandes = le_plus_frequent(Demande.structure_id)
     plan["tableau"] = {
         "structure_id": structure_id,
         "demandes": nb_demandes,

@@ -29,6 +29,7 @@ from flask import g
 from sqlalchemy import event, func, select
 
 from bench.pages_en_volume import MOT_DE_PASSE, compte
+from bench.preparation import le_plus_frequent
 from dauphin import create_app
 from dauphin.extensions import db
 from dauphin.models import (
@@ -85,15 +86,10 @@ def main() -> None:
     app.config["WTF_CSRF_ENABLED"] = False
     dsn = re.sub(r"^postgresql\+\w+://", "postgresql://", app.config["SQLALCHEMY_DATABASE_URI"])
     with app.app_context():
-        organisation_id = db.session.execute(
-            select(LigneFinancement.organisation_id)
-            .group_by(LigneFinancement.organisation_id)
-            .order_by(func.count().desc())
-            .limit(1)
-        ).scalar_one()
-        structure_id = db.session.execute(
-            select(Demande.structure_id).group_by(Demande.structure_id).order_by(func.count().desc()).limit(1)
-        ).scalar_one()
+        # Le financeur qui a le plus de lignes et la structure qui a le plus de demandes (les pages les plus
+        # lourdes), choisis comme le banc HTTP les choisit
+        organisation_id, _ = le_plus_frequent(LigneFinancement.organisation_id)
+        structure_id, _ = le_plus_frequent(Demande.structure_id)
         # La campagne la plus proche de 1 000 demandes transmises, et son contrat
         campagne_id, contrat_id, taille = db.session.execute(
             select(Campagne.id, Campagne.contrat_id, func.count())

@@ -10,6 +10,19 @@ from sqlalchemy import create_engine, inspect
 from dauphin.models.types import hors_des_modeles
 
 
+def migration_nommee(app, nom: str):
+    """Le module d'une migration, trouvé par la fin de son nom de fichier : ses numéros (revision,
+    down_revision) se lisent dans le fichier, une fusion peut la renuméroter."""
+    import importlib.util
+    from pathlib import Path
+
+    chemin = next(Path(app.extensions["migrate"].directory, "versions").glob(f"*_{nom}.py"))
+    specification = importlib.util.spec_from_file_location(f"migration_{nom}", chemin)
+    migration = importlib.util.module_from_spec(specification)
+    specification.loader.exec_module(migration)
+    return migration
+
+
 def test_migrations_et_modeles_concordent(db):
     contexte = MigrationContext.configure(
         db.session.connection(), opts={"compare_type": True, "include_object": hors_des_modeles}
@@ -77,19 +90,12 @@ def test_un_seul_administrateur_par_structure(db, monde):
 def test_migration_des_portees_les_jetons_existants_gardent_ce_qu_ils_faisaient(app, tmp_path):
     """« Lecture seule » → lecture ; « lecture et écriture » → lecture et instruction (les actions que
     l'écriture ouvrait ; le vote et les paiements exigent désormais leurs portées). Et retour."""
-    import importlib.util
-    from pathlib import Path
-
     from flask_migrate import downgrade, upgrade
     from sqlalchemy import text
 
     from tests.bases import avec_moteur
 
-    # Ses numéros se lisent dans le fichier : la fusion peut la renuméroter (0025 après une autre 0024).
-    chemin = next(Path(app.extensions["migrate"].directory, "versions").glob("*_api_portees_idempotence.py"))
-    specification = importlib.util.spec_from_file_location("migration_portees", chemin)
-    migration = importlib.util.module_from_spec(specification)
-    specification.loader.exec_module(migration)
+    migration = migration_nommee(app, "api_portees_idempotence")
 
     moteur = create_engine(f"sqlite:///{tmp_path / 'jetons.sqlite3'}")
     with avec_moteur(app, moteur):
@@ -119,18 +125,12 @@ def test_migration_des_portees_les_jetons_existants_gardent_ce_qu_ils_faisaient(
 def test_migration_des_livraisons_d_une_adresse_desactivee_suspendues(app, tmp_path):
     """Les livraisons « en attente » d'une adresse déjà désactivée deviennent « suspendue » (sans heure) ;
     celles d'une adresse active ne bougent pas. Et retour."""
-    import importlib.util
-    from pathlib import Path
-
     from flask_migrate import downgrade, upgrade
     from sqlalchemy import text
 
     from tests.bases import avec_moteur
 
-    chemin = next(Path(app.extensions["migrate"].directory, "versions").glob("*_livraisons_suspendues.py"))
-    specification = importlib.util.spec_from_file_location("migration_suspendues", chemin)
-    migration = importlib.util.module_from_spec(specification)
-    specification.loader.exec_module(migration)
+    migration = migration_nommee(app, "livraisons_suspendues")
 
     moteur = create_engine(f"sqlite:///{tmp_path / 'webhooks.sqlite3'}")
     with avec_moteur(app, moteur):
