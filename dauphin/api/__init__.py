@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 
 from flask import Blueprint, current_app, g, jsonify, render_template, request, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
-from markupsafe import Markup, escape
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, NotFound
 
@@ -655,31 +655,12 @@ def document_openapi() -> dict:
     return document(registre, titre="API Dauphin", version="1.0.0", description=DESCRIPTION)
 
 
-def _en_ligne(texte: str) -> str:
-    texte = str(escape(texte))
-    texte = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", texte)
-    return re.sub(r"`(.+?)`", r"<code>\1</code>", texte)
+# CommonMark sans HTML brut : les descriptions OpenAPI (Markdown) mises en forme, le texte échappé
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})
 
 
-def description_html(texte: str) -> Markup:
-    """Le Markdown simple des descriptions OpenAPI (paragraphes, listes « - », **gras**, `code`) en HTML,
-    le texte échappé : la page montre ce que le document dit, mis en forme."""
-    blocs = []
-    for bloc in (texte or "").split("\n\n"):
-        lignes = [ligne.strip() for ligne in bloc.splitlines() if ligne.strip()]
-        if not lignes:
-            continue
-        if lignes[0].startswith("- "):
-            elements: list[list[str]] = []
-            for ligne in lignes:
-                if ligne.startswith("- "):
-                    elements.append([ligne[2:]])
-                else:
-                    elements[-1].append(ligne)
-            blocs.append("<ul>" + "".join(f"<li>{_en_ligne(' '.join(e))}</li>" for e in elements) + "</ul>")
-        else:
-            blocs.append(f"<p>{_en_ligne(' '.join(lignes))}</p>")
-    return Markup("".join(blocs))
+def description_html(texte: str | None) -> Markup:
+    return Markup(_MARKDOWN.render(texte or ""))
 
 
 @bp.route("/documentation")
