@@ -20,6 +20,7 @@ from functools import partial
 
 from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import NotFound
 
@@ -80,10 +81,21 @@ def verifier_version(objet, version: int | str | None, message: str | None = Non
         raise Conflit(message)
 
 
+def lire_verrouille(modele, cle, *options):
+    """L'objet verrouillé jusqu'au commit et relu (ou None) : la lecture sous verrou de tout modèle versionné.
+
+    Pas `session.get(…, with_for_update=True)` : SQLAlchemy y compare la version d'un objet que la session
+    avait déjà (lu par la vue, avant le verrou) à celle de la base, et lève StaleDataError si un autre
+    usager a écrit entre-temps — un faux conflit quand cet autre usager a modifié une autre ligne du même
+    dossier. Seule compte la version que l'usager avait sous les yeux (`verifier_version`)."""
+    requete = select(modele).where(modele.id == cle).with_for_update(of=modele).options(*options)
+    return db.session.scalars(requete.execution_options(populate_existing=True)).one_or_none()
+
+
 def charger_verrouille(modele, cle, version=None, message: str | None = None, *, exigee=False):
     """L'objet, verrouillé jusqu'au commit (FOR UPDATE sur PostgreSQL) et relu même si la session l'avait
     déjà ; 404 s'il n'existe pas ; `Conflit` si sa version n'est plus celle de l'usager."""
-    objet = db.session.get(modele, cle, with_for_update=True, populate_existing=True)
+    objet = lire_verrouille(modele, cle)
     if objet is None:
         raise NotFound()
     verifier_version(objet, version, message, exigee=exigee)
@@ -92,8 +104,12 @@ def charger_verrouille(modele, cle, version=None, message: str | None = None, *,
 
 def charger_demande_verrouillee(demande_id: int) -> Demande:
     """La demande, verrouillée jusqu'au commit : toutes les écritures d'un même dossier, lignes comprises,
-    passent ainsi l'une après l'autre."""
-    demande = charger_verrouille(Demande, demande_id)
+    passent ainsi l'une après l'autre. Ses lignes de financement sont relues sous ce verrou : celles des
+    autres financeurs ont pu changer depuis que la vue les a lues, et les statuts que le dossier en dérive
+    (instruit, attribué…) se calculent sur leur état actuel."""
+    demande = lire_verrouille(Demande, demande_id, selectinload(Demande.lignes_financement))
+    if demande is None:
+        raise NotFound()
     # Toute écriture, même d'une seule ligne, réécrit la demande et donc sa version : sur SQLite, qui
     # ignore FOR UPDATE, deux écritures simultanées sur un même dossier se détectent ainsi (conflit).
     demande.modifie_le = maintenant()
@@ -107,7 +123,8 @@ def charger_dans_le_dossier(modele, cle, version=None, message: str | None = Non
     if objet is None:
         raise NotFound()
     demande = charger_demande_verrouillee(objet.demande_id)
-    db.session.refresh(objet)
+    if not isinstance(objet, LigneFinancement):  # les lignes viennent d'être relues avec la demande
+        db.session.refresh(objet)
     verifier_version(objet, version, message)
     return demande, objet
 

@@ -319,8 +319,11 @@ def test_transitions_concurrentes_une_seule_gagne(app, db, monde):
 
 @pytest.mark.transactions_reelles  # deux fils d'exécution, chacun sa connexion
 def test_deux_financeurs_en_meme_temps_le_dossier_reste_coherent(app, db, monde):
-    """Deux instructeurs donnent leur avis au même instant sur les deux lignes d'un dossier : chacun
-    réussit ou reçoit un conflit clair, et le statut du dossier correspond toujours à ses lignes."""
+    """Deux instructeurs donnent leur avis au même instant sur les deux lignes d'un dossier, chacun avec la
+    page du dossier lue avant (la vue charge la ligne, le dossier et ses autres lignes) : sur PostgreSQL,
+    les deux avis passent l'un après l'autre sous le verrou du dossier — l'avis d'un autre financeur sur
+    une autre ligne n'est pas un conflit — et le dossier devient instruit. SQLite ignore FOR UPDATE : le
+    second peut y recevoir un conflit clair, jamais un état incohérent."""
     demande = transmettre(monde, demande_complete(monde))
     lignes = {ligne.organisation_id: ligne.id for ligne in demande.lignes_financement}
     declencher_ligne(lignes[monde.etat.id], "prendre_en_charge", monde.instructeur_etat)
@@ -335,10 +338,13 @@ def test_deux_financeurs_en_meme_temps_le_dossier_reste_coherent(app, db, monde)
             from dauphin.models import Utilisateur
 
             instructeur = base.session.get(Utilisateur, acteurs[organisation_id])
+            ligne = base.session.get(LigneFinancement, lignes[organisation_id])
+            assert len(ligne.demande.lignes_financement) == 2  # lus avant, comme par l'écran du dossier
+            version = ligne.version
             depart.wait(timeout=10)
             try:
                 declencher_ligne(
-                    lignes[organisation_id], "declarer_recevable", instructeur, montant=Decimal("1000")
+                    ligne.id, "declarer_recevable", instructeur, version=version, montant=Decimal("1000")
                 )
                 resultats[organisation_id] = "fait"
             except Conflit:
@@ -350,6 +356,8 @@ def test_deux_financeurs_en_meme_temps_le_dossier_reste_coherent(app, db, monde)
     for fil in fils:
         fil.join(timeout=30)
     assert set(resultats.values()) <= {"fait", "conflit"} and len(resultats) == 2
+    if db.engine.dialect.name == "postgresql":
+        assert list(resultats.values()) == ["fait", "fait"]
     assert "fait" in resultats.values()
     db.session.expire_all()
     demande = db.session.get(Demande, demande.id)

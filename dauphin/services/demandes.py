@@ -35,7 +35,7 @@ from dauphin.policies import est_membre, est_membre_structure, qualite_pour
 from dauphin.services import documents as porte_documents
 from dauphin.services.erreurs import Conflit, NonAutorise
 from dauphin.services.workflow import aujourdhui
-from dauphin.unite_de_travail import verifier_version
+from dauphin.unite_de_travail import lire_verrouille, verifier_version
 from workflows import StatutDemande
 
 MODIFIABLES = frozenset({StatutDemande.brouillon, StatutDemande.a_completer})
@@ -275,7 +275,7 @@ def renouveler(precedente_id: int, utilisateur: Utilisateur) -> Demande:
     L'attestation et les pièces jointes ne sont pas reprises : elles valent pour une demande donnée.
     """
     # Verrouillée : deux clics (deux onglets) sur « Renouveler » ne créent pas deux brouillons.
-    precedente = db.session.get(Demande, precedente_id, with_for_update=True)
+    precedente = lire_verrouille(Demande, precedente_id)
     if precedente is None or not est_membre(utilisateur, precedente):
         raise NotFound()
     deja = renouvellement_existant(precedente)

@@ -49,6 +49,7 @@ from dauphin.models import (
 from dauphin.policies import GERER_JETONS, Acteur
 from dauphin.services import evenements
 from dauphin.services.erreurs import Conflit, NonAutorise, Refus
+from dauphin.unite_de_travail import lire_verrouille
 
 journal = logging.getLogger(__name__)
 
@@ -147,7 +148,7 @@ def creer(createur: Utilisateur, organisation_id: int, url: str) -> tuple[Abonne
     url = verifier_url(url)
     # L'organisation verrouillée (PostgreSQL) : deux inscriptions simultanées de la même adresse ne passent
     # pas toutes les deux la vérification qui suit.
-    db.session.get(Organisation, organisation.id, with_for_update=True)
+    lire_verrouille(Organisation, organisation.id)
     if db.session.scalar(
         select(AbonnementWebhook.id).where(
             AbonnementWebhook.organisation_id == organisation.id,
