@@ -260,6 +260,11 @@ def executer_scenario(
     scenario: Scenario, plan: dict, sessions: Sessions, args, instance: Path, dsn: str, maitre: int
 ) -> dict:
     iterations = args.iterations_page if scenario.genre == "page" else args.iterations_transition
+    if scenario.libelles is not None:
+        # Plusieurs variantes d'URL, chacune jugée à son p95 : au moins `iterations_page` requêtes par
+        # variante en tout (les utilisateurs se les partagent).
+        variantes = len(scenario.libelles(plan)) or 1
+        iterations = max(iterations, -(-variantes * args.iterations_page // args.utilisateurs))
     taches = [(e, c) for e, c in scenario.cibles(plan, args.utilisateurs, iterations + 1) if c]
     if not taches:
         return {
@@ -271,9 +276,22 @@ def executer_scenario(
         }
     sessions.connecter([email for email, _ in taches])
     # Première cible du premier utilisateur : requête de capture SQL (hors mesures) ; les pages gardent
-    # leur cible suivante pour la chauffe.
+    # leur cible suivante pour la chauffe. Un scénario de quelques variantes d'URL (l'espace d'instruction)
+    # les capture toutes : le SQL seul se lit URL par URL, et celui du scénario est leur moyenne.
     email0, cibles0 = taches[0]
-    capture = capturer_sql(sessions, email0, cibles0[0], scenario.executer, instance, dsn)
+    variantes = sorted({c for _, cibles in taches for c in cibles if isinstance(c, str)})
+    sql_par_cible = {}
+    if 1 < len(variantes) <= rapport.CIBLES_DETAILLEES:
+        for url in variantes:
+            sql_par_cible[url] = capturer_sql(sessions, email0, url, scenario.executer, instance, dsn)
+        mesurees = [c for c in sql_par_cible.values() if c] or [{}]
+        capture = {
+            cle: round(sum(c[cle] for c in mesurees) / len(mesurees), 2)
+            for cle in ("ordres", "p50_ms", "p95_ms")
+            if all(cle in c for c in mesurees)
+        } or None
+    else:
+        capture = capturer_sql(sessions, email0, cibles0[0], scenario.executer, instance, dsn)
     taches = [(e, c[1:]) for e, c in taches]
     if scenario.genre == "page":
         jouer(sessions, [(e, c[:2]) for e, c in taches], scenario.executer)  # chauffe, non comptée
@@ -289,6 +307,12 @@ def executer_scenario(
             sql_direct_p95_ms=capture["p95_ms"],
             sql_direct_ordres=capture["ordres"],
         )
+    libelles = scenario.libelles(plan) if scenario.libelles else {}
+    for url, detail in resultat.get("par_cible", {}).items():
+        if libelles.get(url):
+            detail["libelle"] = libelles[url]
+        if sql_par_cible.get(url):
+            detail["sql_direct_p50_ms"] = sql_par_cible[url]["p50_ms"]
     return resultat
 
 
@@ -541,6 +565,7 @@ def main(argv=None) -> int:
             )
             mesure = executer_scenario(REGISTRE[nom], plan, sessions, args, instance, dsn, serveur.pid)
             mesure["route_temoin_rps"] = temoin.get("debit_rps")
+            mesure["route_temoin_p50_ms"] = temoin.get("p50_ms")  # le plancher du serveur à ce moment
             if REGISTRE[nom].taille is not None:
                 mesure["taille"] = REGISTRE[nom].taille(plan)
             resultat["scenarios"][nom] = mesure

@@ -11,7 +11,9 @@ préalables ne coûtent pas des minutes de scrypt (base jetable, comptes de mesu
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
+from collections import Counter
 from datetime import date
 from typing import NamedTuple
 
@@ -34,6 +36,7 @@ from dauphin.models import (
     ReponseEligibilite,
     RoleOrganisation,
     RoleStructure,
+    Structure,
     Utilisateur,
     maintenant,
 )
@@ -215,6 +218,7 @@ def _export(comptes: Comptes, utilisateurs: int) -> dict:
         "demandes": demandes,
         "comptes": pilotes,
         "urls": [f"/pilotage/programmation/{campagne_id}/export.xlsx"],
+        "page": f"/pilotage/programmation/{campagne_id}",  # la page de la programmation, même campagne
     }
 
 
@@ -315,6 +319,23 @@ def _vote(comptes: Comptes, utilisateurs: int, iterations: int) -> dict:
     return {"seance_id": seance.id, "points": len(points), "cibles": cibles}
 
 
+# Mots qui ne se cherchent pas : articles, prépositions, conjonctions (les intitulés du jeu en sont pleins).
+MOTS_VIDES = frozenset(
+    ["avec", "dans", "pour", "entre", "leur", "leurs", "vers", "chez", "sans", "sous", "plus", "tous"]
+    + ["toutes", "tout", "toute", "auprès", "autour", "depuis", "afin", "cette", "celui", "celle"]
+)
+
+
+def mots_frequents(requete, nombre: int, sauf: set[str] = frozenset()) -> list[str]:
+    """Les `nombre` mots de quatre lettres ou plus les plus fréquents des textes lus par `requete` (une
+    colonne), comptés une fois par texte, hors mots vides : ce qu'un usager tape le plus souvent."""
+    compte: Counter[str] = Counter()
+    for texte in db.session.scalars(requete):
+        mots = re.findall(r"[^\W\d_]{4,}", (texte or "").lower())
+        compte.update({mot for mot in mots if mot not in MOTS_VIDES})
+    return [mot for mot, _ in compte.most_common(nombre + len(sauf)) if mot not in sauf][:nombre]
+
+
 def _repartir(elements: list, groupes: int) -> list[list]:
     return [elements[i::groupes] for i in range(groupes)]
 
@@ -363,29 +384,55 @@ def preparer(utilisateurs: int, iterations_transition: int, rafale: int) -> dict
         )
     )
     derniere = max(1, -(-terminees // current_app.config["PAGE_TAILLE"]))
+    # Ce que les instructeurs tapent : les mots les plus fréquents des intitulés de ce financeur, le mot le
+    # plus fréquent des noms de ses structures, une année (texte à chiffres), une seule lettre.
+    mots = mots_frequents(
+        select(Demande.intitule)
+        .join(LigneFinancement, LigneFinancement.demande_id == Demande.id)
+        .where(LigneFinancement.organisation_id == organisation_id),
+        3,
+    )
+    mot_structure = mots_frequents(
+        select(Structure.raison_sociale)
+        .join(LigneFinancement, LigneFinancement.structure_id == Structure.id)
+        .where(LigneFinancement.organisation_id == organisation_id),
+        1,
+        sauf=set(mots),
+    )
+    variantes = [
+        ("onglet par défaut", "/instruction/"),
+        ("statut de la ligne : sollicitée", "/instruction/?statut=sollicitee"),
+        ("prises en charge par montant", "/instruction/?statut=prise_en_charge&tri=montant&ordre=desc"),
+        ("dernier exercice", f"/instruction/?exercice={exercices[-1]}"),
+        (
+            "exercice, contrat et statut",
+            f"/instruction/?exercice={exercices[-1]}&contrat={contrat_id}&statut=transmise",
+        ),
+        ("onglet « suivies »", "/instruction/?onglet=suivies"),
+        ("onglet « terminées » trié par numéro", "/instruction/?onglet=terminees&tri=numero"),
+        *[(f"mot fréquent des intitulés « {mot} »", f"/instruction/?q={mot}") for mot in mots],
+        *[(f"mot fréquent des structures « {mot} »", f"/instruction/?q={mot}") for mot in mot_structure],
+        # Les mots de la mesure indépendante du 6 décembre (issue 22), s'ils ne sont pas déjà tirés du jeu
+        *[
+            (f"mot « {mot} »", f"/instruction/?q={mot}")
+            for mot in ("quartier", "jeunes", "association")
+            if mot not in mots + mot_structure
+        ],
+        ("une année", f"/instruction/?q={exercices[-1]}"),
+        ("une lettre", "/instruction/?q=a"),  # seul le sigle exact est cherché (RECHERCHE_MIN)
+        ("statut du dossier : en instruction", "/instruction/?statut=en_instruction"),  # recopié sur la ligne
+        ("« terminées », page du milieu", f"/instruction/?onglet=terminees&page={max(1, derniere // 2)}"),
+        ("« terminées », dernière page", f"/instruction/?onglet=terminees&page={derniere}"),
+        ("dossiers dont je suis gestionnaire", "/instruction/?gestionnaire=moi"),
+    ]
     plan["instruction"] = {
         "organisation_id": organisation_id,
         "lignes": nb_lignes,
         "comptes": instructeurs,
-        "requetes": [
-            "/instruction/",
-            "/instruction/?statut=sollicitee",
-            "/instruction/?statut=prise_en_charge&tri=montant&ordre=desc",
-            f"/instruction/?exercice={exercices[-1]}",
-            f"/instruction/?exercice={exercices[-1]}&contrat={contrat_id}&statut=transmise",
-            "/instruction/?onglet=suivies",
-            "/instruction/?onglet=terminees&tri=numero",
-            # Des mots fréquents des intitulés du jeu (« quartier » : 14 %), pas seulement un nom de structure
-            "/instruction/?q=association",
-            "/instruction/?q=quartier",
-            "/instruction/?q=jeunes",
-            "/instruction/?q=2026",
-            "/instruction/?q=a",  # une lettre : seul le sigle exact est cherché (RECHERCHE_MIN)
-            "/instruction/?statut=en_instruction",  # statut du dossier (recopié sur la ligne)
-            f"/instruction/?onglet=terminees&page={max(1, derniere // 2)}",
-            f"/instruction/?onglet=terminees&page={derniere}",
-            "/instruction/?gestionnaire=moi",
-        ],
+        "requetes": [url for _, url in variantes],
+        # Le libellé d'une variante, le même aux deux volumes (ses numéros de page et de contrat changent) :
+        # la croissance se lit variante par variante.
+        "libelles": {url: libelle for libelle, url in variantes},
     }
     plan["dossier"] = {
         "comptes": instructeurs,

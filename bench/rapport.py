@@ -11,6 +11,10 @@ from collections.abc import Sequence
 # export : la programmation d'une campagne de ~1 000 demandes
 CIBLES_P95_MS = {"page": 100.0, "transition": 150.0, "export": 2000.0}
 CIBLE_CROISSANCE = 1.3
+# Les trois pages principales : p50 ≤ 3 × (plancher du serveur + SQL seul), le plancher étant le p50 de la
+# route témoin mesurée juste avant le scénario — ce que la page coûte au-delà de ce qu'elle ne peut éviter.
+CIBLE_PLANCHER = 3.0
+PAGES_AU_PLANCHER = ("instruction", "dossier", "tableau")
 
 
 def percentile(valeurs: Sequence[float], rang: float) -> float | None:
@@ -47,7 +51,7 @@ def resumer(
     }
 
 
-CIBLES_DETAILLEES = 12  # au-delà (un dossier par itération), le détail par cible n'apprendrait rien
+CIBLES_DETAILLEES = 30  # au-delà (un dossier par itération), le détail par cible n'apprendrait rien
 
 
 def detailler(durees_par_cible: dict[str, list[float]]) -> dict[str, dict]:
@@ -68,6 +72,21 @@ def ratio(numerateur: float | None, denominateur: float | None) -> float | None:
     if numerateur is None or not denominateur:
         return None
     return round(numerateur / denominateur, 2)
+
+
+def rapport_au_plancher(mesure: dict) -> float | None:
+    """p50 ÷ (p50 de la route témoin juste avant + SQL seul au p50)."""
+    temoin, sql = mesure.get("route_temoin_p50_ms"), mesure.get("sql_direct_p50_ms")
+    if temoin is None or sql is None:
+        return None
+    return ratio(mesure.get("p50_ms"), temoin + sql)
+
+
+def verdict_plancher(nom: str, mesure: dict) -> str:
+    valeur = rapport_au_plancher(mesure)
+    if nom not in PAGES_AU_PLANCHER or valeur is None:
+        return ""
+    return " : tenu" if valeur <= CIBLE_PLANCHER else " : dépassé"
 
 
 def verdict(genre: str, p95_ms: float | None, erreurs: int) -> str:
@@ -120,8 +139,42 @@ def croissance(petit: dict, grand: dict) -> list[dict]:
     return lignes
 
 
+def croissance_par_variante(petit: dict, grand: dict) -> list[dict]:
+    """La croissance variante par variante des scénarios détaillés par URL (l'espace d'instruction) : deux
+    URL se comparent par leur libellé (un numéro de page ou de contrat change d'un volume à l'autre)."""
+    lignes = []
+    for nom, mesure in grand.get("scenarios", {}).items():
+        avant = petit.get("scenarios", {}).get(nom) or {}
+        anciennes = {d.get("libelle") or url: d for url, d in (avant.get("par_cible") or {}).items()}
+        for url, d in (mesure.get("par_cible") or {}).items():
+            cle = d.get("libelle") or url
+            a = anciennes.get(cle)
+            if a is None:
+                continue
+            r = ratio(d.get("p95_ms"), a.get("p95_ms"))
+            lignes.append(
+                {
+                    "scenario": nom,
+                    "variante": cle,
+                    "p95_petit_ms": a.get("p95_ms"),
+                    "p95_grand_ms": d.get("p95_ms"),
+                    "ratio": r,
+                    "tenu": r is not None and r <= CIBLE_CROISSANCE,
+                    "sql_petit_ms": a.get("sql_direct_p50_ms"),
+                    "sql_grand_ms": d.get("sql_direct_p50_ms"),
+                    "sql_ratio": ratio(d.get("sql_direct_p50_ms"), a.get("sql_direct_p50_ms")),
+                }
+            )
+    return lignes
+
+
 def _ms(valeur) -> str:
     return "—" if valeur is None else f"{valeur:.0f} ms"
+
+
+def _ms_precis(valeur) -> str:
+    """Une durée de quelques millisecondes (SQL seul) : au dixième."""
+    return "—" if valeur is None else _nombre(round(valeur, 1), " ms")
 
 
 def _nombre(valeur, suffixe: str = "") -> str:
@@ -142,7 +195,8 @@ def tableau_markdown(resultat: dict) -> str:
     vide = resultat.get("limites", {}).get("route_vide", {})
     lignes = [
         "| scénario | type | débit | p50 | p95 | p99 | erreurs | SQL/req. | CPU app/req. | SQL seul (p50) "
-        "| p50 ÷ SQL seul | route témoin juste avant | débit route témoin ÷ débit | cible p95 |",
+        f"| p50 ÷ (route témoin + SQL seul), cible ≤ {_nombre(CIBLE_PLANCHER)} pour les pages principales "
+        "| route témoin juste avant | débit route témoin ÷ débit | cible p95 |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for nom, m in resultat.get("scenarios", {}).items():
@@ -160,9 +214,14 @@ def tableau_markdown(resultat: dict) -> str:
                 sql=_nombre(m.get("sql_par_requete")),
                 cpu=_ms(m.get("cpu_app_ms")),
                 sql_seul=_ms(m.get("sql_direct_p50_ms")),
-                r_sql=_nombre(ratio(m.get("p50_ms"), m.get("sql_direct_p50_ms")), " ×"),
+                r_sql=_nombre(rapport_au_plancher(m), " ×") + verdict_plancher(nom, m),
                 # Rapporté à la route témoin mesurée juste avant le scénario (sinon, à celle du début)
-                temoin=_nombre(m.get("route_temoin_rps"), " req/s"),
+                temoin=_nombre(m.get("route_temoin_rps"), " req/s")
+                + (
+                    f", p50 {_ms(m['route_temoin_p50_ms'])}"
+                    if m.get("route_temoin_p50_ms") is not None
+                    else ""
+                ),
                 r_vide=_nombre(
                     ratio(m.get("route_temoin_rps") or vide.get("debit_rps"), m.get("debit_rps")), " ×"
                 ),
@@ -196,11 +255,23 @@ def rapport_markdown(resultat: dict, precedent: dict | None = None) -> str:
     ]
     for m in resultat.get("scenarios", {}).values():
         if m.get("par_cible"):
-            parties += ["", f"**{m.get('libelle')}**, par URL :", "", "| URL | requêtes | p50 | p95 |"]
-            parties.append("|---|---|---|---|")
+            cible_p95 = CIBLES_P95_MS.get(m.get("genre"))
+            parties += [
+                "",
+                f"**{m.get('libelle')}**, par URL :",
+                "",
+                "| variante | URL | requêtes | p50 | p95 | SQL seul (p50) | cible p95 |",
+                "|---|---|---|---|---|---|---|",
+            ]
             for cible, d in m["par_cible"].items():
+                tenu = (
+                    "—"
+                    if cible_p95 is None or d["p95_ms"] is None
+                    else ("tenu" if d["p95_ms"] <= cible_p95 else "dépassé")
+                )
                 parties.append(
-                    f"| `{cible}` | {_entier(d['requetes'])} | {_ms(d['p50_ms'])} | {_ms(d['p95_ms'])} |"
+                    f"| {d.get('libelle', '')} | `{cible}` | {_entier(d['requetes'])} | {_ms(d['p50_ms'])} "
+                    f"| {_ms(d['p95_ms'])} | {_ms_precis(d.get('sql_direct_p50_ms'))} | {tenu} |"
                 )
     absents = resultat.get("absents") or []
     if absents:
@@ -233,6 +304,24 @@ def rapport_markdown(resultat: dict, precedent: dict | None = None) -> str:
                     f"| {ligne['libelle']} | {_ms(ligne['p95_petit_ms'])} | {_ms(ligne['p95_grand_ms'])} "
                     f"| {rapport_p95}{marque} | {_nombre(ligne.get('cpu_ratio'), ' ×')} "
                     f"| {_nombre(ligne.get('sql_ratio'), ' ×')} |"
+                )
+        variantes = croissance_par_variante(precedent, resultat)
+        if variantes:
+            parties += [
+                "",
+                "**Croissance URL par URL** (p95 ; SQL seul au p50, rejoué sur la base) :",
+                "",
+                "| variante | p95 petit volume | p95 grand volume | rapport des p95 | SQL seul petit → grand "
+                "| rapport du SQL seul |",
+                "|---|---|---|---|---|---|",
+            ]
+            for ligne in variantes:
+                marque = "" if ligne["tenu"] else " (dépassé)"
+                parties.append(
+                    f"| {ligne['variante']} | {_ms(ligne['p95_petit_ms'])} | {_ms(ligne['p95_grand_ms'])} "
+                    f"| {_nombre(ligne['ratio'], ' ×')}{marque} "
+                    f"| {_ms_precis(ligne['sql_petit_ms'])} → {_ms_precis(ligne['sql_grand_ms'])} "
+                    f"| {_nombre(ligne['sql_ratio'], ' ×')} |"
                 )
     return "\n".join(parties) + "\n"
 

@@ -28,6 +28,8 @@ class Scenario:
     # plan → {"valeur", "unite"} : la taille du travail quand elle dépend du jeu (l'export), pour que la
     # croissance compare à taille égale (bench.rapport.croissance)
     taille: Callable[[dict], dict] | None = None
+    # plan → {url: libellé} : le nom de chaque variante d'URL, le même aux deux volumes (croissance par URL)
+    libelles: Callable[[dict], dict] | None = None
 
 
 REGISTRE: dict[str, Scenario] = {}
@@ -67,6 +69,7 @@ enregistrer(
         "page",
         lambda plan, n, it: _repeter(plan["instruction"]["comptes"][:n], plan["instruction"]["requetes"], it),
         _get,
+        libelles=lambda plan: plan["instruction"].get("libelles", {}),
     )
 )
 enregistrer(
@@ -89,6 +92,19 @@ enregistrer(
             plan["tableau"]["comptes"][:n], ["/mes-demandes/", "/mes-demandes/?page=2"], it
         ),
         _get,
+    )
+)
+
+
+enregistrer(
+    Scenario(
+        "programmation",
+        "Programmation d’une campagne (pilote)",
+        "page",
+        lambda plan, n, it: _repeter(plan["export"]["comptes"][:n], [plan["export"]["page"]], it),
+        _get,
+        # la campagne de l'export : ~1 000 demandes à 250 000, ~360 à 25 000 (croissance par demande)
+        taille=lambda plan: {"valeur": plan["export"]["demandes"], "unite": "demandes de la campagne"},
     )
 )
 

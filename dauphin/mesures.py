@@ -7,7 +7,9 @@
   `instance/banc-sql/` et le nom du fichier rendu dans l'en-tête `X-Capture-SQL` : le banc les rejoue
   directement sur la base pour mesurer la limite « SQL seul » de la même page ;
 - la route témoin `/_banc/vide`, qui répond une constante : le plancher du serveur d'application
-  (gunicorn + Flask + en-têtes), sans base ni gabarit.
+  (gunicorn + WSGI), sans base ni gabarit. Elle est servie avant Flask, par une application WSGI
+  constante sous le même gunicorn : passée par Flask, elle relirait la session et le compte de l'usager
+  connecté (des ordres SQL), et le plancher serait surestimé.
 """
 
 from __future__ import annotations
@@ -63,7 +65,12 @@ def init_app(app: Flask) -> None:
             reponse.headers[ENTETE_CAPTURE] = nom
         return reponse
 
-    def vide():
-        return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
+    suivante = app.wsgi_app
 
-    app.add_url_rule(ROUTE_VIDE, "banc_vide", vide)
+    def route_temoin(environ, start_response):
+        if environ.get("PATH_INFO") != ROUTE_VIDE:
+            return suivante(environ, start_response)
+        start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "2")])
+        return [b"ok"]
+
+    app.wsgi_app = route_temoin

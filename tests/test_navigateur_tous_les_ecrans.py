@@ -39,7 +39,6 @@ def objets(db, monde):
 EXCLUSIONS = {
     "static": "fichiers statiques",
     "dsfr.fichier": "fichiers du système de design (CSS, JS, polices, icônes)",
-    "banc_vide": "route témoin du banc (`make bench`), hors de l'application servie",
     "documents.telecharger": "téléchargement d'une pièce (le fichier déposé)",
     "comites.proces_verbal": "procès-verbal en PDF",
     "comites.convocation": "convocation au comité en PDF",
