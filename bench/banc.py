@@ -281,7 +281,7 @@ def executer_scenario(
     email0, cibles0 = taches[0]
     variantes = sorted({c for _, cibles in taches for c in cibles if isinstance(c, str)})
     sql_par_cible = {}
-    if 1 < len(variantes) <= rapport.CIBLES_DETAILLEES:
+    if scenario.libelles is not None and 1 < len(variantes) <= rapport.CIBLES_DETAILLEES:
         for url in variantes:
             sql_par_cible[url] = capturer_sql(sessions, email0, url, scenario.executer, instance, dsn)
         mesurees = [c for c in sql_par_cible.values() if c] or [{}]
