@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable
 from functools import partial
 
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -88,7 +88,8 @@ def lire_verrouille(modele, cle, *options):
     avait déjà (lu par la vue, avant le verrou) à celle de la base, et lève StaleDataError si un autre
     usager a écrit entre-temps — un faux conflit quand cet autre usager a modifié une autre ligne du même
     dossier. Seule compte la version que l'usager avait sous les yeux (`verifier_version`)."""
-    requete = select(modele).where(modele.id == cle).with_for_update(of=modele).options(*options)
+    (cle_primaire,) = inspect(modele).primary_key  # `id`, ou `code` (thématiques)
+    requete = select(modele).where(cle_primaire == cle).with_for_update(of=modele).options(*options)
     return db.session.scalars(requete.execution_options(populate_existing=True)).one_or_none()
 
 
