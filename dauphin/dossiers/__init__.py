@@ -108,16 +108,18 @@ def _budget(demande: Demande) -> dict:
 
 def _porteur(demande: Demande) -> dict:
     """Ce que la page propose à un membre de la structure : attester, retirer, renouveler — s'il le peut
-    maintenant."""
-    membre = est_membre(current_user, demande)
+    maintenant. Rien à calculer pour qui n'est pas membre : la page ne lui montre pas ces boutons."""
+    if not est_membre(current_user, demande):
+        return {"membre": False}
     proposees = transitions_proposees(demande)
+    # Renouveler : une demande transmise, pas encore renouvelée, quand une campagne suivante est ouverte.
+    renouvelable = peut_renouveler(demande)
     return {
-        "membre": membre,
+        "membre": True,
         "peut_attester": "attester" in proposees,
         "peut_retirer": "retirer" in proposees,
-        # Renouveler : une demande transmise, pas encore renouvelée, quand une campagne suivante est ouverte.
-        "peut_renouveler": membre and peut_renouveler(demande),
-        "action_form": ActionSimpleForm(version=demande.version),
+        "peut_renouveler": renouvelable,
+        "action_form": ActionSimpleForm(version=demande.version) if renouvelable else None,
     }
 
 
