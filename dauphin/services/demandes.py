@@ -238,34 +238,42 @@ CHAMPS_REPRIS = (
 )
 
 
-def campagne_de_renouvellement(precedente: Demande) -> Campagne | None:
-    """La campagne ouverte d'un exercice suivant, pour le même contrat de ville, où renouveler la demande."""
-    return db.session.scalar(
+def _campagnes_de_renouvellement(precedente: Demande):
+    """Les campagnes ouvertes d'un exercice suivant, pour le même contrat de ville."""
+    return (
         campagnes_ouvertes()
         .where(Campagne.contrat_id == precedente.campagne.contrat_id, Campagne.exercice > precedente.exercice)
         .order_by(None)
-        .order_by(Campagne.exercice, Campagne.id)
-        .limit(1)
+    )
+
+
+def _renouvelle(precedente: Demande) -> tuple:
+    """Les conditions d'une demande qui renouvelle celle-ci (hors retirée)."""
+    return (Demande.demande_precedente_id == precedente.id, Demande.statut != StatutDemande.retiree)
+
+
+def campagne_de_renouvellement(precedente: Demande) -> Campagne | None:
+    """La campagne ouverte d'un exercice suivant, pour le même contrat de ville, où renouveler la demande."""
+    return db.session.scalar(
+        _campagnes_de_renouvellement(precedente).order_by(Campagne.exercice, Campagne.id).limit(1)
     )
 
 
 def renouvellement_existant(precedente: Demande) -> Demande | None:
     """La demande qui renouvelle déjà celle-ci (hors retirée) : on ne la renouvelle qu'une fois."""
-    return db.session.scalar(
-        select(Demande)
-        .where(Demande.demande_precedente_id == precedente.id, Demande.statut != StatutDemande.retiree)
-        .order_by(Demande.id)
-        .limit(1)
-    )
+    return db.session.scalar(select(Demande).where(*_renouvelle(precedente)).order_by(Demande.id).limit(1))
 
 
 def peut_renouveler(precedente: Demande) -> bool:
-    """« Renouveler » a un sens : demande transmise, pas encore renouvelée, campagne suivante ouverte."""
-    return (
-        precedente.numero is not None
-        and renouvellement_existant(precedente) is None
-        and campagne_de_renouvellement(precedente) is not None
-    )
+    """« Renouveler » a un sens : demande transmise, pas encore renouvelée, campagne suivante ouverte.
+
+    Une seule requête (deux EXISTS), sans charger d'objet : la vue du dossier la pose à chaque affichage
+    pour un membre de la structure."""
+    if precedente.numero is None:
+        return False
+    campagne = _campagnes_de_renouvellement(precedente).exists()
+    renouvelee = select(Demande.id).where(*_renouvelle(precedente)).exists()
+    return bool(db.session.scalar(select(campagne & ~renouvelee)))
 
 
 def renouveler(precedente_id: int, utilisateur: Utilisateur) -> Demande:
