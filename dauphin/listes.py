@@ -7,7 +7,7 @@ from sqlalchemy import ColumnElement, Select, or_
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from dauphin.extensions import db
-from dauphin.models import Campagne, Demande, LigneFinancement
+from dauphin.models import Campagne, ContratDeVille, Demande, LigneFinancement, Organisation, Structure
 
 
 def page_courante() -> int:
@@ -36,13 +36,30 @@ def colonnes_de_liste(*autres):
 
 
 def paginer_demandes(requete: Select):
-    """Pagine `requete` (un select de Demande) et charge en lot ce que les listes affichent. Structure,
-    campagne et contrat (une seule chacun par demande) sont joints à la page au lieu de trois requêtes de
-    plus : chaque requête coûte plus à SQLAlchemy (compilation, curseur) que les 25 lignes qu'elle lit."""
+    """Pagine `requete` (un select de Demande) et charge en lot ce que les listes affichent, et seulement
+    les colonnes qu'elles lisent : chaque colonne lue est convertie puis rangée dans l'objet, et une page
+    de 25 demandes en lit des centaines. La structure, la campagne et le contrat (une seule chacun par
+    demande) sont joints à la page au lieu de trois requêtes de plus : chaque requête coûte plus à
+    SQLAlchemy (compilation, curseur) que les 25 lignes qu'elle lit. Les structures que la page montre sont
+    souvent déjà dans la session (celles du porteur, chargées par son tableau de bord) : la jointure ne les
+    relit pas."""
     requete = requete.options(
-        joinedload(Demande.structure, innerjoin=True),
-        joinedload(Demande.campagne, innerjoin=True).joinedload(Campagne.contrat, innerjoin=True),
-        selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation),
+        joinedload(Demande.structure, innerjoin=True).load_only(
+            Structure.raison_sociale, Structure.sigle, Structure.siret
+        ),
+        joinedload(Demande.campagne, innerjoin=True)
+        .load_only(Campagne.contrat_id)
+        .joinedload(Campagne.contrat, innerjoin=True)
+        .load_only(ContratDeVille.libelle),
+        selectinload(Demande.lignes_financement)
+        .load_only(
+            LigneFinancement.organisation_id,
+            LigneFinancement.statut,
+            LigneFinancement.montant_demande,
+            LigneFinancement.montant_vote,
+        )
+        .joinedload(LigneFinancement.organisation)
+        .load_only(Organisation.nom),
     )
     return db.paginate(
         requete,

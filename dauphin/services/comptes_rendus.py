@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import NotFound
 
 from dauphin.extensions import db
+from dauphin.listes import colonnes_de_liste
 from dauphin.models import (
     BeneficiairesQpv,
     Campagne,
@@ -297,7 +298,7 @@ def a_rendre(structure_ids, jour: date | None = None) -> list[tuple[Demande, dat
         .join(CompteRendu, CompteRendu.demande_id == Demande.id)
         .where(Demande.structure_id.in_(list(structure_ids)), Demande.statut.in_(EN_ATTENTE_DU_PORTEUR))
         .order_by(CompteRendu.echeance, Demande.id)
-        .options(selectinload(Demande.structure))
+        .options(colonnes_de_liste(), selectinload(Demande.structure))  # pas les longs textes
     ).all()
     return [(demande, jour_echeance, jour_echeance < jour) for demande, jour_echeance in lignes]
 

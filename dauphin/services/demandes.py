@@ -15,6 +15,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
 from dauphin.extensions import db
+from dauphin.listes import colonnes_de_liste
 from dauphin.models import (
     AxeTransversal,
     Campagne,
@@ -88,6 +89,7 @@ def a_attester(utilisateur: Utilisateur) -> list[Demande]:
         select(Demande)
         .where(Demande.structure_id.in_(structures), Demande.statut == StatutDemande.attente_attestation)
         .order_by(Demande.id)
+        .options(colonnes_de_liste())  # ce que liste le tableau de bord, pas les longs textes
     )
     return [demande for demande in soumises if qualite_pour(utilisateur, "attester", demande) is not None]
 
