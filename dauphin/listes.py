@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flask import current_app, request
-from sqlalchemy import ColumnElement, Select, or_
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, or_
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from dauphin.extensions import db
@@ -35,15 +36,19 @@ def colonnes_de_liste(*autres):
     )
 
 
-def paginer_demandes(requete: Select):
-    """Pagine `requete` (un select de Demande) et charge en lot ce que les listes affichent, et seulement
-    les colonnes qu'elles lisent : chaque colonne lue est convertie puis rangée dans l'objet, et une page
-    de 25 demandes en lit des centaines. La structure, la campagne et le contrat (une seule chacun par
-    demande) sont joints à la page au lieu de trois requêtes de plus : chaque requête coûte plus à
-    SQLAlchemy (compilation, curseur) que les 25 lignes qu'elle lit. Les structures que la page montre sont
-    souvent déjà dans la session (celles du porteur, chargées par son tableau de bord) : la jointure ne les
-    relit pas."""
-    requete = requete.options(
+# Limite et décalage d'une page, en paramètres : une requête de liste construite une fois par processus
+# (`chargements_de_liste`, `paginer_demandes`) sert toutes les pages sans être reconstruite.
+LIMITE = bindparam("limite", type_=Integer)
+DECALAGE = bindparam("decalage", type_=Integer)
+
+
+def chargements_de_liste():
+    """Ce qu'une liste de demandes affiche, chargé en lot, et seulement les colonnes qu'elle lit : chaque
+    colonne lue est convertie puis rangée dans l'objet, et une page de 25 demandes en lit des centaines.
+    La structure, la campagne et le contrat (une seule chacun par demande) sont joints à la page au lieu
+    de trois requêtes de plus : chaque requête coûte plus à SQLAlchemy (compilation, curseur) que les 25
+    lignes qu'elle lit. Les lignes de financement, une collection, viennent en une requête de plus."""
+    return (
         joinedload(Demande.structure, innerjoin=True).load_only(
             Structure.raison_sociale, Structure.sigle, Structure.siret
         ),
@@ -61,10 +66,34 @@ def paginer_demandes(requete: Select):
         .joinedload(LigneFinancement.organisation)
         .load_only(Organisation.nom),
     )
-    return db.paginate(
-        requete,
+
+
+class PageDeDemandes(Pagination):
+    """Une page de demandes (l'objet Pagination de Flask-SQLAlchemy, que lit `dsfr.pagination`) tirée de
+    requêtes construites une fois par processus : `requete` (limitée par LIMITE et DECALAGE) et `nombre`
+    (le décompte), avec leurs `parametres`. Le décompte n'est pas demandé quand la page le donne : une page
+    incomplète est la dernière (la plupart des porteurs n'ont qu'une page)."""
+
+    def _query_items(self) -> list:
+        a = self._query_args
+        valeurs = {**a["parametres"], "limite": self.per_page, "decalage": self._query_offset}
+        return list(db.session.execute(a["requete"], valeurs).unique().scalars())
+
+    def _query_count(self) -> int:
+        if len(self.items) < self.per_page and (self.items or self.page == 1):
+            return self._query_offset + len(self.items)
+        return db.session.execute(self._query_args["nombre"], self._query_args["parametres"]).scalar_one()
+
+
+def paginer_demandes(requete: Select, nombre: Select, parametres: dict) -> PageDeDemandes:
+    """La page courante de `requete` (un select de Demande limité par LIMITE et DECALAGE, ses chargements
+    pris dans `chargements_de_liste`), `nombre` comptant toutes ses lignes."""
+    return PageDeDemandes(
         page=page_courante(),
         per_page=current_app.config["PAGE_TAILLE"],
-        error_out=False,
         max_per_page=100,
+        error_out=False,
+        requete=requete,
+        nombre=nombre,
+        parametres=parametres,
     )
