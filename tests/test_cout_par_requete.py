@@ -1,12 +1,15 @@
-"""Ce que chaque requête payait, fait une fois par processus : le catalogue des messages de WTForms."""
+"""Ce que chaque requête payait, fait une fois par processus : le catalogue des messages de WTForms, les
+adresses fixes de la mise en page."""
 
 from __future__ import annotations
 
-from flask import request
+from flask import request, url_for
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import IntegerField
 from wtforms.validators import InputRequired
+
+from dauphin.urls import url_fixe
 
 
 class _Formulaire(FlaskForm):
@@ -30,3 +33,15 @@ def test_messages_de_wtforms_en_francais_lus_une_fois_par_processus(app):
     assert erreurs == {"nombre": ["N'est pas un entier valide."], "obligatoire": ["Ce champ est requis."]}
     _, catalogue_suivant = _erreurs(app)
     assert catalogue_suivant is catalogue  # le même objet : pas relu à la requête suivante
+
+
+def test_url_fixe_comme_url_for_et_par_prefixe_de_l_application(app):
+    for prefixe in ("", "/portail", ""):  # gardée par préfixe : l'une ne sert pas pour l'autre
+        with app.test_request_context("/", environ_overrides={"SCRIPT_NAME": prefixe}):
+            for endpoint, valeurs in (
+                ("public.accessibilite", {}),
+                ("dsfr.fichier", {"filename": "dsfr.min.css"}),  # avec la version du DSFR
+                ("static", {"filename": "css/dauphin.css"}),
+            ):
+                assert url_fixe(endpoint, **valeurs) == url_for(endpoint, **valeurs)
+            assert url_fixe("public.accessibilite") == f"{prefixe}/accessibilite"
