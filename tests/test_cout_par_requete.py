@@ -1,14 +1,16 @@
 """Ce que chaque requête payait, fait une fois par processus : le catalogue des messages de WTForms, les
-adresses fixes de la mise en page."""
+adresses fixes de la mise en page, les sigles expliqués dans les noms des financeurs."""
 
 from __future__ import annotations
 
 from flask import request, url_for
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from wtforms import IntegerField
 from wtforms.validators import InputRequired
 
+from dauphin.libelles import expliquer_sigles
 from dauphin.urls import url_fixe
 
 
@@ -45,3 +47,10 @@ def test_url_fixe_comme_url_for_et_par_prefixe_de_l_application(app):
             ):
                 assert url_fixe(endpoint, **valeurs) == url_for(endpoint, **valeurs)
             assert url_fixe("public.accessibilite") == f"{prefixe}/accessibilite"
+
+
+def test_sigles_gardes_par_texte_un_markup_et_un_texte_distincts():
+    abbr = '<abbr title="quartier prioritaire de la politique de la ville">QPV</abbr>'
+    assert expliquer_sigles(Markup("<b>QPV</b>")) == f"<b>{abbr}</b>"  # déjà du HTML : gardé tel quel
+    assert expliquer_sigles("<b>QPV</b>") == f"&lt;b&gt;{abbr}&lt;/b&gt;"  # le même texte brut : échappé
+    assert expliquer_sigles("<b>QPV</b>") is expliquer_sigles("<b>QPV</b>")
