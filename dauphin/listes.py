@@ -43,11 +43,12 @@ DECALAGE = bindparam("decalage", type_=Integer)
 
 
 def chargements_de_liste():
-    """Ce qu'une liste de demandes affiche, chargé en lot, et seulement les colonnes qu'elle lit : chaque
-    colonne lue est convertie puis rangée dans l'objet, et une page de 25 demandes en lit des centaines.
-    La structure, la campagne et le contrat (une seule chacun par demande) sont joints à la page au lieu
-    de trois requêtes de plus : chaque requête coûte plus à SQLAlchemy (compilation, curseur) que les 25
-    lignes qu'elle lit. Les lignes de financement, une collection, viennent en une requête de plus."""
+    """Ce qu'une liste de demandes affiche, chargé en lot. La structure, la campagne et le contrat (une
+    seule chacun par demande) sont joints à la page au lieu de trois requêtes de plus : chaque requête coûte
+    plus à SQLAlchemy (compilation, curseur) que les 25 lignes qu'elle lit ; de ces objets, que les demandes
+    d'une page partagent, seules les colonnes lues. Les lignes de financement, une collection, viennent en
+    une requête de plus, entières : une colonne laissée de côté coûte à chaque objet l'appel qui la rendrait
+    lisible plus tard, plus que sa lecture (cProfile, appels de fonctions par affichage)."""
     return (
         joinedload(Demande.structure, innerjoin=True).load_only(
             Structure.raison_sociale, Structure.sigle, Structure.siret
@@ -57,12 +58,6 @@ def chargements_de_liste():
         .joinedload(Campagne.contrat, innerjoin=True)
         .load_only(ContratDeVille.libelle),
         selectinload(Demande.lignes_financement)
-        .load_only(
-            LigneFinancement.organisation_id,
-            LigneFinancement.statut,
-            LigneFinancement.montant_demande,
-            LigneFinancement.montant_vote,
-        )
         .joinedload(LigneFinancement.organisation)
         .load_only(Organisation.nom),
     )
