@@ -17,3 +17,22 @@ def url_fixe(endpoint: str, **valeurs) -> str:
     if url is None:
         url = urls[cle] = url_for(endpoint, **valeurs)
     return url
+
+
+SENTINELLE = 918273645  # un identifiant de demande qu'aucune autre partie d'une adresse ne contient
+
+
+def url_de_demande(endpoint: str, demande_id: int, **valeurs) -> str:
+    """`url_for(endpoint, demande_id=demande_id, **valeurs)` pour les lignes d'une liste : l'adresse est
+    construite une fois par processus (et par préfixe) avec un identifiant témoin, puis chaque ligne y met
+    le sien — une liste de 25 demandes en écrit 50, à 25 µs chacune par `url_for`. Pour une règle dont
+    `demande_id` est un entier (`<int:demande_id>`), écrit tel quel dans l'adresse."""
+    modeles = current_app.extensions.setdefault("dauphin.urls_de_demande", {})
+    cle = (request.script_root, endpoint, *sorted(valeurs.items()))
+    modele = modeles.get(cle)
+    if modele is None:
+        avant, temoin, apres = url_for(endpoint, demande_id=SENTINELLE, **valeurs).partition(str(SENTINELLE))
+        if not temoin or str(SENTINELLE) in apres:  # la règle n'écrit pas l'identifiant tel quel
+            return url_for(endpoint, demande_id=demande_id, **valeurs)
+        modele = modeles[cle] = (avant, apres)
+    return f"{modele[0]}{int(demande_id)}{modele[1]}"

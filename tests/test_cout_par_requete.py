@@ -11,7 +11,7 @@ from wtforms import IntegerField
 from wtforms.validators import InputRequired
 
 from dauphin.libelles import expliquer_sigles
-from dauphin.urls import url_fixe
+from dauphin.urls import url_de_demande, url_fixe
 
 
 class _Formulaire(FlaskForm):
@@ -54,3 +54,17 @@ def test_sigles_gardes_par_texte_un_markup_et_un_texte_distincts():
     assert expliquer_sigles(Markup("<b>QPV</b>")) == f"<b>{abbr}</b>"  # déjà du HTML : gardé tel quel
     assert expliquer_sigles("<b>QPV</b>") == f"&lt;b&gt;{abbr}&lt;/b&gt;"  # le même texte brut : échappé
     assert expliquer_sigles("<b>QPV</b>") is expliquer_sigles("<b>QPV</b>")
+
+
+def test_url_de_demande_comme_url_for(app):
+    for prefixe in ("", "/portail"):
+        with app.test_request_context("/", environ_overrides={"SCRIPT_NAME": prefixe}):
+            for endpoint, valeurs in (
+                ("dossiers.voir", {}),
+                ("demandes.etape", {"etape": "recapitulatif"}),
+                ("justification.formulaire", {"etape": None}),  # comme la prochaine étape sans étape
+            ):
+                for demande_id in (1, 7, 918273645, 1234567):
+                    attendu = url_for(endpoint, demande_id=demande_id, **valeurs)
+                    assert url_de_demande(endpoint, demande_id, **valeurs) == attendu
+            assert url_de_demande("dossiers.voir", 42) == f"{prefixe}/dossiers/42"
