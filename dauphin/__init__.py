@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -16,6 +17,7 @@ from dauphin import journaux, stockage
 from dauphin.badges import BadgesStatut
 from dauphin.extensions import babel, csrf, db, limiter, login_manager, migrate
 from dauphin.libelles import MOIS
+from dauphin.urls import url_de_demande, url_fixe
 from workflows.budget import format_euros
 
 journal = logging.getLogger(__name__)
@@ -74,12 +76,28 @@ def enregistrer_extensions(app: Flask) -> None:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=lambda: "fr", timezone_selector=lambda: "Europe/Paris")
     login_manager.init_app(app)
+
+    @app.before_request
+    def traductions_wtforms():
+        # Flask-WTF relit et analyse le catalogue .mo de WTForms à chaque requête qui construit un formulaire
+        # (0,4 ms), et le range dans la requête : on lui donne celui du processus, lu une fois.
+        request.wtforms_translations = traductions_de_wtforms("fr")
+
     login_manager.login_view = "auth.connexion"
     login_manager.login_message = "Connectez-vous pour accéder à cette page."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
     from dauphin import models  # noqa: F401  (les modèles doivent être connus de la MetaData)
+
+
+@functools.cache
+def traductions_de_wtforms(locale: str):
+    """Les messages de WTForms dans la langue du portail (« fr », voir la configuration de Babel)."""
+    from babel import support
+    from wtforms.i18n import messages_path
+
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
 
 
 def enregistrer_blueprints(app: Flask) -> None:
@@ -241,6 +259,8 @@ def enregistrer_gabarits(app: Flask) -> None:
     app.jinja_env.globals["sigles_de"] = libelles.sigles_de
     app.jinja_env.filters["echeance"] = echeance
     app.jinja_env.globals["badge_statut"] = BadgesStatut(app.jinja_env)  # dsfr.badge_statut, mémorisé
+    app.jinja_env.globals["url_fixe"] = url_fixe
+    app.jinja_env.globals["url_de_demande"] = url_de_demande
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -1,5 +1,6 @@
 """Libellés français des valeurs techniques affichées à l'écran (rôles, actions, statuts)."""
 
+import functools
 import re
 import unicodedata
 
@@ -92,8 +93,10 @@ SIGLES = {
 _SIGLE = re.compile(r"\b(" + "|".join(SIGLES) + r")\b")
 
 
+@functools.lru_cache(maxsize=4096, typed=True)  # typed : un Markup n'est pas échappé, un str l'est
 def expliquer_sigles(texte) -> Markup:
-    """Le texte échappé, chaque sigle connu balisé <abbr title="…"> (filtre Jinja `sigles`)."""
+    """Le texte échappé, chaque sigle connu balisé <abbr title="…"> (filtre Jinja `sigles`). Gardé par
+    texte : une liste écrit le nom de chaque financeur de chaque demande, toujours les mêmes."""
     return Markup(
         _SIGLE.sub(lambda m: f'<abbr title="{escape(SIGLES[m.group(1)])}">{m.group(1)}</abbr>', escape(texte))
     )

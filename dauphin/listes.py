@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flask import current_app, request
-from sqlalchemy import ColumnElement, Select, or_
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, or_
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from dauphin.extensions import db
-from dauphin.models import Campagne, Demande, LigneFinancement
+from dauphin.models import Campagne, ContratDeVille, Demande, LigneFinancement, Organisation, Structure
 
 
 def page_courante() -> int:
@@ -35,19 +36,59 @@ def colonnes_de_liste(*autres):
     )
 
 
-def paginer_demandes(requete: Select):
-    """Pagine `requete` (un select de Demande) et charge en lot ce que les listes affichent. Structure,
-    campagne et contrat (une seule chacun par demande) sont joints à la page au lieu de trois requêtes de
-    plus : chaque requête coûte plus à SQLAlchemy (compilation, curseur) que les 25 lignes qu'elle lit."""
-    requete = requete.options(
-        joinedload(Demande.structure, innerjoin=True),
-        joinedload(Demande.campagne, innerjoin=True).joinedload(Campagne.contrat, innerjoin=True),
-        selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation),
+# Limite et décalage d'une page, en paramètres : une requête de liste construite une fois par processus
+# (`chargements_de_liste`, `paginer_demandes`) sert toutes les pages sans être reconstruite.
+LIMITE = bindparam("limite", type_=Integer)
+DECALAGE = bindparam("decalage", type_=Integer)
+
+
+def chargements_de_liste():
+    """Ce qu'une liste de demandes affiche, chargé en lot. La structure, la campagne et le contrat (une
+    seule chacun par demande) sont joints à la page au lieu de trois requêtes de plus : chaque requête coûte
+    plus à SQLAlchemy (compilation, curseur) que les 25 lignes qu'elle lit ; de ces objets, que les demandes
+    d'une page partagent, seules les colonnes lues. Les lignes de financement, une collection, viennent en
+    une requête de plus, entières : une colonne laissée de côté coûte à chaque objet l'appel qui la rendrait
+    lisible plus tard, plus que sa lecture (cProfile, appels de fonctions par affichage)."""
+    return (
+        joinedload(Demande.structure, innerjoin=True).load_only(
+            Structure.raison_sociale, Structure.sigle, Structure.siret
+        ),
+        joinedload(Demande.campagne, innerjoin=True)
+        .load_only(Campagne.contrat_id)
+        .joinedload(Campagne.contrat, innerjoin=True)
+        .load_only(ContratDeVille.libelle),
+        selectinload(Demande.lignes_financement)
+        .joinedload(LigneFinancement.organisation)
+        .load_only(Organisation.nom),
     )
-    return db.paginate(
-        requete,
+
+
+class PageDeDemandes(Pagination):
+    """Une page de demandes (l'objet Pagination de Flask-SQLAlchemy, que lit `dsfr.pagination`) tirée de
+    requêtes construites une fois par processus : `requete` (limitée par LIMITE et DECALAGE) et `nombre`
+    (le décompte), avec leurs `parametres`. Le décompte n'est pas demandé quand la page le donne : une page
+    incomplète est la dernière (la plupart des porteurs n'ont qu'une page)."""
+
+    def _query_items(self) -> list:
+        a = self._query_args
+        valeurs = {**a["parametres"], "limite": self.per_page, "decalage": self._query_offset}
+        return list(db.session.execute(a["requete"], valeurs).unique().scalars())
+
+    def _query_count(self) -> int:
+        if len(self.items) < self.per_page and (self.items or self.page == 1):
+            return self._query_offset + len(self.items)
+        return db.session.execute(self._query_args["nombre"], self._query_args["parametres"]).scalar_one()
+
+
+def paginer_demandes(requete: Select, nombre: Select, parametres: dict) -> PageDeDemandes:
+    """La page courante de `requete` (un select de Demande limité par LIMITE et DECALAGE, ses chargements
+    pris dans `chargements_de_liste`), `nombre` comptant toutes ses lignes."""
+    return PageDeDemandes(
         page=page_courante(),
         per_page=current_app.config["PAGE_TAILLE"],
-        error_out=False,
         max_per_page=100,
+        error_out=False,
+        requete=requete,
+        nombre=nombre,
+        parametres=parametres,
     )

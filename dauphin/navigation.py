@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import request, url_for
+from flask import request
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from dauphin.policies import Acteur, acteur_de, gere_des_jetons
+from dauphin.urls import url_fixe
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def navigation() -> list[Lien]:
         if not current_user or not current_user.is_authenticated:
             return []
         liens = [
-            Lien(libelle, url_for(endpoint), request.blueprint in blueprint.split(","))
+            Lien(libelle, url_fixe(endpoint), request.blueprint in blueprint.split(","))
             for libelle, endpoint, blueprint in entrees(current_user)
         ]
     except SQLAlchemyError:  # la page d'erreur 500 ne doit pas dépendre de la base
@@ -75,7 +76,7 @@ def navigation() -> list[Lien]:
     liens.append(
         Lien(
             "Cycle de vie d’une demande",
-            url_for("public.cycle_de_vie"),
+            url_fixe("public.cycle_de_vie"),
             request.endpoint == "public.cycle_de_vie",
         )
     )

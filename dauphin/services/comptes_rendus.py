@@ -15,11 +15,12 @@ from decimal import Decimal
 from functools import partial
 
 from flask import current_app
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, bindparam, exists, select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import NotFound
 
 from dauphin.extensions import db
+from dauphin.listes import colonnes_de_liste
 from dauphin.models import (
     BeneficiairesQpv,
     Campagne,
@@ -287,18 +288,25 @@ def condition_retard(jour: date):
     return and_(Demande.statut.in_(EN_ATTENTE_DU_PORTEUR), CompteRendu.echeance < jour)
 
 
+# Lue à chaque affichage du tableau de bord d'un porteur : construite une fois par processus.
+_A_RENDRE = (
+    select(Demande, CompteRendu.echeance)
+    .join(CompteRendu, CompteRendu.demande_id == Demande.id)
+    .where(
+        Demande.structure_id.in_(bindparam("structures", expanding=True)),
+        Demande.statut.in_(EN_ATTENTE_DU_PORTEUR),
+    )
+    .order_by(CompteRendu.echeance, Demande.id)
+    .options(colonnes_de_liste(), selectinload(Demande.structure))  # pas les longs textes
+)
+
+
 def a_rendre(structure_ids, jour: date | None = None) -> list[tuple[Demande, date, bool]]:
     """Les comptes rendus attendus des structures : (demande, échéance, en retard), les retards d'abord."""
     jour = jour or aujourdhui()
     if not structure_ids:
         return []
-    lignes = db.session.execute(
-        select(Demande, CompteRendu.echeance)
-        .join(CompteRendu, CompteRendu.demande_id == Demande.id)
-        .where(Demande.structure_id.in_(list(structure_ids)), Demande.statut.in_(EN_ATTENTE_DU_PORTEUR))
-        .order_by(CompteRendu.echeance, Demande.id)
-        .options(selectinload(Demande.structure))
-    ).all()
+    lignes = db.session.execute(_A_RENDRE, {"structures": list(structure_ids)}).all()
     return [(demande, jour_echeance, jour_echeance < jour) for demande, jour_echeance in lignes]
 
 

@@ -25,7 +25,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.exceptions import NotFound
@@ -166,6 +166,21 @@ def ouvrir(
     return jeton
 
 
+# La requête de chaque page d'une session ouverte, construite une fois par processus : la construire (les
+# trois chargements joints) et calculer sa clé de cache coûtaient à chaque requête plus que de lire la ligne.
+_SESSION_ET_COMPTE = (
+    select(SessionUtilisateur)
+    .where(SessionUtilisateur.empreinte == bindparam("empreinte"))
+    .options(
+        joinedload(SessionUtilisateur.utilisateur).joinedload(Utilisateur.adhesions_structures),
+        joinedload(SessionUtilisateur.utilisateur)
+        .joinedload(Utilisateur.adhesions_organisations)
+        .joinedload(MembreOrganisation.organisation),
+        joinedload(SessionUtilisateur.utilisateur).joinedload(Utilisateur.pilotages),
+    )
+)
+
+
 def charger(jeton: str) -> tuple[Utilisateur | None, str | None]:
     """Le compte de la session dont le cookie porte `jeton`, si elle est vivante ; sinon (None, pourquoi) :
     « fermee », « expiree », ou None si le jeton n'est celui d'aucune session.
@@ -176,19 +191,7 @@ def charger(jeton: str) -> tuple[Utilisateur | None, str | None]:
     if not isinstance(jeton, str) or not jeton:
         return None, None
     session = (
-        db.session.execute(
-            select(SessionUtilisateur)
-            .where(SessionUtilisateur.empreinte == empreinte(jeton))
-            .options(
-                joinedload(SessionUtilisateur.utilisateur).joinedload(Utilisateur.adhesions_structures),
-                joinedload(SessionUtilisateur.utilisateur)
-                .joinedload(Utilisateur.adhesions_organisations)
-                .joinedload(MembreOrganisation.organisation),
-                joinedload(SessionUtilisateur.utilisateur).joinedload(Utilisateur.pilotages),
-            )
-        )
-        .unique()
-        .scalar_one_or_none()
+        db.session.execute(_SESSION_ET_COMPTE, {"empreinte": empreinte(jeton)}).unique().scalar_one_or_none()
     )
     if session is None:
         return None, None

@@ -1,0 +1,59 @@
+"""Le tableau de bord du porteur : un nombre de requêtes SQL qui ne dépend pas du nombre de ses structures.
+
+Le nom et le SIRET de chaque structure s'affichent (rattachements, demandes, comptes rendus) : lus un par
+un (ceux des structures dont aucune demande n'est sur la page), un compte rattaché à 41 structures
+envoyait 32 requêtes au lieu de 7 (base du banc, 25 000 demandes)."""
+
+from __future__ import annotations
+
+from flask import g
+
+from dauphin.models import MembreStructure, RoleStructure
+from tests.fabriques_db import demande_complete, structure
+from tests.requetes import Compteur
+
+
+class ClientSessionNeuve:
+    """Chaque requête relit ce qu'elle affiche, comme en production où elle part d'une session vide : le
+    test et l'application partagent la session, où les objets du test (le compte, ses structures) sont
+    déjà chargés."""
+
+    def __init__(self, client, db):
+        self.client, self.db = client, db
+
+    def get(self, *args, **kwargs):
+        self.db.session.expire_all()
+        g.pop("_login_user", None)
+        return self.client.get(*args, **kwargs)
+
+
+def _rattacher(db, monde, signataire_id: int, debut: int, fin: int) -> list[str]:
+    noms = []
+    for i in range(debut, fin):
+        nouvelle = structure(f"{33300000 + i:08d}", f"Association numéro {i}")
+        db.session.add(
+            MembreStructure(
+                utilisateur_id=signataire_id, structure_id=nouvelle.id, role=RoleStructure.signataire
+            )
+        )
+        if i % 2:  # une structure sur deux a une demande, les autres n'ont que le rattachement
+            demande_complete(monde, structure=nouvelle, intitule=f"Action de la structure {i}")
+        noms.append(nouvelle.raison_sociale)
+    db.session.commit()
+    return noms
+
+
+def test_requetes_du_tableau_de_bord_bornees_quel_que_soit_le_nombre_de_structures(app, db, monde, connexion):
+    connexion.en_tant_que(monde.signataire)
+    signataire_id = monde.signataire.id
+    client = ClientSessionNeuve(connexion.client, db)
+    compteur = Compteur(db.engine)
+    peu_de_noms = _rattacher(db, monde, signataire_id, 0, 2)
+    peu = compteur.mesurer(client, "/mes-demandes/")
+    beaucoup_de_noms = _rattacher(db, monde, signataire_id, 2, 14)
+    beaucoup = compteur.mesurer(client, "/mes-demandes/")
+    assert beaucoup == peu
+    page = client.get("/mes-demandes/").get_data(as_text=True)
+    for nom in peu_de_noms + beaucoup_de_noms:
+        assert f"<strong>{nom}</strong>" in page  # chaque rattachement, nommé
+    assert "Action de la structure 13" in page  # et les demandes de la dernière structure
