@@ -43,7 +43,7 @@ from dauphin.models import (
     RoleStructure,
 )
 
-MOTS = ("quartier", "jeunes", "association", "2026")
+MOTS = ("quartier", "jeunes", "association", "2026", "ateliers", "accompagnement")
 
 
 def charge() -> str:
