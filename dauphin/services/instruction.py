@@ -51,6 +51,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     tuple_,
     union_all,
 )
@@ -132,7 +133,7 @@ def conditions_onglets(mode: str, *, constantes: bool = False) -> dict[str, Colu
     `constantes` : les statuts écrits en toutes lettres dans l'ordre SQL plutôt qu'en paramètres. Sur
     PostgreSQL, c'est ce qui laisse le planificateur prouver qu'une requête d'un onglet d'un financeur
     relève de l'index GIN partiel de cet onglet (migration 0029), même en plan générique (ordre préparé).
-    Leurs prédicats y sont ces mêmes conditions, dans le même ordre (`PREDICATS_ONGLETS_SQL`)."""
+    Leurs prédicats y sont ces mêmes conditions (`tests/test_recherche_plafond.py` le vérifie)."""
     if mode == "financeur":  # sur la ligne seule : le statut du dossier y est recopié par la base
 
         def valeurs(statuts):
@@ -253,7 +254,7 @@ class Filtres(CriteresDemandes):
     recherche: str | None = None
     gestionnaire_id: int | None = None
     # Les structures dont le nom correspond à la recherche, lues une fois pour le décompte et la page
-    structures_trouvees: list[int] | None = field(default=None, repr=False, compare=False)
+    structures_trouvees: list[int] | bool | None = field(default=None, repr=False, compare=False)
 
     @property
     def sur_le_contenu(self) -> bool:
@@ -343,26 +344,33 @@ def structures_trouvees(filtres: Filtres) -> list[int] | None:
 
     Sur PostgreSQL, seules celles où le texte n'est pas un mot entier du nom ou du sigle : les autres sont
     trouvées par le vecteur de recherche, qui porte le nom de la structure."""
-    texte = filtres.recherche or ""
-    morceaux = recherche.plein_texte() and not recherche_courte(texte)
-    plafond = STRUCTURES_MORCEAUX_MAX if morceaux else STRUCTURES_EN_LISTE_MAX
     if filtres.structures_trouvees is None:
-        cherchees = _structures_cherchees(texte)
-        if morceaux:
-            # Le texte en mot entier dans le nom ou le sigle : le vecteur de recherche (qui porte ce nom)
-            # trouve déjà leurs demandes. Restent les morceaux de mot (« voi » : Voisine ; « jeunes » :
-            # Jeunesse) : une liste courte (« association » : 855 structures → 0, « ateliers » : 264 → 0),
-            # qui n'ajoute plus à chaque onglet la lecture des lignes de centaines de structures.
-            mot_entier = rf"\y{_echappe_regex(texte)}\y"
-            cherchees = cherchees.where(
-                ~Structure.raison_sociale.regexp_match(mot_entier, "i"),
-                ~func.coalesce(Structure.sigle, "").regexp_match(mot_entier, "i"),
+        filtres.structures_trouvees = _lire_structures(filtres.recherche or "")
+    return None if filtres.structures_trouvees is False else filtres.structures_trouvees
+
+
+def _lire_structures(texte: str) -> list[int] | bool:
+    """Les structures de `structures_trouvees`, ou False s'il y en a trop."""
+    if not recherche.plein_texte() or recherche_courte(texte):
+        ids = list(db.session.scalars(_structures_cherchees(texte).limit(STRUCTURES_EN_LISTE_MAX + 1)))
+        return False if len(ids) > STRUCTURES_EN_LISTE_MAX else ids
+    # Le texte en mot entier dans le nom ou le sigle : le vecteur de recherche (qui porte ce nom) trouve
+    # déjà leurs demandes. Restent les morceaux de mot (« voi » : Voisine ; « jeunes » : Jeunesse) : une
+    # liste courte (« association » : 855 structures → 0, « ateliers » : 264 → 0), qui n'ajoute plus à
+    # chaque onglet la lecture des lignes de centaines de structures. La fonction de la migration 0029
+    # passe par l'index à trigrammes (le planificateur lui préférait la lecture des 11 000 noms) et ne
+    # vérifie le mot entier que sur les structures trouvées.
+    rangees = db.session.execute(
+        select(text("id, entier")).select_from(
+            func.public.dauphin_structures_par_morceau(
+                _motif(texte), rf"\y{_echappe_regex(texte)}\y", STRUCTURES_EN_LISTE_MAX + 1
             )
-        ids = db.session.scalars(cherchees.limit(plafond + 1)).all()
-        filtres.structures_trouvees = list(ids)
-    if len(filtres.structures_trouvees) > plafond:
-        return None
-    return filtres.structures_trouvees
+        )
+    ).all()
+    morceaux = [ident for ident, est_un_mot in rangees if not est_un_mot]
+    if len(rangees) > STRUCTURES_EN_LISTE_MAX or len(morceaux) > STRUCTURES_MORCEAUX_MAX:
+        return False
+    return morceaux
 
 
 CHIFFRE = re.compile(r"\d")  # « 0248 », « 2026 » : un morceau de numéro, ou un mot de l'intitulé
