@@ -42,9 +42,9 @@ def mots(texte: str) -> list[str]:
 
 
 def requete(texte: str) -> ColumnElement | None:
-    """La requête : chaque mot exigé, trouvé par sa racine française (« jeunes » trouve « jeune »,
-    « quartiers » « quartier ») ou tel quel sans accent (« education » trouve « Éducation »). None si le
-    texte n'a aucun mot.
+    """La requête : chaque mot exigé, trouvé par sa racine française, sans accent (« jeunes » trouve
+    « jeune », « quartiers » « quartier », « education » « Éducation »), ou tel quel s'il est un mot vide
+    du français. None si le texte n'a aucun mot.
 
     Pas de recherche par début de mot (« quart:* ») : un préfixe se résout dans l'index GIN en lisant toutes
     les lignes du pays qui ont un mot commençant ainsi, avant de croiser le financeur (50 ms contre 8 ms
