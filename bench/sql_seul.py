@@ -1,9 +1,10 @@
 """Le « SQL seul » et la latence, URL par URL, dans le processus, sur une base `flask seed scale`.
 
 Chaque URL est demandée (client de test Flask) ; ses ordres SQL sont capturés, puis rejoués un à un en
-`EXPLAIN (ANALYZE, TIMING OFF)` dans une transaction annulée : la somme des temps de planification et
-d'exécution (médiane de cinq rejeux) donne le SQL seul, peu sensible à la charge de la machine (le serveur
-ne fait que lui). La latence (p50/p95 sur `--repetitions`) la suit, elle, de près. La charge moyenne
+`EXPLAIN (ANALYZE, TIMING OFF, BUFFERS)` dans une transaction annulée : la somme des temps de planification
+et d'exécution (médiane de cinq rejeux) donne le SQL seul, peu sensible à la charge de la machine (le
+serveur ne fait que lui) ; la somme des blocs lus (tampons partagés), pas du tout. La latence (p50/p95
+sur `--repetitions`) la suit, elle, de près. La charge moyenne
 (loadavg) est affichée avec chaque série : sur une machine partagée, une latence sans elle ne dit rien.
 
     DAUPHIN_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/dauphin_volume \\
@@ -43,16 +44,18 @@ from dauphin.models import (
     RoleStructure,
 )
 
-MOTS = ("quartier", "jeunes", "association", "2026")
+MOTS = ("quartier", "jeunes", "association", "2026", "ateliers", "accompagnement")
 
 
 def charge() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def sql_seul(dsn: str, ordres: list[tuple[str, object]], plans: bool) -> tuple[float, list[str]]:
-    """Somme (planification + exécution) des ordres rejoués en EXPLAIN ANALYZE ; les plans si demandé."""
-    total, textes = 0.0, []
+def sql_seul(dsn: str, ordres: list[tuple[str, object]], plans: bool) -> tuple[float, list[str], int]:
+    """Somme (planification + exécution) des ordres rejoués en EXPLAIN ANALYZE ; les plans si demandé ;
+    les blocs lus (tampons partagés trouvés ou lus, exécution et planification) : le chiffre que la charge
+    de la machine ne change pas."""
+    total, textes, blocs = 0.0, [], 0
     with (
         psycopg.connect(dsn) as connexion,
         connexion.transaction(force_rollback=True),
@@ -66,13 +69,15 @@ def sql_seul(dsn: str, ordres: list[tuple[str, object]], plans: bool) -> tuple[f
                 continue
             # TIMING OFF : sans lire l'horloge à chaque ligne de chaque nœud, ce qui double sous charge
             # le temps d'un plan qui parcourt 20 000 entrées d'index
-            curseur.execute("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) " + ordre, parametres or {})
+            curseur.execute("EXPLAIN (ANALYZE, TIMING OFF, BUFFERS, FORMAT JSON) " + ordre, parametres or {})
             plan = curseur.fetchone()[0][0]
             total += plan["Planning Time"] + plan["Execution Time"]
+            for partie in (plan["Plan"], plan.get("Planning", {})):
+                blocs += partie.get("Shared Hit Blocks", 0) + partie.get("Shared Read Blocks", 0)
             if plans:
                 curseur.execute("EXPLAIN (ANALYZE, BUFFERS) " + ordre, parametres or {})
                 textes.append(ordre[:300] + "\n" + "\n".join(r[0] for r in curseur.fetchall()))
-    return total, textes
+    return total, textes, blocs
 
 
 def main() -> None:
@@ -155,8 +160,8 @@ def main() -> None:
 
         event.listen(db.engine, "before_cursor_execute", capturer)
         print(f"{nombre} demandes ; financeur {organisation_id} ; campagne {campagne_id} ({taille} demandes)")
-        print("| URL | statut | ordres SQL | SQL seul | p50 | p95 | charge (1, 5, 15 min) |")
-        print("|---|---|---|---|---|---|---|")
+        print("| URL | statut | ordres SQL | SQL seul | blocs lus | p50 | p95 | charge (1, 5, 15 min) |")
+        print("|---|---|---|---|---|---|---|---|")
         resultats = []
         for email, liste in urls:
             g.pop("_login_user", None)
@@ -181,6 +186,7 @@ def main() -> None:
                 # Le médian de cinq rejeux : une machine partagée ralentit l'un ou l'autre
                 rejeux = [sql_seul(dsn, ordres, options.plans and i == 0) for i in range(5)]
                 seul, plans = statistics.median(r[0] for r in rejeux), rejeux[0][1]
+                blocs = rejeux[-1][2]  # le dernier rejeu : à chaud, comme la page servie
                 durees.sort()
                 p95 = durees[min(len(durees) - 1, round(0.95 * (len(durees) - 1)))]
                 ligne = {
@@ -188,13 +194,14 @@ def main() -> None:
                     "statut": reponse.status_code,
                     "ordres": len(ordres),
                     "sql_seul_ms": round(seul, 1),
+                    "blocs": blocs,
                     "p50_ms": round(statistics.median(durees), 1),
                     "p95_ms": round(p95, 1),
                     "charge": charge(),
                 }
                 resultats.append(ligne)
                 print(
-                    f"| `{url}` | {reponse.status_code} | {len(ordres)} | {seul:.1f} ms | "
+                    f"| `{url}` | {reponse.status_code} | {len(ordres)} | {seul:.1f} ms | {blocs} | "
                     f"{ligne['p50_ms']:.0f} ms | {p95:.0f} ms | {ligne['charge']} |",
                     flush=True,
                 )

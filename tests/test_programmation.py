@@ -19,7 +19,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 from flask import g
-from sqlalchemy import insert, select
+from sqlalchemy import event, insert, select
 
 from dauphin.extensions import db as _db
 from dauphin.models import (
@@ -27,8 +27,10 @@ from dauphin.models import (
     Demande,
     Enveloppe,
     LigneFinancement,
+    Organisation,
     Pilotage,
     Thematique,
+    TypeOrganisation,
     demande_qpv,
     maintenant,
 )
@@ -186,6 +188,50 @@ def test_programmation_montants_totaux_et_enveloppes(app, monde, jeu):
         "verse": "2000.00",
     }
     assert donnees["demandes"][0]["montants"][str(monde.etat.id)]["vote"] == "5000.00"
+
+
+def test_sommes_lues_en_un_parcours_des_lignes(app, monde, jeu):
+    """Financeurs, totaux par financeur et par pilier, enveloppes : une seule lecture des lignes de
+    financement de la campagne (plus celle des lignes de la page) ; avec un filtre, une de plus pour les
+    totaux filtrés. Un financeur sollicité sans enveloppe est une colonne, et n'a pas de consommation ;
+    une enveloppe sans ligne est consommée à zéro."""
+    dossier(monde, "Ludothèque", [ligne(monde.caf, "900", "800", "700", "0")], thematique="3.1")
+    gard = Organisation(nom="CAF du Gard (enveloppe seule)", type_organisation=TypeOrganisation.caf)
+    _db.session.add(gard)
+    _db.session.flush()
+    _db.session.add(Enveloppe(campagne_id=monde.campagne.id, organisation_id=gard.id, montant=Decimal("100")))
+    _db.session.commit()
+    ordres = []
+
+    def compter(conn, cursor, statement, *args):
+        ordres.append(statement)
+
+    event.listen(_db.engine, "before_cursor_execute", compter)
+    try:
+        p = service.programmation(monde.campagne.id)
+        lectures_sans_filtre = sum("ligne_financement" in o for o in ordres)
+        ordres.clear()
+        filtre = service.programmation(monde.campagne.id, service.Filtres(thematique="1"))
+        lectures_avec_filtre = sum("ligne_financement" in o for o in ordres)
+    finally:
+        event.remove(_db.engine, "before_cursor_execute", compter)
+    assert (lectures_sans_filtre, lectures_avec_filtre) == (2, 3)
+    assert [f.nom for f in p.financeurs] == [
+        "CAF du Gard (enveloppe seule)",
+        "CAF du Nord",
+        "Préfecture du Nord (État – P147)",
+        "Ville de Lille",
+    ]
+    assert p.totaux_financeurs[monde.caf.id] == montants("900", "800", "700", "0")
+    assert gard.id not in p.totaux_financeurs
+    assert [(e.organisation, e.engage) for e in p.enveloppes][:1] == [(gard.nom, Decimal("0"))]
+    assert "CAF du Nord" not in [e.organisation for e in p.enveloppes]
+    assert filtre.totaux_financeurs == {
+        monde.etat.id: montants("6000", "5000", "5000", "2000"),
+        monde.commune.id: montants("4000", "3000", "3000", "0"),
+    }
+    assert [(x.code, x.nombre) for x in filtre.piliers] == [("1", 1)]
+    assert filtre.enveloppes == p.enveloppes and filtre.financeurs == p.financeurs  # toute la campagne
 
 
 def _libelle(code: str) -> str:

@@ -50,7 +50,7 @@ def _onglet(comptes: dict[str, int], filtres: service.Filtres) -> str:
     return "a_traiter"
 
 
-def _page_de_la_liste(espace, filtres: service.Filtres, onglet: str, total: int) -> dict:
+def _page_de_la_liste(espace, filtres: service.Filtres, onglet: str, comptes: service.ComptesOnglets) -> dict:
     """La page de l'onglet, triée, et ce que la page en montre de plus (retards de compte rendu)."""
     # Une recherche se lit par pertinence, sauf tri choisi ; sans recherche, par date de transmission.
     tri = request.args.get("tri") if request.args.get("tri") in service.TRIS else None
@@ -61,12 +61,13 @@ def _page_de_la_liste(espace, filtres: service.Filtres, onglet: str, total: int)
         espace,
         filtres,
         onglet,
-        total,
+        comptes[onglet],
         tri=tri,
         ordre=ordre,
         page=page_courante(),
         par_page=current_app.config["PAGE_TAILLE"],
         curseur=request.args.get("curseur"),
+        plafonne=onglet in comptes.plafonnes,
     )
     # Structures en retard de compte rendu envers ce financeur : une requête pour toute la page.
     retards = (
@@ -117,7 +118,7 @@ def corbeille():
         tris=service.TRIS,
         parametres=parametres,
         sans_structure={k: v for k, v in parametres.items() if k != "structure"},
-        **_page_de_la_liste(espace, filtres, onglet, comptes[onglet]),
+        **_page_de_la_liste(espace, filtres, onglet, comptes),
     )
 
 

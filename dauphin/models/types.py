@@ -105,6 +105,11 @@ PROPRES_A_POSTGRESQL = {
     ("index", "ix_ligne_financement_recherche"),
     ("index", "ix_ligne_financement_numero_trgm"),
     ("index", "ix_ligne_financement_demande_montants"),
+    *(
+        ("index", f"ix_ligne_financement_{index}_{onglet}")
+        for index in ("recherche", "numero_trgm")
+        for onglet in ("a_traiter", "suivies", "terminees")
+    ),
 }
 
 

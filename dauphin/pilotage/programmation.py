@@ -30,14 +30,15 @@ STATUTS_PROPOSES = [
 ]
 
 
-def _campagne_filtree(campagne_id: int) -> tuple[Campagne, str, list[service.Financeur], service.Filtres]:
-    """La campagne (404 ; 403 pour qui ne voit pas son contrat), la qualité de l'utilisateur, les financeurs
-    de la campagne et les filtres de l'URL : ce que lisent l'écran et ses exports."""
+def _campagne_filtree(campagne_id: int) -> tuple[Campagne, str, service.SommesCampagne, service.Filtres]:
+    """La campagne (404 ; 403 pour qui ne voit pas son contrat), la qualité de l'utilisateur, les sommes de
+    la campagne (ses financeurs, totaux et enveloppes) et les filtres de l'URL : ce que lisent l'écran et
+    ses exports."""
     campagne = charger_ou_404(Campagne, campagne_id)
     qualite = VOIR_CONTRAT.qualite(current_user, campagne.contrat)
     exiger(qualite is not None)
-    financeurs = service.financeurs_campagne(campagne.id)
-    return campagne, qualite, financeurs, _filtres(financeurs)
+    sommes = service.sommes_campagne(campagne.id)
+    return campagne, qualite, sommes, _filtres(sommes.financeurs)
 
 
 def _filtres(financeurs: list[service.Financeur]) -> service.Filtres:
@@ -98,9 +99,9 @@ def programmations():
 @bp.route("/programmation/<int:campagne_id>")
 @login_required
 def programmation(campagne_id: int):
-    campagne, qualite, financeurs, filtres = _campagne_filtree(campagne_id)
+    campagne, qualite, sommes, filtres = _campagne_filtree(campagne_id)
     resultat = service.programmation(
-        campagne.id, filtres, page=page_courante(), par_page=PAR_PAGE, financeurs=financeurs
+        campagne.id, filtres, page=page_courante(), par_page=PAR_PAGE, sommes=sommes
     )
     qpvs = db.session.scalars(
         select(Qpv).where(Qpv.contrat_id == campagne.contrat_id).order_by(Qpv.libelle, Qpv.code)
@@ -164,9 +165,10 @@ def _noter_l_export(campagne: Campagne, filtres: service.Filtres, extension: str
 def export_xlsx(campagne_id: int):
     """Le classeur d'une campagne (quelques centaines à quelques milliers de demandes) : écrit par
     XlsxWriter en `constant_memory` dans un fichier temporaire, envoyé puis effacé."""
-    campagne, _, financeurs, filtres = _campagne_filtree(campagne_id)
+    campagne, _, sommes, filtres = _campagne_filtree(campagne_id)
+    financeurs = sommes.financeurs
     _noter_l_export(campagne, filtres, "xlsx")
-    synthese = service.programmation(campagne.id, filtres, page=1, par_page=1)
+    synthese = service.programmation(campagne.id, filtres, page=1, par_page=1, sommes=sommes)
     fichier = tempfile.TemporaryFile()  # noqa: SIM115 (send_file le ferme après l’envoi)
     exports.ecrire_xlsx(
         fichier,
@@ -189,7 +191,8 @@ def export_xlsx(campagne_id: int):
 @login_required
 def export_csv(campagne_id: int):
     """Le CSV d'une campagne, envoyé au fil de la lecture (réponse en flux)."""
-    campagne, _, financeurs, filtres = _campagne_filtree(campagne_id)
+    campagne, _, sommes, filtres = _campagne_filtree(campagne_id)
+    financeurs = sommes.financeurs
     _noter_l_export(campagne, filtres, "csv")
     morceaux = exports.iterer_csv(financeurs, service.iterer_lignes(campagne.id, filtres, financeurs))
     reponse = Response(stream_with_context(morceaux), mimetype="text/csv; charset=utf-8")

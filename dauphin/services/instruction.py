@@ -44,12 +44,14 @@ from sqlalchemy import (
     String,
     and_,
     any_,
+    bindparam,
     case,
     false,
     func,
     literal,
     or_,
     select,
+    text,
     tuple_,
     union_all,
 )
@@ -125,17 +127,28 @@ DOSSIER_EN_INSTRUCTION = (D.transmise, D.en_instruction, D.a_completer, D.instru
 DOSSIER_DECIDE = tuple(s for s in D if s not in DOSSIER_EN_INSTRUCTION + FINAUX + NON_TRANSMIS)
 
 
-def conditions_onglets(mode: str) -> dict[str, ColumnElement[bool]]:
-    """La condition SQL de chaque onglet ; les trois se partagent exactement les lignes de la liste."""
+def conditions_onglets(mode: str, *, constantes: bool = False) -> dict[str, ColumnElement[bool]]:
+    """La condition SQL de chaque onglet ; les trois se partagent exactement les lignes de la liste.
+
+    `constantes` : les statuts écrits en toutes lettres dans l'ordre SQL plutôt qu'en paramètres. Sur
+    PostgreSQL, c'est ce qui laisse le planificateur prouver qu'une requête d'un onglet d'un financeur
+    relève de l'index GIN partiel de cet onglet (migration 0029), même en plan générique (ordre préparé).
+    Leurs prédicats y sont ces mêmes conditions (`tests/test_recherche_plafond.py` le vérifie)."""
     if mode == "financeur":  # sur la ligne seule : le statut du dossier y est recopié par la base
-        attend_le_porteur = LigneFinancement.statut_dossier == D.a_completer
+
+        def valeurs(statuts):
+            return bindparam(None, list(statuts), expanding=True, literal_execute=constantes)
+
+        attend_le_porteur = LigneFinancement.statut_dossier == bindparam(
+            None, D.a_completer, literal_execute=constantes
+        )
         return {
-            "a_traiter": and_(LigneFinancement.statut.in_(LIGNE_A_TRAITER), ~attend_le_porteur),
+            "a_traiter": and_(LigneFinancement.statut.in_(valeurs(LIGNE_A_TRAITER)), ~attend_le_porteur),
             "suivies": or_(
-                LigneFinancement.statut.in_(LIGNE_SUIVIE),
-                and_(LigneFinancement.statut.in_(LIGNE_A_TRAITER), attend_le_porteur),
+                LigneFinancement.statut.in_(valeurs(LIGNE_SUIVIE)),
+                and_(LigneFinancement.statut.in_(valeurs(LIGNE_A_TRAITER)), attend_le_porteur),
             ),
-            "terminees": LigneFinancement.statut.in_(LIGNE_TERMINEE),
+            "terminees": LigneFinancement.statut.in_(valeurs(LIGNE_TERMINEE)),
         }
     return {
         "a_traiter": Demande.statut.in_(DOSSIER_EN_INSTRUCTION),
@@ -241,7 +254,7 @@ class Filtres(CriteresDemandes):
     recherche: str | None = None
     gestionnaire_id: int | None = None
     # Les structures dont le nom correspond à la recherche, lues une fois pour le décompte et la page
-    structures_trouvees: list[int] | None = field(default=None, repr=False, compare=False)
+    structures_trouvees: list[int] | bool | None = field(default=None, repr=False, compare=False)
 
     @property
     def sur_le_contenu(self) -> bool:
@@ -297,11 +310,20 @@ def _echappe(texte: str) -> str:
     return texte.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _echappe_regex(texte: str) -> str:
+    """Le texte pris à la lettre dans une expression régulière de PostgreSQL (un caractère qui n'est ni
+    lettre, ni chiffre, ni espace y est précédé d'une barre oblique inverse)."""
+    return re.sub(r"([^\w\s])", r"\\\1", texte)
+
+
 def _motif(texte: str) -> str:
     return f"%{_echappe(texte)}%"
 
 
 STRUCTURES_EN_LISTE_MAX = 2000  # au-delà, la sous-requête (un texte trop commun : « a », « de »)
+# PostgreSQL : au-delà, un morceau de mot commun à tant de noms (« jeunes » dans 556 « Jeunesse… ») n'est
+# plus cherché dans les noms ; les mots entiers du nom le sont toujours, par le vecteur de recherche.
+STRUCTURES_MORCEAUX_MAX = 100
 
 
 def _structures_cherchees(texte: str):
@@ -317,15 +339,38 @@ def structures_trouvees(filtres: Filtres) -> list[int] | None:
     """Les structures dont la raison sociale ou le sigle contient le texte cherché, lues une fois par
     requête : le décompte des onglets et la page s'en servent (trois parcours des 11 000 structures
     sinon, 7 ms chacun pour un mot fréquent comme « association »). None quand il y en a trop pour une
-    liste de paramètres."""
+    liste de paramètres (SQLite : la sous-requête les remplace ; PostgreSQL : le nom n'est plus cherché que
+    par ses mots entiers, `STRUCTURES_MORCEAUX_MAX`).
+
+    Sur PostgreSQL, seules celles où le texte n'est pas un mot entier du nom ou du sigle : les autres sont
+    trouvées par le vecteur de recherche, qui porte le nom de la structure."""
     if filtres.structures_trouvees is None:
-        ids = db.session.scalars(
-            _structures_cherchees(filtres.recherche or "").limit(STRUCTURES_EN_LISTE_MAX + 1)
-        ).all()
-        filtres.structures_trouvees = list(ids)
-    if len(filtres.structures_trouvees) > STRUCTURES_EN_LISTE_MAX:
-        return None
-    return filtres.structures_trouvees
+        filtres.structures_trouvees = _lire_structures(filtres.recherche or "")
+    return None if filtres.structures_trouvees is False else filtres.structures_trouvees
+
+
+def _lire_structures(texte: str) -> list[int] | bool:
+    """Les structures de `structures_trouvees`, ou False s'il y en a trop."""
+    if not recherche.plein_texte() or recherche_courte(texte):
+        ids = list(db.session.scalars(_structures_cherchees(texte).limit(STRUCTURES_EN_LISTE_MAX + 1)))
+        return False if len(ids) > STRUCTURES_EN_LISTE_MAX else ids
+    # Le texte en mot entier dans le nom ou le sigle : le vecteur de recherche (qui porte ce nom) trouve
+    # déjà leurs demandes. Restent les morceaux de mot (« voi » : Voisine ; « jeunes » : Jeunesse) : une
+    # liste courte (« association » : 855 structures → 0, « ateliers » : 264 → 0), qui n'ajoute plus à
+    # chaque onglet la lecture des lignes de centaines de structures. La fonction de la migration 0029
+    # passe par l'index à trigrammes (le planificateur lui préférait la lecture des 11 000 noms) et ne
+    # vérifie le mot entier que sur les structures trouvées.
+    rangees = db.session.execute(
+        select(text("id, entier")).select_from(
+            func.public.dauphin_structures_par_morceau(
+                _motif(texte), rf"\y{_echappe_regex(texte)}\y", STRUCTURES_EN_LISTE_MAX + 1
+            )
+        )
+    ).all()
+    morceaux = [ident for ident, est_un_mot in rangees if not est_un_mot]
+    if len(rangees) > STRUCTURES_EN_LISTE_MAX or len(morceaux) > STRUCTURES_MORCEAUX_MAX:
+        return False
+    return morceaux
 
 
 CHIFFRE = re.compile(r"\d")  # « 0248 », « 2026 » : un morceau de numéro, ou un mot de l'intitulé
@@ -478,14 +523,40 @@ def _requete(espace: Espace, filtres: Filtres, *colonnes, avec_structure: bool =
     return requete
 
 
-def compter_par_onglet(espace: Espace, filtres: Filtres) -> dict[str, int]:
+# Une recherche ne compte pas au-delà : l'onglet affiche « plus de 1 000 ». Compter exactement les 5 800
+# lignes d'un gros financeur qui contiennent « quartier » lisait chacune dans la table (l'index GIN ne dit
+# pas leur statut) : 5 400 blocs, le gros du temps de la page ; au plus 1 001 par onglet désormais.
+PLAFOND_COMPTE = 1000
+
+
+class ComptesOnglets(dict):
+    """Le nombre de demandes de chaque onglet ; `plafonnes` : les onglets dont le compte s'est arrêté au
+    plafond (`PLAFOND_COMPTE`) : il y en a plus, combien n'est pas lu."""
+
+    def __init__(self, comptes, plafonnes=()):
+        super().__init__(comptes)
+        self.plafonnes = frozenset(plafonnes)
+
+    def texte(self, onglet: str) -> str:
+        """Le compte affiché : « 363 », ou « plus de 1 000 » (espace insécable) au-delà du plafond."""
+        if onglet in self.plafonnes:
+            return f"plus de {PLAFOND_COMPTE:,}".replace(",", "\u00a0")
+        return str(self[onglet])
+
+
+def compter_par_onglet(espace: Espace, filtres: Filtres) -> ComptesOnglets:
     """Le nombre de demandes de chaque onglet, filtres compris, en une requête.
+
+    Avec une recherche, chaque onglet compte jusqu'à `PLAFOND_COMPTE` + 1 et s'arrête
+    (`_compter_jusqu_au_plafond`) : exact en deçà, « plus de 1 000 » au-delà.
 
     Cas courant — un financeur, sans filtre propre à la demande : on compte ses lignes par statut de la
     ligne et du dossier (recopié sur la ligne par la base) sur l'index `ligne_financement (organisation_id,
     statut_dossier, statut)` seul. Sinon : la jointure avec la demande, classée par CASE et groupée.
     """
-    comptes = dict.fromkeys(ONGLETS, 0)
+    if filtres.recherche:
+        return _compter_jusqu_au_plafond(espace, filtres)
+    comptes = ComptesOnglets(dict.fromkeys(ONGLETS, 0))
     conditions = conditions_onglets(espace.mode)
     onglet = case(
         (conditions["terminees"], "terminees"), (conditions["a_traiter"], "a_traiter"), else_="suivies"
@@ -536,6 +607,26 @@ def compter_par_onglet(espace: Espace, filtres: Filtres) -> dict[str, int]:
     return comptes
 
 
+def _compter_jusqu_au_plafond(espace: Espace, filtres: Filtres) -> ComptesOnglets:
+    """Les comptes d'une recherche, chaque onglet arrêté à `PLAFOND_COMPTE` + 1 lignes, en une requête
+    (une sous-requête LIMIT par onglet). Sur PostgreSQL, chaque onglet d'un financeur a son index GIN
+    partiel (migration 0029) : un onglet ne lit dans la table que ses propres lignes trouvées, au plus
+    1 001, au lieu de toutes les lignes trouvées du financeur."""
+    sur_les_lignes = espace.mode == "financeur" and not filtres.sur_la_demande
+    conditions = conditions_onglets(espace.mode, constantes=True)
+    sous_requetes = []
+    for nom in ONGLETS:
+        if sur_les_lignes:
+            trouvees = _requete_lignes(espace, filtres, literal(1))
+        else:
+            trouvees = _requete(espace, filtres, literal(1))
+        trouvees = trouvees.where(conditions[nom]).limit(PLAFOND_COMPTE + 1).subquery()
+        sous_requetes.append(select(func.count()).select_from(trouvees).scalar_subquery())
+    nombres = db.session.execute(select(*sous_requetes)).one()
+    comptes = dict(zip(ONGLETS, nombres, strict=True))
+    return ComptesOnglets(comptes, {nom for nom, n in comptes.items() if n > PLAFOND_COMPTE})
+
+
 def montant_total_demande():
     """Somme des montants demandés aux financeurs encore sollicités (sous-requête corrélée)."""
     return (
@@ -547,13 +638,30 @@ def montant_total_demande():
 
 
 class PageDeListe(Pagination):
-    """Une page dont les éléments et le total sont déjà lus (numéros de page, liens DSFR de Pagination)."""
+    """Une page dont les éléments et le total sont déjà lus (numéros de page, liens DSFR de Pagination).
+
+    `plafonnee` : le total n'est pas connu (compte arrêté au plafond d'une recherche) ; `suite` dit s'il
+    y a une page après celle-ci (une ligne de plus a été lue). Les numéros s'arrêtent alors à la page
+    suivante, et il n'y a pas de « dernière page »."""
+
+    plafonnee = False
+    suite = False
 
     def _query_items(self) -> list:
         return self._query_args["items"]
 
     def _query_count(self) -> int:
         return self._query_args["total"]
+
+    @property
+    def pages(self) -> int:
+        if self.plafonnee:
+            return self.page + (1 if self.suite else 0)
+        return super().pages
+
+    @property
+    def has_next(self) -> bool:
+        return self.suite if self.plafonnee else super().has_next
 
 
 # Les tris servis par un index dont la clé est une colonne (date de transmission, numéro) : curseur possible
@@ -600,8 +708,11 @@ def page_demandes(
     page: int = 1,
     par_page: int = 25,
     curseur: str | None = None,
+    plafonne: bool = False,
 ) -> Pagination:
-    """Une page de l'onglet, paginée en SQL. Le total vient de `compter_par_onglet` (pas de second COUNT).
+    """Une page de l'onglet, paginée en SQL. Le total vient de `compter_par_onglet` (pas de second COUNT) ;
+    `plafonne` : ce total s'est arrêté au plafond d'une recherche, il y a plus de lignes (la page en lit une
+    de plus pour savoir s'il en existe une suivante, et la dernière page ne se calcule pas).
 
     En deux temps : les numéros (id) des demandes de la page, triés et limités, puis ces 25 demandes
     avec ce que la liste affiche. Joindre la structure et le contrat dans la requête triée les ferait
@@ -615,7 +726,8 @@ def page_demandes(
         # le vecteur) : une page lue par son numéro saute les précédentes dans l'index seul, sans lire la
         # demande de chacune (8 000 lectures pour la page 291 des « terminées » à 250 000 demandes).
         requete = _requete_lignes(espace, filtres, LigneFinancement.demande_id).where(
-            LigneFinancement.transmise_le.is_not(None), conditions_onglets(espace.mode)[onglet]
+            LigneFinancement.transmise_le.is_not(None),
+            conditions_onglets(espace.mode, constantes=True)[onglet],  # l'index partiel de l'onglet
         )
     else:
         requete = _requete(espace, filtres, Demande.id, avec_structure=tri == "structure").where(
@@ -655,15 +767,17 @@ def page_demandes(
     par_curseur = tri in TRIS_PAR_CURSEUR
     lu = lire_curseur(curseur) if par_curseur else None
     dernieres = max(1, -(-total // par_page))
-    if par_curseur and lu is None and page > 1 and page == dernieres:
+    if par_curseur and lu is None and page > 1 and page == dernieres and not plafonne:
         lu = ("fin", None, None)
+    lire = par_page + 1 if plafonne else par_page  # une de plus : y a-t-il une page suivante ?
+    suite = True  # en lisant à rebours (« page précédente »), la page d'où l'on vient suit
     if lu is not None:
         sens, valeur, ident = lu
         inverse = sens in ("avant", "fin")
         if sens == "fin":
             page, limite = dernieres, total - (dernieres - 1) * par_page or par_page
         else:
-            limite = par_page
+            limite = par_page if inverse else lire
             apres_dans_l_ordre = (ordre == "asc") != inverse  # > si croissant, < sinon
             borne, repere = tuple_(cle, departage), tuple_(literal(valeur, cle.type), literal(ident, Integer))
             requete = requete.where(borne > repere if apres_dans_l_ordre else borne < repere)
@@ -674,15 +788,19 @@ def page_demandes(
         rangs = db.session.execute(requete.add_columns(cle).limit(limite)).all()
         if inverse:
             rangs.reverse()
+        else:
+            suite, rangs = len(rangs) > par_page, rangs[:par_page]
     else:
         colonnes = (cle,) if par_curseur else ()
         rangs = db.session.execute(
-            requete.add_columns(*colonnes).limit(par_page).offset((max(page, 1) - 1) * par_page)
+            requete.add_columns(*colonnes).limit(lire).offset((max(page, 1) - 1) * par_page)
         ).all()
+        suite, rangs = len(rangs) > par_page, rangs[:par_page]
     ids = [rang[0] for rang in rangs]
     pagination = PageDeListe(
         page=max(page, 1), per_page=par_page, max_per_page=None, error_out=False, total=total, items=ids
     )
+    pagination.plafonnee, pagination.suite = plafonne, suite
     pagination.curseur_precedent = pagination.curseur_suivant = None
     pagination.par_pertinence = par_pertinence  # rangée par ts_rank (PostgreSQL), pas par date
     if par_curseur and rangs:

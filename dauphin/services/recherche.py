@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import ColumnElement, false, func, literal, literal_column
+from sqlalchemy import ColumnElement, case, false, func, literal, literal_column
 from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY, TSVECTOR
 
 from dauphin.extensions import db
@@ -42,9 +42,9 @@ def mots(texte: str) -> list[str]:
 
 
 def requete(texte: str) -> ColumnElement | None:
-    """La requête : chaque mot exigé, trouvé par sa racine française (« jeunes » trouve « jeune »,
-    « quartiers » « quartier ») ou tel quel sans accent (« education » trouve « Éducation »). None si le
-    texte n'a aucun mot.
+    """La requête : chaque mot exigé, trouvé par sa racine française, sans accent (« jeunes » trouve
+    « jeune », « quartiers » « quartier », « education » « Éducation »), ou tel quel s'il est un mot vide
+    du français. None si le texte n'a aucun mot.
 
     Pas de recherche par début de mot (« quart:* ») : un préfixe se résout dans l'index GIN en lisant toutes
     les lignes du pays qui ont un mot commençant ainsi, avant de croiser le financeur (50 ms contre 8 ms
@@ -52,9 +52,14 @@ def requete(texte: str) -> ColumnElement | None:
     resultat = None
     for mot in mots(texte):
         source = literal(f"'{mot}'")
-        terme = func.to_tsquery(literal(CONFIGURATION, REGCONFIG), source, type_=TSQUERY).op("||")(
-            func.to_tsquery(literal(CONFIGURATION_SIMPLE, REGCONFIG), source, type_=TSQUERY)
-        )
+        francais = func.to_tsquery(literal(CONFIGURATION, REGCONFIG), source, type_=TSQUERY)
+        simple = func.to_tsquery(literal(CONFIGURATION_SIMPLE, REGCONFIG), source, type_=TSQUERY)
+        # La racine française seule quand elle existe : un texte qui contient le mot a aussi sa racine
+        # (même analyse des deux côtés), et l'index GIN ne décode plus qu'une liste (celle de « quarti »
+        # et non aussi celle de « quartier ») ; le mot tel quel s'il est un mot vide du français
+        # (« son », « les »), que seule la configuration simple garde. Constantes : PostgreSQL calcule
+        # ce CASE une fois, en planifiant.
+        terme = case((func.numnode(francais) > 0, francais), else_=simple)
         resultat = terme if resultat is None else resultat.op("&&")(terme)
     return resultat
 
