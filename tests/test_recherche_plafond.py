@@ -2,7 +2,7 @@
 sans connaître la dernière page, et rien n'est perdu ni répété.
 
 Le plafond est abaissé à 2 pour le test (`PLAFOND_COMPTE`). Sur les deux bases ; sur PostgreSQL, en plus,
-chaque onglet d'un financeur est compté par son index GIN partiel (migration 0029).
+chaque onglet d'un financeur est compté par son index GIN partiel (migration 0030).
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ def pg(db):
 
 def test_les_onglets_du_code_sont_les_predicats_des_index_partiels(pg):
     """Les conditions des onglets telles que le code les écrit (`constantes=True` : statuts en toutes
-    lettres) sont exactement les prédicats des index partiels de la migration 0029 : PostgreSQL les
+    lettres) sont exactement les prédicats des index partiels de la migration 0030 : PostgreSQL les
     normalise tous deux (un index jetable, annulé avec le test, porte la condition du code)."""
     dialecte = pg.engine.dialect
     for onglet, condition in service.conditions_onglets("financeur", constantes=True).items():

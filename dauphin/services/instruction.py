@@ -132,7 +132,7 @@ def conditions_onglets(mode: str, *, constantes: bool = False) -> dict[str, Colu
 
     `constantes` : les statuts écrits en toutes lettres dans l'ordre SQL plutôt qu'en paramètres. Sur
     PostgreSQL, c'est ce qui laisse le planificateur prouver qu'une requête d'un onglet d'un financeur
-    relève de l'index GIN partiel de cet onglet (migration 0029), même en plan générique (ordre préparé).
+    relève de l'index GIN partiel de cet onglet (migration 0030), même en plan générique (ordre préparé).
     Leurs prédicats y sont ces mêmes conditions (`tests/test_recherche_plafond.py` le vérifie)."""
     if mode == "financeur":  # sur la ligne seule : le statut du dossier y est recopié par la base
 
@@ -357,7 +357,7 @@ def _lire_structures(texte: str) -> list[int] | bool:
     # Le texte en mot entier dans le nom ou le sigle : le vecteur de recherche (qui porte ce nom) trouve
     # déjà leurs demandes. Restent les morceaux de mot (« voi » : Voisine ; « jeunes » : Jeunesse) : une
     # liste courte (« association » : 855 structures → 0, « ateliers » : 264 → 0), qui n'ajoute plus à
-    # chaque onglet la lecture des lignes de centaines de structures. La fonction de la migration 0029
+    # chaque onglet la lecture des lignes de centaines de structures. La fonction de la migration 0030
     # passe par l'index à trigrammes (le planificateur lui préférait la lecture des 11 000 noms) et ne
     # vérifie le mot entier que sur les structures trouvées.
     rangees = db.session.execute(
@@ -610,7 +610,7 @@ def compter_par_onglet(espace: Espace, filtres: Filtres) -> ComptesOnglets:
 def _compter_jusqu_au_plafond(espace: Espace, filtres: Filtres) -> ComptesOnglets:
     """Les comptes d'une recherche, chaque onglet arrêté à `PLAFOND_COMPTE` + 1 lignes, en une requête
     (une sous-requête LIMIT par onglet). Sur PostgreSQL, chaque onglet d'un financeur a son index GIN
-    partiel (migration 0029) : un onglet ne lit dans la table que ses propres lignes trouvées, au plus
+    partiel (migration 0030) : un onglet ne lit dans la table que ses propres lignes trouvées, au plus
     1 001, au lieu de toutes les lignes trouvées du financeur."""
     sur_les_lignes = espace.mode == "financeur" and not filtres.sur_la_demande
     conditions = conditions_onglets(espace.mode, constantes=True)

@@ -15,7 +15,7 @@ séquentiel : le planificateur sous-estime le coût d'ILIKE et lisait les 11 000
 
 Rien sur SQLite (la recherche y reste un LIKE).
 
-Revision ID: 0029
+Revision ID: 0030
 Revises: 0028
 Create Date: 2026-12-07 11:00:00
 
@@ -24,8 +24,8 @@ Create Date: 2026-12-07 11:00:00
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0029"
-down_revision = "0028"
+revision = "0030"
+down_revision = "0029"
 
 # Le prédicat de chaque onglet d'un financeur (`conditions_onglets("financeur", constantes=True)`)
 ONGLETS = {
