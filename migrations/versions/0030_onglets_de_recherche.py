@@ -16,7 +16,7 @@ séquentiel : le planificateur sous-estime le coût d'ILIKE et lisait les 11 000
 Rien sur SQLite (la recherche y reste un LIKE).
 
 Revision ID: 0030
-Revises: 0028
+Revises: 0029
 Create Date: 2026-12-07 11:00:00
 
 """
