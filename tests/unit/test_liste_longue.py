@@ -3,17 +3,18 @@ doit rester celui du widget `Select` de WTForms, options choisies, valeurs et li
 
 from werkzeug.datastructures import MultiDict
 from wtforms import Form, SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import Select
 
 from forms.champs import ListeLongue
 
 CHOIX = [
-    ("", "Tous"),
-    ("12", "Quartier « Les Îles » & co"),
-    ("13", 'Cité "Soleil" <b>'),
-    ("a'b", None),
-    (True, "Vrai"),
-    (7, "Sept"),
+    SelectChoice("", "Tous"),
+    SelectChoice("12", "Quartier « Les Îles » & co"),
+    SelectChoice("13", 'Cité "Soleil" <b>'),
+    SelectChoice("a'b"),
+    SelectChoice(True, "Vrai"),
+    SelectChoice(7, "Sept"),
 ]
 
 
@@ -32,7 +33,7 @@ def test_meme_html_que_le_widget_de_wtforms():
 
 
 def test_une_option_avec_ses_attributs_passe_par_wtforms():
-    options = {"choices": [("1", "Un", {"disabled": True}), ("2", "Deux", {})]}
+    options = {"choices": [SelectChoice("1", "Un", {"disabled": True}), SelectChoice("2", "Deux")]}
 
     class Filtres(Form):
         avec = SelectField("Avec", widget=ListeLongue(), **options)
