@@ -239,9 +239,10 @@ class ListeLongue(ListeDeroulante):
 
 
 class ListeDeChoix(_ChoixNormalises, SelectField):
-    """`SelectField` dont les options sont des `SelectChoice` (voir `_ChoixNormalises`)."""
+    """`SelectField` dont les options sont des `SelectChoice` (voir `_ChoixNormalises`), écrites par
+    `ListeLongue` (le HTML du widget `Select` de WTForms, en une passe)."""
 
-    widget = ListeDeroulante()
+    widget = ListeLongue()
 
     def pre_validate(self, form):
         # Comme SelectField.pre_validate (une option dont la valeur convertie égale la donnée), sans fabriquer

@@ -14,7 +14,6 @@ from wtforms.validators import InputRequired
 from forms.champs import (
     BoutonsRadio,
     ListeDeChoix,
-    ListeLongue,
     VersionForm,
     liste_d_identifiants,
     montant_requis,
@@ -134,12 +133,11 @@ class FiltresForm(FormulaireSimple):
         # 3 : dauphin.services.instruction.RECHERCHE_MIN (un test vérifie que l'indication le suit)
         description="Numéro, intitulé ou nom de la structure (au moins 3 caractères), ou sigle exact",
     )
-    contrat = ListeDeChoix("Contrat de ville", choices=[], widget=ListeLongue())
-    exercice = ListeDeChoix("Exercice", choices=[], widget=ListeLongue())
-    thematique = ListeDeChoix("Thématique", choices=[], widget=ListeLongue())
-    qpv = ListeDeChoix("Quartier prioritaire", choices=[], widget=ListeLongue())
+    contrat = ListeDeChoix("Contrat de ville", choices=[])
+    exercice = ListeDeChoix("Exercice", choices=[])
+    thematique = ListeDeChoix("Thématique", choices=[])
+    qpv = ListeDeChoix("Quartier prioritaire", choices=[])
     gestionnaire = ListeDeChoix(
         "Gestionnaire",
         choices=options([("", "Tous les dossiers"), ("moi", "Les dossiers dont je suis gestionnaire")]),
-        widget=ListeLongue(),
     )
