@@ -199,10 +199,10 @@ _ATTRIBUTS = attrgetter("render_kw")
 
 class ListeLongue(ListeDeroulante):
     """Le widget `Select` de WTForms, plus rapide pour une liste de centaines d'options (les quartiers d'un
-    filtre) : les options d'une `ListeDeChoix` sans groupe ni attribut de plus s'écrivent en une passe, sans
-    fabriquer un `Choice` par option ni passer chacune par `render_option`, `html_params` et `Markup`. Même
-    HTML, au caractère près (tests/unit/test_liste_longue.py) ; tout autre cas passe par le widget de
-    WTForms."""
+    filtre) ; celui de toute `ListeDeChoix`. Les options d'une `ListeDeChoix` sans groupe ni attribut de plus
+    s'écrivent en une passe, sans fabriquer un `Choice` par option ni passer chacune par `render_option`,
+    `html_params` et `Markup`. Même HTML, au caractère près (tests/unit/test_liste_longue.py) ; tout autre
+    cas passe par le widget de WTForms."""
 
     def __call__(self, field, **kwargs):
         if self.multiple or not isinstance(field, ListeDeChoix) or field.has_groups():
