@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -18,6 +18,7 @@ from wtforms.validators import (
 
 from forms.champs import (
     RECHERCHE_MAX,
+    ListeDeChoix,
     Suit,
     VersionForm,
     courriel,
@@ -26,6 +27,7 @@ from forms.champs import (
     ligne_de_texte,
     liste_d_identifiants,
     nombre_entier,
+    options,
     recherche,
     sans_espaces,
     texte_libre,
@@ -45,7 +47,7 @@ class Choisi:
             raise StopValidation(self.message)
 
 
-def _liste(libelle: str, message: str, **options) -> SelectField:
+def _liste(libelle: str, message: str, **options) -> ListeDeChoix:
     return liste_d_identifiants(libelle, validators=[InputRequired(message), Choisi(message)], **options)
 
 
@@ -69,9 +71,9 @@ class ConfirmationImportForm(FlaskForm):
 
 
 class ImportContratsForm(ImportForm):
-    generation = SelectField(
+    generation = ListeDeChoix(
         "Génération des contrats",
-        choices=[("2024", "2024–2030 (Engagements Quartiers 2030)"), ("2015", "2015–2023")],
+        choices=options([("2024", "2024–2030 (Engagements Quartiers 2030)"), ("2015", "2015–2023")]),
         default="2024",
     )
 
@@ -82,7 +84,7 @@ class OrganisationForm(VersionForm):
         obligatoire="Indiquez le nom de l’organisation.",
         description="Par exemple : Préfecture du Nord (État – P147).",
     )
-    type_organisation = SelectField("Type d’organisation", choices=[])
+    type_organisation = ListeDeChoix("Type d’organisation", choices=[])
     siren = StringField(
         "SIREN (facultatif)",
         filters=[sans_espaces],
@@ -166,7 +168,7 @@ class ReglesComiteForm(VersionForm):
         description="Part des organisations partenaires appelées (non récusées) qui doivent être "
         "présentes ou représentées à la séance pour que le comité décide.",
     )
-    regle_majorite = SelectField("Règle de majorité", choices=[])
+    regle_majorite = ListeDeChoix("Règle de majorité", choices=[])
 
 
 class PartenaireForm(FlaskForm):
@@ -199,7 +201,7 @@ class RechercheForm(FormulaireSimple):
     """Recherche d'une liste (GET, sans jeton) ; une valeur inconnue est ignorée."""
 
     q = recherche()
-    statut = SelectField("Statut", choices=[], validate_choice=False)
+    statut = ListeDeChoix("Statut", choices=[], validate_choice=False)
 
 
 class FiltresLecturesForm(FormulaireSimple):
@@ -222,12 +224,14 @@ class FiltresLecturesForm(FormulaireSimple):
 
 class RoleOrganisationForm(FlaskForm):
     organisation_id = _liste("Organisation", "Choisissez l’organisation.")
-    role = SelectField(
+    role = ListeDeChoix(
         "Rôle",
-        choices=[
-            ("instructeur", "Instructeur : instruit la ligne de l’organisation"),
-            ("partenaire", "Partenaire : lit, note et vote"),
-        ],
+        choices=options(
+            [
+                ("instructeur", "Instructeur : instruit la ligne de l’organisation"),
+                ("partenaire", "Partenaire : lit, note et vote"),
+            ]
+        ),
     )
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 
-from wtforms import BooleanField, FieldList, FormField, HiddenField, SelectField
+from wtforms import BooleanField, FieldList, FormField, HiddenField
 from wtforms.validators import InputRequired, StopValidation, ValidationError
 
 from dauphin.models.structures import TypePiece
 from forms.champs import (
+    OUI_NON,
+    ListeDeChoix,
     MontantField,
     SaisieGardee,
     Suit,
@@ -22,6 +24,7 @@ from forms.champs import (
     date_requise,
     ligne_de_texte,
     liste_d_identifiants,
+    options,
     texte_libre,
 )
 from forms.validators import FormulaireSimple
@@ -30,7 +33,7 @@ EXERCICE_MIN, EXERCICE_MAX = 2015, 2100
 QUESTIONS_MAX = 30
 # Pièces qu'un porteur fournit au dépôt (la convention et le récépissé viennent après).
 PIECES_DEPOT = tuple(type_piece.value for type_piece in TypePiece if type_piece.deposee_par_la_structure)
-EXIGENCES = [("", "Non demandée"), ("obligatoire", "Obligatoire"), ("facultative", "Facultative")]
+EXIGENCES = options([("", "Non demandée"), ("obligatoire", "Obligatoire"), ("facultative", "Facultative")])
 
 
 class AnneeField(SaisieGardee):
@@ -53,9 +56,7 @@ class QuestionForm(FormulaireSimple):
         message_longueur="Une question compte 500 caractères au plus.",
         render_kw={"rows": 2},
     )
-    reponse_attendue = SelectField(
-        "Réponse attendue pour être éligible", choices=[("oui", "Oui"), ("non", "Non")], default="oui"
-    )
+    reponse_attendue = ListeDeChoix("Réponse attendue pour être éligible", choices=OUI_NON, default="oui")
     supprimer = BooleanField("Supprimer cette question")
 
     @property
@@ -176,7 +177,7 @@ def campagne_form(types_pieces, financeurs, donnees=None, **kwargs) -> CampagneF
         _noms_enveloppes = tuple(f"enveloppe_{organisation_id}" for organisation_id, _ in financeurs)
 
     for valeur, libelle in types_pieces:
-        setattr(Formulaire, f"piece_{valeur}", SelectField(libelle, choices=EXIGENCES, default=""))
+        setattr(Formulaire, f"piece_{valeur}", ListeDeChoix(libelle, choices=EXIGENCES, default=""))
     for organisation_id, nom in financeurs:
         setattr(
             Formulaire,

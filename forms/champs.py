@@ -10,6 +10,10 @@
 - Un formulaire d'action porte la version lue (`VersionForm`) : une saisie faite sur une page périmée est
   refusée (conflit) au lieu d'écraser ce qu'un autre a enregistré entre-temps.
 
+- Une liste de choix (`ListeDeChoix`, `ChoixMultiple`, `BoutonsRadio`) reçoit des `SelectChoice` (`options`,
+  `options_enum`, ou `SelectChoice(valeur, libellé)` pour une liste tirée de la base), jamais des tuples :
+  WTForms 3.3 les déprécie (3.4 les refuse), et les reconvertit à chaque rendu et à chaque validation.
+
 `obligatoire` (textes, courriels) : le message d'un champ vide, `DataRequired` (un texte fait d'espaces est
 vide), ou un validateur tout fait (`InputRequired(…)`) ; None : champ facultatif (`Optional`).
 """
@@ -17,7 +21,11 @@ vide), ou un validateur tout fait (`InputRequired(…)`) ; None : champ facultat
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
+from enum import Enum
+from itertools import repeat
+from operator import attrgetter, eq
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -27,11 +35,14 @@ from wtforms import (
     EmailField,
     Field,
     HiddenField,
+    RadioField,
     SearchField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice, enum_choices
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -41,7 +52,7 @@ from wtforms.validators import (
     Optional,
     ValidationError,
 )
-from wtforms.widgets import Select, TextInput
+from wtforms.widgets import Select, TextInput, html_params
 
 from forms.validators import NombreEntierField, Telephone
 
@@ -123,11 +134,99 @@ def recherche(**options) -> SearchField:
     return _texte(SearchField, "Rechercher", None, RECHERCHE_MAX, None, options)
 
 
-class ListeLongue(Select):
+# --- Listes de choix -----------------------------------------------------------------------------------
+
+
+def options(paires: Iterable[tuple]) -> list[SelectChoice]:
+    """Des paires (valeur, libellé) écrites une fois (constante, liste d'un service) en options WTForms."""
+    return [SelectChoice(valeur, libelle) for valeur, libelle in paires]
+
+
+def options_enum(enumeration: type[Enum]) -> list[SelectChoice]:
+    """Les membres d'une énumération à libellés (`EnumLibelle`) : valeur, libellé français."""
+    return enum_choices(enumeration, label=attrgetter("libelle"))
+
+
+OUI_NON = options([("oui", "Oui"), ("non", "Non")])
+
+_VALEUR = attrgetter("value")
+_GROUPE = attrgetter("optgroup")
+
+
+class _ChoixNormalises:
+    """Ce que WTForms 3.3 refait à chaque rendu et à chaque validation d'une liste de choix, fait une fois.
+
+    `SelectField` repasse ses options dans `SelectChoice.from_input` à chaque lecture (`has_groups`,
+    `iter_choices`, `pre_validate` : trois passes par liste et par page), puis chaque `Choice` produit dans
+    `_normalize_iter_choice` ; le widget `Select` relit la signature de `render_option` (`inspect`) à chaque
+    rendu. Ici, une liste déjà faite de `SelectChoice` (ce que donnent `options`, `options_enum` et les
+    vues) est prise telle quelle, et `iter_choices` (qui ne rend que des `Choice`) n'est pas renormalisé.
+    Une liste de tuples passe encore par WTForms, avec son avertissement de dépréciation, que la suite de
+    tests change en erreur (pyproject.toml), qu'elle soit donnée à la déclaration du champ ou posée par
+    une vue."""
+
+    def _choices_from_input(self, choices):
+        # type() de chaque option par `map` : aucun appel Python par option (c'est le coût qu'on évite).
+        if isinstance(choices, list) and set(map(type, choices)) <= {SelectChoice}:
+            return choices
+        if choices is not None and not callable(choices):
+            self._warn_legacy_choices(choices)
+        return super()._choices_from_input(choices)
+
+    def has_groups(self):
+        return not set(map(_GROUPE, self._choices_from_input(self.choices) or [])) <= {None}
+
+    def _iter_choices_normalized(self):
+        return self.iter_choices()  # des `Choice`, par construction (SelectField.iter_choices)
+
+    def _iter_groups_normalized(self):
+        return self.iter_groups()
+
+
+class ListeDeroulante(Select):
+    """Le widget `Select` de WTForms, sans relire par `inspect` la signature de `render_option` à chaque rendu
+    (elle est celle de WTForms 3.3 : `render_option(choice, **kwargs)`)."""
+
+    @classmethod
+    def _dispatch_render_option(cls):
+        return cls.render_option
+
+
+# L'échappement de markupsafe (`escape`) par `str.translate` : les mêmes cinq caractères, les mêmes entités.
+_ENTITES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "'": "&#39;", '"': "&#34;"})
+_ATTRIBUTS = attrgetter("render_kw")
+
+
+class ListeLongue(ListeDeroulante):
     """Le widget `Select` de WTForms, plus rapide pour une liste de centaines d'options (les quartiers d'un
-    filtre) : une option sans attribut de plus s'écrit directement, au lieu de trier et d'échapper ses
-    attributs un par un (`html_params`, la moitié du rendu de l'espace d'instruction). Même HTML, au
-    caractère près (tests/unit/test_liste_longue.py)."""
+    filtre) ; celui de toute `ListeDeChoix`. Les options d'une `ListeDeChoix` sans groupe ni attribut de plus
+    s'écrivent en une passe, sans fabriquer un `Choice` par option ni passer chacune par `render_option`,
+    `html_params` et `Markup`. Même HTML, au caractère près (tests/unit/test_liste_longue.py) ; tout autre
+    cas passe par le widget de WTForms."""
+
+    def __call__(self, field, **kwargs):
+        if self.multiple or not isinstance(field, ListeDeChoix) or field.has_groups():
+            return super().__call__(field, **kwargs)
+        options = field._choices_from_input(field.choices) or []
+        if any(map(_ATTRIBUTS, options)):
+            return super().__call__(field, **kwargs)
+        # L'ouverture de la liste, comme Select.__call__ (id, attributs de validation des drapeaux).
+        kwargs.setdefault("id", field.id)
+        flags = getattr(field, "flags", {})
+        for attribut in dir(flags):
+            if attribut in self.validation_attrs and attribut not in kwargs:
+                kwargs[attribut] = getattr(flags, attribut)
+        donnee, convertir = field.data, field.coerce
+        html = [f"<select {html_params(name=field.name, **kwargs)}>"]
+        for option in options:
+            # Une valeur ou un libellé qui n'est pas un simple texte (nombre, booléen, Markup) : `escape`.
+            valeur, libelle = option.value, option.label or option.value
+            valeur = valeur.translate(_ENTITES) if type(valeur) is str else escape(valeur)
+            libelle = libelle.translate(_ENTITES) if type(libelle) is str else escape(libelle)
+            choisie = "selected " if convertir(option.value) == donnee else ""
+            html.append(f'<option {choisie}value="{valeur}">{libelle}</option>')
+        html.append("</select>")
+        return Markup("".join(html))
 
     @classmethod
     def render_option(cls, choice, **kwargs):
@@ -139,10 +238,38 @@ class ListeLongue(Select):
         return Markup(f'<option {selected}value="{escape(value)}">{libelle}</option>')
 
 
-def liste_d_identifiants(libelle: str, **options) -> SelectField:
+class ListeDeChoix(_ChoixNormalises, SelectField):
+    """`SelectField` dont les options sont des `SelectChoice` (voir `_ChoixNormalises`), écrites par
+    `ListeLongue` (le HTML du widget `Select` de WTForms, en une passe)."""
+
+    widget = ListeLongue()
+
+    def pre_validate(self, form):
+        # Comme SelectField.pre_validate (une option dont la valeur convertie égale la donnée), sans fabriquer
+        # un `Choice` par option : la comparaison `coerce(valeur) == donnée` faite par `map`.
+        if self.process_errors or not self.validate_choice:
+            return
+        if self.choices is None:
+            raise TypeError(self.gettext("Choices cannot be None."))
+        valeurs = map(self.coerce, map(_VALEUR, self._choices_from_input(self.choices)))
+        if not any(map(eq, valeurs, repeat(self.data))):
+            raise ValidationError(self.invalid_choice_message or self.gettext("Not a valid choice."))
+
+
+class ChoixMultiple(_ChoixNormalises, SelectMultipleField):
+    """`SelectMultipleField` dont les options sont des `SelectChoice` (voir `_ChoixNormalises`)."""
+
+    widget = ListeDeroulante(multiple=True)
+
+
+class BoutonsRadio(_ChoixNormalises, RadioField):
+    """`RadioField` dont les options sont des `SelectChoice` (voir `_ChoixNormalises`)."""
+
+
+def liste_d_identifiants(libelle: str, **options) -> ListeDeChoix:
     """Le choix d'un enregistrement (campagne, compte, organisation…) par son identifiant : la vue remplit
-    les options `(id, libellé)` ; `options` : validators, description…"""
-    return SelectField(libelle, coerce=int, choices=[], **options)
+    les options (`SelectChoice(id, libellé)`) ; `options` : validators, description…"""
+    return ListeDeChoix(libelle, coerce=int, choices=[], **options)
 
 
 def courriel(libelle: str, *, obligatoire=None, **options) -> EmailField:

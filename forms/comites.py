@@ -9,15 +9,16 @@ aux actions sans autre saisie (ouvrir le vote, clore, retirer un point).
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField
 from wtforms.validators import InputRequired, Optional
 
 from forms.champs import (
+    BoutonsRadio,
     VersionForm,
     date_requise,
     ligne_de_texte,
     liste_d_identifiants,
     montant_requis,
+    options,
     texte_libre,
 )
 from forms.demande import CasesACocher
@@ -42,14 +43,16 @@ class InscriptionForm(VersionForm):
 
 
 class VoteForm(VersionForm):
-    choix = RadioField(
+    choix = BoutonsRadio(
         "Vote de votre organisation",
-        choices=[
-            ("pour", "Pour"),
-            ("contre", "Contre"),
-            ("abstention", "Abstention"),
-            ("recusation", "Ne prend pas part au vote (conflit d’intérêts)"),
-        ],
+        choices=options(
+            [
+                ("pour", "Pour"),
+                ("contre", "Contre"),
+                ("abstention", "Abstention"),
+                ("recusation", "Ne prend pas part au vote (conflit d’intérêts)"),
+            ]
+        ),
         validators=[InputRequired("Choisissez pour, contre, abstention ou récusation.")],
     )
     motif = texte_libre(
@@ -66,12 +69,14 @@ class MontantForm(VersionForm):
     )
 
 
-CHOIX_PRESENCE = [
-    ("present", "Présente"),
-    ("represente", "Représentée"),
-    ("excuse", "Excusée"),
-    ("absent", "Absente"),
-]
+CHOIX_PRESENCE = options(
+    [
+        ("present", "Présente"),
+        ("represente", "Représentée"),
+        ("excuse", "Excusée"),
+        ("absent", "Absente"),
+    ]
+)
 
 
 def presences_form(partenaires, presences: dict, version=None, *, envoye=False):
@@ -87,7 +92,7 @@ def presences_form(partenaires, presences: dict, version=None, *, envoye=False):
         setattr(
             Formulaire,
             f"presence_{organisation.id}",
-            RadioField(organisation.nom, choices=CHOIX_PRESENCE, validators=[Optional()]),
+            BoutonsRadio(organisation.nom, choices=CHOIX_PRESENCE, validators=[Optional()]),
         )
         setattr(
             Formulaire,

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, SelectField
+from wtforms import BooleanField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, ValidationError
 
-from forms.champs import MontantField, Suit, VersionForm, date_requise, nombre_entier, texte_libre
+from forms.champs import (
+    BoutonsRadio,
+    ListeDeChoix,
+    MontantField,
+    Suit,
+    VersionForm,
+    date_requise,
+    nombre_entier,
+    options,
+    texte_libre,
+)
 from workflows.budget import COMPTES
 from workflows.compte_rendu import libelle_poste
 
@@ -17,9 +28,9 @@ def _beneficiaires(libelle: str):
 
 
 class CompteRenduFormBase(VersionForm):
-    action_realisee = RadioField(
+    action_realisee = BoutonsRadio(
         "L’action a-t-elle été réalisée ?",
-        choices=[("oui", "Oui, en tout ou partie"), ("non", "Non, l’action n’a pas été réalisée")],
+        choices=options([("oui", "Oui, en tout ou partie"), ("non", "Non, l’action n’a pas été réalisée")]),
         default="oui",
         validators=[InputRequired("Indiquez si l’action a été réalisée.")],
     )
@@ -44,7 +55,7 @@ class CompteRenduFormBase(VersionForm):
     # Le bouton pressé : « Enregistrer, attester et déposer » (name="attester"), sinon le brouillon.
     attester = BooleanField()
     # Un poste du plan absent du budget, que le porteur ajoute au tableau (bouton « ajouter_poste »).
-    poste_a_ajouter = SelectField("Poste à ajouter", choices=[], validate_choice=False)
+    poste_a_ajouter = ListeDeChoix("Poste à ajouter", choices=[], validate_choice=False)
     ajouter_poste = BooleanField()
 
     def validate_poste_a_ajouter(self, champ):
@@ -73,8 +84,8 @@ def compte_rendu_form(compte_rendu, qpvs, donnees=None, comptes_a_ajouter=()):
             texte_libre(f"Explication de l’écart — {libelle_poste(poste)}"),
         )
     form = Formulaire(formdata=donnees)
-    form.poste_a_ajouter.choices = [("", "Choisir un poste")] + [
-        (code, f"{code} — {COMPTES[code].libelle}") for code in comptes_a_ajouter
+    form.poste_a_ajouter.choices = [SelectChoice("", "Choisir un poste")] + [
+        SelectChoice(code, f"{code} — {COMPTES[code].libelle}") for code in comptes_a_ajouter
     ]
     if donnees is None:
         form.version.data = compte_rendu.version
@@ -102,9 +113,9 @@ class ReportForm(FlaskForm):
 
 
 class DecisionReportForm(FlaskForm):
-    decision = RadioField(
+    decision = BoutonsRadio(
         "Votre réponse",
-        choices=[("accepter", "Accepter le report"), ("refuser", "Refuser le report")],
+        choices=options([("accepter", "Accepter le report"), ("refuser", "Refuser le report")]),
         validators=[InputRequired("Choisissez d’accepter ou de refuser.")],
     )
     reponse = texte_libre("Message au porteur", description="Obligatoire en cas de refus.")

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from wtforms import (
-    BooleanField,
-    FieldList,
-    FormField,
-    RadioField,
-    SelectField,
-    SelectMultipleField,
-    StringField,
-)
+from wtforms import BooleanField, FieldList, FormField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from forms.champs import (
+    OUI_NON,
+    BoutonsRadio,
+    ChoixMultiple,
+    ListeDeChoix,
     MontantField,
     Suit,
     VersionForm,
@@ -26,12 +23,13 @@ from forms.champs import (
     ligne_de_texte,
     nombre_entier,
     numero_de_telephone,
+    options,
     texte_libre,
 )
 from forms.validators import FormulaireSimple
 
 
-class CasesACocher(SelectMultipleField):
+class CasesACocher(ChoixMultiple):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
 
@@ -48,9 +46,9 @@ def eligibilite_form(questions, donnees=None, reponses=None):
         setattr(
             Formulaire,
             f"question_{question.id}",
-            RadioField(
+            BoutonsRadio(
                 question.libelle,
-                choices=[("oui", "Oui"), ("non", "Non")],
+                choices=OUI_NON,
                 validators=[Optional()],
             ),
         )
@@ -68,12 +66,12 @@ class StructureEtapeForm(VersionForm):
     responsable_fonction = ligne_de_texte("Fonction", max=100)
     responsable_email = courriel("Courriel")
     responsable_telephone = numero_de_telephone("Téléphone")
-    compte_bancaire_id = SelectField(
+    compte_bancaire_id = ListeDeChoix(
         "Compte bancaire qui recevra la subvention", coerce=int, validate_choice=False
     )
 
     def validate_compte_bancaire_id(self, champ):
-        if champ.data and champ.data not in {valeur for valeur, _ in champ.choices}:
+        if champ.data and champ.data not in {choix.value for choix in champ.choices}:
             raise ValidationError("Choisissez un compte bancaire de la structure.")
 
 
@@ -89,26 +87,28 @@ class ActionForm(VersionForm):
         message="Indiquez un nombre entre 1 et 1 000 000.",
     )
     qpvs = CasesACocher("Quartiers prioritaires concernés", coerce=int, validate_choice=False)
-    thematique_code = SelectField("Thématique (sous-thème du programme 147)", validators=[Optional()])
+    thematique_code = ListeDeChoix("Thématique (sous-thème du programme 147)", validators=[Optional()])
     axes = CasesACocher("Axes transversaux", validate_choice=False)
     date_debut = date_facultative("Date de début")
     date_fin = date_facultative("Date de fin", suit=Suit())
     renouvellement = BooleanField("Il s’agit du renouvellement d’une action déjà financée")
-    duree_annees = SelectField(
+    duree_annees = ListeDeChoix(
         "Durée de l’action",
         coerce=int,
-        choices=[
-            (1, "Annuelle"),
-            (2, "Pluriannuelle : 2 ans"),
-            (3, "Pluriannuelle : 3 ans"),
-            (4, "Pluriannuelle : 4 ans"),
-        ],
+        choices=options(
+            [
+                (1, "Annuelle"),
+                (2, "Pluriannuelle : 2 ans"),
+                (3, "Pluriannuelle : 3 ans"),
+                (4, "Pluriannuelle : 4 ans"),
+            ]
+        ),
     )
     moyens_humains = texte_libre("Moyens humains mobilisés")
     indicateurs_evaluation = texte_libre("Indicateurs d’évaluation")
 
     def validate_qpvs(self, champ):
-        permis = {valeur for valeur, _ in champ.choices}
+        permis = {choix.value for choix in champ.choices}
         if any(valeur not in permis for valeur in champ.data or []):
             raise ValidationError("Choisissez des quartiers du contrat de ville.")
 
@@ -182,15 +182,15 @@ def pieces_form(pieces_requises, documents_par_type, donnees=None, choisis=None)
         pass
 
     for piece in pieces_requises:
-        choix = [(0, "— Choisir un document du porte-documents —")] + [
-            (document.id, f"{document.nom_fichier} (déposé le {document.depose_le:%d/%m/%Y})")
+        choix = [SelectChoice(0, "— Choisir un document du porte-documents —")] + [
+            SelectChoice(document.id, f"{document.nom_fichier} (déposé le {document.depose_le:%d/%m/%Y})")
             for document in documents_par_type.get(piece.type_piece, [])
         ]
         deja_joint = (choisis or {}).get(piece.type_piece.value)
         setattr(
             Formulaire,
             f"piece_{piece.type_piece.value}",
-            SelectField(
+            ListeDeChoix(
                 piece.libelle + ("" if piece.obligatoire else " (facultatif)"),
                 coerce=int,
                 choices=choix,
@@ -198,7 +198,7 @@ def pieces_form(pieces_requises, documents_par_type, donnees=None, choisis=None)
                 # La pièce déjà jointe reste acceptée même si elle n'est plus proposée (expirée depuis) ;
                 # un autre document, ou celui d'un autre type, est refusé à côté du champ.
                 validate_choice=False,
-                validators=[_DocumentPropose({valeur for valeur, _ in choix} | {deja_joint})],
+                validators=[_DocumentPropose({option.value for option in choix} | {deja_joint})],
             ),
         )
     form = Formulaire(formdata=donnees)

@@ -7,7 +7,7 @@ des règles du service `dauphin.services.documents`, qui les vérifie pour tout 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
 from dauphin.services.documents import (
@@ -16,7 +16,7 @@ from dauphin.services.documents import (
     taille_lisible,
     taille_max,
 )
-from forms.champs import date_facultative, fichier_requis
+from forms.champs import ListeDeChoix, date_facultative, fichier_requis
 
 TYPES = {t.value for t in TYPES_PORTE_DOCUMENTS}
 
@@ -24,9 +24,10 @@ TYPES = {t.value for t in TYPES_PORTE_DOCUMENTS}
 class DepotDocumentForm(FlaskForm):
     # L'ordre compte : le fichier vient en dernier dans le corps envoyé, ce qui permet de retrouver les
     # autres champs d'un envoi trop volumineux (voir dauphin/documents).
-    type_piece = SelectField(
+    type_piece = ListeDeChoix(
         "Type de document",
-        choices=[("", "Sélectionnez un type")] + [(t.value, t.libelle) for t in TYPES_PORTE_DOCUMENTS],
+        choices=[SelectChoice("", "Sélectionnez un type")]
+        + [SelectChoice(t.value, t.libelle) for t in TYPES_PORTE_DOCUMENTS],
         validate_choice=False,
     )
     valable_jusqu_au = date_facultative(

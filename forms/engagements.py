@@ -7,11 +7,19 @@ from __future__ import annotations
 
 import re
 
-from wtforms import HiddenField, SelectField, StringField
+from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from dauphin.services.documents import FORMATS_SCAN
-from forms.champs import VersionForm, date_requise, fichier_requis, ligne_de_texte, montant_requis
+from forms.champs import (
+    ListeDeChoix,
+    VersionForm,
+    date_requise,
+    fichier_requis,
+    ligne_de_texte,
+    montant_requis,
+    options,
+)
 
 # Numéro d'engagement juridique : EJ Chorus (10 chiffres) ou numéro d'engagement d'une collectivité.
 NUMERO_ENGAGEMENT = re.compile(r"[A-Z0-9][A-Z0-9./-]{2,29}")
@@ -55,9 +63,9 @@ class EngagementForm(VersionForm):
 
 
 class EcheanceForm(VersionForm):
-    nature = SelectField(
+    nature = ListeDeChoix(
         "Nature",
-        choices=[("avance", "Avance"), ("solde", "Solde")],
+        choices=options([("avance", "Avance"), ("solde", "Solde")]),
         validators=[InputRequired("Choisissez la nature de l’échéance.")],
         description="Le solde n’est payable qu’après validation du compte rendu financier.",
     )

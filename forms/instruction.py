@@ -9,15 +9,16 @@ rend ses identifiants uniques, et la page d'action dédiée réutilise le même 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField
 from wtforms.validators import InputRequired
 
 from forms.champs import (
-    ListeLongue,
+    BoutonsRadio,
+    ListeDeChoix,
     VersionForm,
     liste_d_identifiants,
     montant_requis,
     motif,
+    options,
     recherche,
     texte_libre,
 )
@@ -108,12 +109,14 @@ class RetourJustificationForm(VersionForm):
 
 class NoteForm(FlaskForm):
     texte = texte_libre("Note", obligatoire="Écrivez le texte de la note.")
-    visibilite = RadioField(
+    visibilite = BoutonsRadio(
         "Visibilité",
-        choices=[
-            ("partagee", "Partagée avec tous les partenaires du contrat de ville"),
-            ("privee", "Privée : seule mon organisation la lit"),
-        ],
+        choices=options(
+            [
+                ("partagee", "Partagée avec tous les partenaires du contrat de ville"),
+                ("privee", "Privée : seule mon organisation la lit"),
+            ]
+        ),
         default="partagee",
         validators=[InputRequired("Choisissez qui peut lire la note.")],
     )
@@ -130,12 +133,11 @@ class FiltresForm(FormulaireSimple):
         # 3 : dauphin.services.instruction.RECHERCHE_MIN (un test vérifie que l'indication le suit)
         description="Numéro, intitulé ou nom de la structure (au moins 3 caractères), ou sigle exact",
     )
-    contrat = SelectField("Contrat de ville", choices=[], widget=ListeLongue())
-    exercice = SelectField("Exercice", choices=[], widget=ListeLongue())
-    thematique = SelectField("Thématique", choices=[], widget=ListeLongue())
-    qpv = SelectField("Quartier prioritaire", choices=[], widget=ListeLongue())
-    gestionnaire = SelectField(
+    contrat = ListeDeChoix("Contrat de ville", choices=[])
+    exercice = ListeDeChoix("Exercice", choices=[])
+    thematique = ListeDeChoix("Thématique", choices=[])
+    qpv = ListeDeChoix("Quartier prioritaire", choices=[])
+    gestionnaire = ListeDeChoix(
         "Gestionnaire",
-        choices=[("", "Tous les dossiers"), ("moi", "Les dossiers dont je suis gestionnaire")],
-        widget=ListeLongue(),
+        choices=options([("", "Tous les dossiers"), ("moi", "Les dossiers dont je suis gestionnaire")]),
     )

@@ -10,15 +10,19 @@ import re
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Optional, ValidationError
 
 from forms.champs import (
     AIDE_COURRIEL,
+    BoutonsRadio,
+    ListeDeChoix,
     SaisieGardee,
     courriel,
     ligne_de_texte,
     numero_de_telephone,
+    options,
     texte_libre,
 )
 from forms.champs import (
@@ -39,14 +43,17 @@ from forms.validators import (
     normaliser_siret,
 )
 
-CIVILITES = [("Mme", "Madame"), ("M.", "Monsieur")]
+CHOISIR = SelectChoice("", "— Choisir —")
+CIVILITES = options([("Mme", "Madame"), ("M.", "Monsieur")])
 # Valeurs de RoleStructure et de FormeJuridique (dauphin.models) : forms/ ne dépend pas de l'application ;
 # les services convertissent en énumérations et la vue fournit les libellés des formes juridiques.
 SIGNATAIRE, CONTRIBUTEUR, ASSOCIATION = "signataire", "contributeur", "association"
-CHOIX_ROLES = [
-    (SIGNATAIRE, "Signataire : atteste les demandes sur l’honneur et les transmet"),
-    (CONTRIBUTEUR, "Contributeur : prépare les demandes, sans pouvoir les attester"),
-]
+CHOIX_ROLES = options(
+    [
+        (SIGNATAIRE, "Signataire : atteste les demandes sur l’honneur et les transmet"),
+        (CONTRIBUTEUR, "Contributeur : prépare les demandes, sans pouvoir les attester"),
+    ]
+)
 
 
 def _texte(valeur: str | None) -> str | None:
@@ -94,9 +101,9 @@ class ChampsStructure(FlaskForm):
         "répertoire Sirene (annuaire-entreprises.data.gouv.fr).",
         render_kw={"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"},
     )
-    forme_juridique = SelectField(
+    forme_juridique = ListeDeChoix(
         "Forme juridique",
-        choices=[("", "— Choisir —")],  # complété par la vue (voir `avec_formes`)
+        choices=[CHOISIR],  # complété par la vue (voir `avec_formes`)
         validators=[DataRequired("Choisissez la forme juridique.")],
     )
     rna = StringField(
@@ -135,7 +142,7 @@ class ChampsStructure(FlaskForm):
     )
     email = courriel("Courriel de la structure (facultatif)", render_kw={"autocomplete": "email"})
     telephone = numero_de_telephone()
-    representant_civilite = RadioField("Civilité (facultatif)", choices=CIVILITES, validate_choice=False)
+    representant_civilite = BoutonsRadio("Civilité (facultatif)", choices=CIVILITES, validate_choice=False)
     representant_nom = ligne_de_texte("Nom", max=100, obligatoire="Saisissez le nom du représentant légal.")
     representant_prenom = ligne_de_texte(
         "Prénom", max=100, obligatoire="Saisissez le prénom du représentant légal."
@@ -159,9 +166,9 @@ class ChampsStructure(FlaskForm):
     )
     reconnue_utilite_publique = BooleanField("La structure est reconnue d’utilité publique")
 
-    def avec_formes(self, formes: list[tuple[str, str]]):
-        """Les formes juridiques proposées : (valeur, libellé) de l'énumération du modèle."""
-        self.forme_juridique.choices = [("", "— Choisir —"), *formes]
+    def avec_formes(self, formes: list[SelectChoice]):
+        """Les formes juridiques proposées (`options_enum` de l'énumération du modèle)."""
+        self.forme_juridique.choices = [CHOISIR, *formes]
         return self
 
     def validate_rna(self, champ):
@@ -172,7 +179,7 @@ class ChampsStructure(FlaskForm):
             )
 
     def validate_representant_civilite(self, champ):
-        if champ.data and champ.data not in {valeur for valeur, _ in CIVILITES}:
+        if champ.data and champ.data not in {civilite.value for civilite in CIVILITES}:
             raise ValidationError("Choisissez Madame ou Monsieur.")
 
     def validate_nb_salaries(self, champ):
@@ -239,14 +246,14 @@ class ChampsCompteBancaire(FlaskForm):
 
 
 class InscriptionStructureForm(ChampsStructure, ChampsCompteBancaire):
-    role_declarant = RadioField(
+    role_declarant = BoutonsRadio(
         "Êtes-vous habilité à signer pour la structure ?",
         choices=[
-            (
+            SelectChoice(
                 SIGNATAIRE,
                 "Oui : je suis son représentant légal, ou j’ai reçu délégation pour signer en son nom",
             ),
-            (CONTRIBUTEUR, "Non : je prépare les demandes, une autre personne les signera"),
+            SelectChoice(CONTRIBUTEUR, "Non : je prépare les demandes, une autre personne les signera"),
         ],
         validators=[InputRequired("Indiquez si vous êtes habilité à signer pour la structure.")],
         description="Seul un signataire peut attester une demande sur l’honneur et la transmettre.",
@@ -277,7 +284,7 @@ class InvitationForm(FlaskForm):
         obligatoire="Saisissez l’adresse électronique de la personne à inviter.",
         description=AIDE_COURRIEL,
     )
-    role = RadioField(
+    role = BoutonsRadio(
         "Rôle dans la structure",
         choices=CHOIX_ROLES,
         validators=[InputRequired("Choisissez le rôle de la personne invitée.")],
@@ -286,7 +293,7 @@ class InvitationForm(FlaskForm):
 
 class RoleForm(FlaskForm):
     # Le choix est vérifié par AnyOf, en français (celui de SelectField dit « Not a valid choice »).
-    role = SelectField(
+    role = ListeDeChoix(
         "Rôle",
         choices=CHOIX_ROLES,
         validate_choice=False,
@@ -295,7 +302,7 @@ class RoleForm(FlaskForm):
 
 
 class DecisionAccesForm(FlaskForm):
-    role = RadioField(
+    role = BoutonsRadio(
         "Rôle à lui donner si vous acceptez",
         choices=CHOIX_ROLES,
         default=CONTRIBUTEUR,

@@ -46,11 +46,20 @@ from wtforms import (
     SelectMultipleField,
     SubmitField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
 import forms
 from forms import validators as v
-from forms.champs import MONTANT_MAX, MontantField, ecrire_montant, lire_montant
+from forms.champs import (
+    MONTANT_MAX,
+    BoutonsRadio,
+    ChoixMultiple,
+    ListeDeChoix,
+    MontantField,
+    ecrire_montant,
+    lire_montant,
+)
 
 REGLAGES = settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -171,7 +180,7 @@ def _choix(champ) -> list[str]:
     choix = champ.choices
     if isinstance(choix, dict):
         choix = [c for groupe in choix.values() for c in groupe]
-    return [str(c[0] if isinstance(c, tuple | list) else c) for c in (choix or [])]
+    return [str(c.value if isinstance(c, SelectChoice) else c) for c in (choix or [])]
 
 
 def valeurs(champ) -> st.SearchStrategy[list]:
@@ -263,7 +272,7 @@ def fournir_les_choix(form) -> None:
                     fournir_les_choix(entree.form)
         elif isinstance(champ, SelectFieldBase) and not champ.choices:
             entier = getattr(champ, "coerce", str) is int
-            champ.choices = [(c if entier else str(c), libelle) for c, libelle in CHOIX_DE_LA_VUE]
+            champ.choices = [SelectChoice(c if entier else str(c), libelle) for c, libelle in CHOIX_DE_LA_VUE]
 
 
 ANGLAIS = re.compile(
@@ -360,6 +369,31 @@ def _fabriques():
         "budget_form": lambda d: budget_form(PLAN_COMPTABLE, [_Objet(id=1), _Objet(id=2)], d),
         "pieces_form": lambda d: pieces_form([piece], {}, d),
     }
+
+
+def _champs(form):
+    for champ in form:
+        if isinstance(champ, FormField):
+            yield from _champs(champ.form)
+        elif isinstance(champ, FieldList):
+            for entree in champ.entries:
+                yield from _champs(entree.form) if isinstance(entree, FormField) else [entree]
+        else:
+            yield champ
+
+
+def test_chaque_liste_de_choix_est_une_de_forms_champs(app):
+    """Une liste de choix de WTForms (SelectField, RadioField…) renormalise ses options à chaque rendu et à
+    chaque validation : celles des formulaires sont `ListeDeChoix`, `ChoixMultiple` ou `BoutonsRadio`."""
+    with app.test_request_context(method="POST"):
+        formulaires = [construire(c, MultiDict()) for c in FORMULAIRES if nom(c) not in NON_GENERIQUES]
+        formulaires += [fabriquer(MultiDict()) for fabriquer in _fabriques().values()]
+        listes = [
+            champ for form in formulaires for champ in _champs(form) if isinstance(champ, SelectFieldBase)
+        ]
+    assert len(listes) >= 40
+    maison = ListeDeChoix | ChoixMultiple | BoutonsRadio
+    assert [f"{c.name} ({type(c).__name__})" for c in listes if not isinstance(c, maison)] == []
 
 
 @pytest.mark.proprietes

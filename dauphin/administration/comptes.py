@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import current_app, render_template, request, url_for
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from dauphin.administration import administrateur_national, bp
 from dauphin.listes import page_courante
@@ -20,13 +21,16 @@ from forms.administration import (
     RoleOrganisationForm,
     VersionForm,
 )
+from forms.champs import options
+
+FILTRES_STATUT = options(service.FILTRES_STATUT.items())
 
 
 @bp.route("/comptes")
 @administrateur_national
 def comptes():
     recherche = RechercheForm(request.args)
-    recherche.statut.choices = list(service.FILTRES_STATUT.items())
+    recherche.statut.choices = FILTRES_STATUT
     recherche.validate()
     texte = (recherche.q.data or "").strip() if not recherche.q.errors else ""
     statut = recherche.statut.data if recherche.statut.data in service.FILTRES_STATUT else ""
@@ -37,15 +41,15 @@ def comptes():
 def _formulaires(role=None, pilotage=None):
     organisations = service.organisations_actives()
     role = role or RoleOrganisationForm(formdata=None)
-    role.organisation_id.choices = [(0, "— Choisir une organisation —")] + [
-        (o.id, o.nom) for o in organisations
-    ]
+    choix_organisations = [SelectChoice(o.id, o.nom) for o in organisations]
+    role.organisation_id.choices = [SelectChoice(0, "— Choisir une organisation —"), *choix_organisations]
     pilotage = pilotage or PilotageForm(formdata=None)
-    pilotage.contrat_id.choices = [(0, "— Choisir un contrat de ville —")] + [
-        (c.id, f"{c.code} — {c.libelle}") for c in service.contrats_actifs()
+    pilotage.contrat_id.choices = [SelectChoice(0, "— Choisir un contrat de ville —")] + [
+        SelectChoice(c.id, f"{c.code} — {c.libelle}") for c in service.contrats_actifs()
     ]
-    pilotage.organisation_id.choices = [(0, "— Choisir une organisation —")] + [
-        (o.id, o.nom) for o in organisations
+    pilotage.organisation_id.choices = [
+        SelectChoice(0, "— Choisir une organisation —"),
+        *choix_organisations,
     ]
     return role, pilotage
 

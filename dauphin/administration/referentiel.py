@@ -12,6 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import NotFound
+from wtforms.fields.choices import SelectChoice
 
 from dauphin.administration import administrateur_national, bp
 from dauphin.extensions import db
@@ -40,8 +41,10 @@ from forms.administration import (
     ThematiqueForm,
     VersionForm,
 )
+from forms.champs import options, options_enum
 
-CHOIX_MAJORITE = [(r.value, r.libelle) for r in RegleMajorite]
+CHOIX_MAJORITE = options_enum(RegleMajorite)
+TYPES_ORGANISATION = options(service.TYPES_ORGANISATION)
 
 
 def _par_page() -> int:
@@ -167,9 +170,9 @@ def _contrat(contrat_id: int) -> ContratDeVille:
     )
 
 
-def _choix_organisations(contrat: ContratDeVille) -> list[tuple[int, str]]:
-    return [(0, "— Choisir une organisation —")] + [
-        (o.id, o.nom) for o in service.organisations_ajoutables(contrat)
+def _choix_organisations(contrat: ContratDeVille) -> list[SelectChoice]:
+    return [SelectChoice(0, "— Choisir une organisation —")] + [
+        SelectChoice(o.id, o.nom) for o in service.organisations_ajoutables(contrat)
     ]
 
 
@@ -300,7 +303,7 @@ def organisations():
 
 def _formulaire_organisation(organisation: Organisation | None) -> OrganisationForm:
     form = OrganisationForm(formdata=request.form if request.method == "POST" else None)
-    form.type_organisation.choices = service.TYPES_ORGANISATION
+    form.type_organisation.choices = TYPES_ORGANISATION
     if request.method == "GET" and organisation is not None:
         form.version.data = organisation.version
         for nom in ("nom", "siren", "siret", "departement", "est_financeur", "email_contact"):

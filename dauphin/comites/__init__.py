@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, url_for
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 from dauphin import pdf
 from dauphin.extensions import db
@@ -79,7 +80,7 @@ def nouvelle():
     exiger(bool(contrats))
     form = SeanceForm()
     campagnes = service.campagnes_du_contrat(contrats)
-    form.campagne_id.choices = [(c.id, f"{c.contrat.libelle} — {c.libelle}") for c in campagnes]
+    form.campagne_id.choices = [SelectChoice(c.id, f"{c.contrat.libelle} — {c.libelle}") for c in campagnes]
     return traiter_formulaire(
         form,
         executer=lambda: service.creer_seance(
@@ -138,7 +139,7 @@ def _preparation(seance: SeanceComite, soumis: dict) -> dict:
     if inscription is None:
         inscription = InscriptionForm(formdata=None, version=seance.version)
     inscriptibles = service.dossiers_inscriptibles(seance)
-    inscription.demandes.choices = [(d.id, d.numero) for d in inscriptibles]
+    inscription.demandes.choices = [SelectChoice(d.id, d.numero) for d in inscriptibles]
     return {"inscription": inscription, "inscriptibles": inscriptibles}
 
 
@@ -218,7 +219,7 @@ def voir(seance_id: int):
 def inscrire(seance_id: int):
     seance = _seance_du_pilote(seance_id)
     form = InscriptionForm()
-    form.demandes.choices = [(d.id, d.numero) for d in service.dossiers_inscriptibles(seance)]
+    form.demandes.choices = [SelectChoice(d.id, d.numero) for d in service.dossiers_inscriptibles(seance)]
     return traiter_formulaire(
         form,
         executer=lambda: service.inscrire(seance.id, form.demandes.data, current_user, form.version.data),

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 from dauphin.extensions import db
 from dauphin.models import Demande, TypePiece
@@ -219,8 +220,8 @@ def _structure(demande):
     comptes = [
         c for c in demande.structure.comptes_bancaires if c.actif or c.id == demande.compte_bancaire_id
     ]
-    form.compte_bancaire_id.choices = [(0, "— Choisir —")] + [
-        (c.id, f"{c.titulaire} — {c.iban_masque} ({c.bic})") for c in comptes
+    form.compte_bancaire_id.choices = [SelectChoice(0, "— Choisir —")] + [
+        SelectChoice(c.id, f"{c.titulaire} — {c.iban_masque} ({c.bic})") for c in comptes
     ]
 
     def enregistrement(cible):
@@ -241,11 +242,11 @@ def _structure(demande):
 def _action(demande):
     form = ActionForm(obj=demande if request.method == "GET" else None)
     qpvs = service.qpvs_du_contrat(demande)
-    form.qpvs.choices = [(q.id, f"{q.libelle} ({q.code})") for q in qpvs]
-    form.thematique_code.choices = [("", "— Choisir —")] + [
-        (t.code, f"{t.code} — {t.libelle}") for t in service.sous_thematiques_actives()
+    form.qpvs.choices = [SelectChoice(q.id, f"{q.libelle} ({q.code})") for q in qpvs]
+    form.thematique_code.choices = [SelectChoice("", "— Choisir —")] + [
+        SelectChoice(t.code, f"{t.code} — {t.libelle}") for t in service.sous_thematiques_actives()
     ]
-    form.axes.choices = [(a.code, a.libelle) for a in service.axes_transversaux()]
+    form.axes.choices = [SelectChoice(a.code, a.libelle) for a in service.axes_transversaux()]
     if request.method == "GET":
         form.qpvs.data = [q.id for q in demande.qpvs]
         form.axes.data = [a.code for a in demande.axes]

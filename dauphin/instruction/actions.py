@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 
 from dauphin.models import Demande, LigneFinancement, Utilisateur
 from dauphin.policies import (
@@ -199,7 +200,7 @@ def formulaire(
     if version is not None and not form.is_submitted():
         form.version.data = version
     if isinstance(form, GestionnaireForm):
-        form.gestionnaire_id.choices = [(0, "— Aucun gestionnaire désigné —")] + [
-            (u.id, u.nom_complet) for u in (equipe or [])
+        form.gestionnaire_id.choices = [SelectChoice(0, "— Aucun gestionnaire désigné —")] + [
+            SelectChoice(u.id, u.nom_complet) for u in (equipe or [])
         ]
     return form

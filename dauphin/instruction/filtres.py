@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from werkzeug.datastructures import MultiDict
+from wtforms.fields.choices import SelectChoice
 
 from dauphin.services import instruction as service
 from forms.instruction import FiltresForm
@@ -38,18 +39,21 @@ class FiltresLus:
 
 
 def _proposer(form: FiltresForm, options: service.OptionsFiltres, exercice_demande: int | None) -> None:
-    form.contrat.choices = [("", "Tous les contrats")] + [
-        (str(i), libelle) for i, libelle in options.contrats
+    form.contrat.choices = [SelectChoice("", "Tous les contrats")] + [
+        SelectChoice(str(i), libelle) for i, libelle in options.contrats
     ]
     exercices = list(options.exercices)
     if exercice_demande in ANNEES_ADMISES and exercice_demande not in exercices:
         exercices = sorted([*exercices, exercice_demande], reverse=True)  # exercice sans enveloppe : gardé
-    form.exercice.choices = [("", "Tous les exercices")] + [(str(a), str(a)) for a in exercices]
-    form.thematique.choices = [("", "Toutes les thématiques")] + [
-        (t.code, ("\u2003" if t.parent_code else "") + f"{t.code} — {t.libelle}") for t in options.thematiques
+    form.exercice.choices = [SelectChoice("", "Tous les exercices")] + [
+        SelectChoice(str(a), str(a)) for a in exercices
     ]
-    form.qpv.choices = [("", "Tous les quartiers")] + [
-        (str(q.id), f"{q.libelle} ({q.code})") for q in options.qpvs
+    form.thematique.choices = [SelectChoice("", "Toutes les thématiques")] + [
+        SelectChoice(t.code, ("\u2003" if t.parent_code else "") + f"{t.code} — {t.libelle}")
+        for t in options.thematiques
+    ]
+    form.qpv.choices = [SelectChoice("", "Tous les quartiers")] + [
+        SelectChoice(str(q.id), f"{q.libelle} ({q.code})") for q in options.qpvs
     ]
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 
 from dauphin.instruction.actions import (
     ACTIONS_DEMANDE,
@@ -33,7 +34,7 @@ class Panneau:
 
 def note_form(organisations) -> NoteForm:
     form = NoteForm(prefix="note")
-    form.organisation_id.choices = [(o.id, o.nom) for o in organisations]
+    form.organisation_id.choices = [SelectChoice(o.id, o.nom) for o in organisations]
     if not form.is_submitted() and organisations:
         form.organisation_id.data = organisations[0].id
     return form

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 from dauphin.listes import page_courante
 from dauphin.models import JetonApi, Organisation
@@ -18,11 +19,12 @@ from dauphin.policies.jetons import DESCRIPTIONS_PORTEES, Portee
 from dauphin.services import api as service
 from dauphin.services.workflow import aujourdhui
 from dauphin.vues import charger_ou_404, exiger, traiter_formulaire
+from forms.champs import options
 from forms.jetons import JetonForm, RevocationForm
 
 bp = Blueprint("jetons", __name__, url_prefix="/jetons-api")
 
-CHOIX_PORTEES = [(p.value, f"{p.libelle} : {DESCRIPTIONS_PORTEES[p]}") for p in Portee]
+CHOIX_PORTEES = [SelectChoice(p.value, f"{p.libelle} : {DESCRIPTIONS_PORTEES[p]}") for p in Portee]
 
 
 def _organisations_gerees() -> tuple[list[Organisation], int | None]:
@@ -84,7 +86,7 @@ def creer(organisation_id: int):
     if titulaires is None:  # un instructeur : à son propre nom, sans choix
         titulaires = [(current_user.id, current_user.nom_complet)]
         form.titulaire_id.data = current_user.id
-    form.titulaire_id.choices = titulaires
+    form.titulaire_id.choices = options(titulaires)
     form.portees.choices = CHOIX_PORTEES
     if not form.is_submitted():
         form.expire_le.data = aujourdhui() + timedelta(days=service.DUREE_DEFAUT_JOURS)

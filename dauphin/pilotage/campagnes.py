@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import abort, render_template, request, url_for
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 from dauphin.models import Campagne, TypePiece
 from dauphin.pilotage import bp
@@ -28,7 +29,7 @@ def _formulaire(contrat_id: int, campagne: Campagne | None):
     donnees = request.form if request.method == "POST" else None
     form = campagne_form(_types_pieces(campagne), [(o.id, o.nom) for o in financeurs], donnees)
     form.contrat_id.choices = [
-        (c.id, f"{c.libelle} ({c.code})") for c in service.contrats_pilotes(current_user)
+        SelectChoice(c.id, f"{c.libelle} ({c.code})") for c in service.contrats_pilotes(current_user)
     ]
     if donnees is None:
         if campagne is not None:

@@ -16,6 +16,7 @@ from dauphin.services import structures as service
 from dauphin.services.comptes import email_confirme
 from dauphin.services.demandes import campagne_ouverte_existe
 from dauphin.vues import exiger, page, traiter_bouton, traiter_formulaire
+from forms.champs import options
 from forms.structures import (
     CHOIX_ROLES,
     CompteBancaireForm,
@@ -30,6 +31,8 @@ from forms.structures import (
 from forms.validators import normaliser_siret
 
 bp = Blueprint("structures", __name__, url_prefix="/structures")
+
+FORMES_JURIDIQUES = options(service.CHOIX_FORMES)
 
 
 def email_confirme_requis(vue):
@@ -78,7 +81,7 @@ def mes_structures():
 @login_required
 @email_confirme_requis
 def inscrire():
-    form = InscriptionStructureForm().avec_formes(service.CHOIX_FORMES)
+    form = InscriptionStructureForm().avec_formes(FORMES_JURIDIQUES)
 
     def rendre(code: int, _conflit):
         # Le SIRET tapé est celui d'une structure déjà inscrite : la page propose d'en demander l'accès.
@@ -147,7 +150,7 @@ def voir(structure_id: int):
 def modifier(structure_id: int):
     structure, _ = _pour_administrateur(structure_id)
     form = ModifierStructureForm(obj=structure if request.method == "GET" else None)
-    form.avec_formes(service.CHOIX_FORMES)
+    form.avec_formes(FORMES_JURIDIQUES)
     if request.method == "GET":
         form.empreinte.data = service.empreinte(structure)
 
