@@ -11,6 +11,7 @@ def url_fixe(endpoint: str, **valeurs) -> str:
     lieu d'une fois par page : la mise en page de chaque page en écrit une vingtaine, à 20 à 60 µs chacune
     (les fichiers du DSFR portent leur version, voir `dsfr.py`). Jamais pour une adresse qui dépend de la
     requête (page suivante, filtres) : elle serait servie à tous telle que la première requête l'a faite."""
+    _relative(valeurs)
     urls = current_app.extensions.setdefault("dauphin.urls_fixes", {})
     cle = (request.script_root, endpoint, *sorted(valeurs.items()))
     url = urls.get(cle)
@@ -27,6 +28,7 @@ def url_de_demande(endpoint: str, demande_id: int, **valeurs) -> str:
     construite une fois par processus (et par préfixe) avec un identifiant témoin, puis chaque ligne y met
     le sien — une liste de 25 demandes en écrit 50, à 25 µs chacune par `url_for`. Pour une règle dont
     `demande_id` est un entier (`<int:demande_id>`), écrit tel quel dans l'adresse."""
+    _relative(valeurs)
     modeles = current_app.extensions.setdefault("dauphin.urls_de_demande", {})
     cle = (request.script_root, endpoint, *sorted(valeurs.items()))
     modele = modeles.get(cle)
@@ -36,3 +38,9 @@ def url_de_demande(endpoint: str, demande_id: int, **valeurs) -> str:
             return url_for(endpoint, demande_id=demande_id, **valeurs)
         modele = modeles[cle] = (avant, apres)
     return f"{modele[0]}{int(demande_id)}{modele[1]}"
+
+
+def _relative(valeurs: dict) -> None:
+    """Une adresse absolue dépend de l'hôte et du schéma de la requête, que la clé du cache ne porte pas."""
+    if {"_external", "_scheme"} & valeurs.keys():
+        raise ValueError("url_fixe, url_de_demande : adresses relatives seulement (url_for pour les autres).")

@@ -3,8 +3,27 @@ ajouté, modifié ou retiré dans la requête compte aussitôt, écrit ou pas en
 
 from __future__ import annotations
 
+import pytest
+from sqlalchemy import delete
+
 from dauphin.models import MembreStructure, RoleStructure
 from dauphin.policies import acteur_de, est_membre_structure
+
+
+@pytest.fixture(autouse=True)
+def dans_une_requete(app):
+    """L'acteur n'est gardé que le temps d'une requête : chaque test en est une."""
+    with app.test_request_context("/"):
+        yield
+
+
+def test_un_retrait_en_masse_puis_relu_compte_aussitot(db, monde):
+    """Un DELETE en masse (ordre Core passé par la session), puis le compte relu : plus membre."""
+    compte = monde.contributeur
+    assert monde.structure.id in acteur_de(compte).structures
+    db.session.execute(delete(MembreStructure).where(MembreStructure.utilisateur_id == compte.id))
+    db.session.expire(compte)
+    assert monde.structure.id not in acteur_de(compte).structures
 
 
 def test_l_acteur_est_lu_une_fois_tant_que_rien_ne_change(db, monde):

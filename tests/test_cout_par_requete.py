@@ -3,6 +3,7 @@ adresses fixes de la mise en page, les sigles expliqués dans les noms des finan
 
 from __future__ import annotations
 
+import pytest
 from flask import request, url_for
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -68,3 +69,12 @@ def test_url_de_demande_comme_url_for(app):
                     attendu = url_for(endpoint, demande_id=demande_id, **valeurs)
                     assert url_de_demande(endpoint, demande_id, **valeurs) == attendu
             assert url_de_demande("dossiers.voir", 42) == f"{prefixe}/dossiers/42"
+
+
+def test_url_fixe_refuse_une_adresse_absolue(app):
+    """Une adresse absolue porte l'hôte de la requête, que la clé du cache n'a pas : refusée."""
+    with app.test_request_context("/", base_url="http://a.example"):
+        with pytest.raises(ValueError):
+            url_fixe("public.accueil", _external=True)
+        with pytest.raises(ValueError):
+            url_de_demande("dossiers.voir", 1, _external=True)

@@ -746,3 +746,27 @@ def test_pilote_de_deux_contrats(app, client, connexion, db, monde, jeu):
     assert sorted(re.findall(r'data-campagne="(\d+)"', page)) == sorted(
         [str(monde.campagne.id), str(jeu["autre"].id)]
     )
+
+
+def test_financeurs_dans_l_ordre_alphabetique_francais(app, monde, jeu):
+    """« État… » se range avec les E et une minuscule avec sa majuscule, pas après le Z (ordre des
+    colonnes, des exports et des enveloppes)."""
+    for nom in ("État – Préfecture de l’Aisne", "eurométropole de test"):
+        organisation = Organisation(nom=nom, type_organisation=TypeOrganisation.caf)
+        _db.session.add(organisation)
+        _db.session.flush()
+        _db.session.add(
+            Enveloppe(campagne_id=monde.campagne.id, organisation_id=organisation.id, montant=Decimal("1"))
+        )
+    _db.session.commit()
+    p = service.programmation(monde.campagne.id)
+    assert [f.nom for f in p.financeurs] == [
+        "État – Préfecture de l’Aisne",
+        "eurométropole de test",
+        "Préfecture du Nord (État – P147)",
+        "Ville de Lille",
+    ]
+    assert [e.organisation for e in p.enveloppes][:2] == [
+        "État – Préfecture de l’Aisne",
+        "eurométropole de test",
+    ]

@@ -183,14 +183,39 @@ def test_chaque_onglet_est_compte_par_son_index_partiel(pg, monde):
 
 
 def test_structures_par_morceau_de_nom_seulement(pg, monde):
-    """Le nom d'une structure où le texte est un mot entier est trouvé par le vecteur de recherche ; la
-    liste des structures ne garde que les morceaux de mot (« voisin » dans « Voisine »)."""
+    """Le nom d'une structure que la requête plein texte trouve (mot entier ou sa racine) l'est par le vecteur
+    de recherche ; la liste des structures ne garde que les morceaux de mot (« oisin » dans « Voisine »)."""
     monde.structure.raison_sociale = "Association Voisine"
     pg.session.commit()
     demande = dossier(pg, monde, "Atelier vélo", {monde.etat: (L.sollicitee, "100")})
     espace = espace_etat(monde)
-    for texte, dans_la_liste in (("voisine", False), ("voisin", True), ("association", False)):
+    # « voisin » : racine de « Voisine », trouvé par le vecteur ; « oisin » : un morceau, par la liste
+    for texte, dans_la_liste in (
+        ("voisine", False),
+        ("voisin", False),
+        ("oisin", True),
+        ("association", False),
+    ):
         filtres = service.Filtres(recherche=texte)
         assert (monde.structure.id in service.structures_trouvees(filtres)) is dans_la_liste, texte
         page = service.page_demandes(espace, filtres, "a_traiter", 10, tri="pertinence")
         assert demande.id in [d.id for d in page.items], texte
+
+
+def test_structures_par_morceau_meme_analyse_que_le_vecteur(pg, monde):
+    """« Simplon.co » est un seul mot pour l'analyseur de PostgreSQL : « simplon » n'est pas dans le vecteur,
+    la structure reste donc dans la liste (une expression régulière de mot entier l'en sortait). Et le
+    motif LIKE est échappé comme il est écrit : « % » se cherche tel quel."""
+    monde.structure.raison_sociale = "Simplon.co"
+    pg.session.commit()
+    demande = dossier(pg, monde, "Atelier vélo", {monde.etat: (L.sollicitee, "100")})
+    espace = espace_etat(monde)
+    filtres = service.Filtres(recherche="simplon")
+    assert monde.structure.id in service.structures_trouvees(filtres)
+    page = service.page_demandes(espace, filtres, "a_traiter", 10, tri="pertinence")
+    assert demande.id in [d.id for d in page.items]
+
+    monde.structure.raison_sociale = "Aide 50% Filles"
+    pg.session.commit()
+    assert monde.structure.id in service.structures_trouvees(service.Filtres(recherche="ide 50%"))
+    assert monde.structure.id not in service.structures_trouvees(service.Filtres(recherche="ide 50_"))

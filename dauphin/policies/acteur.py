@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from flask import g, has_app_context
+from flask import has_request_context, request
 from sqlalchemy import event
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Mapper, Session, object_session
 from werkzeug.local import LocalProxy
 
 from dauphin.models import JetonApi, RoleOrganisation, Utilisateur
@@ -74,13 +74,18 @@ def acteur_de(qui) -> Acteur:
 
 # L'acteur d'un compte, lu une fois par requête : la vue d'un dossier le demande une trentaine de fois
 # (chaque règle, chaque action proposée), et chaque lecture parcourt les rattachements du compte (4 300 appels
-# de fonctions Python sur les 45 000 de la vue d'un instructeur). Il est relu dès que la session écrit
-# (flush), finit sa transaction (validation ou annulation) ou porte des changements pas encore écrits : un
-# rattachement ajouté, retiré ou modifié dans la requête compte aussitôt.
+# de fonctions Python sur les 45 000 de la vue d'un instructeur). Rangé dans l'environnement de la requête
+# (pas dans `g`, qu'un contexte d'application ouvert partage entre requêtes, dans les tests) et jamais hors
+# d'une requête. Il est relu dès que la session écrit (flush, ordre UPDATE ou DELETE en masse), finit sa
+# transaction (validation ou annulation), relit ou oublie un objet (refresh, expire) ou porte des
+# changements pas encore écrits : un rattachement ajouté, retiré ou modifié dans la requête compte aussitôt.
+MEMOIRE = "dauphin.acteurs"
+
+
 def _du_compte_memorise(utilisateur: Utilisateur) -> Acteur:
-    if not has_app_context():
+    if not has_request_context():
         return du_compte(utilisateur)
-    memoire = g.setdefault("_acteurs", {})
+    memoire = request.environ.setdefault(MEMOIRE, {})
     deja = memoire.get(id(utilisateur))
     # `_is_clean` : rien d'ajouté, de modifié ni de supprimé en attente dans la session (la forme publique,
     # `session.new or session.dirty or session.deleted`, construit trois ensembles à chaque appel)
@@ -94,11 +99,25 @@ def _du_compte_memorise(utilisateur: Utilisateur) -> Acteur:
     return acteur
 
 
-@event.listens_for(Session, "after_flush")
-@event.listens_for(Session, "after_transaction_end")
-def _oublier_les_acteurs(session, *_):
-    if has_app_context():
-        g.pop("_acteurs", None)
+def _oublier_les_acteurs(*_):
+    if has_request_context():
+        request.environ.pop(MEMOIRE, None)
+
+
+for _evenement in ("after_flush", "after_transaction_end", "after_bulk_update", "after_bulk_delete"):
+    event.listen(Session, _evenement, _oublier_les_acteurs)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _oublier_si_ecriture(etat):
+    if not etat.is_select:  # un ordre d'écriture (ORM ou Core) passé par la session
+        _oublier_les_acteurs()
+
+
+@event.listens_for(Mapper, "refresh")
+@event.listens_for(Mapper, "expire")
+def _oublier_si_relu(*_):
+    _oublier_les_acteurs()
 
 
 def du_compte(utilisateur: Utilisateur) -> Acteur:

@@ -46,12 +46,13 @@ from sqlalchemy import (
     any_,
     bindparam,
     case,
+    column,
     false,
     func,
     literal,
+    null,
     or_,
     select,
-    text,
     tuple_,
     union_all,
 )
@@ -310,20 +311,11 @@ def _echappe(texte: str) -> str:
     return texte.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _echappe_regex(texte: str) -> str:
-    """Le texte pris à la lettre dans une expression régulière de PostgreSQL (un caractère qui n'est ni
-    lettre, ni chiffre, ni espace y est précédé d'une barre oblique inverse)."""
-    return re.sub(r"([^\w\s])", r"\\\1", texte)
-
-
 def _motif(texte: str) -> str:
     return f"%{_echappe(texte)}%"
 
 
 STRUCTURES_EN_LISTE_MAX = 2000  # au-delà, la sous-requête (un texte trop commun : « a », « de »)
-# PostgreSQL : au-delà, un morceau de mot commun à tant de noms (« jeunes » dans 556 « Jeunesse… ») n'est
-# plus cherché dans les noms ; les mots entiers du nom le sont toujours, par le vecteur de recherche.
-STRUCTURES_MORCEAUX_MAX = 100
 
 
 def _structures_cherchees(texte: str):
@@ -339,11 +331,10 @@ def structures_trouvees(filtres: Filtres) -> list[int] | None:
     """Les structures dont la raison sociale ou le sigle contient le texte cherché, lues une fois par
     requête : le décompte des onglets et la page s'en servent (trois parcours des 11 000 structures
     sinon, 7 ms chacun pour un mot fréquent comme « association »). None quand il y en a trop pour une
-    liste de paramètres (SQLite : la sous-requête les remplace ; PostgreSQL : le nom n'est plus cherché que
-    par ses mots entiers, `STRUCTURES_MORCEAUX_MAX`).
+    liste de paramètres : la sous-requête les remplace.
 
-    Sur PostgreSQL, seules celles où le texte n'est pas un mot entier du nom ou du sigle : les autres sont
-    trouvées par le vecteur de recherche, qui porte le nom de la structure."""
+    Sur PostgreSQL, seules celles que la requête plein texte de la page ne trouve pas déjà par le vecteur de
+    recherche, qui porte le nom et le sigle de la structure (« voi » : Voisine ; « jeunes » : Jeunesse)."""
     if filtres.structures_trouvees is None:
         filtres.structures_trouvees = _lire_structures(filtres.recherche or "")
     return None if filtres.structures_trouvees is False else filtres.structures_trouvees
@@ -354,23 +345,28 @@ def _lire_structures(texte: str) -> list[int] | bool:
     if not recherche.plein_texte() or recherche_courte(texte):
         ids = list(db.session.scalars(_structures_cherchees(texte).limit(STRUCTURES_EN_LISTE_MAX + 1)))
         return False if len(ids) > STRUCTURES_EN_LISTE_MAX else ids
-    # Le texte en mot entier dans le nom ou le sigle : le vecteur de recherche (qui porte ce nom) trouve
-    # déjà leurs demandes. Restent les morceaux de mot (« voi » : Voisine ; « jeunes » : Jeunesse) : une
-    # liste courte (« association » : 855 structures → 0, « ateliers » : 264 → 0), qui n'ajoute plus à
-    # chaque onglet la lecture des lignes de centaines de structures. La fonction de la migration 0030
-    # passe par l'index à trigrammes (le planificateur lui préférait la lecture des 11 000 noms) et ne
-    # vérifie le mot entier que sur les structures trouvées.
+    # Le texte que le vecteur de recherche trouve déjà dans le nom ou le sigle (même analyse que lui) : ces
+    # demandes sont trouvées sans la liste. Restent les morceaux de mot : une liste courte (« association » :
+    # 855 structures → 0, « ateliers » : 264 → 0), qui n'ajoute plus à chaque onglet la lecture des lignes de
+    # centaines de structures. La fonction de la migration 0030 passe par l'index à trigrammes (le
+    # planificateur lui préférait la lecture des 11 000 noms).
     rangees = db.session.execute(
-        select(text("id, entier")).select_from(
-            func.public.dauphin_structures_par_morceau(
-                _motif(texte), rf"\y{_echappe_regex(texte)}\y", STRUCTURES_EN_LISTE_MAX + 1
-            )
+        select(column("id"), column("entier")).select_from(
+            _structures_par_morceau(texte, STRUCTURES_EN_LISTE_MAX + 1)
         )
     ).all()
-    morceaux = [ident for ident, est_un_mot in rangees if not est_un_mot]
-    if len(rangees) > STRUCTURES_EN_LISTE_MAX or len(morceaux) > STRUCTURES_MORCEAUX_MAX:
+    if len(rangees) > STRUCTURES_EN_LISTE_MAX:
         return False
-    return morceaux
+    return [ident for ident, entier in rangees if not entier]
+
+
+def _structures_par_morceau(texte: str, maximum: int | None):
+    """La fonction SQL de la migration 0030 : (id, entier) des structures dont le nom ou le sigle contient le
+    texte, `entier` quand la requête plein texte du texte les trouve déjà par leur vecteur."""
+    requete = recherche.requete(texte)
+    return func.public.dauphin_structures_par_morceau(
+        _motif(texte), requete if requete is not None else null(), maximum
+    )
 
 
 CHIFFRE = re.compile(r"\d")  # « 0248 », « 2026 » : un morceau de numéro, ou un mot de l'intitulé
@@ -410,7 +406,11 @@ def condition_recherche(
     # liste de ses structures (trigrammes) ; trop nombreuses (« association »), les mots entiers du nom,
     # qui sont dans le vecteur, suffisent.
     structures = structures_trouvees(filtres)
-    if structures:
+    if structures is None:  # trop pour une liste : les morceaux par une sous-requête
+        morceaux = select(column("id")).select_from(_structures_par_morceau(texte, None))
+        morceaux = morceaux.where(~column("entier"))
+        conditions.append(structure_id.in_(morceaux))
+    elif structures:
         conditions.append(parmi(structure_id, structures))
     return or_(*conditions)
 

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, case, func, or_, select, type_coerce
 
 from dauphin.extensions import db
+from dauphin.libelles import cle_alphabetique
 from dauphin.listes import contient
 from dauphin.models import (
     Campagne,
@@ -496,10 +497,14 @@ def sommes_campagne(campagne_id: int) -> SommesCampagne:
                 select(Organisation.id, Organisation.nom).where(Organisation.id.in_(sans_enveloppe))
             ).all()
         )
-    financeurs = sorted((Financeur(i, noms[i]) for i in {*noms}), key=lambda f: (f.nom, f.cle))
+    financeurs = sorted(
+        (Financeur(i, noms[i]) for i in {*noms}), key=lambda f: (cle_alphabetique(f.nom), f.cle)
+    )
     consommation = [
         ConsommationEnveloppe(organisation_id, nom, total, *engages.get(organisation_id, (ZERO, ZERO)))
-        for organisation_id, nom, total in sorted(enveloppes, key=lambda e: (e.nom, e.organisation_id))
+        for organisation_id, nom, total in sorted(
+            enveloppes, key=lambda e: (cle_alphabetique(e.nom), e.organisation_id)
+        )
     ]
     return SommesCampagne(financeurs, totaux, piliers, consommation)
 

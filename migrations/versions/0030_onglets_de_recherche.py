@@ -8,8 +8,9 @@ fois par onglet, avec pour prédicat la condition de l'onglet telle que le code 
 vérifie sur PostgreSQL que les deux textes concordent. Les index complets restent (API, recherche sans
 onglet).
 
-Et une fonction `dauphin_structures_par_morceau(motif, mot_entier)` : les structures dont le nom ou le
-sigle contient le texte (LIKE, index à trigrammes) et si c'est un mot entier. Elle interdit le parcours
+Et une fonction `dauphin_structures_par_morceau(motif, requete, maximum)` : les structures dont le nom ou le
+sigle contient le texte (LIKE, index à trigrammes), et si la requête plein texte de la page les trouve déjà
+par le vecteur de recherche (même analyse que lui : « Simplon.co » y est un seul mot). Elle interdit le parcours
 séquentiel : le planificateur sous-estime le coût d'ILIKE et lisait les 11 000 noms un à un pour
 « association » (16 ms) au lieu de ses 855 structures par l'index (2 ms).
 
@@ -37,11 +38,11 @@ ONGLETS = {
 
 
 FONCTION = r"""
-CREATE FUNCTION public.dauphin_structures_par_morceau(motif text, mot_entier text, maximum integer)
+CREATE FUNCTION public.dauphin_structures_par_morceau(motif text, requete tsquery, maximum integer)
 RETURNS TABLE (id integer, entier boolean) LANGUAGE sql STABLE SET enable_seqscan = off AS $$
-    SELECT s.id, s.raison_sociale ~* mot_entier OR coalesce(s.sigle, '') ~* mot_entier
+    SELECT s.id, coalesce(public.dauphin_vecteur_recherche('', s.raison_sociale, s.sigle) @@ requete, false)
     FROM public.structure s
-    WHERE s.raison_sociale ILIKE motif ESCAPE '' OR s.sigle ILIKE motif ESCAPE ''
+    WHERE s.raison_sociale ILIKE motif ESCAPE '\' OR s.sigle ILIKE motif ESCAPE '\'
     LIMIT maximum
 $$
 """
@@ -65,7 +66,7 @@ def upgrade():
 def downgrade():
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute("DROP FUNCTION IF EXISTS public.dauphin_structures_par_morceau(text, text, integer)")
+    op.execute("DROP FUNCTION IF EXISTS public.dauphin_structures_par_morceau(text, tsquery, integer)")
     for onglet in ONGLETS:
         op.execute(f"DROP INDEX IF EXISTS ix_ligne_financement_recherche_{onglet}")
         op.execute(f"DROP INDEX IF EXISTS ix_ligne_financement_numero_trgm_{onglet}")
