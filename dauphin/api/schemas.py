@@ -668,10 +668,7 @@ class LigneEngagement(Ligne):
     )
 
 
-class FiltresVersements(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class FiltresVersements(FiltresListe):
     ligne = fields.Integer(
         validate=validate.Range(1, ID_MAX),
         metadata={"description": "Seulement les échéances de cette ligne de financement.", "example": 1207},
@@ -679,13 +676,6 @@ class FiltresVersements(Schema):
     payes = fields.Boolean(
         metadata={"description": "true : seulement les paiements ; false : seulement les échéances à payer."}
     )
-    modifie_depuis = modifie_depuis()
-    apres = curseur()
-    par_page = par_page(50)
-
-    @validates("modifie_depuis")
-    def _instant_raisonnable(self, valeur: datetime, **kwargs) -> None:
-        instant_raisonnable(valeur)
 
 
 class ListeVersements(Sortie):
