@@ -86,6 +86,7 @@ def main() -> None:
     arguments.add_argument("--plans", action="store_true")
     arguments.add_argument("--json")
     arguments.add_argument("--filtre", default="")
+    arguments.add_argument("--mots", help="les mots cherchés, séparés par des virgules (défaut : MOTS)")
     options = arguments.parse_args()
     app = create_app()
     app.config["WTF_CSRF_ENABLED"] = False
@@ -138,7 +139,7 @@ def main() -> None:
         nombre = db.session.scalar(select(func.count()).select_from(Demande))
         instruction = (
             ["/instruction/"]
-            + [f"/instruction/?q={m}" for m in MOTS]
+            + [f"/instruction/?q={m}" for m in (options.mots.split(",") if options.mots else MOTS)]
             + [
                 "/instruction/?statut=en_instruction",
                 "/instruction/?statut=sollicitee",

@@ -219,3 +219,38 @@ def test_structures_par_morceau_meme_analyse_que_le_vecteur(pg, monde):
     pg.session.commit()
     assert monde.structure.id in service.structures_trouvees(service.Filtres(recherche="ide 50%"))
     assert monde.structure.id not in service.structures_trouvees(service.Filtres(recherche="ide 50_"))
+
+
+def test_structure_renommee_son_vecteur_suit(pg, monde):
+    """Le vecteur du nom de la structure (`structure.recherche`, migration 0031) est tenu par la base : une
+    structure renommée n'est plus jugée sur son ancien nom. « Centre Voisin » : « voisin » y est un mot
+    entier, trouvé par le vecteur de la demande ; renommée « Centre Voisinage », ce n'est plus qu'un
+    morceau de mot, que seule la liste des structures trouve. Un vecteur resté sur l'ancien nom la dirait
+    encore « entière » : ses demandes ne seraient plus trouvées."""
+    monde.structure.raison_sociale = "Centre Voisin"
+    pg.session.commit()
+    demande = dossier(pg, monde, "Atelier vélo", {monde.etat: (L.sollicitee, "100")})
+    espace = espace_etat(monde)
+
+    def trouvee() -> tuple[bool, bool]:
+        filtres = service.Filtres(recherche="voisin")
+        page = service.page_demandes(espace, filtres, "a_traiter", 10, tri="pertinence")
+        return monde.structure.id in service.structures_trouvees(filtres), demande.id in [
+            d.id for d in page.items
+        ]
+
+    assert trouvee() == (False, True)  # par le vecteur de la demande
+    monde.structure.raison_sociale = "Centre Voisinage"
+    pg.session.commit()
+    assert trouvee() == (True, True)  # par la liste des structures
+    monde.structure.sigle = "VOISIN"  # le sigle compte aussi
+    pg.session.commit()
+    assert trouvee() == (False, True)
+    # Le même vecteur que celui que la demande porte pour sa structure (une seule définition)
+    assert pg.session.execute(
+        text(
+            "SELECT recherche = public.dauphin_vecteur_recherche('', raison_sociale, sigle) "
+            "FROM structure WHERE id = :id"
+        ),
+        {"id": monde.structure.id},
+    ).scalar_one()

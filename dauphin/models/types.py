@@ -101,6 +101,7 @@ def enfants(parent: str, order_by=False):
 PROPRES_A_POSTGRESQL = {
     ("column", "demande.recherche"),
     ("column", "ligne_financement.recherche"),
+    ("column", "structure.recherche"),  # migration 0031 : le vecteur du nom, colonne générée
     ("index", "ix_demande_recherche_texte"),
     ("index", "ix_ligne_financement_recherche"),
     ("index", "ix_ligne_financement_numero_trgm"),

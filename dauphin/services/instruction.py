@@ -362,7 +362,8 @@ def _lire_structures(texte: str) -> list[int] | bool:
 
 def _structures_par_morceau(texte: str, maximum: int | None):
     """La fonction SQL de la migration 0030 : (id, entier) des structures dont le nom ou le sigle contient le
-    texte, `entier` quand la requête plein texte du texte les trouve déjà par leur vecteur."""
+    texte, `entier` quand la requête plein texte du texte les trouve déjà par le vecteur de leur nom, tenu
+    par la base (`structure.recherche`, migration 0031 : il n'est plus calculé à chaque recherche)."""
     requete = recherche.requete(texte)
     return func.public.dauphin_structures_par_morceau(
         _motif(texte), requete if requete is not None else null(), maximum
