@@ -536,7 +536,7 @@ def test_recherche_par_structure_meme_resultat_en_liste_ou_en_sous_requete(
         return comptes_onglets, sorted(ids)
 
     for espace in (financeur, contrats):
-        for texte in ("association", "voisine", "scolaire", "introuvable"):
+        for texte in ("association", "voisine", "oisin", "scolaire", "introuvable"):  # oisin : un morceau
             en_liste = resultat(espace, texte)
             monkeypatch.setattr(service, "STRUCTURES_EN_LISTE_MAX", 0)
             assert resultat(espace, texte) == en_liste, (espace.cle, texte)

@@ -15,6 +15,7 @@ from sqlalchemy import event, text
 
 from dauphin.services import instruction as service
 from tests.test_instruction import dossier, html, numeros, titre
+from workflows import StatutDemande as D
 from workflows import StatutLigne as L
 
 
@@ -254,3 +255,48 @@ def test_structure_renommee_son_vecteur_suit(pg, monde):
         ),
         {"id": monde.structure.id},
     ).scalar_one()
+
+
+def test_comptes_avec_des_structures_trouvees_par_un_morceau_de_nom(pg, monde, monkeypatch):
+    """Des structures trouvées par un morceau de leur nom (« ternois » dans « Les Ternoisiens ») : les lignes
+    que le vecteur trouve sont comptées par onglet, celles de la liste qu'il ne trouve pas une fois pour
+    toutes (`_compter_jusqu_au_plafond`). Une ligne trouvée des deux façons ne compte qu'une fois, le
+    plafond s'applique à la somme, et les comptes sont ceux de la condition entière (par la sous-requête)."""
+    monde.structure.raison_sociale = "Les Ternoisiens"
+    pg.session.commit()
+    etat = monde.etat
+    les_deux = dossier(pg, monde, "Fête du Ternois", {etat: (L.sollicitee, "100")}, jours=1)
+    par_la_liste = dossier(pg, monde, "Atelier vélo", {etat: (L.sollicitee, "100")}, jours=2)
+    attend_le_porteur = dossier(
+        pg, monde, "Atelier", {etat: (L.prise_en_charge, "100")}, statut=D.a_completer
+    )
+    par_le_vecteur = dossier(
+        pg, monde, "Ternois solidaire", {etat: (L.refusee, "100")}, structure=monde.autre_structure
+    )
+    espace = espace_etat(monde)
+
+    def comptes_et_pages():
+        filtres = service.Filtres(recherche="ternois")
+        comptes = service.compter_par_onglet(espace, filtres)
+        pages = {
+            onglet: [d.id for d in service.page_demandes(espace, filtres, onglet, 10, tri="pertinence").items]
+            for onglet in service.ONGLETS
+        }
+        return comptes, comptes.plafonnes, pages
+
+    assert monde.structure.id in service.structures_trouvees(service.Filtres(recherche="ternois"))
+    comptes, plafonnes, pages = comptes_et_pages()
+    assert comptes == {"a_traiter": 2, "suivies": 1, "terminees": 1} and not plafonnes
+    assert pages == {
+        "a_traiter": [les_deux.id, par_la_liste.id],
+        "suivies": [attend_le_porteur.id],
+        "terminees": [par_le_vecteur.id],
+    }
+    monkeypatch.setattr(service, "STRUCTURES_EN_LISTE_MAX", 0)  # la condition entière, par la sous-requête
+    assert comptes_et_pages() == (comptes, plafonnes, pages)
+    monkeypatch.undo()
+    monkeypatch.setattr(service, "PLAFOND_COMPTE", 2)
+    dossier(pg, monde, "Atelier bois", {etat: (L.sollicitee, "100")}, jours=3)  # par la liste : 3 à traiter
+    comptes, plafonnes, _ = comptes_et_pages()
+    assert comptes == {"a_traiter": 3, "suivies": 1, "terminees": 1} and plafonnes == {"a_traiter"}
+    assert comptes.texte("a_traiter") == "plus de 2"

@@ -38,6 +38,7 @@ from decimal import Decimal
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import (
     ARRAY,
+    Boolean,
     ColumnElement,
     Integer,
     Select,
@@ -380,6 +381,8 @@ def condition_recherche(
     structure_id: ColumnElement,
     numero: ColumnElement,
     vecteur: ColumnElement,
+    *,
+    partie: str | None = None,
 ):
     """La recherche libre : numéro ou intitulé de la demande, raison sociale ou sigle de la structure.
 
@@ -392,6 +395,10 @@ def condition_recherche(
     les structures dont le nom ou le sigle contient le texte.
     SQLite : « contient » (LIKE) sur numéro et intitulé, et sur le nom et le sigle des structures (voir
     `_condition_like`). Un texte de moins de `RECHERCHE_MIN` caractères ne cherche que le sigle exact.
+
+    `partie` (PostgreSQL, avec une liste de structures : voir `_compter_jusqu_au_plafond`) : la même
+    condition coupée en deux parties disjointes dont l'union est la condition entière — « hors_structures »
+    (le vecteur et le numéro), « structures_seules » (la liste des structures, moins ce que trouve l'autre).
     """
     texte = filtres.recherche or ""
     if NUMERO_COMPLET.fullmatch(texte):  # un numéro entier : l'index unique
@@ -407,6 +414,12 @@ def condition_recherche(
     # liste de ses structures (trigrammes) ; trop nombreuses (« association »), les mots entiers du nom,
     # qui sont dans le vecteur, suffisent.
     structures = structures_trouvees(filtres)
+    if partie is not None:
+        assert structures, "une partie de la condition : seulement avec une liste de structures"
+        hors_structures = or_(*conditions)
+        if partie == "hors_structures":
+            return hors_structures
+        return and_(parmi(structure_id, structures), ~func.coalesce(hors_structures, false(), type_=Boolean))
     if structures is None:  # trop pour une liste : les morceaux par une sous-requête
         morceaux = select(column("id")).select_from(_structures_par_morceau(texte, None))
         morceaux = morceaux.where(~column("entier"))
@@ -442,7 +455,7 @@ def parmi(colonne: ColumnElement, ids: list[int]) -> ColumnElement[bool]:
     return colonne.in_(ids)
 
 
-def _filtres_ligne(requete: Select, espace: Espace, filtres: Filtres) -> Select:
+def _filtres_ligne(requete: Select, espace: Espace, filtres: Filtres, partie: str | None = None) -> Select:
     requete = requete.where(LigneFinancement.organisation_id == espace.organisation_id)
     if filtres.statut_ligne is not None:
         requete = requete.where(LigneFinancement.statut == filtres.statut_ligne)
@@ -462,14 +475,16 @@ def _filtres_ligne(requete: Select, espace: Espace, filtres: Filtres) -> Select:
                 LigneFinancement.structure_id,
                 LigneFinancement.numero,
                 recherche.VECTEUR_LIGNE,
+                partie=partie,
             )
         )
     return requete
 
 
-def _requete_lignes(espace: Espace, filtres: Filtres, *colonnes) -> Select:
-    """SELECT colonnes FROM ligne_financement WHERE (la ligne du financeur, filtres sur la ligne)."""
-    return _filtres_ligne(select(*colonnes).select_from(LigneFinancement), espace, filtres)
+def _requete_lignes(espace: Espace, filtres: Filtres, *colonnes, partie: str | None = None) -> Select:
+    """SELECT colonnes FROM ligne_financement WHERE (la ligne du financeur, filtres sur la ligne) ; `partie` :
+    voir `condition_recherche`."""
+    return _filtres_ligne(select(*colonnes).select_from(LigneFinancement), espace, filtres, partie)
 
 
 def _campagnes(espace: Espace, filtres: Filtres) -> Select:
@@ -572,10 +587,7 @@ def compter_par_onglet(espace: Espace, filtres: Filtres) -> ComptesOnglets:
         for statut_ligne, statut_dossier, nombre in db.session.execute(
             _requete_lignes(espace, filtres, statut, dossier, func.count()).group_by(statut, dossier)
         ):
-            nom = onglet_de_la_ligne(statut_ligne)
-            if nom == "a_traiter" and statut_dossier == D.a_completer:
-                nom = "suivies"  # la main est au porteur
-            comptes[nom] += nombre
+            comptes[_onglet_des_statuts(statut_ligne, statut_dossier)] += nombre
         return comptes
     if espace.mode == "contrats" and not filtres.sur_le_contenu:
         # Les dossiers des contrats, par statut, sur le seul index demande (campagne_id, statut) ; on retire
@@ -612,20 +624,56 @@ def _compter_jusqu_au_plafond(espace: Espace, filtres: Filtres) -> ComptesOnglet
     """Les comptes d'une recherche, chaque onglet arrêté à `PLAFOND_COMPTE` + 1 lignes, en une requête
     (une sous-requête LIMIT par onglet). Sur PostgreSQL, chaque onglet d'un financeur a son index GIN
     partiel (migration 0030) : un onglet ne lit dans la table que ses propres lignes trouvées, au plus
-    1 001, au lieu de toutes les lignes trouvées du financeur."""
+    1 001, au lieu de toutes les lignes trouvées du financeur.
+
+    Quand des structures sont trouvées par un morceau de leur nom (« jeunes » : 556 structures « Jeunesse… »
+    à 250 000 demandes), leur liste, répétée dans chaque onglet, y faisait relire par l'index (organisation,
+    structure) les lignes de ces structures, une descente par structure et par statut : 10 500 blocs. La
+    condition est alors coupée en deux parties disjointes (`condition_recherche`, `partie`) : le vecteur et
+    le numéro, comptés ainsi par onglet ; les lignes de la liste que le vecteur ne trouve pas, lues une fois
+    et classées par leurs deux statuts comme le fait `compter_par_onglet` (4 300 blocs en tout). La somme,
+    arrêtée au plafond, est le compte de la condition entière : mêmes nombres, même « plus de »."""
     sur_les_lignes = espace.mode == "financeur" and not filtres.sur_la_demande
+    en_deux = sur_les_lignes and recherche.plein_texte() and _liste_de_structures(filtres)
+    partie = "hors_structures" if en_deux else None
     conditions = conditions_onglets(espace.mode, constantes=True)
     sous_requetes = []
     for nom in ONGLETS:
         if sur_les_lignes:
-            trouvees = _requete_lignes(espace, filtres, literal(1))
+            trouvees = _requete_lignes(espace, filtres, literal(1), partie=partie)
         else:
             trouvees = _requete(espace, filtres, literal(1))
         trouvees = trouvees.where(conditions[nom]).limit(PLAFOND_COMPTE + 1).subquery()
         sous_requetes.append(select(func.count()).select_from(trouvees).scalar_subquery())
-    nombres = db.session.execute(select(*sous_requetes)).one()
-    comptes = dict(zip(ONGLETS, nombres, strict=True))
+    nombres = dict(zip(ONGLETS, db.session.execute(select(*sous_requetes)).one(), strict=True))
+    if en_deux:
+        statut, dossier = LigneFinancement.statut, LigneFinancement.statut_dossier
+        par_les_structures = _requete_lignes(
+            espace, filtres, statut, dossier, func.count(), partie="structures_seules"
+        )
+        for statut_ligne, statut_dossier, nombre in db.session.execute(
+            par_les_structures.group_by(statut, dossier)
+        ):
+            nombres[_onglet_des_statuts(statut_ligne, statut_dossier)] += nombre
+    comptes = {nom: min(n, PLAFOND_COMPTE + 1) for nom, n in nombres.items()}
     return ComptesOnglets(comptes, {nom for nom, n in comptes.items() if n > PLAFOND_COMPTE})
+
+
+def _liste_de_structures(filtres: Filtres) -> bool:
+    """La recherche plein texte trouve aussi des structures par un morceau de leur nom, passées en liste
+    (`condition_recherche`)."""
+    texte = filtres.recherche or ""
+    if NUMERO_COMPLET.fullmatch(texte) or SIRET.fullmatch(texte) or recherche_courte(texte):
+        return False
+    return bool(structures_trouvees(filtres))
+
+
+def _onglet_des_statuts(statut_ligne: StatutLigne, statut_dossier: StatutDemande) -> str:
+    """L'onglet d'une ligne d'un financeur d'après son statut et celui du dossier (`conditions_onglets`)."""
+    nom = onglet_de_la_ligne(statut_ligne)
+    if nom == "a_traiter" and statut_dossier == D.a_completer:
+        return "suivies"  # la main est au porteur
+    return nom
 
 
 def montant_total_demande():
