@@ -8,9 +8,11 @@ sur `--repetitions`) la suit, elle, de près. La charge moyenne
 (loadavg) est affichée avec chaque série : sur une machine partagée, une latence sans elle ne dit rien.
 
     DAUPHIN_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/dauphin_volume \\
-        .venv/bin/python -m bench.sql_seul [--repetitions 15] [--plans] [--json resultat.json]
+        .venv/bin/python -m bench.sql_seul [--repetitions 15] [--plans] [--json resultat.json] \\
+            [--filtre "q="] [--mots quartier,jeunes,centre,2027]
 
-Les mots cherchés sont des mots fréquents des intitulés du jeu (« quartier » : 14 %) ; les pages profondes
+Les mots cherchés (`MOTS`, ou ceux de `--mots`) sont des mots fréquents des intitulés du jeu (« quartier » :
+14 %) ; `--filtre` ne garde que les URL qui contiennent son texte ; les pages profondes
 sont des pages qui existent de l'onglet « terminées » : son milieu et sa dernière lues par leur numéro, et
 le milieu atteint par le lien « page suivante » (curseur) de la page d'avant.
 """
