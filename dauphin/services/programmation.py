@@ -67,7 +67,17 @@ class Montants:
     verse: Decimal = ZERO
 
     def __add__(self, autre: Montants) -> Montants:
-        return Montants(*(getattr(self, c) + getattr(autre, c) for c in CHAMPS))
+        return Montants(
+            self.demande + autre.demande,
+            self.propose + autre.propose,
+            self.vote + autre.vote,
+            self.verse + autre.verse,
+        )
+
+    @property
+    def non_nul(self) -> bool:
+        """Vrai si un des quatre montants n'est pas nul."""
+        return bool(self.demande or self.propose or self.vote or self.verse)
 
     def en_dict(self) -> dict[str, str]:
         return {c: str(getattr(self, c)) for c in CHAMPS}
@@ -100,10 +110,16 @@ class LigneProgrammation:
     montants: dict[Any, Montants]  # par clé de financeur
     total: Montants
 
-    @property
+    @cached_property
     def montants_non_nuls(self) -> list[tuple[Any, Montants]]:
-        """Les financeurs de la demande : ceux dont un montant n'est pas nul (dans l'ordre des colonnes)."""
-        return [(cle, m) for cle, m in self.montants.items() if any(getattr(m, c) for c in CHAMPS)]
+        """Les financeurs de la demande : ceux dont un montant n'est pas nul (dans l'ordre des colonnes).
+        Calculé une fois : la page le lit deux fois par ligne (bouton de détail et sous-lignes)."""
+        return [(cle, m) for cle, m in self.montants.items() if m.non_nul]
+
+    @cached_property
+    def cles_non_nulles(self) -> list[Any]:
+        """Les clés de ces financeurs (ids des sous-lignes de détail)."""
+        return [cle for cle, _ in self.montants_non_nuls]
 
     def en_dict(self) -> dict[str, Any]:
         return {
@@ -188,6 +204,12 @@ class Programmation:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.par_page))
+
+    @cached_property
+    def noms_financeurs(self) -> dict[Any, str]:
+        """Le nom de chaque financeur par sa clé : les sous-lignes de détail de la page suivent
+        `LigneProgrammation.montants_non_nuls`, déjà dans l'ordre des colonnes (celui de `financeurs`)."""
+        return {f.cle: f.nom for f in self.financeurs}
 
     def en_dict(self) -> dict[str, Any]:
         """Données simples (chaînes, nombres, listes) : prêtes pour une réponse JSON."""
@@ -368,14 +390,31 @@ def _requete_lignes(portee: ColumnElement[bool], filtres: Filtres | None, cle, c
     )
 
 
+MONTANTS_NULS = Montants()  # partagé (immuable) par les financeurs qu'une demande ne sollicite pas
+
+
 def _ligne(rangee, cles: list) -> LigneProgrammation:
     montants: dict[Any, Montants] = {}
-    total = Montants()
+    demande = propose = vote = verse = ZERO
     for i, valeur in enumerate(cles):
         base = 15 + 4 * i
-        m = Montants(*(rangee[base + j] if rangee[base + j] is not None else ZERO for j in range(4)))
-        montants[valeur] = m
-        total = total + m
+        d, p, v, ve = rangee[base : base + 4]
+        if d is None and p is None and v is None and ve is None:  # financeur non sollicité
+            montants[valeur] = MONTANTS_NULS
+            continue
+        m = montants[valeur] = Montants(
+            ZERO if d is None else d,
+            ZERO if p is None else p,
+            ZERO if v is None else v,
+            ZERO if ve is None else ve,
+        )
+        demande, propose, vote, verse = (
+            demande + m.demande,
+            propose + m.propose,
+            vote + m.vote,
+            verse + m.verse,
+        )
+    total = Montants(demande, propose, vote, verse)
     sigle = rangee[7]
     return LigneProgrammation(
         demande_id=rangee[0],
