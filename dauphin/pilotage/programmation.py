@@ -103,13 +103,18 @@ def programmation(campagne_id: int):
     resultat = service.programmation(
         campagne.id, filtres, page=page_courante(), par_page=PAR_PAGE, sommes=sommes
     )
-    qpvs = db.session.scalars(
-        select(Qpv).where(Qpv.contrat_id == campagne.contrat_id).order_by(Qpv.libelle, Qpv.code)
+    # Les options des filtres en rangées (colonnes affichées) et non en objets : deux cents options.
+    qpvs = db.session.execute(
+        select(Qpv.id, Qpv.code, Qpv.libelle)
+        .where(Qpv.contrat_id == campagne.contrat_id)
+        .order_by(Qpv.libelle, Qpv.code)
     ).all()
     if filtres.qpv_id and filtres.qpv_id not in {q.id for q in qpvs}:
         abort(404)
-    thematiques = db.session.scalars(
-        select(Thematique).where(Thematique.actif).order_by(Thematique.ordre, Thematique.code)
+    thematiques = db.session.execute(
+        select(Thematique.code, Thematique.libelle, Thematique.parent_code)
+        .where(Thematique.actif)
+        .order_by(Thematique.ordre, Thematique.code)
     ).all()
     parametres = _parametres(filtres)
     return render_template(

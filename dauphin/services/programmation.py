@@ -24,10 +24,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Select, bindparam, case, func, or_, select, type_coerce
 
 from dauphin.extensions import db
 from dauphin.libelles import cle_alphabetique
@@ -393,6 +393,15 @@ def _requete_lignes(portee: ColumnElement[bool], filtres: Filtres | None, cle, c
 MONTANTS_NULS = Montants()  # partagé (immuable) par les financeurs qu'une demande ne sollicite pas
 
 
+@lru_cache(maxsize=256)
+def _requete_de_page(_dialecte: str, cles: tuple) -> Select:
+    """La requête des lignes d'une page (`_requete_lignes` sur les demandes du paramètre `ids`), construite
+    une fois par jeu de financeurs (et par dialecte : `_concatener` en dépend) au lieu d'une fois par
+    page : 4 colonnes par financeur, 7 000 appels de fonctions Python pour une campagne de six financeurs."""
+    ids = bindparam("ids", expanding=True)
+    return _requete_lignes(Demande.id.in_(ids), None, LigneFinancement.organisation_id, list(cles))
+
+
 def _ligne(rangee, cles: list) -> LigneProgrammation:
     montants: dict[Any, Montants] = {}
     demande = propose = vote = verse = ZERO
@@ -619,8 +628,8 @@ def _programmation(campagne, portee, filtres, sommes, ids: list[int], page: int,
     cles = [f.cle for f in financeurs]
     total = db.session.scalar(_filtrer(select(func.count()).select_from(Demande), portee, filtres))
     rang = {ident: i for i, ident in enumerate(ids)}
-    requete = _requete_lignes(Demande.id.in_(ids), None, LigneFinancement.organisation_id, cles)
-    rangees = sorted(db.session.execute(requete), key=lambda rangee: rang[rangee[0]])
+    requete = _requete_de_page(db.engine.dialect.name, tuple(cles))
+    rangees = sorted(db.session.execute(requete, {"ids": ids}), key=lambda rangee: rang[rangee[0]])
     if filtres is not None and filtres.actifs:
         totaux, piliers = _totaux_et_piliers(
             portee, filtres, _sommes_par_financeur_et_pilier(portee, filtres)
