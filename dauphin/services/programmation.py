@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, bindparam, case, func, or_, select, type_coerce
 
@@ -557,12 +557,34 @@ def sommes_campagne(campagne_id: int) -> SommesCampagne:
     return SommesCampagne(financeurs, totaux, piliers, consommation)
 
 
-def _campagne(campagne_id: int):
-    return db.session.execute(
+class CampagneLue(NamedTuple):
+    """Ce que la programmation dit de sa campagne et de son contrat."""
+
+    id: int
+    exercice: int
+    contrat_id: int
+    code: str
+    libelle: str
+
+    @classmethod
+    def de(cls, campagne: Campagne) -> CampagneLue:
+        """D'une campagne déjà chargée avec son contrat (l'écran l'a lue pour vérifier les droits)."""
+        return cls(
+            campagne.id,
+            campagne.exercice,
+            campagne.contrat_id,
+            campagne.contrat.code,
+            campagne.contrat.libelle,
+        )
+
+
+def _campagne(campagne_id: int) -> CampagneLue | None:
+    rangee = db.session.execute(
         select(Campagne.id, Campagne.exercice, ContratDeVille.id, ContratDeVille.code, ContratDeVille.libelle)
         .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
         .where(Campagne.id == campagne_id)
     ).one_or_none()
+    return None if rangee is None else CampagneLue(*rangee)
 
 
 def programmation(
@@ -572,14 +594,16 @@ def programmation(
     page: int = 1,
     par_page: int = 50,
     sommes: SommesCampagne | None = None,
+    campagne: CampagneLue | None = None,
 ) -> Programmation | None:
     """La programmation d'une campagne : une page de demandes, les totaux (sur toutes les demandes
     filtrées) et la consommation des enveloppes (sur toute la campagne). None : campagne inconnue.
 
     Dix requêtes au plus, quel que soit le nombre de demandes. Les droits sont vérifiés par l'appelant
     (`policies.VOIR_CONTRAT.qualite`). `sommes` : celles de la campagne (`sommes_campagne`), si l'appelant
-    les a déjà lues (ses financeurs valident le filtre par financeur) — pas deux fois les mêmes requêtes."""
-    campagne = _campagne(campagne_id)
+    les a déjà lues (ses financeurs valident le filtre par financeur) — pas deux fois les mêmes requêtes ;
+    `campagne` de même (`CampagneLue.de`), si l'appelant l'a chargée."""
+    campagne = campagne if campagne is not None else _campagne(campagne_id)
     if campagne is None:
         return None
     portee = Demande.campagne_id == campagne_id
@@ -626,7 +650,6 @@ def _programmation(campagne, portee, filtres, sommes, ids: list[int], page: int,
     sommes = sommes if sommes is not None else sommes_campagne(campagne.id)
     financeurs = sommes.financeurs
     cles = [f.cle for f in financeurs]
-    total = db.session.scalar(_filtrer(select(func.count()).select_from(Demande), portee, filtres))
     rang = {ident: i for i, ident in enumerate(ids)}
     requete = _requete_de_page(db.engine.dialect.name, tuple(cles))
     rangees = sorted(db.session.execute(requete, {"ids": ids}), key=lambda rangee: rang[rangee[0]])
@@ -636,13 +659,16 @@ def _programmation(campagne, portee, filtres, sommes, ids: list[int], page: int,
         )
     else:
         totaux, piliers = sommes.totaux_financeurs, sommes.piliers
+    # Le nombre de demandes filtrées : chacune est comptée dans un seul pilier (celui de sa thématique, ou
+    # « sans thématique »), sous les mêmes conditions (`_filtrer`) — pas de requête de décompte de plus.
+    total = sum(pilier.nombre for pilier in piliers)
     general = Montants()
     for montants in totaux.values():
         general = general + montants
     return Programmation(
         campagne_id=campagne.id,
         exercice=campagne.exercice,
-        contrat_id=campagne[2],
+        contrat_id=campagne.contrat_id,
         contrat_code=campagne.code,
         contrat_libelle=campagne.libelle,
         financeurs=financeurs,
