@@ -6,7 +6,7 @@ Chaque bouton n'y est proposé qu'à qui peut s'en servir maintenant : les trans
 
 from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from dauphin.demandes import transitions_proposees
@@ -53,26 +53,32 @@ DECLENCHEURS_INTERNES = DECLENCHEURS_AVIS | {"assigner_gestionnaire"}
 # La demande avec tout ce que la page montre, chargé avec elle (et non objet par objet dans le gabarit). La
 # requête et ses options de chargement sont construites une fois, à l'import, et non à chaque vue : 850 appels
 # de fonctions Python de moins par vue (sur 7 500 pour charger la demande).
-_DOSSIER = select(Demande).options(
-    joinedload(Demande.structure),
-    joinedload(Demande.thematique),
-    joinedload(Demande.compte_rendu),
-    # Les deux petites collections (partenaires du contrat, un à trois QPV) jointes elles aussi : une
-    # vingtaine de lignes au plus, deux allers-retours de moins (1 ms de CPU mesurée).
-    joinedload(Demande.campagne).joinedload(Campagne.contrat).joinedload(ContratDeVille.partenariats),
-    joinedload(Demande.qpvs),
-    # Une requête par grande collection, ses objets liés (un seul chacun) joints dans la même
-    selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation),
-    selectinload(Demande.lignes_financement).joinedload(LigneFinancement.gestionnaire),
-    selectinload(Demande.lignes_budget).joinedload(LigneBudget.financeur),
-    selectinload(Demande.pieces_jointes).joinedload(PieceJointe.document),
+_DOSSIER = (
+    select(Demande)
+    .options(
+        joinedload(Demande.structure),
+        joinedload(Demande.thematique),
+        joinedload(Demande.compte_rendu),
+        # Les deux petites collections (partenaires du contrat, un à trois QPV) jointes elles aussi : une
+        # vingtaine de lignes au plus, deux allers-retours de moins (1 ms de CPU mesurée).
+        joinedload(Demande.campagne).joinedload(Campagne.contrat).joinedload(ContratDeVille.partenariats),
+        joinedload(Demande.qpvs),
+        # Une requête par grande collection, ses objets liés (un seul chacun) joints dans la même
+        selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation),
+        selectinload(Demande.lignes_financement).joinedload(LigneFinancement.gestionnaire),
+        selectinload(Demande.lignes_budget).joinedload(LigneBudget.financeur),
+        selectinload(Demande.pieces_jointes).joinedload(PieceJointe.document),
+    )
+    .where(Demande.id == bindparam("demande_id"))
 )
 
 
 def _dossier_visible(demande_id: int) -> Demande:
     """La demande et ce que la page en montre ; 404 aussi quand elle existe mais n'est pas visible : on ne
     révèle pas son existence."""
-    demande = db.session.execute(_DOSSIER.where(Demande.id == demande_id)).unique().scalar_one_or_none()
+    # L'identifiant en paramètre d'une requête construite une fois : sa clé de cache (options de chargement
+    # comprises) est calculée une fois par processus et non à chaque vue.
+    demande = db.session.execute(_DOSSIER, {"demande_id": demande_id}).unique().scalar_one_or_none()
     if demande is None or not peut_voir_demande(current_user, demande):
         abort(404)
     return demande
