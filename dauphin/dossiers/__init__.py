@@ -4,6 +4,8 @@ Chaque bouton n'y est proposé qu'à qui peut s'en servir maintenant : les trans
 `dauphin.demandes.transitions_proposees`, les actions d'instruction par `dauphin.instruction.panneaux`.
 """
 
+from typing import NamedTuple
+
 from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import bindparam, select
@@ -34,7 +36,7 @@ from dauphin.policies import (
     voit_les_lectures_de,
 )
 from dauphin.services import lectures
-from dauphin.services.courriels import non_envoyes_de_la_demande
+from dauphin.services.courriels import colonne_des_non_envoyes, non_envoyes_de_la_demande
 from dauphin.services.demandes import peut_renouveler
 from dauphin.services.instruction import ACTIONS_JOURNAL
 from dauphin.vues import demande_visible, exiger
@@ -52,10 +54,11 @@ DECLENCHEURS_INTERNES = DECLENCHEURS_AVIS | {"assigner_gestionnaire"}
 
 # La demande avec tout ce que la page montre, chargé avec elle (et non objet par objet dans le gabarit). La
 # requête et ses options de chargement sont construites une fois, à l'import, et non à chaque vue : 850 appels
-# de fonctions Python de moins par vue (sur 7 500 pour charger la demande). Le dernier récépissé (lien et date)
-# vient avec elle, par deux sous-requêtes corrélées : une requête de moins.
+# de fonctions Python de moins par vue (sur 7 500 pour charger la demande). Le dernier récépissé (lien et
+# date) et l'existence de courriels non envoyés viennent avec elle, par des sous-requêtes corrélées : deux
+# requêtes de moins (la liste des courriels n'est lue que s'il y en a).
 _DOSSIER = (
-    select(Demande, *colonnes_du_dernier_recepisse())
+    select(Demande, *colonnes_du_dernier_recepisse(), colonne_des_non_envoyes())
     .options(
         joinedload(Demande.structure),
         joinedload(Demande.thematique),
@@ -74,18 +77,24 @@ _DOSSIER = (
 )
 
 
-def _dossier_visible(demande_id: int) -> tuple[Demande, RecepisseLu | None]:
-    """La demande et ce que la page en montre, avec son dernier récépissé (une fois transmise) ; 404 aussi
-    quand elle existe mais n'est pas visible : on ne révèle pas son existence."""
+class DossierLu(NamedTuple):
+    demande: Demande
+    recepisse: RecepisseLu | None  # le dernier, une fois la demande transmise
+    courriels_non_envoyes: bool  # s'il y en a, leur liste est lue pour l'instruction
+
+
+def _dossier_visible(demande_id: int) -> DossierLu:
+    """La demande et ce que la page en montre, avec son dernier récépissé et l'existence de courriels non
+    envoyés ; 404 aussi quand elle existe mais n'est pas visible : on ne révèle pas son existence."""
     # L'identifiant en paramètre d'une requête construite une fois : sa clé de cache (options de chargement
     # comprises) est calculée une fois par processus et non à chaque vue.
     rangee = db.session.execute(_DOSSIER, {"demande_id": demande_id}).unique().one_or_none()
     if rangee is None or not peut_voir_demande(current_user, rangee[0]):
         abort(404)
-    demande, recepisse_id, recepisse_depose_le = rangee
+    demande, recepisse_id, recepisse_depose_le, courriels_non_envoyes = rangee
     if demande.numero is None or recepisse_id is None:
-        return demande, None
-    return demande, RecepisseLu(recepisse_id, recepisse_depose_le)
+        return DossierLu(demande, None, courriels_non_envoyes)
+    return DossierLu(demande, RecepisseLu(recepisse_id, recepisse_depose_le), courriels_non_envoyes)
 
 
 _HISTORIQUE = select(EvenementJournal).options(
@@ -133,18 +142,19 @@ def _porteur(demande: Demande) -> dict:
     }
 
 
-def _instruction(demande: Demande, instruction_visible: bool) -> dict:
+def _instruction(demande: Demande, instruction_visible: bool, courriels_non_envoyes: bool) -> dict:
     """Panneaux d'instruction, notes, autres demandes de la structure et notifications pas encore parties
-    (SMTP ou Redis en panne) : jamais pour le porteur."""
+    (SMTP ou Redis en panne ; lues seulement s'il y en a) : jamais pour le porteur."""
     if not instruction_visible:
         return {"courriels_non_envoyes": []}
-    return {**contexte_dossier(demande), "courriels_non_envoyes": non_envoyes_de_la_demande(demande.id)}
+    non_envoyes = non_envoyes_de_la_demande(demande.id) if courriels_non_envoyes else []
+    return {**contexte_dossier(demande), "courriels_non_envoyes": non_envoyes}
 
 
 @bp.route("/<int:demande_id>")
 @login_required
 def voir(demande_id: int):
-    demande, recepisse = _dossier_visible(demande_id)
+    demande, recepisse, courriels_non_envoyes = _dossier_visible(demande_id)
     instruction_visible = voit_instruction(current_user, demande)
     if instruction_visible:  # financeur, partenaire, pilote, national : la consultation est tracée
         noter(lectures.lecture_du_dossier(current_user, demande))
@@ -163,7 +173,7 @@ def voir(demande_id: int):
         **_budget(demande),
         **_porteur(demande),
         **contexte_engagements(demande),
-        **_instruction(demande, instruction_visible),
+        **_instruction(demande, instruction_visible, courriels_non_envoyes),
         **contexte_compte_rendu(demande),
     )
 
