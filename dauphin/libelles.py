@@ -76,6 +76,7 @@ def statut(valeur: str) -> str:
     return valeur
 
 
+@functools.lru_cache(maxsize=4096)  # des noms de financeurs, toujours les mêmes, triés à chaque page
 def cle_alphabetique(texte: str) -> str:
     """Clé de tri alphabétique à la française, sans dépendre de la collation de la base : « État »
     se range avec les E, « île » avec « Ivry », majuscules et minuscules confondues."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, request
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import ColumnElement, Integer, Select, bindparam, or_
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, or_
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from dauphin.extensions import db
@@ -63,26 +63,36 @@ def chargements_de_liste():
     )
 
 
+def nombre_total():
+    """La colonne qu'une requête de liste ajoute à ses demandes : le nombre de ses lignes avant LIMIT et
+    OFFSET (fonction de fenêtre), lu avec la page au lieu d'une requête de décompte de plus."""
+    return func.count().over().label("nombre_total")
+
+
 class PageDeDemandes(Pagination):
     """Une page de demandes (l'objet Pagination de Flask-SQLAlchemy, que lit `dsfr.pagination`) tirée de
-    requêtes construites une fois par processus : `requete` (limitée par LIMITE et DECALAGE) et `nombre`
-    (le décompte), avec leurs `parametres`. Le décompte n'est pas demandé quand la page le donne : une page
-    incomplète est la dernière (la plupart des porteurs n'ont qu'une page)."""
+    requêtes construites une fois par processus : `requete` (select(Demande, nombre_total()), limitée par
+    LIMITE et DECALAGE) et `nombre` (le décompte), avec leurs `parametres`. Le décompte vient avec la page ;
+    `nombre` n'est lu que pour une page vide au-delà de la dernière."""
 
     def _query_items(self) -> list:
         a = self._query_args
         valeurs = {**a["parametres"], "limite": self.per_page, "decalage": self._query_offset}
-        return list(db.session.execute(a["requete"], valeurs).unique().scalars())
+        rangees = db.session.execute(a["requete"], valeurs).unique().all()
+        self._nombre_lu = rangees[0][1] if rangees else None
+        return [demande for demande, _ in rangees]
 
     def _query_count(self) -> int:
-        if len(self.items) < self.per_page and (self.items or self.page == 1):
-            return self._query_offset + len(self.items)
+        if self._nombre_lu is not None:
+            return self._nombre_lu
+        if self.page == 1:  # aucune demande
+            return 0
         return db.session.execute(self._query_args["nombre"], self._query_args["parametres"]).scalar_one()
 
 
 def paginer_demandes(requete: Select, nombre: Select, parametres: dict) -> PageDeDemandes:
-    """La page courante de `requete` (un select de Demande limité par LIMITE et DECALAGE, ses chargements
-    pris dans `chargements_de_liste`), `nombre` comptant toutes ses lignes."""
+    """La page courante de `requete` (select(Demande, nombre_total()) limité par LIMITE et DECALAGE, ses
+    chargements pris dans `chargements_de_liste`), `nombre` comptant toutes ses lignes."""
     return PageDeDemandes(
         page=page_courante(),
         per_page=current_app.config["PAGE_TAILLE"],

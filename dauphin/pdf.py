@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from flask import render_template
 from sqlalchemy import select, update
@@ -106,12 +107,34 @@ def recepisse_en_cours(demande: Demande, recepisse: Document | None) -> bool:
     return demande.atteste_le >= maintenant() - RATTRAPAGE_RECEPISSES
 
 
-def dernier_recepisse(demande: Demande) -> Document | None:
-    return db.session.scalar(
-        select(Document)
-        .where(Document.demande_id == demande.id, Document.type_piece == TypePiece.recepisse)
+def _dernier_recepisse(demande_id, colonne=Document):
+    """Le récépissé d'une demande qui fait foi : le dernier produit (`colonne` : le document ou l'une de
+    ses colonnes ; `demande_id` : un identifiant, ou la colonne d'une requête sur les demandes)."""
+    return (
+        select(colonne)
+        .where(Document.demande_id == demande_id, Document.type_piece == TypePiece.recepisse)
         .order_by(Document.id.desc())
         .limit(1)
+    )
+
+
+def dernier_recepisse(demande: Demande) -> Document | None:
+    return db.session.scalar(_dernier_recepisse(demande.id))
+
+
+class RecepisseLu(NamedTuple):
+    """Ce que la vue d'un dossier lit du dernier récépissé : son lien et sa date de dépôt."""
+
+    id: int
+    depose_le: datetime
+
+
+def colonnes_du_dernier_recepisse() -> tuple:
+    """Pour une requête sur les demandes : l'identifiant et la date de dépôt de leur dernier récépissé
+    (NULL sans récépissé), lus avec elles (sous-requêtes corrélées) au lieu d'une requête de plus."""
+    return (
+        _dernier_recepisse(Demande.id, Document.id).scalar_subquery().label("recepisse_id"),
+        _dernier_recepisse(Demande.id, Document.depose_le).scalar_subquery().label("recepisse_depose_le"),
     )
 
 

@@ -37,9 +37,10 @@ from workflows import TransitionRefusee
 Probleme = tuple[str | None, str]  # (champ du formulaire ou None, message)
 
 
-def charger_ou_404(modele, cle, visible: Callable[[Any], bool] | None = None):
-    """L'objet, ou 404 s'il n'existe pas ou si l'utilisateur ne doit pas en connaître l'existence."""
-    objet = db.session.get(modele, cle) if cle is not None else None
+def charger_ou_404(modele, cle, visible: Callable[[Any], bool] | None = None, options=()):
+    """L'objet, ou 404 s'il n'existe pas ou si l'utilisateur ne doit pas en connaître l'existence ;
+    `options` : ses chargements (`joinedload`…), passés à `Session.get`."""
+    objet = db.session.get(modele, cle, options=options) if cle is not None else None
     if objet is None or (visible is not None and not visible(objet)):
         abort(404)
     return objet

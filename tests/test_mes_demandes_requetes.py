@@ -7,6 +7,7 @@ envoyait 32 requêtes au lieu de 7 (base du banc, 25 000 demandes)."""
 from __future__ import annotations
 
 from flask import g
+from sqlalchemy import event
 
 from dauphin.models import MembreStructure, RoleStructure
 from tests.fabriques_db import demande_complete, structure
@@ -57,3 +58,29 @@ def test_requetes_du_tableau_de_bord_bornees_quel_que_soit_le_nombre_de_structur
     for nom in peu_de_noms + beaucoup_de_noms:
         assert f"<strong>{nom}</strong>" in page  # chaque rattachement, nommé
     assert "Action de la structure 13" in page  # et les demandes de la dernière structure
+
+
+def test_le_nombre_de_demandes_vient_avec_la_page(app, db, monde, connexion):
+    """Plusieurs pages : le total (« 5 au total, page 1 sur 3 ») est lu avec la page (fonction de fenêtre),
+    sans requête de décompte ; il reste juste sur chaque page, la dernière comprise."""
+    connexion.en_tant_que(monde.signataire)
+    client = ClientSessionNeuve(connexion.client, db)
+    existantes = client.get("/mes-demandes/").get_data(as_text=True).count("<tr data-demande=")
+    for i in range(5 - existantes):
+        demande_complete(monde, intitule=f"Action supplémentaire {i}")
+    db.session.commit()
+    app.config["PAGE_TAILLE"] = 2
+    try:
+        ordres: list[str] = []
+        ecouter = lambda _c, _cu, ordre, *_: ordres.append(ordre)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", ecouter)
+        try:
+            pages = [client.get(f"/mes-demandes/?page={n}").get_data(as_text=True) for n in (1, 2, 3)]
+        finally:
+            event.remove(db.engine, "before_cursor_execute", ecouter)
+        for numero, page in enumerate(pages, start=1):
+            assert f"5 au total, page {numero} sur 3" in page
+        assert [page.count("<tr data-demande=") for page in pages] == [2, 2, 1]
+        assert not [o for o in ordres if "count(demande.id)" in o]
+    finally:
+        app.config["PAGE_TAILLE"] = 25

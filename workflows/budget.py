@@ -60,13 +60,11 @@ ESPACE_INSECABLE = "\u00a0"
 
 def format_euros(montant: Decimal) -> str:
     """1234.5 → « 1 234,50 € » (espace fine insécable pour les milliers, comme fr_FR)."""
-    signe = "-" if montant < 0 else ""
-    entier, _, decimales = f"{abs(montant).quantize(CENTIME):f}".partition(".")
-    groupes = []
-    while entier:
-        groupes.insert(0, entier[-3:])
-        entier = entier[:-3]
-    return f"{signe}{ESPACE_FINE.join(groupes)},{decimales}{ESPACE_INSECABLE}€"
+    signe = "-" if montant < 0 else ""  # « -0,00 € » pour un montant négatif arrondi à zéro, comme avant
+    # Les milliers groupés par le format (« 1,234.50 »), puis séparateurs à la française : une liste de
+    # demandes en écrit des centaines.
+    texte = f"{abs(montant).quantize(CENTIME):,f}".replace(",", ESPACE_FINE).replace(".", ",")
+    return f"{signe}{texte}{ESPACE_INSECABLE}€"
 
 
 def a_plus_de_deux_decimales(montant: Decimal) -> bool:

@@ -4,9 +4,11 @@ Chaque bouton n'y est proposé qu'à qui peut s'en servir maintenant : les trans
 `dauphin.demandes.transitions_proposees`, les actions d'instruction par `dauphin.instruction.panneaux`.
 """
 
+from typing import NamedTuple
+
 from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from dauphin.demandes import transitions_proposees
@@ -25,7 +27,7 @@ from dauphin.models import (
     LigneFinancement,
     PieceJointe,
 )
-from dauphin.pdf import dernier_recepisse, recepisse_en_cours
+from dauphin.pdf import RecepisseLu, colonnes_du_dernier_recepisse, recepisse_en_cours
 from dauphin.policies import (
     est_membre,
     peut_voir_demande,
@@ -34,7 +36,7 @@ from dauphin.policies import (
     voit_les_lectures_de,
 )
 from dauphin.services import lectures
-from dauphin.services.courriels import non_envoyes_de_la_demande
+from dauphin.services.courriels import colonne_des_non_envoyes, non_envoyes_de_la_demande
 from dauphin.services.demandes import peut_renouveler
 from dauphin.services.instruction import ACTIONS_JOURNAL
 from dauphin.vues import demande_visible, exiger
@@ -52,30 +54,47 @@ DECLENCHEURS_INTERNES = DECLENCHEURS_AVIS | {"assigner_gestionnaire"}
 
 # La demande avec tout ce que la page montre, chargé avec elle (et non objet par objet dans le gabarit). La
 # requête et ses options de chargement sont construites une fois, à l'import, et non à chaque vue : 850 appels
-# de fonctions Python de moins par vue (sur 7 500 pour charger la demande).
-_DOSSIER = select(Demande).options(
-    joinedload(Demande.structure),
-    joinedload(Demande.thematique),
-    joinedload(Demande.compte_rendu),
-    # Les deux petites collections (partenaires du contrat, un à trois QPV) jointes elles aussi : une
-    # vingtaine de lignes au plus, deux allers-retours de moins (1 ms de CPU mesurée).
-    joinedload(Demande.campagne).joinedload(Campagne.contrat).joinedload(ContratDeVille.partenariats),
-    joinedload(Demande.qpvs),
-    # Une requête par grande collection, ses objets liés (un seul chacun) joints dans la même
-    selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation),
-    selectinload(Demande.lignes_financement).joinedload(LigneFinancement.gestionnaire),
-    selectinload(Demande.lignes_budget).joinedload(LigneBudget.financeur),
-    selectinload(Demande.pieces_jointes).joinedload(PieceJointe.document),
+# de fonctions Python de moins par vue (sur 7 500 pour charger la demande). Le dernier récépissé (lien et
+# date) et l'existence de courriels non envoyés viennent avec elle, par des sous-requêtes corrélées : deux
+# requêtes de moins (la liste des courriels n'est lue que s'il y en a).
+_DOSSIER = (
+    select(Demande, *colonnes_du_dernier_recepisse(), colonne_des_non_envoyes())
+    .options(
+        joinedload(Demande.structure),
+        joinedload(Demande.thematique),
+        joinedload(Demande.compte_rendu),
+        # Les deux petites collections (partenaires du contrat, un à trois QPV) jointes elles aussi : une
+        # vingtaine de lignes au plus, deux allers-retours de moins (1 ms de CPU mesurée).
+        joinedload(Demande.campagne).joinedload(Campagne.contrat).joinedload(ContratDeVille.partenariats),
+        joinedload(Demande.qpvs),
+        # Une requête par grande collection, ses objets liés (un seul chacun) joints dans la même
+        selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation),
+        selectinload(Demande.lignes_financement).joinedload(LigneFinancement.gestionnaire),
+        selectinload(Demande.lignes_budget).joinedload(LigneBudget.financeur),
+        selectinload(Demande.pieces_jointes).joinedload(PieceJointe.document),
+    )
+    .where(Demande.id == bindparam("demande_id"))
 )
 
 
-def _dossier_visible(demande_id: int) -> Demande:
-    """La demande et ce que la page en montre ; 404 aussi quand elle existe mais n'est pas visible : on ne
-    révèle pas son existence."""
-    demande = db.session.execute(_DOSSIER.where(Demande.id == demande_id)).unique().scalar_one_or_none()
-    if demande is None or not peut_voir_demande(current_user, demande):
+class DossierLu(NamedTuple):
+    demande: Demande
+    recepisse: RecepisseLu | None  # le dernier, une fois la demande transmise
+    courriels_non_envoyes: bool  # s'il y en a, leur liste est lue pour l'instruction
+
+
+def _dossier_visible(demande_id: int) -> DossierLu:
+    """La demande et ce que la page en montre, avec son dernier récépissé et l'existence de courriels non
+    envoyés ; 404 aussi quand elle existe mais n'est pas visible : on ne révèle pas son existence."""
+    # L'identifiant en paramètre d'une requête construite une fois : sa clé de cache (options de chargement
+    # comprises) est calculée une fois par processus et non à chaque vue.
+    rangee = db.session.execute(_DOSSIER, {"demande_id": demande_id}).unique().one_or_none()
+    if rangee is None or not peut_voir_demande(current_user, rangee[0]):
         abort(404)
-    return demande
+    demande, recepisse_id, recepisse_depose_le, courriels_non_envoyes = rangee
+    if demande.numero is None or recepisse_id is None:
+        return DossierLu(demande, None, courriels_non_envoyes)
+    return DossierLu(demande, RecepisseLu(recepisse_id, recepisse_depose_le), courriels_non_envoyes)
 
 
 _HISTORIQUE = select(EvenementJournal).options(
@@ -123,19 +142,19 @@ def _porteur(demande: Demande) -> dict:
     }
 
 
-def _instruction(demande: Demande, instruction_visible: bool) -> dict:
+def _instruction(demande: Demande, instruction_visible: bool, courriels_non_envoyes: bool) -> dict:
     """Panneaux d'instruction, notes, autres demandes de la structure et notifications pas encore parties
-    (SMTP ou Redis en panne) : jamais pour le porteur."""
+    (SMTP ou Redis en panne ; lues seulement s'il y en a) : jamais pour le porteur."""
     if not instruction_visible:
         return {"courriels_non_envoyes": []}
-    return {**contexte_dossier(demande), "courriels_non_envoyes": non_envoyes_de_la_demande(demande.id)}
+    non_envoyes = non_envoyes_de_la_demande(demande.id) if courriels_non_envoyes else []
+    return {**contexte_dossier(demande), "courriels_non_envoyes": non_envoyes}
 
 
 @bp.route("/<int:demande_id>")
 @login_required
 def voir(demande_id: int):
-    demande = _dossier_visible(demande_id)
-    recepisse = dernier_recepisse(demande) if demande.numero else None
+    demande, recepisse, courriels_non_envoyes = _dossier_visible(demande_id)
     instruction_visible = voit_instruction(current_user, demande)
     if instruction_visible:  # financeur, partenaire, pilote, national : la consultation est tracée
         noter(lectures.lecture_du_dossier(current_user, demande))
@@ -154,7 +173,7 @@ def voir(demande_id: int):
         **_budget(demande),
         **_porteur(demande),
         **contexte_engagements(demande),
-        **_instruction(demande, instruction_visible),
+        **_instruction(demande, instruction_visible, courriels_non_envoyes),
         **contexte_compte_rendu(demande),
     )
 

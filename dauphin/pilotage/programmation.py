@@ -12,6 +12,7 @@ import tempfile
 from flask import Response, abort, render_template, request, send_file, stream_with_context
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from dauphin.extensions import db
 from dauphin.lectures import noter
@@ -30,11 +31,15 @@ STATUTS_PROPOSES = [
 ]
 
 
+_AVEC_CONTRAT = (joinedload(Campagne.contrat),)
+
+
 def _campagne_filtree(campagne_id: int) -> tuple[Campagne, str, service.SommesCampagne, service.Filtres]:
     """La campagne (404 ; 403 pour qui ne voit pas son contrat), la qualité de l'utilisateur, les sommes de
     la campagne (ses financeurs, totaux et enveloppes) et les filtres de l'URL : ce que lisent l'écran et
     ses exports."""
-    campagne = charger_ou_404(Campagne, campagne_id)
+    # Avec son contrat : la politique le lit, la programmation aussi (une requête et non trois).
+    campagne = charger_ou_404(Campagne, campagne_id, options=_AVEC_CONTRAT)
     qualite = VOIR_CONTRAT.qualite(current_user, campagne.contrat)
     exiger(qualite is not None)
     sommes = service.sommes_campagne(campagne.id)
@@ -101,15 +106,25 @@ def programmations():
 def programmation(campagne_id: int):
     campagne, qualite, sommes, filtres = _campagne_filtree(campagne_id)
     resultat = service.programmation(
-        campagne.id, filtres, page=page_courante(), par_page=PAR_PAGE, sommes=sommes
+        campagne.id,
+        filtres,
+        page=page_courante(),
+        par_page=PAR_PAGE,
+        sommes=sommes,
+        campagne=service.CampagneLue.de(campagne),
     )
-    qpvs = db.session.scalars(
-        select(Qpv).where(Qpv.contrat_id == campagne.contrat_id).order_by(Qpv.libelle, Qpv.code)
+    # Les options des filtres en rangées (colonnes affichées) et non en objets : deux cents options.
+    qpvs = db.session.execute(
+        select(Qpv.id, Qpv.code, Qpv.libelle)
+        .where(Qpv.contrat_id == campagne.contrat_id)
+        .order_by(Qpv.libelle, Qpv.code)
     ).all()
     if filtres.qpv_id and filtres.qpv_id not in {q.id for q in qpvs}:
         abort(404)
-    thematiques = db.session.scalars(
-        select(Thematique).where(Thematique.actif).order_by(Thematique.ordre, Thematique.code)
+    thematiques = db.session.execute(
+        select(Thematique.code, Thematique.libelle, Thematique.parent_code)
+        .where(Thematique.actif)
+        .order_by(Thematique.ordre, Thematique.code)
     ).all()
     parametres = _parametres(filtres)
     return render_template(

@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import func, inspect, select
+from sqlalchemy import and_, func, inspect, select
 
 from dauphin import jobs
 from dauphin.extensions import db
@@ -222,15 +222,21 @@ def page_courriels(statut: StatutCourriel, page: int, par_page: int):
     return db.paginate(requete, page=page, per_page=par_page, error_out=False, max_per_page=100)
 
 
+def _non_envoyes(demande_id):
+    """Les courriels d'une demande encore en attente (ou abandonnés) ; `demande_id` : un identifiant, ou la
+    colonne d'une requête sur les demandes."""
+    return and_(Courriel.demande_id == demande_id, Courriel.statut != StatutCourriel.envoye)
+
+
 def non_envoyes_de_la_demande(demande_id: int) -> list[Courriel]:
     """Les courriels d'une demande encore en attente (ou abandonnés) : une requête, par l'index demande_id."""
-    return list(
-        db.session.scalars(
-            select(Courriel)
-            .where(Courriel.demande_id == demande_id, Courriel.statut != StatutCourriel.envoye)
-            .order_by(Courriel.id)
-        )
-    )
+    return list(db.session.scalars(select(Courriel).where(_non_envoyes(demande_id)).order_by(Courriel.id)))
+
+
+def colonne_des_non_envoyes():
+    """Pour une requête sur les demandes : vrai si la demande a des courriels non envoyés (sous-requête
+    corrélée) ; leur liste n'est lue (`non_envoyes_de_la_demande`) que s'il y en a, c'est-à-dire rarement."""
+    return select(Courriel.id).where(_non_envoyes(Demande.id)).exists().label("courriels_non_envoyes")
 
 
 def relancer_envoi() -> tuple[int, bool]:

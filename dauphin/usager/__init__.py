@@ -6,7 +6,14 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload, load_only
 
 from dauphin.extensions import db
-from dauphin.listes import DECALAGE, LIMITE, chargements_de_liste, colonnes_de_liste, paginer_demandes
+from dauphin.listes import (
+    DECALAGE,
+    LIMITE,
+    chargements_de_liste,
+    colonnes_de_liste,
+    nombre_total,
+    paginer_demandes,
+)
 from dauphin.models import CompteRendu, Demande, Structure
 from dauphin.policies import acteur_de
 from dauphin.services import comptes_rendus
@@ -29,7 +36,7 @@ _STRUCTURES = (
     .options(load_only(Structure.raison_sociale, Structure.sigle, Structure.siret))
 )
 _DEMANDES = (
-    select(Demande)
+    select(Demande, nombre_total())
     .where(Demande.structure_id.in_(_SES_STRUCTURES))
     .order_by(Demande.exercice.desc(), Demande.id.desc())
     .options(
