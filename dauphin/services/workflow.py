@@ -148,7 +148,11 @@ def _qualite(utilisateur, declencheur, demande, ligne=None) -> Qualite:
 
 def _declencher(definition, objet, declencheur, demande, ligne, utilisateur, qualite, commentaire, arguments):
     try:
-        avant, apres = definition.declencher(objet, declencheur, commentaire=commentaire, **arguments)
+        # Les gardes lisent l'objet et ce qu'il porte (chargé à la demande) sans rien lire de ce que la
+        # transaction a écrit ailleurs : sans autoflush, le dossier verrouillé (sa version déjà relevée)
+        # n'est pas écrit une première fois avant le changement de statut, mais une seule fois, ensuite.
+        with db.session.no_autoflush:
+            avant, apres = definition.declencher(objet, declencheur, commentaire=commentaire, **arguments)
     except TransitionImpossible as erreur:
         # Le plus souvent : quelqu'un d'autre a fait avancer le dossier pendant que l'usager lisait la page.
         raise Conflit(
