@@ -7,7 +7,9 @@ sans réseau) : ordres SQL et appels de fonctions Python par POST, mesure déter
         .venv/bin/python -m bench.profil_depot
 
 N brouillons complétés comme au banc (`brouillons_complets`), un signataire créé pour leurs structures ;
-ORDRES=1 liste les ordres SQL du premier dépôt ; TOP=n les n fonctions les plus coûteuses (tottime).
+ORDRES=1 liste les ordres SQL du premier dépôt mesuré et la durée médiane de chacun ; TOP=n les n fonctions
+les plus coûteuses (TRI=tottime ou cumulative, FILTRE=expression des chemins) ; SANS_PROFIL=1 mesure le
+temps CPU par POST sans profileur (à comparer en séries alternées : la machine est partagée).
 Les tâches partent dans la file Redis indiquée (vidée à la fin), comme au banc.
 """
 
@@ -32,6 +34,7 @@ def main() -> None:
     n = int(os.environ.get("N", 10))
     top = int(os.environ.get("TOP", 0))
     lister = os.environ.get("ORDRES") == "1"
+    sans_profil = os.environ.get("SANS_PROFIL") == "1"
     app = create_app()
     app.config["WTF_CSRF_ENABLED"] = False
     ordres: list[str] = []
@@ -73,7 +76,8 @@ def main() -> None:
             donnees = {**donnees, "version": version}
             ordres.clear()
             durees.clear()
-            profil = profils[action] if rang else None  # le premier dépôt chauffe les caches
+            # Le premier dépôt chauffe les caches ; SANS_PROFIL=1 : le temps CPU sans le coût du profileur.
+            profil = profils[action] if rang and not sans_profil else None
             debut = time.process_time()
             if profil:
                 profil.enable()
@@ -95,12 +99,16 @@ def main() -> None:
                 for i, ordre in enumerate(ordres, 1):
                     print(f"{i:3d}. {' '.join(ordre.split())[:200]}")
     for action, valeurs in mesures.items():
+        ordres_par_post = statistics.mean(v[0] for v in valeurs)
+        cpu = statistics.median(v[1] for v in valeurs)
+        if sans_profil:
+            print(f"{action}: {ordres_par_post:.1f} ordres SQL/POST, CPU p50 (sans profil) {cpu:.1f} ms")
+            continue
         s = io.StringIO()
         stats = pstats.Stats(profils[action], stream=s)
         print(
-            f"{action}: {statistics.mean(v[0] for v in valeurs):.1f} ordres SQL/POST, "
-            f"{stats.total_calls // len(valeurs)} appels/POST, CPU p50 (avec profil) "
-            f"{statistics.median(v[1] for v in valeurs):.1f} ms"
+            f"{action}: {ordres_par_post:.1f} ordres SQL/POST, "
+            f"{stats.total_calls // len(valeurs)} appels/POST, CPU p50 (avec profil) {cpu:.1f} ms"
         )
         if top:
             stats.sort_stats(os.environ.get("TRI", "tottime")).print_stats(os.environ.get("FILTRE", ""), top)
