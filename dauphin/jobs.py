@@ -36,13 +36,12 @@ def lancer(chemin: str, *args) -> bool:
         else:
             _executer(chemin, args)
         return True
-    from redis import Redis
     from redis.exceptions import RedisError
     from rq import Queue
 
     try:
         # L'identifiant de la requête suit la tâche (meta) : ses journaux et ses courriels le portent.
-        Queue(FILE, connection=Redis.from_url(url, socket_timeout=2)).enqueue(
+        Queue(FILE, connection=_redis(url)).enqueue(
             chemin, *args, meta={"request_id": identifiant_de_requete()}
         )
     except RedisError as erreur:
@@ -50,6 +49,21 @@ def lancer(chemin: str, *args) -> bool:
         journal.warning("Redis indisponible, tâche %s différée : %s", chemin, erreur)
         return False
     return True
+
+
+_clients: dict = {}
+
+
+def _redis(url: str):
+    """Le client Redis du processus pour cette adresse : son pool garde la connexion d'une tâche à l'autre
+    (un client neuf par tâche ouvrait une connexion TCP à chaque fois : deux à trois par dépôt). redis-py
+    rouvre ses connexions dans un processus forké et après une panne ; une erreur reste une RedisError."""
+    client = _clients.get(url)
+    if client is None:
+        from redis import Redis
+
+        client = _clients.setdefault(url, Redis.from_url(url, socket_timeout=2))
+    return client
 
 
 def _executer(chemin: str, args: tuple):

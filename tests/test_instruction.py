@@ -72,7 +72,9 @@ def champs(prefixe: str, **valeurs) -> dict:
     return {f"{prefixe}-{nom}": valeur for nom, valeur in valeurs.items()}
 
 
-_numeros = itertools.count(1)
+# Hors de la série des vrais dépôts : le service numérote à partir de 1 (fixture `transmise`) ; à partir de 1
+# ici aussi, le premier dossier posé par un processus de test prenait le numéro de la demande transmise.
+_numeros = itertools.count(900_001)
 
 
 def dossier(

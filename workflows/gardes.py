@@ -35,6 +35,12 @@ class Probleme:
     champ: str | None = None
 
 
+# Argument du déclencheur posé par `Definition.declencher`, qui vient d'évaluer toutes les gardes de la
+# transition sur le même objet (`problemes`) : la machine ne les évalue pas une seconde fois. Sans lui
+# (machine déclenchée directement), chaque condition évalue sa garde.
+GARDES_VERIFIEES = "_gardes_verifiees"
+
+
 @dataclass(frozen=True)
 class Garde:
     nom: str
@@ -44,6 +50,8 @@ class Garde:
         """La condition `transitions` (appelée avec EventData, `send_event=True`)."""
 
         def condition(event) -> bool:
+            if event.kwargs.get(GARDES_VERIFIEES) is True:
+                return True
             return not self.verifier(event.model, event.kwargs)
 
         condition.__name__ = self.nom  # le diagramme affiche ce nom

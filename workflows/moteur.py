@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from transitions import Machine, MachineError
 
-from workflows.gardes import Garde, Probleme
+from workflows.gardes import GARDES_VERIFIEES, Garde, Probleme
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,8 @@ class Definition:
         if problemes:
             raise TransitionRefusee(declencheur, problemes)
         try:
-            fait = self.machine.events[declencheur].trigger(objet, **kwargs)
+            # Les gardes viennent d'être évaluées sur cet objet : la machine ne les refait pas.
+            fait = self.machine.events[declencheur].trigger(objet, **kwargs, **{GARDES_VERIFIEES: True})
         except MachineError as erreur:  # ne devrait pas arriver : transition() a vérifié
             raise TransitionImpossible(declencheur, avant) from erreur
         if not fait:

@@ -394,6 +394,9 @@ def _vers_le_recapitulatif(demande: Demande) -> str:
 
 def _transmise(demande: Demande) -> str:
     # Sans Redis le récépissé est déjà produit ; sinon une tâche le produit dans les instants qui suivent.
+    # Le commit a expiré la demande : relire ce que le message et `recepisse_en_cours` lisent, sans ses
+    # lignes (que la lecture sous verrou chargeait avec elle et qu'un rechargement complet relirait).
+    db.session.refresh(demande, ["id", "numero", "atteste_le"])
     en_cours = recepisse_en_cours(demande, dernier_recepisse(demande))
     recepisse = "en cours de production" if en_cours else "disponible ci-dessous"
     return f"Demande transmise sous le numéro {demande.numero}. Le récépissé est {recepisse}."

@@ -9,10 +9,13 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
-from dauphin.extensions import db
+from dauphin.extensions import Session, db
 from dauphin.models import EvenementJournal
+
+# {dossier : dernière ligne de journal scellée par la transaction en cours} (dans `session.info`)
+SCELLEES = "dauphin.journal.scellees"
 
 CHAMPS = (
     "demande_id",
@@ -58,8 +61,26 @@ def derniere_empreinte(demande_id: int) -> str | None:
 
 
 def sceller(evenement: EvenementJournal) -> None:
-    evenement.empreinte_precedente = derniere_empreinte(evenement.demande_id)
+    """Chaîne `evenement` à la ligne précédente du dossier : la dernière que la transaction a scellée si
+    elle en a scellé une (pas encore écrite, peut-être), sinon la dernière en base. La lecture se fait sans
+    autoflush : ce que la transaction modifie s'écrit en une fois, plus tard (une transition ne réécrit
+    pas le dossier à chaque ligne de journal)."""
+    session = db.session()
+    scellees = session.info.setdefault(SCELLEES, {})
+    precedente = scellees.get(evenement.demande_id)
+    if precedente is not None and precedente in session:
+        evenement.empreinte_precedente = precedente.empreinte
+    else:  # aucune, ou dans un point de sauvegarde annulé depuis (écartée de la session)
+        with session.no_autoflush:
+            evenement.empreinte_precedente = derniere_empreinte(evenement.demande_id)
     evenement.empreinte = empreinte_de(evenement)
+    scellees[evenement.demande_id] = evenement
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _oublier(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(SCELLEES, None)
 
 
 @dataclass(frozen=True)

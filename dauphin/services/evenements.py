@@ -22,6 +22,7 @@ from flask import has_app_context
 from sqlalchemy import event, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm.util import identity_key
 
 from dauphin import libelles
 from dauphin.extensions import Session, db
@@ -72,11 +73,7 @@ def _ranger(session) -> None:
     if not nouveaux:
         return
     nouveaux.sort(key=lambda e: e.id)
-    numeros = dict(
-        session.execute(
-            select(Demande.id, Demande.numero).where(Demande.id.in_({e.demande_id for e in nouveaux}))
-        ).all()
-    )
+    numeros = _numeros(session, {e.demande_id for e in nouveaux})
     dernier = _prendre_des_rangs(session, len(nouveaux))
     premier = dernier - len(nouveaux) + 1
     session.add_all(
@@ -92,6 +89,22 @@ def _ranger(session) -> None:
         from dauphin import jobs  # ici : jobs importe l'unité de travail, qui importe les modèles
 
         jobs.planifier("dauphin.taches.webhooks")  # après le commit : distribuer et livrer
+
+
+def _numeros(session, demandes: set[int]) -> dict[int, str | None]:
+    """Le numéro de chaque dossier, tel que la transaction va le valider : celui de la demande que la
+    session tient déjà (la session vient d'écrire ce qu'elle avait changé), sinon lu en base."""
+    numeros = {}
+    for demande_id in demandes:
+        demande = session.identity_map.get(identity_key(Demande, demande_id))
+        if demande is not None and "numero" in demande.__dict__:  # chargé, ni expiré ni jamais lu
+            numeros[demande_id] = demande.numero
+    manquants = demandes - numeros.keys()
+    if manquants:
+        numeros.update(
+            session.execute(select(Demande.id, Demande.numero).where(Demande.id.in_(manquants))).all()
+        )
+    return numeros
 
 
 def _prendre_des_rangs(session, nombre: int) -> int:

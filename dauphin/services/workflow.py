@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 
 from dauphin import jobs
 from dauphin.extensions import db
@@ -148,7 +148,11 @@ def _qualite(utilisateur, declencheur, demande, ligne=None) -> Qualite:
 
 def _declencher(definition, objet, declencheur, demande, ligne, utilisateur, qualite, commentaire, arguments):
     try:
-        avant, apres = definition.declencher(objet, declencheur, commentaire=commentaire, **arguments)
+        # Les gardes lisent l'objet et ce qu'il porte (chargé à la demande) sans rien lire de ce que la
+        # transaction a écrit ailleurs : sans autoflush, le dossier verrouillé (sa version déjà relevée)
+        # n'est pas écrit une première fois avant le changement de statut, mais une seule fois, ensuite.
+        with db.session.no_autoflush:
+            avant, apres = definition.declencher(objet, declencheur, commentaire=commentaire, **arguments)
     except TransitionImpossible as erreur:
         # Le plus souvent : quelqu'un d'autre a fait avancer le dossier pendant que l'usager lisait la page.
         raise Conflit(
@@ -220,7 +224,11 @@ def reagir_a(*declencheurs: str):
 
 def avant_transition(demande: Demande, declencheur: str, utilisateur) -> None:
     if declencheur == "attester":
-        synchroniser_lignes_financement(demande)
+        # Sans autoflush : les lignes créées s'écrivent avec le reste de l'attestation (statut du dossier,
+        # numéro), en une fois ; écrites tout de suite, chacune l'était trois fois (création, statut du
+        # dossier recopié par le déclencheur, numéro), avec ses 18 index.
+        with db.session.no_autoflush:
+            synchroniser_lignes_financement(demande)
 
 
 def apres_transition(
@@ -232,15 +240,21 @@ def apres_transition(
         if demande.numero is None:
             demande.numero = numerotation.prochain_numero(demande.exercice)
             demande.transmise_le = demande.atteste_le
-            # Recopiés sur les lignes que `synchroniser_lignes_financement` vient de créer (et d'écrire) :
-            # un seul UPDATE, qui met aussi à jour les objets de la session, sans changer leur version
-            # (aucun financeur n'a encore vu ces lignes) ni écrire la demande avant la fin.
-            with db.session.no_autoflush:
-                db.session.execute(
-                    update(LigneFinancement)
-                    .where(LigneFinancement.demande_id == demande.id)
-                    .values(numero=demande.numero, transmise_le=demande.transmise_le)
-                )
+            # Recopiés sur les lignes que `synchroniser_lignes_financement` vient de créer : pas encore
+            # écrites, elles le seront avec (aucun financeur ne les a vues : pas de version à relever).
+            ecrites = False
+            for ligne in demande.lignes_financement:
+                if inspect(ligne).pending:
+                    ligne.numero, ligne.transmise_le = demande.numero, demande.transmise_le
+                else:
+                    ecrites = True
+            if ecrites:  # déjà en base (non créées par le service) : un UPDATE, sans relever leur version
+                with db.session.no_autoflush:
+                    db.session.execute(
+                        update(LigneFinancement)
+                        .where(LigneFinancement.demande_id == demande.id, LigneFinancement.numero.is_(None))
+                        .values(numero=demande.numero, transmise_le=demande.transmise_le)
+                    )
         # Le récépissé (PDF) fige ce qui a été attesté ; produit par une tâche après le commit.
         jobs.planifier("dauphin.taches.generer_recepisse", demande.id)
     for reaction in REACTIONS.get(declencheur, ()):
@@ -306,4 +320,3 @@ def synchroniser_lignes_financement(demande: Demande) -> None:
     for organisation_id, ligne in existantes.items():
         if organisation_id not in montants and "abandonner" in LIGNE.possibles(ligne, systeme=True):
             systeme(ligne, "abandonner", "Financeur retiré du budget par le porteur.")
-    db.session.flush()
