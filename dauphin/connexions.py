@@ -97,7 +97,8 @@ def _verifier_a_la_sortie(dbapi_connection, record, _proxy) -> None:
     pgconn = dbapi_connection.pgconn
     if pgconn.status != pq.ConnStatus.OK:
         raise exc.DisconnectionError("connexion PostgreSQL fermée")
-    if time.monotonic() - record.info.get(_RENDUE_LE, 0.0) > REPOS_AVANT_PING:
+    rendue_le = record.info.get(_RENDUE_LE)  # None : connexion neuve, jamais rendue au pool
+    if rendue_le is not None and time.monotonic() - rendue_le > REPOS_AVANT_PING:
         _ping(dbapi_connection)
         return
     lisible, _, _ = select.select([pgconn.socket], [], [], 0)

@@ -53,25 +53,38 @@ def test_une_connexion_coupee_par_le_serveur_est_remplacee_sans_erreur(moteur, c
         assert connexion.execute(text("SELECT pg_backend_pid()")).scalar() not in (ancien, nouveau)
 
 
-def test_une_connexion_saine_sort_du_pool_sans_aller_retour(moteur):
-    with moteur.connect() as connexion:
-        connexion.execute(text("SELECT 1"))
-    brute = moteur.pool._pool.queue[0].dbapi_connection
+def _compter_les_ordres(monkeypatch) -> list:
     envois = []
-    brute.add_notice_handler(lambda _n: None)
     origine = psycopg.Cursor.execute
 
     def compte(self, *args, **kwargs):
         envois.append(args[0])
         return origine(self, *args, **kwargs)
 
-    psycopg.Cursor.execute = compte
-    try:
-        with moteur.connect() as connexion:
-            connexion.exec_driver_sql("SELECT 2")
-    finally:
-        psycopg.Cursor.execute = origine
+    monkeypatch.setattr(psycopg.Cursor, "execute", compte)
+    return envois
+
+
+def test_une_connexion_saine_sort_du_pool_sans_aller_retour(moteur, monkeypatch):
+    with moteur.connect() as connexion:
+        connexion.execute(text("SELECT 1"))
+    envois = _compter_les_ordres(monkeypatch)
+    with moteur.connect() as connexion:
+        connexion.exec_driver_sql("SELECT 2")
     assert envois == ["SELECT 2"]  # pas de SELECT 1 du ping
+
+
+def test_une_connexion_restee_au_repos_est_verifiee_par_un_vrai_ping(moteur, monkeypatch):
+    """Une coupure silencieuse du réseau ne s'annonce pas sur la socket : au-delà de REPOS_AVANT_PING, la
+    connexion sortie du pool passe par un SELECT 1."""
+    with moteur.connect() as connexion:
+        connexion.execute(text("SELECT 1"))
+    monkeypatch.setattr("dauphin.connexions.REPOS_AVANT_PING", 0.0)
+    envois = _compter_les_ordres(monkeypatch)
+    time.sleep(0.01)
+    with moteur.connect() as connexion:
+        connexion.exec_driver_sql("SELECT 2")
+    assert envois == ["SELECT 1", "SELECT 2"]
 
 
 def _ordres_prepares(connexion) -> list[str]:
