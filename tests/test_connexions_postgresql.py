@@ -117,3 +117,26 @@ def test_une_transaction_qui_a_ecrit_reste_annulee(moteur):
         connexion.execute(text("SELECT count(*) FROM essai_annulation"))
         connexion.rollback()
         assert connexion.execute(text("SELECT to_regclass('essai_annulation')")).scalar() is None
+
+
+def test_sans_ordres_prepares_derriere_un_vieux_pgbouncer(moteur, monkeypatch):
+    """DAUPHIN_DATABASE_PREPARED=0 (PgBouncer en mode transaction avant 1.22) : aucun ordre préparé, même
+    marqué PREPARE, et la connexion reste vérifiée à sa sortie du pool."""
+    from dauphin import create_app
+
+    monkeypatch.setenv("DAUPHIN_DATABASE_PREPARED", "0")
+    autre = create_app("test")
+    with autre.app_context():
+        moteur_sans = db.engine
+        try:
+            ordre = text("SELECT count(*) FROM utilisateur WHERE id > :borne").execution_options(**PREPARE)
+            with moteur_sans.connect() as connexion:
+                for _ in range(10):
+                    connexion.execute(ordre, {"borne": 0})
+                assert _ordres_prepares(connexion) == []
+                ancien = connexion.execute(text("SELECT pg_backend_pid()")).scalar()
+            _couper(moteur_sans, ancien)
+            with moteur_sans.connect() as connexion:
+                assert connexion.execute(text("SELECT pg_backend_pid()")).scalar() != ancien
+        finally:
+            moteur_sans.dispose()
