@@ -13,16 +13,15 @@ Deux coûts payés à chaque requête jusqu'ici, mesurés par `python -m bench.a
   connexion restée au repos plus de `REPOS_AVANT_PING` secondes passe aussi par le vrai ping : une coupure
   silencieuse du réseau (pare-feu, machine arrêtée net) ne s'annonce pas.
 
-- **Le planificateur de PostgreSQL** : l'ordre qui charge la session et le compte (services.sessions),
-  le même à chaque page d'un usager connecté, était planifié à chaque page (0,41 ms au tableau de bord à
-  250 000 demandes, autant que son exécution). Un ordre marqué `.execution_options(**PREPARE)` est préparé
-  par psycopg dès sa première exécution sur une connexion, puis seulement exécuté ; après cinq exécutions,
-  PostgreSQL lui garde un plan générique s'il n'est pas plus cher. Les autres ordres ne sont jamais
-  préparés (psycopg préparait jusqu'ici tout ordre vu cinq fois) : un plan générique ne voit pas la valeur
-  des paramètres, et ne peut ni se servir d'un index partiel dont le prédicat porte sur un paramètre, ni
-  suivre un financeur cent fois plus gros qu'un autre. Mesuré à 25 000 demandes : le décompte des onglets
-  d'une recherche (« jeunes », plus gros financeur) passe de 8 à 27 ms en plan générique. Ne marquer que
-  des ordres dont le plan ne dépend pas des valeurs (recherche par clé unique).
+- **Le planificateur de PostgreSQL** : psycopg prépare un ordre vu cinq fois sur une connexion, puis ne
+  l'envoie plus qu'à exécuter ; PostgreSQL lui garde alors un plan générique s'il n'est pas plus cher.
+  Mais les pages de lecture n'en profitaient jamais (voir ci-dessous) : l'ordre qui charge la session et
+  le compte, le même à chaque page, était planifié à chaque page (0,42 ms à 250 000 demandes, pour 0,07 ms
+  d'exécution). Il est marqué `.execution_options(**PREPARE)` : préparé dès sa première exécution.
+  Une recherche plein texte (`@@`, `dauphin_structures_par_morceau`) n'est jamais préparée : un plan
+  générique ne voit ni le mot cherché (fréquent ou rare) ni l'onglet, et ne peut plus choisir l'index GIN
+  partiel de l'onglet (migration 0030) ; mesuré à 25 000 demandes, le décompte des onglets d'une recherche
+  « jeunes » du plus gros financeur passe de 8 à 27 ms en plan générique.
 
   psycopg oublie ses ordres préparés à chaque ROLLBACK (`Connection.rollback`, une transaction annulée a
   pu modifier le schéma) et envoie alors un DEALLOCATE ALL ; or chaque requête de lecture se terminait par
@@ -40,6 +39,7 @@ Derrière PgBouncer en mode transaction, les ordres préparés demandent PgBounc
 from __future__ import annotations
 
 import contextlib
+import re
 import select
 import time
 
@@ -50,10 +50,10 @@ from sqlalchemy.engine import Engine
 # Au-delà, une connexion sortie du pool est vérifiée par un vrai aller-retour (SELECT 1).
 REPOS_AVANT_PING = 60.0
 
-# Option d'exécution d'un ordre à préparer (voir plus haut) : `select(…).execution_options(**PREPARE)`.
+# Un ordre à préparer dès sa première exécution : `select(…).execution_options(**PREPARE)`.
 PREPARE = {"dauphin_prepare": True}
-# Jamais atteint : psycopg ne prépare de lui-même aucun ordre, seulement ceux marqués PREPARE.
-_SEUIL_JAMAIS = 2**62
+# Les ordres dont le meilleur plan dépend des valeurs cherchées : jamais préparés (voir plus haut).
+_JAMAIS_PREPARE = re.compile(r"@@|dauphin_structures_par_morceau").search
 
 _ECRITURE = "dauphin.transaction_ecrit"
 _RENDUE_LE = "dauphin.rendue_le"
@@ -67,7 +67,6 @@ def configurer_postgresql(engine: Engine, ordres_prepares: bool = True) -> None:
     if not ordres_prepares:
         event.listen(engine, "connect", _sans_ordres_prepares)
         return
-    event.listen(engine, "connect", _ordres_prepares_sur_demande)
     event.listen(engine, "do_execute", _executer)
     event.listen(engine, "begin", _debut)
     event.listen(engine, "before_cursor_execute", _noter_ecriture)
@@ -78,15 +77,14 @@ def _sans_ordres_prepares(dbapi_connection, _record) -> None:
     dbapi_connection.prepare_threshold = None
 
 
-def _ordres_prepares_sur_demande(dbapi_connection, _record) -> None:
-    dbapi_connection.prepare_threshold = _SEUIL_JAMAIS
-
-
 def _executer(cursor, statement, parameters, context) -> bool:
+    if _JAMAIS_PREPARE(statement):
+        cursor.execute(statement, parameters, prepare=False)
+        return True
     if context is not None and context.execution_options.get("dauphin_prepare"):
         cursor.execute(statement, parameters, prepare=True)
         return True
-    return False
+    return False  # psycopg décide : préparé à sa sixième exécution sur la connexion
 
 
 def _noter_le_retour(_dbapi_connection, record) -> None:

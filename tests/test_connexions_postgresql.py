@@ -102,13 +102,25 @@ def test_une_transaction_de_lecture_garde_les_ordres_prepares(moteur):
         assert any("FROM utilisateur WHERE id >" in o for o in _ordres_prepares(connexion))
 
 
-def test_un_ordre_non_marque_n_est_jamais_prepare(moteur):
-    """Un plan générique ignore les valeurs des paramètres (index partiels, financeurs de tailles très
-    différentes) : seuls les ordres marqués PREPARE sont préparés, même exécutés souvent."""
+def test_un_ordre_courant_est_prepare_a_sa_sixieme_execution_et_garde(moteur):
+    ordre = text("SELECT count(*) FROM structure WHERE id > :borne")
+    with moteur.connect() as connexion:
+        for _ in range(6):
+            connexion.execute(ordre, {"borne": 0})
+        connexion.rollback()
+        assert any("FROM structure WHERE id >" in o for o in _ordres_prepares(connexion))
+
+
+def test_une_recherche_plein_texte_n_est_jamais_preparee(moteur):
+    """Un plan générique ignore le mot cherché et l'onglet (index GIN partiels) : une recherche plein texte
+    est planifiée à chaque exécution, même exécutée souvent."""
+    recherche = text(
+        "SELECT count(*) FROM ligne_financement WHERE recherche @@ to_tsquery('simple', :mot)"
+    ).execution_options(**PREPARE)
     with moteur.connect() as connexion:
         for _ in range(10):
-            connexion.execute(text("SELECT count(*) FROM structure WHERE id > :borne"), {"borne": 0})
-        assert not any("FROM structure" in o for o in _ordres_prepares(connexion))
+            connexion.execute(recherche, {"mot": "jeunes"})
+        assert not any("@@" in o for o in _ordres_prepares(connexion))
 
 
 def test_une_transaction_qui_a_ecrit_reste_annulee(moteur):
