@@ -83,6 +83,8 @@ class Config:
         # 0 : aucun réglage envoyé à l'ouverture des connexions (PgBouncer refuse le paramètre `options`
         # sans `ignore_startup_parameters = options` ; régler alors le rôle : ALTER ROLE … SET jit = off).
         self.PG_REGLAGES_DE_SESSION = _env_bool("DATABASE_SESSION_SETTINGS", True)
+        # 0 : psycopg ne prépare aucun ordre (PgBouncer en mode transaction avant sa version 1.22).
+        self.PG_ORDRES_PREPARES = _env_bool("DATABASE_PREPARED", True)
         self.SECRET_KEY = _env("SECRET_KEY") or self.cle_secrete_par_defaut(instance)
         self.REDIS_URL = _env("REDIS_URL")  # vide : tâches exécutées sur place, limites en mémoire
         # Sans Redis, les tâches lancées par une requête partent dans un fil du processus (dauphin.jobs).
@@ -172,7 +174,12 @@ class Config:
 
     def options_moteur(self) -> dict:
         """SQLALCHEMY_ENGINE_OPTIONS, selon la base choisie (lue par `dauphin.create_app`)."""
-        options: dict = {"pool_pre_ping": True}
+        if self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
+            # Connexions vérifiées sans aller-retour à leur sortie du pool (dauphin.connexions), et non
+            # par le SELECT 1 de `pool_pre_ping` à chaque requête.
+            options: dict = {}
+        else:
+            options = {"pool_pre_ping": True}
         if self.SQLALCHEMY_DATABASE_URI.startswith("postgresql") and self.PG_REGLAGES_DE_SESSION:
             # Et pas de compilation JIT : ses 5 ms se paient à chaque exécution d'un décompte que
             # l'estimation du planificateur croit coûteux (voir README, « Mesures »). Les `options` déjà

@@ -15,3 +15,14 @@ def on_starting(server):
     except ConfigurationInvalide as refus:
         print(f"Dauphin ne démarre pas : {refus}", file=sys.stderr)
         raise SystemExit(1) from None
+
+
+def post_worker_init(worker):
+    """L'application chargée dans le travailleur, ses ~190 000 objets (modules, modèles, gabarits, routes)
+    sont mis hors du ramasse-miettes (`gc.freeze`) : ils vivent autant que le processus, et chaque collecte
+    complète les parcourait tous. Mesuré (docs/mesures.md, 7 décembre) : une collecte complète, une fois
+    toutes les 100 à 300 requêtes, bloquait la requête en cours 110 à 320 ms ; 13 à 34 ms après."""
+    import gc
+
+    gc.collect()
+    gc.freeze()

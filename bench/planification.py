@@ -5,9 +5,8 @@
 
 Affiche la page (signataire de la structure qui a le plus de demandes, compte de mesure créé une fois comme
 dans `bench.pages_en_volume`), capture ses ordres SQL, puis rejoue chaque SELECT sous
-`EXPLAIN (ANALYZE, SUMMARY)` sept fois : médianes du temps de planification et d'exécution. psycopg efface
-ses instructions préparées à chaque ROLLBACK, qui termine chaque requête de lecture : chaque ordre est
-planifié à chaque page (voir docs/mesures.md).
+`EXPLAIN (ANALYZE, SUMMARY)` sept fois : médianes du temps de planification et d'exécution. Seul l'ordre de
+la session et du compte est préparé (dauphin/connexions.py) : les autres sont planifiés à chaque page.
 """
 
 from __future__ import annotations

@@ -10,6 +10,9 @@
 - Un formulaire d'action porte la version lue (`VersionForm`) : une saisie faite sur une page périmée est
   refusée (conflit) au lieu d'écraser ce qu'un autre a enregistré entre-temps.
 
+- Un champ caché (la version lue, le jeton CSRF, les autres champs `HiddenField`) s'écrit directement
+  (`EntreeCachee`) : le même HTML que WTForms, sans ses ~200 appels de fonctions par champ.
+
 - Une liste de choix (`ListeDeChoix`, `ChoixMultiple`, `BoutonsRadio`) reçoit des `SelectChoice` (`options`,
   `options_enum`, ou `SelectChoice(valeur, libellé)` pour une liste tirée de la base), jamais des tuples :
   WTForms 3.3 les déprécie (3.4 les refuse), et les reconvertit à chaque rendu et à chaque validation.
@@ -52,7 +55,7 @@ from wtforms.validators import (
     Optional,
     ValidationError,
 )
-from wtforms.widgets import Select, TextInput, html_params
+from wtforms.widgets import HiddenInput, Select, TextInput, html_params
 
 from forms.validators import NombreEntierField, Telephone
 
@@ -430,6 +433,36 @@ class MontantField(SaisieGardee):
 def montant_requis(libelle: str, message: str, **options) -> MontantField:
     """Un montant obligatoire : `message` si rien n'est saisi ; `options` : description…"""
     return MontantField(libelle, validators=[InputRequired(message)], **options)
+
+
+# --- Champs cachés -------------------------------------------------------------------------------------
+
+
+def _attribut(valeur) -> str:
+    """Une valeur d'attribut HTML échappée comme le fait `wtforms.widgets.html_params`."""
+    return str(escape(valeur)).replace('"', "&quot;")
+
+
+class EntreeCachee(HiddenInput):
+    """Le widget de tout `HiddenField`, jeton CSRF compris (voir plus bas) : écrit directement
+    `<input id=… name=… type="hidden" value=…>`, attributs dans l'ordre alphabétique de `html_params`.
+    WTForms y passe ~200 appels de fonctions (tri des attributs, `dir()` des drapeaux du champ,
+    `Markup.format` par attribut) ; une vue de dossier en rend une quinzaine. Un rendu avec des attributs
+    (`form.version(class_=…)`, `render_kw`), une liste de suggestions ou un champ désactivé passe par
+    WTForms, inchangé."""
+
+    def __call__(self, field, **kwargs):
+        if kwargs or getattr(field, "_datalist", None) is not None or "disabled" in vars(field.flags):
+            return super().__call__(field, **kwargs)
+        return Markup(
+            f'<input id="{_attribut(field.id)}" name="{_attribut(field.name)}" type="hidden" '
+            f'value="{_attribut(field._value())}">'
+        )
+
+
+# Le widget de la classe : les `HiddenField` des formulaires et le jeton CSRF de Flask-WTF
+# (`CSRFTokenField`, une sous-classe) le prennent tous, sans que chaque formulaire ait à le nommer.
+HiddenField.widget = EntreeCachee()
 
 
 # --- Formulaires d'action ------------------------------------------------------------------------------

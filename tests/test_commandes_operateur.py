@@ -91,3 +91,18 @@ def test_une_commande_refusee_sort_en_une_phrase(app, db, monde):
         ]
     )
     assert inconnu.exit_code == 1 and inconnu.stderr.strip() == "Aucun compte « personne@exemple.fr »."
+
+
+def test_un_travailleur_gunicorn_met_l_application_chargee_hors_du_ramasse_miettes():
+    """gunicorn.conf.py : après le chargement de l'application dans le travailleur, ses objets sont gelés
+    (`gc.freeze`), et une collecte complète ne les parcourt plus."""
+    import gc
+    import runpy
+
+    reglages = runpy.run_path(str(Path(__file__).resolve().parents[1] / "gunicorn.conf.py"))
+    gc.unfreeze()
+    try:
+        reglages["post_worker_init"](None)
+        assert gc.get_freeze_count() > 10_000  # l'application et ses dépendances, déjà importées ici
+    finally:
+        gc.unfreeze()

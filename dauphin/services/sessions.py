@@ -30,6 +30,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.exceptions import NotFound
 
+from dauphin.connexions import PREPARE
 from dauphin.extensions import db
 from dauphin.models import (
     MembreOrganisation,
@@ -178,6 +179,8 @@ _SESSION_ET_COMPTE = (
         .joinedload(MembreOrganisation.organisation),
         joinedload(SessionUtilisateur.utilisateur).joinedload(Utilisateur.pilotages),
     )
+    # Le même ordre à chaque page, par une clé unique : préparé une fois par connexion (dauphin.connexions).
+    .execution_options(**PREPARE)
 )
 
 

@@ -1,0 +1,110 @@
+"""Allers-retours entre le portail et PostgreSQL, par requête d'une page, tels que psycopg les envoie.
+
+    DAUPHIN_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/COPIE DAUPHIN_REDIS_URL= \\
+        .venv/bin/python -m bench.allers_retours "i:/compte/" "i:/dossiers/DOSSIER" "p:/mes-demandes/"
+
+i = instructeur du financeur qui a le plus de lignes, p = signataire de la structure qui a le plus de
+demandes (comptes de mesure créés une fois, comme dans `bench.pages_en_volume` : à lancer sur une copie).
+DOSSIER = un dossier de ce financeur. Pour chaque page, après cinq affichages de mise en train, compte sur
+N affichages (20 par défaut) ce que psycopg envoie et attend : commandes (BEGIN, COMMIT, ROLLBACK,
+DEALLOCATE), ordres exécutés sans préparation (le ping du pool compris), préparations, exécutions
+d'ordres préparés. Chaque envoi attend sa réponse : un envoi, un aller-retour. Compte à part les
+ordres planifiés par PostgreSQL à chaque page (ordres non préparés et préparations), qu'un ordre préparé
+réutilisé n'a plus à planifier.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import sys
+
+from psycopg import _connection_base, _cursor_base
+from sqlalchemy import select
+
+from bench.pages_en_volume import MOT_DE_PASSE, compte
+from bench.preparation import le_plus_frequent
+from dauphin import create_app
+from dauphin.extensions import db
+from dauphin.models import (
+    Demande,
+    LigneFinancement,
+    MembreOrganisation,
+    MembreStructure,
+    RoleOrganisation,
+    RoleStructure,
+)
+
+INSTRUCTEUR = "mesure.instructeur@mesure.dauphin.fr"
+PORTEUR = "mesure.porteur@mesure.dauphin.fr"
+envois: collections.Counter = collections.Counter()
+
+
+def _compter(classe, nom: str, etiquette) -> None:
+    origine = getattr(classe, nom)
+
+    def compte_puis_envoie(self, premier, *args, **kwargs):
+        envois[etiquette(premier)] += 1
+        return origine(self, premier, *args, **kwargs)
+
+    setattr(classe, nom, compte_puis_envoie)
+
+
+def instrumenter() -> None:
+    _compter(_connection_base.BaseConnection, "_exec_command", lambda ordre: bytes(ordre).split()[0].decode())
+    _compter(_cursor_base.BaseCursor, "_execute_send", lambda _q: "ordre non préparé")
+    _compter(_cursor_base.BaseCursor, "_send_prepare", lambda _n: "préparation")
+    _compter(_cursor_base.BaseCursor, "_send_query_prepared", lambda _n: "ordre préparé")
+
+
+def main(pages: list[str]) -> None:
+    n = int(os.environ.get("N", 20))
+    app = create_app()
+    app.config["WTF_CSRF_ENABLED"] = False
+    with app.app_context():
+        organisation, _ = le_plus_frequent(LigneFinancement.organisation_id)
+        structure, _ = le_plus_frequent(Demande.structure_id)
+        compte(
+            INSTRUCTEUR,
+            lambda u: MembreOrganisation(
+                utilisateur_id=u.id, organisation_id=organisation, role=RoleOrganisation.instructeur
+            ),
+        )
+        compte(
+            PORTEUR,
+            lambda u: MembreStructure(
+                utilisateur_id=u.id, structure_id=structure, role=RoleStructure.signataire
+            ),
+        )
+        dossier = db.session.scalar(
+            select(LigneFinancement.demande_id)
+            .where(
+                LigneFinancement.organisation_id == organisation,
+                LigneFinancement.statut_dossier.not_in(["brouillon", "attente_attestation"]),
+            )
+            .limit(1)
+        )
+        db.session.remove()
+    instrumenter()
+    for page in pages:
+        role, _, url = page.partition(":")
+        url = url.replace("DOSSIER", str(dossier))
+        client = app.test_client()
+        email = {"i": INSTRUCTEUR, "p": PORTEUR}[role]
+        client.post("/compte/connexion", data={"email": email, "mot_de_passe": MOT_DE_PASSE})
+        for _ in range(5):
+            client.get(url)
+        envois.clear()
+        for _ in range(n):
+            statut = client.get(url).status_code
+        total = sum(envois.values())
+        planifies = envois["ordre non préparé"] + envois["préparation"]
+        detail = ", ".join(f"{etiquette} {nombre / n:.1f}" for etiquette, nombre in sorted(envois.items()))
+        print(
+            f"{role} {url} [{statut}] {total / n:.1f} allers-retours/req, "
+            f"{planifies / n:.1f} planifiés ({detail})"
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,142 @@
+"""Les connexions du portail à PostgreSQL : vérifiées sans aller-retour, et leurs ordres préparés gardés.
+
+Deux coûts payés à chaque requête jusqu'ici, mesurés par `python -m bench.allers_retours` :
+
+- **Le ping du pool** (`pool_pre_ping`) : un `SELECT 1` envoyé à chaque sortie d'une connexion du pool,
+  pour qu'une base redémarrée (ou une connexion coupée par `pg_terminate_backend`, une bascule) ne coûte
+  pas d'erreur à l'usager. Or un serveur qui ferme une connexion l'annonce : il envoie son message
+  d'adieu (FATAL 57P01) puis ferme la socket, qui devient lisible. Une connexion au repos n'a rien à lire ;
+  à la sortie du pool on regarde donc la socket (`select`, sans attente, sans aller-retour). Rien à lire :
+  la connexion sert telle quelle. Quelque chose à lire : psycopg le consomme ; connexion morte →
+  `DisconnectionError`, et le pool en ouvre une neuve (comme le ping, voir « Dealing with Disconnects »
+  dans la documentation de SQLAlchemy) ; sinon (une notification du serveur) le vrai ping tranche. Une
+  connexion restée au repos plus de `REPOS_AVANT_PING` secondes passe aussi par le vrai ping : une coupure
+  silencieuse du réseau (pare-feu, machine arrêtée net) ne s'annonce pas.
+
+- **Le planificateur de PostgreSQL** : psycopg prépare un ordre vu cinq fois sur une connexion, puis ne
+  l'envoie plus qu'à exécuter ; PostgreSQL lui garde alors un plan générique s'il n'est pas plus cher.
+  Mais les pages de lecture n'en profitaient jamais (voir ci-dessous) : l'ordre qui charge la session et
+  le compte, le même à chaque page, était planifié à chaque page (0,42 ms à 250 000 demandes, pour 0,07 ms
+  d'exécution). Il est marqué `.execution_options(**PREPARE)` : préparé dès sa première exécution.
+  Une recherche plein texte (`@@`, `dauphin_structures_par_morceau`) n'est jamais préparée : un plan
+  générique ne voit ni le mot cherché (fréquent ou rare) ni l'onglet, et ne peut plus choisir l'index GIN
+  partiel de l'onglet (migration 0030) ; mesuré à 25 000 demandes, le décompte des onglets d'une recherche
+  « jeunes » du plus gros financeur passe de 8 à 27 ms en plan générique.
+
+  psycopg oublie ses ordres préparés à chaque ROLLBACK (`Connection.rollback`, une transaction annulée a
+  pu modifier le schéma) et envoie alors un DEALLOCATE ALL ; or chaque requête de lecture se terminait par
+  un ROLLBACK (fermeture de la session de SQLAlchemy). Une transaction qui n'a exécuté que des SELECT n'a
+  rien écrit : la valider ou l'annuler revient au même pour la base (mêmes verrous relâchés, rien d'écrit).
+  Elle est donc validée (COMMIT) au lieu d'être annulée, et psycopg garde ses ordres préparés. Dès qu'un
+  autre ordre qu'un SELECT passe (INSERT, UPDATE, DELETE, SAVEPOINT, SET…), l'annulation reste une vraie
+  annulation ; une transaction en erreur aussi.
+
+Sur SQLite, rien de cela : pas de réseau ni d'ordres préparés côté serveur, le ping du pool y reste.
+Derrière PgBouncer en mode transaction, les ordres préparés demandent PgBouncer 1.22 ou plus
+(`max_prepared_statements`) ; sinon, `DAUPHIN_DATABASE_PREPARED=0` (voir docs/production.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import select
+import time
+
+from psycopg import pq
+from sqlalchemy import event, exc
+from sqlalchemy.engine import Engine
+
+# Au-delà, une connexion sortie du pool est vérifiée par un vrai aller-retour (SELECT 1).
+REPOS_AVANT_PING = 60.0
+
+# Un ordre à préparer dès sa première exécution : `select(…).execution_options(**PREPARE)`.
+PREPARE = {"dauphin_prepare": True}
+# Les ordres dont le meilleur plan dépend des valeurs cherchées : jamais préparés (voir plus haut).
+_JAMAIS_PREPARE = re.compile(r"@@|dauphin_structures_par_morceau").search
+
+_ECRITURE = "dauphin.transaction_ecrit"
+_RENDUE_LE = "dauphin.rendue_le"
+
+
+def configurer_postgresql(engine: Engine, ordres_prepares: bool = True) -> None:
+    """Branche sur `engine` (PostgreSQL par psycopg, sans `pool_pre_ping`) la vérification des connexions
+    à leur sortie du pool et, si `ordres_prepares`, la validation des transactions de lecture."""
+    event.listen(engine, "checkout", _verifier_a_la_sortie)
+    event.listen(engine, "checkin", _noter_le_retour)
+    if not ordres_prepares:
+        event.listen(engine, "connect", _sans_ordres_prepares)
+        return
+    event.listen(engine, "do_execute", _executer)
+    event.listen(engine, "begin", _debut)
+    event.listen(engine, "before_cursor_execute", _noter_ecriture)
+    event.listen(engine, "rollback", _valider_si_lecture)
+
+
+def _sans_ordres_prepares(dbapi_connection, _record) -> None:
+    dbapi_connection.prepare_threshold = None
+
+
+def _executer(cursor, statement, parameters, context) -> bool:
+    if _JAMAIS_PREPARE(statement):
+        cursor.execute(statement, parameters, prepare=False)
+        return True
+    if context is not None and context.execution_options.get("dauphin_prepare"):
+        cursor.execute(statement, parameters, prepare=True)
+        return True
+    return False  # psycopg décide : préparé à sa sixième exécution sur la connexion
+
+
+def _noter_le_retour(_dbapi_connection, record) -> None:
+    record.info[_RENDUE_LE] = time.monotonic()
+
+
+def _verifier_a_la_sortie(dbapi_connection, record, _proxy) -> None:
+    pgconn = dbapi_connection.pgconn
+    if pgconn.status != pq.ConnStatus.OK:
+        raise exc.DisconnectionError("connexion PostgreSQL fermée")
+    rendue_le = record.info.get(_RENDUE_LE)  # None : connexion neuve, jamais rendue au pool
+    if rendue_le is not None and time.monotonic() - rendue_le > REPOS_AVANT_PING:
+        _ping(dbapi_connection)
+        return
+    lisible, _, _ = select.select([pgconn.socket], [], [], 0)
+    if not lisible:
+        return
+    try:
+        pgconn.consume_input()
+    except Exception as erreur:  # psycopg.OperationalError : le serveur a fermé la connexion
+        raise exc.DisconnectionError("connexion PostgreSQL fermée par le serveur") from erreur
+    if pgconn.status != pq.ConnStatus.OK:
+        raise exc.DisconnectionError("connexion PostgreSQL fermée par le serveur")
+    _ping(dbapi_connection)
+
+
+def _ping(dbapi_connection) -> None:
+    try:
+        with dbapi_connection.cursor() as curseur:
+            curseur.execute("SELECT 1")
+    except Exception as erreur:
+        raise exc.DisconnectionError("connexion PostgreSQL injoignable") from erreur
+
+
+def _debut(conn) -> None:
+    conn.info[_ECRITURE] = False
+
+
+def _noter_ecriture(conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+    if statement.lstrip()[:6].upper() != "SELECT":
+        conn.info[_ECRITURE] = True
+
+
+def _valider_si_lecture(conn) -> None:
+    """Appelée par SQLAlchemy juste avant d'annuler la transaction de `conn` : si elle n'a fait que lire,
+    elle est validée ici, et l'annulation qui suit n'a plus rien à faire (psycopg n'envoie pas de ROLLBACK
+    hors transaction, et ne vide donc pas son cache d'ordres préparés)."""
+    if conn.info.pop(_ECRITURE, True) or conn.closed or conn.invalidated:
+        return
+    brute = conn.connection.dbapi_connection
+    if brute is None or brute.pgconn.transaction_status != pq.TransactionStatus.INTRANS:
+        return  # hors transaction, ou transaction en erreur : l'annulation fait ce qu'il faut
+    # Connexion perdue : l'annulation qui suit échoue à son tour, et SQLAlchemy invalide la connexion.
+    with contextlib.suppress(Exception):
+        brute.commit()

@@ -1,0 +1,154 @@
+"""Les connexions à PostgreSQL (dauphin.connexions) : une connexion coupée par le serveur est remplacée sans
+erreur pour l'usager, sans ping à chaque requête ; une transaction de lecture garde les ordres préparés de
+psycopg ; une transaction qui a écrit reste annulée. Sur PostgreSQL seulement (sur SQLite, rien ne change)."""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from dauphin.connexions import PREPARE
+from dauphin.extensions import db
+
+pytestmark = [pytest.mark.transactions_reelles]
+
+
+@pytest.fixture
+def moteur(app):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL seulement")
+    db.session.remove()
+    db.engine.dispose()  # une seule connexion dans le pool : celle que le test manipule
+    return db.engine
+
+
+def _couper(moteur, pid: int) -> None:
+    """Ferme côté serveur la connexion `pid`, comme un redémarrage de PostgreSQL ou une bascule."""
+    url = moteur.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as autre:
+        autre.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        for _ in range(100):
+            restantes = autre.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (pid,))
+            if restantes.fetchone()[0] == 0:
+                return
+            time.sleep(0.02)
+
+
+def test_une_connexion_coupee_par_le_serveur_est_remplacee_sans_erreur(moteur, client):
+    with moteur.connect() as connexion:
+        ancien = connexion.execute(text("SELECT pg_backend_pid()")).scalar()
+    _couper(moteur, ancien)
+
+    with moteur.connect() as connexion:  # la même connexion du pool, morte : remplacée à la sortie
+        nouveau = connexion.execute(text("SELECT pg_backend_pid()")).scalar()
+    assert nouveau != ancien
+
+    # Et par une page : la connexion de la requête suivante est coupée à son tour, la page s'affiche.
+    _couper(moteur, nouveau)
+    assert client.get("/compte/connexion").status_code == 200
+    with moteur.connect() as connexion:
+        assert connexion.execute(text("SELECT pg_backend_pid()")).scalar() not in (ancien, nouveau)
+
+
+def _compter_les_ordres(monkeypatch) -> list:
+    envois = []
+    origine = psycopg.Cursor.execute
+
+    def compte(self, *args, **kwargs):
+        envois.append(args[0])
+        return origine(self, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", compte)
+    return envois
+
+
+def test_une_connexion_saine_sort_du_pool_sans_aller_retour(moteur, monkeypatch):
+    with moteur.connect() as connexion:
+        connexion.execute(text("SELECT 1"))
+    envois = _compter_les_ordres(monkeypatch)
+    with moteur.connect() as connexion:
+        connexion.exec_driver_sql("SELECT 2")
+    assert envois == ["SELECT 2"]  # pas de SELECT 1 du ping
+
+
+def test_une_connexion_restee_au_repos_est_verifiee_par_un_vrai_ping(moteur, monkeypatch):
+    """Une coupure silencieuse du réseau ne s'annonce pas sur la socket : au-delà de REPOS_AVANT_PING, la
+    connexion sortie du pool passe par un SELECT 1."""
+    with moteur.connect() as connexion:
+        connexion.execute(text("SELECT 1"))
+    monkeypatch.setattr("dauphin.connexions.REPOS_AVANT_PING", 0.0)
+    envois = _compter_les_ordres(monkeypatch)
+    time.sleep(0.01)
+    with moteur.connect() as connexion:
+        connexion.exec_driver_sql("SELECT 2")
+    assert envois == ["SELECT 1", "SELECT 2"]
+
+
+def _ordres_prepares(connexion) -> list[str]:
+    return connexion.execute(text("SELECT statement FROM pg_prepared_statements")).scalars().all()
+
+
+def test_une_transaction_de_lecture_garde_les_ordres_prepares(moteur):
+    ordre = text("SELECT count(*) FROM utilisateur WHERE id > :borne").execution_options(**PREPARE)
+    with moteur.connect() as connexion:
+        connexion.execute(ordre, {"borne": 0})  # préparé dès sa première exécution
+        connexion.rollback()  # ce que fait la fin de chaque requête de lecture
+        assert any("FROM utilisateur WHERE id >" in o for o in _ordres_prepares(connexion))
+        connexion.rollback()
+    with moteur.connect() as connexion:  # rendue au pool puis ressortie : toujours préparé
+        assert any("FROM utilisateur WHERE id >" in o for o in _ordres_prepares(connexion))
+
+
+def test_un_ordre_courant_est_prepare_a_sa_sixieme_execution_et_garde(moteur):
+    ordre = text("SELECT count(*) FROM structure WHERE id > :borne")
+    with moteur.connect() as connexion:
+        for _ in range(6):
+            connexion.execute(ordre, {"borne": 0})
+        connexion.rollback()
+        assert any("FROM structure WHERE id >" in o for o in _ordres_prepares(connexion))
+
+
+def test_une_recherche_plein_texte_n_est_jamais_preparee(moteur):
+    """Un plan générique ignore le mot cherché et l'onglet (index GIN partiels) : une recherche plein texte
+    est planifiée à chaque exécution, même exécutée souvent."""
+    recherche = text(
+        "SELECT count(*) FROM ligne_financement WHERE recherche @@ to_tsquery('simple', :mot)"
+    ).execution_options(**PREPARE)
+    with moteur.connect() as connexion:
+        for _ in range(10):
+            connexion.execute(recherche, {"mot": "jeunes"})
+        assert not any("@@" in o for o in _ordres_prepares(connexion))
+
+
+def test_une_transaction_qui_a_ecrit_reste_annulee(moteur):
+    with moteur.connect() as connexion:
+        connexion.execute(text("CREATE TABLE essai_annulation (x integer)"))
+        connexion.execute(text("SELECT count(*) FROM essai_annulation"))
+        connexion.rollback()
+        assert connexion.execute(text("SELECT to_regclass('essai_annulation')")).scalar() is None
+
+
+def test_sans_ordres_prepares_derriere_un_vieux_pgbouncer(moteur, monkeypatch):
+    """DAUPHIN_DATABASE_PREPARED=0 (PgBouncer en mode transaction avant 1.22) : aucun ordre préparé, même
+    marqué PREPARE, et la connexion reste vérifiée à sa sortie du pool."""
+    from dauphin import create_app
+
+    monkeypatch.setenv("DAUPHIN_DATABASE_PREPARED", "0")
+    autre = create_app("test")
+    with autre.app_context():
+        moteur_sans = db.engine
+        try:
+            ordre = text("SELECT count(*) FROM utilisateur WHERE id > :borne").execution_options(**PREPARE)
+            with moteur_sans.connect() as connexion:
+                for _ in range(10):
+                    connexion.execute(ordre, {"borne": 0})
+                assert _ordres_prepares(connexion) == []
+                ancien = connexion.execute(text("SELECT pg_backend_pid()")).scalar()
+            _couper(moteur_sans, ancien)
+            with moteur_sans.connect() as connexion:
+                assert connexion.execute(text("SELECT pg_backend_pid()")).scalar() != ancien
+        finally:
+            moteur_sans.dispose()
