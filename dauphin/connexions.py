@@ -6,7 +6,7 @@ Deux coûts payés à chaque requête jusqu'ici, mesurés par `python -m bench.a
   pour qu'une base redémarrée (ou une connexion coupée par `pg_terminate_backend`, une bascule) ne coûte
   pas d'erreur à l'usager. Or un serveur qui ferme une connexion l'annonce : il envoie son message
   d'adieu (FATAL 57P01) puis ferme la socket, qui devient lisible. Une connexion au repos n'a rien à lire ;
-  à la sortie du pool on regarde donc la socket (`select`, sans attente, sans aller-retour). Rien à lire :
+  à la sortie du pool on regarde donc la socket (`poll`, sans attente, sans aller-retour). Rien à lire :
   la connexion sert telle quelle. Quelque chose à lire : psycopg le consomme ; connexion morte →
   `DisconnectionError`, et le pool en ouvre une neuve (comme le ping, voir « Dealing with Disconnects »
   dans la documentation de SQLAlchemy) ; sinon (une notification du serveur) le vrai ping tranche. Une
@@ -99,8 +99,10 @@ def _verifier_a_la_sortie(dbapi_connection, record, _proxy) -> None:
     if rendue_le is not None and time.monotonic() - rendue_le > REPOS_AVANT_PING:
         _ping(dbapi_connection)
         return
-    lisible, _, _ = select.select([pgconn.socket], [], [], 0)
-    if not lisible:
+    # poll et non select : select refuse un descripteur au-delà de 1 023 (processus aux nombreux fichiers).
+    sonde = select.poll()
+    sonde.register(pgconn.socket, select.POLLIN)
+    if not sonde.poll(0):
         return
     try:
         pgconn.consume_input()

@@ -152,3 +152,29 @@ def test_sans_ordres_prepares_derriere_un_vieux_pgbouncer(moteur, monkeypatch):
                 assert connexion.execute(text("SELECT pg_backend_pid()")).scalar() != ancien
         finally:
             moteur_sans.dispose()
+
+
+def test_une_connexion_au_descripteur_eleve_sort_du_pool(moteur):
+    """Un processus aux nombreux fichiers ouverts (travailleur RQ, serveur chargé) donne à sa connexion un
+    descripteur au-delà de 1 023, que `select.select` refuse : la vérification à la sortie du pool passe
+    par `poll`, et la connexion sert."""
+    import os
+    import resource
+
+    souple, dur = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if dur != resource.RLIM_INFINITY and dur < 1200:
+        pytest.skip(f"limite de fichiers ouverts trop basse ({dur}) pour ouvrir 1 100 descripteurs")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(souple, 1200), dur))
+    bouches = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        moteur.dispose()
+        with moteur.connect() as connexion:
+            assert connexion.connection.dbapi_connection.pgconn.socket > 1023
+            assert connexion.execute(text("SELECT 1")).scalar() == 1
+        with moteur.connect() as connexion:  # ressortie du pool : vérifiée par sa socket
+            assert connexion.execute(text("SELECT 2")).scalar() == 2
+    finally:
+        moteur.dispose()
+        for bouche in bouches:
+            os.close(bouche)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (souple, dur))
