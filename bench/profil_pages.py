@@ -1,0 +1,110 @@
+"""Profil de pages dans le processus (client de test Flask, sans réseau), sur une base `flask seed scale` :
+appels de fonctions Python par requête (cProfile : la mesure qui ne dépend pas de la charge de la machine),
+ordres SQL par requête et CPU au p50 (sans profileur), URL par URL.
+
+    DAUPHIN_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/dauphin_volume DAUPHIN_REDIS_URL= \\
+        N=40 TOP=30 .venv/bin/python -m bench.profil_pages "i:/instruction/?q=jeunes" "i:/dossiers/DOSSIER" \\
+        "p:/mes-demandes/" "e:COURRIEL:/pilotage/"
+
+i : l'instructeur de mesure du financeur qui a le plus de lignes ; p : le signataire de mesure de la
+structure qui a le plus de demandes (comptes du banc, `bench.pages_en_volume.compte`, créés au besoin :
+à lancer sur une copie de la base) ; e:COURRIEL:URL : un autre compte (mot de passe du banc, ou `MDP`).
+DOSSIER est remplacé par un dossier transmis du financeur. TOP : les fonctions les plus coûteuses.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import io
+import os
+import pstats
+import statistics
+import sys
+import time
+
+from sqlalchemy import event, select
+
+from bench.pages_en_volume import MOT_DE_PASSE, compte
+from bench.preparation import le_plus_frequent
+from dauphin import create_app
+from dauphin.extensions import db
+from dauphin.models import (
+    Demande,
+    LigneFinancement,
+    MembreOrganisation,
+    MembreStructure,
+    RoleOrganisation,
+    RoleStructure,
+)
+
+INSTRUCTEUR = "mesure.instructeur@mesure.dauphin.fr"
+PORTEUR = "mesure.porteur@mesure.dauphin.fr"
+
+
+def main() -> None:
+    n, top = int(os.environ.get("N", 40)), int(os.environ.get("TOP", 0))
+    app = create_app()
+    app.config["WTF_CSRF_ENABLED"] = False
+    ordres: list[str] = []
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", lambda _c, _cu, ordre, *_: ordres.append(ordre))
+        organisation_id, _ = le_plus_frequent(LigneFinancement.organisation_id)
+        structure_id, _ = le_plus_frequent(Demande.structure_id)
+        compte(
+            INSTRUCTEUR,
+            lambda u: MembreOrganisation(
+                utilisateur_id=u.id, organisation_id=organisation_id, role=RoleOrganisation.instructeur
+            ),
+        )
+        compte(
+            PORTEUR,
+            lambda u: MembreStructure(
+                utilisateur_id=u.id, structure_id=structure_id, role=RoleStructure.signataire
+            ),
+        )
+        dossier = db.session.scalar(
+            select(LigneFinancement.demande_id)
+            .where(
+                LigneFinancement.organisation_id == organisation_id,
+                LigneFinancement.statut_dossier.not_in(["brouillon", "attente_attestation"]),
+            )
+            .limit(1)
+        )
+        db.session.remove()
+    for argument in sys.argv[1:]:
+        role, _, url = argument.partition(":")
+        email, mot_de_passe = {"i": INSTRUCTEUR, "p": PORTEUR}.get(role), MOT_DE_PASSE
+        if role == "e":
+            email, _, url = url.partition(":")
+            mot_de_passe = os.environ.get("MDP", MOT_DE_PASSE)
+        url = url.replace("DOSSIER", str(dossier))
+        client = app.test_client()
+        client.post("/compte/connexion", data={"email": email, "mot_de_passe": mot_de_passe})
+        for _ in range(5):  # chauffe
+            client.get(url)
+        ordres.clear()
+        cpu = []
+        for _ in range(n):
+            debut = time.process_time()
+            reponse = client.get(url)
+            cpu.append((time.process_time() - debut) * 1000)
+        par_requete = len(ordres) / n
+        profil = cProfile.Profile()
+        for _ in range(n):
+            profil.enable()
+            client.get(url)
+            profil.disable()
+        sortie = io.StringIO()
+        stats = pstats.Stats(profil, stream=sortie)
+        print(
+            f"{role} {url} [{reponse.status_code}] : {stats.total_calls // n} appels par requête, "
+            f"{par_requete:.1f} ordres SQL, CPU p50 {statistics.median(cpu):.1f} ms",
+            flush=True,
+        )
+        if top:
+            stats.sort_stats("tottime").print_stats(top)
+            print(sortie.getvalue())
+
+
+if __name__ == "__main__":
+    main()
