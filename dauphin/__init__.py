@@ -69,12 +69,11 @@ def create_app(config: str | configuration.Config | None = None) -> Flask:
 
 def enregistrer_extensions(app: Flask) -> None:
     db.init_app(app)
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        from dauphin.connexions import configurer_postgresql
+    from dauphin.connexions import brancher
 
-        with app.app_context():
-            for moteur in db.engines.values():
-                configurer_postgresql(moteur, ordres_prepares=app.config["PG_ORDRES_PREPARES"])
+    with app.app_context():
+        for moteur in db.engines.values():
+            brancher(moteur, app.config)
     migrate.init_app(app, db, directory=str(_racine() / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")

@@ -43,6 +43,7 @@ import re
 import select
 import time
 
+import psycopg
 from psycopg import pq
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
@@ -56,7 +57,15 @@ PREPARE = {"dauphin_prepare": True}
 _JAMAIS_PREPARE = re.compile(r"@@|dauphin_structures_par_morceau").search
 
 _ECRITURE = "dauphin.transaction_ecrit"
+_SANS_ECRITURE = "SELECT pg_current_xact_id_if_assigned() IS NULL"
 _RENDUE_LE = "dauphin.rendue_le"
+
+
+def brancher(engine: Engine, config) -> None:
+    """Ce que le portail branche sur tout moteur de sa base (application, bases des tests) : sur
+    PostgreSQL, `configurer_postgresql` ; rien sur SQLite (le ping du pool y reste)."""
+    if engine.dialect.name == "postgresql":
+        configurer_postgresql(engine, ordres_prepares=config["PG_ORDRES_PREPARES"])
 
 
 def configurer_postgresql(engine: Engine, ordres_prepares: bool = True) -> None:
@@ -78,6 +87,8 @@ def _sans_ordres_prepares(dbapi_connection, _record) -> None:
 
 
 def _executer(cursor, statement, parameters, context) -> bool:
+    if isinstance(cursor, psycopg.ServerCursor):
+        return False  # curseur côté serveur (yield_per) : DECLARE, jamais préparé, pas d'argument `prepare`
     if _JAMAIS_PREPARE(statement):
         cursor.execute(statement, parameters, prepare=False)
         return True
@@ -114,9 +125,16 @@ def _verifier_a_la_sortie(dbapi_connection, record, _proxy) -> None:
 
 
 def _ping(dbapi_connection) -> None:
+    """Un SELECT 1 hors transaction (autocommit, comme le ping de SQLAlchemy) : la connexion sort du pool
+    sans transaction ouverte, et un changement d'isolation reste possible."""
     try:
-        with dbapi_connection.cursor() as curseur:
-            curseur.execute("SELECT 1")
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        try:
+            with dbapi_connection.cursor() as curseur:
+                curseur.execute("SELECT 1")
+        finally:
+            dbapi_connection.autocommit = autocommit
     except Exception as erreur:
         raise exc.DisconnectionError("connexion PostgreSQL injoignable") from erreur
 
@@ -139,6 +157,10 @@ def _valider_si_lecture(conn) -> None:
     brute = conn.connection.dbapi_connection
     if brute is None or brute.pgconn.transaction_status != pq.TransactionStatus.INTRANS:
         return  # hors transaction, ou transaction en erreur : l'annulation fait ce qu'il faut
+    # Ce que SQLAlchemy n'a pas vu passer (un COPY par le pilote, une fonction qui écrit, un verrou de
+    # ligne) a fait attribuer un numéro de transaction : la base seule sait si rien n'a été écrit.
     # Connexion perdue : l'annulation qui suit échoue à son tour, et SQLAlchemy invalide la connexion.
-    with contextlib.suppress(Exception):
-        brute.commit()
+    with contextlib.suppress(Exception), brute.cursor() as curseur:
+        curseur.execute(_SANS_ECRITURE)
+        if curseur.fetchone()[0]:
+            brute.commit()

@@ -115,6 +115,15 @@ def emplacements(url_de_test: str | None, dossier_commun: Path):
 # --- Le moteur de db pour l'application ----------------------------------------------------------------
 
 
+def moteur_du_portail(app, url: str) -> Engine:
+    """Un moteur réglé comme celui de l'application (options, et `dauphin.connexions` sur PostgreSQL)."""
+    from dauphin.connexions import brancher
+
+    moteur = create_engine(url, **app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    brancher(moteur, app.config)
+    return moteur
+
+
 def moteur_de(app) -> Engine:
     from dauphin.extensions import db
 
@@ -165,17 +174,16 @@ def construire_les_modeles(app, lieux, dossier_commun: Path) -> None:
     temoin = dossier_commun / "modeles.json"
     if temoin.exists():
         return
-    options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
     vierge, monde = lieux.url(VIERGE), lieux.url(MONDE)
     lieux.creer_vide(vierge)
     with app.app_context():
-        moteur = create_engine(vierge, **options)
+        moteur = moteur_du_portail(app, vierge)
         with avec_moteur(app, moteur):
             upgrade()  # le schéma par les migrations : la suite les teste à chaque exécution
             db.session.remove()
         moteur.dispose()
         lieux.copier(vierge, monde)
-        moteur = create_engine(monde, **options)
+        moteur = moteur_du_portail(app, monde)
         with avec_moteur(app, moteur):
             creer_monde()
             db.session.remove()
@@ -199,7 +207,7 @@ class BasesDuWorker:
                 self.lieux.copier(self.lieux.url(genre), self.urls[genre])
         with app.app_context():
             self.moteurs[VIERGE] = moteur_de(app)
-            self.moteurs[MONDE] = create_engine(self.urls[MONDE], **app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+            self.moteurs[MONDE] = moteur_du_portail(app, self.urls[MONDE])
 
     def supprimer(self) -> None:
         for moteur in self.moteurs.values():

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from dauphin.connexions import PREPARE
+from dauphin.connexions import _SANS_ECRITURE, PREPARE
 from dauphin.extensions import db
 
 pytestmark = [pytest.mark.transactions_reelles]
@@ -71,7 +71,8 @@ def test_une_connexion_saine_sort_du_pool_sans_aller_retour(moteur, monkeypatch)
     envois = _compter_les_ordres(monkeypatch)
     with moteur.connect() as connexion:
         connexion.exec_driver_sql("SELECT 2")
-    assert envois == ["SELECT 2"]  # pas de SELECT 1 du ping
+    # Pas de SELECT 1 du ping ; à la fin, la base dit si la transaction a écrit (voir la fin des lectures).
+    assert envois == ["SELECT 2", _SANS_ECRITURE]
 
 
 def test_une_connexion_restee_au_repos_est_verifiee_par_un_vrai_ping(moteur, monkeypatch):
@@ -84,7 +85,7 @@ def test_une_connexion_restee_au_repos_est_verifiee_par_un_vrai_ping(moteur, mon
     time.sleep(0.01)
     with moteur.connect() as connexion:
         connexion.exec_driver_sql("SELECT 2")
-    assert envois == ["SELECT 1", "SELECT 2"]
+    assert envois == ["SELECT 1", "SELECT 2", _SANS_ECRITURE]
 
 
 def _ordres_prepares(connexion) -> list[str]:
@@ -178,3 +179,66 @@ def test_une_connexion_au_descripteur_eleve_sort_du_pool(moteur):
         for bouche in bouches:
             os.close(bouche)
         resource.setrlimit(resource.RLIMIT_NOFILE, (souple, dur))
+
+
+def test_une_ecriture_par_le_pilote_reste_annulee(moteur):
+    """Ce que SQLAlchemy ne voit pas passer (le COPY de `flask seed scale`, écrit par le pilote) : la
+    transaction n'a vu que des SELECT, mais la base sait qu'elle a écrit ; son annulation en est une."""
+    with moteur.connect() as connexion:
+        connexion.execute(text("SELECT 1"))
+        brute = connexion.connection.driver_connection
+        with (
+            brute.cursor() as curseur,
+            curseur.copy("COPY axe_transversal (code, libelle) FROM STDIN") as copie,
+        ):
+            copie.write_row(("ZZ_COPIE", "écrit par COPY"))
+        connexion.rollback()
+        assert (
+            connexion.execute(text("SELECT count(*) FROM axe_transversal WHERE code = 'ZZ_COPIE'")).scalar()
+            == 0
+        )
+        connexion.rollback()
+
+
+def test_un_chargement_du_volume_interrompu_ne_laisse_rien(moteur, monkeypatch):
+    """`flask seed scale` : tout ou rien. Une panne après la copie du référentiel (nomenclature déjà là) ne
+    laisse rien en base, et un nouveau chargement reste possible."""
+    from dauphin.seeds import scale
+    from dauphin.seeds.referentiel import charger_nomenclature
+
+    charger_nomenclature()
+    db.session.commit()
+
+    def panne(*_args, **_kwargs):
+        raise RuntimeError("panne pendant la génération des structures")
+
+    monkeypatch.setattr(scale._Structures, "__init__", panne)
+    with pytest.raises(RuntimeError):
+        scale.charger_volume(10, journal=lambda _message: None)
+    db.session.remove()
+    assert db.session.execute(text("SELECT count(*) FROM organisation")).scalar() == 0
+    assert db.session.execute(text("SELECT count(*) FROM contrat_de_ville")).scalar() == 0
+
+
+def test_une_recherche_lue_par_un_curseur_cote_serveur(moteur):
+    """Un curseur côté serveur (`yield_per`, comme les exports) n'accepte pas l'argument `prepare`."""
+    with moteur.connect() as connexion:
+        resultat = connexion.execute(
+            text(
+                "SELECT id FROM demande WHERE recherche @@ to_tsquery('simple', 'jeunes')"
+            ).execution_options(yield_per=100)
+        )
+        assert list(resultat) == []
+
+
+def test_le_vrai_ping_ne_laisse_pas_de_transaction_ouverte(moteur, monkeypatch):
+    """Après un vrai ping (connexion restée au repos), la connexion sort du pool hors transaction : un
+    changement d'isolation (AUTOCOMMIT, pour VACUUM ou CREATE INDEX CONCURRENTLY) reste possible."""
+    with moteur.connect() as connexion:
+        connexion.execute(text("SELECT 1"))
+    monkeypatch.setattr("dauphin.connexions.REPOS_AVANT_PING", 0.0)
+    time.sleep(0.01)
+    with moteur.connect() as connexion:
+        assert connexion.connection.driver_connection.info.transaction_status.name == "IDLE"
+        connexion.execution_options(isolation_level="AUTOCOMMIT")
+        assert connexion.exec_driver_sql("SELECT 2").scalar() == 2
