@@ -53,7 +53,15 @@ class Definition:
 
     def __post_init__(self):
         self.machine = Machine(model=None, **self.arguments_machine())
-        self._par_source = {(t.declencheur, source): t for t in self.transitions for source in t.sources}
+        self._par_source = {}
+        for t in self.transitions:
+            for source in t.sources:
+                # Une seule transition par (déclencheur, statut) : `declencher` évalue les gardes de
+                # celle-ci et dit à la machine de ne pas les refaire ; une seconde, la machine la choisirait
+                # sans garde.
+                if (t.declencheur, source) in self._par_source:
+                    raise ValueError(f"{self.nom} : deux transitions « {t.declencheur} » depuis « {source} »")
+                self._par_source[(t.declencheur, source)] = t
 
     def arguments_machine(self) -> dict:
         """Ce qui définit la machine `transitions`, pour le moteur comme pour son diagramme."""

@@ -11,6 +11,10 @@ quand la raison sociale ou le sigle change, et la fonction ne fait plus que le c
 
 Rien sur SQLite (la recherche y reste un LIKE).
 
+À savoir pour une migration future : PostgreSQL ne recalcule une colonne générée que quand la ligne change.
+Si `dauphin_vecteur_recherche` ou la configuration de recherche `dauphin_fr` change, la migration qui les
+change doit réécrire les vecteurs : `UPDATE structure SET raison_sociale = raison_sociale`.
+
 Revision ID: 0031
 Revises: 0030
 Create Date: 2026-12-07 14:00:00
