@@ -34,6 +34,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import (
@@ -130,6 +131,13 @@ DOSSIER_DECIDE = tuple(s for s in D if s not in DOSSIER_EN_INSTRUCTION + FINAUX 
 
 
 def conditions_onglets(mode: str, *, constantes: bool = False) -> dict[str, ColumnElement[bool]]:
+    """La condition SQL de chaque onglet (`_conditions_onglets`), construite une fois par processus : elle ne
+    dépend que du mode et de `constantes` (une expression SQLAlchemy ne change pas)."""
+    return dict(_conditions_onglets(mode, constantes))
+
+
+@cache
+def _conditions_onglets(mode: str, constantes: bool) -> dict[str, ColumnElement[bool]]:
     """La condition SQL de chaque onglet ; les trois se partagent exactement les lignes de la liste.
 
     `constantes` : les statuts écrits en toutes lettres dans l'ordre SQL plutôt qu'en paramètres. Sur
@@ -638,12 +646,12 @@ def _compter_jusqu_au_plafond(espace: Espace, filtres: Filtres) -> ComptesOnglet
     partie = "hors_structures" if en_deux else None
     conditions = conditions_onglets(espace.mode, constantes=True)
     sous_requetes = []
+    if sur_les_lignes:  # la même pour les trois onglets, construite une fois
+        toutes = _requete_lignes(espace, filtres, literal(1), partie=partie)
+    else:
+        toutes = _requete(espace, filtres, literal(1))
     for nom in ONGLETS:
-        if sur_les_lignes:
-            trouvees = _requete_lignes(espace, filtres, literal(1), partie=partie)
-        else:
-            trouvees = _requete(espace, filtres, literal(1))
-        trouvees = trouvees.where(conditions[nom]).limit(PLAFOND_COMPTE + 1).subquery()
+        trouvees = toutes.where(conditions[nom]).limit(PLAFOND_COMPTE + 1).subquery()
         sous_requetes.append(select(func.count()).select_from(trouvees).scalar_subquery())
     nombres = dict(zip(ONGLETS, db.session.execute(select(*sous_requetes)).one(), strict=True))
     if en_deux:
