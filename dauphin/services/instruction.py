@@ -864,50 +864,57 @@ def page_demandes(
         pagination.curseur_precedent = ecrire_curseur("avant", rangs[0][1], rangs[0][0])
         pagination.curseur_suivant = ecrire_curseur("apres", rangs[-1][1], rangs[-1][0])
     if ids:
-        chargement = (
-            select(Demande)
-            .where(Demande.id.in_(ids))
-            .options(
-                colonnes_de_liste(Demande.transmise_le),
-                # Le nom de la structure et le libellé du contrat, pas leurs fiches entières
-                joinedload(Demande.structure, innerjoin=True).load_only(
-                    Structure.raison_sociale, Structure.sigle
-                ),
-                joinedload(Demande.campagne, innerjoin=True)
-                .load_only(Campagne.contrat_id)
-                .joinedload(Campagne.contrat, innerjoin=True)
-                .load_only(ContratDeVille.libelle),
-            )
-        )
-        if espace.mode != "financeur":  # tous les financeurs sollicités et leurs montants
-            chargement = chargement.options(
-                selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation)
-            )
-        demandes = {d.id: d for d in db.session.scalars(chargement)}
+        chargement = _CHARGEMENT_FINANCEUR if espace.mode == "financeur" else _CHARGEMENT_CONTRATS
+        demandes = {d.id: d for d in db.session.scalars(chargement, {"ids": ids})}
         pagination.items = [demandes[i] for i in ids if i in demandes]  # une demande transmise reste
     # Pour un financeur : sa seule ligne de chaque demande (statut, montant, nom du gestionnaire), par
     # demande. Des lignes, pas des objets : la liste n'en lit que trois valeurs, et construire 25 lignes de
     # financement et leurs gestionnaires (fiches entières) coûtait plus que leur requête.
     pagination.lignes = {}
     if espace.mode == "financeur" and pagination.items:
-        gestionnaire = aliased(Utilisateur)
         pagination.lignes = {
             rang.demande_id: rang
             for rang in db.session.execute(
-                select(
-                    LigneFinancement.demande_id,
-                    LigneFinancement.statut,
-                    LigneFinancement.montant_demande,
-                    (gestionnaire.prenom + " " + gestionnaire.nom).label("gestionnaire"),  # nom_complet
-                )
-                .outerjoin(gestionnaire, gestionnaire.id == LigneFinancement.gestionnaire_id)
-                .where(
-                    LigneFinancement.organisation_id == espace.organisation_id,
-                    LigneFinancement.demande_id.in_([d.id for d in pagination.items]),
-                )
+                _LIGNES_DE_LA_PAGE,
+                {"organisation_id": espace.organisation_id, "ids": [d.id for d in pagination.items]},
             )
         }
     return pagination
+
+
+# Les deux requêtes qui complètent une page (`page_demandes`), construites une fois, à l'import : les
+# identifiants et le financeur en paramètres, leur clé de cache (options de chargement comprises) n'est
+# plus calculée à chaque page.
+_CHARGEMENT_FINANCEUR = (
+    select(Demande)
+    .where(Demande.id.in_(bindparam("ids", expanding=True)))
+    .options(
+        colonnes_de_liste(Demande.transmise_le),
+        # Le nom de la structure et le libellé du contrat, pas leurs fiches entières
+        joinedload(Demande.structure, innerjoin=True).load_only(Structure.raison_sociale, Structure.sigle),
+        joinedload(Demande.campagne, innerjoin=True)
+        .load_only(Campagne.contrat_id)
+        .joinedload(Campagne.contrat, innerjoin=True)
+        .load_only(ContratDeVille.libelle),
+    )
+)
+_CHARGEMENT_CONTRATS = _CHARGEMENT_FINANCEUR.options(  # tous les financeurs sollicités et leurs montants
+    selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation)
+)
+_gestionnaire = aliased(Utilisateur)
+_LIGNES_DE_LA_PAGE = (
+    select(
+        LigneFinancement.demande_id,
+        LigneFinancement.statut,
+        LigneFinancement.montant_demande,
+        (_gestionnaire.prenom + " " + _gestionnaire.nom).label("gestionnaire"),  # nom_complet
+    )
+    .outerjoin(_gestionnaire, _gestionnaire.id == LigneFinancement.gestionnaire_id)
+    .where(
+        LigneFinancement.organisation_id == bindparam("organisation_id"),
+        LigneFinancement.demande_id.in_(bindparam("ids", expanding=True)),
+    )
+)
 
 
 @dataclass
