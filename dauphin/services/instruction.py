@@ -927,32 +927,34 @@ class OptionsFiltres:
 
 def options_filtres(espace: Espace, contrat_id: int | None = None) -> OptionsFiltres:
     """Les valeurs proposées par les listes de filtres, limitées au périmètre de l'espace."""
-    requete = select(ContratDeVille.id, ContratDeVille.code, ContratDeVille.libelle, Campagne.exercice).join(
-        Campagne, Campagne.contrat_id == ContratDeVille.id
-    )
     if espace.mode == "financeur":
-        requete = requete.join(Enveloppe, Enveloppe.campagne_id == Campagne.id).where(
-            Enveloppe.organisation_id == espace.organisation_id
-        )
+        lignes = db.session.execute(_CONTRATS_DU_FINANCEUR, {"organisation_id": espace.organisation_id}).all()
     else:
-        requete = requete.where(ContratDeVille.id.in_(espace.contrat_ids))
-    lignes = db.session.execute(requete).all()
+        lignes = db.session.execute(_CONTRATS_LISTES, {"contrats": list(espace.contrat_ids)}).all()
     contrats = sorted({(r.id, f"{r.libelle} ({r.code})") for r in lignes}, key=lambda c: c[1])
     exercices = sorted({r.exercice for r in lignes}, reverse=True)
     ids = [contrat_id] if contrat_id in {c[0] for c in contrats} else [c[0] for c in contrats]
-    qpvs = (  # des lignes (id, code, libellé) : une centaine de quartiers pour un gros financeur
-        db.session.execute(
-            select(Qpv.id, Qpv.code, Qpv.libelle)
-            .where(Qpv.contrat_id.in_(ids))
-            .order_by(Qpv.libelle, Qpv.code)
-        ).all()
-        if ids
-        else []
-    )
-    thematiques = db.session.scalars(
-        select(Thematique).where(Thematique.actif).order_by(Thematique.ordre, Thematique.code)
-    ).all()
+    # des lignes (id, code, libellé) : une centaine de quartiers pour un gros financeur
+    qpvs = db.session.execute(_QPVS_DES_CONTRATS, {"contrats": ids}).all() if ids else []
+    thematiques = db.session.scalars(_THEMATIQUES_ACTIVES).all()
     return OptionsFiltres(contrats, exercices, list(thematiques), list(qpvs))
+
+
+# Les requêtes des listes de filtres (`options_filtres`), lues à chaque page de l'espace d'instruction :
+# construites une fois par processus, le financeur et les contrats en paramètres.
+_CONTRATS = select(ContratDeVille.id, ContratDeVille.code, ContratDeVille.libelle, Campagne.exercice).join(
+    Campagne, Campagne.contrat_id == ContratDeVille.id
+)
+_CONTRATS_DU_FINANCEUR = _CONTRATS.join(Enveloppe, Enveloppe.campagne_id == Campagne.id).where(
+    Enveloppe.organisation_id == bindparam("organisation_id")
+)
+_CONTRATS_LISTES = _CONTRATS.where(ContratDeVille.id.in_(bindparam("contrats", expanding=True)))
+_QPVS_DES_CONTRATS = (
+    select(Qpv.id, Qpv.code, Qpv.libelle)
+    .where(Qpv.contrat_id.in_(bindparam("contrats", expanding=True)))
+    .order_by(Qpv.libelle, Qpv.code)
+)
+_THEMATIQUES_ACTIVES = select(Thematique).where(Thematique.actif).order_by(Thematique.ordre, Thematique.code)
 
 
 # --- Ce que l'instructeur consulte pour décider -----------------------------------------------
