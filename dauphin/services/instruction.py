@@ -194,6 +194,14 @@ class Espace:
         return self.role == "instructeur"
 
 
+# Lue à chaque page de l'espace d'instruction : construite une fois par processus.
+_CONTRATS_SIGNES = (
+    select(PartenaireContrat.organisation_id, PartenaireContrat.contrat_id)
+    .where(PartenaireContrat.organisation_id.in_(bindparam("organisations", expanding=True)))
+    .order_by(PartenaireContrat.contrat_id)
+)
+
+
 def espaces(utilisateur: Utilisateur) -> list[Espace]:
     """Les espaces de l'utilisateur, dans l'ordre du sélecteur. Ses rattachements viennent avec le compte
     (`dauphin.charger_utilisateur`) : une requête, pour les contrats signés par ses organisations."""
@@ -204,9 +212,7 @@ def espaces(utilisateur: Utilisateur) -> list[Espace]:
     signes: dict[int, list[int]] = defaultdict(list)
     if adhesions:
         for organisation_id, contrat_id in db.session.execute(
-            select(PartenaireContrat.organisation_id, PartenaireContrat.contrat_id)
-            .where(PartenaireContrat.organisation_id.in_([a[0] for a in adhesions]))
-            .order_by(PartenaireContrat.contrat_id)
+            _CONTRATS_SIGNES, {"organisations": [a[0] for a in adhesions]}
         ):
             signes[organisation_id].append(contrat_id)
     resultat = []
