@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import current_app, request, url_for
 
 
@@ -38,6 +40,19 @@ def url_de_demande(endpoint: str, demande_id: int, **valeurs) -> str:
             return url_for(endpoint, demande_id=demande_id, **valeurs)
         modele = modeles[cle] = (avant, apres)
     return f"{modele[0]}{int(demande_id)}{modele[1]}"
+
+
+def url_par_identifiant(endpoint: str, cle: str, /, **valeurs) -> Callable[[int], str]:
+    """Pour les lignes d'une page : `adresse(ident)` vaut `url_for(endpoint, **dict(valeurs, cle=ident))`.
+    L'adresse dépend de la requête (les filtres de la page, dans `valeurs`) : construite une fois par page,
+    pas par processus, avec un identifiant témoin que chaque ligne remplace par le sien (25 `url_for` et
+    leurs encodages de paramètres de moins par page de liste). `cle` : un paramètre entier."""
+    _relative(valeurs)
+    modele = url_for(endpoint, **dict(valeurs, **{cle: SENTINELLE}))
+    if modele.count(str(SENTINELLE)) != 1:  # le témoin n'est pas écrit tel quel, ou une autre valeur l'a
+        return lambda ident: url_for(endpoint, **dict(valeurs, **{cle: ident}))
+    avant, _, apres = modele.partition(str(SENTINELLE))
+    return lambda ident: f"{avant}{int(ident)}{apres}"
 
 
 def _relative(valeurs: dict) -> None:

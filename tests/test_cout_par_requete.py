@@ -12,7 +12,7 @@ from wtforms import IntegerField
 from wtforms.validators import InputRequired
 
 from dauphin.libelles import expliquer_sigles
-from dauphin.urls import url_de_demande, url_fixe
+from dauphin.urls import url_de_demande, url_fixe, url_par_identifiant
 
 
 class _Formulaire(FlaskForm):
@@ -69,6 +69,27 @@ def test_url_de_demande_comme_url_for(app):
                     attendu = url_for(endpoint, demande_id=demande_id, **valeurs)
                     assert url_de_demande(endpoint, demande_id, **valeurs) == attendu
             assert url_de_demande("dossiers.voir", 42) == f"{prefixe}/dossiers/42"
+
+
+def test_url_par_identifiant_comme_url_for(app):
+    """Le lien « filtrer sur la structure » de chaque ligne de l'espace d'instruction : les paramètres de la
+    page gardés dans leur ordre, la structure remplacée si elle y est déjà, y compris quand une autre valeur
+    contient l'identifiant témoin."""
+    for prefixe in ("", "/portail"):
+        with app.test_request_context("/", environ_overrides={"SCRIPT_NAME": prefixe}):
+            for parametres in (
+                {},
+                {"espace": "financeur-3", "q": "jeunes & cie", "tri": "montant"},
+                {"structure": "12", "espace": "financeur-3", "onglet": "suivies"},
+                {"q": "918273645", "espace": "pilote"},
+                {"cle": "x", "espace": "pilote"},
+            ):
+                adresse = url_par_identifiant("instruction.corbeille", "structure", **parametres)
+                for ident in (1, 77, 918273645):
+                    attendu = url_for("instruction.corbeille", **dict(parametres, structure=ident))
+                    assert adresse(ident) == attendu
+        with app.test_request_context("/"), pytest.raises(ValueError):
+            url_par_identifiant("instruction.corbeille", "structure", _external=True)
 
 
 def test_url_fixe_refuse_une_adresse_absolue(app):

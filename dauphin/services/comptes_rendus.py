@@ -320,19 +320,26 @@ def retards_envers(
         return {}
     resultat: dict[tuple[int, int], list[str]] = defaultdict(list)
     for structure_id, organisation_id, numero in db.session.execute(
-        select(Demande.structure_id, LigneFinancement.organisation_id, Demande.numero)
-        .join(CompteRendu, CompteRendu.demande_id == Demande.id)
-        .join(LigneFinancement, LigneFinancement.demande_id == Demande.id)
-        .where(
-            Demande.structure_id.in_(list(structure_ids)),
-            LigneFinancement.organisation_id.in_(list(organisation_ids)),
-            LigneFinancement.montant_vote > 0,
-            condition_retard(jour),
-        )
-        .order_by(Demande.numero)
+        _RETARDS_ENVERS,
+        {"structures": list(structure_ids), "organisations": list(organisation_ids), "jour": jour},
     ):
         resultat[(structure_id, organisation_id)].append(numero)
     return dict(resultat)
+
+
+# Lue à chaque page de l'espace d'instruction d'un financeur : construite une fois par processus.
+_RETARDS_ENVERS = (
+    select(Demande.structure_id, LigneFinancement.organisation_id, Demande.numero)
+    .join(CompteRendu, CompteRendu.demande_id == Demande.id)
+    .join(LigneFinancement, LigneFinancement.demande_id == Demande.id)
+    .where(
+        Demande.structure_id.in_(bindparam("structures", expanding=True)),
+        LigneFinancement.organisation_id.in_(bindparam("organisations", expanding=True)),
+        LigneFinancement.montant_vote > 0,
+        condition_retard(bindparam("jour")),
+    )
+    .order_by(Demande.numero)
+)
 
 
 def retards_pour_dossier(demande: Demande, utilisateur: Utilisateur) -> dict[str, list[str]]:

@@ -34,6 +34,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import (
@@ -130,6 +131,13 @@ DOSSIER_DECIDE = tuple(s for s in D if s not in DOSSIER_EN_INSTRUCTION + FINAUX 
 
 
 def conditions_onglets(mode: str, *, constantes: bool = False) -> dict[str, ColumnElement[bool]]:
+    """La condition SQL de chaque onglet (`_conditions_onglets`), construite une fois par processus : elle ne
+    dépend que du mode et de `constantes` (une expression SQLAlchemy ne change pas)."""
+    return dict(_conditions_onglets(mode, constantes))
+
+
+@cache
+def _conditions_onglets(mode: str, constantes: bool) -> dict[str, ColumnElement[bool]]:
     """La condition SQL de chaque onglet ; les trois se partagent exactement les lignes de la liste.
 
     `constantes` : les statuts écrits en toutes lettres dans l'ordre SQL plutôt qu'en paramètres. Sur
@@ -186,6 +194,14 @@ class Espace:
         return self.role == "instructeur"
 
 
+# Lue à chaque page de l'espace d'instruction : construite une fois par processus.
+_CONTRATS_SIGNES = (
+    select(PartenaireContrat.organisation_id, PartenaireContrat.contrat_id)
+    .where(PartenaireContrat.organisation_id.in_(bindparam("organisations", expanding=True)))
+    .order_by(PartenaireContrat.contrat_id)
+)
+
+
 def espaces(utilisateur: Utilisateur) -> list[Espace]:
     """Les espaces de l'utilisateur, dans l'ordre du sélecteur. Ses rattachements viennent avec le compte
     (`dauphin.charger_utilisateur`) : une requête, pour les contrats signés par ses organisations."""
@@ -196,9 +212,7 @@ def espaces(utilisateur: Utilisateur) -> list[Espace]:
     signes: dict[int, list[int]] = defaultdict(list)
     if adhesions:
         for organisation_id, contrat_id in db.session.execute(
-            select(PartenaireContrat.organisation_id, PartenaireContrat.contrat_id)
-            .where(PartenaireContrat.organisation_id.in_([a[0] for a in adhesions]))
-            .order_by(PartenaireContrat.contrat_id)
+            _CONTRATS_SIGNES, {"organisations": [a[0] for a in adhesions]}
         ):
             signes[organisation_id].append(contrat_id)
     resultat = []
@@ -638,12 +652,12 @@ def _compter_jusqu_au_plafond(espace: Espace, filtres: Filtres) -> ComptesOnglet
     partie = "hors_structures" if en_deux else None
     conditions = conditions_onglets(espace.mode, constantes=True)
     sous_requetes = []
+    if sur_les_lignes:  # la même pour les trois onglets, construite une fois
+        toutes = _requete_lignes(espace, filtres, literal(1), partie=partie)
+    else:
+        toutes = _requete(espace, filtres, literal(1))
     for nom in ONGLETS:
-        if sur_les_lignes:
-            trouvees = _requete_lignes(espace, filtres, literal(1), partie=partie)
-        else:
-            trouvees = _requete(espace, filtres, literal(1))
-        trouvees = trouvees.where(conditions[nom]).limit(PLAFOND_COMPTE + 1).subquery()
+        trouvees = toutes.where(conditions[nom]).limit(PLAFOND_COMPTE + 1).subquery()
         sous_requetes.append(select(func.count()).select_from(trouvees).scalar_subquery())
     nombres = dict(zip(ONGLETS, db.session.execute(select(*sous_requetes)).one(), strict=True))
     if en_deux:
@@ -856,50 +870,57 @@ def page_demandes(
         pagination.curseur_precedent = ecrire_curseur("avant", rangs[0][1], rangs[0][0])
         pagination.curseur_suivant = ecrire_curseur("apres", rangs[-1][1], rangs[-1][0])
     if ids:
-        chargement = (
-            select(Demande)
-            .where(Demande.id.in_(ids))
-            .options(
-                colonnes_de_liste(Demande.transmise_le),
-                # Le nom de la structure et le libellé du contrat, pas leurs fiches entières
-                joinedload(Demande.structure, innerjoin=True).load_only(
-                    Structure.raison_sociale, Structure.sigle
-                ),
-                joinedload(Demande.campagne, innerjoin=True)
-                .load_only(Campagne.contrat_id)
-                .joinedload(Campagne.contrat, innerjoin=True)
-                .load_only(ContratDeVille.libelle),
-            )
-        )
-        if espace.mode != "financeur":  # tous les financeurs sollicités et leurs montants
-            chargement = chargement.options(
-                selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation)
-            )
-        demandes = {d.id: d for d in db.session.scalars(chargement)}
+        chargement = _CHARGEMENT_FINANCEUR if espace.mode == "financeur" else _CHARGEMENT_CONTRATS
+        demandes = {d.id: d for d in db.session.scalars(chargement, {"ids": ids})}
         pagination.items = [demandes[i] for i in ids if i in demandes]  # une demande transmise reste
     # Pour un financeur : sa seule ligne de chaque demande (statut, montant, nom du gestionnaire), par
     # demande. Des lignes, pas des objets : la liste n'en lit que trois valeurs, et construire 25 lignes de
     # financement et leurs gestionnaires (fiches entières) coûtait plus que leur requête.
     pagination.lignes = {}
     if espace.mode == "financeur" and pagination.items:
-        gestionnaire = aliased(Utilisateur)
         pagination.lignes = {
             rang.demande_id: rang
             for rang in db.session.execute(
-                select(
-                    LigneFinancement.demande_id,
-                    LigneFinancement.statut,
-                    LigneFinancement.montant_demande,
-                    (gestionnaire.prenom + " " + gestionnaire.nom).label("gestionnaire"),  # nom_complet
-                )
-                .outerjoin(gestionnaire, gestionnaire.id == LigneFinancement.gestionnaire_id)
-                .where(
-                    LigneFinancement.organisation_id == espace.organisation_id,
-                    LigneFinancement.demande_id.in_([d.id for d in pagination.items]),
-                )
+                _LIGNES_DE_LA_PAGE,
+                {"organisation_id": espace.organisation_id, "ids": [d.id for d in pagination.items]},
             )
         }
     return pagination
+
+
+# Les deux requêtes qui complètent une page (`page_demandes`), construites une fois, à l'import : les
+# identifiants et le financeur en paramètres, leur clé de cache (options de chargement comprises) n'est
+# plus calculée à chaque page.
+_CHARGEMENT_FINANCEUR = (
+    select(Demande)
+    .where(Demande.id.in_(bindparam("ids", expanding=True)))
+    .options(
+        colonnes_de_liste(Demande.transmise_le),
+        # Le nom de la structure et le libellé du contrat, pas leurs fiches entières
+        joinedload(Demande.structure, innerjoin=True).load_only(Structure.raison_sociale, Structure.sigle),
+        joinedload(Demande.campagne, innerjoin=True)
+        .load_only(Campagne.contrat_id)
+        .joinedload(Campagne.contrat, innerjoin=True)
+        .load_only(ContratDeVille.libelle),
+    )
+)
+_CHARGEMENT_CONTRATS = _CHARGEMENT_FINANCEUR.options(  # tous les financeurs sollicités et leurs montants
+    selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation)
+)
+_gestionnaire = aliased(Utilisateur)
+_LIGNES_DE_LA_PAGE = (
+    select(
+        LigneFinancement.demande_id,
+        LigneFinancement.statut,
+        LigneFinancement.montant_demande,
+        (_gestionnaire.prenom + " " + _gestionnaire.nom).label("gestionnaire"),  # nom_complet
+    )
+    .outerjoin(_gestionnaire, _gestionnaire.id == LigneFinancement.gestionnaire_id)
+    .where(
+        LigneFinancement.organisation_id == bindparam("organisation_id"),
+        LigneFinancement.demande_id.in_(bindparam("ids", expanding=True)),
+    )
+)
 
 
 @dataclass
@@ -912,32 +933,34 @@ class OptionsFiltres:
 
 def options_filtres(espace: Espace, contrat_id: int | None = None) -> OptionsFiltres:
     """Les valeurs proposées par les listes de filtres, limitées au périmètre de l'espace."""
-    requete = select(ContratDeVille.id, ContratDeVille.code, ContratDeVille.libelle, Campagne.exercice).join(
-        Campagne, Campagne.contrat_id == ContratDeVille.id
-    )
     if espace.mode == "financeur":
-        requete = requete.join(Enveloppe, Enveloppe.campagne_id == Campagne.id).where(
-            Enveloppe.organisation_id == espace.organisation_id
-        )
+        lignes = db.session.execute(_CONTRATS_DU_FINANCEUR, {"organisation_id": espace.organisation_id}).all()
     else:
-        requete = requete.where(ContratDeVille.id.in_(espace.contrat_ids))
-    lignes = db.session.execute(requete).all()
+        lignes = db.session.execute(_CONTRATS_LISTES, {"contrats": list(espace.contrat_ids)}).all()
     contrats = sorted({(r.id, f"{r.libelle} ({r.code})") for r in lignes}, key=lambda c: c[1])
     exercices = sorted({r.exercice for r in lignes}, reverse=True)
     ids = [contrat_id] if contrat_id in {c[0] for c in contrats} else [c[0] for c in contrats]
-    qpvs = (  # des lignes (id, code, libellé) : une centaine de quartiers pour un gros financeur
-        db.session.execute(
-            select(Qpv.id, Qpv.code, Qpv.libelle)
-            .where(Qpv.contrat_id.in_(ids))
-            .order_by(Qpv.libelle, Qpv.code)
-        ).all()
-        if ids
-        else []
-    )
-    thematiques = db.session.scalars(
-        select(Thematique).where(Thematique.actif).order_by(Thematique.ordre, Thematique.code)
-    ).all()
+    # des lignes (id, code, libellé) : une centaine de quartiers pour un gros financeur
+    qpvs = db.session.execute(_QPVS_DES_CONTRATS, {"contrats": ids}).all() if ids else []
+    thematiques = db.session.scalars(_THEMATIQUES_ACTIVES).all()
     return OptionsFiltres(contrats, exercices, list(thematiques), list(qpvs))
+
+
+# Les requêtes des listes de filtres (`options_filtres`), lues à chaque page de l'espace d'instruction :
+# construites une fois par processus, le financeur et les contrats en paramètres.
+_CONTRATS = select(ContratDeVille.id, ContratDeVille.code, ContratDeVille.libelle, Campagne.exercice).join(
+    Campagne, Campagne.contrat_id == ContratDeVille.id
+)
+_CONTRATS_DU_FINANCEUR = _CONTRATS.join(Enveloppe, Enveloppe.campagne_id == Campagne.id).where(
+    Enveloppe.organisation_id == bindparam("organisation_id")
+)
+_CONTRATS_LISTES = _CONTRATS.where(ContratDeVille.id.in_(bindparam("contrats", expanding=True)))
+_QPVS_DES_CONTRATS = (
+    select(Qpv.id, Qpv.code, Qpv.libelle)
+    .where(Qpv.contrat_id.in_(bindparam("contrats", expanding=True)))
+    .order_by(Qpv.libelle, Qpv.code)
+)
+_THEMATIQUES_ACTIVES = select(Thematique).where(Thematique.actif).order_by(Thematique.ordre, Thematique.code)
 
 
 # --- Ce que l'instructeur consulte pour décider -----------------------------------------------
