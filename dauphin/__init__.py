@@ -17,7 +17,7 @@ from dauphin import journaux, stockage
 from dauphin.badges import BadgesStatut
 from dauphin.extensions import babel, csrf, db, limiter, login_manager, migrate
 from dauphin.libelles import MOIS
-from dauphin.urls import url_de_demande, url_fixe, url_par_identifiant
+from dauphin.urls import parametres_de_lien, url_de_demande, url_fixe, url_par_identifiant
 from workflows.budget import format_euros
 
 journal = logging.getLogger(__name__)
@@ -267,6 +267,7 @@ def enregistrer_gabarits(app: Flask) -> None:
     app.jinja_env.globals["url_fixe"] = url_fixe
     app.jinja_env.globals["url_de_demande"] = url_de_demande
     app.jinja_env.globals["url_par_identifiant"] = url_par_identifiant
+    app.jinja_env.globals["parametres_de_lien"] = parametres_de_lien
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -59,3 +59,18 @@ def _relative(valeurs: dict) -> None:
     """Une adresse absolue dépend de l'hôte et du schéma de la requête, que la clé du cache ne porte pas."""
     if {"_external", "_scheme"} & valeurs.keys():
         raise ValueError("url_fixe, url_de_demande : adresses relatives seulement (url_for pour les autres).")
+
+
+def parametres_de_lien(args, *exclus: str) -> dict:
+    """Les paramètres d'une adresse (request.args, ou un dict) à recopier dans les liens d'une liste
+    (pagination, tri, onglets), sans `exclus`, ni les noms que `url_for` se réserve (`endpoint`, et ceux qui
+    commencent par « _ » : `_external`, `_anchor`…) : « ?endpoint=x » tapé dans la barre d'adresse donnait
+    une erreur 500, « ?_external=1 » des liens absolus. Un MultiDict garde ses valeurs répétées
+    (?statut=a&statut=b)."""
+    parametres = args.to_dict(flat=False) if hasattr(args, "to_dict") else dict(args or {})
+    return {
+        cle: valeur
+        for cle, valeur in parametres.items()
+        if cle != "endpoint" and not cle.startswith("_") and cle not in exclus
+    }
+

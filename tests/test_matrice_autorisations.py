@@ -717,3 +717,37 @@ def test_matrice(app, client, objets, sessions_par_role, endpoint):
         if obtenu != attendu:
             ecarts[role] = f"attendu {attendu}, obtenu {obtenu} ({reponse.status_code})"
     assert ecarts == {}, f"{attendu_entree.methode} {url}"
+
+
+# Les noms que `url_for` se réserve, tapés dans la barre d'adresse : recopiés dans les liens d'une liste
+# (pagination, tri, onglets), ils donnaient une erreur 500 (« endpoint ») ou des liens absolus.
+PARAMETRES_RESERVES = "endpoint=x&_external=1&_anchor=ancre&_scheme=https&_method=POST"
+
+
+@pytest.mark.parametrize(
+    "endpoint", sorted(e for e, entree in MATRICE.items() if entree.methode == "GET" and entree.ok)
+)
+def test_parametres_reserves_de_url_for_dans_l_adresse(app, client, objets, sessions_par_role, endpoint):
+    """Chaque page, ouverte par un rôle qui y a droit avec les paramètres réservés de `url_for` dans son
+    adresse, répond sans erreur serveur et sans lien absolu ; une page par élément (PAGE_TAILLE = 1) pour
+    que toute liste de plus d'un élément affiche sa pagination."""
+    entree_ = MATRICE[endpoint]
+    url = entree_.url(objets)
+    url += ("&" if "?" in url else "?") + PARAMETRES_RESERVES
+    role = "anonyme" if entree_.anonyme == "ok" else next(r for r in ROLES if r in entree_.ok)
+    g.pop("_login_user", None)
+    if role == "anonyme":
+        client.delete_cookie("session")
+    else:
+        client.set_cookie("session", sessions_par_role[role])
+    taille = app.config["PAGE_TAILLE"]
+    app.config["PAGE_TAILLE"] = 1
+    try:
+        reponse = client.get(url)
+        corps = reponse.get_data(as_text=True) if reponse.mimetype == "text/html" else ""
+        reponse.close()
+    finally:
+        app.config["PAGE_TAILLE"] = taille
+    assert reponse.status_code < 500, f"GET {url} ({role}) : {reponse.status_code}"
+    assert 'href="http://localhost' not in corps and 'href="https://localhost' not in corps, url
+    assert "#ancre" not in corps, url

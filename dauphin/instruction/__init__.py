@@ -27,6 +27,7 @@ from dauphin.models import Demande, LigneFinancement, Structure
 from dauphin.services import comptes_rendus
 from dauphin.services import instruction as service
 from dauphin.services.workflow import declencher_demande, declencher_ligne
+from dauphin.urls import parametres_de_lien
 from dauphin.vues import demande_visible, exiger, ligne_visible, traiter_formulaire
 
 bp = Blueprint("instruction", __name__, url_prefix="/instruction")
@@ -80,7 +81,8 @@ def _page_de_la_liste(espace, filtres: service.Filtres, onglet: str, comptes: se
 
 def _parametres(espace) -> dict[str, str]:
     """Les paramètres de la page à garder dans les liens des onglets, du tri et de la pagination."""
-    parametres = {k: v for k, v in request.args.items() if v and k not in ("page", "onglet", "curseur")}
+    parametres = {k: v for k, v in request.args.items() if v}
+    parametres = parametres_de_lien(parametres, "page", "onglet", "curseur")
     parametres["espace"] = espace.cle
     return parametres
 
