@@ -20,23 +20,11 @@ import os
 import sys
 
 from psycopg import _connection_base, _cursor_base
-from sqlalchemy import select
 
-from bench.pages_en_volume import MOT_DE_PASSE, compte
-from bench.preparation import le_plus_frequent
+from bench.pages_en_volume import INSTRUCTEUR, MOT_DE_PASSE, PORTEUR, comptes_de_mesure
 from dauphin import create_app
 from dauphin.extensions import db
-from dauphin.models import (
-    Demande,
-    LigneFinancement,
-    MembreOrganisation,
-    MembreStructure,
-    RoleOrganisation,
-    RoleStructure,
-)
 
-INSTRUCTEUR = "mesure.instructeur@mesure.dauphin.fr"
-PORTEUR = "mesure.porteur@mesure.dauphin.fr"
 envois: collections.Counter = collections.Counter()
 
 
@@ -62,28 +50,7 @@ def main(pages: list[str]) -> None:
     app = create_app()
     app.config["WTF_CSRF_ENABLED"] = False
     with app.app_context():
-        organisation, _ = le_plus_frequent(LigneFinancement.organisation_id)
-        structure, _ = le_plus_frequent(Demande.structure_id)
-        compte(
-            INSTRUCTEUR,
-            lambda u: MembreOrganisation(
-                utilisateur_id=u.id, organisation_id=organisation, role=RoleOrganisation.instructeur
-            ),
-        )
-        compte(
-            PORTEUR,
-            lambda u: MembreStructure(
-                utilisateur_id=u.id, structure_id=structure, role=RoleStructure.signataire
-            ),
-        )
-        dossier = db.session.scalar(
-            select(LigneFinancement.demande_id)
-            .where(
-                LigneFinancement.organisation_id == organisation,
-                LigneFinancement.statut_dossier.not_in(["brouillon", "attente_attestation"]),
-            )
-            .limit(1)
-        )
+        dossier, _ = comptes_de_mesure()
         db.session.remove()
     instrumenter()
     for page in pages:

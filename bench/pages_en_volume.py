@@ -3,7 +3,7 @@ dossier sur une base chargée par `flask seed scale`. Le banc HTTP complet (guni
 simultanés) est l'objet de `make bench`.
 
     DAUPHIN_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/dauphin_volume \\
-        .venv/bin/python bench/pages_en_volume.py
+        .venv/bin/python -m bench.pages_en_volume
 
 Crée (une fois) deux comptes de mesure : un instructeur du financeur qui a le plus de lignes, un
 signataire de la structure qui a le plus de demandes. Affiche p50, max et le nombre de requêtes SQL.
@@ -47,6 +47,43 @@ def compte(email: str, rattacher) -> None:
         db.session.commit()
 
 
+INSTRUCTEUR = "mesure.instructeur@mesure.dauphin.fr"
+PORTEUR = "mesure.porteur@mesure.dauphin.fr"
+
+
+def comptes_de_mesure() -> tuple[int, int]:
+    """Les deux comptes de mesure, créés au besoin (sur une copie de la base) : `INSTRUCTEUR`, du financeur
+    qui a le plus de lignes, et `PORTEUR`, signataire de la structure qui a le plus de demandes (les pages
+    les plus lourdes, choisies comme le banc HTTP les choisit). Rend un dossier transmis du financeur et une
+    demande numérotée de la structure."""
+    organisation_id, _ = le_plus_frequent(LigneFinancement.organisation_id)
+    structure_id, _ = le_plus_frequent(Demande.structure_id)
+    compte(
+        INSTRUCTEUR,
+        lambda u: MembreOrganisation(
+            utilisateur_id=u.id, organisation_id=organisation_id, role=RoleOrganisation.instructeur
+        ),
+    )
+    compte(
+        PORTEUR,
+        lambda u: MembreStructure(
+            utilisateur_id=u.id, structure_id=structure_id, role=RoleStructure.signataire
+        ),
+    )
+    du_financeur = db.session.scalar(
+        select(LigneFinancement.demande_id)
+        .where(
+            LigneFinancement.organisation_id == organisation_id,
+            LigneFinancement.statut_dossier.not_in(["brouillon", "attente_attestation"]),
+        )
+        .limit(1)
+    )
+    de_la_structure = db.session.scalar(
+        select(Demande.id).where(Demande.structure_id == structure_id, Demande.numero.is_not(None)).limit(1)
+    )
+    return du_financeur, de_la_structure
+
+
 def mesurer(client, url: str, requetes: dict) -> str:
     durees = []
     for _ in range(REPETITIONS):
@@ -65,27 +102,7 @@ def main() -> None:
     app = create_app()
     app.config["WTF_CSRF_ENABLED"] = False
     with app.app_context():
-        # Le financeur qui a le plus de lignes et la structure qui a le plus de demandes (les pages les plus
-        # lourdes), choisis comme le banc HTTP les choisit
-        organisation_id, _ = le_plus_frequent(LigneFinancement.organisation_id)
-        structure_id, _ = le_plus_frequent(Demande.structure_id)
-        compte(
-            "mesure.instructeur@mesure.dauphin.fr",
-            lambda u: MembreOrganisation(
-                utilisateur_id=u.id, organisation_id=organisation_id, role=RoleOrganisation.instructeur
-            ),
-        )
-        compte(
-            "mesure.porteur@mesure.dauphin.fr",
-            lambda u: MembreStructure(
-                utilisateur_id=u.id, structure_id=structure_id, role=RoleStructure.signataire
-            ),
-        )
-        demande_id = db.session.scalar(
-            select(Demande.id)
-            .where(Demande.structure_id == structure_id, Demande.numero.is_not(None))
-            .limit(1)
-        )
+        _, demande_id = comptes_de_mesure()
         requetes = {"n": 0}
         event.listen(
             db.engine, "before_cursor_execute", lambda *a: requetes.__setitem__("n", requetes["n"] + 1)
@@ -94,10 +111,10 @@ def main() -> None:
         print("| page | statut | p50 | max | requêtes SQL |\n|---|---|---|---|---|")
         for email, urls in (
             (
-                "mesure.instructeur@mesure.dauphin.fr",
+                INSTRUCTEUR,
                 ["/instruction/", "/instruction/?statut=sollicitee", "/instruction/?page=50"],
             ),
-            ("mesure.porteur@mesure.dauphin.fr", ["/mes-demandes/", f"/dossiers/{demande_id}"]),
+            (PORTEUR, ["/mes-demandes/", f"/dossiers/{demande_id}"]),
         ):
             g.pop("_login_user", None)  # un client par compte, dans le même contexte d'application
             client = app.test_client()

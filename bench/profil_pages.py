@@ -22,23 +22,11 @@ import statistics
 import sys
 import time
 
-from sqlalchemy import event, select
+from sqlalchemy import event
 
-from bench.pages_en_volume import MOT_DE_PASSE, compte
-from bench.preparation import le_plus_frequent
+from bench.pages_en_volume import INSTRUCTEUR, MOT_DE_PASSE, PORTEUR, comptes_de_mesure
 from dauphin import create_app
 from dauphin.extensions import db
-from dauphin.models import (
-    Demande,
-    LigneFinancement,
-    MembreOrganisation,
-    MembreStructure,
-    RoleOrganisation,
-    RoleStructure,
-)
-
-INSTRUCTEUR = "mesure.instructeur@mesure.dauphin.fr"
-PORTEUR = "mesure.porteur@mesure.dauphin.fr"
 
 
 def main() -> None:
@@ -48,28 +36,7 @@ def main() -> None:
     ordres: list[str] = []
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", lambda _c, _cu, ordre, *_: ordres.append(ordre))
-        organisation_id, _ = le_plus_frequent(LigneFinancement.organisation_id)
-        structure_id, _ = le_plus_frequent(Demande.structure_id)
-        compte(
-            INSTRUCTEUR,
-            lambda u: MembreOrganisation(
-                utilisateur_id=u.id, organisation_id=organisation_id, role=RoleOrganisation.instructeur
-            ),
-        )
-        compte(
-            PORTEUR,
-            lambda u: MembreStructure(
-                utilisateur_id=u.id, structure_id=structure_id, role=RoleStructure.signataire
-            ),
-        )
-        dossier = db.session.scalar(
-            select(LigneFinancement.demande_id)
-            .where(
-                LigneFinancement.organisation_id == organisation_id,
-                LigneFinancement.statut_dossier.not_in(["brouillon", "attente_attestation"]),
-            )
-            .limit(1)
-        )
+        dossier, _ = comptes_de_mesure()
         db.session.remove()
     for argument in sys.argv[1:]:
         role, _, url = argument.partition(":")

@@ -2,7 +2,7 @@
 réseau), sur une base chargée par `flask seed scale` (voir docs/mesures.md, « Avant → après ») :
 
     DAUPHIN_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/dauphin_volume \\
-        .venv/bin/python bench/trace_lectures.py
+        .venv/bin/python -m bench.trace_lectures
 
 1. appels de fonctions Python et ordres SQL par vue, avec et sans l'écriture de la trace (déterministe) ;
 2. temps de la vue en séries alternées avec et sans (sans : `services.lectures.enregistrer` remplacé par
