@@ -73,4 +73,3 @@ def parametres_de_lien(args, *exclus: str) -> dict:
         for cle, valeur in parametres.items()
         if cle != "endpoint" and not cle.startswith("_") and cle not in exclus
     }
-
