@@ -9,7 +9,10 @@ ordres SQL par requête et CPU au p50 (sans profileur), URL par URL.
 i : l'instructeur de mesure du financeur qui a le plus de lignes ; p : le signataire de mesure de la
 structure qui a le plus de demandes (comptes du banc, `bench.pages_en_volume.compte`, créés au besoin :
 à lancer sur une copie de la base) ; e:COURRIEL:URL : un autre compte (mot de passe du banc, ou `MDP`).
-DOSSIER est remplacé par un dossier transmis du financeur. TOP : les fonctions les plus coûteuses.
+DOSSIER est remplacé par un dossier transmis du financeur, DEMANDE par une demande numérotée de la
+structure (la vue d'un dossier pour les deux rôles : "i:/dossiers/DOSSIER" "p:/dossiers/DEMANDE").
+TOP : les fonctions les plus coûteuses. Se copie tel quel dans une extraction du code d'avant
+(`git archive`) pour comparer.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ def main() -> None:
     ordres: list[str] = []
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", lambda _c, _cu, ordre, *_: ordres.append(ordre))
-        dossier, _ = comptes_de_mesure()
+        dossier, demande = comptes_de_mesure()
         db.session.remove()
     for argument in sys.argv[1:]:
         role, _, url = argument.partition(":")
@@ -44,7 +47,7 @@ def main() -> None:
         if role == "e":
             email, _, url = url.partition(":")
             mot_de_passe = os.environ.get("MDP", MOT_DE_PASSE)
-        url = url.replace("DOSSIER", str(dossier))
+        url = url.replace("DOSSIER", str(dossier)).replace("DEMANDE", str(demande))
         client = app.test_client()
         client.post("/compte/connexion", data={"email": email, "mot_de_passe": mot_de_passe})
         for _ in range(5):  # chauffe
