@@ -33,12 +33,11 @@ def url_de_demande(endpoint: str, demande_id: int, **valeurs) -> str:
     _relative(valeurs)
     modeles = current_app.extensions.setdefault("dauphin.urls_de_demande", {})
     cle = (request.script_root, endpoint, *sorted(valeurs.items()))
-    modele = modeles.get(cle)
-    if modele is None:
-        avant, temoin, apres = url_for(endpoint, demande_id=SENTINELLE, **valeurs).partition(str(SENTINELLE))
-        if not temoin or str(SENTINELLE) in apres:  # la règle n'écrit pas l'identifiant tel quel
-            return url_for(endpoint, demande_id=demande_id, **valeurs)
-        modele = modeles[cle] = (avant, apres)
+    if cle not in modeles:
+        modeles[cle] = _modele(endpoint, "demande_id", valeurs)
+    modele = modeles[cle]
+    if modele is None:  # la règle n'écrit pas l'identifiant tel quel
+        return url_for(endpoint, demande_id=demande_id, **valeurs)
     return f"{modele[0]}{int(demande_id)}{modele[1]}"
 
 
@@ -48,11 +47,21 @@ def url_par_identifiant(endpoint: str, cle: str, /, **valeurs) -> Callable[[int]
     pas par processus, avec un identifiant témoin que chaque ligne remplace par le sien (25 `url_for` et
     leurs encodages de paramètres de moins par page de liste). `cle` : un paramètre entier."""
     _relative(valeurs)
-    modele = url_for(endpoint, **dict(valeurs, **{cle: SENTINELLE}))
-    if modele.count(str(SENTINELLE)) != 1:  # le témoin n'est pas écrit tel quel, ou une autre valeur l'a
+    modele = _modele(endpoint, cle, valeurs)
+    if modele is None:
         return lambda ident: url_for(endpoint, **dict(valeurs, **{cle: ident}))
-    avant, _, apres = modele.partition(str(SENTINELLE))
+    avant, apres = modele
     return lambda ident: f"{avant}{int(ident)}{apres}"
+
+
+def _modele(endpoint: str, cle: str, valeurs: dict) -> tuple[str, str] | None:
+    """L'adresse écrite avec l'identifiant témoin pour `cle`, coupée autour de lui ; None si la règle ne
+    l'écrit pas tel quel, ou qu'une autre valeur de l'adresse le contient."""
+    adresse = url_for(endpoint, **dict(valeurs, **{cle: SENTINELLE}))
+    if adresse.count(str(SENTINELLE)) != 1:
+        return None
+    avant, _, apres = adresse.partition(str(SENTINELLE))
+    return avant, apres
 
 
 def _relative(valeurs: dict) -> None:
