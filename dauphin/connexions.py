@@ -28,8 +28,11 @@ Deux coûts payés à chaque requête jusqu'ici, mesurés par `python -m bench.a
   un ROLLBACK (fermeture de la session de SQLAlchemy). Une transaction qui n'a exécuté que des SELECT n'a
   rien écrit : la valider ou l'annuler revient au même pour la base (mêmes verrous relâchés, rien d'écrit).
   Elle est donc validée (COMMIT) au lieu d'être annulée, et psycopg garde ses ordres préparés. Dès qu'un
-  autre ordre qu'un SELECT passe (INSERT, UPDATE, DELETE, SAVEPOINT, SET…), l'annulation reste une vraie
-  annulation ; une transaction en erreur aussi.
+  autre ordre qu'un SELECT passe par SQLAlchemy (INSERT, UPDATE, DELETE, SAVEPOINT, et SET, qui n'écrit rien
+  mais qu'un COMMIT garderait sur la connexion), l'annulation reste une vraie annulation ; une transaction en
+  erreur aussi. Et ce que SQLAlchemy ne voit pas (un COPY par le pilote, une fonction qui écrit, un verrou de
+  ligne) : avant de valider, on demande à PostgreSQL si la transaction a reçu un numéro, ce que fait toute
+  écriture (`pg_current_xact_id_if_assigned()`) ; si oui, elle est annulée. Les deux contrôles se complètent.
 
 Sur SQLite, rien de cela : pas de réseau ni d'ordres préparés côté serveur, le ping du pool y reste.
 Derrière PgBouncer en mode transaction, les ordres préparés demandent PgBouncer 1.22 ou plus
