@@ -24,6 +24,7 @@ vide), ou un validateur tout fait (`InputRequired(…)`) ; None : champ facultat
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -342,7 +343,7 @@ def fichier_requis(libelle: str, message: str, **options) -> FileField:
 # --- Saisies converties, réaffichées telles quelles ---------------------------------------------------
 
 
-class SaisieGardee(Field):
+class SaisieGardee(Field, ABC):
     """Un texte converti par `lire` (espaces retirés) ; la saisie est réaffichée telle quelle en cas
     d'erreur. Une saisie que `lire` ne sait pas lire (ValueError, ArithmeticError) est refusée avec
     `message` ; `verifier` lève ValueError avec son propre message pour une valeur lue mais refusée."""
@@ -364,8 +365,9 @@ class SaisieGardee(Field):
     def ecrire(self, valeur) -> str:
         return str(valeur)
 
+    @abstractmethod
     def lire(self, texte: str):
-        raise NotImplementedError
+        """La valeur de `texte` (saisie non vide, sans espaces) ; ValueError ou ArithmeticError sinon."""
 
     def verifier(self, valeur) -> None:
         """Rien à vérifier de plus par défaut."""

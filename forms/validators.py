@@ -9,6 +9,7 @@ lui, réaffiche toujours la saisie telle qu'elle a été tapée.
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 
 from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
@@ -100,7 +101,7 @@ def normaliser_code(valeur) -> str:
     return compacter(valeur).upper()
 
 
-class _Format:
+class _Format(ABC):
     """Un validateur de format : un champ vide est laissé à `DataRequired` / `Optional` ; `verifier` reçoit la
     saisie et lève ValidationError."""
 
@@ -109,8 +110,9 @@ class _Format:
         if saisie.strip():
             self.verifier(saisie)
 
+    @abstractmethod
     def verifier(self, saisie: str) -> None:
-        raise NotImplementedError
+        """Lève ValidationError (message en français) si `saisie`, non vide, n'a pas le format attendu."""
 
 
 def _chiffres_seuls(texte: str) -> bool:
