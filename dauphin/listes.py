@@ -42,14 +42,15 @@ LIMITE = bindparam("limite", type_=Integer)
 DECALAGE = bindparam("decalage", type_=Integer)
 
 
-def chargements_de_liste():
+def chargements_de_liste(lignes: bool = True):
     """Ce qu'une liste de demandes affiche, chargé en lot. La structure, la campagne et le contrat (une
     seule chacun par demande) sont joints à la page au lieu de trois requêtes de plus : chaque requête coûte
     plus à SQLAlchemy (compilation, curseur) que les 25 lignes qu'elle lit ; de ces objets, que les demandes
     d'une page partagent, seules les colonnes lues. Les lignes de financement, une collection, viennent en
     une requête de plus, entières : une colonne laissée de côté coûte à chaque objet l'appel qui la rendrait
-    lisible plus tard, plus que sa lecture (cProfile, appels de fonctions par affichage)."""
-    return (
+    lisible plus tard, plus que sa lecture (cProfile, appels de fonctions par affichage). Sans `lignes`,
+    pas les lignes de financement : une liste qui les lit en rangées (`usager.lignes_de_la_page`)."""
+    chargements = (
         joinedload(Demande.structure, innerjoin=True).load_only(
             Structure.raison_sociale, Structure.sigle, Structure.siret
         ),
@@ -57,6 +58,11 @@ def chargements_de_liste():
         .load_only(Campagne.contrat_id)
         .joinedload(Campagne.contrat, innerjoin=True)
         .load_only(ContratDeVille.libelle),
+    )
+    if not lignes:
+        return chargements
+    return (
+        *chargements,
         selectinload(Demande.lignes_financement)
         .joinedload(LigneFinancement.organisation)
         .load_only(Organisation.nom),
