@@ -869,29 +869,29 @@ def page_demandes(
     if par_curseur and rangs:
         pagination.curseur_precedent = ecrire_curseur("avant", rangs[0][1], rangs[0][0])
         pagination.curseur_suivant = ecrire_curseur("apres", rangs[-1][1], rangs[-1][0])
-    if ids:
-        chargement = _CHARGEMENT_FINANCEUR if espace.mode == "financeur" else _CHARGEMENT_CONTRATS
-        demandes = {d.id: d for d in db.session.scalars(chargement, {"ids": ids})}
-        pagination.items = [demandes[i] for i in ids if i in demandes]  # une demande transmise reste
     # Pour un financeur : sa seule ligne de chaque demande (statut, montant, nom du gestionnaire), par
-    # demande. Des lignes, pas des objets : la liste n'en lit que trois valeurs, et construire 25 lignes de
-    # financement et leurs gestionnaires (fiches entières) coûtait plus que leur requête.
+    # demande. Des colonnes, pas des objets : la liste n'en lit que trois valeurs, et construire 25 lignes de
+    # financement et leurs gestionnaires (fiches entières) coûtait plus que leur requête. Lues avec les
+    # demandes (jointure sur sa ligne, une par demande) : une requête de moins par page.
     pagination.lignes = {}
-    if espace.mode == "financeur" and pagination.items:
-        pagination.lignes = {
-            rang.demande_id: rang
-            for rang in db.session.execute(
-                _LIGNES_DE_LA_PAGE,
-                {"organisation_id": espace.organisation_id, "ids": [d.id for d in pagination.items]},
-            )
-        }
+    if ids and espace.mode == "financeur":
+        demandes = {}
+        for rang in db.session.execute(
+            _CHARGEMENT_FINANCEUR, {"ids": ids, "organisation_id": espace.organisation_id}
+        ):
+            demandes[rang.demande_id] = rang[0]
+            pagination.lignes[rang.demande_id] = rang
+        pagination.items = [demandes[i] for i in ids if i in demandes]  # une demande transmise reste
+    elif ids:
+        demandes = {d.id: d for d in db.session.scalars(_CHARGEMENT_CONTRATS, {"ids": ids})}
+        pagination.items = [demandes[i] for i in ids if i in demandes]
     return pagination
 
 
-# Les deux requêtes qui complètent une page (`page_demandes`), construites une fois, à l'import : les
+# Les requêtes qui complètent une page (`page_demandes`), construites une fois, à l'import : les
 # identifiants et le financeur en paramètres, leur clé de cache (options de chargement comprises) n'est
 # plus calculée à chaque page.
-_CHARGEMENT_FINANCEUR = (
+_CHARGEMENT = (
     select(Demande)
     .where(Demande.id.in_(bindparam("ids", expanding=True)))
     .options(
@@ -904,22 +904,26 @@ _CHARGEMENT_FINANCEUR = (
         .load_only(ContratDeVille.libelle),
     )
 )
-_CHARGEMENT_CONTRATS = _CHARGEMENT_FINANCEUR.options(  # tous les financeurs sollicités et leurs montants
+_CHARGEMENT_CONTRATS = _CHARGEMENT.options(  # tous les financeurs sollicités et leurs montants
     selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation)
 )
 _gestionnaire = aliased(Utilisateur)
-_LIGNES_DE_LA_PAGE = (
-    select(
+# Les demandes d'un financeur, chacune avec sa ligne (`pagination.lignes`)
+_CHARGEMENT_FINANCEUR = (
+    _CHARGEMENT.add_columns(
         LigneFinancement.demande_id,
         LigneFinancement.statut,
         LigneFinancement.montant_demande,
         (_gestionnaire.prenom + " " + _gestionnaire.nom).label("gestionnaire"),  # nom_complet
     )
-    .outerjoin(_gestionnaire, _gestionnaire.id == LigneFinancement.gestionnaire_id)
-    .where(
-        LigneFinancement.organisation_id == bindparam("organisation_id"),
-        LigneFinancement.demande_id.in_(bindparam("ids", expanding=True)),
+    .join(
+        LigneFinancement,
+        and_(
+            LigneFinancement.demande_id == Demande.id,
+            LigneFinancement.organisation_id == bindparam("organisation_id"),
+        ),
     )
+    .outerjoin(_gestionnaire, _gestionnaire.id == LigneFinancement.gestionnaire_id)
 )
 
 
