@@ -3,7 +3,7 @@
 Écrites par le gabarit, elles coûtaient 2,2 ms sur les 8,6 d'un affichage (25 demandes et leurs soixante
 lignes de financement : 12 700 appels de fonctions, chaque valeur passant par `getattr`, `escape` et
 `context.call` de Jinja). Même HTML, au caractère près, que la boucle qu'elles remplacent
-(tests/test_tableau_de_bord_lignes.py) ; les badges, montants, sigles et le bouton de détail viennent des
+(tests/unit/test_tableaux_en_python.py) ; les badges, montants, sigles et le bouton de détail viennent des
 mêmes filtres, globales et macros que le gabarit."""
 
 from __future__ import annotations
