@@ -70,7 +70,8 @@ def lignes_du_tableau(page, espace, retards: dict, parametres: dict) -> Markup:
                 f'      <td class="dauphin-numerique">{escape(euros(demande.montant_sollicite))}</td>\n'
             )
         dossier = escape(url_de_demande("dossiers.voir", ident))
-        contrat = escape(demande.campagne.contrat.libelle)
+        # Pour un financeur, le libellé du contrat est lu avec sa ligne (`page_demandes`)
+        contrat = escape(page.lignes[ident].contrat if financeur else demande.campagne.contrat.libelle)
         filtre = escape(filtrer_sur_la_structure(demande.structure_id))
         html.append(
             f'    <tr data-demande="{numero}">\n'

@@ -869,10 +869,10 @@ def page_demandes(
     if par_curseur and rangs:
         pagination.curseur_precedent = ecrire_curseur("avant", rangs[0][1], rangs[0][0])
         pagination.curseur_suivant = ecrire_curseur("apres", rangs[-1][1], rangs[-1][0])
-    # Pour un financeur : sa seule ligne de chaque demande (statut, montant, nom du gestionnaire), par
-    # demande. Des colonnes, pas des objets : la liste n'en lit que trois valeurs, et construire 25 lignes de
-    # financement et leurs gestionnaires (fiches entières) coûtait plus que leur requête. Lues avec les
-    # demandes (jointure sur sa ligne, une par demande) : une requête de moins par page.
+    # Pour un financeur : sa seule ligne de chaque demande (statut, montant, nom du gestionnaire) et le
+    # libellé du contrat, par demande. Des colonnes, pas des objets : la liste n'en lit que ces valeurs, et
+    # construire 25 lignes de financement et leurs gestionnaires (fiches entières) coûtait plus que leur
+    # requête. Lues avec les demandes (jointure sur sa ligne, une par demande) : une requête de moins.
     pagination.lignes = {}
     if ids and espace.mode == "financeur":
         demandes = {}
@@ -908,13 +908,16 @@ _CHARGEMENT_CONTRATS = _CHARGEMENT.options(  # tous les financeurs sollicités e
     selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation)
 )
 _gestionnaire = aliased(Utilisateur)
-# Les demandes d'un financeur, chacune avec sa ligne (`pagination.lignes`)
+# Les demandes d'un financeur, chacune avec sa ligne (`pagination.lignes`) et le libellé de son contrat, lu en
+# colonne : ni la campagne ni le contrat de chaque demande construits en objets.
 _CHARGEMENT_FINANCEUR = (
-    _CHARGEMENT.add_columns(
+    select(
+        Demande,
         LigneFinancement.demande_id,
         LigneFinancement.statut,
         LigneFinancement.montant_demande,
         (_gestionnaire.prenom + " " + _gestionnaire.nom).label("gestionnaire"),  # nom_complet
+        ContratDeVille.libelle.label("contrat"),
     )
     .join(
         LigneFinancement,
@@ -923,7 +926,14 @@ _CHARGEMENT_FINANCEUR = (
             LigneFinancement.organisation_id == bindparam("organisation_id"),
         ),
     )
+    .join(Campagne, Campagne.id == Demande.campagne_id)
+    .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
     .outerjoin(_gestionnaire, _gestionnaire.id == LigneFinancement.gestionnaire_id)
+    .where(Demande.id.in_(bindparam("ids", expanding=True)))
+    .options(
+        colonnes_de_liste(Demande.transmise_le),
+        joinedload(Demande.structure, innerjoin=True).load_only(Structure.raison_sociale, Structure.sigle),
+    )
 )
 
 

@@ -102,6 +102,9 @@ def _ligne(ident, nom, statut, demande=Decimal("1000.50"), vote=None):
     )
 
 
+CONTRAT = '93 – CA "Plaine" Commune'
+
+
 def _demande(ident, numero, titre, statut, lignes, structure="Centre <social> & Cie"):
     actives = [ligne for ligne in lignes if ligne.statut != StatutLigne.abandonnee]
     votes = [ligne.montant_vote or Decimal("0") for ligne in actives if ligne.decidee]
@@ -111,7 +114,7 @@ def _demande(ident, numero, titre, statut, lignes, structure="Centre <social> & 
         titre=titre,
         structure_id=ident + 1000,
         structure=Objet(nom=structure),
-        campagne=Objet(contrat=Objet(libelle='93 – CA "Plaine" Commune')),
+        campagne=Objet(contrat=Objet(libelle=CONTRAT)),
         exercice=2026,
         statut=statut,
         transmise_le=datetime(2026, 3, 31, 23, 30),  # UTC : le 1er avril à Paris
@@ -158,9 +161,19 @@ def test_les_lignes_de_l_espace_sont_celles_du_gabarit(requete, mode):
     page = Objet(
         items=demandes,
         lignes={
-            1: Objet(statut=StatutLigne.sollicitee, montant_demande=Decimal("14900"), gestionnaire=None),
-            2: Objet(statut=StatutLigne.votee, montant_demande=Decimal("0.5"), gestionnaire="Léa <O’Brien>"),
-            3: Objet(statut=StatutLigne.refusee, montant_demande=None, gestionnaire=""),
+            1: Objet(
+                statut=StatutLigne.sollicitee,
+                montant_demande=Decimal("14900"),
+                gestionnaire=None,
+                contrat=CONTRAT,
+            ),
+            2: Objet(
+                statut=StatutLigne.votee,
+                montant_demande=Decimal("0.5"),
+                gestionnaire="Léa <O’Brien>",
+                contrat=CONTRAT,
+            ),
+            3: Objet(statut=StatutLigne.refusee, montant_demande=None, gestionnaire="", contrat=CONTRAT),
         },
     )
     # Des retards envers ce financeur : la demande elle-même n'y figure pas, une liste vide non plus
