@@ -42,15 +42,14 @@ LIMITE = bindparam("limite", type_=Integer)
 DECALAGE = bindparam("decalage", type_=Integer)
 
 
-def chargements_de_liste(lignes: bool = True):
+def chargements_de_liste():
     """Ce qu'une liste de demandes affiche, chargé en lot. La structure, la campagne et le contrat (une
     seule chacun par demande) sont joints à la page au lieu de trois requêtes de plus : chaque requête coûte
     plus à SQLAlchemy (compilation, curseur) que les 25 lignes qu'elle lit ; de ces objets, que les demandes
     d'une page partagent, seules les colonnes lues. Les lignes de financement, une collection, viennent en
     une requête de plus, entières : une colonne laissée de côté coûte à chaque objet l'appel qui la rendrait
-    lisible plus tard, plus que sa lecture (cProfile, appels de fonctions par affichage). Sans `lignes`,
-    pas les lignes de financement : une liste qui les lit en rangées (`usager.lignes_de_la_page`)."""
-    chargements = (
+    lisible plus tard, plus que sa lecture (cProfile, appels de fonctions par affichage)."""
+    return (
         joinedload(Demande.structure, innerjoin=True).load_only(
             Structure.raison_sociale, Structure.sigle, Structure.siret
         ),
@@ -58,11 +57,6 @@ def chargements_de_liste(lignes: bool = True):
         .load_only(Campagne.contrat_id)
         .joinedload(Campagne.contrat, innerjoin=True)
         .load_only(ContratDeVille.libelle),
-    )
-    if not lignes:
-        return chargements
-    return (
-        *chargements,
         selectinload(Demande.lignes_financement)
         .joinedload(LigneFinancement.organisation)
         .load_only(Organisation.nom),
@@ -77,7 +71,7 @@ def nombre_total():
 
 class PageDeDemandes(Pagination):
     """Une page de demandes (l'objet Pagination de Flask-SQLAlchemy, que lit `dsfr.pagination`) tirée de
-    requêtes construites une fois par processus : `requete` (select(Demande, nombre_total()), limitée par
+    requêtes construites une fois par processus : `requete` (select(Demande, nombre_total(), …), limitée par
     LIMITE et DECALAGE) et `nombre` (le décompte), avec leurs `parametres`. Le décompte vient avec la page ;
     `nombre` n'est lu que pour une page vide au-delà de la dernière."""
 
@@ -86,7 +80,8 @@ class PageDeDemandes(Pagination):
         valeurs = {**a["parametres"], "limite": self.per_page, "decalage": self._query_offset}
         rangees = db.session.execute(a["requete"], valeurs).unique().all()
         self._nombre_lu = rangees[0][1] if rangees else None
-        return [demande for demande, _ in rangees]
+        self.rangees = rangees  # avec les colonnes que la requête ajoute après le nombre
+        return [rang[0] for rang in rangees]
 
     def _query_count(self) -> int:
         if self._nombre_lu is not None:

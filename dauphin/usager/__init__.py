@@ -7,7 +7,7 @@ from decimal import Decimal
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import joinedload, load_only, selectinload
+from sqlalchemy.orm import joinedload, load_only
 
 from dauphin.extensions import db
 from dauphin.listes import (
@@ -18,7 +18,15 @@ from dauphin.listes import (
     nombre_total,
     paginer_demandes,
 )
-from dauphin.models import CompteRendu, Demande, LigneFinancement, Organisation, Structure
+from dauphin.models import (
+    Campagne,
+    CompteRendu,
+    ContratDeVille,
+    Demande,
+    LigneFinancement,
+    Organisation,
+    Structure,
+)
 from dauphin.policies import acteur_de
 from dauphin.services import comptes_rendus
 from dauphin.services.demandes import a_attester, prochaine_action
@@ -43,26 +51,37 @@ _STRUCTURES = (
 
 
 def _demandes(avec_lignes: bool):
+    chargements = (
+        colonnes_de_liste(Demande.duree_annees),  # durée : l'année de fin, pour le compte rendu
+        # L'échéance du compte rendu, pour la prochaine étape : jointe (un au plus par demande).
+        joinedload(Demande.compte_rendu).load_only(CompteRendu.echeance),
+    )
+    if avec_lignes:
+        chargements += chargements_de_liste()
+    else:  # la structure seule : le libellé du contrat est une colonne, les lignes des rangées
+        chargements += (
+            joinedload(Demande.structure, innerjoin=True).load_only(
+                Structure.raison_sociale, Structure.sigle, Structure.siret
+            ),
+        )
     return (
-        select(Demande, nombre_total())
+        select(Demande, nombre_total(), ContratDeVille.libelle.label("contrat"))
+        .join(Campagne, Campagne.id == Demande.campagne_id)
+        .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
         .where(Demande.structure_id.in_(_SES_STRUCTURES))
         .order_by(Demande.exercice.desc(), Demande.id.desc())
-        .options(
-            colonnes_de_liste(Demande.duree_annees),  # durée : l'année de fin, pour le compte rendu
-            # L'échéance du compte rendu, pour la prochaine étape : jointe (un au plus par demande).
-            joinedload(Demande.compte_rendu).load_only(CompteRendu.echeance),
-            *chargements_de_liste(lignes=False),
-            *((selectinload(Demande.lignes_financement),) if avec_lignes else ()),
-        )
+        .options(*chargements)
         .limit(LIMITE)
         .offset(DECALAGE)
     )
 
 
-# Les lignes de financement de la page sont lues en rangées (`lignes_de_la_page`) : construire une
+# Ni la campagne ni le contrat de chaque demande construits en objets : le libellé du contrat, seul lu, vient
+# en colonne. Les lignes de financement de la page sont lues en rangées (`lignes_de_la_page`) : construire une
 # soixantaine de lignes entières et leurs financeurs coûtait plus que tout le reste de la requête. Seul un
-# porteur qui est aussi financeur, partenaire ou pilote les charge en objets : `prochaine_action` cherche
-# alors ses qualités sur la demande (ses financeurs), sans une requête par demande.
+# porteur qui est aussi financeur, partenaire ou pilote charge tout en objets, comme les autres listes :
+# `prochaine_action` cherche alors ses qualités sur la demande (ses financeurs, les partenaires du contrat),
+# sans une requête par demande.
 _DEMANDES = _demandes(avec_lignes=False)
 _DEMANDES_ET_LIGNES = _demandes(avec_lignes=True)
 _NOMBRE = select(func.count(Demande.id)).where(Demande.structure_id.in_(_SES_STRUCTURES))
@@ -124,7 +143,12 @@ def tableau_de_bord():
         structures=ses_structures,
         page=page,
         actions=actions,
-        lignes=lignes_du_tableau(page.items, actions, lignes_de_la_page(page.items)),
+        lignes=lignes_du_tableau(
+            page.items,
+            actions,
+            lignes_de_la_page(page.items),
+            {rang[0].id: rang.contrat for rang in page.rangees},
+        ),
         # Les comptes rendus attendus, les retards d'abord : affichés en tête du tableau de bord.
         comptes_rendus=comptes_rendus.a_rendre(structures),
         a_attester=a_attester(current_user),  # les demandes soumises qui attendent sa signature

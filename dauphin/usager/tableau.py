@@ -15,9 +15,10 @@ from dauphin.urls import url_de_demande
 from workflows.statuts import statut_ligne_vu_du_porteur
 
 
-def lignes_du_tableau(demandes, actions: dict, lignes_par_demande: dict) -> Markup:
+def lignes_du_tableau(demandes, actions: dict, lignes_par_demande: dict, contrats: dict) -> Markup:
     """Le corps du tableau (sans <tbody>) : pour chaque demande sa ligne, puis ses sous-lignes par financeur,
-    cachées. `actions` : `prochaine_action` par demande ; `lignes_par_demande` : `lignes_de_la_page`."""
+    cachées. Par demande : `actions`, sa `prochaine_action` ; `lignes_par_demande`, ses lignes
+    (`lignes_de_la_page`) ; `contrats`, le libellé de son contrat."""
     env = current_app.jinja_env
     badge_statut, euros, sigles = env.globals["badge_statut"], env.filters["euros"], env.filters["sigles"]
     quantite = env.filters["quantite"]
@@ -51,7 +52,7 @@ def lignes_du_tableau(demandes, actions: dict, lignes_par_demande: dict) -> Mark
             f'    <th scope="row"><a href="{dossier}">{titre}</a><br>\n'
             '      <span class="fr-text--xs">'
             + (f'<span class="dauphin-sans-coupure">{escape(numero)}</span> · ' if numero else "")
-            + f"{escape(demande.structure.nom)} · {escape(demande.campagne.contrat.libelle)} · exercice "
+            + f"{escape(demande.structure.nom)} · {escape(contrats[ident])} · exercice "
             f"{escape(demande.exercice)}</span>{detail}</th>\n"
             f"    <td>{badge_statut(demande.statut, petit=True)}</td>\n"
             f'    <td class="dauphin-numerique">{escape(euros(sollicite))}</td>\n'

@@ -211,7 +211,9 @@ def test_les_lignes_du_tableau_de_bord_sont_celles_du_gabarit(requete):
     attendu = requete.from_string(BOUCLE_DU_TABLEAU_DE_BORD).render(
         page=page, actions=actions, statut_ligne_vu_du_porteur=statut_ligne_vu_du_porteur
     )
-    lignes = lignes_du_tableau_de_bord(demandes, actions, lignes_par_demande)
+    lignes = lignes_du_tableau_de_bord(
+        demandes, actions, lignes_par_demande, dict.fromkeys([1, 2, 3], CONTRAT)
+    )
     obtenu = requete.from_string(CORPS_DU_TABLEAU_DE_BORD).render(page=page, lignes=lignes)
     assert "<abbr" in obtenu and "dauphin-sous-ligne" in obtenu and "&lt;instruisent&gt;" in obtenu
     assert obtenu == attendu
