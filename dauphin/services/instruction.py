@@ -941,7 +941,7 @@ _CHARGEMENT_FINANCEUR = (
 class OptionsFiltres:
     contrats: list[tuple[int, str]]
     exercices: list[int]
-    thematiques: list[Thematique]
+    thematiques: list  # lignes (code, parent_code, libelle)
     qpvs: list  # lignes (id, code, libelle)
 
 
@@ -956,7 +956,7 @@ def options_filtres(espace: Espace, contrat_id: int | None = None) -> OptionsFil
     ids = [contrat_id] if contrat_id in {c[0] for c in contrats} else [c[0] for c in contrats]
     # des lignes (id, code, libellé) : une centaine de quartiers pour un gros financeur
     qpvs = db.session.execute(_QPVS_DES_CONTRATS, {"contrats": ids}).all() if ids else []
-    thematiques = db.session.scalars(_THEMATIQUES_ACTIVES).all()
+    thematiques = db.session.execute(_THEMATIQUES_ACTIVES).all()
     return OptionsFiltres(contrats, exercices, list(thematiques), list(qpvs))
 
 
@@ -974,7 +974,12 @@ _QPVS_DES_CONTRATS = (
     .where(Qpv.contrat_id.in_(bindparam("contrats", expanding=True)))
     .order_by(Qpv.libelle, Qpv.code)
 )
-_THEMATIQUES_ACTIVES = select(Thematique).where(Thematique.actif).order_by(Thematique.ordre, Thematique.code)
+# Des lignes, pas des objets : les listes n'en lisent que le code, le pilier et le libellé
+_THEMATIQUES_ACTIVES = (
+    select(Thematique.code, Thematique.parent_code, Thematique.libelle)
+    .where(Thematique.actif)
+    .order_by(Thematique.ordre, Thematique.code)
+)
 
 
 # --- Ce que l'instructeur consulte pour décider -----------------------------------------------
