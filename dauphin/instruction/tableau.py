@@ -12,6 +12,10 @@ from markupsafe import Markup, escape
 
 from dauphin.urls import url_de_demande, url_par_identifiant
 
+# L'échappement de markupsafe (`escape`) par `str.translate`, pour les textes (str) : les mêmes cinq
+# caractères, les mêmes entités (comme forms/champs.py), en un appel au lieu de quatre par valeur.
+ENTITES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "'": "&#39;", '"': "&#34;"})
+
 
 def lignes_du_tableau(page, espace, retards: dict, parametres: dict) -> Markup:
     """Le corps du tableau (entre <tbody> et </tbody>) : une ligne par demande de `page` ; pour un financeur,
@@ -28,7 +32,7 @@ def lignes_du_tableau(page, espace, retards: dict, parametres: dict) -> Markup:
     financeur = espace.mode == "financeur"
     html = []
     for demande in page.items:
-        ident, numero, nom = demande.id, escape(demande.numero), escape(demande.structure.nom)
+        ident, numero, nom = demande.id, escape(demande.numero), demande.structure.nom.translate(ENTITES)
         lignes = [] if financeur else demande.lignes_actives
         suite = ""
         en_retard = [
@@ -57,41 +61,45 @@ def lignes_du_tableau(page, espace, retards: dict, parametres: dict) -> Markup:
         if financeur:
             ligne = page.lignes[ident]
             gestionnaire = (
-                f'<span class="fr-text--xs">Gestionnaire : {escape(ligne.gestionnaire)}</span>'
+                f'<span class="fr-text--xs">Gestionnaire : {ligne.gestionnaire.translate(ENTITES)}</span>'
                 if ligne.gestionnaire
                 else ""
             )
+            montant = euros(ligne.montant_demande).translate(ENTITES)
             montants = (
                 f"      <td>{badge_statut(ligne.statut, petit=True)}{gestionnaire}</td>\n"
-                f'      <td class="dauphin-numerique">{escape(euros(ligne.montant_demande))}</td>\n'
+                f'      <td class="dauphin-numerique">{montant}</td>\n'
             )
         else:
-            montants = (
-                f'      <td class="dauphin-numerique">{escape(euros(demande.montant_sollicite))}</td>\n'
-            )
-        dossier = escape(url_de_demande("dossiers.voir", ident))
+            montant = euros(demande.montant_sollicite).translate(ENTITES)
+            montants = f'      <td class="dauphin-numerique">{montant}</td>\n'
+        dossier = url_de_demande("dossiers.voir", ident).translate(ENTITES)
         # Pour un financeur, le libellé du contrat est lu avec sa ligne (`page_demandes`)
-        contrat = escape(page.lignes[ident].contrat if financeur else demande.campagne.contrat.libelle)
-        filtre = escape(filtrer_sur_la_structure(demande.structure_id))
+        contrat = (page.lignes[ident].contrat if financeur else demande.campagne.contrat.libelle).translate(
+            ENTITES
+        )
+        filtre = filtrer_sur_la_structure(demande.structure_id).translate(ENTITES)
+        transmise_le = date_courte(demande.transmise_le).translate(ENTITES)
         html.append(
             f'    <tr data-demande="{numero}">\n'
             f'      <td class="dauphin-sans-coupure">{numero}</td>\n'
             f'      <th scope="row"><a href="{dossier}">'
-            f'{escape(demande.titre)}</a><br><span class="fr-text--xs">{contrat}'
-            f" · exercice {escape(demande.exercice)}</span>{suite}</th>\n"
+            f'{demande.titre.translate(ENTITES)}</a><br><span class="fr-text--xs">{contrat}'
+            f" · exercice {demande.exercice}</span>{suite}</th>\n"
             f'      <td><a class="fr-link fr-link--sm" href="{filtre}"'
             f' title="Filtrer sur les demandes de {nom}">{nom}</a></td>\n'
-            f'      <td class="dauphin-sans-coupure">{escape(date_courte(demande.transmise_le))}</td>\n'
+            f'      <td class="dauphin-sans-coupure">{transmise_le}</td>\n'
             f"      <td>{badge_statut(demande.statut, petit=True)}</td>\n"
             f"{montants}"
             "    </tr>\n"
         )
         for ligne in lignes:
+            montant = euros(ligne.montant_demande).translate(ENTITES)
             html.append(
                 f'    <tr id="financeur-{ident}-{ligne.id}" class="dauphin-sous-ligne" hidden>\n'
-                f'      <th scope="row" colspan="4">{escape(ligne.organisation.nom)}</th>\n'
+                f'      <th scope="row" colspan="4">{ligne.organisation.nom.translate(ENTITES)}</th>\n'
                 f"      <td>{badge_statut(ligne.statut, petit=True)}</td>\n"
-                f'      <td class="dauphin-numerique">{escape(euros(ligne.montant_demande))}</td>\n'
+                f'      <td class="dauphin-numerique">{montant}</td>\n'
                 "    </tr>\n"
             )
     return Markup("".join(html))

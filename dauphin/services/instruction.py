@@ -598,9 +598,13 @@ def compter_par_onglet(espace: Espace, filtres: Filtres) -> ComptesOnglets:
         # Groupées par les deux statuts (quelques dizaines de couples), classées ici comme le fait
         # `conditions_onglets` : pas de CASE évalué pour chacune des 23 000 lignes d'un gros financeur.
         statut, dossier = LigneFinancement.statut, LigneFinancement.statut_dossier
-        for statut_ligne, statut_dossier, nombre in db.session.execute(
-            _requete_lignes(espace, filtres, statut, dossier, func.count()).group_by(statut, dossier)
-        ):
+        if filtres.actifs:
+            rangees = db.session.execute(
+                _requete_lignes(espace, filtres, statut, dossier, func.count()).group_by(statut, dossier)
+            )
+        else:  # la page d'arrivée : la requête construite une fois (sa clé de cache avec elle)
+            rangees = db.session.execute(_COMPTES_DU_FINANCEUR, {"organisation_id": espace.organisation_id})
+        for statut_ligne, statut_dossier, nombre in rangees:
             comptes[_onglet_des_statuts(statut_ligne, statut_dossier)] += nombre
         return comptes
     if espace.mode == "contrats" and not filtres.sur_le_contenu:
@@ -632,6 +636,16 @@ def compter_par_onglet(espace: Espace, filtres: Filtres) -> ComptesOnglets:
     ):
         comptes[nom] = nombre
     return comptes
+
+
+# `compter_par_onglet` d'un financeur sans filtre : la même requête que `_requete_lignes`, le financeur en
+# paramètre
+_COMPTES_DU_FINANCEUR = (
+    select(LigneFinancement.statut, LigneFinancement.statut_dossier, func.count())
+    .select_from(LigneFinancement)
+    .where(LigneFinancement.organisation_id == bindparam("organisation_id"))
+    .group_by(LigneFinancement.statut, LigneFinancement.statut_dossier)
+)
 
 
 def _compter_jusqu_au_plafond(espace: Espace, filtres: Filtres) -> ComptesOnglets:

@@ -9,8 +9,9 @@ mêmes filtres, globales et macros que le gabarit."""
 from __future__ import annotations
 
 from flask import current_app
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
+from dauphin.instruction.tableau import ENTITES
 from dauphin.urls import url_de_demande
 from workflows.statuts import statut_ligne_vu_du_porteur
 
@@ -28,7 +29,7 @@ def lignes_du_tableau(demandes, actions: dict, lignes_par_demande: dict, contrat
         ident = demande.id
         lignes, sollicite, vote = lignes_par_demande[ident]
         numero = demande.numero
-        titre = escape(demande.titre)
+        titre = demande.titre.translate(ENTITES)
         detail = ""
         if lignes:
             bouton = bouton_detail(
@@ -43,20 +44,21 @@ def lignes_du_tableau(demandes, actions: dict, lignes_par_demande: dict, contrat
             suite = "—"
         elif action.endpoint:
             adresse = url_de_demande(action.endpoint, ident, etape=action.etape)
-            suite = f'<a class="fr-link" href="{escape(adresse)}">{escape(action.libelle)}</a>'
+            libelle = action.libelle.translate(ENTITES)
+            suite = f'<a class="fr-link" href="{adresse.translate(ENTITES)}">{libelle}</a>'
         else:
-            suite = escape(action.libelle)
-        dossier = escape(url_de_demande("dossiers.voir", ident))
+            suite = action.libelle.translate(ENTITES)
+        dossier = url_de_demande("dossiers.voir", ident).translate(ENTITES)
         html.append(
             f'            <tr data-demande="{ident}">\n'
             f'    <th scope="row"><a href="{dossier}">{titre}</a><br>\n'
             '      <span class="fr-text--xs">'
-            + (f'<span class="dauphin-sans-coupure">{escape(numero)}</span> · ' if numero else "")
-            + f"{escape(demande.structure.nom)} · {escape(contrats[ident])} · exercice "
-            f"{escape(demande.exercice)}</span>{detail}</th>\n"
+            + (f'<span class="dauphin-sans-coupure">{numero.translate(ENTITES)}</span> · ' if numero else "")
+            + f"{demande.structure.nom.translate(ENTITES)} · {contrats[ident].translate(ENTITES)} · exercice "
+            f"{demande.exercice}</span>{detail}</th>\n"
             f"    <td>{badge_statut(demande.statut, petit=True)}</td>\n"
-            f'    <td class="dauphin-numerique">{escape(euros(sollicite))}</td>\n'
-            f'    <td class="dauphin-numerique">{escape(euros(vote))}</td>\n'
+            f'    <td class="dauphin-numerique">{euros(sollicite).translate(ENTITES)}</td>\n'
+            f'    <td class="dauphin-numerique">{euros(vote).translate(ENTITES)}</td>\n'
             f"    <td>\n{suite}    </td>\n"
             "  </tr>\n"
         )
@@ -64,10 +66,10 @@ def lignes_du_tableau(demandes, actions: dict, lignes_par_demande: dict, contrat
             vote_de_la_ligne = euros(ligne.montant_vote) if ligne.decidee else "—"
             html.append(
                 f'  <tr id="financeur-{ident}-{ligne.id}" class="dauphin-sous-ligne" hidden>\n'
-                f'    <th scope="row">{escape(sigles(ligne.financeur))}</th>\n'
+                f'    <th scope="row">{sigles(ligne.financeur)}</th>\n'
                 f"    <td>{badge_statut(statut_ligne_vu_du_porteur(ligne.statut), petit=True)}</td>\n"
-                f'    <td class="dauphin-numerique">{escape(euros(ligne.montant_demande))}</td>\n'
-                f'    <td class="dauphin-numerique">{escape(vote_de_la_ligne)}</td>\n'
+                f'    <td class="dauphin-numerique">{euros(ligne.montant_demande).translate(ENTITES)}</td>\n'
+                f'    <td class="dauphin-numerique">{vote_de_la_ligne.translate(ENTITES)}</td>\n'
                 "    <td></td>\n"
                 "  </tr>\n"
             )
