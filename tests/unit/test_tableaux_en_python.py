@@ -126,7 +126,7 @@ def _demande(ident, numero, titre, statut, lignes, structure="Centre <social> & 
 
 def _demandes():
     return [
-        _demande(1, "2026-000001", "Atelier <b>vélo</b>", StatutDemande.en_instruction, []),
+        _demande(1, "2026-000001", "L'atelier <b>vélo</b>", StatutDemande.en_instruction, []),
         _demande(
             2,
             "2026-000002",
@@ -184,7 +184,7 @@ def test_les_lignes_de_l_espace_sont_celles_du_gabarit(requete, mode):
     )
     lignes = lignes_de_l_espace(page, espace, retards, parametres)
     obtenu = requete.from_string(CORPS_DE_L_ESPACE).render(lignes=lignes)
-    assert "dauphin-retard-cr" in obtenu and "&lt;b&gt;vélo" in obtenu
+    assert "dauphin-retard-cr" in obtenu and "L&#39;atelier &lt;b&gt;vélo" in obtenu
     assert ("Gestionnaire : Léa &lt;O" in obtenu) is (mode == "financeur")
     assert ("dauphin-sous-ligne" in obtenu) is (mode == "contrats")
     assert obtenu == attendu
