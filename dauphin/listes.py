@@ -71,7 +71,7 @@ def nombre_total():
 
 class PageDeDemandes(Pagination):
     """Une page de demandes (l'objet Pagination de Flask-SQLAlchemy, que lit `dsfr.pagination`) tirée de
-    requêtes construites une fois par processus : `requete` (select(Demande, nombre_total()), limitée par
+    requêtes construites une fois par processus : `requete` (select(Demande, nombre_total(), …), limitée par
     LIMITE et DECALAGE) et `nombre` (le décompte), avec leurs `parametres`. Le décompte vient avec la page ;
     `nombre` n'est lu que pour une page vide au-delà de la dernière."""
 
@@ -80,7 +80,8 @@ class PageDeDemandes(Pagination):
         valeurs = {**a["parametres"], "limite": self.per_page, "decalage": self._query_offset}
         rangees = db.session.execute(a["requete"], valeurs).unique().all()
         self._nombre_lu = rangees[0][1] if rangees else None
-        return [demande for demande, _ in rangees]
+        self.rangees = rangees  # avec les colonnes que la requête ajoute après le nombre
+        return [rang[0] for rang in rangees]
 
     def _query_count(self) -> int:
         if self._nombre_lu is not None:

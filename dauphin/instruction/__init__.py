@@ -22,6 +22,7 @@ from dauphin.instruction.actions import (
     possible,
 )
 from dauphin.instruction.panneaux import note_form
+from dauphin.instruction.tableau import lignes_du_tableau
 from dauphin.listes import page_courante
 from dauphin.models import Demande, LigneFinancement, Structure
 from dauphin.services import comptes_rendus
@@ -76,7 +77,8 @@ def _page_de_la_liste(espace, filtres: service.Filtres, onglet: str, comptes: se
         if espace.mode == "financeur" and page.items
         else {}
     )
-    return {"page": page, "tri": tri, "ordre": ordre, "retards": retards}
+    lignes = lignes_du_tableau(page, espace, retards, _parametres(espace)) if page.items else None
+    return {"page": page, "tri": tri, "ordre": ordre, "lignes": lignes}
 
 
 def _parametres(espace) -> dict[str, str]:

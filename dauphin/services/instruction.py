@@ -598,9 +598,13 @@ def compter_par_onglet(espace: Espace, filtres: Filtres) -> ComptesOnglets:
         # Groupées par les deux statuts (quelques dizaines de couples), classées ici comme le fait
         # `conditions_onglets` : pas de CASE évalué pour chacune des 23 000 lignes d'un gros financeur.
         statut, dossier = LigneFinancement.statut, LigneFinancement.statut_dossier
-        for statut_ligne, statut_dossier, nombre in db.session.execute(
-            _requete_lignes(espace, filtres, statut, dossier, func.count()).group_by(statut, dossier)
-        ):
+        if filtres.actifs:
+            rangees = db.session.execute(
+                _requete_lignes(espace, filtres, statut, dossier, func.count()).group_by(statut, dossier)
+            )
+        else:  # la page d'arrivée : la requête construite une fois (sa clé de cache avec elle)
+            rangees = db.session.execute(_COMPTES_DU_FINANCEUR, {"organisation_id": espace.organisation_id})
+        for statut_ligne, statut_dossier, nombre in rangees:
             comptes[_onglet_des_statuts(statut_ligne, statut_dossier)] += nombre
         return comptes
     if espace.mode == "contrats" and not filtres.sur_le_contenu:
@@ -632,6 +636,16 @@ def compter_par_onglet(espace: Espace, filtres: Filtres) -> ComptesOnglets:
     ):
         comptes[nom] = nombre
     return comptes
+
+
+# `compter_par_onglet` d'un financeur sans filtre : la même requête que `_requete_lignes`, le financeur en
+# paramètre
+_COMPTES_DU_FINANCEUR = (
+    select(LigneFinancement.statut, LigneFinancement.statut_dossier, func.count())
+    .select_from(LigneFinancement)
+    .where(LigneFinancement.organisation_id == bindparam("organisation_id"))
+    .group_by(LigneFinancement.statut, LigneFinancement.statut_dossier)
+)
 
 
 def _compter_jusqu_au_plafond(espace: Espace, filtres: Filtres) -> ComptesOnglets:
@@ -869,29 +883,29 @@ def page_demandes(
     if par_curseur and rangs:
         pagination.curseur_precedent = ecrire_curseur("avant", rangs[0][1], rangs[0][0])
         pagination.curseur_suivant = ecrire_curseur("apres", rangs[-1][1], rangs[-1][0])
-    if ids:
-        chargement = _CHARGEMENT_FINANCEUR if espace.mode == "financeur" else _CHARGEMENT_CONTRATS
-        demandes = {d.id: d for d in db.session.scalars(chargement, {"ids": ids})}
-        pagination.items = [demandes[i] for i in ids if i in demandes]  # une demande transmise reste
-    # Pour un financeur : sa seule ligne de chaque demande (statut, montant, nom du gestionnaire), par
-    # demande. Des lignes, pas des objets : la liste n'en lit que trois valeurs, et construire 25 lignes de
-    # financement et leurs gestionnaires (fiches entières) coûtait plus que leur requête.
+    # Pour un financeur : sa seule ligne de chaque demande (statut, montant, nom du gestionnaire) et le
+    # libellé du contrat, par demande. Des colonnes, pas des objets : la liste n'en lit que ces valeurs, et
+    # construire 25 lignes de financement et leurs gestionnaires (fiches entières) coûtait plus que leur
+    # requête. Lues avec les demandes (jointure sur sa ligne, une par demande) : une requête de moins.
     pagination.lignes = {}
-    if espace.mode == "financeur" and pagination.items:
-        pagination.lignes = {
-            rang.demande_id: rang
-            for rang in db.session.execute(
-                _LIGNES_DE_LA_PAGE,
-                {"organisation_id": espace.organisation_id, "ids": [d.id for d in pagination.items]},
-            )
-        }
+    if ids and espace.mode == "financeur":
+        demandes = {}
+        for rang in db.session.execute(
+            _CHARGEMENT_FINANCEUR, {"ids": ids, "organisation_id": espace.organisation_id}
+        ):
+            demandes[rang.demande_id] = rang[0]
+            pagination.lignes[rang.demande_id] = rang
+        pagination.items = [demandes[i] for i in ids if i in demandes]  # une demande transmise reste
+    elif ids:
+        demandes = {d.id: d for d in db.session.scalars(_CHARGEMENT_CONTRATS, {"ids": ids})}
+        pagination.items = [demandes[i] for i in ids if i in demandes]
     return pagination
 
 
-# Les deux requêtes qui complètent une page (`page_demandes`), construites une fois, à l'import : les
+# Les requêtes qui complètent une page (`page_demandes`), construites une fois, à l'import : les
 # identifiants et le financeur en paramètres, leur clé de cache (options de chargement comprises) n'est
 # plus calculée à chaque page.
-_CHARGEMENT_FINANCEUR = (
+_CHARGEMENT = (
     select(Demande)
     .where(Demande.id.in_(bindparam("ids", expanding=True)))
     .options(
@@ -904,21 +918,35 @@ _CHARGEMENT_FINANCEUR = (
         .load_only(ContratDeVille.libelle),
     )
 )
-_CHARGEMENT_CONTRATS = _CHARGEMENT_FINANCEUR.options(  # tous les financeurs sollicités et leurs montants
+_CHARGEMENT_CONTRATS = _CHARGEMENT.options(  # tous les financeurs sollicités et leurs montants
     selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation)
 )
 _gestionnaire = aliased(Utilisateur)
-_LIGNES_DE_LA_PAGE = (
+# Les demandes d'un financeur, chacune avec sa ligne (`pagination.lignes`) et le libellé de son contrat, lu en
+# colonne : ni la campagne ni le contrat de chaque demande construits en objets.
+_CHARGEMENT_FINANCEUR = (
     select(
+        Demande,
         LigneFinancement.demande_id,
         LigneFinancement.statut,
         LigneFinancement.montant_demande,
         (_gestionnaire.prenom + " " + _gestionnaire.nom).label("gestionnaire"),  # nom_complet
+        ContratDeVille.libelle.label("contrat"),
     )
+    .join(
+        LigneFinancement,
+        and_(
+            LigneFinancement.demande_id == Demande.id,
+            LigneFinancement.organisation_id == bindparam("organisation_id"),
+        ),
+    )
+    .join(Campagne, Campagne.id == Demande.campagne_id)
+    .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
     .outerjoin(_gestionnaire, _gestionnaire.id == LigneFinancement.gestionnaire_id)
-    .where(
-        LigneFinancement.organisation_id == bindparam("organisation_id"),
-        LigneFinancement.demande_id.in_(bindparam("ids", expanding=True)),
+    .where(Demande.id.in_(bindparam("ids", expanding=True)))
+    .options(
+        colonnes_de_liste(Demande.transmise_le),
+        joinedload(Demande.structure, innerjoin=True).load_only(Structure.raison_sociale, Structure.sigle),
     )
 )
 
@@ -927,7 +955,7 @@ _LIGNES_DE_LA_PAGE = (
 class OptionsFiltres:
     contrats: list[tuple[int, str]]
     exercices: list[int]
-    thematiques: list[Thematique]
+    thematiques: list  # lignes (code, parent_code, libelle)
     qpvs: list  # lignes (id, code, libelle)
 
 
@@ -942,7 +970,7 @@ def options_filtres(espace: Espace, contrat_id: int | None = None) -> OptionsFil
     ids = [contrat_id] if contrat_id in {c[0] for c in contrats} else [c[0] for c in contrats]
     # des lignes (id, code, libellé) : une centaine de quartiers pour un gros financeur
     qpvs = db.session.execute(_QPVS_DES_CONTRATS, {"contrats": ids}).all() if ids else []
-    thematiques = db.session.scalars(_THEMATIQUES_ACTIVES).all()
+    thematiques = db.session.execute(_THEMATIQUES_ACTIVES).all()
     return OptionsFiltres(contrats, exercices, list(thematiques), list(qpvs))
 
 
@@ -960,7 +988,12 @@ _QPVS_DES_CONTRATS = (
     .where(Qpv.contrat_id.in_(bindparam("contrats", expanding=True)))
     .order_by(Qpv.libelle, Qpv.code)
 )
-_THEMATIQUES_ACTIVES = select(Thematique).where(Thematique.actif).order_by(Thematique.ordre, Thematique.code)
+# Des lignes, pas des objets : les listes n'en lisent que le code, le pilier et le libellé
+_THEMATIQUES_ACTIVES = (
+    select(Thematique.code, Thematique.parent_code, Thematique.libelle)
+    .where(Thematique.actif)
+    .order_by(Thematique.ordre, Thematique.code)
+)
 
 
 # --- Ce que l'instructeur consulte pour décider -----------------------------------------------

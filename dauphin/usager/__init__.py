@@ -1,5 +1,9 @@
 """Espace des porteurs : les demandes de leurs structures."""
 
+from __future__ import annotations
+
+from decimal import Decimal
+
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import bindparam, func, select
@@ -14,13 +18,22 @@ from dauphin.listes import (
     nombre_total,
     paginer_demandes,
 )
-from dauphin.models import CompteRendu, Demande, Structure
+from dauphin.models import (
+    Campagne,
+    CompteRendu,
+    ContratDeVille,
+    Demande,
+    LigneFinancement,
+    Organisation,
+    Structure,
+)
 from dauphin.policies import acteur_de
 from dauphin.services import comptes_rendus
 from dauphin.services.demandes import a_attester, prochaine_action
+from dauphin.usager.tableau import lignes_du_tableau
 from dauphin.vues import exiger
 from forms.demande import ActionSimpleForm
-from workflows.statuts import statut_ligne_vu_du_porteur
+from workflows.statuts import STATUTS_LIGNE_DECIDEE, StatutLigne
 
 bp = Blueprint("usager", __name__, url_prefix="/mes-demandes")
 
@@ -35,31 +48,94 @@ _STRUCTURES = (
     .where(Structure.id.in_(_SES_STRUCTURES))
     .options(load_only(Structure.raison_sociale, Structure.sigle, Structure.siret))
 )
-_DEMANDES = (
-    select(Demande, nombre_total())
-    .where(Demande.structure_id.in_(_SES_STRUCTURES))
-    .order_by(Demande.exercice.desc(), Demande.id.desc())
-    .options(
+
+
+def _demandes(avec_lignes: bool):
+    chargements = (
         colonnes_de_liste(Demande.duree_annees),  # durée : l'année de fin, pour le compte rendu
         # L'échéance du compte rendu, pour la prochaine étape : jointe (un au plus par demande).
         joinedload(Demande.compte_rendu).load_only(CompteRendu.echeance),
-        *chargements_de_liste(),
     )
-    .limit(LIMITE)
-    .offset(DECALAGE)
-)
+    if avec_lignes:
+        chargements += chargements_de_liste()
+    else:  # la structure seule : le libellé du contrat est une colonne, les lignes des rangées
+        chargements += (
+            joinedload(Demande.structure, innerjoin=True).load_only(
+                Structure.raison_sociale, Structure.sigle, Structure.siret
+            ),
+        )
+    return (
+        select(Demande, nombre_total(), ContratDeVille.libelle.label("contrat"))
+        .join(Campagne, Campagne.id == Demande.campagne_id)
+        .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
+        .where(Demande.structure_id.in_(_SES_STRUCTURES))
+        .order_by(Demande.exercice.desc(), Demande.id.desc())
+        .options(*chargements)
+        .limit(LIMITE)
+        .offset(DECALAGE)
+    )
+
+
+# Ni la campagne ni le contrat de chaque demande construits en objets : le libellé du contrat, seul lu, vient
+# en colonne. Les lignes de financement de la page sont lues en rangées (`lignes_de_la_page`) : construire une
+# soixantaine de lignes entières et leurs financeurs coûtait plus que tout le reste de la requête. Seul un
+# porteur qui est aussi financeur, partenaire ou pilote charge tout en objets, comme les autres listes :
+# `prochaine_action` cherche alors ses qualités sur la demande (ses financeurs, les partenaires du contrat),
+# sans une requête par demande.
+_DEMANDES = _demandes(avec_lignes=False)
+_DEMANDES_ET_LIGNES = _demandes(avec_lignes=True)
 _NOMBRE = select(func.count(Demande.id)).where(Demande.structure_id.in_(_SES_STRUCTURES))
+
+
+_LIGNES = (
+    select(
+        LigneFinancement.demande_id,
+        LigneFinancement.id,
+        LigneFinancement.statut,
+        LigneFinancement.montant_demande,
+        LigneFinancement.montant_vote,
+        LigneFinancement.statut.in_(STATUTS_LIGNE_DECIDEE).label("decidee"),  # LigneFinancement.decidee
+        Organisation.nom.label("financeur"),
+    )
+    .join(Organisation, Organisation.id == LigneFinancement.organisation_id)
+    .where(
+        LigneFinancement.demande_id.in_(bindparam("demandes", expanding=True)),
+        LigneFinancement.statut != StatutLigne.abandonnee,  # Demande.lignes_actives
+    )
+    .order_by(LigneFinancement.id)
+)
+
+
+def lignes_de_la_page(demandes) -> dict[int, tuple[list, Decimal | None, Decimal | None]]:
+    """Par demande : ses lignes actives (rangées), le montant sollicité (None sans ligne) et le montant voté
+    (None tant qu'aucun financeur n'a décidé), comme `Demande.lignes_actives`, `montant_sollicite` et
+    `montant_vote`."""
+    par_demande: dict[int, list] = {demande.id: [] for demande in demandes}
+    if par_demande:
+        for ligne in db.session.execute(_LIGNES, {"demandes": list(par_demande)}):
+            par_demande[ligne.demande_id].append(ligne)
+    resultat = {}
+    for ident, lignes in par_demande.items():
+        votes = [ligne.montant_vote or Decimal("0") for ligne in lignes if ligne.decidee]
+        resultat[ident] = (
+            lignes,
+            sum((ligne.montant_demande for ligne in lignes), Decimal("0")) if lignes else None,
+            sum(votes, Decimal("0")) if votes else None,
+        )
+    return resultat
 
 
 @bp.route("/")
 @login_required
 def tableau_de_bord():
-    structures = sorted(acteur_de(current_user).structures)
+    acteur = acteur_de(current_user)
+    structures = sorted(acteur.structures)
     exiger(bool(structures))  # l'espace des porteurs : les membres d'une structure
     parametres = {"structures": structures}
     # Gardées dans une variable : la session ne retient pas un objet que plus rien ne référence.
     ses_structures = db.session.scalars(_STRUCTURES, parametres).all()
-    page = paginer_demandes(_DEMANDES, _NOMBRE, parametres)
+    requete = _DEMANDES_ET_LIGNES if acteur.organisations or acteur.pilotages else _DEMANDES
+    page = paginer_demandes(requete, _NOMBRE, parametres)
     actions = {demande.id: prochaine_action(demande, current_user) for demande in page.items}
     return render_template(
         "usager/tableau_de_bord.html",
@@ -67,9 +143,14 @@ def tableau_de_bord():
         structures=ses_structures,
         page=page,
         actions=actions,
+        lignes=lignes_du_tableau(
+            page.items,
+            actions,
+            lignes_de_la_page(page.items),
+            {rang[0].id: rang.contrat for rang in page.rangees},
+        ),
         # Les comptes rendus attendus, les retards d'abord : affichés en tête du tableau de bord.
         comptes_rendus=comptes_rendus.a_rendre(structures),
         a_attester=a_attester(current_user),  # les demandes soumises qui attendent sa signature
         form=ActionSimpleForm(),
-        statut_ligne_vu_du_porteur=statut_ligne_vu_du_porteur,  # le statut de chaque financeur, au détail
     )

@@ -1,0 +1,219 @@
+"""Les lignes des tableaux de l'espace de travail (dauphin/instruction/tableau.py) et du tableau de bord des
+porteurs (dauphin/usager/tableau.py) sont écrites en Python : le HTML doit rester, au caractère près, celui
+des boucles des gabarits qu'elles remplacent (recopiées ici), dans chaque cas d'une ligne (financeur ou
+contrats, retards de compte rendu, gestionnaire, sous-lignes, demande sans numéro ni action, textes à
+échapper)."""
+
+from datetime import datetime
+from decimal import Decimal
+from types import SimpleNamespace as Objet
+
+import pytest
+
+from dauphin.instruction.tableau import lignes_du_tableau as lignes_de_l_espace
+from dauphin.usager.tableau import lignes_du_tableau as lignes_du_tableau_de_bord
+from workflows.statuts import STATUTS_LIGNE_DECIDEE, StatutDemande, StatutLigne
+
+# La boucle de instruction/corbeille.html avant instruction/tableau.py
+BOUCLE_DE_L_ESPACE = """{% import "macros/dsfr.html" as dsfr %}
+  <tbody>
+  {% set filtrer_sur_la_structure = url_par_identifiant('instruction.corbeille', 'structure', **parametres) %}
+  {% for demande in page.items %}
+    {% set lignes = demande.lignes_actives if espace.mode != 'financeur' else [] %}
+    <tr data-demande="{{ demande.numero }}">
+      <td class="dauphin-sans-coupure">{{ demande.numero }}</td>
+      <th scope="row"><a href="{{ url_de_demande('dossiers.voir', demande.id) }}">{{ demande.titre }}</a><br><span class="fr-text--xs">{{ demande.campagne.contrat.libelle }} · exercice {{ demande.exercice }}</span>
+        {%- set en_retard = (retards.get((demande.structure_id, espace.organisation_id)) or []) | reject('equalto', demande.numero) | list %}
+        {%- if en_retard %}<br>{{ dsfr.badge('Compte rendu en retard (' ~ (en_retard | join(', ')) ~ ')', 'error', petit=true, classes='dauphin-retard-cr', attributs={'title': 'Comptes rendus financiers en retard : ' ~ (en_retard | join(', '))}) }}{% endif %}
+        {%- if lignes %}<br>{{ dsfr.bouton_detail('Détail : ' ~ (lignes | length | quantite('financeur')), 'financeur-' ~ demande.id ~ '-', lignes | map(attribute='id'), 'de la demande ' ~ demande.numero) }}{% endif %}</th>
+      <td><a class="fr-link fr-link--sm" href="{{ filtrer_sur_la_structure(demande.structure_id) }}" title="Filtrer sur les demandes de {{ demande.structure.nom }}">{{ demande.structure.nom }}</a></td>
+      <td class="dauphin-sans-coupure">{{ demande.transmise_le | date_courte }}</td>
+      <td>{{ badge_statut(demande.statut, petit=true) }}</td>
+      {% if espace.mode == 'financeur' %}
+      {% set ligne = page.lignes[demande.id] %}
+      <td>{{ badge_statut(ligne.statut, petit=true) }}{% if ligne.gestionnaire %}<span class="fr-text--xs">Gestionnaire : {{ ligne.gestionnaire }}</span>{% endif %}</td>
+      <td class="dauphin-numerique">{{ ligne.montant_demande | euros }}</td>
+      {% else %}
+      <td class="dauphin-numerique">{{ demande.montant_sollicite | euros }}</td>
+      {% endif %}
+    </tr>
+    {% for ligne in lignes %}
+    <tr id="financeur-{{ demande.id }}-{{ ligne.id }}" class="dauphin-sous-ligne" hidden>
+      <th scope="row" colspan="4">{{ ligne.organisation.nom }}</th>
+      <td>{{ badge_statut(ligne.statut, petit=true) }}</td>
+      <td class="dauphin-numerique">{{ ligne.montant_demande | euros }}</td>
+    </tr>
+    {% endfor %}
+  {% endfor %}
+  </tbody>
+"""  # noqa: E501
+CORPS_DE_L_ESPACE = """  <tbody>
+{{ lignes }}  </tbody>
+"""
+
+# L'appel du tableau de usager/tableau_de_bord.html avant usager/tableau.py
+BOUCLE_DU_TABLEAU_DE_BORD = """{% import "macros/dsfr.html" as dsfr %}
+{% call(demande) dsfr.tableau('Demandes de vos structures (' ~ page.total ~ ' au total, page ' ~ page.page ~ ' sur ' ~ page.pages ~ ')',
+                              colonnes=(('Demande', 'fr-col--md'), 'Statut', ('Demandé', 'dauphin-numerique'), ('Voté', 'dauphin-numerique'), 'Prochaine étape'),
+                              lignes=page.items) %}
+  {% set action = actions[demande.id] %}
+  {% set lignes = demande.lignes_actives %}
+  <tr data-demande="{{ demande.id }}">
+    <th scope="row"><a href="{{ url_de_demande('dossiers.voir', demande.id) }}">{{ demande.titre }}</a><br>
+      <span class="fr-text--xs">{% if demande.numero %}<span class="dauphin-sans-coupure">{{ demande.numero }}</span> · {% endif %}{{ demande.structure.nom }} · {{ demande.campagne.contrat.libelle }} · exercice {{ demande.exercice }}</span>
+      {%- if lignes %}<br>{{ dsfr.bouton_detail('Détail : ' ~ (lignes | length | quantite('financeur')), 'financeur-' ~ demande.id ~ '-', lignes | map(attribute='id'), 'de la demande ' ~ (demande.numero or demande.titre)) }}{% endif %}</th>
+    <td>{{ badge_statut(demande.statut, petit=true) }}</td>
+    <td class="dauphin-numerique">{{ demande.montant_sollicite | euros if lignes else '—' }}</td>
+    <td class="dauphin-numerique">{{ demande.montant_vote | euros }}</td>
+    <td>
+      {% if action %}
+        {% if action.endpoint %}<a class="fr-link" href="{{ url_de_demande(action.endpoint, demande.id, etape=action.etape) }}">{{ action.libelle }}</a>{% else %}{{ action.libelle }}{% endif %}
+      {% else %}—{% endif %}
+    </td>
+  </tr>
+  {% for ligne in lignes %}
+  <tr id="financeur-{{ demande.id }}-{{ ligne.id }}" class="dauphin-sous-ligne" hidden>
+    <th scope="row">{{ ligne.organisation.nom | sigles }}</th>
+    <td>{{ badge_statut(statut_ligne_vu_du_porteur(ligne.statut), petit=true) }}</td>
+    <td class="dauphin-numerique">{{ ligne.montant_demande | euros }}</td>
+    <td class="dauphin-numerique">{{ ligne.montant_vote | euros if ligne.decidee else '—' }}</td>
+    <td></td>
+  </tr>
+  {% endfor %}
+{% endcall %}
+"""  # noqa: E501
+CORPS_DU_TABLEAU_DE_BORD = """{% import "macros/dsfr.html" as dsfr %}
+{% call dsfr.tableau('Demandes de vos structures (' ~ page.total ~ ' au total, page ' ~ page.page ~ ' sur ' ~ page.pages ~ ')',
+                     colonnes=(('Demande', 'fr-col--md'), 'Statut', ('Demandé', 'dauphin-numerique'), ('Voté', 'dauphin-numerique'), 'Prochaine étape')) %}
+<tbody>{{ lignes }}          </tbody>
+{%- endcall %}
+"""  # noqa: E501
+
+
+def _ligne(ident, nom, statut, demande=Decimal("1000.50"), vote=None):
+    return Objet(
+        id=ident,
+        organisation=Objet(nom=nom),
+        financeur=nom,
+        statut=statut,
+        montant_demande=demande,
+        montant_vote=vote,
+        decidee=statut in STATUTS_LIGNE_DECIDEE,
+    )
+
+
+CONTRAT = '93 – CA "Plaine" Commune'
+
+
+def _demande(ident, numero, titre, statut, lignes, structure="Centre <social> & Cie"):
+    actives = [ligne for ligne in lignes if ligne.statut != StatutLigne.abandonnee]
+    votes = [ligne.montant_vote or Decimal("0") for ligne in actives if ligne.decidee]
+    return Objet(
+        id=ident,
+        numero=numero,
+        titre=titre,
+        structure_id=ident + 1000,
+        structure=Objet(nom=structure),
+        campagne=Objet(contrat=Objet(libelle=CONTRAT)),
+        exercice=2026,
+        statut=statut,
+        transmise_le=datetime(2026, 3, 31, 23, 30),  # UTC : le 1er avril à Paris
+        lignes_actives=actives,
+        montant_sollicite=sum((ligne.montant_demande for ligne in actives), Decimal("0")),
+        montant_vote=sum(votes, Decimal("0")) if votes else None,
+    )
+
+
+def _demandes():
+    return [
+        _demande(1, "2026-000001", "L'atelier <b>vélo</b>", StatutDemande.en_instruction, []),
+        _demande(
+            2,
+            "2026-000002",
+            "Soutien scolaire",
+            StatutDemande.instruite,
+            [
+                _ligne(21, "Préfecture (État – P147)", StatutLigne.votee, vote=Decimal("800")),
+                _ligne(22, "Ville d’Aubervilliers", StatutLigne.abandonnee),
+                _ligne(23, "CAF & QPV", StatutLigne.recevable),
+            ],
+        ),
+        _demande(
+            3,
+            None,
+            "Demande sans intitulé",
+            StatutDemande.brouillon,
+            [_ligne(31, "CAF", StatutLigne.refusee)],
+        ),
+    ]
+
+
+@pytest.fixture
+def requete(app):
+    with app.test_request_context("/"):
+        yield app.jinja_env
+
+
+@pytest.mark.parametrize("mode", ["financeur", "contrats"])
+def test_les_lignes_de_l_espace_sont_celles_du_gabarit(requete, mode):
+    demandes = _demandes()
+    espace = Objet(mode=mode, organisation_id=7)
+    page = Objet(
+        items=demandes,
+        lignes={
+            1: Objet(
+                statut=StatutLigne.sollicitee,
+                montant_demande=Decimal("14900"),
+                gestionnaire=None,
+                contrat=CONTRAT,
+            ),
+            2: Objet(
+                statut=StatutLigne.votee,
+                montant_demande=Decimal("0.5"),
+                gestionnaire="Léa <O’Brien>",
+                contrat=CONTRAT,
+            ),
+            3: Objet(statut=StatutLigne.refusee, montant_demande=None, gestionnaire="", contrat=CONTRAT),
+        },
+    )
+    # Des retards envers ce financeur : la demande elle-même n'y figure pas, une liste vide non plus
+    retards = {(1001, 7): ["2025-000009", "2026-000001"], (1002, 7): ["2026-000002"], (1003, 8): ["x"]}
+    parametres = {"espace": f"{mode}-7", "q": "a&b", "onglet": "suivies"}
+    attendu = requete.from_string(BOUCLE_DE_L_ESPACE).render(
+        page=page, espace=espace, retards=retards, parametres=parametres
+    )
+    lignes = lignes_de_l_espace(page, espace, retards, parametres)
+    obtenu = requete.from_string(CORPS_DE_L_ESPACE).render(lignes=lignes)
+    assert "dauphin-retard-cr" in obtenu and "L&#39;atelier &lt;b&gt;vélo" in obtenu
+    assert ("Gestionnaire : Léa &lt;O" in obtenu) is (mode == "financeur")
+    assert ("dauphin-sous-ligne" in obtenu) is (mode == "contrats")
+    assert obtenu == attendu
+
+
+def test_les_lignes_du_tableau_de_bord_sont_celles_du_gabarit(requete):
+    demandes = _demandes()
+    actions = {
+        1: Objet(libelle="Compléter puis soumettre", endpoint="demandes.etape", etape="recapitulatif"),
+        2: Objet(libelle="Aucune : les financeurs <instruisent>", endpoint=None, etape=None),
+        3: None,
+    }
+    page = Objet(items=demandes, total=3, page=1, pages=1)
+    lignes_par_demande = {
+        d.id: (
+            [Objet(**vars(ligne)) for ligne in d.lignes_actives],
+            d.montant_sollicite if d.lignes_actives else None,
+            d.montant_vote,
+        )
+        for d in demandes
+    }
+    from workflows.statuts import statut_ligne_vu_du_porteur
+
+    attendu = requete.from_string(BOUCLE_DU_TABLEAU_DE_BORD).render(
+        page=page, actions=actions, statut_ligne_vu_du_porteur=statut_ligne_vu_du_porteur
+    )
+    lignes = lignes_du_tableau_de_bord(
+        demandes, actions, lignes_par_demande, dict.fromkeys([1, 2, 3], CONTRAT)
+    )
+    obtenu = requete.from_string(CORPS_DU_TABLEAU_DE_BORD).render(page=page, lignes=lignes)
+    assert "<abbr" in obtenu and "dauphin-sous-ligne" in obtenu and "&lt;instruisent&gt;" in obtenu
+    assert obtenu == attendu
