@@ -26,6 +26,7 @@ from dauphin.models import (
     EvenementJournal,
     LigneBudget,
     LigneFinancement,
+    Note,
     PieceJointe,
 )
 from dauphin.pdf import RecepisseLu, colonnes_du_dernier_recepisse, recepisse_en_cours
@@ -58,8 +59,16 @@ DECLENCHEURS_INTERNES = DECLENCHEURS_AVIS | {"assigner_gestionnaire"}
 # de fonctions Python de moins par vue (sur 7 500 pour charger la demande). Le dernier récépissé (lien et
 # date) et l'existence de courriels non envoyés viennent avec elle, par des sous-requêtes corrélées : deux
 # requêtes de moins (la liste des courriels n'est lue que s'il y en a).
+# L'existence de pièces jointes et de notes vient aussi avec la demande (sous-requêtes corrélées, une sonde
+# d'index chacune) : un dossier sans pièces ou sans notes n'a pas de requête de plus pour les lire.
 _DOSSIER = (
-    select(Demande, *colonnes_du_dernier_recepisse(), colonne_des_non_envoyes())
+    select(
+        Demande,
+        *colonnes_du_dernier_recepisse(),
+        colonne_des_non_envoyes(),
+        select(PieceJointe.id).where(PieceJointe.demande_id == Demande.id).exists().label("a_des_pieces"),
+        select(Note.id).where(Note.demande_id == Demande.id).exists().label("a_des_notes"),
+    )
     .options(
         joinedload(Demande.structure),
         joinedload(Demande.thematique),
@@ -105,6 +114,7 @@ class DossierLu(NamedTuple):
     demande: Demande
     recepisse: RecepisseLu | None  # le dernier, une fois la demande transmise
     courriels_non_envoyes: bool  # s'il y en a, leur liste est lue pour l'instruction
+    a_des_notes: bool  # sinon, les notes ne sont pas lues
 
 
 def _dossier_visible(demande_id: int) -> DossierLu:
@@ -115,16 +125,20 @@ def _dossier_visible(demande_id: int) -> DossierLu:
     rangee = db.session.execute(_DOSSIER, {"demande_id": demande_id}).unique().one_or_none()
     if rangee is None:
         abort(404)
-    demande, recepisse_id, recepisse_depose_le, courriels_non_envoyes = rangee
+    demande, recepisse_id, recepisse_depose_le, courriels_non_envoyes, a_des_pieces, a_des_notes = rangee
     # Avant la règle de visibilité, qui lit les lignes de financement (qualités d'instructeur).
     parametres = {"demande_id": demande_id}
     for relation, requete in _COLLECTIONS:
-        set_committed_value(demande, relation, db.session.scalars(requete, parametres).all())
+        if relation == "pieces_jointes" and not a_des_pieces:
+            set_committed_value(demande, relation, [])
+        else:
+            set_committed_value(demande, relation, db.session.scalars(requete, parametres).all())
     if not peut_voir_demande(current_user, demande):
         abort(404)
-    if demande.numero is None or recepisse_id is None:
-        return DossierLu(demande, None, courriels_non_envoyes)
-    return DossierLu(demande, RecepisseLu(recepisse_id, recepisse_depose_le), courriels_non_envoyes)
+    recepisse = None
+    if demande.numero is not None and recepisse_id is not None:
+        recepisse = RecepisseLu(recepisse_id, recepisse_depose_le)
+    return DossierLu(demande, recepisse, courriels_non_envoyes, a_des_notes)
 
 
 # Construite une fois, l'identifiant en paramètre : sa clé de cache n'est pas recalculée à chaque vue.
@@ -176,19 +190,21 @@ def _porteur(demande: Demande) -> dict:
     }
 
 
-def _instruction(demande: Demande, instruction_visible: bool, courriels_non_envoyes: bool) -> dict:
-    """Panneaux d'instruction, notes, autres demandes de la structure et notifications pas encore parties
-    (SMTP ou Redis en panne ; lues seulement s'il y en a) : jamais pour le porteur."""
+def _instruction(dossier: DossierLu, instruction_visible: bool) -> dict:
+    """Panneaux d'instruction, notes (lues s'il y en a), autres demandes de la structure et notifications pas
+    encore parties (SMTP ou Redis en panne ; lues seulement s'il y en a) : jamais pour le porteur."""
     if not instruction_visible:
         return {"courriels_non_envoyes": []}
-    non_envoyes = non_envoyes_de_la_demande(demande.id) if courriels_non_envoyes else []
-    return {**contexte_dossier(demande), "courriels_non_envoyes": non_envoyes}
+    demande = dossier.demande
+    non_envoyes = non_envoyes_de_la_demande(demande.id) if dossier.courriels_non_envoyes else []
+    return {**contexte_dossier(demande, avec_notes=dossier.a_des_notes), "courriels_non_envoyes": non_envoyes}
 
 
 @bp.route("/<int:demande_id>")
 @login_required
 def voir(demande_id: int):
-    demande, recepisse, courriels_non_envoyes = _dossier_visible(demande_id)
+    dossier = _dossier_visible(demande_id)
+    demande, recepisse = dossier.demande, dossier.recepisse
     instruction_visible = voit_instruction(current_user, demande)
     if instruction_visible:  # financeur, partenaire, pilote, national : la consultation est tracée
         noter(lectures.lecture_du_dossier(current_user, demande))
@@ -207,7 +223,7 @@ def voir(demande_id: int):
         **_budget(demande),
         **_porteur(demande),
         **contexte_engagements(demande),
-        **_instruction(demande, instruction_visible, courriels_non_envoyes),
+        **_instruction(dossier, instruction_visible),
         **contexte_compte_rendu(demande),
     )
 
