@@ -31,6 +31,7 @@ from dauphin.models import (
 )
 from dauphin.pdf import RecepisseLu, colonnes_du_dernier_recepisse, recepisse_en_cours
 from dauphin.policies import (
+    acteur_de,
     est_membre,
     peut_voir_demande,
     qualites,
@@ -61,7 +62,7 @@ DECLENCHEURS_INTERNES = DECLENCHEURS_AVIS | {"assigner_gestionnaire"}
 # requêtes de moins (la liste des courriels n'est lue que s'il y en a).
 # L'existence de pièces jointes et de notes vient aussi avec la demande (sous-requêtes corrélées, une sonde
 # d'index chacune) : un dossier sans pièces ou sans notes n'a pas de requête de plus pour les lire.
-_DOSSIER = (
+_DOSSIER_SANS_PARTENAIRES = (
     select(
         Demande,
         *colonnes_du_dernier_recepisse(),
@@ -73,12 +74,18 @@ _DOSSIER = (
         joinedload(Demande.structure),
         joinedload(Demande.thematique),
         joinedload(Demande.compte_rendu),
-        # Les deux petites collections (partenaires du contrat, un à trois QPV) jointes elles aussi : une
-        # vingtaine de lignes au plus, deux allers-retours de moins (1 ms de CPU mesurée).
-        joinedload(Demande.campagne).joinedload(Campagne.contrat).joinedload(ContratDeVille.partenariats),
+        joinedload(Demande.campagne).joinedload(Campagne.contrat),
+        # Les petites collections (un à trois QPV ; partenaires du contrat, plus bas) jointes elles aussi :
+        # une vingtaine de lignes au plus, deux allers-retours de moins (1 ms de CPU mesurée).
         joinedload(Demande.qpvs),
     )
     .where(Demande.id == bindparam("demande_id"))
+)
+# Les partenaires du contrat ne servent qu'aux qualités d'un acteur qui a des organisations ou des pilotages
+# (`policies.qualites`) : le porteur seul lit la demande sans eux, une rangée par QPV au lieu d'une par
+# partenaire et par QPV.
+_DOSSIER = _DOSSIER_SANS_PARTENAIRES.options(
+    joinedload(Demande.campagne).joinedload(Campagne.contrat).joinedload(ContratDeVille.partenariats)
 )
 
 # Les trois grandes collections, chacune par sa requête construite une fois (ses objets liés, un seul
@@ -122,7 +129,9 @@ def _dossier_visible(demande_id: int) -> DossierLu:
     envoyés ; 404 aussi quand elle existe mais n'est pas visible : on ne révèle pas son existence."""
     # L'identifiant en paramètre d'une requête construite une fois : sa clé de cache (options de chargement
     # comprises) est calculée une fois par processus et non à chaque vue.
-    rangee = db.session.execute(_DOSSIER, {"demande_id": demande_id}).unique().one_or_none()
+    acteur = acteur_de(current_user)
+    requete = _DOSSIER if acteur.organisations or acteur.pilotages else _DOSSIER_SANS_PARTENAIRES
+    rangee = db.session.execute(requete, {"demande_id": demande_id}).unique().one_or_none()
     if rangee is None:
         abort(404)
     demande, recepisse_id, recepisse_depose_le, courriels_non_envoyes, a_des_pieces, a_des_notes = rangee
