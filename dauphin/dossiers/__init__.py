@@ -24,10 +24,12 @@ from dauphin.models import (
     ContratDeVille,
     Demande,
     EvenementJournal,
+    JetonApi,
     LigneBudget,
     LigneFinancement,
     Note,
     PieceJointe,
+    Utilisateur,
 )
 from dauphin.pdf import RecepisseLu, colonnes_du_dernier_recepisse, recepisse_en_cours
 from dauphin.policies import (
@@ -150,13 +152,15 @@ def _dossier_visible(demande_id: int) -> DossierLu:
     return DossierLu(demande, recepisse, courriels_non_envoyes, a_des_notes)
 
 
-# Construite une fois, l'identifiant en paramètre : sa clé de cache n'est pas recalculée à chaque vue.
+# Construite une fois, l'identifiant en paramètre : sa clé de cache n'est pas recalculée à chaque vue. De
+# l'acteur et du jeton, la page n'écrit que le nom et le libellé : seules ces colonnes sont lues (pas les
+# empreintes, secrets et dates du compte).
 _HISTORIQUE = (
     select(EvenementJournal)
     .options(
-        joinedload(EvenementJournal.acteur),
+        joinedload(EvenementJournal.acteur).load_only(Utilisateur.prenom, Utilisateur.nom),
         joinedload(EvenementJournal.organisation),
-        joinedload(EvenementJournal.jeton),
+        joinedload(EvenementJournal.jeton).load_only(JetonApi.libelle),
     )
     .where(EvenementJournal.demande_id == _PAR_DEMANDE)
     .order_by(EvenementJournal.id)
