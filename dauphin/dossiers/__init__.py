@@ -29,6 +29,7 @@ from dauphin.models import (
     LigneFinancement,
     Note,
     PieceJointe,
+    Structure,
     Utilisateur,
 )
 from dauphin.pdf import RecepisseLu, colonnes_du_dernier_recepisse, recepisse_en_cours
@@ -73,7 +74,8 @@ _DOSSIER_SANS_PARTENAIRES = (
         select(Note.id).where(Note.demande_id == Demande.id).exists().label("a_des_notes"),
     )
     .options(
-        joinedload(Demande.structure),
+        # De la structure, la page n'écrit que le nom (les règles lisent demande.structure_id).
+        joinedload(Demande.structure).load_only(Structure.raison_sociale, Structure.sigle),
         joinedload(Demande.thematique),
         joinedload(Demande.compte_rendu),
         joinedload(Demande.campagne).joinedload(Campagne.contrat),
@@ -99,7 +101,11 @@ _COLLECTIONS = (
     (
         "lignes_financement",
         select(LigneFinancement)
-        .options(joinedload(LigneFinancement.organisation), joinedload(LigneFinancement.gestionnaire))
+        .options(
+            joinedload(LigneFinancement.organisation),
+            # Du gestionnaire nommé, la page n'écrit que le nom.
+            joinedload(LigneFinancement.gestionnaire).load_only(Utilisateur.prenom, Utilisateur.nom),
+        )
         .where(LigneFinancement.demande_id == _PAR_DEMANDE)
         .order_by(LigneFinancement.id),
     ),
