@@ -11,9 +11,8 @@ structure qui a le plus de demandes (comptes du banc, `bench.pages_en_volume.com
 à lancer sur une copie de la base) ; e:COURRIEL:URL : un autre compte (mot de passe du banc, ou `MDP`).
 DOSSIER est remplacé par un dossier transmis du financeur, DEMANDE par une demande numérotée de la
 structure (la vue d'un dossier pour les deux rôles : "i:/dossiers/DOSSIER" "p:/dossiers/DEMANDE").
-TOP : les fonctions les plus coûteuses (TRI=cumulative pour le temps cumulé ; tottime par défaut).
-Se copie tel quel dans une extraction du code d'avant
-(`git archive`) pour comparer.
+TOP : les fonctions les plus coûteuses (TRI=cumulative pour le temps cumulé ; tottime par défaut). Se copie
+tel quel dans une extraction du code d'avant (`git archive`) pour comparer.
 """
 
 from __future__ import annotations

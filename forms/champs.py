@@ -31,6 +31,7 @@ from enum import Enum
 from itertools import repeat
 from operator import attrgetter, eq
 
+import wtforms.widgets
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from markupsafe import Markup, escape
@@ -56,7 +57,8 @@ from wtforms.validators import (
     Optional,
     ValidationError,
 )
-from wtforms.widgets import HiddenInput, Select, TextInput, html_params
+from wtforms.widgets import HiddenInput, Select, TextInput
+from wtforms.widgets import core as widgets_wtforms
 
 from forms.validators import NombreEntierField, Telephone
 
@@ -435,6 +437,32 @@ class MontantField(SaisieGardee):
 def montant_requis(libelle: str, message: str, **options) -> MontantField:
     """Un montant obligatoire : `message` si rien n'est saisi ; `options` : description…"""
     return MontantField(libelle, validators=[InputRequired(message)], **options)
+
+
+# --- Attributs HTML des widgets -------------------------------------------------------------------------
+
+
+def html_params(**kwargs) -> Markup:
+    """`wtforms.widgets.html_params`, même HTML au caractère près (tests/unit/test_attributs_html.py) :
+    attributs triés par nom, `data_`/`aria_` en tirets, True seul, False omis, noms et valeurs échappés
+    (le guillemet d'une valeur déjà sûre en `&quot;`). Sans le `Markup.format` que WTForms fait par
+    attribut (un formateur de chaînes complet) : chaque champ de formulaire rendu passe par ici, une
+    quinzaine par vue d'un dossier d'instructeur, le cinquième du temps de son gabarit."""
+    morceaux = []
+    for cle, valeur in sorted(kwargs.items()):
+        cle = escape(widgets_wtforms.clean_key(cle))
+        if valeur is True:
+            morceaux.append(cle)
+        elif valeur is not False:
+            morceaux.append(f'{cle}="{str(escape(valeur)).replace(chr(34), "&quot;")}"')
+    return Markup(" ".join(morceaux))
+
+
+# Le module des widgets de WTForms lit `html_params` à chaque appel (zone de texte, liste, option,
+# étiquette) ; ses classes `Input` et `Button` en gardent une copie.
+html_params_de_wtforms = widgets_wtforms.html_params
+widgets_wtforms.html_params = wtforms.widgets.html_params = html_params
+widgets_wtforms.Input.html_params = widgets_wtforms.Button.html_params = staticmethod(html_params)
 
 
 # --- Champs cachés -------------------------------------------------------------------------------------

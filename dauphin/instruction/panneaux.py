@@ -59,7 +59,8 @@ def _proposee(action, demande: Demande, ligne: LigneFinancement | None = None) -
     return autorisee(action, current_user, demande, ligne) and possible(action, demande, ligne)
 
 
-def contexte_dossier(demande: Demande) -> dict:
+def contexte_dossier(demande: Demande, avec_notes: bool = True) -> dict:
+    """avec_notes=False : le dossier n'a pas de notes (lu avec la demande), rien à lire."""
     lignes = [ligne for ligne in demande.lignes_financement if INSTRUIRE_LIGNE.permet(current_user, ligne)]
     equipes = service.instructeurs({ligne.organisation_id for ligne in lignes}) if lignes else {}
     actions_dossier = [a for a in ACTIONS_DEMANDE.values() if _proposee(a, demande)]
@@ -68,7 +69,7 @@ def contexte_dossier(demande: Demande) -> dict:
         "panneaux": [_panneau(ligne, demande, equipes.get(ligne.organisation_id)) for ligne in lignes],
         "actions_dossier": actions_dossier,
         "formulaires_dossier": {a.slug: formulaire(a, demande.id, demande.version) for a in actions_dossier},
-        "notes": service.notes_visibles(demande, current_user),
+        "notes": service.notes_visibles(demande, current_user) if avec_notes else [],
         "note_form": note_form(organisations) if organisations else None,
         "autres_demandes": service.autres_demandes(demande, current_user),
     }

@@ -59,8 +59,9 @@ MODIFIEE_ENTRE_TEMPS = (
 )
 
 
-def campagnes_ouvertes(jour: date | None = None, departement: str | None = None):
-    jour = jour or aujourdhui()
+def campagnes_ouvertes(jour=None, departement: str | None = None):
+    """jour : une date, ou une expression SQL (paramètre d'une requête construite une fois)."""
+    jour = aujourdhui() if jour is None else jour
     requete = (
         select(Campagne)
         .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
@@ -247,30 +248,40 @@ CHAMPS_REPRIS = (
 )
 
 
-def _campagnes_de_renouvellement(precedente: Demande):
-    """Les campagnes ouvertes d'un exercice suivant, pour le même contrat de ville."""
+def _campagnes_de_renouvellement(contrat_id, exercice, jour=None):
+    """Les campagnes ouvertes d'un exercice suivant, pour le même contrat de ville (valeurs ou paramètres)."""
     return (
-        campagnes_ouvertes()
-        .where(Campagne.contrat_id == precedente.campagne.contrat_id, Campagne.exercice > precedente.exercice)
+        campagnes_ouvertes(jour)
+        .where(Campagne.contrat_id == contrat_id, Campagne.exercice > exercice)
         .order_by(None)
     )
 
 
-def _renouvelle(precedente: Demande) -> tuple:
+def _renouvelle(precedente_id) -> tuple:
     """Les conditions d'une demande qui renouvelle celle-ci (hors retirée)."""
-    return (Demande.demande_precedente_id == precedente.id, Demande.statut != StatutDemande.retiree)
+    return (Demande.demande_precedente_id == precedente_id, Demande.statut != StatutDemande.retiree)
 
 
 def campagne_de_renouvellement(precedente: Demande) -> Campagne | None:
     """La campagne ouverte d'un exercice suivant, pour le même contrat de ville, où renouveler la demande."""
     return db.session.scalar(
-        _campagnes_de_renouvellement(precedente).order_by(Campagne.exercice, Campagne.id).limit(1)
+        _campagnes_de_renouvellement(precedente.campagne.contrat_id, precedente.exercice)
+        .order_by(Campagne.exercice, Campagne.id)
+        .limit(1)
     )
 
 
 def renouvellement_existant(precedente: Demande) -> Demande | None:
     """La demande qui renouvelle déjà celle-ci (hors retirée) : on ne la renouvelle qu'une fois."""
-    return db.session.scalar(select(Demande).where(*_renouvelle(precedente)).order_by(Demande.id).limit(1))
+    return db.session.scalar(select(Demande).where(*_renouvelle(precedente.id)).order_by(Demande.id).limit(1))
+
+
+# Deux EXISTS en une requête, construite une fois (contrat, exercice, jour et demande en paramètres) : sa clé
+# de cache n'est pas recalculée à chaque vue d'un dossier.
+_PEUT_RENOUVELER = select(
+    _campagnes_de_renouvellement(bindparam("contrat_id"), bindparam("exercice"), bindparam("jour")).exists()
+    & ~select(Demande.id).where(*_renouvelle(bindparam("demande_id"))).exists()
+)
 
 
 def peut_renouveler(precedente: Demande) -> bool:
@@ -280,9 +291,13 @@ def peut_renouveler(precedente: Demande) -> bool:
     pour un membre de la structure."""
     if precedente.numero is None:
         return False
-    campagne = _campagnes_de_renouvellement(precedente).exists()
-    renouvelee = select(Demande.id).where(*_renouvelle(precedente)).exists()
-    return bool(db.session.scalar(select(campagne & ~renouvelee)))
+    parametres = {
+        "contrat_id": precedente.campagne.contrat_id,
+        "exercice": precedente.exercice,
+        "jour": aujourdhui(),
+        "demande_id": precedente.id,
+    }
+    return bool(db.session.scalar(_PEUT_RENOUVELER, parametres))
 
 
 def renouveler(precedente_id: int, utilisateur: Utilisateur) -> Demande:

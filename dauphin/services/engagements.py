@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from werkzeug.exceptions import NotFound
 
 from dauphin import jobs, pdf
@@ -103,16 +103,22 @@ def paiement_impossible(versement: Versement, ligne: LigneFinancement) -> str | 
     return None
 
 
+# Lues à chaque vue d'un dossier aux lignes votées : construites une fois, les identifiants en paramètre
+# étendu (la clé de cache de la requête n'est pas recalculée à chaque vue).
+_ECHEANCES = (
+    select(Versement)
+    .where(Versement.ligne_id.in_(bindparam("lignes", expanding=True)))
+    .order_by(Versement.ligne_id, Versement.date_prevue, Versement.id)
+)
+_DOCUMENTS = select(Document).where(Document.id.in_(bindparam("documents", expanding=True)))
+
+
 def echeanciers(ligne_ids) -> dict[int, list[Versement]]:
     """Les échéances de chaque ligne, dans l'ordre des dates prévues, en une requête."""
     resultat: dict[int, list[Versement]] = defaultdict(list)
     if not ligne_ids:
         return resultat
-    for versement in db.session.scalars(
-        select(Versement)
-        .where(Versement.ligne_id.in_(list(ligne_ids)))
-        .order_by(Versement.ligne_id, Versement.date_prevue, Versement.id)
-    ):
+    for versement in db.session.scalars(_ECHEANCES, {"lignes": list(ligne_ids)}):
         resultat[versement.ligne_id].append(versement)
     return resultat
 
@@ -141,7 +147,7 @@ def documents_des_lignes(lignes) -> dict[int, Document]:
     ids = {i for ligne in lignes for i in (ligne.acte_document_id, ligne.convention_document_id) if i}
     if not ids:
         return {}
-    return {d.id: d for d in db.session.scalars(select(Document).where(Document.id.in_(ids)))}
+    return {d.id: d for d in db.session.scalars(_DOCUMENTS, {"documents": list(ids)})}
 
 
 # --- Courriels ---------------------------------------------------------------------------------
