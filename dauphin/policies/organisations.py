@@ -68,14 +68,16 @@ class LireNote(Regle):
             note.partagee or note.organisation_id in acteur.organisations_des_notes
         )
 
+    def lisibles(self, acteur: Acteur) -> ColumnElement[bool]:
+        """La seconde condition seule, pour les notes d'un dossier dont l'instruction est déjà vue (la vue
+        d'un dossier) : sans la sous-requête des dossiers visibles."""
+        if not acteur.organisations_des_notes:
+            return Note.partagee
+        return or_(Note.partagee, Note.organisation_id.in_(sorted(acteur.organisations_des_notes)))
+
     def clause(self, acteur: Acteur) -> ColumnElement[bool]:
-        lisibles = (
-            or_(Note.partagee, Note.organisation_id.in_(sorted(acteur.organisations_des_notes)))
-            if acteur.organisations_des_notes
-            else Note.partagee
-        )
         dossiers = select(Demande.id).where(VOIR_INSTRUCTION.clause(acteur)).correlate(None)
-        return and_(Note.demande_id.in_(dossiers), lisibles)
+        return and_(Note.demande_id.in_(dossiers), self.lisibles(acteur))
 
 
 LIRE_NOTE = LireNote()

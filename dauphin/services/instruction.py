@@ -82,6 +82,7 @@ from dauphin.models import (
 )
 from dauphin.policies import (
     INSTRUIRE_LIGNE,
+    LIRE_NOTE,
     VOIR_DEMANDE,
     VOIR_ENVELOPPE,
     Qualite,
@@ -1056,8 +1057,9 @@ _AUTRES_DEMANDES = (
 
 # Une requête dont la clause de visibilité dépend de l'acteur, construite une fois par portée et non à chaque
 # vue : la clé de cache de SQLAlchemy (calculée à chaque exécution d'une requête neuve, options et
-# sous-requêtes comprises) est gardée par l'objet requête. La clé d'une portée est tout l'acteur sauf son
-# identifiant : deux comptes aux mêmes rattachements ont la même clause.
+# sous-requêtes comprises) est gardée par l'objet requête. La clé d'une portée est tout l'acteur, identifiant
+# compris : une règle qui viendrait à lire l'identifiant du compte ne pourrait pas servir la clause d'un
+# autre compte aux mêmes rattachements.
 _PORTEES: dict[tuple, Select] = {}
 PORTEES_MAX = 1024
 
@@ -1069,6 +1071,7 @@ def _par_portee(nom: str, acteur, construire) -> Select:
         tuple(sorted(acteur.organisations.items(), key=lambda rattachement: rattachement[0])),
         acteur.pilotages,
         acteur.national,
+        acteur.utilisateur_id,
     )
     requete = _PORTEES.get(cle)
     if requete is None:
@@ -1231,28 +1234,18 @@ _NOTES = (
     .order_by(Note.id)
     .options(joinedload(Note.auteur), joinedload(Note.organisation))
 )
-_NOTES_PARTAGEES = _NOTES.where(Note.partagee)
-_NOTES_LISIBLES = _NOTES.where(
-    or_(Note.partagee, Note.organisation_id.in_(bindparam("organisations", expanding=True)))
-)
 
 
 def notes_visibles(demande: Demande, utilisateur: Utilisateur) -> list[Note]:
     """Les notes partagées, et les notes privées des organisations de l'utilisateur. Jamais au porteur.
 
     `LIRE_NOTE` sur les notes d'un seul dossier, dont l'instruction vient d'être vérifiée visible : reste sa
-    seconde condition (partagée, ou d'une organisation dont l'acteur lit les notes privées), en paramètres
-    d'une requête construite une fois (sans la sous-requête des dossiers visibles, 2 ms de planification)."""
+    seconde condition (`LIRE_NOTE.lisibles`), dans une requête construite une fois par portée (sans la
+    sous-requête des dossiers visibles, 2 ms de planification)."""
     if not voit_instruction(utilisateur, demande):
         return []
-    organisations = acteur_de(utilisateur).organisations_des_notes
-    if not organisations:
-        return list(db.session.scalars(_NOTES_PARTAGEES, {"demande_id": demande.id}))
-    return list(
-        db.session.scalars(
-            _NOTES_LISIBLES, {"demande_id": demande.id, "organisations": sorted(organisations)}
-        )
-    )
+    requete = _par_portee("notes", acteur_de(utilisateur), lambda a: _NOTES.where(LIRE_NOTE.lisibles(a)))
+    return list(db.session.scalars(requete, {"demande_id": demande.id}))
 
 
 def ajouter_note(
