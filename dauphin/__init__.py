@@ -247,7 +247,7 @@ def echeance(moment) -> str:
 
 
 def enregistrer_gabarits(app: Flask) -> None:
-    from dauphin import libelles
+    from dauphin import dsfr, libelles
     from dauphin.navigation import navigation
 
     app.jinja_env.filters["euros"] = euros
@@ -264,6 +264,7 @@ def enregistrer_gabarits(app: Flask) -> None:
     app.jinja_env.globals["sigles_de"] = libelles.sigles_de
     app.jinja_env.filters["echeance"] = echeance
     app.jinja_env.globals["badge_statut"] = BadgesStatut(app.jinja_env)  # dsfr.badge_statut, mémorisé
+    app.jinja_env.globals["champ_dsfr"] = dsfr.champ  # dsfr.champ, écrit en Python
     app.jinja_env.globals["url_fixe"] = url_fixe
     app.jinja_env.globals["url_de_demande"] = url_de_demande
     app.jinja_env.globals["url_par_identifiant"] = url_par_identifiant

@@ -11,9 +11,11 @@ long sans risquer de garder d'anciens fichiers après une montée de version.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Blueprint, Flask, abort, current_app, send_from_directory
+from markupsafe import Markup, escape
 
 #: Racine du projet : le dossier parent du paquet ``dauphin/``.
 RACINE_PROJET = Path(__file__).resolve().parent.parent
@@ -80,3 +82,112 @@ def init_app(app: Flask) -> None:
         )
 
     app.register_blueprint(bp)
+
+
+# Composant « champ » : le groupe DSFR d'un champ WTForms, écrit une fois ici ; la macro dsfr.champ l'appelle.
+# Même HTML, octet pour octet, que l'ancienne macro (espaces compris) ; valeurs échappées comme l'autoescape.
+
+
+def _suite(valeur) -> bool:
+    """Le test Jinja ``sequence`` (longueur et indexation)."""
+    try:
+        len(valeur)
+        valeur.__getitem__  # noqa: B018
+    except Exception:  # noqa: BLE001
+        return False
+    return True
+
+
+def _joindre(elements: list, separateur: str = " "):
+    """Le filtre Jinja ``join`` sous autoescape : Markup si un élément l'est (les autres échappés)."""
+    if any(hasattr(element, "__html__") for element in elements):
+        return Markup(separateur).join(elements)
+    return separateur.join(map(str, elements))
+
+
+def champ(field, indication=None, **kwargs) -> Markup:
+    """Champ WTForms en groupe DSFR (saisie, zone de texte, liste, case, radios, fichier), erreurs liées."""
+    type_champ = field.type
+    if type_champ in ("HiddenField", "CSRFTokenField"):
+        return escape(field(**kwargs))
+    if type_champ == "SubmitField":
+        texte = escape(field.label.text)
+        return Markup(
+            f'<button class="fr-btn" type="submit" id="{escape(field.id)}" name="{escape(field.name)}"'
+            f' value="{texte}">{texte}</button>'
+        )
+    indication = indication or field.description or None
+    id_champ = escape(field.id)
+    id_erreur = f"{field.id}-erreur"
+    erreurs = field.errors if _suite(field.errors) and not isinstance(field.errors, Mapping) else []
+    attrs = dict(kwargs)
+    decrit_par = []
+    if "aria-describedby" in attrs:
+        decrit_par.append(attrs["aria-describedby"])
+    if erreurs:
+        decrit_par.append(id_erreur)
+    if decrit_par:
+        attrs["aria-describedby"] = _joindre(decrit_par)
+    if erreurs:
+        attrs["aria-invalid"] = "true"
+    if field.flags.required:
+        attrs["required"] = True
+        attrs["aria-required"] = "true"
+    # Libellé (avec son indication) et message d'erreur, communs à tous les genres de champ.
+    libelle = escape(field.label.text)
+    if indication:
+        indication = escape(indication)
+        libelle = f'{libelle}<span class="fr-hint-text" id="{id_champ}-indication">{indication}</span>'
+    message = ""
+    if erreurs:
+        message = f'<p id="{escape(id_erreur)}" class="fr-error-text">{escape(_joindre(erreurs))}</p>'
+    if type_champ in ("RadioField", "BoutonsRadio"):
+        # Boutons radio : un fieldset DSFR, la légende porte le libellé.
+        for cle in ("aria-describedby", "aria-invalid", "aria-required", "class_"):
+            attrs.pop(cle, None)
+        if erreurs:
+            entete = (
+                f'<fieldset class="fr-fieldset fr-fieldset--error" id="{id_champ}"'
+                f' aria-labelledby="{id_champ}-legende {escape(id_erreur)}" role="group">'
+            )
+        else:
+            entete = f'<fieldset class="fr-fieldset" id="{id_champ}" aria-labelledby="{id_champ}-legende">'
+        morceaux = [
+            entete,
+            f'\n  <legend class="fr-fieldset__legend fr-fieldset__legend--regular" id="{id_champ}-legende">'
+            f"\n    {libelle}\n  </legend>",
+        ]
+        for option in field:
+            morceaux.append(
+                '  <div class="fr-fieldset__element">\n    <div class="fr-radio-group">\n'
+                f'      {escape(option(**attrs))}\n      <label class="fr-label" for="{escape(option.id)}">'
+                f"{escape(option.label.text)}</label>\n    </div>\n  </div>"
+            )
+        morceaux.append(f"  {message}\n</fieldset>")
+        return Markup("".join(morceaux))
+    # Case, liste, fichier ou saisie : un groupe fr-<genre>-group avec libellé, champ et message.
+    if type_champ == "BooleanField":
+        genre = "checkbox"
+        attrs.pop("class_", None)
+    else:
+        if "Select" in type_champ or type_champ in ("ListeDeChoix", "ChoixMultiple"):
+            genre = "select"
+        elif "FileField" in type_champ:
+            genre = "upload"
+        else:
+            genre = "input"
+        classes = f"fr-{genre} fr-input--error" if genre == "input" and erreurs else f"fr-{genre}"
+        # Une classe donnée s'ajoute (l'opérateur ~ de Jinja, puis trim).
+        attrs["class_"] = _concatener(classes, " ", attrs["class_"]).strip() if "class_" in attrs else classes
+    saisie = escape(field(**attrs))
+    etiquette = f'  <label class="fr-label" for="{id_champ}">\n    {libelle}\n  </label>'
+    groupe = f" fr-{genre}-group--error" if erreurs else ""
+    corps = f"  {saisie}{etiquette}" if genre == "checkbox" else f"{etiquette}  {saisie}"
+    return Markup(f'<div class="fr-{genre}-group{groupe}">{corps}  {message}\n</div>')
+
+
+def _concatener(*elements):
+    """L'opérateur Jinja ``~`` sous autoescape : Markup si un élément l'est."""
+    if any(hasattr(element, "__html__") for element in elements):
+        return Markup("").join(elements)
+    return "".join(map(str, elements))
