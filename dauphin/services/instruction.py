@@ -66,6 +66,7 @@ from dauphin.libelles import cle_alphabetique
 from dauphin.listes import colonnes_de_liste
 from dauphin.models import (
     Campagne,
+    CompteRendu,
     ContratDeVille,
     Demande,
     Enveloppe,
@@ -91,9 +92,10 @@ from dauphin.policies import (
     voit_instruction,
 )
 from dauphin.services import courriels, curseurs, recherche
+from dauphin.services.comptes_rendus import condition_retard
 from dauphin.services.erreurs import NonAutorise, Refus
 from dauphin.services.programmation import filtrer_dossiers
-from dauphin.services.workflow import journaliser
+from dauphin.services.workflow import aujourdhui, journaliser
 from dauphin.unite_de_travail import charger_ligne_verrouillee, en_une_transaction
 from workflows import StatutDemande, StatutLigne
 from workflows.statuts import STATUTS_DEMANDE_FINAUX
@@ -889,13 +891,20 @@ def page_demandes(
     # construire 25 lignes de financement et leurs gestionnaires (fiches entières) coûtait plus que leur
     # requête. Lues avec les demandes (jointure sur sa ligne, une par demande) : une requête de moins.
     pagination.lignes = {}
+    # (structure, financeur) → numéros des demandes en retard de compte rendu envers lui
+    # (`comptes_rendus.retards_envers`), lus avec la page d'un financeur
+    pagination.retards = {}
     if ids and espace.mode == "financeur":
         demandes = {}
         for rang in db.session.execute(
-            _CHARGEMENT_FINANCEUR, {"ids": ids, "organisation_id": espace.organisation_id}
+            _CHARGEMENT_FINANCEUR,
+            {"ids": ids, "organisation_id": espace.organisation_id, "jour": aujourdhui()},
         ):
             demandes[rang.demande_id] = rang[0]
             pagination.lignes[rang.demande_id] = rang
+            if rang.retards:  # numéros de même forme (2026-000123) : l'ordre du texte est celui de la base
+                cle = (rang[0].structure_id, espace.organisation_id)
+                pagination.retards[cle] = sorted(rang.retards.split(" "))
         pagination.items = [demandes[i] for i in ids if i in demandes]  # une demande transmise reste
     elif ids:
         demandes = {d.id: d for d in db.session.scalars(_CHARGEMENT_CONTRATS, {"ids": ids})}
@@ -923,6 +932,23 @@ _CHARGEMENT_CONTRATS = _CHARGEMENT.options(  # tous les financeurs sollicités e
     selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation)
 )
 _gestionnaire = aliased(Utilisateur)
+_tardive, _ligne_tardive = aliased(Demande), aliased(LigneFinancement)
+# Les retards de compte rendu de la structure de chaque demande envers le financeur (la requête
+# `comptes_rendus.retards_envers`, corrélée) : une colonne de la page plutôt qu'un aller-retour de plus.
+# Numéros séparés par une espace (ils n'en ont pas) ; NULL sans retard.
+_RETARDS_DE_LA_STRUCTURE = (
+    select(func.aggregate_strings(_tardive.numero, " "))
+    .join(CompteRendu, CompteRendu.demande_id == _tardive.id)
+    .join(_ligne_tardive, _ligne_tardive.demande_id == _tardive.id)
+    .where(
+        _tardive.structure_id == Demande.structure_id,
+        _ligne_tardive.organisation_id == bindparam("organisation_id"),
+        _ligne_tardive.montant_vote > 0,
+        condition_retard(bindparam("jour"), _tardive),
+    )
+    .correlate(Demande)
+    .scalar_subquery()
+)
 # Les demandes d'un financeur, chacune avec sa ligne (`pagination.lignes`) et le libellé de son contrat, lu en
 # colonne : ni la campagne ni le contrat de chaque demande construits en objets.
 _CHARGEMENT_FINANCEUR = (
@@ -933,6 +959,7 @@ _CHARGEMENT_FINANCEUR = (
         LigneFinancement.montant_demande,
         (_gestionnaire.prenom + " " + _gestionnaire.nom).label("gestionnaire"),  # nom_complet
         ContratDeVille.libelle.label("contrat"),
+        _RETARDS_DE_LA_STRUCTURE.label("retards"),
     )
     .join(
         LigneFinancement,
@@ -961,39 +988,85 @@ class OptionsFiltres:
 
 
 def options_filtres(espace: Espace, contrat_id: int | None = None) -> OptionsFiltres:
-    """Les valeurs proposées par les listes de filtres, limitées au périmètre de l'espace."""
+    """Les valeurs proposées par les listes de filtres, limitées au périmètre de l'espace : contrats (et
+    exercices), quartiers de ces contrats et thématiques actives, en une requête (`_OPTIONS_FINANCEUR`)."""
     if espace.mode == "financeur":
-        lignes = db.session.execute(_CONTRATS_DU_FINANCEUR, {"organisation_id": espace.organisation_id}).all()
+        rangees = db.session.execute(_OPTIONS_FINANCEUR, {"organisation_id": espace.organisation_id})
     else:
-        lignes = db.session.execute(_CONTRATS_LISTES, {"contrats": list(espace.contrat_ids)}).all()
+        rangees = db.session.execute(_OPTIONS_CONTRATS, {"contrats": list(espace.contrat_ids)})
+    lignes, qpvs, thematiques = [], [], []
+    par_genre = (lignes, qpvs, thematiques)
+    for rangee in rangees:
+        par_genre[rangee.genre].append(rangee)
     contrats = sorted({(r.id, f"{r.libelle} ({r.code})") for r in lignes}, key=lambda c: c[1])
-    exercices = sorted({r.exercice for r in lignes}, reverse=True)
-    ids = [contrat_id] if contrat_id in {c[0] for c in contrats} else [c[0] for c in contrats]
-    # des lignes (id, code, libellé) : une centaine de quartiers pour un gros financeur
-    qpvs = db.session.execute(_QPVS_DES_CONTRATS, {"contrats": ids}).all() if ids else []
-    thematiques = db.session.execute(_THEMATIQUES_ACTIVES).all()
-    return OptionsFiltres(contrats, exercices, list(thematiques), list(qpvs))
+    exercices = sorted({r.nombre for r in lignes}, reverse=True)
+    if contrat_id in {c[0] for c in contrats}:  # les quartiers du seul contrat choisi
+        qpvs = [q for q in qpvs if q.nombre == contrat_id]
+    return OptionsFiltres(contrats, exercices, thematiques, qpvs)
 
 
-# Les requêtes des listes de filtres (`options_filtres`), lues à chaque page de l'espace d'instruction :
-# construites une fois par processus, le financeur et les contrats en paramètres.
-_CONTRATS = select(ContratDeVille.id, ContratDeVille.code, ContratDeVille.libelle, Campagne.exercice).join(
-    Campagne, Campagne.contrat_id == ContratDeVille.id
+# Les listes de filtres (`options_filtres`), lues à chaque page de l'espace d'instruction : une requête,
+# construite une fois par processus, le financeur ou les contrats en paramètres. Trois genres de rangées
+# de mêmes colonnes (UNION ALL) : 0, les contrats du périmètre et l'exercice de chaque campagne (`nombre`) ;
+# 1, les quartiers de ces contrats (leur contrat dans `nombre`), par libellé et code ; 2, les thématiques
+# actives (leur pilier dans `parent_code`), par ordre et code. Les rangées se lisent par leurs noms (id,
+# code, libelle, parent_code), comme les lignes des trois requêtes qu'elle remplace.
+
+
+def _options(perimetre, contrats_du_perimetre: Select) -> Select:
+    """`perimetre` : complète la requête des contrats et de leurs campagnes (jointure, condition) ;
+    `contrats_du_perimetre` : les identifiants de ces mêmes contrats, pour leurs quartiers."""
+    rien = null().cast(String)
+    branches = (
+        perimetre(
+            select(
+                literal(0).label("genre"),
+                ContratDeVille.id,
+                ContratDeVille.code,
+                ContratDeVille.libelle,
+                rien.label("parent_code"),
+                Campagne.exercice.label("nombre"),
+                null().cast(Integer).label("tri_ordre"),
+                rien.label("tri_libelle"),
+            ).join(Campagne, Campagne.contrat_id == ContratDeVille.id)
+        ),
+        select(
+            literal(1), Qpv.id, Qpv.code, Qpv.libelle, rien, Qpv.contrat_id, null().cast(Integer), Qpv.libelle
+        ).where(Qpv.contrat_id.in_(contrats_du_perimetre)),
+        select(
+            literal(2),
+            null().cast(Integer),
+            Thematique.code,
+            Thematique.libelle,
+            Thematique.parent_code,
+            null().cast(Integer),
+            Thematique.ordre,
+            rien,
+        ).where(Thematique.actif),
+    )
+    options = union_all(*branches).subquery()
+    return select(
+        options.c.genre,
+        options.c.id,
+        options.c.code,
+        options.c.libelle,
+        options.c.parent_code,
+        options.c.nombre,
+    ).order_by(options.c.genre, options.c.tri_ordre, options.c.tri_libelle, options.c.code)
+
+
+_CONTRATS_DEMANDES = bindparam("contrats", expanding=True)
+_OPTIONS_FINANCEUR = _options(
+    lambda contrats: contrats.join(Enveloppe, Enveloppe.campagne_id == Campagne.id).where(
+        Enveloppe.organisation_id == bindparam("organisation_id")
+    ),
+    select(Campagne.contrat_id)
+    .join(Enveloppe, Enveloppe.campagne_id == Campagne.id)
+    .where(Enveloppe.organisation_id == bindparam("organisation_id")),
 )
-_CONTRATS_DU_FINANCEUR = _CONTRATS.join(Enveloppe, Enveloppe.campagne_id == Campagne.id).where(
-    Enveloppe.organisation_id == bindparam("organisation_id")
-)
-_CONTRATS_LISTES = _CONTRATS.where(ContratDeVille.id.in_(bindparam("contrats", expanding=True)))
-_QPVS_DES_CONTRATS = (
-    select(Qpv.id, Qpv.code, Qpv.libelle)
-    .where(Qpv.contrat_id.in_(bindparam("contrats", expanding=True)))
-    .order_by(Qpv.libelle, Qpv.code)
-)
-# Des lignes, pas des objets : les listes n'en lisent que le code, le pilier et le libellé
-_THEMATIQUES_ACTIVES = (
-    select(Thematique.code, Thematique.parent_code, Thematique.libelle)
-    .where(Thematique.actif)
-    .order_by(Thematique.ordre, Thematique.code)
+_OPTIONS_CONTRATS = _options(
+    lambda contrats: contrats.where(ContratDeVille.id.in_(_CONTRATS_DEMANDES)),
+    select(Campagne.contrat_id).where(Campagne.contrat_id.in_(_CONTRATS_DEMANDES)),
 )
 
 
