@@ -368,11 +368,13 @@ def _lire_structures(texte: str) -> list[int] | bool:
     # 855 structures → 0, « ateliers » : 264 → 0), qui n'ajoute plus à chaque onglet la lecture des lignes de
     # centaines de structures. La fonction de la migration 0030 passe par l'index à trigrammes (le
     # planificateur lui préférait la lecture des 11 000 noms).
-    rangees = db.session.execute(
-        select(column("id"), column("entier")).select_from(
+    requete = _gardee(
+        ("structures", texte),
+        lambda: select(column("id"), column("entier")).select_from(
             _structures_par_morceau(texte, STRUCTURES_EN_LISTE_MAX + 1)
-        )
-    ).all()
+        ),
+    )
+    rangees = db.session.execute(requete).all()
     if len(rangees) > STRUCTURES_EN_LISTE_MAX:
         return False
     return [ident for ident, entier in rangees if not entier]
@@ -577,6 +579,57 @@ class ComptesOnglets(dict):
         return str(self[onglet])
 
 
+# Les requêtes d'une liste filtrée (recherche, filtres), gardées par tout ce dont elles dépendent : l'espace,
+# les critères, les structures trouvées par la recherche et la base. Une page relue (onglet, page suivante,
+# retour) ne les reconstruit plus, ni leur clé de cache SQLAlchemy, calculée à chaque exécution d'un objet
+# requête neuf et gardée par lui (1 ms pour une recherche). Bornée comme `_PORTEES`.
+_LISTES: dict[tuple, object] = {}
+LISTES_MAX = 1024
+
+
+def _cle_liste(espace: Espace, filtres: Filtres, *autres) -> tuple:
+    """La clé de `_gardee` : à appeler après `_preparer` (les structures trouvées y entrent)."""
+    structures = filtres.structures_trouvees
+    return (
+        db.session.get_bind().dialect.name,
+        espace,
+        filtres.contrat_id,
+        filtres.exercice,
+        filtres.statut_dossier,
+        filtres.statut_ligne,
+        tuple(filtres.thematiques),
+        filtres.qpv_id,
+        filtres.structure_id,
+        filtres.recherche,
+        filtres.gestionnaire_id,
+        tuple(structures) if isinstance(structures, list) else structures,
+        *autres,
+    )
+
+
+def _gardee(cle: tuple, construire):
+    requete = _LISTES.get(cle)
+    if requete is None:
+        if len(_LISTES) >= LISTES_MAX:
+            _LISTES.clear()
+        requete = _LISTES[cle] = construire()
+    return requete
+
+
+def _preparer(filtres: Filtres) -> None:
+    """Lit les structures trouvées par la recherche là où `condition_recherche` les lirait (pas pour un
+    numéro ni un SIRET) : elles sont dans la requête, donc dans sa clé (`_cle_liste`)."""
+    texte = filtres.recherche
+    if texte and not (NUMERO_COMPLET.fullmatch(texte) or SIRET.fullmatch(texte)):
+        structures_trouvees(filtres)
+
+
+_UN, _COMPTE = (
+    literal(1),
+    func.count(),
+)  # colonnes des requêtes gardées : les mêmes objets d'une page à l'autre
+
+
 def compter_par_onglet(espace: Espace, filtres: Filtres) -> ComptesOnglets:
     """Le nombre de demandes de chaque onglet, filtres compris, en une requête.
 
@@ -603,7 +656,12 @@ def compter_par_onglet(espace: Espace, filtres: Filtres) -> ComptesOnglets:
         statut, dossier = LigneFinancement.statut, LigneFinancement.statut_dossier
         if filtres.actifs:
             rangees = db.session.execute(
-                _requete_lignes(espace, filtres, statut, dossier, func.count()).group_by(statut, dossier)
+                _gardee(
+                    _cle_liste(espace, filtres, "compter"),
+                    lambda: _requete_lignes(espace, filtres, statut, dossier, _COMPTE).group_by(
+                        statut, dossier
+                    ),
+                )
             )
         else:  # la page d'arrivée : la requête construite une fois (sa clé de cache avec elle)
             rangees = db.session.execute(_COMPTES_DU_FINANCEUR, {"organisation_id": espace.organisation_id})
@@ -633,10 +691,12 @@ def compter_par_onglet(espace: Espace, filtres: Filtres) -> ComptesOnglets:
             else:
                 comptes[nom] += nombre
         return comptes
-    classees = _requete(espace, filtres, onglet).subquery()
-    for nom, nombre in db.session.execute(
-        select(classees.c.onglet, func.count()).group_by(classees.c.onglet)
-    ):
+
+    def construire():
+        classees = _requete(espace, filtres, onglet).subquery()
+        return select(classees.c.onglet, func.count()).group_by(classees.c.onglet)
+
+    for nom, nombre in db.session.execute(_gardee(_cle_liste(espace, filtres, "compter"), construire)):
         comptes[nom] = nombre
     return comptes
 
@@ -664,27 +724,34 @@ def _compter_jusqu_au_plafond(espace: Espace, filtres: Filtres) -> ComptesOnglet
     le numéro, comptés ainsi par onglet ; les lignes de la liste que le vecteur ne trouve pas, lues une fois
     et classées par leurs deux statuts comme le fait `compter_par_onglet` (4 300 blocs en tout). La somme,
     arrêtée au plafond, est le compte de la condition entière : mêmes nombres, même « plus de »."""
+    _preparer(filtres)
     sur_les_lignes = espace.mode == "financeur" and not filtres.sur_la_demande
     en_deux = sur_les_lignes and recherche.plein_texte() and _liste_de_structures(filtres)
     partie = "hors_structures" if en_deux else None
-    conditions = conditions_onglets(espace.mode, constantes=True)
-    sous_requetes = []
-    if sur_les_lignes:  # la même pour les trois onglets, construite une fois
-        toutes = _requete_lignes(espace, filtres, literal(1), partie=partie)
-    else:
-        toutes = _requete(espace, filtres, literal(1))
-    for nom in ONGLETS:
-        trouvees = toutes.where(conditions[nom]).limit(PLAFOND_COMPTE + 1).subquery()
-        sous_requetes.append(select(func.count()).select_from(trouvees).scalar_subquery())
-    nombres = dict(zip(ONGLETS, db.session.execute(select(*sous_requetes)).one(), strict=True))
+
+    def par_onglet():
+        conditions = conditions_onglets(espace.mode, constantes=True)
+        sous_requetes = []
+        if sur_les_lignes:  # la même pour les trois onglets, construite une fois
+            toutes = _requete_lignes(espace, filtres, _UN, partie=partie)
+        else:
+            toutes = _requete(espace, filtres, _UN)
+        for nom in ONGLETS:
+            trouvees = toutes.where(conditions[nom]).limit(PLAFOND_COMPTE + 1).subquery()
+            sous_requetes.append(select(func.count()).select_from(trouvees).scalar_subquery())
+        return select(*sous_requetes)
+
+    requete = _gardee(_cle_liste(espace, filtres, "plafond", partie), par_onglet)
+    nombres = dict(zip(ONGLETS, db.session.execute(requete).one(), strict=True))
     if en_deux:
         statut, dossier = LigneFinancement.statut, LigneFinancement.statut_dossier
-        par_les_structures = _requete_lignes(
-            espace, filtres, statut, dossier, func.count(), partie="structures_seules"
+        par_les_structures = _gardee(
+            _cle_liste(espace, filtres, "structures_seules"),
+            lambda: _requete_lignes(
+                espace, filtres, statut, dossier, _COMPTE, partie="structures_seules"
+            ).group_by(statut, dossier),
         )
-        for statut_ligne, statut_dossier, nombre in db.session.execute(
-            par_les_structures.group_by(statut, dossier)
-        ):
+        for statut_ligne, statut_dossier, nombre in db.session.execute(par_les_structures):
             nombres[_onglet_des_statuts(statut_ligne, statut_dossier)] += nombre
     comptes = {nom: min(n, PLAFOND_COMPTE + 1) for nom, n in nombres.items()}
     return ComptesOnglets(comptes, {nom for nom, n in comptes.items() if n > PLAFOND_COMPTE})
@@ -801,46 +868,53 @@ def page_demandes(
     `dauphin.listes.paginer_demandes`, plus le gestionnaire des lignes : le nombre de requêtes ne
     dépend pas du nombre de lignes.
     """
-    if espace.mode == "financeur" and not filtres.sur_la_demande and tri != "structure":
-        # Les lignes du financeur seules (elles portent la date, le numéro, le montant, les deux statuts et
-        # le vecteur) : une page lue par son numéro saute les précédentes dans l'index seul, sans lire la
-        # demande de chacune (8 000 lectures pour la page 291 des « terminées » à 250 000 demandes).
-        requete = _requete_lignes(espace, filtres, LigneFinancement.demande_id).where(
-            LigneFinancement.transmise_le.is_not(None),
-            conditions_onglets(espace.mode, constantes=True)[onglet],  # l'index partiel de l'onglet
-        )
-    else:
-        requete = _requete(espace, filtres, Demande.id, avec_structure=tri == "structure").where(
-            conditions_onglets(espace.mode)[onglet]
-        )
-    # Un financeur trie sur ses lignes, qui portent numéro et date de transmission de leur demande
-    # (index ix_ligne_financement_organisation_numero et _transmise) : PostgreSQL lit ses lignes dans
-    # l'ordre de l'index et s'arrête à la page.
-    sur_la_ligne = espace.mode == "financeur"
-    departage = LigneFinancement.demande_id if sur_la_ligne else Demande.id
-    par_pertinence = False
-    if tri == "pertinence" and filtres.recherche and recherche.plein_texte():
-        # Le rang (ts_rank) des seules lignes trouvées par l'index GIN, puis la date : les plus récentes
-        # d'abord à pertinence égale. Toujours décroissant.
-        vecteur = recherche.VECTEUR_LIGNE if sur_la_ligne else recherche.VECTEUR_DEMANDE
-        date = LigneFinancement.transmise_le if sur_la_ligne else Demande.transmise_le
-        requete = requete.order_by(
-            recherche.rang(vecteur, filtres.recherche).desc(), date.desc(), departage.desc()
-        )
-        ordre, cle, par_pertinence = None, None, True
-    elif tri == "numero":
-        cle = LigneFinancement.numero if sur_la_ligne else Demande.numero
-        # Toujours vrai ici (numéro posé à la transmission) : PostgreSQL saute alors les brouillons, sans
-        # numéro, qu'il trouvait en tête de l'index des numéros parcouru à rebours.
-        requete = requete.where(cle.is_not(None))
-    elif tri == "structure":
-        cle = func.lower(Structure.raison_sociale)  # ordre alphabétique, pas celui des majuscules
-    elif tri == "montant":
-        cle = LigneFinancement.montant_demande if sur_la_ligne else montant_total_demande()
-    else:
-        cle = LigneFinancement.transmise_le if sur_la_ligne else Demande.transmise_le
-    if cle is not None:
-        requete = requete.order_by(*_ordre(cle, departage, ordre))
+    _preparer(filtres)
+    cle_page = _cle_liste(espace, filtres, "page", onglet, tri, ordre)
+
+    def construire(ordre=ordre):
+        if espace.mode == "financeur" and not filtres.sur_la_demande and tri != "structure":
+            # Les lignes du financeur seules (elles portent la date, le numéro, le montant, les deux statuts
+            # et le vecteur) : une page lue par son numéro saute les précédentes dans l'index seul, sans lire
+            # la demande de chacune (8 000 lectures pour la page 291 des « terminées » à 250 000 demandes).
+            requete = _requete_lignes(espace, filtres, LigneFinancement.demande_id).where(
+                LigneFinancement.transmise_le.is_not(None),
+                conditions_onglets(espace.mode, constantes=True)[onglet],  # l'index partiel de l'onglet
+            )
+        else:
+            requete = _requete(espace, filtres, Demande.id, avec_structure=tri == "structure").where(
+                conditions_onglets(espace.mode)[onglet]
+            )
+        # Un financeur trie sur ses lignes, qui portent numéro et date de transmission de leur demande
+        # (index ix_ligne_financement_organisation_numero et _transmise) : PostgreSQL lit ses lignes dans
+        # l'ordre de l'index et s'arrête à la page.
+        sur_la_ligne = espace.mode == "financeur"
+        departage = LigneFinancement.demande_id if sur_la_ligne else Demande.id
+        par_pertinence = False
+        if tri == "pertinence" and filtres.recherche and recherche.plein_texte():
+            # Le rang (ts_rank) des seules lignes trouvées par l'index GIN, puis la date : les plus récentes
+            # d'abord à pertinence égale. Toujours décroissant.
+            vecteur = recherche.VECTEUR_LIGNE if sur_la_ligne else recherche.VECTEUR_DEMANDE
+            date = LigneFinancement.transmise_le if sur_la_ligne else Demande.transmise_le
+            requete = requete.order_by(
+                recherche.rang(vecteur, filtres.recherche).desc(), date.desc(), departage.desc()
+            )
+            ordre, cle, par_pertinence = None, None, True
+        elif tri == "numero":
+            cle = LigneFinancement.numero if sur_la_ligne else Demande.numero
+            # Toujours vrai ici (numéro posé à la transmission) : PostgreSQL saute alors les brouillons, sans
+            # numéro, qu'il trouvait en tête de l'index des numéros parcouru à rebours.
+            requete = requete.where(cle.is_not(None))
+        elif tri == "structure":
+            cle = func.lower(Structure.raison_sociale)  # ordre alphabétique, pas celui des majuscules
+        elif tri == "montant":
+            cle = LigneFinancement.montant_demande if sur_la_ligne else montant_total_demande()
+        else:
+            cle = LigneFinancement.transmise_le if sur_la_ligne else Demande.transmise_le
+        if cle is not None:
+            requete = requete.order_by(*_ordre(cle, departage, ordre))
+        return requete, cle, departage, par_pertinence, ordre
+
+    requete, cle, departage, par_pertinence, ordre = _gardee(cle_page, construire)
     # Par curseur (keyset) quand le tri suit une colonne indexée : la page suivante, la précédente et la
     # dernière se lisent à partir de la clé d'une ligne, sans OFFSET qui relirait toutes les pages d'avant
     # (page 291 des « terminées » d'un gros financeur : 7 250 lignes lues pour en montrer 25).
@@ -872,8 +946,12 @@ def page_demandes(
             suite, rangs = len(rangs) > par_page, rangs[:par_page]
     else:
         colonnes = (cle,) if par_curseur else ()
+        decalage = (max(page, 1) - 1) * par_page
         rangs = db.session.execute(
-            requete.add_columns(*colonnes).limit(lire).offset((max(page, 1) - 1) * par_page)
+            _gardee(
+                (*cle_page, lire, decalage),
+                lambda: requete.add_columns(*colonnes).limit(lire).offset(decalage),
+            )
         ).all()
         suite, rangs = len(rangs) > par_page, rangs[:par_page]
     ids = [rang[0] for rang in rangs]
