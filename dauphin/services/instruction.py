@@ -1091,26 +1091,29 @@ def options_filtres(espace: Espace, contrat_id: int | None = None) -> OptionsFil
 # code, libelle, parent_code), comme les lignes des trois requêtes qu'elle remplace.
 
 
-def _options(perimetre, contrats_du_perimetre: Select) -> Select:
-    """`perimetre` : complète la requête des contrats et de leurs campagnes (jointure, condition) ;
-    `contrats_du_perimetre` : les identifiants de ces mêmes contrats, pour leurs quartiers."""
+def _options(perimetre) -> Select:
+    """`perimetre` : complète la requête des contrats et de leurs campagnes (jointure, condition). Lue une
+    fois (CTE) pour les contrats et pour leurs quartiers."""
     rien = null().cast(String)
+    contrats = perimetre(
+        select(ContratDeVille.id, ContratDeVille.code, ContratDeVille.libelle, Campagne.exercice).join(
+            Campagne, Campagne.contrat_id == ContratDeVille.id
+        )
+    ).cte("perimetre")
     branches = (
-        perimetre(
-            select(
-                literal(0).label("genre"),
-                ContratDeVille.id,
-                ContratDeVille.code,
-                ContratDeVille.libelle,
-                rien.label("parent_code"),
-                Campagne.exercice.label("nombre"),
-                null().cast(Integer).label("tri_ordre"),
-                rien.label("tri_libelle"),
-            ).join(Campagne, Campagne.contrat_id == ContratDeVille.id)
+        select(
+            literal(0).label("genre"),
+            contrats.c.id,
+            contrats.c.code,
+            contrats.c.libelle,
+            rien.label("parent_code"),
+            contrats.c.exercice.label("nombre"),
+            null().cast(Integer).label("tri_ordre"),
+            rien.label("tri_libelle"),
         ),
         select(
             literal(1), Qpv.id, Qpv.code, Qpv.libelle, rien, Qpv.contrat_id, null().cast(Integer), Qpv.libelle
-        ).where(Qpv.contrat_id.in_(contrats_du_perimetre)),
+        ).where(Qpv.contrat_id.in_(select(contrats.c.id))),
         select(
             literal(2),
             null().cast(Integer),
@@ -1133,18 +1136,13 @@ def _options(perimetre, contrats_du_perimetre: Select) -> Select:
     ).order_by(options.c.genre, options.c.tri_ordre, options.c.tri_libelle, options.c.code)
 
 
-_CONTRATS_DEMANDES = bindparam("contrats", expanding=True)
 _OPTIONS_FINANCEUR = _options(
     lambda contrats: contrats.join(Enveloppe, Enveloppe.campagne_id == Campagne.id).where(
         Enveloppe.organisation_id == bindparam("organisation_id")
-    ),
-    select(Campagne.contrat_id)
-    .join(Enveloppe, Enveloppe.campagne_id == Campagne.id)
-    .where(Enveloppe.organisation_id == bindparam("organisation_id")),
+    )
 )
 _OPTIONS_CONTRATS = _options(
-    lambda contrats: contrats.where(ContratDeVille.id.in_(_CONTRATS_DEMANDES)),
-    select(Campagne.contrat_id).where(Campagne.contrat_id.in_(_CONTRATS_DEMANDES)),
+    lambda contrats: contrats.where(ContratDeVille.id.in_(bindparam("contrats", expanding=True)))
 )
 
 
