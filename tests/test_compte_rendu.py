@@ -26,6 +26,8 @@ from dauphin.services.erreurs import NonAutorise
 from dauphin.services.workflow import aujourdhui, declencher_demande, declencher_ligne
 from tests.fabriques_db import demande_complete
 from tests.formulaires_html import html, titre
+from tests.requetes import Compteur
+from tests.test_mes_demandes_requetes import ClientSessionNeuve
 from workflows import StatutDemande as D
 from workflows.compte_rendu import ecart_pourcentage, echeance, explication_requise, verifier_tableau
 
@@ -766,3 +768,22 @@ def test_seul_un_financeur_qui_a_vote_renvoie_le_compte_rendu(db, passe, client,
     ligne_etat = next(lf for lf in lignes if lf.organisation_id == passe.etat.id)
     declencher_ligne(ligne_etat.id, "valider_compte_rendu", passe.instructeur_etat)
     assert recharger(db, demande.id).statut == D.justifiee
+
+
+# Les ordres SQL de l'espace d'instruction d'un financeur, comptés et non chronométrés : les listes de filtres
+# (contrats, quartiers, thématiques) en un ordre, les retards de compte rendu lus avec la page. Le 7 décembre
+# au soir ; il peut baisser ; s'il monte, dire pourquoi avant de changer le chiffre.
+ORDRES_ESPACE = {"/instruction/": 6, "/instruction/?q=Nouvelle": 7}
+
+
+def test_espace_d_instruction_avec_un_retard_en_un_nombre_fixe_d_ordres_sql(db, passe, client, connexion):
+    ancienne = a_justifier(db, passe)
+    ancienne.compte_rendu.echeance = aujourdhui() - timedelta(days=1)
+    db.session.commit()
+    transmise_pendant_l_exercice(passe, demande_complete(passe, intitule="Nouvelle action"))
+    connexion.en_tant_que(passe.instructeur_etat)
+    lecteur, compteur = ClientSessionNeuve(client, db), Compteur(db.engine)
+    comptes = {url: compteur.mesurer(lecteur, url) for url in ORDRES_ESPACE}
+    assert comptes == ORDRES_ESPACE
+    for url in ORDRES_ESPACE:  # le badge est bien lu avec la page
+        assert f"Compte rendu en retard ({ancienne.numero})" in html(lecteur.get(url))

@@ -25,7 +25,6 @@ from dauphin.instruction.panneaux import note_form
 from dauphin.instruction.tableau import lignes_du_tableau
 from dauphin.listes import page_courante
 from dauphin.models import Demande, LigneFinancement, Structure
-from dauphin.services import comptes_rendus
 from dauphin.services import instruction as service
 from dauphin.services.workflow import declencher_demande, declencher_ligne
 from dauphin.urls import parametres_de_lien
@@ -71,13 +70,8 @@ def _page_de_la_liste(espace, filtres: service.Filtres, onglet: str, comptes: se
         curseur=request.args.get("curseur"),
         plafonne=onglet in comptes.plafonnes,
     )
-    # Structures en retard de compte rendu envers ce financeur : une requête pour toute la page.
-    retards = (
-        comptes_rendus.retards_envers({espace.organisation_id}, {d.structure_id for d in page.items})
-        if espace.mode == "financeur" and page.items
-        else {}
-    )
-    lignes = lignes_du_tableau(page, espace, retards, _parametres(espace)) if page.items else None
+    # Structures en retard de compte rendu envers ce financeur : lues avec la page (`page.retards`).
+    lignes = lignes_du_tableau(page, espace, page.retards, _parametres(espace)) if page.items else None
     return {"page": page, "tri": tri, "ordre": ordre, "lignes": lignes}
 
 

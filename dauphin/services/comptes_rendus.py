@@ -284,8 +284,9 @@ def _ecrire_rappel(demande_id: int, nature: NatureRappel) -> None:
 # --- Retards ------------------------------------------------------------------------------------------
 
 
-def condition_retard(jour: date):
-    return and_(Demande.statut.in_(EN_ATTENTE_DU_PORTEUR), CompteRendu.echeance < jour)
+def condition_retard(jour: date, demande=Demande):
+    """`demande` : la demande ou un alias (sous-requête corrélée de `dauphin.services.instruction`)."""
+    return and_(demande.statut.in_(EN_ATTENTE_DU_PORTEUR), CompteRendu.echeance < jour)
 
 
 # Lue à chaque affichage du tableau de bord d'un porteur : construite une fois par processus.

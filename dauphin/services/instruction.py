@@ -66,6 +66,7 @@ from dauphin.libelles import cle_alphabetique
 from dauphin.listes import colonnes_de_liste
 from dauphin.models import (
     Campagne,
+    CompteRendu,
     ContratDeVille,
     Demande,
     Enveloppe,
@@ -91,9 +92,10 @@ from dauphin.policies import (
     voit_instruction,
 )
 from dauphin.services import courriels, curseurs, recherche
+from dauphin.services.comptes_rendus import condition_retard
 from dauphin.services.erreurs import NonAutorise, Refus
 from dauphin.services.programmation import filtrer_dossiers
-from dauphin.services.workflow import journaliser
+from dauphin.services.workflow import aujourdhui, journaliser
 from dauphin.unite_de_travail import charger_ligne_verrouillee, en_une_transaction
 from workflows import StatutDemande, StatutLigne
 from workflows.statuts import STATUTS_DEMANDE_FINAUX
@@ -366,11 +368,13 @@ def _lire_structures(texte: str) -> list[int] | bool:
     # 855 structures → 0, « ateliers » : 264 → 0), qui n'ajoute plus à chaque onglet la lecture des lignes de
     # centaines de structures. La fonction de la migration 0030 passe par l'index à trigrammes (le
     # planificateur lui préférait la lecture des 11 000 noms).
-    rangees = db.session.execute(
-        select(column("id"), column("entier")).select_from(
+    requete = _gardee(
+        ("structures", texte),
+        lambda: select(column("id"), column("entier")).select_from(
             _structures_par_morceau(texte, STRUCTURES_EN_LISTE_MAX + 1)
-        )
-    ).all()
+        ),
+    )
+    rangees = db.session.execute(requete).all()
     if len(rangees) > STRUCTURES_EN_LISTE_MAX:
         return False
     return [ident for ident, entier in rangees if not entier]
@@ -575,6 +579,57 @@ class ComptesOnglets(dict):
         return str(self[onglet])
 
 
+# Les requêtes d'une liste filtrée (recherche, filtres), gardées par tout ce dont elles dépendent : l'espace,
+# les critères, les structures trouvées par la recherche et la base. Une page relue (onglet, page suivante,
+# retour) ne les reconstruit plus, ni leur clé de cache SQLAlchemy, calculée à chaque exécution d'un objet
+# requête neuf et gardée par lui (1 ms pour une recherche). Bornée comme `_PORTEES`.
+_LISTES: dict[tuple, object] = {}
+LISTES_MAX = 1024
+
+
+def _cle_liste(espace: Espace, filtres: Filtres, *autres) -> tuple:
+    """La clé de `_gardee` : à appeler après `_preparer` (les structures trouvées y entrent)."""
+    structures = filtres.structures_trouvees
+    return (
+        db.session.get_bind().dialect.name,
+        espace,
+        filtres.contrat_id,
+        filtres.exercice,
+        filtres.statut_dossier,
+        filtres.statut_ligne,
+        tuple(filtres.thematiques),
+        filtres.qpv_id,
+        filtres.structure_id,
+        filtres.recherche,
+        filtres.gestionnaire_id,
+        tuple(structures) if isinstance(structures, list) else structures,
+        *autres,
+    )
+
+
+def _gardee(cle: tuple, construire):
+    requete = _LISTES.get(cle)
+    if requete is None:
+        if len(_LISTES) >= LISTES_MAX:
+            _LISTES.clear()
+        requete = _LISTES[cle] = construire()
+    return requete
+
+
+def _preparer(filtres: Filtres) -> None:
+    """Lit les structures trouvées par la recherche là où `condition_recherche` les lirait (pas pour un
+    numéro ni un SIRET) : elles sont dans la requête, donc dans sa clé (`_cle_liste`)."""
+    texte = filtres.recherche
+    if texte and not (NUMERO_COMPLET.fullmatch(texte) or SIRET.fullmatch(texte)):
+        structures_trouvees(filtres)
+
+
+_UN, _COMPTE = (
+    literal(1),
+    func.count(),
+)  # colonnes des requêtes gardées : les mêmes objets d'une page à l'autre
+
+
 def compter_par_onglet(espace: Espace, filtres: Filtres) -> ComptesOnglets:
     """Le nombre de demandes de chaque onglet, filtres compris, en une requête.
 
@@ -601,7 +656,12 @@ def compter_par_onglet(espace: Espace, filtres: Filtres) -> ComptesOnglets:
         statut, dossier = LigneFinancement.statut, LigneFinancement.statut_dossier
         if filtres.actifs:
             rangees = db.session.execute(
-                _requete_lignes(espace, filtres, statut, dossier, func.count()).group_by(statut, dossier)
+                _gardee(
+                    _cle_liste(espace, filtres, "compter"),
+                    lambda: _requete_lignes(espace, filtres, statut, dossier, _COMPTE).group_by(
+                        statut, dossier
+                    ),
+                )
             )
         else:  # la page d'arrivée : la requête construite une fois (sa clé de cache avec elle)
             rangees = db.session.execute(_COMPTES_DU_FINANCEUR, {"organisation_id": espace.organisation_id})
@@ -631,10 +691,12 @@ def compter_par_onglet(espace: Espace, filtres: Filtres) -> ComptesOnglets:
             else:
                 comptes[nom] += nombre
         return comptes
-    classees = _requete(espace, filtres, onglet).subquery()
-    for nom, nombre in db.session.execute(
-        select(classees.c.onglet, func.count()).group_by(classees.c.onglet)
-    ):
+
+    def construire():
+        classees = _requete(espace, filtres, onglet).subquery()
+        return select(classees.c.onglet, func.count()).group_by(classees.c.onglet)
+
+    for nom, nombre in db.session.execute(_gardee(_cle_liste(espace, filtres, "compter"), construire)):
         comptes[nom] = nombre
     return comptes
 
@@ -662,27 +724,34 @@ def _compter_jusqu_au_plafond(espace: Espace, filtres: Filtres) -> ComptesOnglet
     le numéro, comptés ainsi par onglet ; les lignes de la liste que le vecteur ne trouve pas, lues une fois
     et classées par leurs deux statuts comme le fait `compter_par_onglet` (4 300 blocs en tout). La somme,
     arrêtée au plafond, est le compte de la condition entière : mêmes nombres, même « plus de »."""
+    _preparer(filtres)
     sur_les_lignes = espace.mode == "financeur" and not filtres.sur_la_demande
     en_deux = sur_les_lignes and recherche.plein_texte() and _liste_de_structures(filtres)
     partie = "hors_structures" if en_deux else None
-    conditions = conditions_onglets(espace.mode, constantes=True)
-    sous_requetes = []
-    if sur_les_lignes:  # la même pour les trois onglets, construite une fois
-        toutes = _requete_lignes(espace, filtres, literal(1), partie=partie)
-    else:
-        toutes = _requete(espace, filtres, literal(1))
-    for nom in ONGLETS:
-        trouvees = toutes.where(conditions[nom]).limit(PLAFOND_COMPTE + 1).subquery()
-        sous_requetes.append(select(func.count()).select_from(trouvees).scalar_subquery())
-    nombres = dict(zip(ONGLETS, db.session.execute(select(*sous_requetes)).one(), strict=True))
+
+    def par_onglet():
+        conditions = conditions_onglets(espace.mode, constantes=True)
+        sous_requetes = []
+        if sur_les_lignes:  # la même pour les trois onglets, construite une fois
+            toutes = _requete_lignes(espace, filtres, _UN, partie=partie)
+        else:
+            toutes = _requete(espace, filtres, _UN)
+        for nom in ONGLETS:
+            trouvees = toutes.where(conditions[nom]).limit(PLAFOND_COMPTE + 1).subquery()
+            sous_requetes.append(select(func.count()).select_from(trouvees).scalar_subquery())
+        return select(*sous_requetes)
+
+    requete = _gardee(_cle_liste(espace, filtres, "plafond", partie), par_onglet)
+    nombres = dict(zip(ONGLETS, db.session.execute(requete).one(), strict=True))
     if en_deux:
         statut, dossier = LigneFinancement.statut, LigneFinancement.statut_dossier
-        par_les_structures = _requete_lignes(
-            espace, filtres, statut, dossier, func.count(), partie="structures_seules"
+        par_les_structures = _gardee(
+            _cle_liste(espace, filtres, "structures_seules"),
+            lambda: _requete_lignes(
+                espace, filtres, statut, dossier, _COMPTE, partie="structures_seules"
+            ).group_by(statut, dossier),
         )
-        for statut_ligne, statut_dossier, nombre in db.session.execute(
-            par_les_structures.group_by(statut, dossier)
-        ):
+        for statut_ligne, statut_dossier, nombre in db.session.execute(par_les_structures):
             nombres[_onglet_des_statuts(statut_ligne, statut_dossier)] += nombre
     comptes = {nom: min(n, PLAFOND_COMPTE + 1) for nom, n in nombres.items()}
     return ComptesOnglets(comptes, {nom for nom, n in comptes.items() if n > PLAFOND_COMPTE})
@@ -799,46 +868,53 @@ def page_demandes(
     `dauphin.listes.paginer_demandes`, plus le gestionnaire des lignes : le nombre de requêtes ne
     dépend pas du nombre de lignes.
     """
-    if espace.mode == "financeur" and not filtres.sur_la_demande and tri != "structure":
-        # Les lignes du financeur seules (elles portent la date, le numéro, le montant, les deux statuts et
-        # le vecteur) : une page lue par son numéro saute les précédentes dans l'index seul, sans lire la
-        # demande de chacune (8 000 lectures pour la page 291 des « terminées » à 250 000 demandes).
-        requete = _requete_lignes(espace, filtres, LigneFinancement.demande_id).where(
-            LigneFinancement.transmise_le.is_not(None),
-            conditions_onglets(espace.mode, constantes=True)[onglet],  # l'index partiel de l'onglet
-        )
-    else:
-        requete = _requete(espace, filtres, Demande.id, avec_structure=tri == "structure").where(
-            conditions_onglets(espace.mode)[onglet]
-        )
-    # Un financeur trie sur ses lignes, qui portent numéro et date de transmission de leur demande
-    # (index ix_ligne_financement_organisation_numero et _transmise) : PostgreSQL lit ses lignes dans
-    # l'ordre de l'index et s'arrête à la page.
-    sur_la_ligne = espace.mode == "financeur"
-    departage = LigneFinancement.demande_id if sur_la_ligne else Demande.id
-    par_pertinence = False
-    if tri == "pertinence" and filtres.recherche and recherche.plein_texte():
-        # Le rang (ts_rank) des seules lignes trouvées par l'index GIN, puis la date : les plus récentes
-        # d'abord à pertinence égale. Toujours décroissant.
-        vecteur = recherche.VECTEUR_LIGNE if sur_la_ligne else recherche.VECTEUR_DEMANDE
-        date = LigneFinancement.transmise_le if sur_la_ligne else Demande.transmise_le
-        requete = requete.order_by(
-            recherche.rang(vecteur, filtres.recherche).desc(), date.desc(), departage.desc()
-        )
-        ordre, cle, par_pertinence = None, None, True
-    elif tri == "numero":
-        cle = LigneFinancement.numero if sur_la_ligne else Demande.numero
-        # Toujours vrai ici (numéro posé à la transmission) : PostgreSQL saute alors les brouillons, sans
-        # numéro, qu'il trouvait en tête de l'index des numéros parcouru à rebours.
-        requete = requete.where(cle.is_not(None))
-    elif tri == "structure":
-        cle = func.lower(Structure.raison_sociale)  # ordre alphabétique, pas celui des majuscules
-    elif tri == "montant":
-        cle = LigneFinancement.montant_demande if sur_la_ligne else montant_total_demande()
-    else:
-        cle = LigneFinancement.transmise_le if sur_la_ligne else Demande.transmise_le
-    if cle is not None:
-        requete = requete.order_by(*_ordre(cle, departage, ordre))
+    _preparer(filtres)
+    cle_page = _cle_liste(espace, filtres, "page", onglet, tri, ordre)
+
+    def construire(ordre=ordre):
+        if espace.mode == "financeur" and not filtres.sur_la_demande and tri != "structure":
+            # Les lignes du financeur seules (elles portent la date, le numéro, le montant, les deux statuts
+            # et le vecteur) : une page lue par son numéro saute les précédentes dans l'index seul, sans lire
+            # la demande de chacune (8 000 lectures pour la page 291 des « terminées » à 250 000 demandes).
+            requete = _requete_lignes(espace, filtres, LigneFinancement.demande_id).where(
+                LigneFinancement.transmise_le.is_not(None),
+                conditions_onglets(espace.mode, constantes=True)[onglet],  # l'index partiel de l'onglet
+            )
+        else:
+            requete = _requete(espace, filtres, Demande.id, avec_structure=tri == "structure").where(
+                conditions_onglets(espace.mode)[onglet]
+            )
+        # Un financeur trie sur ses lignes, qui portent numéro et date de transmission de leur demande
+        # (index ix_ligne_financement_organisation_numero et _transmise) : PostgreSQL lit ses lignes dans
+        # l'ordre de l'index et s'arrête à la page.
+        sur_la_ligne = espace.mode == "financeur"
+        departage = LigneFinancement.demande_id if sur_la_ligne else Demande.id
+        par_pertinence = False
+        if tri == "pertinence" and filtres.recherche and recherche.plein_texte():
+            # Le rang (ts_rank) des seules lignes trouvées par l'index GIN, puis la date : les plus récentes
+            # d'abord à pertinence égale. Toujours décroissant.
+            vecteur = recherche.VECTEUR_LIGNE if sur_la_ligne else recherche.VECTEUR_DEMANDE
+            date = LigneFinancement.transmise_le if sur_la_ligne else Demande.transmise_le
+            requete = requete.order_by(
+                recherche.rang(vecteur, filtres.recherche).desc(), date.desc(), departage.desc()
+            )
+            ordre, cle, par_pertinence = None, None, True
+        elif tri == "numero":
+            cle = LigneFinancement.numero if sur_la_ligne else Demande.numero
+            # Toujours vrai ici (numéro posé à la transmission) : PostgreSQL saute alors les brouillons, sans
+            # numéro, qu'il trouvait en tête de l'index des numéros parcouru à rebours.
+            requete = requete.where(cle.is_not(None))
+        elif tri == "structure":
+            cle = func.lower(Structure.raison_sociale)  # ordre alphabétique, pas celui des majuscules
+        elif tri == "montant":
+            cle = LigneFinancement.montant_demande if sur_la_ligne else montant_total_demande()
+        else:
+            cle = LigneFinancement.transmise_le if sur_la_ligne else Demande.transmise_le
+        if cle is not None:
+            requete = requete.order_by(*_ordre(cle, departage, ordre))
+        return requete, cle, departage, par_pertinence, ordre
+
+    requete, cle, departage, par_pertinence, ordre = _gardee(cle_page, construire)
     # Par curseur (keyset) quand le tri suit une colonne indexée : la page suivante, la précédente et la
     # dernière se lisent à partir de la clé d'une ligne, sans OFFSET qui relirait toutes les pages d'avant
     # (page 291 des « terminées » d'un gros financeur : 7 250 lignes lues pour en montrer 25).
@@ -870,8 +946,12 @@ def page_demandes(
             suite, rangs = len(rangs) > par_page, rangs[:par_page]
     else:
         colonnes = (cle,) if par_curseur else ()
+        decalage = (max(page, 1) - 1) * par_page
         rangs = db.session.execute(
-            requete.add_columns(*colonnes).limit(lire).offset((max(page, 1) - 1) * par_page)
+            _gardee(
+                (*cle_page, lire, decalage),
+                lambda: requete.add_columns(*colonnes).limit(lire).offset(decalage),
+            )
         ).all()
         suite, rangs = len(rangs) > par_page, rangs[:par_page]
     ids = [rang[0] for rang in rangs]
@@ -889,13 +969,20 @@ def page_demandes(
     # construire 25 lignes de financement et leurs gestionnaires (fiches entières) coûtait plus que leur
     # requête. Lues avec les demandes (jointure sur sa ligne, une par demande) : une requête de moins.
     pagination.lignes = {}
+    # (structure, financeur) → numéros des demandes en retard de compte rendu envers lui
+    # (`comptes_rendus.retards_envers`), lus avec la page d'un financeur
+    pagination.retards = {}
     if ids and espace.mode == "financeur":
         demandes = {}
         for rang in db.session.execute(
-            _CHARGEMENT_FINANCEUR, {"ids": ids, "organisation_id": espace.organisation_id}
+            _CHARGEMENT_FINANCEUR,
+            {"ids": ids, "organisation_id": espace.organisation_id, "jour": aujourdhui()},
         ):
             demandes[rang.demande_id] = rang[0]
             pagination.lignes[rang.demande_id] = rang
+            if rang.retards:  # numéros de même forme (2026-000123) : l'ordre du texte est celui de la base
+                cle = (rang[0].structure_id, espace.organisation_id)
+                pagination.retards[cle] = sorted(rang.retards.split(" "))
         pagination.items = [demandes[i] for i in ids if i in demandes]  # une demande transmise reste
     elif ids:
         demandes = {d.id: d for d in db.session.scalars(_CHARGEMENT_CONTRATS, {"ids": ids})}
@@ -923,6 +1010,23 @@ _CHARGEMENT_CONTRATS = _CHARGEMENT.options(  # tous les financeurs sollicités e
     selectinload(Demande.lignes_financement).joinedload(LigneFinancement.organisation)
 )
 _gestionnaire = aliased(Utilisateur)
+_tardive, _ligne_tardive = aliased(Demande), aliased(LigneFinancement)
+# Les retards de compte rendu de la structure de chaque demande envers le financeur (la requête
+# `comptes_rendus.retards_envers`, corrélée) : une colonne de la page plutôt qu'un aller-retour de plus.
+# Numéros séparés par une espace (ils n'en ont pas) ; NULL sans retard.
+_RETARDS_DE_LA_STRUCTURE = (
+    select(func.aggregate_strings(_tardive.numero, " "))
+    .join(CompteRendu, CompteRendu.demande_id == _tardive.id)
+    .join(_ligne_tardive, _ligne_tardive.demande_id == _tardive.id)
+    .where(
+        _tardive.structure_id == Demande.structure_id,
+        _ligne_tardive.organisation_id == bindparam("organisation_id"),
+        _ligne_tardive.montant_vote > 0,
+        condition_retard(bindparam("jour"), _tardive),
+    )
+    .correlate(Demande)
+    .scalar_subquery()
+)
 # Les demandes d'un financeur, chacune avec sa ligne (`pagination.lignes`) et le libellé de son contrat, lu en
 # colonne : ni la campagne ni le contrat de chaque demande construits en objets.
 _CHARGEMENT_FINANCEUR = (
@@ -933,6 +1037,7 @@ _CHARGEMENT_FINANCEUR = (
         LigneFinancement.montant_demande,
         (_gestionnaire.prenom + " " + _gestionnaire.nom).label("gestionnaire"),  # nom_complet
         ContratDeVille.libelle.label("contrat"),
+        _RETARDS_DE_LA_STRUCTURE.label("retards"),
     )
     .join(
         LigneFinancement,
@@ -961,39 +1066,83 @@ class OptionsFiltres:
 
 
 def options_filtres(espace: Espace, contrat_id: int | None = None) -> OptionsFiltres:
-    """Les valeurs proposées par les listes de filtres, limitées au périmètre de l'espace."""
+    """Les valeurs proposées par les listes de filtres, limitées au périmètre de l'espace : contrats (et
+    exercices), quartiers de ces contrats et thématiques actives, en une requête (`_OPTIONS_FINANCEUR`)."""
     if espace.mode == "financeur":
-        lignes = db.session.execute(_CONTRATS_DU_FINANCEUR, {"organisation_id": espace.organisation_id}).all()
+        rangees = db.session.execute(_OPTIONS_FINANCEUR, {"organisation_id": espace.organisation_id})
     else:
-        lignes = db.session.execute(_CONTRATS_LISTES, {"contrats": list(espace.contrat_ids)}).all()
+        rangees = db.session.execute(_OPTIONS_CONTRATS, {"contrats": list(espace.contrat_ids)})
+    lignes, qpvs, thematiques = [], [], []
+    par_genre = (lignes, qpvs, thematiques)
+    for rangee in rangees:
+        par_genre[rangee.genre].append(rangee)
     contrats = sorted({(r.id, f"{r.libelle} ({r.code})") for r in lignes}, key=lambda c: c[1])
-    exercices = sorted({r.exercice for r in lignes}, reverse=True)
-    ids = [contrat_id] if contrat_id in {c[0] for c in contrats} else [c[0] for c in contrats]
-    # des lignes (id, code, libellé) : une centaine de quartiers pour un gros financeur
-    qpvs = db.session.execute(_QPVS_DES_CONTRATS, {"contrats": ids}).all() if ids else []
-    thematiques = db.session.execute(_THEMATIQUES_ACTIVES).all()
-    return OptionsFiltres(contrats, exercices, list(thematiques), list(qpvs))
+    exercices = sorted({r.nombre for r in lignes}, reverse=True)
+    if contrat_id in {c[0] for c in contrats}:  # les quartiers du seul contrat choisi
+        qpvs = [q for q in qpvs if q.nombre == contrat_id]
+    return OptionsFiltres(contrats, exercices, thematiques, qpvs)
 
 
-# Les requêtes des listes de filtres (`options_filtres`), lues à chaque page de l'espace d'instruction :
-# construites une fois par processus, le financeur et les contrats en paramètres.
-_CONTRATS = select(ContratDeVille.id, ContratDeVille.code, ContratDeVille.libelle, Campagne.exercice).join(
-    Campagne, Campagne.contrat_id == ContratDeVille.id
+# Les listes de filtres (`options_filtres`), lues à chaque page de l'espace d'instruction : une requête,
+# construite une fois par processus, le financeur ou les contrats en paramètres. Trois genres de rangées
+# de mêmes colonnes (UNION ALL) : 0, les contrats du périmètre et l'exercice de chaque campagne (`nombre`) ;
+# 1, les quartiers de ces contrats (leur contrat dans `nombre`), par libellé et code ; 2, les thématiques
+# actives (leur pilier dans `parent_code`), par ordre et code. Les rangées se lisent par leurs noms (id,
+# code, libelle, parent_code), comme les lignes des trois requêtes qu'elle remplace.
+
+
+def _options(perimetre) -> Select:
+    """`perimetre` : complète la requête des contrats et de leurs campagnes (jointure, condition). Lue une
+    fois (CTE) pour les contrats et pour leurs quartiers."""
+    rien = null().cast(String)
+    contrats = perimetre(
+        select(ContratDeVille.id, ContratDeVille.code, ContratDeVille.libelle, Campagne.exercice).join(
+            Campagne, Campagne.contrat_id == ContratDeVille.id
+        )
+    ).cte("perimetre")
+    branches = (
+        select(
+            literal(0).label("genre"),
+            contrats.c.id,
+            contrats.c.code,
+            contrats.c.libelle,
+            rien.label("parent_code"),
+            contrats.c.exercice.label("nombre"),
+            null().cast(Integer).label("tri_ordre"),
+            rien.label("tri_libelle"),
+        ),
+        select(
+            literal(1), Qpv.id, Qpv.code, Qpv.libelle, rien, Qpv.contrat_id, null().cast(Integer), Qpv.libelle
+        ).where(Qpv.contrat_id.in_(select(contrats.c.id))),
+        select(
+            literal(2),
+            null().cast(Integer),
+            Thematique.code,
+            Thematique.libelle,
+            Thematique.parent_code,
+            null().cast(Integer),
+            Thematique.ordre,
+            rien,
+        ).where(Thematique.actif),
+    )
+    options = union_all(*branches).subquery()
+    return select(
+        options.c.genre,
+        options.c.id,
+        options.c.code,
+        options.c.libelle,
+        options.c.parent_code,
+        options.c.nombre,
+    ).order_by(options.c.genre, options.c.tri_ordre, options.c.tri_libelle, options.c.code)
+
+
+_OPTIONS_FINANCEUR = _options(
+    lambda contrats: contrats.join(Enveloppe, Enveloppe.campagne_id == Campagne.id).where(
+        Enveloppe.organisation_id == bindparam("organisation_id")
+    )
 )
-_CONTRATS_DU_FINANCEUR = _CONTRATS.join(Enveloppe, Enveloppe.campagne_id == Campagne.id).where(
-    Enveloppe.organisation_id == bindparam("organisation_id")
-)
-_CONTRATS_LISTES = _CONTRATS.where(ContratDeVille.id.in_(bindparam("contrats", expanding=True)))
-_QPVS_DES_CONTRATS = (
-    select(Qpv.id, Qpv.code, Qpv.libelle)
-    .where(Qpv.contrat_id.in_(bindparam("contrats", expanding=True)))
-    .order_by(Qpv.libelle, Qpv.code)
-)
-# Des lignes, pas des objets : les listes n'en lisent que le code, le pilier et le libellé
-_THEMATIQUES_ACTIVES = (
-    select(Thematique.code, Thematique.parent_code, Thematique.libelle)
-    .where(Thematique.actif)
-    .order_by(Thematique.ordre, Thematique.code)
+_OPTIONS_CONTRATS = _options(
+    lambda contrats: contrats.where(ContratDeVille.id.in_(bindparam("contrats", expanding=True)))
 )
 
 
