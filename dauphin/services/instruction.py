@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
@@ -588,21 +588,13 @@ LISTES_MAX = 1024
 
 
 def _cle_liste(espace: Espace, filtres: Filtres, *autres) -> tuple:
-    """La clé de `_gardee` : à appeler après `_preparer` (les structures trouvées y entrent)."""
-    structures = filtres.structures_trouvees
+    """La clé de `_gardee` : à appeler après `_preparer` (les structures trouvées y entrent). Tous les champs
+    des filtres, lus de la classe : un critère ajouté demain entre dans la clé sans qu'on y pense."""
+    valeurs = (getattr(filtres, champ.name) for champ in fields(filtres))
     return (
         db.session.get_bind().dialect.name,
         espace,
-        filtres.contrat_id,
-        filtres.exercice,
-        filtres.statut_dossier,
-        filtres.statut_ligne,
-        tuple(filtres.thematiques),
-        filtres.qpv_id,
-        filtres.structure_id,
-        filtres.recherche,
-        filtres.gestionnaire_id,
-        tuple(structures) if isinstance(structures, list) else structures,
+        *(tuple(valeur) if isinstance(valeur, list) else valeur for valeur in valeurs),
         *autres,
     )
 
