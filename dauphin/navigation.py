@@ -20,10 +20,6 @@ class Lien:
     actif: bool
 
 
-def _dans_une_organisation(acteur: Acteur) -> bool:
-    return bool(acteur.organisations or acteur.pilotages)
-
-
 # (libellé, endpoint, blueprints où l'entrée est active, à qui elle s'adresse)
 ENTREES: tuple[tuple[str, str, str, Callable[[Acteur], bool]], ...] = (
     (
@@ -39,8 +35,8 @@ ENTREES: tuple[tuple[str, str, str, Callable[[Acteur], bool]], ...] = (
         "structures",
         lambda a: bool(a.structures) or not a.hors_structure,
     ),
-    ("Instruction", "instruction.corbeille", "instruction", _dans_une_organisation),
-    ("Comités", "comites.liste", "comites", _dans_une_organisation),
+    ("Instruction", "instruction.corbeille", "instruction", lambda a: a.dans_une_organisation),
+    ("Comités", "comites.liste", "comites", lambda a: a.dans_une_organisation),
     ("Pilotage", "pilotage.contrats", "pilotage,justification", lambda a: bool(a.pilotages)),
     # Les organisations signataires consultent la programmation des contrats (le pilote y accède depuis son
     # espace de pilotage).

@@ -198,8 +198,10 @@ class ListeDeroulante(Select):
         return cls.render_option
 
 
-# L'échappement de markupsafe (`escape`) par `str.translate` : les mêmes cinq caractères, les mêmes entités.
-_ENTITES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "'": "&#39;", '"': "&#34;"})
+# L'échappement de markupsafe (`escape`) par `str.translate`, pour les textes (str) : les mêmes cinq
+# caractères, les mêmes entités, en un appel au lieu de quatre par valeur. Aussi pour les lignes des tableaux
+# écrites en Python (dauphin/instruction/tableau.py, dauphin/usager/tableau.py).
+ENTITES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "'": "&#39;", '"': "&#34;"})
 _ATTRIBUTS = attrgetter("render_kw")
 
 
@@ -227,8 +229,8 @@ class ListeLongue(ListeDeroulante):
         for option in options:
             # Une valeur ou un libellé qui n'est pas un simple texte (nombre, booléen, Markup) : `escape`.
             valeur, libelle = option.value, option.label or option.value
-            valeur = valeur.translate(_ENTITES) if type(valeur) is str else escape(valeur)
-            libelle = libelle.translate(_ENTITES) if type(libelle) is str else escape(libelle)
+            valeur = valeur.translate(ENTITES) if type(valeur) is str else escape(valeur)
+            libelle = libelle.translate(ENTITES) if type(libelle) is str else escape(libelle)
             choisie = "selected " if convertir(option.value) == donnee else ""
             html.append(f'<option {choisie}value="{valeur}">{libelle}</option>')
         html.append("</select>")

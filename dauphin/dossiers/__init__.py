@@ -120,7 +120,8 @@ _COLLECTIONS = (
         "pieces_jointes",
         select(PieceJointe)
         .options(joinedload(PieceJointe.document))
-        .where(PieceJointe.demande_id == _PAR_DEMANDE),
+        .where(PieceJointe.demande_id == _PAR_DEMANDE)
+        .order_by(PieceJointe.id),
     ),
 )
 
@@ -138,7 +139,7 @@ def _dossier_visible(demande_id: int) -> DossierLu:
     # L'identifiant en paramètre d'une requête construite une fois : sa clé de cache (options de chargement
     # comprises) est calculée une fois par processus et non à chaque vue.
     acteur = acteur_de(current_user)
-    requete = _DOSSIER if acteur.organisations or acteur.pilotages else _DOSSIER_SANS_PARTENAIRES
+    requete = _DOSSIER if acteur.dans_une_organisation else _DOSSIER_SANS_PARTENAIRES
     rangee = db.session.execute(requete, {"demande_id": demande_id}).unique().one_or_none()
     if rangee is None:
         abort(404)

@@ -11,10 +11,7 @@ from flask import current_app
 from markupsafe import Markup, escape
 
 from dauphin.urls import url_de_demande, url_par_identifiant
-
-# L'échappement de markupsafe (`escape`) par `str.translate`, pour les textes (str) : les mêmes cinq
-# caractères, les mêmes entités (comme forms/champs.py), en un appel au lieu de quatre par valeur.
-ENTITES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "'": "&#39;", '"': "&#34;"})
+from forms.champs import ENTITES
 
 
 def lignes_du_tableau(page, espace, retards: dict, parametres: dict) -> Markup:

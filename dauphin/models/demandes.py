@@ -139,7 +139,7 @@ class Demande(db.Model):
     reponses: Mapped[list[ReponseEligibilite]] = enfants("demande")
     lignes_budget: Mapped[list[LigneBudget]] = enfants("demande", order_by="LigneBudget.ordre")
     lignes_financement: Mapped[list[LigneFinancement]] = enfants("demande", order_by="LigneFinancement.id")
-    pieces_jointes: Mapped[list[PieceJointe]] = enfants("demande")
+    pieces_jointes: Mapped[list[PieceJointe]] = enfants("demande", order_by="PieceJointe.id")
 
     # Vues lues par les gardes de workflows/ (qui ne connaissent pas l'ORM)
     @property

@@ -51,6 +51,13 @@ class Acteur:
         return self.membre_de | {organisation for _, organisation in self.pilotages}
 
     @property
+    def dans_une_organisation(self) -> bool:
+        """Il agit pour une organisation (financeur, partenaire) ou pilote un contrat en son nom : ses
+        qualités sur une demande lisent le contrat et les financeurs de celle-ci (`policies.qualites`), et
+        les pages qui le savent les chargent avec la demande ; un porteur seul n'en a pas besoin."""
+        return bool(self.organisations or self.pilotages)
+
+    @property
     def hors_structure(self) -> bool:
         """Il peut voir des dossiers hors de ses structures (financeur, partenaire, pilote, national)."""
         return bool(self.organisations or self.pilotages or self.national)

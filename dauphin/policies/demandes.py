@@ -83,7 +83,7 @@ def qualites(qui, demande: Demande, pour_agir: bool = False) -> list[Qualite]:
     resultat: list[Qualite] = []
     for role in acteur.structures.get(demande.structure_id, ()):
         resultat.append(Qualite(role, structure_id=demande.structure_id))
-    if acteur.organisations or acteur.pilotages:  # un porteur seul n'a pas à lire contrat et financeurs
+    if acteur.dans_une_organisation:  # un porteur seul n'a pas à lire contrat et financeurs
         contrat = demande.campagne.contrat
         financeurs = {
             ligne.organisation_id

@@ -587,6 +587,13 @@ _LISTES: dict[tuple, object] = {}
 LISTES_MAX = 1024
 
 
+def _figee(valeur):
+    """Une valeur de champ d'un acteur ou de filtres, utilisable dans une clé (dict et list en tuples)."""
+    if isinstance(valeur, dict):
+        return tuple(sorted(valeur.items(), key=lambda paire: paire[0]))
+    return tuple(valeur) if isinstance(valeur, list) else valeur
+
+
 def _cle_liste(espace: Espace, filtres: Filtres, *autres) -> tuple:
     """La clé de `_gardee` : à appeler après `_preparer` (les structures trouvées y entrent). Tous les champs
     des filtres, lus de la classe : un critère ajouté demain entre dans la clé sans qu'on y pense."""
@@ -594,7 +601,7 @@ def _cle_liste(espace: Espace, filtres: Filtres, *autres) -> tuple:
     return (
         db.session.get_bind().dialect.name,
         espace,
-        *(tuple(valeur) if isinstance(valeur, list) else valeur for valeur in valeurs),
+        *(_figee(valeur) for valeur in valeurs),
         *autres,
     )
 
@@ -1206,14 +1213,8 @@ PORTEES_MAX = 1024
 
 
 def _par_portee(nom: str, acteur, construire) -> Select:
-    cle = (
-        nom,
-        tuple(sorted(acteur.structures.items())),
-        tuple(sorted(acteur.organisations.items(), key=lambda rattachement: rattachement[0])),
-        acteur.pilotages,
-        acteur.national,
-        acteur.utilisateur_id,
-    )
+    # Tous les champs de l'acteur, lus de la classe : un rattachement ajouté demain entre dans la clé.
+    cle = (nom, *(_figee(getattr(acteur, champ.name)) for champ in fields(acteur)))
     requete = _PORTEES.get(cle)
     if requete is None:
         if len(_PORTEES) >= PORTEES_MAX:

@@ -134,7 +134,7 @@ def tableau_de_bord():
     parametres = {"structures": structures}
     # Gardées dans une variable : la session ne retient pas un objet que plus rien ne référence.
     ses_structures = db.session.scalars(_STRUCTURES, parametres).all()
-    requete = _DEMANDES_ET_LIGNES if acteur.organisations or acteur.pilotages else _DEMANDES
+    requete = _DEMANDES_ET_LIGNES if acteur.dans_une_organisation else _DEMANDES
     page = paginer_demandes(requete, _NOMBRE, parametres)
     actions = {demande.id: prochaine_action(demande, current_user) for demande in page.items}
     return render_template(

@@ -11,8 +11,8 @@ from __future__ import annotations
 from flask import current_app
 from markupsafe import Markup
 
-from dauphin.instruction.tableau import ENTITES
 from dauphin.urls import url_de_demande
+from forms.champs import ENTITES
 from workflows.statuts import statut_ligne_vu_du_porteur
 
 
