@@ -289,6 +289,13 @@ def condition_retard(jour: date, demande=Demande):
     return and_(demande.statut.in_(EN_ATTENTE_DU_PORTEUR), CompteRendu.echeance < jour)
 
 
+def condition_retard_envers(jour, demande=Demande, ligne=LigneFinancement):
+    """Le compte rendu de `demande` est en retard envers le financeur de `ligne` (jointe à elle), qui lui a
+    voté un montant : la règle des badges de l'espace d'instruction et de l'alerte de la vue d'un dossier.
+    `demande`, `ligne` : les tables ou des alias (sous-requête corrélée de `dauphin.services.instruction`)."""
+    return and_(ligne.montant_vote > 0, condition_retard(jour, demande))
+
+
 # Lue à chaque affichage du tableau de bord d'un porteur : construite une fois par processus.
 _A_RENDRE = (
     select(Demande, CompteRendu.echeance)
@@ -336,8 +343,7 @@ _RETARDS_ENVERS = (
     .where(
         Demande.structure_id.in_(bindparam("structures", expanding=True)),
         LigneFinancement.organisation_id.in_(bindparam("organisations", expanding=True)),
-        LigneFinancement.montant_vote > 0,
-        condition_retard(bindparam("jour")),
+        condition_retard_envers(bindparam("jour")),
     )
     .order_by(Demande.numero)
 )

@@ -92,7 +92,7 @@ from dauphin.policies import (
     voit_instruction,
 )
 from dauphin.services import courriels, curseurs, recherche
-from dauphin.services.comptes_rendus import condition_retard
+from dauphin.services.comptes_rendus import condition_retard_envers
 from dauphin.services.erreurs import NonAutorise, Refus
 from dauphin.services.programmation import filtrer_dossiers
 from dauphin.services.workflow import aujourdhui, journaliser
@@ -653,17 +653,12 @@ def compter_par_onglet(espace: Espace, filtres: Filtres) -> ComptesOnglets:
         # Groupées par les deux statuts (quelques dizaines de couples), classées ici comme le fait
         # `conditions_onglets` : pas de CASE évalué pour chacune des 23 000 lignes d'un gros financeur.
         statut, dossier = LigneFinancement.statut, LigneFinancement.statut_dossier
-        if filtres.actifs:
-            rangees = db.session.execute(
-                _gardee(
-                    _cle_liste(espace, filtres, "compter"),
-                    lambda: _requete_lignes(espace, filtres, statut, dossier, _COMPTE).group_by(
-                        statut, dossier
-                    ),
-                )
+        rangees = db.session.execute(
+            _gardee(
+                _cle_liste(espace, filtres, "compter"),
+                lambda: _requete_lignes(espace, filtres, statut, dossier, _COMPTE).group_by(statut, dossier),
             )
-        else:  # la page d'arrivée : la requête construite une fois (sa clé de cache avec elle)
-            rangees = db.session.execute(_COMPTES_DU_FINANCEUR, {"organisation_id": espace.organisation_id})
+        )
         for statut_ligne, statut_dossier, nombre in rangees:
             comptes[_onglet_des_statuts(statut_ligne, statut_dossier)] += nombre
         return comptes
@@ -698,16 +693,6 @@ def compter_par_onglet(espace: Espace, filtres: Filtres) -> ComptesOnglets:
     for nom, nombre in db.session.execute(_gardee(_cle_liste(espace, filtres, "compter"), construire)):
         comptes[nom] = nombre
     return comptes
-
-
-# `compter_par_onglet` d'un financeur sans filtre : la même requête que `_requete_lignes`, le financeur en
-# paramètre
-_COMPTES_DU_FINANCEUR = (
-    select(LigneFinancement.statut, LigneFinancement.statut_dossier, func.count())
-    .select_from(LigneFinancement)
-    .where(LigneFinancement.organisation_id == bindparam("organisation_id"))
-    .group_by(LigneFinancement.statut, LigneFinancement.statut_dossier)
-)
 
 
 def _compter_jusqu_au_plafond(espace: Espace, filtres: Filtres) -> ComptesOnglets:
@@ -1020,8 +1005,7 @@ _RETARDS_DE_LA_STRUCTURE = (
     .where(
         _tardive.structure_id == Demande.structure_id,
         _ligne_tardive.organisation_id == bindparam("organisation_id"),
-        _ligne_tardive.montant_vote > 0,
-        condition_retard(bindparam("jour"), _tardive),
+        condition_retard_envers(bindparam("jour"), _tardive, _ligne_tardive),
     )
     .correlate(Demande)
     .scalar_subquery()
