@@ -51,6 +51,17 @@ demande_axe = Table(
 )
 
 
+def montants_des_lignes(lignes) -> tuple[Decimal, Decimal | None]:
+    """Le total sollicité et le total voté (None tant qu'aucun financeur n'a décidé) de lignes actives, objets
+    ou rangées (`montant_demande`, `montant_vote`, `decidee`) : `Demande.montant_sollicite` et
+    `montant_vote`, et le tableau de bord des porteurs, qui lit les lignes en rangées."""
+    decidees = [ligne.montant_vote or Decimal("0") for ligne in lignes if ligne.decidee]
+    return (
+        sum((ligne.montant_demande for ligne in lignes), Decimal("0")),
+        sum(decidees, Decimal("0")) if decidees else None,
+    )
+
+
 class Demande(db.Model):
     __tablename__ = "demande"
     __table_args__ = (
@@ -170,13 +181,12 @@ class Demande(db.Model):
     @property
     def montant_sollicite(self) -> Decimal:
         """Le total demandé aux financeurs des lignes actives."""
-        return sum((ligne.montant_demande for ligne in self.lignes_actives), Decimal("0"))
+        return montants_des_lignes(self.lignes_actives)[0]
 
     @property
     def montant_vote(self) -> Decimal | None:
         """Le total voté par les financeurs qui ont décidé ; None tant qu'aucun n'a décidé."""
-        decidees = [ligne.montant_vote or Decimal("0") for ligne in self.lignes_actives if ligne.decidee]
-        return sum(decidees, Decimal("0")) if decidees else None
+        return montants_des_lignes(self.lignes_actives)[1]
 
     @property
     def titre(self) -> str:

@@ -27,6 +27,7 @@ from dauphin.models import (
     Organisation,
     Structure,
 )
+from dauphin.models.demandes import montants_des_lignes
 from dauphin.policies import acteur_de
 from dauphin.services import comptes_rendus
 from dauphin.services.demandes import a_attester, prochaine_action
@@ -116,12 +117,8 @@ def lignes_de_la_page(demandes) -> dict[int, tuple[list, Decimal | None, Decimal
             par_demande[ligne.demande_id].append(ligne)
     resultat = {}
     for ident, lignes in par_demande.items():
-        votes = [ligne.montant_vote or Decimal("0") for ligne in lignes if ligne.decidee]
-        resultat[ident] = (
-            lignes,
-            sum((ligne.montant_demande for ligne in lignes), Decimal("0")) if lignes else None,
-            sum(votes, Decimal("0")) if votes else None,
-        )
+        sollicite, vote = montants_des_lignes(lignes)
+        resultat[ident] = (lignes, sollicite if lignes else None, vote)
     return resultat
 
 
