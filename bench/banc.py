@@ -142,6 +142,25 @@ def machine(dsn: str, workers: int) -> dict:
     }
 
 
+def cpu_postgres_s() -> float:
+    """Temps CPU (utilisateur + système) cumulé des processus PostgreSQL de la machine (serveurs des
+    connexions, et les processus d'arrière-plan, peu actifs pendant une mesure) : la part de la base dans le
+    coût d'une requête, que le SQL seul (rejoué sans concurrence) ne dit pas."""
+    tic = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entree in Path("/proc").iterdir():
+        if not entree.name.isdigit():
+            continue
+        try:
+            nom, champs = (entree / "stat").read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        if nom.endswith("(postgres"):
+            champs = champs.split()
+            total += int(champs[11]) + int(champs[12])
+    return total / tic
+
+
 def cpu_workers_s(maitre: int) -> float:
     """Temps CPU (utilisateur + système) cumulé des processus gunicorn enfants du maître : le coût de
     l'application par requête, peu sensible aux autres charges de la machine (contrairement aux latences)."""
@@ -301,12 +320,14 @@ def executer_scenario(
     taches = [(e, c[1:]) for e, c in taches]
     if scenario.genre == "page":
         jouer(sessions, [(e, c[:2]) for e, c in taches], scenario.executer)  # chauffe, non comptée
-    cpu = cpu_workers_s(maitre)
+    cpu, cpu_base = cpu_workers_s(maitre), cpu_postgres_s()
     resultat = jouer(sessions, taches, scenario.executer)
-    cpu = cpu_workers_s(maitre) - cpu
+    cpu, cpu_base = cpu_workers_s(maitre) - cpu, cpu_postgres_s() - cpu_base
     resultat.update(libelle=scenario.libelle, genre=scenario.genre, utilisateurs=len(taches))
     # Les scénarios à formulaire font aussi le GET de la page : leur CPU le compte, par requête mesurée.
-    resultat["cpu_app_ms"] = round(cpu * 1000 / resultat["requetes"], 1) if resultat["requetes"] else None
+    n = resultat["requetes"]
+    resultat["cpu_app_ms"] = round(cpu * 1000 / n, 1) if n else None
+    resultat["cpu_base_ms"] = round(cpu_base * 1000 / n, 1) if n else None  # processus PostgreSQL
     if capture:
         resultat.update(
             sql_direct_p50_ms=capture["p50_ms"],
@@ -593,6 +614,7 @@ def main(argv=None) -> int:
                 f"p95 {mesure.get('p95_ms')} ms, "
                 f"erreurs {mesure.get('erreurs')}, SQL/req {mesure.get('sql_par_requete')}, "
                 f"SQL seul {mesure.get('sql_direct_p50_ms')} ms, "
+                f"CPU app {mesure.get('cpu_app_ms')} ms + base {mesure.get('cpu_base_ms')} ms, "
                 f"route témoin {mesure['route_temoin_rps']} req/s"
             )
             for exemple in mesure.get("exemples_erreurs", []):

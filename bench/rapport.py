@@ -194,7 +194,8 @@ def tableau_markdown(resultat: dict) -> str:
     """Le tableau du README : une ligne par scénario, ses limites mesurées dans la même exécution."""
     vide = resultat.get("limites", {}).get("route_vide", {})
     lignes = [
-        "| scénario | type | débit | p50 | p95 | p99 | erreurs | SQL/req. | CPU app/req. | SQL seul (p50) "
+        "| scénario | type | débit | p50 | p95 | p99 | erreurs | SQL/req. | CPU app (+ base)/req. "
+        "| SQL seul (p50) "
         f"| p50 ÷ (route témoin + SQL seul), cible ≤ {_nombre(CIBLE_PLANCHER)} pour les pages principales "
         "| route témoin juste avant | débit route témoin ÷ débit | cible p95 |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -212,7 +213,8 @@ def tableau_markdown(resultat: dict) -> str:
                 p99=_ms(m.get("p99_ms")),
                 erreurs=_entier(m.get("erreurs")),
                 sql=_nombre(m.get("sql_par_requete")),
-                cpu=_ms(m.get("cpu_app_ms")),
+                cpu=_ms(m.get("cpu_app_ms"))
+                + (f" (+ {_ms(m['cpu_base_ms'])})" if m.get("cpu_base_ms") is not None else ""),
                 sql_seul=_ms(m.get("sql_direct_p50_ms")),
                 r_sql=_nombre(rapport_au_plancher(m), " ×") + verdict_plancher(nom, m),
                 # Rapporté à la route témoin mesurée juste avant le scénario (sinon, à celle du début)
