@@ -142,40 +142,35 @@ def machine(dsn: str, workers: int) -> dict:
     }
 
 
-def cpu_postgres_s() -> float:
-    """Temps CPU (utilisateur + système) cumulé des processus PostgreSQL de la machine (serveurs des
-    connexions, et les processus d'arrière-plan, peu actifs pendant une mesure) : la part de la base dans le
-    coût d'une requête, que le SQL seul (rejoué sans concurrence) ne dit pas."""
+def _cpu_des_processus(retenu) -> float:
+    """Temps CPU (utilisateur + système) cumulé, en secondes, des processus que `retenu(nom, champs)`
+    désigne (`champs` : ceux de /proc/<pid>/stat après le nom ; 1 : ppid ; 11 et 12 : utime, stime)."""
     tic = os.sysconf("SC_CLK_TCK")
     total = 0
     for entree in Path("/proc").iterdir():
         if not entree.name.isdigit():
             continue
         try:
-            nom, champs = (entree / "stat").read_text().rsplit(")", 1)
+            debut, fin = (entree / "stat").read_text().rsplit(")", 1)
         except OSError:
             continue
-        if nom.endswith("(postgres"):
-            champs = champs.split()
+        champs = fin.split()
+        if retenu(debut.partition("(")[2], champs):
             total += int(champs[11]) + int(champs[12])
     return total / tic
+
+
+def cpu_postgres_s() -> float:
+    """Le CPU des processus PostgreSQL de la machine (serveurs des connexions, et ceux d'arrière-plan, peu
+    actifs pendant une mesure) : la part de la base dans le coût d'une requête, que le SQL seul (rejoué sans
+    concurrence) ne dit pas."""
+    return _cpu_des_processus(lambda nom, _champs: nom == "postgres")
 
 
 def cpu_workers_s(maitre: int) -> float:
-    """Temps CPU (utilisateur + système) cumulé des processus gunicorn enfants du maître : le coût de
-    l'application par requête, peu sensible aux autres charges de la machine (contrairement aux latences)."""
-    tic = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entree in Path("/proc").iterdir():
-        if not entree.name.isdigit():
-            continue
-        try:
-            champs = (entree / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(champs[1]) == maitre:  # champs[1] : ppid ; 11 et 12 : utime, stime
-            total += int(champs[11]) + int(champs[12])
-    return total / tic
+    """Le CPU des processus gunicorn enfants du maître : le coût de l'application par requête, peu sensible
+    aux autres charges de la machine (contrairement aux latences)."""
+    return _cpu_des_processus(lambda _nom, champs: int(champs[1]) == maitre)
 
 
 # --- Exécution d'un scénario ------------------------------------------------------------------
