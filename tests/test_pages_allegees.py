@@ -160,7 +160,7 @@ def test_garde_la_cle_de_portee_couvre_chaque_champ_de_l_acteur():
     }
     assert {f.name for f in dataclasses.fields(Acteur)} == set(variantes), "champ d'Acteur hors de la clé ?"
     construites = []
-    instruction._PORTEES.clear()
+    instruction._LISTES.clear()
     instruction._par_portee("garde", Acteur(), lambda a: construites.append(a) or a)
     for nom, valeur in variantes.items():
         instruction._par_portee("garde", Acteur(**{nom: valeur}), lambda a: construites.append(a) or a)

@@ -582,7 +582,7 @@ class ComptesOnglets(dict):
 # Les requêtes d'une liste filtrée (recherche, filtres), gardées par tout ce dont elles dépendent : l'espace,
 # les critères, les structures trouvées par la recherche et la base. Une page relue (onglet, page suivante,
 # retour) ne les reconstruit plus, ni leur clé de cache SQLAlchemy, calculée à chaque exécution d'un objet
-# requête neuf et gardée par lui (1 ms pour une recherche). Bornée comme `_PORTEES`.
+# requête neuf et gardée par lui (1 ms pour une recherche). Aussi les requêtes par portée (`_par_portee`).
 _LISTES: dict[tuple, object] = {}
 LISTES_MAX = 1024
 
@@ -1187,24 +1187,14 @@ _AUTRES_DEMANDES = (
     .limit(HISTORIQUE_MAX + 1)
 )
 
-# Une requête dont la clause de visibilité dépend de l'acteur, construite une fois par portée et non à chaque
-# vue : la clé de cache de SQLAlchemy (calculée à chaque exécution d'une requête neuve, options et
-# sous-requêtes comprises) est gardée par l'objet requête. La clé d'une portée est tout l'acteur, identifiant
-# compris : une règle qui viendrait à lire l'identifiant du compte ne pourrait pas servir la clause d'un
-# autre compte aux mêmes rattachements.
-_PORTEES: dict[tuple, Select] = {}
-PORTEES_MAX = 1024
-
 
 def _par_portee(nom: str, acteur, construire) -> Select:
-    # Tous les champs de l'acteur, lus de la classe : un rattachement ajouté demain entre dans la clé.
-    cle = (nom, *(_figee(getattr(acteur, champ.name)) for champ in fields(acteur)))
-    requete = _PORTEES.get(cle)
-    if requete is None:
-        if len(_PORTEES) >= PORTEES_MAX:
-            _PORTEES.clear()
-        requete = _PORTEES[cle] = construire(acteur)
-    return requete
+    """Une requête dont la clause de visibilité dépend de l'acteur, construite une fois par portée (gardée
+    par `_gardee`) et non à chaque vue. La clé est tout l'acteur, identifiant compris, lu de la classe : un
+    rattachement ajouté demain y entre, et une règle qui lirait l'identifiant du compte ne pourrait pas
+    servir la clause d'un autre compte aux mêmes rattachements."""
+    cle = ("portee", nom, *(_figee(getattr(acteur, champ.name)) for champ in fields(acteur)))
+    return _gardee(cle, lambda: construire(acteur))
 
 
 def autres_demandes(demande: Demande, utilisateur: Utilisateur) -> AutresDemandes:
