@@ -11,6 +11,7 @@ structure qui a le plus de demandes (comptes du banc, `bench.pages_en_volume.com
 à lancer sur une copie de la base) ; e:COURRIEL:URL : un autre compte (mot de passe du banc, ou `MDP`).
 DOSSIER est remplacé par un dossier transmis du financeur, DEMANDE par une demande numérotée de la
 structure (la vue d'un dossier pour les deux rôles : "i:/dossiers/DOSSIER" "p:/dossiers/DEMANDE").
+GROUPES=1 : le temps propre regroupé par paquet (sqlalchemy, psycopg, gabarits, portail…).
 TOP : les fonctions les plus coûteuses (TRI=cumulative pour le temps cumulé ; tottime par défaut). Se copie
 tel quel dans une extraction du code d'avant (`git archive`) pour comparer.
 """
@@ -30,6 +31,29 @@ from sqlalchemy import event
 from bench.pages_en_volume import INSTRUCTEUR, MOT_DE_PASSE, PORTEUR, comptes_de_mesure
 from dauphin import create_app
 from dauphin.extensions import db
+
+
+def paquet(fichier: str) -> str:
+    """Le paquet d'un fichier de code : site-packages/<paquet>, les gabarits, le portail, le reste."""
+    if "site-packages/" in fichier:
+        return fichier.split("site-packages/", 1)[1].split("/", 1)[0]
+    if fichier.endswith(".html"):
+        return "gabarits (jinja)"
+    if "/dauphin/" in fichier or "/forms/" in fichier or "/workflows/" in fichier:
+        return "portail"
+    return "python (stdlib, natif)"
+
+
+def temps_par_paquet(stats: pstats.Stats, n: int) -> str:
+    """Le temps propre (tottime, sous cProfile) par requête, regroupé par paquet : où va le CPU."""
+    totaux: dict[str, float] = {}
+    for (fichier, _ligne, _nom), (_cc, _nc, propre, _cum, _appelants) in stats.stats.items():
+        cle = paquet(fichier)
+        totaux[cle] = totaux.get(cle, 0.0) + propre
+    somme = sum(totaux.values())
+    ordre = sorted(totaux.items(), key=lambda x: -x[1])
+    lignes = [f"  {nom:<28} {t * 1000 / n:6.2f} ms  {t / somme:5.1%}" for nom, t in ordre]
+    return "\n".join(["  temps propre par paquet (sous cProfile), par requête :", *lignes])
 
 
 def main() -> None:
@@ -71,6 +95,8 @@ def main() -> None:
             f"{par_requete:.1f} ordres SQL, CPU p50 {statistics.median(cpu):.1f} ms",
             flush=True,
         )
+        if os.environ.get("GROUPES"):
+            print(temps_par_paquet(stats, n))
         if top:
             stats.sort_stats(os.environ.get("TRI", "tottime")).print_stats(top)
             print(sortie.getvalue())
