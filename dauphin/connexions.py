@@ -28,8 +28,9 @@ Deux coûts payés à chaque requête jusqu'ici, mesurés par `python -m bench.a
   un ROLLBACK (fermeture de la session de SQLAlchemy). Une transaction qui n'a exécuté que des SELECT n'a
   rien écrit : la valider ou l'annuler revient au même pour la base (mêmes verrous relâchés, rien d'écrit).
   Elle est donc validée (COMMIT) au lieu d'être annulée, et psycopg garde ses ordres préparés. Dès qu'un
-  autre ordre qu'un SELECT passe par SQLAlchemy (INSERT, UPDATE, DELETE, SAVEPOINT, et SET, qui n'écrit rien
-  mais qu'un COMMIT garderait sur la connexion), l'annulation reste une vraie annulation ; une transaction en
+  autre ordre qu'un SELECT (ou qu'un WITH qui ne fait que lire, `_lecture`) passe par SQLAlchemy (INSERT,
+  UPDATE, DELETE, SAVEPOINT, et SET, qui n'écrit rien mais qu'un COMMIT garderait sur la connexion),
+  l'annulation reste une vraie annulation ; une transaction en
   erreur aussi. Et ce que SQLAlchemy ne voit pas (un COPY par le pilote, une fonction qui écrit, un verrou de
   ligne) : avant de valider, on demande à PostgreSQL si la transaction a reçu un numéro, ce que fait toute
   écriture (`pg_current_xact_id_if_assigned()`) ; si oui, elle est annulée. Les deux contrôles se complètent.
@@ -147,8 +148,22 @@ def _debut(conn) -> None:
 
 
 def _noter_ecriture(conn, _cursor, statement, _parameters, _context, _executemany) -> None:
-    if statement.lstrip()[:6].upper() != "SELECT":
+    if not _lecture(statement):
         conn.info[_ECRITURE] = True
+
+
+# Un ordre qui commence par WITH écrit s'il porte un INSERT, UPDATE, DELETE ou MERGE dans l'une de ses
+# parties ; le mot cherché partout (même dans un texte entre apostrophes) : au pire, une vraie annulation.
+_ECRIT = re.compile(r"\b(?:INSERT|UPDATE|DELETE|MERGE)\b", re.IGNORECASE).search
+
+
+def _lecture(statement: str) -> bool:
+    """Un SELECT, ou une requête WITH qui ne fait que lire (les listes de filtres de l'espace d'instruction,
+    `services.instruction._options`) : prise pour une écriture, elle faisait annuler la transaction de
+    chaque page de l'espace, et psycopg oubliait tous ses ordres préparés (DEALLOCATE ALL), replanifiés à
+    la page suivante. Une écriture que ce tri laisserait passer est vue par `_SANS_ECRITURE`."""
+    debut = statement.lstrip()[:6].upper()
+    return debut == "SELECT" or (debut[:4] == "WITH" and not _ECRIT(statement))
 
 
 def _valider_si_lecture(conn) -> None:

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from dauphin.connexions import _SANS_ECRITURE, PREPARE
+from dauphin.connexions import _SANS_ECRITURE, PREPARE, _lecture
 from dauphin.extensions import db
 
 pytestmark = [pytest.mark.transactions_reelles]
@@ -122,6 +122,46 @@ def test_une_recherche_plein_texte_n_est_jamais_preparee(moteur):
         for _ in range(10):
             connexion.execute(recherche, {"mot": "jeunes"})
         assert not any("@@" in o for o in _ordres_prepares(connexion))
+
+
+def test_une_requete_with_qui_ne_fait_que_lire_garde_les_ordres_prepares(moteur):
+    """Les listes de filtres de l'espace d'instruction sont une requête WITH : prise pour une écriture, elle
+    faisait annuler chaque page de l'espace, et psycopg oubliait ses ordres préparés."""
+    ordre = text("SELECT count(*) FROM utilisateur WHERE id > :borne").execution_options(**PREPARE)
+    avec = text("WITH u AS (SELECT id FROM utilisateur) SELECT count(*) FROM u WHERE id > :borne")
+    with moteur.connect() as connexion:
+        connexion.execute(ordre, {"borne": 0})
+        connexion.execute(avec, {"borne": 0})
+        connexion.rollback()
+        assert any("FROM utilisateur WHERE id >" in o for o in _ordres_prepares(connexion))
+        connexion.rollback()
+
+
+def test_une_requete_with_qui_ecrit_reste_annulee(moteur):
+    ecrit = text(
+        "WITH n AS (INSERT INTO axe_transversal (code, libelle) VALUES ('ZZ_WITH', 'x') RETURNING code) "
+        "SELECT count(*) FROM n"
+    )
+    with moteur.connect() as connexion:
+        assert connexion.execute(ecrit).scalar() == 1
+        connexion.rollback()
+        compte = text("SELECT count(*) FROM axe_transversal WHERE code = 'ZZ_WITH'")
+        assert connexion.execute(compte).scalar() == 0
+        connexion.rollback()
+
+
+def test_le_tri_des_lectures():
+    assert _lecture("SELECT 1") and _lecture("  select x FROM t")
+    assert _lecture("WITH a AS (SELECT 1) SELECT * FROM a")
+    for ecriture in (
+        "WITH a AS (DELETE FROM t RETURNING id) SELECT * FROM a",
+        "with a as (select 1) update t set x = 1",
+        "WITH a AS (SELECT 1) INSERT INTO t SELECT * FROM a",
+        "INSERT INTO t VALUES (1)",
+        "SET jit = off",
+        "SAVEPOINT sa_1",
+    ):
+        assert not _lecture(ecriture), ecriture
 
 
 def test_une_transaction_qui_a_ecrit_reste_annulee(moteur):
