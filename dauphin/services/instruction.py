@@ -656,7 +656,7 @@ def compter_par_onglet(espace: Espace, filtres: Filtres) -> ComptesOnglets:
         rangees = db.session.execute(
             _gardee(
                 _cle_liste(espace, filtres, "compter"),
-                lambda: _requete_lignes(espace, filtres, statut, dossier, _COMPTE).group_by(statut, dossier),
+                lambda: _requete_lignes(espace, filtres, statut, dossier, _COMPTE).group_by(dossier, statut),
             )
         )
         for statut_ligne, statut_dossier, nombre in rangees:
@@ -733,7 +733,7 @@ def _compter_jusqu_au_plafond(espace: Espace, filtres: Filtres) -> ComptesOnglet
             _cle_liste(espace, filtres, "structures_seules"),
             lambda: _requete_lignes(
                 espace, filtres, statut, dossier, _COMPTE, partie="structures_seules"
-            ).group_by(statut, dossier),
+            ).group_by(dossier, statut),
         )
         for statut_ligne, statut_dossier, nombre in db.session.execute(par_les_structures):
             nombres[_onglet_des_statuts(statut_ligne, statut_dossier)] += nombre
@@ -1032,7 +1032,13 @@ _CHARGEMENT_FINANCEUR = (
     .join(Campagne, Campagne.id == Demande.campagne_id)
     .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
     .outerjoin(_gestionnaire, _gestionnaire.id == LigneFinancement.gestionnaire_id)
-    .where(Demande.id.in_(bindparam("ids", expanding=True)))
+    # Les identifiants posés aussi sur la ligne : le plan générique (ordre préparé) lit alors les 25 lignes
+    # par l'index unique (demande_id, organisation_id), au lieu de toutes celles du financeur (2 300 à
+    # 25 000 demandes, 1,9 ms au lieu de 0,35), dont il ne connaît pas le nombre.
+    .where(
+        Demande.id.in_(bindparam("ids", expanding=True)),
+        LigneFinancement.demande_id.in_(bindparam("ids", expanding=True)),
+    )
     .options(
         colonnes_de_liste(Demande.transmise_le),
         joinedload(Demande.structure, innerjoin=True).load_only(Structure.raison_sociale, Structure.sigle),
