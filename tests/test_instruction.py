@@ -11,8 +11,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from dauphin.connexions import _lecture
 from dauphin.models import (
     Campagne,
     Courriel,
@@ -586,6 +587,40 @@ def test_listes_en_nombre_de_requetes_borne(app, client, connexion, db, monde):
     avec_30 = mesures()
     assert avec_30 == avec_3
     assert max(avec_3.values()) <= 25
+
+
+def test_l_espace_de_travail_ne_fait_que_lire(app, client, connexion, db, monde, portefeuille):
+    """Chaque ordre d'une page de l'espace est une lecture pour `dauphin.connexions` : sa transaction est
+    validée et non annulée, et psycopg garde ses ordres préparés d'une page à l'autre (une requête WITH prise
+    pour une écriture les lui faisait oublier à chaque page : tout était replanifié)."""
+    ordres = []
+
+    def noter(_conn, _curseur, ordre, *_):
+        ordres.append(ordre)
+
+    urls = {
+        "instructeur_etat": [
+            "/instruction/",
+            "/instruction/?q=action",
+            "/instruction/?statut=en_instruction",
+            "/instruction/?onglet=terminees&page=2",
+            f"/instruction/?contrat={monde.campagne.contrat_id}&qpv={monde.qpv.id}",
+        ],
+        "partenaire_caf": ["/instruction/"],
+        "pilote": ["/instruction/"],
+    }
+    for role, liste in urls.items():
+        client_role = app.test_client()
+        Connexion(client_role).en_tant_que(getattr(monde, role))
+        for url in liste:
+            client_role.get(url)
+            event.listen(db.engine, "before_cursor_execute", noter)
+            try:
+                assert client_role.get(url).status_code == 200, url
+            finally:
+                event.remove(db.engine, "before_cursor_execute", noter)
+    assert ordres
+    assert [o for o in ordres if not _lecture(o)] == []
 
 
 # --- Actions sur la ligne du financeur, par le client ------------------------------------------
