@@ -11,7 +11,9 @@ structure qui a le plus de demandes (comptes du banc, `bench.pages_en_volume.com
 à lancer sur une copie de la base) ; e:COURRIEL:URL : un autre compte (mot de passe du banc, ou `MDP`).
 DOSSIER est remplacé par un dossier transmis du financeur, DEMANDE par une demande numérotée de la
 structure (la vue d'un dossier pour les deux rôles : "i:/dossiers/DOSSIER" "p:/dossiers/DEMANDE").
-GROUPES=1 : le temps propre regroupé par paquet (sqlalchemy, psycopg, gabarits, portail…).
+GROUPES=1 : le temps propre regroupé par paquet (sqlalchemy, psycopg, gabarits, portail…). HORLOGE=cpu :
+cProfile compte le temps CPU du processus, et non le temps mur (où l'envoi d'un ordre à psycopg compte
+l'attente du serveur qui l'exécute, quand la machine est chargée).
 TOP : les fonctions les plus coûteuses (TRI=cumulative pour le temps cumulé ; tottime par défaut). Se copie
 tel quel dans une extraction du code d'avant (`git archive`) pour comparer.
 """
@@ -83,7 +85,9 @@ def main() -> None:
             reponse = client.get(url)
             cpu.append((time.process_time() - debut) * 1000)
         par_requete = len(ordres) / n
-        profil = cProfile.Profile()
+        # HORLOGE=cpu : le temps CPU du processus (sans l'attente du serveur, comptée sinon dans l'envoi)
+        horloge = time.process_time if os.environ.get("HORLOGE") == "cpu" else time.perf_counter
+        profil = cProfile.Profile(horloge)
         for _ in range(n):
             profil.enable()
             client.get(url)
