@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import joinedload, load_only
+from sqlalchemy.orm import load_only
 
 from dauphin.extensions import db
 from dauphin.listes import (
     DECALAGE,
     LIMITE,
-    chargements_de_liste,
-    colonnes_de_liste,
     nombre_total,
     paginer_demandes,
 )
@@ -51,40 +51,75 @@ _STRUCTURES = (
 )
 
 
-def _demandes(avec_lignes: bool):
-    chargements = (
-        colonnes_de_liste(Demande.duree_annees),  # durée : l'année de fin, pour le compte rendu
-        # L'échéance du compte rendu, pour la prochaine étape : jointe (un au plus par demande).
-        joinedload(Demande.compte_rendu).load_only(CompteRendu.echeance),
+# Les demandes de la page en rangées, pas en objets : la page ne fait que les afficher. Ni la campagne ni le
+# contrat construits en objets (le libellé du contrat, seul lu, vient en colonne), ni la structure (celles du
+# porteur sont déjà lues, `_STRUCTURES`) ; l'échéance du compte rendu (un au plus par demande), jointe, pour
+# la prochaine étape. Le même chemin pour un porteur qui est aussi financeur, partenaire ou pilote : sa
+# prochaine étape (attester) ne dépend que de ses rôles dans la structure (`qualite_pour`), pas des
+# financeurs ni du contrat de la demande.
+_DEMANDES = (
+    select(
+        Demande.id,
+        nombre_total(),
+        Demande.numero,
+        Demande.intitule,
+        Demande.structure_id,
+        Demande.exercice,
+        Demande.statut,
+        Demande.duree_annees,
+        ContratDeVille.libelle,
+        CompteRendu.echeance,
     )
-    if avec_lignes:
-        chargements += chargements_de_liste()
-    else:  # la structure seule : le libellé du contrat est une colonne, les lignes des rangées
-        chargements += (
-            joinedload(Demande.structure, innerjoin=True).load_only(
-                Structure.raison_sociale, Structure.sigle, Structure.siret
-            ),
-        )
-    return (
-        select(Demande, nombre_total(), ContratDeVille.libelle.label("contrat"))
-        .join(Campagne, Campagne.id == Demande.campagne_id)
-        .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
-        .where(Demande.structure_id.in_(_SES_STRUCTURES))
-        .order_by(Demande.exercice.desc(), Demande.id.desc())
-        .options(*chargements)
-        .limit(LIMITE)
-        .offset(DECALAGE)
-    )
+    .join(Campagne, Campagne.id == Demande.campagne_id)
+    .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
+    .outerjoin(CompteRendu, CompteRendu.demande_id == Demande.id)
+    .where(Demande.structure_id.in_(_SES_STRUCTURES))
+    .order_by(Demande.exercice.desc(), Demande.id.desc())
+    .limit(LIMITE)
+    .offset(DECALAGE)
+)
 
 
-# Ni la campagne ni le contrat de chaque demande construits en objets : le libellé du contrat, seul lu, vient
-# en colonne. Les lignes de financement de la page sont lues en rangées (`lignes_de_la_page`) : construire une
-# soixantaine de lignes entières et leurs financeurs coûtait plus que tout le reste de la requête. Seul un
-# porteur qui est aussi financeur, partenaire ou pilote charge tout en objets, comme les autres listes :
-# `prochaine_action` cherche alors ses qualités sur la demande (ses financeurs, les partenaires du contrat),
-# sans une requête par demande.
-_DEMANDES = _demandes(avec_lignes=False)
-_DEMANDES_ET_LIGNES = _demandes(avec_lignes=True)
+class CompteRenduLu(NamedTuple):
+    echeance: date
+
+
+class DemandeLue:
+    """Une demande de la page, lue en rangée : ce que lisent `lignes_du_tableau` et `prochaine_action`
+    (`titre` et `annee_fin` sont les propriétés mêmes de `Demande`)."""
+
+    __slots__ = (
+        "id",
+        "numero",
+        "intitule",
+        "structure_id",
+        "exercice",
+        "statut",
+        "duree_annees",
+        "contrat",
+        "compte_rendu",
+        "structure",
+    )
+    titre = vars(Demande)["titre"]
+    annee_fin = vars(Demande)["annee_fin"]
+
+    def __init__(self, rang, structures: dict):
+        (
+            self.id,
+            _nombre,
+            self.numero,
+            self.intitule,
+            self.structure_id,
+            self.exercice,
+            self.statut,
+            self.duree_annees,
+            self.contrat,
+            echeance,
+        ) = rang
+        self.compte_rendu = None if echeance is None else CompteRenduLu(echeance)
+        self.structure = structures[self.structure_id]
+
+
 _NOMBRE = select(func.count(Demande.id)).where(Demande.structure_id.in_(_SES_STRUCTURES))
 
 
@@ -96,9 +131,13 @@ _LIGNES = (
         LigneFinancement.montant_demande,
         LigneFinancement.montant_vote,
         LigneFinancement.statut.in_(STATUTS_LIGNE_DECIDEE).label("decidee"),  # LigneFinancement.decidee
-        Organisation.nom.label("financeur"),
+        # Le nom du financeur par sous-requête corrélée (une sonde de sa clé par ligne), pas par jointure :
+        # PostgreSQL joignait par hachage, en lisant toute la table des organisations à chaque affichage.
+        select(Organisation.nom)
+        .where(Organisation.id == LigneFinancement.organisation_id)
+        .scalar_subquery()
+        .label("financeur"),
     )
-    .join(Organisation, Organisation.id == LigneFinancement.organisation_id)
     .where(
         LigneFinancement.demande_id.in_(bindparam("demandes", expanding=True)),
         LigneFinancement.statut != StatutLigne.abandonnee,  # Demande.lignes_actives
@@ -131,8 +170,10 @@ def tableau_de_bord():
     parametres = {"structures": structures}
     # Gardées dans une variable : la session ne retient pas un objet que plus rien ne référence.
     ses_structures = db.session.scalars(_STRUCTURES, parametres).all()
-    requete = _DEMANDES_ET_LIGNES if acteur.dans_une_organisation else _DEMANDES
-    page = paginer_demandes(requete, _NOMBRE, parametres)
+    par_id = {structure.id: structure for structure in ses_structures}
+    page = paginer_demandes(
+        _DEMANDES, _NOMBRE, parametres, lambda rangees: [DemandeLue(rang, par_id) for rang in rangees]
+    )
     actions = {demande.id: prochaine_action(demande, current_user) for demande in page.items}
     return render_template(
         "usager/tableau_de_bord.html",
@@ -144,7 +185,7 @@ def tableau_de_bord():
             page.items,
             actions,
             lignes_de_la_page(page.items),
-            {rang[0].id: rang.contrat for rang in page.rangees},
+            {demande.id: demande.contrat for demande in page.items},
         ),
         # Les comptes rendus attendus, les retards d'abord : affichés en tête du tableau de bord.
         comptes_rendus=comptes_rendus.a_rendre(structures),
