@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import load_only
 
 from dauphin.extensions import db
@@ -28,13 +28,14 @@ from dauphin.models import (
     Structure,
 )
 from dauphin.models.demandes import montants_des_lignes
-from dauphin.policies import acteur_de
-from dauphin.services import comptes_rendus
-from dauphin.services.demandes import a_attester, prochaine_action
+from dauphin.policies import acteur_de, qualite_pour
+from dauphin.services.comptes_rendus import EN_ATTENTE_DU_PORTEUR
+from dauphin.services.demandes import prochaine_action
+from dauphin.services.workflow import aujourdhui
 from dauphin.usager.tableau import lignes_du_tableau
 from dauphin.vues import exiger
 from forms.demande import ActionSimpleForm
-from workflows.statuts import STATUTS_LIGNE_DECIDEE, StatutLigne
+from workflows.statuts import STATUTS_LIGNE_DECIDEE, StatutDemande, StatutLigne
 
 bp = Blueprint("usager", __name__, url_prefix="/mes-demandes")
 
@@ -57,7 +58,7 @@ _STRUCTURES = (
 # la prochaine étape. Le même chemin pour un porteur qui est aussi financeur, partenaire ou pilote : sa
 # prochaine étape (attester) ne dépend que de ses rôles dans la structure (`qualite_pour`), pas des
 # financeurs ni du contrat de la demande.
-_DEMANDES = (
+_PAGE = (
     select(
         Demande.id,
         nombre_total(),
@@ -77,16 +78,54 @@ _DEMANDES = (
     .order_by(Demande.exercice.desc(), Demande.id.desc())
     .limit(LIMITE)
     .offset(DECALAGE)
+    .subquery("page")
 )
+# Et leurs lignes de financement actives (`Demande.lignes_actives`), dans la même requête : une rangée par
+# ligne (une, sans ligne, pour une demande qui n'en a pas), dans l'ordre des demandes puis des lignes. Une
+# requête de plus coûtait plus que les colonnes de la demande répétées sur chacune de ses lignes.
+_DEMANDES = (
+    select(
+        _PAGE,
+        LigneFinancement.id,
+        LigneFinancement.statut,
+        LigneFinancement.montant_demande,
+        LigneFinancement.montant_vote,
+        LigneFinancement.statut.in_(STATUTS_LIGNE_DECIDEE),  # LigneFinancement.decidee
+        # Le nom du financeur par sous-requête corrélée (une sonde de sa clé par ligne), pas par jointure :
+        # PostgreSQL joignait par hachage, en lisant toute la table des organisations à chaque affichage.
+        select(Organisation.nom).where(Organisation.id == LigneFinancement.organisation_id).scalar_subquery(),
+    )
+    .select_from(_PAGE)
+    .outerjoin(
+        LigneFinancement,
+        and_(
+            LigneFinancement.demande_id == _PAGE.c.id,
+            LigneFinancement.statut != StatutLigne.abandonnee,
+        ),
+    )
+    .order_by(_PAGE.c.exercice.desc(), _PAGE.c.id.desc(), LigneFinancement.id)
+)
+_NOMBRE = select(func.count(Demande.id)).where(Demande.structure_id.in_(_SES_STRUCTURES))
 
 
 class CompteRenduLu(NamedTuple):
     echeance: date
 
 
+class LigneLue(NamedTuple):
+    """Une ligne de financement active, ce qu'en lit `lignes_du_tableau` (et `montants_des_lignes`)."""
+
+    id: int
+    statut: StatutLigne
+    montant_demande: Decimal
+    montant_vote: Decimal | None
+    decidee: bool
+    financeur: str
+
+
 class DemandeLue:
-    """Une demande de la page, lue en rangée : ce que lisent `lignes_du_tableau` et `prochaine_action`
-    (`titre` et `annee_fin` sont les propriétés mêmes de `Demande`)."""
+    """Une demande de la page, lue en rangées : ce que lisent `lignes_du_tableau` et `prochaine_action`
+    (`titre` et `annee_fin` sont les propriétés mêmes de `Demande`), et ses lignes actives."""
 
     __slots__ = (
         "id",
@@ -99,6 +138,7 @@ class DemandeLue:
         "contrat",
         "compte_rendu",
         "structure",
+        "lignes",
     )
     titre = vars(Demande)["titre"]
     annee_fin = vars(Demande)["annee_fin"]
@@ -115,50 +155,84 @@ class DemandeLue:
             self.duree_annees,
             self.contrat,
             echeance,
-        ) = rang
+        ) = rang[:10]
         self.compte_rendu = None if echeance is None else CompteRenduLu(echeance)
         self.structure = structures[self.structure_id]
+        self.lignes = []
 
 
-_NOMBRE = select(func.count(Demande.id)).where(Demande.structure_id.in_(_SES_STRUCTURES))
-
-
-_LIGNES = (
-    select(
-        LigneFinancement.demande_id,
-        LigneFinancement.id,
-        LigneFinancement.statut,
-        LigneFinancement.montant_demande,
-        LigneFinancement.montant_vote,
-        LigneFinancement.statut.in_(STATUTS_LIGNE_DECIDEE).label("decidee"),  # LigneFinancement.decidee
-        # Le nom du financeur par sous-requête corrélée (une sonde de sa clé par ligne), pas par jointure :
-        # PostgreSQL joignait par hachage, en lisant toute la table des organisations à chaque affichage.
-        select(Organisation.nom)
-        .where(Organisation.id == LigneFinancement.organisation_id)
-        .scalar_subquery()
-        .label("financeur"),
-    )
-    .where(
-        LigneFinancement.demande_id.in_(bindparam("demandes", expanding=True)),
-        LigneFinancement.statut != StatutLigne.abandonnee,  # Demande.lignes_actives
-    )
-    .order_by(LigneFinancement.id)
-)
+def demandes_de_la_page(rangees, structures: dict) -> list[DemandeLue]:
+    """Les demandes des rangées de `_DEMANDES` (une par ligne de financement), chacune avec ses lignes."""
+    demandes: list[DemandeLue] = []
+    demande = None
+    for rang in rangees:
+        if demande is None or rang[0] != demande.id:
+            demande = DemandeLue(rang, structures)
+            demandes.append(demande)
+        if rang[10] is not None:
+            demande.lignes.append(LigneLue._make(rang[10:]))
+    return demandes
 
 
 def lignes_de_la_page(demandes) -> dict[int, tuple[list, Decimal | None, Decimal | None]]:
     """Par demande : ses lignes actives (rangées), le montant sollicité (None sans ligne) et le montant voté
     (None tant qu'aucun financeur n'a décidé), comme `Demande.lignes_actives`, `montant_sollicite` et
     `montant_vote`."""
-    par_demande: dict[int, list] = {demande.id: [] for demande in demandes}
-    if par_demande:
-        for ligne in db.session.execute(_LIGNES, {"demandes": list(par_demande)}):
-            par_demande[ligne.demande_id].append(ligne)
     resultat = {}
-    for ident, lignes in par_demande.items():
+    for demande in demandes:
+        lignes = demande.lignes
         sollicite, vote = montants_des_lignes(lignes)
-        resultat[ident] = (lignes, sollicite if lignes else None, vote)
+        resultat[demande.id] = (lignes, sollicite if lignes else None, vote)
     return resultat
+
+
+# Ce que le porteur doit faire hors de la page : les demandes qui attendent son attestation, les comptes
+# rendus financiers attendus. Une requête pour les deux (elles en faisaient deux, d'objets) : les demandes de
+# ses structures à l'un de ces statuts, en rangées, avec l'échéance de leur compte rendu s'il y en a un.
+_A_SUIVRE = (
+    select(
+        Demande.id,
+        Demande.numero,
+        Demande.intitule,
+        Demande.structure_id,
+        Demande.statut,
+        CompteRendu.echeance,
+    )
+    .outerjoin(CompteRendu, CompteRendu.demande_id == Demande.id)
+    .where(
+        Demande.structure_id.in_(_SES_STRUCTURES),
+        Demande.statut.in_((StatutDemande.attente_attestation, *EN_ATTENTE_DU_PORTEUR)),
+    )
+    .order_by(Demande.id)
+)
+
+
+class DemandeASuivre:
+    """Une demande de `_A_SUIVRE`, ce qu'en lisent les alertes du tableau de bord et `qualite_pour`."""
+
+    __slots__ = ("id", "numero", "intitule", "structure_id", "statut", "echeance", "structure")
+    titre = vars(Demande)["titre"]
+
+    def __init__(self, rang, structures: dict):
+        self.id, self.numero, self.intitule, self.structure_id, self.statut, self.echeance = rang
+        self.structure = structures[self.structure_id]
+
+
+def a_suivre(structures: dict, jour: date | None = None) -> tuple[list, list[tuple]]:
+    """Les demandes des `structures` (par identifiant) qui attendent l'attestation du porteur (s'il peut
+    attester), par identifiant ; les comptes rendus attendus, (demande, échéance, en retard), les retards
+    d'abord (par échéance puis identifiant)."""
+    jour = jour or aujourdhui()
+    a_attester, a_rendre = [], []
+    for rang in db.session.execute(_A_SUIVRE, {"structures": list(structures)}):
+        demande = DemandeASuivre(rang, structures)
+        if demande.statut == StatutDemande.attente_attestation:
+            if qualite_pour(current_user, "attester", demande) is not None:
+                a_attester.append(demande)
+        elif demande.echeance is not None:  # à justifier : son compte rendu attendu
+            a_rendre.append((demande, demande.echeance, demande.echeance < jour))
+    a_rendre.sort(key=lambda attendu: (attendu[1], attendu[0].id))
+    return a_attester, a_rendre
 
 
 @bp.route("/")
@@ -172,9 +246,10 @@ def tableau_de_bord():
     ses_structures = db.session.scalars(_STRUCTURES, parametres).all()
     par_id = {structure.id: structure for structure in ses_structures}
     page = paginer_demandes(
-        _DEMANDES, _NOMBRE, parametres, lambda rangees: [DemandeLue(rang, par_id) for rang in rangees]
+        _DEMANDES, _NOMBRE, parametres, lambda rangees: demandes_de_la_page(rangees, par_id)
     )
     actions = {demande.id: prochaine_action(demande, current_user) for demande in page.items}
+    a_attester, a_rendre = a_suivre(par_id)
     return render_template(
         "usager/tableau_de_bord.html",
         adhesions=current_user.adhesions_structures,
@@ -187,8 +262,9 @@ def tableau_de_bord():
             lignes_de_la_page(page.items),
             {demande.id: demande.contrat for demande in page.items},
         ),
-        # Les comptes rendus attendus, les retards d'abord : affichés en tête du tableau de bord.
-        comptes_rendus=comptes_rendus.a_rendre(structures),
-        a_attester=a_attester(current_user),  # les demandes soumises qui attendent sa signature
+        # Affichés en tête du tableau de bord : les demandes soumises qui attendent sa signature, les
+        # comptes rendus attendus (les retards d'abord).
+        a_attester=a_attester,
+        comptes_rendus=a_rendre,
         form=ActionSimpleForm(),
     )
