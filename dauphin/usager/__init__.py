@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import load_only
 
 from dauphin.extensions import db
@@ -58,7 +58,14 @@ _STRUCTURES = (
 # la prochaine étape. Le même chemin pour un porteur qui est aussi financeur, partenaire ou pilote : sa
 # prochaine étape (attester) ne dépend que de ses rôles dans la structure (`qualite_pour`), pas des
 # financeurs ni du contrat de la demande.
-_PAGE = (
+#
+# Une seule requête pour tout ce que la page lit des demandes (elle en faisait quatre : la page, ses lignes,
+# les demandes à attester, les comptes rendus attendus ; chaque requête coûte plus à SQLAlchemy et psycopg que
+# les quelques rangées qu'elle lit). Toutes les demandes des structures sont numérotées dans l'ordre du
+# tableau (le décompte vient avec elles, comme avant par fonction de fenêtre) ; en sortent celles de la page,
+# avec leurs lignes de financement actives (une rangée par ligne), et celles qu'une alerte attend (à
+# attester, compte rendu attendu), où qu'elles soient dans le tableau.
+_TOUTES = (
     select(
         Demande.id,
         nombre_total(),
@@ -68,24 +75,26 @@ _PAGE = (
         Demande.exercice,
         Demande.statut,
         Demande.duree_annees,
-        ContratDeVille.libelle,
+        Demande.campagne_id,
         CompteRendu.echeance,
+        func.row_number().over(order_by=(Demande.exercice.desc(), Demande.id.desc())).label("rang"),
     )
-    .join(Campagne, Campagne.id == Demande.campagne_id)
-    .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
     .outerjoin(CompteRendu, CompteRendu.demande_id == Demande.id)
     .where(Demande.structure_id.in_(_SES_STRUCTURES))
-    .order_by(Demande.exercice.desc(), Demande.id.desc())
-    .limit(LIMITE)
-    .offset(DECALAGE)
-    .subquery("page")
+    .subquery("demandes")
 )
-# Et leurs lignes de financement actives (`Demande.lignes_actives`), dans la même requête : une rangée par
-# ligne (une, sans ligne, pour une demande qui n'en a pas), dans l'ordre des demandes puis des lignes. Une
-# requête de plus coûtait plus que les colonnes de la demande répétées sur chacune de ses lignes.
+_SUR_LA_PAGE = and_(_TOUTES.c.rang > DECALAGE, _TOUTES.c.rang <= DECALAGE + LIMITE)
+_A_SUIVRE = or_(
+    _TOUTES.c.statut == StatutDemande.attente_attestation,  # à attester (s'il le peut : `lire`)
+    and_(_TOUTES.c.statut.in_(EN_ATTENTE_DU_PORTEUR), _TOUTES.c.echeance.is_not(None)),  # compte rendu
+)
 _DEMANDES = (
     select(
-        _PAGE,
+        *(_TOUTES.c[cle] for cle in ("id", "nombre_total", "numero", "intitule", "structure_id", "exercice")),
+        *(_TOUTES.c[cle] for cle in ("statut", "duree_annees")),
+        ContratDeVille.libelle,
+        _TOUTES.c.echeance,
+        _SUR_LA_PAGE,
         LigneFinancement.id,
         LigneFinancement.statut,
         LigneFinancement.montant_demande,
@@ -95,15 +104,21 @@ _DEMANDES = (
         # PostgreSQL joignait par hachage, en lisant toute la table des organisations à chaque affichage.
         select(Organisation.nom).where(Organisation.id == LigneFinancement.organisation_id).scalar_subquery(),
     )
-    .select_from(_PAGE)
+    # Campagne et contrat joints aux seules demandes retenues (par leur clé), pas à toutes celles des
+    # structures : PostgreSQL les joignait par hachage, en lisant toute la table des campagnes.
+    .select_from(_TOUTES)
+    .join(Campagne, Campagne.id == _TOUTES.c.campagne_id)
+    .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
     .outerjoin(
         LigneFinancement,
         and_(
-            LigneFinancement.demande_id == _PAGE.c.id,
+            LigneFinancement.demande_id == _TOUTES.c.id,
             LigneFinancement.statut != StatutLigne.abandonnee,
+            _SUR_LA_PAGE,  # les lignes des seules demandes de la page
         ),
     )
-    .order_by(_PAGE.c.exercice.desc(), _PAGE.c.id.desc(), LigneFinancement.id)
+    .where(or_(_SUR_LA_PAGE, _A_SUIVRE))
+    .order_by(_TOUTES.c.rang, LigneFinancement.id)
 )
 _NOMBRE = select(func.count(Demande.id)).where(Demande.structure_id.in_(_SES_STRUCTURES))
 
@@ -124,7 +139,7 @@ class LigneLue(NamedTuple):
 
 
 class DemandeLue:
-    """Une demande de la page, lue en rangées : ce que lisent `lignes_du_tableau` et `prochaine_action`
+    """Une demande lue en rangées : ce que lisent `lignes_du_tableau`, `prochaine_action` et les alertes
     (`titre` et `annee_fin` sont les propriétés mêmes de `Demande`), et ses lignes actives."""
 
     __slots__ = (
@@ -161,17 +176,39 @@ class DemandeLue:
         self.lignes = []
 
 
-def demandes_de_la_page(rangees, structures: dict) -> list[DemandeLue]:
-    """Les demandes des rangées de `_DEMANDES` (une par ligne de financement), chacune avec ses lignes."""
-    demandes: list[DemandeLue] = []
-    demande = None
-    for rang in rangees:
-        if demande is None or rang[0] != demande.id:
-            demande = DemandeLue(rang, structures)
-            demandes.append(demande)
-        if rang[10] is not None:
-            demande.lignes.append(LigneLue._make(rang[10:]))
-    return demandes
+class LectureDuTableau:
+    """Lit les rangées de `_DEMANDES` (`lire` de `paginer_demandes`) : rend les demandes de la page, chacune
+    avec ses lignes, et garde les alertes. `a_attester` : les demandes qui attendent son attestation (s'il
+    peut attester), par identifiant ; `a_rendre` : les comptes rendus attendus, (demande, échéance, en
+    retard), par échéance puis demande."""
+
+    def __init__(self, structures: dict, utilisateur, jour: date):
+        self.structures, self.utilisateur, self.jour = structures, utilisateur, jour
+        self.a_attester: list[DemandeLue] = []
+        self.a_rendre: list[tuple[DemandeLue, date, bool]] = []
+
+    def __call__(self, rangees) -> list[DemandeLue]:
+        page: list[DemandeLue] = []
+        demande = None
+        for rang in rangees:
+            if demande is None or rang[0] != demande.id:
+                demande = DemandeLue(rang, self.structures)
+                if rang[10]:
+                    page.append(demande)
+                self._alerte(demande)
+            if rang[11] is not None:
+                demande.lignes.append(LigneLue._make(rang[11:]))
+        self.a_attester.sort(key=lambda demande: demande.id)
+        self.a_rendre.sort(key=lambda attendu: (attendu[1], attendu[0].id))
+        return page
+
+    def _alerte(self, demande: DemandeLue) -> None:
+        if demande.statut == StatutDemande.attente_attestation:
+            if qualite_pour(self.utilisateur, "attester", demande) is not None:
+                self.a_attester.append(demande)
+        elif demande.statut in EN_ATTENTE_DU_PORTEUR and demande.compte_rendu is not None:
+            echeance = demande.compte_rendu.echeance
+            self.a_rendre.append((demande, echeance, echeance < self.jour))
 
 
 def lignes_de_la_page(demandes) -> dict[int, tuple[list, Decimal | None, Decimal | None]]:
@@ -186,55 +223,6 @@ def lignes_de_la_page(demandes) -> dict[int, tuple[list, Decimal | None, Decimal
     return resultat
 
 
-# Ce que le porteur doit faire hors de la page : les demandes qui attendent son attestation, les comptes
-# rendus financiers attendus. Une requête pour les deux (elles en faisaient deux, d'objets) : les demandes de
-# ses structures à l'un de ces statuts, en rangées, avec l'échéance de leur compte rendu s'il y en a un.
-_A_SUIVRE = (
-    select(
-        Demande.id,
-        Demande.numero,
-        Demande.intitule,
-        Demande.structure_id,
-        Demande.statut,
-        CompteRendu.echeance,
-    )
-    .outerjoin(CompteRendu, CompteRendu.demande_id == Demande.id)
-    .where(
-        Demande.structure_id.in_(_SES_STRUCTURES),
-        Demande.statut.in_((StatutDemande.attente_attestation, *EN_ATTENTE_DU_PORTEUR)),
-    )
-    .order_by(Demande.id)
-)
-
-
-class DemandeASuivre:
-    """Une demande de `_A_SUIVRE`, ce qu'en lisent les alertes du tableau de bord et `qualite_pour`."""
-
-    __slots__ = ("id", "numero", "intitule", "structure_id", "statut", "echeance", "structure")
-    titre = vars(Demande)["titre"]
-
-    def __init__(self, rang, structures: dict):
-        self.id, self.numero, self.intitule, self.structure_id, self.statut, self.echeance = rang
-        self.structure = structures[self.structure_id]
-
-
-def a_suivre(structures: dict, jour: date | None = None) -> tuple[list, list[tuple]]:
-    """Les demandes des `structures` (par identifiant) qui attendent l'attestation du porteur (s'il peut
-    attester), par identifiant ; les comptes rendus attendus, (demande, échéance, en retard), les retards
-    d'abord (par échéance puis identifiant)."""
-    jour = jour or aujourdhui()
-    a_attester, a_rendre = [], []
-    for rang in db.session.execute(_A_SUIVRE, {"structures": list(structures)}):
-        demande = DemandeASuivre(rang, structures)
-        if demande.statut == StatutDemande.attente_attestation:
-            if qualite_pour(current_user, "attester", demande) is not None:
-                a_attester.append(demande)
-        elif demande.echeance is not None:  # à justifier : son compte rendu attendu
-            a_rendre.append((demande, demande.echeance, demande.echeance < jour))
-    a_rendre.sort(key=lambda attendu: (attendu[1], attendu[0].id))
-    return a_attester, a_rendre
-
-
 @bp.route("/")
 @login_required
 def tableau_de_bord():
@@ -245,11 +233,9 @@ def tableau_de_bord():
     # Gardées dans une variable : la session ne retient pas un objet que plus rien ne référence.
     ses_structures = db.session.scalars(_STRUCTURES, parametres).all()
     par_id = {structure.id: structure for structure in ses_structures}
-    page = paginer_demandes(
-        _DEMANDES, _NOMBRE, parametres, lambda rangees: demandes_de_la_page(rangees, par_id)
-    )
+    lecture = LectureDuTableau(par_id, current_user, aujourdhui())
+    page = paginer_demandes(_DEMANDES, _NOMBRE, parametres, lecture)
     actions = {demande.id: prochaine_action(demande, current_user) for demande in page.items}
-    a_attester, a_rendre = a_suivre(par_id)
     return render_template(
         "usager/tableau_de_bord.html",
         adhesions=current_user.adhesions_structures,
@@ -264,7 +250,7 @@ def tableau_de_bord():
         ),
         # Affichés en tête du tableau de bord : les demandes soumises qui attendent sa signature, les
         # comptes rendus attendus (les retards d'abord).
-        a_attester=a_attester,
-        comptes_rendus=a_rendre,
+        a_attester=lecture.a_attester,
+        comptes_rendus=lecture.a_rendre,
         form=ActionSimpleForm(),
     )
