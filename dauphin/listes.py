@@ -78,10 +78,12 @@ class PageDeDemandes(Pagination):
     def _query_items(self) -> list:
         a = self._query_args
         valeurs = {**a["parametres"], "limite": self.per_page, "decalage": self._query_offset}
-        rangees = db.session.execute(a["requete"], valeurs).unique().all()
+        lire = a.get("lire")
+        resultat = db.session.execute(a["requete"], valeurs)
+        rangees = (resultat if lire else resultat.unique()).all()
         self._nombre_lu = rangees[0][1] if rangees else None
         self.rangees = rangees  # avec les colonnes que la requête ajoute après le nombre
-        return [rang[0] for rang in rangees]
+        return lire(rangees) if lire else [rang[0] for rang in rangees]
 
     def _query_count(self) -> int:
         if self._nombre_lu is not None:
@@ -91,10 +93,12 @@ class PageDeDemandes(Pagination):
         return db.session.execute(self._query_args["nombre"], self._query_args["parametres"]).scalar_one()
 
 
-def paginer_demandes(requete: Select, nombre: Select, parametres: dict) -> PageDeDemandes:
+def paginer_demandes(requete: Select, nombre: Select, parametres: dict, lire=None) -> PageDeDemandes:
     """La page courante de `requete` (select(Demande, nombre_total()) limité par LIMITE et DECALAGE, ses
-    chargements pris dans `chargements_de_liste`), `nombre` comptant toutes ses lignes."""
+    chargements pris dans `chargements_de_liste`), `nombre` comptant toutes ses lignes. `lire` : pour une
+    requête de rangées (Core, sans objets à dédoublonner), ce qui fait des rangées les éléments de la page."""
     return PageDeDemandes(
+        lire=lire,
         page=page_courante(),
         per_page=current_app.config["PAGE_TAILLE"],
         max_per_page=100,

@@ -787,3 +787,22 @@ def test_espace_d_instruction_avec_un_retard_en_un_nombre_fixe_d_ordres_sql(db, 
     assert comptes == ORDRES_ESPACE
     for url in ORDRES_ESPACE:  # le badge est bien lu avec la page
         assert f"Compte rendu en retard ({ancienne.numero})" in html(lecteur.get(url))
+
+
+def test_comptes_rendus_attendus_du_tableau_de_bord_par_echeance_puis_demande(db, passe, client, connexion):
+    """Lus avec les demandes à attester (une requête) et triés en Python : par échéance, puis par demande à
+    échéance égale, comme le tri SQL d'avant ; les retards dans leur propre encart."""
+    petits = {"etat": Decimal("2000"), "commune": Decimal("1000")}  # sous le seuil de la convention, à quatre
+    demandes = [a_justifier(db, passe, **petits) for _ in range(4)]
+    for demande, jours in zip(demandes, (30, 10, 30, -1), strict=True):
+        demande.compte_rendu.echeance = aujourdhui() + timedelta(days=jours)
+    db.session.commit()
+    numeros = [demande.numero for demande in demandes]
+
+    connexion.en_tant_que(passe.signataire)
+    tableau = html(client.get("/mes-demandes/"))
+    debut = tableau.index('id="comptes-rendus-en-retard"')
+    milieu = tableau.index('id="comptes-rendus-attendus"')
+    retards, attendus = tableau[debut:milieu], tableau[milieu : tableau.index("<table")]
+    assert numeros[3] in retards and not any(n in retards for n in numeros[:3])
+    assert [attendus.index(numeros[i]) for i in (1, 0, 2)] == sorted(attendus.index(n) for n in numeros[:3])

@@ -84,3 +84,37 @@ def test_le_nombre_de_demandes_vient_avec_la_page(app, db, monde, connexion):
         assert not [o for o in ordres if "count(demande.id)" in o]
     finally:
         app.config["PAGE_TAILLE"] = 25
+
+
+def test_les_alertes_ne_dependent_pas_de_la_page(app, db, monde, connexion):
+    """Demandes à attester et page lues en une requête : l'alerte nomme toutes les demandes à attester, par
+    identifiant, sur chaque page (même hors de la page affichée, même au-delà de la dernière), et les lignes
+    de financement sont celles des seules demandes de la page."""
+    from dauphin.services.workflow import declencher_demande
+    from tests.test_trace_lectures import transmise
+
+    connexion.en_tant_que(monde.signataire)
+    client = ClientSessionNeuve(connexion.client, db)
+    soumises = [demande_complete(monde, intitule=f"À attester {i}") for i in range(2)]
+    for demande in soumises:
+        declencher_demande(demande.id, "soumettre", monde.contributeur)
+    demande_complete(monde, intitule="Brouillon récent")
+    transmise(monde, intitule="Transmise récente")
+    db.session.commit()
+    app.config["PAGE_TAILLE"] = 1
+    try:
+        pages = [client.get(f"/mes-demandes/?page={n}").get_data(as_text=True) for n in (1, 2, 3, 4, 9)]
+    finally:
+        app.config["PAGE_TAILLE"] = 25
+    for page in pages:
+        alerte = page[page.index('id="demandes-a-attester"') : page.index("</ul>", page.index("À attester"))]
+        assert alerte.index("À attester 0") < alerte.index("À attester 1")
+        assert "Brouillon récent" not in alerte and "Transmise récente" not in alerte
+    assert [page.count("<tr data-demande=") for page in pages] == [1, 1, 1, 1, 0]
+    assert "Aucune demande" in pages[4]
+    corps = [page[page.index("<tbody>") : page.index("</tbody>")] for page in pages[:4]]
+    assert "Transmise récente" in corps[0] and "Brouillon récent" in corps[1]
+    assert corps[0].count('class="dauphin-sous-ligne"') >= 2  # les financeurs de la transmise
+    for une in corps:  # une demande par page : ses sous-lignes, pas celles des autres
+        ident = une.split('data-demande="')[1].split('"')[0]
+        assert une.count('class="dauphin-sous-ligne"') == une.count(f'id="financeur-{ident}-')

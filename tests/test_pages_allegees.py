@@ -107,6 +107,62 @@ def test_tableau_de_bord_meme_lignes_porteur_seul_ou_aussi_financeur(app, client
     assert _corps(seul) == _corps(aussi)
 
 
+def test_tableau_de_bord_meme_page_et_memes_requetes_porteur_seul_ou_aussi_financeur(
+    app, client, connexion, db, monde
+):
+    """Lu en rangées pour tout porteur : un porteur aussi instructeur voit le même tableau et les mêmes
+    alertes (demande à attester, textes à échapper compris), pour le même nombre de requêtes, les lignes de
+    financement lues avec la page (pas de requête à elles)."""
+    from dauphin.models import MembreOrganisation, RoleOrganisation
+    from dauphin.services.workflow import declencher_demande
+    from tests.fabriques_db import demande_complete
+    from tests.requetes import Compteur
+    from tests.test_mes_demandes_requetes import ClientSessionNeuve
+
+    transmise(monde, intitule=HOSTILE)
+    transmise(monde, intitule="Deuxième")
+    soumise = demande_complete(monde, intitule="À signer <b>")
+    declencher_demande(soumise.id, "soumettre", monde.contributeur)
+    jobs.attendre_les_taches()
+    db.session.commit()
+    compteur = Compteur(db.engine)
+    ordres: list[str] = []
+
+    def lire() -> tuple[str, int]:
+        from sqlalchemy import event
+
+        with app.app_context():
+            nouvelle = ClientSessionNeuve(client, db)
+            n = compteur.mesurer(nouvelle, "/mes-demandes/")
+            ecouter = lambda _c, _cu, ordre, *_: ordres.append(ordre)  # noqa: E731
+            event.listen(db.engine, "before_cursor_execute", ecouter)
+            try:
+                page = nouvelle.get("/mes-demandes/").get_data(as_text=True)
+            finally:
+                event.remove(db.engine, "before_cursor_execute", ecouter)
+        return page[page.index("<h1") : page.index("</tbody>")], n
+
+    connexion.en_tant_que(monde.signataire)
+    seul, n_seul = lire()
+    connexion.deconnexion()
+    db.session.add(
+        MembreOrganisation(
+            utilisateur_id=monde.signataire.id,
+            organisation_id=monde.commune.id,
+            role=RoleOrganisation.instructeur,
+        )
+    )
+    db.session.commit()
+    connexion.en_tant_que(monde.signataire)
+    aussi, n_aussi = lire()
+    assert 'id="demandes-a-attester"' in seul and "Attester « À signer &lt;b&gt; »" in seul
+    assert "&lt;script&gt;alert" in seul and "<script>alert" not in seul
+    assert seul.count("dauphin-sous-ligne") >= 2
+    assert aussi == seul
+    assert n_aussi == n_seul
+    assert not [o for o in ordres if o.lstrip().startswith("SELECT ligne_financement")]
+
+
 @pytest.mark.parametrize("compte", ["partenaire_autre_contrat", "sans_role", "signataire_autre"])
 def test_dossier_invisible_404(app, client, connexion, db, monde, compte):
     demande = transmise(monde)

@@ -29,6 +29,8 @@ SYSTEME = Qualite("systeme")
 MEMBRES = frozenset({"signataire", "contributeur"})
 RESPONSABLES = frozenset({"signataire", "administrateur"})
 ROLES_INSTRUCTION = frozenset({"instructeur", "partenaire", "pilote", "administrateur_national"})
+# Les qualités tirées de la demande elle-même (ses financeurs, son contrat), hors de la structure.
+ROLES_PAR_LA_DEMANDE = frozenset({"instructeur", "partenaire", "pilote"})
 
 # Qui peut déclencher quoi (les transitions « système » n'ont pas d'entrée : aucun usager ne les déclenche)
 ROLES_DEMANDE: dict[str, frozenset[str]] = {
@@ -73,17 +75,19 @@ DECLENCHEURS_FINANCEURS_DU_VOTE = frozenset({"retourner_justification"})
 # --- Les qualités d'un acteur sur un dossier ------------------------------------------------------
 
 
-def qualites(qui, demande: Demande, pour_agir: bool = False) -> list[Qualite]:
+def qualites(qui, demande: Demande, pour_agir: bool = False, par_la_demande: bool = True) -> list[Qualite]:
     """Toutes les qualités en lesquelles l'acteur intervient sur cette demande.
 
     `pour_agir` : un financeur dont la ligne est sans suite (retiré du budget) voit encore le dossier
-    mais n'y agit plus.
+    mais n'y agit plus. `par_la_demande=False` : sans celles de `ROLES_PAR_LA_DEMANDE` (ni contrat ni
+    financeurs lus : la demande peut n'être qu'une rangée qui a `structure_id`).
     """
     acteur = acteur_de(qui)
     resultat: list[Qualite] = []
     for role in acteur.structures.get(demande.structure_id, ()):
         resultat.append(Qualite(role, structure_id=demande.structure_id))
-    if acteur.dans_une_organisation:  # un porteur seul n'a pas à lire contrat et financeurs
+    # Un porteur seul n'a pas à lire contrat et financeurs.
+    if par_la_demande and acteur.dans_une_organisation:
         contrat = demande.campagne.contrat
         financeurs = {
             ligne.organisation_id
@@ -210,7 +214,9 @@ def qualite_pour(
 ) -> Qualite | None:
     """La qualité en laquelle l'acteur peut déclencher `declencheur`, ou None s'il ne le peut pas."""
     roles = (ROLES_LIGNE if ligne is not None else ROLES_DEMANDE).get(declencheur, frozenset())
-    for qualite in qualites(qui, demande, pour_agir=True):
+    # Un déclencheur réservé à la structure (attester, soumettre…) : ni financeurs ni contrat à lire.
+    par_la_demande = not roles.isdisjoint(ROLES_PAR_LA_DEMANDE)
+    for qualite in qualites(qui, demande, pour_agir=True, par_la_demande=par_la_demande):
         if qualite.role not in roles:
             continue
         if (

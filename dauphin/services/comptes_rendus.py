@@ -20,7 +20,6 @@ from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import NotFound
 
 from dauphin.extensions import db
-from dauphin.listes import colonnes_de_liste
 from dauphin.models import (
     BeneficiairesQpv,
     Campagne,
@@ -294,28 +293,6 @@ def condition_retard_envers(jour, demande=Demande, ligne=LigneFinancement):
     voté un montant : la règle des badges de l'espace d'instruction et de l'alerte de la vue d'un dossier.
     `demande`, `ligne` : les tables ou des alias (sous-requête corrélée de `dauphin.services.instruction`)."""
     return and_(ligne.montant_vote > 0, condition_retard(jour, demande))
-
-
-# Lue à chaque affichage du tableau de bord d'un porteur : construite une fois par processus.
-_A_RENDRE = (
-    select(Demande, CompteRendu.echeance)
-    .join(CompteRendu, CompteRendu.demande_id == Demande.id)
-    .where(
-        Demande.structure_id.in_(bindparam("structures", expanding=True)),
-        Demande.statut.in_(EN_ATTENTE_DU_PORTEUR),
-    )
-    .order_by(CompteRendu.echeance, Demande.id)
-    .options(colonnes_de_liste(), selectinload(Demande.structure))  # pas les longs textes
-)
-
-
-def a_rendre(structure_ids, jour: date | None = None) -> list[tuple[Demande, date, bool]]:
-    """Les comptes rendus attendus des structures : (demande, échéance, en retard), les retards d'abord."""
-    jour = jour or aujourdhui()
-    if not structure_ids:
-        return []
-    lignes = db.session.execute(_A_RENDRE, {"structures": list(structure_ids)}).all()
-    return [(demande, jour_echeance, jour_echeance < jour) for demande, jour_echeance in lignes]
 
 
 def retards_envers(

@@ -15,7 +15,6 @@ from sqlalchemy import bindparam, select
 from werkzeug.exceptions import NotFound
 
 from dauphin.extensions import db
-from dauphin.listes import colonnes_de_liste
 from dauphin.models import (
     AxeTransversal,
     Campagne,
@@ -81,25 +80,6 @@ def campagne_ouverte_existe(jour: date | None = None) -> bool:
 
 def structures_du_membre(utilisateur: Utilisateur) -> list[Structure]:
     return [adhesion.structure for adhesion in utilisateur.adhesions_structures]
-
-
-# Lue à chaque affichage du tableau de bord d'un porteur : construite une fois par processus.
-_A_ATTESTER = (
-    select(Demande)
-    .where(
-        Demande.structure_id.in_(bindparam("structures", expanding=True)),
-        Demande.statut == StatutDemande.attente_attestation,
-    )
-    .order_by(Demande.id)
-    .options(colonnes_de_liste())  # ce que liste le tableau de bord, pas les longs textes
-)
-
-
-def a_attester(utilisateur: Utilisateur) -> list[Demande]:
-    """Les demandes soumises de ses structures qui attendent son attestation (s'il peut attester)."""
-    structures = [adhesion.structure_id for adhesion in utilisateur.adhesions_structures]
-    soumises = db.session.scalars(_A_ATTESTER, {"structures": structures})
-    return [demande for demande in soumises if qualite_pour(utilisateur, "attester", demande) is not None]
 
 
 def creer_brouillon(utilisateur: Utilisateur, structure_id: int, campagne_id: int) -> Demande:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import joinedload, load_only
+from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy.orm import load_only
 
 from dauphin.extensions import db
 from dauphin.listes import (
     DECALAGE,
     LIMITE,
-    chargements_de_liste,
-    colonnes_de_liste,
     nombre_total,
     paginer_demandes,
 )
@@ -28,13 +28,14 @@ from dauphin.models import (
     Structure,
 )
 from dauphin.models.demandes import montants_des_lignes
-from dauphin.policies import acteur_de
-from dauphin.services import comptes_rendus
-from dauphin.services.demandes import a_attester, prochaine_action
+from dauphin.policies import acteur_de, qualite_pour
+from dauphin.services.comptes_rendus import EN_ATTENTE_DU_PORTEUR
+from dauphin.services.demandes import prochaine_action
+from dauphin.services.workflow import aujourdhui
 from dauphin.usager.tableau import lignes_du_tableau
 from dauphin.vues import exiger
 from forms.demande import ActionSimpleForm
-from workflows.statuts import STATUTS_LIGNE_DECIDEE, StatutLigne
+from workflows.statuts import STATUTS_LIGNE_DECIDEE, StatutDemande, StatutLigne
 
 bp = Blueprint("usager", __name__, url_prefix="/mes-demandes")
 
@@ -51,74 +52,174 @@ _STRUCTURES = (
 )
 
 
-def _demandes(avec_lignes: bool):
-    chargements = (
-        colonnes_de_liste(Demande.duree_annees),  # durée : l'année de fin, pour le compte rendu
-        # L'échéance du compte rendu, pour la prochaine étape : jointe (un au plus par demande).
-        joinedload(Demande.compte_rendu).load_only(CompteRendu.echeance),
-    )
-    if avec_lignes:
-        chargements += chargements_de_liste()
-    else:  # la structure seule : le libellé du contrat est une colonne, les lignes des rangées
-        chargements += (
-            joinedload(Demande.structure, innerjoin=True).load_only(
-                Structure.raison_sociale, Structure.sigle, Structure.siret
-            ),
-        )
-    return (
-        select(Demande, nombre_total(), ContratDeVille.libelle.label("contrat"))
-        .join(Campagne, Campagne.id == Demande.campagne_id)
-        .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
-        .where(Demande.structure_id.in_(_SES_STRUCTURES))
-        .order_by(Demande.exercice.desc(), Demande.id.desc())
-        .options(*chargements)
-        .limit(LIMITE)
-        .offset(DECALAGE)
-    )
-
-
-# Ni la campagne ni le contrat de chaque demande construits en objets : le libellé du contrat, seul lu, vient
-# en colonne. Les lignes de financement de la page sont lues en rangées (`lignes_de_la_page`) : construire une
-# soixantaine de lignes entières et leurs financeurs coûtait plus que tout le reste de la requête. Seul un
-# porteur qui est aussi financeur, partenaire ou pilote charge tout en objets, comme les autres listes :
-# `prochaine_action` cherche alors ses qualités sur la demande (ses financeurs, les partenaires du contrat),
-# sans une requête par demande.
-_DEMANDES = _demandes(avec_lignes=False)
-_DEMANDES_ET_LIGNES = _demandes(avec_lignes=True)
-_NOMBRE = select(func.count(Demande.id)).where(Demande.structure_id.in_(_SES_STRUCTURES))
-
-
-_LIGNES = (
+# Les demandes de la page en rangées, pas en objets : la page ne fait que les afficher. Ni la campagne ni le
+# contrat construits en objets (le libellé du contrat, seul lu, vient en colonne), ni la structure (celles du
+# porteur sont déjà lues, `_STRUCTURES`) ; l'échéance du compte rendu (un au plus par demande), jointe, pour
+# la prochaine étape. Le même chemin pour un porteur qui est aussi financeur, partenaire ou pilote : sa
+# prochaine étape (attester) ne dépend que de ses rôles dans la structure (`qualite_pour`), pas des
+# financeurs ni du contrat de la demande.
+#
+# Une seule requête pour tout ce que la page lit des demandes (elle en faisait quatre : la page, ses lignes,
+# les demandes à attester, les comptes rendus attendus ; chaque requête coûte plus à SQLAlchemy et psycopg que
+# les quelques rangées qu'elle lit). Toutes les demandes des structures sont numérotées dans l'ordre du
+# tableau (le décompte vient avec elles, comme avant par fonction de fenêtre) ; en sortent celles de la page,
+# avec leurs lignes de financement actives (une rangée par ligne), et celles qu'une alerte attend (à
+# attester, compte rendu attendu), où qu'elles soient dans le tableau.
+_TOUTES = (
     select(
-        LigneFinancement.demande_id,
+        Demande.id,
+        nombre_total(),
+        Demande.numero,
+        Demande.intitule,
+        Demande.structure_id,
+        Demande.exercice,
+        Demande.statut,
+        Demande.duree_annees,
+        Demande.campagne_id,
+        CompteRendu.echeance,
+        func.row_number().over(order_by=(Demande.exercice.desc(), Demande.id.desc())).label("rang"),
+    )
+    .outerjoin(CompteRendu, CompteRendu.demande_id == Demande.id)
+    .where(Demande.structure_id.in_(_SES_STRUCTURES))
+    .subquery("demandes")
+)
+_SUR_LA_PAGE = and_(_TOUTES.c.rang > DECALAGE, _TOUTES.c.rang <= DECALAGE + LIMITE)
+_A_SUIVRE = or_(
+    _TOUTES.c.statut == StatutDemande.attente_attestation,  # à attester (s'il le peut : `lire`)
+    and_(_TOUTES.c.statut.in_(EN_ATTENTE_DU_PORTEUR), _TOUTES.c.echeance.is_not(None)),  # compte rendu
+)
+_DEMANDES = (
+    select(
+        *(_TOUTES.c[cle] for cle in ("id", "nombre_total", "numero", "intitule", "structure_id", "exercice")),
+        *(_TOUTES.c[cle] for cle in ("statut", "duree_annees")),
+        ContratDeVille.libelle,
+        _TOUTES.c.echeance,
+        _SUR_LA_PAGE,
         LigneFinancement.id,
         LigneFinancement.statut,
         LigneFinancement.montant_demande,
         LigneFinancement.montant_vote,
-        LigneFinancement.statut.in_(STATUTS_LIGNE_DECIDEE).label("decidee"),  # LigneFinancement.decidee
-        Organisation.nom.label("financeur"),
+        LigneFinancement.statut.in_(STATUTS_LIGNE_DECIDEE),  # LigneFinancement.decidee
+        # Le nom du financeur par sous-requête corrélée (une sonde de sa clé par ligne), pas par jointure :
+        # PostgreSQL joignait par hachage, en lisant toute la table des organisations à chaque affichage.
+        select(Organisation.nom).where(Organisation.id == LigneFinancement.organisation_id).scalar_subquery(),
     )
-    .join(Organisation, Organisation.id == LigneFinancement.organisation_id)
-    .where(
-        LigneFinancement.demande_id.in_(bindparam("demandes", expanding=True)),
-        LigneFinancement.statut != StatutLigne.abandonnee,  # Demande.lignes_actives
+    # Campagne et contrat joints aux seules demandes retenues (par leur clé), pas à toutes celles des
+    # structures : PostgreSQL les joignait par hachage, en lisant toute la table des campagnes.
+    .select_from(_TOUTES)
+    .join(Campagne, Campagne.id == _TOUTES.c.campagne_id)
+    .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
+    .outerjoin(
+        LigneFinancement,
+        and_(
+            LigneFinancement.demande_id == _TOUTES.c.id,
+            LigneFinancement.statut != StatutLigne.abandonnee,
+            _SUR_LA_PAGE,  # les lignes des seules demandes de la page
+        ),
     )
-    .order_by(LigneFinancement.id)
+    .where(or_(_SUR_LA_PAGE, _A_SUIVRE))
+    .order_by(_TOUTES.c.rang, LigneFinancement.id)
 )
+_NOMBRE = select(func.count(Demande.id)).where(Demande.structure_id.in_(_SES_STRUCTURES))
+
+
+class CompteRenduLu(NamedTuple):
+    echeance: date
+
+
+class LigneLue(NamedTuple):
+    """Une ligne de financement active, ce qu'en lit `lignes_du_tableau` (et `montants_des_lignes`)."""
+
+    id: int
+    statut: StatutLigne
+    montant_demande: Decimal
+    montant_vote: Decimal | None
+    decidee: bool
+    financeur: str
+
+
+class DemandeLue:
+    """Une demande lue en rangées : ce que lisent `lignes_du_tableau`, `prochaine_action` et les alertes
+    (`titre` et `annee_fin` sont les propriétés mêmes de `Demande`), et ses lignes actives."""
+
+    __slots__ = (
+        "id",
+        "numero",
+        "intitule",
+        "structure_id",
+        "exercice",
+        "statut",
+        "duree_annees",
+        "contrat",
+        "compte_rendu",
+        "structure",
+        "lignes",
+    )
+    titre = vars(Demande)["titre"]
+    annee_fin = vars(Demande)["annee_fin"]
+
+    def __init__(self, rang, structures: dict):
+        (
+            self.id,
+            _nombre,
+            self.numero,
+            self.intitule,
+            self.structure_id,
+            self.exercice,
+            self.statut,
+            self.duree_annees,
+            self.contrat,
+            echeance,
+        ) = rang[:10]
+        self.compte_rendu = None if echeance is None else CompteRenduLu(echeance)
+        self.structure = structures[self.structure_id]
+        self.lignes = []
+
+
+class LectureDuTableau:
+    """Lit les rangées de `_DEMANDES` (`lire` de `paginer_demandes`) : rend les demandes de la page, chacune
+    avec ses lignes, et garde les alertes. `a_attester` : les demandes qui attendent son attestation (s'il
+    peut attester), par identifiant ; `a_rendre` : les comptes rendus attendus, (demande, échéance, en
+    retard), par échéance puis demande."""
+
+    def __init__(self, structures: dict, utilisateur, jour: date):
+        self.structures, self.utilisateur, self.jour = structures, utilisateur, jour
+        self.a_attester: list[DemandeLue] = []
+        self.a_rendre: list[tuple[DemandeLue, date, bool]] = []
+
+    def __call__(self, rangees) -> list[DemandeLue]:
+        page: list[DemandeLue] = []
+        demande = None
+        for rang in rangees:
+            if demande is None or rang[0] != demande.id:
+                demande = DemandeLue(rang, self.structures)
+                if rang[10]:
+                    page.append(demande)
+                self._alerte(demande)
+            if rang[11] is not None:
+                demande.lignes.append(LigneLue._make(rang[11:]))
+        self.a_attester.sort(key=lambda demande: demande.id)
+        self.a_rendre.sort(key=lambda attendu: (attendu[1], attendu[0].id))
+        return page
+
+    def _alerte(self, demande: DemandeLue) -> None:
+        if demande.statut == StatutDemande.attente_attestation:
+            if qualite_pour(self.utilisateur, "attester", demande) is not None:
+                self.a_attester.append(demande)
+        elif demande.statut in EN_ATTENTE_DU_PORTEUR and demande.compte_rendu is not None:
+            echeance = demande.compte_rendu.echeance
+            self.a_rendre.append((demande, echeance, echeance < self.jour))
 
 
 def lignes_de_la_page(demandes) -> dict[int, tuple[list, Decimal | None, Decimal | None]]:
     """Par demande : ses lignes actives (rangées), le montant sollicité (None sans ligne) et le montant voté
     (None tant qu'aucun financeur n'a décidé), comme `Demande.lignes_actives`, `montant_sollicite` et
     `montant_vote`."""
-    par_demande: dict[int, list] = {demande.id: [] for demande in demandes}
-    if par_demande:
-        for ligne in db.session.execute(_LIGNES, {"demandes": list(par_demande)}):
-            par_demande[ligne.demande_id].append(ligne)
     resultat = {}
-    for ident, lignes in par_demande.items():
+    for demande in demandes:
+        lignes = demande.lignes
         sollicite, vote = montants_des_lignes(lignes)
-        resultat[ident] = (lignes, sollicite if lignes else None, vote)
+        resultat[demande.id] = (lignes, sollicite if lignes else None, vote)
     return resultat
 
 
@@ -131,8 +232,9 @@ def tableau_de_bord():
     parametres = {"structures": structures}
     # Gardées dans une variable : la session ne retient pas un objet que plus rien ne référence.
     ses_structures = db.session.scalars(_STRUCTURES, parametres).all()
-    requete = _DEMANDES_ET_LIGNES if acteur.dans_une_organisation else _DEMANDES
-    page = paginer_demandes(requete, _NOMBRE, parametres)
+    par_id = {structure.id: structure for structure in ses_structures}
+    lecture = LectureDuTableau(par_id, current_user, aujourdhui())
+    page = paginer_demandes(_DEMANDES, _NOMBRE, parametres, lecture)
     actions = {demande.id: prochaine_action(demande, current_user) for demande in page.items}
     return render_template(
         "usager/tableau_de_bord.html",
@@ -144,10 +246,11 @@ def tableau_de_bord():
             page.items,
             actions,
             lignes_de_la_page(page.items),
-            {rang[0].id: rang.contrat for rang in page.rangees},
+            {demande.id: demande.contrat for demande in page.items},
         ),
-        # Les comptes rendus attendus, les retards d'abord : affichés en tête du tableau de bord.
-        comptes_rendus=comptes_rendus.a_rendre(structures),
-        a_attester=a_attester(current_user),  # les demandes soumises qui attendent sa signature
+        # Affichés en tête du tableau de bord : les demandes soumises qui attendent sa signature, les
+        # comptes rendus attendus (les retards d'abord).
+        a_attester=lecture.a_attester,
+        comptes_rendus=lecture.a_rendre,
         form=ActionSimpleForm(),
     )
