@@ -17,6 +17,7 @@ from dauphin import journaux, stockage
 from dauphin.badges import BadgesStatut
 from dauphin.extensions import babel, csrf, db, limiter, login_manager, migrate
 from dauphin.libelles import MOIS
+from dauphin.socle import Application
 from dauphin.urls import parametres_de_lien, url_de_demande, url_fixe, url_par_identifiant
 from workflows.budget import format_euros
 
@@ -40,7 +41,7 @@ class Requete(Request):
 def create_app(config: str | configuration.Config | None = None) -> Flask:
     cfg = config if isinstance(config, configuration.Config) else configuration.charger(config)
     cfg.verifier()
-    app = Flask(__name__, instance_path=cfg.INSTANCE_PATH)
+    app = Application(__name__, instance_path=cfg.INSTANCE_PATH)
     app.request_class = Requete
     app.config.from_object(cfg)
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", cfg.options_moteur())
@@ -248,7 +249,7 @@ def echeance(moment) -> str:
 
 def enregistrer_gabarits(app: Flask) -> None:
     from dauphin import dsfr, libelles
-    from dauphin.navigation import navigation
+    from dauphin.navigation import liens_de_la_mise_en_page, navigation
 
     app.jinja_env.filters["euros"] = euros
     app.jinja_env.filters["libelle_statut"] = libelles.statut
@@ -266,6 +267,7 @@ def enregistrer_gabarits(app: Flask) -> None:
     app.jinja_env.globals["badge_statut"] = BadgesStatut(app.jinja_env)  # dsfr.badge_statut, mémorisé
     app.jinja_env.globals["champ_dsfr"] = dsfr.champ  # dsfr.champ, écrit en Python
     app.jinja_env.globals["url_fixe"] = url_fixe
+    app.jinja_env.globals["liens_de_la_mise_en_page"] = liens_de_la_mise_en_page
     app.jinja_env.globals["url_de_demande"] = url_de_demande
     app.jinja_env.globals["url_par_identifiant"] = url_par_identifiant
     app.jinja_env.globals["parametres_de_lien"] = parametres_de_lien
@@ -277,19 +279,30 @@ def enregistrer_gabarits(app: Flask) -> None:
         return {"navigation": navigation()}
 
 
+ENTETES_DE_SECURITE = (
+    (
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'; "
+        "font-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+    ),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+)
+HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
+
 def enregistrer_securite(app: Flask) -> None:
+    avec_hsts = ENTETES_DE_SECURITE + (HSTS,)
+
     @app.after_request
     def entetes(reponse):
-        reponse.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'; "
-            "font-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
-        )
-        reponse.headers.setdefault("X-Content-Type-Options", "nosniff")
-        reponse.headers.setdefault("Referrer-Policy", "same-origin")
-        reponse.headers.setdefault("X-Frame-Options", "DENY")
-        if app.config.get("SESSION_COOKIE_SECURE"):
-            reponse.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        # Chaque en-tête seulement s'il n'est pas déjà posé (une vue peut avoir le sien), comme
+        # `headers.setdefault`, mais en un seul passage sur les en-têtes de la réponse.
+        poses = {nom.lower() for nom, _ in reponse.headers}
+        for nom, valeur in avec_hsts if app.config.get("SESSION_COOKIE_SECURE") else ENTETES_DE_SECURITE:
+            if nom.lower() not in poses:
+                reponse.headers.add(nom, valeur)
         return reponse
 
 

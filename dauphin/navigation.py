@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from typing import NamedTuple
 
 from flask import request
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from dauphin.policies import Acteur, acteur_de, gere_des_jetons
-from dauphin.urls import url_fixe
+from dauphin.urls import urls_fixes
 
 
-@dataclass(frozen=True)
-class Lien:
+class Lien(NamedTuple):
     libelle: str
     url: str
     actif: bool
@@ -51,6 +50,42 @@ ENTREES: tuple[tuple[str, str, str, Callable[[Acteur], bool]], ...] = (
 )
 
 
+CYCLE_DE_VIE = "public.cycle_de_vie"
+# Les adresses de la navigation, calculées une fois par processus et par préfixe (`urls_fixes`).
+ADRESSES = {endpoint: (endpoint, {}) for endpoint in (*(e[1] for e in ENTREES), CYCLE_DE_VIE)}
+
+# Les adresses fixes de la mise en page (base.html), par clé : une seule recherche par page.
+MISE_EN_PAGE = {
+    "dsfr_css": ("dsfr.fichier", {"filename": "dsfr.min.css"}),
+    "icones_css": ("dsfr.fichier", {"filename": "utility/icons/icons.min.css"}),
+    "dauphin_css": ("static", {"filename": "css/dauphin.css"}),
+    "apple_touch_icon": ("dsfr.fichier", {"filename": "favicon/apple-touch-icon.png"}),
+    "favicon_svg": ("dsfr.fichier", {"filename": "favicon/favicon.svg"}),
+    "favicon_ico": ("dsfr.fichier", {"filename": "favicon/favicon.ico"}),
+    "manifeste": ("dsfr.fichier", {"filename": "favicon/manifest.webmanifest"}),
+    "accueil": ("public.accueil", {}),
+    "connexion": ("auth.connexion", {}),
+    "mon_compte": ("comptes.mon_compte", {}),
+    "deconnexion": ("auth.deconnexion", {}),
+    "accessibilite": ("public.accessibilite", {}),
+    "mentions_legales": ("public.mentions_legales", {}),
+    "donnees_personnelles": ("public.donnees_personnelles", {}),
+    "donnees_ouvertes": ("public.donnees_ouvertes_page", {}),
+    "etat_session": ("auth.etat_session", {}),
+    "prolonger_session": ("auth.prolonger_session", {}),
+    "dsfr_module_js": ("dsfr.fichier", {"filename": "dsfr.module.min.js"}),
+    "dsfr_nomodule_js": ("dsfr.fichier", {"filename": "dsfr.nomodule.min.js"}),
+    "evitement_js": ("static", {"filename": "js/evitement.js"}),
+    "tableaux_js": ("static", {"filename": "js/tableaux.js"}),
+    "session_js": ("static", {"filename": "js/session.js"}),
+}
+
+
+def liens_de_la_mise_en_page() -> Mapping[str, str]:
+    """Pour base.html : `_fixes['dsfr_css']` vaut `url_fixe('dsfr.fichier', filename='dsfr.min.css')`."""
+    return urls_fixes("mise en page", MISE_EN_PAGE)
+
+
 def entrees(utilisateur) -> list[tuple[str, str, str]]:
     """(libellé, endpoint, blueprint) des espaces auxquels l'utilisateur a droit."""
     acteur = acteur_de(utilisateur)
@@ -61,19 +96,15 @@ def entrees(utilisateur) -> list[tuple[str, str, str]]:
 
 def navigation() -> list[Lien]:
     try:
-        if not current_user or not current_user.is_authenticated:
+        utilisateur = current_user._get_current_object()
+        if not utilisateur or not utilisateur.is_authenticated:
             return []
+        urls, blueprint = urls_fixes("navigation", ADRESSES), request.blueprint
         liens = [
-            Lien(libelle, url_fixe(endpoint), request.blueprint in blueprint.split(","))
-            for libelle, endpoint, blueprint in entrees(current_user)
+            Lien(libelle, urls[endpoint], blueprint in blueprints.split(","))
+            for libelle, endpoint, blueprints in entrees(utilisateur)
         ]
     except SQLAlchemyError:  # la page d'erreur 500 ne doit pas dépendre de la base
         return []
-    liens.append(
-        Lien(
-            "Cycle de vie d’une demande",
-            url_fixe("public.cycle_de_vie"),
-            request.endpoint == "public.cycle_de_vie",
-        )
-    )
+    liens.append(Lien("Cycle de vie d’une demande", urls[CYCLE_DE_VIE], request.endpoint == CYCLE_DE_VIE))
     return liens

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 from flask import current_app, request, url_for
 
@@ -20,6 +21,20 @@ def url_fixe(endpoint: str, **valeurs) -> str:
     if url is None:
         url = urls[cle] = url_for(endpoint, **valeurs)
     return url
+
+
+def urls_fixes(nom: str, table: Mapping[str, tuple[str, dict]]) -> Mapping[str, str]:
+    """Les adresses de `table` (clé → (endpoint, arguments)), chacune celle de `url_fixe`, rangées ensemble
+    sous `nom` : un seul appel et une seule recherche par page pour toutes les adresses de la mise en page
+    (base.html en écrit une vingtaine) ou de la navigation, au lieu d'un appel par adresse."""
+    groupes = current_app.extensions.setdefault("dauphin.urls_fixes_groupees", {})
+    cle = (request.script_root, nom)
+    urls = groupes.get(cle)
+    if urls is None:
+        urls = groupes[cle] = MappingProxyType(
+            {clef: url_fixe(endpoint, **valeurs) for clef, (endpoint, valeurs) in table.items()}
+        )
+    return urls
 
 
 SENTINELLE = 918273645  # un identifiant de demande qu'aucune autre partie d'une adresse ne contient

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from dauphin.connexions import _SANS_ECRITURE, PREPARE, _lecture
+from dauphin.connexions import _SANS_ECRITURE, PREPARE, Curseur, _lecture
 from dauphin.extensions import db
 
 pytestmark = [pytest.mark.transactions_reelles]
@@ -282,3 +282,23 @@ def test_le_vrai_ping_ne_laisse_pas_de_transaction_ouverte(moteur, monkeypatch):
         assert connexion.connection.driver_connection.info.transaction_status.name == "IDLE"
         connexion.execution_options(isolation_level="AUTOCOMMIT")
         assert connexion.exec_driver_sql("SELECT 2").scalar() == 2
+
+
+def test_description_paresseuse_comme_celle_de_psycopg(moteur):
+    """Le curseur du portail rend la description de psycopg, construite au premier accès, pour le résultat
+    d'alors (même si le curseur en a reçu un autre depuis)."""
+    with moteur.connect() as connexion:
+        curseur = connexion.connection.dbapi_connection.cursor()
+        assert type(curseur) is Curseur
+        curseur.execute("SELECT 1 AS un, 'é'::text AS texte, now() AS instant, NULL::numeric(9,2) AS montant")
+        paresseuse, attendue = curseur.description, psycopg.Cursor.description.fget(curseur)
+        curseur.execute("SELECT 2 AS autre")
+        assert len(paresseuse) == 4 and paresseuse[-1].name == "montant"
+        assert paresseuse[1:3][0].name == "texte"
+        assert [tuple(c) for c in paresseuse] == [tuple(c) for c in attendue]
+        assert [c.name for c in paresseuse] == ["un", "texte", "instant", "montant"]
+        assert [c.name for c in curseur.description] == ["autre"]
+        curseur.execute("SELECT")  # aucune colonne : une description vide, pas None (comme psycopg)
+        assert curseur.description is not None and list(curseur.description) == [] and not curseur.description
+        curseur.execute("SET LOCAL application_name = 'essai'")
+        assert curseur.description is None and psycopg.Cursor.description.fget(curseur) is None

@@ -1,0 +1,85 @@
+"""Le socle de chaque requête : ce que Flask, Jinja et la session signée refont à chaque page sans que rien
+n'ait changé, fait une fois (mesuré par `bench.profil_pages` : une page triviale d'un compte connecté
+faisait 5 900 appels de fonctions Python, dont près de 600 pour ce qui suit).
+
+- `Application.ensure_sync` : Flask demande à `inspect` si chaque fonction appelée (vue, une vingtaine de
+  crochets avant et après la requête, processeurs de contexte) est une coroutine, 7 appels chacune ; une
+  fonction ou une méthode ordinaire se lit à son drapeau de code.
+- `Gabarits.make_globals` : un gabarit sans globaux propres lit ceux de l'environnement tels quels (un
+  dict) au lieu d'une ChainMap ; chaque `{% import %}` comparait les clés des deux (160 appels Python par
+  import, pour conclure qu'elles sont les mêmes) et chaque rendu recopiait la ChainMap clé par clé.
+- `SessionSignee` : le sérialiseur du cookie de session, construit une fois par jeu de clés au lieu d'une
+  fois par requête.
+"""
+
+from __future__ import annotations
+
+import functools
+from inspect import CO_COROUTINE
+from types import FunctionType, MethodType
+
+from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
+from flask.templating import Environment
+
+_ORDINAIRES = (FunctionType, MethodType)
+
+
+class Gabarits(Environment):
+    """L'environnement Jinja du portail : celui de Flask, aux globaux partagés sans ChainMap."""
+
+    def make_globals(self, d):
+        # Les globaux de l'environnement eux-mêmes (les ajouts ultérieurs restent vus) ; Jinja ne les écrit
+        # que par `get_template(…, globals=…)`, repris dans `_load_template`.
+        if not d:
+            return self.globals
+        return super().make_globals(d)
+
+    def _load_template(self, name, globals):
+        gabarit = super()._load_template(name, None)
+        if globals:
+            if gabarit.globals is self.globals:  # jamais écrire dans ceux de l'environnement
+                gabarit.globals = super().make_globals(globals)
+            else:
+                gabarit.globals.update(globals)
+        return gabarit
+
+
+class SessionSignee(SecureCookieSessionInterface):
+    """La session de Flask (cookie signé), au sérialiseur construit une fois par jeu de clés."""
+
+    def get_signing_serializer(self, app: Flask):
+        if not app.secret_key:
+            return None
+        return self._serialiseur(app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+
+    @functools.lru_cache(maxsize=8)  # noqa: B019  (une instance par application, quelques clés)
+    def _serialiseur(self, cle, anciennes: tuple):
+        return _SessionDeFlask.get_signing_serializer(self, _Cles(cle, anciennes))
+
+
+class _Cles:
+    """Ce que `SecureCookieSessionInterface.get_signing_serializer` lit d'une application."""
+
+    def __init__(self, cle, anciennes: tuple):
+        self.secret_key = cle
+        self.config = {"SECRET_KEY_FALLBACKS": list(anciennes)}
+
+
+_SessionDeFlask = SecureCookieSessionInterface
+
+
+class Application(Flask):
+    jinja_environment = Gabarits
+    session_interface = SessionSignee()
+
+    def ensure_sync(self, func):
+        # `inspect.iscoroutinefunction` lit le même drapeau (et, depuis Python 3.12, une marque posée par
+        # `inspect.markcoroutinefunction`) : le reste (partial, objet appelable) passe par Flask.
+        if (
+            type(func) in _ORDINAIRES
+            and not func.__code__.co_flags & CO_COROUTINE
+            and not hasattr(func, "_is_coroutine_marker")
+        ):
+            return func
+        return super().ensure_sync(func)

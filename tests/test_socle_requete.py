@@ -1,0 +1,110 @@
+"""Le socle de chaque requête (dauphin/socle.py, adresses de la mise en page, en-têtes de sécurité) : ce qui
+est fait une fois au lieu d'une fois par page donne exactement ce que donnait le calcul de chaque page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import url_for
+from itsdangerous import BadSignature
+
+from dauphin.navigation import ADRESSES, MISE_EN_PAGE, liens_de_la_mise_en_page
+from dauphin.socle import Application
+
+
+def test_adresses_de_la_mise_en_page_comme_url_for_et_par_prefixe(app):
+    for prefixe in ("", "/portail", ""):
+        with app.test_request_context("/", environ_overrides={"SCRIPT_NAME": prefixe}):
+            liens = liens_de_la_mise_en_page()
+            assert liens is liens_de_la_mise_en_page()  # gardées par processus et par préfixe
+            assert liens["accessibilite"] == f"{prefixe}/accessibilite"
+            for cle, (endpoint, valeurs) in (MISE_EN_PAGE | ADRESSES).items():
+                assert liens.get(cle, url_for(endpoint, **valeurs)) == url_for(endpoint, **valeurs)
+            assert "?v=" in liens["dsfr_css"]  # la version du DSFR, posée par dsfr._ajouter_version
+
+
+def test_navigation_et_mise_en_page_sous_un_prefixe(client, connexion, monde):
+    connexion.en_tant_que(monde.instructeur_etat)
+    html = client.get("/instruction/", environ_overrides={"SCRIPT_NAME": "/portail"}).get_data(as_text=True)
+    adresses = re.findall(r'(?:href|src|action|data-etat)="([^"#]*)"', html)
+    internes = [a for a in adresses if not a.startswith("https://")]
+    assert internes and all(a.startswith("/portail/") for a in internes), internes
+    assert '<a class="fr-nav__link" href="/portail/instruction/" aria-current="page">Instruction</a>' in html
+    assert 'href="/portail/cycle-de-vie">Cycle de vie' in html
+    html = client.get("/cycle-de-vie").get_data(as_text=True)
+    assert '<a class="fr-nav__link" href="/cycle-de-vie" aria-current="page">Cycle de vie' in html
+    assert 'href="/instruction/">Instruction</a>' in html
+
+
+def test_en_tetes_de_securite_sans_ecraser_ceux_d_une_vue(app, client):
+    with app.test_request_context("/"):
+        vue = {"X-Frame-Options": "SAMEORIGIN", "referrer-policy": "no-referrer"}
+        reponse = app.process_response(app.make_response(("ok", 200, vue)))
+    assert reponse.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]  # celui de la vue, seul
+    assert reponse.headers.getlist("Referrer-Policy") == ["no-referrer"]  # nom en minuscules compris
+    assert reponse.headers["X-Content-Type-Options"] == "nosniff"
+    assert reponse.headers["Content-Security-Policy"].startswith("default-src 'self';")
+    assert "Strict-Transport-Security" not in reponse.headers
+    app.config["SESSION_COOKIE_SECURE"] = True
+    try:
+        reponse = client.get("/accessibilite")
+    finally:
+        app.config["SESSION_COOKIE_SECURE"] = False
+    assert reponse.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    assert reponse.headers.getlist("X-Frame-Options") == ["DENY"]
+
+
+def test_globaux_des_gabarits_partages_sans_etre_ecrits(app):
+    env = app.jinja_env
+    gabarit = env.get_template("macros/dsfr.html")
+    assert gabarit.globals is env.globals  # pas de ChainMap à parcourir à chaque import
+    env.globals["essai_ajoute_apres"] = "vu"
+    try:
+        assert env.from_string("{{ essai_ajoute_apres }}").render() == "vu"
+        # Des globaux propres à un gabarit déjà chargé ne vont pas dans ceux de l'environnement.
+        avec = env.get_template("macros/dsfr.html", globals={"essai_propre": 1})
+        assert avec.globals["essai_propre"] == 1 and avec.globals["url_fixe"] is env.globals["url_fixe"]
+        assert "essai_propre" not in env.globals
+        assert env.from_string("{{ x }}", globals={"x": 2}).render() == "2" and "x" not in env.globals
+    finally:
+        del env.globals["essai_ajoute_apres"]
+
+
+def test_cookie_de_session_signe_par_la_cle_courante_et_lu_avec_les_anciennes(app):
+    interface = app.session_interface
+    serialiseur = interface.get_signing_serializer(app)
+    assert interface.get_signing_serializer(app) is serialiseur  # construit une fois
+    cookie = serialiseur.dumps({"a": 1})
+    ancienne, app.secret_key = app.secret_key, "une-nouvelle-cle-de-test-assez-longue"
+    try:
+        with pytest.raises(BadSignature):
+            interface.get_signing_serializer(app).loads(cookie)
+        app.config["SECRET_KEY_FALLBACKS"] = [ancienne]
+        assert interface.get_signing_serializer(app).loads(cookie) == {"a": 1}
+        assert interface.get_signing_serializer(app).dumps({"a": 1}) != cookie  # signé par la nouvelle
+    finally:
+        app.secret_key = ancienne
+        app.config["SECRET_KEY_FALLBACKS"] = []
+
+
+def test_ensure_sync_rend_les_fonctions_ordinaires_telles_quelles():
+    application = Application(__name__)
+
+    def ordinaire():
+        return 1
+
+    class Objet:
+        def methode(self):
+            return 2
+
+    async def coroutine():
+        return 3
+
+    assert application.ensure_sync(ordinaire) is ordinaire
+    methode = Objet().methode
+    assert application.ensure_sync(methode) is methode
+    appelee = []
+    application.async_to_sync = lambda f: appelee.append(f) or f  # asgiref n'est pas installé
+    application.ensure_sync(coroutine)
+    assert appelee == [coroutine]
