@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user, login_required
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -28,6 +28,7 @@ from dauphin.models import (
     LigneBudget,
     LigneFinancement,
     Note,
+    Organisation,
     PieceJointe,
     Structure,
     Utilisateur,
@@ -102,7 +103,9 @@ _COLLECTIONS = (
         "lignes_financement",
         select(LigneFinancement)
         .options(
-            joinedload(LigneFinancement.organisation),
+            # De l'organisation d'une ligne, les pages n'écrivent que le nom (les règles lisent
+            # ligne.organisation_id) ; celles de l'utilisateur sont déjà chargées entières avec son compte.
+            joinedload(LigneFinancement.organisation).load_only(Organisation.nom),
             # Du gestionnaire nommé, la page n'écrit que le nom.
             joinedload(LigneFinancement.gestionnaire).load_only(Utilisateur.prenom, Utilisateur.nom),
         )
@@ -112,7 +115,8 @@ _COLLECTIONS = (
     (
         "lignes_budget",
         select(LigneBudget)
-        .options(joinedload(LigneBudget.financeur))
+        # Du financeur d'une ligne du budget, la page n'écrit que le nom.
+        .options(joinedload(LigneBudget.financeur).load_only(Organisation.nom))
         .where(LigneBudget.demande_id == _PAR_DEMANDE)
         .order_by(LigneBudget.ordre),
     ),
@@ -159,26 +163,36 @@ def _dossier_visible(demande_id: int) -> DossierLu:
     return DossierLu(demande, recepisse, courriels_non_envoyes, a_des_notes)
 
 
-# Construite une fois, l'identifiant en paramètre : sa clé de cache n'est pas recalculée à chaque vue. De
-# l'acteur et du jeton, la page n'écrit que le nom et le libellé : seules ces colonnes sont lues (pas les
-# empreintes, secrets et dates du compte).
+# L'historique ne fait que s'afficher : lu en rangées (SQL seul, sans objets de l'ORM ni carte des
+# identités), des seules colonnes que la page écrit, par une requête construite une fois. Le nom complet de
+# l'acteur est celui de `Utilisateur.nom_complet` (« prénom nom ») ; acteur, organisation et jeton sont
+# vides (NULL) quand la ligne du journal n'en a pas, comme les relations de l'ORM.
 _HISTORIQUE = (
-    select(EvenementJournal)
-    .options(
-        joinedload(EvenementJournal.acteur).load_only(Utilisateur.prenom, Utilisateur.nom),
-        joinedload(EvenementJournal.organisation),
-        joinedload(EvenementJournal.jeton).load_only(JetonApi.libelle),
+    select(
+        EvenementJournal.horodatage,
+        (Utilisateur.prenom + " " + Utilisateur.nom).label("acteur"),
+        Organisation.nom.label("organisation"),
+        EvenementJournal.role,
+        JetonApi.libelle.label("jeton"),
+        EvenementJournal.ligne_id,
+        EvenementJournal.declencheur,
+        EvenementJournal.statut_avant,
+        EvenementJournal.statut_apres,
+        EvenementJournal.commentaire,
     )
+    .outerjoin(Utilisateur, Utilisateur.id == EvenementJournal.acteur_id)
+    .outerjoin(Organisation, Organisation.id == EvenementJournal.organisation_id)
+    .outerjoin(JetonApi, JetonApi.id == EvenementJournal.jeton_id)
     .where(EvenementJournal.demande_id == _PAR_DEMANDE)
     .order_by(EvenementJournal.id)
 )
 
 
-def _historique(demande: Demande, instruction_visible: bool) -> list[EvenementJournal]:
+def _historique(demande: Demande, instruction_visible: bool) -> list[Row]:
     """Le journal du dossier ; sans les avis ni l'organisation interne des financeurs pour le porteur."""
-    evenements = db.session.scalars(_HISTORIQUE, {"demande_id": demande.id}).all()
+    evenements = db.session.connection().execute(_HISTORIQUE, {"demande_id": demande.id}).all()
     if instruction_visible:
-        return list(evenements)
+        return evenements
     return [e for e in evenements if e.declencheur not in DECLENCHEURS_INTERNES]
 
 

@@ -24,6 +24,8 @@ from dauphin.policies import INSTRUIRE_LIGNE
 from dauphin.services import instruction as service
 from forms.instruction import NoteForm
 
+GESTIONNAIRE = "gestionnaire"  # l'action qui désigne le gestionnaire nommé d'une ligne
+
 
 @dataclass
 class Panneau:
@@ -40,17 +42,16 @@ def note_form(organisations) -> NoteForm:
     return form
 
 
-def _panneau(ligne: LigneFinancement, demande: Demande, equipe) -> Panneau:
+def _panneau(ligne: LigneFinancement, actions: list[Action], equipe) -> Panneau:
     """Les actions que l'utilisateur peut faire maintenant sur la ligne de son financeur, avec leurs
     formulaires."""
     panneau = Panneau(ligne)
-    for action in ACTIONS_LIGNE.values():
-        if _proposee(action, demande, ligne):
-            form = formulaire(action, ligne.id, ligne.version, equipe)
-            if action.slug == "gestionnaire":
-                form.gestionnaire_id.data = ligne.gestionnaire_id or 0
-            panneau.actions.append(action)
-            panneau.formulaires[action.slug] = form
+    for action in actions:
+        form = formulaire(action, ligne.id, ligne.version, equipe)
+        if action.slug == GESTIONNAIRE:
+            form.gestionnaire_id.data = ligne.gestionnaire_id or 0
+        panneau.actions.append(action)
+        panneau.formulaires[action.slug] = form
     return panneau
 
 
@@ -62,11 +63,20 @@ def _proposee(action, demande: Demande, ligne: LigneFinancement | None = None) -
 def contexte_dossier(demande: Demande, avec_notes: bool = True) -> dict:
     """avec_notes=False : le dossier n'a pas de notes (lu avec la demande), rien à lire."""
     lignes = [ligne for ligne in demande.lignes_financement if INSTRUIRE_LIGNE.permet(current_user, ligne)]
-    equipes = service.instructeurs({ligne.organisation_id for ligne in lignes}) if lignes else {}
+    proposees = {
+        ligne.id: [a for a in ACTIONS_LIGNE.values() if _proposee(a, demande, ligne)] for ligne in lignes
+    }
+    # Les instructeurs (choix du gestionnaire) ne sont lus que pour les lignes où l'on peut en désigner un.
+    a_assigner = {
+        ligne.organisation_id for ligne in lignes if any(a.slug == GESTIONNAIRE for a in proposees[ligne.id])
+    }
+    equipes = service.noms_des_instructeurs(a_assigner) if a_assigner else {}
     actions_dossier = [a for a in ACTIONS_DEMANDE.values() if _proposee(a, demande)]
     organisations = service.organisations_pour_notes(current_user, demande)
     return {
-        "panneaux": [_panneau(ligne, demande, equipes.get(ligne.organisation_id)) for ligne in lignes],
+        "panneaux": [
+            _panneau(ligne, proposees[ligne.id], equipes.get(ligne.organisation_id)) for ligne in lignes
+        ],
         "actions_dossier": actions_dossier,
         "formulaires_dossier": {a.slug: formulaire(a, demande.id, demande.version) for a in actions_dossier},
         "notes": service.notes_visibles(demande, current_user) if avec_notes else [],
