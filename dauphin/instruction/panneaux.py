@@ -12,11 +12,11 @@ from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
 from dauphin.instruction.actions import (
-    ACTIONS_DEMANDE,
     ACTIONS_LIGNE,
     Action,
-    autorisee,
+    autorisees_sur_le_dossier,
     formulaire,
+    ouverte_a_l_instructeur,
     possible,
 )
 from dauphin.models import Demande, LigneFinancement
@@ -25,6 +25,7 @@ from dauphin.services import instruction as service
 from forms.instruction import NoteForm
 
 GESTIONNAIRE = "gestionnaire"  # l'action qui désigne le gestionnaire nommé d'une ligne
+ACTIONS_DE_L_INSTRUCTEUR = tuple(a for a in ACTIONS_LIGNE.values() if ouverte_a_l_instructeur(a))
 
 
 @dataclass
@@ -55,23 +56,22 @@ def _panneau(ligne: LigneFinancement, actions: list[Action], equipe) -> Panneau:
     return panneau
 
 
-def _proposee(action, demande: Demande, ligne: LigneFinancement | None = None) -> bool:
-    """Une action n'est proposée que si l'utilisateur a le droit de la faire et qu'elle est possible."""
-    return autorisee(action, current_user, demande, ligne) and possible(action, demande, ligne)
-
-
 def contexte_dossier(demande: Demande, avec_notes: bool = True) -> dict:
     """avec_notes=False : le dossier n'a pas de notes (lu avec la demande), rien à lire."""
     lignes = [ligne for ligne in demande.lignes_financement if INSTRUIRE_LIGNE.permet(current_user, ligne)]
+    # Sur les lignes de son financeur (INSTRUIRE_LIGNE ci-dessus), le droit de faire une action est celui de
+    # l'instructeur (`actions.autorisee`) : il ne se revérifie pas action par action.
     proposees = {
-        ligne.id: [a for a in ACTIONS_LIGNE.values() if _proposee(a, demande, ligne)] for ligne in lignes
+        ligne.id: [a for a in ACTIONS_DE_L_INSTRUCTEUR if possible(a, demande, ligne)] for ligne in lignes
     }
     # Les instructeurs (choix du gestionnaire) ne sont lus que pour les lignes où l'on peut en désigner un.
     a_assigner = {
         ligne.organisation_id for ligne in lignes if any(a.slug == GESTIONNAIRE for a in proposees[ligne.id])
     }
     equipes = service.noms_des_instructeurs(a_assigner) if a_assigner else {}
-    actions_dossier = [a for a in ACTIONS_DEMANDE.values() if _proposee(a, demande)]
+    actions_dossier = [
+        a for a in autorisees_sur_le_dossier(current_user, demande) if possible(a, demande, None)
+    ]
     organisations = service.organisations_pour_notes(current_user, demande)
     return {
         "panneaux": [
