@@ -225,7 +225,10 @@ def _heure_de_paris(moment):
         return moment
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return PARIS.normalize(moment.astimezone(PARIS))
+    # `astimezone` passe par le `fromutc` de pytz, qui rend l'heure locale déjà normalisée : le `normalize`
+    # que Flask-Babel fait ensuite ne change rien (vérifié quart d'heure par quart d'heure autour de chaque
+    # changement d'heure de 1990 à 2100).
+    return moment.astimezone(PARIS)
 
 
 def _jour_fr(jour) -> str:
