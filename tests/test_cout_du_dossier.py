@@ -9,10 +9,20 @@ courriels non envoyés.
 
 from __future__ import annotations
 
+from dataclasses import fields
+
+from sqlalchemy import select
+
 from dauphin import jobs
-from dauphin.services.instruction import ajouter_note
+from dauphin.instruction.actions import ACTIONS_DEMANDE, ACTIONS_LIGNE, autorisee, autorisees_sur_le_dossier
+from dauphin.instruction.panneaux import ACTIONS_DE_L_INSTRUCTEUR
+from dauphin.models import EvenementJournal, Utilisateur
+from dauphin.policies import INSTRUIRE_LIGNE
+from dauphin.services.instruction import ACTIONS_JOURNAL, ajouter_note
+from dauphin.services.workflow import declencher_demande, declencher_ligne
 from tests.test_cout_du_depot import OrdresDuFil
 from tests.test_trace_lectures import transmise
+from workflows.budget import COMPTES
 
 # Le nombre d'ordres SQL de la vue, le 7 décembre au soir (les mêmes sur PostgreSQL et SQLite). Il peut
 # baisser ; s'il monte, dire pourquoi (docs/mesures.md) avant de changer le chiffre.
@@ -49,3 +59,107 @@ def test_la_vue_d_un_dossier_envoie_un_nombre_fixe_d_ordres_sql(app, client, con
     assert {cle: len(ordres) for cle, ordres in comptes.items()} == ORDRES, "\n".join(
         f"{cle} : {len(ordres)}\n  " + "\n  ".join(ordres) for cle, ordres in comptes.items()
     )
+
+
+# Les cellules d'une rangée de l'historique, telles que les écrivait le gabarit quand il lisait les objets du
+# journal (acteur, organisation, jeton chargés par l'ORM) et ses filtres : l'historique est lu en rangées et
+# ses cellules écrites par la vue, la page doit rester la même, valeurs hostiles échappées.
+ANCIENNE_RANGEE = """      <td>{{ evenement.horodatage | horodatage }}</td>
+      <td>{% if evenement.acteur %}{{ evenement.acteur.nom_complet }}{% else %}Dauphin{% endif %}\
+{% if evenement.organisation %} ({{ evenement.organisation.nom }}){% endif %}<br><span class="fr-text--xs">\
+{{ evenement.role | libelle_role }}{% if evenement.jeton %}, par l’API \
+(jeton « {{ evenement.jeton.libelle }} »){% endif %}</span></td>
+      <td>{% if evenement.ligne_id %}Ligne {{ lignes_financement[evenement.ligne_id].organisation.nom \
+if evenement.ligne_id in lignes_financement else '' }}{% else %}Dossier{% endif %}</td>
+      <td>{{ actions_journal.get(evenement.declencheur) or (evenement.declencheur | libelle_action) }}<br>\
+<span class="fr-text--xs">{{ evenement.statut_avant | libelle_statut }} → \
+{{ evenement.statut_apres | libelle_statut }}</span></td>
+      <td>{{ evenement.commentaire or '' }}</td>"""
+
+
+def test_l_historique_lu_en_rangees_s_ecrit_comme_les_objets_du_journal(app, client, connexion, db, monde):
+    demande = transmise(monde)
+    hostile = '<script>alert("x")</script> & Cie'
+    ligne = next(ligne for ligne in demande.lignes_financement if ligne.organisation_id == monde.etat.id)
+    declencher_ligne(ligne.id, "prendre_en_charge", monde.instructeur_etat)
+    declencher_demande(demande.id, "demander_complements", monde.instructeur_etat, commentaire=hostile)
+    monde.signataire.prenom = "<b>Zoé</b>"
+    db.session.commit()
+    evenements = db.session.scalars(
+        select(EvenementJournal).filter_by(demande_id=demande.id).order_by(EvenementJournal.id)
+    ).all()
+    assert any(e.acteur for e in evenements) and any(e.organisation for e in evenements)
+    assert any(e.ligne_id for e in evenements) and any(e.commentaire for e in evenements)
+    gabarit = app.jinja_env.from_string(ANCIENNE_RANGEE)
+    lignes = {ligne.id: ligne for ligne in demande.lignes_financement}
+    with app.test_request_context():
+        attendues = [
+            gabarit.render(evenement=e, lignes_financement=lignes, actions_journal=ACTIONS_JOURNAL)
+            for e in evenements
+        ]
+    for compte in (monde.instructeur_etat, monde.signataire):
+        connexion.en_tant_que(compte)
+        page = client.get(f"/dossiers/{demande.id}").get_data(as_text=True)
+        historique = page[page.index('id="titre-historique"') :]
+        # Le porteur ne voit pas l'organisation interne des financeurs, mais les mêmes rangées sinon.
+        for attendue in attendues:
+            assert attendue in historique
+        assert "&lt;b&gt;Zoé&lt;/b&gt;" in historique and "<b>Zoé" not in page
+        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Cie" in historique
+        assert "<script>alert" not in page
+        connexion.deconnexion()
+
+
+def test_les_actions_proposees_sans_reverifier_chaque_droit_sont_celles_qu_autorisee_permet(db, monde):
+    # Le panneau ne revérifie pas le droit action par action (qualités lues une fois, lignes de son
+    # financeur) : les mêmes actions que `autorisee` pour chaque compte, à plusieurs statuts.
+    demande = transmise(monde)
+    comptes = [v for v in (getattr(monde, c.name) for c in fields(monde)) if isinstance(v, Utilisateur)]
+    statuts, vues = [], set()
+    for etape in (None, ("demander_complements", monde.instructeur_etat)):
+        if etape:
+            declencher_demande(demande.id, etape[0], etape[1], commentaire="Le devis.")
+            db.session.expire_all()
+        statuts.append(demande.statut)
+        for compte in comptes:
+            assert autorisees_sur_le_dossier(compte, demande) == [
+                a for a in ACTIONS_DEMANDE.values() if autorisee(a, compte, demande, None)
+            ]
+            for ligne in demande.lignes_financement:
+                attendues = [a for a in ACTIONS_LIGNE.values() if autorisee(a, compte, demande, ligne)]
+                instruit = INSTRUIRE_LIGNE.permet(compte, ligne)
+                assert attendues == (list(ACTIONS_DE_L_INSTRUCTEUR) if instruit else [])
+                vues.add(instruit)
+    assert len(set(statuts)) == 2 and vues == {True, False}
+
+
+# Une rangée du budget telle que l'écrivait le gabarit à partir des objets des lignes du budget.
+ANCIENNE_RANGEE_DU_BUDGET = """          <tr>
+            <th scope="row">{{ ligne.compte }} — {{ comptes[ligne.compte].libelle }}{% if ligne.financeur %}\
+ : {{ ligne.financeur.nom }}{% elif ligne.financeur_libelle %} : {{ ligne.financeur_libelle }}{% endif %}\
+{% if ligne.libelle %} ({{ ligne.libelle }}){% endif %}</th>
+            <td class="dauphin-numerique">{{ ligne.montant | euros }}</td>
+          </tr>"""
+
+
+def test_les_rangees_du_budget_s_ecrivent_comme_les_objets_des_lignes(app, client, connexion, db, monde):
+    demande = transmise(monde)
+    hostile = '<i>x</i> & "y"'
+    lignes = demande.lignes_budget
+    lignes[0].libelle = hostile
+    libre = next((lb for lb in lignes if lb.financeur_id is None and lb.compte in COMPTES), None)
+    if libre is not None:
+        libre.financeur_libelle = hostile
+    db.session.commit()
+    lignes = [lb for lb in demande.lignes_budget if lb.compte in COMPTES]
+    assert any(lb.financeur for lb in lignes)
+    gabarit = app.jinja_env.from_string(ANCIENNE_RANGEE_DU_BUDGET)
+    with app.test_request_context():
+        attendues = [gabarit.render(ligne=lb, comptes=COMPTES) for lb in lignes]
+    for compte in (monde.instructeur_etat, monde.signataire):
+        connexion.en_tant_que(compte)
+        page = client.get(f"/dossiers/{demande.id}").get_data(as_text=True)
+        for attendue in attendues:
+            assert attendue in page
+        assert "&lt;i&gt;x&lt;/i&gt; &amp; &#34;y&#34;" in page and "<i>x</i>" not in page
+        connexion.deconnexion()

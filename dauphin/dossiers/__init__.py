@@ -8,16 +8,19 @@ from typing import NamedTuple
 
 from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user, login_required
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from dauphin import euros, horodatage
 from dauphin.demandes import transitions_proposees
 from dauphin.engagements.panneaux import contexte_engagements
 from dauphin.extensions import db
 from dauphin.instruction.panneaux import contexte_dossier
 from dauphin.justification import contexte_dossier as contexte_compte_rendu
 from dauphin.lectures import noter
+from dauphin.libelles import ACTIONS, ROLES
+from dauphin.libelles import statut as libelle_statut
 from dauphin.listes import page_courante
 from dauphin.models import (
     Campagne,
@@ -28,6 +31,7 @@ from dauphin.models import (
     LigneBudget,
     LigneFinancement,
     Note,
+    Organisation,
     PieceJointe,
     Structure,
     Utilisateur,
@@ -102,7 +106,9 @@ _COLLECTIONS = (
         "lignes_financement",
         select(LigneFinancement)
         .options(
-            joinedload(LigneFinancement.organisation),
+            # De l'organisation d'une ligne, les pages n'écrivent que le nom (les règles lisent
+            # ligne.organisation_id) ; celles de l'utilisateur sont déjà chargées entières avec son compte.
+            joinedload(LigneFinancement.organisation).load_only(Organisation.nom),
             # Du gestionnaire nommé, la page n'écrit que le nom.
             joinedload(LigneFinancement.gestionnaire).load_only(Utilisateur.prenom, Utilisateur.nom),
         )
@@ -112,7 +118,8 @@ _COLLECTIONS = (
     (
         "lignes_budget",
         select(LigneBudget)
-        .options(joinedload(LigneBudget.financeur))
+        # Du financeur d'une ligne du budget, la page n'écrit que le nom.
+        .options(joinedload(LigneBudget.financeur).load_only(Organisation.nom))
         .where(LigneBudget.demande_id == _PAR_DEMANDE)
         .order_by(LigneBudget.ordre),
     ),
@@ -159,38 +166,105 @@ def _dossier_visible(demande_id: int) -> DossierLu:
     return DossierLu(demande, recepisse, courriels_non_envoyes, a_des_notes)
 
 
-# Construite une fois, l'identifiant en paramètre : sa clé de cache n'est pas recalculée à chaque vue. De
-# l'acteur et du jeton, la page n'écrit que le nom et le libellé : seules ces colonnes sont lues (pas les
-# empreintes, secrets et dates du compte).
+# L'historique ne fait que s'afficher : lu en rangées (SQL seul, sans objets de l'ORM ni carte des
+# identités), des seules colonnes que la page écrit, par une requête construite une fois. Le nom complet de
+# l'acteur est celui de `Utilisateur.nom_complet` (« prénom nom ») ; acteur, organisation et jeton sont
+# vides (NULL) quand la ligne du journal n'en a pas, comme les relations de l'ORM.
 _HISTORIQUE = (
-    select(EvenementJournal)
-    .options(
-        joinedload(EvenementJournal.acteur).load_only(Utilisateur.prenom, Utilisateur.nom),
-        joinedload(EvenementJournal.organisation),
-        joinedload(EvenementJournal.jeton).load_only(JetonApi.libelle),
+    select(
+        EvenementJournal.horodatage,
+        (Utilisateur.prenom + " " + Utilisateur.nom).label("acteur"),
+        Organisation.nom.label("organisation"),
+        EvenementJournal.role,
+        JetonApi.libelle.label("jeton"),
+        EvenementJournal.ligne_id,
+        EvenementJournal.declencheur,
+        EvenementJournal.statut_avant,
+        EvenementJournal.statut_apres,
+        EvenementJournal.commentaire,
     )
+    .outerjoin(Utilisateur, Utilisateur.id == EvenementJournal.acteur_id)
+    .outerjoin(Organisation, Organisation.id == EvenementJournal.organisation_id)
+    .outerjoin(JetonApi, JetonApi.id == EvenementJournal.jeton_id)
     .where(EvenementJournal.demande_id == _PAR_DEMANDE)
     .order_by(EvenementJournal.id)
 )
 
 
-def _historique(demande: Demande, instruction_visible: bool) -> list[EvenementJournal]:
+class LigneDHistorique(NamedTuple):
+    """Une rangée de l'historique, ses cellules écrites ici et non dans le gabarit : le même texte (le
+    gabarit échappe chaque cellule en entier, comme il échappait chaque valeur : les séparateurs n'ont rien
+    à échapper), une soixantaine d'appels de fonctions Python de moins par rangée."""
+
+    date: str
+    qui: str  # « acteur (organisation) » ; « Dauphin » pour le système
+    role: str  # « rôle », suivi de « , par l’API (jeton « … ») » pour une écriture par l'API
+    objet: str  # « Dossier » ou « Ligne <financeur> »
+    action: str
+    statuts: str  # « avant → après »
+    commentaire: str
+
+
+def _ligne_d_historique(evenement: Row, noms_des_lignes: dict[int, str]) -> LigneDHistorique:
+    qui = "Dauphin" if evenement.acteur is None else evenement.acteur
+    if evenement.organisation is not None:
+        qui += f" ({evenement.organisation})"
+    role = ROLES.get(evenement.role, evenement.role)
+    if evenement.jeton is not None:
+        role += f", par l’API (jeton « {evenement.jeton} »)"
+    objet = f"Ligne {noms_des_lignes.get(evenement.ligne_id, '')}" if evenement.ligne_id else "Dossier"
+    declencheur = evenement.declencheur
+    return LigneDHistorique(
+        horodatage(evenement.horodatage),
+        qui,
+        role,
+        objet,
+        ACTIONS_JOURNAL.get(declencheur) or ACTIONS.get(declencheur, declencheur),
+        f"{libelle_statut(evenement.statut_avant)} → {libelle_statut(evenement.statut_apres)}",
+        evenement.commentaire or "",
+    )
+
+
+def _historique(demande: Demande, instruction_visible: bool) -> list[LigneDHistorique]:
     """Le journal du dossier ; sans les avis ni l'organisation interne des financeurs pour le porteur."""
-    evenements = db.session.scalars(_HISTORIQUE, {"demande_id": demande.id}).all()
-    if instruction_visible:
-        return list(evenements)
-    return [e for e in evenements if e.declencheur not in DECLENCHEURS_INTERNES]
+    evenements = db.session.connection().execute(_HISTORIQUE, {"demande_id": demande.id}).all()
+    noms_des_lignes = {ligne.id: ligne.organisation.nom for ligne in demande.lignes_financement}
+    return [
+        _ligne_d_historique(e, noms_des_lignes)
+        for e in evenements
+        if instruction_visible or e.declencheur not in DECLENCHEURS_INTERNES
+    ]
+
+
+class LigneDuBudget(NamedTuple):
+    intitule: str  # « compte — libellé du compte : financeur (précision) »
+    montant: str  # en euros
+
+
+def _ligne_du_budget(ligne: LigneBudget) -> LigneDuBudget:
+    """Une rangée du tableau, écrite ici et non dans le gabarit : le texte est le même (le gabarit l'échappe
+    en entier, comme il échappait chaque valeur : les séparateurs n'ont rien à échapper), en une vingtaine
+    d'appels de fonctions Python de moins par ligne du budget, une vingtaine de lignes par demande."""
+    intitule = f"{ligne.compte} — {COMPTES[ligne.compte].libelle}"
+    if ligne.financeur:
+        intitule += f" : {ligne.financeur.nom}"
+    elif ligne.financeur_libelle:
+        intitule += f" : {ligne.financeur_libelle}"
+    if ligne.libelle:
+        intitule += f" ({ligne.libelle})"
+    return LigneDuBudget(intitule, euros(ligne.montant))
 
 
 def _budget(demande: Demande) -> dict:
     """Les lignes du budget rangées en charges et en produits, et leurs totaux."""
-    sens = {lb.id: COMPTES[lb.compte].sens for lb in demande.lignes_budget if lb.compte in COMPTES}
-    return {
-        "charges": [lb for lb in demande.lignes_budget if sens.get(lb.id) is Sens.charge],
-        "produits": [lb for lb in demande.lignes_budget if sens.get(lb.id) is Sens.produit],
-        "totaux": totaux(demande.lignes_budget),
-        "comptes": COMPTES,
-    }
+    charges, produits = [], []
+    for ligne in demande.lignes_budget:
+        compte = COMPTES.get(ligne.compte)
+        if compte is not None and compte.sens is Sens.charge:
+            charges.append(_ligne_du_budget(ligne))
+        elif compte is not None and compte.sens is Sens.produit:
+            produits.append(_ligne_du_budget(ligne))
+    return {"charges": charges, "produits": produits, "totaux": totaux(demande.lignes_budget)}
 
 
 def _porteur(demande: Demande) -> dict:
@@ -232,14 +306,12 @@ def voir(demande_id: int):
         "dossiers/voir.html",
         demande=demande,
         evenements=_historique(demande, instruction_visible),
-        lignes_financement={ligne.id: ligne for ligne in demande.lignes_financement},
         qualites=qualites(current_user, demande),
         instruction_visible=instruction_visible,
         consultations_visibles=voit_les_lectures_de(current_user, demande.structure_id),
         recepisse=recepisse,
         recepisse_en_cours=recepisse_en_cours(demande, recepisse),
         statut_ligne_vu_du_porteur=statut_ligne_vu_du_porteur,
-        actions_journal=ACTIONS_JOURNAL,
         **_budget(demande),
         **_porteur(demande),
         **contexte_engagements(demande),

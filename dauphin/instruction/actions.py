@@ -172,14 +172,31 @@ def autorisee(
     transitions revérifie tout au moment d'agir (`policies.qualite_pour`).
     """
     if ligne is not None:  # un financeur n'agit que sur sa propre ligne
-        instructeur = INSTRUIRE_LIGNE.permet(utilisateur, ligne)
-        return instructeur and (
-            action.declencheur == ASSIGNER or "instructeur" in ROLES_LIGNE[action.declencheur]
-        )
+        return INSTRUIRE_LIGNE.permet(utilisateur, ligne) and ouverte_a_l_instructeur(action)
+    return _autorisee_sur_le_dossier(
+        action, utilisateur, demande, {q.role for q in qualites(utilisateur, demande)}
+    )
+
+
+def autorisees_sur_le_dossier(utilisateur: Utilisateur, demande: Demande) -> list[Action]:
+    """Les actions sur le dossier que l'utilisateur a le droit de faire (`autorisee`), ses qualités lues une
+    fois pour toutes (et non action par action)."""
+    roles = {q.role for q in qualites(utilisateur, demande)}
+    return [a for a in ACTIONS_DEMANDE.values() if _autorisee_sur_le_dossier(a, utilisateur, demande, roles)]
+
+
+def _autorisee_sur_le_dossier(
+    action: Action, utilisateur: Utilisateur, demande: Demande, roles: set[str]
+) -> bool:
+    """`roles` : ceux des qualités de l'utilisateur sur la demande (`policies.qualites`)."""
     if action.declencheur in DECLENCHEURS_FINANCEURS_DU_VOTE:
         return qualite_pour(utilisateur, action.declencheur, demande) is not None
-    roles = ROLES_DEMANDE.get(action.declencheur, frozenset())
-    return any(q.role in roles for q in qualites(utilisateur, demande))
+    return not roles.isdisjoint(ROLES_DEMANDE.get(action.declencheur, frozenset()))
+
+
+def ouverte_a_l_instructeur(action: Action) -> bool:
+    """Une action sur une ligne que l'instructeur du financeur de la ligne a le droit de faire."""
+    return action.declencheur == ASSIGNER or "instructeur" in ROLES_LIGNE[action.declencheur]
 
 
 def possible(action: Action, demande: Demande, ligne: LigneFinancement | None) -> bool:

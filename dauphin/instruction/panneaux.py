@@ -12,17 +12,20 @@ from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
 from dauphin.instruction.actions import (
-    ACTIONS_DEMANDE,
     ACTIONS_LIGNE,
     Action,
-    autorisee,
+    autorisees_sur_le_dossier,
     formulaire,
+    ouverte_a_l_instructeur,
     possible,
 )
 from dauphin.models import Demande, LigneFinancement
 from dauphin.policies import INSTRUIRE_LIGNE
 from dauphin.services import instruction as service
 from forms.instruction import NoteForm
+
+GESTIONNAIRE = "gestionnaire"  # l'action qui désigne le gestionnaire nommé d'une ligne
+ACTIONS_DE_L_INSTRUCTEUR = tuple(a for a in ACTIONS_LIGNE.values() if ouverte_a_l_instructeur(a))
 
 
 @dataclass
@@ -40,33 +43,40 @@ def note_form(organisations) -> NoteForm:
     return form
 
 
-def _panneau(ligne: LigneFinancement, demande: Demande, equipe) -> Panneau:
+def _panneau(ligne: LigneFinancement, actions: list[Action], equipe) -> Panneau:
     """Les actions que l'utilisateur peut faire maintenant sur la ligne de son financeur, avec leurs
     formulaires."""
     panneau = Panneau(ligne)
-    for action in ACTIONS_LIGNE.values():
-        if _proposee(action, demande, ligne):
-            form = formulaire(action, ligne.id, ligne.version, equipe)
-            if action.slug == "gestionnaire":
-                form.gestionnaire_id.data = ligne.gestionnaire_id or 0
-            panneau.actions.append(action)
-            panneau.formulaires[action.slug] = form
+    for action in actions:
+        form = formulaire(action, ligne.id, ligne.version, equipe)
+        if action.slug == GESTIONNAIRE:
+            form.gestionnaire_id.data = ligne.gestionnaire_id or 0
+        panneau.actions.append(action)
+        panneau.formulaires[action.slug] = form
     return panneau
-
-
-def _proposee(action, demande: Demande, ligne: LigneFinancement | None = None) -> bool:
-    """Une action n'est proposée que si l'utilisateur a le droit de la faire et qu'elle est possible."""
-    return autorisee(action, current_user, demande, ligne) and possible(action, demande, ligne)
 
 
 def contexte_dossier(demande: Demande, avec_notes: bool = True) -> dict:
     """avec_notes=False : le dossier n'a pas de notes (lu avec la demande), rien à lire."""
     lignes = [ligne for ligne in demande.lignes_financement if INSTRUIRE_LIGNE.permet(current_user, ligne)]
-    equipes = service.instructeurs({ligne.organisation_id for ligne in lignes}) if lignes else {}
-    actions_dossier = [a for a in ACTIONS_DEMANDE.values() if _proposee(a, demande)]
+    # Sur les lignes de son financeur (INSTRUIRE_LIGNE ci-dessus), le droit de faire une action est celui de
+    # l'instructeur (`actions.autorisee`) : il ne se revérifie pas action par action.
+    proposees = {
+        ligne.id: [a for a in ACTIONS_DE_L_INSTRUCTEUR if possible(a, demande, ligne)] for ligne in lignes
+    }
+    # Les instructeurs (choix du gestionnaire) ne sont lus que pour les lignes où l'on peut en désigner un.
+    a_assigner = {
+        ligne.organisation_id for ligne in lignes if any(a.slug == GESTIONNAIRE for a in proposees[ligne.id])
+    }
+    equipes = service.noms_des_instructeurs(a_assigner) if a_assigner else {}
+    actions_dossier = [
+        a for a in autorisees_sur_le_dossier(current_user, demande) if possible(a, demande, None)
+    ]
     organisations = service.organisations_pour_notes(current_user, demande)
     return {
-        "panneaux": [_panneau(ligne, demande, equipes.get(ligne.organisation_id)) for ligne in lignes],
+        "panneaux": [
+            _panneau(ligne, proposees[ligne.id], equipes.get(ligne.organisation_id)) for ligne in lignes
+        ],
         "actions_dossier": actions_dossier,
         "formulaires_dossier": {a.slug: formulaire(a, demande.id, demande.version) for a in actions_dossier},
         "notes": service.notes_visibles(demande, current_user) if avec_notes else [],

@@ -42,6 +42,7 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     Integer,
+    Row,
     Select,
     String,
     and_,
@@ -1209,10 +1210,13 @@ def autres_demandes(demande: Demande, utilisateur: Utilisateur) -> AutresDemande
     requete = _par_portee(
         "autres_demandes", acteur_de(utilisateur), lambda a: _AUTRES_DEMANDES.where(VOIR_DEMANDE.clause(a))
     )
-    lignes = db.session.execute(
-        requete,
-        {"structure_id": demande.structure_id, "demande_id": demande.id, "exercice": demande.exercice},
-    ).all()
+    # Des colonnes seules, lues au niveau Core (sans le passage par l'ORM de la session).
+    parametres = {
+        "structure_id": demande.structure_id,
+        "demande_id": demande.id,
+        "exercice": demande.exercice,
+    }
+    lignes = db.session.connection().execute(requete, parametres).all()
     trouvees = [
         AutreDemande(
             id=i,
@@ -1248,15 +1252,24 @@ def peut_assigner(utilisateur: Utilisateur, ligne: LigneFinancement) -> bool:
     return ligne_assignable(ligne) and INSTRUIRE_LIGNE.permet(utilisateur, ligne)
 
 
+_INSTRUCTEURS_ACTIFS = (
+    MembreOrganisation.organisation_id.in_(bindparam("organisations", expanding=True)),
+    MembreOrganisation.role == RoleOrganisation.instructeur,
+    Utilisateur.actif,
+)
 _INSTRUCTEURS = (
     select(MembreOrganisation.organisation_id, Utilisateur)
     .join(Utilisateur, Utilisateur.id == MembreOrganisation.utilisateur_id)
-    .where(
-        MembreOrganisation.organisation_id.in_(bindparam("organisations", expanding=True)),
-        MembreOrganisation.role == RoleOrganisation.instructeur,
-        Utilisateur.actif,
-    )
+    .where(*_INSTRUCTEURS_ACTIFS)
     .order_by(Utilisateur.nom, Utilisateur.prenom, Utilisateur.id)
+)
+# Les mêmes, en rangées de trois colonnes (organisation, identifiant, nom complet « prénom nom » comme
+# `Utilisateur.nom_complet`) : la liste du gestionnaire sur la vue d'un dossier n'a besoin que de cela, sans
+# objets de l'ORM (ni empreinte de mot de passe ou secret TOTP lus pour rien).
+_NOMS_DES_INSTRUCTEURS = _INSTRUCTEURS.with_only_columns(
+    MembreOrganisation.organisation_id,
+    Utilisateur.id,
+    (Utilisateur.prenom + " " + Utilisateur.nom).label("nom_complet"),
 )
 
 
@@ -1269,6 +1282,16 @@ def instructeurs(organisation_ids) -> dict[int, list[Utilisateur]]:
         _INSTRUCTEURS, {"organisations": list(organisation_ids)}
     ):
         resultat[organisation_id].append(utilisateur)
+    return resultat
+
+
+def noms_des_instructeurs(organisation_ids) -> dict[int, list[Row]]:
+    """Comme `instructeurs`, en rangées (`id`, `nom_complet`) : pour les choix du gestionnaire."""
+    resultat: dict[int, list[Row]] = defaultdict(list)
+    for rangee in db.session.connection().execute(
+        _NOMS_DES_INSTRUCTEURS, {"organisations": list(organisation_ids)}
+    ):
+        resultat[rangee.organisation_id].append(rangee)
     return resultat
 
 

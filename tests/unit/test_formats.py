@@ -13,7 +13,7 @@ from flask_babel import Babel
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from dauphin import date_courte, date_fr, euros, horodatage
+from dauphin import _heure_de_paris, date_courte, date_fr, euros, horodatage
 from dauphin.libelles import cle_alphabetique, quantite
 
 montants = st.decimals(min_value=-(10**12), max_value=10**12, allow_nan=False, allow_infinity=False, places=3)
@@ -66,6 +66,17 @@ def test_horodatage_a_l_heure_de_paris_comme_flask_babel(moment):
         assert horodatage(moment) == flask_babel.format_datetime(moment, "d MMMM y 'à' HH'h'mm")
         assert date_fr(moment) == flask_babel.format_date(moment, "d MMMM y")
         assert date_courte(moment) == flask_babel.format_date(moment, "dd/MM/y")
+
+
+@given(moments, st.booleans())
+def test_heure_de_paris_comme_flask_babel_sans_relire_le_fuseau(moment, avec_fuseau):
+    # Le fuseau lu une fois (dauphin.PARIS) donne la conversion de Flask-Babel, qui le relit à chaque date
+    # (naïf : UTC), et sans contexte de requête.
+    moment = moment.replace(tzinfo=UTC) if avec_fuseau else moment
+    local = _heure_de_paris(moment)
+    with application.test_request_context():
+        attendu = flask_babel.to_user_timezone(moment)
+    assert (local, local.utcoffset(), local.tzname()) == (attendu, attendu.utcoffset(), attendu.tzname())
 
 
 def test_horodatage_utc_lu_a_paris():
