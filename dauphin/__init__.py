@@ -7,7 +7,6 @@ import logging
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import pytz
 from flask import Flask, Request, flash, redirect, render_template, request
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
@@ -16,7 +15,7 @@ import config as configuration
 from dauphin import journaux, stockage
 from dauphin.badges import BadgesStatut
 from dauphin.extensions import babel, csrf, db, limiter, login_manager, migrate
-from dauphin.libelles import MOIS
+from dauphin.libelles import FUSEAU, MOIS, PARIS
 from dauphin.socle import Application
 from dauphin.urls import parametres_de_lien, url_de_demande, url_fixe, url_par_identifiant
 from workflows.budget import format_euros
@@ -213,22 +212,14 @@ def euros(valeur) -> str:
     return "—" if valeur is None else format_euros(Decimal(valeur))
 
 
-# Le fuseau de l'application (celui que Flask-Babel donne à chaque requête), lu une fois : la conversion
-# faite ici est celle de `flask_babel.to_user_timezone` (sans fuseau : UTC), sans relire le fuseau de la
-# requête à chaque date écrite (70 appels de fonctions Python par horodatage, 5 à 15 par vue d'un dossier).
-FUSEAU = "Europe/Paris"
-PARIS = pytz.timezone(FUSEAU)
-
-
 def _heure_de_paris(moment):
-    """Une date reste une date ; un horodatage (UTC en base) est lu à l'heure de Paris."""
+    """Une date reste une date ; un horodatage (UTC en base ; naïf : UTC) est lu à l'heure de Paris. La
+    conversion de `flask_babel.to_user_timezone` (le fuseau que Flask-Babel donne à chaque requête est le
+    même, `FUSEAU`), sans relire ce fuseau à chaque date écrite (70 appels Python par horodatage)."""
     if not isinstance(moment, datetime):
         return moment
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    # `astimezone` passe par le `fromutc` de pytz, qui rend l'heure locale déjà normalisée : le `normalize`
-    # que Flask-Babel fait ensuite ne change rien (vérifié quart d'heure par quart d'heure autour de chaque
-    # changement d'heure de 1990 à 2100).
     return moment.astimezone(PARIS)
 
 

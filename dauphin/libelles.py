@@ -3,11 +3,16 @@
 import functools
 import re
 import unicodedata
+from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 
 from forms.validators import format_siren, format_siret
 from workflows import StatutDemande, StatutLigne
+
+# L'heure légale du portail : les horodatages (UTC en base) sont écrits et les jours comptés à Paris.
+FUSEAU = "Europe/Paris"
+PARIS = ZoneInfo(FUSEAU)
 
 MOIS = (
     "janvier", "février", "mars", "avril", "mai", "juin",

@@ -18,13 +18,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
-from dauphin.libelles import siret_lisible
+from dauphin.libelles import PARIS, siret_lisible
 from dauphin.models import Courriel, NatureVersement, RoleStructure
 from workflows.budget import format_euros
 
@@ -56,7 +55,7 @@ class Rendu:
 def _date(valeur: date | datetime) -> str:
     """« 30/06/2027 » ; un horodatage est lu à l'heure de Paris : « 12/12/2026 à 18h30 »."""
     if isinstance(valeur, datetime):
-        return valeur.astimezone(ZoneInfo("Europe/Paris")).strftime("%d/%m/%Y à %Hh%M")
+        return valeur.astimezone(PARIS).strftime("%d/%m/%Y à %Hh%M")
     return valeur.strftime("%d/%m/%Y")
 
 

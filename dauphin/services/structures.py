@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import NotFound
 
 from dauphin.extensions import db
+from dauphin.libelles import PARIS
 from dauphin.models.comptes import MembreStructure, RoleStructure, Utilisateur
 from dauphin.models.structures import CompteBancaire, DemandeAcces, FormeJuridique, Invitation, Structure
 from dauphin.models.types import maintenant
@@ -436,9 +437,7 @@ def inviter(utilisateur: Utilisateur, structure_id: int, email: str, role: RoleS
 
 
 def _date(instant: datetime) -> str:
-    from zoneinfo import ZoneInfo
-
-    return instant.astimezone(ZoneInfo("Europe/Paris")).strftime("%d/%m/%Y à %Hh%M")
+    return instant.astimezone(PARIS).strftime("%d/%m/%Y à %Hh%M")
 
 
 def revoquer_invitation(utilisateur: Utilisateur, structure_id: int, invitation_id: int) -> Invitation:

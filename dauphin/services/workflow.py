@@ -11,12 +11,12 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import inspect, select, update
 
 from dauphin import jobs
 from dauphin.extensions import db
+from dauphin.libelles import PARIS
 from dauphin.models import Demande, EvenementJournal, LigneFinancement, Utilisateur, maintenant
 from dauphin.policies import SYSTEME, Qualite, qualite_pour
 from dauphin.services import courriels, empreintes, enveloppes, numerotation
@@ -32,9 +32,6 @@ from dauphin.unite_de_travail import (
 )
 from workflows import DEMANDE, LIGNE, StatutDemande, StatutLigne, TransitionImpossible
 from workflows.budget import COMPTE_SUBVENTIONS, format_euros
-
-PARIS = ZoneInfo("Europe/Paris")
-
 
 # Le jeton d'API par lequel la requête en cours écrit (posé par l'API autour de l'appel du service) :
 # le journal le retient avec le titulaire et l'organisation, sans que chaque service ait à le transmettre.
