@@ -76,3 +76,14 @@ def test_ni_le_dossier_ni_le_tableau_de_bord_n_oublient_les_ordres_prepares(app,
     )
     _ordres_des_pages(app, monde.instructeur_etat, [f"/dossiers/{demande.id}"])
     assert vidages == []
+
+
+def test_les_financeurs_de_l_instructeur_sont_ecrits_dans_l_ordre(app, db, monde):
+    """La visibilité des autres demandes de la structure (`VOIR_INSTRUCTION.clause`) : les financeurs de
+    l'instructeur écrits dans l'ordre et non passés en paramètres. Préparé, le plan générique ne saurait pas
+    combien de lignes a le financeur, et hachait toutes celles du plus gros au lieu de sonder l'index
+    unique."""
+    demande = transmettre(monde, demande_complete(monde))
+    ordres = _ordres_des_pages(app, monde.instructeur_etat, [f"/dossiers/{demande.id}"])
+    (visibilite,) = [o for o in ordres if "EXISTS (SELECT ligne_financement.id" in o]
+    assert f"ligne_financement.organisation_id IN ({int(monde.etat.id)})" in visibilite
