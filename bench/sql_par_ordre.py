@@ -4,7 +4,12 @@ réglages des connexions du portail (options de `config`, mêmes règles de pré
 `dauphin.connexions`), et le CPU du processus serveur de la page entière.
 
     DAUPHIN_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/copie_x DAUPHIN_REDIS_URL= \\
-        N=40 .venv/bin/python -m bench.sql_par_ordre "/instruction/" "/instruction/?q=quartier"
+        N=40 .venv/bin/python -m bench.sql_par_ordre "/instruction/" "/instruction/?q=quartier" \\
+        "i:/dossiers/DOSSIER" "p:/dossiers/DEMANDE" "p:/mes-demandes/?page=2"
+
+Comptes et URL comme `bench.profil_pages` : i: l'instructeur de mesure (par défaut, sans préfixe), p: le
+signataire de mesure de la structure, e:COURRIEL:URL un autre compte (mot de passe du banc, ou `MDP`) ;
+DOSSIER et DEMANDE remplacés par un dossier du financeur et une demande de la structure.
 
 Par URL : le CPU du serveur par page (utime + stime des processus serveur de la base, lus dans /proc,
 sur N pages servies par le client de test : ce que paie PostgreSQL, analyse, planification et envoi
@@ -26,7 +31,7 @@ import time
 import psycopg
 from sqlalchemy import event, text
 
-from bench.pages_en_volume import INSTRUCTEUR, MOT_DE_PASSE, comptes_de_mesure
+from bench.pages_en_volume import INSTRUCTEUR, MOT_DE_PASSE, PORTEUR, comptes_de_mesure
 from dauphin import create_app
 from dauphin.connexions import _JAMAIS_PREPARE
 from dauphin.extensions import db
@@ -65,16 +70,22 @@ def main() -> None:
             capture.append((statement, parameters, mode))
 
     with app.app_context():
-        comptes_de_mesure()
+        dossier, demande = comptes_de_mesure()
         base = db.session.execute(text("SELECT current_database()")).scalar()
         db.session.remove()
         event.listen(db.engine, "before_cursor_execute", capturer)
     surveillance = psycopg.connect(dsn, autocommit=True)
     rejeu = psycopg.connect(dsn, autocommit=True, options=options)
     total_general = 0.0
-    for url in sys.argv[1:]:
+    for argument in sys.argv[1:]:
+        role, _, url = argument.partition(":") if argument[1:2] == ":" else ("i", "", argument)
+        email, mot_de_passe = {"i": INSTRUCTEUR, "p": PORTEUR}.get(role), MOT_DE_PASSE
+        if role == "e":
+            email, _, url = url.partition(":")
+            mot_de_passe = os.environ.get("MDP", MOT_DE_PASSE)
+        url = url.replace("DOSSIER", str(dossier)).replace("DEMANDE", str(demande))
         client = app.test_client()
-        client.post("/compte/connexion", data={"email": INSTRUCTEUR, "mot_de_passe": MOT_DE_PASSE})
+        client.post("/compte/connexion", data={"email": email, "mot_de_passe": mot_de_passe})
         for _ in range(6):
             client.get(url)
         with surveillance.cursor() as s:
@@ -88,7 +99,8 @@ def main() -> None:
         par_page = (apres - avant) / n
         total_general += par_page
         print(
-            f"\n{url} [{reponse.status_code}] : {len(ordres)} ordres ; CPU PostgreSQL {par_page:.2f} ms/page"
+            f"\n{role} {url} [{reponse.status_code}] : {len(ordres)} ordres ; "
+            f"CPU PostgreSQL {par_page:.2f} ms/page"
         )
         # Les mêmes ordres seuls, rejoués comme une page (transaction, préparation du portail, validation) :
         # le CPU de leur processus serveur

@@ -184,7 +184,8 @@ def test_duree_du_lien_de_reinitialisation_trop_courte_refusee_au_demarrage(tmp_
 
 def test_requete_parallele_de_postgresql_reglee_par_connexion(db, tmp_path, monkeypatch):
     """Sur PostgreSQL, chaque connexion du portail coupe la requête parallèle (réglable par
-    DAUPHIN_DATABASE_PARALLEL_WORKERS) et la compilation JIT ; SQLite n'a rien à régler."""
+    DAUPHIN_DATABASE_PARALLEL_WORKERS) et la compilation JIT, et compte une page lue au hasard pour 1,1
+    (base en mémoire) ; SQLite n'a rien à régler."""
     from sqlalchemy import text
 
     import config
@@ -192,17 +193,22 @@ def test_requete_parallele_de_postgresql_reglee_par_connexion(db, tmp_path, monk
     monkeypatch.setenv("DAUPHIN_INSTANCE_PATH", str(tmp_path))
     monkeypatch.setenv("DAUPHIN_DATABASE_URL", "postgresql+psycopg://localhost/dauphin")
     options = config.charger("development").options_moteur()
-    assert options["connect_args"] == {"options": "-c max_parallel_workers_per_gather=0 -c jit=off"}
+    assert options["connect_args"] == {
+        "options": "-c max_parallel_workers_per_gather=0 -c jit=off -c random_page_cost=1.1"
+    }
     monkeypatch.setenv("DAUPHIN_DATABASE_PARALLEL_WORKERS", "2")
     options = config.charger("development").options_moteur()
-    assert options["connect_args"] == {"options": "-c max_parallel_workers_per_gather=2 -c jit=off"}
+    assert options["connect_args"] == {
+        "options": "-c max_parallel_workers_per_gather=2 -c jit=off -c random_page_cost=1.1"
+    }
     # Les options déjà données dans l'URL sont gardées ; DAUPHIN_DATABASE_SESSION_SETTINGS=0 n'envoie rien
     monkeypatch.setenv(
         "DAUPHIN_DATABASE_URL", "postgresql+psycopg://localhost/dauphin?options=-c%20statement_timeout%3D5000"
     )
     options = config.charger("development").options_moteur()
     assert options["connect_args"] == {
-        "options": "-c statement_timeout=5000 -c max_parallel_workers_per_gather=2 -c jit=off"
+        "options": "-c statement_timeout=5000 -c max_parallel_workers_per_gather=2 -c jit=off "
+        "-c random_page_cost=1.1"
     }
     monkeypatch.setenv("DAUPHIN_DATABASE_SESSION_SETTINGS", "0")
     assert "connect_args" not in config.charger("development").options_moteur()
@@ -213,6 +219,7 @@ def test_requete_parallele_de_postgresql_reglee_par_connexion(db, tmp_path, monk
     if db.engine.dialect.name == "postgresql":
         assert db.session.scalar(text("SHOW max_parallel_workers_per_gather")) == "0"
         assert db.session.scalar(text("SHOW jit")) == "off"
+        assert db.session.scalar(text("SHOW random_page_cost")) == "1.1"
 
 
 def test_les_url_des_hebergeurs_menent_a_psycopg_3(monkeypatch, tmp_path):
