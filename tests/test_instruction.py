@@ -29,6 +29,7 @@ from dauphin.services import empreintes
 from dauphin.services import instruction as service
 from dauphin.services.erreurs import Conflit, NonAutorise
 from dauphin.services.workflow import declencher_demande, declencher_ligne
+from tests.clients import ClientIsole
 from tests.conftest import Connexion
 from tests.fabriques_db import demande_complete, utilisateur
 from tests.formulaires_html import html, titre
@@ -610,7 +611,7 @@ def test_l_espace_de_travail_ne_fait_que_lire(app, client, connexion, db, monde,
         "pilote": ["/instruction/"],
     }
     for role, liste in urls.items():
-        client_role = app.test_client()
+        client_role = ClientIsole(app.test_client())  # sous son compte, pas celui du rôle précédent
         Connexion(client_role).en_tant_que(getattr(monde, role))
         for url in liste:
             client_role.get(url)

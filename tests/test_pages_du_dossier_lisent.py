@@ -7,22 +7,20 @@ PostgreSQL, on vérifie en plus que le cache d'ordres préparés de psycopg n'es
 from __future__ import annotations
 
 import pytest
-from flask import g
 from sqlalchemy import event
 
 from dauphin.connexions import _lecture
 from dauphin.extensions import db
+from tests.clients import ClientIsole
 from tests.conftest import Connexion
 from tests.fabriques_db import demande_complete
 from tests.test_instruction import transmettre
 
 
 def _ordres_des_pages(app, utilisateur, urls: list[str]) -> list[str]:
-    """Les ordres de la seconde vue de chaque page. Le contexte d'application des tests est partagé par les
-    requêtes : Flask-Login y garderait l'utilisateur de la précédente (g._login_user), oublié avant chacune
-    (la session est alors relue, comme en production)."""
-    g.pop("_login_user", None)
-    client = app.test_client()
+    """Les ordres de la seconde vue de chaque page, chacune sous le compte de sa propre session
+    (`ClientIsole` : la session est relue à chaque requête, comme en production)."""
+    client = ClientIsole(app.test_client())
     Connexion(client).en_tant_que(utilisateur)
     ordres: list[str] = []
 
@@ -30,9 +28,7 @@ def _ordres_des_pages(app, utilisateur, urls: list[str]) -> list[str]:
         ordres.append(ordre)
 
     for url in urls:
-        g.pop("_login_user", None)
         client.get(url)
-        g.pop("_login_user", None)
         event.listen(db.engine, "before_cursor_execute", noter)
         try:
             assert client.get(url).status_code == 200, url
