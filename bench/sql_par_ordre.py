@@ -33,7 +33,7 @@ from sqlalchemy import event, text
 
 from bench.pages_en_volume import INSTRUCTEUR, MOT_DE_PASSE, PORTEUR, comptes_de_mesure
 from dauphin import create_app
-from dauphin.connexions import _JAMAIS_PREPARE
+from dauphin.connexions import _JAMAIS_PREPARE, _lecture
 from dauphin.extensions import db
 
 TIC = 1000 / os.sysconf("SC_CLK_TCK")  # ms
@@ -103,25 +103,30 @@ def main() -> None:
             f"CPU PostgreSQL {par_page:.2f} ms/page"
         )
         # Les mêmes ordres seuls, rejoués comme une page (transaction, préparation du portail, validation) :
-        # le CPU de leur processus serveur
+        # le CPU de leur processus serveur. Les lectures seules : rejouer une écriture (la trace de lecture
+        # d'un dossier) ajouterait à la base du banc n × 5 rangées de plus à chaque mesure.
+        lectures = [o for o in ordres if _lecture(o[0])]
+        if len(lectures) < len(ordres):
+            print(f"  ({len(ordres) - len(lectures)} écriture(s) non rejouée(s) ci-dessous)")
         with psycopg.connect(dsn, options=options) as connexion, connexion.cursor() as c:
-            modes = [{"jamais": False, "tout de suite": True}.get(mode) for _, _, mode in ordres]
+            modes = [{"jamais": False, "tout de suite": True}.get(mode) for _, _, mode in lectures]
             with open(f"/proc/{connexion.info.backend_pid}/stat") as f:
                 avant = sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:13])
             for _ in range(n * 5):
-                for (ordre, parametres, _mode), prepare in zip(ordres, modes, strict=True):
+                for (ordre, parametres, _mode), prepare in zip(lectures, modes, strict=True):
                     c.execute(ordre, parametres or {}, prepare=prepare)
                     c.fetchall()
                 c.execute("SELECT pg_current_xact_id_if_assigned() IS NULL")
                 connexion.commit()
             with open(f"/proc/{connexion.info.backend_pid}/stat") as f:
                 apres = sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:13])
-        print(f"  ses ordres seuls, rejoués : CPU PostgreSQL {(apres - avant) * TIC / (n * 5):.2f} ms/page")
+        rejoue = (apres - avant) * TIC / (n * 5)
+        print(f"  ses lectures seules, rejouées : CPU PostgreSQL {rejoue:.2f} ms/page")
         if os.environ.get("ORDRES") == "0":
             continue
         print("  plan. | exéc. perso | exéc. générique | mur comme le portail | préparé | ordre")
         for ordre, parametres, mode in ordres:
-            if not ordre.lstrip().upper().startswith(("SELECT", "WITH")):
+            if not _lecture(ordre):
                 print(f"  {'':>5} | {'':>11} | {'':>15} | {'':>20} | {mode:<7} | {ordre[:60]!r}")
                 continue
             plans, execs, generiques, murs = [], [], [], []
