@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import current_app, request
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, or_
-from sqlalchemy.orm import joinedload, load_only, selectinload
+from sqlalchemy.orm import load_only
 
 from dauphin.extensions import db
-from dauphin.models import Campagne, ContratDeVille, Demande, LigneFinancement, Organisation, Structure
+from dauphin.models import Demande
 
 
 def page_courante() -> int:
@@ -37,30 +37,9 @@ def colonnes_de_liste(*autres):
 
 
 # Limite et décalage d'une page, en paramètres : une requête de liste construite une fois par processus
-# (`chargements_de_liste`, `paginer_demandes`) sert toutes les pages sans être reconstruite.
+# (`paginer_demandes`) sert toutes les pages sans être reconstruite.
 LIMITE = bindparam("limite", type_=Integer)
 DECALAGE = bindparam("decalage", type_=Integer)
-
-
-def chargements_de_liste():
-    """Ce qu'une liste de demandes affiche, chargé en lot. La structure, la campagne et le contrat (une
-    seule chacun par demande) sont joints à la page au lieu de trois requêtes de plus : chaque requête coûte
-    plus à SQLAlchemy (compilation, curseur) que les 25 lignes qu'elle lit ; de ces objets, que les demandes
-    d'une page partagent, seules les colonnes lues. Les lignes de financement, une collection, viennent en
-    une requête de plus, entières : une colonne laissée de côté coûte à chaque objet l'appel qui la rendrait
-    lisible plus tard, plus que sa lecture (cProfile, appels de fonctions par affichage)."""
-    return (
-        joinedload(Demande.structure, innerjoin=True).load_only(
-            Structure.raison_sociale, Structure.sigle, Structure.siret
-        ),
-        joinedload(Demande.campagne, innerjoin=True)
-        .load_only(Campagne.contrat_id)
-        .joinedload(Campagne.contrat, innerjoin=True)
-        .load_only(ContratDeVille.libelle),
-        selectinload(Demande.lignes_financement)
-        .joinedload(LigneFinancement.organisation)
-        .load_only(Organisation.nom),
-    )
 
 
 def nombre_total():
@@ -71,19 +50,17 @@ def nombre_total():
 
 class PageDeDemandes(Pagination):
     """Une page de demandes (l'objet Pagination de Flask-SQLAlchemy, que lit `dsfr.pagination`) tirée de
-    requêtes construites une fois par processus : `requete` (select(Demande, nombre_total(), …), limitée par
-    LIMITE et DECALAGE) et `nombre` (le décompte), avec leurs `parametres`. Le décompte vient avec la page ;
-    `nombre` n'est lu que pour une page vide au-delà de la dernière."""
+    requêtes construites une fois par processus : `requete` (des rangées, l'identifiant puis `nombre_total()`
+    en tête, limitées par LIMITE et DECALAGE), lue par `lire`, et `nombre` (le décompte), avec leurs
+    `parametres`. Le décompte vient avec la page ; `nombre` n'est lu que pour une page vide au-delà de la
+    dernière."""
 
     def _query_items(self) -> list:
         a = self._query_args
         valeurs = {**a["parametres"], "limite": self.per_page, "decalage": self._query_offset}
-        lire = a.get("lire")
-        resultat = db.session.execute(a["requete"], valeurs)
-        rangees = (resultat if lire else resultat.unique()).all()
+        rangees = db.session.execute(a["requete"], valeurs).all()
         self._nombre_lu = rangees[0][1] if rangees else None
-        self.rangees = rangees  # avec les colonnes que la requête ajoute après le nombre
-        return lire(rangees) if lire else [rang[0] for rang in rangees]
+        return a["lire"](rangees)
 
     def _query_count(self) -> int:
         if self._nombre_lu is not None:
@@ -93,10 +70,10 @@ class PageDeDemandes(Pagination):
         return db.session.execute(self._query_args["nombre"], self._query_args["parametres"]).scalar_one()
 
 
-def paginer_demandes(requete: Select, nombre: Select, parametres: dict, lire=None) -> PageDeDemandes:
-    """La page courante de `requete` (select(Demande, nombre_total()) limité par LIMITE et DECALAGE, ses
-    chargements pris dans `chargements_de_liste`), `nombre` comptant toutes ses lignes. `lire` : pour une
-    requête de rangées (Core, sans objets à dédoublonner), ce qui fait des rangées les éléments de la page."""
+def paginer_demandes(requete: Select, nombre: Select, parametres: dict, lire) -> PageDeDemandes:
+    """La page courante de `requete` (une requête de rangées, Core : l'identifiant puis `nombre_total()` en
+    tête, limitée par LIMITE et DECALAGE), `nombre` comptant toutes ses lignes. `lire` : ce qui fait des
+    rangées de la requête les éléments de la page."""
     return PageDeDemandes(
         lire=lire,
         page=page_courante(),

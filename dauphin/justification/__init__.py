@@ -99,7 +99,7 @@ def _page_compte_rendu(demande: Demande, form, qpvs, code: int, conflit: str | N
         problemes=service.problemes(demande) if code != 422 else [],
         conflit=conflit,
         form_has_errors=bool(conflit),
-        en_retard=modifiable and compte_rendu.echeance < aujourdhui(),
+        en_retard=modifiable and service.en_retard(compte_rendu.echeance, aujourdhui()),
         report_impossible=service.report_impossible(demande),
         reports=service.reports(demande),
     )
@@ -268,6 +268,6 @@ def contexte_dossier(demande: Demande) -> dict:
         "compte_rendu_modifiable": est_membre(current_user, demande)
         and demande.statut in service.MODIFIABLES,
         "compte_rendu_en_retard": demande.statut in service.MODIFIABLES
-        and compte_rendu.echeance < aujourdhui(),
+        and service.en_retard(compte_rendu.echeance, aujourdhui()),
         "retards": service.retards_pour_dossier(demande, current_user),
     }

@@ -29,7 +29,8 @@ SYSTEME = Qualite("systeme")
 MEMBRES = frozenset({"signataire", "contributeur"})
 RESPONSABLES = frozenset({"signataire", "administrateur"})
 ROLES_INSTRUCTION = frozenset({"instructeur", "partenaire", "pilote", "administrateur_national"})
-# Les qualités tirées de la demande elle-même (ses financeurs, son contrat), hors de la structure.
+# Les qualités tirées de la demande elle-même (ses financeurs, son contrat), hors de la structure : tous les
+# rôles du bloc `par_la_demande` de `qualites` (tests/unit/test_roles_par_la_demande.py le vérifie).
 ROLES_PAR_LA_DEMANDE = frozenset({"instructeur", "partenaire", "pilote"})
 
 # Qui peut déclencher quoi (les transitions « système » n'ont pas d'entrée : aucun usager ne les déclenche)

@@ -239,7 +239,7 @@ def relancer(jour: date | None = None, jours_avant: int = RAPPEL_JOURS_AVANT) ->
             NatureRappel.avant,
             and_(CompteRendu.echeance >= jour, CompteRendu.echeance <= jour + timedelta(days=jours_avant)),
         ),
-        (NatureRappel.apres, CompteRendu.echeance < jour),
+        (NatureRappel.apres, en_retard(CompteRendu.echeance, jour)),
     ):
         deja = exists().where(
             RappelCompteRendu.demande_id == Demande.id,
@@ -249,7 +249,7 @@ def relancer(jour: date | None = None, jours_avant: int = RAPPEL_JOURS_AVANT) ->
         ids = db.session.scalars(
             select(Demande.id)
             .join(CompteRendu, CompteRendu.demande_id == Demande.id)
-            .where(Demande.statut.in_(EN_ATTENTE_DU_PORTEUR), condition, ~deja)
+            .where(condition_en_attente_du_porteur(), condition, ~deja)
             .order_by(Demande.id)
         ).all()
         for demande_id in ids:
@@ -280,12 +280,38 @@ def _ecrire_rappel(demande_id: int, nature: NatureRappel) -> None:
         )
 
 
-# --- Retards ------------------------------------------------------------------------------------------
+# --- Attendus, retards ---------------------------------------------------------------------------------
+# Les règles du portail sur le compte rendu qu'attend une demande, écrites ici une fois : le tableau de bord
+# du porteur, les rappels, la vue d'un dossier, l'espace d'instruction les importent.
+
+
+def condition_en_attente_du_porteur(demande=Demande):
+    """Le compte rendu de la demande revient au porteur (à déposer, ou renvoyé à modifier). `demande` : la
+    table, un alias ou les colonnes d'une sous-requête (`.c`)."""
+    return demande.statut.in_(EN_ATTENTE_DU_PORTEUR)
+
+
+def condition_attendu(demande=Demande, echeance=CompteRendu.echeance):
+    """Compte rendu attendu : en attente du porteur, et ouvert (une échéance). `demande`, `echeance` : la
+    table et la colonne du compte rendu joint, ou celles d'une sous-requête (tableau de bord du porteur).
+    `attendu` est la même règle, lue sur une demande en mémoire."""
+    return and_(condition_en_attente_du_porteur(demande), echeance.is_not(None))
+
+
+def attendu(demande) -> bool:
+    """`condition_attendu` pour une demande en mémoire (un objet, ou ce qu'en lit le tableau de bord)."""
+    return demande.statut in EN_ATTENTE_DU_PORTEUR and demande.compte_rendu is not None
+
+
+def en_retard(echeance, jour):
+    """L'échéance d'un compte rendu attendu est passée : un booléen pour des dates, une condition SQL pour
+    une colonne."""
+    return echeance < jour
 
 
 def condition_retard(jour: date, demande=Demande):
     """`demande` : la demande ou un alias (sous-requête corrélée de `dauphin.services.instruction`)."""
-    return and_(demande.statut.in_(EN_ATTENTE_DU_PORTEUR), CompteRendu.echeance < jour)
+    return and_(condition_en_attente_du_porteur(demande), en_retard(CompteRendu.echeance, jour))
 
 
 def condition_retard_envers(jour, demande=Demande, ligne=LigneFinancement):

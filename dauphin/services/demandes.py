@@ -33,6 +33,7 @@ from dauphin.models import (
 )
 from dauphin.policies import est_membre, est_membre_structure, qualite_pour
 from dauphin.services import documents as porte_documents
+from dauphin.services.comptes_rendus import EN_ATTENTE_DU_PORTEUR
 from dauphin.services.erreurs import Conflit, NonAutorise
 from dauphin.services.workflow import aujourdhui
 from dauphin.unite_de_travail import lire_verrouille, verifier_version
@@ -372,6 +373,23 @@ def axes_transversaux() -> list[AxeTransversal]:
     return list(db.session.scalars(select(AxeTransversal)))
 
 
+# --- À attester ---------------------------------------------------------------------------------------
+# La règle du portail, écrite ici une fois : le tableau de bord du porteur (son alerte, sa requête) et la
+# prochaine étape d'une demande l'importent.
+
+
+def condition_a_attester(demande=Demande):
+    """La demande soumise attend l'attestation d'un signataire. `demande` : la table ou les colonnes d'une
+    sous-requête (`.c`), pour une condition SQL ; une demande en mémoire, pour un booléen. Qui peut attester
+    ne se lit qu'en Python (`a_attester`)."""
+    return demande.statut == StatutDemande.attente_attestation
+
+
+def a_attester(demande, utilisateur: Utilisateur) -> bool:
+    """La demande attend son attestation : soumise, et il peut l'attester (un signataire de sa structure)."""
+    return condition_a_attester(demande) and qualite_pour(utilisateur, "attester", demande) is not None
+
+
 @dataclass(frozen=True)
 class ProchaineAction:
     libelle: str
@@ -385,8 +403,8 @@ def prochaine_action(demande: Demande, utilisateur: Utilisateur) -> ProchaineAct
     s = demande.statut
     if s == StatutDemande.brouillon:
         return ProchaineAction("Compléter puis soumettre la demande", "demandes.etape", "recapitulatif")
-    if s == StatutDemande.attente_attestation:
-        if qualite_pour(utilisateur, "attester", demande) is not None:  # un signataire de la structure
+    if condition_a_attester(demande):
+        if a_attester(demande, utilisateur):
             return ProchaineAction("Attester la demande sur l’honneur", "demandes.etape", "recapitulatif")
         return ProchaineAction("Attente de l’attestation par un signataire", pour_moi=False)
     if s == StatutDemande.a_completer:
@@ -398,7 +416,7 @@ def prochaine_action(demande: Demande, utilisateur: Utilisateur) -> ProchaineAct
         StatutDemande.programmee,
     ):
         return ProchaineAction("Aucune : les financeurs instruisent la demande", pour_moi=False)
-    if s in (StatutDemande.a_justifier, StatutDemande.justification_a_modifier):
+    if s in EN_ATTENTE_DU_PORTEUR:
         compte_rendu = demande.compte_rendu
         echeance = compte_rendu.echeance if compte_rendu else date(demande.annee_fin + 1, 6, 30)
         verbe = "à modifier et attester" if s == StatutDemande.justification_a_modifier else "à déposer"

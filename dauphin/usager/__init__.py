@@ -28,14 +28,14 @@ from dauphin.models import (
     Structure,
 )
 from dauphin.models.demandes import montants_des_lignes
-from dauphin.policies import acteur_de, qualite_pour
-from dauphin.services.comptes_rendus import EN_ATTENTE_DU_PORTEUR
-from dauphin.services.demandes import prochaine_action
+from dauphin.policies import acteur_de
+from dauphin.services.comptes_rendus import attendu, condition_attendu, en_retard
+from dauphin.services.demandes import a_attester, condition_a_attester, prochaine_action
 from dauphin.services.workflow import aujourdhui
 from dauphin.usager.tableau import lignes_du_tableau
 from dauphin.vues import exiger
 from forms.demande import ActionSimpleForm
-from workflows.statuts import STATUTS_LIGNE_DECIDEE, StatutDemande, StatutLigne
+from workflows.statuts import STATUTS_LIGNE_DECIDEE, StatutLigne
 
 bp = Blueprint("usager", __name__, url_prefix="/mes-demandes")
 
@@ -84,10 +84,8 @@ _TOUTES = (
     .subquery("demandes")
 )
 _SUR_LA_PAGE = and_(_TOUTES.c.rang > DECALAGE, _TOUTES.c.rang <= DECALAGE + LIMITE)
-_A_SUIVRE = or_(
-    _TOUTES.c.statut == StatutDemande.attente_attestation,  # à attester (s'il le peut : `lire`)
-    and_(_TOUTES.c.statut.in_(EN_ATTENTE_DU_PORTEUR), _TOUTES.c.echeance.is_not(None)),  # compte rendu
-)
+# Les règles des alertes, celles des services : à attester (s'il le peut : `lire`), compte rendu attendu.
+_A_SUIVRE = or_(condition_a_attester(_TOUTES.c), condition_attendu(_TOUTES.c, _TOUTES.c.echeance))
 _DEMANDES = (
     select(
         *(_TOUTES.c[cle] for cle in ("id", "nombre_total", "numero", "intitule", "structure_id", "exercice")),
@@ -203,12 +201,11 @@ class LectureDuTableau:
         return page
 
     def _alerte(self, demande: DemandeLue) -> None:
-        if demande.statut == StatutDemande.attente_attestation:
-            if qualite_pour(self.utilisateur, "attester", demande) is not None:
-                self.a_attester.append(demande)
-        elif demande.statut in EN_ATTENTE_DU_PORTEUR and demande.compte_rendu is not None:
+        if a_attester(demande, self.utilisateur):
+            self.a_attester.append(demande)
+        elif attendu(demande):
             echeance = demande.compte_rendu.echeance
-            self.a_rendre.append((demande, echeance, echeance < self.jour))
+            self.a_rendre.append((demande, echeance, en_retard(echeance, self.jour)))
 
 
 def lignes_de_la_page(demandes) -> dict[int, tuple[list, Decimal | None, Decimal | None]]:
