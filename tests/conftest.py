@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import text
 
 from tests.bases import (
@@ -31,6 +32,12 @@ from tests.bases import (
     nom_du_worker,
     transaction_annulee,
 )
+
+# Sans délai par exemple pour les tests de propriétés (200 ms par défaut) : sur deux cœurs partagés (xdist,
+# PostgreSQL, Chromium), une pause de la machine faisait échouer un exemple d'une fonction pure
+# (`test_regles_du_tableau_sans_exception`), sans rien dire du code.
+settings.register_profile("dauphin", deadline=None)
+settings.load_profile("dauphin")
 
 CLE_BASES = "dauphin.tests.bases"
 
