@@ -14,7 +14,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from dauphin import jobs
+from dauphin import jobs, libelles
 from dauphin.dossiers import _historique
 from dauphin.instruction.actions import ACTIONS_DEMANDE, ACTIONS_LIGNE, autorisee, autorisees_sur_le_dossier
 from dauphin.instruction.panneaux import ACTIONS_DE_L_INSTRUCTEUR
@@ -234,3 +234,12 @@ def test_le_nom_complet_s_ecrit_de_meme_en_sql_et_en_python(app, db, monde):
             historique = _historique(demande, True)
         qui = {e.qui for e in historique}
         assert attendu in qui or any(q.startswith(f"{attendu} (") for q in qui), qui
+
+
+def test_les_libelles_des_roles_et_des_actions_ont_une_seule_regle(app):
+    # Les filtres des gabarits sont les fonctions de libelles, que l'historique de la vue lit aussi.
+    assert app.jinja_env.filters["libelle_role"] is libelles.role
+    assert app.jinja_env.filters["libelle_action"] is libelles.action
+    assert libelles.role("instructeur") == "Instructeur" and libelles.role("inconnu") == "inconnu"
+    assert libelles.action("assigner_gestionnaire") == ACTIONS_JOURNAL_D_AVANT["assigner_gestionnaire"]
+    assert libelles.action("inconnue") == "inconnue"
