@@ -261,8 +261,8 @@ def enregistrer_gabarits(app: Flask) -> None:
 
     app.jinja_env.filters["euros"] = euros
     app.jinja_env.filters["libelle_statut"] = libelles.statut
-    app.jinja_env.filters["libelle_role"] = lambda role: libelles.ROLES.get(role, role)
-    app.jinja_env.filters["libelle_action"] = lambda action: libelles.ACTIONS.get(action, action)
+    app.jinja_env.filters["libelle_role"] = libelles.role
+    app.jinja_env.filters["libelle_action"] = libelles.action
     app.jinja_env.filters["date_fr"] = date_fr
     app.jinja_env.filters["date_courte"] = date_courte
     app.jinja_env.filters["horodatage"] = horodatage

@@ -74,6 +74,17 @@ ACTIONS = {
 }
 
 
+def role(valeur: str) -> str:
+    """Le libellé d'un rôle du journal ou d'une lecture (filtre `libelle_role`) ; la valeur si inconnue."""
+    return ROLES.get(valeur, valeur)
+
+
+def action(declencheur: str) -> str:
+    """Le libellé d'une action du journal (filtre `libelle_action`, historique, API) ; le déclencheur si
+    inconnu."""
+    return ACTIONS.get(declencheur, declencheur)
+
+
 def statut(valeur: str) -> str:
     for enum in (StatutDemande, StatutLigne):
         if valeur in enum.__members__:

@@ -26,7 +26,12 @@ def url_fixe(endpoint: str, **valeurs) -> str:
 def urls_fixes(nom: str, table: Mapping[str, tuple[str, dict]]) -> Mapping[str, str]:
     """Les adresses de `table` (clé → (endpoint, arguments)), chacune celle de `url_fixe`, rangées ensemble
     sous `nom` : un seul appel et une seule recherche par page pour toutes les adresses de la mise en page
-    (base.html en écrit une vingtaine) ou de la navigation, au lieu d'un appel par adresse."""
+    (base.html en écrit une vingtaine) ou de la navigation, au lieu d'un appel par adresse. Un nom désigne
+    une seule table (gardée le temps du processus) : le réutiliser pour une autre lève ValueError, au lieu
+    de rendre les adresses de la première."""
+    tables = current_app.extensions.setdefault("dauphin.urls_fixes_tables", {})
+    if tables.setdefault(nom, table) is not table:
+        raise ValueError(f"urls_fixes : « {nom} » désigne déjà une autre table d'adresses.")
     groupes = current_app.extensions.setdefault("dauphin.urls_fixes_groupees", {})
     cle = (request.script_root, nom)
     urls = groupes.get(cle)

@@ -11,6 +11,7 @@ from itsdangerous import BadSignature
 
 from dauphin.navigation import ADRESSES, MISE_EN_PAGE, liens_de_la_mise_en_page
 from dauphin.socle import Application
+from dauphin.urls import urls_fixes
 
 
 def test_adresses_de_la_mise_en_page_comme_url_for_et_par_prefixe(app):
@@ -19,9 +20,26 @@ def test_adresses_de_la_mise_en_page_comme_url_for_et_par_prefixe(app):
             liens = liens_de_la_mise_en_page()
             assert liens is liens_de_la_mise_en_page()  # gardées par processus et par préfixe
             assert liens["accessibilite"] == f"{prefixe}/accessibilite"
-            for cle, (endpoint, valeurs) in (MISE_EN_PAGE | ADRESSES).items():
-                assert liens.get(cle, url_for(endpoint, **valeurs)) == url_for(endpoint, **valeurs)
+            for cle, (endpoint, valeurs) in MISE_EN_PAGE.items():
+                assert liens[cle] == url_for(endpoint, **valeurs)
+            adresses = urls_fixes("navigation", ADRESSES)
+            assert adresses is urls_fixes("navigation", ADRESSES) and adresses.keys() == ADRESSES.keys()
+            for endpoint, (nom, valeurs) in ADRESSES.items():
+                assert adresses[endpoint] == url_for(nom, **valeurs) == url_for(endpoint)
+                assert adresses[endpoint].startswith(f"{prefixe}/")
             assert "?v=" in liens["dsfr_css"]  # la version du DSFR, posée par dsfr._ajouter_version
+
+
+def test_un_nom_d_adresses_fixes_ne_designe_qu_une_table(app):
+    with app.test_request_context("/"):
+        autre = {"accessibilite": ("public.accessibilite", {})}
+        assert urls_fixes("mise en page", MISE_EN_PAGE) is liens_de_la_mise_en_page()
+        assert urls_fixes("navigation", ADRESSES) is urls_fixes("navigation", ADRESSES)
+        with pytest.raises(ValueError, match="mise en page"):
+            urls_fixes("mise en page", autre)
+        with pytest.raises(ValueError, match="navigation"):
+            urls_fixes("navigation", dict(ADRESSES))  # même contenu, autre table
+        assert urls_fixes("essai d'une autre table", autre)["accessibilite"] == "/accessibilite"
 
 
 def test_navigation_et_mise_en_page_sous_un_prefixe(client, connexion, monde):
@@ -69,6 +87,8 @@ def test_globaux_des_gabarits_partages_sans_etre_ecrits(app):
         assert env.from_string("{{ x }}", globals={"x": 2}).render() == "2" and "x" not in env.globals
     finally:
         del env.globals["essai_ajoute_apres"]
+        if env.cache is not None:
+            env.cache.clear()  # le macros/dsfr.html gardé portait `essai_propre`
 
 
 def test_cookie_de_session_signe_par_la_cle_courante_et_lu_avec_les_anciennes(app):

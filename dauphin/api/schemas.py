@@ -454,9 +454,7 @@ class Evenement(Sortie):
     id = fields.Integer(required=True)
     horodatage = fields.AwareDateTime(required=True)
     declencheur = fields.String(required=True)
-    action = fields.Function(
-        lambda e: libelles.ACTIONS.get(e.declencheur, e.declencheur), metadata={"type": "string"}
-    )
+    action = fields.Function(lambda e: libelles.action(e.declencheur), metadata={"type": "string"})
     ligne_id = fields.Integer(allow_none=True)
     statut_avant = fields.String(required=True)
     statut_apres = fields.String(required=True)

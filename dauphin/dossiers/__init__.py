@@ -12,14 +12,13 @@ from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from dauphin import euros, horodatage
+from dauphin import euros, horodatage, libelles
 from dauphin.demandes import transitions_proposees
 from dauphin.engagements.panneaux import contexte_engagements
 from dauphin.extensions import db
 from dauphin.instruction.panneaux import contexte_dossier
 from dauphin.justification import contexte_dossier as contexte_compte_rendu
 from dauphin.lectures import noter
-from dauphin.libelles import ACTIONS, ROLES
 from dauphin.libelles import statut as libelle_statut
 from dauphin.listes import page_courante
 from dauphin.models import (
@@ -48,7 +47,6 @@ from dauphin.policies import (
 from dauphin.services import lectures
 from dauphin.services.courriels import colonne_des_non_envoyes, non_envoyes_de_la_demande
 from dauphin.services.demandes import peut_renouveler
-from dauphin.services.instruction import ACTIONS_JOURNAL
 from dauphin.vues import demande_visible, exiger
 from forms.demande import ActionSimpleForm
 from workflows.budget import COMPTES, Sens, totaux
@@ -173,7 +171,7 @@ def _dossier_visible(demande_id: int) -> DossierLu:
 _HISTORIQUE = (
     select(
         EvenementJournal.horodatage,
-        (Utilisateur.prenom + " " + Utilisateur.nom).label("acteur"),
+        Utilisateur.nom_complet.label("acteur"),
         Organisation.nom.label("organisation"),
         EvenementJournal.role,
         JetonApi.libelle.label("jeton"),
@@ -209,7 +207,7 @@ def _ligne_d_historique(evenement: Row, noms_des_lignes: dict[int, str]) -> Lign
     qui = "Dauphin" if evenement.acteur is None else evenement.acteur
     if evenement.organisation is not None:
         qui += f" ({evenement.organisation})"
-    role = ROLES.get(evenement.role, evenement.role)
+    role = libelles.role(evenement.role)
     if evenement.jeton is not None:
         role += f", par l’API (jeton « {evenement.jeton} »)"
     objet = f"Ligne {noms_des_lignes.get(evenement.ligne_id, '')}" if evenement.ligne_id else "Dossier"
@@ -219,14 +217,16 @@ def _ligne_d_historique(evenement: Row, noms_des_lignes: dict[int, str]) -> Lign
         qui,
         role,
         objet,
-        ACTIONS_JOURNAL.get(declencheur) or ACTIONS.get(declencheur, declencheur),
+        libelles.action(declencheur),
         f"{libelle_statut(evenement.statut_avant)} → {libelle_statut(evenement.statut_apres)}",
         evenement.commentaire or "",
     )
 
 
 def _historique(demande: Demande, instruction_visible: bool) -> list[LigneDHistorique]:
-    """Le journal du dossier ; sans les avis ni l'organisation interne des financeurs pour le porteur."""
+    """Le journal du dossier ; sans les avis ni l'organisation interne des financeurs pour le porteur. Lu par
+    la connexion (Core), sans l'autoflush de la session : une lecture pour une vue GET ; un appelant qui a
+    des changements en attente dans la session doit d'abord faire `db.session.flush()`."""
     evenements = db.session.connection().execute(_HISTORIQUE, {"demande_id": demande.id}).all()
     noms_des_lignes = {ligne.id: ligne.organisation.nom for ligne in demande.lignes_financement}
     return [

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from flask import current_app, has_app_context
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -78,9 +79,17 @@ class Utilisateur(UserMixin, db.Model):
     def is_active(self) -> bool:
         return self.actif
 
-    @property
+    @hybrid_property
     def nom_complet(self) -> str:
+        """« prénom nom », une seule définition : en Python sur un compte chargé, en SQL (`prenom || ' ' ||
+        nom`, même texte) sur la classe ou un alias, pour les pages lues en rangées (historique, liste du
+        gestionnaire, espace d'instruction)."""
         return f"{self.prenom} {self.nom}"
+
+    @nom_complet.inplace.expression
+    @classmethod
+    def _nom_complet_sql(cls):
+        return cls.prenom + " " + cls.nom
 
     def definir_mot_de_passe(self, mot_de_passe: str) -> None:
         methode = current_app.config["PASSWORD_HASH_METHOD"] if has_app_context() else "scrypt"

@@ -239,7 +239,7 @@ def decrire(position, evenement: EvenementJournal, numero, financeur_id, finance
     return {
         "id": evenement.id,
         "type": f"{sujet}.{evenement.declencheur}",
-        "action": libelles.ACTIONS.get(evenement.declencheur, evenement.declencheur),
+        "action": libelles.action(evenement.declencheur),
         "date": evenement.horodatage.isoformat().replace("+00:00", "Z"),
         "demande": {"id": evenement.demande_id, "numero": numero},
         "ligne": (

@@ -1019,7 +1019,7 @@ _CHARGEMENT_FINANCEUR = (
         LigneFinancement.demande_id,
         LigneFinancement.statut,
         LigneFinancement.montant_demande,
-        (_gestionnaire.prenom + " " + _gestionnaire.nom).label("gestionnaire"),  # nom_complet
+        _gestionnaire.nom_complet.label("gestionnaire"),
         ContratDeVille.libelle.label("contrat"),
         _RETARDS_DE_LA_STRUCTURE.label("retards"),
     )
@@ -1206,7 +1206,9 @@ def _par_portee(nom: str, acteur, construire) -> Select:
 
 def autres_demandes(demande: Demande, utilisateur: Utilisateur) -> AutresDemandes:
     """Les autres demandes de la structure cet exercice et les exercices précédents, que l'utilisateur
-    a le droit de voir (un partenaire du contrat A ne voit rien du contrat B). Une seule requête."""
+    a le droit de voir (un partenaire du contrat A ne voit rien du contrat B). Une seule requête, lue par
+    la connexion (Core), sans l'autoflush de la session : une lecture pour une vue GET ; un appelant qui a
+    des changements en attente dans la session doit d'abord faire `db.session.flush()`."""
     requete = _par_portee(
         "autres_demandes", acteur_de(utilisateur), lambda a: _AUTRES_DEMANDES.where(VOIR_DEMANDE.clause(a))
     )
@@ -1269,7 +1271,7 @@ _INSTRUCTEURS = (
 _NOMS_DES_INSTRUCTEURS = _INSTRUCTEURS.with_only_columns(
     MembreOrganisation.organisation_id,
     Utilisateur.id,
-    (Utilisateur.prenom + " " + Utilisateur.nom).label("nom_complet"),
+    Utilisateur.nom_complet.label("nom_complet"),
 )
 
 
@@ -1286,7 +1288,9 @@ def instructeurs(organisation_ids) -> dict[int, list[Utilisateur]]:
 
 
 def noms_des_instructeurs(organisation_ids) -> dict[int, list[Row]]:
-    """Comme `instructeurs`, en rangées (`id`, `nom_complet`) : pour les choix du gestionnaire."""
+    """Comme `instructeurs`, en rangées (`id`, `nom_complet`) : pour les choix du gestionnaire. Lu par la
+    connexion (Core), sans l'autoflush de la session : une lecture pour une vue GET ; un appelant qui a des
+    changements en attente dans la session doit d'abord faire `db.session.flush()`."""
     resultat: dict[int, list[Row]] = defaultdict(list)
     for rangee in db.session.connection().execute(
         _NOMS_DES_INSTRUCTEURS, {"organisations": list(organisation_ids)}
@@ -1506,7 +1510,3 @@ def enveloppes(
         LigneEnveloppe(nom, libelle, code, annee, Decimal(total), Decimal(vote), Decimal(verse))
         for nom, libelle, code, annee, total, vote, verse in db.session.execute(requete)
     ]
-
-
-# Libellés des entrées de journal propres à l'instruction (le filtre `libelle_action` ne les connaît pas).
-ACTIONS_JOURNAL = {"assigner_gestionnaire": "Gestionnaire désigné"}
