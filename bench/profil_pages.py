@@ -58,6 +58,22 @@ def temps_par_paquet(stats: pstats.Stats, n: int) -> str:
     return "\n".join(["  temps propre par paquet (sous cProfile), par requête :", *lignes])
 
 
+def client_connecte(app, argument: str, dossier: int, demande: int, role_par_defaut: str | None = None):
+    """« i:URL », « p:URL » ou « e:COURRIEL:URL » (l'URL seule : `role_par_defaut`) → (rôle, URL où DOSSIER
+    et DEMANDE sont remplacés, client de test connecté sous ce compte)."""
+    if role_par_defaut and argument[1:2] != ":":
+        argument = f"{role_par_defaut}:{argument}"
+    role, _, url = argument.partition(":")
+    email, mot_de_passe = {"i": INSTRUCTEUR, "p": PORTEUR}.get(role), MOT_DE_PASSE
+    if role == "e":
+        email, _, url = url.partition(":")
+        mot_de_passe = os.environ.get("MDP", MOT_DE_PASSE)
+    url = url.replace("DOSSIER", str(dossier)).replace("DEMANDE", str(demande))
+    client = app.test_client()
+    client.post("/compte/connexion", data={"email": email, "mot_de_passe": mot_de_passe})
+    return role, url, client
+
+
 def main() -> None:
     n, top = int(os.environ.get("N", 40)), int(os.environ.get("TOP", 0))
     app = create_app()
@@ -68,14 +84,7 @@ def main() -> None:
         dossier, demande = comptes_de_mesure()
         db.session.remove()
     for argument in sys.argv[1:]:
-        role, _, url = argument.partition(":")
-        email, mot_de_passe = {"i": INSTRUCTEUR, "p": PORTEUR}.get(role), MOT_DE_PASSE
-        if role == "e":
-            email, _, url = url.partition(":")
-            mot_de_passe = os.environ.get("MDP", MOT_DE_PASSE)
-        url = url.replace("DOSSIER", str(dossier)).replace("DEMANDE", str(demande))
-        client = app.test_client()
-        client.post("/compte/connexion", data={"email": email, "mot_de_passe": mot_de_passe})
+        role, url, client = client_connecte(app, argument, dossier, demande)
         for _ in range(5):  # chauffe
             client.get(url)
         ordres.clear()

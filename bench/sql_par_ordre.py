@@ -31,7 +31,8 @@ import time
 import psycopg
 from sqlalchemy import event, text
 
-from bench.pages_en_volume import INSTRUCTEUR, MOT_DE_PASSE, PORTEUR, comptes_de_mesure
+from bench.pages_en_volume import comptes_de_mesure
+from bench.profil_pages import client_connecte
 from dauphin import create_app
 from dauphin.connexions import _JAMAIS_PREPARE, _lecture
 from dauphin.extensions import db
@@ -78,14 +79,7 @@ def main() -> None:
     rejeu = psycopg.connect(dsn, autocommit=True, options=options)
     total_general = 0.0
     for argument in sys.argv[1:]:
-        role, _, url = argument.partition(":") if argument[1:2] == ":" else ("i", "", argument)
-        email, mot_de_passe = {"i": INSTRUCTEUR, "p": PORTEUR}.get(role), MOT_DE_PASSE
-        if role == "e":
-            email, _, url = url.partition(":")
-            mot_de_passe = os.environ.get("MDP", MOT_DE_PASSE)
-        url = url.replace("DOSSIER", str(dossier)).replace("DEMANDE", str(demande))
-        client = app.test_client()
-        client.post("/compte/connexion", data={"email": email, "mot_de_passe": mot_de_passe})
+        role, url, client = client_connecte(app, argument, dossier, demande, role_par_defaut="i")
         for _ in range(6):
             client.get(url)
         with surveillance.cursor() as s:
