@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from dauphin.connexions import _lecture
 from dauphin.models import (
@@ -33,7 +33,7 @@ from tests.clients import ClientIsole
 from tests.conftest import Connexion
 from tests.fabriques_db import demande_complete, utilisateur
 from tests.formulaires_html import html, titre
-from tests.requetes import Compteur
+from tests.requetes import Compteur, ordres_des_pages
 from workflows import StatutDemande as D
 from workflows import StatutLigne as L
 
@@ -595,10 +595,6 @@ def test_l_espace_de_travail_ne_fait_que_lire(app, client, connexion, db, monde,
     validée et non annulée, et psycopg garde ses ordres préparés d'une page à l'autre (une requête WITH prise
     pour une écriture les lui faisait oublier à chaque page : tout était replanifié)."""
     ordres = []
-
-    def noter(_conn, _curseur, ordre, *_):
-        ordres.append(ordre)
-
     urls = {
         "instructeur_etat": [
             "/instruction/",
@@ -613,13 +609,7 @@ def test_l_espace_de_travail_ne_fait_que_lire(app, client, connexion, db, monde,
     for role, liste in urls.items():
         client_role = ClientIsole(app.test_client())  # sous son compte, pas celui du rôle précédent
         Connexion(client_role).en_tant_que(getattr(monde, role))
-        for url in liste:
-            client_role.get(url)
-            event.listen(db.engine, "before_cursor_execute", noter)
-            try:
-                assert client_role.get(url).status_code == 200, url
-            finally:
-                event.remove(db.engine, "before_cursor_execute", noter)
+        ordres += ordres_des_pages(client_role, db.engine, liste)
     assert ordres
     assert [o for o in ordres if not _lecture(o)] == []
 

@@ -7,34 +7,21 @@ PostgreSQL, on vérifie en plus que le cache d'ordres préparés de psycopg n'es
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
 
 from dauphin.connexions import _lecture
 from dauphin.extensions import db
 from tests.clients import ClientIsole
 from tests.conftest import Connexion
 from tests.fabriques_db import demande_complete
+from tests.requetes import ordres_des_pages
 from tests.test_instruction import transmettre
 
 
 def _ordres_des_pages(app, utilisateur, urls: list[str]) -> list[str]:
-    """Les ordres de la seconde vue de chaque page, chacune sous le compte de sa propre session
-    (`ClientIsole` : la session est relue à chaque requête, comme en production)."""
+    """Les ordres de la seconde vue de chaque page, sous le compte de `utilisateur`."""
     client = ClientIsole(app.test_client())
     Connexion(client).en_tant_que(utilisateur)
-    ordres: list[str] = []
-
-    def noter(_conn, _curseur, ordre, *_):
-        ordres.append(ordre)
-
-    for url in urls:
-        client.get(url)
-        event.listen(db.engine, "before_cursor_execute", noter)
-        try:
-            assert client.get(url).status_code == 200, url
-        finally:
-            event.remove(db.engine, "before_cursor_execute", noter)
-    return ordres
+    return ordres_des_pages(client, db.engine, urls)
 
 
 def test_les_pages_du_dossier_et_le_tableau_de_bord_ne_font_que_lire(app, db, monde):
