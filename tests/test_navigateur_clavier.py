@@ -84,6 +84,14 @@ def test_le_controle_du_focus_refuse_un_focus_invisible_ou_introuvable(captures)
         tabuler_jusqu_a(page, page.get_by_role("link", name="Lien"))
         with pytest.raises(AssertionError, match="focus invisible sur button#b"):
             tabuler_jusqu_a(page, page.get_by_role("button"))
+        # Un bouton que le défilement n'amène pas dans la fenêtre (placé au-delà, sans défilement possible)
+        page.set_content(
+            "<style>html, body { overflow: hidden }</style><a href='#'>Lien</a>"
+            " <button style='position: fixed; top: 2000px'>Loin</button>"
+        )
+        tabuler_jusqu_a(page, page.get_by_role("link", name="Lien"))
+        with pytest.raises(AssertionError, match="« Loin », focalisé, est hors de la fenêtre"):
+            tabuler_jusqu_a(page, page.get_by_role("button"))
         page.set_content("<a href='#'>Lien</a> <div onclick='1'>Bouton à la souris</div>")
         with pytest.raises(FocusIntrouvable, match="pas atteint après 5 appuis"):
             tabuler_jusqu_a(page, page.get_by_text("Bouton à la souris"), max_appuis=5)
