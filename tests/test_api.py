@@ -186,6 +186,10 @@ def test_recherche_libre(client, db, monde, jetons):
     assert ids(client.get(f"/api/v1/demandes?q={velo.numero}", headers=h)) == [velo.id]
     assert ids(client.get("/api/v1/demandes?q=introuvable", headers=h)) == []
     assert ids(client.get("/api/v1/demandes?q=v%C3%A9lo", headers=h)) == [velo.id]
+    # Une année : les demandes numérotées cet exercice-là (`instruction.condition_numero`)
+    annee = monde.campagne.exercice
+    assert ids(client.get(f"/api/v1/demandes?q={annee}", headers=h)) == [fete.id, velo.id, ailleurs.id]
+    assert ids(client.get(f"/api/v1/demandes?q={annee + 1}", headers=h)) == []
 
 
 def test_filtres_et_parametres_invalides(client, db, monde, jetons):

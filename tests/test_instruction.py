@@ -442,6 +442,35 @@ def test_numero_siret_et_sigle_exacts(client, connexion, monde, portefeuille, db
     assert numeros(client.get("/instruction/?q=avq")) == [p["b"].numero]
 
 
+def test_une_annee_trouve_les_numeros_de_cet_exercice(client, connexion, monde, db):
+    """Sur les deux bases : « 2026 » trouve les demandes numérotées en 2026
+    et celles qui en parlent dans leur intitulé, pas celles d'une autre année dont le rang contient 2026
+    (« 2025-002026 »), trouvées, elles, par ce morceau de rang."""
+    annee = monde.campagne.exercice
+    precedente = Campagne(
+        contrat_id=monde.contrat.id,
+        exercice=annee - 1,
+        libelle="Campagne précédente",
+        date_ouverture=date(annee - 2, 9, 1),
+        date_cloture=date(annee - 2, 12, 31),
+    )
+    db.session.add(precedente)
+    db.session.commit()
+    lignes = {monde.etat: (L.sollicitee, "100")}
+    de_l_annee = dossier(db, monde, "Jardin partagé", lignes, jours=3)
+    qui_en_parle = dossier(db, monde, f"Fête des voisins {annee}", lignes, campagne=precedente, jours=2)
+    rang = dossier(db, monde, "Chantier éducatif", lignes, campagne=precedente, jours=1)
+    numero = f"{annee - 1}-00{annee}"  # le rang contient l'année cherchée
+    for table in (Demande.__table__, LigneFinancement.__table__):
+        db.session.execute(table.update().where(table.c.numero == rang.numero).values(numero=numero))
+    db.session.commit()
+    connexion.en_tant_que(monde.instructeur_etat)
+    # Le plus récemment transmis d'abord (et, sur PostgreSQL, l'intitulé qui contient le mot avant tout)
+    assert numeros(client.get(f"/instruction/?q={annee}")) == [qui_en_parle.numero, de_l_annee.numero]
+    assert numeros(client.get(f"/instruction/?q=00{annee}")) == [numero]
+    assert numeros(client.get(f"/instruction/?q={annee - 1}")) == [numero, qui_en_parle.numero]
+
+
 @pytest.mark.parametrize("tri", ["transmise", "numero"])
 @pytest.mark.parametrize("ordre", ["asc", "desc"])
 def test_pages_par_curseur_memes_lignes_que_par_numero(db, monde, tri, ordre):

@@ -341,6 +341,7 @@ def page_demandes(jeton: JetonApi, filtres: FiltresApi, *, apres: str | None, pa
                 Demande.id,
                 Demande.structure_id,
                 Demande.numero,
+                Demande.exercice,
                 recherche.VECTEUR_DEMANDE,
             )
         )

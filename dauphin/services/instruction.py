@@ -392,7 +392,20 @@ def _structures_par_morceau(texte: str, maximum: int | None):
 
 
 CHIFFRE = re.compile(r"\d")  # « 0248 », « 2026 » : un morceau de numéro, ou un mot de l'intitulé
+ANNEE = re.compile(r"20\d{2}")  # « 2027 » : l'année d'un numéro (« 2027-000042 »), son exercice
 SIRET = re.compile(r"\d{14}")
+
+
+def condition_numero(texte: str, numero: ColumnElement, exercice: ColumnElement) -> ColumnElement[bool]:
+    """Un texte qui a un chiffre, cherché dans les numéros : ceux qui le contiennent (« 0248 »), ou, pour
+    une année (« 2027 »), ceux de cette année-là — le numéro commence par l'exercice de la demande
+    (`numerotation`) : l'index de l'exercice sert. Le « contient » lisait, par les trigrammes, toutes les
+    lignes de l'année d'un financeur (1 300 sur un onglet à 250 000 demandes, 6 ms pour les compter), pour
+    y ajouter quelques numéros où l'année n'est qu'un morceau du rang (« 2025-002027 »), noyés sous les
+    autres ; on les trouve par « 002027 » ou le numéro entier."""
+    if ANNEE.fullmatch(texte):
+        return and_(exercice == int(texte), numero.is_not(None))
+    return numero.ilike(_motif(texte), escape="\\")
 
 
 def condition_recherche(
@@ -400,16 +413,17 @@ def condition_recherche(
     demande_id: ColumnElement,
     structure_id: ColumnElement,
     numero: ColumnElement,
+    exercice: ColumnElement,
     vecteur: ColumnElement,
     *,
     partie: str | None = None,
 ):
     """La recherche libre : numéro ou intitulé de la demande, raison sociale ou sigle de la structure.
 
-    Exprimée sur les colonnes de la demande ou de la ligne d'un financeur (qui portent numéro, structure et,
-    sur PostgreSQL, le vecteur de recherche de leur demande) : pour un financeur, la recherche ne lit que ses
-    lignes. Un numéro entier passe par l'index unique, un SIRET par celui des structures ; un texte qui a un
-    chiffre est cherché aussi dans les numéros (« 0248 », « 2026 »).
+    Exprimée sur les colonnes de la demande ou de la ligne d'un financeur (qui portent numéro, exercice,
+    structure et, sur PostgreSQL, le vecteur de recherche de leur demande) : pour un financeur, la recherche
+    ne lit que ses lignes. Un numéro entier passe par l'index unique, un SIRET par celui des structures ; un
+    texte qui a un chiffre est cherché aussi dans les numéros (`condition_numero` : « 0248 », « 2026 »).
 
     PostgreSQL : plein texte (`dauphin.services.recherche`) sur l'intitulé et le nom de la structure, plus
     les structures dont le nom ou le sigle contient le texte.
@@ -429,7 +443,7 @@ def condition_recherche(
         return _condition_like(filtres, demande_id, structure_id)
     conditions = [recherche.correspond(vecteur, texte)]
     if CHIFFRE.search(texte):  # trigrammes : (organisation_id, numero) des lignes, numero des demandes
-        conditions.append(numero.ilike(_motif(texte), escape="\\"))
+        conditions.append(condition_numero(texte, numero, exercice))
     # Le nom ou le sigle d'une structure qui contient le texte (« voi » : Association Voisine), par la
     # liste de ses structures (trigrammes) ; trop nombreuses (« association »), les mots entiers du nom,
     # qui sont dans le vecteur, suffisent.
@@ -462,7 +476,10 @@ def _condition_like(filtres: Filtres, demande_id: ColumnElement, structure_id: C
         return par_structure
     motif = _motif(texte)
     demandes = select(Demande.id).where(
-        or_(Demande.numero.ilike(motif, escape="\\"), Demande.intitule.ilike(motif, escape="\\"))
+        or_(
+            condition_numero(texte, Demande.numero, Demande.exercice),
+            Demande.intitule.ilike(motif, escape="\\"),
+        )
     )
     return or_(demande_id.in_(demandes.correlate(None)), par_structure)
 
@@ -494,6 +511,7 @@ def _filtres_ligne(requete: Select, espace: Espace, filtres: Filtres, partie: st
                 LigneFinancement.demande_id,
                 LigneFinancement.structure_id,
                 LigneFinancement.numero,
+                LigneFinancement.exercice,
                 recherche.VECTEUR_LIGNE,
                 partie=partie,
             )
@@ -551,7 +569,12 @@ def _requete(espace: Espace, filtres: Filtres, *colonnes, avec_structure: bool =
         if filtres.recherche:
             requete = requete.where(
                 condition_recherche(
-                    filtres, Demande.id, Demande.structure_id, Demande.numero, recherche.VECTEUR_DEMANDE
+                    filtres,
+                    Demande.id,
+                    Demande.structure_id,
+                    Demande.numero,
+                    Demande.exercice,
+                    recherche.VECTEUR_DEMANDE,
                 )
             )
     if avec_structure:
