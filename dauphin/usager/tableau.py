@@ -9,7 +9,7 @@ mêmes filtres, globales et macros que le gabarit.
 Ce qui se répète d'une ligne à l'autre est écrit une fois par page : chaque montant (par valeur), badge (par
 statut), structure, contrat, prochaine étape et adresse (ses deux morceaux autour de l'identifiant) ; le
 bouton de détail remplit le modèle de sa macro (`badges.bouton_detail`). Chaque texte est échappé par
-`echapper` (1 ms de moins par affichage, sur 1,0)."""
+`echapper`, non par `str.translate` : 0,5 ms au lieu de 1,0 par affichage (base du banc)."""
 
 from __future__ import annotations
 
