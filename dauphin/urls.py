@@ -50,15 +50,22 @@ def url_de_demande(endpoint: str, demande_id: int, **valeurs) -> str:
     construite une fois par processus (et par préfixe) avec un identifiant témoin, puis chaque ligne y met
     le sien — une liste de 25 demandes en écrit 50, à 25 µs chacune par `url_for`. Pour une règle dont
     `demande_id` est un entier (`<int:demande_id>`), écrit tel quel dans l'adresse."""
+    modele = modele_de_demande(endpoint, **valeurs)
+    if modele is None:  # la règle n'écrit pas l'identifiant tel quel
+        return url_for(endpoint, demande_id=demande_id, **valeurs)
+    return f"{modele[0]}{int(demande_id)}{modele[1]}"
+
+
+def modele_de_demande(endpoint: str, **valeurs) -> tuple[str, str] | None:
+    """L'adresse de `url_de_demande` coupée autour de l'identifiant (avant, après), construite une fois par
+    processus (et par préfixe) ; None si la règle ne l'écrit pas tel quel. Pour une liste qui échappe ses
+    adresses : les deux morceaux une fois, pas l'adresse de chaque ligne."""
     _relative(valeurs)
     modeles = current_app.extensions.setdefault("dauphin.urls_de_demande", {})
     cle = (request.script_root, endpoint, *sorted(valeurs.items()))
     if cle not in modeles:
         modeles[cle] = _modele(endpoint, "demande_id", valeurs)
-    modele = modeles[cle]
-    if modele is None:  # la règle n'écrit pas l'identifiant tel quel
-        return url_for(endpoint, demande_id=demande_id, **valeurs)
-    return f"{modele[0]}{int(demande_id)}{modele[1]}"
+    return modeles[cle]
 
 
 def url_par_identifiant(endpoint: str, cle: str, /, **valeurs) -> Callable[[int], str]:

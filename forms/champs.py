@@ -200,8 +200,24 @@ class ListeDeroulante(Select):
 
 # L'échappement de markupsafe (`escape`) par `str.translate`, pour les textes (str) : les mêmes cinq
 # caractères, les mêmes entités, en un appel au lieu de quatre par valeur. Aussi pour les lignes des tableaux
-# écrites en Python (dauphin/instruction/tableau.py, dauphin/usager/tableau.py).
+# écrites en Python (dauphin/instruction/tableau.py) ; `echapper`, plus rapide, pour le tableau de bord.
 ENTITES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "'": "&#39;", '"': "&#34;"})
+
+
+def echapper(texte: str) -> str:
+    """`escape` de markupsafe pour un texte (str), rendu en str : les mêmes entités que `ENTITES`, par cinq
+    remplacements (chacun une recherche en C, presque rien sur un texte qui n'a rien à échapper) plutôt que
+    `str.translate`, qui cherche chaque caractère dans la table : 2 à 5 µs pour un titre ou une adresse, 0,5
+    par `echapper` (tests/unit/test_tableaux_en_python.py)."""
+    return (
+        texte.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("'", "&#39;")
+        .replace('"', "&#34;")
+    )
+
+
 _ATTRIBUTS = attrgetter("render_kw")
 
 

@@ -9,7 +9,6 @@ from typing import NamedTuple
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import and_, bindparam, func, or_, select
-from sqlalchemy.orm import load_only
 
 from dauphin.extensions import db
 from dauphin.listes import (
@@ -43,12 +42,11 @@ bp = Blueprint("usager", __name__, url_prefix="/mes-demandes")
 # porteur, la page) : les construire et calculer leur clé de cache coûtait à chaque affichage autant que de
 # lire leurs lignes.
 _SES_STRUCTURES = bindparam("structures", expanding=True)
-# Nom et SIRET, tout ce que la page en lit : ses rattachements, ses demandes et ses comptes rendus les
-# trouvent ensuite dans la session, sans une requête par structure.
-_STRUCTURES = (
-    select(Structure)
-    .where(Structure.id.in_(_SES_STRUCTURES))
-    .options(load_only(Structure.raison_sociale, Structure.sigle, Structure.siret))
+# Nom et SIRET, tout ce que la page en lit (ses rattachements, ses demandes et ses comptes rendus), en
+# rangées par Core : des objets Structure (pour `adhesion.structure`) coûtaient 0,1 à 0,2 ms de plus à
+# SQLAlchemy par affichage.
+_STRUCTURES = select(Structure.id, Structure.raison_sociale, Structure.sigle, Structure.siret).where(
+    Structure.id.in_(_SES_STRUCTURES)
 )
 
 
@@ -119,6 +117,16 @@ _DEMANDES = (
     .order_by(_TOUTES.c.rang, LigneFinancement.id)
 )
 _NOMBRE = select(func.count(Demande.id)).where(Demande.structure_id.in_(_SES_STRUCTURES))
+
+
+class StructureLue(NamedTuple):
+    """Une structure du porteur, ce qu'en lit la page (`nom` : la propriété même de `Structure`)."""
+
+    id: int
+    raison_sociale: str
+    sigle: str | None
+    siret: str
+    nom = vars(Structure)["nom"]
 
 
 class CompteRenduLu(NamedTuple):
@@ -227,16 +235,15 @@ def tableau_de_bord():
     structures = sorted(acteur.structures)
     exiger(bool(structures))  # l'espace des porteurs : les membres d'une structure
     parametres = {"structures": structures}
-    # Gardées dans une variable : la session ne retient pas un objet que plus rien ne référence.
-    ses_structures = db.session.scalars(_STRUCTURES, parametres).all()
-    par_id = {structure.id: structure for structure in ses_structures}
+    rangees = db.session.connection().execute(_STRUCTURES, parametres)
+    par_id = {rang[0]: StructureLue._make(rang) for rang in rangees}
     lecture = LectureDuTableau(par_id, current_user, aujourdhui())
     page = paginer_demandes(_DEMANDES, _NOMBRE, parametres, lecture)
     actions = {demande.id: prochaine_action(demande, current_user) for demande in page.items}
     return render_template(
         "usager/tableau_de_bord.html",
         adhesions=current_user.adhesions_structures,
-        structures=ses_structures,
+        structures=par_id,
         page=page,
         actions=actions,
         lignes=lignes_du_tableau(

@@ -4,16 +4,55 @@
 lignes de financement : 12 700 appels de fonctions, chaque valeur passant par `getattr`, `escape` et
 `context.call` de Jinja). Même HTML, au caractère près, que la boucle qu'elles remplacent
 (tests/unit/test_tableaux_en_python.py) ; les badges, montants, sigles et le bouton de détail viennent des
-mêmes filtres, globales et macros que le gabarit."""
+mêmes filtres, globales et macros que le gabarit.
+
+Ce qui se répète d'une ligne à l'autre est écrit une fois par page : chaque montant (par valeur), badge (par
+statut), structure, contrat, prochaine étape et adresse (ses deux morceaux autour de l'identifiant) ; le
+bouton de détail remplit le modèle de sa macro (`badges.bouton_detail`). Chaque texte est échappé par
+`echapper`, non par `str.translate` : 0,5 ms au lieu de 1,0 par affichage (base du banc)."""
 
 from __future__ import annotations
 
 from flask import current_app
 from markupsafe import Markup
 
-from dauphin.urls import url_de_demande
-from forms.champs import ENTITES
+from dauphin.badges import bouton_detail
+from dauphin.urls import modele_de_demande, url_de_demande
+from forms.champs import echapper
 from workflows.statuts import statut_ligne_vu_du_porteur
+
+
+class _ParValeur(dict):
+    """`valeur → texte` calculé à la première demande de la valeur (`ecrire`), puis relu."""
+
+    def __init__(self, ecrire):
+        super().__init__()
+        self.ecrire = ecrire
+
+    def __missing__(self, valeur):
+        texte = self[valeur] = self.ecrire(valeur)
+        return texte
+
+
+def _adresses(endpoint: str, **valeurs):
+    """`ident → url_de_demande(endpoint, ident, **valeurs)` échappée : les morceaux autour de l'identifiant
+    échappés une fois (un entier n'a rien à échapper)."""
+    modele = modele_de_demande(endpoint, **valeurs)
+    if modele is None:
+        return lambda ident: echapper(url_de_demande(endpoint, ident, **valeurs))
+    avant, apres = echapper(modele[0]), echapper(modele[1])
+    return lambda ident: f"{avant}{int(ident)}{apres}"
+
+
+def _cellule_d_action(action):
+    """La cellule « Prochaine étape » d'une action : `ident → HTML`."""
+    if not action:
+        return lambda _ident: "—"
+    libelle = echapper(action.libelle)
+    if not action.endpoint:
+        return lambda _ident: libelle
+    adresse = _adresses(action.endpoint, etape=action.etape)
+    return lambda ident: f'<a class="fr-link" href="{adresse(ident)}">{libelle}</a>'
 
 
 def lignes_du_tableau(demandes, actions: dict, lignes_par_demande: dict, contrats: dict) -> Markup:
@@ -23,53 +62,54 @@ def lignes_du_tableau(demandes, actions: dict, lignes_par_demande: dict, contrat
     env = current_app.jinja_env
     badge_statut, euros, sigles = env.globals["badge_statut"], env.filters["euros"], env.filters["sigles"]
     quantite = env.filters["quantite"]
-    bouton_detail = env.get_template("macros/dsfr.html").module.bouton_detail
+    bouton = bouton_detail(env)
+    montants = _ParValeur(euros)  # chiffres, espaces, virgule, signe, « € » ou « — » : rien à échapper
+    badges = _ParValeur(lambda statut: badge_statut(statut, petit=True))
+    badges_de_ligne = _ParValeur(lambda statut: badge_statut(statut_ligne_vu_du_porteur(statut), petit=True))
+    detail = _ParValeur(lambda nombre: "Détail : " + quantite(nombre, "financeur"))
+    noms = {}  # des structures, par identifiant
+    contrats_html = _ParValeur(echapper)
+    cellules_d_action = _ParValeur(_cellule_d_action)
+    dossier = _adresses("dossiers.voir")
     html = []
     for demande in demandes:
         ident = demande.id
         lignes, sollicite, vote = lignes_par_demande[ident]
         numero = demande.numero
-        titre = demande.titre.translate(ENTITES)
-        detail = ""
+        nom = noms.get(demande.structure_id)
+        if nom is None:
+            nom = noms[demande.structure_id] = echapper(demande.structure.nom)
+        titre = demande.titre
+        titre_html = echapper(titre)
+        bouton_html = ""
         if lignes:
-            bouton = bouton_detail(
-                "Détail : " + quantite(len(lignes), "financeur"),
+            bouton_html = "<br>" + bouton(
+                detail[len(lignes)],
                 f"financeur-{ident}-",
                 [ligne.id for ligne in lignes],
-                f"de la demande {numero or demande.titre}",
+                f"de la demande {numero or titre}",
             )
-            detail = f"<br>{bouton}"  # pas « "<br>" + bouton » : Markup échapperait « <br> »
-        action = actions[ident]
-        if not action:
-            suite = "—"
-        elif action.endpoint:
-            adresse = url_de_demande(action.endpoint, ident, etape=action.etape)
-            libelle = action.libelle.translate(ENTITES)
-            suite = f'<a class="fr-link" href="{adresse.translate(ENTITES)}">{libelle}</a>'
-        else:
-            suite = action.libelle.translate(ENTITES)
-        dossier = url_de_demande("dossiers.voir", ident).translate(ENTITES)
         html.append(
             f'            <tr data-demande="{ident}">\n'
-            f'    <th scope="row"><a href="{dossier}">{titre}</a><br>\n'
+            f'    <th scope="row"><a href="{dossier(ident)}">{titre_html}</a><br>\n'
             '      <span class="fr-text--xs">'
-            + (f'<span class="dauphin-sans-coupure">{numero.translate(ENTITES)}</span> · ' if numero else "")
-            + f"{demande.structure.nom.translate(ENTITES)} · {contrats[ident].translate(ENTITES)} · exercice "
-            f"{demande.exercice}</span>{detail}</th>\n"
-            f"    <td>{badge_statut(demande.statut, petit=True)}</td>\n"
-            f'    <td class="dauphin-numerique">{euros(sollicite).translate(ENTITES)}</td>\n'
-            f'    <td class="dauphin-numerique">{euros(vote).translate(ENTITES)}</td>\n'
-            f"    <td>\n{suite}    </td>\n"
+            + (f'<span class="dauphin-sans-coupure">{echapper(numero)}</span> · ' if numero else "")
+            + f"{nom} · {contrats_html[contrats[ident]]} · exercice "
+            f"{demande.exercice}</span>{bouton_html}</th>\n"
+            f"    <td>{badges[demande.statut]}</td>\n"
+            f'    <td class="dauphin-numerique">{montants[sollicite]}</td>\n'
+            f'    <td class="dauphin-numerique">{montants[vote]}</td>\n'
+            f"    <td>\n{cellules_d_action[actions[ident]](ident)}    </td>\n"
             "  </tr>\n"
         )
         for ligne in lignes:
-            vote_de_la_ligne = euros(ligne.montant_vote) if ligne.decidee else "—"
+            vote_de_la_ligne = montants[ligne.montant_vote] if ligne.decidee else "—"
             html.append(
                 f'  <tr id="financeur-{ident}-{ligne.id}" class="dauphin-sous-ligne" hidden>\n'
                 f'    <th scope="row">{sigles(ligne.financeur)}</th>\n'
-                f"    <td>{badge_statut(statut_ligne_vu_du_porteur(ligne.statut), petit=True)}</td>\n"
-                f'    <td class="dauphin-numerique">{euros(ligne.montant_demande).translate(ENTITES)}</td>\n'
-                f'    <td class="dauphin-numerique">{vote_de_la_ligne.translate(ENTITES)}</td>\n'
+                f"    <td>{badges_de_ligne[ligne.statut]}</td>\n"
+                f'    <td class="dauphin-numerique">{montants[ligne.montant_demande]}</td>\n'
+                f'    <td class="dauphin-numerique">{vote_de_la_ligne}</td>\n'
                 "    <td></td>\n"
                 "  </tr>\n"
             )

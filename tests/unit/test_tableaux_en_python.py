@@ -9,9 +9,13 @@ from decimal import Decimal
 from types import SimpleNamespace as Objet
 
 import pytest
+from markupsafe import escape
 
+from dauphin.badges import bouton_detail
 from dauphin.instruction.tableau import lignes_du_tableau as lignes_de_l_espace
+from dauphin.services.demandes import ProchaineAction
 from dauphin.usager.tableau import lignes_du_tableau as lignes_du_tableau_de_bord
+from forms.champs import ENTITES, echapper
 from workflows.statuts import STATUTS_LIGNE_DECIDEE, StatutDemande, StatutLigne
 
 # La boucle de instruction/corbeille.html avant instruction/tableau.py
@@ -190,14 +194,63 @@ def test_les_lignes_de_l_espace_sont_celles_du_gabarit(requete, mode):
     assert obtenu == attendu
 
 
+def _demandes_du_tableau_de_bord():
+    """Celles de l'espace, et de quoi éprouver ce que la page écrit une fois (montants égaux, actions et
+    structures partagées, adresses propres à chaque demande) : textes hostiles, titre à la place du numéro,
+    montants négatifs, très grands, de même valeur écrits autrement, voté inconnu d'une ligne décidée."""
+    hostile = '<script>alert("x")</script> & l\'{controles}{{'
+    return [
+        *_demandes(),
+        _demande(
+            4,
+            None,
+            hostile,
+            StatutDemande.brouillon,
+            [
+                _ligne(41, hostile, StatutLigne.votee, demande=Decimal("1000.5"), vote=None),
+                _ligne(42, "CAF", StatutLigne.refusee, demande=Decimal("-0.001")),
+                _ligne(
+                    43,
+                    "Préfecture (État – P147)",
+                    StatutLigne.votee,
+                    Decimal("1234567.891"),
+                    Decimal("800.00"),
+                ),
+            ],
+            structure='Asso "Les <Amis>" & Cie',
+        ),
+        _demande(
+            5,
+            "",
+            "Même action, autre adresse",
+            StatutDemande.transmise,
+            [],
+            structure="Centre <social> & Cie",
+        ),
+        _demande(
+            6,
+            "2026-000006",
+            "Compte rendu",
+            StatutDemande.a_justifier,
+            [_ligne(61, "CAF & QPV", StatutLigne.votee, demande=Decimal("0"), vote=Decimal("0.00"))],
+        ),
+    ]
+
+
 def test_les_lignes_du_tableau_de_bord_sont_celles_du_gabarit(requete):
-    demandes = _demandes()
+    demandes = _demandes_du_tableau_de_bord()
+    completer = ProchaineAction("Compléter puis soumettre", "demandes.etape", "recapitulatif")
     actions = {
-        1: Objet(libelle="Compléter puis soumettre", endpoint="demandes.etape", etape="recapitulatif"),
-        2: Objet(libelle="Aucune : les financeurs <instruisent>", endpoint=None, etape=None),
+        1: completer,
+        2: ProchaineAction("Aucune : les financeurs <instruisent>", pour_moi=False),
         3: None,
+        4: ProchaineAction('Attester "sur l’honneur" & <b>', "demandes.etape", "recapitulatif"),
+        5: completer,  # la même action, l'adresse de sa demande
+        6: ProchaineAction(
+            "Compte rendu financier à déposer avant le 30/06/2027", "justification.formulaire"
+        ),
     }
-    page = Objet(items=demandes, total=3, page=1, pages=1)
+    page = Objet(items=demandes, total=6, page=1, pages=1)
     lignes_par_demande = {
         d.id: (
             [Objet(**vars(ligne)) for ligne in d.lignes_actives],
@@ -206,14 +259,41 @@ def test_les_lignes_du_tableau_de_bord_sont_celles_du_gabarit(requete):
         )
         for d in demandes
     }
+    contrats = {d.id: CONTRAT for d in demandes} | {4: "Contrat <b>\"Est\"</b> & 'Ouest'", 5: "Autre contrat"}
+    for demande in demandes:
+        demande.campagne.contrat.libelle = contrats[demande.id]
     from workflows.statuts import statut_ligne_vu_du_porteur
 
     attendu = requete.from_string(BOUCLE_DU_TABLEAU_DE_BORD).render(
         page=page, actions=actions, statut_ligne_vu_du_porteur=statut_ligne_vu_du_porteur
     )
-    lignes = lignes_du_tableau_de_bord(
-        demandes, actions, lignes_par_demande, dict.fromkeys([1, 2, 3], CONTRAT)
-    )
+    lignes = lignes_du_tableau_de_bord(demandes, actions, lignes_par_demande, contrats)
     obtenu = requete.from_string(CORPS_DU_TABLEAU_DE_BORD).render(page=page, lignes=lignes)
     assert "<abbr" in obtenu and "dauphin-sous-ligne" in obtenu and "&lt;instruisent&gt;" in obtenu
+    assert "<script>" not in obtenu and "&lt;script&gt;alert(&#34;x&#34;)" in obtenu
+    assert "/demandes/1/etape/recapitulatif" in obtenu and "/demandes/5/etape/recapitulatif" in obtenu
     assert obtenu == attendu
+
+
+@pytest.mark.parametrize(
+    "texte",
+    ["", "Soutien scolaire", "<script>alert('x')</script>", "a & b \"c\" <d> 'e'", "&amp; &lt;", "{x}{{"],
+)
+def test_echapper_comme_escape(texte):
+    assert echapper(texte) == str(escape(texte)) == texte.translate(ENTITES)
+
+
+@pytest.mark.parametrize(
+    "libelle, prefixe, cles, precision",
+    [
+        ("Détail : 1 financeur", "financeur-1-", [11], "de la demande 2026-000001"),
+        ("Détail : 3 financeurs", "financeur-2-", [21, 22, 23], "de la demande <b>\"x\"</b> & 'y'"),
+        ("{libelle} & <i>", "a&b<", ['c"d', 7], "{precision}{{}}"),
+        ("Détail", "p-", [], ""),
+    ],
+)
+def test_le_bouton_de_detail_est_celui_de_la_macro(requete, libelle, prefixe, cles, precision):
+    macro = requete.get_template("macros/dsfr.html").module.bouton_detail
+    attendu = str(macro(libelle, prefixe, cles, precision))
+    assert bouton_detail(requete)(libelle, prefixe, cles, precision) == attendu
+    assert bouton_detail(requete) is bouton_detail(requete)  # le modèle est fait une fois
