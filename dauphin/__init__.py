@@ -16,7 +16,7 @@ from dauphin import journaux, stockage
 from dauphin.badges import BadgesStatut
 from dauphin.extensions import babel, csrf, db, limiter, login_manager, migrate
 from dauphin.libelles import FUSEAU, MOIS, PARIS
-from dauphin.socle import Application
+from dauphin.socle import Application, brancher_compte_courant
 from dauphin.urls import parametres_de_lien, url_de_demande, url_fixe, url_par_identifiant
 from workflows.budget import format_euros
 
@@ -81,6 +81,7 @@ def enregistrer_extensions(app: Flask) -> None:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=lambda: "fr", timezone_selector=lambda: FUSEAU)
     login_manager.init_app(app)
+    brancher_compte_courant()  # current_user sans passer par les proxys g et current_app
 
     @app.before_request
     def traductions_wtforms():

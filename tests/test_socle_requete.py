@@ -3,14 +3,18 @@ est fait une fois au lieu d'une fois par page donne exactement ce que donnait le
 
 from __future__ import annotations
 
+import inspect
 import re
 
 import pytest
-from flask import url_for
+from flask import g, request, url_for
+from flask_login import current_user
+from flask_login.utils import _get_user
 from itsdangerous import BadSignature
 
+from dauphin.extensions import limiter
 from dauphin.navigation import ADRESSES, MISE_EN_PAGE, liens_de_la_mise_en_page
-from dauphin.socle import Application
+from dauphin.socle import Application, compte_courant
 from dauphin.urls import urls_fixes
 
 
@@ -128,3 +132,57 @@ def test_ensure_sync_rend_les_fonctions_ordinaires_telles_quelles():
     application.async_to_sync = lambda f: appelee.append(f) or f  # asgiref n'est pas installé
     application.ensure_sync(coroutine)
     assert appelee == [coroutine]
+
+
+# La fonction de Flask-Login que refait `compte_courant` : si une version de Flask-Login la change, ce test
+# échoue, et `compte_courant` est à relire avec elle.
+_GET_USER_DE_FLASK_LOGIN = """def _get_user():
+    if has_request_context():
+        if "_login_user" not in g:
+            current_app.login_manager._load_user()
+
+        return g._login_user
+
+    return None
+"""
+
+
+def test_current_user_lu_comme_par_flask_login(app, monde):
+    assert inspect.getsource(_get_user) == _GET_USER_DE_FLASK_LOGIN
+    assert current_user._get_current_object is compte_courant  # branché par create_app
+    assert compte_courant() is None and _get_user() is None  # hors d'une requête
+    with app.test_request_context("/"):
+        assert "_login_user" not in g
+        anonyme = current_user._get_current_object()  # chargé au premier usage : personne
+        assert anonyme.is_anonymous and g._login_user is anonyme and _get_user() is anonyme
+        assert current_user.is_authenticated is False
+        app.login_manager._update_request_context_with_user(monde.instructeur_etat)  # comme login_user
+        assert compte_courant() is monde.instructeur_etat is _get_user()
+        assert current_user.id == monde.instructeur_etat.id
+        app.login_manager._update_request_context_with_user()  # comme logout_user
+        assert current_user.is_anonymous and compte_courant() is _get_user()
+
+
+def test_current_user_d_une_session_ouverte(client, connexion, monde):
+    connexion.en_tant_que(monde.instructeur_etat)
+    html = client.get("/accessibilite").get_data(as_text=True)
+    assert f'<span class="fr-sr-only">Mon compte : </span>{monde.instructeur_etat.nom_complet}</a>' in html
+
+
+def test_limites_examinees_avant_la_requete_comme_par_flask_limiter(app):
+    """`Limiteur` ne saute l'examen d'avant la requête que là où Flask-Limiter n'y trouverait aucune limite :
+    comparé, page par page, à ce qu'il trouve (limites de l'application, par défaut, méta, du blueprint)."""
+    sautees, examinees = set(), set()
+    for regle in app.url_map.iter_rules():
+        for methode in sorted(regle.methods - {"HEAD", "OPTIONS"}):
+            with app.test_request_context("/", method=methode) as contexte:
+                contexte.request.url_rule = regle
+                if limiter._sans_limite(request.blueprint):
+                    trouvees = limiter._Limiter__filter_limits(regle.endpoint, request.blueprint, None, True)
+                    assert trouvees == [], (regle, methode)
+                    sautees.add(regle.endpoint)
+                else:
+                    examinees.add(regle.endpoint)
+    assert "public.accessibilite" in sautees and "dossiers.voir" in sautees
+    assert "auth.connexion" in sautees  # ses limites sont celles de la vue, vérifiées par la vue
+    assert examinees and all(endpoint.startswith("api.") for endpoint in examinees)  # la limite de l'API
