@@ -258,7 +258,7 @@ def echeance(moment) -> str:
 
 def enregistrer_gabarits(app: Flask) -> None:
     from dauphin import dsfr, libelles
-    from dauphin.navigation import liens_de_la_mise_en_page, navigation
+    from dauphin.navigation import liens_de_la_mise_en_page, morceau_fixe, navigation
 
     app.jinja_env.filters["euros"] = euros
     app.jinja_env.filters["libelle_statut"] = libelles.statut
@@ -277,6 +277,7 @@ def enregistrer_gabarits(app: Flask) -> None:
     app.jinja_env.globals["champ_dsfr"] = dsfr.champ  # dsfr.champ, écrit en Python
     app.jinja_env.globals["url_fixe"] = url_fixe
     app.jinja_env.globals["liens_de_la_mise_en_page"] = liens_de_la_mise_en_page
+    app.jinja_env.globals["morceau_fixe"] = morceau_fixe  # pied de page, feuilles de style : rendus une fois
     app.jinja_env.globals["url_de_demande"] = url_de_demande
     app.jinja_env.globals["url_par_identifiant"] = url_par_identifiant
     app.jinja_env.globals["parametres_de_lien"] = parametres_de_lien

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
-from flask import request
+from flask import current_app, request
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
 from dauphin.policies import Acteur, acteur_de, gere_des_jetons
@@ -84,6 +85,22 @@ MISE_EN_PAGE = {
 def liens_de_la_mise_en_page() -> Mapping[str, str]:
     """Pour base.html : `_fixes['dsfr_css']` vaut `url_fixe('dsfr.fichier', filename='dsfr.min.css')`."""
     return urls_fixes("mise en page", MISE_EN_PAGE)
+
+
+def morceau_fixe(nom: str) -> Markup:
+    """Un morceau de base.html qui ne dépend que des adresses fixes (`_fixes`) : le pied de page, les
+    feuilles de style (gabarits de mise_en_page/). Rendu une fois par processus et par préfixe, puis relu
+    tel quel, au lieu de refaire à chaque page ses boucles et l'échappement de chaque adresse. En
+    développement (gabarits relus quand ils changent), rendu à chaque page, comme `badges.BadgesStatut`."""
+    app = current_app._get_current_object()
+    rendus = app.extensions.setdefault("dauphin.morceaux_fixes", {})
+    cle = (nom, request.script_root)
+    rendu = rendus.get(cle)
+    if rendu is None:
+        rendu = Markup(app.jinja_env.get_template(nom).render(_fixes=liens_de_la_mise_en_page()))
+        if not app.jinja_env.auto_reload:
+            rendus[cle] = rendu
+    return rendu
 
 
 def entrees(utilisateur) -> list[tuple[str, str, str]]:

@@ -13,7 +13,7 @@ from flask_login.utils import _get_user
 from itsdangerous import BadSignature
 
 from dauphin.extensions import limiter
-from dauphin.navigation import ADRESSES, MISE_EN_PAGE, liens_de_la_mise_en_page
+from dauphin.navigation import ADRESSES, MISE_EN_PAGE, liens_de_la_mise_en_page, morceau_fixe
 from dauphin.socle import Application, compte_courant
 from dauphin.urls import urls_fixes
 
@@ -32,6 +32,28 @@ def test_adresses_de_la_mise_en_page_comme_url_for_et_par_prefixe(app):
                 assert adresses[endpoint] == url_for(nom, **valeurs) == url_for(endpoint)
                 assert adresses[endpoint].startswith(f"{prefixe}/")
             assert "?v=" in liens["dsfr_css"]  # la version du DSFR, posée par dsfr._ajouter_version
+
+
+def test_morceaux_fixes_de_la_mise_en_page_rendus_une_fois_par_prefixe(app, client, monkeypatch):
+    for prefixe in ("/portail", ""):
+        with app.test_request_context("/", environ_overrides={"SCRIPT_NAME": prefixe}):
+            for nom in ("mise_en_page/tete.html", "mise_en_page/pied_de_page.html"):
+                rendu = morceau_fixe(nom)
+                assert morceau_fixe(nom) is rendu  # gardé
+                assert rendu == app.jinja_env.get_template(nom).render(_fixes=liens_de_la_mise_en_page())
+            pied = morceau_fixe("mise_en_page/pied_de_page.html")
+            assert f'<a class="fr-footer__bottom-link" href="{prefixe}/accessibilite">' in pied
+            assert pied.startswith('<footer class="fr-footer"') and pied.endswith("</footer>")
+            tete = morceau_fixe("mise_en_page/tete.html")
+            assert tete.startswith(f'<link rel="stylesheet" href="{prefixe}/')
+    html = client.get("/accessibilite", environ_overrides={"SCRIPT_NAME": "/portail"}).get_data(as_text=True)
+    assert "</main>\n\n  <footer" in html and '<link rel="stylesheet" href="/portail/' in html
+    monkeypatch.setattr(app.jinja_env, "auto_reload", True)  # en développement : relu à chaque page
+    with app.test_request_context("/"):
+        nom = "mise_en_page/tete.html"
+        app.extensions["dauphin.morceaux_fixes"].pop((nom, ""))
+        assert morceau_fixe(nom) == morceau_fixe(nom)
+        assert (nom, "") not in app.extensions["dauphin.morceaux_fixes"]
 
 
 def test_un_nom_d_adresses_fixes_ne_designe_qu_une_table(app):
