@@ -449,15 +449,33 @@ def html_params(**kwargs) -> Markup:
     attributs triés par nom, `data_`/`aria_` en tirets, True seul, False omis, noms et valeurs échappés
     (le guillemet d'une valeur déjà sûre en `&quot;`). Sans le `Markup.format` que WTForms fait par
     attribut (un formateur de chaînes complet) : chaque champ de formulaire rendu passe par ici, une
-    quinzaine par vue d'un dossier d'instructeur, le cinquième du temps de son gabarit."""
+    quinzaine par vue d'un dossier d'instructeur, le cinquième du temps de son gabarit. Les noms d'attributs,
+    ceux des arguments du code, sont nettoyés et échappés une fois par processus (`_nom_d_attribut`) ; un
+    texte (str) s'échappe en un appel (`ENTITES` : les mêmes entités, et plus de guillemet à remplacer)."""
     morceaux = []
     for cle, valeur in sorted(kwargs.items()):
-        cle = escape(widgets_wtforms.clean_key(cle))
+        cle = _NOMS_D_ATTRIBUTS.get(cle) or _nom_d_attribut(cle)
         if valeur is True:
             morceaux.append(cle)
         elif valeur is not False:
-            morceaux.append(f'{cle}="{str(escape(valeur)).replace(chr(34), "&quot;")}"')
+            if type(valeur) is str:
+                texte = valeur.translate(ENTITES)
+            else:
+                texte = str(escape(valeur)).replace('"', "&quot;")
+            morceaux.append(f'{cle}="{texte}"')
     return Markup(" ".join(morceaux))
+
+
+# Nom d'argument (« class_ », « aria_required »…) → nom d'attribut échappé (« class », « aria-required »).
+_NOMS_D_ATTRIBUTS: dict[str, str] = {}
+_NOMS_D_ATTRIBUTS_MAX = 512  # des noms écrits dans le code ; au-delà, plus rien n'est gardé
+
+
+def _nom_d_attribut(cle: str) -> str:
+    nom = str(escape(widgets_wtforms.clean_key(cle)))
+    if len(_NOMS_D_ATTRIBUTS) < _NOMS_D_ATTRIBUTS_MAX:
+        _NOMS_D_ATTRIBUTS[cle] = nom
+    return nom
 
 
 # Le module des widgets de WTForms lit `html_params` à chaque appel (zone de texte, liste, option,
