@@ -15,6 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from dauphin import euros, horodatage, libelles
 from dauphin.demandes import transitions_proposees
+from dauphin.dossiers.tableaux import rangees_des_autres_demandes, rangees_des_financeurs
 from dauphin.engagements.panneaux import contexte_engagements
 from dauphin.extensions import db
 from dauphin.instruction.panneaux import contexte_dossier
@@ -51,7 +52,6 @@ from dauphin.services.demandes import peut_renouveler
 from dauphin.vues import demande_visible, exiger
 from forms.demande import ActionSimpleForm
 from workflows.budget import COMPTES, Sens, totaux
-from workflows.statuts import statut_ligne_vu_du_porteur
 
 bp = Blueprint("dossiers", __name__, url_prefix="/dossiers")
 
@@ -360,7 +360,8 @@ def voir(demande_id: int):
         consultations_visibles=voit_les_lectures_de(current_user, demande.structure_id),
         recepisse=recepisse,
         recepisse_en_cours=recepisse_en_cours(demande, recepisse),
-        statut_ligne_vu_du_porteur=statut_ligne_vu_du_porteur,
+        rangees_des_financeurs=rangees_des_financeurs(demande.lignes_financement, instruction_visible),
+        rangees_des_autres_demandes=rangees_des_autres_demandes,
         **_budget(dossier),
         **_porteur(demande),
         **contexte_engagements(demande),
