@@ -15,7 +15,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from dauphin import euros, horodatage, libelles
 from dauphin.demandes import transitions_proposees
-from dauphin.dossiers.tableaux import rangees_des_autres_demandes, rangees_des_financeurs
+from dauphin.dossiers.tableaux import (
+    rangees_de_l_historique,
+    rangees_des_autres_demandes,
+    rangees_des_financeurs,
+)
 from dauphin.engagements.panneaux import contexte_engagements
 from dauphin.extensions import db
 from dauphin.instruction.panneaux import contexte_dossier
@@ -362,6 +366,7 @@ def voir(demande_id: int):
         recepisse_en_cours=recepisse_en_cours(demande, recepisse),
         rangees_des_financeurs=rangees_des_financeurs(demande.lignes_financement, instruction_visible),
         rangees_des_autres_demandes=rangees_des_autres_demandes,
+        rangees_de_l_historique=rangees_de_l_historique,
         **_budget(dossier),
         **_porteur(demande),
         **contexte_engagements(demande),

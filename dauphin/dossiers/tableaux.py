@@ -1,5 +1,5 @@
-"""Les rangées des tableaux de la vue d'un dossier (financeurs sollicités, autres demandes de la structure),
-écrites en Python.
+"""Les rangées des tableaux de la vue d'un dossier (financeurs sollicités, autres demandes de la structure,
+historique), écrites en Python.
 
 Écrite par le gabarit, une rangée passait par un appel du `caller` de `dsfr.tableau` et, pour chaque valeur,
 par `getattr`, `escape` et les filtres de Jinja : une centaine d'appels de fonctions Python par rangée. Même
@@ -71,4 +71,19 @@ def rangees_des_autres_demandes(autres) -> Markup:
             f'      <td class="dauphin-numerique">{_texte(euros(autre.montant_vote))}</td>\n'
             "    </tr>\n"
         )
+    return Markup("".join(html))
+
+
+def rangees_de_l_historique(evenements) -> Markup:
+    """Le corps du tableau de l'historique : ses cellules, déjà écrites (`dossiers.LigneDHistorique`)."""
+    html = [
+        f"{AVANT_LA_RANGEE}    <tr>\n"
+        f"      <td>{_texte(e.date)}</td>\n"
+        f'      <td>{_texte(e.qui)}<br><span class="fr-text--xs">{_texte(e.role)}</span></td>\n'
+        f"      <td>{_texte(e.objet)}</td>\n"
+        f'      <td>{_texte(e.action)}<br><span class="fr-text--xs">{_texte(e.statuts)}</span></td>\n'
+        f"      <td>{_texte(e.commentaire)}</td>\n"
+        "    </tr>\n"
+        for e in evenements
+    ]
     return Markup("".join(html))

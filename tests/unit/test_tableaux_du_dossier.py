@@ -8,7 +8,12 @@ from types import SimpleNamespace as Objet
 
 import pytest
 
-from dauphin.dossiers.tableaux import rangees_des_autres_demandes, rangees_des_financeurs
+from dauphin.dossiers import LigneDHistorique
+from dauphin.dossiers.tableaux import (
+    rangees_de_l_historique,
+    rangees_des_autres_demandes,
+    rangees_des_financeurs,
+)
 from workflows.statuts import StatutDemande, StatutLigne, statut_ligne_vu_du_porteur
 
 # Le tableau des financeurs sollicités de dossiers/voir.html avant dossiers/tableaux.py
@@ -61,6 +66,28 @@ TABLEAU_DES_AUTRES_DEMANDES = """{% import "macros/dsfr.html" as dsfr %}
 <tbody>{{ rangees_des_autres_demandes(liste) }}          </tbody>
   {%- endcall %}
   {% endif %}
+"""
+
+# Le tableau de l'historique de dossiers/voir.html avant dossiers/tableaux.py
+ANCIEN_TABLEAU_DE_L_HISTORIQUE = """{% import "macros/dsfr.html" as dsfr %}
+  {% call(evenement) dsfr.tableau('Historique des changements de statut', titre_cache=true,
+                                  colonnes=('Date', 'Qui', 'Objet', 'Changement', 'Commentaire'),
+                                  lignes=evenements) %}
+    <tr>
+      <td>{{ evenement.date }}</td>
+      <td>{{ evenement.qui }}<br><span class="fr-text--xs">{{ evenement.role }}</span></td>
+      <td>{{ evenement.objet }}</td>
+      <td>{{ evenement.action }}<br><span class="fr-text--xs">{{ evenement.statuts }}</span></td>
+      <td>{{ evenement.commentaire }}</td>
+    </tr>
+  {% endcall %}
+"""
+TABLEAU_DE_L_HISTORIQUE = """{% import "macros/dsfr.html" as dsfr %}
+  {#- Les rangées, écrites en Python : dossiers/tableaux.py. -#}
+  {% call dsfr.tableau('Historique des changements de statut', titre_cache=true,
+                       colonnes=('Date', 'Qui', 'Objet', 'Changement', 'Commentaire')) %}
+<tbody>{{ rangees_de_l_historique(evenements) }}          </tbody>
+  {%- endcall %}
 """
 
 HOSTILE = '<b>Cité "Soleil"</b> & l\'île'
@@ -136,4 +163,25 @@ def test_les_rangees_des_autres_demandes_sont_celles_du_gabarit(requete, autres)
     if autres is AUTRES:
         assert ">None</td>" in obtenu  # un numéro inconnu s'écrit comme l'écrivait le gabarit
         assert "&lt;b&gt;Cité &#34;Soleil&#34;&lt;/b&gt;" in obtenu and "<b>Cité" not in obtenu
+    assert obtenu == attendu
+
+
+def test_les_rangees_de_l_historique_sont_celles_du_gabarit(requete):
+    evenements = [
+        LigneDHistorique("21 novembre 2025", "Dauphin", "Contributeur", "Dossier", "Soumise", "a → b", ""),
+        LigneDHistorique(
+            "5 décembre 2026 à 04h03",
+            f"Zoé ({HOSTILE})",
+            f"Instructeur, par l’API (jeton « {HOSTILE} »)",
+            f"Ligne {HOSTILE}",
+            "Compléments demandés",
+            "En instruction → À compléter",
+            HOSTILE,
+        ),
+    ]
+    attendu = requete.from_string(ANCIEN_TABLEAU_DE_L_HISTORIQUE).render(evenements=evenements)
+    obtenu = requete.from_string(TABLEAU_DE_L_HISTORIQUE).render(
+        evenements=evenements, rangees_de_l_historique=rangees_de_l_historique
+    )
+    assert obtenu.count("&lt;b&gt;Cité &#34;Soleil&#34;&lt;/b&gt;") == 4 and "<b>Cité" not in obtenu
     assert obtenu == attendu
