@@ -14,7 +14,7 @@ from flask import current_app
 from markupsafe import Markup, escape
 
 from dauphin.urls import url_de_demande
-from forms.champs import ENTITES
+from forms.champs import echapper_le_texte
 from workflows.statuts import statut_ligne_vu_du_porteur
 
 # Ce que `dsfr.tableau` écrit avant chaque rangée d'un tableau à `lignes` (l'indentation de sa ligne).
@@ -23,7 +23,7 @@ AVANT_LA_RANGEE = " " * 10
 
 def _texte(valeur) -> str:
     """La valeur échappée comme l'écrit `{{ valeur }}` (autoescape) : un texte en un appel."""
-    return valeur.translate(ENTITES) if type(valeur) is str else str(escape(valeur))
+    return echapper_le_texte(valeur) if type(valeur) is str else str(escape(valeur))
 
 
 def rangees_des_financeurs(lignes, instruction_visible: bool) -> Markup:
