@@ -325,12 +325,14 @@ def retards_envers(
     organisation_ids, structure_ids, jour: date | None = None
 ) -> dict[tuple[int, int], list[str]]:
     """(structure, financeur) → numéros des demandes dont le compte rendu dû à ce financeur (ligne votée)
-    est en retard. Une requête, quel que soit le nombre de demandes listées."""
+    est en retard. Une requête, quel que soit le nombre de demandes listées, lue par la connexion (Core,
+    sans le passage par l'ORM de la session ni son autoflush) : une lecture pour une vue GET ; un appelant
+    qui a des changements en attente dans la session doit d'abord faire `db.session.flush()`."""
     jour = jour or aujourdhui()
     if not organisation_ids or not structure_ids:
         return {}
     resultat: dict[tuple[int, int], list[str]] = defaultdict(list)
-    for structure_id, organisation_id, numero in db.session.execute(
+    for structure_id, organisation_id, numero in db.session.connection().execute(
         _RETARDS_ENVERS,
         {"structures": list(structure_ids), "organisations": list(organisation_ids), "jour": jour},
     ):
