@@ -57,7 +57,8 @@ def _bouton_en_modele(macro) -> Callable[[str, str, Iterable, str], str]:
     # Les clés dans aria-controls : « prefixe ~ cle » séparés d'une espace ; ici, une seule clé sans préfixe.
     rendu = str(macro(_TEMOINS["libelle"], "", [_TEMOINS["controles"]], _TEMOINS["precision"]))
     if any(rendu.count(temoin) != 1 for temoin in _TEMOINS.values()):
-        return lambda libelle, prefixe, cles, precision: Markup(macro(libelle, prefixe, cles, precision))
+        # Un str, comme `remplir` : « "<br>" + Markup » échapperait le « <br> » de l'appelant.
+        return lambda libelle, prefixe, cles, precision: str(macro(libelle, prefixe, cles, precision))
     modele = rendu.replace("{", "{{").replace("}", "}}")
     for nom, temoin in _TEMOINS.items():
         modele = modele.replace(temoin, "{" + nom + "}")

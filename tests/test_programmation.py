@@ -253,6 +253,10 @@ def test_filtres_et_pagination(app, monde, jeu):
     assert numeros(recherche="voisine")[0] == [d2]
     assert numeros(recherche="100%")[0] == []  # les jokers SQL tapés sont des caractères
     assert numeros(recherche=d3)[0] == [d3]
+    assert numeros(recherche=d3[-4:])[0] == [d3]  # un morceau de numéro
+    # Une année : les demandes numérotées cet exercice-là (`listes.condition_numero`)
+    assert numeros(recherche=str(monde.campagne.exercice))[0] == [d1, d2, d3]
+    assert numeros(recherche=str(monde.campagne.exercice + 1))[0] == []
     resultat, p = numeros(financeur_id=monde.commune.id)
     # Les totaux portent sur les demandes filtrées (tous leurs financeurs)
     assert p.total_general == montants("11000", "8000", "8000", "2000")

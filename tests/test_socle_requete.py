@@ -56,6 +56,19 @@ def test_morceaux_fixes_de_la_mise_en_page_rendus_une_fois_par_prefixe(app, clie
         assert (nom, "") not in app.extensions["dauphin.morceaux_fixes"]
 
 
+def test_les_morceaux_fixes_ne_lisent_que_les_adresses_fixes(app):
+    """Un morceau de mise_en_page/ est rendu une fois pour tous les comptes (`morceau_fixe`) : s'il lisait
+    `request`, `session`, `current_user` ou `g`, la page du premier compte servirait à tous."""
+    from jinja2 import meta
+
+    env = app.jinja_env
+    noms = [nom for nom in env.list_templates() if nom.startswith("mise_en_page/")]
+    assert sorted(noms) == ["mise_en_page/pied_de_page.html", "mise_en_page/tete.html"]
+    for nom in noms:
+        source = env.loader.get_source(env, nom)[0]
+        assert meta.find_undeclared_variables(env.parse(source)) == {"_fixes"}, nom
+
+
 def test_un_nom_d_adresses_fixes_ne_designe_qu_une_table(app):
     with app.test_request_context("/"):
         autre = {"accessibilite": ("public.accessibilite", {})}

@@ -64,7 +64,7 @@ from werkzeug.exceptions import NotFound
 
 from dauphin.extensions import db
 from dauphin.libelles import cle_alphabetique
-from dauphin.listes import colonnes_de_liste
+from dauphin.listes import NUMERO_COMPLET, colonnes_de_liste, condition_numero
 from dauphin.models import (
     Campagne,
     CompteRendu,
@@ -314,8 +314,6 @@ TRIS = {
 }
 
 
-NUMERO_COMPLET = re.compile(r"\d{4}-\d{6}")  # 2026-000123 (dauphin.services.numerotation)
-
 # En deçà, un texte se trouve dans presque tout intitulé et l'index à trigrammes ne sert plus : la
 # recherche lirait les 250 000 demandes (près d'une seconde). Seul le sigle exact d'une structure
 # (« MJC », « CS ») est alors cherché.
@@ -392,20 +390,7 @@ def _structures_par_morceau(texte: str, maximum: int | None):
 
 
 CHIFFRE = re.compile(r"\d")  # « 0248 », « 2026 » : un morceau de numéro, ou un mot de l'intitulé
-ANNEE = re.compile(r"20\d{2}")  # « 2027 » : l'année d'un numéro (« 2027-000042 »), son exercice
 SIRET = re.compile(r"\d{14}")
-
-
-def condition_numero(texte: str, numero: ColumnElement, exercice: ColumnElement) -> ColumnElement[bool]:
-    """Un texte qui a un chiffre, cherché dans les numéros : ceux qui le contiennent (« 0248 »), ou, pour
-    une année (« 2027 »), ceux de cette année-là — le numéro commence par l'exercice de la demande
-    (`numerotation`) : l'index de l'exercice sert. Le « contient » lisait, par les trigrammes, toutes les
-    lignes de l'année d'un financeur (1 300 sur un onglet à 250 000 demandes, 6 ms pour les compter), pour
-    y ajouter quelques numéros où l'année n'est qu'un morceau du rang (« 2025-002027 »), noyés sous les
-    autres ; on les trouve par « 002027 » ou le numéro entier."""
-    if ANNEE.fullmatch(texte):
-        return and_(exercice == int(texte), numero.is_not(None))
-    return numero.ilike(_motif(texte), escape="\\")
 
 
 def condition_recherche(
@@ -427,8 +412,9 @@ def condition_recherche(
 
     PostgreSQL : plein texte (`dauphin.services.recherche`) sur l'intitulé et le nom de la structure, plus
     les structures dont le nom ou le sigle contient le texte.
-    SQLite : « contient » (LIKE) sur numéro et intitulé, et sur le nom et le sigle des structures (voir
-    `_condition_like`). Un texte de moins de `RECHERCHE_MIN` caractères ne cherche que le sigle exact.
+    SQLite : « contient » (LIKE) sur l'intitulé, `condition_numero` sur le numéro, et « contient » sur le
+    nom et le sigle des structures (voir `_condition_like`). Un texte de moins de `RECHERCHE_MIN`
+    caractères ne cherche que le sigle exact.
 
     `partie` (PostgreSQL, avec une liste de structures : voir `_compter_jusqu_au_plafond`) : la même
     condition coupée en deux parties disjointes dont l'union est la condition entière — « hors_structures »

@@ -19,7 +19,6 @@ données simples, `iterer_lignes()` et `iterer_lignes_nationales()` les lignes d
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,7 +30,7 @@ from sqlalchemy import ColumnElement, Select, bindparam, case, func, or_, select
 
 from dauphin.extensions import db
 from dauphin.libelles import cle_alphabetique
-from dauphin.listes import contient
+from dauphin.listes import NUMERO_COMPLET, condition_numero, contient
 from dauphin.models import (
     Campagne,
     ContratDeVille,
@@ -53,7 +52,6 @@ from workflows import StatutDemande, StatutLigne
 ZERO = Decimal("0.00")
 CHAMPS = ("demande", "propose", "vote", "verse")
 LIBELLES_CHAMPS = {"demande": "demandé", "propose": "proposé", "vote": "voté", "verse": "versé"}
-NUMERO_COMPLET = re.compile(r"\d{4}-\d{6}")
 
 
 # --- Données rendues ------------------------------------------------------------------------------
@@ -311,7 +309,8 @@ def _filtrer(requete: Select, portee: ColumnElement[bool], filtres: Filtres | No
         else:
             requete = requete.where(
                 or_(
-                    contient(texte, Demande.numero, Demande.intitule),
+                    condition_numero(texte, Demande.numero, Demande.exercice),
+                    contient(texte, Demande.intitule),
                     Demande.structure_id.in_(
                         select(Structure.id).where(
                             or_(

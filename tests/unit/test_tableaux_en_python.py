@@ -9,9 +9,10 @@ from decimal import Decimal
 from types import SimpleNamespace as Objet
 
 import pytest
+from jinja2 import Environment
 from markupsafe import escape
 
-from dauphin.badges import bouton_detail
+from dauphin.badges import _bouton_en_modele, bouton_detail
 from dauphin.instruction.tableau import lignes_du_tableau as lignes_de_l_espace
 from dauphin.services.demandes import ProchaineAction
 from dauphin.usager.tableau import lignes_du_tableau as lignes_du_tableau_de_bord
@@ -297,3 +298,19 @@ def test_le_bouton_de_detail_est_celui_de_la_macro(requete, libelle, prefixe, cl
     attendu = str(macro(libelle, prefixe, cles, precision))
     assert bouton_detail(requete)(libelle, prefixe, cles, precision) == attendu
     assert bouton_detail(requete) is bouton_detail(requete)  # le modèle est fait une fois
+
+
+def test_le_bouton_de_detail_sans_modele_rend_la_macro_en_texte():
+    """Une macro qui ne se prête plus au modèle (un texte répété) : chaque appel la rend, en str, que
+    l'appelant peut mettre après « <br> » sans que celui-ci soit échappé."""
+    macro = (
+        Environment(autoescape=True)
+        .from_string(
+            "{% macro bouton_detail(libelle, prefixe, cles, precision) %}"
+            '<button title="{{ libelle }}">{{ libelle }} {{ precision }}</button>{% endmacro %}'
+        )
+        .module.bouton_detail
+    )
+    bouton = _bouton_en_modele(macro)
+    rendu = "<br>" + bouton("<b>", "p-", [1], "x & y")
+    assert rendu == '<br><button title="&lt;b&gt;">&lt;b&gt; x &amp; y</button>'
