@@ -194,6 +194,78 @@ def test_les_lignes_de_l_espace_sont_celles_du_gabarit(requete, mode):
     assert obtenu == attendu
 
 
+def _demandes_de_l_espace_hostiles():
+    """Ce que la page de l'espace écrit une fois (montants, badges, contrats, gestionnaires, structures
+    et leur filtre, badges de retard) éprouvé par des textes hostiles et des valeurs partagées entre lignes :
+    deux demandes d'une même structure en retard (chacune hors de sa liste), une demande sans numéro avec
+    des financeurs, des financeurs et montants répétés."""
+    hostile = '<script>alert("x")</script> & l\'{controles}{{'
+    demandes = [
+        *_demandes(),
+        _demande(
+            4,
+            "2026-000004",
+            hostile,
+            StatutDemande.en_instruction,
+            [
+                _ligne(41, hostile, StatutLigne.votee, demande=Decimal("1000.5"), vote=None),
+                _ligne(42, "CAF & QPV", StatutLigne.refusee, demande=Decimal("-0.001")),
+                _ligne(43, "CAF & QPV", StatutLigne.votee, Decimal("1234567.891"), Decimal("800.00")),
+            ],
+            structure='Asso "Les <Amis>" & Cie',
+        ),
+        _demande(
+            5,
+            "2026-000005",
+            "Même structure, même retard",
+            StatutDemande.en_instruction,
+            [_ligne(51, "CAF & QPV", StatutLigne.sollicitee, demande=Decimal("1000.50"))],
+            structure='Asso "Les <Amis>" & Cie',
+        ),
+        _demande(
+            6, None, "Sans numéro", StatutDemande.transmise, [_ligne(61, "CAF", StatutLigne.sollicitee)]
+        ),
+    ]
+    demandes[4].structure_id = demandes[3].structure_id  # 1004 : la même structure
+    return demandes
+
+
+@pytest.mark.parametrize("mode", ["financeur", "contrats"])
+def test_les_lignes_de_l_espace_hostiles_sont_celles_du_gabarit(requete, mode):
+    demandes = _demandes_de_l_espace_hostiles()
+    hostile = "Contrat <b>\"Est\"</b> & 'Ouest' {x}"
+    for demande in demandes[3:5]:
+        demande.campagne = Objet(contrat=Objet(libelle=hostile))
+    espace = Objet(mode=mode, organisation_id=7)
+    lignes = {
+        d.id: Objet(
+            statut=StatutLigne.sollicitee if d.id % 2 else StatutLigne.votee,
+            montant_demande=Decimal("1000.50") if d.id > 3 else Decimal("1000.5"),
+            gestionnaire='Zoé "<L’Œuf>" & d\'Or' if d.id > 3 else None,
+            contrat=d.campagne.contrat.libelle,
+        )
+        for d in demandes
+    }
+    page = Objet(items=demandes, lignes=lignes)
+    retards = {
+        (1004, 7): ["2025-000001", "2026-000004", "2026-000005", "<b>&</b>"],
+        (1006, 7): ["None", "2026-000002"],
+    }
+    parametres = {"espace": f"{mode}-7", "q": "<script>\"&'", "onglet": "suivies", "tri": "montant"}
+    attendu = requete.from_string(BOUCLE_DE_L_ESPACE).render(
+        page=page, espace=espace, retards=retards, parametres=parametres
+    )
+    obtenu = requete.from_string(CORPS_DE_L_ESPACE).render(
+        lignes=lignes_de_l_espace(page, espace, retards, parametres)
+    )
+    assert "<script>" not in obtenu and "&lt;script&gt;alert(&#34;x&#34;)" in obtenu
+    assert obtenu.count("dauphin-retard-cr") == 3 and "&lt;b&gt;&amp;&lt;/b&gt;" in obtenu
+    assert "&lt;b&gt;&#34;Est&#34;&lt;/b&gt; &amp; &#39;Ouest&#39;" in obtenu
+    assert ("de la demande None" in obtenu) is (mode == "contrats")
+    assert ("Zoé &#34;&lt;L’Œuf&gt;&#34; &amp; d&#39;Or" in obtenu) is (mode == "financeur")
+    assert obtenu == attendu
+
+
 def _demandes_du_tableau_de_bord():
     """Celles de l'espace, et de quoi éprouver ce que la page écrit une fois (montants égaux, actions et
     structures partagées, adresses propres à chaque demande) : textes hostiles, titre à la place du numéro,
