@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
+from typing import NamedTuple
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import (
@@ -982,14 +983,16 @@ def page_demandes(
     pagination.retards = {}
     if ids and espace.mode == "financeur":
         demandes = {}
-        for rang in db.session.execute(
+        # Par la connexion de la session : des rangées, sans le passage de chaque rangée par le chargement de
+        # l'ORM (la requête des identifiants, par la session, a déjà écrit ce qui attendait de l'être).
+        for rang in db.session.connection().execute(
             _CHARGEMENT_FINANCEUR,
             {"ids": ids, "organisation_id": espace.organisation_id, "jour": aujourdhui()},
         ):
-            demandes[rang.demande_id] = rang[0]
+            demandes[rang.demande_id] = DemandeDeLaListe.de_la_rangee(rang)
             pagination.lignes[rang.demande_id] = rang
             if rang.retards:  # numéros de même forme (2026-000123) : l'ordre du texte est celui de la base
-                cle = (rang[0].structure_id, espace.organisation_id)
+                cle = (rang.structure_id, espace.organisation_id)
                 pagination.retards[cle] = sorted(rang.retards.split(" "))
         pagination.items = [demandes[i] for i in ids if i in demandes]  # une demande transmise reste
     elif ids:
@@ -1034,18 +1037,66 @@ _RETARDS_DE_LA_STRUCTURE = (
     .correlate(Demande)
     .scalar_subquery()
 )
-# Les demandes d'un financeur, chacune avec sa ligne (`pagination.lignes`) et le libellé de son contrat, lu en
-# colonne : ni la campagne ni le contrat de chaque demande construits en objets.
+
+
+class StructureDeLaListe(NamedTuple):
+    """La structure d'une demande de la liste d'un financeur, ce qu'en lit la page (`nom` : la propriété même
+    de `Structure`)."""
+
+    raison_sociale: str
+    sigle: str | None
+    nom = vars(Structure)["nom"]
+
+
+class DemandeDeLaListe(NamedTuple):
+    """Une demande de la liste d'un financeur, lue en rangée : ce qu'en lisent la page et ses lignes
+    (instruction/tableau.py ; `titre` : la propriété même de `Demande`)."""
+
+    id: int
+    numero: str | None
+    intitule: str | None
+    structure_id: int
+    exercice: int
+    statut: StatutDemande
+    transmise_le: datetime | None
+    structure: StructureDeLaListe
+    titre = vars(Demande)["titre"]
+
+    @classmethod
+    def de_la_rangee(cls, rang) -> DemandeDeLaListe:
+        return cls(
+            rang.demande_id,
+            rang.numero,
+            rang.intitule,
+            rang.structure_id,
+            rang.exercice,
+            rang.statut_demande,
+            rang.transmise_le,
+            StructureDeLaListe(rang.raison_sociale, rang.sigle),
+        )
+
+
+# Les demandes d'un financeur, chacune avec sa ligne (`pagination.lignes` : `statut` est celui de la ligne)
+# et le libellé de son contrat, en colonnes : ni la demande, ni sa structure, ni la campagne et le contrat
+# construits en objets (`DemandeDeLaListe`).
 _CHARGEMENT_FINANCEUR = (
     select(
-        Demande,
         LigneFinancement.demande_id,
         LigneFinancement.statut,
         LigneFinancement.montant_demande,
         _gestionnaire.nom_complet.label("gestionnaire"),
         ContratDeVille.libelle.label("contrat"),
         _RETARDS_DE_LA_STRUCTURE.label("retards"),
+        Demande.numero,
+        Demande.intitule,
+        Demande.structure_id,
+        Demande.exercice,
+        Demande.statut.label("statut_demande"),
+        Demande.transmise_le,
+        Structure.raison_sociale,
+        Structure.sigle,
     )
+    .select_from(Demande)
     .join(
         LigneFinancement,
         and_(
@@ -1053,6 +1104,7 @@ _CHARGEMENT_FINANCEUR = (
             LigneFinancement.organisation_id == bindparam("organisation_id"),
         ),
     )
+    .join(Structure, Structure.id == Demande.structure_id)
     .join(Campagne, Campagne.id == Demande.campagne_id)
     .join(ContratDeVille, ContratDeVille.id == Campagne.contrat_id)
     .outerjoin(_gestionnaire, _gestionnaire.id == LigneFinancement.gestionnaire_id)
@@ -1062,10 +1114,6 @@ _CHARGEMENT_FINANCEUR = (
     .where(
         Demande.id.in_(bindparam("ids", expanding=True)),
         LigneFinancement.demande_id.in_(bindparam("ids", expanding=True)),
-    )
-    .options(
-        colonnes_de_liste(Demande.transmise_le),
-        joinedload(Demande.structure, innerjoin=True).load_only(Structure.raison_sociale, Structure.sigle),
     )
 )
 
