@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from dauphin.badges import bouton_detail
 from dauphin.cellules import ParValeur, adresses_de_demandes
-from dauphin.urls import url_par_identifiant
+from dauphin.urls import url_par_identifiant, url_par_textes
 from forms.champs import echapper
 
 
@@ -120,3 +120,42 @@ def _badge_de_retard(macros, liste: str) -> str:
             attributs={"title": f"Comptes rendus financiers en retard : {liste}"},
         )
     )
+
+
+# Les colonnes triables du tableau, (clé du tri, libellé), et celles qui se trient d'abord en croissant
+COLONNES_TRIABLES = {
+    "numero": "Numéro",
+    "structure": "Structure",
+    "transmise": "Transmise le",
+    "montant": "Montant demandé",
+}
+_CROISSANTES_D_ABORD = ("structure", "numero")
+
+
+def entetes_de_tri(parametres: dict, onglet: str, tri: str, ordre: str) -> dict[str, Markup]:
+    """L'en-tête de chaque colonne triable (`COLONNES_TRIABLES`), écrit en Python comme ses lignes : même
+    HTML que la macro `entete_tri` qu'il remplace (tests/unit/test_tableaux_en_python.py), les adresses des
+    tris par un modèle (`url_par_textes`) au lieu d'un `url_for` et d'un appel de macro par colonne."""
+    adresse = url_par_textes("instruction.corbeille", ("tri", "ordre"), **dict(parametres, onglet=onglet))
+    entetes = {}
+    for cle, libelle in COLONNES_TRIABLES.items():
+        actif = tri == cle
+        if actif:
+            prochain = "asc" if ordre == "desc" else "desc"
+            aria = f' aria-sort="{"ascending" if ordre == "asc" else "descending"}"'
+            classe = "fr-btn--sort-asc" if ordre == "asc" else "fr-btn--sort-desc"
+        else:
+            prochain = "asc" if cle in _CROISSANTES_D_ABORD else "desc"
+            aria, classe = "", "fr-btn--sort"
+        sens = "croissant" if prochain == "asc" else "décroissant"
+        texte = f"Trier par {echapper(libelle.lower())}, ordre {sens}"
+        entetes[cle] = Markup(
+            f'<th scope="col"{aria}>\n'
+            '  <div class="fr-cell--sort">\n'
+            f"    {echapper(libelle)}\n"
+            f'    <a class="fr-btn fr-btn--sm fr-btn--tertiary-no-outline {classe}"'
+            f' href="{echapper(adresse(cle, prochain))}" title="{texte}">{texte}</a>\n'
+            "  </div>\n"
+            "</th>"
+        )
+    return entetes

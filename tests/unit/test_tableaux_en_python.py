@@ -9,11 +9,14 @@ from decimal import Decimal
 from types import SimpleNamespace as Objet
 
 import pytest
+from flask import url_for
 from markupsafe import escape
 
 from dauphin.badges import bouton_detail
+from dauphin.instruction.tableau import entetes_de_tri
 from dauphin.instruction.tableau import lignes_du_tableau as lignes_de_l_espace
 from dauphin.services.demandes import ProchaineAction
+from dauphin.urls import url_par_textes
 from dauphin.usager.tableau import lignes_du_tableau as lignes_du_tableau_de_bord
 from forms.champs import ENTITES, echapper
 from workflows.statuts import STATUTS_LIGNE_DECIDEE, StatutDemande, StatutLigne
@@ -369,3 +372,58 @@ def test_le_bouton_de_detail_est_celui_de_la_macro(requete, libelle, prefixe, cl
     attendu = str(macro(libelle, prefixe, cles, precision))
     assert bouton_detail(requete)(libelle, prefixe, cles, precision) == attendu
     assert bouton_detail(requete) is bouton_detail(requete)  # le modèle est fait une fois
+
+
+# La macro des en-têtes de tri de instruction/corbeille.html avant instruction/tableau.py
+MACRO_ENTETE_TRI = """{% macro entete_tri(cle, libelle) -%}
+{%- set actif = tri == cle -%}
+{%- set prochain = 'asc' if actif and ordre == 'desc' else ('desc' if actif else ('asc' if cle in ('structure', 'numero') else 'desc')) -%}
+<th scope="col"{% if actif %} aria-sort="{{ 'ascending' if ordre == 'asc' else 'descending' }}"{% endif %}>
+  <div class="fr-cell--sort">
+    {{ libelle }}
+    <a class="fr-btn fr-btn--sm fr-btn--tertiary-no-outline {{ ('fr-btn--sort-asc' if ordre == 'asc' else 'fr-btn--sort-desc') if actif else 'fr-btn--sort' }}" href="{{ url_for('instruction.corbeille', **dict(parametres, onglet=onglet, tri=cle, ordre=prochain)) }}" title="Trier par {{ libelle | lower }}, ordre {{ 'croissant' if prochain == 'asc' else 'décroissant' }}">Trier par {{ libelle | lower }}, ordre {{ 'croissant' if prochain == 'asc' else 'décroissant' }}</a>
+  </div>
+</th>
+{%- endmacro %}
+{{ entete_tri('numero', 'Numéro') }}
+{{ entete_tri('structure', 'Structure') }}
+{{ entete_tri('transmise', 'Transmise le') }}
+{{ entete_tri('montant', 'Montant demandé') }}
+"""  # noqa: E501
+ENTETES = """{{ entetes.numero }}
+{{ entetes.structure }}
+{{ entetes.transmise }}
+{{ entetes.montant }}
+"""
+
+PARAMETRES_DE_LIENS = [
+    {"espace": "financeur-7"},
+    # des paramètres hostiles ou répétés, le tri et l'ordre déjà dans l'adresse (à leur place)
+    {"tri": "numero", "q": "<script>\"&'", "ordre": "asc", "espace": "partenaire-3"},
+    {"q": "Z9182736450Z", "espace": "financeur-7"},  # le témoin dans l'adresse : url_for
+    {"statut": ["votee", "a&b"], "structure": "12", "q": "été 2027 + 50 %", "espace": "pilote"},
+]
+
+
+@pytest.mark.parametrize("parametres", PARAMETRES_DE_LIENS)
+@pytest.mark.parametrize("tri", ["numero", "structure", "transmise", "montant", "pertinence"])
+@pytest.mark.parametrize("ordre", ["asc", "desc"])
+def test_les_entetes_de_tri_sont_ceux_de_la_macro(requete, parametres, tri, ordre):
+    contexte = {"parametres": parametres, "onglet": "suivies", "tri": tri, "ordre": ordre}
+    attendu = requete.from_string(MACRO_ENTETE_TRI).render(**contexte)
+    obtenu = requete.from_string(ENTETES).render(entetes=entetes_de_tri(parametres, "suivies", tri, ordre))
+    assert "aria-sort" in obtenu or tri == "pertinence"
+    assert obtenu == attendu
+
+
+@pytest.mark.parametrize("parametres", PARAMETRES_DE_LIENS)
+@pytest.mark.parametrize(
+    "textes",
+    [("a_traiter", "desc"), ("terminees", "asc"), ("été", "x y"), ("a&b", "<c>"), ("", "Z9182736451Z")],
+)
+def test_url_par_textes_est_url_for(requete, parametres, textes):
+    adresse = url_par_textes("instruction.corbeille", ("onglet", "tri"), **parametres)
+    attendu = url_for("instruction.corbeille", **dict(parametres, onglet=textes[0], tri=textes[1]))
+    assert adresse(*textes) == attendu
+    seul = url_par_textes("instruction.corbeille", ("onglet",), **parametres)
+    assert seul(textes[0]) == url_for("instruction.corbeille", **dict(parametres, onglet=textes[0]))
