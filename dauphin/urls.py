@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
@@ -79,6 +80,34 @@ def url_par_identifiant(endpoint: str, cle: str, /, **valeurs) -> Callable[[int]
         return lambda ident: url_for(endpoint, **dict(valeurs, **{cle: ident}))
     avant, apres = modele
     return lambda ident: f"{avant}{int(ident)}{apres}"
+
+
+# Les textes qu'une adresse écrit tels quels (ni encodés ni échappés) : les valeurs de `url_par_textes`.
+_TEXTE_TEL_QUEL = re.compile(r"[A-Za-z0-9_]+")
+
+
+def url_par_textes(endpoint: str, cles: tuple[str, ...], /, **valeurs) -> Callable[..., str]:
+    """Pour les liens d'une page qui ne diffèrent que par quelques paramètres de texte (onglet, tri, ordre) :
+    `adresse(*textes)` vaut `url_for(endpoint, **dict(valeurs, **dict(zip(cles, textes))))`. Construite une
+    fois par page avec des témoins, que chaque lien remplace par ses textes, quand ceux-ci s'écrivent tels
+    quels (lettres, chiffres, « _ ») ; sinon, ou si un témoin n'est pas seul dans l'adresse, `url_for`."""
+    _relative(valeurs)
+    temoins = [f"Z{SENTINELLE}{i}Z" for i in range(len(cles))]
+    adresse = url_for(endpoint, **dict(valeurs, **dict(zip(cles, temoins, strict=True))))
+    if any(adresse.count(temoin) != 1 for temoin in temoins):
+        return lambda *textes: url_for(endpoint, **dict(valeurs, **dict(zip(cles, textes, strict=True))))
+    morceaux = re.split("|".join(temoins), adresse)  # avant, entre… , après ; dans l'ordre de l'adresse
+    ordre = sorted(range(len(cles)), key=lambda i: adresse.index(temoins[i]))
+
+    def remplir(*textes: str) -> str:
+        if not all(type(texte) is str and _TEXTE_TEL_QUEL.fullmatch(texte) for texte in textes):
+            return url_for(endpoint, **dict(valeurs, **dict(zip(cles, textes, strict=True))))
+        resultat = [morceaux[0]]
+        for rang, i in enumerate(ordre, start=1):
+            resultat += (textes[i], morceaux[rang])
+        return "".join(resultat)
+
+    return remplir
 
 
 def _modele(endpoint: str, cle: str, valeurs: dict) -> tuple[str, str] | None:

@@ -22,12 +22,12 @@ from dauphin.instruction.actions import (
     possible,
 )
 from dauphin.instruction.panneaux import note_form
-from dauphin.instruction.tableau import lignes_du_tableau
+from dauphin.instruction.tableau import entetes_de_tri, lignes_du_tableau
 from dauphin.listes import page_courante
 from dauphin.models import Demande, LigneFinancement, Structure
 from dauphin.services import instruction as service
 from dauphin.services.workflow import declencher_demande, declencher_ligne
-from dauphin.urls import parametres_de_lien
+from dauphin.urls import parametres_de_lien, url_par_textes
 from dauphin.vues import demande_visible, exiger, ligne_visible, traiter_formulaire
 
 bp = Blueprint("instruction", __name__, url_prefix="/instruction")
@@ -51,8 +51,11 @@ def _onglet(comptes: dict[str, int], filtres: service.Filtres) -> str:
     return "a_traiter"
 
 
-def _page_de_la_liste(espace, filtres: service.Filtres, onglet: str, comptes: service.ComptesOnglets) -> dict:
-    """La page de l'onglet, triée, et ce que la page en montre de plus (retards de compte rendu)."""
+def _page_de_la_liste(
+    espace, filtres: service.Filtres, onglet: str, comptes: service.ComptesOnglets, parametres: dict
+) -> dict:
+    """La page de l'onglet, triée, et ce que la page en montre de plus (retards de compte rendu) ; ses lignes
+    et les en-têtes de tri du tableau, écrits en Python (instruction/tableau.py)."""
     # Une recherche se lit par pertinence, sauf tri choisi ; sans recherche, par date de transmission.
     tri = request.args.get("tri") if request.args.get("tri") in service.TRIS else None
     if tri is None or (tri == "pertinence" and not filtres.recherche):
@@ -71,8 +74,15 @@ def _page_de_la_liste(espace, filtres: service.Filtres, onglet: str, comptes: se
         plafonne=onglet in comptes.plafonnes,
     )
     # Structures en retard de compte rendu envers ce financeur : lues avec la page (`page.retards`).
-    lignes = lignes_du_tableau(page, espace, page.retards, _parametres(espace)) if page.items else None
-    return {"page": page, "tri": tri, "ordre": ordre, "lignes": lignes}
+    if not page.items:
+        return {"page": page, "tri": tri, "ordre": ordre, "lignes": None}
+    return {
+        "page": page,
+        "tri": tri,
+        "ordre": ordre,
+        "lignes": lignes_du_tableau(page, espace, page.retards, parametres),
+        "entetes": entetes_de_tri(parametres, onglet, tri, ordre),
+    }
 
 
 def _parametres(espace) -> dict[str, str]:
@@ -116,7 +126,8 @@ def corbeille():
         tris=service.TRIS,
         parametres=parametres,
         sans_structure={k: v for k, v in parametres.items() if k != "structure"},
-        **_page_de_la_liste(espace, filtres, onglet, comptes),
+        adresse_d_onglet=url_par_textes("instruction.corbeille", ("onglet",), **parametres),
+        **_page_de_la_liste(espace, filtres, onglet, comptes, parametres),
     )
 
 

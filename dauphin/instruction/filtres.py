@@ -5,6 +5,7 @@ champ, avec l'explication."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
@@ -16,19 +17,31 @@ from workflows import StatutDemande, StatutLigne
 ANNEES_ADMISES = range(2000, 2101)
 
 
-def statuts_proposes(espace: service.Espace) -> list[tuple[str, list[tuple[str, str]]]]:
-    """(libellé du groupe, [(valeur, libellé)]) pour la liste des statuts."""
+def statuts_proposes(espace: service.Espace) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """(libellé du groupe, ((valeur, libellé), …)) pour la liste des statuts."""
+    return _statuts_du_mode(espace.mode)
+
+
+@cache
+def _statuts_du_mode(mode: str) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """Ceux de `statuts_proposes`, qui ne dépendent que du mode de l'espace : écrits une fois par processus
+    (deux fois par page sinon, pour la liste et pour lire le statut choisi)."""
     groupes = [
         (
             "Statut du dossier",
-            [(s.value, s.libelle) for s in StatutDemande if s not in service.NON_TRANSMIS],
+            tuple((s.value, s.libelle) for s in StatutDemande if s not in service.NON_TRANSMIS),
         )
     ]
-    if espace.mode == "financeur":
+    if mode == "financeur":
         groupes.append(
-            ("Statut de la ligne de votre organisation", [(s.value, s.libelle) for s in StatutLigne])
+            ("Statut de la ligne de votre organisation", tuple((s.value, s.libelle) for s in StatutLigne))
         )
-    return groupes
+    return tuple(groupes)
+
+
+@cache
+def _valeurs_de_statut(mode: str) -> frozenset[str]:
+    return frozenset(valeur for _, choix in _statuts_du_mode(mode) for valeur, _ in choix)
 
 
 @dataclass
@@ -80,7 +93,7 @@ def _filtres(
 
 def _statut(args: MultiDict, espace, filtres: service.Filtres) -> str:
     statut = args.get("statut") or ""
-    if statut not in {valeur for _, choix in statuts_proposes(espace) for valeur, _ in choix}:
+    if statut not in _valeurs_de_statut(espace.mode):
         return ""
     if statut in StatutDemande.__members__:
         filtres.statut_dossier = StatutDemande(statut)

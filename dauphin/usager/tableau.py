@@ -17,31 +17,9 @@ from flask import current_app
 from markupsafe import Markup
 
 from dauphin.badges import bouton_detail
-from dauphin.urls import modele_de_demande, url_de_demande
+from dauphin.cellules import ParValeur, adresses_de_demandes
 from forms.champs import echapper
 from workflows.statuts import statut_ligne_vu_du_porteur
-
-
-class _ParValeur(dict):
-    """`valeur → texte` calculé à la première demande de la valeur (`ecrire`), puis relu."""
-
-    def __init__(self, ecrire):
-        super().__init__()
-        self.ecrire = ecrire
-
-    def __missing__(self, valeur):
-        texte = self[valeur] = self.ecrire(valeur)
-        return texte
-
-
-def _adresses(endpoint: str, **valeurs):
-    """`ident → url_de_demande(endpoint, ident, **valeurs)` échappée : les morceaux autour de l'identifiant
-    échappés une fois (un entier n'a rien à échapper)."""
-    modele = modele_de_demande(endpoint, **valeurs)
-    if modele is None:
-        return lambda ident: echapper(url_de_demande(endpoint, ident, **valeurs))
-    avant, apres = echapper(modele[0]), echapper(modele[1])
-    return lambda ident: f"{avant}{int(ident)}{apres}"
 
 
 def _cellule_d_action(action):
@@ -51,7 +29,7 @@ def _cellule_d_action(action):
     libelle = echapper(action.libelle)
     if not action.endpoint:
         return lambda _ident: libelle
-    adresse = _adresses(action.endpoint, etape=action.etape)
+    adresse = adresses_de_demandes(action.endpoint, etape=action.etape)
     return lambda ident: f'<a class="fr-link" href="{adresse(ident)}">{libelle}</a>'
 
 
@@ -63,14 +41,14 @@ def lignes_du_tableau(demandes, actions: dict, lignes_par_demande: dict, contrat
     badge_statut, euros, sigles = env.globals["badge_statut"], env.filters["euros"], env.filters["sigles"]
     quantite = env.filters["quantite"]
     bouton = bouton_detail(env)
-    montants = _ParValeur(euros)  # chiffres, espaces, virgule, signe, « € » ou « — » : rien à échapper
-    badges = _ParValeur(lambda statut: badge_statut(statut, petit=True))
-    badges_de_ligne = _ParValeur(lambda statut: badge_statut(statut_ligne_vu_du_porteur(statut), petit=True))
-    detail = _ParValeur(lambda nombre: "Détail : " + quantite(nombre, "financeur"))
+    montants = ParValeur(euros)  # chiffres, espaces, virgule, signe, « € » ou « — » : rien à échapper
+    badges = ParValeur(lambda statut: badge_statut(statut, petit=True))
+    badges_de_ligne = ParValeur(lambda statut: badge_statut(statut_ligne_vu_du_porteur(statut), petit=True))
+    detail = ParValeur(lambda nombre: "Détail : " + quantite(nombre, "financeur"))
     noms = {}  # des structures, par identifiant
-    contrats_html = _ParValeur(echapper)
-    cellules_d_action = _ParValeur(_cellule_d_action)
-    dossier = _adresses("dossiers.voir")
+    contrats_html = ParValeur(echapper)
+    cellules_d_action = ParValeur(_cellule_d_action)
+    dossier = adresses_de_demandes("dossiers.voir")
     html = []
     for demande in demandes:
         ident = demande.id
