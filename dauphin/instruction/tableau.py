@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 from dauphin.badges import bouton_detail
 from dauphin.cellules import ParValeur, adresses_de_demandes
+from dauphin.services.instruction import TRIS
 from dauphin.urls import url_par_identifiant, url_par_textes
 from forms.champs import echapper
 
@@ -122,13 +123,9 @@ def _badge_de_retard(macros, liste: str) -> str:
     )
 
 
-# Les colonnes triables du tableau, (clé du tri, libellé), et celles qui se trient d'abord en croissant
-COLONNES_TRIABLES = {
-    "numero": "Numéro",
-    "structure": "Structure",
-    "transmise": "Transmise le",
-    "montant": "Montant demandé",
-}
+# Les colonnes triables du tableau, (clé du tri, libellé) : les tris du service sauf la pertinence, qui n'a
+# pas de colonne ; et celles qui se trient d'abord en croissant
+COLONNES_TRIABLES = {cle: libelle for cle, libelle in TRIS.items() if cle != "pertinence"}
 _CROISSANTES_D_ABORD = ("structure", "numero")
 
 
