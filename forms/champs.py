@@ -431,8 +431,13 @@ class MontantField(SaisieGardee):
     def ecrire(self, valeur) -> str:
         return ecrire_montant(valeur)
 
-    def lire(self, texte: str) -> Decimal | None:
-        return lire_montant(texte)
+    def lire(self, texte: str) -> Decimal:
+        # Une saisie sans chiffre (« € » seul) n'est pas un champ vide : le champ obligatoire l'a acceptée,
+        # le service recevrait None (erreur 500 vue par tests/test_routes_proprietes.py).
+        valeur = lire_montant(texte)
+        if valeur is None:
+            raise ValueError(texte)
+        return valeur
 
     def verifier(self, valeur: Decimal) -> None:
         if valeur < 0:

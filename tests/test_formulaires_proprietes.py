@@ -638,6 +638,14 @@ def test_montant_ecrit_puis_relu_a_l_identique(montant, suffixe):
     assert isinstance(form.montant.data, Decimal)
 
 
+@pytest.mark.parametrize("texte", ["€", " € ", "\u00a0€\u202f", "€€"])
+def test_montant_sans_chiffre_refuse_avec_un_message(texte):
+    """« € » seul n'est pas vide : un montant obligatoire l'accepterait, le service recevrait None."""
+    form = _FormMontant(MultiDict({"montant": texte}))
+    assert not form.validate() and form.montant.errors == [MontantField.message]
+    assert form.montant.data is None and form.montant._value() == texte  # la saisie reste affichée
+
+
 @given(montant_valide.filter(lambda m: m > 0))
 def test_montant_negatif_refuse(montant):
     form = _FormMontant(MultiDict({"montant": "-" + ecrire_montant(montant)}))
