@@ -55,6 +55,7 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    StopValidation,
     ValidationError,
 )
 from wtforms.widgets import HiddenInput, Select, TextInput
@@ -449,9 +450,22 @@ class MontantField(SaisieGardee):
             raise ValueError("Le montant s’exprime en euros et centimes (deux décimales au plus).")
 
 
+class SaisieRequise(InputRequired):
+    """`InputRequired` (même attribut `required`) pour un champ à saisie lue (`SaisieGardee`) : des blancs
+    seuls (« ␣ », une espace insécable), que `process_formdata` lit comme un champ vide, ne sont pas une
+    saisie ; `InputRequired`, qui ne regarde que le texte envoyé, les laissait passer, et le service
+    recevait None (erreur 500 sur l'échéancier, trouvée par tests/test_routes_proprietes.py)."""
+
+    def __call__(self, form, field):
+        super().__call__(form, field)
+        if field.data is None and not field.process_errors:
+            field.errors[:] = []
+            raise StopValidation(self.message)
+
+
 def montant_requis(libelle: str, message: str, **options) -> MontantField:
     """Un montant obligatoire : `message` si rien n'est saisi ; `options` : description…"""
-    return MontantField(libelle, validators=[InputRequired(message)], **options)
+    return MontantField(libelle, validators=[SaisieRequise(message)], **options)
 
 
 # --- Attributs HTML des widgets -------------------------------------------------------------------------

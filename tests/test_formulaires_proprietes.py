@@ -59,6 +59,7 @@ from forms.champs import (
     MontantField,
     ecrire_montant,
     lire_montant,
+    montant_requis,
 )
 
 REGLAGES = settings(
@@ -644,6 +645,23 @@ def test_montant_sans_chiffre_refuse_avec_un_message(texte):
     form = _FormMontant(MultiDict({"montant": texte}))
     assert not form.validate() and form.montant.errors == [MontantField.message]
     assert form.montant.data is None and form.montant._value() == texte  # la saisie reste affichée
+
+
+class _FormMontantRequis(Form):
+    montant = montant_requis("Montant", "Indiquez le montant.")
+
+
+@pytest.mark.parametrize("texte", ["", " ", "\u00a0", "\u202f\t", "\x1f"])
+def test_montant_requis_fait_de_blancs_refuse_comme_vide(texte):
+    form = _FormMontantRequis(MultiDict({"montant": texte}))
+    assert not form.validate() and form.montant.errors == ["Indiquez le montant."]
+    assert form.montant.flags.required  # l'attribut `required` du champ, comme avec InputRequired
+
+
+@given(montant_valide)
+def test_montant_requis_accepte_tout_montant_valide_zero_compris(montant):
+    form = _FormMontantRequis(MultiDict({"montant": ecrire_montant(montant)}))
+    assert form.validate() and form.montant.data == montant
 
 
 @given(montant_valide.filter(lambda m: m > 0))
