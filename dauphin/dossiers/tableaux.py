@@ -11,19 +11,14 @@ des mêmes globales et filtres que le gabarit."""
 from __future__ import annotations
 
 from flask import current_app
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
+from dauphin.socle import echapper_en_markup as _texte  # la valeur échappée comme l'écrit `{{ valeur }}`
 from dauphin.urls import url_de_demande
-from forms.champs import echapper
 from workflows.statuts import statut_ligne_vu_du_porteur
 
 # Ce que `dsfr.tableau` écrit avant chaque rangée d'un tableau à `lignes` (l'indentation de sa ligne).
 AVANT_LA_RANGEE = " " * 10
-
-
-def _texte(valeur) -> str:
-    """La valeur échappée comme l'écrit `{{ valeur }}` (autoescape) : un texte en un appel."""
-    return echapper(valeur) if type(valeur) is str else str(escape(valeur))
 
 
 def rangees_des_financeurs(lignes, instruction_visible: bool) -> Markup:

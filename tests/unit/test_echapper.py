@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from markupsafe import Markup, escape
@@ -40,19 +41,23 @@ VALEURS = [
 ]
 
 
-def _identiques(valeur) -> None:
-    obtenu, attendu = echapper_en_markup(valeur), escape(valeur)
-    assert obtenu == attendu and type(obtenu) is Markup is type(attendu)
-
-
-def test_meme_markup_que_markupsafe():
-    for valeur in VALEURS:
-        _identiques(valeur)
+@pytest.mark.parametrize("valeur", VALEURS, ids=repr)
+def test_meme_markup_que_markupsafe(valeur):
+    obtenu = echapper_en_markup(valeur)
+    assert obtenu == escape(valeur) and type(obtenu) is Markup
 
 
 @given(st.text())
 def test_meme_markup_que_markupsafe_quel_que_soit_le_texte(texte):
-    _identiques(texte)
+    obtenu = echapper_en_markup(texte)
+    assert obtenu == escape(texte) and type(obtenu) is Markup
+    assert "<" not in obtenu and ">" not in obtenu and '"' not in obtenu  # rien d'actif dans la page
+
+
+def test_un_texte_hostile_est_neutralise():
+    assert echapper_en_markup('<script>alert("x")</script> & \'') == (
+        "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#39;"
+    )
 
 
 def test_les_gabarits_de_l_application_echappent_par_echapper(app):
