@@ -18,6 +18,9 @@ class AvecHtml:
     def __html__(self):
         return "<b>déjà sûr</b>"
 
+    def __repr__(self):  # l'identifiant du cas : le même dans chaque worker de pytest-xdist
+        return "AvecHtml()"
+
 
 class Texte(str):
     """Une sous-classe de str (ce n'est pas un texte « simple » : markupsafe la convertit)."""
